@@ -1,0 +1,151 @@
+"""Database plumbing shared by every domain: the declarative base, column types and the
+:class:`Database` that hands out units of work.
+
+One code path serves SQLite (the embedded default) and PostgreSQL:
+- ``Database.write()`` opens a unit of work that will write. On SQLite it starts with
+  ``BEGIN IMMEDIATE`` on a single pooled connection, so writers queue in the pool (asyncio
+  friendly) instead of spinning in SQLite's busy handler; on PostgreSQL it is a plain
+  transaction and row locks (``SELECT ... FOR UPDATE``) serialise writers of one account.
+- ``Database.read()`` opens a read-only unit of work (never commits).
+The unit of work commits when its block exits cleanly and rolls back on an exception.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
+
+from patron.kit.time import ensure_utc
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+DEFAULT_DATABASE = "patron.db"
+
+# Primary keys: BIGINT on PostgreSQL, INTEGER (the rowid alias, so it autoincrements) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both databases (SQLite keeps them naive in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment = ensure_utc(value)
+        return moment.replace(tzinfo=None) if dialect.name == "sqlite" else moment
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else ensure_utc(value)
+
+
+def database_url(value: str | None = None) -> str:
+    """Normalise what a user typed into an async SQLAlchemy URL.
+
+    ``None`` means ``PATRON_DATABASE_URL`` or else ``./patron.db``; a bare path means a SQLite
+    file; ``sqlite://`` and ``postgresql://`` get their async drivers (aiosqlite, asyncpg).
+    """
+    raw = value or os.environ.get("PATRON_DATABASE_URL") or DEFAULT_DATABASE
+    if "://" not in raw:
+        return f"sqlite+aiosqlite:///{Path(raw).expanduser()}"
+    url = make_url(raw)
+    driver = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+    if url.drivername in driver:
+        url = url.set(drivername=driver[url.drivername])
+    elif url.drivername.startswith("postgresql+") and url.drivername != "postgresql+asyncpg":
+        url = url.set(drivername="postgresql+asyncpg")
+    return url.render_as_string(hide_password=False)
+
+
+def _sqlite_engine(url: str, begin: str, pool_size: int) -> AsyncEngine:
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=0, pool_timeout=60, connect_args={"timeout": 60}
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+class Database:
+    """Engines and units of work for one database URL."""
+
+    def __init__(self, url: str | None = None, *, pool_size: int = 10) -> None:
+        self.url = database_url(url)
+        self.dialect = make_url(self.url).get_backend_name()
+        if self.is_sqlite:
+            self.write_engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE", 1)
+            self.read_engine = _sqlite_engine(self.url, "BEGIN", pool_size)
+        else:
+            self.write_engine = create_async_engine(
+                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+            )
+            self.read_engine = self.write_engine
+        self._write = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self._read = async_sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that writes: commits on success, rolls back on any exception."""
+        async with self._write() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only unit of work; it is always rolled back."""
+        async with self._read() as session:
+            try:
+                yield session
+            finally:
+                await session.rollback()
+
+    async def dispose(self) -> None:
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()
+
+
+def null_pool_engine(url: str) -> AsyncEngine:
+    """An engine without pooling, for one-shot administrative work."""
+    return create_async_engine(database_url(url), poolclass=NullPool)

@@ -1,0 +1,72 @@
+"""Money as integer minor units plus an ISO 4217 currency code.
+
+Amounts enter Patron as decimal strings ("1700.00") and are parsed exactly; a string with more
+decimals than the currency has is refused rather than rounded.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from patron.kit.errors import InvalidInputError
+
+# ISO 4217 minor-unit exponents; currencies not listed have 2.
+_EXPONENTS: dict[str, int] = {
+    "BHD": 3, "BIF": 0, "CLF": 4, "CLP": 0, "DJF": 0, "GNF": 0, "IQD": 3, "ISK": 0, "JOD": 3,
+    "JPY": 0, "KMF": 0, "KRW": 0, "KWD": 3, "LYD": 3, "OMR": 3, "PYG": 0, "RWF": 0, "TND": 3,
+    "UGX": 0, "UYI": 0, "UYW": 4, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+}  # fmt: skip
+
+# Active ISO 4217 codes (alphabetic), so that a typo such as "RUR" or "PLZ" is refused.
+ISO_CURRENCIES: frozenset[str] = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN
+    BWP BYN BZD CAD CDF CHF CLF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD
+    FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES
+    KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR
+    MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB
+    RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD
+    TWD TZS UAH UGX USD UYI UYU UYW UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL""".split()
+)
+
+_AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def is_currency(code: str) -> bool:
+    return code in ISO_CURRENCIES
+
+
+def exponent(currency: str) -> int:
+    """Number of decimal places of the currency's minor unit (RUB 2, JPY 0, KWD 3)."""
+    return _EXPONENTS.get(currency, 2)
+
+
+def parse_amount(text: str, currency: str, *, field: str | None = None) -> int:
+    """Parse a decimal string into minor units, exactly.
+
+    ``parse_amount("1700.5", "RUB") == 170050``. More decimals than the currency allows, an
+    exponent, spaces or anything but digits, one optional dot and a leading minus are refused.
+    """
+    if not isinstance(text, str) or not _AMOUNT.match(text):
+        raise InvalidInputError(f"not a decimal amount: {text!r}", field=field)
+    try:
+        value = Decimal(text)
+    except InvalidOperation as error:  # pragma: no cover - the regex already guards this
+        raise InvalidInputError(f"not a decimal amount: {text!r}", field=field) from error
+    places = exponent(currency)
+    scaled = value.scaleb(places)
+    if scaled != scaled.to_integral_value():
+        raise InvalidInputError(
+            f"{text!r} has more than {places} decimal places for {currency}", field=field
+        )
+    return int(scaled)
+
+
+def format_amount(minor: int, currency: str) -> str:
+    """Render minor units as a decimal string with the currency's places: 170050 -> "1700.50"."""
+    places = exponent(currency)
+    if places == 0:
+        return str(minor)
+    sign = "-" if minor < 0 else ""
+    whole, fraction = divmod(abs(minor), 10**places)
+    return f"{sign}{whole}.{fraction:0{places}d}"

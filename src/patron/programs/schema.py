@@ -1,0 +1,374 @@
+"""The program file (program-as-code): typed, validated, the single source of a program's rules.
+
+`docs/program.md` documents every field. Money is written as decimal strings in the program
+currency and kept as :class:`~decimal.Decimal` here (``minor()`` turns it into integer minor
+units); multipliers are decimals with at most 4 places; points are integers. Nothing here is a
+float, so every computation downstream can be exact.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from patron.kit import money
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+MoneyAmount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+Multiplier = Annotated[Decimal, Field(gt=0, le=100, decimal_places=4, allow_inf_nan=False)]
+Points = Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Rounding(StrEnum):
+    FLOOR = "floor"
+    ROUND = "round"  # half up
+    CEIL = "ceil"
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+    @property
+    def index(self) -> int:
+        """Monday is 0, as in :meth:`datetime.date.weekday`."""
+        return list(Weekday).index(self)
+
+
+class Language(StrEnum):
+    RU = "ru"
+    PL = "pl"
+    EN = "en"
+
+
+class ProgramInfo(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    currency: str
+    timezone: str = "UTC"
+    default_language: Language = Language.EN
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        if not money.is_currency(value):
+            raise ValueError("must be an ISO 4217 currency code such as RUB, PLN or EUR")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError("must be an IANA time zone such as Europe/Moscow") from error
+        return value
+
+
+class BaseRate(Strict):
+    """``points`` for every ``per_amount`` of eligible spend, rounded once per purchase."""
+
+    points: Annotated[int, Field(gt=0, le=1_000_000, strict=True)]
+    per_amount: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+    rounding: Rounding = Rounding.FLOOR
+
+
+class Conditions(Strict):
+    """All given conditions must hold; an empty ``when`` always holds.
+
+    Line conditions (``line_category_in``, ``line_sku_in``) select the lines a line effect
+    applies to; for an order effect they require at least one such line in the order.
+    """
+
+    line_category_in: list[str] | None = Field(default=None, min_length=1)
+    line_sku_in: list[str] | None = Field(default=None, min_length=1)
+    order_total_gte: MoneyAmount | None = None
+    order_total_lt: MoneyAmount | None = None
+    channel_in: list[str] | None = Field(default=None, min_length=1)
+    store_in: list[str] | None = Field(default=None, min_length=1)
+    between: tuple[date, date] | None = None
+    weekday_in: list[Weekday] | None = Field(default=None, min_length=1)
+    time_between: tuple[time, time] | None = None
+    tier_in: list[str] | None = Field(default=None, min_length=1)
+
+    @field_validator("between")
+    @classmethod
+    def _between(cls, value: tuple[date, date] | None) -> tuple[date, date] | None:
+        if value is not None and value[0] > value[1]:
+            raise ValueError("the first date must not be after the second")
+        return value
+
+    @property
+    def has_line_scope(self) -> bool:
+        return self.line_category_in is not None or self.line_sku_in is not None
+
+
+class Effect(Strict):
+    """Exactly one of: multiply the matching lines, multiply the order, or add bonus points."""
+
+    multiply_lines: Multiplier | None = None
+    multiply_order: Multiplier | None = None
+    bonus_points: Annotated[int, Field(gt=0, le=1_000_000_000, strict=True)] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        given = [v for v in (self.multiply_lines, self.multiply_order, self.bonus_points) if v]
+        if len(given) != 1:
+            raise ValueError("give exactly one of multiply_lines, multiply_order, bonus_points")
+        return self
+
+
+class LimitPeriod(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    YEAR = "year"
+    LIFETIME = "lifetime"
+
+
+class Limit(Strict):
+    """The rule applies at most ``per_member`` times per member per calendar ``period``
+    (read in the program's time zone; weeks start on Monday)."""
+
+    per_member: Annotated[int, Field(gt=0, strict=True)]
+    period: LimitPeriod = LimitPeriod.LIFETIME
+
+
+class EarnRule(Strict):
+    id: Slug
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    when: Conditions = Conditions()
+    effect: Effect
+    priority: int = 0
+    stop_after: bool = False
+    limit: Limit | None = None
+
+
+class ExpiryRoundTo(StrEnum):
+    END_OF_MONTH = "end_of_month"
+    END_OF_YEAR = "end_of_year"
+
+
+class Expiry(Strict):
+    """When an earned lot expires, counted from the moment it becomes active.
+
+    ``after_days`` or ``after_months``, optionally pushed to the end of that month or year
+    (``round_to``); ``round_to`` alone expires at the end of the activation month or year;
+    ``never: true`` keeps points forever.
+    """
+
+    after_days: Annotated[int, Field(gt=0, strict=True)] | None = None
+    after_months: Annotated[int, Field(gt=0, strict=True)] | None = None
+    round_to: ExpiryRoundTo | None = None
+    never: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.after_days is not None and self.after_months is not None:
+            raise ValueError("give after_days or after_months, not both")
+        timed = self.after_days is not None or self.after_months is not None
+        if self.never and (timed or self.round_to is not None):
+            raise ValueError("never: true excludes after_days, after_months and round_to")
+        if not self.never and not timed and self.round_to is None:
+            raise ValueError("give after_days, after_months, round_to or never: true")
+        return self
+
+
+class Earning(Strict):
+    base: BaseRate
+    exclude_shipping: bool = True
+    rules: list[EarnRule] = []
+    pending_days: Annotated[int, Field(ge=0, le=365, strict=True)] = 0
+    expiry: Expiry = Expiry(never=True)
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_ids(cls, rules: list[EarnRule]) -> list[EarnRule]:
+        seen: set[str] = set()
+        for rule in rules:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id!r} is used twice")
+            seen.add(rule.id)
+        return rules
+
+
+class QualifyOn(StrEnum):
+    POINTS_EARNED = "points_earned"
+    MONEY_SPENT = "money_spent"
+
+
+class Downgrade(StrEnum):
+    AT_REVIEW = "at_review"
+    NEVER = "never"
+
+
+_ROLLING = re.compile(r"^rolling_(\d{1,3})_months$")
+
+
+class TierLevel(Strict):
+    id: Slug
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    threshold: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+    earn_multiplier: Multiplier = Decimal(1)
+    perks: list[str] = []
+
+
+class Tiers(Strict):
+    """Levels in ascending threshold order. Below the first threshold a member has no tier.
+
+    ``threshold`` is points for ``points_earned`` and a money amount for ``money_spent``.
+    ``window``: ``lifetime``, ``calendar_year`` or ``rolling_N_months``.
+    """
+
+    qualify_on: QualifyOn = QualifyOn.POINTS_EARNED
+    window: str = "lifetime"
+    downgrade: Downgrade = Downgrade.AT_REVIEW
+    levels: list[TierLevel] = Field(min_length=1)
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        match = _ROLLING.match(value)
+        if value in ("lifetime", "calendar_year") or (match and 0 < int(match.group(1)) <= 120):
+            return value
+        raise ValueError("must be lifetime, calendar_year or rolling_N_months (N from 1 to 120)")
+
+    @property
+    def rolling_months(self) -> int | None:
+        match = _ROLLING.match(self.window)
+        return int(match.group(1)) if match else None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        ids = [level.id for level in self.levels]
+        if len(set(ids)) != len(ids):
+            raise ValueError("tier ids must be unique")
+        thresholds = [level.threshold for level in self.levels]
+        if any(b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)):
+            raise ValueError("tier thresholds must strictly increase")
+        if self.qualify_on is QualifyOn.POINTS_EARNED and any(t != int(t) for t in thresholds):
+            raise ValueError("points thresholds must be whole numbers")
+        return self
+
+    def level(self, tier_id: str | None) -> TierLevel | None:
+        return next((level for level in self.levels if level.id == tier_id), None)
+
+
+class RewardKind(StrEnum):
+    PERCENT_DISCOUNT = "percent_discount"
+    FIXED_DISCOUNT = "fixed_discount"
+    FREE_SHIPPING = "free_shipping"
+    FREE_PRODUCT = "free_product"
+    GIFT_CERTIFICATE = "gift_certificate"
+    CASHBACK = "cashback"
+    EXCLUSIVE_ACCESS = "exclusive_access"
+    PARTNER_VOUCHER = "partner_voucher"
+
+
+_MONEY_VALUED = {RewardKind.FIXED_DISCOUNT, RewardKind.GIFT_CERTIFICATE, RewardKind.CASHBACK}
+
+
+class Reward(Strict):
+    """A catalogue item. ``value``: percent (1-100) for percent_discount, a money amount for
+    fixed_discount, gift_certificate and cashback; ``sku`` names the free product."""
+
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: RewardKind
+    value: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)] | None = None
+    sku: str | None = None
+    cost_points: Points
+    valid_days: Annotated[int, Field(gt=0, strict=True)] | None = None
+    stock: Annotated[int, Field(ge=0, strict=True)] | None = None
+    min_tier: str | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _value_fits_kind(self) -> Self:
+        if self.kind is RewardKind.PERCENT_DISCOUNT:
+            if self.value is None or self.value != int(self.value) or self.value > 100:
+                raise ValueError("percent_discount needs value: a whole percent from 1 to 100")
+        elif self.kind in _MONEY_VALUED and self.value is None:
+            raise ValueError(f"{self.kind.value} needs value: a money amount")
+        if self.kind is RewardKind.FREE_PRODUCT and not self.sku:
+            raise ValueError("free_product needs sku")
+        return self
+
+
+class WhenSpent(StrEnum):
+    DEBT = "debt"
+    CAP_AT_AVAILABLE = "cap_at_available"
+    REFUSE = "refuse"
+
+
+class Returns(Strict):
+    reverse_points: Literal["proportional"] = "proportional"
+    when_points_already_spent: WhenSpent = WhenSpent.DEBT
+
+
+class Program(Strict):
+    program: ProgramInfo
+    earning: Earning
+    tiers: Tiers | None = None
+    rewards: list[Reward] = []
+    returns: Returns = Returns()
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Self:
+        tier_ids = {level.id for level in self.tiers.levels} if self.tiers else set()
+        for rule in self.earning.rules:
+            unknown = set(rule.when.tier_in or ()) - tier_ids
+            if unknown:
+                raise ValueError(f"rule {rule.id!r}: tier_in names unknown tiers {sorted(unknown)}")
+        codes = [reward.code for reward in self.rewards]
+        if len(set(codes)) != len(codes):
+            raise ValueError("reward codes must be unique")
+        for reward in self.rewards:
+            if reward.min_tier is not None and reward.min_tier not in tier_ids:
+                raise ValueError(f"reward {reward.code!r}: min_tier {reward.min_tier!r} is unknown")
+        self._check_money_places()
+        return self
+
+    def _check_money_places(self) -> None:
+        amounts: list[tuple[str, Decimal | None]] = [("earning.base.per_amount", self.earning.base.per_amount)]
+        for index, rule in enumerate(self.earning.rules):
+            amounts.append((f"earning.rules[{index}].when.order_total_gte", rule.when.order_total_gte))
+            amounts.append((f"earning.rules[{index}].when.order_total_lt", rule.when.order_total_lt))
+        for index, reward in enumerate(self.rewards):
+            if reward.kind in _MONEY_VALUED:
+                amounts.append((f"rewards[{index}].value", reward.value))
+        if self.tiers and self.tiers.qualify_on is QualifyOn.MONEY_SPENT:
+            for index, level in enumerate(self.tiers.levels):
+                amounts.append((f"tiers.levels[{index}].threshold", level.threshold))
+        for path, amount in amounts:
+            if amount is not None:
+                self.minor(amount, path=path)
+
+    @property
+    def currency(self) -> str:
+        return self.program.currency
+
+    def minor(self, amount: Decimal, *, path: str = "amount") -> int:
+        """A money amount of this program in integer minor units (exact, or a ValueError)."""
+        scaled = amount.scaleb(money.exponent(self.currency))
+        if scaled != scaled.to_integral_value():
+            places = money.exponent(self.currency)
+            raise ValueError(f"{path}: has more than {places} decimal places for {self.currency}")
+        return int(scaled)
+
+    def reward(self, code: str) -> Reward | None:
+        return next((reward for reward in self.rewards if reward.code == code), None)
