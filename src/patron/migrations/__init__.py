@@ -7,12 +7,17 @@ domain needs no registration) before Alembic or ``create_all`` looks at the meta
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
 import pkgutil
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
 
 import patron
-from patron.kit.db import Base, null_pool_engine
+from patron.kit.db import Base, database_url, null_pool_engine
 
 
 def load_all_models() -> list[str]:
@@ -35,3 +40,24 @@ async def create_all(url: str) -> None:
     async with engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
     await engine.dispose()
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic configuration for ``url`` with the migrations shipped inside the package."""
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent))
+    config.set_main_option("sqlalchemy.url", database_url(url).replace("%", "%%"))
+    return config
+
+
+async def upgrade_schema(url: str) -> None:
+    """Create or upgrade the schema to the newest migration (safe to run at every start).
+
+    Alembic's environment runs its own event loop, so it runs in a worker thread here.
+    """
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+
+
+def check_schema(url: str) -> None:
+    """Raise if the models hold changes that no migration covers (``alembic check``)."""
+    command.check(alembic_config(url))

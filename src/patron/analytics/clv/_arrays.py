@@ -37,7 +37,8 @@ class Grouping:
 
     def sum_by_group(self, weights: FloatArray) -> FloatArray:
         """Per distinct value, the sum of ``weights`` over the customers that have it."""
-        return np.bincount(self.inverse, weights=weights, minlength=self.values.size)
+        sums = np.bincount(self.inverse, weights=weights, minlength=self.values.size)
+        return sums.astype(np.float64, copy=False)
 
 
 def group_pairs(first: FloatArray, second: FloatArray) -> tuple[FloatArray, FloatArray, IndexArray]:

@@ -1,0 +1,77 @@
+"""Discounted customer lifetime value over a horizon, and the "high value at risk" flag."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from patron.analytics.clv._arrays import BoolArray, FloatArray, group_pairs
+from patron.analytics.clv.bgnbd import BgNbdParams, probability_alive, purchase_growth
+from patron.analytics.clv.errors import ClvInputError
+from patron.analytics.clv.summary import CustomerSummary
+
+DAYS_PER_MONTH = 30
+DEFAULT_TOP_SHARE = 0.2
+DEFAULT_P_ALIVE_THRESHOLD = 0.5
+
+
+def discounted_purchases(
+    params: BgNbdParams, summary: CustomerSummary, *, horizon_months: int, discount_rate: float
+) -> FloatArray:
+    """Per customer, sum over months m = 1..H of E[purchases in month m] / (1 + d)^m.
+
+    A month is 30 days (30/7 weeks in a weekly summary). E[purchases in month m] is
+    E[Y(m)] - E[Y(m - 1)] of the BG/NBD conditional expectation, so the undiscounted sum is
+    E[Y(H months)]. Multiplied by the expected spend per purchase this is the CLV; it is the
+    same definition as ``customer_lifetime_value`` of the ``lifetimes`` package.
+    """
+    if horizon_months < 0:
+        raise ClvInputError("the horizon must be >= 0 months", field="horizon_months")
+    if discount_rate <= -1.0:
+        raise ClvInputError("the monthly discount rate must be > -1", field="discount_rate")
+    month = DAYS_PER_MONTH / summary.time_unit.days
+    distinct_x, distinct_age, inverse = group_pairs(summary.frequency, summary.age)
+    discounted = np.zeros_like(distinct_x)
+    previous = np.zeros_like(distinct_x)
+    for step in range(1, horizon_months + 1):
+        current = purchase_growth(params, distinct_x, distinct_age, step * month)
+        discounted += (current - previous) / (1.0 + discount_rate) ** step
+        previous = current
+    alive = probability_alive(params, summary.frequency, summary.recency, summary.age)
+    result: FloatArray = discounted[inverse] * alive
+    return result
+
+
+def historic_value(summary: CustomerSummary) -> FloatArray:
+    """What a customer brought in the observation window beyond the first purchase.
+
+    Repeat spend x * zbar when spend is known; otherwise the number of repeat purchases x.
+    """
+    if summary.monetary_value is None:
+        return summary.frequency.copy()
+    value: FloatArray = summary.frequency * summary.monetary_value
+    return value
+
+
+def flag_at_risk(
+    value: FloatArray,
+    p_alive: FloatArray,
+    *,
+    top_share: float = DEFAULT_TOP_SHARE,
+    p_alive_threshold: float = DEFAULT_P_ALIVE_THRESHOLD,
+) -> BoolArray:
+    """High-value customers who have probably stopped buying.
+
+    High value: ``value`` > 0 and at least the value of the customer ranked
+    ceil(top_share * n) by value (the top 20 % by default; ties at the cut-off are all in).
+    At risk: high value and P(alive) < ``p_alive_threshold`` (0.5 by default), i.e. the model
+    finds it more likely than not that the customer has left.
+    """
+    if not 0.0 < top_share <= 1.0:
+        raise ClvInputError("top_share must be in (0, 1]", field="top_share")
+    if value.size == 0:
+        return np.zeros(0, dtype=np.bool_)
+    rank = int(np.ceil(top_share * value.size))
+    cut_off = np.partition(value, value.size - rank)[value.size - rank]
+    high_value = (value >= cut_off) & (value > 0)
+    at_risk: BoolArray = high_value & (p_alive < p_alive_threshold)
+    return at_risk

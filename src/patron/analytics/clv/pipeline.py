@@ -1,0 +1,122 @@
+"""One call from a customer summary to fitted models, CLV and churn risk per customer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from patron.analytics.clv._arrays import AnyArray, BoolArray, FloatArray
+from patron.analytics.clv.bgnbd import BgNbdFit, expected_purchases, fit_bgnbd, probability_alive
+from patron.analytics.clv.gamma_gamma import (
+    GammaGammaFit,
+    expected_average_spend,
+    fit_gamma_gamma,
+)
+from patron.analytics.clv.lifetime_value import (
+    DAYS_PER_MONTH,
+    DEFAULT_P_ALIVE_THRESHOLD,
+    DEFAULT_TOP_SHARE,
+    discounted_purchases,
+    flag_at_risk,
+    historic_value,
+)
+from patron.analytics.clv.summary import CustomerSummary, TimeUnit
+
+
+@dataclass(frozen=True, slots=True)
+class ClvResult:
+    """Fitted models and per-customer arrays, aligned with ``customer_id``.
+
+    ``expected_purchases`` is undiscounted over the horizon; ``clv`` is the discounted
+    expected spend. Without spend in the summary ``gamma_gamma``, ``expected_spend`` and ``clv``
+    are None.
+    """
+
+    bgnbd: BgNbdFit
+    gamma_gamma: GammaGammaFit | None
+    customer_id: AnyArray
+    p_alive: FloatArray
+    expected_purchases: FloatArray
+    expected_spend: FloatArray | None
+    clv: FloatArray | None
+    at_risk: BoolArray
+    horizon_months: int
+    discount_rate: float
+    time_unit: TimeUnit
+
+    def to_json_dict(self) -> dict[str, Any]:
+        params = self.bgnbd.params
+        document: dict[str, Any] = {
+            "bgnbd": {
+                "r": params.r,
+                "alpha": params.alpha,
+                "a": params.a,
+                "b": params.b,
+                "log_likelihood": self.bgnbd.log_likelihood,
+            }
+        }
+        if self.gamma_gamma is not None:
+            spend = self.gamma_gamma.params
+            document["gamma_gamma"] = {"p": spend.p, "q": spend.q, "gamma": spend.gamma}
+        clv = self.clv.tolist() if self.clv is not None else [None] * len(self.p_alive)
+        document["customers"] = [
+            {"id": identifier, "p_alive": alive, "expected_purchases": purchases, "clv": value}
+            for identifier, alive, purchases, value in zip(
+                self.customer_id.tolist(),
+                self.p_alive.tolist(),
+                self.expected_purchases.tolist(),
+                clv,
+                strict=True,
+            )
+        ]
+        return document
+
+
+def fit_clv(
+    summary: CustomerSummary,
+    *,
+    horizon_months: int = 12,
+    discount_rate: float = 0.01,
+    top_share: float = DEFAULT_TOP_SHARE,
+    p_alive_threshold: float = DEFAULT_P_ALIVE_THRESHOLD,
+) -> ClvResult:
+    """Fit BG/NBD (and Gamma-Gamma when the summary has spend) and score every customer.
+
+    CLV_i = E[spend per purchase]_i * sum over months m = 1..H of E[purchases in month m]_i /
+    (1 + discount_rate)^m, months of 30 days. ``at_risk`` marks the top ``top_share`` of
+    customers by historic repeat value whose P(alive) is below ``p_alive_threshold``
+    (see :func:`patron.analytics.clv.lifetime_value.flag_at_risk`).
+    """
+    frequency, recency, age = summary.frequency, summary.recency, summary.age
+    bgnbd = fit_bgnbd(frequency, recency, age)
+    p_alive = probability_alive(bgnbd.params, frequency, recency, age)
+    horizon = horizon_months * DAYS_PER_MONTH / summary.time_unit.days
+    purchases = expected_purchases(bgnbd.params, frequency, recency, age, horizon)
+    gamma_gamma = None
+    spend = None
+    clv = None
+    if summary.monetary_value is not None:
+        gamma_gamma = fit_gamma_gamma(frequency, summary.monetary_value)
+        spend = expected_average_spend(gamma_gamma.params, frequency, summary.monetary_value)
+        clv = spend * discounted_purchases(
+            bgnbd.params, summary, horizon_months=horizon_months, discount_rate=discount_rate
+        )
+    at_risk = flag_at_risk(
+        historic_value(summary),
+        p_alive,
+        top_share=top_share,
+        p_alive_threshold=p_alive_threshold,
+    )
+    return ClvResult(
+        bgnbd=bgnbd,
+        gamma_gamma=gamma_gamma,
+        customer_id=summary.customer_id,
+        p_alive=p_alive,
+        expected_purchases=purchases,
+        expected_spend=spend,
+        clv=clv,
+        at_risk=at_risk,
+        horizon_months=horizon_months,
+        discount_rate=discount_rate,
+        time_unit=summary.time_unit,
+    )

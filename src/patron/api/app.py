@@ -1,0 +1,61 @@
+"""The FastAPI application: ``/api/v1``, ``/openapi.json`` and offline ``/docs``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import fastapi_offline
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+import patron
+from patron.api.errors import install_error_handlers
+from patron.api.routes import ROUTERS
+from patron.kit.db import Database
+
+_SWAGGER_STATIC = Path(fastapi_offline.__file__).parent / "static"
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    """Build the app; the database opens on startup and closes on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.database = Database(database_url)
+        try:
+            yield
+        finally:
+            await app.state.database.dispose()
+
+    app = FastAPI(
+        title="Patron",
+        version=patron.__version__,
+        description="Customer-loyalty platform API. Authenticate with `Authorization: Bearer <key>`.",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router, prefix="/api/v1")
+    app.mount("/static/swagger", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Patron API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon.png",
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

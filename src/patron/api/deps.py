@@ -1,0 +1,77 @@
+"""Dependencies shared by the routes: the database, units of work and the caller's role.
+
+A route declares the roles it admits with ``Depends(allow(Role.ADMIN, Role.POS))``; admin is
+always admitted. A unit of work (``WriteSession``) commits after the route returns and rolls
+back if it raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.access import service as access_service
+from patron.access.errors import ApiKeyMissingError, RoleForbiddenError
+from patron.access.models import Role
+from patron.access.schemas import Principal
+from patron.kit.db import Database
+from patron.kit.time import utcnow
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+async def write_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
+    async with database.write() as session:
+        yield session
+
+
+async def read_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
+    async with database.read() as session:
+        yield session
+
+
+WriteSession = Annotated[AsyncSession, Depends(write_session)]
+ReadSession = Annotated[AsyncSession, Depends(read_session)]
+
+
+def now() -> datetime:
+    return utcnow()
+
+
+Now = Annotated[datetime, Depends(now)]
+
+
+async def principal(request: Request, database: DatabaseDep) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise ApiKeyMissingError("send an API key as 'Authorization: Bearer <key>'")
+    async with database.read() as session:
+        return await access_service.authenticate(session, secret=secret.strip())
+
+
+def allow(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    admitted = {Role.ADMIN, *roles}
+
+    async def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+        if caller.role not in admitted:
+            raise RoleForbiddenError(f"the {caller.role.value} role may not do this")
+        return caller
+
+    return check
+
+
+Admin = Annotated[Principal, Depends(allow())]
+Staff = Annotated[Principal, Depends(allow(Role.STAFF))]
+Reader = Annotated[Principal, Depends(allow(Role.STAFF, Role.POS))]
+Pos = Annotated[Principal, Depends(allow(Role.POS))]

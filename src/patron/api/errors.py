@@ -1,0 +1,71 @@
+"""Every error leaves the API as ``{"error": {"code", "message", "field"}}``.
+
+Payload validation errors answer 422 with code ``validation_error`` and the path of the first
+field at fault (``lines[0].unit_price``); the full list is under ``error.details``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from patron.kit.errors import PatronError
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+
+
+def field_path(location: Sequence[Any]) -> str:
+    """``("body", "lines", 0, "unit_price")`` -> ``lines[0].unit_price``."""
+    parts = list(location)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _message(error: dict[str, Any]) -> str:
+    text = str(error.get("msg", "invalid value"))
+    return text.replace("Value error, ", "").replace("Input should be", "must be")
+
+
+async def _patron_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, PatronError)
+    return JSONResponse(error.to_dict(), status_code=error.status)
+
+
+async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    details = [{"field": field_path(e.get("loc", ())), "message": _message(e)} for e in error.errors()]
+    first = details[0] if details else {"field": None, "message": "invalid request"}
+    body = {
+        "error": {
+            "code": "validation_error",
+            "message": f"{first['field']}: {first['message']}" if first["field"] else first["message"],
+            "field": first["field"] or None,
+            "details": details,
+        }
+    }
+    return JSONResponse(body, status_code=422)
+
+
+async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    code = _HTTP_CODES.get(error.status_code, "http_error")
+    body = {"error": {"code": code, "message": str(error.detail), "field": None}}
+    return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(PatronError, _patron_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

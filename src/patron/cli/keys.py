@@ -1,0 +1,66 @@
+"""``patron keys``: API keys for the REST API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.access import service as access_service
+from patron.access.models import Role
+from patron.cli.options import DbOption, JsonOption, in_unit_of_work, print_json, run
+from patron.kit.time import utcnow
+
+app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    role: Annotated[Role, typer.Option(help="admin, staff, pos or partner.")],
+    name: Annotated[str, typer.Option(help="Who or what uses the key (e.g. 'till-3').")],
+    db: DbOption = None,
+) -> None:
+    """Create an API key. The key is printed once, as the last line, and stored only hashed."""
+
+    async def work(session: AsyncSession) -> str:
+        created = await access_service.create_key(session, name=name, role=role, now=utcnow())
+        return created.key
+
+    key = run(in_unit_of_work(db, work))
+    typer.echo(f"created {role.value} key '{name}'; it is shown only now:", err=True)
+    typer.echo(key)
+
+
+@app.command("list")
+def list_keys(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """List API keys (never the keys themselves)."""
+
+    async def work(session: AsyncSession) -> list[dict[str, object]]:
+        keys = await access_service.list_keys(session)
+        return [
+            {"id": k.id, "name": k.name, "role": k.role.value, "prefix": k.prefix,
+             "created_at": k.created_at.isoformat(),
+             "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+            for k in keys
+        ]  # fmt: skip
+
+    rows = run(in_unit_of_work(db, work, write=False))
+    if json_output:
+        print_json(rows)
+        return
+    for row in rows:
+        state = "revoked" if row["revoked_at"] else "active"
+        typer.echo(f"{row['id']:>4}  {row['role']:<8} {row['prefix']}…  {state:<8} {row['name']}")
+
+
+@app.command("revoke")
+def revoke(key_id: Annotated[int, typer.Argument(help="The key's id (see 'keys list').")],
+           db: DbOption = None) -> None:  # fmt: skip
+    """Revoke an API key."""
+
+    async def work(session: AsyncSession) -> None:
+        await access_service.revoke_key(session, key_id=key_id, now=utcnow())
+
+    run(in_unit_of_work(db, work))
+    typer.echo(f"revoked key {key_id}")

@@ -1,0 +1,21 @@
+"""The ``patron`` command line. Each command's help text is its docstring."""
+
+from __future__ import annotations
+
+import typer
+
+from patron.cli import db, keys, serve
+
+app = typer.Typer(
+    name="patron",
+    help="Patron: a self-hosted customer-loyalty platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(keys.app, name="keys")
+app.command("serve")(serve.serve)
+
+
+def main() -> None:
+    app()

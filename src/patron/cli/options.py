@@ -1,0 +1,62 @@
+"""Options every command shares, and the helpers that run async services from a command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.kit.db import Database
+from patron.kit.errors import PatronError
+
+T = TypeVar("T")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="SQLAlchemy URL or a SQLite file path. Default: $PATRON_DATABASE_URL, else ./patron.db.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def run(coroutine: Awaitable[T]) -> T:
+    """Run a coroutine; a Patron error becomes a message on stderr and exit code 1."""
+
+    async def wrapped() -> T:
+        return await coroutine
+
+    try:
+        return asyncio.run(wrapped())
+    except PatronError as error:
+        field = f" ({error.field})" if error.field else ""
+        typer.echo(f"error: {error.code}{field}: {error.message}", err=True)
+        raise typer.Exit(1) from error
+
+
+async def in_unit_of_work(
+    url: str | None, work: Callable[[AsyncSession], Awaitable[T]], *, write: bool = True
+) -> T:
+    """Open the database (creating or upgrading its schema), run ``work`` in one unit of work
+    that commits on success, and close the database."""
+    from patron.migrations import upgrade_schema
+
+    database = Database(url)
+    try:
+        await upgrade_schema(database.url)
+        unit = database.write() if write else database.read()
+        async with unit as session:
+            return await work(session)
+    finally:
+        await database.dispose()
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
