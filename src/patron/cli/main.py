@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from patron.cli import db, keys, serve
+from patron.cli import db, keys, program, serve
 
 app = typer.Typer(
     name="patron",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
+app.add_typer(program.app, name="program")
 app.command("serve")(serve.serve)
 
 

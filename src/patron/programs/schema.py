@@ -8,6 +8,7 @@ float, so every computation downstream can be exact.
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date, time
 from decimal import Decimal
@@ -45,7 +46,7 @@ class Weekday(StrEnum):
     SUN = "sun"
 
     @property
-    def index(self) -> int:
+    def index(self) -> int:  # type: ignore[override]  # shadows str.index on purpose
         """Monday is 0, as in :meth:`datetime.date.weekday`."""
         return list(Weekday).index(self)
 
@@ -182,7 +183,9 @@ class Expiry(Strict):
             raise ValueError("give after_days or after_months, not both")
         timed = self.after_days is not None or self.after_months is not None
         if self.never and (timed or self.round_to is not None):
-            raise ValueError("never: true excludes after_days, after_months and round_to")
+            raise ValueError(
+                "never: must not be true together with after_days, after_months or round_to"
+            )
         if not self.never and not timed and self.round_to is None:
             raise ValueError("give after_days, after_months, round_to or never: true")
         return self
@@ -199,9 +202,9 @@ class Earning(Strict):
     @classmethod
     def _unique_ids(cls, rules: list[EarnRule]) -> list[EarnRule]:
         seen: set[str] = set()
-        for rule in rules:
+        for index, rule in enumerate(rules):
             if rule.id in seen:
-                raise ValueError(f"rule id {rule.id!r} is used twice")
+                raise ValueError(f"[{index}].id: rule id {rule.id!r} is used twice")
             seen.add(rule.id)
         return rules
 
@@ -256,12 +259,12 @@ class Tiers(Strict):
     def _ordered(self) -> Self:
         ids = [level.id for level in self.levels]
         if len(set(ids)) != len(ids):
-            raise ValueError("tier ids must be unique")
+            raise ValueError("levels: tier ids must be unique")
         thresholds = [level.threshold for level in self.levels]
-        if any(b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)):
-            raise ValueError("tier thresholds must strictly increase")
+        if any(b <= a for a, b in itertools.pairwise(thresholds)):
+            raise ValueError("levels: tier thresholds must strictly increase")
         if self.qualify_on is QualifyOn.POINTS_EARNED and any(t != int(t) for t in thresholds):
-            raise ValueError("points thresholds must be whole numbers")
+            raise ValueError("levels: points thresholds must be whole numbers")
         return self
 
     def level(self, tier_id: str | None) -> TierLevel | None:
@@ -301,11 +304,11 @@ class Reward(Strict):
     def _value_fits_kind(self) -> Self:
         if self.kind is RewardKind.PERCENT_DISCOUNT:
             if self.value is None or self.value != int(self.value) or self.value > 100:
-                raise ValueError("percent_discount needs value: a whole percent from 1 to 100")
+                raise ValueError("value: percent_discount needs a whole percent from 1 to 100")
         elif self.kind in _MONEY_VALUED and self.value is None:
-            raise ValueError(f"{self.kind.value} needs value: a money amount")
+            raise ValueError(f"value: {self.kind.value} needs a money amount")
         if self.kind is RewardKind.FREE_PRODUCT and not self.sku:
-            raise ValueError("free_product needs sku")
+            raise ValueError("sku: free_product needs the sku of the free product")
         return self
 
 
@@ -329,34 +332,54 @@ class Program(Strict):
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
-        tier_ids = {level.id for level in self.tiers.levels} if self.tiers else set()
-        for rule in self.earning.rules:
-            unknown = set(rule.when.tier_in or ()) - tier_ids
-            if unknown:
-                raise ValueError(f"rule {rule.id!r}: tier_in names unknown tiers {sorted(unknown)}")
-        codes = [reward.code for reward in self.rewards]
-        if len(set(codes)) != len(codes):
-            raise ValueError("reward codes must be unique")
-        for reward in self.rewards:
-            if reward.min_tier is not None and reward.min_tier not in tier_ids:
-                raise ValueError(f"reward {reward.code!r}: min_tier {reward.min_tier!r} is unknown")
-        self._check_money_places()
+        """Every problem at once, one ``path: message`` per line (the loader splits them)."""
+        problems = self._unknown_references() + self._money_place_problems()
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
-    def _check_money_places(self) -> None:
-        amounts: list[tuple[str, Decimal | None]] = [("earning.base.per_amount", self.earning.base.per_amount)]
+    def _unknown_references(self) -> list[str]:
+        problems: list[str] = []
+        tier_ids = {level.id for level in self.tiers.levels} if self.tiers else set()
         for index, rule in enumerate(self.earning.rules):
-            amounts.append((f"earning.rules[{index}].when.order_total_gte", rule.when.order_total_gte))
-            amounts.append((f"earning.rules[{index}].when.order_total_lt", rule.when.order_total_lt))
+            unknown = set(rule.when.tier_in or ()) - tier_ids
+            if unknown:
+                path = f"earning.rules[{index}].when.tier_in"
+                problems.append(f"{path}: names unknown tiers {sorted(unknown)}")
+        seen: set[str] = set()
+        for index, reward in enumerate(self.rewards):
+            if reward.code in seen:
+                problems.append(f"rewards[{index}].code: reward code {reward.code!r} is used twice")
+            seen.add(reward.code)
+            if reward.min_tier is not None and reward.min_tier not in tier_ids:
+                problems.append(f"rewards[{index}].min_tier: {reward.min_tier!r} is not a tier id")
+        return problems
+
+    def _money_place_problems(self) -> list[str]:
+        amounts: list[tuple[str, Decimal | None]] = [
+            ("earning.base.per_amount", self.earning.base.per_amount)
+        ]
+        for index, rule in enumerate(self.earning.rules):
+            amounts.append(
+                (f"earning.rules[{index}].when.order_total_gte", rule.when.order_total_gte)
+            )
+            amounts.append(
+                (f"earning.rules[{index}].when.order_total_lt", rule.when.order_total_lt)
+            )
         for index, reward in enumerate(self.rewards):
             if reward.kind in _MONEY_VALUED:
                 amounts.append((f"rewards[{index}].value", reward.value))
         if self.tiers and self.tiers.qualify_on is QualifyOn.MONEY_SPENT:
             for index, level in enumerate(self.tiers.levels):
                 amounts.append((f"tiers.levels[{index}].threshold", level.threshold))
+        problems: list[str] = []
         for path, amount in amounts:
             if amount is not None:
-                self.minor(amount, path=path)
+                try:
+                    self.minor(amount, path=path)
+                except ValueError as error:
+                    problems.append(str(error))
+        return problems
 
     @property
     def currency(self) -> str:

@@ -14,10 +14,9 @@ needs at least one such line.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime, time
 
-from patron.kit.time import local
-from patron.programs.schema import Conditions, Program
+from patron.rules.compiled import CompiledConditions, CompiledProgram
 from patron.rules.context import LineContext, PurchaseContext
 
 
@@ -43,86 +42,79 @@ class ConditionResult:
         return not self.failed
 
 
-def order_total(program: Program, context: PurchaseContext) -> int:
-    if program.earning.exclude_shipping:
-        return context.total - context.shipping
-    return context.total
+def order_total(exclude_shipping: bool, context: PurchaseContext) -> int:
+    return context.total - context.shipping if exclude_shipping else context.total
 
 
-def purchase_facts(program: Program, context: PurchaseContext) -> PurchaseFacts:
+def purchase_facts(compiled: CompiledProgram, context: PurchaseContext) -> PurchaseFacts:
     return PurchaseFacts(
-        local_time=local(context.occurred_at, program.program.timezone),
-        order_total=order_total(program, context),
+        local_time=context.occurred_at.astimezone(compiled.zone),
+        order_total=order_total(compiled.exclude_shipping, context),
         context=context,
     )
 
 
 def time_in_window(moment: time, start: time, end: time) -> bool:
     """``[start, end)`` on a clock face; wraps midnight when ``end < start``."""
-    start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
     if start <= end:
         return start <= moment < end
     return moment >= start or moment < end
 
 
-def _line_in_scope(when: Conditions, line: LineContext) -> bool:
-    category_ok = when.line_category_in is None or line.category in when.line_category_in
-    return category_ok and (when.line_sku_in is None or line.sku in when.line_sku_in)
+def _in_scope(when: CompiledConditions, line: LineContext) -> bool:
+    if when.categories is not None and line.category not in when.categories:
+        return False
+    return when.skus is None or line.sku in when.skus
 
 
-def _line_failures(when: Conditions, lines: tuple[LineContext, ...]) -> tuple[str, ...]:
+def _line_failures(when: CompiledConditions, lines: tuple[LineContext, ...]) -> list[str]:
     """Which line conditions to blame when no line is in scope: those that no line meets on
     its own, or both when each is met by some line but never by the same one."""
     failed: list[str] = []
-    if when.line_category_in is not None and not any(
-        line.category in when.line_category_in for line in lines
-    ):
+    categories, skus = when.categories, when.skus
+    if categories is not None and not any(line.category in categories for line in lines):
         failed.append("line_category_in")
-    if when.line_sku_in is not None and not any(line.sku in when.line_sku_in for line in lines):
+    if skus is not None and not any(line.sku in skus for line in lines):
         failed.append("line_sku_in")
-    return tuple(failed) or ("line_category_in", "line_sku_in")
+    return failed or ["line_category_in", "line_sku_in"]
 
 
-def _between(bounds: tuple[date, date], day: date) -> bool:
-    return bounds[0] <= day <= bounds[1]
+def _order_failures(when: CompiledConditions, facts: PurchaseFacts) -> list[str]:
+    context, total = facts.context, facts.order_total
+    failed: list[str] = []
+    if when.total_gte is not None and total < when.total_gte:
+        failed.append("order_total_gte")
+    if when.total_lt is not None and total >= when.total_lt:
+        failed.append("order_total_lt")
+    if when.channels is not None and context.channel not in when.channels:
+        failed.append("channel_in")
+    if when.stores is not None and context.store not in when.stores:
+        failed.append("store_in")
+    return failed
 
 
-def _order_failures(when: Conditions, facts: PurchaseFacts) -> list[str]:
-    context, moment = facts.context, facts.local_time
-    checks: list[tuple[str, bool | None]] = [
-        ("order_total_gte", None if when.order_total_gte is None else False),
-        ("order_total_lt", None if when.order_total_lt is None else False),
-        ("channel_in", None if when.channel_in is None else context.channel in when.channel_in),
-        ("store_in", None if when.store_in is None else context.store in when.store_in),
-        ("between", None if when.between is None else _between(when.between, moment.date())),
-        (
-            "weekday_in",
-            None
-            if when.weekday_in is None
-            else moment.weekday() in {day.index for day in when.weekday_in},
-        ),
-        (
-            "time_between",
-            None
-            if when.time_between is None
-            else time_in_window(moment.time(), *when.time_between),
-        ),
-        ("tier_in", None if when.tier_in is None else context.tier_id in when.tier_in),
-    ]
-    return [name for name, held in checks if held is False]
+def _calendar_failures(when: CompiledConditions, moment: datetime) -> list[str]:
+    failed: list[str] = []
+    if when.between is not None and not when.between[0] <= moment.date() <= when.between[1]:
+        failed.append("between")
+    if when.weekdays is not None and moment.weekday() not in when.weekdays:
+        failed.append("weekday_in")
+    if when.time_window is not None and not time_in_window(moment.time(), *when.time_window):
+        failed.append("time_between")
+    return failed
 
 
-def check_conditions(program: Program, when: Conditions, facts: PurchaseFacts) -> ConditionResult:
+def check_conditions(when: CompiledConditions, facts: PurchaseFacts) -> ConditionResult:
     """Every condition of ``when`` checked against the purchase (no short cut, so that the
     trace and the hints can name all that fail)."""
-    failed: list[str] = []
     lines = facts.context.lines
-    scope = tuple(i for i, line in enumerate(lines) if _line_in_scope(when, line))
-    if when.has_line_scope and not scope:
-        failed.extend(_line_failures(when, lines))
-    if when.order_total_gte is not None and facts.order_total < program.minor(when.order_total_gte):
-        failed.append("order_total_gte")
-    if when.order_total_lt is not None and facts.order_total >= program.minor(when.order_total_lt):
-        failed.append("order_total_lt")
-    failed.extend(_order_failures(when, facts))
+    if when.has_line_scope:
+        scope = tuple(index for index, line in enumerate(lines) if _in_scope(when, line))
+        failed = [] if scope else _line_failures(when, lines)
+    else:
+        scope, failed = tuple(range(len(lines))), []
+    failed += _order_failures(when, facts)
+    failed += _calendar_failures(when, facts.local_time)
+    if when.tiers is not None and facts.context.tier_id not in when.tiers:
+        failed.append("tier_in")
     return ConditionResult(failed=tuple(failed), lines=scope)

@@ -58,7 +58,7 @@ class PurchaseContext:
     channel: str | None = None
     store: str | None = None
     tier_id: str | None = None
-    rule_usage: Mapping[str, int] = field(default=_NO_USAGE)
+    rule_usage: Mapping[str, int] = field(default_factory=lambda: _NO_USAGE)
 
     def __post_init__(self) -> None:
         if self.occurred_at.tzinfo is None or self.occurred_at.utcoffset() is None:

@@ -37,9 +37,8 @@ def _local_range(period: LimitPeriod, day: date) -> tuple[date, date]:
         monday = day - timedelta(days=day.weekday())
         return monday, monday + timedelta(days=7)
     if period is LimitPeriod.MONTH:
-        first = day.replace(day=1)
-        following = date(day.year + 1, 1, 1) if day.month == 12 else first.replace(month=day.month + 1)
-        return first, following
+        year, month = divmod(day.year * 12 + day.month, 12)
+        return day.replace(day=1), date(year, month + 1, 1)
     return date(day.year, 1, 1), date(day.year + 1, 1, 1)
 
 

@@ -28,9 +28,10 @@ from patron.analytics.clv.gamma_gamma import (
     gamma_gamma_log_likelihood_and_gradient,
 )
 from patron.analytics.clv.lifetime_value import (
-    discounted_purchases,
+    HorizonPurchases,
     flag_at_risk,
     historic_value,
+    horizon_purchases,
 )
 from patron.analytics.clv.pipeline import ClvResult, fit_clv
 from patron.analytics.clv.summary import (
@@ -49,12 +50,12 @@ __all__ = [
     "CustomerSummary",
     "GammaGammaFit",
     "GammaGammaParams",
+    "HorizonPurchases",
     "PurchaseColumns",
     "TimeUnit",
     "bgnbd_log_likelihood",
     "bgnbd_log_likelihood_and_gradient",
     "cdnow_calibration_summary",
-    "discounted_purchases",
     "expected_average_spend",
     "expected_purchases",
     "fit_bgnbd",
@@ -63,6 +64,7 @@ __all__ = [
     "flag_at_risk",
     "gamma_gamma_log_likelihood_and_gradient",
     "historic_value",
+    "horizon_purchases",
     "probability_alive",
     "purchase_growth",
     "read_cdnow_sample",

@@ -28,6 +28,18 @@ class Grouping:
 
     @classmethod
     def of(cls, values: FloatArray) -> Grouping:
+        """Group by value; whole numbers in a compact range are counted without sorting."""
+        if values.size and _is_compact_whole(values):
+            codes = values.astype(np.intp)
+            counts = np.bincount(codes)
+            present = np.flatnonzero(counts)
+            position = np.zeros(counts.size, dtype=np.intp)
+            position[present] = np.arange(present.size)
+            return cls(
+                values=present.astype(np.float64),
+                inverse=position[codes],
+                counts=counts[present].astype(np.float64),
+            )
         distinct, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
         return cls(
             values=distinct.astype(np.float64),
@@ -35,10 +47,24 @@ class Grouping:
             counts=counts.astype(np.float64),
         )
 
+    def gather(self, per_value: FloatArray) -> FloatArray:
+        """``per_value`` (one entry per distinct value) spread back to the elements."""
+        gathered: FloatArray = per_value[self.inverse]
+        return gathered
+
     def sum_by_group(self, weights: FloatArray) -> FloatArray:
         """Per distinct value, the sum of ``weights`` over the customers that have it."""
         sums = np.bincount(self.inverse, weights=weights, minlength=self.values.size)
         return sums.astype(np.float64, copy=False)
+
+
+def dot(first: FloatArray, second: FloatArray) -> float:
+    """Inner product of two 1-d arrays without BLAS.
+
+    ``a @ b`` goes to OpenBLAS, whose threads cost 10-20 ms per call on two busy shared cores
+    (measured); einsum's single-threaded loop takes 3 ms for 770,000 elements.
+    """
+    return float(np.einsum("i,i->", first, second))
 
 
 def group_pairs(first: FloatArray, second: FloatArray) -> tuple[FloatArray, FloatArray, IndexArray]:
@@ -53,3 +79,10 @@ def group_pairs(first: FloatArray, second: FloatArray) -> tuple[FloatArray, Floa
         second_group.values[second_index],
         inverse.reshape(-1).astype(np.intp),
     )
+
+
+def _is_compact_whole(values: FloatArray) -> bool:
+    low, high = float(values.min()), float(values.max())
+    if low < 0 or high > 4 * values.size + 1024:
+        return False
+    return bool((values == np.floor(values)).all())

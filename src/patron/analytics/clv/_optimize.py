@@ -11,13 +11,29 @@ from scipy.optimize import minimize
 from patron.analytics.clv._arrays import FloatArray
 from patron.analytics.clv.errors import ClvFitError
 
-LogLikelihood = Callable[[FloatArray], tuple[float, FloatArray]]
+# Newton's method stops when the gradient of the mean log-likelihood with respect to the log
+# parameters is below _GRADIENT_TOLERANCE; a result above _ACCEPTED_GRADIENT is an error.
+_GRADIENT_TOLERANCE = 1e-10
+_ACCEPTED_GRADIENT = 1e-6
+_POLISHING_STEPS = 3
 
-# The optimiser stops when the gradient of the mean log-likelihood with respect to the log
-# parameters is below this; the tests then hold the published figures to their last digit.
-_GRADIENT_TOLERANCE = 1e-9
-_ACCEPTED_GRADIENT = 1e-5
-_LOG_SPAN = 25.0
+
+@dataclass(frozen=True, slots=True)
+class Derivatives:
+    """log L and its gradient (and Hessian, when asked for) in the natural parameters."""
+
+    value: float
+    gradient: FloatArray
+    hessian: FloatArray | None
+
+    def __add__(self, other: Derivatives) -> Derivatives:
+        hessian = None
+        if self.hessian is not None and other.hessian is not None:
+            hessian = self.hessian + other.hessian
+        return Derivatives(self.value + other.value, self.gradient + other.gradient, hessian)
+
+
+LogLikelihood = Callable[[FloatArray], Derivatives]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,41 +43,82 @@ class Maximum:
     iterations: int
 
 
+class _MeanInLogSpace:
+    """-log L(exp theta) / W with its gradient and Hessian in theta; one evaluation cached.
+
+    d/dtheta = P g and d2/dtheta2 = P H P + diag(P g), with P = diag(params).
+    """
+
+    def __init__(self, log_likelihood: LogLikelihood, total_weight: float) -> None:
+        self._log_likelihood = log_likelihood
+        self._weight = total_weight
+        self._theta: bytes = b""
+        self._cached: tuple[float, FloatArray, FloatArray] | None = None
+
+    def evaluate(self, theta: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+        key = theta.tobytes()
+        if self._cached is None or key != self._theta:
+            self._theta, self._cached = key, self._compute(theta)
+        return self._cached
+
+    def value_and_gradient(self, theta: FloatArray) -> tuple[float, FloatArray]:
+        value, gradient, _ = self.evaluate(theta)
+        return value, gradient
+
+    def hessian(self, theta: FloatArray) -> FloatArray:
+        return self.evaluate(theta)[2]
+
+    def _compute(self, theta: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+        params = np.exp(theta)
+        found = self._log_likelihood(params)
+        if found.hessian is None:
+            raise ClvFitError("the likelihood gave no Hessian")
+        if not np.isfinite(found.value) or not np.isfinite(found.gradient).all():
+            return np.inf, np.zeros_like(theta), np.eye(theta.size)
+        gradient = found.gradient * params
+        hessian = found.hessian * np.outer(params, params) + np.diag(gradient)
+        return -found.value / self._weight, -gradient / self._weight, -hessian / self._weight
+
+
 def maximise_in_log_space(
     log_likelihood: LogLikelihood, start: FloatArray, *, total_weight: float
 ) -> Maximum:
-    """Maximise ``log_likelihood`` (value and gradient in the natural parameters) by L-BFGS-B.
+    """Maximise ``log_likelihood`` by Newton's method in a trust region (``trust-exact``).
 
     The search runs over theta = log(params), which keeps every parameter positive without
-    constraints; the objective is the mean negative log-likelihood per customer, so that the
-    tolerances mean the same for 2,000 customers as for a million. Each log parameter may move
-    at most 25 (a factor of 7e10) from its start. A fit that ends with a gradient above
-    1e-5 raises :class:`ClvFitError`.
+    constraints, on the mean log-likelihood per customer, so that tolerances mean the same for
+    2,000 customers as for a million. Near the optimum of a million-customer likelihood the
+    change in value per step drowns in rounding, which stalls any method that compares values
+    (L-BFGS-B took 57 evaluations where Newton takes 10); so the search ends with up to three
+    plain Newton steps, kept while they shrink the gradient. A gradient above 1e-6 at the end
+    raises :class:`ClvFitError`.
     """
-
-    def objective(theta: FloatArray) -> tuple[float, FloatArray]:
-        params = np.exp(theta)
-        value, gradient = log_likelihood(params)
-        if not np.isfinite(value) or not np.isfinite(gradient).all():
-            return np.inf, np.zeros_like(theta)
-        return -value / total_weight, -(gradient * params) / total_weight
-
-    theta0 = np.log(start)
+    objective = _MeanInLogSpace(log_likelihood, total_weight)
     result = minimize(
-        objective,
-        theta0,
+        objective.value_and_gradient,
+        np.log(start),
         jac=True,
-        method="L-BFGS-B",
-        bounds=[
-            (low, high) for low, high in zip(theta0 - _LOG_SPAN, theta0 + _LOG_SPAN, strict=True)
-        ],
-        options={"maxiter": 2000, "ftol": 0.0, "gtol": _GRADIENT_TOLERANCE},
+        hess=objective.hessian,
+        method="trust-exact",
+        options={"maxiter": 200, "gtol": _GRADIENT_TOLERANCE},
     )
-    _, gradient = objective(result.x)
-    if not np.isfinite(result.fun) or np.abs(gradient).max() > _ACCEPTED_GRADIENT:
+    theta = np.asarray(result.x, dtype=np.float64)
+    value, gradient, hessian = objective.evaluate(theta)
+    for _ in range(_POLISHING_STEPS):
+        if np.abs(gradient).max() <= _GRADIENT_TOLERANCE or not np.isfinite(value):
+            break
+        try:
+            candidate = theta - np.linalg.solve(hessian, gradient)
+        except np.linalg.LinAlgError:
+            break
+        next_value, next_gradient, next_hessian = objective.evaluate(candidate)
+        if not np.abs(next_gradient).max() < np.abs(gradient).max():
+            break
+        theta, value, gradient, hessian = candidate, next_value, next_gradient, next_hessian
+    if not np.isfinite(value) or np.abs(gradient).max() > _ACCEPTED_GRADIENT:
         raise ClvFitError(f"maximum likelihood did not converge: {result.message}")
     return Maximum(
-        params=np.exp(result.x),
-        log_likelihood=float(-result.fun * total_weight),
+        params=np.exp(theta),
+        log_likelihood=float(-value * total_weight),
         iterations=int(result.nit),
     )

@@ -9,8 +9,8 @@ with x repeat purchases, the last at t_x, observed for T, the likelihood is
             + [x > 0] B(a + 1, b + x - 1) / (alpha + t_x)^(r + x) ]
 
 The two terms are "still alive at T" and "dropped out right after t_x"; their shares of L are
-P(alive) and 1 - P(alive), which is also how the analytic gradient is assembled. Terms that
-depend on x alone are evaluated once per distinct x.
+P(alive) and 1 - P(alive). The log-likelihood with its analytic gradient and Hessian is in
+``_bgnbd_likelihood``.
 """
 
 from __future__ import annotations
@@ -18,11 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma, expit, gammaln, hyp2f1
+from scipy.special import expit, hyp2f1
 
-from patron.analytics.clv._arrays import BoolArray, FloatArray, Grouping, group_pairs
+from patron.analytics.clv._arrays import FloatArray, group_pairs
+from patron.analytics.clv._bgnbd_likelihood import BgNbdData, bgnbd_derivatives
 from patron.analytics.clv._optimize import maximise_in_log_space
-from patron.analytics.clv.errors import ClvInputError
+from patron.analytics.clv.errors import ClvFitError, ClvInputError
+
+_SERIES_TERMS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,33 +51,6 @@ class BgNbdFit:
     iterations: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Customers:
-    """Customers with equal (x, t_x, T) merged into one row of weight ``weight``."""
-
-    frequency: Grouping
-    x: FloatArray
-    recency: FloatArray
-    age: FloatArray
-    weight: FloatArray
-    is_repeat: BoolArray
-
-    @classmethod
-    def of(cls, frequency: FloatArray, recency: FloatArray, age: FloatArray) -> _Customers:
-        _check_arrays(frequency, recency, age)
-        rows = np.stack([frequency, recency, age], axis=1)
-        distinct, counts = np.unique(rows, axis=0, return_counts=True)
-        x = np.ascontiguousarray(distinct[:, 0])
-        return cls(
-            frequency=Grouping.of(x),
-            x=x,
-            recency=np.ascontiguousarray(distinct[:, 1]),
-            age=np.ascontiguousarray(distinct[:, 2]),
-            weight=counts.astype(np.float64),
-            is_repeat=x > 0,
-        )
-
-
 def bgnbd_log_likelihood(
     params: BgNbdParams, frequency: FloatArray, recency: FloatArray, age: FloatArray
 ) -> float:
@@ -86,7 +62,11 @@ def bgnbd_log_likelihood_and_gradient(
     params: BgNbdParams, frequency: FloatArray, recency: FloatArray, age: FloatArray
 ) -> tuple[float, FloatArray]:
     """The log-likelihood and its gradient with respect to (r, alpha, a, b)."""
-    return _value_and_gradient(params.to_array(), _Customers.of(frequency, recency, age))
+    _check_arrays(frequency, recency, age)
+    found = bgnbd_derivatives(
+        params.to_array(), BgNbdData.of(frequency, recency, age), with_hessian=False
+    )
+    return found.value, found.gradient
 
 
 def fit_bgnbd(
@@ -96,17 +76,20 @@ def fit_bgnbd(
     *,
     initial: BgNbdParams | None = None,
 ) -> BgNbdFit:
-    """Maximum-likelihood fit, by L-BFGS-B on the logarithms of the four parameters.
+    """Maximum-likelihood fit, by Newton's method on the logarithms of the four parameters.
 
     The default start is r = a = b = 1 and alpha = max(T) / 10, so that the start does not
     depend on the time unit of the summary.
     """
-    customers = _Customers.of(frequency, recency, age)
+    _check_arrays(frequency, recency, age)
+    if not (frequency > 0).any():
+        raise ClvInputError("BG/NBD needs at least one repeat buyer", field="frequency")
+    data = BgNbdData.of(frequency, recency, age)
     start = initial or BgNbdParams(r=1.0, alpha=max(float(age.max()) / 10.0, 1e-3), a=1.0, b=1.0)
     result = maximise_in_log_space(
-        lambda values: _value_and_gradient(values, customers),
+        lambda values: bgnbd_derivatives(values, data, with_hessian=True),
         start.to_array(),
-        total_weight=float(customers.weight.sum()),
+        total_weight=data.total,
     )
     return BgNbdFit(
         params=BgNbdParams.from_array(result.params),
@@ -167,56 +150,36 @@ def purchase_growth(
     if a == 1.0:
         raise ClvInputError("expected purchases need a != 1", field="a")
     remaining = (alpha + age) / (alpha + age + horizon)
-    series = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + frequency - 1.0, 1.0 - remaining)
+    series = _hypergeometric(a + b - 1.0 - r, a - 1.0, a + b + frequency - 1.0, 1.0 - remaining)
     growth: FloatArray = (
         (a + b + frequency - 1.0) / (a - 1.0) * (1.0 - remaining ** (a - 1.0) * series)
     )
     return growth
 
 
-def _value_and_gradient(values: FloatArray, customers: _Customers) -> tuple[float, FloatArray]:
-    r, alpha, a, b = (float(value) for value in values)
-    group, weight = customers.frequency, customers.weight
-    total = float(weight.sum())
-    counts = group.sum_by_group(weight)
-    x_distinct = group.values
-    rx = r + customers.x
-    log_alpha_age = np.log(alpha + customers.age)
-    log_alpha_recency = np.log(alpha + customers.recency)
-    alive_term = -rx * log_alpha_age
-    log_b_x = np.full_like(x_distinct, -np.inf)
-    repeat_distinct = x_distinct > 0
-    log_b_x[repeat_distinct] = np.log(b + x_distinct[repeat_distinct] - 1.0)
-    dead_term = np.where(
-        customers.is_repeat,
-        np.log(a) - log_b_x[group.inverse] - rx * log_alpha_recency,
-        -np.inf,
-    )
-    mixture = np.logaddexp(alive_term, dead_term)
-    alive_share = weight * np.exp(alive_term - mixture)
-    dead_share = weight * np.exp(dead_term - mixture)
-    value = (
-        total * (-gammaln(r) + r * np.log(alpha) + gammaln(a + b) - gammaln(b))
-        + counts @ (gammaln(r + x_distinct) + gammaln(b + x_distinct) - gammaln(a + b + x_distinct))
-        + weight @ mixture
-    )
-    dead_by_x = group.sum_by_group(dead_share)
-    gradient = np.array(
-        [
-            total * (np.log(alpha) - digamma(r))
-            + counts @ digamma(r + x_distinct)
-            - alive_share @ log_alpha_age
-            - dead_share @ log_alpha_recency,
-            total * r / alpha
-            - alive_share @ (rx / (alpha + customers.age))
-            - dead_share @ (rx / (alpha + customers.recency)),
-            total * digamma(a + b) - counts @ digamma(a + b + x_distinct) + dead_share.sum() / a,
-            total * (digamma(a + b) - digamma(b))
-            + counts @ (digamma(b + x_distinct) - digamma(a + b + x_distinct))
-            - dead_by_x[repeat_distinct] @ (1.0 / (b + x_distinct[repeat_distinct] - 1.0)),
-        ]
-    )
-    return float(value), gradient
+def _hypergeometric(first: float, second: float, third: FloatArray, z: FloatArray) -> FloatArray:
+    """2F1(first, second; third; z) for 0 <= z < 1, by scipy and, where scipy gives NaN, by
+    summing Gauss's series.
+
+    scipy's hyp2f1 returns NaN for some large third parameters with z near 1 (x = 266, z =
+    0.92 for one), where the series still converges: its terms shrink like z^k.
+    """
+    values = np.asarray(hyp2f1(first, second, third, z), dtype=np.float64)
+    failed = np.flatnonzero(~np.isfinite(values))
+    if failed.size:
+        values[failed] = _gauss_series(first, second, third[failed], z[failed])
+    return values
+
+
+def _gauss_series(first: float, second: float, third: FloatArray, z: FloatArray) -> FloatArray:
+    term = np.ones_like(z)
+    total = np.ones_like(z)
+    for k in range(_SERIES_TERMS):
+        term *= (first + k) * (second + k) / ((third + k) * (k + 1.0)) * z
+        total += term
+        if (np.abs(term) <= 1e-17 * np.abs(total)).all():
+            return total
+    raise ClvFitError("the hypergeometric series of expected purchases did not converge")
 
 
 def _check_arrays(frequency: FloatArray, recency: FloatArray, age: FloatArray) -> None:

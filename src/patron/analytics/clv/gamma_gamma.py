@@ -17,10 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, polygamma
 
-from patron.analytics.clv._arrays import FloatArray, Grouping
-from patron.analytics.clv._optimize import maximise_in_log_space
+from patron.analytics.clv._arrays import FloatArray, Grouping, dot
+from patron.analytics.clv._optimize import Derivatives, maximise_in_log_space
 from patron.analytics.clv.errors import ClvFitError, ClvInputError
 
 
@@ -52,6 +52,7 @@ class _Spenders:
     frequency: Grouping
     x: FloatArray
     spend: FloatArray
+    total_spend: FloatArray
     sum_log_spend: float
     sum_x_log_spend_x: float
 
@@ -67,8 +68,9 @@ class _Spenders:
             frequency=Grouping.of(x),
             x=x,
             spend=spend,
+            total_spend=x * spend,
             sum_log_spend=float(np.log(spend).sum()),
-            sum_x_log_spend_x=float(x @ (np.log(spend) + np.log(x))),
+            sum_x_log_spend_x=dot(x, np.log(spend) + np.log(x)),
         )
 
 
@@ -76,7 +78,10 @@ def gamma_gamma_log_likelihood_and_gradient(
     params: GammaGammaParams, frequency: FloatArray, monetary_value: FloatArray
 ) -> tuple[float, FloatArray]:
     """Log-likelihood over repeat buyers with positive spend, and its gradient in (p, q, gamma)."""
-    return _value_and_gradient(params.to_array(), _Spenders.of(frequency, monetary_value))
+    found = _derivatives(
+        params.to_array(), _Spenders.of(frequency, monetary_value), with_hessian=False
+    )
+    return found.value, found.gradient
 
 
 def fit_gamma_gamma(
@@ -93,7 +98,7 @@ def fit_gamma_gamma(
     spenders = _Spenders.of(frequency, monetary_value)
     start = initial or GammaGammaParams(p=1.0, q=2.0, gamma=float(spenders.spend.mean()))
     result = maximise_in_log_space(
-        lambda values: _value_and_gradient(values, spenders),
+        lambda values: _derivatives(values, spenders, with_hessian=True),
         start.to_array(),
         total_weight=float(spenders.x.size),
     )
@@ -121,28 +126,42 @@ def expected_average_spend(
     return expected
 
 
-def _value_and_gradient(values: FloatArray, spenders: _Spenders) -> tuple[float, FloatArray]:
+def _derivatives(values: FloatArray, spenders: _Spenders, *, with_hessian: bool) -> Derivatives:
     p, q, gamma = (float(value) for value in values)
-    group = spenders.frequency
-    counts, x_distinct = group.counts, group.values
-    total = float(spenders.x.size)
+    group, x = spenders.frequency, spenders.x
+    counts, x_distinct, total = group.counts, group.values, float(x.size)
     px_q = p * x_distinct + q
-    log_total = np.log(gamma + spenders.x * spenders.spend)
-    shape = p * spenders.x + q
+    log_total = np.log(gamma + spenders.total_spend)
+    inverse_total = 1.0 / (gamma + spenders.total_spend)
+    x_log_total, sum_log_total = dot(x, log_total), float(log_total.sum())
+    x_inverse, sum_inverse = dot(x, inverse_total), float(inverse_total.sum())
     value = (
-        counts @ (gammaln(px_q) - gammaln(p * x_distinct))
+        dot(counts, gammaln(px_q) - gammaln(p * x_distinct))
         + total * (q * np.log(gamma) - gammaln(q))
-        + p * spenders.sum_x_log_spend_x
+        + p * (spenders.sum_x_log_spend_x - x_log_total)
+        - q * sum_log_total
         - spenders.sum_log_spend
-        - shape @ log_total
     )
     gradient = np.array(
         [
-            counts @ (x_distinct * (digamma(px_q) - digamma(p * x_distinct)))
+            dot(counts, x_distinct * (digamma(px_q) - digamma(p * x_distinct)))
             + spenders.sum_x_log_spend_x
-            - spenders.x @ log_total,
-            counts @ digamma(px_q) + total * (np.log(gamma) - digamma(q)) - log_total.sum(),
-            total * q / gamma - (shape / (gamma + spenders.x * spenders.spend)).sum(),
+            - x_log_total,
+            dot(counts, digamma(px_q)) + total * (np.log(gamma) - digamma(q)) - sum_log_total,
+            total * q / gamma - p * x_inverse - q * sum_inverse,
         ]
     )
-    return float(value), gradient
+    if not with_hessian:
+        return Derivatives(float(value), gradient, None)
+    trigamma_px_q = polygamma(1, px_q)
+    squared = inverse_total * inverse_total
+    pp = dot(counts, x_distinct**2 * (trigamma_px_q - polygamma(1, p * x_distinct)))
+    pq = dot(counts, x_distinct * trigamma_px_q)
+    qq = dot(counts, trigamma_px_q) - total * polygamma(1, q)
+    q_gamma = total / gamma - sum_inverse
+    gamma_gamma = -total * q / gamma**2 + p * dot(x, squared) + q * float(squared.sum())
+    hessian = np.array(
+        [[pp, pq, -x_inverse], [pq, qq, q_gamma], [-x_inverse, q_gamma, gamma_gamma]],
+        dtype=np.float64,
+    )
+    return Derivatives(float(value), gradient, hessian)

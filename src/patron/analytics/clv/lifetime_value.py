@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from patron.analytics.clv._arrays import BoolArray, FloatArray, group_pairs
-from patron.analytics.clv.bgnbd import BgNbdParams, probability_alive, purchase_growth
+from patron.analytics.clv.bgnbd import BgNbdParams, purchase_growth
 from patron.analytics.clv.errors import ClvInputError
 from patron.analytics.clv.summary import CustomerSummary
 
@@ -14,15 +16,32 @@ DEFAULT_TOP_SHARE = 0.2
 DEFAULT_P_ALIVE_THRESHOLD = 0.5
 
 
-def discounted_purchases(
-    params: BgNbdParams, summary: CustomerSummary, *, horizon_months: int, discount_rate: float
-) -> FloatArray:
-    """Per customer, sum over months m = 1..H of E[purchases in month m] / (1 + d)^m.
+@dataclass(frozen=True, slots=True)
+class HorizonPurchases:
+    """Per customer: expected purchases over the horizon, plain and discounted by month."""
 
-    A month is 30 days (30/7 weeks in a weekly summary). E[purchases in month m] is
-    E[Y(m)] - E[Y(m - 1)] of the BG/NBD conditional expectation, so the undiscounted sum is
-    E[Y(H months)]. Multiplied by the expected spend per purchase this is the CLV; it is the
-    same definition as ``customer_lifetime_value`` of the ``lifetimes`` package.
+    expected: FloatArray
+    discounted: FloatArray
+
+
+def horizon_purchases(
+    params: BgNbdParams,
+    summary: CustomerSummary,
+    p_alive: FloatArray,
+    *,
+    horizon_months: int,
+    discount_rate: float,
+) -> HorizonPurchases:
+    """Expected purchases in the next ``horizon_months`` months, and their discounted sum.
+
+    A month is 30 days (30/7 weeks in a weekly summary). With E[Y(t)] the BG/NBD expected
+    purchases in (T, T + t], month m holds E[Y(m)] - E[Y(m - 1)] purchases, and
+
+        discounted = sum over m = 1..H of (E[Y(m)] - E[Y(m - 1)]) / (1 + discount_rate)^m,
+
+    which, times the expected spend per purchase, is the CLV (the definition of
+    ``customer_lifetime_value`` in the ``lifetimes`` package). ``expected`` is E[Y(H)].
+    E[Y(t)] = growth(x, T, t) * P(alive); growth is evaluated once per distinct (x, T).
     """
     if horizon_months < 0:
         raise ClvInputError("the horizon must be >= 0 months", field="horizon_months")
@@ -36,9 +55,9 @@ def discounted_purchases(
         current = purchase_growth(params, distinct_x, distinct_age, step * month)
         discounted += (current - previous) / (1.0 + discount_rate) ** step
         previous = current
-    alive = probability_alive(params, summary.frequency, summary.recency, summary.age)
-    result: FloatArray = discounted[inverse] * alive
-    return result
+    return HorizonPurchases(
+        expected=previous[inverse] * p_alive, discounted=discounted[inverse] * p_alive
+    )
 
 
 def historic_value(summary: CustomerSummary) -> FloatArray:

@@ -6,19 +6,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from patron.analytics.clv._arrays import AnyArray, BoolArray, FloatArray
-from patron.analytics.clv.bgnbd import BgNbdFit, expected_purchases, fit_bgnbd, probability_alive
+from patron.analytics.clv.bgnbd import BgNbdFit, fit_bgnbd, probability_alive
 from patron.analytics.clv.gamma_gamma import (
     GammaGammaFit,
     expected_average_spend,
     fit_gamma_gamma,
 )
 from patron.analytics.clv.lifetime_value import (
-    DAYS_PER_MONTH,
     DEFAULT_P_ALIVE_THRESHOLD,
     DEFAULT_TOP_SHARE,
-    discounted_purchases,
     flag_at_risk,
     historic_value,
+    horizon_purchases,
 )
 from patron.analytics.clv.summary import CustomerSummary, TimeUnit
 
@@ -90,17 +89,20 @@ def fit_clv(
     frequency, recency, age = summary.frequency, summary.recency, summary.age
     bgnbd = fit_bgnbd(frequency, recency, age)
     p_alive = probability_alive(bgnbd.params, frequency, recency, age)
-    horizon = horizon_months * DAYS_PER_MONTH / summary.time_unit.days
-    purchases = expected_purchases(bgnbd.params, frequency, recency, age, horizon)
+    purchases = horizon_purchases(
+        bgnbd.params,
+        summary,
+        p_alive,
+        horizon_months=horizon_months,
+        discount_rate=discount_rate,
+    )
     gamma_gamma = None
     spend = None
     clv = None
     if summary.monetary_value is not None:
         gamma_gamma = fit_gamma_gamma(frequency, summary.monetary_value)
         spend = expected_average_spend(gamma_gamma.params, frequency, summary.monetary_value)
-        clv = spend * discounted_purchases(
-            bgnbd.params, summary, horizon_months=horizon_months, discount_rate=discount_rate
-        )
+        clv = spend * purchases.discounted
     at_risk = flag_at_risk(
         historic_value(summary),
         p_alive,
@@ -112,7 +114,7 @@ def fit_clv(
         gamma_gamma=gamma_gamma,
         customer_id=summary.customer_id,
         p_alive=p_alive,
-        expected_purchases=purchases,
+        expected_purchases=purchases.expected,
         expected_spend=spend,
         clv=clv,
         at_risk=at_risk,

@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from patron.analytics.clv._arrays import AnyArray, BoolArray, FloatArray
+from patron.analytics.clv._periods import period_totals
 from patron.analytics.clv.errors import ClvInputError
 
 _EPOCH = date(1970, 1, 1)
@@ -125,43 +126,22 @@ def summarise_purchases(
         origin = _origin_day(frame, period_origin)
         frame = frame.with_columns((pl.col("day") - origin) // 7)
         end_period = (end_day - origin) // 7
-    per_customer = (
-        frame.group_by("customer_id", "day")
-        .agg(pl.col("amount").sum())
-        .group_by("customer_id")
-        .agg(
-            pl.col("day").min().alias("first"),
-            pl.col("day").max().alias("last"),
-            pl.len().alias("periods"),
-            pl.col("amount").filter(pl.col("day") > pl.col("day").min()).sum().alias("repeat"),
-        )
-        .sort("customer_id")
-        .collect()
-    )
-    if per_customer.height == 0:
+    collected = frame.rename({"day": "period"}).collect()
+    if collected.height == 0:
         raise ClvInputError("no purchases on or before the observation end")
-    return _summary_from_periods(per_customer, end_period, period, time_unit, columns)
-
-
-def _summary_from_periods(
-    per_customer: pl.DataFrame,
-    end_period: int,
-    period: TimeUnit,
-    time_unit: TimeUnit,
-    columns: PurchaseColumns,
-) -> CustomerSummary:
-    scale = period.days / time_unit.days
-    first = _floats(per_customer.get_column("first"))
-    frequency = _floats(per_customer.get_column("periods")) - 1.0
+    totals = period_totals(collected)
+    del collected
+    frequency = totals.periods - 1.0
     monetary = None
     if columns.amount:
-        repeat = _floats(per_customer.get_column("repeat"))
-        monetary = np.divide(repeat, frequency, out=np.zeros_like(repeat), where=frequency > 0)
+        monetary = np.divide(
+            totals.repeat_spend, frequency, out=np.zeros_like(frequency), where=frequency > 0
+        )
     return CustomerSummary(
-        customer_id=per_customer.get_column("customer_id").to_numpy(),
+        customer_id=totals.customer_id,
         frequency=frequency,
-        recency=(_floats(per_customer.get_column("last")) - first) * scale,
-        age=(end_period - first) * scale,
+        recency=(totals.last - totals.first) * period.days / time_unit.days,
+        age=(end_period - totals.first) * period.days / time_unit.days,
         monetary_value=monetary,
         time_unit=time_unit,
     )

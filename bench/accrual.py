@@ -1,0 +1,206 @@
+"""Accrual benchmark: purchases/s and latency of ``POST /api/v1/purchases`` through a real
+``patron serve``, against pgbench TPC-B on the same PostgreSQL server in the same run.
+
+    python bench/accrual.py --db postgresql [--seconds 20] [--concurrency 16] [--workers 2]
+    python bench/accrual.py --db sqlite
+
+It starts its own PostgreSQL cluster (``.ci/postgres.sh``, default durability settings) or a
+fresh SQLite file, applies the seed program, enrols members, starts the server, drives it from
+a separate load process (``wrk`` with a Lua script giving every request a unique purchase id;
+installed from Debian's packages if missing) at fixed concurrency for a fixed time, then runs
+``pgbench -M prepared`` TPC-B on the same server with the same client count and prints the
+ratio. Goal of the core issue: ratio >= 0.25 with p99 <= 100 ms; SQLite >= 500 purchases/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO / "examples" / "seed-program.yaml"
+
+LUA = r"""
+local counter = 0
+local thread_id = 0
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+function init(args)
+  thread_id = tid
+  math.randomseed(thread_id * 7919)
+end
+function request()
+  counter = counter + 1
+  local member = math.random(1, MEMBERS)
+  local body = string.format(
+    '{"external_id":"b-%d-%d-%d","member_external_id":"m-%d","occurred_at":"2026-12-08T10:00:00Z",' ..
+    '"currency":"RUB","total":"1700.00","lines":[{"sku":"cof-1","category":"coffee","quantity":1,' ..
+    '"unit_price":"500.00"},{"sku":"tea-1","category":"tea","quantity":1,"unit_price":"700.00"},' ..
+    '{"sku":"cake","category":"pastry","quantity":2,"unit_price":"250.00"}],"channel":"store","store":"msk-1"}',
+    RUN, thread_id, counter, member)
+  return wrk.format("POST", "/api/v1/purchases", {["Content-Type"]="application/json",
+    ["Authorization"]="Bearer " .. KEY}, body)
+end
+"""
+
+
+def ensure_tool(name: str, package: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, capture_output=True)
+    found = shutil.which(name)
+    if not found:
+        raise SystemExit(f"{name} is not available")
+    return found
+
+
+async def prepare(url: str, members: int) -> str:
+    from patron.access import service as access_service
+    from patron.access.models import Role
+    from patron.kit.db import Database
+    from patron.kit.time import utcnow
+    from patron.members import service as member_service
+    from patron.members.schemas import MemberCreate
+    from patron.migrations import upgrade_schema
+    from patron.programs import service as program_service
+
+    await upgrade_schema(url)
+    database = Database(url)
+    async with database.write() as session:
+        active = await program_service.apply_program(session, text=SEED.read_text(), created_by="bench")
+        key = await access_service.create_key(session, name="bench-pos", role=Role.POS, now=utcnow())
+    for start in range(0, members, 500):
+        async with database.write() as session:
+            for number in range(start, min(start + 500, members)):
+                await member_service.enrol_member(
+                    session, program_id=active.program_id,
+                    data=MemberCreate(external_id=f"m-{number + 1}"), now=utcnow(),
+                )  # fmt: skip
+    await database.dispose()
+    return key.key
+
+
+def wait_ready(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit("the server did not start")
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        if not match:
+            return float("nan")
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors:.*", output)
+    return {
+        "rps": float(rps.group(1)) if rps else float("nan"),
+        "p50": latency("50"),
+        "p99": latency("99"),
+        "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
+        "socket_errors": 1.0 if errors else 0.0,
+    }
+
+
+def run_load(port: int, key: str, members: int, seconds: int, concurrency: int) -> dict[str, float]:
+    wrk = ensure_tool("wrk", "wrk")
+    script = LUA.replace("MEMBERS", str(members)).replace("KEY", f'"{key}"').replace("RUN", str(os.getpid()))
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    command = [wrk, "-t2", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", handle.name,
+               f"http://127.0.0.1:{port}"]  # fmt: skip
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return parse_wrk(output)
+
+
+def pgbench_tps(server_url: str, seconds: int, concurrency: int) -> float:
+    pgbench = ensure_tool("pgbench", "postgresql-contrib")
+    port = re.search(r":(\d+)/", server_url)
+    assert port
+    env = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": port.group(1), "PGUSER": "postgres"}
+    subprocess.run([pgbench, "-i", "-q", "-s", "10", "pgbench"], check=True, env=env, capture_output=True)
+    output = subprocess.run(
+        [pgbench, "-M", "prepared", "-c", str(concurrency), "-j", "2", "-T", str(seconds), "pgbench"],
+        check=True, env=env, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    match = re.search(r"tps = ([\d.]+)", output)
+    return float(match.group(1)) if match else float("nan")
+
+
+def stop_postgres(data: Path) -> None:
+    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    command = f"{binaries[-1]} -D {data} stop -m fast"
+    as_postgres = ["su", "postgres", "-s", "/bin/bash", "-c", command] if os.getuid() == 0 else ["bash", "-c", command]
+    subprocess.run(as_postgres, check=False, capture_output=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--members", type=int, default=2000)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="patron-bench-"))
+    server_url = None
+    if args.db == "postgresql":
+        out = subprocess.run([str(REPO / ".ci" / "postgres.sh"), "54340", str(workdir / "pg")],
+                             check=True, capture_output=True, text=True).stdout  # fmt: skip
+        server_url = out.strip().splitlines()[-1]
+        for name in ("patron_bench", "pgbench"):
+            subprocess.run(["psql", server_url, "-qc", f"CREATE DATABASE {name}"], check=True)
+        url = server_url.rsplit("/", 1)[0] + "/patron_bench"
+    else:
+        url = str(workdir / "bench.db")
+    key = asyncio.run(prepare(url, args.members))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "patron", "serve", "--db", url, "--port", str(args.port),
+         "--workers", str(args.workers)], start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_ready(args.port)
+        load = run_load(args.port, key, args.members, args.seconds, args.concurrency)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    print(f"database: {args.db}; workers {args.workers}; concurrency {args.concurrency}; {args.seconds} s")
+    print(f"purchases/s: {load['rps']:.0f}  p50: {load['p50']:.1f} ms  p99: {load['p99']:.1f} ms  "
+          f"non-2xx: {load['non2xx']:.0f}")  # fmt: skip
+    if server_url is not None:
+        tps = pgbench_tps(server_url, args.seconds, args.concurrency)
+        print(f"pgbench TPC-B (same server, -c {args.concurrency} -j 2 -M prepared): {tps:.0f} tps")
+        print(f"ratio purchases/s to pgbench tps: {load['rps'] / tps:.3f} (goal >= 0.25, p99 <= 100 ms)")
+        stop_postgres(workdir / "pg")
+    else:
+        print(f"goal on SQLite: >= 500 purchases/s -> {'met' if load['rps'] >= 500 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Throughput of feedback text analysis on a batch of mixed, perturbed texts.
+
+Builds N texts (default 10,000) from the shipped examples of all three languages with
+seeded perturbations (typos, case, emoji, joined texts, lead-in phrases), fits or loads the
+model first (timed apart), then times one `analyze` call over the batch and prints texts/s.
+With --validation it also prints the held-out scores per language.
+
+    PYTHONPATH=src python bench/feedback_classify.py --mode fast
+    PYTHONPATH=src python bench/feedback_classify.py --mode accurate --validation
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import time
+from collections import Counter
+
+from patron.feedback.analysis import AnalysisMode, analyze
+from patron.feedback.analysis.dataset import Example, Split, load_examples
+from patron.feedback.analysis.evaluation import evaluate
+from patron.feedback.analysis.model import get_model
+from patron.feedback.analysis.result import Language
+
+EMOJI = ["😡", "👍", "🙏", "😊", "🤬", "❤️", "!!!", "...", "??"]
+LEAD_INS = {
+    Language.RU: ["Честно говоря, ", "Короче, ", "Добрый день! "],
+    Language.PL: ["Szczerze mówiąc, ", "No więc ", "Dzień dobry! "],
+    Language.EN: ["Honestly, ", "So ", "Hi there! "],
+}
+
+
+def typo(text: str, rng: random.Random) -> str:
+    """Swap, drop or double one letter."""
+    positions = [i for i, char in enumerate(text[:-1]) if char.isalpha()]
+    if not positions:
+        return text
+    i = rng.choice(positions)
+    kind = rng.randrange(3)
+    if kind == 0:
+        return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+    if kind == 1:
+        return text[:i] + text[i + 1 :]
+    return text[:i] + text[i] + text[i:]
+
+
+def perturb(example: Example, same_language: list[Example], rng: random.Random) -> str:
+    """One realistic variant of an example."""
+    text = example.text
+    for _ in range(rng.randrange(3)):
+        text = typo(text, rng)
+    roll = rng.random()
+    if roll < 0.15:
+        text = text.lower()
+    elif roll < 0.2:
+        text = text.upper()
+    if rng.random() < 0.25:
+        text = f"{text} {rng.choice(EMOJI)}"
+    if rng.random() < 0.2:
+        text = f"{text} {rng.choice(same_language).text}"
+    if rng.random() < 0.15:
+        text = rng.choice(LEAD_INS[example.language]) + text[:1].lower() + text[1:]
+    return text
+
+
+def build_batch(count: int, seed: int) -> list[str]:
+    """`count` texts sampled from both splits and perturbed, reproducible by `seed`."""
+    rng = random.Random(seed)
+    examples = list(load_examples(Split.TRAIN) + load_examples(Split.VALIDATION))
+    by_language = {
+        language: [e for e in examples if e.language is language] for language in Language
+    }
+    batch = []
+    for _ in range(count):
+        example = rng.choice(examples)
+        batch.append(perturb(example, by_language[example.language], rng))
+    return batch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--mode", choices=[m.value for m in AnalysisMode], default="accurate")
+    parser.add_argument("--validation", action="store_true", help="print held-out scores")
+    args = parser.parse_args()
+    mode = AnalysisMode(args.mode)
+
+    print(f"cores available: {len(os.sched_getaffinity(0))}, load: {os.getloadavg()}")
+    started = time.perf_counter()
+    get_model(mode)
+    analyze(["warm up the detector and lemmatisers", "разогрев", "rozgrzewka"], mode=mode)
+    print(f"model ready ({mode.value}): {time.perf_counter() - started:.1f} s")
+
+    texts = build_batch(args.count, args.seed)
+    started = time.perf_counter()
+    results = analyze(texts, mode=mode)
+    elapsed = time.perf_counter() - started
+    labels = Counter(result.label.value for result in results)
+    languages = Counter(result.language.value for result in results)
+    print(f"analysed {len(texts)} texts in {elapsed:.1f} s: {len(texts) / elapsed:.0f} texts/s")
+    print(f"labels: {dict(sorted(labels.items()))}, languages: {dict(sorted(languages.items()))}")
+
+    if args.validation:
+        for score in evaluate(mode):
+            print(
+                f"{score.language.value}: n={score.examples} "
+                f"accuracy={score.label_accuracy:.3f} macro-F1={score.label_macro_f1:.3f} "
+                f"topic accuracy={score.topic_accuracy:.3f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""``/purchases``: record purchases and returns, explain their points."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from patron.api.deps import Now, Pos, Reader, ReadSession, WriteSession
+from patron.programs.service import get_active_program
+from patron.purchases import earn, returns
+from patron.purchases.schemas import PurchaseCreate, PurchaseRead, ReturnCreate, ReturnRead
+
+router = APIRouter(prefix="/purchases", tags=["purchases"])
+
+PurchaseId = Annotated[int, Path(gt=0, le=2**63 - 1)]
+
+
+@router.post(
+    "",
+    response_model=PurchaseRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": PurchaseRead, "description": "The same purchase sent again"}},
+)
+async def create_purchase(
+    data: PurchaseCreate, session: WriteSession, response: Response, _: Pos, now: Now
+) -> PurchaseRead:
+    """Record a completed purchase and credit its points (201), or answer a retry of the same
+    body with the same result (200). A different body with the same ``external_id`` is 409
+    ``idempotency_conflict``."""
+    active = await get_active_program(session)
+    recorded = await earn.record_purchase(session, active=active, data=data, now=now)
+    if not recorded.created:
+        response.status_code = status.HTTP_200_OK
+    return recorded.purchase
+
+
+@router.get("/{purchase_id}", response_model=PurchaseRead)
+async def read_purchase(purchase_id: PurchaseId, session: ReadSession, _: Reader) -> PurchaseRead:
+    """A purchase with its lines and the per-rule ``breakdown`` of its points."""
+    return await earn.get_purchase(session, purchase_id=purchase_id)
+
+
+@router.post(
+    "/{purchase_id}/returns",
+    response_model=ReturnRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": ReturnRead, "description": "The same return sent again"}},
+)
+async def create_return(
+    purchase_id: PurchaseId, data: ReturnCreate, session: WriteSession, response: Response,
+    _: Pos, now: Now,
+) -> ReturnRead:  # fmt: skip
+    """Refund part (by lines or amount) or all of a purchase; its points are reversed in
+    proportion under the program's return policy. Idempotent by ``external_id``."""
+    active = await get_active_program(session)
+    record, created = await returns.record_return(
+        session, active=active, purchase_id=purchase_id, data=data, now=now
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return record

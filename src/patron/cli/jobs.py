@@ -1,0 +1,58 @@
+"""``patron jobs``: the daily jobs, and ``patron verify``: the ledger's invariants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from patron.cli.options import DbOption, JsonOption, print_json, run
+from patron.kit.db import Database
+from patron.kit.time import parse_instant, utcnow
+from patron.worker.daily import DailyReport, run_daily_jobs
+
+app = typer.Typer(help="Scheduled jobs.", no_args_is_help=True)
+
+
+def _instant(value: str | None) -> datetime:
+    if value is None:
+        return utcnow()
+    try:
+        return parse_instant(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"not an ISO 8601 time: {value!r}", param_hint="--now") from error
+
+
+@app.command("run")
+def run_jobs(
+    db: DbOption = None,
+    now: Annotated[str | None, typer.Option(help="Run as of this ISO time (default: now).")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Activate pending points whose time has come, expire lots, review tiers. Idempotent:
+    a second run as of the same time changes nothing."""
+    moment = _instant(now)
+
+    async def work() -> DailyReport:
+        from patron.migrations import upgrade_schema
+
+        database = Database(db)
+        try:
+            await upgrade_schema(database.url)
+            return await run_daily_jobs(database, now=moment)
+        finally:
+            await database.dispose()
+
+    report = run(work())
+    if json_output:
+        print_json(report.to_dict())
+        return
+    typer.echo(f"as of {moment.isoformat()}: {report.lots_activated} lots activated, "
+               f"{report.lots_expired} lots expired")  # fmt: skip
+    for key, review in report.tier_reviews.items():
+        if review["ran"]:
+            typer.echo(f"program '{key}': tiers reviewed for {review['reviewed']} members, "
+                       f"{review['upgraded']} up, {review['downgraded']} down")  # fmt: skip
+        else:
+            typer.echo(f"program '{key}': tier review already ran today (or no tiers)")

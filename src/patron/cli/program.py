@@ -1,0 +1,111 @@
+"""``patron program``: validate, apply and show the program file (program-as-code)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.cli.options import DbOption, JsonOption, in_unit_of_work, print_json, run
+from patron.programs import service as program_service
+from patron.programs.errors import ProgramInvalidError
+from patron.programs.loader import load_program
+from patron.programs.schemas import AppliedProgram, ProgramVersionDetail
+
+app = typer.Typer(help="Validate, apply and show the loyalty program.", no_args_is_help=True)
+
+FileArgument = Annotated[Path, typer.Argument(help="The program YAML file.", show_default=False)]
+KeyOption = Annotated[str, typer.Option("--key", help="Program key (one database may hold several).")]
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        typer.echo(f"error: cannot read {path}: {error.strerror}", err=True)
+        raise typer.Exit(2) from error
+
+
+def _invalid(path: Path, error: ProgramInvalidError, json_output: bool) -> typer.Exit:
+    if json_output:
+        print_json({"valid": False, "errors": [
+            {"path": p.path, "message": p.message, "line": p.line} for p in error.problems]})  # fmt: skip
+    else:
+        typer.echo(f"{path}: {len(error.problems)} problem(s)", err=True)
+        for line in error.format_errors():
+            typer.echo(f"  {line}", err=True)
+    return typer.Exit(2)
+
+
+@app.command("validate")
+def validate(file: FileArgument, json_output: JsonOption = False) -> None:
+    """Check a program file. Exit 0 when valid; exit 2 listing every problem with its path."""
+    text = _read(file)
+    try:
+        program = load_program(text)
+    except ProgramInvalidError as error:
+        raise _invalid(file, error, json_output) from error
+    if json_output:
+        print_json({"valid": True, "name": program.program.name, "currency": program.currency})
+    else:
+        rules, rewards = len(program.earning.rules), len(program.rewards)
+        levels = len(program.tiers.levels) if program.tiers else 0
+        typer.echo(f"{file}: valid — '{program.program.name}', {program.currency}, "
+                   f"{rules} earn rules, {levels} tiers, {rewards} rewards")  # fmt: skip
+
+
+@app.command("apply")
+def apply(
+    file: FileArgument, db: DbOption = None, key: KeyOption = "default", json_output: JsonOption = False
+) -> None:
+    """Store the file as the program's new active version and print what changed."""
+    text = _read(file)
+    try:
+        load_program(text)
+    except ProgramInvalidError as error:
+        raise _invalid(file, error, json_output) from error
+
+    async def work(session: AsyncSession) -> AppliedProgram:
+        return await program_service.apply_program(session, text=text, key=key, created_by="cli")
+
+    applied = run(in_unit_of_work(db, work))
+    if json_output:
+        print_json(applied.model_dump(mode="json"))
+        return
+    if applied.status.value == "unchanged":
+        typer.echo(f"program '{key}' unchanged (version {applied.version} is identical)")
+    elif applied.status.value == "created":
+        typer.echo(f"program '{key}' created: version {applied.version} is active")
+    else:
+        typer.echo(f"program '{key}': version {applied.version} replaces {applied.previous_version}")
+        for change in applied.changes:
+            typer.echo(f"  {change}")
+
+
+@app.command("show")
+def show(
+    db: DbOption = None,
+    key: KeyOption = "default",
+    version: Annotated[int | None, typer.Option(help="A past version (default: the active one).")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Print the active (or a given) version of the program as YAML."""
+
+    async def work(session: AsyncSession) -> ProgramVersionDetail:
+        number = version
+        if number is None:
+            number = (await program_service.get_active_program(session, key=key)).version
+        return await program_service.get_version(session, key=key, version=number)
+
+    detail = run(in_unit_of_work(db, work, write=False))
+    if json_output:
+        print_json(detail.model_dump(mode="json"))
+        return
+    typer.echo(f"# program '{detail.key}' version {detail.version}"
+               f"{' (active)' if detail.is_active else ''}, applied {detail.created_at:%Y-%m-%d %H:%M} UTC")  # fmt: skip
+    typer.echo(yaml.safe_dump(detail.document, sort_keys=False, allow_unicode=True).rstrip())
+
+

@@ -1,0 +1,1 @@
+"""Customer feedback: surveys, reviews and the analysis of their text."""

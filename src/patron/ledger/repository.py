@@ -1,0 +1,308 @@
+"""Every query of the ledger, and the account lock.
+
+Statements are built once at import and executed with parameters (Core, not ORM objects): the
+purchase hot path is four round trips (lock, entry, lot, counters) with no object churn.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import BindParameter
+
+from patron.kit.db import UTCDateTime
+from patron.ledger.errors import AccountNotFoundError, LotNotFoundError
+from patron.ledger.kinds import EntryKind
+from patron.ledger.lots import Counters, LotState
+from patron.ledger.models import accounts, entries, lots, movements
+from patron.ledger.schemas import Entry
+
+
+@dataclass(frozen=True, slots=True)
+class LockedAccount:
+    id: int
+    member_id: int
+    debt: int
+
+
+@dataclass(frozen=True, slots=True)
+class LotOrigin:
+    """The lot an earning created, as a reversal needs it."""
+
+    id: int
+    member_id: int
+    amount: int
+
+
+_LOCK = (
+    select(accounts.c.id, accounts.c.member_id, accounts.c.debt)
+    .where(accounts.c.member_id == bindparam("member_id"))
+    .with_for_update()
+)
+_LOCK_MANY = (
+    select(accounts.c.id, accounts.c.member_id, accounts.c.debt)
+    .where(accounts.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(accounts.c.id)
+    .with_for_update()
+)
+_COUNTERS = select(
+    accounts.c.id,
+    accounts.c.available,
+    accounts.c.pending,
+    accounts.c.lifetime_earned,
+    accounts.c.redeemed,
+    accounts.c.expired,
+    accounts.c.debt,
+).where(accounts.c.member_id == bindparam("member_id"))
+_CHANGE_COUNTERS = (
+    update(accounts)
+    .where(accounts.c.id == bindparam("account_id"))
+    .values(
+        available=accounts.c.available + bindparam("d_available"),
+        pending=accounts.c.pending + bindparam("d_pending"),
+        lifetime_earned=accounts.c.lifetime_earned + bindparam("d_lifetime_earned"),
+        redeemed=accounts.c.redeemed + bindparam("d_redeemed"),
+        expired=accounts.c.expired + bindparam("d_expired"),
+        debt=accounts.c.debt + bindparam("d_debt"),
+        updated_at=bindparam("now"),
+    )
+)
+_CHANGE_MEMBER_COUNTERS = (
+    update(accounts)
+    .where(accounts.c.member_id == bindparam("b_member_id"))
+    .values(
+        available=accounts.c.available + bindparam("d_available"),
+        pending=accounts.c.pending + bindparam("d_pending"),
+        lifetime_earned=accounts.c.lifetime_earned + bindparam("d_lifetime_earned"),
+        redeemed=accounts.c.redeemed + bindparam("d_redeemed"),
+        expired=accounts.c.expired + bindparam("d_expired"),
+        debt=accounts.c.debt + bindparam("d_debt"),
+        updated_at=bindparam("now"),
+    )
+    .returning(accounts.c.id, accounts.c.member_id, accounts.c.debt)
+)
+_ENTRY_COLUMNS = [column for column in entries.c if column.name != "account_id"]
+_FIND_ENTRY = select(*_ENTRY_COLUMNS).where(entries.c.idempotency_key == bindparam("key"))
+_LOT_COLUMNS = (
+    lots.c.id,
+    lots.c.remaining,
+    lots.c.created_at,
+    lots.c.pending_until,
+    lots.c.expires_at,
+    lots.c.is_active,
+    lots.c.is_expired,
+)
+_NOW: BindParameter[datetime] = bindparam("now", type_=UTCDateTime())
+_IS_DUE_TO_ACTIVATE = and_(~lots.c.is_active, lots.c.pending_until <= _NOW)
+_IS_DUE = and_(
+    lots.c.remaining > 0,
+    ~lots.c.is_expired,
+    or_(_IS_DUE_TO_ACTIVATE, lots.c.expires_at <= _NOW),
+)
+_OPEN_LOTS = select(*_LOT_COLUMNS).where(
+    lots.c.account_id == bindparam("account_id"),
+    lots.c.remaining > 0,
+    ~lots.c.is_expired,
+    or_(lots.c.is_active, lots.c.pending_until <= _NOW, lots.c.id == bindparam("also_lot_id")),
+)
+_DUE_LOTS = select(*_LOT_COLUMNS).where(lots.c.account_id == bindparam("account_id"), _IS_DUE)
+_INSERT_LOT = insert(lots).returning(lots.c.id)
+_INSERT_MOVEMENTS = insert(movements)
+_ACTIVATE = (
+    update(lots)
+    .where(lots.c.id == bindparam("lot_id"), ~lots.c.is_active)
+    .values(is_active=True, remaining=lots.c.remaining - bindparam("repaid"))
+)
+_TAKE = (
+    update(lots)
+    .where(lots.c.id == bindparam("lot_id"))
+    .values(remaining=lots.c.remaining - bindparam("take"))
+)
+_EXPIRE = (
+    update(lots)
+    .where(lots.c.id.in_(bindparam("ids", expanding=True)))
+    .values(is_expired=True, remaining=0)
+)
+_INSERT_ENTRY = {
+    name: dialect.insert(entries)
+    .on_conflict_do_nothing(index_elements=[entries.c.idempotency_key])
+    .returning(entries.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_INSERT_ACCOUNT = {
+    name: dialect.insert(accounts).on_conflict_do_nothing(index_elements=[accounts.c.member_id])
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+def _lot_state(row: Row[Any, Any, Any, Any, Any, Any, Any]) -> LotState:
+    return LotState(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
+
+
+async def lock_account_for_update(session: AsyncSession, member_id: int) -> LockedAccount:
+    """Lock the member's account row until the unit of work ends; every points write calls it
+    first.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE`` serialises writers of one account. SQLite: the write
+    unit of work began with ``BEGIN IMMEDIATE`` and already holds the database's write lock.
+    """
+    row = (await session.execute(_LOCK, {"member_id": member_id})).first()
+    if row is None:
+        raise AccountNotFoundError(member_id)
+    return LockedAccount(row.id, row.member_id, row.debt)
+
+
+class LedgerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
+
+    async def insert_account(self, member_id: int, now: datetime) -> None:
+        """Create the account unless the member has one (then do nothing)."""
+        values = {"member_id": member_id, "created_at": now, "updated_at": now}
+        await self.session.execute(_INSERT_ACCOUNT[self.dialect], values)
+
+    async def counters(self, member_id: int) -> tuple[int, Counters]:
+        row = (await self.session.execute(_COUNTERS, {"member_id": member_id})).first()
+        if row is None:
+            raise AccountNotFoundError(member_id)
+        return row.id, Counters(*row[1:])
+
+    async def change_counters(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Atomic ``x = x + :d`` updates; each row holds ``account_id``, ``now`` and ``d_*``."""
+        if rows:
+            await self.session.execute(_CHANGE_COUNTERS, list(rows))
+
+    async def lock_and_change_counters(
+        self, member_id: int, delta: dict[str, Any]
+    ) -> LockedAccount:
+        """Move the member's counters by ``delta`` (``d_*`` and ``now``) in one atomic
+        ``UPDATE``, which also takes the account's row lock; returns the account as it is now
+        (its debt included)."""
+        parameters = {**delta, "b_member_id": member_id}
+        parameters.pop("account_id", None)
+        row = (await self.session.execute(_CHANGE_MEMBER_COUNTERS, parameters)).first()
+        if row is None:
+            raise AccountNotFoundError(member_id)
+        return LockedAccount(row.id, row.member_id, row.debt)
+
+    async def find_entry(self, idempotency_key: str) -> Entry | None:
+        row = (await self.session.execute(_FIND_ENTRY, {"key": idempotency_key})).first()
+        return None if row is None else Entry.model_validate(row._mapping)
+
+    async def insert_entry(self, values: dict[str, Any]) -> int | None:
+        """Insert an entry; None when its idempotency key is already taken."""
+        result = await self.session.execute(_INSERT_ENTRY[self.dialect], values)
+        return result.scalar_one_or_none()
+
+    async def insert_entries(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert entries whose keys cannot collide; their ids in the order of ``rows``."""
+        if not rows:
+            return []
+        statement: Insert = insert(entries).returning(entries.c.id, sort_by_parameter_order=True)
+        result = await self.session.execute(statement, list(rows))
+        return list(result.scalars())
+
+    async def insert_lot(self, values: dict[str, Any]) -> int:
+        lot_id: int = (await self.session.execute(_INSERT_LOT, values)).scalar_one()
+        return lot_id
+
+    async def insert_movements(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(_INSERT_MOVEMENTS, list(rows))
+
+    async def open_lots(
+        self, account_id: int, now: datetime, also_lot_id: int | None = None
+    ) -> list[LotState]:
+        """Lots with points left that are active or due to activate (plus ``also_lot_id``)."""
+        parameters = {"account_id": account_id, "now": now, "also_lot_id": also_lot_id or 0}
+        result = await self.session.execute(_OPEN_LOTS, parameters)
+        return [_lot_state(row) for row in result]
+
+    async def due_lots(self, account_id: int, now: datetime) -> list[LotState]:
+        """Lots with points left that are due to activate or to expire at ``now``."""
+        result = await self.session.execute(_DUE_LOTS, {"account_id": account_id, "now": now})
+        return [_lot_state(row) for row in result]
+
+    async def activate_lots(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows of ``lot_id`` and ``repaid`` (the debt the lot repays as it activates)."""
+        if rows:
+            await self.session.execute(_ACTIVATE, list(rows))
+
+    async def take_from_lots(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows of ``lot_id`` and ``take``; the CHECK on ``remaining`` refuses going below 0."""
+        if rows:
+            await self.session.execute(_TAKE, list(rows))
+
+    async def expire_lots(self, lot_ids: Sequence[int]) -> None:
+        if lot_ids:
+            await self.session.execute(_EXPIRE, {"ids": list(lot_ids)})
+
+    async def lot_origin(self, *, lot_id: int | None, entry_id: int | None) -> LotOrigin:
+        """The lot to reverse, named by its id or by the id of the entry that created it."""
+        condition = lots.c.id == lot_id if lot_id is not None else lots.c.entry_id == entry_id
+        statement = select(lots.c.id, lots.c.member_id, lots.c.amount).where(condition)
+        row = (await self.session.execute(statement)).first()
+        if row is None:
+            raise LotNotFoundError(f"no lot for lot_id={lot_id} entry_id={entry_id}")
+        return LotOrigin(row.id, row.member_id, row.amount)
+
+    async def reversed_total(self, lot_id: int) -> int:
+        """Points already reversed against a lot (a positive number)."""
+        statement = select(func.coalesce(-func.sum(entries.c.amount), 0)).where(
+            entries.c.lot_id == lot_id, entries.c.kind == EntryKind.REVERSE
+        )
+        total: int = (await self.session.execute(statement)).scalar_one()
+        return int(total)
+
+    async def entries_page(self, member_id: int, limit: int, before_id: int | None) -> list[Entry]:
+        statement = select(*_ENTRY_COLUMNS).where(entries.c.member_id == member_id)
+        if before_id is not None:
+            statement = statement.where(entries.c.id < before_id)
+        statement = statement.order_by(entries.c.id.desc()).limit(limit)
+        result = await self.session.execute(statement)
+        return [Entry.model_validate(row._mapping) for row in result]
+
+    async def accounts_with_due_lots(
+        self, now: datetime, *, expiring: bool, after: int, limit: int
+    ) -> list[int]:
+        """Ids of accounts (above ``after``, ascending) with lots due to activate, or with
+        points due to expire when ``expiring``."""
+        if expiring:
+            due = and_(lots.c.remaining > 0, ~lots.c.is_expired, lots.c.expires_at <= now)
+        else:
+            due = and_(~lots.c.is_active, lots.c.pending_until <= now)
+        statement = (
+            select(lots.c.account_id)
+            .where(due, lots.c.account_id > after)
+            .group_by(lots.c.account_id)
+            .order_by(lots.c.account_id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(statement)).scalars())
+
+    async def lock_accounts(self, account_ids: Sequence[int]) -> list[LockedAccount]:
+        """Lock many accounts, in id order so that two jobs cannot deadlock."""
+        result = await self.session.execute(_LOCK_MANY, {"ids": list(account_ids)})
+        return [LockedAccount(row.id, row.member_id, row.debt) for row in result]
+
+    async def lots_of_accounts(
+        self, account_ids: Sequence[int], now: datetime, *, expiring: bool
+    ) -> dict[int, list[LotState]]:
+        """Per account: its due lots (``expiring``) or its lots due to activate."""
+        due = _IS_DUE if expiring else _IS_DUE_TO_ACTIVATE
+        statement = select(lots.c.account_id, *_LOT_COLUMNS).where(
+            lots.c.account_id.in_(account_ids), due
+        )
+        found: dict[int, list[LotState]] = defaultdict(list)
+        for row in await self.session.execute(statement, {"now": now}):
+            found[row[0]].append(LotState(row[1], row[2], row[3], row[4], row[5], row[6], row[7]))
+        return found

@@ -1,0 +1,15 @@
+"""Errors of the members domain."""
+
+from __future__ import annotations
+
+from patron.kit.errors import ConflictError, NotFoundError
+
+
+class MemberNotFoundError(NotFoundError):
+    code = "member_not_found"
+
+
+class MemberBlockedError(ConflictError):
+    """The member is blocked: no earning, redeeming or transfers until unblocked."""
+
+    code = "member_blocked"

@@ -1,0 +1,97 @@
+"""Members, their consents to be contacted, and the history of those consents."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from patron.kit.db import Base, Id, JsonType, UTCDateTime
+
+
+class Language(StrEnum):
+    RU = "ru"
+    PL = "pl"
+    EN = "en"
+
+
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+
+
+class ConsentChannel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    PUSH = "push"
+
+
+def _enum(enum: type[StrEnum], name: str) -> Enum:
+    """Stored as the enum's value (``"ru"``) in a VARCHAR with a CHECK constraint."""
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (
+        UniqueConstraint("program_id", "external_id"),
+        Index("ix_members_program_id_email", "program_id", "email"),
+        Index("ix_members_program_id_phone", "program_id", "phone"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="RESTRICT"))
+    external_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(16))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    language: Mapped[Language | None] = mapped_column(_enum(Language, "language"))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    status: Mapped[MemberStatus] = mapped_column(
+        _enum(MemberStatus, "status"), default=MemberStatus.ACTIVE
+    )
+    blocked_reason: Mapped[str | None] = mapped_column(String(500))
+    referral_code: Mapped[str] = mapped_column(String(16), unique=True)
+    tier_id: Mapped[str | None] = mapped_column(String(64))
+    tier_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # SHA-256 of the normalised enrolment body: the same body again is a replay.
+    enrolment_checksum: Mapped[str] = mapped_column(String(64))
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MemberConsent(Base):
+    """The current state of one channel; :class:`ConsentEvent` keeps every change."""
+
+    __tablename__ = "member_consents"
+    __table_args__ = (UniqueConstraint("member_id", "channel"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    channel: Mapped[ConsentChannel] = mapped_column(_enum(ConsentChannel, "channel"))
+    is_granted: Mapped[bool] = mapped_column(Boolean)
+    granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(64))
+
+
+class ConsentEvent(Base):
+    __tablename__ = "consent_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[ConsentChannel] = mapped_column(_enum(ConsentChannel, "channel"))
+    is_granted: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())

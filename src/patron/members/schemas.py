@@ -1,0 +1,196 @@
+"""Members as the outside world writes and reads them.
+
+Input is checked field by field with messages a shop developer can act on; what passes is
+normalised (email domain in lower case, phone in E.164 ``+48601234567``), so that the same
+person written two ways is stored one way.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+)
+
+from patron.members.models import ConsentChannel, Language, MemberStatus
+
+__all__ = [
+    "Consent",
+    "ConsentChange",
+    "ConsentChannel",
+    "Language",
+    "Member",
+    "MemberCreate",
+    "MemberPage",
+    "MemberStatus",
+    "MemberUpdate",
+]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+$")
+_PHONE_SEPARATORS = re.compile(r"[\s().-]")
+_E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
+_OLDEST_BIRTH_DATE = date(1900, 1, 1)
+
+
+def _external_id(value: str) -> str:
+    if value != value.strip() or _CONTROL.search(value):
+        raise ValueError("must not start or end with spaces or contain control characters")
+    return value
+
+
+def _name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise ValueError("must be an email address such as anna@example.com")
+    local, domain = value.rsplit("@", 1)
+    return f"{local}@{domain.lower()}"
+
+
+def _phone(value: str) -> str:
+    digits = _PHONE_SEPARATORS.sub("", value)
+    if not _E164.match(digits):
+        raise ValueError(
+            "must be a phone number in international format with the country code, "
+            "such as +48 601 234 567"
+        )
+    return digits
+
+
+def _birth_date(value: date) -> date:
+    """Not after today anywhere on Earth (UTC+14), not before 1900."""
+    latest_today = (datetime.now(UTC) + timedelta(hours=14)).date()
+    if value > latest_today:
+        raise ValueError("must not be in the future")
+    if value < _OLDEST_BIRTH_DATE:
+        raise ValueError("must not be before 1900-01-01")
+    return value
+
+
+ExternalId = Annotated[StrictStr, Field(min_length=1, max_length=128), AfterValidator(_external_id)]
+Name = Annotated[StrictStr, Field(max_length=200), AfterValidator(_name)]
+Email = Annotated[StrictStr, Field(max_length=320), AfterValidator(_email)]
+Phone = Annotated[StrictStr, Field(max_length=40), AfterValidator(_phone)]
+BirthDate = Annotated[date, AfterValidator(_birth_date)]
+AttributeValue = str | int | bool | None
+
+
+def _attributes(value: dict[str, Any]) -> dict[str, AttributeValue]:
+    """Text (up to 1,000 characters), whole numbers, true/false or null: no fractions, so
+    that segment rules over attributes stay exact."""
+    for name, item in value.items():
+        if not 1 <= len(name) <= 64:
+            raise ValueError(f"name {name[:70]!r} must be 1 to 64 characters")
+        if item is not None and not isinstance(item, str | int | bool):
+            raise ValueError(f"{name!r} must be text, a whole number, true, false or null")
+        if isinstance(item, str) and len(item) > 1000:
+            raise ValueError(f"{name!r} must be at most 1000 characters")
+    return value
+
+
+Attributes = Annotated[dict[StrictStr, Any], Field(max_length=50), AfterValidator(_attributes)]
+Source = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Profile(_Input):
+    name: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    birth_date: BirthDate | None = None
+    language: Language | None = None
+
+
+class MemberCreate(_Profile):
+    """An enrolment. ``external_id`` is the shop's own customer id; ``consents`` are the
+    channels the customer agreed (``true``) or refused (``false``) to be contacted on.
+
+    ``attributes``: up to 50 free-form values (text, whole numbers, true/false) that segments
+    and campaigns can target, such as ``{"city": "Warsaw", "has_dog": true}``.
+    """
+
+    external_id: ExternalId
+    attributes: Attributes = {}
+    consents: dict[ConsentChannel, StrictBool] = {}
+
+
+class MemberUpdate(_Profile):
+    """A partial update: only the fields present change; ``null`` clears a field.
+    ``attributes``, when present, replaces the whole set."""
+
+    attributes: Attributes | None = None
+
+
+class Consent(BaseModel):
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    channel: ConsentChannel
+    is_granted: bool
+    granted_at: datetime | None
+    revoked_at: datetime | None
+    source: str
+
+
+class ConsentChange(BaseModel):
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    channel: ConsentChannel
+    is_granted: bool
+    source: str
+    occurred_at: datetime
+
+
+class Member(BaseModel):
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: int
+    program_id: int
+    external_id: str
+    name: str | None
+    email: str | None
+    phone: str | None
+    birth_date: date | None
+    language: Language | None
+    attributes: dict[str, AttributeValue]
+    status: MemberStatus
+    blocked_reason: str | None
+    referral_code: str
+    tier_id: str | None
+    tier_since: datetime | None
+    enrolled_at: datetime
+    updated_at: datetime
+    consents: list[Consent] = []
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is MemberStatus.ACTIVE
+
+
+class MemberPage(BaseModel):
+    """One page of members in id order; pass ``next_after`` as ``after`` for the next page
+    (``None``: this was the last page)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    items: list[Member]
+    next_after: int | None

@@ -1,0 +1,289 @@
+"""Member use cases: enrol, read, update, consents, block.
+
+Services take the caller's session and never commit. Every change to an existing member locks
+its row first, so that concurrent changes to one member apply one after the other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.kit import ids
+from patron.kit.errors import IdempotencyConflictError, InvalidInputError
+from patron.members import models, schemas
+from patron.members.errors import MemberBlockedError, MemberNotFoundError
+from patron.members.repository import MemberRepository
+
+REFERRAL_CODE_LENGTH = 8
+_REFERRAL_CODE_ATTEMPTS = 5
+ENROLMENT_SOURCE = "enrolment"
+MAX_PAGE_SIZE = 500
+
+
+def enrolment_checksum(data: schemas.MemberCreate) -> str:
+    """SHA-256 of the normalised enrolment body (defaults filled in, keys sorted), so that
+    ``{"external_id": "a"}`` and ``{"external_id": "a", "attributes": {}}`` are one body."""
+    body = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+async def enrol_member(
+    session: AsyncSession, *, program_id: int, data: schemas.MemberCreate, now: datetime
+) -> schemas.Member:
+    """Enrol a customer, idempotently by ``external_id`` within the program.
+
+    The same body again (a retry) returns the member enrolled the first time, as it is now;
+    a different body with the same ``external_id`` raises ``IdempotencyConflictError``.
+    Two enrolments racing on one ``external_id`` end the same way: the unique constraint
+    decides the winner and the loser compares bodies. The referral code is drawn from
+    :func:`patron.kit.ids.random_code`; a (rare) collision draws again.
+    """
+    repository = MemberRepository(session)
+    digest = enrolment_checksum(data)
+    existing = await repository.get_by_external_id(program_id, data.external_id)
+    if existing is not None:
+        return await _replayed(repository, existing, digest)
+    for _attempt in range(_REFERRAL_CODE_ATTEMPTS):
+        member = _new_member(program_id, data, digest, now)
+        error = await repository.try_insert(member)
+        if error is None:
+            return await _with_consents(repository, member, data, now)
+        existing = await repository.get_by_external_id(program_id, data.external_id)
+        if existing is not None:
+            return await _replayed(repository, existing, digest)
+        if not await repository.referral_code_exists(member.referral_code):
+            raise error
+    raise RuntimeError(f"no free referral code after {_REFERRAL_CODE_ATTEMPTS} attempts")
+
+
+def _new_member(
+    program_id: int, data: schemas.MemberCreate, digest: str, now: datetime
+) -> models.Member:
+    return models.Member(
+        program_id=program_id,
+        external_id=data.external_id,
+        name=data.name,
+        email=data.email,
+        phone=data.phone,
+        birth_date=data.birth_date,
+        language=data.language,
+        attributes=dict(data.attributes),
+        status=models.MemberStatus.ACTIVE,
+        referral_code=ids.random_code(REFERRAL_CODE_LENGTH),
+        enrolment_checksum=digest,
+        enrolled_at=now,
+        updated_at=now,
+    )
+
+
+async def _replayed(
+    repository: MemberRepository, member: models.Member, digest: str
+) -> schemas.Member:
+    if member.enrolment_checksum != digest:
+        raise IdempotencyConflictError(
+            f"a member with external_id {member.external_id!r} was enrolled with other data",
+            field="external_id",
+        )
+    return await _read(repository, member)
+
+
+async def _with_consents(
+    repository: MemberRepository, member: models.Member, data: schemas.MemberCreate, now: datetime
+) -> schemas.Member:
+    consents = []
+    for channel, is_granted in sorted(data.consents.items()):
+        consent, event = _consent_rows(member.id, channel, is_granted, ENROLMENT_SOURCE, now)
+        await repository.add_consent(consent, event)
+        consents.append(consent)
+    return _to_schema(member, consents)
+
+
+def _consent_rows(
+    member_id: int,
+    channel: models.ConsentChannel,
+    is_granted: bool,
+    source: str,
+    now: datetime,
+) -> tuple[models.MemberConsent, models.ConsentEvent]:
+    consent = models.MemberConsent(
+        member_id=member_id,
+        channel=channel,
+        is_granted=is_granted,
+        granted_at=now if is_granted else None,
+        revoked_at=None if is_granted else now,
+        source=source,
+    )
+    event = models.ConsentEvent(
+        member_id=member_id, channel=channel, is_granted=is_granted, source=source, occurred_at=now
+    )
+    return consent, event
+
+
+def _to_schema(member: models.Member, consents: list[models.MemberConsent]) -> schemas.Member:
+    columns = {column.key: getattr(member, column.key) for column in models.Member.__table__.c}
+    listed = [schemas.Consent.model_validate(consent) for consent in consents]
+    return schemas.Member.model_validate({**columns, "consents": listed})
+
+
+async def _read(repository: MemberRepository, member: models.Member) -> schemas.Member:
+    consents = await repository.consents([member.id])
+    return _to_schema(member, consents[member.id])
+
+
+async def _require(
+    repository: MemberRepository, member_id: int, *, for_update: bool = False
+) -> models.Member:
+    member = await repository.get(member_id, for_update=for_update)
+    if member is None:
+        raise MemberNotFoundError(f"member {member_id} does not exist", field="member_id")
+    return member
+
+
+async def get_member(session: AsyncSession, *, member_id: int) -> schemas.Member:
+    repository = MemberRepository(session)
+    return await _read(repository, await _require(repository, member_id))
+
+
+async def get_member_by_external_id(
+    session: AsyncSession, *, program_id: int, external_id: str
+) -> schemas.Member:
+    repository = MemberRepository(session)
+    member = await repository.get_by_external_id(program_id, external_id)
+    if member is None:
+        raise MemberNotFoundError(
+            f"no member with external_id {external_id!r}", field="external_id"
+        )
+    return await _read(repository, member)
+
+
+def ensure_active(member: schemas.Member) -> None:
+    """Raise ``MemberBlockedError`` when the member is blocked."""
+    if not member.is_active:
+        raise MemberBlockedError(f"member {member.id} is blocked", field="member_id")
+
+
+async def require_active_member(session: AsyncSession, *, member_id: int) -> schemas.Member:
+    """The member, or ``MemberBlockedError`` when blocked (for earning, redeeming, transfers)."""
+    member = await get_member(session, member_id=member_id)
+    ensure_active(member)
+    return member
+
+
+async def update_member(
+    session: AsyncSession, *, member_id: int, data: schemas.MemberUpdate, now: datetime
+) -> schemas.Member:
+    """Change the fields present in ``data`` (``null`` clears one; ``attributes`` replaces
+    the whole set). Blocked members can be updated too: support fixes their data."""
+    repository = MemberRepository(session)
+    member = await _require(repository, member_id, for_update=True)
+    changes = data.model_dump(include=data.model_fields_set)
+    if "attributes" in changes:
+        changes["attributes"] = dict(changes["attributes"] or {})
+    changed = False
+    for field, value in changes.items():
+        if getattr(member, field) != value:
+            setattr(member, field, value)
+            changed = True
+    if changed:
+        member.updated_at = now
+        await repository.flush()
+    return await _read(repository, member)
+
+
+async def set_consent(
+    session: AsyncSession,
+    *,
+    member_id: int,
+    channel: models.ConsentChannel,
+    is_granted: bool,
+    source: str,
+    now: datetime,
+) -> schemas.Consent:
+    """Grant or revoke contact on one channel. A change is kept in ``consent_events``;
+    setting the state the channel already has changes nothing and records nothing."""
+    if not source or len(source) > 64:
+        raise InvalidInputError("source must be 1 to 64 characters", field="source")
+    repository = MemberRepository(session)
+    await _require(repository, member_id, for_update=True)
+    consent = await repository.get_consent(member_id, channel)
+    if consent is None:
+        consent, event = _consent_rows(member_id, channel, is_granted, source, now)
+        await repository.add_consent(consent, event)
+        return schemas.Consent.model_validate(consent)
+    if consent.is_granted != is_granted:
+        consent.is_granted = is_granted
+        consent.source = source
+        if is_granted:
+            consent.granted_at = now
+        else:
+            consent.revoked_at = now
+        await repository.add_event(
+            models.ConsentEvent(
+                member_id=member_id,
+                channel=channel,
+                is_granted=is_granted,
+                source=source,
+                occurred_at=now,
+            )
+        )
+    return schemas.Consent.model_validate(consent)
+
+
+async def block_member(
+    session: AsyncSession, *, member_id: int, reason: str, now: datetime
+) -> schemas.Member:
+    """Block a member (idempotent: blocking a blocked member changes nothing)."""
+    if not reason.strip() or len(reason) > 500:
+        raise InvalidInputError("reason must be 1 to 500 characters", field="reason")
+    repository = MemberRepository(session)
+    member = await _require(repository, member_id, for_update=True)
+    if member.status is not models.MemberStatus.BLOCKED:
+        member.status = models.MemberStatus.BLOCKED
+        member.blocked_reason = reason.strip()
+        member.updated_at = now
+        await repository.flush()
+    return await _read(repository, member)
+
+
+async def unblock_member(session: AsyncSession, *, member_id: int, now: datetime) -> schemas.Member:
+    """Unblock a member (idempotent)."""
+    repository = MemberRepository(session)
+    member = await _require(repository, member_id, for_update=True)
+    if member.status is not models.MemberStatus.ACTIVE:
+        member.status = models.MemberStatus.ACTIVE
+        member.blocked_reason = None
+        member.updated_at = now
+        await repository.flush()
+    return await _read(repository, member)
+
+
+async def list_members(
+    session: AsyncSession,
+    *,
+    program_id: int,
+    after: int | None = None,
+    limit: int = 50,
+    status: models.MemberStatus | None = None,
+) -> schemas.MemberPage:
+    """Members in id order, ``limit`` at a time (1 to 500), after member id ``after``."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInputError(f"limit must be from 1 to {MAX_PAGE_SIZE}", field="limit")
+    repository = MemberRepository(session)
+    rows = await repository.page(program_id, after=after, limit=limit + 1, status=status)
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    consents = await repository.consents([member.id for member in rows])
+    items = [_to_schema(member, consents[member.id]) for member in rows]
+    return schemas.MemberPage(items=items, next_after=rows[-1].id if has_more else None)
+
+
+async def consent_history(session: AsyncSession, *, member_id: int) -> list[schemas.ConsentChange]:
+    """Every grant and revocation of the member, oldest first."""
+    repository = MemberRepository(session)
+    await _require(repository, member_id)
+    events = await repository.consent_events(member_id)
+    return [schemas.ConsentChange.model_validate(event) for event in events]

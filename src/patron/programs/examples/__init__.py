@@ -1,0 +1,1 @@
+"""Example program files shipped with Patron (read with ``importlib.resources``)."""

@@ -1,0 +1,311 @@
+"""Read a program file (YAML) into a validated :class:`~patron.programs.schema.Program`.
+
+Every problem is reported at once, each with the path of the field at fault
+(``earning.rules[1].effect.multiply_lines``), a message in plain words (``must be greater
+than 0``) and the line of the source it is on. Two YAML 1.1 traps are closed: a key written
+twice in one mapping is an error (PyYAML would silently keep the last), and ``10:30`` stays the
+text ``"10:30"`` instead of the base-60 number 630.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from patron.programs.errors import ProgramInvalidError, ProgramProblem
+from patron.programs.schema import Program
+
+Loc = tuple[str | int, ...]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1 sexagesimal numbers (``10:30`` is text, not 630)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(
+        r"""^(?:[-+]?0b[0-1_]+
+            |[-+]?0[0-7_]+
+            |[-+]?(?:0|[1-9][0-9_]*)
+            |[-+]?0x[0-9a-fA-F_]+)$""",
+        re.X,
+    ),
+    list("-+0123456789"),
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+            |\.[0-9_]+(?:[eE][-+][0-9]+)?
+            |[-+]?\.(?:inf|Inf|INF)
+            |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    """PyYAML's dates, but an impossible one (``2026-02-30``) is a located YAML error."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError as error:
+        message = f"{node.value!r} is not a valid date ({error})"
+        raise yaml.constructor.ConstructorError(None, None, message, node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+_PATTERNS = {
+    r"^[a-z0-9][a-z0-9_-]{0,63}$": (
+        "must be 1 to 64 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+    ),
+    r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$": (
+        "must be 1 to 64 letters, digits, '-' or '_', starting with a letter or digit"
+    ),
+}
+_FIXED_MESSAGES = {
+    "missing": "is required",
+    "model_type": "must be a mapping (key: value pairs)",
+    "model_attributes_type": "must be a mapping (key: value pairs)",
+    "dict_type": "must be a mapping (key: value pairs)",
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
+    "string_type": "must be a string",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "decimal_type": "must be a number",
+    "decimal_parsing": "must be a number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "date_type": "must be a date such as 2026-12-31",
+    "date_parsing": "must be a date such as 2026-12-31",
+    "date_from_datetime_parsing": "must be a date such as 2026-12-31",
+    "date_from_datetime_inexact": "must be a date such as 2026-12-31",
+    "time_type": "must be a time such as 18:30",
+    "time_parsing": "must be a time such as 18:30",
+}
+_SHOULD = re.compile(r"^[A-Z]\w*(?: \w+)? should ")
+_PATH_PREFIX = re.compile(
+    r"^((?:[A-Za-z_]\w*|\[\d+\])(?:\.[A-Za-z_]\w*|\[\d+\])*): (\S.*)$", re.DOTALL
+)
+# YAML aliases can make a short file expand to billions of values ("billion laughs").
+MAX_CHARACTERS = 1_000_000
+MAX_VALUES = 100_000
+_PATH_PART = re.compile(r"\.?([A-Za-z_]\w*)|\[(\d+)\]")
+
+
+def load_program(text: str) -> Program:
+    """Parse and validate a program file; raises :class:`ProgramInvalidError` with every
+    problem found (YAML syntax errors stop at the first, as the parser cannot go on)."""
+    if len(text) > MAX_CHARACTERS:
+        message = f"the program file is longer than {MAX_CHARACTERS} characters"
+        raise ProgramInvalidError([ProgramProblem("", message)])
+    root, data = _parse(text)
+    if _value_count(root) > MAX_VALUES:
+        message = f"the program file has more than {MAX_VALUES} values once aliases are expanded"
+        raise ProgramInvalidError([ProgramProblem("", message)])
+    problems = list(_duplicate_keys(root, ()))
+    if not isinstance(data, dict):
+        problems.append(ProgramProblem("", "the program file must be a mapping of sections", 1))
+        raise ProgramInvalidError(problems)
+    try:
+        program = Program.model_validate(data)
+    except ValidationError as error:
+        for detail in error.errors():
+            problems.extend(problems_from_error(detail, root))
+        problems.sort(key=lambda problem: problem.line or 0)
+        raise ProgramInvalidError(problems) from None
+    if problems:
+        raise ProgramInvalidError(problems)
+    return program
+
+
+def _parse(text: str) -> tuple[yaml.Node, object]:
+    """The node tree (for lines and duplicate keys) and the plain data, from one parse."""
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        data = None if root is None else loader.construct_document(root)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = error.problem or error.context or "is not valid YAML"
+        if mark is None:
+            raise ProgramInvalidError([ProgramProblem("", message)]) from None
+        where = f"line {mark.line + 1}, column {mark.column + 1}"
+        raise ProgramInvalidError([ProgramProblem(where, message, mark.line + 1)]) from None
+    except (yaml.YAMLError, ValueError, TypeError) as error:
+        raise ProgramInvalidError([ProgramProblem("", f"cannot be read: {error}")]) from None
+    finally:
+        loader.dispose()
+    if root is None:
+        raise ProgramInvalidError([ProgramProblem("", "the program file is empty", 1)])
+    return root, data
+
+
+def _value_count(root: yaml.Node) -> int:
+    """Nodes of the tree with aliases expanded, counted up to just past :data:`MAX_VALUES`."""
+    count, stack = 0, [root]
+    while stack and count <= MAX_VALUES:
+        node = stack.pop()
+        count += 1
+        if isinstance(node, yaml.MappingNode):
+            stack.extend(value for _key, value in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return count
+
+
+def _duplicate_keys(node: yaml.Node, loc: Loc) -> Iterator[ProgramProblem]:
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[object, int] = {}
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else None
+            line = key.start_mark.line + 1
+            if name is not None and name in seen:
+                message = f"is written twice (lines {seen[name]} and {line})"
+                yield ProgramProblem(format_path((*loc, name)), message, line)
+            elif name is not None:
+                seen[name] = line
+            yield from _duplicate_keys(value, (*loc, name if name is not None else "?"))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _duplicate_keys(item, (*loc, index))
+
+
+def problems_from_error(
+    detail: ErrorDetails, root: yaml.Node | None = None
+) -> list[ProgramProblem]:
+    """One pydantic error as problems with readable paths and messages.
+
+    A validator's message may begin with a path relative to where the validator sits
+    (``levels: tier thresholds must strictly increase`` on ``tiers``); that path is appended.
+    A validator that found several problems gives one ``path: message`` per line.
+    """
+    problems: list[ProgramProblem] = []
+    for message in readable_message(detail).split("\n"):
+        loc: Loc = tuple(detail["loc"])
+        match = _PATH_PREFIX.match(message)
+        if match:
+            loc = (*loc, *split_path(match.group(1)))
+            message = match.group(2)
+        problems.append(ProgramProblem(format_path(loc), message, _line_of(root, loc)))
+    return problems
+
+
+def readable_message(detail: ErrorDetails) -> str:
+    """Pydantic's message in the words of the program file ("must be ...", "is required")."""
+    kind = detail["type"]
+    context: dict[str, Any] = dict(detail.get("ctx") or {})
+    if kind in ("value_error", "assertion_error"):
+        error = context.get("error")
+        return str(error) if error is not None else detail["msg"].split(", ", 1)[-1]
+    if kind == "extra_forbidden":
+        return _unknown_field_message(tuple(detail["loc"]))
+    if kind in _FIXED_MESSAGES:
+        return _FIXED_MESSAGES[kind]
+    if kind == "string_pattern_mismatch":
+        pattern = str(context.get("pattern", ""))
+        return _PATTERNS.get(pattern, f"must match the pattern {pattern}")
+    if kind == "string_too_short":
+        size = int(context.get("min_length", 1))
+        return "must not be empty" if size == 1 else f"must be at least {size} characters long"
+    if kind == "string_too_long":
+        return f"must be at most {context.get('max_length')} characters long"
+    if kind in ("too_short", "too_long"):
+        bound = "at least" if kind == "too_short" else "at most"
+        size = int(context.get("min_length" if kind == "too_short" else "max_length", 0))
+        return f"must have {bound} {size} item{'' if size == 1 else 's'}"
+    if kind == "decimal_max_places":
+        places = int(context.get("decimal_places", 0))
+        return f"must have at most {places} decimal place{'' if places == 1 else 's'}"
+    return _SHOULD.sub("must ", detail["msg"])
+
+
+def _unknown_field_message(loc: Loc) -> str:
+    name = str(loc[-1]) if loc else ""
+    fields = sorted(_model_at(loc[:-1]).model_fields)
+    close = difflib.get_close_matches(name, fields, n=1, cutoff=0.6)
+    if close:
+        return f"is not a known field; did you mean {close[0]}?"
+    return f"is not a known field; known fields here: {', '.join(fields)}"
+
+
+def _model_at(loc: Loc) -> type[BaseModel]:
+    """The model class whose fields live at ``loc`` (list indexes are skipped)."""
+    model: type[BaseModel] = Program
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        found = _first_model(field.annotation) if field is not None else None
+        if found is None:
+            return model
+        model = found
+    return model
+
+
+def _first_model(annotation: object) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is not None:
+        for argument in typing.get_args(annotation):
+            found = _first_model(argument)
+            if found is not None:
+                return found
+    return None
+
+
+def format_path(loc: Loc) -> str:
+    """``("earning", "rules", 1, "effect")`` -> ``earning.rules[1].effect``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def split_path(path: str) -> Loc:
+    """The inverse of :func:`format_path`."""
+    return tuple(int(index) if index else name for name, index in _PATH_PART.findall(path))
+
+
+def _line_of(root: yaml.Node | None, loc: Loc) -> int | None:
+    """The 1-based line of the deepest node of ``loc`` written in the source."""
+    if root is None:
+        return None
+    node, line = root, root.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            pair = next((pair for pair in node.value if pair[0].value == part), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

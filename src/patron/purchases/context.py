@@ -1,0 +1,83 @@
+"""Load everything the rules engine needs for one purchase (``fetch_purchase_context``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.kit.money import parse_amount
+from patron.programs.schema import Program
+from patron.purchases.errors import CurrencyMismatchError, InvalidAmountError
+from patron.purchases.repository import RuleUsageRepository
+from patron.purchases.schemas import PurchaseLineCreate
+from patron.rules.context import LineContext, PurchaseContext
+from patron.rules.periods import limit_period_key
+
+
+def limited_rule_keys(program: Program, occurred_at: datetime) -> list[tuple[str, str]]:
+    """``(rule id, period key)`` of every rule with a per-member limit, for ``occurred_at``."""
+    timezone = program.program.timezone
+    return [
+        (rule.id, limit_period_key(rule.limit.period, occurred_at, timezone))
+        for rule in program.earning.rules
+        if rule.limit is not None
+    ]
+
+
+def parse_lines(
+    program: Program, currency: str, lines: Sequence[PurchaseLineCreate]
+) -> tuple[LineContext, ...]:
+    if currency != program.currency:
+        raise CurrencyMismatchError(
+            f"the program runs in {program.currency}, not {currency}", field="currency"
+        )
+    return tuple(
+        LineContext(
+            sku=line.sku,
+            category=line.category,
+            quantity=line.quantity,
+            unit_price=parse_amount(line.unit_price, currency, field=f"lines[{index}].unit_price"),
+        )
+        for index, line in enumerate(lines)
+    )
+
+
+def parse_totals(currency: str, total: str, shipping: str) -> tuple[int, int]:
+    total_minor = parse_amount(total, currency, field="total")
+    shipping_minor = parse_amount(shipping, currency, field="shipping")
+    if shipping_minor > total_minor:
+        raise InvalidAmountError("shipping cannot exceed the total", field="shipping")
+    return total_minor, shipping_minor
+
+
+async def fetch_purchase_context(
+    session: AsyncSession,
+    *,
+    program: Program,
+    member_id: int | None,
+    tier_id: str | None,
+    occurred_at: datetime,
+    lines: tuple[LineContext, ...],
+    total: int,
+    shipping: int,
+    channel: str | None,
+    store: str | None,
+) -> PurchaseContext:
+    """The frozen context of one purchase: the member's tier and rule usage in the periods
+    that contain ``occurred_at`` (one query, only when the program has limited rules)."""
+    usage: dict[str, int] = {}
+    if member_id is not None:
+        keys = limited_rule_keys(program, occurred_at)
+        usage = await RuleUsageRepository(session).counts(member_id, keys)
+    return PurchaseContext(
+        occurred_at=occurred_at,
+        lines=lines,
+        total=total,
+        shipping=shipping,
+        channel=channel,
+        store=store,
+        tier_id=tier_id if member_id is not None else None,
+        rule_usage=usage,
+    )

@@ -1,0 +1,141 @@
+"""Recording a purchase: validate, evaluate the rules, credit the member's points.
+
+Idempotency: a purchase is identified by ``(program, external_id)``. The member's account row
+is locked before the existence check, so concurrent retries of one member's purchase are
+serialised and the second sees the first (answering it again, or 409 when its body differs).
+Purchases without a member rely on the unique constraint instead.
+
+Points go to a lot that unlocks after the program's ``pending_days`` and expires per its expiry
+policy; limited rules count their use per period in ``rule_usages``; a tier upgrade happens in
+the same unit of work as soon as the metric crosses a threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.kit.errors import IdempotencyConflictError
+from patron.ledger import service as ledger_service
+from patron.ledger.models import EntryKind
+from patron.members import service as member_service
+from patron.members.schemas import Member
+from patron.programs.expiry import lot_timing
+from patron.programs.service import ActiveProgram
+from patron.purchases.context import fetch_purchase_context, limited_rule_keys, parse_lines, parse_totals
+from patron.purchases.errors import PurchaseNotFoundError
+from patron.purchases.models import Purchase, PurchaseLine
+from patron.purchases.read import purchase_read
+from patron.purchases.repository import PurchaseRepository, RuleUsageRepository
+from patron.purchases.schemas import PurchaseCreate, PurchaseRead
+from patron.rules.engine import evaluate
+from patron.tiers import service as tier_service
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedPurchase:
+    purchase: PurchaseRead
+    created: bool
+
+
+async def resolve_member(
+    session: AsyncSession, *, program_id: int, member_id: int | None, member_external_id: str | None
+) -> Member | None:
+    if member_id is not None:
+        return await member_service.get_member(session, member_id=member_id)
+    if member_external_id is not None:
+        return await member_service.get_member_by_external_id(
+            session, program_id=program_id, external_id=member_external_id
+        )
+    return None
+
+
+async def record_purchase(
+    session: AsyncSession, *, active: ActiveProgram, data: PurchaseCreate, now: datetime
+) -> RecordedPurchase:
+    program = active.program
+    lines = parse_lines(program, data.currency, data.lines)
+    total, shipping = parse_totals(data.currency, data.total, data.shipping)
+    fingerprint = data.fingerprint()
+    member = await resolve_member(
+        session, program_id=active.program_id, member_id=data.member_id,
+        member_external_id=data.member_external_id,
+    )  # fmt: skip
+    if member is not None:
+        member_service.ensure_active(member)
+        await ledger_service.lock_account_for_update(session, member_id=member.id)
+    repository = PurchaseRepository(session)
+    existing = await repository.by_external_id(active.program_id, data.external_id)
+    if existing is not None:
+        if existing.request_hash != fingerprint:
+            raise IdempotencyConflictError(
+                f"purchase {data.external_id!r} was already recorded with a different body",
+                field="external_id",
+            )
+        return RecordedPurchase(purchase_read(existing, await repository.lines(existing.id)), False)
+
+    member_id = member.id if member is not None else None
+    context = await fetch_purchase_context(
+        session, program=program, member_id=member_id,
+        tier_id=member.tier_id if member is not None else None,
+        occurred_at=data.occurred_at, lines=lines, total=total, shipping=shipping,
+        channel=data.channel, store=data.store,
+    )  # fmt: skip
+    evaluation = evaluate(program, context)
+    points = evaluation.points if member is not None else 0
+    pending_until, expires_at = lot_timing(program, data.occurred_at)
+    purchase = Purchase(
+        program_id=active.program_id, external_id=data.external_id, member_id=member_id,
+        occurred_at=data.occurred_at, currency=data.currency, total=total, shipping=shipping,
+        channel=data.channel, store=data.store, program_version=active.version,
+        points_earned=points, points_reversed=0, refunded=0,
+        pending_until=pending_until if points else None, expires_at=expires_at if points else None,
+        breakdown=list(evaluation.to_breakdown()), request_hash=fingerprint, created_at=now,
+    )  # fmt: skip
+    line_rows = [
+        {"line_no": number, "sku": line.sku, "category": line.category, "quantity": line.quantity,
+         "unit_price": line.unit_price, "amount": line.amount, "returned_quantity": 0}
+        for number, line in enumerate(lines, start=1)
+    ]  # fmt: skip
+    await repository.add(purchase, line_rows)
+    if member is not None and points > 0:
+        entry = await ledger_service.credit(
+            session, member_id=member.id, amount=points, kind=EntryKind.EARN,
+            idempotency_key=f"purchase:{purchase.id}", source_type="purchase",
+            source_id=str(purchase.id), occurred_at=data.occurred_at,
+            pending_until=pending_until, expires_at=expires_at,
+            description=f"purchase {data.external_id}", now=now,
+        )  # fmt: skip
+        purchase.earn_entry_id = entry.id
+    if member is not None:
+        await _count_rule_usage(session, member.id, active, evaluation.applied_rule_ids, data)
+        await tier_service.upgrade_if_qualified(
+            session, program=program, member_id=member.id, current_tier=member.tier_id, now=now
+        )
+    await session.flush()
+    return RecordedPurchase(purchase_read(purchase, _lines_of(purchase, line_rows)), True)
+
+
+async def _count_rule_usage(
+    session: AsyncSession, member_id: int, active: ActiveProgram, applied: tuple[str, ...],
+    data: PurchaseCreate,
+) -> None:  # fmt: skip
+    usage = RuleUsageRepository(session)
+    for rule_id, period_key in limited_rule_keys(active.program, data.occurred_at):
+        if rule_id in applied:
+            await usage.increment(member_id, rule_id, period_key)
+
+
+def _lines_of(purchase: Purchase, rows: list[dict[str, Any]]) -> list[PurchaseLine]:
+    return [PurchaseLine(purchase_id=purchase.id, member_id=purchase.member_id, **row) for row in rows]
+
+
+async def get_purchase(session: AsyncSession, *, purchase_id: int) -> PurchaseRead:
+    repository = PurchaseRepository(session)
+    purchase = await repository.get(purchase_id)
+    if purchase is None:
+        raise PurchaseNotFoundError(f"no purchase with id {purchase_id}", field="id")
+    return purchase_read(purchase, await repository.lines(purchase.id))

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from patron.kit.errors import ConflictError, InvalidInputError, NotFoundError
+
+
+class PurchaseNotFoundError(NotFoundError):
+    code = "purchase_not_found"
+
+
+class CurrencyMismatchError(InvalidInputError):
+    code = "currency_mismatch"
+
+
+class InvalidAmountError(InvalidInputError):
+    code = "invalid_amount"
+
+
+class ReturnExceedsPurchaseError(ConflictError):
+    code = "return_exceeds_purchase"
+
+
+class PointsAlreadySpentError(ConflictError):
+    """A return would take back points the member has already spent and the program's
+    return policy is ``refuse``."""
+
+    code = "points_already_spent"

@@ -1,0 +1,124 @@
+"""Returns: refund part or all of a purchase and reverse its points in proportion.
+
+Points reversed are computed cumulatively so that rounding never drifts: after a return the
+purchase has reversed ``floor(points_earned x refunded / paid_for_goods)`` points in total
+(``paid_for_goods`` = total less shipping; capped at 1), so a full return reverses exactly what
+was earned and partial returns never reverse more. The ledger takes the points first from the
+lot this purchase created (pending or not), then from other available points, then applies the
+program's policy when the member has spent them: ``debt``, ``cap_at_available`` or ``refuse``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.kit.errors import IdempotencyConflictError
+from patron.kit.money import parse_amount
+from patron.ledger import service as ledger_service
+from patron.ledger.errors import InsufficientPointsError
+from patron.programs.service import ActiveProgram
+from patron.purchases.errors import PointsAlreadySpentError, PurchaseNotFoundError, ReturnExceedsPurchaseError
+from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn
+from patron.purchases.read import return_read
+from patron.purchases.repository import PurchaseRepository
+from patron.purchases.schemas import ReturnCreate, ReturnRead
+
+
+def reversal_target(points_earned: int, refunded: int, paid_for_goods: int) -> int:
+    """Total points a purchase has reversed once ``refunded`` money has been given back."""
+    if paid_for_goods <= 0 or refunded >= paid_for_goods:
+        return points_earned
+    return points_earned * refunded // paid_for_goods
+
+
+def _refund_amount(
+    purchase: Purchase, lines: list[PurchaseLine], data: ReturnCreate
+) -> tuple[int, dict[int, int]]:
+    """Money to refund and the quantity returned per line number."""
+    remaining = purchase.total - purchase.refunded
+    if data.lines is not None:
+        by_number = {line.line_no: line for line in lines}
+        returned: dict[int, int] = {}
+        amount = 0
+        for index, item in enumerate(data.lines):
+            line = by_number.get(item.line_no)
+            if line is None:
+                raise ReturnExceedsPurchaseError(
+                    f"the purchase has no line {item.line_no}", field=f"lines[{index}].line_no"
+                )
+            already = line.returned_quantity + returned.get(item.line_no, 0)
+            if item.quantity > line.quantity - already:
+                raise ReturnExceedsPurchaseError(
+                    f"line {item.line_no} has {line.quantity - already} units left to return",
+                    field=f"lines[{index}].quantity",
+                )
+            returned[item.line_no] = returned.get(item.line_no, 0) + item.quantity
+            amount += item.quantity * line.unit_price
+        return min(amount, remaining), returned
+    if data.amount is not None:
+        amount = parse_amount(data.amount, purchase.currency, field="amount")
+        if amount <= 0 or amount > remaining:
+            raise ReturnExceedsPurchaseError(
+                f"the amount must be above 0 and at most the {remaining} minor units not yet refunded",
+                field="amount",
+            )
+        return amount, {}
+    return remaining, {line.line_no: line.quantity - line.returned_quantity for line in lines}
+
+
+async def record_return(
+    session: AsyncSession, *, active: ActiveProgram, purchase_id: int, data: ReturnCreate,
+    now: datetime,
+) -> tuple[ReturnRead, bool]:  # fmt: skip
+    """Record a return (idempotent by ``external_id`` per purchase); ``(return, created)``."""
+    repository = PurchaseRepository(session)
+    purchase = await repository.get(purchase_id)
+    if purchase is None:
+        raise PurchaseNotFoundError(f"no purchase with id {purchase_id}", field="purchase_id")
+    if purchase.member_id is not None:
+        await ledger_service.lock_account_for_update(session, member_id=purchase.member_id)
+    purchase = await repository.get(purchase_id, for_update=True)
+    assert purchase is not None
+    await session.refresh(purchase)
+    fingerprint = data.fingerprint()
+    existing = await repository.return_by_external_id(purchase.id, data.external_id)
+    if existing is not None:
+        if existing.request_hash != fingerprint:
+            raise IdempotencyConflictError(
+                f"return {data.external_id!r} was already recorded with a different body",
+                field="external_id",
+            )
+        return return_read(existing, purchase.currency), False
+    if purchase.refunded >= purchase.total:
+        raise ReturnExceedsPurchaseError("the purchase is already fully refunded")
+    lines = await repository.lines(purchase.id)
+    amount, returned = _refund_amount(purchase, lines, data)
+    target = reversal_target(
+        purchase.points_earned, purchase.refunded + amount, purchase.total - purchase.shipping
+    )
+    points = target - purchase.points_reversed
+    record = PurchaseReturn(
+        purchase_id=purchase.id, member_id=purchase.member_id, external_id=data.external_id,
+        amount=amount, points_reversed=0, lines=[{"line_no": n, "quantity": q} for n, q in returned.items()],
+        reason=data.reason, occurred_at=data.occurred_at or now, request_hash=fingerprint,
+        created_at=now,
+    )  # fmt: skip
+    if points > 0 and purchase.member_id is not None and purchase.earn_entry_id is not None:
+        policy = active.program.returns.when_points_already_spent.value
+        try:
+            entry = await ledger_service.reverse_lot(
+                session, member_id=purchase.member_id, source_entry_id=purchase.earn_entry_id,
+                amount=points, idempotency_key=f"return:{purchase.id}:{data.external_id}",
+                source_type="return", source_id=f"{purchase.id}:{data.external_id}",
+                on_shortfall={"cap_at_available": "cap"}.get(policy, policy), now=now,
+            )  # fmt: skip
+        except InsufficientPointsError as error:
+            raise PointsAlreadySpentError(
+                "the member has already spent the points this return takes back, and the "
+                "program refuses such returns"
+            ) from error
+        record.points_reversed = -entry.amount
+    await repository.record_return(purchase, record, returned)
+    return return_read(record, purchase.currency), True

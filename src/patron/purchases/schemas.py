@@ -1,0 +1,139 @@
+"""Purchase and return payloads. Amounts travel as decimal strings in the purchase currency
+("1700.00") and are turned into integer minor units by the service, which knows the currency."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from patron.kit.time import ensure_utc
+
+AmountText = Annotated[
+    str, Field(pattern=r"^\d{1,15}(\.\d{1,4})?$", examples=["1700.00"], description="Decimal string")
+]
+Code = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PurchaseLineCreate(Strict):
+    sku: Annotated[str, Field(min_length=1, max_length=128)]
+    category: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    quantity: Annotated[int, Field(gt=0, le=1_000_000)]
+    unit_price: AmountText
+
+
+class PurchaseCreate(Strict):
+    """A completed order. ``external_id`` is the shop's order id; sending the same body again
+    is safe (200, same result), a different body with the same id is refused (409)."""
+
+    external_id: Annotated[str, Field(min_length=1, max_length=128)]
+    member_id: Annotated[int, Field(gt=0)] | None = None
+    member_external_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    occurred_at: datetime
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    total: AmountText
+    shipping: AmountText = "0"
+    lines: Annotated[list[PurchaseLineCreate], Field(min_length=1, max_length=1000)]
+    channel: Code | None = None
+    store: Code | None = None
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return ensure_utc(value)
+
+    @model_validator(mode="after")
+    def _one_member_reference(self) -> Self:
+        if self.member_id is not None and self.member_external_id is not None:
+            raise ValueError("give member_id or member_external_id, not both")
+        return self
+
+    def fingerprint(self) -> str:
+        return fingerprint(self.model_dump(mode="json"))
+
+
+class ReturnLineCreate(Strict):
+    line_no: Annotated[int, Field(ge=1)]
+    quantity: Annotated[int, Field(gt=0)]
+
+
+class ReturnCreate(Strict):
+    """A refund of part or all of a purchase: either ``lines`` (line numbers from 1 with
+    quantities) or an ``amount`` of money, or neither for the whole remaining purchase."""
+
+    external_id: Annotated[str, Field(min_length=1, max_length=128)]
+    lines: list[ReturnLineCreate] | None = None
+    amount: AmountText | None = None
+    occurred_at: datetime | None = None
+    reason: Annotated[str, Field(max_length=500)] = ""
+
+    @model_validator(mode="after")
+    def _lines_or_amount(self) -> Self:
+        if self.lines is not None and self.amount is not None:
+            raise ValueError("give lines or amount, not both")
+        return self
+
+    def fingerprint(self) -> str:
+        return fingerprint(self.model_dump(mode="json", exclude={"occurred_at"}))
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class BreakdownRow(BaseModel):
+    rule_id: str
+    name: str
+    applied: bool
+    reason: str | None = None
+    effect: str | None = None
+    value: str | None = None
+    points: int
+
+
+class PurchaseLineRead(BaseModel):
+    line_no: int
+    sku: str
+    category: str | None
+    quantity: int
+    unit_price: str
+    amount: str
+    returned_quantity: int
+
+
+class PurchaseRead(BaseModel):
+    id: int
+    external_id: str
+    member_id: int | None
+    occurred_at: datetime
+    currency: str
+    total: str
+    shipping: str
+    channel: str | None
+    store: str | None
+    program_version: int
+    points_earned: int
+    points_reversed: int
+    refunded: str
+    pending_until: datetime | None
+    expires_at: datetime | None
+    breakdown: list[BreakdownRow]
+    lines: list[PurchaseLineRead]
+
+
+class ReturnRead(BaseModel):
+    id: int
+    purchase_id: int
+    external_id: str
+    amount: str
+    points_reversed: int
+    occurred_at: datetime
+    reason: str

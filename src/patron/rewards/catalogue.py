@@ -1,0 +1,94 @@
+"""The catalogue: the active program's rewards with their stock and, for a member, whether
+each one can be redeemed now (and if not, why)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.kit.time import utcnow
+from patron.ledger import service as ledger_service
+from patron.members.schemas import Member
+from patron.programs.schema import Program, Reward, RewardKind
+from patron.programs.schemas import ActiveProgram
+from patron.rewards.repository import RewardRepository
+from patron.rewards.schemas import CatalogueReward, Unavailability
+from patron.tiers.policy import rank
+
+_MONEY_VALUED = frozenset(
+    {RewardKind.FIXED_DISCOUNT, RewardKind.GIFT_CERTIFICATE, RewardKind.CASHBACK}
+)
+
+
+def coupon_value(program: Program, reward: Reward) -> int | None:
+    """A reward's value as a coupon stores it: minor units for money kinds, a whole percent
+    for percent_discount, None for the others (the program file was validated, so exact)."""
+    if reward.value is None:
+        return None
+    if reward.kind is RewardKind.PERCENT_DISCOUNT:
+        return int(reward.value)
+    if reward.kind in _MONEY_VALUED:
+        return program.minor(reward.value, path=f"rewards[{reward.code}].value")
+    return None
+
+
+def is_tier_allowed(program: Program, reward: Reward, tier_id: str | None) -> bool:
+    """True when the reward has no ``min_tier`` or the tier ranks at least as high."""
+    return reward.min_tier is None or rank(program, tier_id) >= rank(program, reward.min_tier)
+
+
+def remaining_stock(reward: Reward, issued: int) -> int | None:
+    """Coupons left (None: unlimited); 0 when a lowered stock is below what is already out."""
+    return None if reward.stock is None else max(reward.stock - issued, 0)
+
+
+async def list_rewards(
+    session: AsyncSession,
+    *,
+    active: ActiveProgram,
+    member: Member | None = None,
+    now: datetime | None = None,
+) -> list[CatalogueReward]:
+    """Every reward of the active program, in program order.
+
+    Without a member, ``available`` reflects stock only; with one it also needs the member's
+    tier to reach ``min_tier`` and the balance (as of ``now``) to cover ``cost_points``.
+    ``reasons`` lists every reason that applies, in the order redeem checks them.
+    """
+    program = active.program
+    issued = await RewardRepository(session).issued(active.program_id)
+    available_points: int | None = None
+    if member is not None:
+        moment = now or utcnow()
+        balance = await ledger_service.balance(session, member_id=member.id, now=moment)
+        available_points = balance.available
+    items: list[CatalogueReward] = []
+    for reward in program.rewards:
+        remaining = remaining_stock(reward, issued.get(reward.code, 0))
+        reasons: list[Unavailability] = []
+        if member is not None and not is_tier_allowed(program, reward, member.tier_id):
+            reasons.append(Unavailability.TIER_REQUIRED)
+        if remaining == 0:
+            reasons.append(Unavailability.OUT_OF_STOCK)
+        if available_points is not None and available_points < reward.cost_points:
+            reasons.append(Unavailability.INSUFFICIENT_POINTS)
+        items.append(
+            CatalogueReward(
+                code=reward.code,
+                name=reward.name,
+                description=reward.description,
+                kind=reward.kind,
+                value=coupon_value(program, reward),
+                currency=program.currency,
+                sku=reward.sku,
+                cost_points=reward.cost_points,
+                valid_days=reward.valid_days,
+                min_tier=reward.min_tier,
+                stock=reward.stock,
+                remaining=remaining,
+                available=not reasons,
+                reasons=reasons,
+            )
+        )
+    return items

@@ -1,0 +1,97 @@
+"""What the rewards services return."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from patron.programs.schema import RewardKind
+from patron.rewards.models import CouponStatus
+
+
+class Unavailability(StrEnum):
+    """Why a catalogue reward cannot be redeemed right now (the error code redeem would give)."""
+
+    OUT_OF_STOCK = "out_of_stock"
+    TIER_REQUIRED = "tier_required"
+    INSUFFICIENT_POINTS = "insufficient_points"
+
+
+class CatalogueReward(BaseModel):
+    """A reward of the active program as the catalogue shows it.
+
+    ``value``: minor units for money kinds, a whole percent for percent_discount, else None.
+    ``remaining``: coupons left in stock (None: unlimited). ``available`` is true when
+    ``reasons`` is empty; affordability is judged only when the catalogue is asked for a
+    member.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    name: str
+    description: str
+    kind: RewardKind
+    value: int | None
+    currency: str
+    sku: str | None
+    cost_points: int
+    valid_days: int | None
+    min_tier: str | None
+    stock: int | None
+    remaining: int | None
+    available: bool
+    reasons: list[Unavailability]
+
+
+class CouponView(BaseModel):
+    """A coupon as its holder and the checkout see it (``value`` as in the catalogue)."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    code: str
+    member_id: int
+    program_id: int
+    reward_code: str
+    kind: RewardKind
+    value: int | None
+    currency: str
+    sku: str | None
+    cost_points: int
+    status: CouponStatus
+    issued_at: datetime
+    valid_until: datetime | None
+    consumed_at: datetime | None
+    consumed_ref: str | None
+    cancelled_at: datetime | None
+
+
+class Redemption(BaseModel):
+    """The outcome of a redemption.
+
+    ``balance_after`` is the member's available points after the redemption; a replay of the
+    same idempotency key (``replayed``) reports the balance at the time of the replay.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    coupon: CouponView
+    points_spent: int
+    balance_after: int
+    replayed: bool
+
+    @property
+    def coupon_code(self) -> str:
+        return self.coupon.code
+
+
+class CouponCancellation(BaseModel):
+    """A cancelled coupon and the points it gave back (a new lot) to its member."""
+
+    model_config = ConfigDict(frozen=True)
+
+    coupon: CouponView
+    points_refunded: int
+    balance_after: int

@@ -1,0 +1,153 @@
+"""A program compiled for evaluation, the one form both evaluators read.
+
+Rules in evaluation order (priority descending, ties in file order), multipliers as reduced
+integer ratios ``a / b`` (a multiplier has at most 4 decimal places, so ``b`` divides 10,000:
+``1.25 == 5/4``), money thresholds in minor units, condition values as sets, weekdays as
+``0 = Monday``. Compiling is cached by identity: a :class:`Program` is immutable, and the
+cache holds the program itself so an identity is never mistaken for another program's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, time
+from decimal import Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from patron.programs.schema import Conditions, EarnRule, Program, Rounding
+from patron.rules.trace import EffectKind, effect_of
+
+Ratio = tuple[int, int]
+_CACHE_SIZE = 64
+_cache: dict[int, CompiledProgram] = {}
+
+
+def ratio_of(value: Decimal) -> Ratio:
+    """The reduced integer ratio of a finite decimal: ``Decimal("1.25") -> (5, 4)``."""
+    exact = Fraction(value)
+    return exact.numerator, exact.denominator
+
+
+def _set(values: list[str] | None) -> frozenset[str] | None:
+    return frozenset(values) if values is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledConditions:
+    categories: frozenset[str] | None
+    skus: frozenset[str] | None
+    total_gte: int | None
+    total_lt: int | None
+    channels: frozenset[str] | None
+    stores: frozenset[str] | None
+    between: tuple[date, date] | None
+    weekdays: frozenset[int] | None
+    time_window: tuple[time, time] | None
+    tiers: frozenset[str] | None
+
+    @property
+    def has_line_scope(self) -> bool:
+        return self.categories is not None or self.skus is not None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    rule: EarnRule
+    when: CompiledConditions
+    kind: EffectKind
+    value: Decimal | int
+    ratio: Ratio  # the multiplier; (1, 1) for a bonus
+    bonus: int  # the bonus points; 0 for a multiplier
+
+
+@dataclass(frozen=True, slots=True)
+class TierRate:
+    name: str
+    multiplier: Decimal
+    ratio: Ratio
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledProgram:
+    program: Program
+    rules: tuple[CompiledRule, ...]
+    timezone: str
+    zone: ZoneInfo
+    points: int
+    per_amount: int
+    rounding: Rounding
+    exclude_shipping: bool
+    currency: str
+    tiers: Mapping[str, TierRate]
+
+    def tier(self, tier_id: str | None) -> TierRate | None:
+        """The member's tier; ``None`` for no tier or an id the program does not have."""
+        return self.tiers.get(tier_id) if tier_id is not None else None
+
+
+def _conditions(program: Program, when: Conditions) -> CompiledConditions:
+    window = None
+    if when.time_between is not None:
+        start, end = when.time_between
+        window = (start.replace(tzinfo=None), end.replace(tzinfo=None))
+    weekdays = None if when.weekday_in is None else frozenset(d.index for d in when.weekday_in)
+    gte, lt = when.order_total_gte, when.order_total_lt
+    return CompiledConditions(
+        categories=_set(when.line_category_in),
+        skus=_set(when.line_sku_in),
+        total_gte=None if gte is None else program.minor(gte),
+        total_lt=None if lt is None else program.minor(lt),
+        channels=_set(when.channel_in),
+        stores=_set(when.store_in),
+        between=when.between,
+        weekdays=weekdays,
+        time_window=window,
+        tiers=_set(when.tier_in),
+    )
+
+
+def _rule(program: Program, rule: EarnRule) -> CompiledRule:
+    kind, value = effect_of(rule.effect)
+    is_bonus = kind is EffectKind.BONUS_POINTS
+    return CompiledRule(
+        rule=rule,
+        when=_conditions(program, rule.when),
+        kind=kind,
+        value=value,
+        ratio=(1, 1) if is_bonus else ratio_of(Decimal(value)),
+        bonus=int(value) if is_bonus else 0,
+    )
+
+
+def _compile(program: Program) -> CompiledProgram:
+    ordered = sorted(program.earning.rules, key=lambda rule: -rule.priority)  # stable
+    levels = program.tiers.levels if program.tiers is not None else []
+    base = program.earning.base
+    return CompiledProgram(
+        program=program,
+        rules=tuple(_rule(program, rule) for rule in ordered),
+        timezone=program.program.timezone,
+        zone=ZoneInfo(program.program.timezone),
+        points=base.points,
+        per_amount=program.minor(base.per_amount, path="earning.base.per_amount"),
+        rounding=base.rounding,
+        exclude_shipping=program.earning.exclude_shipping,
+        currency=program.currency,
+        tiers={
+            level.id: TierRate(level.name, level.earn_multiplier, ratio_of(level.earn_multiplier))
+            for level in levels
+        },
+    )
+
+
+def compile_program(program: Program) -> CompiledProgram:
+    cached = _cache.get(id(program))
+    if cached is not None and cached.program is program:
+        return cached
+    compiled = _compile(program)
+    if len(_cache) >= _CACHE_SIZE:
+        _cache.pop(next(iter(_cache)))
+    _cache[id(program)] = compiled
+    return compiled

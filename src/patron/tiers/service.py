@@ -1,0 +1,110 @@
+"""Tier use cases: upgrade at once when the metric crosses a threshold; review daily.
+
+Upgrades happen inside the unit of work that raised the metric (a purchase, a bonus).
+Downgrades happen only at the daily review (``patron jobs run``), at most one level per
+review, and each local day is reviewed once, so running the job twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.kit.time import local
+from patron.ledger import service as ledger_service
+from patron.programs.schema import Program, QualifyOn
+from patron.tiers.models import TierChange
+from patron.tiers.policy import next_threshold, qualified_tier, rank, review_move, window_start
+from patron.tiers.repository import TierRepository
+
+REVIEW_BATCH = 1000
+
+
+async def metrics(
+    session: AsyncSession, *, program: Program, member_ids: Sequence[int], now: datetime
+) -> dict[int, int]:
+    """The qualification metric of each member (points or minor units) in the window."""
+    assert program.tiers is not None
+    since = window_start(program.tiers, now, program.program.timezone)
+    repository = TierRepository(session)
+    if program.tiers.qualify_on is QualifyOn.MONEY_SPENT:
+        found = await repository.money_spent(member_ids, since)
+    else:
+        found = await repository.points_earned(member_ids, since)
+    return {member_id: found.get(member_id, 0) for member_id in member_ids}
+
+
+async def upgrade_if_qualified(
+    session: AsyncSession, *, program: Program, member_id: int, current_tier: str | None,
+    now: datetime,
+) -> TierChange | None:  # fmt: skip
+    """Move the member up at once if the metric reached a higher threshold.
+
+    Cheap on the hot path: for points tiers the lifetime figure cached on the account bounds
+    every window from above, so the windowed query runs only when an upgrade is possible.
+    """
+    if program.tiers is None:
+        return None
+    threshold = next_threshold(program, current_tier)
+    if threshold is None:
+        return None
+    if program.tiers.qualify_on is QualifyOn.POINTS_EARNED:
+        balance = await ledger_service.balance(session, member_id=member_id, now=now)
+        if balance.lifetime_earned < threshold:
+            return None
+    metric = (await metrics(session, program=program, member_ids=[member_id], now=now))[member_id]
+    target = qualified_tier(program, metric)
+    if rank(program, target) <= rank(program, current_tier):
+        return None
+    return await TierRepository(session).move(
+        member_id=member_id, from_tier=current_tier, to_tier=target,
+        reason=f"upgrade: metric {metric} reached the threshold", metric=metric, now=now,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewResult:
+    ran: bool
+    reviewed: int = 0
+    upgraded: int = 0
+    downgraded: int = 0
+
+
+async def review_tiers(
+    session: AsyncSession, *, program_id: int, program: Program, now: datetime
+) -> ReviewResult:
+    """The daily review of every member of the program (once per local day)."""
+    if program.tiers is None:
+        return ReviewResult(ran=False)
+    repository = TierRepository(session)
+    review = await repository.claim_review(program_id, local(now, program.program.timezone).date(), now)
+    if review is None:
+        return ReviewResult(ran=False)
+    reviewed = upgraded = downgraded = 0
+    after = 0
+    while batch := await repository.member_tiers(program_id, after, REVIEW_BATCH):
+        after = batch[-1][0]
+        found = await metrics(session, program=program, member_ids=[m for m, _ in batch], now=now)
+        for member_id, current in batch:
+            reviewed += 1
+            move = review_move(program, current, found[member_id])
+            if move is None:
+                continue
+            await repository.move(
+                member_id=member_id, from_tier=current, to_tier=move.to_tier, reason=move.reason,
+                metric=found[member_id], now=now,
+            )  # fmt: skip
+            if rank(program, move.to_tier) > rank(program, current):
+                upgraded += 1
+            else:
+                downgraded += 1
+    review.reviewed, review.upgraded, review.downgraded = reviewed, upgraded, downgraded
+    await session.flush()
+    return ReviewResult(ran=True, reviewed=reviewed, upgraded=upgraded, downgraded=downgraded)
+
+
+async def tier_history(session: AsyncSession, *, member_id: int) -> list[TierChange]:
+    return await TierRepository(session).history(member_id)

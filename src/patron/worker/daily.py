@@ -1,0 +1,44 @@
+"""The daily jobs: unlock pending points, expire lots, review tiers.
+
+Each job is idempotent: activation and expiry act only on lots that are due and not yet
+processed, and the tier review runs once per local day of each program. ``now`` may be given
+(to catch up or to test); the jobs never look further than it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from patron.kit.db import Database
+from patron.ledger import service as ledger_service
+from patron.programs import service as program_service
+from patron.tiers import service as tier_service
+
+
+@dataclass(frozen=True, slots=True)
+class DailyReport:
+    now: datetime
+    lots_activated: int
+    lots_expired: int
+    tier_reviews: dict[str, dict[str, int | bool]]
+
+    def to_dict(self) -> dict[str, object]:
+        return {**asdict(self), "now": self.now.isoformat()}
+
+
+async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
+    """Run every daily job as of ``now``, each in its own unit of work."""
+    async with database.write() as session:
+        activated = await ledger_service.activate_due(session, now=now)
+    async with database.write() as session:
+        expired = await ledger_service.expire_due(session, now=now)
+    reviews: dict[str, dict[str, int | bool]] = {}
+    async with database.write() as session:
+        for key in await program_service.program_keys(session):
+            active = await program_service.get_active_program(session, key=key)
+            result = await tier_service.review_tiers(
+                session, program_id=active.program_id, program=active.program, now=now
+            )
+            reviews[key] = asdict(result)
+    return DailyReport(now=now, lots_activated=activated, lots_expired=expired, tier_reviews=reviews)
