@@ -7,9 +7,13 @@ from typing import Annotated
 
 import typer
 
-from patron.cli.options import DbOption, JsonOption, print_json, run
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.cli.options import DbOption, JsonOption, in_unit_of_work, print_json, run
 from patron.kit.db import Database
 from patron.kit.time import parse_instant, utcnow
+from patron.ledger.verify import Breach
+from patron.ledger.verify import verify as verify_ledger
 from patron.worker.daily import DailyReport, run_daily_jobs
 
 app = typer.Typer(help="Scheduled jobs.", no_args_is_help=True)
@@ -56,3 +60,25 @@ def run_jobs(
                        f"{review['upgraded']} up, {review['downgraded']} down")  # fmt: skip
         else:
             typer.echo(f"program '{key}': tier review already ran today (or no tiers)")
+
+
+def verify(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """Check every ledger invariant over every account (cached balance = sum of entries = sum
+    of lots less debt, lot bounds, movements). Prints each breach; exits 1 if there is one."""
+    moment = utcnow()
+
+    async def work(session: AsyncSession) -> list[Breach]:
+        return await verify_ledger(session, now=moment)
+
+    breaches = run(in_unit_of_work(db, work, write=False))
+    if json_output:
+        print_json({"ok": not breaches, "breaches": [
+            {"check": b.check.value, "member_id": b.member_id, "subject": b.subject,
+             "expected": b.expected, "actual": b.actual} for b in breaches]})  # fmt: skip
+    else:
+        for b in breaches:
+            typer.echo(f"BREACH {b.check.value}: member {b.member_id}, {b.subject}: "
+                       f"expected {b.expected}, found {b.actual}")  # fmt: skip
+        typer.echo("ledger verified: no breach" if not breaches else f"{len(breaches)} breach(es)")
+    if breaches:
+        raise typer.Exit(1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from patron.cli import db, keys, program, serve
+from patron.cli import db, jobs, keys, program, serve
 
 app = typer.Typer(
     name="patron",
@@ -15,7 +15,9 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(program.app, name="program")
+app.add_typer(jobs.app, name="jobs")
 app.command("serve")(serve.serve)
+app.command("verify")(jobs.verify)
 
 
 def main() -> None:

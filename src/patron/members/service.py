@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit import ids
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
+from patron.ledger import service as ledger_service
 from patron.members import models, schemas
 from patron.members.errors import MemberBlockedError, MemberNotFoundError
 from patron.members.repository import MemberRepository
@@ -40,7 +41,8 @@ async def enrol_member(
     a different body with the same ``external_id`` raises ``IdempotencyConflictError``.
     Two enrolments racing on one ``external_id`` end the same way: the unique constraint
     decides the winner and the loser compares bodies. The referral code is drawn from
-    :func:`patron.kit.ids.random_code`; a (rare) collision draws again.
+    :func:`patron.kit.ids.random_code`; a (rare) collision draws again. The member's points
+    account is opened in the same unit of work.
     """
     repository = MemberRepository(session)
     digest = enrolment_checksum(data)
@@ -51,6 +53,7 @@ async def enrol_member(
         member = _new_member(program_id, data, digest, now)
         error = await repository.try_insert(member)
         if error is None:
+            await ledger_service.open_account(session, member_id=member.id, now=now)
             return await _with_consents(repository, member, data, now)
         existing = await repository.get_by_external_id(program_id, data.external_id)
         if existing is not None:

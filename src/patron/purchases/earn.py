@@ -20,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.errors import IdempotencyConflictError
 from patron.ledger import service as ledger_service
-from patron.ledger.models import EntryKind
+from patron.ledger.kinds import EntryKind
+from patron.ledger.repository import lock_account_for_update
 from patron.members import service as member_service
 from patron.members.schemas import Member
 from patron.programs.expiry import lot_timing
-from patron.programs.service import ActiveProgram
+from patron.programs.schemas import ActiveProgram
 from patron.purchases.context import fetch_purchase_context, limited_rule_keys, parse_lines, parse_totals
 from patron.purchases.errors import PurchaseNotFoundError
 from patron.purchases.models import Purchase, PurchaseLine
@@ -66,7 +67,7 @@ async def record_purchase(
     )  # fmt: skip
     if member is not None:
         member_service.ensure_active(member)
-        await ledger_service.lock_account_for_update(session, member_id=member.id)
+        await lock_account_for_update(session, member.id)
     repository = PurchaseRepository(session)
     existing = await repository.by_external_id(active.program_id, data.external_id)
     if existing is not None:

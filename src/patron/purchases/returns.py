@@ -18,12 +18,22 @@ from patron.kit.errors import IdempotencyConflictError
 from patron.kit.money import parse_amount
 from patron.ledger import service as ledger_service
 from patron.ledger.errors import InsufficientPointsError
-from patron.programs.service import ActiveProgram
+from patron.ledger.kinds import ShortfallPolicy
+from patron.ledger.repository import lock_account_for_update
+from patron.programs.schema import WhenSpent
+from patron.programs.schemas import ActiveProgram
 from patron.purchases.errors import PointsAlreadySpentError, PurchaseNotFoundError, ReturnExceedsPurchaseError
 from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn
 from patron.purchases.read import return_read
 from patron.purchases.repository import PurchaseRepository
 from patron.purchases.schemas import ReturnCreate, ReturnRead
+
+
+_SHORTFALL = {
+    WhenSpent.DEBT: ShortfallPolicy.DEBT,
+    WhenSpent.CAP_AT_AVAILABLE: ShortfallPolicy.CAP,
+    WhenSpent.REFUSE: ShortfallPolicy.REFUSE,
+}
 
 
 def reversal_target(points_earned: int, refunded: int, paid_for_goods: int) -> int:
@@ -78,7 +88,7 @@ async def record_return(
     if purchase is None:
         raise PurchaseNotFoundError(f"no purchase with id {purchase_id}", field="purchase_id")
     if purchase.member_id is not None:
-        await ledger_service.lock_account_for_update(session, member_id=purchase.member_id)
+        await lock_account_for_update(session, purchase.member_id)
     purchase = await repository.get(purchase_id, for_update=True)
     assert purchase is not None
     await session.refresh(purchase)
@@ -106,13 +116,12 @@ async def record_return(
         created_at=now,
     )  # fmt: skip
     if points > 0 and purchase.member_id is not None and purchase.earn_entry_id is not None:
-        policy = active.program.returns.when_points_already_spent.value
         try:
             entry = await ledger_service.reverse_lot(
-                session, member_id=purchase.member_id, source_entry_id=purchase.earn_entry_id,
-                amount=points, idempotency_key=f"return:{purchase.id}:{data.external_id}",
+                session, entry_id=purchase.earn_entry_id, amount=points,
+                idempotency_key=f"return:{purchase.id}:{data.external_id}",
                 source_type="return", source_id=f"{purchase.id}:{data.external_id}",
-                on_shortfall={"cap_at_available": "cap"}.get(policy, policy), now=now,
+                on_shortfall=_SHORTFALL[active.program.returns.when_points_already_spent], now=now,
             )  # fmt: skip
         except InsufficientPointsError as error:
             raise PointsAlreadySpentError(

@@ -137,3 +137,65 @@ class ReturnRead(BaseModel):
     points_reversed: int
     occurred_at: datetime
     reason: str
+
+
+class QuoteRequest(Strict):
+    """A cart at checkout. ``total`` defaults to the lines plus shipping less the coupons'
+    discounts; ``occurred_at`` defaults to now."""
+
+    member_id: Annotated[int, Field(gt=0)] | None = None
+    member_external_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    lines: Annotated[list[PurchaseLineCreate], Field(min_length=1, max_length=1000)]
+    shipping: AmountText = "0"
+    total: AmountText | None = None
+    occurred_at: datetime | None = None
+    channel: Code | None = None
+    store: Code | None = None
+    coupon_codes: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=20)] = []
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else ensure_utc(value)
+
+    @model_validator(mode="after")
+    def _one_member_reference(self) -> Self:
+        if self.member_id is not None and self.member_external_id is not None:
+            raise ValueError("give member_id or member_external_id, not both")
+        return self
+
+
+class QuoteDiscount(BaseModel):
+    code: str
+    kind: str
+    target: str
+    amount: str
+    note: str | None
+
+
+class QuoteHint(BaseModel):
+    kind: str
+    rule_id: str
+    rule_name: str
+    effect: str
+    value: str
+    missing_amount: str | None
+    categories: list[str]
+    skus: list[str]
+    message: str
+
+
+class Quote(BaseModel):
+    """What the cart would cost and earn; nothing is written."""
+
+    member_id: int | None
+    currency: str
+    goods: str
+    shipping: str
+    total_discount: str
+    total_due: str
+    points_earned: int
+    breakdown: list[BreakdownRow]
+    discounts: list[QuoteDiscount]
+    hints: list[QuoteHint]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from patron.programs.schema import RewardKind
 from patron.rewards.models import CouponStatus
@@ -82,6 +82,7 @@ class Redemption(BaseModel):
     balance_after: int
     replayed: bool
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def coupon_code(self) -> str:
         return self.coupon.code

@@ -4,4 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from patron.api.routes import checkout, members, programs, purchases, rewards
+
+ROUTERS: list[APIRouter] = [
+    members.router,
+    purchases.router,
+    rewards.router,
+    checkout.router,
+    programs.router,
+]

@@ -1,0 +1,20 @@
+"""``/checkout/quote``: what a cart earns and what its coupons take off. Writes nothing."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from patron.api.deps import Now, Pos, ReadSession
+from patron.programs.service import get_active_program
+from patron.purchases.quote import quote
+from patron.purchases.schemas import Quote, QuoteRequest
+
+router = APIRouter(prefix="/checkout", tags=["checkout"])
+
+
+@router.post("/quote", response_model=Quote)
+async def checkout_quote(data: QuoteRequest, session: ReadSession, _: Pos, now: Now) -> Quote:
+    """Discounts from ``coupon_codes``, ``points_earned`` with the per-rule ``breakdown``, and
+    ``hints`` such as "spend 500.00 RUB more for Big basket bonus"."""
+    active = await get_active_program(session)
+    return await quote(session, active=active, data=data, now=now)

@@ -1,0 +1,81 @@
+"""``/rewards``, ``/redemptions``, ``/coupons``: the catalogue, spending points, checkout."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from patron.api.deps import Now, Pos, Reader, ReadSession, WriteSession
+from patron.members import service as member_service
+from patron.programs.service import get_active_program
+from patron.rewards import service as reward_service
+from patron.rewards.schemas import CatalogueReward, CouponCancellation, CouponView, Redemption
+
+router = APIRouter(tags=["rewards"])
+
+CouponCode = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+class RedemptionCreate(BaseModel):
+    member_id: Annotated[int, Field(gt=0, le=2**63 - 1)]
+    reward_code: Annotated[str, Field(min_length=1, max_length=64)]
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+
+
+class CouponConsume(BaseModel):
+    ref: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    member_id: Annotated[int, Field(gt=0, le=2**63 - 1)] | None = None
+
+
+@router.get("/rewards", response_model=list[CatalogueReward])
+async def list_rewards(
+    session: ReadSession, _: Reader, now: Now,
+    member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1)] = None,
+) -> list[CatalogueReward]:  # fmt: skip
+    """The rewards catalogue; with ``member_id``, ``available`` also checks that member's tier
+    and points."""
+    active = await get_active_program(session)
+    member = None if member_id is None else await member_service.get_member(session, member_id=member_id)
+    return await reward_service.list_rewards(session, active=active, member=member, now=now)
+
+
+@router.post("/redemptions", response_model=Redemption, status_code=201)
+async def redeem(data: RedemptionCreate, session: WriteSession, _: Pos, now: Now) -> Redemption:
+    """Spend points on a reward and issue its coupon (``coupon_code``). With an
+    ``idempotency_key`` a retry returns the same coupon. 409 ``insufficient_points``,
+    ``out_of_stock``; 403 ``tier_required``."""
+    active = await get_active_program(session)
+    return await reward_service.redeem(
+        session, active=active, member_id=data.member_id, reward_code=data.reward_code,
+        idempotency_key=data.idempotency_key, now=now,
+    )  # fmt: skip
+
+
+@router.get("/coupons/{code}", response_model=CouponView)
+async def validate_coupon(
+    code: CouponCode, session: ReadSession, _: Reader, now: Now,
+    member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1)] = None,
+) -> CouponView:  # fmt: skip
+    """The coupon if it can be used now (by ``member_id`` when given); else 404/403/409."""
+    return await reward_service.validate_coupon(session, code=code, member_id=member_id, now=now)
+
+
+@router.post("/coupons/{code}/consume", response_model=CouponView)
+async def consume_coupon(
+    code: CouponCode, session: WriteSession, _: Pos, now: Now, data: CouponConsume | None = None
+) -> CouponView:
+    """Use the coupon once at checkout. Idempotent by ``ref`` (the order's id): the same ref
+    again answers the same; otherwise a used coupon is 409 ``coupon_used``."""
+    body = data or CouponConsume()
+    return await reward_service.consume_coupon(
+        session, code=code, now=now, ref=body.ref, member_id=body.member_id
+    )
+
+
+@router.post("/coupons/{code}/cancel", response_model=CouponCancellation)
+async def cancel_coupon(code: CouponCode, session: WriteSession, _: Pos, now: Now) -> CouponCancellation:
+    """Cancel an unused coupon; its points return to the member as a new lot."""
+    active = await get_active_program(session)
+    return await reward_service.cancel_coupon(session, active=active, code=code, now=now)

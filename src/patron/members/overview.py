@@ -1,0 +1,55 @@
+"""A member as the API shows it: the profile with the current tier and the points as of now."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.ledger import service as ledger_service
+from patron.members import service as member_service
+from patron.members.schemas import Member
+
+
+class Points(BaseModel):
+    """Points as of ``as_of``: pending points whose time has come count as available and
+    expired lots as expired, whether or not the daily job has run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    available: int
+    pending: int
+    lifetime_earned: int
+    redeemed: int
+    expired: int
+    debt: int
+
+
+class MemberOverview(Member):
+    tier: str | None
+    points: Points
+
+
+async def overview_of(session: AsyncSession, member: Member, *, now: datetime) -> MemberOverview:
+    balance = await ledger_service.balance(session, member_id=member.id, now=now)
+    points = Points(
+        available=balance.available, pending=balance.pending,
+        lifetime_earned=balance.lifetime_earned, redeemed=balance.redeemed,
+        expired=balance.expired, debt=balance.debt,
+    )  # fmt: skip
+    return MemberOverview(**member.model_dump(), tier=member.tier_id, points=points)
+
+
+async def member_overview(session: AsyncSession, *, member_id: int, now: datetime) -> MemberOverview:
+    member = await member_service.get_member(session, member_id=member_id)
+    return await overview_of(session, member, now=now)
+
+
+async def member_overview_by_external_id(
+    session: AsyncSession, *, program_id: int, external_id: str, now: datetime
+) -> MemberOverview:
+    member = await member_service.get_member_by_external_id(
+        session, program_id=program_id, external_id=external_id
+    )
+    return await overview_of(session, member, now=now)
