@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from patron.kit.db import Base, Database, database_url, null_pool_engine
-from patron.migrations import create_all, load_all_models
+from patron.migrations import load_all_models, upgrade_schema
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -44,7 +44,7 @@ async def _drop_database(server_url: str, name: str) -> None:
 
 
 async def _build_schema(url: str) -> None:
-    await create_all(url)
+    await upgrade_schema(url)
 
 
 @pytest.fixture(scope="session")

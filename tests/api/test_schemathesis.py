@@ -28,7 +28,7 @@ from patron.kit.db import Database
 from patron.kit.time import utcnow
 from patron.members import service as member_service
 from patron.members.schemas import MemberCreate
-from patron.migrations import create_all
+from patron.migrations import upgrade_schema
 from patron.programs import service as program_service
 from tests.conftest import SEED_PROGRAM, _create_database, _drop_database
 
@@ -42,7 +42,7 @@ def _free_port() -> int:
 
 
 async def _prepare(url: str) -> str:
-    await create_all(url)
+    await upgrade_schema(url)
     database = Database(url)
     async with database.write() as session:
         active = await program_service.apply_program(session, text=SEED_PROGRAM.read_text(), created_by="test")

@@ -9,7 +9,6 @@ import typer
 from typer.testing import CliRunner
 
 from patron.access import service as access_service
-from patron.access.errors import ApiKeyInvalidError
 from patron.access.models import Role
 from patron.cli.demo import demo
 from patron.kit.db import Database
@@ -21,17 +20,15 @@ app.command()(demo)
 TINY = ["--members", "12", "--years", "1", "--seed", "9", "--no-serve"]
 
 
-async def _state(path: Path, key: str) -> tuple[int, Role | None]:
+async def _state(path: Path) -> tuple[int, list[tuple[str, Role]]]:
+    """Members enrolled, and the API keys (prefix, role) in the database."""
     database = Database(str(path))
     try:
         async with database.read() as session:
             active = await program_service.get_active_program(session)
             page = await member_service.list_members(session, program_id=active.program_id)
-            try:
-                role: Role | None = (await access_service.authenticate(session, secret=key)).role
-            except ApiKeyInvalidError:
-                role = None
-            return len(page.items), role
+            keys = await access_service.list_keys(session)
+            return len(page.items), [(key.prefix, key.role) for key in keys]
     finally:
         await database.dispose()
 
@@ -45,7 +42,7 @@ def test_demo_builds_a_store_and_prints_an_admin_key(tmp_path: Path) -> None:
     assert any(line.startswith("ready in ") for line in lines)
     key = lines[-1]
     assert key.startswith("ptr_")
-    assert asyncio.run(_state(path, key)) == (12, Role.ADMIN)
+    assert asyncio.run(_state(path)) == (12, [(key[:10], Role.ADMIN)])
 
 
 def test_demo_refuses_a_database_with_data_unless_reset(tmp_path: Path) -> None:
@@ -58,14 +55,13 @@ def test_demo_refuses_a_database_with_data_unless_reset(tmp_path: Path) -> None:
     assert refused.exit_code == 2
     assert "already holds data; pass --reset" in refused.stderr
     assert refused.stdout == ""
-    assert asyncio.run(_state(path, first_key)) == (12, Role.ADMIN)
+    assert asyncio.run(_state(path)) == (12, [(first_key[:10], Role.ADMIN)])
 
     again = CliRunner().invoke(app, ["--db", str(path), "--reset", *TINY])
     assert again.exit_code == 0, again.output
     new_key = again.stdout.strip().splitlines()[-1]
     assert new_key != first_key
-    assert asyncio.run(_state(path, first_key)) == (12, None)
-    assert asyncio.run(_state(path, new_key)) == (12, Role.ADMIN)
+    assert asyncio.run(_state(path)) == (12, [(new_key[:10], Role.ADMIN)])
 
 
 def test_reset_refuses_a_server_database(tmp_path: Path) -> None:

@@ -41,7 +41,11 @@ async def main(url: str, count: int) -> None:
     async with database.write() as session:
         for member_id in range(members):
             await service.open_account(session, member_id=member_id, now=T0)
+    await _run(database, members, count)
+    await database.dispose()
 
+
+async def _run(database: Database, members: int, count: int) -> None:
     async def credit(session: object, number: int, prefix: str) -> None:
         await service.credit(
             session,  # type: ignore[arg-type]
@@ -84,7 +88,6 @@ async def main(url: str, count: int) -> None:
             await debit(session, number, "d")
 
     await _measure("debit, one unit of work each", count, debit_alone)
-    await database.dispose()
 
 
 if __name__ == "__main__":

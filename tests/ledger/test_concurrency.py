@@ -8,6 +8,7 @@ import asyncio
 from patron.kit.db import Database
 from patron.ledger import service
 from patron.ledger.errors import InsufficientPointsError
+from patron.ledger.jobs import expire_due
 from patron.ledger.schemas import Entry
 from patron.ledger.verify import verify
 from tests.ledger.factories import T0, day, earn, entry_summary, figures, spend
@@ -88,3 +89,31 @@ async def test_concurrent_debits_and_credits_balance_out(database: Database) -> 
     async with database.read() as session:
         assert await figures(session, MEMBER, day(1)) == (250, 0, 750, 500, 0, 0)
         assert await verify(session, now=day(1)) == []
+
+
+async def test_expiry_jobs_racing_debits_expire_each_lot_once(database: Database) -> None:
+    async with database.write() as session:
+        await service.open_account(session, member_id=MEMBER, now=T0)
+        await earn(session, MEMBER, 100, expires_at=day(5))
+        await earn(session, MEMBER, 100)
+
+    async def debit(number: int) -> Entry:
+        async with database.write() as session:
+            return await spend(session, MEMBER, 30, now=day(6), key=f"redeem:{number}")
+
+    async def job() -> int:
+        async with database.write() as session:
+            return await expire_due(session, now=day(6))
+
+    outcomes = await asyncio.gather(
+        *(debit(number) for number in range(5)),
+        *(job() for _ in range(3)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(item, Entry) for item in outcomes) == 3
+    assert sum(isinstance(item, InsufficientPointsError) for item in outcomes) == 2
+    assert sum(item for item in outcomes if type(item) is int) <= 1
+    async with database.read() as session:
+        assert await figures(session, MEMBER, day(6)) == (10, 0, 200, 90, 100, 0)
+        assert [kind for kind, _ in await entry_summary(session, MEMBER)].count("expire") == 1
+        assert await verify(session, now=day(6)) == []

@@ -109,6 +109,11 @@ async def test_pending_credit_counts_as_pending_until_due(database: Database) ->
         ({"kind": EntryKind.REDEEM}, "kind"),
         ({"kind": EntryKind.EXPIRE}, "kind"),
         ({"pending_until": day(5), "expires_at": day(5)}, "expires_at"),
+        ({"idempotency_key": ""}, "idempotency_key"),
+        ({"idempotency_key": "k" * 161}, "idempotency_key"),
+        ({"source_type": "s" * 33}, "source_type"),
+        ({"source_id": ""}, "source_id"),
+        ({"description": "d" * 256}, "description"),
     ],
 )
 async def test_invalid_credits_are_refused(

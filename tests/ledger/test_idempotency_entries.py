@@ -101,3 +101,19 @@ async def test_entries_refuse_bad_paging(
         with pytest.raises(InvalidInputError) as caught:
             await service.entries(session, member_id=MEMBER, limit=limit, cursor=cursor)
     assert caught.value.field == field
+
+
+async def test_a_repeated_credit_to_an_account_in_debt_changes_nothing(database: Database) -> None:
+    async with database.write() as session:
+        await service.open_account(session, member_id=MEMBER, now=T0)
+        await spend(session, MEMBER, 40, policy=ShortfallPolicy.DEBT)
+        first = await earn(session, MEMBER, 25, key="purchase:P-1")
+        assert await figures(session, MEMBER, T0) == (-15, 0, 25, 40, 0, 15)
+        again = await earn(session, MEMBER, 25, key="purchase:P-1", now=day(1))
+        assert again == first
+        assert (first.amount, first.debt_change) == (25, -25)
+        assert await figures(session, MEMBER, day(1)) == (-15, 0, 25, 40, 0, 15)
+        assert await count_rows(session, movements) == 1
+        with pytest.raises(IdempotencyConflictError):
+            await earn(session, MEMBER, 26, key="purchase:P-1")
+        assert await figures(session, MEMBER, day(1)) == (-15, 0, 25, 40, 0, 15)

@@ -2,16 +2,18 @@
 refunds and daily jobs at random times keep every invariant.
 
 After every step: ``verify`` finds no breach; the balance as of now moved exactly as the step
-says (a refused step changed nothing); available is negative only as debt, and debt exists only
-if a step chose the ``debt`` policy; a debit consumed lots in burn order; the daily jobs do not
-change a balance as of now.
+says (a refused step changed nothing; a retried write returns its first entry); available is
+negative only as debt, and debt exists only if a step chose the ``debt`` policy; a debit
+consumed lots in burn order; the daily jobs do not change a balance as of now.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -44,7 +46,9 @@ credit_step = st.tuples(
 )
 debit_step = st.tuples(st.just("debit"), st.integers(1, 300), policies)
 reverse_step = st.tuples(st.just("reverse"), st.integers(0, 50), st.integers(1, 200), policies)
-other_step = st.tuples(st.sampled_from(["refund", "activate", "expire"]), st.integers(1, 100))
+other_step = st.tuples(
+    st.sampled_from(["refund", "activate", "expire", "retry"]), st.integers(1, 100)
+)
 steps = st.lists(
     st.tuples(hours, st.one_of(credit_step, credit_step, debit_step, reverse_step, other_step)),
     min_size=1,
@@ -57,7 +61,9 @@ class Run:
     session: AsyncSession
     now: datetime = T0
     earnings: list[Entry] = field(default_factory=list)
+    reversed: dict[int, int] = field(default_factory=dict)
     used_debt: bool = False
+    last: tuple[Callable[..., Awaitable[Entry]], Entry] | None = None
 
     def key(self) -> str:
         return f"seq:{next(_keys)}"
@@ -103,7 +109,8 @@ async def _credit(run: Run, amount: int, pending: int | None, life: int | None) 
     pending_until = None if pending is None else run.now + timedelta(hours=pending)
     start = pending_until or run.now
     expires_at = None if life is None else start + timedelta(hours=life + 1)
-    entry = await service.credit(
+    call = partial(
+        service.credit,
         run.session,
         member_id=MEMBER,
         amount=amount,
@@ -111,11 +118,12 @@ async def _credit(run: Run, amount: int, pending: int | None, life: int | None) 
         idempotency_key=run.key(),
         source_type="purchase",
         source_id="P",
-        now=run.now,
         pending_until=pending_until,
         expires_at=expires_at,
     )
+    entry = await call(now=run.now)
     run.earnings.append(entry)
+    run.last = (call, entry)
     after = await run.balance()
     if pending_until is None or pending_until <= run.now:
         assert after.available == before.available + amount
@@ -132,18 +140,19 @@ async def _debit(run: Run, amount: int, policy: ShortfallPolicy) -> None:
     _, cache = await LedgerRepository(run.session).counters(MEMBER)
     cached_debt = cache.debt
     spendable = max(before.available, 0)
+    call = partial(
+        service.debit,
+        run.session,
+        member_id=MEMBER,
+        amount=amount,
+        kind=EntryKind.REDEEM,
+        idempotency_key=run.key(),
+        source_type="reward",
+        source_id="R",
+        on_shortfall=policy,
+    )
     try:
-        entry = await service.debit(
-            run.session,
-            member_id=MEMBER,
-            amount=amount,
-            kind=EntryKind.REDEEM,
-            idempotency_key=run.key(),
-            source_type="reward",
-            source_id="R",
-            now=run.now,
-            on_shortfall=policy,
-        )
+        entry = await call(now=run.now)
     except InsufficientPointsError:
         assert policy is ShortfallPolicy.REFUSE
         assert amount > spendable
@@ -151,6 +160,7 @@ async def _debit(run: Run, amount: int, policy: ShortfallPolicy) -> None:
         assert await count_rows(run.session, entries) == count
         assert await lot_rows(run.session, MEMBER) == rows
         return
+    run.last = (call, entry)
     taken = min(amount, spendable)
     expected = -taken if policy is ShortfallPolicy.CAP else -amount
     assert entry.amount == expected
@@ -174,19 +184,20 @@ async def _reverse(run: Run, pick: int, amount: int, policy: ShortfallPolicy) ->
     if not own["is_active"] and own["pending_until"] > run.now:
         own_pending = own["remaining"]
     reachable = max(before.available, 0) + own_pending
+    call = partial(
+        service.reverse_lot,
+        run.session,
+        entry_id=earning.id,
+        amount=amount,
+        idempotency_key=run.key(),
+        source_type="return",
+        source_id="X",
+        on_shortfall=policy,
+    )
+    reversible = earning.amount - run.reversed.get(earning.id, 0)
     try:
-        entry = await service.reverse_lot(
-            run.session,
-            entry_id=earning.id,
-            amount=amount,
-            idempotency_key=run.key(),
-            source_type="return",
-            source_id="X",
-            now=run.now,
-            on_shortfall=policy,
-        )
-    except ReversalExceedsEarningError as error:
-        reversible = error.reversible
+        entry = await call(now=run.now)
+    except ReversalExceedsEarningError:
         assert amount > reversible
         assert await run.balance() == before
         return
@@ -195,6 +206,9 @@ async def _reverse(run: Run, pick: int, amount: int, policy: ShortfallPolicy) ->
         assert amount > reachable
         assert await run.balance() == before
         return
+    assert amount <= reversible
+    run.last = (call, entry)
+    run.reversed[earning.id] = run.reversed.get(earning.id, 0) - entry.amount
     taken = min(amount, reachable)
     assert entry.amount == (-taken if policy is ShortfallPolicy.CAP else -amount)
     run.used_debt |= policy is ShortfallPolicy.DEBT and amount > reachable
@@ -227,6 +241,18 @@ async def _other(run: Run, name: str, amount: int) -> None:
     assert await run.balance() == before
 
 
+async def _retry(run: Run) -> None:
+    """The last write again with its key: the same entry comes back, nothing changes."""
+    if run.last is None:
+        return
+    call, entry = run.last
+    before = await run.balance()
+    count = await count_rows(run.session, entries)
+    assert await call(now=run.now) == entry
+    assert await run.balance() == before
+    assert await count_rows(run.session, entries) == count
+
+
 async def _step(run: Run, action: tuple[Any, ...]) -> None:
     name = action[0]
     if name == "credit":
@@ -235,6 +261,8 @@ async def _step(run: Run, action: tuple[Any, ...]) -> None:
         await _debit(run, *action[1:])
     elif name == "reverse":
         await _reverse(run, *action[1:])
+    elif name == "retry":
+        await _retry(run)
     else:
         await _other(run, name, action[1])
 

@@ -32,7 +32,6 @@ from patron.kit.db import Database
 from patron.kit.money import format_amount
 from patron.kit.time import utcnow
 from patron.ledger import jobs as ledger_jobs
-from patron.ledger import service as ledger_service
 from patron.members import service as member_service
 from patron.members.schemas import ConsentChannel, MemberCreate
 from patron.programs import service as program_service
@@ -139,7 +138,6 @@ class _Replayer:
         member = await member_service.enrol_member(
             session, program_id=self.active.program_id, data=data, now=event.at
         )
-        await ledger_service.open_account(session, member_id=member.id, now=event.at)
         self.member_ids[profile.external_id] = member.id
         self.summary.members += 1
 

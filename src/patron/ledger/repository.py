@@ -1,7 +1,9 @@
 """Every query of the ledger, and the account lock.
 
-Statements are built once at import and executed with parameters (Core, not ORM objects): the
-purchase hot path is four round trips (lock, entry, lot, counters) with no object churn.
+Statements are built once at import and executed with parameters (Core, not ORM objects): a
+credit is three round trips (counters + lock, entry, lot) with no object churn. They run
+through the session (not its raw connection) so that the session autoflushes ORM objects a
+caller added before, such as the member row an account will refer to.
 """
 
 from __future__ import annotations
@@ -153,6 +155,9 @@ async def lock_account_for_update(session: AsyncSession, member_id: int) -> Lock
 
     PostgreSQL: ``SELECT ... FOR UPDATE`` serialises writers of one account. SQLite: the write
     unit of work began with ``BEGIN IMMEDIATE`` and already holds the database's write lock.
+    A unit of work that writes to several accounts (a transfer) should lock them all first in
+    ascending account id order, as the daily jobs do (:meth:`LedgerRepository.lock_accounts`),
+    so that no two writers deadlock.
     """
     row = (await session.execute(_LOCK, {"member_id": member_id})).first()
     if row is None:

@@ -66,18 +66,17 @@ def _when(condition: Any, value: Any) -> Any:
     return case((condition, value), else_=0)
 
 
-def _account_figures() -> Any:
+def _sums_of_entries() -> Any:
     earned_kinds = [EntryKind.EARN, EntryKind.BONUS, EntryKind.REVERSE]
-    by_entries = (
+    is_positive_adjust = and_(entries.c.kind == EntryKind.ADJUST, entries.c.amount > 0)
+    return (
         select(
             entries.c.account_id,
             _total(entries.c.amount).label("total"),
             _total(entries.c.debt_change).label("debt_change"),
             _total(
                 _when(entries.c.kind.in_(earned_kinds), entries.c.amount)
-                + _when(
-                    and_(entries.c.kind == EntryKind.ADJUST, entries.c.amount > 0), entries.c.amount
-                )
+                + _when(is_positive_adjust, entries.c.amount)
             ).label("earned"),
             _total(_when(entries.c.kind == EntryKind.REDEEM, -entries.c.amount)).label("redeemed"),
             _total(_when(entries.c.kind == EntryKind.EXPIRE, -entries.c.amount)).label("expired"),
@@ -85,8 +84,11 @@ def _account_figures() -> Any:
         .group_by(entries.c.account_id)
         .subquery()
     )
+
+
+def _sums_of_lots() -> Any:
     is_open = and_(lots.c.is_active, ~lots.c.is_expired)
-    by_lots = (
+    return (
         select(
             lots.c.account_id,
             _total(lots.c.remaining).label("remaining"),
@@ -97,6 +99,10 @@ def _account_figures() -> Any:
         .group_by(lots.c.account_id)
         .subquery()
     )
+
+
+def _account_figures() -> Any:
+    by_entries, by_lots = _sums_of_entries(), _sums_of_lots()
     repaid = (
         select(movements.c.member_id, _total(movements.c.amount).label("amount"))
         .where(movements.c.entry_id.is_(None))

@@ -1,4 +1,5 @@
-"""Turning plans of :mod:`patron.ledger.lots` into rows: counter deltas, catch-up writes.
+"""What the write paths share: the request (:class:`Change`) and its checks, idempotency,
+and turning plans of :mod:`patron.ledger.lots` into rows (counter deltas, catch-up writes).
 
 Shared by the use cases (one account) and the daily jobs (a batch of accounts), so that a
 debit's catch-up and the expiry job write exactly the same entries.
@@ -10,9 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from patron.kit.errors import IdempotencyConflictError, InvalidInputError
 from patron.ledger.kinds import EntryKind, MovementReason
 from patron.ledger.lots import CatchUp, counter_deltas
 from patron.ledger.repository import LedgerRepository, LockedAccount
+from patron.ledger.schemas import Entry
 
 EXPIRY_SOURCE = "lot"
 
@@ -20,6 +23,78 @@ EXPIRY_SOURCE = "lot"
 def expiry_key(lot_id: int) -> str:
     """The idempotency key of a lot's expiry: a lot expires once."""
     return f"ledger:expire:lot:{lot_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A change a caller asked for; the lots decide the entry's final (signed) amount."""
+
+    member_id: int
+    kind: EntryKind
+    amount: int  # what was asked, > 0
+    idempotency_key: str
+    source_type: str
+    source_id: str
+    description: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def check(self, allowed: frozenset[EntryKind]) -> None:
+        amount = self.amount
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise InvalidInputError(
+                "amount must be a positive whole number of points", field="amount"
+            )
+        if self.kind not in allowed:
+            names = ", ".join(sorted(allowed))
+            raise InvalidInputError(f"kind must be one of {names}, not {self.kind}", field="kind")
+        for name, text, limit in (
+            ("idempotency_key", self.idempotency_key, 160),
+            ("source_type", self.source_type, 32),
+            ("source_id", self.source_id, 64),
+        ):
+            if not 1 <= len(text) <= limit:
+                raise InvalidInputError(f"{name} must have 1 to {limit} characters", field=name)
+        if len(self.description) > 255:
+            raise InvalidInputError(
+                "description is longer than 255 characters", field="description"
+            )
+
+    def entry_values(
+        self, account: LockedAccount, *, amount: int, requested: int, now: datetime
+    ) -> dict[str, Any]:
+        values = entry_values(
+            account,
+            kind=self.kind,
+            amount=amount,
+            source=(self.source_type, self.source_id),
+            key=self.idempotency_key,
+            now=now,
+        )
+        values.update(requested_amount=requested, description=self.description, meta=self.meta)
+        return values
+
+    def same_or_conflict(self, existing: Entry, *, requested: int) -> Entry:
+        """The entry a repeated request gets back: same member, kind and requested amount.
+        Anything else under the same key is a conflict."""
+        if (existing.member_id, existing.kind, existing.requested_amount) == (
+            self.member_id,
+            self.kind,
+            requested,
+        ):
+            return existing
+        raise key_conflict(self.idempotency_key)
+
+
+def key_conflict(key: str) -> IdempotencyConflictError:
+    return IdempotencyConflictError(
+        f"idempotency key {key!r} was already used for another change", field="idempotency_key"
+    )
+
+
+async def repeated(repo: LedgerRepository, change: Change, *, requested: int) -> Entry | None:
+    """The entry written for this change's key before, if any (conflict if not the same)."""
+    found = await repo.find_entry(change.idempotency_key)
+    return None if found is None else change.same_or_conflict(found, requested=requested)
 
 
 @dataclass(slots=True)
