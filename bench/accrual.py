@@ -47,8 +47,9 @@ function request()
   counter = counter + 1
   local member = math.random(1, MEMBERS)
   local body = string.format(
-    '{"external_id":"b-%d-%d-%d","member_external_id":"m-%d","occurred_at":"2026-12-08T10:00:00Z",' ..
-    '"currency":"RUB","total":"1700.00","lines":[{"sku":"cof-1","category":"coffee","quantity":1,' ..
+    '{"external_id":"b-%d-%d-%d","member_external_id":"m-%d",' ..
+    '"occurred_at":"2026-12-08T10:00:00Z","currency":"RUB","total":"1700.00",' ..
+    '"lines":[{"sku":"cof-1","category":"coffee","quantity":1,' ..
     '"unit_price":"500.00"},{"sku":"tea-1","category":"tea","quantity":1,"unit_price":"700.00"},' ..
     '{"sku":"cake","category":"pastry","quantity":2,"unit_price":"250.00"}],"channel":"store","store":"msk-1"}',
     RUN, thread_id, counter, member)
@@ -82,15 +83,21 @@ async def prepare(url: str, members: int) -> str:
     await upgrade_schema(url)
     database = Database(url)
     async with database.write() as session:
-        active = await program_service.apply_program(session, text=SEED.read_text(), created_by="bench")
-        key = await access_service.create_key(session, name="bench-pos", role=Role.POS, now=utcnow())
+        active = await program_service.apply_program(
+            session, text=SEED.read_text(), created_by="bench"
+        )
+        key = await access_service.create_key(
+            session, name="bench-pos", role=Role.POS, now=utcnow()
+        )
     for start in range(0, members, 500):
         async with database.write() as session:
             for number in range(start, min(start + 500, members)):
                 await member_service.enrol_member(
-                    session, program_id=active.program_id,
-                    data=MemberCreate(external_id=f"m-{number + 1}"), now=utcnow(),
-                )  # fmt: skip
+                    session,
+                    program_id=active.program_id,
+                    data=MemberCreate(external_id=f"m-{number + 1}"),
+                    now=utcnow(),
+                )
     await database.dispose()
     return key.key
 
@@ -128,11 +135,23 @@ def parse_wrk(output: str) -> dict[str, float]:
 
 def run_load(port: int, key: str, members: int, seconds: int, concurrency: int) -> dict[str, float]:
     wrk = ensure_tool("wrk", "wrk")
-    script = LUA.replace("MEMBERS", str(members)).replace("KEY", f'"{key}"').replace("RUN", str(os.getpid()))
+    script = (
+        LUA.replace("MEMBERS", str(members))
+        .replace("KEY", f'"{key}"')
+        .replace("RUN", str(os.getpid()))
+    )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
-    command = [wrk, "-t2", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", handle.name,
-               f"http://127.0.0.1:{port}"]  # fmt: skip
+    command = [
+        wrk,
+        "-t2",
+        f"-c{concurrency}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        handle.name,
+        f"http://127.0.0.1:{port}",
+    ]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return parse_wrk(output)
 
@@ -142,11 +161,27 @@ def pgbench_tps(server_url: str, seconds: int, concurrency: int) -> float:
     port = re.search(r":(\d+)/", server_url)
     assert port
     env = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": port.group(1), "PGUSER": "postgres"}
-    subprocess.run([pgbench, "-i", "-q", "-s", "10", "pgbench"], check=True, env=env, capture_output=True)
+    subprocess.run(
+        [pgbench, "-i", "-q", "-s", "10", "pgbench"], check=True, env=env, capture_output=True
+    )
     output = subprocess.run(
-        [pgbench, "-M", "prepared", "-c", str(concurrency), "-j", "2", "-T", str(seconds), "pgbench"],
-        check=True, env=env, capture_output=True, text=True,
-    ).stdout  # fmt: skip
+        [
+            pgbench,
+            "-M",
+            "prepared",
+            "-c",
+            str(concurrency),
+            "-j",
+            "2",
+            "-T",
+            str(seconds),
+            "pgbench",
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout
     match = re.search(r"tps = ([\d.]+)", output)
     return float(match.group(1)) if match else float("nan")
 
@@ -154,12 +189,18 @@ def pgbench_tps(server_url: str, seconds: int, concurrency: int) -> float:
 def stop_postgres(data: Path) -> None:
     binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
     command = f"{binaries[-1]} -D {data} stop -m fast"
-    as_postgres = ["su", "postgres", "-s", "/bin/bash", "-c", command] if os.getuid() == 0 else ["bash", "-c", command]
+    as_postgres = (
+        ["su", "postgres", "-s", "/bin/bash", "-c", command]
+        if os.getuid() == 0
+        else ["bash", "-c", command]
+    )
     subprocess.run(as_postgres, check=False, capture_output=True)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=16)
@@ -171,8 +212,12 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="patron-bench-"))
     server_url = None
     if args.db == "postgresql":
-        out = subprocess.run([str(REPO / ".ci" / "postgres.sh"), "54340", str(workdir / "pg")],
-                             check=True, capture_output=True, text=True).stdout  # fmt: skip
+        out = subprocess.run(
+            [str(REPO / ".ci" / "postgres.sh"), "54340", str(workdir / "pg")],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         server_url = out.strip().splitlines()[-1]
         for name in ("patron_bench", "pgbench"):
             subprocess.run(["psql", server_url, "-qc", f"CREATE DATABASE {name}"], check=True)
@@ -181,22 +226,41 @@ def main() -> None:
         url = str(workdir / "bench.db")
     key = asyncio.run(prepare(url, args.members))
     server = subprocess.Popen(
-        [sys.executable, "-m", "patron", "serve", "--db", url, "--port", str(args.port),
-         "--workers", str(args.workers)], start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "patron",
+            "serve",
+            "--db",
+            url,
+            "--port",
+            str(args.port),
+            "--workers",
+            str(args.workers),
+        ],
+        start_new_session=True,
+    )
     try:
         wait_ready(args.port)
         load = run_load(args.port, key, args.members, args.seconds, args.concurrency)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    print(f"database: {args.db}; workers {args.workers}; concurrency {args.concurrency}; {args.seconds} s")
-    print(f"purchases/s: {load['rps']:.0f}  p50: {load['p50']:.1f} ms  p99: {load['p99']:.1f} ms  "
-          f"non-2xx: {load['non2xx']:.0f}")  # fmt: skip
+    print(
+        f"database: {args.db}; workers {args.workers}; "
+        f"concurrency {args.concurrency}; {args.seconds} s"
+    )
+    print(
+        f"purchases/s: {load['rps']:.0f}  p50: {load['p50']:.1f} ms  p99: {load['p99']:.1f} ms  "
+        f"non-2xx: {load['non2xx']:.0f}"
+    )
     if server_url is not None:
         tps = pgbench_tps(server_url, args.seconds, args.concurrency)
         print(f"pgbench TPC-B (same server, -c {args.concurrency} -j 2 -M prepared): {tps:.0f} tps")
-        print(f"ratio purchases/s to pgbench tps: {load['rps'] / tps:.3f} (goal >= 0.25, p99 <= 100 ms)")
+        print(
+            f"ratio purchases/s to pgbench tps: {load['rps'] / tps:.3f} "
+            "(goal >= 0.25, p99 <= 100 ms)"
+        )
         stop_postgres(workdir / "pg")
     else:
         print(f"goal on SQLite: >= 500 purchases/s -> {'met' if load['rps'] >= 500 else 'NOT met'}")

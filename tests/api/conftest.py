@@ -26,7 +26,9 @@ class Api:
     def as_role(self, role: str | None) -> dict[str, str]:
         return {} if role is None else {"Authorization": f"Bearer {self.keys[role]}"}
 
-    async def call(self, method: str, path: str, role: str | None = "admin", **kwargs: object) -> httpx.Response:
+    async def call(
+        self, method: str, path: str, role: str | None = "admin", **kwargs: object
+    ) -> httpx.Response:
         headers = self.as_role(role)
         return await self.client.request(method, f"/api/v1{path}", headers=headers, **kwargs)  # type: ignore[arg-type]
 
@@ -37,9 +39,13 @@ async def api(database: Database) -> AsyncIterator[Api]:
     app.state.database = database
     keys: dict[str, str] = {}
     async with database.write() as session:
-        await program_service.apply_program(session, text=SEED_PROGRAM.read_text(), created_by="test")
+        await program_service.apply_program(
+            session, text=SEED_PROGRAM.read_text(), created_by="test"
+        )
         for role in Role:
-            created = await access_service.create_key(session, name=f"test-{role}", role=role, now=utcnow())
+            created = await access_service.create_key(
+                session, name=f"test-{role}", role=role, now=utcnow()
+            )
             keys[role.value] = created.key
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://patron.test") as client:

@@ -15,26 +15,39 @@ from tests.api.conftest import Api
 TUESDAY = "2026-12-08T10:00:00Z"  # 13:00 in Moscow
 
 
-def purchase(external_id: str, member: str | None, lines: list[tuple[str, str, int, str]], *,
-             total: str | None = None, at: str = TUESDAY, shipping: str = "0") -> dict[str, Any]:  # fmt: skip
+def purchase(
+    external_id: str,
+    member: str | None,
+    lines: list[tuple[str, str, int, str]],
+    *,
+    total: str | None = None,
+    at: str = TUESDAY,
+    shipping: str = "0",
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "external_id": external_id,
         "occurred_at": at,
         "currency": "RUB",
         "total": total or "0",
         "shipping": shipping,
-        "lines": [{"sku": s, "category": c, "quantity": q, "unit_price": p} for s, c, q, p in lines],
+        "lines": [
+            {"sku": s, "category": c, "quantity": q, "unit_price": p} for s, c, q, p in lines
+        ],
     }
     if member is not None:
         body["member_external_id"] = member
     if total is None:
-        minor = sum(q * int(p.replace(".", "")) for _, _, q, p in lines) + int(shipping.replace(".", ""))
+        minor = sum(q * int(p.replace(".", "")) for _, _, q, p in lines) + int(
+            shipping.replace(".", "")
+        )
         body["total"] = f"{minor // 100}.{minor % 100:02d}"
     return body
 
 
 async def enrol(api: Api, external_id: str) -> dict[str, Any]:
-    response = await api.call("POST", "/members", json={"external_id": external_id, "language": "ru"})
+    response = await api.call(
+        "POST", "/members", json={"external_id": external_id, "language": "ru"}
+    )
     assert response.status_code == 201, response.text
     return dict(response.json())
 
@@ -42,10 +55,18 @@ async def enrol(api: Api, external_id: str) -> dict[str, Any]:
 async def test_seed_header_example_silver_member_gets_212(api: Api) -> None:
     member = await enrol(api, "c-1")
     assert member["tier"] is None
-    assert member["points"] == {"available": 0, "pending": 0, "lifetime_earned": 0,
-                                "redeemed": 0, "expired": 0, "debt": 0}  # fmt: skip
+    assert member["points"] == {
+        "available": 0,
+        "pending": 0,
+        "lifetime_earned": 0,
+        "redeemed": 0,
+        "expired": 0,
+        "debt": 0,
+    }
     # 48,000 RUB of tea: 4,800 base + 500 big-basket bonus = 5,300 points -> Silver at once.
-    big = await api.call("POST", "/purchases", json=purchase("o-1", "c-1", [("tea-1", "tea", 48, "1000.00")]))
+    big = await api.call(
+        "POST", "/purchases", json=purchase("o-1", "c-1", [("tea-1", "tea", 48, "1000.00")])
+    )
     assert big.status_code == 201, big.text
     assert big.json()["points_earned"] == 5300
     after = (await api.call("GET", f"/members/{member['id']}")).json()
@@ -81,12 +102,16 @@ async def test_same_purchase_again_is_200_and_different_body_is_409(api: Api) ->
     assert conflict.json()["error"]["field"] == "external_id"
     async with api.database.read() as session:
         count = (await session.execute(select(func.count()).select_from(Purchase))).scalar_one()
-        entries = (await session.execute(select(func.count()).select_from(LedgerEntry))).scalar_one()
+        entries = (
+            await session.execute(select(func.count()).select_from(LedgerEntry))
+        ).scalar_one()
     assert (count, entries) == (1, 1)
 
 
 async def test_non_member_purchase_is_stored_without_points(api: Api) -> None:
-    response = await api.call("POST", "/purchases", json=purchase("anon-1", None, [("cof-1", "coffee", 1, "100.00")]))
+    response = await api.call(
+        "POST", "/purchases", json=purchase("anon-1", None, [("cof-1", "coffee", 1, "100.00")])
+    )
     assert response.status_code == 201
     assert response.json()["member_id"] is None
     assert response.json()["points_earned"] == 0
@@ -131,20 +156,31 @@ async def test_pending_points_unlock_after_return_window_and_daily_job(api: Api)
 
 async def test_partial_then_full_return_reverses_proportionally(api: Api) -> None:
     member = await enrol(api, "c-5")
-    bought = await api.call("POST", "/purchases", json=purchase(
-        "o-r", "c-5", [("tea-1", "tea", 3, "100.00"), ("tea-2", "tea", 1, "33.00")]))  # fmt: skip
+    bought = await api.call(
+        "POST",
+        "/purchases",
+        json=purchase("o-r", "c-5", [("tea-1", "tea", 3, "100.00"), ("tea-2", "tea", 1, "33.00")]),
+    )
     result = bought.json()
     assert result["points_earned"] == 33  # floor(333.00 / 10)
-    first = await api.call("POST", f"/purchases/{result['id']}/returns",
-                           json={"external_id": "r-1", "lines": [{"line_no": 1, "quantity": 1}]})  # fmt: skip
+    first = await api.call(
+        "POST",
+        f"/purchases/{result['id']}/returns",
+        json={"external_id": "r-1", "lines": [{"line_no": 1, "quantity": 1}]},
+    )
     assert first.status_code == 201, first.text
     assert first.json()["points_reversed"] == 9  # floor(33 x 100.00 / 333.00)
-    again = await api.call("POST", f"/purchases/{result['id']}/returns",
-                           json={"external_id": "r-1", "lines": [{"line_no": 1, "quantity": 1}]})  # fmt: skip
+    again = await api.call(
+        "POST",
+        f"/purchases/{result['id']}/returns",
+        json={"external_id": "r-1", "lines": [{"line_no": 1, "quantity": 1}]},
+    )
     assert again.status_code == 200
     rest = await api.call("POST", f"/purchases/{result['id']}/returns", json={"external_id": "r-2"})
     assert rest.json()["points_reversed"] == 24
-    too_much = await api.call("POST", f"/purchases/{result['id']}/returns", json={"external_id": "r-3", "amount": "1.00"})
+    too_much = await api.call(
+        "POST", f"/purchases/{result['id']}/returns", json={"external_id": "r-3", "amount": "1.00"}
+    )
     assert too_much.status_code == 409
     assert too_much.json()["error"]["code"] == "return_exceeds_purchase"
     points = (await api.call("GET", f"/members/{member['id']}")).json()["points"]
@@ -155,8 +191,16 @@ async def test_partial_then_full_return_reverses_proportionally(api: Api) -> Non
 async def test_return_of_spent_points_records_debt(api: Api) -> None:
     member = await enrol(api, "c-6")
     at = (datetime.now(UTC) - timedelta(days=30)).isoformat()
-    bought = (await api.call("POST", "/purchases", json=purchase("o-d", "c-6", [("tea-1", "tea", 1, "1000.00")], at=at))).json()
-    redeemed = await api.call("POST", "/redemptions", json={"member_id": member["id"], "reward_code": "DISC10"})
+    bought = (
+        await api.call(
+            "POST",
+            "/purchases",
+            json=purchase("o-d", "c-6", [("tea-1", "tea", 1, "1000.00")], at=at),
+        )
+    ).json()
+    redeemed = await api.call(
+        "POST", "/redemptions", json={"member_id": member["id"], "reward_code": "DISC10"}
+    )
     assert redeemed.status_code == 201, redeemed.text
     back = await api.call("POST", f"/purchases/{bought['id']}/returns", json={"external_id": "r-d"})
     assert back.json()["points_reversed"] == 100

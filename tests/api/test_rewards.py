@@ -10,40 +10,56 @@ from tests.api.test_purchases import enrol, purchase
 async def funded_member(api: Api, external_id: str, rubles: int) -> int:
     member = await enrol(api, external_id)
     at = (datetime.now(UTC) - timedelta(days=20)).isoformat()
-    body = purchase(f"fund-{external_id}", external_id, [("tea-1", "tea", 1, f"{rubles}.00")], at=at)
+    body = purchase(
+        f"fund-{external_id}", external_id, [("tea-1", "tea", 1, f"{rubles}.00")], at=at
+    )
     assert (await api.call("POST", "/purchases", json=body)).status_code == 201
     return int(member["id"])
 
 
 async def test_redeem_consume_and_refusals(api: Api) -> None:
     member_id = await funded_member(api, "r-1", 1500)  # 150 points
-    response = await api.call("POST", "/redemptions", role="pos",
-                              json={"member_id": member_id, "reward_code": "DISC10", "idempotency_key": "k1"})  # fmt: skip
+    response = await api.call(
+        "POST",
+        "/redemptions",
+        role="pos",
+        json={"member_id": member_id, "reward_code": "DISC10", "idempotency_key": "k1"},
+    )
     assert response.status_code == 201, response.text
     code = response.json()["coupon_code"]
     assert response.json()["balance_after"] == 50
-    poor = await api.call("POST", "/redemptions", json={"member_id": member_id, "reward_code": "GIFT500"})
+    poor = await api.call(
+        "POST", "/redemptions", json={"member_id": member_id, "reward_code": "GIFT500"}
+    )
     assert poor.status_code == 409
     assert poor.json()["error"]["code"] == "insufficient_points"
-    gold_only = await api.call("POST", "/redemptions", json={"member_id": member_id, "reward_code": "GOLD-PREVIEW"})
+    gold_only = await api.call(
+        "POST", "/redemptions", json={"member_id": member_id, "reward_code": "GOLD-PREVIEW"}
+    )
     assert gold_only.status_code == 403
     assert gold_only.json()["error"]["code"] == "tier_required"
     points = (await api.call("GET", f"/members/{member_id}")).json()["points"]
     assert (points["available"], points["redeemed"]) == (50, 100)
     used = await api.call("POST", f"/coupons/{code}/consume", json={"ref": "order-1"}, role="pos")
-    assert used.status_code == 200 and used.json()["status"] == "consumed"
+    assert used.status_code == 200
+    assert used.json()["status"] == "consumed"
     retry = await api.call("POST", f"/coupons/{code}/consume", json={"ref": "order-1"}, role="pos")
     assert retry.status_code == 200
     other = await api.call("POST", f"/coupons/{code}/consume", json={"ref": "order-2"}, role="pos")
-    assert other.status_code == 409 and other.json()["error"]["code"] == "coupon_used"
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "coupon_used"
 
 
 async def test_fifty_simultaneous_redemptions_exactly_three_succeed(api: Api) -> None:
     member_id = await funded_member(api, "r-2", 3000)  # 300 points; DISC10 costs 100
 
     async def one(index: int) -> int:
-        response = await api.call("POST", "/redemptions", role="pos",
-                                  json={"member_id": member_id, "reward_code": "DISC10"})  # fmt: skip
+        response = await api.call(
+            "POST",
+            "/redemptions",
+            role="pos",
+            json={"member_id": member_id, "reward_code": "DISC10"},
+        )
         if response.status_code == 409:
             assert response.json()["error"]["code"] == "insufficient_points"
         return response.status_code
@@ -57,13 +73,21 @@ async def test_fifty_simultaneous_redemptions_exactly_three_succeed(api: Api) ->
 
 async def test_quote_gives_points_discounts_and_hints(api: Api) -> None:
     member_id = await funded_member(api, "r-3", 1500)
-    coupon = (await api.call("POST", "/redemptions", json={"member_id": member_id, "reward_code": "DISC10"})).json()
+    coupon = (
+        await api.call(
+            "POST", "/redemptions", json={"member_id": member_id, "reward_code": "DISC10"}
+        )
+    ).json()
     cart = {
-        "member_id": member_id, "currency": "RUB", "occurred_at": "2026-12-08T10:00:00Z",
-        "lines": [{"sku": "cof-1", "category": "coffee", "quantity": 1, "unit_price": "500.00"},
-                  {"sku": "tea-2", "category": "tea", "quantity": 1, "unit_price": "9000.00"}],
+        "member_id": member_id,
+        "currency": "RUB",
+        "occurred_at": "2026-12-08T10:00:00Z",
+        "lines": [
+            {"sku": "cof-1", "category": "coffee", "quantity": 1, "unit_price": "500.00"},
+            {"sku": "tea-2", "category": "tea", "quantity": 1, "unit_price": "9000.00"},
+        ],
         "coupon_codes": [coupon["coupon_code"]],
-    }  # fmt: skip
+    }
     response = await api.call("POST", "/checkout/quote", json=cart, role="pos")
     assert response.status_code == 200, response.text
     quote = response.json()

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 import schemathesis
-from schemathesis import BaseSchema
 from hypothesis import HealthCheck, given, settings
+from schemathesis import BaseSchema
 from schemathesis.checks import not_a_server_error
 
 from patron.access import service as access_service
@@ -45,11 +45,16 @@ async def _prepare(url: str) -> str:
     await upgrade_schema(url)
     database = Database(url)
     async with database.write() as session:
-        active = await program_service.apply_program(session, text=SEED_PROGRAM.read_text(), created_by="test")
+        active = await program_service.apply_program(
+            session, text=SEED_PROGRAM.read_text(), created_by="test"
+        )
         key = await access_service.create_key(session, name="fuzz", role=Role.ADMIN, now=utcnow())
         for number in range(3):
             await member_service.enrol_member(
-                session, program_id=active.program_id, data=MemberCreate(external_id=f"m-{number}"), now=utcnow()
+                session,
+                program_id=active.program_id,
+                data=MemberCreate(external_id=f"m-{number}"),
+                now=utcnow(),
             )
     await database.dispose()
     return key.key
@@ -59,13 +64,19 @@ async def _prepare(url: str) -> str:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     server = os.environ.get("PATRON_TEST_DATABASE_URL")
     name = f"patron_fuzz_{uuid.uuid4().hex[:8]}"
-    url = asyncio.run(_create_database(server, name)) if server else str(tmp_path_factory.mktemp("fuzz") / "fuzz.db")
+    url = (
+        asyncio.run(_create_database(server, name))
+        if server
+        else str(tmp_path_factory.mktemp("fuzz") / "fuzz.db")
+    )
     key = asyncio.run(_prepare(url))
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "patron", "serve", "--db", url, "--port", str(port)],
-        cwd=Path(__file__).resolve().parents[2], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -76,7 +87,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"patron serve did not start: {process.stderr.read() if process.stderr else ''}")
+                raise RuntimeError(
+                    f"patron serve did not start: {process.stderr.read() if process.stderr else ''}"
+                )
             time.sleep(0.2)
         yield base, key
     finally:
@@ -107,9 +120,16 @@ def test_no_input_yields_a_server_error(
     operation = api_schema[path][method]
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
-              derandomize=True, database=None)  # fmt: skip
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
     def check(case: schemathesis.Case) -> None:
-        case.call_and_validate(headers={"Authorization": f"Bearer {key}"}, checks=[not_a_server_error])
+        case.call_and_validate(
+            headers={"Authorization": f"Bearer {key}"}, checks=[not_a_server_error]
+        )
 
     check()

@@ -24,8 +24,11 @@ def test_program_validate_seed_ok_and_invalid_lists_every_error(tmp_path: Path) 
     assert ok.exit_code == 0, ok.output
     assert "valid" in ok.output
     bad = tmp_path / "bad.yaml"
-    bad.write_text(SEED_PROGRAM.read_text().replace("multiply_lines: 2", "multiply_lines: 0").replace(
-        "bonus_points: 500", "bonus_points: -5"))  # fmt: skip
+    bad.write_text(
+        SEED_PROGRAM.read_text()
+        .replace("multiply_lines: 2", "multiply_lines: 0")
+        .replace("bonus_points: 500", "bonus_points: -5")
+    )
     result = runner.invoke(app, ["program", "validate", str(bad)])
     assert result.exit_code == 2
     assert "earning.rules[0].effect.multiply_lines: must be greater than 0" in result.output
@@ -33,7 +36,10 @@ def test_program_validate_seed_ok_and_invalid_lists_every_error(tmp_path: Path) 
     as_json = runner.invoke(app, ["program", "validate", str(bad), "--json"])
     assert as_json.exit_code == 2
     paths = [error["path"] for error in json.loads(as_json.stdout)["errors"]]
-    assert paths == ["earning.rules[0].effect.multiply_lines", "earning.rules[1].effect.bonus_points"]
+    assert paths == [
+        "earning.rules[0].effect.multiply_lines",
+        "earning.rules[1].effect.bonus_points",
+    ]
 
 
 def test_missing_file_exits_2(tmp_path: Path) -> None:
@@ -57,10 +63,13 @@ def test_apply_show_and_diff(db: str, tmp_path: Path) -> None:
 
 
 def test_keys_create_prints_key_last_and_list_hides_it(db: str) -> None:
-    created = runner.invoke(app, ["keys", "create", "--role", "pos", "--name", "till-1", "--db", db])
+    created = runner.invoke(
+        app, ["keys", "create", "--role", "pos", "--name", "till-1", "--db", db]
+    )
     assert created.exit_code == 0, created.output
     key = created.stdout.strip().splitlines()[-1]
-    assert key.startswith("ptr_") and len(key) > 40
+    assert key.startswith("ptr_")
+    assert len(key) > 40
     listed = runner.invoke(app, ["keys", "list", "--db", db, "--json"])
     rows = json.loads(listed.stdout)
     assert [(row["name"], row["role"]) for row in rows] == [("till-1", "pos")]
@@ -71,10 +80,14 @@ def test_keys_create_prints_key_last_and_list_hides_it(db: str) -> None:
 
 def test_jobs_run_twice_changes_nothing_and_verify_passes(db: str) -> None:
     runner.invoke(app, ["program", "apply", str(SEED_PROGRAM), "--db", db])
-    first = runner.invoke(app, ["jobs", "run", "--db", db, "--now", "2026-12-01T00:00:00Z", "--json"])
+    first = runner.invoke(
+        app, ["jobs", "run", "--db", db, "--now", "2026-12-01T00:00:00Z", "--json"]
+    )
     assert first.exit_code == 0, first.output
     assert json.loads(first.stdout)["tier_reviews"]["default"]["ran"] is True
-    second = runner.invoke(app, ["jobs", "run", "--db", db, "--now", "2026-12-01T00:00:00Z", "--json"])
+    second = runner.invoke(
+        app, ["jobs", "run", "--db", db, "--now", "2026-12-01T00:00:00Z", "--json"]
+    )
     report = json.loads(second.stdout)
     assert (report["lots_activated"], report["lots_expired"]) == (0, 0)
     assert report["tier_reviews"]["default"]["ran"] is False

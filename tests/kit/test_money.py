@@ -10,8 +10,14 @@ from patron.kit.money import format_amount, parse_amount
 
 @pytest.mark.parametrize(
     ("text", "currency", "minor"),
-    [("1700.00", "RUB", 170000), ("1700.5", "RUB", 170050), ("0", "PLN", 0), ("15", "JPY", 15),
-     ("1.234", "KWD", 1234), ("-3.10", "EUR", -310)],
+    [
+        ("1700.00", "RUB", 170000),
+        ("1700.5", "RUB", 170050),
+        ("0", "PLN", 0),
+        ("15", "JPY", 15),
+        ("1.234", "KWD", 1234),
+        ("-3.10", "EUR", -310),
+    ],
 )
 def test_parse_exact(text: str, currency: str, minor: int) -> None:
     assert parse_amount(text, currency) == minor

@@ -24,6 +24,8 @@ class ApiKeyRepository:
 
     async def revoke(self, key_id: int, now: object) -> int:
         result = await self.session.execute(
-            update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)).values(revoked_at=now)
+            update(ApiKey)
+            .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))
+            .values(revoked_at=now)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]

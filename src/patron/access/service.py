@@ -27,7 +27,9 @@ _cache: dict[str, tuple[float, Principal]] = {}
 async def create_key(session: AsyncSession, *, name: str, role: Role, now: datetime) -> CreatedKey:
     secret = KEY_PREFIX + random_token(32)
     key = await ApiKeyRepository(session).add(
-        ApiKey(name=name, role=role, key_hash=sha256_hex(secret), prefix=secret[:10], created_at=now)
+        ApiKey(
+            name=name, role=role, key_hash=sha256_hex(secret), prefix=secret[:10], created_at=now
+        )
     )
     return CreatedKey(id=key.id, name=key.name, role=key.role, key=secret)
 

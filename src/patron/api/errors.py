@@ -45,12 +45,16 @@ async def _patron_error(_request: Request, error: Exception) -> JSONResponse:
 
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    details = [{"field": field_path(e.get("loc", ())), "message": _message(e)} for e in error.errors()]
+    details = [
+        {"field": field_path(e.get("loc", ())), "message": _message(e)} for e in error.errors()
+    ]
     first = details[0] if details else {"field": None, "message": "invalid request"}
     body = {
         "error": {
             "code": "validation_error",
-            "message": f"{first['field']}: {first['message']}" if first["field"] else first["message"],
+            "message": f"{first['field']}: {first['message']}"
+            if first["field"]
+            else first["message"],
             "field": first["field"] or None,
             "details": details,
         }

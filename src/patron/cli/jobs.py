@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.cli.options import DbOption, JsonOption, in_unit_of_work, print_json, run
@@ -52,12 +51,16 @@ def run_jobs(
     if json_output:
         print_json(report.to_dict())
         return
-    typer.echo(f"as of {moment.isoformat()}: {report.lots_activated} lots activated, "
-               f"{report.lots_expired} lots expired")  # fmt: skip
+    typer.echo(
+        f"as of {moment.isoformat()}: {report.lots_activated} lots activated, "
+        f"{report.lots_expired} lots expired"
+    )
     for key, review in report.tier_reviews.items():
         if review["ran"]:
-            typer.echo(f"program '{key}': tiers reviewed for {review['reviewed']} members, "
-                       f"{review['upgraded']} up, {review['downgraded']} down")  # fmt: skip
+            typer.echo(
+                f"program '{key}': tiers reviewed for {review['reviewed']} members, "
+                f"{review['upgraded']} up, {review['downgraded']} down"
+            )
         else:
             typer.echo(f"program '{key}': tier review already ran today (or no tiers)")
 
@@ -72,13 +75,27 @@ def verify(db: DbOption = None, json_output: JsonOption = False) -> None:
 
     breaches = run(in_unit_of_work(db, work, write=False))
     if json_output:
-        print_json({"ok": not breaches, "breaches": [
-            {"check": b.check.value, "member_id": b.member_id, "subject": b.subject,
-             "expected": b.expected, "actual": b.actual} for b in breaches]})  # fmt: skip
+        print_json(
+            {
+                "ok": not breaches,
+                "breaches": [
+                    {
+                        "check": b.check.value,
+                        "member_id": b.member_id,
+                        "subject": b.subject,
+                        "expected": b.expected,
+                        "actual": b.actual,
+                    }
+                    for b in breaches
+                ],
+            }
+        )
     else:
         for b in breaches:
-            typer.echo(f"BREACH {b.check.value}: member {b.member_id}, {b.subject}: "
-                       f"expected {b.expected}, found {b.actual}")  # fmt: skip
+            typer.echo(
+                f"BREACH {b.check.value}: member {b.member_id}, {b.subject}: "
+                f"expected {b.expected}, found {b.actual}"
+            )
         typer.echo("ledger verified: no breach" if not breaches else f"{len(breaches)} breach(es)")
     if breaches:
         raise typer.Exit(1)

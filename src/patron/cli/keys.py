@@ -39,11 +39,16 @@ def list_keys(db: DbOption = None, json_output: JsonOption = False) -> None:
     async def work(session: AsyncSession) -> list[dict[str, object]]:
         keys = await access_service.list_keys(session)
         return [
-            {"id": k.id, "name": k.name, "role": k.role.value, "prefix": k.prefix,
-             "created_at": k.created_at.isoformat(),
-             "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+            {
+                "id": k.id,
+                "name": k.name,
+                "role": k.role.value,
+                "prefix": k.prefix,
+                "created_at": k.created_at.isoformat(),
+                "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+            }
             for k in keys
-        ]  # fmt: skip
+        ]
 
     rows = run(in_unit_of_work(db, work, write=False))
     if json_output:
@@ -55,8 +60,10 @@ def list_keys(db: DbOption = None, json_output: JsonOption = False) -> None:
 
 
 @app.command("revoke")
-def revoke(key_id: Annotated[int, typer.Argument(help="The key's id (see 'keys list').")],
-           db: DbOption = None) -> None:  # fmt: skip
+def revoke(
+    key_id: Annotated[int, typer.Argument(help="The key's id (see 'keys list').")],
+    db: DbOption = None,
+) -> None:
     """Revoke an API key."""
 
     async def work(session: AsyncSession) -> None:

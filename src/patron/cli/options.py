@@ -20,7 +20,7 @@ DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
-        help="SQLAlchemy URL or a SQLite file path. Default: $PATRON_DATABASE_URL, else ./patron.db.",
+        help="SQLAlchemy URL or SQLite file path. Default: $PATRON_DATABASE_URL, else ./patron.db.",
         show_default=False,
     ),
 ]

@@ -18,7 +18,9 @@ from patron.programs.schemas import AppliedProgram, ProgramVersionDetail
 app = typer.Typer(help="Validate, apply and show the loyalty program.", no_args_is_help=True)
 
 FileArgument = Annotated[Path, typer.Argument(help="The program YAML file.", show_default=False)]
-KeyOption = Annotated[str, typer.Option("--key", help="Program key (one database may hold several).")]
+KeyOption = Annotated[
+    str, typer.Option("--key", help="Program key (one database may hold several).")
+]
 
 
 def _read(path: Path) -> str:
@@ -31,8 +33,14 @@ def _read(path: Path) -> str:
 
 def _invalid(path: Path, error: ProgramInvalidError, json_output: bool) -> typer.Exit:
     if json_output:
-        print_json({"valid": False, "errors": [
-            {"path": p.path, "message": p.message, "line": p.line} for p in error.problems]})  # fmt: skip
+        print_json(
+            {
+                "valid": False,
+                "errors": [
+                    {"path": p.path, "message": p.message, "line": p.line} for p in error.problems
+                ],
+            }
+        )
     else:
         typer.echo(f"{path}: {len(error.problems)} problem(s)", err=True)
         for line in error.format_errors():
@@ -53,13 +61,18 @@ def validate(file: FileArgument, json_output: JsonOption = False) -> None:
     else:
         rules, rewards = len(program.earning.rules), len(program.rewards)
         levels = len(program.tiers.levels) if program.tiers else 0
-        typer.echo(f"{file}: valid — '{program.program.name}', {program.currency}, "
-                   f"{rules} earn rules, {levels} tiers, {rewards} rewards")  # fmt: skip
+        typer.echo(
+            f"{file}: valid — '{program.program.name}', {program.currency}, "
+            f"{rules} earn rules, {levels} tiers, {rewards} rewards"
+        )
 
 
 @app.command("apply")
 def apply(
-    file: FileArgument, db: DbOption = None, key: KeyOption = "default", json_output: JsonOption = False
+    file: FileArgument,
+    db: DbOption = None,
+    key: KeyOption = "default",
+    json_output: JsonOption = False,
 ) -> None:
     """Store the file as the program's new active version and print what changed."""
     text = _read(file)
@@ -80,7 +93,9 @@ def apply(
     elif applied.status.value == "created":
         typer.echo(f"program '{key}' created: version {applied.version} is active")
     else:
-        typer.echo(f"program '{key}': version {applied.version} replaces {applied.previous_version}")
+        typer.echo(
+            f"program '{key}': version {applied.version} replaces {applied.previous_version}"
+        )
         for change in applied.changes:
             typer.echo(f"  {change}")
 
@@ -89,7 +104,9 @@ def apply(
 def show(
     db: DbOption = None,
     key: KeyOption = "default",
-    version: Annotated[int | None, typer.Option(help="A past version (default: the active one).")] = None,
+    version: Annotated[
+        int | None, typer.Option(help="A past version (default: the active one).")
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Print the active (or a given) version of the program as YAML."""
@@ -104,8 +121,8 @@ def show(
     if json_output:
         print_json(detail.model_dump(mode="json"))
         return
-    typer.echo(f"# program '{detail.key}' version {detail.version}"
-               f"{' (active)' if detail.is_active else ''}, applied {detail.created_at:%Y-%m-%d %H:%M} UTC")  # fmt: skip
+    typer.echo(
+        f"# program '{detail.key}' version {detail.version}"
+        f"{' (active)' if detail.is_active else ''}, applied {detail.created_at:%Y-%m-%d %H:%M} UTC"
+    )
     typer.echo(yaml.safe_dump(detail.document, sort_keys=False, allow_unicode=True).rstrip())
-
-

@@ -20,8 +20,14 @@ def serve_database(url: str, host: str, port: int, workers: int) -> None:
     asyncio.run(upgrade_schema(url))
     if workers > 1:
         os.environ["PATRON_DATABASE_URL"] = url
-        uvicorn.run("patron.api.asgi:app", host=host, port=port, workers=workers,
-                    log_level="warning", access_log=False)  # fmt: skip
+        uvicorn.run(
+            "patron.api.asgi:app",
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+        )
     else:
         uvicorn.run(create_app(url), host=host, port=port, log_level="warning", access_log=False)
 

@@ -12,11 +12,13 @@ from decimal import Decimal, InvalidOperation
 from patron.kit.errors import InvalidInputError
 
 # ISO 4217 minor-unit exponents; currencies not listed have 2.
+# fmt: off
 _EXPONENTS: dict[str, int] = {
     "BHD": 3, "BIF": 0, "CLF": 4, "CLP": 0, "DJF": 0, "GNF": 0, "IQD": 3, "ISK": 0, "JOD": 3,
     "JPY": 0, "KMF": 0, "KRW": 0, "KWD": 3, "LYD": 3, "OMR": 3, "PYG": 0, "RWF": 0, "TND": 3,
     "UGX": 0, "UYI": 0, "UYW": 4, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-}  # fmt: skip
+}
+# fmt: on
 
 # Active ISO 4217 codes (alphabetic), so that a typo such as "RUR" or "PLZ" is refused.
 ISO_CURRENCIES: frozenset[str] = frozenset(
@@ -26,7 +28,7 @@ ISO_CURRENCIES: frozenset[str] = frozenset(
     KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR
     MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB
     RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD
-    TWD TZS UAH UGX USD UYI UYU UYW UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL""".split()
+    TWD TZS UAH UGX USD UYI UYU UYW UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL""".split()  # noqa: SIM905
 )
 
 _AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")

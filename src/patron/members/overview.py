@@ -34,14 +34,19 @@ class MemberOverview(Member):
 async def overview_of(session: AsyncSession, member: Member, *, now: datetime) -> MemberOverview:
     balance = await ledger_service.balance(session, member_id=member.id, now=now)
     points = Points(
-        available=balance.available, pending=balance.pending,
-        lifetime_earned=balance.lifetime_earned, redeemed=balance.redeemed,
-        expired=balance.expired, debt=balance.debt,
-    )  # fmt: skip
+        available=balance.available,
+        pending=balance.pending,
+        lifetime_earned=balance.lifetime_earned,
+        redeemed=balance.redeemed,
+        expired=balance.expired,
+        debt=balance.debt,
+    )
     return MemberOverview(**member.model_dump(), tier=member.tier_id, points=points)
 
 
-async def member_overview(session: AsyncSession, *, member_id: int, now: datetime) -> MemberOverview:
+async def member_overview(
+    session: AsyncSession, *, member_id: int, now: datetime
+) -> MemberOverview:
     member = await member_service.get_member(session, member_id=member_id)
     return await overview_of(session, member, now=now)
 

@@ -35,7 +35,9 @@ def expiry_for(program: Program, active_from: datetime) -> datetime | None:
         return moment
     day = local(moment, program.program.timezone).date()
     if policy.round_to is ExpiryRoundTo.END_OF_MONTH:
-        following = date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
+        following = (
+            date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
+        )
     else:
         following = date(day.year + 1, 1, 1)
     return start_of_local_day(following, program.program.timezone)

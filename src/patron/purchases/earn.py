@@ -26,7 +26,12 @@ from patron.members import service as member_service
 from patron.members.schemas import Member
 from patron.programs.expiry import lot_timing
 from patron.programs.schemas import ActiveProgram
-from patron.purchases.context import fetch_purchase_context, limited_rule_keys, parse_lines, parse_totals
+from patron.purchases.context import (
+    fetch_purchase_context,
+    limited_rule_keys,
+    parse_lines,
+    parse_totals,
+)
 from patron.purchases.errors import PurchaseNotFoundError
 from patron.purchases.models import Purchase, PurchaseLine
 from patron.purchases.read import purchase_read
@@ -62,9 +67,11 @@ async def record_purchase(
     total, shipping = parse_totals(data.currency, data.total, data.shipping)
     fingerprint = data.fingerprint()
     member = await resolve_member(
-        session, program_id=active.program_id, member_id=data.member_id,
+        session,
+        program_id=active.program_id,
+        member_id=data.member_id,
         member_external_id=data.member_external_id,
-    )  # fmt: skip
+    )
     if member is not None:
         member_service.ensure_active(member)
         await lock_account_for_update(session, member.id)
@@ -80,36 +87,68 @@ async def record_purchase(
 
     member_id = member.id if member is not None else None
     context = await fetch_purchase_context(
-        session, program=program, member_id=member_id,
+        session,
+        program=program,
+        member_id=member_id,
         tier_id=member.tier_id if member is not None else None,
-        occurred_at=data.occurred_at, lines=lines, total=total, shipping=shipping,
-        channel=data.channel, store=data.store,
-    )  # fmt: skip
+        occurred_at=data.occurred_at,
+        lines=lines,
+        total=total,
+        shipping=shipping,
+        channel=data.channel,
+        store=data.store,
+    )
     evaluation = evaluate(program, context)
     points = evaluation.points if member is not None else 0
     pending_until, expires_at = lot_timing(program, data.occurred_at)
     purchase = Purchase(
-        program_id=active.program_id, external_id=data.external_id, member_id=member_id,
-        occurred_at=data.occurred_at, currency=data.currency, total=total, shipping=shipping,
-        channel=data.channel, store=data.store, program_version=active.version,
-        points_earned=points, points_reversed=0, refunded=0,
-        pending_until=pending_until if points else None, expires_at=expires_at if points else None,
-        breakdown=list(evaluation.to_breakdown()), request_hash=fingerprint, created_at=now,
-    )  # fmt: skip
+        program_id=active.program_id,
+        external_id=data.external_id,
+        member_id=member_id,
+        occurred_at=data.occurred_at,
+        currency=data.currency,
+        total=total,
+        shipping=shipping,
+        channel=data.channel,
+        store=data.store,
+        program_version=active.version,
+        points_earned=points,
+        points_reversed=0,
+        refunded=0,
+        pending_until=pending_until if points else None,
+        expires_at=expires_at if points else None,
+        breakdown=list(evaluation.to_breakdown()),
+        request_hash=fingerprint,
+        created_at=now,
+    )
     line_rows = [
-        {"line_no": number, "sku": line.sku, "category": line.category, "quantity": line.quantity,
-         "unit_price": line.unit_price, "amount": line.amount, "returned_quantity": 0}
+        {
+            "line_no": number,
+            "sku": line.sku,
+            "category": line.category,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "amount": line.amount,
+            "returned_quantity": 0,
+        }
         for number, line in enumerate(lines, start=1)
-    ]  # fmt: skip
+    ]
     await repository.add(purchase, line_rows)
     if member is not None and points > 0:
         entry = await ledger_service.credit(
-            session, member_id=member.id, amount=points, kind=EntryKind.EARN,
-            idempotency_key=f"purchase:{purchase.id}", source_type="purchase",
-            source_id=str(purchase.id), occurred_at=data.occurred_at,
-            pending_until=pending_until, expires_at=expires_at,
-            description=f"purchase {data.external_id}", now=now,
-        )  # fmt: skip
+            session,
+            member_id=member.id,
+            amount=points,
+            kind=EntryKind.EARN,
+            idempotency_key=f"purchase:{purchase.id}",
+            source_type="purchase",
+            source_id=str(purchase.id),
+            occurred_at=data.occurred_at,
+            pending_until=pending_until,
+            expires_at=expires_at,
+            description=f"purchase {data.external_id}",
+            now=now,
+        )
         purchase.earn_entry_id = entry.id
     if member is not None:
         await _count_rule_usage(session, member.id, active, evaluation.applied_rule_ids, data)
@@ -121,9 +160,12 @@ async def record_purchase(
 
 
 async def _count_rule_usage(
-    session: AsyncSession, member_id: int, active: ActiveProgram, applied: tuple[str, ...],
+    session: AsyncSession,
+    member_id: int,
+    active: ActiveProgram,
+    applied: tuple[str, ...],
     data: PurchaseCreate,
-) -> None:  # fmt: skip
+) -> None:
     usage = RuleUsageRepository(session)
     for rule_id, period_key in limited_rule_keys(active.program, data.occurred_at):
         if rule_id in applied:
@@ -131,7 +173,9 @@ async def _count_rule_usage(
 
 
 def _lines_of(purchase: Purchase, rows: list[dict[str, Any]]) -> list[PurchaseLine]:
-    return [PurchaseLine(purchase_id=purchase.id, member_id=purchase.member_id, **row) for row in rows]
+    return [
+        PurchaseLine(purchase_id=purchase.id, member_id=purchase.member_id, **row) for row in rows
+    ]
 
 
 async def get_purchase(session: AsyncSession, *, purchase_id: int) -> PurchaseRead:

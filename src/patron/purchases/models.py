@@ -56,7 +56,9 @@ class PurchaseLine(Base):
     __table_args__ = (
         UniqueConstraint("purchase_id", "line_no"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
-        CheckConstraint("returned_quantity >= 0 AND returned_quantity <= quantity", name="returned"),
+        CheckConstraint(
+            "returned_quantity >= 0 AND returned_quantity <= quantity", name="returned"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -21,17 +21,25 @@ from patron.rules.hints import Hint, HintKind, hints
 
 def _hint(hint: Hint, currency: str) -> QuoteHint:
     data = hint.to_dict()
-    missing = format_amount(hint.missing_amount, currency) if hint.missing_amount is not None else None
+    missing = (
+        format_amount(hint.missing_amount, currency) if hint.missing_amount is not None else None
+    )
     if hint.kind is HintKind.SPEND_MORE:
         message = f"spend {missing} {currency} more for {hint.rule_name}"
     else:
         wanted = ", ".join([*hint.categories, *hint.skus])
         message = f"add an item of {wanted} for {hint.rule_name}"
     return QuoteHint(
-        kind=hint.kind.value, rule_id=hint.rule_id, rule_name=hint.rule_name,
-        effect=hint.effect.value, value=str(data["value"]), missing_amount=missing,
-        categories=list(hint.categories), skus=list(hint.skus), message=message,
-    )  # fmt: skip
+        kind=hint.kind.value,
+        rule_id=hint.rule_id,
+        rule_name=hint.rule_name,
+        effect=hint.effect.value,
+        value=str(data["value"]),
+        missing_amount=missing,
+        categories=list(hint.categories),
+        skus=list(hint.skus),
+        message=message,
+    )
 
 
 async def quote(
@@ -42,29 +50,44 @@ async def quote(
     lines = parse_lines(program, currency, data.lines)
     shipping = parse_amount(data.shipping, currency, field="shipping")
     member = await resolve_member(
-        session, program_id=active.program_id, member_id=data.member_id,
+        session,
+        program_id=active.program_id,
+        member_id=data.member_id,
         member_external_id=data.member_external_id,
-    )  # fmt: skip
+    )
     member_id = member.id if member is not None else None
     coupons = [
         await validate_coupon(session, code=code, member_id=member_id, now=now)
         for code in data.coupon_codes
     ]
     cart = Cart(
-        lines=tuple(CartLine(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price) for line in lines),
+        lines=tuple(
+            CartLine(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
+            for line in lines
+        ),
         shipping=shipping,
     )
     applied = apply_coupons(cart, coupons)
-    total = applied.total_due if data.total is None else parse_amount(data.total, currency, field="total")
+    total = (
+        applied.total_due
+        if data.total is None
+        else parse_amount(data.total, currency, field="total")
+    )
     if total < shipping - applied.shipping_discount:
         raise InvalidAmountError("the total cannot be below the shipping", field="total")
     occurred_at = data.occurred_at or now
     context = await fetch_purchase_context(
-        session, program=program, member_id=member_id,
-        tier_id=member.tier_id if member is not None else None, occurred_at=occurred_at,
-        lines=lines, total=total, shipping=shipping - applied.shipping_discount,
-        channel=data.channel, store=data.store,
-    )  # fmt: skip
+        session,
+        program=program,
+        member_id=member_id,
+        tier_id=member.tier_id if member is not None else None,
+        occurred_at=occurred_at,
+        lines=lines,
+        total=total,
+        shipping=shipping - applied.shipping_discount,
+        channel=data.channel,
+        store=data.store,
+    )
     evaluation = evaluate(program, context)
     return Quote(
         member_id=member_id,
@@ -77,10 +100,12 @@ async def quote(
         breakdown=[BreakdownRow.model_validate(row) for row in evaluation.to_breakdown()],
         discounts=[
             QuoteDiscount(
-                code=d.code, kind=d.kind.value, target=d.target.value,
+                code=d.code,
+                kind=d.kind.value,
+                target=d.target.value,
                 amount=format_amount(d.amount, currency),
                 note=d.note.value or None,
-            )  # fmt: skip
+            )
             for d in applied.discounts
         ],
         hints=[_hint(hint, currency) for hint in hints(program, context, evaluation)],

@@ -32,7 +32,10 @@ class PurchaseRepository:
         self.session.add(purchase)
         await self.session.flush()
         if lines:
-            rows = [{**line, "purchase_id": purchase.id, "member_id": purchase.member_id} for line in lines]
+            rows = [
+                {**line, "purchase_id": purchase.id, "member_id": purchase.member_id}
+                for line in lines
+            ]
             await self.session.execute(insert(PurchaseLine), rows)
         return purchase
 
@@ -61,7 +64,9 @@ class PurchaseRepository:
         await self.session.flush()
         return record
 
-    async def return_by_external_id(self, purchase_id: int, external_id: str) -> PurchaseReturn | None:
+    async def return_by_external_id(
+        self, purchase_id: int, external_id: str
+    ) -> PurchaseReturn | None:
         query = select(PurchaseReturn).where(
             PurchaseReturn.purchase_id == purchase_id, PurchaseReturn.external_id == external_id
         )
@@ -111,5 +116,7 @@ class RuleUsageRepository:
             .values(count=RuleUsage.count + 1)
         )
         if result.rowcount == 0:  # type: ignore[attr-defined]
-            self.session.add(RuleUsage(member_id=member_id, rule_id=rule_id, period_key=period_key, count=1))
+            self.session.add(
+                RuleUsage(member_id=member_id, rule_id=rule_id, period_key=period_key, count=1)
+            )
             await self.session.flush()

@@ -22,12 +22,15 @@ from patron.ledger.kinds import ShortfallPolicy
 from patron.ledger.repository import lock_account_for_update
 from patron.programs.schema import WhenSpent
 from patron.programs.schemas import ActiveProgram
-from patron.purchases.errors import PointsAlreadySpentError, PurchaseNotFoundError, ReturnExceedsPurchaseError
+from patron.purchases.errors import (
+    PointsAlreadySpentError,
+    PurchaseNotFoundError,
+    ReturnExceedsPurchaseError,
+)
 from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn
 from patron.purchases.read import return_read
 from patron.purchases.repository import PurchaseRepository
 from patron.purchases.schemas import ReturnCreate, ReturnRead
-
 
 _SHORTFALL = {
     WhenSpent.DEBT: ShortfallPolicy.DEBT,
@@ -71,7 +74,7 @@ def _refund_amount(
         amount = parse_amount(data.amount, purchase.currency, field="amount")
         if amount <= 0 or amount > remaining:
             raise ReturnExceedsPurchaseError(
-                f"the amount must be above 0 and at most the {remaining} minor units not yet refunded",
+                f"the amount must be above 0 and at most the {remaining} not yet refunded",
                 field="amount",
             )
         return amount, {}
@@ -79,9 +82,13 @@ def _refund_amount(
 
 
 async def record_return(
-    session: AsyncSession, *, active: ActiveProgram, purchase_id: int, data: ReturnCreate,
+    session: AsyncSession,
+    *,
+    active: ActiveProgram,
+    purchase_id: int,
+    data: ReturnCreate,
     now: datetime,
-) -> tuple[ReturnRead, bool]:  # fmt: skip
+) -> tuple[ReturnRead, bool]:
     """Record a return (idempotent by ``external_id`` per purchase); ``(return, created)``."""
     repository = PurchaseRepository(session)
     purchase = await repository.get(purchase_id)
@@ -110,19 +117,29 @@ async def record_return(
     )
     points = target - purchase.points_reversed
     record = PurchaseReturn(
-        purchase_id=purchase.id, member_id=purchase.member_id, external_id=data.external_id,
-        amount=amount, points_reversed=0, lines=[{"line_no": n, "quantity": q} for n, q in returned.items()],
-        reason=data.reason, occurred_at=data.occurred_at or now, request_hash=fingerprint,
+        purchase_id=purchase.id,
+        member_id=purchase.member_id,
+        external_id=data.external_id,
+        amount=amount,
+        points_reversed=0,
+        lines=[{"line_no": n, "quantity": q} for n, q in returned.items()],
+        reason=data.reason,
+        occurred_at=data.occurred_at or now,
+        request_hash=fingerprint,
         created_at=now,
-    )  # fmt: skip
+    )
     if points > 0 and purchase.member_id is not None and purchase.earn_entry_id is not None:
         try:
             entry = await ledger_service.reverse_lot(
-                session, entry_id=purchase.earn_entry_id, amount=points,
+                session,
+                entry_id=purchase.earn_entry_id,
+                amount=points,
                 idempotency_key=f"return:{purchase.id}:{data.external_id}",
-                source_type="return", source_id=f"{purchase.id}:{data.external_id}",
-                on_shortfall=_SHORTFALL[active.program.returns.when_points_already_spent], now=now,
-            )  # fmt: skip
+                source_type="return",
+                source_id=f"{purchase.id}:{data.external_id}",
+                on_shortfall=_SHORTFALL[active.program.returns.when_points_already_spent],
+                now=now,
+            )
         except InsufficientPointsError as error:
             raise PointsAlreadySpentError(
                 "the member has already spent the points this return takes back, and the "

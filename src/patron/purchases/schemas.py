@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from patron.kit.time import ensure_utc
 
 AmountText = Annotated[
-    str, Field(pattern=r"^\d{1,15}(\.\d{1,4})?$", examples=["1700.00"], description="Decimal string")
+    str,
+    Field(pattern=r"^\d{1,15}(\.\d{1,4})?$", examples=["1700.00"], description="Decimal string"),
 ]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -152,7 +153,9 @@ class QuoteRequest(Strict):
     occurred_at: datetime | None = None
     channel: Code | None = None
     store: Code | None = None
-    coupon_codes: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=20)] = []
+    coupon_codes: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=20)
+    ] = []
 
     @field_validator("occurred_at")
     @classmethod

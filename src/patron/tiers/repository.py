@@ -22,7 +22,9 @@ class TierRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def points_earned(self, member_ids: Sequence[int], since: datetime | None) -> dict[int, int]:
+    async def points_earned(
+        self, member_ids: Sequence[int], since: datetime | None
+    ) -> dict[int, int]:
         """Earn + bonus − reversals (and positive adjustments) per member since ``since``."""
         earned = func.sum(LedgerEntry.amount)
         query = (
@@ -36,9 +38,13 @@ class TierRepository:
         )
         if since is not None:
             query = query.where(LedgerEntry.occurred_at >= since)
-        return {member: int(total or 0) for member, total in (await self.session.execute(query)).all()}
+        return {
+            member: int(total or 0) for member, total in (await self.session.execute(query)).all()
+        }
 
-    async def money_spent(self, member_ids: Sequence[int], since: datetime | None) -> dict[int, int]:
+    async def money_spent(
+        self, member_ids: Sequence[int], since: datetime | None
+    ) -> dict[int, int]:
         """Totals less shipping and refunds per member since ``since`` (minor units)."""
         spent = func.sum(Purchase.total - Purchase.shipping - Purchase.refunded)
         query = (
@@ -51,7 +57,9 @@ class TierRepository:
         rows = (await self.session.execute(query)).all()
         return {member: int(total or 0) for member, total in rows if member is not None}
 
-    async def member_tiers(self, program_id: int, after_id: int, limit: int) -> list[tuple[int, str | None]]:
+    async def member_tiers(
+        self, program_id: int, after_id: int, limit: int
+    ) -> list[tuple[int, str | None]]:
         query = (
             select(Member.id, Member.tier_id)
             .where(Member.program_id == program_id, Member.id > after_id)
@@ -61,16 +69,26 @@ class TierRepository:
         return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
 
     async def move(
-        self, *, member_id: int, from_tier: str | None, to_tier: str | None, reason: str,
-        metric: int, now: datetime,
-    ) -> TierChange:  # fmt: skip
+        self,
+        *,
+        member_id: int,
+        from_tier: str | None,
+        to_tier: str | None,
+        reason: str,
+        metric: int,
+        now: datetime,
+    ) -> TierChange:
         await self.session.execute(
             update(Member).where(Member.id == member_id).values(tier_id=to_tier, tier_since=now)
         )
         change = TierChange(
-            member_id=member_id, from_tier=from_tier, to_tier=to_tier, reason=reason,
-            metric=metric, occurred_at=now,
-        )  # fmt: skip
+            member_id=member_id,
+            from_tier=from_tier,
+            to_tier=to_tier,
+            reason=reason,
+            metric=metric,
+            occurred_at=now,
+        )
         self.session.add(change)
         await self.session.flush()
         return change
@@ -79,7 +97,9 @@ class TierRepository:
         query = select(TierChange).where(TierChange.member_id == member_id).order_by(TierChange.id)
         return list((await self.session.execute(query)).scalars())
 
-    async def claim_review(self, program_id: int, review_date: date, now: datetime) -> TierReview | None:
+    async def claim_review(
+        self, program_id: int, review_date: date, now: datetime
+    ) -> TierReview | None:
         """Insert the review marker of the day; ``None`` when that day's review already ran."""
         existing = await self.session.execute(
             select(TierReview).where(

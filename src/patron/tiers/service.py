@@ -38,9 +38,13 @@ async def metrics(
 
 
 async def upgrade_if_qualified(
-    session: AsyncSession, *, program: Program, member_id: int, current_tier: str | None,
+    session: AsyncSession,
+    *,
+    program: Program,
+    member_id: int,
+    current_tier: str | None,
     now: datetime,
-) -> TierChange | None:  # fmt: skip
+) -> TierChange | None:
     """Move the member up at once if the metric reached a higher threshold.
 
     Cheap on the hot path: for points tiers the lifetime figure cached on the account bounds
@@ -60,9 +64,13 @@ async def upgrade_if_qualified(
     if rank(program, target) <= rank(program, current_tier):
         return None
     return await TierRepository(session).move(
-        member_id=member_id, from_tier=current_tier, to_tier=target,
-        reason=f"upgrade: metric {metric} reached the threshold", metric=metric, now=now,
-    )  # fmt: skip
+        member_id=member_id,
+        from_tier=current_tier,
+        to_tier=target,
+        reason=f"upgrade: metric {metric} reached the threshold",
+        metric=metric,
+        now=now,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +88,9 @@ async def review_tiers(
     if program.tiers is None:
         return ReviewResult(ran=False)
     repository = TierRepository(session)
-    review = await repository.claim_review(program_id, local(now, program.program.timezone).date(), now)
+    review = await repository.claim_review(
+        program_id, local(now, program.program.timezone).date(), now
+    )
     if review is None:
         return ReviewResult(ran=False)
     reviewed = upgraded = downgraded = 0
@@ -94,9 +104,13 @@ async def review_tiers(
             if move is None:
                 continue
             await repository.move(
-                member_id=member_id, from_tier=current, to_tier=move.to_tier, reason=move.reason,
-                metric=found[member_id], now=now,
-            )  # fmt: skip
+                member_id=member_id,
+                from_tier=current,
+                to_tier=move.to_tier,
+                reason=move.reason,
+                metric=found[member_id],
+                now=now,
+            )
             if rank(program, move.to_tier) > rank(program, current):
                 upgraded += 1
             else:

@@ -41,4 +41,6 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
                 session, program_id=active.program_id, program=active.program, now=now
             )
             reviews[key] = asdict(result)
-    return DailyReport(now=now, lots_activated=activated, lots_expired=expired, tier_reviews=reviews)
+    return DailyReport(
+        now=now, lots_activated=activated, lots_expired=expired, tier_reviews=reviews
+    )

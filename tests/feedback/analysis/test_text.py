@@ -21,6 +21,8 @@ from patron.feedback.analysis.text import expand_english, lemmatizer, stop_words
         (Language.PL, "zamówieniem", "zamówienie"),
         (Language.PL, "dostawy", "dostawa"),
         (Language.PL, "kurierem", "kurier"),
+        (Language.PL, "miła", "miły"),
+        (Language.PL, "czekałem", "czekać"),
         (Language.EN, "deliveries", "delivery"),
         (Language.EN, "charged", "charge"),
         (Language.EN, "couriers", "courier"),

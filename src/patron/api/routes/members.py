@@ -12,7 +12,12 @@ from patron.ledger import service as ledger_service
 from patron.ledger.schemas import EntryPage
 from patron.members import service as member_service
 from patron.members.models import ConsentChannel, MemberStatus
-from patron.members.overview import MemberOverview, member_overview, member_overview_by_external_id, overview_of
+from patron.members.overview import (
+    MemberOverview,
+    member_overview,
+    member_overview_by_external_id,
+    overview_of,
+)
 from patron.members.schemas import MemberCreate, MemberPage, MemberUpdate
 from patron.programs.service import get_active_program
 from patron.tiers import service as tier_service
@@ -46,11 +51,15 @@ class TierChangeRead(BaseModel):
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": MemberOverview, "description": "The same enrolment sent again"}},
 )
-async def enrol(data: MemberCreate, session: WriteSession, response: Response, _: Pos, now: Now) -> MemberOverview:
+async def enrol(
+    data: MemberCreate, session: WriteSession, response: Response, _: Pos, now: Now
+) -> MemberOverview:
     """Enrol a customer (201). The same body again answers 200 with the member; a different
     body with the same ``external_id`` is 409 ``idempotency_conflict``."""
     active = await get_active_program(session)
-    member = await member_service.enrol_member(session, program_id=active.program_id, data=data, now=now)
+    member = await member_service.enrol_member(
+        session, program_id=active.program_id, data=data, now=now
+    )
     if member.enrolled_at != now:
         response.status_code = status.HTTP_200_OK
     return await overview_of(session, member, now=now)
@@ -58,11 +67,12 @@ async def enrol(data: MemberCreate, session: WriteSession, response: Response, _
 
 @router.get("", response_model=MemberPage)
 async def list_members(
-    session: ReadSession, _: Reader,
+    session: ReadSession,
+    _: Reader,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     member_status: Annotated[MemberStatus | None, Query(alias="status")] = None,
-) -> MemberPage:  # fmt: skip
+) -> MemberPage:
     """Members in id order; pass ``next_after`` back as ``after`` for the next page."""
     active = await get_active_program(session)
     return await member_service.list_members(
@@ -72,9 +82,11 @@ async def list_members(
 
 @router.get("/by-external-id/{external_id}", response_model=MemberOverview)
 async def read_by_external_id(
-    external_id: Annotated[str, Path(min_length=1, max_length=128)], session: ReadSession,
-    _: Reader, now: Now,
-) -> MemberOverview:  # fmt: skip
+    external_id: Annotated[str, Path(min_length=1, max_length=128)],
+    session: ReadSession,
+    _: Reader,
+    now: Now,
+) -> MemberOverview:
     """The member with the shop's own customer id."""
     active = await get_active_program(session)
     return await member_overview_by_external_id(
@@ -83,7 +95,9 @@ async def read_by_external_id(
 
 
 @router.get("/{member_id}", response_model=MemberOverview)
-async def read_member(member_id: MemberId, session: ReadSession, _: Reader, now: Now) -> MemberOverview:
+async def read_member(
+    member_id: MemberId, session: ReadSession, _: Reader, now: Now
+) -> MemberOverview:
     """The member with ``tier`` and ``points`` as of now."""
     return await member_overview(session, member_id=member_id, now=now)
 
@@ -103,16 +117,24 @@ async def set_consent(
 ) -> MemberOverview:
     """Grant or revoke consent to be contacted on a channel (email, sms, push)."""
     await member_service.set_consent(
-        session, member_id=member_id, channel=data.channel, is_granted=data.is_granted,
-        source=data.source, now=now,
-    )  # fmt: skip
+        session,
+        member_id=member_id,
+        channel=data.channel,
+        is_granted=data.is_granted,
+        source=data.source,
+        now=now,
+    )
     return await member_overview(session, member_id=member_id, now=now)
 
 
 @router.post("/{member_id}/block", response_model=MemberOverview)
-async def block(member_id: MemberId, data: BlockRequest, session: WriteSession, _: Admin, now: Now) -> MemberOverview:
+async def block(
+    member_id: MemberId, data: BlockRequest, session: WriteSession, _: Admin, now: Now
+) -> MemberOverview:
     """Block the member: no earning or redeeming until unblocked."""
-    member = await member_service.block_member(session, member_id=member_id, reason=data.reason, now=now)
+    member = await member_service.block_member(
+        session, member_id=member_id, reason=data.reason, now=now
+    )
     return await overview_of(session, member, now=now)
 
 
@@ -125,22 +147,31 @@ async def unblock(member_id: MemberId, session: WriteSession, _: Admin, now: Now
 
 @router.get("/{member_id}/ledger", response_model=EntryPage)
 async def ledger(
-    member_id: MemberId, session: ReadSession, _: Reader,
+    member_id: MemberId,
+    session: ReadSession,
+    _: Reader,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=20)] = None,
-) -> EntryPage:  # fmt: skip
+) -> EntryPage:
     """The member's ledger entries, newest first; pass ``next_cursor`` back as ``cursor``."""
     await member_service.get_member(session, member_id=member_id)
     return await ledger_service.entries(session, member_id=member_id, limit=limit, cursor=cursor)
 
 
 @router.get("/{member_id}/tier-history", response_model=list[TierChangeRead])
-async def tier_history(member_id: MemberId, session: ReadSession, _: Reader) -> list[TierChangeRead]:
+async def tier_history(
+    member_id: MemberId, session: ReadSession, _: Reader
+) -> list[TierChangeRead]:
     """Every tier change of the member with its reason, oldest first."""
     await member_service.get_member(session, member_id=member_id)
     changes = await tier_service.tier_history(session, member_id=member_id)
     return [
-        TierChangeRead(from_tier=c.from_tier, to_tier=c.to_tier, reason=c.reason, metric=c.metric,
-                       occurred_at=c.occurred_at.isoformat())  # fmt: skip
+        TierChangeRead(
+            from_tier=c.from_tier,
+            to_tier=c.to_tier,
+            reason=c.reason,
+            metric=c.metric,
+            occurred_at=c.occurred_at.isoformat(),
+        )
         for c in changes
     ]

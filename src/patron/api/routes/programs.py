@@ -23,15 +23,20 @@ async def active_program(session: ReadSession, _: Reader) -> ProgramVersionDetai
 @router.put(
     "",
     response_model=AppliedProgram,
-    openapi_extra={"requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}},
+    openapi_extra={
+        "requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}
+    },
 )
 async def apply_program(
-    principal: Admin, session: WriteSession,
+    principal: Admin,
+    session: WriteSession,
     text: Annotated[str, Body(media_type="application/yaml", max_length=1_000_000)],
-) -> AppliedProgram:  # fmt: skip
+) -> AppliedProgram:
     """Validate the program file (YAML body) and make it the active version; the answer lists
     the field-level changes. 422 ``program_invalid`` lists every problem."""
-    return await program_service.apply_program(session, text=text, created_by=f"api:{principal.name}")
+    return await program_service.apply_program(
+        session, text=text, created_by=f"api:{principal.name}"
+    )
 
 
 @router.get("/versions", response_model=list[ProgramVersionSummary])
@@ -41,6 +46,8 @@ async def versions(session: ReadSession, _: Reader) -> list[ProgramVersionSummar
 
 
 @router.get("/versions/{version}", response_model=ProgramVersionDetail)
-async def version(version: Annotated[int, Path(gt=0, le=2**31 - 1)], session: ReadSession, _: Reader) -> ProgramVersionDetail:
+async def version(
+    version: Annotated[int, Path(gt=0, le=2**31 - 1)], session: ReadSession, _: Reader
+) -> ProgramVersionDetail:
     """One version of the program."""
     return await program_service.get_version(session, version=version)

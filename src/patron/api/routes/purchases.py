@@ -48,9 +48,13 @@ async def read_purchase(purchase_id: PurchaseId, session: ReadSession, _: Reader
     responses={200: {"model": ReturnRead, "description": "The same return sent again"}},
 )
 async def create_return(
-    purchase_id: PurchaseId, data: ReturnCreate, session: WriteSession, response: Response,
-    _: Pos, now: Now,
-) -> ReturnRead:  # fmt: skip
+    purchase_id: PurchaseId,
+    data: ReturnCreate,
+    session: WriteSession,
+    response: Response,
+    _: Pos,
+    now: Now,
+) -> ReturnRead:
     """Refund part (by lines or amount) or all of a purchase; its points are reversed in
     proportion under the program's return policy. Idempotent by ``external_id``."""
     active = await get_active_program(session)

@@ -31,13 +31,17 @@ class CouponConsume(BaseModel):
 
 @router.get("/rewards", response_model=list[CatalogueReward])
 async def list_rewards(
-    session: ReadSession, _: Reader, now: Now,
+    session: ReadSession,
+    _: Reader,
+    now: Now,
     member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1)] = None,
-) -> list[CatalogueReward]:  # fmt: skip
+) -> list[CatalogueReward]:
     """The rewards catalogue; with ``member_id``, ``available`` also checks that member's tier
     and points."""
     active = await get_active_program(session)
-    member = None if member_id is None else await member_service.get_member(session, member_id=member_id)
+    member = (
+        None if member_id is None else await member_service.get_member(session, member_id=member_id)
+    )
     return await reward_service.list_rewards(session, active=active, member=member, now=now)
 
 
@@ -48,16 +52,23 @@ async def redeem(data: RedemptionCreate, session: WriteSession, _: Pos, now: Now
     ``out_of_stock``; 403 ``tier_required``."""
     active = await get_active_program(session)
     return await reward_service.redeem(
-        session, active=active, member_id=data.member_id, reward_code=data.reward_code,
-        idempotency_key=data.idempotency_key, now=now,
-    )  # fmt: skip
+        session,
+        active=active,
+        member_id=data.member_id,
+        reward_code=data.reward_code,
+        idempotency_key=data.idempotency_key,
+        now=now,
+    )
 
 
 @router.get("/coupons/{code}", response_model=CouponView)
 async def validate_coupon(
-    code: CouponCode, session: ReadSession, _: Reader, now: Now,
+    code: CouponCode,
+    session: ReadSession,
+    _: Reader,
+    now: Now,
     member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1)] = None,
-) -> CouponView:  # fmt: skip
+) -> CouponView:
     """The coupon if it can be used now (by ``member_id`` when given); else 404/403/409."""
     return await reward_service.validate_coupon(session, code=code, member_id=member_id, now=now)
 
@@ -75,7 +86,9 @@ async def consume_coupon(
 
 
 @router.post("/coupons/{code}/cancel", response_model=CouponCancellation)
-async def cancel_coupon(code: CouponCode, session: WriteSession, _: Pos, now: Now) -> CouponCancellation:
+async def cancel_coupon(
+    code: CouponCode, session: WriteSession, _: Pos, now: Now
+) -> CouponCancellation:
     """Cancel an unused coupon; its points return to the member as a new lot."""
     active = await get_active_program(session)
     return await reward_service.cancel_coupon(session, active=active, code=code, now=now)

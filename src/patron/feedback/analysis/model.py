@@ -32,7 +32,7 @@ from patron.feedback.analysis.features import (
 )
 from patron.feedback.analysis.result import Label, Topic
 
-MODEL_VERSION = "2"
+MODEL_VERSION = "3"
 """Bump whenever features or hyper-parameters change: it invalidates cached models."""
 CACHE_DIR_ENV = "PATRON_FEEDBACK_CACHE_DIR"
 SEED = 20240601

@@ -31,8 +31,18 @@ _EN_CONTRACTIONS = (
     (re.compile(r"['’]s\b"), ""),
 )
 _EN_SHORT_FORMS = {"ll": "will", "re": "are", "ve": "have", "m": "am", "d": "would"}
-_LEMMA_FIXES = {Language.RU: {"деньга": "деньги"}, Language.PL: {}, Language.EN: {}}
-"""Dictionary quirks corrected so that keywords read naturally (pymorphy's 'деньга')."""
+_LEMMA_FIXES = {
+    Language.RU: {"деньга": "деньги"},
+    Language.PL: {
+        "supera": "super",
+        "czekało": "czekać",
+        "miła": "miły",
+        "niemiła": "niemiły",
+        "szybka": "szybki",
+    },
+    Language.EN: {},
+}
+"""Dictionary quirks on common feedback words ("деньги" -> "деньга", "super" -> "supera")."""
 
 KEEP_WORDS = {
     Language.RU: "деньги время работа работать машина минута час день дверь вода стол пол ждать "

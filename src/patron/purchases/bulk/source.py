@@ -1,0 +1,91 @@
+"""Reading an import file into text columns, one row per purchase line.
+
+The format is chosen by the file's extension: ``.csv`` (UTF-8, comma separated, a header
+row) or ``.parquet``. Every column becomes text exactly as written, so that amounts keep the
+digits the shop sent (they are part of the purchase's fingerprint): an empty CSV field is a
+missing value. Parquet may carry typed columns: numbers become their decimal text (a
+``Decimal`` keeps its scale, a float its shortest form), a ``Datetime`` becomes an ISO 8601
+instant (naive values are UTC).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from patron.purchases.bulk.errors import ImportFileError
+
+ROW = "row"
+REQUIRED_COLUMNS = (
+    "external_id",
+    "member_external_id",
+    "occurred_at",
+    "currency",
+    "total",
+    "sku",
+    "quantity",
+    "unit_price",
+)
+OPTIONAL_COLUMNS = ("shipping", "channel", "store", "category")
+COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+_INSTANT = "%Y-%m-%dT%H:%M:%S%.6f+00:00"
+
+
+def read_rows(path: Path) -> pl.DataFrame:
+    """The file's rows: ``row`` (1-based data row) and every column of :data:`COLUMNS` as
+    text (an optional column the file lacks is all missing).
+
+    Raises :class:`ImportFileError` when the file cannot be read, has another extension, or
+    its header lacks a required column or names one Patron does not know.
+    """
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
+        elif suffix == ".parquet":
+            raw = pl.read_parquet(path)
+        else:
+            raise ImportFileError(
+                f"{path.name}: give a .csv or .parquet file, not {suffix or 'no extension'}",
+                field="file",
+            )
+    except (OSError, pl.exceptions.PolarsError) as error:
+        raise ImportFileError(f"{path.name}: cannot be read: {error}", field="file") from error
+    _check_header(path, raw.columns)
+    return raw.select(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW),
+        *(_as_text(raw, name) for name in COLUMNS),
+    )
+
+
+def _check_header(path: Path, columns: list[str]) -> None:
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        raise ImportFileError(
+            f"{path.name}: the header lacks the column(s) {', '.join(missing)}", field=missing[0]
+        )
+    unknown = [name for name in columns if name not in COLUMNS]
+    if unknown:
+        raise ImportFileError(
+            f"{path.name}: unknown column(s) {', '.join(unknown)}; the columns are "
+            f"{', '.join(COLUMNS)}",
+            field=unknown[0],
+        )
+
+
+def _as_text(frame: pl.DataFrame, name: str) -> pl.Expr:
+    if name not in frame.columns:
+        return pl.lit(None, dtype=pl.String).alias(name)
+    dtype = frame.schema[name]
+    column = pl.col(name)
+    if isinstance(dtype, pl.Datetime):
+        moment = (
+            column.dt.replace_time_zone("UTC")
+            if dtype.time_zone is None
+            else column.dt.convert_time_zone("UTC")
+        )
+        return moment.dt.strftime(_INSTANT).alias(name)
+    if dtype == pl.String:
+        return column
+    return column.cast(pl.String).alias(name)
