@@ -118,7 +118,7 @@ def run_patron(path: Path, below: int | None) -> dict[str, Any]:
 
 
 def run_lifetimes(path: Path, below: int | None) -> dict[str, Any]:
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
 
     _patch_lifetimes_imports()
     from lifetimes import BetaGeoFitter, GammaGammaFitter

@@ -56,7 +56,9 @@ async def test_failure_after_purchase_insert_rolls_back_and_retry_succeeds(
         await api.call("POST", "/purchases", json=body)
     async with api.database.read() as session:
         assert (await session.execute(select(func.count()).select_from(Purchase))).scalar_one() == 0
-        assert (await session.execute(select(func.count()).select_from(PurchaseLine))).scalar_one() == 0
+        assert (
+            await session.execute(select(func.count()).select_from(PurchaseLine))
+        ).scalar_one() == 0
     monkeypatch.setattr(ledger_service, "credit", real_credit)
     retried = await api.call("POST", "/purchases", json=body)
     assert retried.status_code == 201
@@ -135,7 +137,9 @@ async def _state(url: str) -> tuple[int, int, int, int]:
     async with database.read() as session:
         purchases = (await session.execute(select(func.count()).select_from(Purchase))).scalar_one()
         lines = (await session.execute(select(func.count()).select_from(PurchaseLine))).scalar_one()
-        entries = (await session.execute(select(func.count()).select_from(LedgerEntry))).scalar_one()
+        entries = (
+            await session.execute(select(func.count()).select_from(LedgerEntry))
+        ).scalar_one()
         breaches = len(await verify(session, now=utcnow()))
     await database.dispose()
     return purchases, lines, entries, breaches

@@ -20,7 +20,6 @@ from sqlalchemy.engine import make_url
 
 from patron.cli.options import run
 from patron.demo.generator import DemoSettings, DemoStore, generate_store
-from patron.demo.inline_sqlite import InlineDatabase
 from patron.demo.replay import ReplaySummary, replay_store
 from patron.kit.db import Database, database_url
 from patron.kit.time import utcnow
@@ -105,7 +104,7 @@ async def _holds_data(url: str) -> bool:
 
 
 async def _replay(url: str, store: DemoStore, console: Console) -> ReplaySummary:
-    database = InlineDatabase(url)  # the replay is the database's only user
+    database = Database(url)
     columns = (
         TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TextColumn("events"),
         TimeElapsedColumn(), TimeRemainingColumn(),

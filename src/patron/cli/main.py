@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from patron.cli import db, jobs, keys, program, serve
+from patron.cli import db, demo, imports, jobs, keys, program, serve
 
 app = typer.Typer(
     name="patron",
@@ -16,6 +16,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(program.app, name="program")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(imports.app, name="import")
+app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 app.command("verify")(jobs.verify)
 

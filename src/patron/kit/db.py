@@ -4,7 +4,8 @@
 One code path serves SQLite (the embedded default) and PostgreSQL:
 - ``Database.write()`` opens a unit of work that will write. On SQLite it starts with
   ``BEGIN IMMEDIATE`` on a single pooled connection, so writers queue in the pool (asyncio
-  friendly) instead of spinning in SQLite's busy handler; on PostgreSQL it is a plain
+  friendly) instead of spinning in SQLite's busy handler (SQLite runs in the caller's thread:
+  :mod:`patron.kit.sqlite_inline`); on PostgreSQL it is a plain
   transaction and row locks (``SELECT ... FOR UPDATE``) serialise writers of one account.
 - ``Database.read()`` opens a read-only unit of work (never commits).
 The unit of work commits when its block exits cleanly and rolls back on an exception.
@@ -17,9 +18,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -32,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from patron.kit.sqlite_inline import inline_sqlite_engine
 from patron.kit.time import ensure_utc
 
 NAMING_CONVENTION = {
@@ -87,26 +88,12 @@ def database_url(value: str | None = None) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _sqlite_engine(url: str, begin: str, pool_size: int) -> AsyncEngine:
-    engine = create_async_engine(
-        url, pool_size=pool_size, max_overflow=0, pool_timeout=60, connect_args={"timeout": 60}
-    )
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=60000")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
-
-    return engine
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=60000",
+)
 
 
 class Database:
@@ -116,8 +103,8 @@ class Database:
         self.url = database_url(url)
         self.dialect = make_url(self.url).get_backend_name()
         if self.is_sqlite:
-            self.write_engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE", 1)
-            self.read_engine = _sqlite_engine(self.url, "BEGIN", pool_size)
+            self.write_engine = inline_sqlite_engine(self.url, "BEGIN IMMEDIATE", _PRAGMAS, 1)
+            self.read_engine = inline_sqlite_engine(self.url, "BEGIN", _PRAGMAS, pool_size)
         else:
             self.write_engine = create_async_engine(
                 self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False

@@ -41,6 +41,7 @@ __all__ = [
     "debit",
     "entries",
     "expire_due",
+    "lifetime_earned",
     "lock_account_for_update",
     "open_account",
     "refund",
@@ -58,6 +59,12 @@ async def open_account(
     moment = now or utcnow()
     await LedgerRepository(session).insert_account(member_id, moment)
     return await balance(session, member_id=member_id, now=moment)
+
+
+async def lifetime_earned(session: AsyncSession, *, member_id: int) -> int:
+    """The member's lifetime earned points (time does not change it: one small query)."""
+    _, cache = await LedgerRepository(session).counters(member_id)
+    return cache.lifetime_earned
 
 
 async def balance(session: AsyncSession, *, member_id: int, now: datetime) -> Balance:

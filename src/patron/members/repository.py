@@ -32,6 +32,20 @@ class MemberRepository:
     async def lock_member_for_update(self, member_id: int) -> Member | None:
         return await self.get(member_id, for_update=True)
 
+    async def state(
+        self, program_id: int, member_id: int | None, external_id: str | None
+    ) -> tuple[int, MemberStatus, str | None] | None:
+        """``(id, status, tier_id)`` of one member of the program: the hot path's lookup."""
+        query = select(Member.id, Member.status, Member.tier_id).where(
+            Member.program_id == program_id
+        )
+        if member_id is not None:
+            query = query.where(Member.id == member_id)
+        else:
+            query = query.where(Member.external_id == external_id)
+        row = (await self.session.execute(query)).first()
+        return None if row is None else (row[0], row[1], row[2])
+
     async def get_by_external_id(self, program_id: int, external_id: str) -> Member | None:
         query = select(Member).where(
             Member.program_id == program_id, Member.external_id == external_id

@@ -8,6 +8,7 @@ person written two ways is stored one way.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -194,3 +195,16 @@ class MemberPage(BaseModel):
 
     items: list[Member]
     next_after: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberState:
+    """What earning and redeeming need to know about a member: the hot path's lean view."""
+
+    id: int
+    status: MemberStatus
+    tier_id: str | None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is MemberStatus.ACTIVE

@@ -163,7 +163,25 @@ async def get_member_by_external_id(
     return await _read(repository, member)
 
 
-def ensure_active(member: schemas.Member) -> None:
+async def get_member_state(
+    session: AsyncSession,
+    *,
+    program_id: int,
+    member_id: int | None = None,
+    external_id: str | None = None,
+) -> schemas.MemberState:
+    """Id, status and tier of a member by id or by external id, in one small query."""
+    found = await MemberRepository(session).state(program_id, member_id, external_id)
+    if found is None:
+        if member_id is not None:
+            raise MemberNotFoundError(f"member {member_id} does not exist", field="member_id")
+        raise MemberNotFoundError(
+            f"no member with external_id {external_id!r}", field="external_id"
+        )
+    return schemas.MemberState(*found)
+
+
+def ensure_active(member: schemas.Member | schemas.MemberState) -> None:
     """Raise ``MemberBlockedError`` when the member is blocked."""
     if not member.is_active:
         raise MemberBlockedError(f"member {member.id} is blocked", field="member_id")

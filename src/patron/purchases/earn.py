@@ -23,7 +23,7 @@ from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind
 from patron.ledger.repository import lock_account_for_update
 from patron.members import service as member_service
-from patron.members.schemas import Member
+from patron.members.schemas import MemberState
 from patron.programs.expiry import lot_timing
 from patron.programs.schemas import ActiveProgram
 from patron.purchases.context import (
@@ -49,14 +49,13 @@ class RecordedPurchase:
 
 async def resolve_member(
     session: AsyncSession, *, program_id: int, member_id: int | None, member_external_id: str | None
-) -> Member | None:
-    if member_id is not None:
-        return await member_service.get_member(session, member_id=member_id)
-    if member_external_id is not None:
-        return await member_service.get_member_by_external_id(
-            session, program_id=program_id, external_id=member_external_id
-        )
-    return None
+) -> MemberState | None:
+    """The member a purchase or quote names (by id or external id), or ``None`` for none."""
+    if member_id is None and member_external_id is None:
+        return None
+    return await member_service.get_member_state(
+        session, program_id=program_id, member_id=member_id, external_id=member_external_id
+    )
 
 
 async def record_purchase(

@@ -56,8 +56,8 @@ async def upgrade_if_qualified(
     if threshold is None:
         return None
     if program.tiers.qualify_on is QualifyOn.POINTS_EARNED:
-        balance = await ledger_service.balance(session, member_id=member_id, now=now)
-        if balance.lifetime_earned < threshold:
+        lifetime = await ledger_service.lifetime_earned(session, member_id=member_id)
+        if lifetime < threshold:
             return None
     metric = (await metrics(session, program=program, member_ids=[member_id], now=now))[member_id]
     target = qualified_tier(program, metric)

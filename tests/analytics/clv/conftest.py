@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from patron.analytics.clv import (
@@ -13,8 +11,7 @@ from patron.analytics.clv import (
     read_cdnow_summary,
     read_cdnow_summary_with_transactions,
 )
-
-DATA = (Path(__file__).parents[3] / "../shared/data").resolve()
+from tests.analytics.clv.data import DATA
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from patron.analytics.clv import (
     summarise_purchases,
 )
 from patron.analytics.clv._periods import period_totals, totals_by_hashing, totals_of_compact_ids
-from tests.analytics.clv.conftest import DATA
+from tests.analytics.clv.data import DATA
 
 
 def _log() -> pl.DataFrame:
@@ -243,3 +243,19 @@ def test_sparse_ids_take_the_hashing_path_with_the_same_result() -> None:
     assert totals.last.tolist() == [2.0, 9.0]
     assert totals.periods.tolist() == [2.0, 2.0]
     assert totals.repeat_spend.tolist() == [1.0, 4.0]
+
+
+def test_wide_keys_take_64_bits_with_the_same_result() -> None:
+    # 1,001 ids times 10^7 periods do not fit 32-bit keys.
+    rows = [(1000, 10_000_000, 5), (0, 0, 2), (1000, 3, 6), (0, 0, 4), (1000, 10_000_000, 1)]
+    frame = _frame(rows)
+
+    by_sorting = totals_of_compact_ids(frame)
+    by_hashing = totals_by_hashing(frame)
+
+    assert by_sorting is not None
+    assert by_sorting.customer_id.tolist() == [0, 1000]
+    assert by_sorting.last.tolist() == [0.0, 10_000_000.0]
+    assert by_sorting.repeat_spend.tolist() == [0.0, 6.0]
+    for name in ("customer_id", "first", "last", "periods", "repeat_spend"):
+        assert getattr(by_sorting, name).tolist() == getattr(by_hashing, name).tolist()

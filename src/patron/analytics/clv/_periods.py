@@ -2,14 +2,15 @@
 
 Two implementations give the same result. Integer customer ids in a compact range (member
 ids are) take the NumPy path: one sort of a combined (customer, period) key, then counts and
-sums by ``bincount``; on ten million purchases this is about four times faster than the
-general path, a hash grouping by (customer, period) and then by customer in Polars, which
-serves every other id type.
+sums by ``bincount``. Every other id type takes a hash grouping by (customer, period) and then
+by customer in Polars. On 9.6 million purchases of a million customers the NumPy path took
+0.7-1.5 s against 10-11 s for the Polars one (2 busy shared cores).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +19,7 @@ import polars as pl
 from patron.analytics.clv._arrays import AnyArray, FloatArray
 
 _I64 = np.int64
+_Integers: TypeAlias = npt.NDArray[np.integer[Any]]
 # The NumPy path allocates arrays as long as the id range; it is taken while that range is
 # at most this many times the number of purchases.
 _MAX_ID_SPREAD = 4
@@ -56,10 +58,12 @@ def totals_of_compact_ids(purchases: pl.DataFrame) -> PeriodTotals | None:
     compact = id_range <= _MAX_ID_SPREAD * purchases.height + 1024
     if not compact or id_range > np.iinfo(_I64).max // span:
         return None
+    # 32-bit keys sort three times faster; they fit while id_range * span <= 2^32.
+    key_type = pl.UInt32 if id_range * span <= 1 << 32 else pl.Int64
     offset = pl.col("customer_id").cast(pl.Int64) - low_id
     keyed = purchases.select(
         offset.alias("offset"),
-        (offset * span + pl.col("period").cast(pl.Int64) - low_period).alias("key"),
+        (offset * span + pl.col("period").cast(pl.Int64) - low_period).cast(key_type).alias("key"),
         pl.col("amount"),
     )
     totals = _totals_by_sorting(
@@ -80,7 +84,7 @@ def totals_of_compact_ids(purchases: pl.DataFrame) -> PeriodTotals | None:
 
 def _totals_by_sorting(
     offset: npt.NDArray[np.int64],
-    key: npt.NDArray[np.int64],
+    key: _Integers,
     amount: FloatArray,
     *,
     id_range: int,
@@ -96,8 +100,8 @@ def _totals_by_sorting(
     distinct_customer = distinct // span
     starts = np.flatnonzero(_first_of_runs(distinct_customer))
     ends = np.append(starts[1:], distinct.size) - 1
-    customers = distinct_customer[starts]
-    first_key = np.zeros(id_range, dtype=_I64)
+    customers = distinct_customer[starts].astype(_I64)
+    first_key = np.zeros(id_range, dtype=key.dtype)
     first_key[customers] = distinct[starts]
     repeat = np.where(key > first_key[offset], amount, 0.0)
     repeat_spend = np.bincount(offset, weights=repeat, minlength=id_range)[customers]
@@ -110,7 +114,9 @@ def _totals_by_sorting(
     )
 
 
-def _first_of_runs(values: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+def _first_of_runs(
+    values: _Integers,
+) -> npt.NDArray[np.bool_]:
     """True where a sorted array's element differs from the one before it."""
     first = np.empty(values.size, dtype=np.bool_)
     first[:1] = True

@@ -131,10 +131,11 @@ def model_key(mode: AnalysisMode) -> str:
 def get_model(mode: AnalysisMode) -> FeedbackModel:
     """The process-wide model of `mode`: fitted on first use, then reused.
 
-    Fitting takes about a second in `fast` mode and 10-20 s in `accurate` mode (embedding
-    the training texts dominates). With `PATRON_FEEDBACK_CACHE_DIR` set, a pickled model
-    with the same key is loaded from there instead, and a freshly fitted one is saved
-    there. Point it only at a directory no one else can write to: unpickling runs code.
+    Fitting takes a few seconds in `fast` mode and 15-70 s in `accurate` mode on two
+    shared cores (embedding the training texts dominates). With `PATRON_FEEDBACK_CACHE_DIR`
+    set, a pickled model with the same key is loaded from there instead, and a freshly
+    fitted one is saved there. Point it only at a directory no one else can write to:
+    unpickling runs code.
     """
     key = model_key(mode)
     with _LOCK:

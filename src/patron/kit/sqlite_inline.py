@@ -1,12 +1,19 @@
-"""SQLite for one busy writer: the aiosqlite interface, run in the caller's thread.
+"""SQLite in the caller's thread: the aiosqlite interface without aiosqlite's worker thread.
 
 aiosqlite runs every call (cursor, execute, fetch, close) in a worker thread and hands the
 result back through a queue, which costs a thread switch per call: about 0.1 ms on an idle
-machine and over 1 ms on a loaded one, several times per statement. A batch job that is the
-only user of its database (``patron demo``) gains nothing from that thread, so this module
-gives SQLAlchemy's aiosqlite dialect (through ``async_creator``) a connection with the same
-awaitable interface that calls :mod:`sqlite3` directly. Each call blocks the event loop for
-as long as SQLite works, which is right for a batch job and wrong for a server.
+machine and over 1 ms on a loaded one, several times per statement; measured here it was most
+of the purchase hot path. This module gives SQLAlchemy's aiosqlite dialect (through
+``async_creator``) a connection with the same awaitable interface that calls :mod:`sqlite3`
+directly. Each call blocks the event loop for as long as SQLite works: microseconds for the
+indexed statements of the hot path. Writers of one process queue in the write engine's pool
+(one connection, ``BEGIN IMMEDIATE``) without blocking; only a writer of *another* process
+holding the lock makes a ``BEGIN IMMEDIATE`` wait in SQLite's busy handler, blocking this
+process's loop meanwhile (run one server process per SQLite file for the best latency).
+
+SQLAlchemy's aiosqlite dialect reaches into two attributes of ``aiosqlite.Connection``
+(``_conn`` and ``_tx``); :class:`InlineConnection` provides them, and the whole test suite runs
+through this path on SQLite.
 """
 
 from __future__ import annotations
@@ -19,8 +26,6 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-
-from patron.kit.db import Database
 
 
 class InlineCursor:
@@ -117,13 +122,15 @@ class InlineConnection:
         self._conn.create_function(*args, **kwargs)
 
 
-def _inline_engine(url: str, begin: str, statements: Sequence[str]) -> AsyncEngine:
+def _inline_engine(url: str, begin: str, statements: Sequence[str], pool_size: int) -> AsyncEngine:
     path = make_url(url).database or ":memory:"
 
     async def connect() -> InlineConnection:
         return InlineConnection(sqlite3.connect(path, check_same_thread=False, timeout=60))
 
-    engine = create_async_engine(url, async_creator=connect, pool_size=1, max_overflow=0)
+    engine = create_async_engine(
+        url, async_creator=connect, pool_size=pool_size, max_overflow=0, pool_timeout=60
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -140,22 +147,8 @@ def _inline_engine(url: str, begin: str, statements: Sequence[str]) -> AsyncEngi
     return engine
 
 
-_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=NORMAL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=60000",
-)
-
-
-class InlineDatabase(Database):
-    """A :class:`~patron.kit.db.Database` whose SQLite engines run in the caller's thread
-    (same pragmas and ``BEGIN IMMEDIATE`` writes as the kit's); other databases are unchanged."""
-
-    def __init__(self, url: str | None = None) -> None:
-        super().__init__(url, pool_size=1)
-        if self.is_sqlite:
-            self.write_engine = _inline_engine(self.url, "BEGIN IMMEDIATE", _PRAGMAS)
-            self.read_engine = _inline_engine(self.url, "BEGIN", _PRAGMAS)
-            self._write.configure(bind=self.write_engine)
-            self._read.configure(bind=self.read_engine)
+def inline_sqlite_engine(
+    url: str, begin: str, statements: Sequence[str], pool_size: int
+) -> AsyncEngine:
+    """An async engine on the aiosqlite dialect whose connections run in the caller's thread."""
+    return _inline_engine(url, begin, statements, pool_size)

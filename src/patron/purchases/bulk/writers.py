@@ -1,0 +1,233 @@
+"""Writing a batch with the raw database driver, inside the caller's unit of work.
+
+- SQLite: ``executemany`` on the unit of work's connection (which holds the write lock from
+  ``BEGIN IMMEDIATE``); ids continue from ``MAX(id)``, safe under that lock; times are
+  stored as SQLAlchemy stores them (naive UTC text with microseconds).
+- PostgreSQL: ``COPY`` (asyncpg ``copy_records_to_table``) for the new rows, ids drawn from
+  the tables' sequences, and one ``UPDATE ... FROM unnest(...)`` for the counters. A
+  concurrent writer that recorded one of the batch's purchases first makes the ``COPY``
+  fail on the unique key: :class:`BatchRaceError`, and the caller retries the batch.
+
+Counters move with one atomic ``x = x + :d`` per account; rule usage with an upsert
+``count = count + :n``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import asyncpg
+import numpy as np
+import polars as pl
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.purchases.bulk.rows import BatchRows
+
+Convert = Callable[[pl.Expr], pl.Expr]
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.6f"
+
+
+class BatchRaceError(Exception):
+    """Another writer recorded one of the batch's purchases meanwhile; retry the batch."""
+
+
+def _purchases(rows: BatchRows, time: Convert) -> pl.DataFrame:
+    now = pl.lit(rows.now)
+    return rows.purchases.select(
+        "id", pl.lit(rows.program_id).alias("program_id"), "external_id", "member_id",
+        time(pl.col("at")).alias("occurred_at"), "currency", pl.col("total_minor").alias("total"),
+        pl.col("shipping_minor").alias("shipping"), "channel",
+        "store", pl.lit(rows.program_version).alias("program_version"),
+        pl.col("points").alias("points_earned"), pl.lit(0).alias("points_reversed"),
+        pl.lit(0).alias("refunded"), "earn_entry_id", time(pl.col("pending_until")),
+        time(pl.col("expires_at")), "breakdown", "request_hash", time(now).alias("created_at"),
+    )  # fmt: skip
+
+
+def _lines(rows: BatchRows) -> pl.DataFrame:
+    return rows.lines.with_columns(pl.lit(0).alias("returned_quantity"))
+
+
+def _entries(rows: BatchRows, time: Convert) -> pl.DataFrame:
+    now = pl.lit(rows.now)
+    return rows.entries.select(
+        "id", "account_id", "member_id", pl.lit("earn").alias("kind"), "amount",
+        pl.col("amount").alias("requested_amount"), pl.lit(0).alias("debt_change"),
+        pl.lit(None, dtype=pl.Int64).alias("lot_id"), pl.lit("purchase").alias("source_type"),
+        "source_id", "idempotency_key", time(pl.col("at")).alias("occurred_at"),
+        time(now).alias("created_at"), "description", pl.lit("{}").alias("meta"),
+    )  # fmt: skip
+
+
+def _lots(rows: BatchRows, time: Convert) -> pl.DataFrame:
+    return rows.lots.select(
+        "account_id", "member_id", "entry_id", "amount", pl.col("amount").alias("remaining"),
+        time(pl.col("pending_until")), time(pl.col("expires_at")), "is_active",
+        pl.lit(False).alias("is_expired"), time(pl.lit(rows.now)).alias("created_at"),
+    )  # fmt: skip
+
+
+def _tier_changes(rows: BatchRows) -> list[tuple[Any, ...]]:
+    return [(m.member_id, m.from_tier, m.to_tier, m.reason, m.metric, rows.now) for m in rows.moves]
+
+
+def _member_tiers(rows: BatchRows) -> dict[int, str | None]:
+    return {move.member_id: move.to_tier for move in rows.moves}
+
+
+def _placeholders(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def _insert(table: str, frame: pl.DataFrame) -> str:
+    return f"INSERT INTO {table} ({', '.join(frame.columns)}) VALUES ({_placeholders(frame.width)})"
+
+
+class SqliteWriter:
+    """Writes through an aiosqlite connection (``driver``)."""
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+
+    @staticmethod
+    def _time(expression: pl.Expr) -> pl.Expr:
+        return expression.dt.replace_time_zone(None).dt.strftime(_SQLITE_TIME)
+
+    async def _cursor(self) -> Any:
+        """A cursor of the driver (aiosqlite's or :mod:`patron.kit.sqlite_inline`'s: both
+        have awaitable ``execute``, ``executemany``, ``fetchone`` and ``close``)."""
+        cursor = self.driver.cursor()
+        return await cursor if inspect.isawaitable(cursor) else cursor
+
+    async def _many(self, statement: str, rows: Iterable[tuple[Any, ...]]) -> None:
+        cursor = await self._cursor()
+        try:
+            await cursor.executemany(statement, rows)
+        finally:
+            await cursor.close()
+
+    async def next_ids(self, table: str, count: int) -> np.ndarray:
+        cursor = await self._cursor()
+        try:
+            await cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+            (last,) = await cursor.fetchone()
+        finally:
+            await cursor.close()
+        return np.arange(last + 1, last + 1 + count, dtype=np.int64)
+
+    async def write(self, rows: BatchRows) -> None:
+        for table, frame in (
+            ("purchases", _purchases(rows, self._time)),
+            ("purchase_lines", _lines(rows)),
+            ("ledger_entries", _entries(rows, self._time)),
+            ("lots", _lots(rows, self._time)),
+        ):
+            if frame.height:
+                await self._many(_insert(table, frame), frame.iter_rows())
+        now = rows.now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        await self._many(
+            "INSERT INTO rule_usages (member_id, rule_id, period_key, count) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (member_id, rule_id, period_key) DO UPDATE SET count = count + excluded.count",
+            rows.usage.iter_rows(),
+        )
+        await self._many(
+            "UPDATE accounts SET available = available + ?, pending = pending + ?, "
+            "lifetime_earned = lifetime_earned + ?, updated_at = ? WHERE id = ?",
+            ((a, p, e, now, i) for i, a, p, e in rows.accounts.iter_rows()),
+        )
+        await self._many(
+            "UPDATE members SET tier_id = ?, tier_since = ? WHERE id = ?",
+            ((tier, now, member) for member, tier in _member_tiers(rows).items()),
+        )
+        await self._many(
+            "INSERT INTO tier_changes (member_id, from_tier, to_tier, reason, metric, occurred_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            ((*change[:5], now) for change in _tier_changes(rows)),
+        )
+
+
+class PostgresWriter:
+    """Writes through an asyncpg connection (``driver``)."""
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+
+    @staticmethod
+    def _time(expression: pl.Expr) -> pl.Expr:
+        return expression
+
+    async def next_ids(self, table: str, count: int) -> np.ndarray:
+        found = await self.driver.fetch(
+            "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)",
+            table,
+            count,
+        )
+        return np.array([row[0] for row in found], dtype=np.int64)
+
+    async def _copy(self, table: str, frame: pl.DataFrame) -> None:
+        if frame.height:
+            await self.driver.copy_records_to_table(
+                table, records=frame.iter_rows(), columns=frame.columns
+            )
+
+    async def write(self, rows: BatchRows) -> None:
+        try:
+            await self._copy("purchases", _purchases(rows, self._time))
+        except asyncpg.UniqueViolationError as error:
+            raise BatchRaceError(str(error)) from error
+        await self._copy("purchase_lines", _lines(rows))
+        await self._copy("ledger_entries", _entries(rows, self._time))
+        await self._copy("lots", _lots(rows, self._time))
+        usage = rows.usage
+        if usage.height:
+            await self.driver.execute(
+                "INSERT INTO rule_usages (member_id, rule_id, period_key, count) "
+                "SELECT * FROM unnest($1::bigint[], $2::varchar[], $3::varchar[], $4::int[]) "
+                "ON CONFLICT (member_id, rule_id, period_key) "
+                "DO UPDATE SET count = rule_usages.count + excluded.count",
+                *(usage[name].to_list() for name in usage.columns),
+            )
+        await self._counters(rows)
+        await self._tiers(rows)
+
+    async def _counters(self, rows: BatchRows) -> None:
+        deltas = rows.accounts
+        if not deltas.height:
+            return
+        await self.driver.execute(
+            "UPDATE accounts AS a SET available = a.available + d.available, "
+            "pending = a.pending + d.pending, lifetime_earned = a.lifetime_earned + d.lifetime, "
+            "updated_at = $5 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) "
+            "AS d(id, available, pending, lifetime) WHERE a.id = d.id",
+            *(deltas[name].to_list() for name in deltas.columns),
+            rows.now,
+        )
+
+    async def _tiers(self, rows: BatchRows) -> None:
+        if not rows.moves:
+            return
+        await self.driver.executemany(
+            "UPDATE members SET tier_id = $1, tier_since = $2 WHERE id = $3",
+            [(tier, rows.now, member) for member, tier in _member_tiers(rows).items()],
+        )
+        await self.driver.executemany(
+            "INSERT INTO tier_changes (member_id, from_tier, to_tier, reason, metric, occurred_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            _tier_changes(rows),
+        )
+
+
+Writer = SqliteWriter | PostgresWriter
+
+
+async def writer_for(session: AsyncSession) -> Writer:
+    """The writer for the session's database, on the session's own connection (so that the
+    rows belong to its unit of work)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    if session.get_bind().dialect.name == "postgresql":
+        return PostgresWriter(driver)
+    return SqliteWriter(driver)
