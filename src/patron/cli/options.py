@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -27,18 +28,25 @@ DbOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
+@contextmanager
+def patron_errors_exit() -> Iterator[None]:
+    """A Patron error inside the block becomes a message on stderr and exit code 1."""
+    try:
+        yield
+    except PatronError as error:
+        field = f" ({error.field})" if error.field else ""
+        typer.echo(f"error: {error.code}{field}: {error.message}", err=True)
+        raise typer.Exit(1) from error
+
+
 def run(coroutine: Awaitable[T]) -> T:
     """Run a coroutine; a Patron error becomes a message on stderr and exit code 1."""
 
     async def wrapped() -> T:
         return await coroutine
 
-    try:
+    with patron_errors_exit():
         return asyncio.run(wrapped())
-    except PatronError as error:
-        field = f" ({error.field})" if error.field else ""
-        typer.echo(f"error: {error.code}{field}: {error.message}", err=True)
-        raise typer.Exit(1) from error
 
 
 async def in_unit_of_work(

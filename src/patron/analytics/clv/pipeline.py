@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from patron.analytics.clv._arrays import AnyArray, BoolArray, FloatArray
-from patron.analytics.clv.bgnbd import BgNbdFit, fit_bgnbd, probability_alive
+from patron.analytics.clv._arrays import AnyArray, BoolArray, FloatArray, group_pairs
+from patron.analytics.clv.bgnbd import BgNbdFit, fit_bgnbd, probability_alive, purchase_growth
+from patron.analytics.clv.errors import ClvInputError
 from patron.analytics.clv.gamma_gamma import (
     GammaGammaFit,
     expected_average_spend,
     fit_gamma_gamma,
 )
 from patron.analytics.clv.lifetime_value import (
+    DAYS_PER_MONTH,
     DEFAULT_P_ALIVE_THRESHOLD,
     DEFAULT_TOP_SHARE,
     flag_at_risk,
@@ -78,6 +80,7 @@ def fit_clv(
     discount_rate: float = 0.01,
     top_share: float = DEFAULT_TOP_SHARE,
     p_alive_threshold: float = DEFAULT_P_ALIVE_THRESHOLD,
+    horizon: float | None = None,
 ) -> ClvResult:
     """Fit BG/NBD (and Gamma-Gamma when the summary has spend) and score every customer.
 
@@ -85,7 +88,15 @@ def fit_clv(
     (1 + discount_rate)^m, months of 30 days. ``at_risk`` marks the top ``top_share`` of
     customers by historic repeat value whose P(alive) is below ``p_alive_threshold``
     (see :func:`patron.analytics.clv.lifetime_value.flag_at_risk`).
+
+    ``horizon``, when given, is in the summary's own time unit: ``expected_purchases`` is then
+    E[purchases in (T, T + horizon]] and the CLV covers ``round(horizon in days / 30)``
+    months (at least one); otherwise both use ``horizon_months``.
     """
+    if horizon is not None:
+        if horizon <= 0:
+            raise ClvInputError("the horizon must be above 0", field="horizon")
+        horizon_months = max(1, round(horizon * summary.time_unit.days / DAYS_PER_MONTH))
     frequency, recency, age = summary.frequency, summary.recency, summary.age
     bgnbd = fit_bgnbd(frequency, recency, age)
     p_alive = probability_alive(bgnbd.params, frequency, recency, age)
@@ -96,6 +107,12 @@ def fit_clv(
         horizon_months=horizon_months,
         discount_rate=discount_rate,
     )
+    expected = purchases.expected
+    if horizon is not None:
+        distinct_x, distinct_age, inverse = group_pairs(frequency, age)
+        expected = (
+            purchase_growth(bgnbd.params, distinct_x, distinct_age, horizon)[inverse] * p_alive
+        )
     gamma_gamma = None
     spend = None
     clv = None
@@ -114,7 +131,7 @@ def fit_clv(
         gamma_gamma=gamma_gamma,
         customer_id=summary.customer_id,
         p_alive=p_alive,
-        expected_purchases=purchases.expected,
+        expected_purchases=expected,
         expected_spend=spend,
         clv=clv,
         at_risk=at_risk,

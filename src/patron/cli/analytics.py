@@ -1,0 +1,164 @@
+"""``patron analytics``: customer lifetime value and churn risk (more reports to come)."""
+
+from __future__ import annotations
+
+import csv
+import math
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.analytics.clv.cdnow import read_cdnow_summary, read_cdnow_summary_with_transactions
+from patron.analytics.clv.errors import ClvInputError
+from patron.analytics.clv.pipeline import ClvResult, fit_clv
+from patron.analytics.clv.summary import (
+    CustomerSummary,
+    PurchaseColumns,
+    TimeUnit,
+    summarise_purchases,
+)
+from patron.analytics.purchase_log import member_purchase_log
+from patron.cli.options import (
+    DbOption,
+    JsonOption,
+    in_unit_of_work,
+    patron_errors_exit,
+    print_json,
+    run,
+)
+from patron.kit.time import utcnow
+
+app = typer.Typer(help="Analytics: CLV, churn risk.", no_args_is_help=True)
+
+
+def _read_log(path: Path) -> pl.DataFrame:
+    if path.suffix.lower() == ".parquet":
+        return pl.read_parquet(path)
+    return pl.read_csv(path, try_parse_dates=True)
+
+
+def _summary_from_file(path: Path) -> CustomerSummary:
+    header = pl.read_csv(path, n_rows=1).columns
+    if "zbar" in header:
+        return read_cdnow_summary_with_transactions(path)
+    return read_cdnow_summary(path)
+
+
+def _summary_from_log(log: pl.DataFrame, end: date | None) -> CustomerSummary:
+    missing = {"customer_id", "purchased_at"} - set(log.columns)
+    if missing:
+        raise ClvInputError(f"the purchase log lacks columns {sorted(missing)}", field="input")
+    if log.height == 0:
+        raise ClvInputError("the purchase log is empty", field="input")
+    if end is None:
+        last = log.get_column("purchased_at").max()
+        end = (
+            last.date() if isinstance(last, datetime) else last if isinstance(last, date) else None
+        )
+    if end is None:
+        raise ClvInputError("purchased_at must hold dates or times", field="input")
+    columns = "amount" in log.columns
+    return summarise_purchases(
+        log,
+        observation_end=end,
+        time_unit=TimeUnit.DAYS,
+        columns=PurchaseColumns(amount="amount" if columns else None),
+    )
+
+
+def _write_scores(result: ClvResult, out: Path) -> None:
+    clv = result.clv.tolist() if result.clv is not None else [None] * len(result.p_alive)
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "p_alive", "expected_purchases", "clv", "at_risk"])
+        for row in zip(
+            result.customer_id.tolist(),
+            result.p_alive.tolist(),
+            result.expected_purchases.tolist(),
+            clv,
+            result.at_risk.tolist(),
+            strict=True,
+        ):
+            writer.writerow(row)
+
+
+@app.command("clv")
+def clv(
+    db: DbOption = None,
+    input_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--input", help="Purchase log (CSV or Parquet): customer_id, purchased_at, amount."
+        ),
+    ] = None,
+    summary_file: Annotated[
+        Path | None,
+        typer.Option("--summary", help="A customer summary CSV (the CDNOW summaries as they are)."),
+    ] = None,
+    horizon: Annotated[
+        float | None,
+        typer.Option(help="Horizon in the data's unit: days for a log, weeks for a summary."),
+    ] = None,
+    discount_rate: Annotated[float, typer.Option(help="Monthly discount rate of the CLV.")] = 0.01,
+    end: Annotated[
+        str | None, typer.Option(help="Observation end (YYYY-MM-DD) of a log; default: last day.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write per-customer scores to this CSV.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Fit BG/NBD (and Gamma-Gamma when spend is known); print the parameters and score every
+    customer: P(alive), expected purchases over the horizon, CLV, and the at-risk flag."""
+    if sum(x is not None for x in (input_log, summary_file)) > 1:
+        raise typer.BadParameter("give one of --db, --input or --summary")
+    observation_end = date.fromisoformat(end) if end else None
+
+    async def from_database(session: AsyncSession) -> pl.DataFrame:
+        return await member_purchase_log(session)
+
+    log = (
+        run(in_unit_of_work(db, from_database, write=False))
+        if (input_log is None and summary_file is None)
+        else None
+    )
+    with patron_errors_exit():
+        if summary_file is not None:
+            summary = _summary_from_file(summary_file)
+        elif input_log is not None:
+            summary = _summary_from_log(_read_log(input_log), observation_end)
+        else:
+            assert log is not None
+            summary = _summary_from_log(log, observation_end or utcnow().date())
+        default = 52.0 if summary.time_unit is TimeUnit.WEEKS else 365.0
+        result = fit_clv(summary, horizon=horizon or default, discount_rate=discount_rate)
+    if out is not None:
+        _write_scores(result, out)
+    if json_output:
+        print_json(result.to_json_dict())
+        return
+    params = result.bgnbd.params
+    typer.echo(
+        f"BG/NBD: r={params.r:.4f} alpha={params.alpha:.4f} a={params.a:.4f} "
+        f"b={params.b:.4f} log-likelihood={result.bgnbd.log_likelihood:.2f}"
+    )
+    if result.gamma_gamma is not None:
+        spend = result.gamma_gamma.params
+        typer.echo(f"Gamma-Gamma: p={spend.p:.4f} q={spend.q:.4f} gamma={spend.gamma:.4f}")
+    at_risk = int(result.at_risk.sum())
+    mean_alive = float(result.p_alive.mean())
+    typer.echo(
+        f"{len(result.p_alive)} customers; mean P(alive) {mean_alive:.3f}; "
+        f"{at_risk} high-value customers at risk"
+    )
+    if result.clv is not None:
+        total = float(result.clv.sum())
+        typer.echo(
+            f"total CLV over {result.horizon_months} months: {total:,.2f}"
+            if math.isfinite(total)
+            else "total CLV: not finite"
+        )
+    if out is not None:
+        typer.echo(f"scores written to {out}")
