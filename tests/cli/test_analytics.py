@@ -57,9 +57,8 @@ def test_purchase_log_in_days(tmp_path: Path) -> None:
     rows = ["customer_id,purchased_at,amount"]
     for customer in range(1, 61):
         for visit in range(customer % 5 + 1):
-            rows.append(
-                f"{customer},2025-{1 + (customer + 3 * visit) % 12:02d}-{1 + visit:02d},{10 + customer % 7}.50"
-            )
+            month = 1 + (customer + 3 * visit) % 12
+            rows.append(f"{customer},2025-{month:02d}-{1 + visit:02d},{10 + customer % 7}.50")
     log.write_text("\n".join(rows) + "\n")
     result = runner.invoke(app, ["analytics", "clv", "--input", str(log), "--end", "2025-12-31",
                                  "--horizon", "30", "--json"])  # fmt: skip
