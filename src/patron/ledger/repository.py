@@ -33,6 +33,7 @@ class LockedAccount:
     id: int
     member_id: int
     debt: int
+    lifetime_earned: int = 0  # as locked; filled by lock_account_for_update only
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ class LotOrigin:
 
 
 _LOCK = (
-    select(accounts.c.id, accounts.c.member_id, accounts.c.debt)
+    select(accounts.c.id, accounts.c.member_id, accounts.c.debt, accounts.c.lifetime_earned)
     .where(accounts.c.member_id == bindparam("member_id"))
     .with_for_update()
 )
@@ -162,7 +163,7 @@ async def lock_account_for_update(session: AsyncSession, member_id: int) -> Lock
     row = (await session.execute(_LOCK, {"member_id": member_id})).first()
     if row is None:
         raise AccountNotFoundError(member_id)
-    return LockedAccount(row.id, row.member_id, row.debt)
+    return LockedAccount(row.id, row.member_id, row.debt, row.lifetime_earned)
 
 
 class LedgerRepository:

@@ -71,9 +71,10 @@ async def record_purchase(
         member_id=data.member_id,
         member_external_id=data.member_external_id,
     )
+    lifetime_before = 0
     if member is not None:
         member_service.ensure_active(member)
-        await lock_account_for_update(session, member.id)
+        lifetime_before = (await lock_account_for_update(session, member.id)).lifetime_earned
     repository = PurchaseRepository(session)
     existing = await repository.by_external_id(active.program_id, data.external_id)
     if existing is not None:
@@ -152,7 +153,12 @@ async def record_purchase(
     if member is not None:
         await _count_rule_usage(session, member.id, active, evaluation.applied_rule_ids, data)
         await tier_service.upgrade_if_qualified(
-            session, program=program, member_id=member.id, current_tier=member.tier_id, now=now
+            session,
+            program=program,
+            member_id=member.id,
+            current_tier=member.tier_id,
+            now=now,
+            lifetime_earned=lifetime_before + points,
         )
     await session.flush()
     return RecordedPurchase(purchase_read(purchase, _lines_of(purchase, line_rows)), True)

@@ -44,11 +44,13 @@ async def upgrade_if_qualified(
     member_id: int,
     current_tier: str | None,
     now: datetime,
+    lifetime_earned: int | None = None,
 ) -> TierChange | None:
     """Move the member up at once if the metric reached a higher threshold.
 
     Cheap on the hot path: for points tiers the lifetime figure cached on the account bounds
     every window from above, so the windowed query runs only when an upgrade is possible.
+    A caller that already knows the lifetime figure (it holds the account lock) passes it.
     """
     if program.tiers is None:
         return None
@@ -56,7 +58,9 @@ async def upgrade_if_qualified(
     if threshold is None:
         return None
     if program.tiers.qualify_on is QualifyOn.POINTS_EARNED:
-        lifetime = await ledger_service.lifetime_earned(session, member_id=member_id)
+        lifetime = lifetime_earned
+        if lifetime is None:
+            lifetime = await ledger_service.lifetime_earned(session, member_id=member_id)
         if lifetime < threshold:
             return None
     metric = (await metrics(session, program=program, member_ids=[member_id], now=now))[member_id]
