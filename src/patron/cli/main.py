@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from patron.cli import analytics, db, demo, imports, jobs, keys, program, serve
+from patron.cli import analytics, db, demo, feedback, imports, jobs, keys, program, serve
 
 app = typer.Typer(
     name="patron",
@@ -18,6 +18,7 @@ app.add_typer(program.app, name="program")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(imports.app, name="import")
 app.add_typer(analytics.app, name="analytics")
+app.add_typer(feedback.app, name="feedback")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 app.command("verify")(jobs.verify)
