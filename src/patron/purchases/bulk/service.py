@@ -27,6 +27,7 @@ from patron.purchases.bulk.grouping import Grouped, group_rows, on_every_row
 from patron.purchases.bulk.report import ImportReport, RowError, RowProblem
 from patron.purchases.bulk.repository import BulkRepository
 from patron.purchases.bulk.source import ROW, read_rows
+from patron.purchases.bulk.writers import bulk_settings
 
 DEFAULT_BATCH_SIZE = 50_000
 Progress = Callable[[int, int], None]
@@ -132,16 +133,17 @@ async def import_rows(
     counts = grouped.purchases["line_count"].to_numpy()
     offsets = np.concatenate([[0], np.cumsum(counts)])
     errors = [grouped.errors]
-    for start, end in batch_bounds(counts, max(batch_size, 1)):
-        purchases = grouped.purchases.slice(start, end - start)
-        lines = grouped.lines.slice(int(offsets[start]), int(offsets[end] - offsets[start]))
-        outcome = await load_batch(
-            database, active, purchases, lines, now=moment, skip_bad=skip_bad
-        )
-        _add(report, outcome)
-        errors.append(outcome.errors)
-        if progress is not None:
-            progress(int(offsets[end]), report.rows)
+    async with bulk_settings(database):
+        for start, end in batch_bounds(counts, max(batch_size, 1)):
+            purchases = grouped.purchases.slice(start, end - start)
+            lines = grouped.lines.slice(int(offsets[start]), int(offsets[end] - offsets[start]))
+            outcome = await load_batch(
+                database, active, purchases, lines, now=moment, skip_bad=skip_bad
+            )
+            _add(report, outcome)
+            errors.append(outcome.errors)
+            if progress is not None:
+                progress(int(offsets[end]), report.rows)
     found = pl.concat(errors).unique(maintain_order=True).sort(ROW, maintain_order=True)
     report.errors = _errors(found)
     report.rows_refused = found[ROW].n_unique() if found.height else 0

@@ -15,14 +15,17 @@ Counters move with one atomic ``x = x + :d`` per account; rule usage with an ups
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 import numpy as np
 import polars as pl
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.kit.db import Database
 from patron.purchases.bulk.rows import BatchRows
 
 Convert = Callable[[pl.Expr], pl.Expr]
@@ -220,6 +223,30 @@ class PostgresWriter:
 
 
 Writer = SqliteWriter | PostgresWriter
+
+# SQLite settings of the write connection while an import runs: a page cache that holds the
+# indexes the import writes in random order (members' purchases, entries and lots), and WAL
+# checkpoints every ~256 MB rather than every 4 MB (each one writes the hot pages again).
+_SQLITE_BULK = {"cache_size": -524_288, "wal_autocheckpoint": 65_536}
+
+
+@asynccontextmanager
+async def bulk_settings(database: Database) -> AsyncIterator[None]:
+    """Tune the SQLite write connection for the import, and restore it afterwards (the
+    write engine has one connection, which every batch's unit of work uses)."""
+    if not database.is_sqlite:
+        yield
+        return
+    async with database.write() as session:
+        before = {name: (await session.execute(text(f"PRAGMA {name}"))).scalar_one() for name in _SQLITE_BULK}
+        for name, value in _SQLITE_BULK.items():
+            await session.execute(text(f"PRAGMA {name} = {value}"))
+    try:
+        yield
+    finally:
+        async with database.write() as session:
+            for name, value in before.items():
+                await session.execute(text(f"PRAGMA {name} = {int(value)}"))
 
 
 async def writer_for(session: AsyncSession) -> Writer:
