@@ -29,6 +29,7 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
+PG_DATA = Path("/tmp/patron-bench-accrual-pg")  # the postgres user must reach it
 SEED = REPO / "examples" / "seed-program.yaml"
 
 LUA = r"""
@@ -213,7 +214,7 @@ def main() -> None:
     server_url = None
     if args.db == "postgresql":
         out = subprocess.run(
-            [str(REPO / ".ci" / "postgres.sh"), "54340", str(workdir / "pg")],
+            [str(REPO / ".ci" / "postgres.sh"), "54340", str(PG_DATA)],
             check=True,
             capture_output=True,
             text=True,
@@ -261,7 +262,7 @@ def main() -> None:
             f"ratio purchases/s to pgbench tps: {load['rps'] / tps:.3f} "
             "(goal >= 0.25, p99 <= 100 ms)"
         )
-        stop_postgres(workdir / "pg")
+        stop_postgres(PG_DATA)
     else:
         print(f"goal on SQLite: >= 500 purchases/s -> {'met' if load['rps'] >= 500 else 'NOT met'}")
 
