@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from patron.ledger.models import LedgerEntry
+from patron.ledger.verify import verify
 from patron.purchases.models import Purchase
 from patron.worker.daily import run_daily_jobs
 from tests.api.conftest import Api
@@ -206,3 +208,22 @@ async def test_return_of_spent_points_records_debt(api: Api) -> None:
     assert back.json()["points_reversed"] == 100
     points = (await api.call("GET", f"/members/{member['id']}")).json()["points"]
     assert (points["available"], points["debt"], points["redeemed"]) == (-100, 100, 100)
+
+
+async def test_fifty_simultaneous_purchases_on_one_account_lose_no_update(api: Api) -> None:
+    member = await enrol(api, "c-7")
+    bodies = [
+        purchase(f"con-{n}", "c-7", [("tea-1", "tea", 1, f"{100 + n}.00")]) for n in range(50)
+    ]
+
+    async def send(body: dict[str, Any]) -> int:
+        return (await api.call("POST", "/purchases", json=body, role="pos")).status_code
+
+    codes = await asyncio.gather(*(send(body) for body in bodies))
+    assert codes == [201] * 50
+    expected = sum((100 + n) // 10 for n in range(50))  # floor(amount / 10) points each
+    points = (await api.call("GET", f"/members/{member['id']}")).json()["points"]
+    assert points["lifetime_earned"] == expected
+    assert points["pending"] + points["available"] == expected
+    async with api.database.read() as session:
+        assert await verify(session, now=datetime.now(UTC)) == []
