@@ -16,6 +16,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
     ("PATCH", "/members/1", {"name": "A"}, {"pos"}),
     ("POST", "/members/1/block", {"reason": "fraud"}, set()),
     ("POST", "/purchases", {"external_id": "x"}, {"pos"}),
+    ("POST", "/purchases/batch", {"purchases": []}, {"pos"}),
     ("GET", "/purchases/1", None, {"pos", "staff"}),
     ("POST", "/purchases/1/returns", {"external_id": "r"}, {"pos"}),
     ("GET", "/rewards", None, {"pos", "staff"}),

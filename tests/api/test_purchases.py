@@ -227,3 +227,30 @@ async def test_fifty_simultaneous_purchases_on_one_account_lose_no_update(api: A
     assert points["pending"] + points["available"] == expected
     async with api.database.read() as session:
         assert await verify(session, now=datetime.now(UTC)) == []
+
+
+async def test_batch_records_each_purchase_alone_in_one_request(api: Api) -> None:
+    await enrol(api, "c-8")
+    good = purchase("b-1", "c-8", [("tea-1", "tea", 1, "200.00")])
+    unknown = purchase("b-2", "nobody", [("tea-1", "tea", 1, "200.00")])
+    bad_amount = {**purchase("b-3", "c-8", [("tea-1", "tea", 1, "1.00")]), "total": "1.001"}
+    first = await api.call(
+        "POST", "/purchases/batch", json={"purchases": [good, unknown]}, role="pos"
+    )
+    assert first.status_code == 200, first.text
+    results = first.json()["results"]
+    assert [r["status"] for r in results] == [201, 404]
+    assert results[0]["purchase"]["points_earned"] == 20
+    assert results[1]["error"]["code"] == "member_not_found"
+    again = await api.call("POST", "/purchases/batch", json={"purchases": [good]}, role="pos")
+    assert [r["status"] for r in again.json()["results"]] == [200]
+    invalid = await api.call(
+        "POST", "/purchases/batch", json={"purchases": [bad_amount]}, role="pos"
+    )
+    assert invalid.status_code == 200
+    item = invalid.json()["results"][0]
+    assert (item["status"], item["error"]["field"]) == (422, "total")
+    empty = await api.call("POST", "/purchases/batch", json={"purchases": []}, role="pos")
+    assert empty.status_code == 422
+    async with api.database.read() as session:
+        assert (await session.execute(select(func.count()).select_from(Purchase))).scalar_one() == 1

@@ -202,3 +202,28 @@ class Quote(BaseModel):
     breakdown: list[BreakdownRow]
     discounts: list[QuoteDiscount]
     hints: list[QuoteHint]
+
+
+class PurchaseBatchCreate(Strict):
+    """Up to 500 purchases recorded in one unit of work (a till syncing after a break)."""
+
+    purchases: Annotated[list[PurchaseCreate], Field(min_length=1, max_length=500)]
+
+
+class BatchError(BaseModel):
+    code: str
+    message: str
+    field: str | None
+
+
+class PurchaseBatchItem(BaseModel):
+    """``status`` is what ``POST /purchases`` would have answered for this purchase alone."""
+
+    index: int
+    status: int
+    purchase: PurchaseRead | None = None
+    error: BatchError | None = None
+
+
+class PurchaseBatchResult(BaseModel):
+    results: list[PurchaseBatchItem]

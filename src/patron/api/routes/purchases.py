@@ -8,8 +8,15 @@ from fastapi import APIRouter, Path, Response, status
 
 from patron.api.deps import Now, Pos, Reader, ReadSession, WriteSession
 from patron.programs.service import get_active_program
-from patron.purchases import earn, returns
-from patron.purchases.schemas import PurchaseCreate, PurchaseRead, ReturnCreate, ReturnRead
+from patron.purchases import batch, earn, returns
+from patron.purchases.schemas import (
+    PurchaseBatchCreate,
+    PurchaseBatchResult,
+    PurchaseCreate,
+    PurchaseRead,
+    ReturnCreate,
+    ReturnRead,
+)
 
 router = APIRouter(prefix="/purchases", tags=["purchases"])
 
@@ -33,6 +40,17 @@ async def create_purchase(
     if not recorded.created:
         response.status_code = status.HTTP_200_OK
     return recorded.purchase
+
+
+@router.post("/batch", response_model=PurchaseBatchResult)
+async def create_purchases(
+    data: PurchaseBatchCreate, session: WriteSession, _: Pos, now: Now
+) -> PurchaseBatchResult:
+    """Record up to 500 purchases in one unit of work; each result carries the status the
+    purchase would have had alone (201 new, 200 retry, 4xx with its error). A failing purchase
+    does not stop the others."""
+    active = await get_active_program(session)
+    return await batch.record_purchases(session, active=active, data=data, now=now)
 
 
 @router.get("/{purchase_id}", response_model=PurchaseRead)

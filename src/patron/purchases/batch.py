@@ -1,0 +1,46 @@
+"""Recording many purchases in one unit of work.
+
+Each purchase runs inside its own savepoint: one that fails (a bad amount, an unknown member,
+an idempotency conflict) is rolled back alone and reported with the error it would have had on
+its own, while the others are kept. One commit for the whole batch amortises the HTTP request
+and the commit over all purchases. Retrying a batch is safe: purchases already recorded answer
+200 with their first result.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.kit.errors import PatronError
+from patron.programs.schemas import ActiveProgram
+from patron.purchases.earn import record_purchase
+from patron.purchases.schemas import (
+    BatchError,
+    PurchaseBatchCreate,
+    PurchaseBatchItem,
+    PurchaseBatchResult,
+)
+
+
+async def record_purchases(
+    session: AsyncSession, *, active: ActiveProgram, data: PurchaseBatchCreate, now: datetime
+) -> PurchaseBatchResult:
+    results: list[PurchaseBatchItem] = []
+    for index, purchase in enumerate(data.purchases):
+        try:
+            async with session.begin_nested():
+                recorded = await record_purchase(session, active=active, data=purchase, now=now)
+        except PatronError as error:
+            results.append(
+                PurchaseBatchItem(
+                    index=index,
+                    status=error.status,
+                    error=BatchError(code=error.code, message=error.message, field=error.field),
+                )
+            )
+            continue
+        status = 201 if recorded.created else 200
+        results.append(PurchaseBatchItem(index=index, status=status, purchase=recorded.purchase))
+    return PurchaseBatchResult(results=results)
