@@ -63,7 +63,9 @@ def _row_errors(lines: pl.DataFrame, problems: pl.DataFrame) -> pl.DataFrame:
 
 
 def _conflicts(new: pl.DataFrame) -> pl.DataFrame:
-    clash = new.filter(pl.col("existing_hash").is_not_null() & (pl.col("existing_hash") != pl.col("request_hash")))
+    clash = new.filter(
+        pl.col("existing_hash").is_not_null() & (pl.col("existing_hash") != pl.col("request_hash"))
+    )
     return clash.select(
         pl.col("seq").alias("pidx"), pl.lit("external_id").alias("column"),
         pl.lit(RowProblem.IDEMPOTENCY_CONFLICT.value).alias("code"),
@@ -74,12 +76,19 @@ def _conflicts(new: pl.DataFrame) -> pl.DataFrame:
 def _refusals(refused: list[Refusal]) -> pl.DataFrame:
     return pl.DataFrame(
         [(r.seq, r.field or "external_id", r.code, r.message) for r in refused],
-        schema={"pidx": pl.Int64(), "column": pl.String(), "code": pl.String(), "message": pl.String()},
+        schema={
+            "pidx": pl.Int64(),
+            "column": pl.String(),
+            "code": pl.String(),
+            "message": pl.String(),
+        },
         orient="row",
     )
 
 
-async def _existing(session: AsyncSession, active: ActiveProgram, good: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+async def _existing(
+    session: AsyncSession, active: ActiveProgram, good: pl.DataFrame, lines: pl.DataFrame
+) -> pl.DataFrame:
     """``good`` with ``request_hash`` and the ``existing_hash`` of a recorded purchase."""
     own = lines.filter(pl.col("seq").is_in(good["seq"].to_list()))
     hashed = good.with_columns(fingerprints(good, own))
@@ -90,7 +99,11 @@ async def _existing(session: AsyncSession, active: ActiveProgram, good: pl.DataF
 
 
 async def _vectorised(
-    session: AsyncSession, active: ActiveProgram, fast: pl.DataFrame, lines: pl.DataFrame, now: datetime
+    session: AsyncSession,
+    active: ActiveProgram,
+    fast: pl.DataFrame,
+    lines: pl.DataFrame,
+    now: datetime,
 ) -> ScoredBatch | None:
     """Score the fast purchases; None when the scorer cannot be exact for this batch."""
     repository = BulkRepository(session)
@@ -108,7 +121,13 @@ async def _vectorised(
         return None
 
 
-async def _write(session: AsyncSession, active: ActiveProgram, scored: ScoredBatch, lines: pl.DataFrame, now: datetime) -> int:
+async def _write(
+    session: AsyncSession,
+    active: ActiveProgram,
+    scored: ScoredBatch,
+    lines: pl.DataFrame,
+    now: datetime,
+) -> int:
     writer = await writer_for(session)
     purchases = scored.purchases
     rows = batch_rows(
@@ -132,15 +151,23 @@ async def _in_unit_of_work(
     new = good.filter(pl.col("existing_hash").is_null())
     outcome.skipped = good.height - new.height - conflicts.height
     if (conflicts.height or good.height < purchases.height) and not skip_bad:
-        raise _BatchRefused(BatchOutcome(refused=True, not_loaded=new.height, errors=outcome.errors))
-    states = await BulkRepository(session).member_states(new["member_id"].drop_nulls().unique().to_list())
+        raise _BatchRefused(
+            BatchOutcome(refused=True, not_loaded=new.height, errors=outcome.errors)
+        )
+    states = await BulkRepository(session).member_states(
+        new["member_id"].drop_nulls().unique().to_list()
+    )
     new = new.join(states, on="member_id", how="left", maintain_order="left")
-    needs_events = pl.col("member_id").is_not_null() & (pl.col("account_id").is_null() | (pl.col("debt") > 0))
+    needs_events = pl.col("member_id").is_not_null() & (
+        pl.col("account_id").is_null() | (pl.col("debt") > 0)
+    )
     scored = await _vectorised(session, active, new.filter(~needs_events), lines, now)
     if scored is None:
         slow = new
     else:
-        slow = new.filter(needs_events | pl.col("member_id").is_in(scored.unsettled).fill_null(False))
+        slow = new.filter(
+            needs_events | pl.col("member_id").is_in(scored.unsettled).fill_null(False)
+        )
         outcome.points += await _write(session, active, scored, lines, now)
         outcome.loaded += scored.purchases.height
         outcome.tier_upgrades += len(scored.moves)
@@ -148,7 +175,9 @@ async def _in_unit_of_work(
     refusals = _row_errors(lines, _refusals(replayed.refused))
     outcome.errors = pl.concat([outcome.errors, refusals])
     if replayed.refused and not skip_bad:
-        raise _BatchRefused(BatchOutcome(refused=True, not_loaded=new.height, errors=outcome.errors))
+        raise _BatchRefused(
+            BatchOutcome(refused=True, not_loaded=new.height, errors=outcome.errors)
+        )
     outcome.loaded += replayed.loaded
     outcome.replayed += replayed.loaded
     outcome.points += replayed.points

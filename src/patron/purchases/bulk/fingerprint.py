@@ -27,8 +27,10 @@ _LINE_TEXTS = ("category", "sku")
 def _json_text(column: str) -> pl.Expr:
     escaped = pl.col(column).str.replace_all("\\", "\\\\", literal=True)
     escaped = escaped.str.replace_all('"', '\\"', literal=True)
-    return pl.when(pl.col(column).is_null()).then(pl.lit("null")).otherwise(
-        pl.concat_str(pl.lit('"'), escaped, pl.lit('"'))
+    return (
+        pl.when(pl.col(column).is_null())
+        .then(pl.lit("null"))
+        .otherwise(pl.concat_str(pl.lit('"'), escaped, pl.lit('"')))
     )
 
 
@@ -81,7 +83,9 @@ def _purchase_json(lines_json: pl.Expr) -> pl.Expr:
 
 
 def _has_control(columns: tuple[str, ...]) -> pl.Expr:
-    return pl.any_horizontal(pl.col(name).str.contains(_CONTROL).fill_null(False) for name in columns)
+    return pl.any_horizontal(
+        pl.col(name).str.contains(_CONTROL).fill_null(False) for name in columns
+    )
 
 
 def request_body(purchase: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
@@ -98,8 +102,12 @@ def request_body(purchase: dict[str, Any], lines: list[dict[str, Any]]) -> dict[
         "total": purchase["total"],
         "shipping": purchase["shipping"],
         "lines": [
-            {"sku": line["sku"], "category": line["category"], "quantity": line["quantity"],
-             "unit_price": line["unit_price"]}
+            {
+                "sku": line["sku"],
+                "category": line["category"],
+                "quantity": line["quantity"],
+                "unit_price": line["unit_price"],
+            }
             for line in lines
         ],  # fmt: skip
         "channel": purchase["channel"],

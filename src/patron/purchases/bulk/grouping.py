@@ -19,7 +19,7 @@ import polars as pl
 from patron.kit.time import ensure_utc
 from patron.purchases.bulk.report import RowProblem
 from patron.purchases.bulk.source import ROW
-from patron.purchases.bulk.validate import Check, check_rows, errors_of
+from patron.purchases.bulk.validate import Check, check_lines, check_purchases, errors_of
 
 MAX_LINES = 1000
 PURCHASE_FIELDS = (
@@ -60,16 +60,43 @@ def parse_instant_or_none(text: str) -> datetime | None:
         return None
 
 
+_CLOCK = r"(?:[01]\d|2[0-3]):[0-5]\d"
+_ISO = rf"^(\d{{4}}-\d{{2}}-\d{{2}}[T ]{_CLOCK}:[0-5]\d(?:\.\d{{1,6}})?)(Z|[+-]{_CLOCK})?$"
+
+
+def _common_instants(texts: pl.Series) -> pl.Series:
+    """The usual shapes (``2026-12-08T10:00:00[.ffffff][Z|+03:00]``) parsed by Polars, the
+    same instants :func:`parse_instant_or_none` gives; null for any other text."""
+    parts = texts.str.extract_groups(_ISO)
+    local = parts.struct.field("1").str.replace(" ", "T", literal=True)
+    moment = local.str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S%.f", strict=False)
+    zone = parts.struct.field("2")
+    sign = pl.when(zone.str.starts_with("-")).then(-1).otherwise(1)
+    minutes = zone.str.slice(1, 2).cast(pl.Int64, strict=False) * 60 + zone.str.slice(4, 2).cast(
+        pl.Int64, strict=False
+    )
+    offset = pl.when(zone.is_null() | (zone == "Z")).then(0).otherwise(sign * minutes)
+    frame = pl.DataFrame({"moment": moment, "offset": pl.select(offset).to_series()})
+    shifted = pl.col("moment") - pl.duration(minutes=pl.col("offset"))
+    return frame.select(shifted.dt.replace_time_zone("UTC").alias("at"))["at"]
+
+
 def _instants(texts: pl.Series) -> pl.Series:
-    """Parse each distinct text once; microseconds since the epoch as a UTC Datetime."""
-    parsed: dict[str | None, int | None] = {}
+    """Parse the times: the usual shapes vectorised, the rest one by one (each distinct text
+    once) with :func:`parse_instant_or_none`; a UTC Datetime, null where invalid."""
+    fast = _common_instants(texts)
+    missing = (fast.is_null() & texts.is_not_null()).arg_true().to_list()
+    if not missing:
+        return fast.alias("at")
+    parsed: dict[str, int | None] = {}
     values: list[int | None] = []
-    for text in texts.to_list():
+    for text in texts.gather(missing).to_list():
         if text not in parsed:
-            moment = None if text is None else parse_instant_or_none(text)
+            moment = parse_instant_or_none(text)
             parsed[text] = None if moment is None else (moment - _EPOCH) // _MICROSECOND
         values.append(parsed[text])
-    return pl.Series("at", values, dtype=pl.Int64).cast(pl.Datetime("us", "UTC"))
+    slow = pl.Series(values, dtype=pl.Int64).cast(pl.Datetime("us", "UTC"))
+    return fast.scatter(missing, slow).alias("at")
 
 
 def _contiguous(rows: pl.DataFrame) -> pl.DataFrame:
@@ -118,9 +145,7 @@ def _purchases(rows: pl.DataFrame) -> pl.DataFrame:
         "occurred_at",
         "currency",
         "total",
-        "total_minor",
         "shipping",
-        "shipping_minor",
         "channel",
         "store",
         pl.col(ROW).alias("first_row"),
@@ -141,7 +166,9 @@ def _purchase_checks() -> list[Check]:
             "external_id",
             RowProblem.TOO_MANY_LINES,
             pl.col("line_count") > MAX_LINES,
-            pl.format("the purchase has {} lines; at most {}", pl.col("line_count"), pl.lit(MAX_LINES)),
+            pl.format(
+                "the purchase has {} lines; at most {}", pl.col("line_count"), pl.lit(MAX_LINES)
+            ),
         ),
     ]
 
@@ -159,17 +186,29 @@ def bad_purchases(rows: pl.DataFrame, errors: pl.DataFrame) -> np.ndarray:
     return np.unique(pidx_by_row[errors[ROW].to_numpy()])
 
 
+def _purchase_errors(
+    rows: pl.DataFrame, purchases: pl.DataFrame, currency: str, mismatch: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Check each purchase on its first row and report its problems on every row of it,
+    except on rows that differ from the first row in that column (those are mismatches)."""
+    purchases, errors = check_purchases(purchases, currency)
+    errors = pl.concat(
+        [errors, errors_of(purchases.rename({"first_row": ROW}), _purchase_checks())]
+    )
+    keyed = errors.join(purchases.select(pl.col("first_row").alias(ROW), "pidx"), on=ROW).drop(ROW)
+    expanded = on_every_row(rows, keyed).join(
+        mismatch.select(ROW, "column"), on=[ROW, "column"], how="anti"
+    )
+    return purchases, expanded
+
+
 def group_rows(raw: pl.DataFrame, currency: str) -> Grouped:
     """Check, group and order the rows of a file (see the module docstring)."""
-    parsed, row_errors = check_rows(raw, currency)
+    parsed, line_errors = check_lines(raw, currency)
     rows = _contiguous(parsed)
     mismatch = errors_of(rows, _mismatch_checks())
-    purchases = _purchases(rows)
-    purchase_errors = errors_of(purchases.rename({"first_row": ROW}), _purchase_checks())
-    purchase_errors = purchase_errors.join(
-        purchases.select(pl.col("first_row").alias(ROW), "pidx"), on=ROW
-    ).drop(ROW)
-    errors = pl.concat([row_errors, mismatch, on_every_row(rows, purchase_errors)])
+    purchases, purchase_errors = _purchase_errors(rows, _purchases(rows), currency, mismatch)
+    errors = pl.concat([line_errors, mismatch, purchase_errors])
     bad = bad_purchases(rows, errors)
     purchases = purchases.with_columns(pl.col("pidx").is_in(bad).alias("is_bad"))
     return _in_time_order(rows, purchases, errors)

@@ -37,13 +37,19 @@ class ScoredBatch:
     unsettled: list[int]
 
 
-def _score(program: Program, purchases: pl.DataFrame, lines: pl.DataFrame, prior: pl.DataFrame) -> pl.DataFrame:
+def _score(
+    program: Program, purchases: pl.DataFrame, lines: pl.DataFrame, prior: pl.DataFrame
+) -> pl.DataFrame:
     frame = purchases.select(
         "seq", "member_id", pl.col("at").alias("occurred_at"), pl.col("total_minor").alias("total"),
         pl.col("shipping_minor").alias("shipping"), "channel", "store", "tier_id",
     )  # fmt: skip
-    wanted = lines.filter(pl.col("seq").is_in(purchases["seq"].to_list())) if lines.height else lines
-    line_frame = wanted.select("seq", "sku", "category", "quantity", pl.col("unit_price_minor").alias("unit_price"))
+    wanted = (
+        lines.filter(pl.col("seq").is_in(purchases["seq"].to_list())) if lines.height else lines
+    )
+    line_frame = wanted.select(
+        "seq", "sku", "category", "quantity", pl.col("unit_price_minor").alias("unit_price")
+    )
     scored = score_frame(program, frame, line_frame, prior_usage=prior, purchase_key="seq")
     return scored.select("seq", pl.col("points").alias("score"), "base_points", "applied_rule_ids")
 
@@ -56,7 +62,9 @@ def _with_scores(purchases: pl.DataFrame, scored: pl.DataFrame) -> pl.DataFrame:
     return joined.with_columns(member_points.alias("points"))
 
 
-def _walked(program: Program, purchases: pl.DataFrame, standings: dict[int, Standing], now: datetime) -> Walk:
+def _walked(
+    program: Program, purchases: pl.DataFrame, standings: dict[int, Standing], now: datetime
+) -> Walk:
     members = list(standings)
     own = purchases.filter(pl.col("member_id").is_in(members).fill_null(False)).select(
         "seq", "member_id", "at", "points", pl.col("total_minor").alias("total"),
@@ -76,7 +84,9 @@ def _changed(purchases: pl.DataFrame, tiers: dict[int, str | None]) -> pl.DataFr
     return joined.filter(pl.col("tier_id").ne_missing(pl.col("walked")))
 
 
-def _retiered(purchases: pl.DataFrame, tiers: dict[int, str | None], members: list[int]) -> pl.DataFrame:
+def _retiered(
+    purchases: pl.DataFrame, tiers: dict[int, str | None], members: list[int]
+) -> pl.DataFrame:
     """``purchases`` with the walked tiers of ``members``' purchases."""
     walked = pl.DataFrame(
         {"seq": list(tiers), "walked": list(tiers.values())},
@@ -100,7 +110,9 @@ async def _standings(
     rows = members.filter(pl.col("member_id").is_in(moving).fill_null(False))
     return {
         member_id: Standing(tier_id, lifetime, metrics.get(member_id, 0))
-        for member_id, tier_id, lifetime in rows.select("member_id", "tier_id", "lifetime_earned").iter_rows()
+        for member_id, tier_id, lifetime in rows.select(
+            "member_id", "tier_id", "lifetime_earned"
+        ).iter_rows()
     }
 
 

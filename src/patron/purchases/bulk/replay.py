@@ -47,8 +47,12 @@ def purchase_create(purchase: dict[str, Any], lines: list[dict[str, Any]]) -> Pu
         total=purchase["total"],
         shipping=purchase["shipping"],
         lines=[
-            PurchaseLineCreate(sku=line["sku"], category=line["category"],
-                               quantity=line["quantity"], unit_price=line["unit_price"])
+            PurchaseLineCreate(
+                sku=line["sku"],
+                category=line["category"],
+                quantity=line["quantity"],
+                unit_price=line["unit_price"],
+            )
             for line in lines
         ],  # fmt: skip
         channel=purchase["channel"],

@@ -52,10 +52,14 @@ class BatchRows:
 
 def credited(purchases: pl.DataFrame) -> int:
     """How many purchases earn a ledger entry (a member and points > 0)."""
-    return int(purchases.select((pl.col("member_id").is_not_null() & (pl.col("points") > 0)).sum()).item())
+    return int(
+        purchases.select((pl.col("member_id").is_not_null() & (pl.col("points") > 0)).sum()).item()
+    )
 
 
-def _purchase_rows(purchases: pl.DataFrame, purchase_ids: np.ndarray, entry_ids: np.ndarray) -> pl.DataFrame:
+def _purchase_rows(
+    purchases: pl.DataFrame, purchase_ids: np.ndarray, entry_ids: np.ndarray
+) -> pl.DataFrame:
     earns = purchases.select(pl.col("member_id").is_not_null() & (pl.col("points") > 0)).to_series()
     entry_for = np.zeros(purchases.height, dtype=np.int64)
     entry_for[earns.to_numpy()] = entry_ids
@@ -86,7 +90,9 @@ def _line_rows(purchases: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _ledger_rows(purchases: pl.DataFrame, now: datetime) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def _ledger_rows(
+    purchases: pl.DataFrame, now: datetime
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     earning = purchases.filter(pl.col("earns"))
     entries = earning.select(
         pl.col("earn_entry_id").alias("id"),
@@ -117,20 +123,31 @@ def _ledger_rows(purchases: pl.DataFrame, now: datetime) -> tuple[pl.DataFrame, 
 
 
 def _usage_rows(program: Program, purchases: pl.DataFrame) -> pl.DataFrame:
-    schema = {"member_id": pl.Int64(), "rule_id": pl.String(), "period_key": pl.String(), "count": pl.Int64()}
+    schema = {
+        "member_id": pl.Int64(),
+        "rule_id": pl.String(),
+        "period_key": pl.String(),
+        "count": pl.Int64(),
+    }
     limited = [rule for rule in program.earning.rules if rule.limit is not None]
     members = purchases.filter(pl.col("member_id").is_not_null())
     if not limited or not members.height:
         return pl.DataFrame(schema=schema)
-    local = members.with_columns(pl.col("at").dt.convert_time_zone(program.program.timezone).alias("local"))
+    local = members.with_columns(
+        pl.col("at").dt.convert_time_zone(program.program.timezone).alias("local")
+    )
     found = [
         local.filter(pl.col("applied_rule_ids").list.contains(rule.id)).select(
-            "member_id", pl.lit(rule.id).alias("rule_id"), period_key(rule.limit.period).alias("period_key")
+            "member_id",
+            pl.lit(rule.id).alias("rule_id"),
+            period_key(rule.limit.period).alias("period_key"),
         )
         for rule in limited
         if rule.limit is not None
     ]
-    counted = pl.concat(found).group_by("member_id", "rule_id", "period_key").agg(pl.len().alias("count"))
+    counted = (
+        pl.concat(found).group_by("member_id", "rule_id", "period_key").agg(pl.len().alias("count"))
+    )
     return counted.cast(schema).sort("member_id", "rule_id", "period_key")  # type: ignore[arg-type]
 
 

@@ -53,10 +53,12 @@ async def _with_members(database: Database, active: ActiveProgram, grouped: Grou
         .otherwise(pl.format("member '{}' is blocked", pl.col("member_external_id"))).alias("message"),
     )  # fmt: skip
     rows = grouped.lines.select(pl.col("seq").alias("pidx"), ROW)
-    errors = pl.concat([grouped.errors, on_every_row(rows, problems)]).sort(ROW, maintain_order=True)
-    purchases = purchases.with_columns(
-        (pl.col("is_bad") | unknown | blocked).alias("is_bad")
-    ).drop("is_active")
+    errors = pl.concat([grouped.errors, on_every_row(rows, problems)]).sort(
+        ROW, maintain_order=True
+    )
+    purchases = purchases.with_columns((pl.col("is_bad") | unknown | blocked).alias("is_bad")).drop(
+        "is_active"
+    )
     return Grouped(purchases, grouped.lines, errors)
 
 
@@ -76,7 +78,9 @@ def batch_bounds(line_counts: np.ndarray, batch_size: int) -> list[tuple[int, in
 
 
 def _errors(frame: pl.DataFrame) -> list[RowError]:
-    return [RowError(row, column, code, message) for row, column, code, message in frame.iter_rows()]
+    return [
+        RowError(row, column, code, message) for row, column, code, message in frame.iter_rows()
+    ]
 
 
 def _add(report: ImportReport, outcome: BatchOutcome) -> None:

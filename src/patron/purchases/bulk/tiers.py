@@ -104,7 +104,9 @@ class _Ladder:
         return reached[-1] if reached else None
 
 
-def _step(ladder: _Ladder, money: bool, current: str | None, lifetime: int, metric: int) -> str | None:
+def _step(
+    ladder: _Ladder, money: bool, current: str | None, lifetime: int, metric: int
+) -> str | None:
     """The tier after one purchase (``upgrade_if_qualified``); ``current`` when no move."""
     threshold = ladder.next_threshold(current)
     if threshold is None:

@@ -50,7 +50,9 @@ def _big(value: int) -> pl.Expr:
     return pl.lit(value, dtype=pl.Int128)
 
 
-def _rule_points(compiled: CompiledProgram, facts: LineFacts) -> tuple[list[pl.Expr], pl.Expr, pl.Expr]:
+def _rule_points(
+    compiled: CompiledProgram, facts: LineFacts
+) -> tuple[list[pl.Expr], pl.Expr, pl.Expr]:
     """(points after each rule before the tier, the eligible numerator x order numerator at
     the end, its denominator) as Int128 expressions over the purchase frame."""
     shipping = _big(0) if compiled.exclude_shipping else pl.col("shipping").cast(pl.Int128)
@@ -109,7 +111,11 @@ def _tier_ratio(compiled: CompiledProgram, part: int) -> pl.Expr:
 def _with_points(frame: pl.DataFrame, compiled: CompiledProgram, facts: LineFacts) -> pl.DataFrame:
     after, numerator, denominator = _rule_points(compiled, facts)
     before_tier = after[-1] if after else pl.col("base_points").cast(pl.Int128)
-    with_tier = _rounded(numerator * _tier_ratio(compiled, 0), denominator * _tier_ratio(compiled, 1), compiled.rounding)
+    with_tier = _rounded(
+        numerator * _tier_ratio(compiled, 0),
+        denominator * _tier_ratio(compiled, 1),
+        compiled.rounding,
+    )
     previous = pl.col("base_points").cast(pl.Int128)
     deltas: list[pl.Expr] = []
     for index, rule in enumerate(compiled.rules):
@@ -133,10 +139,19 @@ def _json(frame: pl.DataFrame, compiled: CompiledProgram) -> pl.Series:
     ]  # fmt: skip
     for index, rule in enumerate(compiled.rules):
         head, tail = _row_prefix(rule)
-        applied = pl.when(pl.col(f"applied_{index}")).then(pl.lit("true")).otherwise(pl.lit("false"))
+        applied = (
+            pl.when(pl.col(f"applied_{index}")).then(pl.lit("true")).otherwise(pl.lit("false"))
+        )
         reason = reason_json(compiled.rules, index)
         points = pl.col(f"points_{index}").cast(pl.String)
-        pieces += [pl.lit("}, " + head), applied, pl.lit(', "reason": '), reason, pl.lit(tail), points]
+        pieces += [
+            pl.lit("}, " + head),
+            applied,
+            pl.lit(', "reason": '),
+            reason,
+            pl.lit(tail),
+            points,
+        ]
     tier_ids = frame["tier_id"].unique().to_list()
     prefixes = _tier_prefixes(compiled, tier_ids)
     tier = pl.col("tier_id").fill_null(_NO_TIER).replace_strict(prefixes, return_dtype=pl.String)
@@ -187,4 +202,3 @@ def _check_total(frame: pl.DataFrame, rules: Sequence[CompiledRule]) -> None:
     total = pl.sum_horizontal(rows)
     if frame.height and not frame.select((total == pl.col("points")).all()).item():
         raise RuntimeError("the breakdown rows do not add up to the vectorised points")
-

@@ -85,7 +85,9 @@ def _weighted_sums(
     scopes: dict[int, np.ndarray],
     starts: np.ndarray,
 ) -> dict[int, pl.Series]:
-    line_rules = [(index, rule) for index, rule in enumerate(rules) if rule.kind is EffectKind.MULTIPLY_LINES]
+    line_rules = [
+        (index, rule) for index, rule in enumerate(rules) if rule.kind is EffectKind.MULTIPLY_LINES
+    ]
     if not line_rules:
         return {}
     largest = int(amounts.max()) if amounts.size else 0

@@ -153,7 +153,7 @@ def _stopped_reason(rules: Sequence[CompiledRule], index: int) -> pl.Expr:
     for stopper in rules[:index]:
         if stopper.rule.stop_after:
             text = json.dumps(f"not evaluated: rule {stopper.rule.id!r} stops later rules")
-            chain = pl.when(column == stopper.rule.id).then(pl.lit(text)).otherwise(chain)
+            chain = pl.when(column == stopper.rule.id).then(pl.lit(text + " ")).otherwise(chain)
     return chain
 
 

@@ -28,7 +28,6 @@ MAX_QUANTITY = 1_000_000
 _AMOUNT = r"^\d{1,15}(\.\d{1,4})?$"
 _QUANTITY = r"^\d{1,7}$"
 _INT64_MAX = 2**63 - 1
-_REQUIRED = ("external_id", "occurred_at", "currency", "total", "sku", "quantity", "unit_price")
 _LENGTHS = {
     "external_id": 128,
     "member_external_id": 128,
@@ -54,15 +53,22 @@ def empty_errors() -> pl.DataFrame:
 
 
 def errors_of(frame: pl.DataFrame, checks: list[Check]) -> pl.DataFrame:
-    """One error row per (row, failed check), in check order."""
+    """One error row per (row, failed check), in check order. Every check is evaluated in
+    one pass; error rows are built only for the checks that failed somewhere."""
+    if not checks or not frame.height:
+        return empty_errors()
+    flags = frame.select(
+        check.failed.fill_null(False).alias(f"check_{n}") for n, check in enumerate(checks)
+    )
+    failing = [n for n, failed in enumerate(flags.select(pl.all().any()).row(0)) if failed]
     found = [
-        frame.filter(check.failed.fill_null(False)).select(
+        frame.filter(flags[f"check_{n}"]).select(
             pl.col(ROW),
-            pl.lit(check.column, dtype=pl.String).alias("column"),
-            pl.lit(check.code.value, dtype=pl.String).alias("code"),
-            check.message.cast(pl.String).alias("message"),
+            pl.lit(checks[n].column, dtype=pl.String).alias("column"),
+            pl.lit(checks[n].code.value, dtype=pl.String).alias("code"),
+            checks[n].message.cast(pl.String).alias("message"),
         )
-        for check in checks
+        for n in failing
     ]
     return pl.concat([empty_errors(), *found], how="vertical")
 
@@ -98,34 +104,76 @@ def _amount_checks(column: str, currency: str) -> list[Check]:
             column,
             RowProblem.INVALID_AMOUNT,
             too_precise,
-            pl.format("'{}' has more than {} decimal places for {}", text, pl.lit(places), pl.lit(currency)),
+            pl.format(
+                "'{}' has more than {} decimal places for {}",
+                text,
+                pl.lit(places),
+                pl.lit(currency),
+            ),
         ),
     ]
 
 
-def _presence_and_length_checks() -> list[Check]:
-    checks = [
+def _presence(names: tuple[str, ...]) -> list[Check]:
+    return [
         Check(name, RowProblem.MISSING_VALUE, pl.col(name).is_null(), pl.lit(f"{name} is empty"))
-        for name in _REQUIRED
+        for name in names
     ]
-    checks += [
+
+
+def _lengths(names: tuple[str, ...]) -> list[Check]:
+    return [
         Check(
             name,
             RowProblem.TOO_LONG,
-            pl.col(name).str.len_chars() > limit,
-            pl.lit(f"{name} is longer than {limit} characters"),
+            pl.col(name).str.len_chars() > _LENGTHS[name],
+            pl.lit(f"{name} is longer than {_LENGTHS[name]} characters"),
         )
-        for name, limit in _LENGTHS.items()
+        for name in names
     ]
-    return checks
 
 
-def _value_checks(currency: str) -> list[Check]:
+def check_lines(rows: pl.DataFrame, currency: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Check the line columns of every row (``sku``, ``category``, ``quantity``,
+    ``unit_price``); returns the rows with ``unit_price_minor`` and ``quantity_number``
+    (null where invalid) and the errors."""
     quantity = pl.col("quantity")
-    is_whole = quantity.str.contains(_QUANTITY)
-    number = quantity.cast(pl.Int64, strict=False)
-    shipping_over = pl.col("shipping_minor") > pl.col("total_minor")
-    return [
+    parsed = rows.with_columns(
+        amount_minor("unit_price", exponent(currency)).alias("unit_price_minor"),
+        pl.when(quantity.str.contains(_QUANTITY)).then(quantity.cast(pl.Int64, strict=False))
+        .alias("quantity_number"),
+    )  # fmt: skip
+    number = pl.col("quantity_number")
+    checks = [
+        *_presence(("external_id", "sku", "quantity", "unit_price")),
+        *_lengths(("sku", "category")),
+        *_amount_checks("unit_price", currency),
+        Check(
+            "quantity",
+            RowProblem.INVALID_QUANTITY,
+            quantity.is_not_null() & (number.is_null() | (number < 1) | (number > MAX_QUANTITY)),
+            pl.format(
+                "quantity must be a whole number from 1 to {}, not '{}'",
+                pl.lit(MAX_QUANTITY),
+                quantity,
+            ),
+        ),
+    ]
+    return parsed, errors_of(parsed, checks)
+
+
+def check_purchases(purchases: pl.DataFrame, currency: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Check the purchase columns of each purchase's first row (a missing shipping is
+    ``"0"``); returns them with ``total_minor`` and ``shipping_minor`` and the errors (by
+    the first row's number)."""
+    places = exponent(currency)
+    parsed = purchases.with_columns(pl.col("shipping").fill_null("0")).with_columns(
+        amount_minor("total", places).alias("total_minor"),
+        amount_minor("shipping", places).alias("shipping_minor"),
+    )
+    checks = [
+        *_presence(("occurred_at", "currency", "total")),
+        *_lengths(("external_id", "member_external_id", "channel", "store")),
         Check(
             "currency",
             RowProblem.CURRENCY_MISMATCH,
@@ -134,36 +182,11 @@ def _value_checks(currency: str) -> list[Check]:
         ),
         *_amount_checks("total", currency),
         *_amount_checks("shipping", currency),
-        *_amount_checks("unit_price", currency),
         Check(
             "shipping",
             RowProblem.INVALID_AMOUNT,
-            shipping_over,
+            pl.col("shipping_minor") > pl.col("total_minor"),
             pl.lit("shipping cannot exceed the total"),
         ),
-        Check(
-            "quantity",
-            RowProblem.INVALID_QUANTITY,
-            quantity.is_not_null() & (~is_whole | (number < 1) | (number > MAX_QUANTITY)),
-            pl.format("quantity must be a whole number from 1 to {}, not '{}'", pl.lit(MAX_QUANTITY), quantity),
-        ),
     ]
-
-
-def check_rows(rows: pl.DataFrame, currency: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Parse the amounts and quantities of ``rows`` and check every value.
-
-    Returns the rows with ``total_minor``, ``shipping_minor``, ``unit_price_minor`` and
-    ``quantity_number`` (null where invalid; a missing shipping is ``"0"``) and the errors.
-    """
-    places = exponent(currency)
-    parsed = rows.with_columns(pl.col("shipping").fill_null("0")).with_columns(
-        amount_minor("total", places).alias("total_minor"),
-        amount_minor("shipping", places).alias("shipping_minor"),
-        amount_minor("unit_price", places).alias("unit_price_minor"),
-        pl.when(pl.col("quantity").str.contains(_QUANTITY))
-        .then(pl.col("quantity").cast(pl.Int64, strict=False))
-        .alias("quantity_number"),
-    )
-    errors = errors_of(parsed, _presence_and_length_checks() + _value_checks(currency))
-    return parsed, errors
+    return parsed, errors_of(parsed, checks)

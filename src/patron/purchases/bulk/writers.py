@@ -120,6 +120,14 @@ class SqliteWriter:
             await cursor.close()
         return np.arange(last + 1, last + 1 + count, dtype=np.int64)
 
+    async def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file (outside any transaction)."""
+        cursor = await self._cursor()
+        try:
+            await cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            await cursor.close()
+
     async def write(self, rows: BatchRows) -> None:
         for table, frame in (
             ("purchases", _purchases(rows, self._time)),
@@ -211,15 +219,19 @@ class PostgresWriter:
     async def _tiers(self, rows: BatchRows) -> None:
         if not rows.moves:
             return
-        await self.driver.executemany(
-            "UPDATE members SET tier_id = $1, tier_since = $2 WHERE id = $3",
-            [(tier, rows.now, member) for member, tier in _member_tiers(rows).items()],
-        )
-        await self.driver.executemany(
+        tiers = _member_tiers(rows)
+        await self.driver.execute(
+            "UPDATE members AS m SET tier_id = t.tier_id, tier_since = $3 "
+            "FROM unnest($1::bigint[], $2::varchar[]) AS t(id, tier_id) WHERE m.id = t.id",
+            list(tiers), list(tiers.values()), rows.now,
+        )  # fmt: skip
+        changes = _tier_changes(rows)
+        await self.driver.execute(
             "INSERT INTO tier_changes (member_id, from_tier, to_tier, reason, metric, occurred_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6)",
-            _tier_changes(rows),
-        )
+            "SELECT *, $6::timestamptz FROM unnest($1::bigint[], $2::varchar[], $3::varchar[], "
+            "$4::varchar[], $5::bigint[])",
+            *([change[index] for change in changes] for index in range(5)), rows.now,
+        )  # fmt: skip
 
 
 Writer = SqliteWriter | PostgresWriter
@@ -227,7 +239,7 @@ Writer = SqliteWriter | PostgresWriter
 # SQLite settings of the write connection while an import runs: a page cache that holds the
 # indexes the import writes in random order (members' purchases, entries and lots), and WAL
 # checkpoints every ~256 MB rather than every 4 MB (each one writes the hot pages again).
-_SQLITE_BULK = {"cache_size": -524_288, "wal_autocheckpoint": 65_536}
+_SQLITE_BULK = {"cache_size": -524_288, "wal_autocheckpoint": 0}
 
 
 @asynccontextmanager
@@ -238,7 +250,10 @@ async def bulk_settings(database: Database) -> AsyncIterator[None]:
         yield
         return
     async with database.write() as session:
-        before = {name: (await session.execute(text(f"PRAGMA {name}"))).scalar_one() for name in _SQLITE_BULK}
+        before = {
+            name: (await session.execute(text(f"PRAGMA {name}"))).scalar_one()
+            for name in _SQLITE_BULK
+        }
         for name, value in _SQLITE_BULK.items():
             await session.execute(text(f"PRAGMA {name} = {value}"))
     try:
@@ -247,6 +262,9 @@ async def bulk_settings(database: Database) -> AsyncIterator[None]:
         async with database.write() as session:
             for name, value in before.items():
                 await session.execute(text(f"PRAGMA {name} = {int(value)}"))
+        async with database.write_engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            await SqliteWriter(raw.driver_connection).checkpoint()
 
 
 async def writer_for(session: AsyncSession) -> Writer:
