@@ -49,15 +49,27 @@ SEED = REPO / "examples" / "seed-program.yaml"
 NOW = datetime.now(UTC).replace(microsecond=0)
 CATEGORIES = ["coffee", "tea", "cakes", "snacks", "beans", "merch"]
 BARE_COLUMNS = [
-    "external_id", "member_external_id", "occurred_at", "currency", "total", "shipping",
-    "channel", "store", "sku", "category", "quantity", "unit_price",
-]  # fmt: skip
+    "external_id",
+    "member_external_id",
+    "occurred_at",
+    "currency",
+    "total",
+    "shipping",
+    "channel",
+    "store",
+    "sku",
+    "category",
+    "quantity",
+    "unit_price",
+]
 
 
 def _money(column: str) -> pl.Expr:
     """Minor units as a Decimal(14, 2) column (through its exact text)."""
     minor = pl.col(column)
-    text = pl.concat_str((minor // 100).cast(pl.String), pl.lit("."), (minor % 100).cast(pl.String).str.zfill(2))
+    text = pl.concat_str(
+        (minor // 100).cast(pl.String), pl.lit("."), (minor % 100).cast(pl.String).str.zfill(2)
+    )
     return text.cast(pl.Decimal(14, 2)).alias(column)
 
 
@@ -76,26 +88,32 @@ def generate(rows: int, members: int, seed: int = 7) -> pl.DataFrame:
     seconds = np.sort(rng.integers(0, 365 * 86_400, size=count))
     member = rng.integers(0, members, size=count)
     start = (NOW - timedelta(days=365)).replace(tzinfo=None)
-    purchases = pl.DataFrame({
-        "p": np.arange(count),
-        "member": np.where(rng.random(count) < 0.8, member, -1),
-        "occurred_at": pl.Series(seconds * 1_000_000).cast(pl.Duration("us")) + start,
-        "total": goods + shipping,
-        "shipping": shipping,
-        "channel": rng.choice(np.array(["web", "store", "app"]), size=count),
-        "store": rng.choice(np.array(["msk-1", "msk-2", "spb-1"]), size=count),
-    })  # fmt: skip
-    lines = pl.DataFrame({
-        "p": purchase,
-        "sku": rng.integers(0, 5000, size=rows),
-        "category": rng.choice(np.array(CATEGORIES), size=rows),
-        "quantity": quantity,
-        "unit_price": price,
-    })  # fmt: skip
+    purchases = pl.DataFrame(
+        {
+            "p": np.arange(count),
+            "member": np.where(rng.random(count) < 0.8, member, -1),
+            "occurred_at": pl.Series(seconds * 1_000_000).cast(pl.Duration("us")) + start,
+            "total": goods + shipping,
+            "shipping": shipping,
+            "channel": rng.choice(np.array(["web", "store", "app"]), size=count),
+            "store": rng.choice(np.array(["msk-1", "msk-2", "spb-1"]), size=count),
+        }
+    )
+    lines = pl.DataFrame(
+        {
+            "p": purchase,
+            "sku": rng.integers(0, 5000, size=rows),
+            "category": rng.choice(np.array(CATEGORIES), size=rows),
+            "quantity": quantity,
+            "unit_price": price,
+        }
+    )
     joined = lines.join(purchases, on="p", how="left", maintain_order="left")
     return joined.select(
         pl.format("ord-{}", pl.col("p")).alias("external_id"),
-        pl.when(pl.col("member") >= 0).then(pl.format("m-{}", pl.col("member"))).alias("member_external_id"),
+        pl.when(pl.col("member") >= 0)
+        .then(pl.format("m-{}", pl.col("member")))
+        .alias("member_external_id"),
         pl.col("occurred_at").dt.replace_time_zone("UTC"),
         pl.lit("RUB").alias("currency"),
         _money("total"),
@@ -115,12 +133,13 @@ async def _enrol_sqlite(path: str, members: int) -> None:
     with connection:
         connection.executemany(
             "INSERT INTO members (id, program_id, external_id, attributes, status, referral_code, "
-            "enrolment_checksum, enrolled_at, updated_at) VALUES (?, 1, ?, '{}', 'active', ?, '-', ?, ?)",
+            "enrolment_checksum, enrolled_at, updated_at) "
+            "VALUES (?, 1, ?, '{}', 'active', ?, '-', ?, ?)",
             ((n + 1, f"m-{n}", secrets.token_hex(6), moment, moment) for n in range(members)),
         )
         connection.executemany(
-            "INSERT INTO accounts (member_id, available, pending, lifetime_earned, redeemed, expired, "
-            "debt, created_at, updated_at) VALUES (?, 0, 0, 0, 0, 0, 0, ?, ?)",
+            "INSERT INTO accounts (member_id, available, pending, lifetime_earned, redeemed, "
+            "expired, debt, created_at, updated_at) VALUES (?, 0, 0, 0, 0, 0, 0, ?, ?)",
             ((n + 1, moment, moment) for n in range(members)),
         )
     connection.close()
@@ -133,13 +152,25 @@ async def _enrol_postgresql(database: Database, members: int) -> None:
         driver: Any = raw.driver_connection
         await driver.copy_records_to_table(
             "members",
-            records=[(f"m-{n}", 1, "{}", "active", secrets.token_hex(6), "-", moment, moment) for n in range(members)],
-            columns=["external_id", "program_id", "attributes", "status", "referral_code",
-                     "enrolment_checksum", "enrolled_at", "updated_at"],
-        )  # fmt: skip
+            records=[
+                (f"m-{n}", 1, "{}", "active", secrets.token_hex(6), "-", moment, moment)
+                for n in range(members)
+            ],
+            columns=[
+                "external_id",
+                "program_id",
+                "attributes",
+                "status",
+                "referral_code",
+                "enrolment_checksum",
+                "enrolled_at",
+                "updated_at",
+            ],
+        )
         await driver.execute(
-            "INSERT INTO accounts (member_id, available, pending, lifetime_earned, redeemed, expired, "
-            "debt, created_at, updated_at) SELECT id, 0, 0, 0, 0, 0, 0, $1, $1 FROM members",
+            "INSERT INTO accounts (member_id, available, pending, lifetime_earned, redeemed, "
+            "expired, debt, created_at, updated_at) "
+            "SELECT id, 0, 0, 0, 0, 0, 0, $1, $1 FROM members",
             moment,
         )
 
@@ -157,7 +188,9 @@ async def _bare_insert(database: Database, parquet: Path) -> float:
         connection.execute("PRAGMA synchronous=NORMAL")
         marks = ", ".join("?" * len(BARE_COLUMNS))
         connection.execute("BEGIN IMMEDIATE")
-        connection.executemany(f"INSERT INTO bare_purchase_rows VALUES ({marks})", frame.iter_rows())
+        connection.executemany(
+            f"INSERT INTO bare_purchase_rows VALUES ({marks})", frame.iter_rows()
+        )
         connection.execute("COMMIT")
         connection.close()
         return time.perf_counter() - started
@@ -178,10 +211,16 @@ async def _database(kind: str, url: str | None, directory: Path) -> Database:
         engine = null_pool_engine(server)
         async with engine.connect() as connection:
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text('DROP DATABASE IF EXISTS "patron_bench_import" WITH (FORCE)'))
+            await connection.execute(
+                text('DROP DATABASE IF EXISTS "patron_bench_import" WITH (FORCE)')
+            )
             await connection.execute(text('CREATE DATABASE "patron_bench_import"'))
         await engine.dispose()
-        target = make_url(database_url(server)).set(database="patron_bench_import").render_as_string(False)
+        target = (
+            make_url(database_url(server))
+            .set(database="patron_bench_import")
+            .render_as_string(False)
+        )
     await create_all(target)
     return Database(target)
 
@@ -199,8 +238,11 @@ async def main(arguments: argparse.Namespace) -> None:
             await _enrol_postgresql(database, arguments.members)
         parquet = directory / "purchases.parquet"
         generate(arguments.rows, arguments.members).write_parquet(parquet)
-        print(f"setup: {arguments.members} members, {arguments.rows} rows in {parquet.stat().st_size / 1e6:.1f} MB "
-              f"of Parquet ({time.perf_counter() - started:.1f} s)")  # fmt: skip
+        print(
+            f"setup: {arguments.members} members, {arguments.rows} rows in "
+            f"{parquet.stat().st_size / 1e6:.1f} MB of Parquet "
+            f"({time.perf_counter() - started:.1f} s)"
+        )
         profiler = cProfile.Profile() if arguments.profile else None
         if profiler is not None:
             profiler.enable()
@@ -213,12 +255,14 @@ async def main(arguments: argparse.Namespace) -> None:
             breaches = await verify(session, now=NOW)
         await database.dispose()
     rows = report.rows
-    print(f"import: {rows} rows, {report.purchases_loaded} purchases "
-          f"({report.purchases_replayed} per event), {report.points_issued} points, "
-          f"{report.tier_upgrades} tier upgrades, {report.rows_refused} rows refused")  # fmt: skip
+    print(
+        f"import: {rows} rows, {report.purchases_loaded} purchases "
+        f"({report.purchases_replayed} per event), {report.points_issued} points, "
+        f"{report.tier_upgrades} tier upgrades, {report.rows_refused} rows refused"
+    )
     print(f"patron import purchases: {report.seconds:.2f} s = {rows / report.seconds:,.0f} rows/s")
     print(f"bare bulk insert:        {bare:.2f} s = {rows / bare:,.0f} rows/s")
-    print(f"ratio (import / bare):   {bare / report.seconds:.2f}")
+    print(f"rows/s, import / bare:   {bare / report.seconds:.2f}")
     print(f"verify: {len(breaches)} breach(es)")
 
 

@@ -31,16 +31,24 @@ MAX_ERRORS_SHOWN = 1000
 
 
 async def _import(
-    db: str | None, rows: pl.DataFrame, key: str, batch_size: int, skip_bad: bool,
+    db: str | None,
+    rows: pl.DataFrame,
+    key: str,
+    batch_size: int,
+    skip_bad: bool,
     console: Console,
-) -> ImportReport:  # fmt: skip
+) -> ImportReport:
     from patron.migrations import upgrade_schema
 
     database = Database(db)
     columns = (
-        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"),
-        TimeElapsedColumn(), TimeRemainingColumn(),
-    )  # fmt: skip
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     try:
         await upgrade_schema(database.url)
         with Progress(*columns, console=console) as progress:
@@ -50,9 +58,13 @@ async def _import(
                 progress.update(task, completed=done, total=total)
 
             return await import_rows(
-                database, rows, program_key=key, batch_size=batch_size, skip_bad=skip_bad,
+                database,
+                rows,
+                program_key=key,
+                batch_size=batch_size,
+                skip_bad=skip_bad,
                 progress=advance,
-            )  # fmt: skip
+            )
     finally:
         await database.dispose()
 
@@ -85,16 +97,22 @@ def _print_errors(report: ImportReport) -> None:
 
 @app.command("purchases")
 def purchases(
-    file: Annotated[Path, typer.Argument(help="A .csv or .parquet file, one row per purchase line.",
-                                         show_default=False)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A .csv or .parquet file, one row per purchase line.", show_default=False
+        ),
+    ],
     db: DbOption = None,
     key: Annotated[str, typer.Option("--key", help="Program key.")] = "default",
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1,
-                                            help="Rows per unit of work.")] = DEFAULT_BATCH_SIZE,
-    skip_bad: Annotated[bool, typer.Option("--skip-bad",
-                                           help="Load the good purchases of a batch with bad rows.")] = False,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Rows per unit of work.")
+    ] = DEFAULT_BATCH_SIZE,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Load the good purchases of a batch with bad rows.")
+    ] = False,
     json_output: JsonOption = False,
-) -> None:  # fmt: skip
+) -> None:
     """Import purchases from a CSV or Parquet file (one row per purchase line; columns in
     docs/import.md). Points, lots, tiers and rule limits come out exactly as if each purchase
     had been recorded through the API, in time order, now. Purchases already recorded with the

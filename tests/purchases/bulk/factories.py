@@ -30,9 +30,19 @@ from tests.conftest import SEED_PROGRAM
 
 NOW = datetime(2027, 1, 20, 9, 30, tzinfo=UTC)
 HEADER = [
-    "external_id", "member_external_id", "occurred_at", "currency", "total", "shipping",
-    "channel", "store", "sku", "category", "quantity", "unit_price",
-]  # fmt: skip
+    "external_id",
+    "member_external_id",
+    "occurred_at",
+    "currency",
+    "total",
+    "shipping",
+    "channel",
+    "store",
+    "sku",
+    "category",
+    "quantity",
+    "unit_price",
+]
 
 # A second program that exercises what the seed program does not: money tiers in a calendar
 # year, stop_after, tier/channel/store/time conditions, a daily limit, a 1.25 line multiplier,
@@ -56,7 +66,11 @@ earning:
       stop_after: true
     - id: store-bonus
       name: "Store \\"Centrum\\" bonus"
-      when: {store_in: [centrum], order_total_lt: "500.00", line_sku_in: [sku-1, sku-2], line_category_in: [tea]}
+      when:
+        store_in: [centrum]
+        order_total_lt: "500.00"
+        line_sku_in: [sku-1, sku-2]
+        line_category_in: [tea]
       effect: {bonus_points: 15}
       limit: {per_member: 3, period: week}
     - id: night-owl
@@ -86,9 +100,11 @@ async def enrol(database: Database, program_id: int, external_ids: list[str]) ->
     async with database.write() as session:
         for external_id in external_ids:
             member = await member_service.enrol_member(
-                session, program_id=program_id, data=MemberCreate(external_id=external_id),
+                session,
+                program_id=program_id,
+                data=MemberCreate(external_id=external_id),
                 now=NOW - timedelta(days=400),
-            )  # fmt: skip
+            )
             found[external_id] = member.id
     return found
 
@@ -96,10 +112,16 @@ async def enrol(database: Database, program_id: int, external_ids: list[str]) ->
 async def make_debt(database: Database, member_id: int, amount: int) -> None:
     async with database.write() as session:
         await ledger_service.debit(
-            session, member_id=member_id, amount=amount, kind=EntryKind.ADJUST,
-            idempotency_key=f"debt:{member_id}", source_type="test", source_id="debt",
-            now=NOW - timedelta(days=300), on_shortfall=ShortfallPolicy.DEBT,
-        )  # fmt: skip
+            session,
+            member_id=member_id,
+            amount=amount,
+            kind=EntryKind.ADJUST,
+            idempotency_key=f"debt:{member_id}",
+            source_type="test",
+            source_id="debt",
+            now=NOW - timedelta(days=300),
+            on_shortfall=ShortfallPolicy.DEBT,
+        )
 
 
 async def block(database: Database, member_id: int) -> None:
@@ -120,12 +142,19 @@ class FilePurchase:
 
     def create(self, currency: str) -> PurchaseCreate:
         return PurchaseCreate(
-            external_id=self.external_id, member_external_id=self.member,
-            occurred_at=self.occurred_at, currency=currency, total=self.total,
-            shipping=self.shipping or "0", channel=self.channel, store=self.store,
-            lines=[PurchaseLineCreate(sku=s, category=c, quantity=q, unit_price=p)
-                   for s, c, q, p in self.lines],
-        )  # fmt: skip
+            external_id=self.external_id,
+            member_external_id=self.member,
+            occurred_at=self.occurred_at,
+            currency=currency,
+            total=self.total,
+            shipping=self.shipping or "0",
+            channel=self.channel,
+            store=self.store,
+            lines=[
+                PurchaseLineCreate(sku=s, category=c, quantity=q, unit_price=p)
+                for s, c, q, p in self.lines
+            ],
+        )
 
 
 def _money(minor: int, places: int = 2) -> str:
@@ -133,9 +162,15 @@ def _money(minor: int, places: int = 2) -> str:
 
 
 def random_purchases(
-    rng: random.Random, count: int, members: list[str], *, start: datetime, days: int,
-    categories: tuple[str, ...] = ("coffee", "tea", "cakes"), big: int = 2_000_000,
-) -> list[FilePurchase]:  # fmt: skip
+    rng: random.Random,
+    count: int,
+    members: list[str],
+    *,
+    start: datetime,
+    days: int,
+    categories: tuple[str, ...] = ("coffee", "tea", "cakes"),
+    big: int = 2_000_000,
+) -> list[FilePurchase]:
     """Purchases spread over ``days`` from ``start``: a fifth without a member, amounts up to
     ``big`` minor units per unit, some with shipping, channel and store."""
     found: list[FilePurchase] = []
@@ -143,18 +178,29 @@ def random_purchases(
         member = rng.choice(members) if rng.random() < 0.8 else None
         at = start + timedelta(seconds=rng.randrange(days * 86_400))
         lines = [
-            (f"sku-{rng.randrange(4)}", rng.choice([*categories, None]), rng.randrange(1, 4),
-             _money(rng.randrange(100, big)))
+            (
+                f"sku-{rng.randrange(4)}",
+                rng.choice([*categories, None]),
+                rng.randrange(1, 4),
+                _money(rng.randrange(100, big)),
+            )
             for _ in range(rng.randrange(1, 5))
-        ]  # fmt: skip
+        ]
         shipping = rng.choice([None, None, 0, 35000])
         goods = sum(q * int(p.replace(".", "")) for _, _, q, p in lines)
         total = goods + (shipping or 0) - rng.choice([0, 0, 100])
-        found.append(FilePurchase(
-            f"order-{number:05d}", member, at, _money(max(total, shipping or 0)),
-            None if shipping is None else _money(shipping), rng.choice([None, "web", "pos"]),
-            rng.choice([None, "centrum", "mokotow"]), lines,
-        ))  # fmt: skip
+        found.append(
+            FilePurchase(
+                f"order-{number:05d}",
+                member,
+                at,
+                _money(max(total, shipping or 0)),
+                None if shipping is None else _money(shipping),
+                rng.choice([None, "web", "pos"]),
+                rng.choice([None, "centrum", "mokotow"]),
+                lines,
+            )
+        )
     return found
 
 
@@ -163,11 +209,30 @@ def write_csv(path: Path, purchases: list[FilePurchase], currency: str) -> Path:
     shuffle = random.Random(len(purchases))
     keyed: list[tuple[float, list[str]]] = []
     for p in purchases:
-        at = p.occurred_at.strftime("%Y-%m-%dT%H:%M:%S") + (".250" if p.occurred_at.second % 7 == 0 else "")
+        at = p.occurred_at.strftime("%Y-%m-%dT%H:%M:%S") + (
+            ".250" if p.occurred_at.second % 7 == 0 else ""
+        )
         keys = sorted(shuffle.random() for _ in p.lines)
         for key, (sku, category, quantity, price) in zip(keys, p.lines, strict=True):
-            keyed.append((key, [p.external_id, p.member or "", at + "Z", currency, p.total, p.shipping or "",
-                                p.channel or "", p.store or "", sku, category or "", str(quantity), price]))  # fmt: skip
+            keyed.append(
+                (
+                    key,
+                    [
+                        p.external_id,
+                        p.member or "",
+                        at + "Z",
+                        currency,
+                        p.total,
+                        p.shipping or "",
+                        p.channel or "",
+                        p.store or "",
+                        sku,
+                        category or "",
+                        str(quantity),
+                        price,
+                    ],
+                )
+            )
     rows = [row for _, row in sorted(keyed, key=lambda pair: pair[0])]
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -199,46 +264,132 @@ async def record_one_by_one(
 
 async def snapshot(session: AsyncSession, program_id: int) -> dict[str, Any]:
     """Everything the program's purchases wrote, by external ids (ids left out)."""
-    members = {m.id: m for m in (await session.execute(select(Member).where(Member.program_id == program_id))).scalars()}
+    members = {
+        m.id: m
+        for m in (
+            await session.execute(select(Member).where(Member.program_id == program_id))
+        ).scalars()
+    }
     purchases: dict[str, Any] = {}
     query = select(Purchase).where(Purchase.program_id == program_id)
     for p in (await session.execute(query)).scalars():
         purchases[p.external_id] = await _purchase_snapshot(session, p, members)
-    return {"purchases": purchases, "members": {m.external_id: await _member_snapshot(session, m) for m in members.values()}}
+    return {
+        "purchases": purchases,
+        "members": {m.external_id: await _member_snapshot(session, m) for m in members.values()},
+    }
 
 
-async def _purchase_snapshot(session: AsyncSession, p: Purchase, members: dict[int, Member]) -> dict[str, Any]:
-    lines = (await session.execute(select(PurchaseLine).where(PurchaseLine.purchase_id == p.id).order_by(PurchaseLine.line_no))).scalars()
+async def _purchase_snapshot(
+    session: AsyncSession, p: Purchase, members: dict[int, Member]
+) -> dict[str, Any]:
+    lines = (
+        await session.execute(
+            select(PurchaseLine)
+            .where(PurchaseLine.purchase_id == p.id)
+            .order_by(PurchaseLine.line_no)
+        )
+    ).scalars()
     found: dict[str, Any] = {
         "member": members[p.member_id].external_id if p.member_id else None,
-        "values": (p.occurred_at, p.currency, p.total, p.shipping, p.channel, p.store, p.program_version,
-                   p.points_earned, p.points_reversed, p.refunded, p.pending_until, p.expires_at,
-                   p.request_hash, p.created_at),
+        "values": (
+            p.occurred_at,
+            p.currency,
+            p.total,
+            p.shipping,
+            p.channel,
+            p.store,
+            p.program_version,
+            p.points_earned,
+            p.points_reversed,
+            p.refunded,
+            p.pending_until,
+            p.expires_at,
+            p.request_hash,
+            p.created_at,
+        ),
         "breakdown": p.breakdown,
-        "lines": [(x.line_no, x.sku, x.category, x.quantity, x.unit_price, x.amount, x.returned_quantity,
-                   x.member_id == p.member_id) for x in lines],
+        "lines": [
+            (
+                x.line_no,
+                x.sku,
+                x.category,
+                x.quantity,
+                x.unit_price,
+                x.amount,
+                x.returned_quantity,
+                x.member_id == p.member_id,
+            )
+            for x in lines
+        ],
         "entry": None,
-    }  # fmt: skip
+    }
     if p.earn_entry_id is not None:
-        entry = (await session.execute(select(LedgerEntry).where(LedgerEntry.id == p.earn_entry_id))).scalar_one()
+        entry = (
+            await session.execute(select(LedgerEntry).where(LedgerEntry.id == p.earn_entry_id))
+        ).scalar_one()
         lot = (await session.execute(select(Lot).where(Lot.entry_id == entry.id))).scalar_one()
-        moves = (await session.execute(select(LotMovement.reason, LotMovement.amount).where(LotMovement.lot_id == lot.id))).all()
-        assert entry.source_id == str(p.id) and entry.idempotency_key == f"purchase:{p.id}"
-        found["entry"] = (entry.kind, entry.amount, entry.requested_amount, entry.debt_change, entry.occurred_at,
-                          entry.created_at, entry.description, entry.meta, entry.source_type, entry.member_id == p.member_id,
-                          lot.amount, lot.remaining, lot.pending_until, lot.expires_at, lot.is_active,
-                          lot.is_expired, lot.created_at, sorted(moves))  # fmt: skip
+        moves = (
+            await session.execute(
+                select(LotMovement.reason, LotMovement.amount).where(LotMovement.lot_id == lot.id)
+            )
+        ).all()
+        assert entry.source_id == str(p.id)
+        assert entry.idempotency_key == f"purchase:{p.id}"
+        found["entry"] = (
+            entry.kind,
+            entry.amount,
+            entry.requested_amount,
+            entry.debt_change,
+            entry.occurred_at,
+            entry.created_at,
+            entry.description,
+            entry.meta,
+            entry.source_type,
+            entry.member_id == p.member_id,
+            lot.amount,
+            lot.remaining,
+            lot.pending_until,
+            lot.expires_at,
+            lot.is_active,
+            lot.is_expired,
+            lot.created_at,
+            sorted(moves),
+        )
     return found
 
 
 async def _member_snapshot(session: AsyncSession, m: Member) -> dict[str, Any]:
     account = (await session.execute(select(Account).where(Account.member_id == m.id))).scalar_one()
-    usages = (await session.execute(select(RuleUsage.rule_id, RuleUsage.period_key, RuleUsage.count).where(RuleUsage.member_id == m.id))).all()
-    changes = (await session.execute(select(TierChange.from_tier, TierChange.to_tier, TierChange.reason, TierChange.metric, TierChange.occurred_at).where(TierChange.member_id == m.id))).all()
+    usages = (
+        await session.execute(
+            select(RuleUsage.rule_id, RuleUsage.period_key, RuleUsage.count).where(
+                RuleUsage.member_id == m.id
+            )
+        )
+    ).all()
+    changes = (
+        await session.execute(
+            select(
+                TierChange.from_tier,
+                TierChange.to_tier,
+                TierChange.reason,
+                TierChange.metric,
+                TierChange.occurred_at,
+            ).where(TierChange.member_id == m.id)
+        )
+    ).all()
     return {
         "tier": (m.tier_id, m.tier_since),
-        "account": (account.available, account.pending, account.lifetime_earned, account.redeemed,
-                    account.expired, account.debt, account.updated_at),
+        "account": (
+            account.available,
+            account.pending,
+            account.lifetime_earned,
+            account.redeemed,
+            account.expired,
+            account.debt,
+            account.updated_at,
+        ),
         "usage": sorted(tuple(u) for u in usages),
         "tier_changes": sorted((tuple(c) for c in changes), key=lambda c: (c[3], str(c[1]))),
-    }  # fmt: skip
+    }

@@ -13,6 +13,7 @@ import pytest
 
 from patron.kit.db import Database
 from patron.ledger.verify import verify
+from patron.purchases.bulk import plan
 from patron.purchases.bulk.service import import_purchases
 from tests.conftest import SEED_PROGRAM
 from tests.purchases.bulk.factories import (
@@ -32,7 +33,9 @@ from tests.purchases.bulk.factories import (
 MEMBERS = [f"c-{n}" for n in range(14)]
 
 
-async def _prepare(database: Database, key: str, text: str, early: list[FilePurchase], currency: str) -> int:
+async def _prepare(
+    database: Database, key: str, text: str, early: list[FilePurchase], currency: str
+) -> int:
     """A program with members, earlier purchases (tiers, rule usage), a member in debt and a
     blocked one: the same state for both programs."""
     program_id = await apply(database, key, text)
@@ -52,10 +55,18 @@ async def _prepare(database: Database, key: str, text: str, early: list[FilePurc
     ],
 )
 async def test_bulk_import_equals_record_purchase_one_by_one(
-    database: Database, tmp_path: Path, seed: int, text: str, currency: str, start: datetime, big: int
+    database: Database,
+    tmp_path: Path,
+    seed: int,
+    text: str,
+    currency: str,
+    start: datetime,
+    big: int,
 ) -> None:
     rng = random.Random(seed)
-    early = random_purchases(rng, 25, MEMBERS[:12], start=start - timedelta(days=60), days=50, big=big)
+    early = random_purchases(
+        rng, 25, MEMBERS[:12], start=start - timedelta(days=60), days=50, big=big
+    )
     for number, purchase in enumerate(early):
         purchase.external_id = f"early-{number}"
     bulk_id = await _prepare(database, "bulk", text, early, currency)
@@ -70,10 +81,11 @@ async def test_bulk_import_equals_record_purchase_one_by_one(
     await record_one_by_one(database, "reference", allowed, currency)
 
     blocked_rows = sum(len(p.lines) for p in purchases if p.member == "c-13")
-    print([e for e in report.errors if e.code != "member_blocked"])
     assert (report.rows_refused, report.purchases_skipped_existing) == (blocked_rows, 3)
     assert report.purchases_loaded == len(allowed)
-    assert {error.code for error in report.errors} == ({"member_blocked"} if blocked_rows else set())
+    assert {error.code for error in report.errors} == (
+        {"member_blocked"} if blocked_rows else set()
+    )
     assert report.purchases_replayed == sum(1 for p in allowed if p.member == "c-3")
     async with database.read() as session:
         bulk, reference = await snapshot(session, bulk_id), await snapshot(session, reference_id)
@@ -87,3 +99,33 @@ async def test_bulk_import_equals_record_purchase_one_by_one(
     assert report.points_issued == sum(
         p["values"][7] for key, p in bulk["purchases"].items() if not key.startswith("early-")
     )
+
+
+async def test_members_whose_tiers_do_not_settle_are_recorded_one_by_one(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no rescoring round allowed, every member who might move up is handed to the
+    per-event path: the result is the same, and those purchases count as replayed."""
+    monkeypatch.setattr(plan, "_EXTRA_ROUNDS", -3)  # the seed program has 3 levels
+    rng = random.Random(4)
+    text, start = SEED_PROGRAM.read_text(), datetime(2026, 12, 1, tzinfo=UTC)
+    bulk_id = await _prepare(database, "bulk", text, [], "RUB")
+    reference_id = await _prepare(database, "reference", text, [], "RUB")
+    purchases = [
+        p
+        for p in random_purchases(rng, 120, MEMBERS, start=start, days=40, big=900_000)
+        if p.member != "c-13"
+    ]
+    path = write_csv(tmp_path / "purchases.csv", purchases, "RUB")
+    report = await import_purchases(
+        database, path=path, program_key="bulk", batch_size=150, now=NOW
+    )
+    await record_one_by_one(database, "reference", purchases, "RUB")
+    assert report.is_clean
+    assert (report.purchases_loaded, report.tier_upgrades) == (len(purchases), 0)
+    assert report.purchases_replayed > len(purchases) // 2
+    async with database.read() as session:
+        bulk, reference = await snapshot(session, bulk_id), await snapshot(session, reference_id)
+        assert await verify(session, now=NOW) == []
+    assert bulk == reference
+    assert sum(len(m["tier_changes"]) for m in bulk["members"].values()) > 0

@@ -51,7 +51,7 @@ class BatchOutcome:
     errors: pl.DataFrame = field(default_factory=empty_errors)
 
 
-class _BatchRefused(Exception):
+class _BatchRefusedError(Exception):
     def __init__(self, outcome: BatchOutcome) -> None:
         super().__init__("batch refused")
         self.outcome = outcome
@@ -67,10 +67,13 @@ def _conflicts(new: pl.DataFrame) -> pl.DataFrame:
         pl.col("existing_hash").is_not_null() & (pl.col("existing_hash") != pl.col("request_hash"))
     )
     return clash.select(
-        pl.col("seq").alias("pidx"), pl.lit("external_id").alias("column"),
+        pl.col("seq").alias("pidx"),
+        pl.lit("external_id").alias("column"),
         pl.lit(RowProblem.IDEMPOTENCY_CONFLICT.value).alias("code"),
-        pl.format("purchase '{}' was already recorded with a different body", pl.col("external_id")).alias("message"),
-    )  # fmt: skip
+        pl.format(
+            "purchase '{}' was already recorded with a different body", pl.col("external_id")
+        ).alias("message"),
+    )
 
 
 def _refusals(refused: list[Refusal]) -> pl.DataFrame:
@@ -131,27 +134,35 @@ async def _write(
     writer = await writer_for(session)
     purchases = scored.purchases
     rows = batch_rows(
-        active.program, purchases, lines.filter(pl.col("seq").is_in(purchases["seq"].to_list())),
-        program_id=active.program_id, program_version=active.version, now=now,
+        active.program,
+        purchases,
+        lines.filter(pl.col("seq").is_in(purchases["seq"].to_list())),
+        program_id=active.program_id,
+        program_version=active.version,
+        now=now,
         purchase_ids=await writer.next_ids("purchases", purchases.height),
         entry_ids=await writer.next_ids("ledger_entries", credited(purchases)),
         moves=scored.moves,
-    )  # fmt: skip
+    )
     await writer.write(rows)
     return rows.points
 
 
 async def _in_unit_of_work(
-    session: AsyncSession, active: ActiveProgram, purchases: pl.DataFrame, lines: pl.DataFrame,
-    now: datetime, skip_bad: bool,
-) -> BatchOutcome:  # fmt: skip
+    session: AsyncSession,
+    active: ActiveProgram,
+    purchases: pl.DataFrame,
+    lines: pl.DataFrame,
+    now: datetime,
+    skip_bad: bool,
+) -> BatchOutcome:
     good = await _existing(session, active, purchases.filter(~pl.col("is_bad")), lines)
     conflicts = _conflicts(good)
     outcome = BatchOutcome(errors=_row_errors(lines, conflicts))
     new = good.filter(pl.col("existing_hash").is_null())
     outcome.skipped = good.height - new.height - conflicts.height
     if (conflicts.height or good.height < purchases.height) and not skip_bad:
-        raise _BatchRefused(
+        raise _BatchRefusedError(
             BatchOutcome(refused=True, not_loaded=new.height, errors=outcome.errors)
         )
     states = await BulkRepository(session).member_states(
@@ -175,8 +186,10 @@ async def _in_unit_of_work(
     refusals = _row_errors(lines, _refusals(replayed.refused))
     outcome.errors = pl.concat([outcome.errors, refusals])
     if replayed.refused and not skip_bad:
-        raise _BatchRefused(
-            BatchOutcome(refused=True, not_loaded=new.height, errors=outcome.errors)
+        raise _BatchRefusedError(
+            BatchOutcome(
+                refused=True, not_loaded=new.height - len(replayed.refused), errors=outcome.errors
+            )
         )
     outcome.loaded += replayed.loaded
     outcome.replayed += replayed.loaded
@@ -185,16 +198,21 @@ async def _in_unit_of_work(
 
 
 async def load_batch(
-    database: Database, active: ActiveProgram, purchases: pl.DataFrame, lines: pl.DataFrame,
-    *, now: datetime, skip_bad: bool,
-) -> BatchOutcome:  # fmt: skip
+    database: Database,
+    active: ActiveProgram,
+    purchases: pl.DataFrame,
+    lines: pl.DataFrame,
+    *,
+    now: datetime,
+    skip_bad: bool,
+) -> BatchOutcome:
     """Load one batch (see the module docstring); retried when a concurrent writer recorded
     one of its purchases first (PostgreSQL)."""
     for attempt in range(RACE_RETRIES):
         try:
             async with database.write() as session:
                 return await _in_unit_of_work(session, active, purchases, lines, now, skip_bad)
-        except _BatchRefused as refusal:
+        except _BatchRefusedError as refusal:
             return refusal.outcome
         except BatchRaceError:
             if attempt == RACE_RETRIES - 1:

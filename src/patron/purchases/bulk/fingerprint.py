@@ -109,7 +109,7 @@ def request_body(purchase: dict[str, Any], lines: list[dict[str, Any]]) -> dict[
                 "unit_price": line["unit_price"],
             }
             for line in lines
-        ],  # fmt: skip
+        ],
         "channel": purchase["channel"],
         "store": purchase["store"],
     }

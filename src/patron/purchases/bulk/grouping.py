@@ -100,8 +100,9 @@ def _instants(texts: pl.Series) -> pl.Series:
 
 
 def _contiguous(rows: pl.DataFrame) -> pl.DataFrame:
-    """Rows with ``pidx`` (dense purchase index) and ``first`` (index of the purchase's first
-    row), each purchase's rows next to each other in file order."""
+    """Rows with ``pidx`` (dense purchase index), ``first`` (index of the purchase's first
+    row) and ``first_row`` (its row number), each purchase's rows next to each other in file
+    order."""
     key = pl.col("external_id").fill_null(pl.format("\x00row {}", pl.col(ROW)))
     rows = rows.with_columns(key.alias("key"))
     starts = pl.col("key").ne_missing(pl.col("key").shift()).fill_null(True)
@@ -112,9 +113,10 @@ def _contiguous(rows: pl.DataFrame) -> pl.DataFrame:
         rows = rows.with_columns(order.alias("pidx")).sort(["pidx", ROW])
     index = pl.int_range(pl.len(), dtype=pl.Int64)
     is_first = pl.col("pidx").ne_missing(pl.col("pidx").shift()).fill_null(True)
-    return rows.with_columns(
+    rows = rows.with_columns(
         pl.when(is_first).then(index).otherwise(None).forward_fill().alias("first")
     )
+    return rows.with_columns(pl.col(ROW).gather(pl.col("first")).alias("first_row"))
 
 
 def _mismatch_checks() -> list[Check]:
@@ -126,7 +128,7 @@ def _mismatch_checks() -> list[Check]:
             pl.format(
                 "{} differs from the purchase's first row (row {})",
                 pl.lit(name),
-                pl.col(ROW).gather(pl.col("first")),
+                pl.col("first_row"),
             ),
         )
         for name in PURCHASE_FIELDS
@@ -191,11 +193,10 @@ def _purchase_errors(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Check each purchase on its first row and report its problems on every row of it,
     except on rows that differ from the first row in that column (those are mismatches)."""
-    purchases, errors = check_purchases(purchases, currency)
-    errors = pl.concat(
-        [errors, errors_of(purchases.rename({"first_row": ROW}), _purchase_checks())]
-    )
-    keyed = errors.join(purchases.select(pl.col("first_row").alias(ROW), "pidx"), on=ROW).drop(ROW)
+    parsed, errors = check_purchases(purchases.rename({"first_row": ROW}), currency)
+    errors = pl.concat([errors, errors_of(parsed, _purchase_checks())])
+    keyed = errors.join(parsed.select(ROW, "pidx"), on=ROW).drop(ROW)
+    purchases = parsed.rename({ROW: "first_row"})
     expanded = on_every_row(rows, keyed).join(
         mismatch.select(ROW, "column"), on=[ROW, "column"], how="anti"
     )

@@ -41,9 +41,15 @@ def _score(
     program: Program, purchases: pl.DataFrame, lines: pl.DataFrame, prior: pl.DataFrame
 ) -> pl.DataFrame:
     frame = purchases.select(
-        "seq", "member_id", pl.col("at").alias("occurred_at"), pl.col("total_minor").alias("total"),
-        pl.col("shipping_minor").alias("shipping"), "channel", "store", "tier_id",
-    )  # fmt: skip
+        "seq",
+        "member_id",
+        pl.col("at").alias("occurred_at"),
+        pl.col("total_minor").alias("total"),
+        pl.col("shipping_minor").alias("shipping"),
+        "channel",
+        "store",
+        "tier_id",
+    )
     wanted = (
         lines.filter(pl.col("seq").is_in(purchases["seq"].to_list())) if lines.height else lines
     )
@@ -67,9 +73,13 @@ def _walked(
 ) -> Walk:
     members = list(standings)
     own = purchases.filter(pl.col("member_id").is_in(members).fill_null(False)).select(
-        "seq", "member_id", "at", "points", pl.col("total_minor").alias("total"),
+        "seq",
+        "member_id",
+        "at",
+        "points",
+        pl.col("total_minor").alias("total"),
         pl.col("shipping_minor").alias("shipping"),
-    )  # fmt: skip
+    )
     return walk(program, own, standings, now)
 
 
@@ -117,9 +127,13 @@ async def _standings(
 
 
 async def _settle_tiers(
-    program: Program, purchases: pl.DataFrame, lines: pl.DataFrame, prior: pl.DataFrame,
-    load_metrics: MetricsLoader, now: datetime,
-) -> tuple[pl.DataFrame, list[TierMove], list[int]]:  # fmt: skip
+    program: Program,
+    purchases: pl.DataFrame,
+    lines: pl.DataFrame,
+    prior: pl.DataFrame,
+    load_metrics: MetricsLoader,
+    now: datetime,
+) -> tuple[pl.DataFrame, list[TierMove], list[int]]:
     """Rescore until every walked tier is the tier the purchase was scored with; returns
     the purchases, the moves of the settled members and the unsettled members."""
     standings = await _standings(program, purchases, load_metrics)
@@ -148,9 +162,13 @@ async def _settle_tiers(
 
 
 async def score_batch(
-    program: Program, purchases: pl.DataFrame, lines: pl.DataFrame, prior: pl.DataFrame,
-    load_metrics: MetricsLoader, now: datetime,
-) -> ScoredBatch:  # fmt: skip
+    program: Program,
+    purchases: pl.DataFrame,
+    lines: pl.DataFrame,
+    prior: pl.DataFrame,
+    load_metrics: MetricsLoader,
+    now: datetime,
+) -> ScoredBatch:
     """Score the purchases of ``purchases`` (``seq`` order; ``member_id``, ``tier_id`` and
     ``lifetime_earned`` of the member before the batch) with their ``lines``."""
     scored = _with_scores(purchases, _score(program, purchases, lines, prior))
@@ -158,16 +176,32 @@ async def score_batch(
     if unsettled:
         scored = scored.filter(~pl.col("member_id").is_in(unsettled).fill_null(False))
     positions = scored.select("seq").with_row_index("i")
-    line_frame = lines.join(positions, on="seq", how="inner").sort("i", "line_no").select(
-        pl.col("i").cast(pl.Int64), "sku", "category", "quantity", pl.col("unit_price_minor").alias("unit_price")
-    )  # fmt: skip
+    line_frame = (
+        lines.join(positions, on="seq", how="inner")
+        .sort("i", "line_no")
+        .select(
+            pl.col("i").cast(pl.Int64),
+            "sku",
+            "category",
+            "quantity",
+            pl.col("unit_price_minor").alias("unit_price"),
+        )
+    )
     facts = scored.select(
-        "member_id", "at", pl.col("total_minor").alias("total"),
-        pl.col("shipping_minor").alias("shipping"), "channel", "store", "tier_id",
-    )  # fmt: skip
+        "member_id",
+        "at",
+        pl.col("total_minor").alias("total"),
+        pl.col("shipping_minor").alias("shipping"),
+        "channel",
+        "store",
+        "tier_id",
+    )
     texts = breakdowns(
-        program, facts, line_frame,
-        scored.select(pl.col("score").alias("points"), "base_points", "applied_rule_ids"), prior,
-    )  # fmt: skip
+        program,
+        facts,
+        line_frame,
+        scored.select(pl.col("score").alias("points"), "base_points", "applied_rule_ids"),
+        prior,
+    )
     scored = with_lot_timing(scored.with_columns(texts.alias("breakdown")), program)
     return ScoredBatch(scored, moves, unsettled)

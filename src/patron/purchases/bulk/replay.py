@@ -54,7 +54,7 @@ def purchase_create(purchase: dict[str, Any], lines: list[dict[str, Any]]) -> Pu
                 unit_price=line["unit_price"],
             )
             for line in lines
-        ],  # fmt: skip
+        ],
         channel=purchase["channel"],
         store=purchase["store"],
     )

@@ -40,8 +40,10 @@ class RowError:
 
 @dataclass(slots=True)
 class ImportReport:
-    """The figures of one import. Purchases of a refused batch are ``purchases_not_loaded``
-    (those with a bad row are also counted in ``purchases_refused``)."""
+    """The figures of one import. ``purchases_refused``: purchases with a refused row;
+    ``purchases_not_loaded``: the good purchases of refused batches; ``purchases_replayed``:
+    the loaded purchases recorded by the per-event path; ``tier_upgrades``: the upgrades made
+    on the vectorised path."""
 
     rows: int = 0
     purchases: int = 0

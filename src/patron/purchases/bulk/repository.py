@@ -12,7 +12,7 @@ already holds the database's write lock.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -35,7 +35,7 @@ def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield values[start : start + size]
 
 
-def _frame(rows: list[tuple[Any, ...]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _frame(rows: list[tuple[Any, ...]], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
@@ -96,8 +96,15 @@ class BulkRepository:
         query = select(*columns).where(self.one_of(accounts.c.member_id, ordered))
         if self.is_postgresql:
             query = query.order_by(accounts.c.id).with_for_update()
-        found = _frame(await self._rows(query), {"member_id": pl.Int64(), "account_id": pl.Int64(),
-                                                 "debt": pl.Int64(), "lifetime_earned": pl.Int64()})  # fmt: skip
+        found = _frame(
+            await self._rows(query),
+            {
+                "member_id": pl.Int64(),
+                "account_id": pl.Int64(),
+                "debt": pl.Int64(),
+                "lifetime_earned": pl.Int64(),
+            },
+        )
         tiers = select(Member.id, Member.tier_id).where(self.one_of(Member.id, ordered))
         members = _frame(await self._rows(tiers), {"member_id": pl.Int64(), "tier_id": pl.String()})
         return members.join(found, on="member_id", how="left").select(list(schema))

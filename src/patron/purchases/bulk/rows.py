@@ -24,8 +24,9 @@ from patron.rules.frame_conditions import period_key
 @dataclass(frozen=True, slots=True)
 class BatchRows:
     """``purchases``: ``id``, ``external_id``, ``member_id``, ``at``, ``currency``,
-    ``total_minor``, ``shipping_minor``, ``channel``, ``store``, ``points_earned``, ``earn_entry_id``,
-    ``pending_until``, ``expires_at``, ``breakdown``, ``request_hash``; ``lines``:
+    ``total_minor``, ``shipping_minor``, ``channel``, ``store``, ``points``,
+    ``earn_entry_id``, ``pending_until``, ``expires_at``, ``breakdown``, ``request_hash``;
+    ``lines``:
     ``purchase_id``, ``member_id``, ``line_no``, ``sku``, ``category``, ``quantity``,
     ``unit_price``, ``amount``; ``entries``: ``id``, ``account_id``, ``member_id``,
     ``amount``, ``source_id``, ``idempotency_key``, ``at``, ``description``; ``lots``:

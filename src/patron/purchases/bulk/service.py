@@ -27,7 +27,7 @@ from patron.purchases.bulk.grouping import Grouped, group_rows, on_every_row
 from patron.purchases.bulk.report import ImportReport, RowError, RowProblem
 from patron.purchases.bulk.repository import BulkRepository
 from patron.purchases.bulk.source import ROW, read_rows
-from patron.purchases.bulk.writers import bulk_settings
+from patron.purchases.bulk.writers import bulk_settings, refresh_statistics
 
 DEFAULT_BATCH_SIZE = 50_000
 Progress = Callable[[int, int], None]
@@ -47,11 +47,15 @@ async def _with_members(database: Database, active: ActiveProgram, grouped: Grou
     problems = purchases.filter(unknown | blocked).select(
         pl.col("seq").alias("pidx"),
         pl.lit("member_external_id").alias("column"),
-        pl.when(unknown).then(pl.lit(RowProblem.UNKNOWN_MEMBER.value))
-        .otherwise(pl.lit(RowProblem.MEMBER_BLOCKED.value)).alias("code"),
-        pl.when(unknown).then(pl.format("no member with external_id '{}'", pl.col("member_external_id")))
-        .otherwise(pl.format("member '{}' is blocked", pl.col("member_external_id"))).alias("message"),
-    )  # fmt: skip
+        pl.when(unknown)
+        .then(pl.lit(RowProblem.UNKNOWN_MEMBER.value))
+        .otherwise(pl.lit(RowProblem.MEMBER_BLOCKED.value))
+        .alias("code"),
+        pl.when(unknown)
+        .then(pl.format("no member with external_id '{}'", pl.col("member_external_id")))
+        .otherwise(pl.format("member '{}' is blocked", pl.col("member_external_id")))
+        .alias("message"),
+    )
     rows = grouped.lines.select(pl.col("seq").alias("pidx"), ROW)
     errors = pl.concat([grouped.errors, on_every_row(rows, problems)]).sort(
         ROW, maintain_order=True
@@ -107,9 +111,14 @@ async def import_purchases(
     """Import the purchases of the file ``path`` (see :func:`import_rows`)."""
     started = time.perf_counter()
     report = await import_rows(
-        database, read_rows(path), program_key=program_key, batch_size=batch_size,
-        skip_bad=skip_bad, now=now, progress=progress,
-    )  # fmt: skip
+        database,
+        read_rows(path),
+        program_key=program_key,
+        batch_size=batch_size,
+        skip_bad=skip_bad,
+        now=now,
+        progress=progress,
+    )
     report.seconds = time.perf_counter() - started
     return report
 
@@ -146,6 +155,7 @@ async def import_rows(
             )
             _add(report, outcome)
             errors.append(outcome.errors)
+            await refresh_statistics(database, report.batches)
             if progress is not None:
                 progress(int(offsets[end]), report.rows)
     found = pl.concat(errors).unique(maintain_order=True).sort(ROW, maintain_order=True)

@@ -22,9 +22,6 @@ import polars as pl
 
 from patron.kit.money import format_amount
 from patron.programs.schema import Program, Rounding
-from patron.rules.arithmetic import decimal_text
-from patron.rules.compiled import CompiledProgram, CompiledRule, compile_program
-from patron.rules.trace import EffectKind
 from patron.purchases.bulk.trace_lines import LineFacts, line_facts
 from patron.purchases.bulk.trace_reasons import (
     check_consistency,
@@ -34,6 +31,9 @@ from patron.purchases.bulk.trace_reasons import (
     reason_json,
     stopped_by_columns,
 )
+from patron.rules.arithmetic import decimal_text
+from patron.rules.compiled import CompiledProgram, CompiledRule, compile_program
+from patron.rules.trace import EffectKind
 
 _NO_TIER = "\x00"
 
@@ -72,15 +72,16 @@ def _rule_points(
         denominator = line_denominator * compiled.per_amount * order_denominator
         after.append(_rounded(numerator, _big(denominator), compiled.rounding))
     numerator = (weighted + shipping * line_denominator) * compiled.points * order_numerator
-    denominator = _big(line_denominator * compiled.per_amount * order_denominator)
-    return after, numerator, denominator
+    final = _big(line_denominator * compiled.per_amount * order_denominator)
+    return after, numerator, final
 
 
 def _row_prefix(rule: CompiledRule) -> tuple[str, str]:
     """The static JSON around a rule row's ``applied``/``reason`` and its ``points``."""
     value = rule.value
     text = decimal_text(value) if isinstance(value, Decimal) else str(value)
-    head = f'{{"rule_id": {json.dumps(rule.rule.id)}, "name": {json.dumps(rule.rule.name)}, "applied": '
+    rule_id, name = json.dumps(rule.rule.id), json.dumps(rule.rule.name)
+    head = f'{{"rule_id": {rule_id}, "name": {name}, "applied": '
     tail = f', "effect": {json.dumps(rule.kind.value)}, "value": {json.dumps(text)}, "points": '
     return head, tail
 
@@ -133,10 +134,12 @@ def _json(frame: pl.DataFrame, compiled: CompiledProgram) -> pl.Series:
     base = format_amount(compiled.per_amount, compiled.currency)
     rate = json.dumps(f"{compiled.points} per {base} {compiled.currency}")
     pieces: list[pl.Expr] = [
-        pl.lit(f'[{{"rule_id": "base", "name": "Base rate", "applied": true, "reason": null, '
-               f'"effect": "base", "value": {rate}, "points": '),
+        pl.lit(
+            f'[{{"rule_id": "base", "name": "Base rate", "applied": true, "reason": null, '
+            f'"effect": "base", "value": {rate}, "points": '
+        ),
         pl.col("base_points").cast(pl.String),
-    ]  # fmt: skip
+    ]
     for index, rule in enumerate(compiled.rules):
         head, tail = _row_prefix(rule)
         applied = (
@@ -179,9 +182,11 @@ def breakdowns(
         scored["points"], scored["base_points"], scored["applied_rule_ids"]
     ).with_columns(
         *local_columns(compiled.timezone, compiled.exclude_shipping),
-        *(pl.col("applied_rule_ids").list.contains(rule.rule.id).alias(f"applied_{index}")
-          for index, rule in enumerate(rules)),
-    )  # fmt: skip
+        *(
+            pl.col("applied_rule_ids").list.contains(rule.rule.id).alias(f"applied_{index}")
+            for index, rule in enumerate(rules)
+        ),
+    )
     applied = {index: frame[f"applied_{index}"].to_numpy() for index in range(len(rules))}
     facts = line_facts(lines, frame.height, rules, applied)
     frame = frame.with_columns(

@@ -68,12 +68,12 @@ def _condition_flags(
     found: tuple[dict[int, pl.Series], ...] = ({}, {}, {})
     scopes: dict[int, np.ndarray] = {}
     for name in flags.columns:
-        kind, index = name.split("_")
+        kind, number = name.split("_")
         values = flags[name].to_numpy()
         position = ("category", "sku", "scope").index(kind)
-        found[position][int(index)] = _segment_any(values, starts)
+        found[position][int(number)] = _segment_any(values, starts)
         if kind == "scope":
-            scopes[int(index)] = values
+            scopes[int(number)] = values
     return found[0], found[1], found[2], scopes
 
 

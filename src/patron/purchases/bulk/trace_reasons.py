@@ -104,7 +104,11 @@ def stopped_by_columns(rules: Sequence[CompiledRule]) -> list[pl.Expr]:
     for index, rule in enumerate(rules):
         chain: pl.Expr = pl.lit(None, dtype=pl.String)
         for stopper in reversed(stoppers):
-            chain = pl.when(pl.col(f"applied_{stopper}")).then(pl.lit(rules[stopper].rule.id)).otherwise(chain)
+            chain = (
+                pl.when(pl.col(f"applied_{stopper}"))
+                .then(pl.lit(rules[stopper].rule.id))
+                .otherwise(chain)
+            )
         columns.append(chain.alias(f"stopped_{index}"))
         if rule.rule.stop_after:
             stoppers.append(index)
@@ -153,7 +157,7 @@ def _stopped_reason(rules: Sequence[CompiledRule], index: int) -> pl.Expr:
     for stopper in rules[:index]:
         if stopper.rule.stop_after:
             text = json.dumps(f"not evaluated: rule {stopper.rule.id!r} stops later rules")
-            chain = pl.when(column == stopper.rule.id).then(pl.lit(text + " ")).otherwise(chain)
+            chain = pl.when(column == stopper.rule.id).then(pl.lit(text)).otherwise(chain)
     return chain
 
 

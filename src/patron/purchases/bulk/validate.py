@@ -140,9 +140,10 @@ def check_lines(rows: pl.DataFrame, currency: str) -> tuple[pl.DataFrame, pl.Dat
     quantity = pl.col("quantity")
     parsed = rows.with_columns(
         amount_minor("unit_price", exponent(currency)).alias("unit_price_minor"),
-        pl.when(quantity.str.contains(_QUANTITY)).then(quantity.cast(pl.Int64, strict=False))
+        pl.when(quantity.str.contains(_QUANTITY))
+        .then(quantity.cast(pl.Int64, strict=False))
         .alias("quantity_number"),
-    )  # fmt: skip
+    )
     number = pl.col("quantity_number")
     checks = [
         *_presence(("external_id", "sku", "quantity", "unit_price")),
