@@ -149,7 +149,7 @@ async def record_purchase(
             description=f"purchase {data.external_id}",
             now=now,
         )
-        purchase.earn_entry_id = entry.id
+        await repository.set_earn_entry(purchase, entry.id)
     if member is not None:
         await _count_rule_usage(session, member.id, active, evaluation.applied_rule_ids, data)
         await tier_service.upgrade_if_qualified(

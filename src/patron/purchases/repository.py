@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn, RuleUsage
 
+_INSERT_PURCHASE = insert(Purchase).returning(Purchase.id)
+_INSERT_LINES = insert(PurchaseLine)
+
 
 class PurchaseRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -29,15 +32,27 @@ class PurchaseRepository:
         return (await self.session.execute(query)).scalar_one_or_none()
 
     async def add(self, purchase: Purchase, lines: Sequence[dict[str, Any]]) -> Purchase:
-        self.session.add(purchase)
-        await self.session.flush()
+        """Insert the purchase with one Core statement (no ORM flush on the hot path) and its
+        lines with one executemany; ``purchase`` stays a detached row object with its id."""
+        values = {
+            column.key: value
+            for column in Purchase.__table__.columns
+            if column.key != "id" and (value := getattr(purchase, column.key)) is not None
+        }
+        purchase.id = (await self.session.execute(_INSERT_PURCHASE, values)).scalar_one()
         if lines:
             rows = [
                 {**line, "purchase_id": purchase.id, "member_id": purchase.member_id}
                 for line in lines
             ]
-            await self.session.execute(insert(PurchaseLine), rows)
+            await self.session.execute(_INSERT_LINES, rows)
         return purchase
+
+    async def set_earn_entry(self, purchase: Purchase, entry_id: int) -> None:
+        await self.session.execute(
+            update(Purchase).where(Purchase.id == purchase.id).values(earn_entry_id=entry_id)
+        )
+        purchase.earn_entry_id = entry_id
 
     async def lines(self, purchase_id: int) -> list[PurchaseLine]:
         query = select(PurchaseLine).where(PurchaseLine.purchase_id == purchase_id)
