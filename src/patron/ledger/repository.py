@@ -65,31 +65,20 @@ _COUNTERS = select(
     accounts.c.expired,
     accounts.c.debt,
 ).where(accounts.c.member_id == bindparam("member_id"))
+# Atomic ``x = x + :d_x`` for every cached counter; the two statements differ in their key.
+_COUNTER_DELTAS = {
+    name: accounts.c[name] + bindparam(f"d_{name}")
+    for name in ("available", "pending", "lifetime_earned", "redeemed", "expired", "debt")
+}
 _CHANGE_COUNTERS = (
     update(accounts)
     .where(accounts.c.id == bindparam("account_id"))
-    .values(
-        available=accounts.c.available + bindparam("d_available"),
-        pending=accounts.c.pending + bindparam("d_pending"),
-        lifetime_earned=accounts.c.lifetime_earned + bindparam("d_lifetime_earned"),
-        redeemed=accounts.c.redeemed + bindparam("d_redeemed"),
-        expired=accounts.c.expired + bindparam("d_expired"),
-        debt=accounts.c.debt + bindparam("d_debt"),
-        updated_at=bindparam("now"),
-    )
+    .values(**_COUNTER_DELTAS, updated_at=bindparam("now"))
 )
 _CHANGE_MEMBER_COUNTERS = (
     update(accounts)
     .where(accounts.c.member_id == bindparam("b_member_id"))
-    .values(
-        available=accounts.c.available + bindparam("d_available"),
-        pending=accounts.c.pending + bindparam("d_pending"),
-        lifetime_earned=accounts.c.lifetime_earned + bindparam("d_lifetime_earned"),
-        redeemed=accounts.c.redeemed + bindparam("d_redeemed"),
-        expired=accounts.c.expired + bindparam("d_expired"),
-        debt=accounts.c.debt + bindparam("d_debt"),
-        updated_at=bindparam("now"),
-    )
+    .values(**_COUNTER_DELTAS, updated_at=bindparam("now"))
     .returning(accounts.c.id, accounts.c.member_id, accounts.c.debt)
 )
 _ENTRY_COLUMNS = [column for column in entries.c if column.name != "account_id"]
