@@ -22,7 +22,9 @@ from patron.kit.db import Database
 from patron.kit.time import utcnow
 
 
-def get_database(request: Request) -> Database:
+# Dependencies are ``async`` even where they do not await: FastAPI runs a plain ``def``
+# dependency in a worker thread, a thread switch per call on every request.
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
@@ -44,7 +46,7 @@ WriteSession = Annotated[AsyncSession, Depends(write_session)]
 ReadSession = Annotated[AsyncSession, Depends(read_session)]
 
 
-def now() -> datetime:
+async def now() -> datetime:
     return utcnow()
 
 

@@ -1,9 +1,9 @@
 """Every query of the ledger, and the account lock.
 
-Statements are built once at import and executed with parameters (Core, not ORM objects): a
-credit is three round trips (counters + lock, entry, lot) with no object churn. They run
-through the session (not its raw connection) so that the session autoflushes ORM objects a
-caller added before, such as the member row an account will refer to.
+Statements are built once at import and executed with parameters (Core, not ORM objects). The
+three statements of a credit (counters + lock, entry, lot), the hot path of every purchase, go
+straight to the driver (:mod:`patron.kit.raw`), which flushes pending ORM objects first (such
+as the member row an account refers to).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import BindParameter
 
 from patron.kit.db import UTCDateTime
+from patron.kit.raw import Sql, json_text, raw_of
 from patron.ledger.errors import AccountNotFoundError, LotNotFoundError
 from patron.ledger.kinds import EntryKind
 from patron.ledger.lots import Counters, LotState
@@ -66,20 +67,54 @@ _COUNTERS = select(
     accounts.c.debt,
 ).where(accounts.c.member_id == bindparam("member_id"))
 # Atomic ``x = x + :d_x`` for every cached counter; the two statements differ in their key.
-_COUNTER_DELTAS = {
-    name: accounts.c[name] + bindparam(f"d_{name}")
-    for name in ("available", "pending", "lifetime_earned", "redeemed", "expired", "debt")
-}
+_COUNTER_NAMES = ("available", "pending", "lifetime_earned", "redeemed", "expired", "debt")
+_COUNTER_DELTAS = {name: accounts.c[name] + bindparam(f"d_{name}") for name in _COUNTER_NAMES}
 _CHANGE_COUNTERS = (
     update(accounts)
     .where(accounts.c.id == bindparam("account_id"))
     .values(**_COUNTER_DELTAS, updated_at=bindparam("now"))
 )
-_CHANGE_MEMBER_COUNTERS = (
-    update(accounts)
-    .where(accounts.c.member_id == bindparam("b_member_id"))
-    .values(**_COUNTER_DELTAS, updated_at=bindparam("now"))
-    .returning(accounts.c.id, accounts.c.member_id, accounts.c.debt)
+_RAW_CHANGE_MEMBER_COUNTERS = Sql(
+    "UPDATE accounts SET "
+    + ", ".join(f"{name} = {name} + ${n}" for n, name in enumerate(_COUNTER_NAMES, start=1))
+    + ", updated_at = $7 WHERE member_id = $8 RETURNING id, member_id, debt"
+)
+_RAW_ENTRY_COLUMNS = (
+    "account_id",
+    "member_id",
+    "kind",
+    "amount",
+    "requested_amount",
+    "debt_change",
+    "lot_id",
+    "source_type",
+    "source_id",
+    "idempotency_key",
+    "occurred_at",
+    "created_at",
+    "description",
+)
+_RAW_INSERT_ENTRY = Sql(
+    f"INSERT INTO ledger_entries ({', '.join(_RAW_ENTRY_COLUMNS)}, meta) VALUES ("
+    + ", ".join(f"${n}" for n in range(1, len(_RAW_ENTRY_COLUMNS) + 2))
+    + ") ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
+)
+_RAW_LOT_COLUMNS = (
+    "account_id",
+    "member_id",
+    "entry_id",
+    "amount",
+    "remaining",
+    "pending_until",
+    "expires_at",
+    "is_active",
+    "is_expired",
+    "created_at",
+)
+_RAW_INSERT_LOT = Sql(
+    f"INSERT INTO lots ({', '.join(_RAW_LOT_COLUMNS)}) VALUES ("
+    + ", ".join(f"${n}" for n in range(1, len(_RAW_LOT_COLUMNS) + 1))
+    + ") RETURNING id"
 )
 _ENTRY_COLUMNS = [column for column in entries.c if column.name != "account_id"]
 _FIND_ENTRY = select(*_ENTRY_COLUMNS).where(entries.c.idempotency_key == bindparam("key"))
@@ -106,7 +141,6 @@ _OPEN_LOTS = select(*_LOT_COLUMNS).where(
     or_(lots.c.is_active, lots.c.pending_until <= _NOW, lots.c.id == bindparam("also_lot_id")),
 )
 _DUE_LOTS = select(*_LOT_COLUMNS).where(lots.c.account_id == bindparam("account_id"), _IS_DUE)
-_INSERT_LOT = insert(lots).returning(lots.c.id)
 _INSERT_MOVEMENTS = insert(movements)
 _ACTIVATE = (
     update(lots)
@@ -123,12 +157,6 @@ _EXPIRE = (
     .where(lots.c.id.in_(bindparam("ids", expanding=True)))
     .values(is_expired=True, remaining=0)
 )
-_INSERT_ENTRY = {
-    name: dialect.insert(entries)
-    .on_conflict_do_nothing(index_elements=[entries.c.idempotency_key])
-    .returning(entries.c.id)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
 _INSERT_ACCOUNT = {
     name: dialect.insert(accounts).on_conflict_do_nothing(index_elements=[accounts.c.member_id])
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
@@ -182,12 +210,12 @@ class LedgerRepository:
         """Move the member's counters by ``delta`` (``d_*`` and ``now``) in one atomic
         ``UPDATE``, which also takes the account's row lock; returns the account as it is now
         (its debt included)."""
-        parameters = {**delta, "b_member_id": member_id}
-        parameters.pop("account_id", None)
-        row = (await self.session.execute(_CHANGE_MEMBER_COUNTERS, parameters)).first()
+        raw = await raw_of(self.session)
+        deltas = [delta[f"d_{name}"] for name in _COUNTER_NAMES]
+        row = await raw.one(_RAW_CHANGE_MEMBER_COUNTERS, *deltas, delta["now"], member_id)
         if row is None:
             raise AccountNotFoundError(member_id)
-        return LockedAccount(row.id, row.member_id, row.debt)
+        return LockedAccount(row[0], row[1], row[2])
 
     async def find_entry(self, idempotency_key: str) -> Entry | None:
         row = (await self.session.execute(_FIND_ENTRY, {"key": idempotency_key})).first()
@@ -195,8 +223,10 @@ class LedgerRepository:
 
     async def insert_entry(self, values: dict[str, Any]) -> int | None:
         """Insert an entry; None when its idempotency key is already taken."""
-        result = await self.session.execute(_INSERT_ENTRY[self.dialect], values)
-        return result.scalar_one_or_none()
+        raw = await raw_of(self.session)
+        parameters = [values[name] for name in _RAW_ENTRY_COLUMNS]
+        row = await raw.one(_RAW_INSERT_ENTRY, *parameters, json_text(values["meta"]))
+        return None if row is None else int(row[0])
 
     async def insert_entries(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Insert entries whose keys cannot collide; their ids in the order of ``rows``."""
@@ -207,8 +237,10 @@ class LedgerRepository:
         return list(result.scalars())
 
     async def insert_lot(self, values: dict[str, Any]) -> int:
-        lot_id: int = (await self.session.execute(_INSERT_LOT, values)).scalar_one()
-        return lot_id
+        raw = await raw_of(self.session)
+        row = await raw.one(_RAW_INSERT_LOT, *[values[name] for name in _RAW_LOT_COLUMNS])
+        assert row is not None  # RETURNING of an insert
+        return int(row[0])
 
     async def insert_movements(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:

@@ -12,7 +12,7 @@ the same unit of work as soon as the metric crosses a threshold.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,9 +33,12 @@ from patron.purchases.context import (
     parse_totals,
 )
 from patron.purchases.errors import PurchaseNotFoundError
-from patron.purchases.models import Purchase, PurchaseLine
-from patron.purchases.read import purchase_read
-from patron.purchases.repository import PurchaseRepository, RuleUsageRepository
+from patron.purchases.read import LineRow, PurchaseRow, purchase_read
+from patron.purchases.repository import (
+    PurchaseRepository,
+    RuleUsageRepository,
+    lock_member_for_purchase,
+)
 from patron.purchases.schemas import PurchaseCreate, PurchaseRead
 from patron.rules.engine import evaluate
 from patron.tiers import service as tier_service
@@ -61,30 +64,12 @@ async def resolve_member(
 async def record_purchase(
     session: AsyncSession, *, active: ActiveProgram, data: PurchaseCreate, now: datetime
 ) -> RecordedPurchase:
+    """Record one purchase (see the module docstring): about nine statements for a member's
+    purchase, all straight to the driver."""
     program = active.program
     lines = parse_lines(program, data.currency, data.lines)
     total, shipping = parse_totals(data.currency, data.total, data.shipping)
-    fingerprint = data.fingerprint()
-    member = await resolve_member(
-        session,
-        program_id=active.program_id,
-        member_id=data.member_id,
-        member_external_id=data.member_external_id,
-    )
-    lifetime_before = 0
-    if member is not None:
-        member_service.ensure_active(member)
-        lifetime_before = (await lock_account_for_update(session, member.id)).lifetime_earned
-    repository = PurchaseRepository(session)
-    existing = await repository.by_external_id(active.program_id, data.external_id)
-    if existing is not None:
-        if existing.request_hash != fingerprint:
-            raise IdempotencyConflictError(
-                f"purchase {data.external_id!r} was already recorded with a different body",
-                field="external_id",
-            )
-        return RecordedPurchase(purchase_read(existing, await repository.lines(existing.id)), False)
-
+    member, lifetime_before = await _lock_member(session, active, data)
     member_id = member.id if member is not None else None
     context = await fetch_purchase_context(
         session,
@@ -101,55 +86,52 @@ async def record_purchase(
     evaluation = evaluate(program, context)
     points = evaluation.points if member is not None else 0
     pending_until, expires_at = lot_timing(program, data.occurred_at)
-    purchase = Purchase(
-        program_id=active.program_id,
-        external_id=data.external_id,
-        member_id=member_id,
-        occurred_at=data.occurred_at,
-        currency=data.currency,
-        total=total,
-        shipping=shipping,
-        channel=data.channel,
-        store=data.store,
-        program_version=active.version,
-        points_earned=points,
-        points_reversed=0,
-        refunded=0,
-        pending_until=pending_until if points else None,
-        expires_at=expires_at if points else None,
-        breakdown=list(evaluation.to_breakdown()),
-        request_hash=fingerprint,
-        created_at=now,
-    )
+    values: dict[str, Any] = {
+        "program_id": active.program_id,
+        "external_id": data.external_id,
+        "member_id": member_id,
+        "occurred_at": data.occurred_at,
+        "currency": data.currency,
+        "total": total,
+        "shipping": shipping,
+        "channel": data.channel,
+        "store": data.store,
+        "program_version": active.version,
+        "points_earned": points,
+        "points_reversed": 0,
+        "refunded": 0,
+        "pending_until": pending_until if points else None,
+        "expires_at": expires_at if points else None,
+        "request_hash": data.fingerprint(),
+        "created_at": now,
+    }
+    breakdown: list[dict[str, Any]] = [dict(row) for row in evaluation.to_breakdown()]
     line_rows = [
-        {
-            "line_no": number,
-            "sku": line.sku,
-            "category": line.category,
-            "quantity": line.quantity,
-            "unit_price": line.unit_price,
-            "amount": line.amount,
-            "returned_quantity": 0,
-        }
+        LineRow(number, line.sku, line.category, line.quantity, line.unit_price, line.amount)
         for number, line in enumerate(lines, start=1)
     ]
-    await repository.add(purchase, line_rows)
+    repository = PurchaseRepository(session)
+    purchase_id = await repository.insert(
+        values, breakdown, [astuple(row)[:6] for row in line_rows]
+    )
+    if purchase_id is None:
+        return await _recorded_before(repository, active, data.external_id, values["request_hash"])
     if member is not None and points > 0:
         entry = await ledger_service.credit(
             session,
             member_id=member.id,
             amount=points,
             kind=EntryKind.EARN,
-            idempotency_key=f"purchase:{purchase.id}",
+            idempotency_key=f"purchase:{purchase_id}",
             source_type="purchase",
-            source_id=str(purchase.id),
+            source_id=str(purchase_id),
             occurred_at=data.occurred_at,
             pending_until=pending_until,
             expires_at=expires_at,
             description=f"purchase {data.external_id}",
             now=now,
         )
-        await repository.set_earn_entry(purchase, entry.id)
+        await repository.set_earn_entry(purchase_id, entry.id)
     if member is not None:
         await _count_rule_usage(session, member.id, active, evaluation.applied_rule_ids, data)
         await tier_service.upgrade_if_qualified(
@@ -160,8 +142,51 @@ async def record_purchase(
             now=now,
             lifetime_earned=lifetime_before + points,
         )
-    await session.flush()
-    return RecordedPurchase(purchase_read(purchase, _lines_of(purchase, line_rows)), True)
+    shown = {name: values[name] for name in _SHOWN}
+    purchase = PurchaseRow(id=purchase_id, breakdown=breakdown, **shown)
+    return RecordedPurchase(purchase_read(purchase, line_rows), True)
+
+
+_SHOWN = tuple(name for name in PurchaseRow.__dataclass_fields__ if name not in ("id", "breakdown"))
+
+
+async def _lock_member(
+    session: AsyncSession, active: ActiveProgram, data: PurchaseCreate
+) -> tuple[MemberState | None, int]:
+    """The purchase's member (or ``None``) with its account locked, and its lifetime points.
+
+    Locking first serialises concurrent retries of one member's purchase: the second finds
+    the first's row. Purchases without a member rely on the unique key alone."""
+    if data.member_id is None and data.member_external_id is None:
+        return None, 0
+    found = await lock_member_for_purchase(
+        session, active.program_id, data.member_id, data.member_external_id
+    )
+    if found is None:  # raises the precise not-found error
+        state = await resolve_member(
+            session,
+            program_id=active.program_id,
+            member_id=data.member_id,
+            member_external_id=data.member_external_id,
+        )
+        assert state is not None
+        found = state, (await lock_account_for_update(session, state.id)).lifetime_earned
+    member_service.ensure_active(found[0])
+    return found
+
+
+async def _recorded_before(
+    repository: PurchaseRepository, active: ActiveProgram, external_id: str, fingerprint: str
+) -> RecordedPurchase:
+    """A retry: the purchase recorded first under ``external_id``, if the body is the same."""
+    existing = await repository.by_external_id(active.program_id, external_id)
+    assert existing is not None  # the insert found it taken, and purchases are never deleted
+    if existing.request_hash != fingerprint:
+        raise IdempotencyConflictError(
+            f"purchase {external_id!r} was already recorded with a different body",
+            field="external_id",
+        )
+    return RecordedPurchase(purchase_read(existing, await repository.lines(existing.id)), False)
 
 
 async def _count_rule_usage(
@@ -175,12 +200,6 @@ async def _count_rule_usage(
     for rule_id, period_key in limited_rule_keys(active.program, data.occurred_at):
         if rule_id in applied:
             await usage.increment(member_id, rule_id, period_key)
-
-
-def _lines_of(purchase: Purchase, rows: list[dict[str, Any]]) -> list[PurchaseLine]:
-    return [
-        PurchaseLine(purchase_id=purchase.id, member_id=purchase.member_id, **row) for row in rows
-    ]
 
 
 async def get_purchase(session: AsyncSession, *, purchase_id: int) -> PurchaseRead:

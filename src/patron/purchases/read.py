@@ -3,13 +3,101 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
 from patron.kit.money import format_amount
-from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn
+from patron.purchases.models import PurchaseReturn
 from patron.purchases.schemas import BreakdownRow, PurchaseLineRead, PurchaseRead, ReturnRead
 
 
-def purchase_read(purchase: Purchase, lines: Sequence[PurchaseLine]) -> PurchaseRead:
+class PurchaseLike(Protocol):
+    """A stored purchase: the ORM row, or :class:`PurchaseRow` as the hot path wrote it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def external_id(self) -> str: ...
+    @property
+    def member_id(self) -> int | None: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def shipping(self) -> int: ...
+    @property
+    def channel(self) -> str | None: ...
+    @property
+    def store(self) -> str | None: ...
+    @property
+    def program_version(self) -> int: ...
+    @property
+    def points_earned(self) -> int: ...
+    @property
+    def points_reversed(self) -> int: ...
+    @property
+    def refunded(self) -> int: ...
+    @property
+    def pending_until(self) -> datetime | None: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
+    @property
+    def breakdown(self) -> list[dict[str, Any]]: ...
+
+
+class LineLike(Protocol):
+    @property
+    def line_no(self) -> int: ...
+    @property
+    def sku(self) -> str: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def unit_price(self) -> int: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def returned_quantity(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseRow:
+    id: int
+    external_id: str
+    member_id: int | None
+    occurred_at: datetime
+    currency: str
+    total: int
+    shipping: int
+    channel: str | None
+    store: str | None
+    program_version: int
+    points_earned: int
+    points_reversed: int
+    refunded: int
+    pending_until: datetime | None
+    expires_at: datetime | None
+    breakdown: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class LineRow:
+    line_no: int
+    sku: str
+    category: str | None
+    quantity: int
+    unit_price: int
+    amount: int
+    returned_quantity: int = 0
+
+
+def purchase_read(purchase: PurchaseLike, lines: Sequence[LineLike]) -> PurchaseRead:
     currency = purchase.currency
     return PurchaseRead(
         id=purchase.id,

@@ -1,4 +1,8 @@
-"""All queries of the purchases domain."""
+"""All queries of the purchases domain.
+
+The statements of recording a purchase (:mod:`patron.purchases.earn`) go straight to the
+driver (:mod:`patron.kit.raw`): it is the hot path of the whole system.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,87 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn, RuleUsage
+from patron.kit.raw import Sql, json_text, raw_of
+from patron.members.models import MemberStatus
+from patron.members.schemas import MemberState
+from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn
 
-_INSERT_PURCHASE = insert(Purchase).returning(Purchase.id)
-_INSERT_LINES = insert(PurchaseLine)
+PURCHASE_COLUMNS = (
+    "program_id",
+    "external_id",
+    "member_id",
+    "occurred_at",
+    "currency",
+    "total",
+    "shipping",
+    "channel",
+    "store",
+    "program_version",
+    "points_earned",
+    "points_reversed",
+    "refunded",
+    "pending_until",
+    "expires_at",
+    "request_hash",
+    "created_at",
+)
+LINE_COLUMNS = ("line_no", "sku", "category", "quantity", "unit_price", "amount")
+_INSERT_PURCHASE = Sql(
+    f"INSERT INTO purchases ({', '.join(PURCHASE_COLUMNS)}, breakdown) VALUES ("
+    + ", ".join(f"${n}" for n in range(1, len(PURCHASE_COLUMNS) + 2))
+    + ") ON CONFLICT (program_id, external_id) DO NOTHING RETURNING id"
+)
+_INSERT_LINES = Sql(
+    f"INSERT INTO purchase_lines (purchase_id, member_id, {', '.join(LINE_COLUMNS)}, "
+    "returned_quantity) VALUES ("
+    + ", ".join(f"${n}" for n in range(1, len(LINE_COLUMNS) + 3))
+    + ", 0)"
+)
+_SET_EARN_ENTRY = Sql("UPDATE purchases SET earn_entry_id = $1 WHERE id = $2")
+_LOCK_MEMBER = "SELECT m.id, m.status, m.tier_id, a.lifetime_earned FROM members m "
+_LOCK_MEMBER += "JOIN accounts a ON a.member_id = m.id WHERE m.program_id = $1 AND "
+_LOCK_BY_ID = Sql(_LOCK_MEMBER + "m.id = $2", postgresql_suffix=" FOR UPDATE OF a")
+_LOCK_BY_EXTERNAL_ID = Sql(
+    _LOCK_MEMBER + "m.external_id = $2", postgresql_suffix=" FOR UPDATE OF a"
+)
+_USAGE_QUERIES: dict[int, Sql] = {}
+
+
+def _usage_query(pairs: int) -> Sql:
+    """Usage rows of one member for ``pairs`` (rule id, period key) pairs."""
+    query = _USAGE_QUERIES.get(pairs)
+    if query is None:
+        wanted = " OR ".join(
+            f"(rule_id = ${2 * n} AND period_key = ${2 * n + 1})" for n in range(1, pairs + 1)
+        )
+        query = Sql(f"SELECT rule_id, count FROM rule_usages WHERE member_id = $1 AND ({wanted})")
+        _USAGE_QUERIES[pairs] = query
+    return query
+
+
+_INCREMENT_USAGE = Sql(
+    "INSERT INTO rule_usages (member_id, rule_id, period_key, count) VALUES ($1, $2, $3, 1) "
+    "ON CONFLICT (member_id, rule_id, period_key) DO UPDATE SET count = rule_usages.count + 1"
+)
+
+
+async def lock_member_for_purchase(
+    session: AsyncSession, program_id: int, member_id: int | None, external_id: str | None
+) -> tuple[MemberState, int] | None:
+    """The member (by id, else by external id) with its account locked, and the account's
+    ``lifetime_earned`` as locked: one statement (``FOR UPDATE OF`` the account on PostgreSQL;
+    a SQLite write unit of work already holds the write lock). ``None`` when not found."""
+    raw = await raw_of(session)
+    if member_id is not None:
+        row = await raw.one(_LOCK_BY_ID, program_id, member_id)
+    else:
+        row = await raw.one(_LOCK_BY_EXTERNAL_ID, program_id, external_id)
+    if row is None:
+        return None
+    return MemberState(row[0], MemberStatus(row[1]), row[2]), int(row[3])
 
 
 class PurchaseRepository:
@@ -31,28 +109,26 @@ class PurchaseRepository:
             query = query.with_for_update()
         return (await self.session.execute(query)).scalar_one_or_none()
 
-    async def add(self, purchase: Purchase, lines: Sequence[dict[str, Any]]) -> Purchase:
-        """Insert the purchase with one Core statement (no ORM flush on the hot path) and its
-        lines with one executemany; ``purchase`` stays a detached row object with its id."""
-        values = {
-            column.key: value
-            for column in Purchase.__table__.columns
-            if column.key != "id" and (value := getattr(purchase, column.key)) is not None
-        }
-        purchase.id = (await self.session.execute(_INSERT_PURCHASE, values)).scalar_one()
+    async def insert(
+        self, values: dict[str, Any], breakdown: list[dict[str, Any]], lines: Sequence[Any]
+    ) -> int | None:
+        """Insert a purchase (``values`` keyed by :data:`PURCHASE_COLUMNS`) and its lines
+        (tuples in :data:`LINE_COLUMNS` order); the new id, or ``None`` without writing when
+        the program already has a purchase with its ``external_id`` (the unique key decides,
+        also between concurrent writers)."""
+        raw = await raw_of(self.session)
+        parameters = [values[name] for name in PURCHASE_COLUMNS]
+        row = await raw.one(_INSERT_PURCHASE, *parameters, json_text(breakdown))
+        if row is None:
+            return None
+        purchase_id = int(row[0])
+        member_id = values["member_id"]
         if lines:
-            rows = [
-                {**line, "purchase_id": purchase.id, "member_id": purchase.member_id}
-                for line in lines
-            ]
-            await self.session.execute(_INSERT_LINES, rows)
-        return purchase
+            await raw.many(_INSERT_LINES, [(purchase_id, member_id, *line) for line in lines])
+        return purchase_id
 
-    async def set_earn_entry(self, purchase: Purchase, entry_id: int) -> None:
-        await self.session.execute(
-            update(Purchase).where(Purchase.id == purchase.id).values(earn_entry_id=entry_id)
-        )
-        purchase.earn_entry_id = entry_id
+    async def set_earn_entry(self, purchase_id: int, entry_id: int) -> None:
+        await (await raw_of(self.session)).run(_SET_EARN_ENTRY, entry_id, purchase_id)
 
     async def lines(self, purchase_id: int) -> list[PurchaseLine]:
         query = select(PurchaseLine).where(PurchaseLine.purchase_id == purchase_id)
@@ -109,29 +185,14 @@ class RuleUsageRepository:
         pairs = list(keys)
         if not pairs:
             return {}
-        query = select(RuleUsage.rule_id, RuleUsage.period_key, RuleUsage.count).where(
-            RuleUsage.member_id == member_id, RuleUsage.rule_id.in_([rule for rule, _ in pairs])
+        raw = await raw_of(self.session)
+        rows = await raw.all(
+            _usage_query(len(pairs)), member_id, *[v for pair in pairs for v in pair]
         )
-        wanted = set(pairs)
-        return {
-            rule: count
-            for rule, key, count in (await self.session.execute(query)).all()
-            if (rule, key) in wanted
-        }
+        return {rule: count for rule, count in rows}
 
     async def increment(self, member_id: int, rule_id: str, period_key: str) -> None:
-        """``count = count + 1``, creating the row at 1 (caller holds the account lock)."""
-        result = await self.session.execute(
-            update(RuleUsage)
-            .where(
-                RuleUsage.member_id == member_id,
-                RuleUsage.rule_id == rule_id,
-                RuleUsage.period_key == period_key,
-            )
-            .values(count=RuleUsage.count + 1)
-        )
-        if result.rowcount == 0:  # type: ignore[attr-defined]
-            self.session.add(
-                RuleUsage(member_id=member_id, rule_id=rule_id, period_key=period_key, count=1)
-            )
-            await self.session.flush()
+        """``count = count + 1``, creating the row at 1 (an upsert; the caller holds the
+        account lock)."""
+        raw = await raw_of(self.session)
+        await raw.run(_INCREMENT_USAGE, member_id, rule_id, period_key)

@@ -1,0 +1,132 @@
+"""Driver-level statements inside a session's transaction, for the hot paths.
+
+SQLAlchemy spends 0.4-1 ms of CPU on each statement it executes through a session (cache key,
+parameter processing, result set-up, a greenlet switch); the purchase path runs about ten.
+:class:`Raw` sends a fixed SQL text with positional parameters straight to the driver of the
+session's own connection, so it runs in the same transaction and sees (and holds) the same
+locks: :mod:`sqlite3` (through :mod:`patron.kit.sqlite_inline`) or asyncpg, whose prepared
+statement cache makes a repeated text one round trip.
+
+SQL is written once in PostgreSQL's ``$1, $2`` style; :class:`Sql` derives SQLite's ``?1, ?2``.
+Parameters are what the column stores: integers, text, booleans, JSON as text
+(:func:`json_text`), and timezone-aware datetimes, which :class:`Raw` turns into the naive UTC
+text SQLAlchemy stores on SQLite. Results come back as tuples of driver values: datetimes read
+back from SQLite are text (read them with :func:`read_time`).
+
+Before the first statement the session is flushed if it holds pending ORM objects, so raw
+statements see rows a caller added through the ORM.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.kit.time import ensure_utc
+
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+_INFO_KEY = "patron.raw"
+
+
+class Sql:
+    """One statement's text for both dialects (PostgreSQL placeholders ``$n``)."""
+
+    __slots__ = ("postgresql", "sqlite")
+
+    def __init__(self, text: str, *, postgresql_suffix: str = "") -> None:
+        """``postgresql_suffix`` is appended on PostgreSQL only (``FOR UPDATE OF ...``: a
+        SQLite write transaction already holds the database's write lock)."""
+        self.postgresql = text + postgresql_suffix
+        self.sqlite = _PLACEHOLDER.sub(r"?\1", text)
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's value as the drivers take it (compact, non-ASCII kept)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def read_time(value: datetime | str | None) -> datetime | None:
+    """A time column read back raw: aware UTC on both databases."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return ensure_utc(value)
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return ensure_utc(value).replace(tzinfo=None).strftime(_SQLITE_TIME)
+    return value
+
+
+class Raw:
+    """Statements on the driver connection of one session (see the module docstring)."""
+
+    def __init__(self, driver: Any, is_sqlite: bool) -> None:
+        self._driver = driver
+        self.is_sqlite = is_sqlite
+
+    async def one(self, sql: Sql, *params: Any) -> tuple[Any, ...] | None:
+        """The first row of the statement's result, or ``None``."""
+        if self.is_sqlite:
+            cursor = self._driver.execute(sql.sqlite, [_sqlite_value(p) for p in params])
+            row = cursor.fetchone()
+            cursor.close()
+            return None if row is None else tuple(row)
+        record = await self._driver.fetchrow(sql.postgresql, *params)
+        return None if record is None else tuple(record)
+
+    async def all(self, sql: Sql, *params: Any) -> list[tuple[Any, ...]]:
+        if self.is_sqlite:
+            cursor = self._driver.execute(sql.sqlite, [_sqlite_value(p) for p in params])
+            rows = cursor.fetchall()
+            cursor.close()
+            return [tuple(row) for row in rows]
+        return [tuple(record) for record in await self._driver.fetch(sql.postgresql, *params)]
+
+    async def run(self, sql: Sql, *params: Any) -> int:
+        """Execute a statement without a result; returns the number of rows it changed."""
+        if self.is_sqlite:
+            cursor = self._driver.execute(sql.sqlite, [_sqlite_value(p) for p in params])
+            count: int = cursor.rowcount
+            cursor.close()
+            return count
+        status: str = await self._driver.execute(sql.postgresql, *params)
+        return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
+
+    async def many(self, sql: Sql, rows: Iterable[Sequence[Any]]) -> None:
+        """Execute a statement once per parameter row (one driver call)."""
+        if self.is_sqlite:
+            batch = [[_sqlite_value(p) for p in row] for row in rows]
+            self._driver.executemany(sql.sqlite, batch)
+            return
+        await self._driver.executemany(sql.postgresql, list(rows))
+
+
+async def raw_of(session: AsyncSession) -> Raw:
+    """The :class:`Raw` of ``session``'s connection, made once per transaction (a session's
+    transaction keeps one connection)."""
+    sync_session = session.sync_session
+    if sync_session.new or sync_session.dirty or sync_session.deleted:
+        await session.flush()
+    transaction = sync_session.get_transaction()
+    cached = session.info.get(_INFO_KEY)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        raw: Raw = cached[1]
+        return raw
+    connection = await session.connection()
+    fairy = await connection.get_raw_connection()
+    driver: Any = fairy.driver_connection
+    is_sqlite = connection.dialect.name == "sqlite"
+    if is_sqlite:
+        driver = driver._conn  # patron.kit.sqlite_inline.InlineConnection's sqlite3 connection
+    raw = Raw(driver, is_sqlite)
+    session.info[_INFO_KEY] = (sync_session.get_transaction(), raw)
+    return raw
