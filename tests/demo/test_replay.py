@@ -45,7 +45,7 @@ def expected_first_points(purchase: PurchaseEvent) -> int:
 async def test_small_store_replays_consistently(database: Database) -> None:
     """One replay (they take seconds), checked from every side."""
     store = generate_store(DemoSettings(now=NOW, members=60, days=91, seed=5))
-    replayed = await replay_store(database, store, clock=lambda: FINISHED, batch_size=50)
+    replayed = await replay_store(database, store, clock=lambda: FINISHED)
     check_summary(store, replayed)
     await check_ledger(database, replayed)
     await check_tiers(database, replayed)

@@ -1,21 +1,33 @@
 """Replay a generated store through Patron's own services, as if it had happened.
 
-Every event goes through the service a shop's till or the portal would call (enrol, record a
-purchase, record a return, open the catalogue and redeem, consume a coupon at checkout) with
-``now`` set to the event's time, so pending points unlock, lots expire and tiers move as they
-would have. The ledger's daily jobs and the tier review run once per simulated week and once
-more at the end as of the real now. Events are committed a few hundred per unit of work.
+The store is replayed week by week. The ledger's daily jobs and the tier review run at the
+end of each simulated week and once more at the end as of the real now. Within a week:
+
+1. the week's enrolments, through the service a till would call;
+2. the week's purchases, through the bulk importer (:mod:`patron.purchases.bulk`, the path of
+   ``patron import purchases``), which records each purchase exactly as
+   :func:`patron.purchases.earn.record_purchase` would (a test holds the two paths equal),
+   taken in time order;
+3. the week's returns, redemptions (open the catalogue as the member sees it, redeem one
+   reward) and coupon uses at checkout, in time order through their services, with ``now``
+   set to the event's time.
+
+So, within one week, purchases are recorded before that week's returns and redemptions. The
+points of a purchase stay pending for the program's ``pending_days`` (14 in the seed program,
+longer than a week), so a redemption never spends them earlier than it could have.
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import resources
 
+import polars as pl
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.access import service as access_service
@@ -36,14 +48,12 @@ from patron.members import service as member_service
 from patron.members.schemas import ConsentChannel, MemberCreate
 from patron.programs import service as program_service
 from patron.programs.schemas import ActiveProgram
-from patron.purchases.earn import record_purchase
+from patron.purchases.bulk.errors import ImportFileError
+from patron.purchases.bulk.service import import_rows
+from patron.purchases.bulk.source import COLUMNS, ROW
+from patron.purchases.earn import purchase_ids
 from patron.purchases.returns import record_return
-from patron.purchases.schemas import (
-    PurchaseCreate,
-    PurchaseLineCreate,
-    ReturnCreate,
-    ReturnLineCreate,
-)
+from patron.purchases.schemas import ReturnCreate, ReturnLineCreate
 from patron.rewards import service as reward_service
 from patron.tiers import service as tier_service
 
@@ -99,16 +109,31 @@ class _Replayer:
         self.purchase_ids = self.summary.purchase_ids
         self.next_jobs = store.settings.start + JOB_INTERVAL
 
-    async def handle(self, session: AsyncSession, event: Event) -> None:
-        await self.catch_up(session, event.at)
-        if isinstance(event, Enrolment):
-            await self.enrol(session, event)
-        elif isinstance(event, PurchaseEvent):
-            await self.purchase(session, event)
-        elif isinstance(event, ReturnEvent):
-            await self.refund(session, event)
-        else:
-            await self.wish(session, event)
+    def week_of(self, event: Event) -> int:
+        """The simulated week of an event (0 is the first), which ends with a job run."""
+        return (event.at - self.store.settings.start) // JOB_INTERVAL
+
+    async def replay_week(self, database: Database, events: list[Event]) -> None:
+        """One simulated week (see the module docstring); the jobs run at its end."""
+        enrolments = [event for event in events if isinstance(event, Enrolment)]
+        purchases = [event for event in events if isinstance(event, PurchaseEvent)]
+        others = [e for e in events if not isinstance(e, Enrolment | PurchaseEvent)]
+        if enrolments:
+            async with database.write() as session:
+                for enrolment in enrolments:
+                    await self.enrol(session, enrolment)
+        if purchases:
+            await self.load_purchases(database, purchases)
+        async with database.write() as session:
+            for event in others:
+                await self.catch_up(session, event.at)
+                if isinstance(event, ReturnEvent):
+                    await self.refund(session, event)
+                elif isinstance(event, RedemptionWish):
+                    await self.wish(session, event)
+            end = min(self.next_jobs, self.store.settings.now)
+            if self.next_jobs <= self.store.settings.now:
+                await self.catch_up(session, end)
 
     async def catch_up(self, session: AsyncSession, until: datetime) -> None:
         """Coupon uses and weekly jobs due up to ``until``, in time order."""
@@ -141,29 +166,22 @@ class _Replayer:
         self.member_ids[profile.external_id] = member.id
         self.summary.members += 1
 
-    async def purchase(self, session: AsyncSession, event: PurchaseEvent) -> None:
-        currency = self.active.program.currency
-        member_id = self.member_ids[event.member_external_id] if event.member_external_id else None
-        data = PurchaseCreate(
-            external_id=event.external_id,
-            member_id=member_id,
-            occurred_at=event.at,
-            currency=currency,
-            total=format_amount(event.total, currency),
-            shipping=format_amount(event.shipping, currency),
-            lines=[
-                PurchaseLineCreate(sku=line.sku, category=line.category, quantity=line.quantity,
-                                   unit_price=format_amount(line.unit_price, currency))
-                for line in event.lines
-            ],
-            channel=event.channel.value,
-            store=event.store,
-        )  # fmt: skip
-        recorded = await record_purchase(session, active=self.active, data=data, now=event.at)
-        self.purchase_ids[event.external_id] = recorded.purchase.id
-        self.summary.purchases += 1
-        self.summary.member_purchases += member_id is not None
-        self.summary.points_earned += recorded.purchase.points_earned
+    async def load_purchases(self, database: Database, purchases: list[PurchaseEvent]) -> None:
+        """The purchases through the bulk importer, recorded as of the last one's time."""
+        frame = _purchase_rows(purchases, self.active.program.currency)
+        report = await import_rows(database, frame, now=purchases[-1].at)
+        if report.errors:
+            raise ImportFileError(f"demo purchases refused: {report.errors[:3]}", field="demo")
+        async with database.read() as session:
+            found = await purchase_ids(
+                session,
+                program_id=self.active.program_id,
+                external_ids=[event.external_id for event in purchases],
+            )
+        self.purchase_ids.update(found)
+        self.summary.purchases += len(purchases)
+        self.summary.member_purchases += sum(1 for p in purchases if p.member_external_id)
+        self.summary.points_earned += report.points_issued
 
     async def refund(self, session: AsyncSession, event: ReturnEvent) -> None:
         lines = None
@@ -244,7 +262,6 @@ async def replay_store(
     store: DemoStore,
     *,
     clock: Callable[[], datetime] = utcnow,
-    batch_size: int = 400,
     progress: ProgressCallback | None = None,
 ) -> ReplaySummary:
     """Apply the seed program, replay every event of ``store``, then run the jobs as of the
@@ -252,13 +269,13 @@ async def replay_store(
     The database must hold no program yet."""
     active = await apply_seed_program(database, now=store.settings.start)
     replayer = _Replayer(active, store)
-    events = store.events
-    for first in range(0, len(events), batch_size):
-        async with database.write() as session:
-            for event in events[first : first + batch_size]:
-                await replayer.handle(session, event)
+    events, done = store.events, 0
+    for _week, grouped in itertools.groupby(events, key=replayer.week_of):
+        week = list(grouped)
+        await replayer.replay_week(database, week)
+        done += len(week)
         if progress is not None:
-            progress(min(first + batch_size, len(events)), len(events))
+            progress(done, len(events))
     finished_at = clock()
     async with database.write() as session:
         await replayer.finish(session, finished_at)
@@ -286,3 +303,23 @@ async def members_per_tier(session: AsyncSession, active: ActiveProgram) -> dict
     tiers = active.program.tiers
     order = ["none"] + ([level.id for level in tiers.levels] if tiers else [])
     return {tier: counts[tier] for tier in order}
+
+
+def _purchase_rows(purchases: list[PurchaseEvent], currency: str) -> pl.DataFrame:
+    """The purchases as the rows of an import file (one per line, text columns)."""
+    columns: dict[str, list[str | None]] = {name: [] for name in COLUMNS}
+    for event in purchases:
+        at = event.at.isoformat()
+        total = format_amount(event.total, currency)
+        shipping = format_amount(event.shipping, currency)
+        for line in event.lines:
+            for name, value in zip(
+                COLUMNS,
+                (event.external_id, event.member_external_id, at, currency, total, line.sku,
+                 str(line.quantity), format_amount(line.unit_price, currency), shipping,
+                 event.channel.value, event.store, line.category),
+                strict=True,
+            ):  # fmt: skip
+                columns[name].append(value)
+    frame = pl.DataFrame(columns, schema=dict.fromkeys(COLUMNS, pl.String))
+    return frame.select(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW), pl.all())

@@ -9,9 +9,9 @@ statement cache makes a repeated text one round trip.
 
 SQL is written once in PostgreSQL's ``$1, $2`` style; :class:`Sql` derives SQLite's ``?1, ?2``.
 Parameters are what the column stores: integers, text, booleans, JSON as text
-(:func:`json_text`), and timezone-aware datetimes, which :class:`Raw` turns into the naive UTC
-text SQLAlchemy stores on SQLite. Results come back as tuples of driver values: datetimes read
-back from SQLite are text (read them with :func:`read_time`).
+(:func:`json_text`), dates, and timezone-aware datetimes, which :class:`Raw` turns into the
+text SQLAlchemy stores on SQLite (naive UTC for datetimes). Results come back as tuples of
+driver values: datetimes read back from SQLite are text (read them with :func:`read_time`).
 
 Before the first statement the session is flushed if it holds pending ORM objects, so raw
 statements see rows a caller added through the ORM.
@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,6 +63,8 @@ def read_time(value: datetime | str | None) -> datetime | None:
 def _sqlite_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return ensure_utc(value).replace(tzinfo=None).strftime(_SQLITE_TIME)
+    if isinstance(value, date):
+        return value.isoformat()
     return value
 
 
@@ -110,6 +112,20 @@ class Raw:
         await self._driver.executemany(sql.postgresql, list(rows))
 
 
+async def _begin_asyncpg(adapted: Any) -> None:
+    """Make sure the asyncpg connection is inside the session's transaction.
+
+    SQLAlchemy's asyncpg adapter sends ``BEGIN`` lazily, before the first statement *it*
+    executes; a unit of work whose first statements are raw would otherwise run them in
+    autocommit (each its own transaction, row locks released at once). This starts the
+    adapter's transaction the way its cursor does (SQLAlchemy 2.0/2.1's
+    ``AsyncAdapt_asyncpg_connection``); ``tests/api/test_crash.py`` and the concurrency tests
+    fail on PostgreSQL if that ever changes."""
+    async with adapted._execute_mutex:
+        if adapted._transaction is None:
+            await adapted._start_transaction()
+
+
 async def raw_of(session: AsyncSession) -> Raw:
     """The :class:`Raw` of ``session``'s connection, made once per transaction (a session's
     transaction keeps one connection)."""
@@ -127,6 +143,8 @@ async def raw_of(session: AsyncSession) -> Raw:
     is_sqlite = connection.dialect.name == "sqlite"
     if is_sqlite:
         driver = driver._conn  # patron.kit.sqlite_inline.InlineConnection's sqlite3 connection
+    else:
+        await _begin_asyncpg(fairy.dbapi_connection)
     raw = Raw(driver, is_sqlite)
     session.info[_INFO_KEY] = (sync_session.get_transaction(), raw)
     return raw

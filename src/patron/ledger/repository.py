@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import BindParameter
@@ -157,10 +156,12 @@ _EXPIRE = (
     .where(lots.c.id.in_(bindparam("ids", expanding=True)))
     .values(is_expired=True, remaining=0)
 )
-_INSERT_ACCOUNT = {
-    name: dialect.insert(accounts).on_conflict_do_nothing(index_elements=[accounts.c.member_id])
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
+_RAW_INSERT_ACCOUNT = Sql(
+    "INSERT INTO accounts (member_id, "
+    + ", ".join(_COUNTER_NAMES)
+    + ", created_at, updated_at) VALUES ($1, 0, 0, 0, 0, 0, 0, $2, $2)"
+    " ON CONFLICT (member_id) DO NOTHING"
+)
 
 
 def _lot_state(row: Row[Any, Any, Any, Any, Any, Any, Any]) -> LotState:
@@ -190,8 +191,7 @@ class LedgerRepository:
 
     async def insert_account(self, member_id: int, now: datetime) -> None:
         """Create the account unless the member has one (then do nothing)."""
-        values = {"member_id": member_id, "created_at": now, "updated_at": now}
-        await self.session.execute(_INSERT_ACCOUNT[self.dialect], values)
+        await (await raw_of(self.session)).run(_RAW_INSERT_ACCOUNT, member_id, now)
 
     async def counters(self, member_id: int) -> tuple[int, Counters]:
         row = (await self.session.execute(_COUNTERS, {"member_id": member_id})).first()

@@ -37,6 +37,7 @@ from patron.ledger.verify import verify
 __all__ = [
     "activate_due",
     "balance",
+    "create_account",
     "credit",
     "debit",
     "entries",
@@ -50,6 +51,12 @@ __all__ = [
 ]
 
 MAX_PAGE = 500
+
+
+async def create_account(session: AsyncSession, *, member_id: int, now: datetime) -> None:
+    """Open the member's points account at enrolment (idempotent, like :func:`open_account`,
+    without reading the balance back)."""
+    await LedgerRepository(session).insert_account(member_id, now)
 
 
 async def open_account(

@@ -1,19 +1,53 @@
-"""All queries of the members domain."""
+"""All queries of the members domain. Enrolment's inserts go straight to the driver
+(:mod:`patron.kit.raw`): a shop enrols customers at the till, and the demo thousands."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import exists, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.kit.raw import Sql, json_text, raw_of
 from patron.members.models import (
     ConsentChannel,
     ConsentEvent,
     Member,
     MemberConsent,
     MemberStatus,
+)
+
+MEMBER_COLUMNS = (
+    "program_id",
+    "external_id",
+    "name",
+    "email",
+    "phone",
+    "birth_date",
+    "language",
+    "status",
+    "blocked_reason",
+    "referral_code",
+    "tier_id",
+    "tier_since",
+    "enrolment_checksum",
+    "enrolled_at",
+    "updated_at",
+    "attributes",  # JSON, last
+)
+_INSERT_MEMBER = Sql(
+    f"INSERT INTO members ({', '.join(MEMBER_COLUMNS)}) VALUES ("
+    + ", ".join(f"${n}" for n in range(1, len(MEMBER_COLUMNS) + 1))
+    + ") ON CONFLICT DO NOTHING RETURNING id"
+)
+_INSERT_CONSENT = Sql(
+    "INSERT INTO member_consents (member_id, channel, is_granted, granted_at, revoked_at, source)"
+    " VALUES ($1, $2, $3, $4, $5, $6)"
+)
+_INSERT_CONSENT_EVENT = Sql(
+    "INSERT INTO consent_events (member_id, channel, is_granted, source, occurred_at)"
+    " VALUES ($1, $2, $3, $4, $5)"
 )
 
 
@@ -52,20 +86,21 @@ class MemberRepository:
         )
         return (await self.session.execute(query)).scalar_one_or_none()
 
-    async def try_insert(self, member: Member) -> IntegrityError | None:
-        """Insert inside a savepoint; a unique or foreign-key violation is returned (and only
-        the savepoint is rolled back) so that the caller can tell which one it was."""
-        try:
-            async with self.session.begin_nested():
-                self.session.add(member)
-                await self.session.flush()
-        except IntegrityError as error:
-            return error
-        return None
+    async def insert(self, values: dict[str, Any]) -> int | None:
+        """Insert a member (``values`` keyed by :data:`MEMBER_COLUMNS`); its id, or ``None``
+        without writing when a unique key (external id or referral code) is taken."""
+        parameters = [values[name] for name in MEMBER_COLUMNS[:-1]]
+        raw = await raw_of(self.session)
+        row = await raw.one(_INSERT_MEMBER, *parameters, json_text(values["attributes"]))
+        return None if row is None else int(row[0])
 
-    async def referral_code_exists(self, code: str) -> bool:
-        query = select(exists().where(Member.referral_code == code))
-        return bool((await self.session.execute(query)).scalar_one())
+    async def insert_consents(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Current consents and their first events: rows of (member id, channel, is granted,
+        granted at, revoked at, source, occurred at)."""
+        if rows:
+            raw = await raw_of(self.session)
+            await raw.many(_INSERT_CONSENT, [row[:6] for row in rows])
+            await raw.many(_INSERT_CONSENT_EVENT, [(*row[:3], row[5], row[6]) for row in rows])
 
     async def consents(self, member_ids: Sequence[int]) -> dict[int, list[MemberConsent]]:
         """Consents of several members in one query, each list in channel order."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,41 +47,40 @@ async def enrol_member(
     """
     repository = MemberRepository(session)
     digest = enrolment_checksum(data)
-    existing = await repository.get_by_external_id(program_id, data.external_id)
-    if existing is not None:
-        return await _replayed(repository, existing, digest)
     for _attempt in range(_REFERRAL_CODE_ATTEMPTS):
-        member = _new_member(program_id, data, digest, now)
-        error = await repository.try_insert(member)
-        if error is None:
-            await ledger_service.open_account(session, member_id=member.id, now=now)
-            return await _with_consents(repository, member, data, now)
+        values = _new_member(program_id, data, digest, now)
+        member_id = await repository.insert(values)
+        if member_id is not None:
+            await ledger_service.create_account(session, member_id=member_id, now=now)
+            return await _with_consents(repository, member_id, values, data, now)
         existing = await repository.get_by_external_id(program_id, data.external_id)
         if existing is not None:
             return await _replayed(repository, existing, digest)
-        if not await repository.referral_code_exists(member.referral_code):
-            raise error
+        # otherwise the referral code was taken: draw another
     raise RuntimeError(f"no free referral code after {_REFERRAL_CODE_ATTEMPTS} attempts")
 
 
 def _new_member(
     program_id: int, data: schemas.MemberCreate, digest: str, now: datetime
-) -> models.Member:
-    return models.Member(
-        program_id=program_id,
-        external_id=data.external_id,
-        name=data.name,
-        email=data.email,
-        phone=data.phone,
-        birth_date=data.birth_date,
-        language=data.language,
-        attributes=dict(data.attributes),
-        status=models.MemberStatus.ACTIVE,
-        referral_code=ids.random_code(REFERRAL_CODE_LENGTH),
-        enrolment_checksum=digest,
-        enrolled_at=now,
-        updated_at=now,
-    )
+) -> dict[str, Any]:
+    return {
+        "program_id": program_id,
+        "external_id": data.external_id,
+        "name": data.name,
+        "email": data.email,
+        "phone": data.phone,
+        "birth_date": data.birth_date,
+        "language": data.language,
+        "attributes": dict(data.attributes),
+        "status": models.MemberStatus.ACTIVE,
+        "blocked_reason": None,
+        "referral_code": ids.random_code(REFERRAL_CODE_LENGTH),
+        "tier_id": None,
+        "tier_since": None,
+        "enrolment_checksum": digest,
+        "enrolled_at": now,
+        "updated_at": now,
+    }
 
 
 async def _replayed(
@@ -95,14 +95,30 @@ async def _replayed(
 
 
 async def _with_consents(
-    repository: MemberRepository, member: models.Member, data: schemas.MemberCreate, now: datetime
+    repository: MemberRepository,
+    member_id: int,
+    values: dict[str, Any],
+    data: schemas.MemberCreate,
+    now: datetime,
 ) -> schemas.Member:
-    consents = []
-    for channel, is_granted in sorted(data.consents.items()):
-        consent, event = _consent_rows(member.id, channel, is_granted, ENROLMENT_SOURCE, now)
-        await repository.add_consent(consent, event)
-        consents.append(consent)
-    return _to_schema(member, consents)
+    consents = [
+        schemas.Consent(
+            channel=channel,
+            is_granted=is_granted,
+            granted_at=now if is_granted else None,
+            revoked_at=None if is_granted else now,
+            source=ENROLMENT_SOURCE,
+        )
+        for channel, is_granted in sorted(data.consents.items())
+    ]
+    await repository.insert_consents(
+        [
+            (member_id, c.channel, c.is_granted, c.granted_at, c.revoked_at, c.source, now)
+            for c in consents
+        ]
+    )
+    fields = {name: value for name, value in values.items() if name != "enrolment_checksum"}
+    return schemas.Member(id=member_id, consents=consents, **fields)
 
 
 def _consent_rows(

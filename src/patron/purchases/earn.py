@@ -12,6 +12,7 @@ the same unit of work as soon as the metric crosses a threshold.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
@@ -208,3 +209,10 @@ async def get_purchase(session: AsyncSession, *, purchase_id: int) -> PurchaseRe
     if purchase is None:
         raise PurchaseNotFoundError(f"no purchase with id {purchase_id}", field="id")
     return purchase_read(purchase, await repository.lines(purchase.id))
+
+
+async def purchase_ids(
+    session: AsyncSession, *, program_id: int, external_ids: Sequence[str]
+) -> dict[str, int]:
+    """Ids of the program's purchases by external id (those recorded among ``external_ids``)."""
+    return await PurchaseRepository(session).ids_by_external_id(program_id, external_ids)

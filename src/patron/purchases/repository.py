@@ -103,6 +103,18 @@ class PurchaseRepository:
         )
         return (await self.session.execute(query)).scalar_one_or_none()
 
+    async def ids_by_external_id(
+        self, program_id: int, external_ids: Sequence[str]
+    ) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(external_ids), 500):
+            query = select(Purchase.external_id, Purchase.id).where(
+                Purchase.program_id == program_id,
+                Purchase.external_id.in_(external_ids[start : start + 500]),
+            )
+            found.update((row[0], row[1]) for row in await self.session.execute(query))
+        return found
+
     async def get(self, purchase_id: int, *, for_update: bool = False) -> Purchase | None:
         query = select(Purchase).where(Purchase.id == purchase_id)
         if for_update:

@@ -1,0 +1,79 @@
+"""``kit.raw``: driver-level statements run inside the session's unit of work."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from patron.kit.db import Database
+from patron.kit.raw import Sql, json_text, raw_of, read_time
+from patron.purchases.models import RuleUsage
+
+INSERT_USAGE = Sql(
+    "INSERT INTO rule_usages (member_id, rule_id, period_key, count) VALUES ($1, $2, $3, $4)"
+)
+COUNT = Sql("SELECT count(*) FROM rule_usages WHERE member_id = $1")
+
+
+def test_placeholders_follow_the_dialect() -> None:
+    sql = Sql("SELECT a FROM t WHERE b = $1 AND c = $2", postgresql_suffix=" FOR UPDATE")
+    assert sql.sqlite == "SELECT a FROM t WHERE b = ?1 AND c = ?2"
+    assert sql.postgresql == "SELECT a FROM t WHERE b = $1 AND c = $2 FOR UPDATE"
+
+
+def test_json_text_is_compact_and_keeps_letters() -> None:
+    assert json_text({"b": [1, 2], "a": "чай"}) == '{"b":[1,2],"a":"чай"}'
+
+
+async def _usages(database: Database, member_id: int) -> int:
+    async with database.read() as session:
+        query = select(func.count()).select_from(RuleUsage).where(RuleUsage.member_id == member_id)
+        return int((await session.execute(query)).scalar_one())
+
+
+async def test_a_failed_unit_of_work_rolls_back_raw_writes(database: Database) -> None:
+    async def dies_half_way() -> None:
+        async with database.write() as session:
+            raw = await raw_of(session)  # the first statements of the unit are raw
+            await raw.run(INSERT_USAGE, 7, "r1", "2026-11", 1)
+            assert await raw.one(COUNT, 7) == (1,)
+            raise RuntimeError("the request died half-way")
+
+    with pytest.raises(RuntimeError):
+        await dies_half_way()
+    assert await _usages(database, 7) == 0
+
+
+async def test_raw_writes_commit_with_the_unit_of_work(database: Database) -> None:
+    async with database.write() as session:
+        raw = await raw_of(session)
+        await raw.many(INSERT_USAGE, [(8, "r1", "2026-11", 1), (8, "r2", "2026-11", 2)])
+        assert await raw_of(session) is raw  # one per transaction
+    assert await _usages(database, 8) == 2
+
+
+async def test_raw_statements_see_pending_orm_objects(database: Database) -> None:
+    async with database.write() as session:
+        session.add(RuleUsage(member_id=9, rule_id="r1", period_key="2026-11", count=1))
+        raw = await raw_of(session)
+        assert await raw.one(COUNT, 9) == (1,)
+
+
+async def test_times_and_dates_round_trip(database: Database) -> None:
+    moment = datetime(2026, 11, 22, 10, 30, 15, 123456, tzinfo=UTC)
+    typed = "" if database.is_sqlite else "CAST($1 AS timestamptz), CAST($2 AS date)"
+    select_times = Sql(f"SELECT {typed or '$1, $2'}")
+    async with database.read() as session:
+        raw = await raw_of(session)
+        stored = await raw.one(Sql("SELECT enrolled_at FROM members WHERE id = $1"), -1)
+        assert stored is None
+        row = await raw.one(select_times, moment, date(1990, 5, 17))
+        assert row is not None
+    if database.is_sqlite:  # stored as SQLAlchemy stores them
+        assert row == ("2026-11-22 10:30:15.123456", "1990-05-17")
+    else:
+        assert row[1] == date(1990, 5, 17)
+    assert read_time(row[0]) == moment
+    assert read_time(None) is None
