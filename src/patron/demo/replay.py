@@ -201,7 +201,9 @@ class _Replayer:
     async def wish(self, session: AsyncSession, event: RedemptionWish) -> None:
         """Open the catalogue as the member sees it now; redeem one reward they can have."""
         member_id = self.member_ids[event.member_external_id]
-        member = await member_service.get_member(session, member_id=member_id)
+        member = await member_service.get_member_state(
+            session, program_id=self.active.program_id, member_id=member_id
+        )
         catalogue = await reward_service.list_rewards(
             session, active=self.active, member=member, now=event.at
         )

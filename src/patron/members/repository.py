@@ -41,6 +41,9 @@ _INSERT_MEMBER = Sql(
     + ", ".join(f"${n}" for n in range(1, len(MEMBER_COLUMNS) + 1))
     + ") ON CONFLICT DO NOTHING RETURNING id"
 )
+_STATE = "SELECT id, status, tier_id FROM members WHERE program_id = $1 AND "
+_STATE_BY_ID = Sql(_STATE + "id = $2")
+_STATE_BY_EXTERNAL_ID = Sql(_STATE + "external_id = $2")
 _INSERT_CONSENT = Sql(
     "INSERT INTO member_consents (member_id, channel, is_granted, granted_at, revoked_at, source)"
     " VALUES ($1, $2, $3, $4, $5, $6)"
@@ -70,15 +73,12 @@ class MemberRepository:
         self, program_id: int, member_id: int | None, external_id: str | None
     ) -> tuple[int, MemberStatus, str | None] | None:
         """``(id, status, tier_id)`` of one member of the program: the hot path's lookup."""
-        query = select(Member.id, Member.status, Member.tier_id).where(
-            Member.program_id == program_id
-        )
+        raw = await raw_of(self.session)
         if member_id is not None:
-            query = query.where(Member.id == member_id)
+            row = await raw.one(_STATE_BY_ID, program_id, member_id)
         else:
-            query = query.where(Member.external_id == external_id)
-        row = (await self.session.execute(query)).first()
-        return None if row is None else (row[0], row[1], row[2])
+            row = await raw.one(_STATE_BY_EXTERNAL_ID, program_id, external_id)
+        return None if row is None else (row[0], MemberStatus(row[1]), row[2])
 
     async def get_by_external_id(self, program_id: int, external_id: str) -> Member | None:
         query = select(Member).where(

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
-from patron.members.schemas import Member
+from patron.members.schemas import Member, MemberState
 from patron.programs.schema import Program, Reward, RewardKind
 from patron.programs.schemas import ActiveProgram
 from patron.rewards.repository import RewardRepository
@@ -47,7 +47,7 @@ async def list_rewards(
     session: AsyncSession,
     *,
     active: ActiveProgram,
-    member: Member | None = None,
+    member: Member | MemberState | None = None,
     now: datetime | None = None,
 ) -> list[CatalogueReward]:
     """Every reward of the active program, in program order.
