@@ -23,7 +23,7 @@ async def test_open_fixes_the_due_times_and_the_members_tier(database: Database)
     assert (first.first_response_due_at, first.resolution_due_at) == (at(24), at(24))
     assert (second.tier_id, second.has_priority_support) == ("silver", True)
     assert (second.first_response_due_at, second.resolution_due_at) == (at(25), at(25))
-    assert first.first_response_at is None and first.resolved_at is None
+    assert (first.first_response_at, first.resolved_at) == (None, None)
 
 
 async def test_priority_targets_and_configured_hours(database: Database) -> None:
@@ -69,7 +69,7 @@ async def test_open_is_idempotent_by_source_ref(database: Database) -> None:
             source_ref="survey-answer-17",
             now=at(1),
         )
-    assert opened.created and not again.created
+    assert (opened.created, again.created) == (True, False)
     assert again.ticket.id == opened.ticket.id
     assert again.ticket.created_at == T0
     before = await counts(database)
@@ -308,34 +308,36 @@ async def test_a_retried_message_is_added_once(database: Database) -> None:
     assert message.text == "Hello"
 
 
-async def test_a_closed_ticket_takes_no_message_and_no_reassignment(database: Database) -> None:
+async def _act_on(database: Database, ticket_id: int, action: str) -> None:
+    async with database.write() as session:
+        if action == "message":
+            await service.add_message(
+                session,
+                ticket_id=ticket_id,
+                author_kind=AuthorKind.MEMBER,
+                author="member",
+                text="Hello?",
+                now=at(2),
+            )
+        elif action == "assign":
+            await service.assign(
+                session, ticket_id=ticket_id, assignee="ann", actor="bob", now=at(2)
+            )
+        else:
+            await service.set_priority(
+                session, ticket_id=ticket_id, priority=TicketPriority.HIGH, actor="bob", now=at(2)
+            )
+
+
+@pytest.mark.parametrize("action", ["message", "assign", "priority"])
+async def test_a_closed_ticket_takes_no_message_and_no_reassignment(
+    database: Database, action: str
+) -> None:
     ticket_id = await _ticket_in(database, "closed")
     rows = await counts(database)
-    for action in ("message", "assign", "priority"):
-        with pytest.raises(PatronError) as refused:
-            async with database.write() as session:
-                if action == "message":
-                    await service.add_message(
-                        session,
-                        ticket_id=ticket_id,
-                        author_kind=AuthorKind.MEMBER,
-                        author="member",
-                        text="Hello?",
-                        now=at(2),
-                    )
-                elif action == "assign":
-                    await service.assign(
-                        session, ticket_id=ticket_id, assignee="ann", actor="bob", now=at(2)
-                    )
-                else:
-                    await service.set_priority(
-                        session,
-                        ticket_id=ticket_id,
-                        priority=TicketPriority.HIGH,
-                        actor="bob",
-                        now=at(2),
-                    )
-        assert (refused.value.code, refused.value.status) == ("ticket_closed", 409)
+    with pytest.raises(PatronError) as refused:
+        await _act_on(database, ticket_id, action)
+    assert (refused.value.code, refused.value.status) == ("ticket_closed", 409)
     assert await counts(database) == rows
 
 
