@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.db import Database
 from patron.programs.service import get_active_program
@@ -33,9 +34,9 @@ def test_nearest_rank_percentile(values: list[int], share: float, expected: int 
     assert percentile(values, share) == expected
 
 
-async def _reply(session: object, ticket_id: int, when: datetime) -> None:
+async def _reply(session: AsyncSession, ticket_id: int, when: datetime) -> None:
     await service.add_message(
-        session,  # type: ignore[arg-type]
+        session,
         ticket_id=ticket_id,
         author_kind=AuthorKind.STAFF,
         author="agent",
@@ -44,9 +45,11 @@ async def _reply(session: object, ticket_id: int, when: datetime) -> None:
     )
 
 
-async def _move(session: object, ticket_id: int, status: TicketStatus, when: datetime) -> None:
+async def _move(
+    session: AsyncSession, ticket_id: int, status: TicketStatus, when: datetime
+) -> None:
     await service.transition(
-        session,  # type: ignore[arg-type]
+        session,
         ticket_id=ticket_id,
         status=status,
         actor="agent",

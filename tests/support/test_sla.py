@@ -3,6 +3,8 @@ the daily job once, and listed."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from patron.kit.db import Database
@@ -17,14 +19,14 @@ ALMOST = at(23, seconds=3599)  # 23:59:59 after opening
 DUE = at(24)  # 24:00:00 after opening
 
 
-async def _breached_ids(database: Database, now: object) -> list[int]:
+async def _breached_ids(database: Database, now: datetime, *, breached: bool = True) -> list[int]:
     async with database.read() as session:
         active = await get_active_program(session)
         page = await service.list_tickets(
             session,
             active=active,
-            where=TicketFilter(breached=True),
-            now=now,  # type: ignore[arg-type]
+            where=TicketFilter(breached=breached),
+            now=now,
         )
     return [ticket.id for ticket in page.items]
 
@@ -67,7 +69,7 @@ async def test_listing_sees_an_overdue_ticket_before_the_job_runs(database: Data
 
 @pytest.mark.parametrize(("answered_at", "late"), [(ALMOST, False), (DUE, True)])
 async def test_first_response_at_the_boundary(
-    database: Database, answered_at: object, late: bool
+    database: Database, answered_at: datetime, late: bool
 ) -> None:
     active = await apply_program(database)
     someone = await member(database, active, "m")
@@ -79,14 +81,14 @@ async def test_first_response_at_the_boundary(
             author_kind=AuthorKind.STAFF,
             author="ann",
             text="Hello",
-            now=answered_at,  # type: ignore[arg-type]
+            now=answered_at,
         )
         await service.transition(
             session,
             ticket_id=ticket.id,
             status=TicketStatus.RESOLVED,
             actor="ann",
-            now=answered_at,  # type: ignore[arg-type]
+            now=answered_at,
         )
     async with database.write() as session:
         report = await service.detect_breaches(session, now=at(48))
@@ -117,6 +119,7 @@ async def test_pending_counts_closed_unanswered_does_not(database: Database) -> 
         report = await service.detect_breaches(session, now=DUE)
     assert (report.first_response, report.resolution) == (1, 1)
     assert await _breached_ids(database, DUE) == [waiting.id]
+    assert await _breached_ids(database, DUE, breached=False) == [spam.id]
 
 
 async def test_the_daily_job_runs_the_breach_step(database: Database) -> None:

@@ -7,7 +7,13 @@ import pytest
 from patron.kit.db import Database
 from patron.kit.errors import PatronError
 from patron.support import service
-from patron.support.states import AuthorKind, TicketPriority, TicketSource, TicketStatus
+from patron.support.states import (
+    AuthorKind,
+    TicketChannel,
+    TicketPriority,
+    TicketSource,
+    TicketStatus,
+)
 from tests.support.factories import T0, apply_program, at, counts, member, open_ticket
 
 
@@ -49,7 +55,7 @@ async def test_open_is_idempotent_by_source_ref(database: Database) -> None:
         opened = await service.open_ticket(
             session,
             member_id=one.id,
-            channel="email",  # type: ignore[arg-type]
+            channel=TicketChannel.EMAIL,
             category="nps",
             subject="Detractor",
             text="score 3",
@@ -61,7 +67,7 @@ async def test_open_is_idempotent_by_source_ref(database: Database) -> None:
         again = await service.open_ticket(
             session,
             member_id=one.id,
-            channel="email",  # type: ignore[arg-type]
+            channel=TicketChannel.EMAIL,
             category="nps",
             subject="Detractor",
             text="score 3",

@@ -57,7 +57,10 @@ def first_response_missed(now: datetime) -> ColumnElement[bool]:
         Ticket.first_response_due_at <= now,
         or_(
             and_(Ticket.first_response_at.is_(None), Ticket.status.in_(ACTIVE_STATUSES)),
-            Ticket.first_response_at >= Ticket.first_response_due_at,
+            and_(
+                Ticket.first_response_at.is_not(None),
+                Ticket.first_response_at >= Ticket.first_response_due_at,
+            ),
         ),
     )
 
@@ -68,13 +71,14 @@ def resolution_missed(now: datetime) -> ColumnElement[bool]:
         Ticket.resolution_due_at <= now,
         or_(
             and_(Ticket.resolved_at.is_(None), Ticket.status.in_(ACTIVE_STATUSES)),
-            Ticket.resolved_at >= Ticket.resolution_due_at,
+            and_(Ticket.resolved_at.is_not(None), Ticket.resolved_at >= Ticket.resolution_due_at),
         ),
     )
 
 
 def breached(now: datetime) -> ColumnElement[bool]:
-    """A recorded breach of either target, or one that holds as of ``now``."""
+    """A recorded breach of either target, or one that holds as of ``now``. Every term is
+    true or false, never NULL, so that its negation lists exactly the other tickets."""
     return or_(
         Ticket.first_response_breached_at.is_not(None),
         Ticket.resolution_breached_at.is_not(None),
