@@ -53,14 +53,11 @@ MAX_PAGE = 500
 def to_schema(ticket: Ticket, now: datetime) -> TicketSchema:
     """The ticket with its breach flags as of ``now`` (recorded, or overdue right now)."""
     active = ticket.status in (TicketStatus.OPEN, TicketStatus.PENDING)
-    responded, resolved = ticket.first_response_at, ticket.resolved_at
-    first_missed = ticket.first_response_due_at <= now and (
-        (responded is None and active)
-        or (responded is not None and sla.is_late(responded, ticket.first_response_due_at))
+    first_missed = sla.missed(
+        ticket.first_response_at, ticket.first_response_due_at, is_active=active, now=now
     )
-    resolution_missed = ticket.resolution_due_at <= now and (
-        (resolved is None and active)
-        or (resolved is not None and sla.is_late(resolved, ticket.resolution_due_at))
+    resolution_missed = sla.missed(
+        ticket.resolved_at, ticket.resolution_due_at, is_active=active, now=now
     )
     schema = TicketSchema.model_validate(ticket)
     return schema.model_copy(

@@ -50,6 +50,14 @@ def is_late(done_at: datetime, due_at: datetime) -> bool:
     return done_at >= due_at
 
 
+def missed(done_at: datetime | None, due_at: datetime, *, is_active: bool, now: datetime) -> bool:
+    """The same rule as :func:`first_response_missed` / :func:`resolution_missed`, for one
+    ticket in memory: late, or still waiting (open or pending) at the due time."""
+    if due_at > now:
+        return False
+    return is_late(done_at, due_at) if done_at is not None else is_active
+
+
 def first_response_missed(now: datetime) -> ColumnElement[bool]:
     """Tickets whose first response came late, or that are still unanswered at ``now``
     past their due time (a closed ticket that was never answered is not counted)."""
