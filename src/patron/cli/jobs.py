@@ -55,6 +55,12 @@ def run_jobs(
         f"as of {moment.isoformat()}: {report.lots_activated} lots activated, "
         f"{report.lots_expired} lots expired"
     )
+    breaches = report.ticket_breaches
+    if breaches:
+        typer.echo(
+            f"tickets: {breaches['first_response']} first-response and "
+            f"{breaches['resolution']} resolution breaches recorded"
+        )
     for key, review in report.tier_reviews.items():
         if review["ran"]:
             typer.echo(

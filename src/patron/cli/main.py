@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from patron.cli import analytics, db, demo, feedback, imports, jobs, keys, program, serve
+from patron.cli import analytics, db, demo, feedback, imports, jobs, keys, program, serve, tickets
 
 app = typer.Typer(
     name="patron",
@@ -19,6 +19,7 @@ app.add_typer(jobs.app, name="jobs")
 app.add_typer(imports.app, name="import")
 app.add_typer(analytics.app, name="analytics")
 app.add_typer(feedback.app, name="feedback")
+app.add_typer(tickets.app, name="tickets")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 app.command("verify")(jobs.verify)

@@ -323,12 +323,32 @@ class Returns(Strict):
     when_points_already_spent: WhenSpent = WhenSpent.DEBT
 
 
+Hours = Annotated[int, Field(gt=0, le=8760, strict=True)]
+
+
+class SupportTargets(Strict):
+    """Service-level targets of a support ticket, in calendar hours from its creation."""
+
+    first_response_hours: Hours = 24
+    resolution_hours: Hours = 24
+
+
+class Support(Strict):
+    """Support tickets (see docs/support.md). ``priority_targets`` apply instead of
+    ``targets`` to members whose tier has the ``priority_support`` perk."""
+
+    targets: SupportTargets = SupportTargets()
+    priority_targets: SupportTargets | None = None
+    goodwill_cap_points: Points = 1000
+
+
 class Program(Strict):
     program: ProgramInfo
     earning: Earning
     tiers: Tiers | None = None
     rewards: list[Reward] = []
     returns: Returns = Returns()
+    support: Support | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:

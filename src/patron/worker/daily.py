@@ -1,4 +1,5 @@
-"""The daily jobs: unlock pending points, expire lots, review tiers.
+"""The daily jobs: unlock pending points, expire lots, review tiers, record missed ticket
+targets.
 
 Each job is idempotent: activation and expiry act only on lots that are due and not yet
 processed, and the tier review runs once per local day of each program. ``now`` may be given
@@ -7,12 +8,13 @@ processed, and the tier review runs once per local day of each program. ``now`` 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from patron.kit.db import Database
 from patron.ledger import service as ledger_service
 from patron.programs import service as program_service
+from patron.support import service as support_service
 from patron.tiers import service as tier_service
 
 
@@ -22,6 +24,7 @@ class DailyReport:
     lots_activated: int
     lots_expired: int
     tier_reviews: dict[str, dict[str, int | bool]]
+    ticket_breaches: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "now": self.now.isoformat()}
@@ -41,6 +44,12 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
                 session, program_id=active.program_id, program=active.program, now=now
             )
             reviews[key] = asdict(result)
+    async with database.write() as session:
+        breaches = await support_service.detect_breaches(session, now=now)
     return DailyReport(
-        now=now, lots_activated=activated, lots_expired=expired, tier_reviews=reviews
+        now=now,
+        lots_activated=activated,
+        lots_expired=expired,
+        tier_reviews=reviews,
+        ticket_breaches=asdict(breaches),
     )

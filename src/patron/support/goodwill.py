@@ -1,0 +1,105 @@
+"""Goodwill points: staff compensate a member from a ticket, through the ledger.
+
+The credit is an ``adjust`` entry (source ``ticket``/<ticket id>, the reason as its
+description) with a new lot that is active at once and expires by the program's expiry
+policy. It is idempotent by the client's key per ticket: a retry with the same key and points
+returns the credit made the first time and credits nothing; the same key with other points
+is a conflict. The ticket's row is locked first, so concurrent credits of one ticket see each
+other and the cap (``support.goodwill_cap_points`` per ticket) holds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.kit.errors import IdempotencyConflictError, InvalidInputError
+from patron.ledger import service as ledger_service
+from patron.ledger.kinds import EntryKind
+from patron.members import service as member_service
+from patron.programs.expiry import expiry_for
+from patron.programs.schemas import ActiveProgram
+from patron.support import sla
+from patron.support.errors import (
+    GoodwillCapExceededError,
+    TicketClosedError,
+    TicketHasNoMemberError,
+    TicketNotFoundError,
+)
+from patron.support.models import GoodwillCredit
+from patron.support.repository import TicketRepository
+from patron.support.schemas import Goodwill
+from patron.support.states import TicketStatus
+
+SOURCE_TYPE = "ticket"
+
+
+def ledger_key(ticket_id: int, idempotency_key: str) -> str:
+    return f"goodwill:{ticket_id}:{idempotency_key}"
+
+
+async def credit_goodwill(
+    session: AsyncSession,
+    *,
+    active: ActiveProgram,
+    ticket_id: int,
+    points: int,
+    reason: str,
+    idempotency_key: str,
+    actor: str,
+    now: datetime,
+) -> Goodwill:
+    """Credit ``points`` to the ticket's member. Refused (nothing written) for a closed
+    ticket, a ticket without a member, a blocked member, or above the cap."""
+    if points <= 0:
+        raise InvalidInputError("points must be above 0", field="points")
+    repository = TicketRepository(session)
+    ticket = await repository.get(ticket_id, for_update=True)
+    if ticket is None:
+        raise TicketNotFoundError(ticket_id)
+    found = await repository.goodwill_by_key(ticket.id, idempotency_key)
+    if found is not None:
+        if found.points != points:
+            raise IdempotencyConflictError(
+                f"idempotency key {idempotency_key!r} was used for {found.points} points",
+                field="idempotency_key",
+            )
+        return Goodwill.model_validate(found)
+    if ticket.status is TicketStatus.CLOSED:
+        raise TicketClosedError(ticket.id)
+    if ticket.member_id is None:
+        raise TicketHasNoMemberError(ticket.id)
+    member = await member_service.get_member_state(
+        session, program_id=active.program_id, member_id=ticket.member_id
+    )
+    member_service.ensure_active(member)
+    cap = sla.settings(active.program).goodwill_cap_points
+    if ticket.goodwill_points + points > cap:
+        raise GoodwillCapExceededError(requested=points, given=ticket.goodwill_points, cap=cap)
+    entry = await ledger_service.credit(
+        session,
+        member_id=ticket.member_id,
+        amount=points,
+        kind=EntryKind.ADJUST,
+        idempotency_key=ledger_key(ticket.id, idempotency_key),
+        source_type=SOURCE_TYPE,
+        source_id=str(ticket.id),
+        now=now,
+        expires_at=expiry_for(active.program, now),
+        description=reason[:255],
+        meta={"ticket_id": ticket.id, "reason": reason, "by": actor},
+    )
+    credit = GoodwillCredit(
+        ticket_id=ticket.id,
+        member_id=ticket.member_id,
+        points=points,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        entry_id=entry.id,
+        created_by=actor,
+        created_at=now,
+    )
+    await repository.add(credit)
+    await repository.add_goodwill_points(ticket.id, points, now)
+    return Goodwill.model_validate(credit)

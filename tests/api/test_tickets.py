@@ -1,0 +1,158 @@
+"""``/tickets`` over HTTP: the role matrix of every endpoint, and a ticket's life."""
+
+from __future__ import annotations
+
+import pytest
+
+from patron.kit.time import utcnow
+from patron.ledger import service as ledger_service
+from patron.ledger.verify import verify
+from patron.members import service as member_service
+from patron.members.schemas import MemberCreate
+from patron.programs.service import get_active_program
+from tests.api.conftest import Api
+
+OPEN = {"member_id": 1, "channel": "email", "category": "delivery", "subject": "Late", "text": "x"}
+
+# (method, path, body, roles allowed besides admin)
+ENDPOINTS: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
+    ("POST", "/tickets", OPEN, {"pos", "staff"}),
+    ("GET", "/tickets", None, {"staff"}),
+    ("GET", "/tickets?breached=true", None, {"staff"}),
+    ("GET", "/tickets/kpis", None, {"staff"}),
+    ("GET", "/tickets/returns-stats", None, {"staff"}),
+    ("GET", "/tickets/1", None, {"staff"}),
+    ("POST", "/tickets/1/messages", {"text": "hi", "author_kind": "member"}, {"pos", "staff"}),
+    ("POST", "/tickets/1/assign", {"assignee": "ann"}, {"staff"}),
+    ("POST", "/tickets/1/priority", {"priority": "high"}, {"staff"}),
+    ("POST", "/tickets/1/status", {"status": "pending"}, {"staff"}),
+    (
+        "POST",
+        "/tickets/1/goodwill",
+        {"points": 10, "reason": "sorry", "idempotency_key": "k"},
+        {"staff"},
+    ),
+]
+
+
+async def _member(api: Api, external_id: str = "cust-1") -> int:
+    async with api.database.write() as session:
+        active = await get_active_program(session)
+        member = await member_service.enrol_member(
+            session,
+            program_id=active.program_id,
+            data=MemberCreate(external_id=external_id),
+            now=utcnow(),
+        )
+        await ledger_service.open_account(session, member_id=member.id, now=utcnow())
+    return member.id
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), ENDPOINTS)
+async def test_roles(
+    api: Api, method: str, path: str, body: dict[str, object] | None, allowed: set[str]
+) -> None:
+    await _member(api)
+    anonymous = await api.call(method, path, role=None, json=body)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "missing_api_key"
+    for role in ("staff", "pos", "partner", "admin"):
+        response = await api.call(method, path, role=role, json=body)
+        if role == "admin" or role in allowed:
+            assert response.status_code not in (401, 403), (role, response.text)
+        else:
+            assert response.status_code == 403, (role, response.text)
+            assert response.json()["error"]["code"] == "forbidden"
+
+
+async def test_pos_may_not_answer_as_staff(api: Api) -> None:
+    await _member(api)
+    opened = await api.call("POST", "/tickets", role="pos", json=OPEN)
+    ticket_id = opened.json()["id"]
+    refused = await api.call(
+        "POST", f"/tickets/{ticket_id}/messages", role="pos", json={"text": "We fixed it"}
+    )
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+    detail = await api.call("GET", f"/tickets/{ticket_id}", role="staff")
+    assert (detail.json()["messages"], detail.json()["first_response_at"]) == ([], None)
+
+
+async def test_a_ticket_over_http(api: Api) -> None:
+    member_id = await _member(api)
+    body = {**OPEN, "member_id": member_id, "source_ref": "pos-1"}
+    created = await api.call("POST", "/tickets", role="pos", json=body)
+    assert created.status_code == 201, created.text
+    ticket = created.json()
+    assert (ticket["status"], ticket["created_by"], ticket["source"]) == (
+        "open",
+        "test-pos",
+        "member",
+    )
+    retried = await api.call("POST", "/tickets", role="pos", json=body)
+    assert (retried.status_code, retried.json()["id"]) == (200, ticket["id"])
+    path = f"/tickets/{ticket['id']}"
+    reply = await api.call("POST", f"{path}/messages", role="staff", json={"text": "Sorry!"})
+    assert (reply.status_code, reply.json()["author"]) == (201, "test-staff")
+    refused = await api.call("POST", f"{path}/status", role="staff", json={"status": "closed"})
+    assert refused.status_code == 200
+    again = await api.call("POST", f"{path}/status", role="staff", json={"status": "open"})
+    assert again.status_code == 409
+    assert again.json()["error"] == {
+        "code": "invalid_ticket_transition",
+        "message": "a closed ticket cannot become open",
+        "field": "status",
+    }
+    shown = (await api.call("GET", path, role="staff")).json()
+    assert (shown["status"], shown["first_response_at"] is not None) == ("closed", True)
+
+
+async def test_goodwill_over_http_credits_once(api: Api) -> None:
+    member_id = await _member(api)
+    created = await api.call("POST", "/tickets", role="pos", json={**OPEN, "member_id": member_id})
+    path = f"/tickets/{created.json()['id']}/goodwill"
+    body = {"points": 150, "reason": "Late delivery", "idempotency_key": "gw-1"}
+    first = await api.call("POST", path, role="staff", json=body)
+    second = await api.call("POST", path, role="staff", json=body)
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    over = await api.call(
+        "POST", path, role="staff", json={**body, "points": 900, "idempotency_key": "gw-2"}
+    )
+    assert (over.status_code, over.json()["error"]["code"]) == (409, "goodwill_cap_exceeded")
+    member = (await api.call("GET", f"/members/{member_id}", role="staff")).json()
+    assert member["points"]["available"] == 150
+    async with api.database.read() as session:
+        assert await verify(session, now=utcnow()) == []
+
+
+async def test_listing_kpis_and_returns(api: Api) -> None:
+    member_id = await _member(api)
+    for n in range(3):
+        await api.call(
+            "POST",
+            "/tickets",
+            role="staff",
+            json={**OPEN, "member_id": member_id, "subject": f"s{n}"},
+        )
+    page = await api.call("GET", "/tickets?limit=2", role="staff")
+    assert [t["subject"] for t in page.json()["items"]] == ["s0", "s1"]
+    assert page.json()["next_offset"] == 2
+    breached = await api.call("GET", "/tickets?breached=true", role="staff")
+    assert breached.json()["items"] == []
+    kpis = await api.call("GET", "/tickets/kpis", role="staff")
+    assert kpis.json()["overall"]["tickets"] == 3
+    assert kpis.json()["overall"]["first_response_sla"] == {"due": 0, "within": 0, "share": None}
+    bad = await api.call(
+        "GET", "/tickets/kpis?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", role="staff"
+    )
+    assert (bad.status_code, bad.json()["error"]["field"]) == (422, "from")
+    stats = await api.call("GET", "/tickets/returns-stats", role="staff")
+    assert stats.json() == {
+        "date_from": None,
+        "date_to": None,
+        "currency": "RUB",
+        "by_product": [],
+        "by_store": [],
+    }
+    missing = await api.call("GET", "/tickets/999", role="staff")
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "ticket_not_found")
