@@ -36,7 +36,6 @@ from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind, ShortfallPolicy
 from patron.ledger.repository import lock_account_for_update
 from patron.members import service as member_service
-from patron.members.errors import MemberNotFoundError
 from patron.programs.schema import Reward
 from patron.programs.schemas import ActiveProgram
 from patron.rewards.catalogue import coupon_value, is_tier_allowed
@@ -125,11 +124,10 @@ async def _replay(
 async def _checked_reward(
     session: AsyncSession, active: ActiveProgram, member_id: int, reward_code: str
 ) -> Reward:
-    member = await member_service.require_active_member(session, member_id=member_id)
-    if member.program_id != active.program_id:
-        raise MemberNotFoundError(
-            f"member {member_id} is not in program {active.key!r}", field="member_id"
-        )
+    member = await member_service.get_member_state(
+        session, program_id=active.program_id, member_id=member_id
+    )  # MemberNotFoundError also for a member of another program
+    member_service.ensure_active(member)
     reward = active.program.reward(reward_code)
     if reward is None:
         raise RewardNotFoundError(reward_code)
