@@ -1,4 +1,4 @@
-"""The daily jobs: unlock pending points, expire lots, review tiers.
+"""The daily jobs: unlock pending points, expire lots, review tiers, refresh segments.
 
 Each job is idempotent: activation and expiry act only on lots that are due and not yet
 processed, and the tier review runs once per local day of each program. ``now`` may be given
@@ -7,13 +7,14 @@ processed, and the tier review runs once per local day of each program. ``now`` 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from patron.kit.db import Database
 from patron.ledger import service as ledger_service
 from patron.programs import service as program_service
 from patron.tiers import service as tier_service
+from patron.worker.segments import refresh_segments
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,7 @@ class DailyReport:
     lots_activated: int
     lots_expired: int
     tier_reviews: dict[str, dict[str, int | bool]]
+    segments: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "now": self.now.isoformat()}
@@ -41,6 +43,11 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
                 session, program_id=active.program_id, program=active.program, now=now
             )
             reviews[key] = asdict(result)
+    segments = await refresh_segments(database, now=now)
     return DailyReport(
-        now=now, lots_activated=activated, lots_expired=expired, tier_reviews=reviews
+        now=now,
+        lots_activated=activated,
+        lots_expired=expired,
+        tier_reviews=reviews,
+        segments={key: report.model_dump(mode="json") for key, report in segments.items()},
     )
