@@ -128,9 +128,7 @@ def purchase(external_id: str, member_id: int | None, visit: Visit) -> PurchaseC
         currency="RUB",
         total=total_of(visit.lines),
         lines=[
-            PurchaseLineCreate(
-                sku=f"sku-{number}", category=category, quantity=1, unit_price=price
-            )
+            PurchaseLineCreate(sku=f"sku-{number}", category=category, quantity=1, unit_price=price)
             for number, (category, price) in enumerate(visit.lines)
         ],
     )
