@@ -136,6 +136,13 @@ class SegmentRepository:
         )
         return {name: int(n) for name, n in (await self.session.execute(query)).all()}
 
+    async def group_counts(self, program_id: int) -> dict[SegmentGroup, int]:
+        query = select(
+            *(func.count().filter(column.is_(True)) for column in _GROUP_COLUMNS.values())
+        ).where(MemberSegment.program_id == program_id)
+        counts = (await self.session.execute(query)).one()
+        return {group: int(n) for group, n in zip(_GROUP_COLUMNS, counts, strict=True)}
+
     async def last_computed(self, program_id: int) -> datetime | None:
         query = select(func.max(MemberSegment.computed_at)).where(
             MemberSegment.program_id == program_id

@@ -67,6 +67,11 @@ class SegmentSize(_Frozen):
     members: int
 
 
+class GroupSize(_Frozen):
+    group: SegmentGroup
+    members: int
+
+
 class GridCell(_Frozen):
     recency_score: int
     frequency_score: int
@@ -83,13 +88,15 @@ class MemberScoresPage(_Frozen):
 
 class RfmOverview(_Frozen):
     """Segment sizes in the order of the program's map, the 25 cells of the (R, F) grid
-    (R 5 to 1, F 1 to 5), and with a ``segment`` or ``group`` filter one page of its members."""
+    (R 5 to 1, F 1 to 5), the size of each group, and with a ``segment`` or ``group`` filter
+    one page of those members."""
 
     program: str
     members: int
     computed_at: datetime | None
     segments: list[SegmentSize]
     grid: list[GridCell]
+    groups: list[GroupSize]
     page: MemberScoresPage | None = None
 
 

@@ -18,6 +18,7 @@ from patron.segments.models import MemberSegment
 from patron.segments.repository import SegmentRepository
 from patron.segments.schemas import (
     GridCell,
+    GroupSize,
     MemberGroups,
     MemberInsights,
     MemberScores,
@@ -203,6 +204,10 @@ async def rfm_overview(
             )
             for r in range(5, 0, -1)
             for f in range(1, 6)
+        ],
+        groups=[
+            GroupSize(group=group, members=n)
+            for group, n in (await repository.group_counts(program_id)).items()
         ],
         page=page,
     )
