@@ -16,6 +16,10 @@ from patron.analytics.clv.summary import TimeUnit, summarise_purchases
 from patron.kit.db import Database
 from patron.members import service as member_service
 from patron.members.errors import MemberNotFoundError
+from patron.programs import service as program_service
+from patron.purchases.models import Purchase
+from patron.purchases.returns import record_return
+from patron.purchases.schemas import ReturnCreate, ReturnLineCreate
 from patron.segments import service as segment_service
 from patron.segments.models import MemberSegment
 from patron.segments.schemas import SegmentGroup
@@ -146,3 +150,36 @@ async def test_select_members_by_segment_and_group(database: Database) -> None:
 async def program_id_of(database: Database, member_id: int) -> int:
     async with database.read() as session:
         return (await member_service.get_member(session, member_id=member_id)).program_id
+
+
+async def purchase_id(database: Database, external_id: str) -> int:
+    async with database.read() as session:
+        query = select(Purchase.id).where(Purchase.external_id == external_id)
+        return int((await session.execute(query)).scalar_one())
+
+
+async def test_returns_change_the_scores_and_a_full_return_removes_the_row(
+    database: Database,
+) -> None:
+    ids = await build_store(database)
+    await refresh_segments(database, now=NOW)
+    later = NOW + timedelta(days=1)
+    tea_line = ReturnCreate(external_id="r-m2", lines=[ReturnLineCreate(line_no=1, quantity=1)])
+    everything = ReturnCreate(external_id="r-m10")
+    for purchase, data in (("m2-0", tea_line), ("m10-0", everything)):
+        identifier = await purchase_id(database, purchase)
+        async with database.write() as session:
+            active = await program_service.get_active_program(session)
+            await record_return(
+                session, active=active, purchase_id=identifier, data=data, now=later
+            )
+    report = (await refresh_segments(database, now=later))["default"]
+    assert (report.members, report.removed) == (9, 1)
+    async with database.read() as session:
+        gone = await segment_service.member_insights(session, member_id=ids["m10"])
+        assert gone.scored is False
+        m2 = (await segment_service.member_insights(session, member_id=ids["m2"])).scores
+    assert m2 is not None
+    # tea (3000.00) returned: 2000.00 of coffee is left, all of the line spend
+    assert (m2.monetary, m2.recency_days, m2.frequency) == (200000, 4, 1)
+    assert (m2.groups.favourite_category, m2.groups.favourite_category_share) == ("coffee", 1.0)
