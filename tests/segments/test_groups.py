@@ -30,6 +30,7 @@ AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
 def test_high_value(monetary: list[int], share: str, expected: list[bool]) -> None:
     flags = high_value(pl.Series("monetary", monetary, dtype=pl.Int64), share=Decimal(share))
     assert flags.to_list() == expected
+    assert flags.name == "is_high_value"
 
 
 def purchases(days_by_member: dict[int, list[float]]) -> pl.DataFrame:

@@ -25,6 +25,7 @@ from patron.segments.models import MemberSegment
 from patron.segments.schemas import SegmentGroup
 from patron.worker.daily import run_daily_jobs
 from patron.worker.segments import refresh_segments
+from tests.conftest import SEED_PROGRAM
 from tests.segments.factories import EXPECTED, GROUPS, HISTORY, NOW, build_store, total_of
 
 
@@ -183,3 +184,13 @@ async def test_returns_change_the_scores_and_a_full_return_removes_the_row(
     # tea (3000.00) returned: 2000.00 of coffee is left, all of the line spend
     assert (m2.monetary, m2.recency_days, m2.frequency) == (200000, 4, 1)
     assert (m2.groups.favourite_category, m2.groups.favourite_category_share) == ("coffee", 1.0)
+
+
+async def test_a_program_without_purchases(database: Database) -> None:
+    async with database.write() as session:
+        await program_service.apply_program(
+            session, text=SEED_PROGRAM.read_text(), created_by="tests", now=NOW
+        )
+    report = (await refresh_segments(database, now=NOW))["default"]
+    assert (report.members, report.removed, report.at_risk) == (0, 0, 0)
+    assert (report.clv_fitted, report.clv_problem) == (False, "no purchases")

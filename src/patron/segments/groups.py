@@ -26,7 +26,7 @@ def high_value(monetary: pl.Series, *, share: Decimal) -> pl.Series:
     """
     n = monetary.len()
     if n == 0:
-        return pl.Series(monetary.name, [], dtype=pl.Boolean)
+        return pl.Series("is_high_value", [], dtype=pl.Boolean)
     rank = max(1, math.ceil(share * n))
     cut_off = monetary.sort(descending=True)[rank - 1]
     flags: pl.Series = (monetary >= cut_off) & (monetary > 0)
