@@ -227,7 +227,7 @@ INVALID = [
             (
                 "bank",
                 "is not a known field; known fields here: earning, program, returns, "
-                "rewards, support, tiers",
+                "rewards, segments, support, tiers",
             )
         ],
         id="unknown-section",

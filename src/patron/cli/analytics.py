@@ -30,6 +30,7 @@ from patron.cli.options import (
     print_json,
     run,
 )
+from patron.cli.rfm import rfm
 from patron.kit.time import utcnow
 
 app = typer.Typer(help="Analytics: CLV, churn risk.", no_args_is_help=True)
@@ -162,3 +163,6 @@ def clv(
         )
     if out is not None:
         typer.echo(f"scores written to {out}")
+
+
+app.command("rfm")(rfm)

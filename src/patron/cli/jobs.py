@@ -33,8 +33,9 @@ def run_jobs(
     now: Annotated[str | None, typer.Option(help="Run as of this ISO time (default: now).")] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Activate pending points whose time has come, expire lots, review tiers. Idempotent:
-    a second run as of the same time changes nothing."""
+    """Activate pending points whose time has come, expire lots, review tiers, refresh the
+    segments (RFM, groups, churn risk). Idempotent: a second run as of the same time changes
+    nothing."""
     moment = _instant(now)
 
     async def work() -> DailyReport:
@@ -69,6 +70,12 @@ def run_jobs(
             )
         else:
             typer.echo(f"program '{key}': tier review already ran today (or no tiers)")
+    for key, segments in report.segments.items():
+        fitted = "" if segments["clv_fitted"] else f" (no CLV: {segments['clv_problem']})"
+        typer.echo(
+            f"program '{key}': segments refreshed for {segments['members']} members, "
+            f"{segments['at_risk']} at risk{fitted}"
+        )
 
 
 def verify(db: DbOption = None, json_output: JsonOption = False) -> None:

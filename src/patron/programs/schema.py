@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from patron.kit import money
+from patron.programs.segmentation import SegmentSettings
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 MoneyAmount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
@@ -349,6 +350,7 @@ class Program(Strict):
     rewards: list[Reward] = []
     returns: Returns = Returns()
     support: Support | None = None
+    segments: SegmentSettings | None = None
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:

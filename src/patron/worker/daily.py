@@ -1,5 +1,5 @@
 """The daily jobs: unlock pending points, expire lots, review tiers, record missed ticket
-targets.
+targets, refresh segments.
 
 Each job is idempotent: activation and expiry act only on lots that are due and not yet
 processed, and the tier review runs once per local day of each program. ``now`` may be given
@@ -16,6 +16,7 @@ from patron.ledger import service as ledger_service
 from patron.programs import service as program_service
 from patron.support import service as support_service
 from patron.tiers import service as tier_service
+from patron.worker.segments import refresh_segments
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,7 @@ class DailyReport:
     lots_expired: int
     tier_reviews: dict[str, dict[str, int | bool]]
     ticket_breaches: dict[str, int] = field(default_factory=dict)
+    segments: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "now": self.now.isoformat()}
@@ -46,10 +48,12 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
             reviews[key] = asdict(result)
     async with database.write() as session:
         breaches = await support_service.detect_breaches(session, now=now)
+    segments = await refresh_segments(database, now=now)
     return DailyReport(
         now=now,
         lots_activated=activated,
         lots_expired=expired,
         tier_reviews=reviews,
         ticket_breaches=asdict(breaches),
+        segments={key: report.model_dump(mode="json") for key, report in segments.items()},
     )

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from patron.api.routes import checkout, members, programs, purchases, rewards, tickets
+from patron.api.routes import (
+    checkout,
+    insights,
+    members,
+    programs,
+    purchases,
+    rewards,
+    tickets,
+)
 
 ROUTERS: list[APIRouter] = [
     members.router,
@@ -13,4 +21,5 @@ ROUTERS: list[APIRouter] = [
     checkout.router,
     programs.router,
     tickets.router,
+    insights.router,
 ]
