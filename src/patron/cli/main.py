@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from patron.cli import analytics, db, demo, feedback, imports, jobs, keys, program, serve
+from patron.cli import analytics, db, demo, feedback, imports, jobs, keys, program, serve, simulate
 
 app = typer.Typer(
     name="patron",
@@ -22,6 +22,7 @@ app.add_typer(feedback.app, name="feedback")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 app.command("verify")(jobs.verify)
+app.command("simulate")(simulate.simulate)
 
 
 def main() -> None:

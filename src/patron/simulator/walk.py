@@ -1,0 +1,155 @@
+"""The tiers of a replay: each member's purchases in time order, as Patron moves members.
+
+After each purchase the per-event path (:func:`patron.tiers.service.upgrade_if_qualified`,
+with ``now`` = the purchase's time) upgrades the member at once when the metric of the
+window ending then (points earned, or money spent less shipping, the purchase included)
+reaches a higher level; every later purchase earns with the new tier. Downgrades happen
+only at reviews: the simulator reviews at each month end of the report (the daily job
+reviews every day), and a member whose metric has fallen below the tier's threshold goes to
+the level the metric qualifies for (the daily job takes one level a day, so it gets there
+within days). With a ``lifetime`` window or ``downgrade: never`` nobody is ever downgraded.
+
+A purchase's points depend on its tier; the walk takes them from ``points[rank][i]``, the
+points of purchase ``i`` scored with the tier of that rank (0 = no tier).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+
+import numpy as np
+
+from patron.programs.schema import Downgrade, Program, QualifyOn
+from patron.tiers.policy import thresholds
+
+
+@dataclass(frozen=True, slots=True)
+class WalkInput:
+    """Member purchases sorted by (member, time): ``starts`` are the indexes where a member's
+    purchases begin (plus the end); ``at`` in microseconds since the epoch (UTC);
+    ``window_start`` the start of the qualification window ending at each purchase (same
+    unit; the member's first purchase for ``lifetime``); ``spend`` total less shipping;
+    ``month_of`` the index of the first month end after each purchase; ``month_ends`` and
+    ``month_window_starts`` the review instants and the window starting before each."""
+
+    starts: list[int]
+    at: list[int]
+    window_start: list[int]
+    spend: list[int]
+    month_of: list[int]
+    month_ends: list[int]
+    month_window_starts: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class WalkResult:
+    """``ranks``: the tier rank each purchase earned with; ``month_counts[k][r]``: members
+    (with a purchase before month end ``k``) at rank ``r`` at that month end."""
+
+    ranks: np.ndarray
+    month_counts: np.ndarray
+
+
+class _Ladder:
+    def __init__(self, program: Program) -> None:
+        self.levels = [threshold for _, threshold in thresholds(program)]
+        tiers = program.tiers
+        self.money = tiers is not None and tiers.qualify_on is QualifyOn.MONEY_SPENT
+        self.reviews = (
+            tiers is not None
+            and tiers.window != "lifetime"
+            and tiers.downgrade is Downgrade.AT_REVIEW
+        )
+
+    def qualified(self, metric: int) -> int:
+        return sum(1 for threshold in self.levels if metric >= threshold)
+
+
+def _reachable(ladder: _Ladder, data: WalkInput, points: np.ndarray) -> list[bool]:
+    """Whether each member could ever reach the first level: the most any path could earn
+    (the largest points of each purchase over all tiers, or the money spent) reaches it."""
+    if not ladder.levels:
+        return [False] * (len(data.starts) - 1)
+    best = np.asarray(data.spend, dtype=np.int64) if ladder.money else points.max(axis=0)
+    bounds = np.add.reduceat(best, np.asarray(data.starts[:-1]), dtype=np.int64)
+    bounds = np.asarray(bounds) if len(best) else np.zeros(0, dtype=np.int64)
+    return [bool(bound >= ladder.levels[0]) for bound in bounds.tolist()]
+
+
+def walk(program: Program, data: WalkInput, points: np.ndarray) -> WalkResult:
+    """Walk every member (see the module docstring); ``points`` has shape (levels + 1, n)."""
+    ladder = _Ladder(program)
+    count = len(data.at)
+    ranks = np.zeros(count, dtype=np.int64)
+    months = len(data.month_ends)
+    counts = np.zeros((months + 1, len(ladder.levels) + 1), dtype=np.int64)
+    reachable = _reachable(ladder, data, points)
+    table = points.tolist()
+    for member, (low, high) in enumerate(zip(data.starts[:-1], data.starts[1:], strict=True)):
+        if not reachable[member]:
+            counts[data.month_of[low], 0] += 1
+            continue
+        _walk_member(ladder, data, table, ranks, counts, low, high)
+    # counts holds changes per month end (see _walk_member): their running sum is the state
+    return WalkResult(ranks, np.cumsum(counts, axis=0)[:months])
+
+
+def _walk_member(
+    ladder: _Ladder,
+    data: WalkInput,
+    table: list[list[int]],
+    ranks: np.ndarray,
+    counts: np.ndarray,
+    low: int,
+    high: int,
+) -> None:
+    """One member's purchases ``[low, high)``. Month counts are recorded as changes: +1 at
+    the member's rank from the first month end after the first purchase, and -1/+1 at each
+    month end where the rank differs from the previous month end's."""
+    at, spend, month_of = data.at, data.spend, data.month_of
+    rank = 0
+    cumulative = [0] * (high - low + 1)
+    month = month_of[low]
+    counted = -1  # the rank counted at the previous month end
+    for i in range(low, high):
+        while month < month_of[i]:
+            rank = _review(ladder, data, cumulative, rank, low, i, month)
+            counted = _count(counts, month, rank, counted)
+            month += 1
+        ranks[i] = rank
+        earned = spend[i] if ladder.money else table[rank][i]
+        cumulative[i - low + 1] = cumulative[i - low] + earned
+        first = bisect_left(at, data.window_start[i], low, i + 1)
+        metric = cumulative[i - low + 1] - cumulative[first - low]
+        rank = max(rank, ladder.qualified(metric))
+    while month < len(data.month_ends):
+        rank = _review(ladder, data, cumulative, rank, low, high, month)
+        counted = _count(counts, month, rank, counted)
+        month += 1
+
+
+def _count(counts: np.ndarray, month: int, rank: int, counted: int) -> int:
+    if rank != counted:
+        if counted >= 0:
+            counts[month, counted] -= 1
+        counts[month, rank] += 1
+    return rank
+
+
+def _review(
+    ladder: _Ladder,
+    data: WalkInput,
+    cumulative: list[int],
+    rank: int,
+    low: int,
+    end: int,
+    month: int,
+) -> int:
+    """The rank after the review at month end ``month``; ``end``: the member's purchases
+    before it end there."""
+    if rank == 0 or not ladder.reviews:
+        return rank
+    first = bisect_left(data.at, data.month_window_starts[month], low, end)
+    metric = cumulative[end - low] - cumulative[first - low]
+    return ladder.qualified(metric)
