@@ -58,15 +58,21 @@ async def _record_at_their_time(database: Database, text: str, seed: int, start:
 
 
 @pytest.mark.parametrize(
-    ("seed", "text", "start", "currency", "big"),
+    ("seed", "text", "start", "currency", "big", "rounds"),
     [
-        (11, SEED_PROGRAM.read_text(), datetime(2026, 11, 10, tzinfo=UTC), "RUB", 900_000),
-        (12, VARIANT_PROGRAM, datetime(2026, 3, 2, tzinfo=UTC), "PLN", 12_000),
-        (13, WELCOME_PROGRAM, datetime(2026, 3, 2, tzinfo=UTC), "PLN", 3_000),
+        (11, SEED_PROGRAM.read_text(), datetime(2026, 11, 10, tzinfo=UTC), "RUB", 900_000, 0),
+        (12, VARIANT_PROGRAM, datetime(2026, 3, 2, tzinfo=UTC), "PLN", 12_000, 0),
+        (13, WELCOME_PROGRAM, datetime(2026, 3, 2, tzinfo=UTC), "PLN", 3_000, 1),
     ],
 )
 async def test_replay_equals_the_per_event_engine(
-    database: Database, seed: int, text: str, start: datetime, currency: str, big: int
+    database: Database,
+    seed: int,
+    text: str,
+    start: datetime,
+    currency: str,
+    big: int,
+    rounds: int,
 ) -> None:
     program_id = await _record_at_their_time(database, text, seed, start, currency, big)
     program = load_program(text)
@@ -98,6 +104,7 @@ async def test_replay_equals_the_per_event_engine(
                       strict=True))  # fmt: skip
     expected = {seq: points for seq, (member, points) in enumerate(recorded) if member is not None}
     assert by_seq == expected
+    assert result.rounds == rounds
     assert sum(expected.values()) > 0
     assert len({tier for tier in result.purchases["tier_id"].to_list()}) > 1  # tiers moved
     at_end = dict(zip(result.tiers, result.month_counts[-1].tolist(), strict=True))
