@@ -3,7 +3,7 @@ program, and under a baseline (the active program, or a second file) to compare.
 
 The money side (docs/simulator.md): a share ``r`` of the points issued is expected to be
 redeemed (the redemption rate: ``--redemption-rate``, else the database's redeemed /
-earned points when members have earned any, else :data:`DEFAULT_REDEMPTION_RATE`); each
+earned points when members have redeemed any, else :data:`DEFAULT_REDEMPTION_RATE`); each
 redeemed point costs the catalogue's value per point ``v`` (:mod:`.economics`). So
 
 - expected redemptions = round(r x issued) points, costing round(r x issued x v);
@@ -204,7 +204,7 @@ async def simulate_database(
     earned, redeemed = await repository.earned_and_redeemed(active.program_id)
     if redemption_rate is not None:
         rate, source = _check_rate(redemption_rate), "option"
-    elif earned > 0:
+    elif redeemed > 0 and earned > 0:
         rate, source = Fraction(min(redeemed, earned), earned), "database"
     else:
         rate, source = DEFAULT_REDEMPTION_RATE, "default"
