@@ -15,7 +15,7 @@ points of purchase ``i`` scored with the tier of that rank (0 = no tier).
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,7 +63,8 @@ class _Ladder:
         )
 
     def qualified(self, metric: int) -> int:
-        return sum(1 for threshold in self.levels if metric >= threshold)
+        """The rank the metric reaches (thresholds strictly increase)."""
+        return bisect_right(self.levels, metric)
 
 
 def _reachable(ladder: _Ladder, data: WalkInput, points: np.ndarray) -> list[bool]:
@@ -107,22 +108,24 @@ def _walk_member(
     """One member's purchases ``[low, high)``. Month counts are recorded as changes: +1 at
     the member's rank from the first month end after the first purchase, and -1/+1 at each
     month end where the rank differs from the previous month end's."""
-    at, spend, month_of = data.at, data.spend, data.month_of
+    at, spend, month_of, window_start = data.at, data.spend, data.month_of, data.window_start
+    levels, top, qualified = ladder.levels, len(ladder.levels), bisect_right
     rank = 0
     cumulative = [0] * (high - low + 1)
     month = month_of[low]
     counted = -1  # the rank counted at the previous month end
     for i in range(low, high):
         while month < month_of[i]:
-            rank = _review(ladder, data, cumulative, rank, low, i, month)
+            if rank:
+                rank = _review(ladder, data, cumulative, rank, low, i, month)
             counted = _count(counts, month, rank, counted)
             month += 1
         ranks[i] = rank
         earned = spend[i] if ladder.money else table[rank][i]
         cumulative[i - low + 1] = cumulative[i - low] + earned
-        first = bisect_left(at, data.window_start[i], low, i + 1)
-        metric = cumulative[i - low + 1] - cumulative[first - low]
-        rank = max(rank, ladder.qualified(metric))
+        if rank < top:
+            first = bisect_left(at, window_start[i], low, i + 1)
+            rank = max(rank, qualified(levels, cumulative[i - low + 1] - cumulative[first - low]))
     while month < len(data.month_ends):
         rank = _review(ladder, data, cumulative, rank, low, high, month)
         counted = _count(counts, month, rank, counted)
