@@ -127,11 +127,16 @@ def test_bad_options_and_files_exit_2(tmp_path: Path) -> None:
 
 
 def test_a_database_without_patron_tables_exits_1(tmp_path: Path) -> None:
-    result = runner.invoke(
-        app, ["simulate", "--program", str(SEED_PROGRAM), "--db", str(tmp_path / "empty.db")]
-    )
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    result = runner.invoke(app, ["simulate", "--program", str(SEED_PROGRAM), "--db", str(empty)])
     assert result.exit_code == 1
     assert "cannot read the database" in result.stderr
+    missing = tmp_path / "missing.db"
+    result = runner.invoke(app, ["simulate", "--program", str(SEED_PROGRAM), "--db", str(missing)])
+    assert result.exit_code == 1
+    assert f"no file {missing}" in result.stderr
+    assert not missing.exists()
 
 
 async def _record(database: Database, purchase: FilePurchase) -> None:

@@ -10,10 +10,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from patron.cli.options import DbOption, JsonOption, patron_errors_exit, print_json, run
-from patron.kit.db import Database
+from patron.kit.db import Database, database_url
 from patron.kit.money import format_amount
 from patron.programs.errors import ProgramInvalidError
 from patron.programs.loader import load_program
@@ -91,9 +92,21 @@ def _rate(text: str | None) -> Fraction | None:
     return Fraction(value)
 
 
+def _missing_sqlite_file(url: str | None) -> str | None:
+    """The path of a SQLite database that does not exist (opening it would create it)."""
+    parsed = make_url(database_url(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return None if Path(parsed.database).exists() else parsed.database
+
+
 async def _from_database(
     url: str | None, program: Program, key: str, rate: Fraction | None
 ) -> SimulationReport:
+    missing = _missing_sqlite_file(url)
+    if missing is not None:
+        typer.echo(f"error: cannot read the database: no file {missing}", err=True)
+        raise typer.Exit(1)
     database = Database(url)
     try:
         async with database.read() as session:
@@ -162,6 +175,8 @@ def _months_table(run_: ProgramRun) -> Table:
 
 def _print(report: SimulationReport) -> None:
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(console.width, 160))
     proposed = report.proposed
     console.print(
         f"[bold]{proposed.name}[/bold] over {report.source} ({report.purchases:,} purchases, "
