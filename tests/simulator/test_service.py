@@ -159,3 +159,20 @@ def test_tier_dependent_limit_takes_a_second_scoring_round(tmp_path: Path) -> No
     assert result.purchases["points"].to_list() == [100, 60, 10]
     assert result.purchases["tier_id"].to_list() == [None, "silver", "silver"]
     assert result.rounds == 1
+
+
+def test_histories_without_member_purchases(tmp_path: Path) -> None:
+    header = write_history(tmp_path / "empty.csv", [])
+    report = simulate_history(header, program=load_program(monthly_program()))
+    assert (report.purchases, report.proposed.months, report.first_purchase_at) == (0, [], None)
+    assert report.proposed.totals.points_issued == 0
+    rows = purchase_rows("x-1", "", "2026-01-10T12:00:00Z", "60.00", [("sku", "c", 1, "60.00")],
+                         currency="PLN")  # fmt: skip
+    report = simulate_history(
+        write_history(tmp_path / "anonymous.csv", rows), program=load_program(monthly_program())
+    )
+    assert report.purchases == 1
+    assert [(m.month, m.points_issued, m.tiers) for m in report.proposed.months] == [
+        ("2026-01", 0, {"none": 0, "silver": 0})
+    ]
+    assert (report.proposed.totals.purchases, report.proposed.totals.members) == (0, 0)

@@ -70,11 +70,12 @@ class _Ladder:
 def _reachable(ladder: _Ladder, data: WalkInput, points: np.ndarray) -> list[bool]:
     """Whether each member could ever reach the first level: the most any path could earn
     (the largest points of each purchase over all tiers, or the money spent) reaches it."""
-    if not ladder.levels:
-        return [False] * (len(data.starts) - 1)
+    members = len(data.starts) - 1
+    if not ladder.levels or members == 0:
+        return [False] * members
     best = np.asarray(data.spend, dtype=np.int64) if ladder.money else points.max(axis=0)
-    bounds = np.add.reduceat(best, np.asarray(data.starts[:-1]), dtype=np.int64)
-    bounds = np.asarray(bounds) if len(best) else np.zeros(0, dtype=np.int64)
+    starts = np.asarray(data.starts[:-1], dtype=np.intp)
+    bounds = np.add.reduceat(best.astype(np.int64), starts)
     return [bool(bound >= ladder.levels[0]) for bound in bounds.tolist()]
 
 
