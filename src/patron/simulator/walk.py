@@ -68,12 +68,13 @@ class _Ladder:
 
 
 def _reachable(ladder: _Ladder, data: WalkInput, points: np.ndarray) -> list[bool]:
-    """Whether each member could ever reach the first level: the most any path could earn
-    (the largest points of each purchase over all tiers, or the money spent) reaches it."""
+    """Whether each member could ever reach the first level. A member without a tier earns
+    the points of rank 0, so one whose rank-0 points (or money spent) over the whole history
+    stay below the first threshold never gets a tier and needs no walk."""
     members = len(data.starts) - 1
     if not ladder.levels or members == 0:
         return [False] * members
-    best = np.asarray(data.spend, dtype=np.int64) if ladder.money else points.max(axis=0)
+    best = np.asarray(data.spend, dtype=np.int64) if ladder.money else points[0]
     starts = np.asarray(data.starts[:-1], dtype=np.intp)
     bounds = np.add.reduceat(best.astype(np.int64), starts)
     return [bool(bound >= ladder.levels[0]) for bound in bounds.tolist()]
