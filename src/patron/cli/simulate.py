@@ -118,6 +118,28 @@ async def _from_database(
         await database.dispose()
 
 
+def _from_history(
+    path: Path,
+    program: Program,
+    baseline: Program | None,
+    baseline_path: Path | None,
+    rate: Fraction | None,
+) -> SimulationReport:
+    """Exit 2 when the file cannot be read at all, 1 on another Patron error."""
+    with patron_errors_exit():
+        try:
+            return simulate_history(
+                path,
+                program=program,
+                baseline=baseline,
+                baseline_source=None if baseline_path is None else str(baseline_path),
+                redemption_rate=rate,
+            )
+        except ImportFileError as error:
+            typer.echo(f"error: {error.code}: {error.message}", err=True)
+            raise typer.Exit(2) from error
+
+
 def _money(minor: int, currency: str) -> str:
     return f"{format_amount(minor, currency)} {currency}"
 
@@ -223,18 +245,7 @@ def simulate(
         report = run(_from_database(db, proposed, key, rate))
     else:
         compared = _load(baseline, json_output) if baseline is not None else None
-        with patron_errors_exit():
-            try:
-                report = simulate_history(
-                    history,
-                    program=proposed,
-                    baseline=compared,
-                    baseline_source=None if baseline is None else str(baseline),
-                    redemption_rate=rate,
-                )
-            except ImportFileError as error:
-                typer.echo(f"error: {error.code}: {error.message}", err=True)
-                raise typer.Exit(2) from error
+        report = _from_history(history, proposed, compared, baseline, rate)
     for problem in report.errors[:MAX_ERRORS_SHOWN]:
         typer.echo(
             f"row {problem.row}, {problem.column}: {problem.code}: {problem.message}", err=True
