@@ -86,32 +86,33 @@ def _window_starts(program: Program, frame: pl.DataFrame) -> pl.Expr:
     return pl.col("at").dt.offset_by(f"-{months}mo").dt.epoch("us")
 
 
-def _walk_input(program: Program, ordered: pl.DataFrame, month_ends: list[datetime]) -> WalkInput:
+def walk_input(program: Program, ordered: pl.DataFrame, month_ends: list[datetime]) -> WalkInput:
     member = ordered["member_index"].to_numpy()
-    starts = np.flatnonzero(np.diff(member)) + 1 if len(member) else np.zeros(0, dtype=np.int64)
-    bounds = [0, *starts.tolist(), len(member)] if len(member) else [0]
+    starts = np.flatnonzero(np.diff(member)) + 1
     columns = ordered.select(
         pl.col("at").dt.epoch("us").alias("at"),
         _window_starts(program, ordered).alias("window_start"),
         (pl.col("total") - pl.col("shipping")).alias("spend"),
     )
-    ends = [micros(moment) for moment in month_ends]
-    at = columns["at"].to_numpy()
-    tiers = program.tiers
-    timezone = program.program.timezone
+    ends = np.asarray([micros(moment) for moment in month_ends], dtype=np.int64)
+    at = columns["at"].to_numpy().astype(np.int64)
+    tiers, timezone = program.tiers, program.program.timezone
+    window_starts = [
+        0
+        if tiers is None or (start := window_start(tiers, end, timezone)) is None
+        else micros(start)
+        for end in month_ends
+    ]
     return WalkInput(
-        starts=bounds,
-        at=at.tolist(),
-        window_start=columns["window_start"].to_list(),
-        spend=columns["spend"].to_list(),
-        month_of=np.searchsorted(np.asarray(ends, dtype=np.int64), at, side="right").tolist(),
+        starts=np.concatenate([[0], starts, [len(member)]]).astype(np.int64)
+        if len(member)
+        else np.zeros(1, dtype=np.int64),
+        at=at,
+        window_start=columns["window_start"].to_numpy().astype(np.int64),
+        spend=columns["spend"].to_numpy().astype(np.int64),
+        month_of=np.searchsorted(ends, at, side="right").astype(np.int64),
         month_ends=ends,
-        month_window_starts=[
-            micros(start) if (start := window_start(tiers, end, timezone)) is not None else 0
-            for end in month_ends
-        ]
-        if tiers is not None
-        else [0] * len(ends),
+        month_window_starts=np.asarray(window_starts, dtype=np.int64),
     )
 
 
@@ -180,7 +181,7 @@ def replay(program: Program, history: History, month_ends: list[datetime]) -> Re
             [scorer.score(pl.Series([tier] * count, dtype=pl.String)) for tier in names]
         )
     walked, chosen, rounds = _settle(
-        program, scorer, _walk_input(program, ordered, month_ends), table, names
+        program, scorer, walk_input(program, ordered, month_ends), table, names
     )
     result = ordered.select("seq", "member", "at", "total", "shipping").with_columns(
         pl.Series("tier_id", [names[rank] for rank in walked.ranks.tolist()], dtype=pl.String),
