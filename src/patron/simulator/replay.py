@@ -2,7 +2,8 @@
 per-event path would give them with each purchase recorded at its own time.
 
 The purchases are scored with :func:`patron.rules.vectorised.score_frame` once per tier (no
-tier, then each level), which gives every purchase's points under each tier; the walk
+tier, then each level, each only for the members who could reach it), which gives every
+purchase's points under each tier; the walk
 (:mod:`patron.simulator.walk`) then picks, purchase by purchase, the tier the member had.
 This is exact when a purchase's points depend on its own tier only. They can also depend on
 the tiers of earlier purchases, through a limited rule whose use depends on the tier (a
@@ -22,14 +23,14 @@ import numpy as np
 import polars as pl
 
 from patron.kit.time import start_of_local_day
-from patron.programs.schema import Program
+from patron.programs.schema import Program, QualifyOn
 from patron.purchases.bulk.timing import with_lot_timing
 from patron.rules.compiled import compile_program
 from patron.rules.vectorised import score_frame
 from patron.simulator.errors import TiersNotSettledError
 from patron.simulator.history import History
 from patron.simulator.walk import WalkInput, WalkResult, walk
-from patron.tiers.policy import window_start
+from patron.tiers.policy import thresholds, window_start
 
 MAX_ROUNDS = 50
 NO_TIER = "none"
@@ -132,12 +133,45 @@ class _Scorer:
         )
         self.lines = lines
 
-    def score(self, tiers: pl.Series) -> np.ndarray:
-        frame = self.frame.with_columns(tiers.alias("tier_id"))
-        scored = score_frame(
-            self.program, frame, self.lines, purchase_key="seq", member_key="member"
-        )
+    def score(self, tiers: pl.Series, rows: np.ndarray | None = None) -> np.ndarray:
+        """Points of the purchases at positions ``rows`` (default all; whole members only,
+        so that per-member limits count the same) with the tier of each."""
+        frame, lines = self.frame, self.lines
+        if rows is not None:
+            frame = frame[rows]
+            lines = lines.join(frame.select("seq"), on="seq", how="semi")
+        frame = frame.with_columns(tiers.alias("tier_id"))
+        scored = score_frame(self.program, frame, lines, purchase_key="seq", member_key="member")
         return scored["points"].to_numpy().astype(np.int64)
+
+
+def _tier_table(
+    program: Program, scorer: _Scorer, data: WalkInput, names: list[str | None]
+) -> np.ndarray:
+    """``table[rank][i]``: the points of purchase ``i`` scored with the tier of ``rank``.
+
+    A member reaches rank ``r`` only with a metric made of points earned below it, so a
+    member whose best points at ranks below ``r`` (or money spent) never sum up to the
+    threshold of ``r`` never needs them: those purchases are not scored at that rank (the
+    table repeats the rank below, never read)."""
+    count = len(data.at)
+    table = np.zeros((len(names), count), dtype=np.int64)
+    if not count:
+        return table
+    table[0] = scorer.score(pl.Series([None] * count, dtype=pl.String))
+    levels = [threshold for _, threshold in thresholds(program)]
+    money = program.tiers is not None and program.tiers.qualify_on is QualifyOn.MONEY_SPENT
+    firsts, counts = data.starts[:-1], np.diff(data.starts)
+    best = table[0].copy()
+    for rank in range(1, len(names)):
+        totals = np.add.reduceat(data.spend if money else best, firsts)
+        rows = np.flatnonzero(np.repeat(totals >= levels[rank - 1], counts))
+        table[rank] = table[rank - 1]
+        if len(rows):
+            tiers = pl.Series([names[rank]] * len(rows), dtype=pl.String)
+            table[rank, rows] = scorer.score(tiers, rows)
+        best = np.maximum(best, table[rank])
+    return table
 
 
 def _settle(
@@ -174,14 +208,9 @@ def replay(program: Program, history: History, month_ends: list[datetime]) -> Re
     ).sort("member_index", "seq")
     lines = history.lines.join(ordered.select("seq"), on="seq", how="semi")
     scorer = _Scorer(program, ordered, lines)
-    count = ordered.height
-    table = np.zeros((len(names), count), dtype=np.int64)
-    if count:
-        table = np.vstack(
-            [scorer.score(pl.Series([tier] * count, dtype=pl.String)) for tier in names]
-        )
+    data = walk_input(program, ordered, month_ends)
     walked, chosen, rounds = _settle(
-        program, scorer, walk_input(program, ordered, month_ends), table, names
+        program, scorer, data, _tier_table(program, scorer, data, names), names
     )
     result = ordered.select("seq", "member", "at", "total", "shipping").with_columns(
         pl.Series("tier_id", [names[rank] for rank in walked.ranks.tolist()], dtype=pl.String),

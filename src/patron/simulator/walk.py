@@ -95,7 +95,9 @@ class _Members:
         self.pair_month = _ranges(self.first_month, spans)
         self.pair_offset = np.concatenate([[0], np.cumsum(spans)[:-1]]).astype(np.int64)
         at, starts = data.at[self.index], data.window_start[self.index]
-        times = np.unique(np.concatenate([at, starts, data.month_ends, data.month_window_starts]))
+        # (member, time) as one sortable integer: the time's place among all purchase times
+        # (at >= x exactly when at's place >= x's place, counting the times before each)
+        times = np.sort(at)
         width = len(times) + 1
         keys = self.member * width + np.searchsorted(times, at)
 
