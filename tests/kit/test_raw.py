@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from patron.kit.db import Database
 from patron.kit.raw import Sql, json_text, raw_of, read_time
@@ -77,3 +78,22 @@ async def test_times_and_dates_round_trip(database: Database) -> None:
         assert row[1] == date(1990, 5, 17)
     assert read_time(row[0]) == moment
     assert read_time(None) is None
+
+
+async def test_driver_errors_are_raised_as_sqlalchemy_errors(database: Database) -> None:
+    async def insert_twice() -> None:
+        async with database.write() as session:
+            raw = await raw_of(session)
+            await raw.run(INSERT_USAGE, 10, "r1", "2026-11", 1)
+            await raw.run(INSERT_USAGE, 10, "r1", "2026-11", 1)  # unique key taken
+
+    with pytest.raises(IntegrityError):
+        await insert_twice()
+    assert await _usages(database, 10) == 0
+
+    async def read_a_missing_table() -> None:
+        async with database.read() as session:
+            await (await raw_of(session)).one(Sql("SELECT 1 FROM no_such_table"))
+
+    with pytest.raises(SQLAlchemyError):
+        await read_a_missing_table()

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from patron.cli import analytics, db, demo, feedback, imports, jobs, keys, program, serve, tickets
+from patron.cli import (
+    analytics,
+    db,
+    demo,
+    feedback,
+    imports,
+    jobs,
+    keys,
+    program,
+    serve,
+    simulate,
+    tickets,
+)
 
 app = typer.Typer(
     name="patron",
@@ -23,6 +35,7 @@ app.add_typer(tickets.app, name="tickets")
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
 app.command("verify")(jobs.verify)
+app.command("simulate")(simulate.simulate)
 
 
 def main() -> None:

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
+from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.time import ensure_utc
@@ -68,8 +71,26 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
+_DRIVER_ERRORS = (sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+def _translated(error: Exception, statement: str) -> exc.DBAPIError:
+    """A driver error as SQLAlchemy would have raised it, so that callers catching
+    ``IntegrityError``/``OperationalError``/``SQLAlchemyError`` see raw statements' errors."""
+    if isinstance(error, sqlite3.IntegrityError | asyncpg.IntegrityConstraintViolationError):
+        kind: type[exc.DBAPIError] = exc.IntegrityError
+    elif isinstance(error, sqlite3.OperationalError | asyncpg.InterfaceError):
+        kind = exc.OperationalError
+    elif isinstance(error, sqlite3.ProgrammingError | asyncpg.UndefinedTableError):
+        kind = exc.ProgrammingError
+    else:
+        kind = exc.DBAPIError
+    return kind(statement, None, error)
+
+
 class Raw:
-    """Statements on the driver connection of one session (see the module docstring)."""
+    """Statements on the driver connection of one session (see the module docstring).
+    Driver errors are raised as SQLAlchemy's (``IntegrityError`` and so on)."""
 
     def __init__(self, driver: Any, is_sqlite: bool) -> None:
         self._driver = driver
@@ -77,6 +98,32 @@ class Raw:
 
     async def one(self, sql: Sql, *params: Any) -> tuple[Any, ...] | None:
         """The first row of the statement's result, or ``None``."""
+        try:
+            return await self._one(sql, *params)
+        except _DRIVER_ERRORS as error:
+            raise _translated(error, sql.postgresql) from error
+
+    async def all(self, sql: Sql, *params: Any) -> list[tuple[Any, ...]]:
+        try:
+            return await self._all(sql, *params)
+        except _DRIVER_ERRORS as error:
+            raise _translated(error, sql.postgresql) from error
+
+    async def run(self, sql: Sql, *params: Any) -> int:
+        """Execute a statement without a result; returns the number of rows it changed."""
+        try:
+            return await self._run(sql, *params)
+        except _DRIVER_ERRORS as error:
+            raise _translated(error, sql.postgresql) from error
+
+    async def many(self, sql: Sql, rows: Iterable[Sequence[Any]]) -> None:
+        """Execute a statement once per parameter row (one driver call)."""
+        try:
+            await self._many(sql, rows)
+        except _DRIVER_ERRORS as error:
+            raise _translated(error, sql.postgresql) from error
+
+    async def _one(self, sql: Sql, *params: Any) -> tuple[Any, ...] | None:
         if self.is_sqlite:
             cursor = self._driver.execute(sql.sqlite, [_sqlite_value(p) for p in params])
             row = cursor.fetchone()
@@ -85,7 +132,7 @@ class Raw:
         record = await self._driver.fetchrow(sql.postgresql, *params)
         return None if record is None else tuple(record)
 
-    async def all(self, sql: Sql, *params: Any) -> list[tuple[Any, ...]]:
+    async def _all(self, sql: Sql, *params: Any) -> list[tuple[Any, ...]]:
         if self.is_sqlite:
             cursor = self._driver.execute(sql.sqlite, [_sqlite_value(p) for p in params])
             rows = cursor.fetchall()
@@ -93,8 +140,7 @@ class Raw:
             return [tuple(row) for row in rows]
         return [tuple(record) for record in await self._driver.fetch(sql.postgresql, *params)]
 
-    async def run(self, sql: Sql, *params: Any) -> int:
-        """Execute a statement without a result; returns the number of rows it changed."""
+    async def _run(self, sql: Sql, *params: Any) -> int:
         if self.is_sqlite:
             cursor = self._driver.execute(sql.sqlite, [_sqlite_value(p) for p in params])
             count: int = cursor.rowcount
@@ -103,8 +149,7 @@ class Raw:
         status: str = await self._driver.execute(sql.postgresql, *params)
         return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
-    async def many(self, sql: Sql, rows: Iterable[Sequence[Any]]) -> None:
-        """Execute a statement once per parameter row (one driver call)."""
+    async def _many(self, sql: Sql, rows: Iterable[Sequence[Any]]) -> None:
         if self.is_sqlite:
             batch = [[_sqlite_value(p) for p in row] for row in rows]
             self._driver.executemany(sql.sqlite, batch)
