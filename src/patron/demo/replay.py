@@ -1,20 +1,23 @@
 """Replay a generated store through Patron's own services, as if it had happened.
 
-The store is replayed week by week. The ledger's daily jobs and the tier review run at the
-end of each simulated week and once more at the end as of the real now. Within a week:
+The store is replayed two weeks at a time (a *period*). The ledger's daily jobs and the tier
+review run at the end of each period and once more at the end as of the real now. Within a
+period:
 
-1. the week's enrolments, through the service a till would call;
-2. the week's purchases, through the bulk importer (:mod:`patron.purchases.bulk`, the path of
+1. the period's enrolments, through the service a till would call;
+2. the period's purchases, through the bulk importer (:mod:`patron.purchases.bulk`, the path of
    ``patron import purchases``), which records each purchase exactly as
    :func:`patron.purchases.earn.record_purchase` would (a test holds the two paths equal),
    taken in time order;
-3. the week's returns, redemptions (open the catalogue as the member sees it, redeem one
+3. the period's returns, redemptions (open the catalogue as the member sees it, redeem one
    reward) and coupon uses at checkout, in time order through their services, with ``now``
    set to the event's time.
 
-So, within one week, purchases are recorded before that week's returns and redemptions. The
-points of a purchase stay pending for the program's ``pending_days`` (14 in the seed program,
-longer than a week), so a redemption never spends them earlier than it could have.
+So, within one period, purchases are recorded before that period's returns and redemptions.
+The points of a purchase stay pending for the program's ``pending_days`` (14 in the seed
+program, the length of a period), so a redemption never spends them earlier than it could
+have. (Balances are reported as of now, so running the jobs every two weeks instead of daily
+changes no balance a member sees; it makes tier downgrades land up to two weeks late.)
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ from patron.purchases.schemas import ReturnCreate, ReturnLineCreate
 from patron.rewards import service as reward_service
 from patron.tiers import service as tier_service
 
-JOB_INTERVAL = timedelta(days=7)
+JOB_INTERVAL = timedelta(days=14)  # a period; at most the seed program's pending_days
 CREATED_BY = "patron demo"
 
 ProgressCallback = Callable[[int, int], None]
@@ -109,12 +112,12 @@ class _Replayer:
         self.purchase_ids = self.summary.purchase_ids
         self.next_jobs = store.settings.start + JOB_INTERVAL
 
-    def week_of(self, event: Event) -> int:
-        """The simulated week of an event (0 is the first), which ends with a job run."""
+    def period_of(self, event: Event) -> int:
+        """The period of an event (0 is the first), which ends with a job run."""
         return (event.at - self.store.settings.start) // JOB_INTERVAL
 
-    async def replay_week(self, database: Database, events: list[Event]) -> None:
-        """One simulated week (see the module docstring); the jobs run at its end."""
+    async def replay_period(self, database: Database, events: list[Event]) -> None:
+        """One period (see the module docstring); the jobs run at its end."""
         enrolments = [event for event in events if isinstance(event, Enrolment)]
         purchases = [event for event in events if isinstance(event, PurchaseEvent)]
         others = [e for e in events if not isinstance(e, Enrolment | PurchaseEvent)]
@@ -136,7 +139,7 @@ class _Replayer:
                 await self.catch_up(session, end)
 
     async def catch_up(self, session: AsyncSession, until: datetime) -> None:
-        """Coupon uses and weekly jobs due up to ``until``, in time order."""
+        """Coupon uses and the periodic jobs due up to ``until``, in time order."""
         while True:
             use_at = self.coupon_uses[0].at if self.coupon_uses else None
             if use_at is not None and use_at <= until and use_at < self.next_jobs:
@@ -272,10 +275,10 @@ async def replay_store(
     active = await apply_seed_program(database, now=store.settings.start)
     replayer = _Replayer(active, store)
     events, done = store.events, 0
-    for _week, grouped in itertools.groupby(events, key=replayer.week_of):
-        week = list(grouped)
-        await replayer.replay_week(database, week)
-        done += len(week)
+    for _period, grouped in itertools.groupby(events, key=replayer.period_of):
+        period = list(grouped)
+        await replayer.replay_period(database, period)
+        done += len(period)
         if progress is not None:
             progress(done, len(events))
     finished_at = clock()
