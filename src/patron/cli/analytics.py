@@ -1,4 +1,4 @@
-"""``patron analytics``: customer lifetime value and churn risk (more reports to come)."""
+"""``patron analytics``: customer lifetime value and churn risk, loyalty KPIs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import csv
 import math
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import polars as pl
 import typer
@@ -21,7 +21,10 @@ from patron.analytics.clv.summary import (
     TimeUnit,
     summarise_purchases,
 )
+from patron.analytics.kpis.inputs import KpiSettings, Period
+from patron.analytics.kpis.service import Breakdown, KpiQuery, kpi_report
 from patron.analytics.purchase_log import member_purchase_log
+from patron.cli.kpi_table import print_report
 from patron.cli.options import (
     DbOption,
     JsonOption,
@@ -30,9 +33,10 @@ from patron.cli.options import (
     print_json,
     run,
 )
+from patron.kit.money import exponent
 from patron.kit.time import utcnow
 
-app = typer.Typer(help="Analytics: CLV, churn risk.", no_args_is_help=True)
+app = typer.Typer(help="Analytics: CLV, churn risk, loyalty KPIs.", no_args_is_help=True)
 
 
 def _read_log(path: Path) -> pl.DataFrame:
@@ -162,3 +166,70 @@ def clv(
         )
     if out is not None:
         typer.echo(f"scores written to {out}")
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"{name}: expected YYYY-MM-DD, got {value!r}") from error
+
+
+@app.command("kpis")
+def kpis(
+    db: DbOption = None,
+    first: Annotated[
+        str | None, typer.Option("--from", help="First day (YYYY-MM-DD, UTC).")
+    ] = None,
+    last: Annotated[str | None, typer.Option("--to", help="Last day, included.")] = None,
+    baseline_from: Annotated[str | None, typer.Option(help="First day of the baseline.")] = None,
+    baseline_to: Annotated[str | None, typer.Option(help="Last day of the baseline.")] = None,
+    by: Annotated[
+        list[Breakdown] | None, typer.Option(help="Break down by tier or segment.")
+    ] = None,
+    period: Annotated[Period, typer.Option(help="Granularity of retention.")] = Period.MONTH,
+    margin_rate: Annotated[
+        float | None, typer.Option(envvar="PATRON_MARGIN_RATE", help="Gross margin rate (ROI).")
+    ] = None,
+    point_value: Annotated[
+        float | None,
+        typer.Option(envvar="PATRON_POINT_VALUE", help="Minor units per point (default: derived)."),
+    ] = None,
+    expected_redemption: Annotated[
+        float | None,
+        typer.Option(envvar="PATRON_EXPECTED_REDEMPTION", help="Expected redemption rate."),
+    ] = None,
+    operating_cost: Annotated[
+        int, typer.Option(envvar="PATRON_OPERATING_COST", help="Program running cost, minor units.")
+    ] = 0,
+    json_output: JsonOption = False,
+) -> None:
+    """Loyalty KPIs of the active program: members, points, liability, ROI, retention,
+    cohorts, members vs non-members, before/after a baseline, per tier or segment.
+    Definitions: docs/metrics.md."""
+    settings = KpiSettings(
+        margin_rate=margin_rate,
+        point_value=point_value,
+        expected_redemption_rate=expected_redemption,
+        operating_cost=operating_cost,
+        period=period,
+    )
+    query = KpiQuery(
+        first=_day(first, "--from"),
+        last=_day(last, "--to"),
+        baseline_first=_day(baseline_from, "--baseline-from"),
+        baseline_last=_day(baseline_to, "--baseline-to"),
+        by=tuple(dict.fromkeys(by or ())),
+        settings=settings,
+    )
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        return await kpi_report(session, query=query, today=utcnow().date())
+
+    report = run(in_unit_of_work(db, work, write=False))
+    if json_output:
+        print_json(report)
+        return
+    print_report(report, exponent(report["program"]["currency"]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from patron.api.routes import checkout, members, programs, purchases, rewards
+from patron.api.routes import analytics, checkout, members, programs, purchases, rewards
 
 ROUTERS: list[APIRouter] = [
     members.router,
@@ -12,4 +12,5 @@ ROUTERS: list[APIRouter] = [
     rewards.router,
     checkout.router,
     programs.router,
+    analytics.router,
 ]

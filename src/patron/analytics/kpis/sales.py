@@ -1,0 +1,161 @@
+"""Sales figures: net sales, average order value, purchase frequency, repeat-purchase rate;
+members against non-members (and the lift), and a window against a baseline window.
+
+Definitions (``docs/metrics.md``, section KPIs):
+- The **net sales** of a purchase are ``total − shipping − returns``, where returns are the
+  refunds of that purchase recorded before the window's end: a return lowers the purchase it
+  belongs to, not the period it happened in.
+- An **order** is a purchase in the window (a fully returned purchase still counts as one).
+- **AOV** = net sales / orders; **purchase frequency** = orders / customers who bought;
+  **repeat-purchase rate** = customers with two or more orders / customers who bought.
+- A customer is a member (``member_id``); a purchase without a member has a customer only if
+  the frame carries ``customer_key``. Without it non-members' frequency and repeat rate are
+  unknown (None), their AOV is known.
+- **Lift** of a figure = member figure / non-member figure − 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import polars as pl
+
+from patron.analytics.kpis.inputs import Window
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """``numerator / denominator``; None when either is unknown or the denominator is 0."""
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    return numerator / denominator
+
+
+def lift(member: float | None, other: float | None) -> float | None:
+    value = ratio(member, other)
+    return None if value is None else value - 1
+
+
+def with_net_sales(purchases: pl.DataFrame, returns: pl.DataFrame, end: Any) -> pl.DataFrame:
+    """Purchases before ``end`` with ``net`` (minor units) and ``refunded`` by ``end``."""
+    refunded = (
+        returns.lazy()
+        .filter(pl.col("occurred_at") < end)
+        .group_by("purchase_id")
+        .agg(pl.col("amount").sum().alias("refunded"))
+    )
+    return (
+        purchases.lazy()
+        .filter(pl.col("occurred_at") < end)
+        .join(refunded, left_on="id", right_on="purchase_id", how="left")
+        .with_columns(pl.col("refunded").fill_null(0))
+        .with_columns(net=pl.col("total") - pl.col("shipping") - pl.col("refunded"))
+        .collect()
+    )
+
+
+@dataclass(frozen=True)
+class SalesFigures:
+    orders: int
+    net_sales: int
+    refunded: int
+    customers: int | None
+    repeat_customers: int | None
+    average_order_value: float | None
+    purchase_frequency: float | None
+    repeat_purchase_rate: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sales_figures(sales: pl.DataFrame, customer: str | None) -> SalesFigures:
+    """The figures of the purchases in ``sales`` (already limited to a window and a group);
+    ``customer`` names the column that identifies a buyer, None if buyers are anonymous."""
+    orders = sales.height
+    net = int(sales.get_column("net").sum()) if orders else 0
+    refunded = int(sales.get_column("refunded").sum()) if orders else 0
+    customers = repeat = None
+    if customer is not None:
+        per_customer = sales.group_by(customer).len()
+        customers = per_customer.height
+        repeat = per_customer.filter(pl.col("len") >= 2).height
+    return SalesFigures(
+        orders=orders,
+        net_sales=net,
+        refunded=refunded,
+        customers=customers,
+        repeat_customers=repeat,
+        average_order_value=ratio(net, orders),
+        purchase_frequency=ratio(orders, customers),
+        repeat_purchase_rate=ratio(repeat, customers),
+    )
+
+
+def in_window(sales: pl.DataFrame, window: Window) -> pl.DataFrame:
+    return sales.filter(window.contains("occurred_at"))
+
+
+def member_sales(sales: pl.DataFrame) -> SalesFigures:
+    return sales_figures(sales.filter(pl.col("member_id").is_not_null()), "member_id")
+
+
+def non_member_sales(sales: pl.DataFrame) -> SalesFigures:
+    key = "customer_key" if "customer_key" in sales.columns else None
+    guests = sales.filter(pl.col("member_id").is_null())
+    if key is not None:
+        guests = guests.filter(pl.col(key).is_not_null())
+    return sales_figures(guests, key)
+
+
+def members_versus_non_members(sales: pl.DataFrame) -> dict[str, Any]:
+    """Members' and non-members' figures over the purchases of one window, and the lifts."""
+    members, others = member_sales(sales), non_member_sales(sales)
+    compared = ("average_order_value", "purchase_frequency", "repeat_purchase_rate")
+    return {
+        "members": members.to_dict(),
+        "non_members": others.to_dict(),
+        "member_share_of_sales": ratio(members.net_sales, members.net_sales + others.net_sales),
+        "lift": {name: lift(getattr(members, name), getattr(others, name)) for name in compared},
+    }
+
+
+def all_customers(sales: pl.DataFrame) -> SalesFigures:
+    """Every purchase; customers are members plus keyed non-members (when keys exist)."""
+    if "customer_key" in sales.columns:
+        keyed = sales.with_columns(
+            buyer=pl.when(pl.col("member_id").is_not_null())
+            .then(pl.lit("m") + pl.col("member_id").cast(pl.String))
+            .otherwise(pl.lit("k") + pl.col("customer_key").cast(pl.String))
+        )
+        return sales_figures(keyed, "buyer")
+    figures = sales_figures(sales, None)
+    return figures
+
+
+def window_figures(sales: pl.DataFrame, window: Window) -> dict[str, Any]:
+    """One window's figures: all purchases, members, non-members, and sales per day."""
+    chosen = in_window(sales, window)
+    total = all_customers(chosen)
+    return {
+        "from": window.start.date().isoformat(),
+        "to_exclusive": window.end.date().isoformat(),
+        "days": window.days,
+        "all": total.to_dict(),
+        "net_sales_per_day": ratio(total.net_sales, window.days),
+        "orders_per_day": ratio(total.orders, window.days),
+        **members_versus_non_members(chosen),
+    }
+
+
+def baseline_comparison(sales: pl.DataFrame, window: Window, baseline: Window) -> dict[str, Any]:
+    """Before (the baseline the user names, e.g. the months before launch) against after
+    (the reporting window): each figure of both, and ``change`` = after / before − 1."""
+    before = window_figures(sales, baseline)
+    after = window_figures(sales, window)
+    keys = ("net_sales_per_day", "orders_per_day")
+    change: dict[str, float | None] = {key: lift(after[key], before[key]) for key in keys}
+    for part in ("all", "members", "non_members"):
+        for name in ("average_order_value", "purchase_frequency", "repeat_purchase_rate"):
+            change[f"{part}.{name}"] = lift(after[part][name], before[part][name])
+    return {"before": before, "after": after, "change": change}
