@@ -60,9 +60,11 @@ def test_table_output_and_settings_from_the_environment(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     # 500 outstanding × 100 kopecks × 1.0 = 500.00 RUB; reward cost 100 × 100 = 100.00 RUB.
-    assert "liability (RUB)" in result.stdout and "500.00" in result.stdout
+    assert "liability (RUB)" in result.stdout
+    assert "500.00" in result.stdout
     assert "100.00 (settings)" in result.stdout
-    assert "By tier" in result.stdout and "Retention per period" in result.stdout
+    assert "By tier" in result.stdout
+    assert "Retention per period" in result.stdout
 
 
 def test_bad_day_exits_2(tmp_path: Path) -> None:

@@ -22,7 +22,8 @@ def test_member_points_from_entries() -> None:
     assert rows[1] == {"member_id": 1, "issued": 390, "redeemed": 150, "expired": 0,
                        "balance": 340, "redeemed_to_date": 150, "expired_to_date": 0}  # fmt: skip
     # Member 3: 80 + 10 (a positive adjustment); −5 is not issued; −100 leaves a debt of 15.
-    assert rows[3]["issued"] == 90 and rows[3]["balance"] == -15
+    assert rows[3]["issued"] == 90
+    assert rows[3]["balance"] == -15
     assert rows[5] == {"member_id": 5, "issued": 0, "redeemed": 0, "expired": 30,
                        "balance": 0, "redeemed_to_date": 0, "expired_to_date": 30}  # fmt: skip
 
@@ -92,7 +93,8 @@ def test_roi_with_member_aov_uplift() -> None:
 
 def test_roi_needs_a_margin_rate() -> None:
     roi = return_on_investment({"net_sales": 100.0, "method": "x"}, 50, KpiSettings())
-    assert roi["roi"] is None and roi["incremental_gross_margin"] is None
+    assert roi["roi"] is None
+    assert roi["incremental_gross_margin"] is None
 
 
 def test_whole_rounds_half_up() -> None:

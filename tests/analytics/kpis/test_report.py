@@ -26,7 +26,8 @@ def test_program_figures() -> None:
         "to_exclusive": "2026-04-01",
         "period": "month",
     }
-    assert report["baseline"] is None and report["breakdown"] == {}
+    assert report["baseline"] is None
+    assert report["breakdown"] == {}
 
 
 def test_roi_before_and_after() -> None:
@@ -46,7 +47,8 @@ def test_per_tier() -> None:
     gold, silver, none = report["breakdown"]["tier"]
     assert [gold["group"], silver["group"], none["group"]] == ["gold", "silver", "(none)"]
     assert (gold["enrolled"], gold["active"], gold["participation_rate"]) == (1, 1, 1.0)
-    assert gold["sales"]["orders"] == 2 and gold["sales"]["average_order_value"] == 19500.0
+    assert gold["sales"]["orders"] == 2
+    assert gold["sales"]["average_order_value"] == 19500.0
     assert gold["points"]["outstanding"] == 340
     assert gold["points"]["liability"] == 16320  # 340 × 48 × (150 / 150)
     assert gold["points"]["reward_cost"] == 7200
@@ -54,11 +56,13 @@ def test_per_tier() -> None:
     assert silver["points"]["liability"] == 0  # ERR 0 / (0 + 20)
     assert silver["last_period"]["retention_rate"] is None  # nobody in February: S = 0
     assert (none["enrolled"], none["active"], none["participation_rate"]) == (2, 1, 0.5)
-    assert none["points"]["reward_cost"] == 4800 and none["points"]["outstanding"] == 0
+    assert none["points"]["reward_cost"] == 4800
+    assert none["points"]["outstanding"] == 0
 
 
 def test_rounded_is_json_ready() -> None:
     report = rounded(compute_kpis(inputs(), SETTINGS, WINDOW, baseline=BASELINE))
     text = json.dumps(report)
     assert report["program"]["points"]["redemption_rate"] == 0.367647
-    assert "NaN" not in text and "Infinity" not in text
+    assert "NaN" not in text
+    assert "Infinity" not in text

@@ -51,7 +51,8 @@ def test_weekly_periods_start_on_monday() -> None:
     assert [row["period"] for row in rows] == ["2026-01-05", "2026-01-12", "2026-01-19"]
     # Member 1 bought on the 10th (week of the 5th), member 2 on the 20th (week of the 19th).
     assert [row["customers"] for row in rows] == [1, 0, 1]
-    assert rows[1]["retention_rate"] == 0.0 and rows[2]["retention_rate"] is None
+    assert rows[1]["retention_rate"] == 0.0
+    assert rows[2]["retention_rate"] is None
 
 
 def test_cohort_matrix_by_month_of_first_purchase() -> None:

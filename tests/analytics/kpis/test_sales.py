@@ -48,7 +48,8 @@ def test_members_versus_non_members() -> None:
         18000,
         9000.0,
     )
-    assert others["customers"] is None and others["repeat_purchase_rate"] is None
+    assert others["customers"] is None
+    assert others["repeat_purchase_rate"] is None
     assert figures["member_share_of_sales"] == pytest.approx(67000 / 85000)
     assert figures["lift"] == {
         "average_order_value": pytest.approx(13400 / 9000 - 1),
@@ -86,8 +87,11 @@ def test_before_and_after_a_baseline() -> None:
 
 
 def test_ratio_and_lift_of_unknowns() -> None:
-    assert ratio(1, 0) is None and ratio(None, 2) is None and ratio(3, 4) == 0.75
-    assert lift(6, 4) == 0.5 and lift(None, 4) is None
+    assert ratio(1, 0) is None
+    assert ratio(None, 2) is None
+    assert ratio(3, 4) == 0.75
+    assert lift(6, 4) == 0.5
+    assert lift(None, 4) is None
 
 
 def test_no_purchases() -> None:

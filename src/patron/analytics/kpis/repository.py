@@ -66,6 +66,7 @@ class KpiRepository:
         options: dict[str, Any] = {"return_type": "arrow"}
         if partition_on is not None:
             options |= {"partition_on": partition_on, "partition_num": PARTITIONS}
+
         def read() -> Any:
             return cx.read_sql(self.source, query, **options)
 
