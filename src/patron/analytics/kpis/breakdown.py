@@ -4,18 +4,23 @@ A group's figures are the KPIs recomputed over its members only: enrolled, activ
 participation; members' orders, net sales, AOV, frequency, repeat rate; points, liability and
 reward cost; the retention of the window's last period. Members without a group fall in the
 group ``"(none)"``. A member's group is the one it has now (tiers have no history here).
+Everything is computed from the per-member frames of :mod:`.summary`, labelled once and split
+by group, never by re-reading the purchases per group.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from patron.analytics.kpis.inputs import KpiInputs, KpiSettings, Window
+from patron.analytics.kpis.periods import keys_of
 from patron.analytics.kpis.points import membership_figures, points_figures, valued_points
-from patron.analytics.kpis.retention import retention_by_period
-from patron.analytics.kpis.sales import in_window, member_sales
+from patron.analytics.kpis.retention import retention_rows
+from patron.analytics.kpis.sales import figures_of_customers
+from patron.analytics.kpis.summary import MemberFrames
 
 NO_GROUP = "(none)"
 
@@ -24,42 +29,58 @@ def tier_groups(members: pl.DataFrame) -> pl.DataFrame:
     return members.select("member_id", group=pl.col("tier"))
 
 
+def _codes(labels: pl.DataFrame) -> pl.Series:
+    """Group code by member id (an array indexed by id: a gather, not a join, per frame)."""
+    size = int(labels.get_column("member_id").max() or 0) + 1  # type: ignore[arg-type]
+    codes = pl.Series("code", np.full(size, -1, dtype=np.int32))
+    return codes.scatter(labels.get_column("member_id"), labels.get_column("code"))
+
+
+def _split(frame: pl.DataFrame, codes: pl.Series) -> dict[int, pl.DataFrame]:
+    known = frame.filter(pl.col("member_id") < codes.len())
+    coded = known.with_columns(code=codes.gather(known.get_column("member_id")))
+    return {int(key[0]): part for key, part in coded.partition_by("code", as_dict=True).items()}  # type: ignore[call-overload]
+
+
 def breakdown(
     inputs: KpiInputs,
     settings: KpiSettings,
     window: Window,
-    sales: pl.DataFrame,
+    frames: MemberFrames,
     groups: pl.DataFrame,
 ) -> list[dict[str, Any]]:
     """One entry per group (sorted by name, ``(none)`` last)."""
-    labelled = (
+    labels = (
         inputs.members.select("member_id")
         .join(
             groups.select("member_id", pl.col("group").cast(pl.String)), on="member_id", how="left"
         )
         .with_columns(pl.col("group").fill_null(NO_GROUP))
     )
-    names = sorted(set(labelled.get_column("group").to_list()), key=lambda n: (n == NO_GROUP, n))
-    chosen = in_window(sales, window)
-    rows = []
-    for name in names:
-        ids = labelled.filter(pl.col("group") == name).get_column("member_id").implode()
-        group_sales = sales.filter(pl.col("member_id").is_in(ids))
-        window_sales = chosen.filter(pl.col("member_id").is_in(ids))
-        points = points_figures(inputs.points.filter(pl.col("member_id").is_in(ids)))
-        periods = retention_by_period(group_sales, window, settings.period)
-        last = periods[-1]
-        members = membership_figures(
-            inputs.members.filter(pl.col("member_id").is_in(ids)),
-            window,
-            window_sales.get_column("member_id").unique(),
+    names = sorted(set(labels.get_column("group").to_list()), key=lambda n: (n == NO_GROUP, n))
+    codes = _codes(
+        labels.with_columns(
+            code=pl.col("group").replace_strict(names, range(len(names)), return_dtype=pl.Int32)
         )
+    )
+    last_two = keys_of(window.start, window.end, settings.period)[-2:]
+    recent = frames.pairs.filter(pl.col("period").is_in(list(last_two)))
+    sources = (inputs.members, frames.totals, inputs.points, recent)
+    parts = [_split(frame, codes) for frame in sources]
+    rows = []
+    for code, name in enumerate(names):
+        members, totals, points, pairs = (
+            part.get(code, frame.clear()) for part, frame in zip(parts, sources, strict=True)
+        )
+        figures = points_figures(points)
+        ordered = pairs.sort("member_id", "period")
+        last = retention_rows(ordered, frames.firsts.clear(), window, settings.period)[-1]
         rows.append(
             {
                 "group": name,
-                **members,
-                "sales": member_sales(window_sales).to_dict(),
-                "points": points | valued_points(points, inputs, settings),
+                **membership_figures(members, window, totals.get_column("member_id")),
+                "sales": figures_of_customers(totals).to_dict(),
+                "points": figures | valued_points(figures, inputs, settings),
                 "last_period": {
                     "period": last["period"],
                     "retention_rate": last.get("retention_rate"),

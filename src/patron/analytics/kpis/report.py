@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 
 from patron.analytics.kpis.breakdown import breakdown
-from patron.analytics.kpis.inputs import KpiInputs, KpiSettings, Window
+from patron.analytics.kpis.inputs import KpiInputs, KpiSettings, Period, Window
 from patron.analytics.kpis.points import (
     incremental_sales,
     membership_figures,
@@ -16,8 +16,14 @@ from patron.analytics.kpis.points import (
     return_on_investment,
     valued_points,
 )
-from patron.analytics.kpis.retention import cohort_matrix, retention_by_period
-from patron.analytics.kpis.sales import baseline_comparison, window_figures, with_net_sales
+from patron.analytics.kpis.retention import cohort_matrix, cohort_rows, retention_rows
+from patron.analytics.kpis.sales import (
+    baseline_comparison,
+    figures_of_customers,
+    window_figures,
+    with_net_sales,
+)
+from patron.analytics.kpis.summary import member_frames
 
 RATE_DIGITS = 6
 
@@ -37,15 +43,15 @@ def compute_kpis(
     """
     end = max(window.end, baseline.end) if baseline is not None else window.end
     sales = with_net_sales(inputs.purchases, inputs.returns, end)
-    sales_to_window_end = sales.filter(pl.col("occurred_at") < window.end)
-    current = window_figures(sales_to_window_end, window)
+    until_end = sales.filter(pl.col("occurred_at") < window.end) if baseline else sales
+    frames = member_frames(until_end, window, settings.period)
+    current = window_figures(until_end, window, figures_of_customers(frames.totals))
     compared = baseline_comparison(sales, window, baseline) if baseline is not None else None
-    buyers = current_buyers(sales_to_window_end, window)
     points = points_figures(inputs.points)
     valued = valued_points(points, inputs, settings)
     incremental = incremental_sales(current, compared)
     program = {
-        **membership_figures(inputs.members, window, buyers),
+        **membership_figures(inputs.members, window, frames.totals.get_column("member_id")),
         "points": points | valued,
         "return_on_investment": return_on_investment(incremental, valued["reward_cost"], settings),
     }
@@ -58,24 +64,20 @@ def compute_kpis(
         "program": program,
         "customers": {
             "sales": current,
-            "periods": retention_by_period(sales_to_window_end, window, settings.period),
-            "cohorts": cohort_matrix(sales_to_window_end, window),
+            "periods": retention_rows(frames.pairs, frames.firsts, window, settings.period),
+            "cohorts": (
+                cohort_rows(frames.pairs, frames.firsts, window)
+                if settings.period is Period.MONTH
+                else cohort_matrix(until_end, window)
+            ),
         },
         "baseline": compared,
         "breakdown": {
-            name: breakdown(inputs, settings, window, sales_to_window_end, frame)
+            name: breakdown(inputs, settings, window, frames, frame)
             for name, frame in (groups or {}).items()
         },
     }
     return report
-
-
-def current_buyers(sales: pl.DataFrame, window: Window) -> pl.Series:
-    return (
-        sales.filter(window.contains("occurred_at") & pl.col("member_id").is_not_null())
-        .get_column("member_id")
-        .unique()
-    )
 
 
 def rounded(value: Any, digits: int = RATE_DIGITS) -> Any:

@@ -9,6 +9,8 @@ Definitions (``docs/metrics.md``):
 - **Cohort matrix**: a member's cohort is the month of their first purchase ever (before the
   window's end); cell (c, k) counts the members of cohort c who bought in month c + k, and its
   rate divides by the cohort's size (k = 0 is always 100 %). Cohorts starting in the window.
+
+The functions take the sales frame of :func:`.sales.with_net_sales` (its ``day`` column).
 """
 
 from __future__ import annotations
@@ -18,60 +20,70 @@ from typing import Any
 import polars as pl
 
 from patron.analytics.kpis.inputs import Period, Window
+from patron.analytics.kpis.periods import keys_of, period_of_day, start_of
 from patron.analytics.kpis.sales import ratio
 
 
-def _member_periods(sales: pl.DataFrame, window: Window, period: Period) -> pl.DataFrame:
+def member_periods(sales: pl.DataFrame, window: Window, period: Period) -> pl.DataFrame:
+    """The distinct (``member_id``, ``period``) pairs of the members' purchases in the window,
+    sorted by member, then period."""
     return (
         sales.lazy()
         .filter(pl.col("member_id").is_not_null() & window.contains("occurred_at"))
-        .select("member_id", period=pl.col("occurred_at").dt.truncate(period.every).dt.date())
+        .select("member_id", period=period_of_day(pl.col("day"), period))
         .unique()
+        .sort("member_id", "period")
         .collect()
     )
 
 
-def _period_starts(window: Window, period: Period) -> list[Any]:
-    first = pl.select(pl.lit(window.start).dt.truncate(period.every).dt.date()).item()
-    last = window.end.date()
-    starts = pl.date_range(first, last, period.every, eager=True, closed="left").to_list()
-    return starts or [first]
-
-
-def retention_by_period(
-    sales: pl.DataFrame, window: Window, period: Period
-) -> list[dict[str, Any]]:
-    """One row per period of the window (the first has no S, so no CRR)."""
-    pairs = _member_periods(sales, window, period)
-    customers = dict(pairs.group_by("period").len().iter_rows())
-    following = pairs.select("member_id", period=pl.col("period").dt.offset_by(period.every))
-    retained = dict(
-        pairs.join(following, on=["member_id", "period"]).group_by("period").len().iter_rows()
-    )
-    first_purchase = (
-        sales.filter(pl.col("member_id").is_not_null())
+def first_periods(sales: pl.DataFrame, period: Period) -> pl.DataFrame:
+    """Each member's first purchase period (``member_id``, ``first``)."""
+    return (
+        sales.lazy()
+        .filter(pl.col("member_id").is_not_null())
         .group_by("member_id")
-        .agg(first=pl.col("occurred_at").min().dt.truncate(period.every).dt.date())
+        .agg(first=period_of_day(pl.col("day").min(), period))
+        .collect()
     )
-    first_counts = dict(first_purchase.group_by("first").len().iter_rows())
+
+
+def retention_rows(
+    pairs: pl.DataFrame, firsts: pl.DataFrame, window: Window, period: Period
+) -> list[dict[str, Any]]:
+    """One row per period of the window from :func:`member_periods` (sorted by member, then
+    period) and :func:`first_periods` (the first period has no S, so no CRR).
+
+    A member is retained into period p when their previous row is period p − 1.
+    """
+    member, key = pl.col("member_id"), pl.col("period")
+    returning = (member == member.shift()) & (key == key.shift() + 1)
+    counts = (
+        pairs.with_columns(returning=returning.fill_null(False))
+        .group_by("period")
+        .agg(customers=pl.len(), retained=pl.col("returning").sum())
+    )
+    customers = dict(counts.select("period", "customers").iter_rows())
+    kept = dict(counts.select("period", "retained").iter_rows())
+    first_counts = dict(firsts.group_by("first").len().iter_rows())
     rows: list[dict[str, Any]] = []
     previous: int | None = None
-    for start in _period_starts(window, period):
-        end_count = customers.get(start, 0)
+    for key in keys_of(window.start, window.end, period):
+        end_count = customers.get(key, 0)
         row: dict[str, Any] = {
-            "period": start.isoformat(),
+            "period": start_of(key, period).isoformat(),
             "customers": end_count,
-            "first_time_customers": first_counts.get(start, 0),
+            "first_time_customers": first_counts.get(key, 0),
         }
         if previous is not None:
-            kept = retained.get(start, 0)
-            acquired = end_count - kept
+            retained = kept.get(key, 0)
+            acquired = end_count - retained
             crr = ratio(end_count - acquired, previous)
             row |= {
                 "start_customers": previous,
                 "end_customers": end_count,
                 "acquired_customers": acquired,
-                "retained_customers": kept,
+                "retained_customers": retained,
                 "retention_rate": crr,
                 "churn_rate": None if crr is None else 1 - crr,
             }
@@ -80,38 +92,49 @@ def retention_by_period(
     return rows
 
 
-def cohort_matrix(sales: pl.DataFrame, window: Window) -> list[dict[str, Any]]:
-    """One row per cohort month: its size, and per month offset k the count and the rate."""
-    members = sales.filter(pl.col("member_id").is_not_null()).select(
-        "member_id", month=pl.col("occurred_at").dt.truncate("1mo").dt.date()
+def retention_by_period(
+    sales: pl.DataFrame, window: Window, period: Period
+) -> list[dict[str, Any]]:
+    """Churn and retention of every period of the window."""
+    return retention_rows(
+        member_periods(sales, window, period), first_periods(sales, period), window, period
     )
-    cohorts = members.group_by("member_id").agg(cohort=pl.col("month").min())
-    start, end = window.start.date(), window.end.date()
-    active = (
-        members.unique()
-        .join(cohorts, on="member_id")
-        .filter((pl.col("cohort") >= start) & (pl.col("cohort") < end))
-        .with_columns(
-            offset=(pl.col("month").dt.year() - pl.col("cohort").dt.year()) * 12
-            + pl.col("month").dt.month()
-            - pl.col("cohort").dt.month()
-        )
-        .group_by("cohort", "offset")
+
+
+def cohort_rows(
+    months: pl.DataFrame, cohorts: pl.DataFrame, window: Window
+) -> list[dict[str, Any]]:
+    """The cohort matrix from the members' distinct purchase months (``member_id``,
+    ``period``: month keys, those in the window suffice) and their first months
+    (``member_id``, ``first``)."""
+    keys = keys_of(window.start, window.end, Period.MONTH)
+    cells = (
+        months.lazy()
+        .join(cohorts.lazy(), on="member_id")
+        .filter(pl.col("first").is_between(keys.start, keys.stop - 1))
+        .group_by("first", offset=pl.col("period") - pl.col("first"))
         .len()
-        .sort("cohort", "offset")
+        .sort("first", "offset")
+        .collect()
     )
     rows: list[dict[str, Any]] = []
-    for (cohort,), cells in active.group_by("cohort", maintain_order=True):
-        counts = dict(zip(cells["offset"].to_list(), cells["len"].to_list(), strict=True))
+    for (cohort,), group in cells.group_by("first", maintain_order=True):
+        counts = dict(zip(group["offset"].to_list(), group["len"].to_list(), strict=True))
         size = counts[0]
-        width = max(counts) + 1
-        members_by_offset = [counts.get(k, 0) for k in range(width)]
+        members = [counts.get(k, 0) for k in range(max(counts) + 1)]
         rows.append(
             {
-                "cohort": cohort.isoformat()[:7],
+                "cohort": start_of(int(str(cohort)), Period.MONTH).isoformat()[:7],
                 "size": size,
-                "members": members_by_offset,
-                "rates": [count / size for count in members_by_offset],
+                "members": members,
+                "rates": [count / size for count in members],
             }
         )
     return rows
+
+
+def cohort_matrix(sales: pl.DataFrame, window: Window) -> list[dict[str, Any]]:
+    """One row per cohort month: its size, and per month offset k the count and the rate."""
+    return cohort_rows(
+        member_periods(sales, window, Period.MONTH), first_periods(sales, Period.MONTH), window
+    )

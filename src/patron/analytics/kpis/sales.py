@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from patron.analytics.kpis.inputs import Window
+from patron.analytics.kpis.periods import day_of
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -37,7 +38,8 @@ def lift(member: float | None, other: float | None) -> float | None:
 
 
 def with_net_sales(purchases: pl.DataFrame, returns: pl.DataFrame, end: Any) -> pl.DataFrame:
-    """Purchases before ``end`` with ``net`` (minor units) and ``refunded`` by ``end``."""
+    """Purchases before ``end`` with ``refunded`` by ``end``, ``net`` (minor units) and
+    ``day`` (days since 1970-01-01, UTC)."""
     refunded = (
         returns.lazy()
         .filter(pl.col("occurred_at") < end)
@@ -48,7 +50,7 @@ def with_net_sales(purchases: pl.DataFrame, returns: pl.DataFrame, end: Any) -> 
         purchases.lazy()
         .filter(pl.col("occurred_at") < end)
         .join(refunded, left_on="id", right_on="purchase_id", how="left")
-        .with_columns(pl.col("refunded").fill_null(0))
+        .with_columns(pl.col("refunded").fill_null(0), day=day_of())
         .with_columns(net=pl.col("total") - pl.col("shipping") - pl.col("refunded"))
         .collect()
     )
@@ -69,17 +71,23 @@ class SalesFigures:
         return asdict(self)
 
 
-def sales_figures(sales: pl.DataFrame, customer: str | None) -> SalesFigures:
-    """The figures of the purchases in ``sales`` (already limited to a window and a group);
-    ``customer`` names the column that identifies a buyer, None if buyers are anonymous."""
-    orders = sales.height
-    net = int(sales.get_column("net").sum()) if orders else 0
-    refunded = int(sales.get_column("refunded").sum()) if orders else 0
-    customers = repeat = None
-    if customer is not None:
-        per_customer = sales.group_by(customer).len()
-        customers = per_customer.height
-        repeat = per_customer.filter(pl.col("len") >= 2).height
+def customer_totals(sales: pl.DataFrame, customer: str) -> pl.DataFrame:
+    """One row per customer: ``orders``, ``net``, ``refunded``."""
+    return sales.group_by(customer).agg(
+        orders=pl.len(), net=pl.col("net").sum(), refunded=pl.col("refunded").sum()
+    )
+
+
+def figures_of_customers(totals: pl.DataFrame) -> SalesFigures:
+    """The figures of a :func:`customer_totals` frame."""
+    row = totals.select(
+        orders=pl.col("orders").sum(),
+        net=pl.col("net").sum(),
+        refunded=pl.col("refunded").sum(),
+        repeat=(pl.col("orders") >= 2).sum(),
+    ).row(0)
+    orders, net, refunded, repeat = (int(value or 0) for value in row)
+    customers = totals.height
     return SalesFigures(
         orders=orders,
         net_sales=net,
@@ -89,6 +97,26 @@ def sales_figures(sales: pl.DataFrame, customer: str | None) -> SalesFigures:
         average_order_value=ratio(net, orders),
         purchase_frequency=ratio(orders, customers),
         repeat_purchase_rate=ratio(repeat, customers),
+    )
+
+
+def sales_figures(sales: pl.DataFrame, customer: str | None) -> SalesFigures:
+    """The figures of the purchases in ``sales`` (already limited to a window and a group);
+    ``customer`` names the column that identifies a buyer, None if buyers are anonymous."""
+    if customer is not None:
+        return figures_of_customers(customer_totals(sales, customer))
+    orders = sales.height
+    net = int(sales.get_column("net").sum()) if orders else 0
+    refunded = int(sales.get_column("refunded").sum()) if orders else 0
+    return SalesFigures(
+        orders=orders,
+        net_sales=net,
+        refunded=refunded,
+        customers=None,
+        repeat_customers=None,
+        average_order_value=ratio(net, orders),
+        purchase_frequency=None,
+        repeat_purchase_rate=None,
     )
 
 
@@ -108,9 +136,13 @@ def non_member_sales(sales: pl.DataFrame) -> SalesFigures:
     return sales_figures(guests, key)
 
 
-def members_versus_non_members(sales: pl.DataFrame) -> dict[str, Any]:
-    """Members' and non-members' figures over the purchases of one window, and the lifts."""
-    members, others = member_sales(sales), non_member_sales(sales)
+def members_versus_non_members(
+    sales: pl.DataFrame, members: SalesFigures | None = None
+) -> dict[str, Any]:
+    """Members' and non-members' figures over the purchases of one window, and the lifts
+    (``members``: the members' figures when the caller has them already)."""
+    members = members or member_sales(sales)
+    others = non_member_sales(sales)
     compared = ("average_order_value", "purchase_frequency", "repeat_purchase_rate")
     return {
         "members": members.to_dict(),
@@ -133,7 +165,9 @@ def all_customers(sales: pl.DataFrame) -> SalesFigures:
     return figures
 
 
-def window_figures(sales: pl.DataFrame, window: Window) -> dict[str, Any]:
+def window_figures(
+    sales: pl.DataFrame, window: Window, members: SalesFigures | None = None
+) -> dict[str, Any]:
     """One window's figures: all purchases, members, non-members, and sales per day."""
     chosen = in_window(sales, window)
     total = all_customers(chosen)
@@ -144,7 +178,7 @@ def window_figures(sales: pl.DataFrame, window: Window) -> dict[str, Any]:
         "all": total.to_dict(),
         "net_sales_per_day": ratio(total.net_sales, window.days),
         "orders_per_day": ratio(total.orders, window.days),
-        **members_versus_non_members(chosen),
+        **members_versus_non_members(chosen, members),
     }
 
 
