@@ -39,7 +39,8 @@ def _codes(labels: pl.DataFrame) -> pl.Series:
 def _split(frame: pl.DataFrame, codes: pl.Series) -> dict[int, pl.DataFrame]:
     known = frame.filter(pl.col("member_id") < codes.len())
     coded = known.with_columns(code=codes.gather(known.get_column("member_id")))
-    return {int(key[0]): part for key, part in coded.partition_by("code", as_dict=True).items()}  # type: ignore[call-overload]
+    parts = coded.partition_by("code", as_dict=True)
+    return {int(key[0]): part for key, part in parts.items()}
 
 
 def breakdown(

@@ -56,8 +56,8 @@ def retention_rows(
 
     A member is retained into period p when their previous row is period p − 1.
     """
-    member, key = pl.col("member_id"), pl.col("period")
-    returning = (member == member.shift()) & (key == key.shift() + 1)
+    member, period_key = pl.col("member_id"), pl.col("period")
+    returning = (member == member.shift()) & (period_key == period_key.shift() + 1)
     counts = (
         pairs.with_columns(returning=returning.fill_null(False))
         .group_by("period")
@@ -124,7 +124,7 @@ def cohort_rows(
         members = [counts.get(k, 0) for k in range(max(counts) + 1)]
         rows.append(
             {
-                "cohort": start_of(int(str(cohort)), Period.MONTH).isoformat()[:7],
+                "cohort": start_of(int(cohort), Period.MONTH).isoformat()[:7],
                 "size": size,
                 "members": members,
                 "rates": [count / size for count in members],
