@@ -12,6 +12,7 @@ from patron.analytics.kpis.sales import (
     members_versus_non_members,
     non_member_sales,
     ratio,
+    refunds_by_purchase,
     sales_figures,
     window_figures,
     with_net_sales,
@@ -106,3 +107,13 @@ def test_no_purchases() -> None:
         "purchase_frequency": None,
         "repeat_purchase_rate": None,
     }
+
+
+def test_refunds_with_sparse_purchase_ids_take_the_join_path() -> None:
+    data = inputs()
+    far = 10**12  # ids this sparse do not fit an array indexed by id
+    purchases = data.purchases.with_columns(pl.col("id") + far)
+    returns = data.returns.with_columns(pl.col("purchase_id") + far)
+    refunded = refunds_by_purchase(purchases, returns, WINDOW.end)
+    expected = refunds_by_purchase(data.purchases, data.returns, WINDOW.end)
+    assert refunded.to_list() == expected.to_list() == [0, 0, 10000, 0, 0, 0, 0, 0, 0]

@@ -58,7 +58,8 @@ def breakdown(
         )
         .with_columns(pl.col("group").fill_null(NO_GROUP))
     )
-    names = sorted(set(labels.get_column("group").to_list()), key=lambda n: (n == NO_GROUP, n))
+    distinct = labels.get_column("group").unique().to_list()
+    names = sorted(distinct, key=lambda n: (n == NO_GROUP, n))
     codes = _codes(
         labels.with_columns(
             code=pl.col("group").replace_strict(names, range(len(names)), return_dtype=pl.Int32)

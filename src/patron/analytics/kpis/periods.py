@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import polars as pl
 
 from patron.analytics.kpis.inputs import Period
@@ -32,6 +33,19 @@ def period_of_day(day: pl.Expr, period: Period) -> pl.Expr:
         return ((day + 3) // 7).cast(pl.Int32)
     month = month_of_day(day)
     return month if period is Period.MONTH else (month // 3).cast(pl.Int32)
+
+
+def period_keys(days: np.ndarray, period: Period) -> np.ndarray:
+    """:func:`period_of_day` for an array of days, through a table of the distinct days (a
+    purchase history spans a few thousand days, not millions)."""
+    if days.size == 0:
+        return days.astype(np.int32)
+    first, last = int(days.min()), int(days.max())
+    table = pl.select(
+        period_of_day(pl.int_range(first, last + 1, dtype=pl.Int32), period)
+    ).to_series()
+    keys: np.ndarray = table.to_numpy()[days - first]
+    return keys
 
 
 def key_of(moment: datetime, period: Period) -> int:

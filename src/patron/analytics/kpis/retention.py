@@ -108,14 +108,12 @@ def cohort_rows(
     ``period``: month keys, those in the window suffice) and their first months
     (``member_id``, ``first``)."""
     keys = keys_of(window.start, window.end, Period.MONTH)
+    starting = cohorts.filter(pl.col("first").is_between(keys.start, keys.stop - 1))
     cells = (
-        months.lazy()
-        .join(cohorts.lazy(), on="member_id")
-        .filter(pl.col("first").is_between(keys.start, keys.stop - 1))
+        months.join(starting, on="member_id")
         .group_by("first", offset=pl.col("period") - pl.col("first"))
         .len()
         .sort("first", "offset")
-        .collect()
     )
     rows: list[dict[str, Any]] = []
     for (cohort,), group in cells.group_by("first", maintain_order=True):

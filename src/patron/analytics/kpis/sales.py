@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from patron.analytics.kpis.inputs import Window
@@ -37,23 +38,36 @@ def lift(member: float | None, other: float | None) -> float | None:
     return None if value is None else value - 1
 
 
+def refunds_by_purchase(purchases: pl.DataFrame, returns: pl.DataFrame, end: Any) -> pl.Series:
+    """Money refunded per purchase (aligned with ``purchases``) by returns before ``end``.
+
+    Purchase ids are a sequence, so the refunds go into an array indexed by id and are
+    gathered back (no join over millions of purchases); sparse ids fall back to a join.
+    """
+    counted = returns.filter(pl.col("occurred_at") < end)
+    if counted.height == 0 or purchases.height == 0:
+        return pl.Series("refunded", np.zeros(purchases.height, dtype=np.int64))
+    ids = purchases.get_column("id").to_numpy()
+    returned = counted.get_column("purchase_id").to_numpy()
+    size = int(max(ids.max(), returned.max())) + 1
+    if size > 4 * purchases.height + 1_000_000:
+        totals = counted.group_by("purchase_id").agg(refunded=pl.col("amount").sum())
+        joined = purchases.select("id").join(
+            totals, left_on="id", right_on="purchase_id", how="left", maintain_order="left"
+        )
+        return joined.get_column("refunded").fill_null(0).alias("refunded")
+    by_id = np.zeros(size, dtype=np.int64)
+    np.add.at(by_id, returned, counted.get_column("amount").to_numpy())
+    return pl.Series("refunded", by_id[ids])
+
+
 def with_net_sales(purchases: pl.DataFrame, returns: pl.DataFrame, end: Any) -> pl.DataFrame:
     """Purchases before ``end`` with ``refunded`` by ``end``, ``net`` (minor units) and
     ``day`` (days since 1970-01-01, UTC)."""
-    refunded = (
-        returns.lazy()
-        .filter(pl.col("occurred_at") < end)
-        .group_by("purchase_id")
-        .agg(pl.col("amount").sum().alias("refunded"))
-    )
-    return (
-        purchases.lazy()
-        .filter(pl.col("occurred_at") < end)
-        .join(refunded, left_on="id", right_on="purchase_id", how="left")
-        .with_columns(pl.col("refunded").fill_null(0), day=day_of())
-        .with_columns(net=pl.col("total") - pl.col("shipping") - pl.col("refunded"))
-        .collect()
-    )
+    before = purchases.filter(pl.col("occurred_at") < end)
+    return before.with_columns(
+        refunds_by_purchase(before, returns, end), day=day_of()
+    ).with_columns(net=pl.col("total") - pl.col("shipping") - pl.col("refunded"))
 
 
 @dataclass(frozen=True)

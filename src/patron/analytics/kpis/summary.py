@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from patron.analytics.kpis.inputs import Period, Window
-from patron.analytics.kpis.periods import keys_of, period_of_day
+from patron.analytics.kpis.periods import keys_of, period_keys, period_of_day
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,8 @@ def member_frames(
 def _dense_frames(members: pl.DataFrame, window: Window, period: Period, size: int) -> MemberFrames:
     keys = keys_of(window.start, window.end, period)
     columns = members.select(
-        "member_id", "net", "refunded", "day",
-        period=period_of_day(pl.col("day"), period), inside=window.contains("occurred_at"),
-    )  # fmt: skip
+        "member_id", "net", "refunded", "day", inside=window.contains("occurred_at")
+    )
     member = columns.get_column("member_id").to_numpy()
     inside = columns.get_column("inside").to_numpy()
     bought = member[inside]
@@ -74,16 +73,17 @@ def _dense_frames(members: pl.DataFrame, window: Window, period: Period, size: i
         | {name: values[ids] for name, values in sums.items()}
     )
     bitmap = np.zeros((size, len(keys)), dtype=np.bool_)
-    bitmap[bought, columns.get_column("period").to_numpy()[inside] - keys.start] = True
+    days = columns.get_column("day").to_numpy()
+    bitmap[bought, period_keys(days[inside], period) - keys.start] = True
     rows, offsets = np.nonzero(bitmap)
     pairs = pl.DataFrame(
         {"member_id": rows.astype(np.int64), "period": (offsets + keys.start).astype(np.int32)}
     )
     first_day = np.full(size, NO_DAY, dtype=np.int32)
-    np.minimum.at(first_day, member, columns.get_column("day").to_numpy())
+    np.minimum.at(first_day, member, days)
     seen = np.flatnonzero(first_day != NO_DAY)
-    firsts = pl.DataFrame({"member_id": seen.astype(np.int64), "day": first_day[seen]}).select(
-        "member_id", first=period_of_day(pl.col("day"), period)
+    firsts = pl.DataFrame(
+        {"member_id": seen.astype(np.int64), "first": period_keys(first_day[seen], period)}
     )
     return MemberFrames(totals=totals, pairs=pairs, firsts=firsts)
 
