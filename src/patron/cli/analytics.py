@@ -1,4 +1,7 @@
-"""``patron analytics``: customer lifetime value and churn risk, loyalty KPIs."""
+"""``patron analytics``: customer lifetime value and churn risk, loyalty KPIs.
+
+The CLV models (SciPy) are imported by the ``clv`` command only, so that the other commands
+start fast."""
 
 from __future__ import annotations
 
@@ -6,21 +9,12 @@ import csv
 import math
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import polars as pl
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.analytics.clv.cdnow import read_cdnow_summary, read_cdnow_summary_with_transactions
-from patron.analytics.clv.errors import ClvInputError
-from patron.analytics.clv.pipeline import ClvResult, fit_clv
-from patron.analytics.clv.summary import (
-    CustomerSummary,
-    PurchaseColumns,
-    TimeUnit,
-    summarise_purchases,
-)
 from patron.analytics.kpis.inputs import KpiSettings, Period
 from patron.analytics.kpis.service import Breakdown, KpiQuery, kpi_report
 from patron.analytics.purchase_log import member_purchase_log
@@ -36,6 +30,10 @@ from patron.cli.options import (
 from patron.kit.money import exponent
 from patron.kit.time import utcnow
 
+if TYPE_CHECKING:
+    from patron.analytics.clv.pipeline import ClvResult
+    from patron.analytics.clv.summary import CustomerSummary
+
 app = typer.Typer(help="Analytics: CLV, churn risk, loyalty KPIs.", no_args_is_help=True)
 
 
@@ -46,6 +44,11 @@ def _read_log(path: Path) -> pl.DataFrame:
 
 
 def _summary_from_file(path: Path) -> CustomerSummary:
+    from patron.analytics.clv.cdnow import (
+        read_cdnow_summary,
+        read_cdnow_summary_with_transactions,
+    )
+
     header = pl.read_csv(path, n_rows=1).columns
     if "zbar" in header:
         return read_cdnow_summary_with_transactions(path)
@@ -53,6 +56,9 @@ def _summary_from_file(path: Path) -> CustomerSummary:
 
 
 def _summary_from_log(log: pl.DataFrame, end: date | None) -> CustomerSummary:
+    from patron.analytics.clv.errors import ClvInputError
+    from patron.analytics.clv.summary import PurchaseColumns, TimeUnit, summarise_purchases
+
     missing = {"customer_id", "purchased_at"} - set(log.columns)
     if missing:
         raise ClvInputError(f"the purchase log lacks columns {sorted(missing)}", field="input")
@@ -118,6 +124,9 @@ def clv(
     customer: P(alive), expected purchases over the horizon, CLV, and the at-risk flag."""
     if sum(x is not None for x in (input_log, summary_file)) > 1:
         raise typer.BadParameter("give one of --db, --input or --summary")
+    from patron.analytics.clv.pipeline import fit_clv
+    from patron.analytics.clv.summary import TimeUnit
+
     observation_end = date.fromisoformat(end) if end else None
 
     async def from_database(session: AsyncSession) -> pl.DataFrame:

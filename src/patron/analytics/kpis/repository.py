@@ -95,22 +95,23 @@ class KpiRepository:
     def _moment(self) -> str:
         return "unixepoch(occurred_at) AS occurred_at" if self.is_sqlite else "occurred_at"
 
-    def _seconds(self, frame: pl.DataFrame) -> pl.DataFrame:
+    def _seconds(self, frame: pl.DataFrame, column: str = "occurred_at") -> pl.DataFrame:
+        """SQLite's epoch seconds as datetimes (other databases give datetimes already)."""
         if not self.is_sqlite:
             return frame
-        seconds = pl.col("occurred_at").cast(pl.Int64)
-        return frame.with_columns(occurred_at=pl.from_epoch(seconds, "s"))
+        return frame.with_columns(pl.from_epoch(pl.col(column).cast(pl.Int64), "s").alias(column))
 
     async def returns(self) -> pl.DataFrame:
         query = "SELECT purchase_id, amount, occurred_at FROM purchase_returns"
         return _utc(await self._read(query), RETURNS)
 
     async def members(self, program_id: int) -> pl.DataFrame:
+        enrolled = "unixepoch(enrolled_at)" if self.is_sqlite else "enrolled_at"
         query = (
-            "SELECT id AS member_id, enrolled_at, tier_id AS tier FROM members "
+            f"SELECT id AS member_id, {enrolled} AS enrolled_at, tier_id AS tier FROM members "
             f"WHERE program_id = {int(program_id)}"
         )
-        return _utc(await self._read(query), MEMBERS)
+        return _utc(self._seconds(await self._read(query), "enrolled_at"), MEMBERS)
 
     async def accounts(self) -> pl.DataFrame:
         """The cached counters of every account (as recorded now)."""
