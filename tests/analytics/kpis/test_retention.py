@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import polars as pl
 import pytest
 
 from patron.analytics.kpis.inputs import Period, Window
@@ -70,3 +71,8 @@ def test_retention_rate_formula_on_a_bigger_period() -> None:
     )
     # December {1}; January {1, 2}: S = 1, E = 2, N = 1, CRR = (2 − 1) / 1.
     assert rows[1]["retention_rate"] == pytest.approx(1.0)
+
+
+def test_cohorts_with_sparse_member_ids_take_the_join_path() -> None:
+    shifted = sales().with_columns(pl.col("member_id") + 10**12)
+    assert cohort_matrix(shifted, WINDOW) == cohort_matrix(sales(), WINDOW)

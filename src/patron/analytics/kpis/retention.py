@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from patron.analytics.kpis.inputs import Period, Window
@@ -101,6 +102,28 @@ def retention_by_period(
     )
 
 
+def _cohort_counts(months: pl.DataFrame, cohorts: pl.DataFrame, keys: range) -> np.ndarray:
+    """counts[c, k]: members of cohort ``keys[c]`` who bought in month ``keys[c] + k``.
+
+    The first month is gathered by member id from an array (ids are a sequence); sparse ids
+    take a join instead.
+    """
+    width = len(keys)
+    member = months.get_column("member_id").to_numpy()
+    size = int(cohorts.get_column("member_id").max() or 0) + 1  # type: ignore[arg-type]
+    if size <= 4 * cohorts.height + 1_000_000 and (member.size == 0 or member.max() < size):
+        first_by_id = np.full(size, -1, dtype=np.int64)
+        first_by_id[cohorts.get_column("member_id").to_numpy()] = cohorts.get_column("first")
+        first = first_by_id[member]
+    else:
+        joined = months.join(cohorts, on="member_id", how="left", maintain_order="left")
+        first = joined.get_column("first").fill_null(-1).to_numpy().astype(np.int64)
+    month = months.get_column("period").to_numpy().astype(np.int64)
+    chosen = (first >= keys.start) & (first < keys.stop)
+    cell = (first[chosen] - keys.start) * width + (month[chosen] - first[chosen])
+    return np.bincount(cell, minlength=width * width).reshape(width, width)
+
+
 def cohort_rows(
     months: pl.DataFrame, cohorts: pl.DataFrame, window: Window
 ) -> list[dict[str, Any]]:
@@ -108,24 +131,19 @@ def cohort_rows(
     ``period``: month keys, those in the window suffice) and their first months
     (``member_id``, ``first``)."""
     keys = keys_of(window.start, window.end, Period.MONTH)
-    starting = cohorts.filter(pl.col("first").is_between(keys.start, keys.stop - 1))
-    cells = (
-        months.join(starting, on="member_id")
-        .group_by("first", offset=pl.col("period") - pl.col("first"))
-        .len()
-        .sort("first", "offset")
-    )
+    counts = _cohort_counts(months, cohorts, keys)
     rows: list[dict[str, Any]] = []
-    for (cohort,), group in cells.group_by("first", maintain_order=True):
-        counts = dict(zip(group["offset"].to_list(), group["len"].to_list(), strict=True))
-        size = counts[0]
-        members = [counts.get(k, 0) for k in range(max(counts) + 1)]
+    for index, key in enumerate(keys):
+        line = counts[index]
+        if line[0] == 0:
+            continue
+        members = [int(count) for count in line[: int(np.flatnonzero(line).max()) + 1]]
         rows.append(
             {
-                "cohort": start_of(int(cohort), Period.MONTH).isoformat()[:7],
-                "size": size,
+                "cohort": start_of(key, Period.MONTH).isoformat()[:7],
+                "size": members[0],
                 "members": members,
-                "rates": [count / size for count in members],
+                "rates": [count / members[0] for count in members],
             }
         )
     return rows

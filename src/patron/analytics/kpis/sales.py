@@ -64,7 +64,12 @@ def refunds_by_purchase(purchases: pl.DataFrame, returns: pl.DataFrame, end: Any
 def with_net_sales(purchases: pl.DataFrame, returns: pl.DataFrame, end: Any) -> pl.DataFrame:
     """Purchases before ``end`` with ``refunded`` by ``end``, ``net`` (minor units) and
     ``day`` (days since 1970-01-01, UTC)."""
-    before = purchases.filter(pl.col("occurred_at") < end)
+    latest = purchases.get_column("occurred_at").max()
+    before = (
+        purchases
+        if latest is None or latest < end
+        else purchases.filter(pl.col("occurred_at") < end)
+    )
     return before.with_columns(
         refunds_by_purchase(before, returns, end), day=day_of()
     ).with_columns(net=pl.col("total") - pl.col("shipping") - pl.col("refunded"))
