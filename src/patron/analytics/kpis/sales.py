@@ -139,19 +139,34 @@ def sales_figures(sales: pl.DataFrame, customer: str | None) -> SalesFigures:
     )
 
 
+FIGURE_COLUMNS = ("member_id", "net", "refunded", "occurred_at")
+
+
 def in_window(sales: pl.DataFrame, window: Window) -> pl.DataFrame:
+    """The sales in the window (the frame itself when they all are: no copy)."""
+    times = sales.get_column("occurred_at")
+    first, last = times.min(), times.max()
+    if first is None or (first >= window.start and last < window.end):  # type: ignore[operator]
+        return sales
     return sales.filter(window.contains("occurred_at"))
 
 
+def _only(sales: pl.DataFrame, condition: pl.Expr, *extra: str) -> pl.DataFrame:
+    """The rows that meet ``condition``, with the columns the figures read (no wide copy)."""
+    wanted = [name for name in (*FIGURE_COLUMNS, *extra) if name in sales.columns]
+    return sales.lazy().select(wanted).filter(condition).collect()
+
+
 def member_sales(sales: pl.DataFrame) -> SalesFigures:
-    return sales_figures(sales.filter(pl.col("member_id").is_not_null()), "member_id")
+    return sales_figures(_only(sales, pl.col("member_id").is_not_null()), "member_id")
 
 
 def non_member_sales(sales: pl.DataFrame) -> SalesFigures:
     key = "customer_key" if "customer_key" in sales.columns else None
-    guests = sales.filter(pl.col("member_id").is_null())
+    condition = pl.col("member_id").is_null()
     if key is not None:
-        guests = guests.filter(pl.col(key).is_not_null())
+        condition = condition & pl.col(key).is_not_null()
+    guests = _only(sales, condition, *([key] if key else []))
     return sales_figures(guests, key)
 
 

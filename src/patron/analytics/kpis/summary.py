@@ -44,7 +44,12 @@ def member_frames(
 
     ``dense``: force (True) or forbid (False) the array path; None chooses by size.
     """
-    members = sales.filter(pl.col("member_id").is_not_null())
+    members = (
+        sales.lazy()
+        .select("member_id", "net", "refunded", "day", "occurred_at")
+        .filter(pl.col("member_id").is_not_null())
+        .collect()
+    )
     size = int(members.get_column("member_id").max() or 0) + 1  # type: ignore[arg-type]
     keys = keys_of(window.start, window.end, period)
     fits = size * len(keys) <= BITMAP_CELLS and size <= 4 * members.height + 1_000_000
