@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
 
+from patron.analytics.kpis.html import plotly_js
 from patron.cli.main import app
 from patron.kit.db import Database
 from patron.migrations import upgrade_schema
@@ -81,3 +83,20 @@ def test_window_error_exits_1(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "invalid_window" in result.stderr
+
+
+def test_html_report_is_self_contained(tmp_path: Path) -> None:
+    db = store(tmp_path)
+    out = tmp_path / "report.html"
+    arguments = ["--from", "2026-01-01", "--to", "2026-03-31", "--by", "tier"]
+    result = runner.invoke(app, ["analytics", "report", "--db", db, "--out", str(out), *arguments])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert page.count('Plotly.newPlot("chart-') == 4  # trends, cohorts, members, tiers
+    assert "Cohort retention by month of first purchase" in page
+    assert "Members versus non-members" in page
+    assert "Net sales and member retention per period" in page
+    assert page.count("plotly.js v") == 1  # the library, inlined once
+    assert not re.search(r"<script[^>]+src=", page)
+    assert "http" not in page.replace(plotly_js(), "")  # the library's own strings aside
+    assert "<th>liability</th><td>178.57 RUB</td>" in page  # 17857 kopecks

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -242,3 +243,54 @@ def kpis(
         print_json(report)
         return
     print_report(report, exponent(report["program"]["currency"]))
+
+
+@app.command("report")
+def report(
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")],
+    db: DbOption = None,
+    first: Annotated[
+        str | None, typer.Option("--from", help="First day (YYYY-MM-DD, UTC).")
+    ] = None,
+    last: Annotated[str | None, typer.Option("--to", help="Last day, included.")] = None,
+    by: Annotated[
+        list[Breakdown] | None, typer.Option(help="Break down by tier or segment.")
+    ] = None,
+    period: Annotated[Period, typer.Option(help="Granularity of the trends.")] = Period.MONTH,
+) -> None:
+    """Write the KPIs as one self-contained HTML page with charts (trends, cohort heat map,
+    members vs non-members, per group); plotly.js is inlined, so it opens offline. The
+    settings (margin rate, point value...) come from the PATRON_* variables of `kpis`."""
+    from patron.analytics.kpis.html import render_report
+
+    settings = KpiSettings(
+        margin_rate=_env_float("PATRON_MARGIN_RATE"),
+        point_value=_env_float("PATRON_POINT_VALUE"),
+        expected_redemption_rate=_env_float("PATRON_EXPECTED_REDEMPTION"),
+        operating_cost=int(os.environ.get("PATRON_OPERATING_COST", "0")),
+        period=period,
+    )
+    query = KpiQuery(
+        first=_day(first, "--from"),
+        last=_day(last, "--to"),
+        by=tuple(dict.fromkeys(by or ())),
+        settings=settings,
+    )
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        return await kpi_report(session, query=query, today=utcnow().date())
+
+    figures = run(in_unit_of_work(db, work, write=False))
+    page = render_report(figures, exponent(figures["program"]["currency"]))
+    out.write_text(page, encoding="utf-8")
+    typer.echo(f"report written to {out}")
+
+
+def _env_float(name: str) -> float | None:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return None
+    try:
+        return float(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"{name}: not a number: {value!r}") from error

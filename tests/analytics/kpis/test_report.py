@@ -66,3 +66,15 @@ def test_rounded_is_json_ready() -> None:
     assert report["program"]["points"]["redemption_rate"] == 0.367647
     assert "NaN" not in text
     assert "Infinity" not in text
+
+
+def test_trends_per_month() -> None:
+    trends = compute_kpis(inputs(), SETTINGS, WINDOW)["customers"]["trends"]
+    assert trends == [
+        {"period": "2026-01-01", "member_orders": 2, "member_net_sales": 34000,
+         "non_member_orders": 1, "non_member_net_sales": 12000},
+        {"period": "2026-02-01", "member_orders": 2, "member_net_sales": 28000,
+         "non_member_orders": 0, "non_member_net_sales": 0},
+        {"period": "2026-03-01", "member_orders": 1, "member_net_sales": 5000,
+         "non_member_orders": 1, "non_member_net_sales": 6000},
+    ]  # fmt: skip

@@ -24,6 +24,7 @@ from patron.analytics.kpis.sales import (
     with_net_sales,
 )
 from patron.analytics.kpis.summary import member_frames
+from patron.analytics.kpis.trends import trend_rows
 
 RATE_DIGITS = 6
 
@@ -65,6 +66,7 @@ def compute_kpis(
         "customers": {
             "sales": current,
             "periods": retention_rows(frames.pairs, frames.firsts, window, settings.period),
+            "trends": trend_rows(until_end, window, settings.period),
             "cohorts": (
                 cohort_rows(frames.pairs, frames.firsts, window)
                 if settings.period is Period.MONTH
