@@ -1,27 +1,25 @@
-"""``patron analytics``: customer lifetime value and churn risk (more reports to come)."""
+"""``patron analytics``: customer lifetime value and churn risk, loyalty KPIs.
+
+The CLV models (SciPy) are imported by the ``clv`` command only, so that the other commands
+start fast."""
 
 from __future__ import annotations
 
 import csv
 import math
+import os
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import polars as pl
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.analytics.clv.cdnow import read_cdnow_summary, read_cdnow_summary_with_transactions
-from patron.analytics.clv.errors import ClvInputError
-from patron.analytics.clv.pipeline import ClvResult, fit_clv
-from patron.analytics.clv.summary import (
-    CustomerSummary,
-    PurchaseColumns,
-    TimeUnit,
-    summarise_purchases,
-)
+from patron.analytics.kpis.inputs import KpiSettings, Period
+from patron.analytics.kpis.service import Breakdown, KpiQuery, kpi_report
 from patron.analytics.purchase_log import member_purchase_log
+from patron.cli.kpi_table import print_report
 from patron.cli.options import (
     DbOption,
     JsonOption,
@@ -31,9 +29,14 @@ from patron.cli.options import (
     run,
 )
 from patron.cli.rfm import rfm
+from patron.kit.money import exponent
 from patron.kit.time import utcnow
 
-app = typer.Typer(help="Analytics: CLV, churn risk.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from patron.analytics.clv.pipeline import ClvResult
+    from patron.analytics.clv.summary import CustomerSummary
+
+app = typer.Typer(help="Analytics: CLV, churn risk, loyalty KPIs.", no_args_is_help=True)
 
 
 def _read_log(path: Path) -> pl.DataFrame:
@@ -43,6 +46,11 @@ def _read_log(path: Path) -> pl.DataFrame:
 
 
 def _summary_from_file(path: Path) -> CustomerSummary:
+    from patron.analytics.clv.cdnow import (
+        read_cdnow_summary,
+        read_cdnow_summary_with_transactions,
+    )
+
     header = pl.read_csv(path, n_rows=1).columns
     if "zbar" in header:
         return read_cdnow_summary_with_transactions(path)
@@ -50,6 +58,9 @@ def _summary_from_file(path: Path) -> CustomerSummary:
 
 
 def _summary_from_log(log: pl.DataFrame, end: date | None) -> CustomerSummary:
+    from patron.analytics.clv.errors import ClvInputError
+    from patron.analytics.clv.summary import PurchaseColumns, TimeUnit, summarise_purchases
+
     missing = {"customer_id", "purchased_at"} - set(log.columns)
     if missing:
         raise ClvInputError(f"the purchase log lacks columns {sorted(missing)}", field="input")
@@ -115,6 +126,9 @@ def clv(
     customer: P(alive), expected purchases over the horizon, CLV, and the at-risk flag."""
     if sum(x is not None for x in (input_log, summary_file)) > 1:
         raise typer.BadParameter("give one of --db, --input or --summary")
+    from patron.analytics.clv.pipeline import fit_clv
+    from patron.analytics.clv.summary import TimeUnit
+
     observation_end = date.fromisoformat(end) if end else None
 
     async def from_database(session: AsyncSession) -> pl.DataFrame:
@@ -166,3 +180,121 @@ def clv(
 
 
 app.command("rfm")(rfm)
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"{name}: expected YYYY-MM-DD, got {value!r}") from error
+
+
+@app.command("kpis")
+def kpis(
+    db: DbOption = None,
+    first: Annotated[
+        str | None, typer.Option("--from", help="First day (YYYY-MM-DD, UTC).")
+    ] = None,
+    last: Annotated[str | None, typer.Option("--to", help="Last day, included.")] = None,
+    baseline_from: Annotated[str | None, typer.Option(help="First day of the baseline.")] = None,
+    baseline_to: Annotated[str | None, typer.Option(help="Last day of the baseline.")] = None,
+    by: Annotated[
+        list[Breakdown] | None, typer.Option(help="Break down by tier or segment.")
+    ] = None,
+    period: Annotated[Period, typer.Option(help="Granularity of retention.")] = Period.MONTH,
+    margin_rate: Annotated[
+        float | None, typer.Option(envvar="PATRON_MARGIN_RATE", help="Gross margin rate (ROI).")
+    ] = None,
+    point_value: Annotated[
+        float | None,
+        typer.Option(envvar="PATRON_POINT_VALUE", help="Minor units per point (default: derived)."),
+    ] = None,
+    expected_redemption: Annotated[
+        float | None,
+        typer.Option(envvar="PATRON_EXPECTED_REDEMPTION", help="Expected redemption rate."),
+    ] = None,
+    operating_cost: Annotated[
+        int, typer.Option(envvar="PATRON_OPERATING_COST", help="Program running cost, minor units.")
+    ] = 0,
+    json_output: JsonOption = False,
+) -> None:
+    """Loyalty KPIs of the active program: members, points, liability, ROI, retention,
+    cohorts, members vs non-members, before/after a baseline, per tier or segment.
+    Definitions: docs/metrics.md."""
+    settings = KpiSettings(
+        margin_rate=margin_rate,
+        point_value=point_value,
+        expected_redemption_rate=expected_redemption,
+        operating_cost=operating_cost,
+        period=period,
+    )
+    query = KpiQuery(
+        first=_day(first, "--from"),
+        last=_day(last, "--to"),
+        baseline_first=_day(baseline_from, "--baseline-from"),
+        baseline_last=_day(baseline_to, "--baseline-to"),
+        by=tuple(dict.fromkeys(by or ())),
+        settings=settings,
+    )
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        return await kpi_report(session, query=query, today=utcnow().date())
+
+    report = run(in_unit_of_work(db, work, write=False))
+    if json_output:
+        print_json(report)
+        return
+    print_report(report, exponent(report["program"]["currency"]))
+
+
+@app.command("report")
+def report(
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")],
+    db: DbOption = None,
+    first: Annotated[
+        str | None, typer.Option("--from", help="First day (YYYY-MM-DD, UTC).")
+    ] = None,
+    last: Annotated[str | None, typer.Option("--to", help="Last day, included.")] = None,
+    by: Annotated[
+        list[Breakdown] | None, typer.Option(help="Break down by tier or segment.")
+    ] = None,
+    period: Annotated[Period, typer.Option(help="Granularity of the trends.")] = Period.MONTH,
+) -> None:
+    """Write the KPIs as one self-contained HTML page with charts (trends, cohort heat map,
+    members vs non-members, per group); plotly.js is inlined, so it opens offline. The
+    settings (margin rate, point value...) come from the PATRON_* variables of `kpis`."""
+    from patron.analytics.kpis.html import render_report
+
+    settings = KpiSettings(
+        margin_rate=_env_float("PATRON_MARGIN_RATE"),
+        point_value=_env_float("PATRON_POINT_VALUE"),
+        expected_redemption_rate=_env_float("PATRON_EXPECTED_REDEMPTION"),
+        operating_cost=int(os.environ.get("PATRON_OPERATING_COST", "0")),
+        period=period,
+    )
+    query = KpiQuery(
+        first=_day(first, "--from"),
+        last=_day(last, "--to"),
+        by=tuple(dict.fromkeys(by or ())),
+        settings=settings,
+    )
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        return await kpi_report(session, query=query, today=utcnow().date())
+
+    figures = run(in_unit_of_work(db, work, write=False))
+    page = render_report(figures, exponent(figures["program"]["currency"]))
+    out.write_text(page, encoding="utf-8")
+    typer.echo(f"report written to {out}")
+
+
+def _env_float(name: str) -> float | None:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return None
+    try:
+        return float(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"{name}: not a number: {value!r}") from error

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from patron.api.routes import (
+    analytics,
     checkout,
     insights,
     members,
@@ -22,4 +23,5 @@ ROUTERS: list[APIRouter] = [
     programs.router,
     tickets.router,
     insights.router,
+    analytics.router,
 ]

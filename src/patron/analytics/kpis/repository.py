@@ -1,0 +1,175 @@
+"""Read-only queries of the KPI loader: SQL in, Polars frames out.
+
+The large tables (purchases, ledger entries) are read column-wise with ConnectorX, which
+turns the database's rows into Arrow arrays in native code (on two threads, split on the
+primary key), so no Python object is built per row: ten million purchases read in a few
+seconds on SQLite or PostgreSQL. It opens its own read-only connection from the session's
+URL, so it sees what is committed. Small lookups (coupons, table existence) go through the
+session. Every frame leaves here with the dtypes of :mod:`.inputs` and UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import connectorx as cx
+import polars as pl
+from sqlalchemy import inspect, select, text
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.analytics.kpis.inputs import MEMBERS, PURCHASES, RETURNS
+from patron.kit import money
+from patron.programs.schema import RewardKind
+from patron.rewards.models import Coupon, CouponStatus
+
+MONEY_VALUED = (RewardKind.FIXED_DISCOUNT, RewardKind.GIFT_CERTIFICATE, RewardKind.CASHBACK)
+PARTITIONS = 2
+SEGMENTS_TABLE = "member_segments"
+
+
+def connectorx_url(url: URL) -> str:
+    """The session's SQLAlchemy URL in ConnectorX's form (plain scheme, absolute path)."""
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite://{Path(url.database or '').resolve()}"
+    plain = url.set(drivername="postgresql")
+    return plain.render_as_string(hide_password=False)
+
+
+def _utc(frame: pl.DataFrame, schema: dict[str, Any]) -> pl.DataFrame:
+    """Cast to ``schema``; naive datetimes (SQLite) are UTC, aware ones are converted."""
+    columns = []
+    for name, dtype in schema.items():
+        column = pl.col(name)
+        current = frame.schema[name]
+        if isinstance(dtype, pl.Datetime) and isinstance(current, pl.Datetime):
+            column = column.dt.cast_time_unit("us")
+            column = (
+                column.dt.replace_time_zone("UTC")
+                if current.time_zone is None
+                else column.dt.convert_time_zone("UTC")
+            )
+        columns.append(column.cast(dtype))
+    return frame.select(columns)
+
+
+class KpiRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        url = session.get_bind().engine.url
+        self.url = make_url(url.render_as_string(hide_password=False))
+        self.source = connectorx_url(self.url)
+
+    async def _read(self, query: str, *, partition_on: str | None = None) -> pl.DataFrame:
+        options: dict[str, Any] = {"return_type": "arrow"}
+        if partition_on is not None:
+            options |= {"partition_on": partition_on, "partition_num": PARTITIONS}
+
+        def read() -> Any:
+            return cx.read_sql(self.source, query, **options)
+
+        table = await asyncio.to_thread(read)
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    async def purchases(self, program_id: int, currency: str) -> pl.DataFrame:
+        """Purchases of the program in its currency (others are left out of money figures).
+
+        On SQLite the time is read as whole seconds since the epoch (``unixepoch``): parsing
+        SQLite's datetime text was most of the read; every KPI needs days only.
+        """
+        assert money.is_currency(currency)  # a literal in the query: only ISO codes pass
+        query = (
+            f"SELECT id, member_id, {self._moment()}, total, shipping FROM purchases "
+            f"WHERE program_id = {int(program_id)} AND currency = '{currency}'"
+        )
+        return _utc(self._seconds(await self._read(query, partition_on="id")), PURCHASES)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    def _moment(self) -> str:
+        return "unixepoch(occurred_at) AS occurred_at" if self.is_sqlite else "occurred_at"
+
+    def _seconds(self, frame: pl.DataFrame, column: str = "occurred_at") -> pl.DataFrame:
+        """SQLite's epoch seconds as datetimes (other databases give datetimes already)."""
+        if not self.is_sqlite:
+            return frame
+        return frame.with_columns(pl.from_epoch(pl.col(column).cast(pl.Int64), "s").alias(column))
+
+    async def returns(self) -> pl.DataFrame:
+        query = "SELECT purchase_id, amount, occurred_at FROM purchase_returns"
+        return _utc(await self._read(query), RETURNS)
+
+    async def members(self, program_id: int) -> pl.DataFrame:
+        enrolled = "unixepoch(enrolled_at)" if self.is_sqlite else "enrolled_at"
+        query = (
+            f"SELECT id AS member_id, {enrolled} AS enrolled_at, tier_id AS tier FROM members "
+            f"WHERE program_id = {int(program_id)}"
+        )
+        return _utc(self._seconds(await self._read(query), "enrolled_at"), MEMBERS)
+
+    async def accounts(self) -> pl.DataFrame:
+        """The cached counters of every account (as recorded now)."""
+        query = (
+            "SELECT member_id, available, pending, lifetime_earned, redeemed, expired FROM accounts"
+        )
+        frame = await self._read(query)
+        return frame.select(
+            pl.col("member_id").cast(pl.Int64),
+            issued=pl.col("lifetime_earned").cast(pl.Int64),
+            redeemed=pl.col("redeemed").cast(pl.Int64),
+            expired=pl.col("expired").cast(pl.Int64),
+            balance=(pl.col("available") + pl.col("pending")).cast(pl.Int64),
+        )
+
+    async def entries(self) -> pl.DataFrame:
+        query = f"SELECT id, member_id, kind, amount, {self._moment()} FROM ledger_entries"
+        frame = self._seconds(await self._read(query, partition_on="id"))
+        schema = {
+            "member_id": pl.Int64,
+            "kind": pl.String,
+            "amount": pl.Int64,
+            "occurred_at": pl.Datetime("us", "UTC"),
+        }
+        return _utc(frame, schema)
+
+    async def coupon_values(self, program_id: int, currency: str) -> pl.DataFrame:
+        """Value and points of the money-valued coupons issued and not cancelled."""
+        query = select(Coupon.value, Coupon.cost_points).where(
+            Coupon.program_id == program_id,
+            Coupon.kind.in_(MONEY_VALUED),
+            Coupon.status != CouponStatus.CANCELLED,
+            Coupon.currency == currency,
+            Coupon.value.is_not(None),
+            Coupon.cost_points > 0,
+        )
+        rows = (await self.session.execute(query)).all()
+        return pl.DataFrame(
+            [tuple(row) for row in rows],
+            schema={"value": pl.Int64, "cost_points": pl.Int64},
+            orient="row",
+        )
+
+    async def has_segments(self) -> bool:
+        """Whether segments have been computed (the table exists and holds rows)."""
+
+        def check(connection: Connection) -> bool:
+            return inspect(connection).has_table(SEGMENTS_TABLE)
+
+        connection = await self.session.connection()
+        if not await connection.run_sync(check):
+            return False
+        query = text(f"SELECT 1 FROM {SEGMENTS_TABLE} LIMIT 1")
+        return (await self.session.execute(query)).first() is not None
+
+    async def segments(self) -> pl.DataFrame:
+        query = f"SELECT member_id, rfm_segment FROM {SEGMENTS_TABLE}"
+        frame = await self._read(query)
+        return frame.select(
+            pl.col("member_id").cast(pl.Int64), group=pl.col("rfm_segment").cast(pl.String)
+        )

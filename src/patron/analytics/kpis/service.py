@@ -1,0 +1,138 @@
+"""The KPI use case: load the frames of the active program, then compute (read-only).
+
+``kpi_report`` picks the points source by the window: for the whole history up to now (no
+``first``/``last`` given) it reads the accounts' cached counters (one row per member, which
+``patron verify`` proves equal to the ledger); for any other window it sums the ledger
+entries of the window (:func:`.points.member_points`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+import polars as pl
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.analytics.kpis.breakdown import tier_groups
+from patron.analytics.kpis.errors import GroupingUnavailableError, KpiWindowError
+from patron.analytics.kpis.inputs import POINTS, KpiInputs, KpiSettings, Window
+from patron.analytics.kpis.points import member_points
+from patron.analytics.kpis.report import compute_kpis, rounded
+from patron.analytics.kpis.repository import KpiRepository
+from patron.programs import service as program_service
+from patron.programs.schema import Program
+from patron.programs.schemas import ActiveProgram
+
+
+class Breakdown(StrEnum):
+    TIER = "tier"
+    SEGMENT = "segment"  # the RFM segment of ``member_segments``
+
+
+@dataclass(frozen=True)
+class KpiQuery:
+    """Days are UTC calendar days, both ends included; None: from the first purchase, to
+    today."""
+
+    first: date | None = None
+    last: date | None = None
+    baseline_first: date | None = None
+    baseline_last: date | None = None
+    by: tuple[Breakdown, ...] = ()  # in this order, each once
+    settings: KpiSettings = field(default_factory=KpiSettings)
+
+
+EARLIEST, LATEST = date(1970, 1, 1), date(2200, 12, 31)
+
+
+def _window(first: date | None, last: date, purchases: pl.DataFrame, field_name: str) -> Window:
+    if first is None:
+        earliest = purchases.get_column("occurred_at").min() if purchases.height else None
+        first = earliest.date() if isinstance(earliest, datetime) else last
+        first = min(first, last)
+    if not (EARLIEST <= first <= LATEST and EARLIEST <= last <= LATEST):
+        raise KpiWindowError(f"days must lie from {EARLIEST} to {LATEST}", field=field_name)
+    if first > last:
+        raise KpiWindowError("the first day is after the last day", field=field_name)
+    return Window.of_days(first, last)
+
+
+def catalogue_values(program: Program) -> pl.DataFrame:
+    """Value (minor units) and points of the money-valued rewards of the catalogue."""
+    rows = [
+        (program.minor(reward.value), reward.cost_points)
+        for reward in program.rewards
+        if reward.value is not None
+        and reward.kind.value in ("fixed_discount", "gift_certificate", "cashback")
+        and reward.cost_points > 0
+    ]
+    return pl.DataFrame(rows, schema={"value": pl.Int64, "cost_points": pl.Int64}, orient="row")
+
+
+async def _points(
+    repository: KpiRepository, members: pl.DataFrame, window: Window, whole_history: bool
+) -> pl.DataFrame:
+    if whole_history:
+        accounts = await repository.accounts()
+        frame = accounts.with_columns(
+            redeemed_to_date=pl.col("redeemed"), expired_to_date=pl.col("expired")
+        )
+    else:
+        frame = member_points(await repository.entries(), window)
+    ids = members.get_column("member_id").implode()
+    return frame.filter(pl.col("member_id").is_in(ids)).select(list(POINTS)).cast(POINTS)  # type: ignore[arg-type]
+
+
+async def _inputs(
+    repository: KpiRepository, active: ActiveProgram
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, str]:
+    program = active.program
+    purchases = await repository.purchases(active.program_id, program.currency)
+    returns = await repository.returns()
+    members = await repository.members(active.program_id)
+    values = await repository.coupon_values(active.program_id, program.currency)
+    source = "coupons"
+    if values.height == 0:
+        values, source = catalogue_values(program), "catalogue"
+    return purchases, returns, members, values, source
+
+
+async def kpi_report(session: AsyncSession, *, query: KpiQuery, today: date) -> dict[str, Any]:
+    """Every KPI of the active program for the query's window, JSON-ready (floats rounded)."""
+    active = await program_service.get_active_program(session)
+    repository = KpiRepository(session)
+    if Breakdown.SEGMENT in query.by and not await repository.has_segments():
+        raise GroupingUnavailableError(
+            "no member segments yet: run the segment job first", field="by"
+        )
+    purchases, returns, members, values, source = await _inputs(repository, active)
+    last = query.last or today
+    window = _window(query.first, last, purchases, "from")
+    baseline = None
+    if query.baseline_first is not None or query.baseline_last is not None:
+        if query.baseline_first is None or query.baseline_last is None:
+            raise KpiWindowError("give both ends of the baseline", field="baseline_from")
+        baseline = _window(query.baseline_first, query.baseline_last, purchases, "baseline_from")
+    whole_history = query.first is None and query.last is None
+    points = await _points(repository, members, window, whole_history)
+    groups: dict[str, pl.DataFrame] = {}
+    for name in query.by:
+        groups[name.value] = (
+            tier_groups(members) if name is Breakdown.TIER else await repository.segments()
+        )
+    inputs = KpiInputs(
+        purchases=purchases,
+        returns=returns,
+        members=members,
+        points=points,
+        reward_values=values,
+        reward_values_source=source,
+    )
+    report = compute_kpis(inputs, query.settings, window, baseline=baseline, groups=groups)
+    report["program"]["currency"] = active.program.currency
+    report["window"]["points_source"] = "accounts" if whole_history else "ledger_entries"
+    result: dict[str, Any] = rounded(report)
+    return result
