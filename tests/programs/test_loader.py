@@ -227,7 +227,7 @@ INVALID = [
             (
                 "bank",
                 "is not a known field; known fields here: earning, program, returns, "
-                "rewards, tiers",
+                "reviews, rewards, surveys, tiers",
             )
         ],
         id="unknown-section",

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 import patron
 from patron.api.errors import install_error_handlers
-from patron.api.routes import ROUTERS
+from patron.api.routes import ROUTERS, survey_page
 from patron.kit.db import Database
 
 _SWAGGER_STATIC = Path(fastapi_offline.__file__).parent / "static"
@@ -42,6 +42,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix="/api/v1")
+    app.include_router(survey_page.router)
     app.mount("/static/swagger", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
 
     @app.get("/docs", include_in_schema=False)

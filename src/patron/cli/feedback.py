@@ -19,8 +19,9 @@ app = typer.Typer(help="Customer feedback: text analysis.", no_args_is_help=True
 def classify(
     file: Annotated[str, typer.Argument(help="One text per line, or '-' for standard input.")],
     mode: Annotated[
-        AnalysisMode, typer.Option(help="accurate (embeddings) or fast (hundreds of texts/s).")
-    ] = AnalysisMode.ACCURATE,
+        AnalysisMode,
+        typer.Option(help="cascade (fast, then embeddings for unsure texts), accurate or fast."),
+    ] = AnalysisMode.CASCADE,
     json_output: JsonOption = False,
 ) -> None:
     """Language, class (negative, positive, suggestion, neutral) with its probability,

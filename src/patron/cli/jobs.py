@@ -33,8 +33,9 @@ def run_jobs(
     now: Annotated[str | None, typer.Option(help="Run as of this ISO time (default: now).")] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Activate pending points whose time has come, expire lots, review tiers. Idempotent:
-    a second run as of the same time changes nothing."""
+    """Activate pending points whose time has come, expire lots, review tiers, invite members
+    to after-purchase surveys, analyse new feedback texts. Idempotent: a second run as of the
+    same time changes nothing."""
     moment = _instant(now)
 
     async def work() -> DailyReport:
@@ -53,7 +54,8 @@ def run_jobs(
         return
     typer.echo(
         f"as of {moment.isoformat()}: {report.lots_activated} lots activated, "
-        f"{report.lots_expired} lots expired"
+        f"{report.lots_expired} lots expired, {report.survey_invitations} survey invitations, "
+        f"{report.feedback_analysed} feedback texts analysed"
     )
     for key, review in report.tier_reviews.items():
         if review["ran"]:

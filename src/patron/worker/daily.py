@@ -1,4 +1,5 @@
-"""The daily jobs: unlock pending points, expire lots, review tiers.
+"""The daily jobs: unlock pending points, expire lots, review tiers, send survey invitations
+after purchases and analyse new feedback texts.
 
 Each job is idempotent: activation and expiry act only on lots that are due and not yet
 processed, and the tier review runs once per local day of each program. ``now`` may be given
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from patron.feedback import service as feedback_service
 from patron.kit.db import Database
 from patron.ledger import service as ledger_service
 from patron.programs import service as program_service
@@ -22,6 +24,8 @@ class DailyReport:
     lots_activated: int
     lots_expired: int
     tier_reviews: dict[str, dict[str, int | bool]]
+    survey_invitations: int = 0
+    feedback_analysed: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "now": self.now.isoformat()}
@@ -41,6 +45,24 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
                 session, program_id=active.program_id, program=active.program, now=now
             )
             reviews[key] = asdict(result)
+    invited, analysed = await _feedback_jobs(database, now, list(reviews))
     return DailyReport(
-        now=now, lots_activated=activated, lots_expired=expired, tier_reviews=reviews
+        now=now,
+        lots_activated=activated,
+        lots_expired=expired,
+        tier_reviews=reviews,
+        survey_invitations=invited,
+        feedback_analysed=analysed,
     )
+
+
+async def _feedback_jobs(database: Database, now: datetime, keys: list[str]) -> tuple[int, int]:
+    """Survey invitations due after purchases, then the analysis of new feedback texts (the
+    default program's)."""
+    if program_service.DEFAULT_KEY not in keys:
+        return 0, 0
+    async with database.write() as session:
+        invited = await feedback_service.invite_after_purchases(session, now=now)
+    async with database.write() as session:
+        run = await feedback_service.analyse_pending(session, now=now)
+    return invited, run.analysed

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from patron.api.routes import checkout, members, programs, purchases, rewards
+from patron.api.routes import (
+    checkout,
+    feedback,
+    members,
+    programs,
+    purchases,
+    reviews,
+    rewards,
+    surveys,
+)
 
 ROUTERS: list[APIRouter] = [
     members.router,
@@ -12,4 +21,7 @@ ROUTERS: list[APIRouter] = [
     rewards.router,
     checkout.router,
     programs.router,
+    surveys.router,
+    reviews.router,
+    feedback.router,
 ]
