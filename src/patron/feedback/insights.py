@@ -71,7 +71,7 @@ async def analyse_pending(
                 if isinstance(row, Review) and follow_negative and result.label is Label.NEGATIVE:
                     row.needs_follow_up = True
                 labels[result.label.value] += 1
-            await repository.flush(rows)
+            await repository.flush()
             after = rows[-1].id
     return schemas.AnalysisRun(analysed=sum(labels.values()), labels=dict(sorted(labels.items())))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -180,8 +179,8 @@ class ReportRepository:
         found = await self.session.execute(query.order_by(Review.id).limit(limit))
         return list(found.scalars())
 
-    async def flush(self, rows: Sequence[Any]) -> None:
-        await self.session.flush(list(rows))
+    async def flush(self) -> None:
+        await self.session.flush()
 
 
 def _analysis(row: SurveyAnswer | Review) -> dict[str, Any]:
