@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.cli.options import DbOption, JsonOption, in_unit_of_work, print_json, run
@@ -159,7 +160,10 @@ def invite(
     json_output: JsonOption = False,
 ) -> None:
     """Invite members to a survey: single-use links /s/{token}, printed one per line."""
-    request = InvitationRequest(member_ids=member or None, tier=tier, source_ref=source_ref)
+    try:
+        request = InvitationRequest(member_ids=member or None, tier=tier, source_ref=source_ref)
+    except ValidationError as error:
+        raise typer.BadParameter(str(error.errors()[0]["msg"])) from error
 
     async def work(session: AsyncSession) -> InvitationBatch:
         return await feedback_service.invite_members(

@@ -248,7 +248,7 @@ async def invite_members(
     """Invite the listed members or every active member of a tier (blocked and unknown
     members of the list are skipped)."""
     if (request.member_ids is None) == (request.tier is None):
-        raise InvalidInputError("give member_ids or tier, not both", field="member_ids")
+        raise InvalidInputError("give either member_ids or tier (one of them)", field="member_ids")
     survey = await require_survey(session, key=survey_key, now=now)
     if not survey.is_active:
         raise SurveyInactiveError(survey.key)
