@@ -170,3 +170,22 @@ def _train_and_store(key: str, mode: AnalysisMode) -> FeedbackModel:
             pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
         temporary.replace(path)
     return model
+
+
+WARM_UP_ENV = "PATRON_FEEDBACK_WARM_UP"
+
+
+def warm_up_in_background(modes: Sequence[AnalysisMode]) -> threading.Thread | None:
+    """Fit (or load) the models of `modes` in a daemon thread, so that a server's first
+    analysis does not wait for them; a request that comes earlier waits on the same lock.
+    Skipped (None) when `PATRON_FEEDBACK_WARM_UP` is `0`."""
+    if os.environ.get(WARM_UP_ENV, "1") == "0":
+        return None
+
+    def work() -> None:
+        for mode in modes:
+            get_model(mode)
+
+    thread = threading.Thread(target=work, name="feedback-model-warm-up", daemon=True)
+    thread.start()
+    return thread
