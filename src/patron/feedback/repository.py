@@ -40,6 +40,17 @@ class SurveyRepository:
         )
         return list(found.scalars())
 
+    async def try_insert_survey(self, survey: Survey) -> bool:
+        """Insert in a savepoint; False when (program, key) exists already (a concurrent
+        request synced the program file first)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(survey)
+                await self.session.flush()
+        except IntegrityError:
+            return False
+        return True
+
     async def add(self, row: Any) -> None:
         self.session.add(row)
         await self.session.flush()

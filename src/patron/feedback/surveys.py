@@ -68,9 +68,13 @@ async def sync_program_surveys(
             row = Survey(program_id=active.program_id, key=key, source=SurveySource.PROGRAM)
             row.created_at = now
             _assign(row, values, now, is_active=True)
-            await repository.add(row)
-            rows[key] = row
-        elif row.source is not SurveySource.PROGRAM or _differs(row, values) or not row.is_active:
+            if await repository.try_insert_survey(row):
+                rows[key] = row
+                continue
+            raced = await repository.get(active.program_id, key)
+            assert raced is not None  # the unique constraint refused the insert
+            rows[key] = row = raced
+        if row.source is not SurveySource.PROGRAM or _differs(row, values) or not row.is_active:
             row.source = SurveySource.PROGRAM
             _assign(row, values, now, is_active=True)
     for row in rows.values():
