@@ -23,6 +23,7 @@ from patron.feedback.analysis import (
     Label,
     Language,
     Period,
+    ProblemRow,
     TextAnalysis,
     Topic,
     analyze,
@@ -142,20 +143,21 @@ async def problems(
         texts=len(current),
         negative=labels.get(Label.NEGATIVE.value, 0),
         labels=dict(sorted(labels.items())),
-        problems=[
-            schemas.Problem(
-                topic=row.topic.value,
-                count=row.count,
-                share=round(row.share, 4),
-                mean_severity=round(row.mean_severity, 4),
-                score=round(row.score, 4),
-                previous_count=row.previous_count,
-                change=None if row.change is None else round(row.change, 4),
-                trend=row.trend.value,
-                examples=list(row.examples),
-            )
-            for row in table
-        ],
+        problems=[_problem_view(row) for row in table],
+    )
+
+
+def _problem_view(row: ProblemRow) -> schemas.Problem:
+    return schemas.Problem(
+        topic=row.topic.value,
+        count=row.count,
+        share=round(row.share, 4),
+        mean_severity=round(row.mean_severity, 4),
+        score=round(row.score, 4),
+        previous_count=row.previous_count,
+        change=None if row.change is None else round(row.change, 4),
+        trend=row.trend.value,
+        examples=list(row.examples),
     )
 
 
