@@ -18,7 +18,7 @@ from patron.feedback.analysis.features import AnalysisMode, FloatArray, Prepared
 from patron.feedback.analysis.model import FeedbackModel, get_model
 from patron.feedback.analysis.result import Label, Topic
 
-CASCADE_THRESHOLD = 0.55
+CASCADE_THRESHOLD = 0.5
 """Texts whose fast-model label probability is below this go to the accurate model."""
 
 
