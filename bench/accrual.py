@@ -240,6 +240,8 @@ def main() -> None:
             str(args.workers),
         ],
         start_new_session=True,
+        # no text-model warm-up in the background: it would compete for the CPU measured here
+        env={**os.environ, "PATRON_FEEDBACK_WARM_UP": "0"},
     )
     try:
         wait_ready(args.port)

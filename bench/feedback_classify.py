@@ -2,11 +2,18 @@
 
 Builds N texts (default 10,000) from the shipped examples of all three languages with
 seeded perturbations (typos, case, emoji, joined texts, lead-in phrases), fits or loads the
-model first (timed apart), then times one `analyze` call over the batch and prints texts/s.
-With --validation it also prints the held-out scores per language.
+model first (timed apart), then times one `analyze` call over the batch and prints texts/s
+and texts per CPU second of the process (all its threads): on a busy machine the second
+figure is the load-independent one, and on an idle 2-core machine the wall-clock rate is at
+least as high.
+With --validation it also prints the held-out scores per language; with --tune, the cascade's
+threshold grid on the validation split (macro-F1 per language and the share of texts sent to
+the accurate model) and the share the batch would send at each threshold.
 
+    PYTHONPATH=src python bench/feedback_classify.py --validation          # cascade, the default
     PYTHONPATH=src python bench/feedback_classify.py --mode fast
     PYTHONPATH=src python bench/feedback_classify.py --mode accurate --validation
+    PYTHONPATH=src python bench/feedback_classify.py --tune --count 3000
 """
 
 from __future__ import annotations
@@ -17,11 +24,18 @@ import random
 import time
 from collections import Counter
 
-from patron.feedback.analysis import AnalysisMode, analyze
+import numpy as np
+
+from patron.feedback.analysis import AnalysisMode, analyze, cascade
+from patron.feedback.analysis.cascade import probabilities
 from patron.feedback.analysis.dataset import Example, Split, load_examples
-from patron.feedback.analysis.evaluation import evaluate
+from patron.feedback.analysis.evaluation import evaluate, macro_f1
+from patron.feedback.analysis.features import prepare
+from patron.feedback.analysis.language import detect_languages
 from patron.feedback.analysis.model import get_model
 from patron.feedback.analysis.result import Language
+
+THRESHOLDS = [0.0, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9, 1.01]
 
 EMOJI = ["😡", "👍", "🙏", "😊", "🤬", "❤️", "!!!", "...", "??"]
 LEAD_INS = {
@@ -78,29 +92,91 @@ def build_batch(count: int, seed: int) -> list[str]:
     return batch
 
 
+def fast_confidence(texts: list[str]) -> np.ndarray:
+    """The fast model's best label probability of each text (what the cascade routes on)."""
+    languages = detect_languages(texts, Language.EN)
+    prepared = [prepare(text, language) for text, language in zip(texts, languages, strict=True)]
+    found = probabilities(prepared, AnalysisMode.FAST)
+    return np.asarray(found.label_rows.max(axis=1))
+
+
+def tune(batch: list[str]) -> None:
+    """The threshold grid: validation macro-F1 per language and routed shares."""
+    examples = load_examples(Split.VALIDATION)
+    prepared = [prepare(e.text, e.language) for e in examples]
+    fast = probabilities(prepared, AnalysisMode.FAST)
+    accurate = probabilities(prepared, AnalysisMode.ACCURATE)
+    fast_labels = [fast.labels[i] for i in fast.label_rows.argmax(axis=1)]
+    accurate_labels = [accurate.labels[i] for i in accurate.label_rows.argmax(axis=1)]
+    confidence = fast.label_rows.max(axis=1)
+    batch_confidence = fast_confidence(batch)
+    for threshold in THRESHOLDS:
+        chosen = [
+            a if c < threshold else f
+            for f, a, c in zip(fast_labels, accurate_labels, confidence, strict=True)
+        ]
+        scores = [
+            macro_f1(
+                [e.label for e in examples if e.language is language],
+                [c for e, c in zip(examples, chosen, strict=True) if e.language is language],
+            )
+            for language in Language
+        ]
+        print(
+            f"threshold {threshold:.2f}: macro-F1 "
+            + " ".join(f"{lang.value} {sc:.3f}" for lang, sc in zip(Language, scores, strict=True))
+            + f" mean {sum(scores) / 3:.3f}; routed: validation"
+            f" {np.mean(confidence < threshold):.3f}, batch"
+            f" {np.mean(batch_confidence < threshold):.3f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--mode", choices=[m.value for m in AnalysisMode], default="accurate")
+    parser.add_argument("--mode", choices=[m.value for m in AnalysisMode], default="cascade")
     parser.add_argument("--validation", action="store_true", help="print held-out scores")
+    parser.add_argument("--tune", action="store_true", help="print the cascade threshold grid")
+    parser.add_argument("--threshold", type=float, help="cascade threshold to measure instead")
     args = parser.parse_args()
     mode = AnalysisMode(args.mode)
+    if args.threshold is not None:
+        cascade.CASCADE_THRESHOLD = args.threshold
+    if mode is AnalysisMode.CASCADE:
+        print(f"cascade threshold: {cascade.CASCADE_THRESHOLD}")
 
     print(f"cores available: {len(os.sched_getaffinity(0))}, load: {os.getloadavg()}")
     started = time.perf_counter()
-    get_model(mode)
+    for needed in [AnalysisMode.FAST, AnalysisMode.ACCURATE] if mode.value == "cascade" else [mode]:
+        get_model(needed)
     analyze(["warm up the detector and lemmatisers", "разогрев", "rozgrzewka"], mode=mode)
     print(f"model ready ({mode.value}): {time.perf_counter() - started:.1f} s")
 
     texts = build_batch(args.count, args.seed)
-    started = time.perf_counter()
+    if args.tune:
+        tune(texts)
+        return
+    started, cpu_started = time.perf_counter(), time.process_time()
     results = analyze(texts, mode=mode)
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     labels = Counter(result.label.value for result in results)
     languages = Counter(result.language.value for result in results)
     print(f"analysed {len(texts)} texts in {elapsed:.1f} s: {len(texts) / elapsed:.0f} texts/s")
+    print(
+        f"CPU time of the process (all threads): {cpu:.1f} s = {len(texts) / cpu:.0f} texts per"
+        f" CPU second; load after: {os.getloadavg()}"
+    )
     print(f"labels: {dict(sorted(labels.items()))}, languages: {dict(sorted(languages.items()))}")
+    distinct = len(set(texts))
+    if mode is AnalysisMode.CASCADE:
+        routed = float(
+            np.mean(fast_confidence(list(dict.fromkeys(texts))) < cascade.CASCADE_THRESHOLD)
+        )
+        print(f"distinct texts: {distinct}; sent to the accurate model: {routed:.3f} of them")
+    else:
+        print(f"distinct texts: {distinct}")
 
     if args.validation:
         for score in evaluate(mode):

@@ -91,6 +91,7 @@ def _start(url: str, port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        env={**os.environ, "PATRON_FEEDBACK_WARM_UP": "0"},  # no model fitting in the background
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

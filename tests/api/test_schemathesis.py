@@ -24,6 +24,8 @@ from schemathesis.checks import not_a_server_error
 from patron.access import service as access_service
 from patron.access.models import Role
 from patron.api.app import create_app
+from patron.feedback.analysis import AnalysisMode
+from patron.feedback.analysis.model import CACHE_DIR_ENV, cache_models
 from patron.kit.db import Database
 from patron.kit.time import utcnow
 from patron.members import service as member_service
@@ -70,9 +72,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         else str(tmp_path_factory.mktemp("fuzz") / "fuzz.db")
     )
     key = asyncio.run(_prepare(url))
+    # The feedback text models take 20-100 s to fit on a busy machine; fitted here (the
+    # analysis tests of this process reuse them) and cached, the server loads them at once.
+    models = tmp_path_factory.mktemp("feedback-models")
+    cache_models(models, [AnalysisMode.FAST, AnalysisMode.ACCURATE])
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "patron", "serve", "--db", url, "--port", str(port)],
+        env={**os.environ, CACHE_DIR_ENV: str(models)},
         cwd=Path(__file__).resolve().parents[2],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -227,7 +227,7 @@ INVALID = [
             (
                 "bank",
                 "is not a known field; known fields here: earning, program, returns, "
-                "rewards, segments, support, tiers",
+                "reviews, rewards, segments, support, surveys, tiers",
             )
         ],
         id="unknown-section",

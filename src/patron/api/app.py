@@ -14,7 +14,9 @@ from fastapi.staticfiles import StaticFiles
 
 import patron
 from patron.api.errors import install_error_handlers
-from patron.api.routes import ROUTERS
+from patron.api.routes import ROUTERS, survey_page
+from patron.feedback.analysis import AnalysisMode
+from patron.feedback.analysis.model import warm_up_in_background
 from patron.kit.db import Database
 
 _SWAGGER_STATIC = Path(fastapi_offline.__file__).parent / "static"
@@ -26,6 +28,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.database = Database(database_url)
+        warm_up_in_background([AnalysisMode.FAST, AnalysisMode.ACCURATE])
         try:
             yield
         finally:
@@ -42,6 +45,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix="/api/v1")
+    app.include_router(survey_page.router)
     app.mount("/static/swagger", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
 
     @app.get("/docs", include_in_schema=False)

@@ -33,9 +33,10 @@ def run_jobs(
     now: Annotated[str | None, typer.Option(help="Run as of this ISO time (default: now).")] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Activate pending points whose time has come, expire lots, review tiers, refresh the
-    segments (RFM, groups, churn risk). Idempotent: a second run as of the same time changes
-    nothing."""
+    """Activate pending points whose time has come, expire lots, review tiers, record missed
+    ticket targets, refresh the segments (RFM, groups, churn risk), invite members to
+    after-purchase surveys, analyse new feedback texts. Idempotent: a second run as of the
+    same time changes nothing."""
     moment = _instant(now)
 
     async def work() -> DailyReport:
@@ -54,7 +55,8 @@ def run_jobs(
         return
     typer.echo(
         f"as of {moment.isoformat()}: {report.lots_activated} lots activated, "
-        f"{report.lots_expired} lots expired"
+        f"{report.lots_expired} lots expired, {report.survey_invitations} survey invitations, "
+        f"{report.feedback_analysed} feedback texts analysed"
     )
     breaches = report.ticket_breaches
     if breaches:

@@ -19,6 +19,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from patron.kit import money
+from patron.programs.feedback_settings import (
+    ReviewSettings,
+    SurveyDefinition,
+    unique_survey_keys,
+)
 from patron.programs.segmentation import SegmentSettings
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -351,11 +356,14 @@ class Program(Strict):
     returns: Returns = Returns()
     support: Support | None = None
     segments: SegmentSettings | None = None
+    surveys: list[SurveyDefinition] = []
+    reviews: ReviewSettings = ReviewSettings()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
         """Every problem at once, one ``path: message`` per line (the loader splits them)."""
         problems = self._unknown_references() + self._money_place_problems()
+        problems += unique_survey_keys(self.surveys)
         if problems:
             raise ValueError("\n".join(problems))
         return self

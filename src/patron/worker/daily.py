@@ -1,5 +1,6 @@
 """The daily jobs: unlock pending points, expire lots, review tiers, record missed ticket
-targets, refresh segments.
+targets, refresh segments, send survey invitations after purchases and analyse new feedback
+texts.
 
 Each job is idempotent: activation and expiry act only on lots that are due and not yet
 processed, and the tier review runs once per local day of each program. ``now`` may be given
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+from patron.feedback import service as feedback_service
 from patron.kit.db import Database
 from patron.ledger import service as ledger_service
 from patron.programs import service as program_service
@@ -27,6 +29,8 @@ class DailyReport:
     tier_reviews: dict[str, dict[str, int | bool]]
     ticket_breaches: dict[str, int] = field(default_factory=dict)
     segments: dict[str, dict[str, object]] = field(default_factory=dict)
+    survey_invitations: int = 0
+    feedback_analysed: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "now": self.now.isoformat()}
@@ -49,6 +53,7 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
     async with database.write() as session:
         breaches = await support_service.detect_breaches(session, now=now)
     segments = await refresh_segments(database, now=now)
+    invited, analysed = await _feedback_jobs(database, now, list(reviews))
     return DailyReport(
         now=now,
         lots_activated=activated,
@@ -56,4 +61,18 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
         tier_reviews=reviews,
         ticket_breaches=asdict(breaches),
         segments={key: report.model_dump(mode="json") for key, report in segments.items()},
+        survey_invitations=invited,
+        feedback_analysed=analysed,
     )
+
+
+async def _feedback_jobs(database: Database, now: datetime, keys: list[str]) -> tuple[int, int]:
+    """Survey invitations due after purchases, then the analysis of new feedback texts (the
+    default program's)."""
+    if program_service.DEFAULT_KEY not in keys:
+        return 0, 0
+    async with database.write() as session:
+        invited = await feedback_service.invite_after_purchases(session, now=now)
+    async with database.write() as session:
+        run = await feedback_service.analyse_pending(session, now=now)
+    return invited, run.analysed

@@ -13,6 +13,7 @@ from patron.feedback.analysis.features import AnalysisMode, prepare
 from patron.feedback.analysis.model import (
     CACHE_DIR_ENV,
     FeedbackModel,
+    cache_models,
     get_model,
     model_key,
     train_from_shipped_data,
@@ -53,6 +54,23 @@ def test_disk_cache_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     def refuse(mode: AnalysisMode) -> FeedbackModel:
         raise AssertionError("the cached model should have been loaded")
 
+    monkeypatch.setattr(model_module, "_MODELS", {})
+    monkeypatch.setattr(model_module, "train_from_shipped_data", refuse)
+    loaded = get_model(AnalysisMode.FAST)
+    assert loaded is not fitted
+    assert np.array_equal(probabilities(loaded), probabilities(fitted))
+
+
+def test_cache_models_writes_what_get_model_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fitted = get_model(AnalysisMode.FAST)
+    cache_models(tmp_path, [AnalysisMode.FAST])
+
+    def refuse(mode: AnalysisMode) -> FeedbackModel:
+        raise AssertionError("the cached model should have been loaded")
+
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path))
     monkeypatch.setattr(model_module, "_MODELS", {})
     monkeypatch.setattr(model_module, "train_from_shipped_data", refuse)
     loaded = get_model(AnalysisMode.FAST)

@@ -2,7 +2,9 @@
 
 Measured on the validation split (235 texts, 77-79 per language; docs/benchmarks.md):
 macro-F1 in accurate mode ru 0.963, pl 0.886, en 0.924; in fast mode ru 0.821, pl 0.760,
-en 0.807. Topic accuracy: accurate 0.831-0.873, fast 0.740-0.823. With under 80 texts per
+en 0.807; in cascade mode (the default; its threshold was chosen with this split, so its
+figures are optimistic) ru 0.914, pl 0.862, en 0.889. Topic accuracy: accurate 0.831-0.873,
+fast 0.740-0.823, cascade 0.753-0.810. With under 80 texts per
 language one text moves a score by about 1.3 points, so each floor sits 4-5 texts' worth
 (5-6 points) below its measurement: a real regression trips it, a changed seed does not.
 """
@@ -18,8 +20,13 @@ from patron.feedback.analysis.result import Label, Language
 MACRO_F1_FLOORS = {
     AnalysisMode.ACCURATE: {Language.RU: 0.91, Language.PL: 0.83, Language.EN: 0.87},
     AnalysisMode.FAST: {Language.RU: 0.76, Language.PL: 0.70, Language.EN: 0.75},
+    AnalysisMode.CASCADE: {Language.RU: 0.86, Language.PL: 0.80, Language.EN: 0.83},
 }
-TOPIC_ACCURACY_FLOOR = {AnalysisMode.ACCURATE: 0.77, AnalysisMode.FAST: 0.68}
+TOPIC_ACCURACY_FLOOR = {
+    AnalysisMode.ACCURATE: 0.77,
+    AnalysisMode.FAST: 0.68,
+    AnalysisMode.CASCADE: 0.70,
+}
 
 
 @pytest.fixture(scope="module", params=list(AnalysisMode))

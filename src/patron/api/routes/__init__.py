@@ -7,11 +7,14 @@ from fastapi import APIRouter
 from patron.api.routes import (
     analytics,
     checkout,
+    feedback,
     insights,
     members,
     programs,
     purchases,
+    reviews,
     rewards,
+    surveys,
     tickets,
 )
 
@@ -24,4 +27,7 @@ ROUTERS: list[APIRouter] = [
     tickets.router,
     insights.router,
     analytics.router,
+    surveys.router,
+    reviews.router,
+    feedback.router,
 ]

@@ -39,7 +39,7 @@ def macro_f1(expected: Sequence[Label], predicted: Sequence[Label]) -> float:
 
 
 def evaluate(
-    mode: AnalysisMode = AnalysisMode.ACCURATE, split: Split = Split.VALIDATION
+    mode: AnalysisMode = AnalysisMode.CASCADE, split: Split = Split.VALIDATION
 ) -> list[LanguageScores]:
     """Scores per language (in `Language` order) of `analyze` on one split."""
     examples = load_examples(split)

@@ -31,8 +31,11 @@ CUE_SATURATION = 3
 
 
 class AnalysisMode(StrEnum):
-    """`accurate`: TF-IDF plus e5 sentence embeddings; `fast`: TF-IDF only (see the docs)."""
+    """`cascade` (the default): the fast model, then the accurate one for the texts the fast
+    model is unsure of; `accurate`: TF-IDF plus e5 sentence embeddings for every text; `fast`:
+    TF-IDF only (see docs/feedback-analysis.md)."""
 
+    CASCADE = "cascade"
     ACCURATE = "accurate"
     FAST = "fast"
 

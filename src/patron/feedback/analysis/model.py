@@ -164,9 +164,40 @@ def _train_and_store(key: str, mode: AnalysisMode) -> FeedbackModel:
     model = train_from_shipped_data(mode)
     path = _cache_path(key)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        with temporary.open("wb") as handle:
-            pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        temporary.replace(path)
+        _write(model, path)
     return model
+
+
+def _write(model: FeedbackModel, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    with temporary.open("wb") as handle:
+        pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    temporary.replace(path)
+
+
+def cache_models(directory: Path, modes: Sequence[AnalysisMode]) -> None:
+    """Write this process's models of `modes` (fitted first if need be) into `directory`,
+    where `get_model` of a process with `PATRON_FEEDBACK_CACHE_DIR=directory` finds them: a
+    server started afterwards answers its first analysis without fitting."""
+    for mode in modes:
+        _write(get_model(mode), directory / f"feedback-model-{model_key(mode)}.pickle")
+
+
+WARM_UP_ENV = "PATRON_FEEDBACK_WARM_UP"
+
+
+def warm_up_in_background(modes: Sequence[AnalysisMode]) -> threading.Thread | None:
+    """Fit (or load) the models of `modes` in a daemon thread, so that a server's first
+    analysis does not wait for them; a request that comes earlier waits on the same lock.
+    Skipped (None) when `PATRON_FEEDBACK_WARM_UP` is `0`."""
+    if os.environ.get(WARM_UP_ENV, "1") == "0":
+        return None
+
+    def work() -> None:
+        for mode in modes:
+            get_model(mode)
+
+    thread = threading.Thread(target=work, name="feedback-model-warm-up", daemon=True)
+    thread.start()
+    return thread

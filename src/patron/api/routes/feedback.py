@@ -1,0 +1,118 @@
+"""``/feedback``: ad-hoc text analysis, the problem table, KPIs and follow-ups."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from patron.api.deps import Now, ReadSession, Staff
+from patron.feedback import schemas
+from patron.feedback import service as feedback_service
+from patron.kit.errors import InvalidInputError
+from patron.kit.time import ensure_utc
+
+router = APIRouter(prefix="/feedback", tags=["feedback"])
+
+MAX_TEXTS = 1000
+PROBLEM_DAYS = 30
+KPI_DAYS = 365
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
+Filter = Annotated[str | None, Query(min_length=1, max_length=128)]
+
+
+class AnalyzeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    texts: Annotated[
+        list[Annotated[StrictStr, Field(max_length=5000)]], Field(max_length=MAX_TEXTS)
+    ]
+
+
+class AnalyzeResult(BaseModel):
+    language: str
+    label: str
+    probability: float
+    keywords: list[str]
+    topic: str
+
+
+class AnalyzeResponse(BaseModel):
+    results: list[AnalyzeResult]
+
+
+def _period(
+    start: datetime | None, end: datetime | None, now: datetime, days: int
+) -> tuple[datetime, datetime]:
+    """The period asked for; years outside 1970-2200 are refused (422) before any arithmetic
+    on them could overflow."""
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+            raise InvalidInputError(
+                f"{name} must be between {EARLIEST_YEAR} and {LATEST_YEAR}", field=name
+            )
+    until = ensure_utc(end) if end is not None else now
+    since = ensure_utc(start) if start is not None else until - timedelta(days=days)
+    return since, until
+
+
+@router.post("/analyze", response_model=AnalyzeResponse)
+async def analyze(data: AnalyzeRequest, _: Staff) -> AnalyzeResponse:
+    """Language, label (negative, positive, suggestion, neutral) with its probability,
+    lemmatised keywords and topic of each text (up to 1,000), in order. Nothing is stored."""
+    results = await feedback_service.analyze_texts(data.texts)
+    return AnalyzeResponse(
+        results=[
+            AnalyzeResult(
+                language=result.language.value,
+                label=result.label.value,
+                probability=round(result.probability, 4),
+                keywords=list(result.keywords),
+                topic=result.topic.value,
+            )
+            for result in results
+        ]
+    )
+
+
+@router.get("/problems", response_model=schemas.ProblemTable)
+async def problems(
+    session: ReadSession,
+    _: Staff,
+    now: Now,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    tier: Filter = None,
+    store: Filter = None,
+    sku: Filter = None,
+    source: schemas.ProblemSource = schemas.ProblemSource.ALL,
+) -> schemas.ProblemTable:
+    """Complaints of the period (default: the last 30 days) by topic, ranked by count x mean
+    severity, with the trend against the period of the same length before."""
+    since, until = _period(start, end, now, PROBLEM_DAYS)
+    return await feedback_service.problems(
+        session, start=since, end=until, tier=tier, store=store, sku=sku, source=source
+    )
+
+
+@router.get("/kpis", response_model=schemas.Kpis)
+async def kpis(
+    session: ReadSession,
+    _: Staff,
+    now: Now,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> schemas.Kpis:
+    """NPS, CSAT and CES overall, per tier, per store and per month, and the share of reviews
+    answered within 24 hours, for the period (default: the last 365 days)."""
+    since, until = _period(start, end, now, KPI_DAYS)
+    return await feedback_service.kpis(session, start=since, end=until)
+
+
+@router.get("/follow-ups", response_model=list[schemas.FollowUp])
+async def follow_ups(session: ReadSession, _: Staff) -> list[schemas.FollowUp]:
+    """NPS detractors (of surveys with ``follow_up_detractors``) and negative reviews that
+    have no follow-up (ticket) yet, oldest first."""
+    return await feedback_service.follow_ups(session)

@@ -1,0 +1,79 @@
+"""``/reviews``: members' reviews, staff replies, publishing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from patron.access.schemas import Principal
+from patron.api.deps import Now, Pos, ReadSession, Staff, WriteSession
+from patron.feedback import schemas
+from patron.feedback import service as feedback_service
+
+router = APIRouter(prefix="/reviews", tags=["reviews"])
+
+ReviewId = Annotated[int, Path(gt=0, le=2**63 - 1)]
+
+
+@router.post("", response_model=schemas.Review, status_code=status.HTTP_201_CREATED)
+async def create_review(
+    data: schemas.ReviewCreate, session: WriteSession, _: Pos, now: Now
+) -> schemas.Review:
+    """A member's review (rating 1-5, text, optional sku, purchase and store), with the
+    program's review points within their cap. With ``idempotency_key`` a retry returns the
+    same review."""
+    return await feedback_service.create_review(session, data=data, now=now)
+
+
+@router.get("", response_model=schemas.ReviewPage)
+async def list_reviews(
+    session: ReadSession,
+    _: Staff,
+    member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1)] = None,
+    published: bool | None = None,
+    needs_follow_up: bool | None = None,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> schemas.ReviewPage:
+    return await feedback_service.list_reviews(
+        session,
+        member_id=member_id,
+        published=published,
+        needs_follow_up=needs_follow_up,
+        after=after,
+        limit=limit,
+    )
+
+
+@router.get("/{review_id}", response_model=schemas.Review)
+async def get_review(review_id: ReviewId, session: ReadSession, _: Staff) -> schemas.Review:
+    return await feedback_service.get_review(session, review_id=review_id)
+
+
+@router.post("/{review_id}/replies", response_model=schemas.Review)
+async def reply(
+    review_id: ReviewId,
+    data: schemas.ReplyCreate,
+    session: WriteSession,
+    caller: Staff,
+    now: Now,
+) -> schemas.Review:
+    """A staff reply; the first one sets the review's response time."""
+    author: Principal = caller
+    return await feedback_service.reply(
+        session,
+        review_id=review_id,
+        text=data.text,
+        author=author.name,
+        now=now,
+        idempotency_key=data.idempotency_key,
+    )
+
+
+@router.post("/{review_id}/publish", response_model=schemas.Review)
+async def publish(
+    review_id: ReviewId, data: schemas.PublishChange, session: WriteSession, _: Staff
+) -> schemas.Review:
+    """Show the review and its replies publicly (``published: true``) or hide them."""
+    return await feedback_service.publish(session, review_id=review_id, published=data.published)

@@ -1,0 +1,197 @@
+"""Reads behind KPIs, the problem table and the analysis job (no writes but analysis columns)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.feedback.models import Review, Survey, SurveyAnswer, SurveyResponse
+from patron.programs.feedback_settings import QuestionKind
+
+_SCORED = (QuestionKind.NPS, QuestionKind.CSAT, QuestionKind.CES)
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    kind: QuestionKind
+    score: int
+    tier_id: str | None
+    store: str | None
+    submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    rating: int
+    created_at: datetime
+    first_reply_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TextRow:
+    """An analysed text with what the problem table filters on."""
+
+    text: str
+    created_at: datetime
+    analysis: dict[str, Any]
+
+
+class ReportRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def scores(self, program_id: int, start: datetime, end: datetime) -> list[ScoreRow]:
+        found = await self.session.execute(
+            select(
+                SurveyAnswer.kind,
+                SurveyAnswer.score,
+                SurveyResponse.tier_id,
+                SurveyResponse.store,
+                SurveyAnswer.submitted_at,
+            )
+            .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+            .join(Survey, Survey.id == SurveyResponse.survey_id)
+            .where(
+                Survey.program_id == program_id,
+                SurveyAnswer.kind.in_(_SCORED),
+                SurveyAnswer.score.is_not(None),
+                SurveyAnswer.submitted_at >= start,
+                SurveyAnswer.submitted_at < end,
+            )
+            .order_by(SurveyAnswer.id)
+        )
+        return [
+            ScoreRow(QuestionKind(r[0]), int(r[1]), r[2], r[3], r[4])
+            for r in found.all()
+            if r[1] is not None
+        ]
+
+    async def reviews(self, program_id: int, start: datetime, end: datetime) -> list[ReviewRow]:
+        found = await self.session.execute(
+            select(Review.rating, Review.created_at, Review.first_reply_at)
+            .where(
+                Review.program_id == program_id,
+                Review.created_at >= start,
+                Review.created_at < end,
+            )
+            .order_by(Review.id)
+        )
+        return [ReviewRow(r[0], r[1], r[2]) for r in found.all()]
+
+    async def analysed_answers(
+        self, program_id: int, start: datetime, end: datetime, tier: str | None, store: str | None
+    ) -> list[TextRow]:
+        query = (
+            select(SurveyAnswer, SurveyResponse.tier_id, SurveyResponse.store)
+            .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+            .join(Survey, Survey.id == SurveyResponse.survey_id)
+            .where(
+                Survey.program_id == program_id,
+                SurveyAnswer.analysed_at.is_not(None),
+                SurveyAnswer.submitted_at >= start,
+                SurveyAnswer.submitted_at < end,
+            )
+        )
+        if tier is not None:
+            query = query.where(SurveyResponse.tier_id == tier)
+        if store is not None:
+            query = query.where(SurveyResponse.store == store)
+        found = await self.session.execute(query.order_by(SurveyAnswer.id))
+        return [
+            TextRow(row[0].text or "", row[0].submitted_at, _analysis(row[0]))
+            for row in found.all()
+        ]
+
+    async def analysed_reviews(
+        self,
+        program_id: int,
+        start: datetime,
+        end: datetime,
+        tier: str | None,
+        store: str | None,
+        sku: str | None,
+    ) -> list[TextRow]:
+        query = select(Review).where(
+            Review.program_id == program_id,
+            Review.analysed_at.is_not(None),
+            Review.created_at >= start,
+            Review.created_at < end,
+        )
+        if tier is not None:
+            query = query.where(Review.tier_id == tier)
+        if store is not None:
+            query = query.where(Review.store == store)
+        if sku is not None:
+            query = query.where(Review.sku == sku)
+        found = await self.session.execute(query.order_by(Review.id))
+        return [TextRow(row.text, row.created_at, _analysis(row)) for row in found.scalars()]
+
+    async def answers_to_analyse(
+        self,
+        program_id: int,
+        *,
+        after: int,
+        limit: int,
+        period: tuple[datetime, datetime] | None,
+        again: bool,
+    ) -> list[SurveyAnswer]:
+        """Free-text answers by id after `after`: unanalysed ones, or all with `again`."""
+        query = (
+            select(SurveyAnswer)
+            .join(Survey, Survey.id == SurveyAnswer.survey_id)
+            .where(
+                Survey.program_id == program_id,
+                SurveyAnswer.id > after,
+                SurveyAnswer.kind == QuestionKind.TEXT,
+                SurveyAnswer.text.is_not(None),
+            )
+        )
+        if not again:
+            query = query.where(SurveyAnswer.analysed_at.is_(None))
+        if period is not None:
+            query = query.where(
+                SurveyAnswer.submitted_at >= period[0], SurveyAnswer.submitted_at < period[1]
+            )
+        found = await self.session.execute(query.order_by(SurveyAnswer.id).limit(limit))
+        return list(found.scalars())
+
+    async def reviews_to_analyse(
+        self,
+        program_id: int,
+        *,
+        after: int,
+        limit: int,
+        period: tuple[datetime, datetime] | None,
+        again: bool,
+    ) -> list[Review]:
+        """Reviews with text by id after `after`: unanalysed ones, or all with `again`."""
+        query = select(Review).where(
+            Review.program_id == program_id, Review.id > after, Review.text != ""
+        )
+        if not again:
+            query = query.where(Review.analysed_at.is_(None))
+        if period is not None:
+            query = query.where(Review.created_at >= period[0], Review.created_at < period[1])
+        found = await self.session.execute(query.order_by(Review.id).limit(limit))
+        return list(found.scalars())
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+
+def _analysis(row: SurveyAnswer | Review) -> dict[str, Any]:
+    return {
+        "language": row.language,
+        "label": row.label,
+        "probability": row.probability,
+        "keywords": list(row.keywords or []),
+        "topic": row.topic,
+        "severity": row.severity,
+        "money_lost": row.money_lost,
+        "churn_threat": row.churn_threat,
+        "rudeness": row.rudeness,
+    }

@@ -1,0 +1,202 @@
+"""The feedback endpoints: role matrix, the answer page, analysis, reviews, KPIs, problems."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from patron.feedback import service as feedback_service
+from patron.feedback.analysis import analyze
+from patron.kit.time import utcnow
+from patron.members.models import Language
+from patron.programs.feedback_settings import SurveyTrigger
+from tests.api.conftest import Api
+from tests.feedback.factories import NOW, apply_program, counts, enrol
+
+# (method, path, body, roles allowed besides admin)
+ENDPOINTS: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
+    ("GET", "/surveys", None, {"staff"}),
+    ("POST", "/surveys", {"key": "k"}, set()),
+    ("GET", "/surveys/nps", None, {"staff"}),
+    ("PATCH", "/surveys/nps", {"points": 1}, set()),
+    ("POST", "/surveys/nps/invitations", {"member_ids": [1], "source_ref": "x"}, {"staff"}),
+    ("GET", "/surveys/nps/invitations", None, {"staff"}),
+    ("GET", "/surveys/nps/responses", None, {"staff"}),
+    ("POST", "/reviews", {"member_id": 1, "rating": 5}, {"pos"}),
+    ("GET", "/reviews", None, {"staff"}),
+    ("GET", "/reviews/1", None, {"staff"}),
+    ("POST", "/reviews/1/replies", {"text": "Thank you"}, {"staff"}),
+    ("POST", "/reviews/1/publish", {"published": True}, {"staff"}),
+    ("POST", "/feedback/analyze", {"texts": []}, {"staff"}),
+    ("GET", "/feedback/problems", None, {"staff"}),
+    ("GET", "/feedback/kpis", None, {"staff"}),
+    ("GET", "/feedback/follow-ups", None, {"staff"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "allowed"), ENDPOINTS)
+async def test_roles(
+    api: Api, method: str, path: str, body: dict[str, object] | None, allowed: set[str]
+) -> None:
+    anonymous = await api.call(method, path, role=None, json=body)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "missing_api_key"
+    for role in ("staff", "pos", "partner", "admin"):
+        response = await api.call(method, path, role=role, json=body)
+        if role == "admin" or role in allowed:
+            assert response.status_code not in (401, 403), (role, response.text)
+        else:
+            assert response.status_code == 403, (role, response.text)
+            assert response.json()["error"]["code"] == "forbidden"
+
+
+async def _setup(api: Api, language: Language = Language.RU) -> int:
+    async with api.database.write() as session:
+        active = await apply_program(session)
+        return await enrol(session, active=active, external_id="m1", language=language)
+
+
+async def test_answer_page_flow(api: Api) -> None:
+    member = await _setup(api)
+    invited = await api.call(
+        "POST", "/surveys/nps/invitations", json={"member_ids": [member], "source_ref": "dec"}
+    )
+    assert invited.status_code == 200, invited.text
+    [invitation] = invited.json()["invitations"]
+    link = invitation["link"]
+    page = await api.client.get(link)
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<html lang="ru">' in page.text
+    assert "Порекомендуете ли вы нас друзьям?" in page.text
+    assert f'action="{link}"' in page.text
+    assert page.text.count('type="radio" name="nps"') == 11
+    assert "<script" not in page.text
+    wrong = await api.client.post(link, data={"nps": "12", "why": "Курьер <b>опоздал</b>"})
+    assert wrong.status_code == 422
+    assert "Пожалуйста, выберите один из вариантов ответа." in wrong.text
+    assert "Курьер &lt;b&gt;опоздал&lt;/b&gt;</textarea>" in wrong.text
+    done = await api.client.post(link, data={"nps": "9", "why": "Курьер опоздал"})
+    assert done.status_code == 200
+    assert "Спасибо!" in done.text
+    assert "На ваш счёт начислено баллов: 50." in done.text
+    async with api.database.read() as session:
+        after = await counts(session)
+    for again in (await api.client.get(link), await api.client.post(link, data={"nps": "1"})):
+        assert again.status_code == 409
+        assert "Ответ уже получен" in again.text
+    async with api.database.read() as session:
+        assert await counts(session) == after
+    responses = (await api.call("GET", "/surveys/nps/responses", role="staff")).json()
+    assert [(r["member_id"], r["points"]) for r in responses["items"]] == [(member, 50)]
+    unknown = await api.client.get("/s/not-a-token")
+    assert unknown.status_code == 404
+    assert "Link not found" in unknown.text
+
+
+async def test_expired_link_page(api: Api) -> None:
+    member = await _setup(api, Language.PL)
+    async with api.database.write() as session:
+        invitation = await feedback_service.invite(
+            session,
+            survey_key="nps",
+            member_id=member,
+            trigger=SurveyTrigger.MANUAL,
+            source_ref="old",
+            now=NOW,  # valid 14 days from March 2026
+        )
+    expired = await api.client.post(invitation.link, data={"nps": "9"})
+    assert expired.status_code == 410
+    assert "Link wygasł" in expired.text
+    async with api.database.read() as session:
+        assert (await counts(session))["responses"] == 0
+
+
+async def test_analyze_endpoint_contract(api: Api) -> None:
+    texts = [
+        "Курьер опоздал на два часа, еда холодная, больше не закажу",
+        "Świetna kawa i bardzo miła obsługa, polecam!",
+        "Please add oat milk to the menu",
+    ]
+    response = await api.call("POST", "/feedback/analyze", role="staff", json={"texts": texts})
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    expected = analyze(texts)
+    assert [set(row) for row in results] == [
+        {"language", "label", "probability", "keywords", "topic"}
+    ] * 3
+    assert [row["language"] for row in results] == ["ru", "pl", "en"]
+    for row, result in zip(results, expected, strict=True):
+        assert row == {
+            "language": result.language.value,
+            "label": result.label.value,
+            "probability": round(result.probability, 4),
+            "keywords": list(result.keywords),
+            "topic": result.topic.value,
+        }
+    too_many = await api.call("POST", "/feedback/analyze", json={"texts": ["x"] * 1001})
+    assert too_many.status_code == 422
+
+
+async def test_reviews_through_the_api(api: Api) -> None:
+    member = await _setup(api)
+    created = await api.call(
+        "POST",
+        "/reviews",
+        role="pos",
+        json={"member_id": member, "rating": 1, "text": "Bad", "idempotency_key": "k"},
+    )
+    assert created.status_code == 201, created.text
+    review = created.json()
+    assert (review["points"], review["needs_follow_up"], review["is_published"]) == (
+        20,
+        True,
+        False,
+    )
+    again = await api.call(
+        "POST",
+        "/reviews",
+        role="pos",
+        json={"member_id": member, "rating": 1, "text": "Bad", "idempotency_key": "k"},
+    )
+    assert again.json() == review
+    replied = await api.call(
+        "POST", f"/reviews/{review['id']}/replies", role="staff", json={"text": "Sorry"}
+    )
+    assert replied.status_code == 200
+    assert [(r["author"], r["text"]) for r in replied.json()["replies"]] == [
+        ("test-staff", "Sorry")
+    ]
+    assert replied.json()["response_seconds"] >= 0
+    published = await api.call(
+        "POST", f"/reviews/{review['id']}/publish", role="staff", json={"published": True}
+    )
+    assert published.json()["is_published"] is True
+    missing = await api.call("GET", "/reviews/999999", role="staff")
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "review_not_found")
+    kpis = (await api.call("GET", "/feedback/kpis", role="staff")).json()
+    assert kpis["reviews"]["count"] == 1
+    assert kpis["reviews"]["answered_within_24h"] == 1
+    follow = (await api.call("GET", "/feedback/follow-ups", role="staff")).json()
+    assert [(f["kind"], f["id"]) for f in follow] == [("review", review["id"])]
+
+
+async def test_period_checks(api: Api) -> None:
+    await _setup(api)
+    now = utcnow()
+    bad = await api.call(
+        "GET",
+        "/feedback/problems",
+        params={"start": now.isoformat(), "end": (now - timedelta(days=1)).isoformat()},
+    )
+    assert (bad.status_code, bad.json()["error"]["field"]) == (422, "start")
+    ancient = await api.call("GET", "/feedback/kpis", params={"start": "0001-01-01T00:00:00+01:00"})
+    assert (ancient.status_code, ancient.json()["error"]["field"]) == (422, "start")
+    empty = await api.call("GET", "/feedback/problems")
+    assert (empty.status_code, empty.json()["problems"], empty.json()["texts"]) == (200, [], 0)
+    conflict = await api.call("PATCH", "/surveys/nps", json={"points": 1})
+    assert (conflict.status_code, conflict.json()["error"]["code"]) == (
+        409,
+        "survey_in_program_file",
+    )
