@@ -1,6 +1,7 @@
 """The daily jobs: unlock pending points, expire lots, review tiers, record missed ticket
-targets, refresh segments, send survey invitations after purchases and analyse new feedback
-texts.
+targets, refresh segments, send survey invitations after purchases, analyse new feedback
+texts, and close the feedback loop (:mod:`patron.worker.followups`: tickets for detractors and
+negative reviews, CSAT invitations after resolved tickets).
 
 Each job is idempotent: activation and expiry act only on lots that are due and not yet
 processed, and the tier review runs once per local day of each program. ``now`` may be given
@@ -18,6 +19,7 @@ from patron.ledger import service as ledger_service
 from patron.programs import service as program_service
 from patron.support import service as support_service
 from patron.tiers import service as tier_service
+from patron.worker.followups import run_follow_ups
 from patron.worker.segments import refresh_segments
 
 
@@ -31,6 +33,8 @@ class DailyReport:
     segments: dict[str, dict[str, object]] = field(default_factory=dict)
     survey_invitations: int = 0
     feedback_analysed: int = 0
+    follow_up_tickets: int = 0
+    csat_invitations: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "now": self.now.isoformat()}
@@ -54,6 +58,7 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
         breaches = await support_service.detect_breaches(session, now=now)
     segments = await refresh_segments(database, now=now)
     invited, analysed = await _feedback_jobs(database, now, list(reviews))
+    follow_ups = await run_follow_ups(database, now=now)
     return DailyReport(
         now=now,
         lots_activated=activated,
@@ -63,6 +68,8 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
         segments={key: report.model_dump(mode="json") for key, report in segments.items()},
         survey_invitations=invited,
         feedback_analysed=analysed,
+        follow_up_tickets=follow_ups.tickets_opened,
+        csat_invitations=follow_ups.csat_invitations,
     )
 
 
