@@ -15,7 +15,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -26,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from patron.kit.db import Base, Id, JsonType, UTCDateTime
+from patron.kit.db import Base, Id, JsonType, UTCDateTime, value_enum
 from patron.programs.feedback_settings import QuestionKind, SurveyTrigger
 
 
@@ -35,18 +34,6 @@ class SurveySource(StrEnum):
 
     PROGRAM = "program"
     API = "api"
-
-
-def _enum(enum: type[StrEnum], name: str) -> Enum:
-    """Stored as the enum's value in a VARCHAR with a CHECK constraint."""
-    return Enum(
-        enum,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda members: [member.value for member in members],
-    )
 
 
 class AnalysisColumns:
@@ -75,12 +62,12 @@ class Survey(Base):
     key: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     questions: Mapped[list[dict[str, Any]]] = mapped_column(JsonType)
-    trigger: Mapped[SurveyTrigger] = mapped_column(_enum(SurveyTrigger, "survey_trigger"))
+    trigger: Mapped[SurveyTrigger] = mapped_column(value_enum(SurveyTrigger, "survey_trigger"))
     delay_days: Mapped[int] = mapped_column(Integer, default=0)
     valid_days: Mapped[int] = mapped_column(Integer)
     points: Mapped[int] = mapped_column(BigInteger, default=0)
     follow_up_detractors: Mapped[bool] = mapped_column(Boolean, default=False)
-    source: Mapped[SurveySource] = mapped_column(_enum(SurveySource, "survey_source"))
+    source: Mapped[SurveySource] = mapped_column(value_enum(SurveySource, "survey_source"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -103,7 +90,7 @@ class SurveyInvitation(Base):
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     token: Mapped[str] = mapped_column(String(64), unique=True)
-    trigger: Mapped[SurveyTrigger] = mapped_column(_enum(SurveyTrigger, "survey_trigger"))
+    trigger: Mapped[SurveyTrigger] = mapped_column(value_enum(SurveyTrigger, "survey_trigger"))
     source_ref: Mapped[str] = mapped_column(String(128))
     store: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -151,7 +138,7 @@ class SurveyAnswer(AnalysisColumns, Base):
     survey_id: Mapped[int] = mapped_column(BigInteger)
     member_id: Mapped[int] = mapped_column(BigInteger)
     question_id: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[QuestionKind] = mapped_column(_enum(QuestionKind, "question_kind"))
+    kind: Mapped[QuestionKind] = mapped_column(value_enum(QuestionKind, "question_kind"))
     score: Mapped[int | None] = mapped_column(Integer, default=None)
     text: Mapped[str | None] = mapped_column(Text, default=None)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())

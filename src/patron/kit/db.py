@@ -17,9 +17,10 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import JSON, BigInteger, DateTime, Enum, Integer, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -48,6 +49,19 @@ DEFAULT_DATABASE = "patron.db"
 # Primary keys: BIGINT on PostgreSQL, INTEGER (the rowid alias, so it autoincrements) on SQLite.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def value_enum(kind: type[StrEnum], name: str, *, length: int = 16) -> Enum:
+    """A ``StrEnum`` column stored as the member's value (``"ru"``, not ``"RU"``) in a VARCHAR
+    with a CHECK constraint named ``name`` (portable: no native PostgreSQL enum type)."""
+    return Enum(
+        kind,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 class Base(DeclarativeBase):

@@ -14,7 +14,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -24,19 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from patron.kit.db import Base, Id, JsonType, UTCDateTime
+from patron.kit.db import Base, Id, JsonType, UTCDateTime, value_enum
 from patron.ledger.kinds import EntryKind, MovementReason
-
-
-def _enum(kind: type[EntryKind] | type[MovementReason], name: str) -> Enum:
-    return Enum(
-        kind,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda members: [member.value for member in members],
-    )
 
 
 class Account(Base):
@@ -79,7 +67,7 @@ class LedgerEntry(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     member_id: Mapped[int] = mapped_column(BigInteger)
-    kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind, "entry_kind"))
+    kind: Mapped[EntryKind] = mapped_column(value_enum(EntryKind, "entry_kind"))
     amount: Mapped[int] = mapped_column(BigInteger)
     requested_amount: Mapped[int] = mapped_column(BigInteger)
     debt_change: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -152,7 +140,7 @@ class LotMovement(Base):
     member_id: Mapped[int] = mapped_column(BigInteger)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), index=True)
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
-    reason: Mapped[MovementReason] = mapped_column(_enum(MovementReason, "movement_reason"))
+    reason: Mapped[MovementReason] = mapped_column(value_enum(MovementReason, "movement_reason"))
     amount: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

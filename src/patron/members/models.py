@@ -6,10 +6,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from patron.kit.db import Base, Id, JsonType, UTCDateTime
+from patron.kit.db import Base, Id, JsonType, UTCDateTime, value_enum
 
 
 class Language(StrEnum):
@@ -29,18 +29,6 @@ class ConsentChannel(StrEnum):
     PUSH = "push"
 
 
-def _enum(enum: type[StrEnum], name: str) -> Enum:
-    """Stored as the enum's value (``"ru"``) in a VARCHAR with a CHECK constraint."""
-    return Enum(
-        enum,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda members: [member.value for member in members],
-    )
-
-
 class Member(Base):
     __tablename__ = "members"
     __table_args__ = (
@@ -56,10 +44,10 @@ class Member(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(16))
     birth_date: Mapped[date | None] = mapped_column(Date)
-    language: Mapped[Language | None] = mapped_column(_enum(Language, "language"))
+    language: Mapped[Language | None] = mapped_column(value_enum(Language, "language"))
     attributes: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     status: Mapped[MemberStatus] = mapped_column(
-        _enum(MemberStatus, "status"), default=MemberStatus.ACTIVE
+        value_enum(MemberStatus, "status"), default=MemberStatus.ACTIVE
     )
     blocked_reason: Mapped[str | None] = mapped_column(String(500))
     referral_code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -79,7 +67,7 @@ class MemberConsent(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
-    channel: Mapped[ConsentChannel] = mapped_column(_enum(ConsentChannel, "channel"))
+    channel: Mapped[ConsentChannel] = mapped_column(value_enum(ConsentChannel, "channel"))
     is_granted: Mapped[bool] = mapped_column(Boolean)
     granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -91,7 +79,7 @@ class ConsentEvent(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
-    channel: Mapped[ConsentChannel] = mapped_column(_enum(ConsentChannel, "channel"))
+    channel: Mapped[ConsentChannel] = mapped_column(value_enum(ConsentChannel, "channel"))
     is_granted: Mapped[bool] = mapped_column(Boolean)
     source: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())

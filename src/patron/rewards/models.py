@@ -10,10 +10,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import cast
 
-from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, Index, String, Table
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column
 
-from patron.kit.db import Base, Id, UTCDateTime
+from patron.kit.db import Base, Id, UTCDateTime, value_enum
 from patron.programs.schema import RewardKind
 
 
@@ -21,18 +21,6 @@ class CouponStatus(StrEnum):
     ACTIVE = "active"
     CONSUMED = "consumed"
     CANCELLED = "cancelled"
-
-
-def _enum(kind: type[StrEnum], name: str) -> Enum:
-    """Stored as the enum's value in a VARCHAR with a CHECK constraint."""
-    return Enum(
-        kind,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=24,
-        values_callable=lambda members: [member.value for member in members],
-    )
 
 
 class RewardStock(Base):
@@ -72,13 +60,13 @@ class Coupon(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="RESTRICT"))
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="RESTRICT"))
     reward_code: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[RewardKind] = mapped_column(_enum(RewardKind, "reward_kind"))
+    kind: Mapped[RewardKind] = mapped_column(value_enum(RewardKind, "reward_kind", length=24))
     value: Mapped[int | None] = mapped_column(BigInteger, default=None)
     currency: Mapped[str] = mapped_column(String(3))
     sku: Mapped[str | None] = mapped_column(String(128), default=None)
     cost_points: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[CouponStatus] = mapped_column(
-        _enum(CouponStatus, "coupon_status"), default=CouponStatus.ACTIVE
+        value_enum(CouponStatus, "coupon_status", length=24), default=CouponStatus.ACTIVE
     )
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -19,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from patron.kit.db import Base, Id, UTCDateTime
+from patron.kit.db import Base, Id, UTCDateTime, value_enum
 from patron.support.states import (
     AuthorKind,
     TicketChannel,
@@ -28,18 +26,6 @@ from patron.support.states import (
     TicketSource,
     TicketStatus,
 )
-
-
-def _enum(enum: type[StrEnum], name: str) -> Enum:
-    """Stored as the enum's value in a VARCHAR with a CHECK constraint."""
-    return Enum(
-        enum,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda members: [member.value for member in members],
-    )
 
 
 class Ticket(Base):
@@ -57,17 +43,17 @@ class Ticket(Base):
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     contact: Mapped[str | None] = mapped_column(String(200))
-    channel: Mapped[TicketChannel] = mapped_column(_enum(TicketChannel, "channel"))
+    channel: Mapped[TicketChannel] = mapped_column(value_enum(TicketChannel, "channel"))
     category: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
-    status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus, "status"))
-    priority: Mapped[TicketPriority] = mapped_column(_enum(TicketPriority, "priority"))
+    status: Mapped[TicketStatus] = mapped_column(value_enum(TicketStatus, "status"))
+    priority: Mapped[TicketPriority] = mapped_column(value_enum(TicketPriority, "priority"))
     has_priority_support: Mapped[bool] = mapped_column(Boolean)
     tier_id: Mapped[str | None] = mapped_column(String(64))
     store: Mapped[str | None] = mapped_column(String(64))
     assignee: Mapped[str | None] = mapped_column(String(200), index=True)
-    source: Mapped[TicketSource] = mapped_column(_enum(TicketSource, "source"))
+    source: Mapped[TicketSource] = mapped_column(value_enum(TicketSource, "source"))
     source_ref: Mapped[str | None] = mapped_column(String(128))
     purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id"), index=True)
     return_id: Mapped[int | None] = mapped_column(ForeignKey("purchase_returns.id"), index=True)
@@ -95,7 +81,7 @@ class TicketMessage(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     member_id: Mapped[int | None] = mapped_column(BigInteger)
-    author_kind: Mapped[AuthorKind] = mapped_column(_enum(AuthorKind, "author_kind"))
+    author_kind: Mapped[AuthorKind] = mapped_column(value_enum(AuthorKind, "author_kind"))
     author: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(128))
@@ -109,7 +95,7 @@ class TicketEvent(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    kind: Mapped[TicketEventKind] = mapped_column(_enum(TicketEventKind, "kind"))
+    kind: Mapped[TicketEventKind] = mapped_column(value_enum(TicketEventKind, "kind"))
     from_value: Mapped[str | None] = mapped_column(String(200))
     to_value: Mapped[str | None] = mapped_column(String(200))
     actor: Mapped[str] = mapped_column(String(200))
