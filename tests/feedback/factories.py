@@ -20,6 +20,7 @@ from patron.programs import service as program_service
 from patron.programs.schemas import ActiveProgram
 from patron.purchases.earn import record_purchase
 from patron.purchases.schemas import PurchaseCreate
+from patron.segments.models import MemberSegment
 from tests.conftest import SEED_PROGRAM
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -148,3 +149,13 @@ async def counts(session: AsyncSession) -> dict[str, int]:
         (await session.execute(select(func.count()).select_from(entries))).scalar_one()
     )
     return result
+
+
+def segment_row(member_id: int, program_id: int, name: str) -> MemberSegment:
+    """A stored RFM segment row (the refresh job is tested in tests/segments)."""
+    return MemberSegment(
+        member_id=member_id, program_id=program_id, currency="RUB", recency_days=1, frequency=1,
+        monetary=100, recency_score=5, frequency_score=1, monetary_score=1, rfm_segment=name,
+        is_high_value=False, is_regular=False, is_category_lover=False, horizon_days=365,
+        is_at_risk=False, computed_at=NOW,
+    )  # fmt: skip

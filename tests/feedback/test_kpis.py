@@ -9,7 +9,7 @@ from patron.feedback import schemas
 from patron.feedback import service as feedback_service
 from patron.kit.db import Database
 from patron.programs.feedback_settings import SurveyTrigger
-from tests.feedback.factories import NOW, apply_program, enrol
+from tests.feedback.factories import NOW, apply_program, enrol, segment_row
 
 APRIL = NOW + timedelta(days=31)
 
@@ -117,3 +117,25 @@ async def test_kpis_by_hand(database: Database) -> None:
     assert march.overall.nps.model_dump() == nps(3, 2, 0, 1, 33.33)
     assert empty.overall.nps.model_dump() == nps(0, 0, 0, 0, None)
     assert empty.reviews.share_answered_within_24h is None
+
+
+async def test_kpis_per_segment(database: Database) -> None:
+    async with database.write() as session:
+        active = await apply_program(session)
+        first = await enrol(session, active=active, external_id="c1")
+        second = await enrol(session, active=active, external_id="c2")
+        third = await enrol(session, active=active, external_id="r1")
+        unscored = await enrol(session, active=active, external_id="x")
+        for member, name in ((first, "champion"), (second, "champion"), (third, "at_risk")):
+            session.add(segment_row(member, active.program_id, name))
+    for member, score in ((first, "10"), (second, "6"), (third, "2"), (unscored, "9")):
+        await _answer(database, member, "nps", {"nps": score}, NOW)
+    async with database.read() as session:
+        report = await feedback_service.kpis(
+            session, start=NOW - timedelta(days=1), end=NOW + timedelta(days=1)
+        )
+    assert {name: group.nps.model_dump() for name, group in report.per_segment.items()} == {
+        "at_risk": nps(1, 0, 0, 1, -100.0),
+        "champion": nps(2, 1, 0, 1, 0.0),  # one promoter, one detractor
+        "none": nps(1, 1, 0, 0, 100.0),
+    }

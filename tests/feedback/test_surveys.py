@@ -12,8 +12,17 @@ from patron.feedback import service as feedback_service
 from patron.feedback.errors import SurveyDefinedInProgramError, SurveyExistsError
 from patron.feedback.models import SurveySource
 from patron.kit.db import Database
+from patron.kit.errors import InvalidInputError
 from patron.programs.feedback_settings import SurveyDefinition, SurveyTrigger
-from tests.feedback.factories import NOW, apply_program, buy, counts, enrol, program_text
+from tests.feedback.factories import (
+    NOW,
+    apply_program,
+    buy,
+    counts,
+    enrol,
+    program_text,
+    segment_row,
+)
 
 
 async def test_program_surveys_are_synced_and_retired(database: Database) -> None:
@@ -121,6 +130,32 @@ async def test_invite_members_by_list_and_tier(database: Database) -> None:
     assert [i.member_id for i in by_tier.invitations] == [gold]
     assert (by_list.created, by_list.existing) == (1, 1)
     assert [(i.member_id, i.created) for i in by_list.invitations] == [(gold, False), (plain, True)]
+
+
+async def test_invite_members_of_a_segment(database: Database) -> None:
+    async with database.write() as session:
+        active = await apply_program(session)
+        champion = await enrol(session, active=active, external_id="c")
+        sleeper = await enrol(session, active=active, external_id="s")
+        await enrol(session, active=active, external_id="x")  # no segment yet
+        session.add(segment_row(champion, active.program_id, "champion"))
+        session.add(segment_row(sleeper, active.program_id, "about_to_sleep"))
+    async with database.write() as session:
+        batch = await feedback_service.invite_members(
+            session,
+            survey_key="nps",
+            request=schemas.InvitationRequest(segment="champion", source_ref="vip"),
+            now=NOW,
+        )
+    assert [(i.member_id, i.created) for i in batch.invitations] == [(champion, True)]
+    with pytest.raises(InvalidInputError):
+        async with database.write() as session:
+            await feedback_service.invite_members(
+                session,
+                survey_key="nps",
+                request=schemas.InvitationRequest(tier="gold", segment="champion", source_ref="v"),
+                now=NOW,
+            )
 
 
 async def test_after_purchase_job_invites_once_when_due(database: Database) -> None:

@@ -156,12 +156,17 @@ def invite(
         list[int] | None, typer.Option("--member", help="A member id (repeatable).")
     ] = None,
     tier: Annotated[str | None, typer.Option(help="Every active member of this tier.")] = None,
+    segment: Annotated[
+        str | None, typer.Option(help="Every active member of this RFM segment.")
+    ] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Invite members to a survey: single-use links /s/{token}, printed one per line."""
     try:
-        request = InvitationRequest(member_ids=member or None, tier=tier, source_ref=source_ref)
+        request = InvitationRequest(
+            member_ids=member or None, tier=tier, segment=segment, source_ref=source_ref
+        )
     except ValidationError as error:
         raise typer.BadParameter(str(error.errors()[0]["msg"])) from error
 

@@ -1,4 +1,4 @@
-"""Survey and review KPIs for a period: overall, per tier, per store and per month.
+"""Survey and review KPIs for a period: overall, per tier, per segment, per store and per month.
 
 - NPS = % promoters (9-10) - % detractors (0-6) of the NPS answers, from -100 to 100.
 - CSAT = % of CSAT answers that are 4 or 5.
@@ -9,7 +9,8 @@
 Answers count in the period of their submission; tier and store are those of the response
 (kept at answer time). Months are calendar months in the program's time zone (`YYYY-MM`);
 answers of members without a tier count under `none`; answers without a store (surveys that
-did not follow a purchase) are left out of `per_store` only.
+did not follow a purchase) are left out of `per_store` only. The segment is the member's RFM
+segment as the daily job last stored it (`docs/segments.md`), `none` for a member without one.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def _grouped(rows: Sequence[ScoreRow], key: str, timezone: str) -> dict[str, sch
     for row in rows:
         if key == "tier":
             groups[row.tier_id or NO_TIER].append(row)
+        elif key == "segment":
+            groups[row.segment or NO_TIER].append(row)
         elif key == "store" and row.store is not None:
             groups[row.store].append(row)
         elif key == "month":
@@ -108,6 +111,7 @@ async def kpis(session: AsyncSession, *, start: datetime, end: datetime) -> sche
         end=end,
         overall=kpi_group(rows),
         per_tier=_grouped(rows, "tier", timezone),
+        per_segment=_grouped(rows, "segment", timezone),
         per_store=_grouped(rows, "store", timezone),
         monthly=_grouped(rows, "month", timezone),
         reviews=review_kpis(await repository.reviews(active.program_id, start, end)),

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.feedback.models import Review, Survey, SurveyAnswer, SurveyResponse
 from patron.programs.feedback_settings import QuestionKind
+from patron.segments.models import MemberSegment
 
 _SCORED = (QuestionKind.NPS, QuestionKind.CSAT, QuestionKind.CES)
 
@@ -22,6 +23,7 @@ class ScoreRow:
     tier_id: str | None
     store: str | None
     submitted_at: datetime
+    segment: str | None = None  # the member's RFM segment as last refreshed
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,11 @@ class ReportRepository:
                 SurveyResponse.tier_id,
                 SurveyResponse.store,
                 SurveyAnswer.submitted_at,
+                MemberSegment.rfm_segment,
             )
             .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
             .join(Survey, Survey.id == SurveyResponse.survey_id)
+            .outerjoin(MemberSegment, MemberSegment.member_id == SurveyResponse.member_id)
             .where(
                 Survey.program_id == program_id,
                 SurveyAnswer.kind.in_(_SCORED),
@@ -65,7 +69,7 @@ class ReportRepository:
             .order_by(SurveyAnswer.id)
         )
         return [
-            ScoreRow(QuestionKind(r[0]), int(r[1]), r[2], r[3], r[4])
+            ScoreRow(QuestionKind(r[0]), int(r[1]), r[2], r[3], r[4], r[5])
             for r in found.all()
             if r[1] is not None
         ]

@@ -19,6 +19,7 @@ from patron.feedback.models import (
 )
 from patron.members.models import Member, MemberStatus
 from patron.purchases.models import Purchase
+from patron.segments.models import MemberSegment
 
 
 class SurveyRepository:
@@ -129,7 +130,11 @@ class SurveyRepository:
         return await self.session.get(Member, member_id)
 
     async def active_member_ids(
-        self, program_id: int, member_ids: Sequence[int] | None, tier: str | None
+        self,
+        program_id: int,
+        member_ids: Sequence[int] | None,
+        tier: str | None,
+        segment: str | None = None,
     ) -> list[int]:
         query = select(Member.id).where(
             Member.program_id == program_id, Member.status == MemberStatus.ACTIVE
@@ -138,6 +143,10 @@ class SurveyRepository:
             query = query.where(Member.id.in_(member_ids))
         if tier is not None:
             query = query.where(Member.tier_id == tier)
+        if segment is not None:
+            query = query.join(MemberSegment, MemberSegment.member_id == Member.id).where(
+                MemberSegment.rfm_segment == segment
+            )
         found = await self.session.execute(query.order_by(Member.id))
         return list(found.scalars())
 

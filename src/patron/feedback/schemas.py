@@ -72,12 +72,14 @@ class Survey(_Output):
 
 
 class InvitationRequest(_Input):
-    """Whom to invite: the listed members, or every active member of a tier (a segment).
-    ``source_ref`` names the sending (a campaign): inviting the same member again under the
-    same ``source_ref`` returns the first invitation."""
+    """Whom to invite (exactly one of): the listed members, every active member of a tier, or
+    every active member of an RFM segment (as the daily job last stored it,
+    ``docs/segments.md``). ``source_ref`` names the sending (a campaign): inviting the same
+    member again under the same ``source_ref`` returns the first invitation."""
 
     member_ids: Annotated[list[MemberId], Field(min_length=1, max_length=1000)] | None = None
     tier: Slug64 | None = None
+    segment: Slug64 | None = None
     source_ref: SourceRef
 
 
@@ -246,6 +248,7 @@ class Kpis(_Output):
     end: datetime
     overall: KpiGroup
     per_tier: dict[str, KpiGroup]
+    per_segment: dict[str, KpiGroup]
     per_store: dict[str, KpiGroup]
     monthly: dict[str, KpiGroup]
     reviews: ReviewKpis

@@ -249,15 +249,18 @@ async def invite_for_trigger(
 async def invite_members(
     session: AsyncSession, *, survey_key: str, request: schemas.InvitationRequest, now: datetime
 ) -> schemas.InvitationBatch:
-    """Invite the listed members or every active member of a tier (blocked and unknown
-    members of the list are skipped)."""
-    if (request.member_ids is None) == (request.tier is None):
-        raise InvalidInputError("give either member_ids or tier (one of them)", field="member_ids")
+    """Invite the listed members, or every active member of a tier or of an RFM segment
+    (blocked and unknown members of the list are skipped)."""
+    chosen = [request.member_ids, request.tier, request.segment]
+    if sum(1 for choice in chosen if choice is not None) != 1:
+        raise InvalidInputError(
+            "give exactly one of member_ids, tier or segment", field="member_ids"
+        )
     survey = await require_survey(session, key=survey_key, now=now)
     if not survey.is_active:
         raise SurveyInactiveError(survey.key)
     member_ids = await SurveyRepository(session).active_member_ids(
-        survey.program_id, request.member_ids, request.tier
+        survey.program_id, request.member_ids, request.tier, request.segment
     )
     invitations = [
         await _invite(
