@@ -69,6 +69,9 @@ async def test_a_resolved_ticket_invites_to_the_csat_survey_once(database: Datab
     await run_follow_ups(database, now=NOW + timedelta(hours=1))
     ticket_id = (await _tickets(database)).items[0].id
     async with database.write() as session:
+        await support_service.assign(
+            session, ticket_id=ticket_id, assignee="anna", actor="lead", now=NOW
+        )
         await support_service.transition(
             session,
             ticket_id=ticket_id,
@@ -89,3 +92,11 @@ async def test_a_resolved_ticket_invites_to_the_csat_survey_once(database: Datab
             now=after,
         )
     assert again.created is False  # the job's invitation, found by its source_ref
+    async with database.write() as session:
+        await feedback_service.submit(
+            session, token=again.token, values={"csat": "5", "ces": "6"}, now=after
+        )
+    async with database.read() as session:  # the agent's CSAT for the tickets' KPIs
+        assert await feedback_service.csat_by_agent(session, start=None, end=None) == {
+            "anna": (100.0, 1)
+        }

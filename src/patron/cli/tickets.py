@@ -9,6 +9,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.cli.options import DbOption, JsonOption, in_unit_of_work, print_json, run
+from patron.feedback import service as feedback_service
 from patron.kit.time import parse_instant, utcnow
 from patron.programs.service import get_active_program
 from patron.support import kpis as kpi_service
@@ -155,9 +156,11 @@ def kpis(
 
     async def work(session: AsyncSession) -> TicketKpis:
         active = await get_active_program(session)
-        return await kpi_service.ticket_kpis(
+        kpis = await kpi_service.ticket_kpis(
             session, active=active, now=moment, date_from=start, date_to=end
         )
+        csat = await feedback_service.csat_by_agent(session, start=start, end=end)
+        return kpi_service.attach_csat(kpis, csat)
 
     result = run(in_unit_of_work(db, work, write=False))
     if json_output:

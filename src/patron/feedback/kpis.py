@@ -116,3 +116,22 @@ async def kpis(session: AsyncSession, *, start: datetime, end: datetime) -> sche
         monthly=_grouped(rows, "month", timezone),
         reviews=review_kpis(await repository.reviews(active.program_id, start, end)),
     )
+
+
+async def csat_by_agent(
+    session: AsyncSession, *, start: datetime | None, end: datetime | None
+) -> dict[str, tuple[float, int]]:
+    """CSAT per support agent: ``{assignee: (CSAT %, answers)}`` over the CSAT answers to
+    the surveys sent after the agent's tickets created in [start, end) were resolved (CSAT
+    as above: the share of answers that are 4 or 5). Unassigned tickets are left out."""
+    active = await program_service.get_active_program(session)
+    scores: dict[str, list[int]] = defaultdict(list)
+    for assignee, score in await ReportRepository(session).ticket_csat(
+        active.program_id, start, end
+    ):
+        if assignee is not None:
+            scores[assignee].append(score)
+    return {
+        agent: (round(100 * sum(1 for s in values if s >= 4) / len(values), 2), len(values))
+        for agent, values in sorted(scores.items())
+    }

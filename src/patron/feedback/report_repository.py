@@ -6,12 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, and_, cast, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.feedback.models import Review, Survey, SurveyAnswer, SurveyResponse
+from patron.feedback.models import (
+    Review,
+    Survey,
+    SurveyAnswer,
+    SurveyInvitation,
+    SurveyResponse,
+)
 from patron.programs.feedback_settings import QuestionKind
 from patron.segments.models import MemberSegment
+from patron.support.models import Ticket
 
 _SCORED = (QuestionKind.NPS, QuestionKind.CSAT, QuestionKind.CES)
 
@@ -73,6 +80,29 @@ class ReportRepository:
             for r in found.all()
             if r[1] is not None
         ]
+
+    async def ticket_csat(
+        self, program_id: int, start: datetime | None, end: datetime | None
+    ) -> list[tuple[str | None, int]]:
+        """(assignee, CSAT score) of the CSAT answers to invitations sent for tickets
+        (``source_ref`` ``ticket:<id>``) created in [start, end)."""
+        reference = literal("ticket:") + cast(Ticket.id, String)
+        query = (
+            select(Ticket.assignee, SurveyAnswer.score)
+            .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+            .join(SurveyInvitation, SurveyInvitation.id == SurveyResponse.invitation_id)
+            .join(
+                Ticket,
+                and_(Ticket.program_id == program_id, SurveyInvitation.source_ref == reference),
+            )
+            .where(SurveyAnswer.kind == QuestionKind.CSAT, SurveyAnswer.score.is_not(None))
+        )
+        if start is not None:
+            query = query.where(Ticket.created_at >= start)
+        if end is not None:
+            query = query.where(Ticket.created_at < end)
+        rows = await self.session.execute(query)
+        return [(row[0], int(row[1])) for row in rows if row[1] is not None]
 
     async def reviews(self, program_id: int, start: datetime, end: datetime) -> list[ReviewRow]:
         found = await self.session.execute(

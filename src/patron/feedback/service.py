@@ -21,7 +21,7 @@ from patron.feedback.insights import (
     mark_followed_up,
     problems,
 )
-from patron.feedback.kpis import kpis
+from patron.feedback.kpis import csat_by_agent, kpis
 from patron.feedback.repository import SurveyRepository
 from patron.feedback.reviews import create_review, get_review, list_reviews, publish, reply
 from patron.feedback.surveys import (
@@ -44,6 +44,7 @@ __all__ = [
     "analyze_texts",
     "create_review",
     "create_survey",
+    "csat_by_agent",
     "follow_ups",
     "get_review",
     "get_survey",

@@ -16,6 +16,7 @@ from patron.access.errors import RoleForbiddenError
 from patron.access.models import Role
 from patron.access.schemas import Principal
 from patron.api.deps import Now, ReadSession, Staff, WriteSession, allow
+from patron.feedback import service as feedback_service
 from patron.kit.errors import InvalidInputError
 from patron.kit.time import ensure_utc
 from patron.programs.service import get_active_program
@@ -167,9 +168,11 @@ async def ticket_kpis(
     store, month and agent, for the tickets created in ``[from, to)``."""
     start, end = _period(date_from, date_to)
     active = await get_active_program(session)
-    return await kpi_service.ticket_kpis(
+    kpis = await kpi_service.ticket_kpis(
         session, active=active, now=now, date_from=start, date_to=end
     )
+    csat = await feedback_service.csat_by_agent(session, start=start, end=end)
+    return kpi_service.attach_csat(kpis, csat)
 
 
 @router.get("/returns-stats", response_model=ReturnsStats)
