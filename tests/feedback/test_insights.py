@@ -12,10 +12,12 @@ from patron.feedback import schemas
 from patron.feedback import service as feedback_service
 from patron.feedback.analysis import Label, Language, TextAnalysis, Topic, analyze
 from patron.feedback.insights import _store
-from patron.feedback.models import Review, SurveyAnswer
+from patron.feedback.models import Review, SurveyAnswer, TicketAnalysis
 from patron.kit.db import Database
 from patron.programs.feedback_settings import SurveyTrigger
-from tests.feedback.factories import NOW, apply_program, enrol
+from patron.support import service as support_service
+from patron.support.states import TicketChannel, TicketSource
+from tests.feedback.factories import NOW, apply_program, enrol, segment_row
 
 TEXTS = [
     "Курьер опоздал на два часа, еда холодная, больше не закажу",
@@ -153,3 +155,45 @@ async def test_problem_table_by_hand(database: Database) -> None:
     assert [(p.topic, p.count, p.trend) for p in by_store.problems] == [("delivery", 1, "new")]
     assert [(p.topic, p.count, p.trend) for p in by_sku.problems] == [("delivery", 1, "new")]
     assert (other_tier.texts, other_tier.problems) == (0, [])
+
+
+async def test_ticket_texts_are_analysed_and_enter_the_problem_table(database: Database) -> None:
+    text = "Курьер опоздал на два часа, еда холодная, верните деньги"
+    async with database.write() as session:
+        active = await apply_program(session)
+        member = await enrol(session, active=active, external_id="m1")
+        session.add(segment_row(member, active.program_id, "at_risk"))
+        opened = await support_service.open_ticket(
+            session,
+            member_id=member,
+            channel=TicketChannel.PHONE,
+            category="delivery",
+            subject="Доставка",
+            text=text,
+            source=TicketSource.STAFF,
+            source_ref=None,
+            now=NOW,
+        )
+    later = NOW + timedelta(hours=1)
+    async with database.write() as session:
+        run = await feedback_service.analyse_pending(session, now=later)
+    async with database.write() as session:
+        assert (await feedback_service.analyse_pending(session, now=later)).analysed == 0
+    (expected,) = analyze([f"Доставка. {text}"], default_language=Language.RU)
+    assert run.analysed == 1
+    async with database.read() as session:
+        stored = await session.get(TicketAnalysis, opened.ticket.id)
+        assert stored is not None
+        assert (stored.label, stored.topic, stored.analysed_at) == (
+            expected.label.value,
+            expected.topic.value,
+            later,
+        )
+        window = {"start": NOW - timedelta(days=1), "end": NOW + timedelta(days=1)}
+        tickets = await feedback_service.problems(
+            session, source=schemas.ProblemSource.TICKETS, **window
+        )
+        of_segment = await feedback_service.problems(session, segment="at_risk", **window)
+        of_other = await feedback_service.problems(session, segment="champion", **window)
+    assert tickets.texts == of_segment.texts == 1
+    assert of_other.texts == 0

@@ -130,6 +130,9 @@ def problems(
     tier: Annotated[str | None, typer.Option(help="Only members of this tier.")] = None,
     store: Annotated[str | None, typer.Option(help="Only this store.")] = None,
     sku: Annotated[str | None, typer.Option(help="Only reviews of this product.")] = None,
+    segment: Annotated[
+        str | None, typer.Option(help="Only texts of members of this RFM segment.")
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """The problem table of the period: complaint topics ranked by count x mean severity,
@@ -138,7 +141,7 @@ def problems(
 
     async def work(session: AsyncSession) -> ProblemTable:
         return await feedback_service.problems(
-            session, start=since, end=until, tier=tier, store=store, sku=sku
+            session, start=since, end=until, tier=tier, store=store, sku=sku, segment=segment
         )
 
     table = run(in_unit_of_work(db, work, write=False))

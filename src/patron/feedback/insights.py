@@ -31,7 +31,7 @@ from patron.feedback.analysis import (
 )
 from patron.feedback.errors import FollowUpNotFoundError
 from patron.feedback.kpis import check_period
-from patron.feedback.models import AnalysisColumns, Review, SurveyAnswer
+from patron.feedback.models import AnalysisColumns, Review, SurveyAnswer, TicketAnalysis
 from patron.feedback.report_repository import ReportRepository, TextRow
 from patron.feedback.repository import SurveyRepository
 from patron.feedback.review_repository import ReviewRepository
@@ -74,7 +74,38 @@ async def analyse_pending(
                 labels[result.label.value] += 1
             await repository.flush()
             after = rows[-1].id
+    await _analyse_tickets(
+        repository, active.program_id, labels, now, period, again, mode, language
+    )
     return schemas.AnalysisRun(analysed=sum(labels.values()), labels=dict(sorted(labels.items())))
+
+
+async def _analyse_tickets(
+    repository: ReportRepository,
+    program_id: int,
+    labels: Counter[str],
+    now: datetime,
+    period: tuple[datetime, datetime] | None,
+    again: bool,
+    mode: AnalysisMode,
+    language: Language,
+) -> None:
+    """Support tickets' texts, stored in `ticket_analyses` (one row per ticket)."""
+    after = 0
+    while tickets := await repository.tickets_to_analyse(
+        program_id, after=after, limit=CHUNK, period=period, again=again
+    ):
+        texts = [ticket.text for ticket in tickets]
+        results = await asyncio.to_thread(analyze, texts, mode=mode, default_language=language)
+        for ticket, result in zip(tickets, results, strict=True):
+            row = ticket.analysis
+            if row is None:
+                row = TicketAnalysis(ticket_id=ticket.id)
+                repository.add_ticket_analysis(row)
+            _store(row, result, now)
+            labels[result.label.value] += 1
+        await repository.flush()
+        after = tickets[-1].id
 
 
 def _store(row: AnalysisColumns, result: TextAnalysis, now: datetime) -> None:
@@ -115,22 +146,29 @@ async def problems(
     store: str | None = None,
     sku: str | None = None,
     source: schemas.ProblemSource = schemas.ProblemSource.ALL,
+    segment: str | None = None,
 ) -> schemas.ProblemTable:
-    """The problem table of analysed texts in [start, end), against the period of the same
-    length just before (trend). `sku` filters reviews (survey answers have no product, so
-    giving `sku` leaves them out)."""
+    """The problem table of analysed texts (survey answers, reviews, support tickets) in
+    [start, end), against the period of the same length just before (trend). `sku` filters
+    reviews (survey answers and tickets have no product, so giving `sku` leaves them out);
+    `segment` keeps the texts of members of that RFM segment (as last stored)."""
     check_period(start, end)
     active = await program_service.get_active_program(session)
     previous_start = start - (end - start)
     repository = ReportRepository(session)
     rows: list[TextRow] = []
-    if source is not schemas.ProblemSource.REVIEWS and sku is None:
+    everything = source is schemas.ProblemSource.ALL
+    if (everything or source is schemas.ProblemSource.SURVEYS) and sku is None:
         rows += await repository.analysed_answers(
-            active.program_id, previous_start, end, tier, store
+            active.program_id, previous_start, end, tier, store, segment
         )
-    if source is not schemas.ProblemSource.SURVEYS:
+    if everything or source is schemas.ProblemSource.REVIEWS:
         rows += await repository.analysed_reviews(
-            active.program_id, previous_start, end, tier, store, sku
+            active.program_id, previous_start, end, tier, store, sku, segment
+        )
+    if (everything or source is schemas.ProblemSource.TICKETS) and sku is None:
+        rows += await repository.analysed_tickets(
+            active.program_id, previous_start, end, tier, store, segment
         )
     items = [_feedback(row) for row in rows]
     current = [item for item in items if start <= item.created_at < end]

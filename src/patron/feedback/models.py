@@ -193,3 +193,14 @@ class ReviewReply(Base):
     author: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TicketAnalysis(AnalysisColumns, Base):
+    """The analysis of a support ticket's text (subject and text), kept by the feedback
+    domain beside ``patron.support``'s ticket so that the problem table covers tickets too."""
+
+    __tablename__ = "ticket_analyses"
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )

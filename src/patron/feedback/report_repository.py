@@ -15,6 +15,7 @@ from patron.feedback.models import (
     SurveyAnswer,
     SurveyInvitation,
     SurveyResponse,
+    TicketAnalysis,
 )
 from patron.programs.feedback_settings import QuestionKind
 from patron.segments.models import MemberSegment
@@ -117,7 +118,13 @@ class ReportRepository:
         return [ReviewRow(r[0], r[1], r[2]) for r in found.all()]
 
     async def analysed_answers(
-        self, program_id: int, start: datetime, end: datetime, tier: str | None, store: str | None
+        self,
+        program_id: int,
+        start: datetime,
+        end: datetime,
+        tier: str | None,
+        store: str | None,
+        segment: str | None = None,
     ) -> list[TextRow]:
         query = (
             select(SurveyAnswer, SurveyResponse.tier_id, SurveyResponse.store)
@@ -134,6 +141,10 @@ class ReportRepository:
             query = query.where(SurveyResponse.tier_id == tier)
         if store is not None:
             query = query.where(SurveyResponse.store == store)
+        if segment is not None:
+            query = query.join(
+                MemberSegment, MemberSegment.member_id == SurveyResponse.member_id
+            ).where(MemberSegment.rfm_segment == segment)
         found = await self.session.execute(query.order_by(SurveyAnswer.id))
         return [
             TextRow(row[0].text or "", row[0].submitted_at, _analysis(row[0]))
@@ -148,6 +159,7 @@ class ReportRepository:
         tier: str | None,
         store: str | None,
         sku: str | None,
+        segment: str | None = None,
     ) -> list[TextRow]:
         query = select(Review).where(
             Review.program_id == program_id,
@@ -161,8 +173,70 @@ class ReportRepository:
             query = query.where(Review.store == store)
         if sku is not None:
             query = query.where(Review.sku == sku)
+        if segment is not None:
+            query = query.join(MemberSegment, MemberSegment.member_id == Review.member_id).where(
+                MemberSegment.rfm_segment == segment
+            )
         found = await self.session.execute(query.order_by(Review.id))
         return [TextRow(row.text, row.created_at, _analysis(row)) for row in found.scalars()]
+
+    async def analysed_tickets(
+        self,
+        program_id: int,
+        start: datetime,
+        end: datetime,
+        tier: str | None,
+        store: str | None,
+        segment: str | None = None,
+    ) -> list[TextRow]:
+        """Analysed ticket texts (subject and text) of tickets opened in [start, end)."""
+        query = (
+            select(TicketAnalysis, Ticket.subject, Ticket.text, Ticket.created_at)
+            .join(Ticket, Ticket.id == TicketAnalysis.ticket_id)
+            .where(
+                Ticket.program_id == program_id,
+                TicketAnalysis.analysed_at.is_not(None),
+                Ticket.created_at >= start,
+                Ticket.created_at < end,
+            )
+        )
+        if tier is not None:
+            query = query.where(Ticket.tier_id == tier)
+        if store is not None:
+            query = query.where(Ticket.store == store)
+        if segment is not None:
+            query = query.join(MemberSegment, MemberSegment.member_id == Ticket.member_id).where(
+                MemberSegment.rfm_segment == segment
+            )
+        found = await self.session.execute(query.order_by(Ticket.id))
+        return [
+            TextRow(ticket_text(row[1], row[2]), row[3], _analysis(row[0])) for row in found.all()
+        ]
+
+    async def tickets_to_analyse(
+        self,
+        program_id: int,
+        *,
+        after: int,
+        limit: int,
+        period: tuple[datetime, datetime] | None,
+        again: bool,
+    ) -> list[TicketText]:
+        """Tickets by id after `after` whose text is not analysed yet (all with `again`)."""
+        query = (
+            select(Ticket.id, Ticket.subject, Ticket.text, TicketAnalysis)
+            .outerjoin(TicketAnalysis, TicketAnalysis.ticket_id == Ticket.id)
+            .where(Ticket.program_id == program_id, Ticket.id > after)
+        )
+        if not again:
+            query = query.where(TicketAnalysis.ticket_id.is_(None))
+        if period is not None:
+            query = query.where(Ticket.created_at >= period[0], Ticket.created_at < period[1])
+        found = await self.session.execute(query.order_by(Ticket.id).limit(limit))
+        return [TicketText(row[0], ticket_text(row[1], row[2]), row[3]) for row in found.all()]
+
+    def add_ticket_analysis(self, row: TicketAnalysis) -> None:
+        self.session.add(row)
 
     async def answers_to_analyse(
         self,
@@ -217,7 +291,21 @@ class ReportRepository:
         await self.session.flush()
 
 
-def _analysis(row: SurveyAnswer | Review) -> dict[str, Any]:
+def ticket_text(subject: str, text: str) -> str:
+    """What is analysed of a ticket: its subject and text as one text."""
+    return f"{subject}. {text}" if subject and text else subject or text
+
+
+@dataclass
+class TicketText:
+    """A ticket to analyse: its id, text, and its stored analysis if any (for `again`)."""
+
+    id: int
+    text: str
+    analysis: TicketAnalysis | None
+
+
+def _analysis(row: SurveyAnswer | Review | TicketAnalysis) -> dict[str, Any]:
     return {
         "language": row.language,
         "label": row.label,

@@ -258,6 +258,7 @@ class ProblemSource(StrEnum):
     ALL = "all"
     SURVEYS = "surveys"
     REVIEWS = "reviews"
+    TICKETS = "tickets"
 
 
 class Problem(_Output):

@@ -87,13 +87,21 @@ async def problems(
     tier: Filter = None,
     store: Filter = None,
     sku: Filter = None,
+    segment: Filter = None,
     source: schemas.ProblemSource = schemas.ProblemSource.ALL,
 ) -> schemas.ProblemTable:
     """Complaints of the period (default: the last 30 days) by topic, ranked by count x mean
     severity, with the trend against the period of the same length before."""
     since, until = _period(start, end, now, PROBLEM_DAYS)
     return await feedback_service.problems(
-        session, start=since, end=until, tier=tier, store=store, sku=sku, source=source
+        session,
+        start=since,
+        end=until,
+        tier=tier,
+        store=store,
+        sku=sku,
+        source=source,
+        segment=segment,
     )
 
 
