@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import String, and_, cast, literal, select
+from sqlalchemy import Select, String, and_, cast, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.feedback.models import (
@@ -137,14 +137,7 @@ class ReportRepository:
                 SurveyAnswer.submitted_at < end,
             )
         )
-        if tier is not None:
-            query = query.where(SurveyResponse.tier_id == tier)
-        if store is not None:
-            query = query.where(SurveyResponse.store == store)
-        if segment is not None:
-            query = query.join(
-                MemberSegment, MemberSegment.member_id == SurveyResponse.member_id
-            ).where(MemberSegment.rfm_segment == segment)
+        query = _filtered(query, SurveyResponse, tier=tier, store=store, segment=segment)
         found = await self.session.execute(query.order_by(SurveyAnswer.id))
         return [
             TextRow(row[0].text or "", row[0].submitted_at, _analysis(row[0]))
@@ -167,16 +160,9 @@ class ReportRepository:
             Review.created_at >= start,
             Review.created_at < end,
         )
-        if tier is not None:
-            query = query.where(Review.tier_id == tier)
-        if store is not None:
-            query = query.where(Review.store == store)
+        query = _filtered(query, Review, tier=tier, store=store, segment=segment)
         if sku is not None:
             query = query.where(Review.sku == sku)
-        if segment is not None:
-            query = query.join(MemberSegment, MemberSegment.member_id == Review.member_id).where(
-                MemberSegment.rfm_segment == segment
-            )
         found = await self.session.execute(query.order_by(Review.id))
         return [TextRow(row.text, row.created_at, _analysis(row)) for row in found.scalars()]
 
@@ -200,14 +186,7 @@ class ReportRepository:
                 Ticket.created_at < end,
             )
         )
-        if tier is not None:
-            query = query.where(Ticket.tier_id == tier)
-        if store is not None:
-            query = query.where(Ticket.store == store)
-        if segment is not None:
-            query = query.join(MemberSegment, MemberSegment.member_id == Ticket.member_id).where(
-                MemberSegment.rfm_segment == segment
-            )
+        query = _filtered(query, Ticket, tier=tier, store=store, segment=segment)
         found = await self.session.execute(query.order_by(Ticket.id))
         return [
             TextRow(ticket_text(row[1], row[2]), row[3], _analysis(row[0])) for row in found.all()
@@ -289,6 +268,30 @@ class ReportRepository:
 
     async def flush(self) -> None:
         await self.session.flush()
+
+
+_Query = TypeVar("_Query", bound="Select[*tuple[Any, ...]]")
+
+
+def _filtered(
+    query: _Query,
+    model: type[SurveyResponse] | type[Review] | type[Ticket],
+    *,
+    tier: str | None,
+    store: str | None,
+    segment: str | None,
+) -> _Query:
+    """The problem table's filters on a model with ``tier_id``, ``store`` and ``member_id``
+    (the segment is the member's as last stored)."""
+    if tier is not None:
+        query = query.where(model.tier_id == tier)
+    if store is not None:
+        query = query.where(model.store == store)
+    if segment is not None:
+        query = query.join(MemberSegment, MemberSegment.member_id == model.member_id).where(
+            MemberSegment.rfm_segment == segment
+        )
+    return query
 
 
 def ticket_text(subject: str, text: str) -> str:
