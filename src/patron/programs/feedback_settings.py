@@ -10,17 +10,15 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from patron.programs.strict import Strict
 
 SurveyKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 QuestionId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 Wording = Annotated[str, Field(min_length=1, max_length=500)]
 SettingPoints = Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
 LANGUAGES = ("ru", "pl", "en")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class QuestionKind(StrEnum):
@@ -45,7 +43,7 @@ class SurveyTrigger(StrEnum):
     TICKET_RESOLVED = "ticket_resolved"
 
 
-class Question(_Strict):
+class Question(Strict):
     """One question; `text` holds its wording per language (`ru`, `pl`, `en`)."""
 
     id: QuestionId
@@ -62,7 +60,7 @@ class Question(_Strict):
         return value
 
 
-class SurveyDefinition(_Strict):
+class SurveyDefinition(Strict):
     """A survey of the program file (the API can add more, stored in the database)."""
 
     key: SurveyKey
@@ -90,7 +88,7 @@ class CapPeriod(StrEnum):
     LIFETIME = "lifetime"
 
 
-class ReviewSettings(_Strict):
+class ReviewSettings(Strict):
     """Points for a review (at most `max_rewarded` rewarded reviews per member per
     `cap_period`), and which reviews need a follow-up (rating at most `follow_up_rating_at_most`
     or a text analysed as negative)."""

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from patron.kit import money
 from patron.programs.feedback_settings import (
@@ -25,15 +25,13 @@ from patron.programs.feedback_settings import (
     unique_survey_keys,
 )
 from patron.programs.segmentation import SegmentSettings
+from patron.programs.strict import Strict
+from patron.programs.support_settings import Support
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 MoneyAmount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 Multiplier = Annotated[Decimal, Field(gt=0, le=100, decimal_places=4, allow_inf_nan=False)]
 Points = Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Rounding(StrEnum):
@@ -200,7 +198,7 @@ class Expiry(Strict):
 class Earning(Strict):
     base: BaseRate
     exclude_shipping: bool = True
-    rules: list[EarnRule] = []
+    rules: list[EarnRule] = Field(default_factory=list)
     pending_days: Annotated[int, Field(ge=0, le=365, strict=True)] = 0
     expiry: Expiry = Expiry(never=True)
 
@@ -233,7 +231,7 @@ class TierLevel(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     threshold: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
     earn_multiplier: Multiplier = Decimal(1)
-    perks: list[str] = []
+    perks: list[str] = Field(default_factory=list)
 
 
 class Tiers(Strict):
@@ -329,34 +327,15 @@ class Returns(Strict):
     when_points_already_spent: WhenSpent = WhenSpent.DEBT
 
 
-Hours = Annotated[int, Field(gt=0, le=8760, strict=True)]
-
-
-class SupportTargets(Strict):
-    """Service-level targets of a support ticket, in calendar hours from its creation."""
-
-    first_response_hours: Hours = 24
-    resolution_hours: Hours = 24
-
-
-class Support(Strict):
-    """Support tickets (see docs/support.md). ``priority_targets`` apply instead of
-    ``targets`` to members whose tier has the ``priority_support`` perk."""
-
-    targets: SupportTargets = SupportTargets()
-    priority_targets: SupportTargets | None = None
-    goodwill_cap_points: Points = 1000
-
-
 class Program(Strict):
     program: ProgramInfo
     earning: Earning
     tiers: Tiers | None = None
-    rewards: list[Reward] = []
+    rewards: list[Reward] = Field(default_factory=list)
     returns: Returns = Returns()
     support: Support | None = None
     segments: SegmentSettings | None = None
-    surveys: list[SurveyDefinition] = []
+    surveys: list[SurveyDefinition] = Field(default_factory=list)
     reviews: ReviewSettings = ReviewSettings()
 
     @model_validator(mode="after")

@@ -10,7 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from patron.programs.strict import Strict
 
 SegmentName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Share = Annotated[Decimal, Field(gt=0, le=1, decimal_places=4, allow_inf_nan=False)]
@@ -33,11 +35,7 @@ DEFAULT_RFM_GRID: dict[str, list[str]] = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RegularBuyers(_Strict):
+class RegularBuyers(Strict):
     """A regular buyer has at least ``min_purchases`` purchases, a mean interval between them
     of at most ``max_mean_interval_days`` and intervals whose coefficient of variation
     (population standard deviation / mean) is at most ``max_interval_variation``."""
@@ -49,7 +47,7 @@ class RegularBuyers(_Strict):
     ] = Decimal("0.5")
 
 
-class SegmentSettings(_Strict):
+class SegmentSettings(Strict):
     grid: dict[SegmentName, list[str]] = Field(default_factory=lambda: dict(DEFAULT_RFM_GRID))
     high_value_share: Share = Decimal("0.2")
     regular: RegularBuyers = RegularBuyers()

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_
 
-from patron.programs.schema import Program, Support, SupportTargets
+from patron.programs.schema import Program
+from patron.programs.support_settings import Support, SupportTargets
 from patron.support.models import Ticket
 from patron.support.states import ACTIVE_STATUSES
 
