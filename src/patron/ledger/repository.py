@@ -187,7 +187,6 @@ async def lock_account_for_update(session: AsyncSession, member_id: int) -> Lock
 class LedgerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.dialect = session.get_bind().dialect.name
 
     async def insert_account(self, member_id: int, now: datetime) -> None:
         """Create the account unless the member has one (then do nothing)."""
