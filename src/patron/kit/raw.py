@@ -22,7 +22,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -88,6 +89,14 @@ def _translated(error: Exception, statement: str) -> exc.DBAPIError:
     return kind(statement, None, error)
 
 
+@contextmanager
+def _as_sqlalchemy_errors(sql: Sql) -> Iterator[None]:
+    try:
+        yield
+    except _DRIVER_ERRORS as error:
+        raise _translated(error, sql.postgresql) from error
+
+
 class Raw:
     """Statements on the driver connection of one session (see the module docstring).
     Driver errors are raised as SQLAlchemy's (``IntegrityError`` and so on)."""
@@ -98,63 +107,43 @@ class Raw:
 
     async def one(self, sql: Sql, *params: Any) -> tuple[Any, ...] | None:
         """The first row of the statement's result, or ``None``."""
-        try:
-            return await self._one(sql, *params)
-        except _DRIVER_ERRORS as error:
-            raise _translated(error, sql.postgresql) from error
+        with _as_sqlalchemy_errors(sql):
+            if self.is_sqlite:
+                cursor = self._driver.execute(sql.sqlite, [_sqlite_value(p) for p in params])
+                row = cursor.fetchone()
+                cursor.close()
+                return None if row is None else tuple(row)
+            record = await self._driver.fetchrow(sql.postgresql, *params)
+            return None if record is None else tuple(record)
 
     async def all(self, sql: Sql, *params: Any) -> list[tuple[Any, ...]]:
-        try:
-            return await self._all(sql, *params)
-        except _DRIVER_ERRORS as error:
-            raise _translated(error, sql.postgresql) from error
+        with _as_sqlalchemy_errors(sql):
+            if self.is_sqlite:
+                cursor = self._driver.execute(sql.sqlite, [_sqlite_value(p) for p in params])
+                rows = cursor.fetchall()
+                cursor.close()
+                return [tuple(row) for row in rows]
+            return [tuple(record) for record in await self._driver.fetch(sql.postgresql, *params)]
 
     async def run(self, sql: Sql, *params: Any) -> int:
         """Execute a statement without a result; returns the number of rows it changed."""
-        try:
-            return await self._run(sql, *params)
-        except _DRIVER_ERRORS as error:
-            raise _translated(error, sql.postgresql) from error
+        with _as_sqlalchemy_errors(sql):
+            if self.is_sqlite:
+                cursor = self._driver.execute(sql.sqlite, [_sqlite_value(p) for p in params])
+                count: int = cursor.rowcount
+                cursor.close()
+                return count
+            status: str = await self._driver.execute(sql.postgresql, *params)
+            return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
     async def many(self, sql: Sql, rows: Iterable[Sequence[Any]]) -> None:
         """Execute a statement once per parameter row (one driver call)."""
-        try:
-            await self._many(sql, rows)
-        except _DRIVER_ERRORS as error:
-            raise _translated(error, sql.postgresql) from error
-
-    async def _one(self, sql: Sql, *params: Any) -> tuple[Any, ...] | None:
-        if self.is_sqlite:
-            cursor = self._driver.execute(sql.sqlite, [_sqlite_value(p) for p in params])
-            row = cursor.fetchone()
-            cursor.close()
-            return None if row is None else tuple(row)
-        record = await self._driver.fetchrow(sql.postgresql, *params)
-        return None if record is None else tuple(record)
-
-    async def _all(self, sql: Sql, *params: Any) -> list[tuple[Any, ...]]:
-        if self.is_sqlite:
-            cursor = self._driver.execute(sql.sqlite, [_sqlite_value(p) for p in params])
-            rows = cursor.fetchall()
-            cursor.close()
-            return [tuple(row) for row in rows]
-        return [tuple(record) for record in await self._driver.fetch(sql.postgresql, *params)]
-
-    async def _run(self, sql: Sql, *params: Any) -> int:
-        if self.is_sqlite:
-            cursor = self._driver.execute(sql.sqlite, [_sqlite_value(p) for p in params])
-            count: int = cursor.rowcount
-            cursor.close()
-            return count
-        status: str = await self._driver.execute(sql.postgresql, *params)
-        return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
-
-    async def _many(self, sql: Sql, rows: Iterable[Sequence[Any]]) -> None:
-        if self.is_sqlite:
-            batch = [[_sqlite_value(p) for p in row] for row in rows]
-            self._driver.executemany(sql.sqlite, batch)
-            return
-        await self._driver.executemany(sql.postgresql, list(rows))
+        with _as_sqlalchemy_errors(sql):
+            if self.is_sqlite:
+                batch = [[_sqlite_value(p) for p in row] for row in rows]
+                self._driver.executemany(sql.sqlite, batch)
+                return
+            await self._driver.executemany(sql.postgresql, list(rows))
 
 
 async def _begin_asyncpg(adapted: Any) -> None:
