@@ -13,7 +13,7 @@ the same unit of work as soon as the metric crosses a threshold.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -112,9 +112,7 @@ async def record_purchase(
         for number, line in enumerate(lines, start=1)
     ]
     repository = PurchaseRepository(session)
-    purchase_id = await repository.insert(
-        values, breakdown, [astuple(row)[:6] for row in line_rows]
-    )
+    purchase_id = await repository.insert(values, breakdown, [row.stored() for row in line_rows])
     if purchase_id is None:
         return await _recorded_before(repository, active, data.external_id, values["request_hash"])
     if member is not None and points > 0:

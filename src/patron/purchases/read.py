@@ -96,6 +96,10 @@ class LineRow:
     amount: int
     returned_quantity: int = 0
 
+    def stored(self) -> tuple[int, str, str | None, int, int, int]:
+        """The row's values in the order of ``repository.LINE_COLUMNS``."""
+        return (self.line_no, self.sku, self.category, self.quantity, self.unit_price, self.amount)
+
 
 def purchase_read(purchase: PurchaseLike, lines: Sequence[LineLike]) -> PurchaseRead:
     currency = purchase.currency
