@@ -1,42 +1,78 @@
-"""The ``patron`` command line. Each command's help text is its docstring."""
+"""The ``patron`` command line. Each command's help text is its docstring.
+
+The command modules pull in very different dependencies (uvicorn, SciPy, the text models, the
+demo data), and importing all of them costs about two seconds before any work starts. So
+:func:`main` imports only the module of the command being run; ``patron --help`` (or a name
+that is not a command, which Typer then reports) builds the whole tree. ``app`` is the whole
+tree too, built on first access, for the tests' ``CliRunner``.
+"""
 
 from __future__ import annotations
 
+import importlib
+import sys
+from typing import Literal
+
 import typer
 
-from patron.cli import (
-    analytics,
-    db,
-    demo,
-    feedback,
-    imports,
-    jobs,
-    keys,
-    program,
-    serve,
-    simulate,
-    tickets,
-)
+# name -> (module, attribute, what it is): a sub-application or a single command.
+COMMANDS: dict[str, tuple[str, str, Literal["group", "command"]]] = {
+    "db": ("patron.cli.db", "app", "group"),
+    "keys": ("patron.cli.keys", "app", "group"),
+    "program": ("patron.cli.program", "app", "group"),
+    "jobs": ("patron.cli.jobs", "app", "group"),
+    "import": ("patron.cli.imports", "app", "group"),
+    "analytics": ("patron.cli.analytics", "app", "group"),
+    "feedback": ("patron.cli.feedback", "app", "group"),
+    "tickets": ("patron.cli.tickets", "app", "group"),
+    "demo": ("patron.cli.demo", "demo", "command"),
+    "serve": ("patron.cli.serve", "serve", "command"),
+    "verify": ("patron.cli.jobs", "verify", "command"),
+    "simulate": ("patron.cli.simulate", "simulate", "command"),
+}
 
-app = typer.Typer(
-    name="patron",
-    help="Patron: a self-hosted customer-loyalty platform.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(db.app, name="db")
-app.add_typer(keys.app, name="keys")
-app.add_typer(program.app, name="program")
-app.add_typer(jobs.app, name="jobs")
-app.add_typer(imports.app, name="import")
-app.add_typer(analytics.app, name="analytics")
-app.add_typer(feedback.app, name="feedback")
-app.add_typer(tickets.app, name="tickets")
-app.command("demo")(demo.demo)
-app.command("serve")(serve.serve)
-app.command("verify")(jobs.verify)
-app.command("simulate")(simulate.simulate)
+
+def build_app(names: list[str] | None = None) -> typer.Typer:
+    """The CLI with the commands ``names`` (all of them, in help order, by default)."""
+    app = typer.Typer(
+        name="patron",
+        help="Patron: a self-hosted customer-loyalty platform.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+    )
+    # A callback keeps the app a group even with one command registered (Typer would
+    # otherwise run a lone command without its name).
+    app.callback()(_root)
+    for name in names if names is not None else list(COMMANDS):
+        module_name, attribute, kind = COMMANDS[name]
+        target = getattr(importlib.import_module(module_name), attribute)
+        if kind == "group":
+            app.add_typer(target, name=name)
+        else:
+            app.command(name)(target)
+    return app
+
+
+def _root() -> None:
+    """Patron: a self-hosted customer-loyalty platform."""
+
+
+def _command_name(arguments: list[str]) -> str | None:
+    """The command the arguments name, if the first argument is one (options come after it:
+    the top-level group takes none of its own besides ``--help`` and completion)."""
+    if arguments and arguments[0] in COMMANDS:
+        return arguments[0]
+    return None
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":
+        app = build_app()
+        globals()["app"] = app
+        return app
+    raise AttributeError(name)
 
 
 def main() -> None:
-    app()
+    name = _command_name(sys.argv[1:])
+    build_app([name] if name is not None else None)()

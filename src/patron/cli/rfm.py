@@ -13,7 +13,6 @@ from patron.kit.time import parse_instant, utcnow
 from patron.programs import service as program_service
 from patron.segments import service as segment_service
 from patron.segments.schemas import RfmOverview
-from patron.worker.segments import refresh_segments
 
 ProgramOption = Annotated[str, typer.Option("--program", help="The program's key.")]
 
@@ -29,6 +28,7 @@ def _instant(value: str | None) -> datetime:
 
 async def _overview(url: str | None, key: str, refresh: bool, now: datetime) -> RfmOverview:
     from patron.migrations import upgrade_schema
+    from patron.worker.segments import refresh_segments  # the CLV models: SciPy
 
     database = Database(url)
     try:

@@ -73,7 +73,9 @@ class KpiRepository:
         table = await asyncio.to_thread(read)
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
-        return frame
+        # ConnectorX hands over dozens of record batches; every later step (to_numpy, filters,
+        # gathers) is a copy or a slow path on a chunked column, so join them once here.
+        return frame.rechunk()
 
     async def purchases(self, program_id: int, currency: str) -> pl.DataFrame:
         """Purchases of the program in its currency (others are left out of money figures).
