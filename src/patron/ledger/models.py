@@ -62,6 +62,14 @@ class LedgerEntry(Base):
     __table_args__ = (
         Index("ix_ledger_entries_member_id_id", "member_id", "id"),
         Index("ix_ledger_entries_source", "source_type", "source_id"),
+        # The reversals and expiries of one lot (a return sums them): earn and spend entries
+        # carry no lot, so they stay out of the index and cost the hot path nothing.
+        Index(
+            "ix_ledger_entries_lot_id",
+            "lot_id",
+            sqlite_where=text("lot_id IS NOT NULL"),
+            postgresql_where=text("lot_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

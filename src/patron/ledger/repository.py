@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import BindParameter
 
 from patron.kit.db import UTCDateTime
-from patron.kit.raw import Sql, json_text, raw_of
+from patron.kit.raw import Sql, json_text, raw_of, read_time
 from patron.ledger.errors import AccountNotFoundError, LotNotFoundError
 from patron.ledger.kinds import EntryKind
 from patron.ledger.lots import Counters, LotState
@@ -45,26 +45,12 @@ class LotOrigin:
     amount: int
 
 
-_LOCK = (
-    select(accounts.c.id, accounts.c.member_id, accounts.c.debt, accounts.c.lifetime_earned)
-    .where(accounts.c.member_id == bindparam("member_id"))
-    .with_for_update()
-)
 _LOCK_MANY = (
     select(accounts.c.id, accounts.c.member_id, accounts.c.debt)
     .where(accounts.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(accounts.c.id)
     .with_for_update()
 )
-_COUNTERS = select(
-    accounts.c.id,
-    accounts.c.available,
-    accounts.c.pending,
-    accounts.c.lifetime_earned,
-    accounts.c.redeemed,
-    accounts.c.expired,
-    accounts.c.debt,
-).where(accounts.c.member_id == bindparam("member_id"))
 # Atomic ``x = x + :d_x`` for every cached counter; the two statements differ in their key.
 _COUNTER_NAMES = ("available", "pending", "lifetime_earned", "redeemed", "expired", "debt")
 _COUNTER_DELTAS = {name: accounts.c[name] + bindparam(f"d_{name}") for name in _COUNTER_NAMES}
@@ -133,13 +119,6 @@ _IS_DUE = and_(
     ~lots.c.is_expired,
     or_(_IS_DUE_TO_ACTIVATE, lots.c.expires_at <= _NOW),
 )
-_OPEN_LOTS = select(*_LOT_COLUMNS).where(
-    lots.c.account_id == bindparam("account_id"),
-    lots.c.remaining > 0,
-    ~lots.c.is_expired,
-    or_(lots.c.is_active, lots.c.pending_until <= _NOW, lots.c.id == bindparam("also_lot_id")),
-)
-_DUE_LOTS = select(*_LOT_COLUMNS).where(lots.c.account_id == bindparam("account_id"), _IS_DUE)
 _INSERT_MOVEMENTS = insert(movements)
 _ACTIVATE = (
     update(lots)
@@ -156,6 +135,25 @@ _EXPIRE = (
     .where(lots.c.id.in_(bindparam("ids", expanding=True)))
     .values(is_expired=True, remaining=0)
 )
+_RAW_LOCK = Sql(
+    "SELECT id, member_id, debt, lifetime_earned FROM accounts WHERE member_id = $1",
+    postgresql_suffix=" FOR UPDATE",
+)
+_RAW_COUNTERS = Sql(
+    "SELECT id, available, pending, lifetime_earned, redeemed, expired, debt FROM accounts "
+    "WHERE member_id = $1"
+)
+# Lots with points left and not expired, in :class:`LotState`'s column order.
+_RAW_LOT_SELECT = (
+    "SELECT id, remaining, created_at, pending_until, expires_at, is_active, is_expired "
+    "FROM lots WHERE account_id = $1 AND remaining > 0 AND NOT is_expired AND "
+)
+# Active or due to activate at $2, or the lot $3.
+_RAW_OPEN_LOTS = Sql(_RAW_LOT_SELECT + "(is_active OR pending_until <= $2 OR id = $3)")
+# Due to activate or to expire at $2.
+_RAW_DUE_LOTS = Sql(
+    _RAW_LOT_SELECT + "((NOT is_active AND pending_until <= $2) OR expires_at <= $2)"
+)
 _RAW_INSERT_ACCOUNT = Sql(
     "INSERT INTO accounts (member_id, "
     + ", ".join(_COUNTER_NAMES)
@@ -164,8 +162,14 @@ _RAW_INSERT_ACCOUNT = Sql(
 )
 
 
-def _lot_state(row: Row[Any, Any, Any, Any, Any, Any, Any]) -> LotState:
-    return LotState(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
+def _raw_lot_state(row: tuple[Any, ...]) -> LotState:
+    """A row of :data:`_RAW_LOT_SELECT` (SQLite gives times as text, booleans as 0/1)."""
+    created_at = read_time(row[2])
+    assert created_at is not None  # NOT NULL
+    return LotState(
+        row[0], row[1], created_at, read_time(row[3]), read_time(row[4]), bool(row[5]),
+        bool(row[6]),
+    )  # fmt: skip
 
 
 async def lock_account_for_update(session: AsyncSession, member_id: int) -> LockedAccount:
@@ -178,10 +182,10 @@ async def lock_account_for_update(session: AsyncSession, member_id: int) -> Lock
     ascending account id order, as the daily jobs do (:meth:`LedgerRepository.lock_accounts`),
     so that no two writers deadlock.
     """
-    row = (await session.execute(_LOCK, {"member_id": member_id})).first()
+    row = await (await raw_of(session)).one(_RAW_LOCK, member_id)
     if row is None:
         raise AccountNotFoundError(member_id)
-    return LockedAccount(row.id, row.member_id, row.debt, row.lifetime_earned)
+    return LockedAccount(row[0], row[1], row[2], row[3])
 
 
 class LedgerRepository:
@@ -193,10 +197,10 @@ class LedgerRepository:
         await (await raw_of(self.session)).run(_RAW_INSERT_ACCOUNT, member_id, now)
 
     async def counters(self, member_id: int) -> tuple[int, Counters]:
-        row = (await self.session.execute(_COUNTERS, {"member_id": member_id})).first()
+        row = await (await raw_of(self.session)).one(_RAW_COUNTERS, member_id)
         if row is None:
             raise AccountNotFoundError(member_id)
-        return row.id, Counters(*row[1:])
+        return row[0], Counters(*row[1:])
 
     async def change_counters(self, rows: Sequence[dict[str, Any]]) -> None:
         """Atomic ``x = x + :d`` updates; each row holds ``account_id``, ``now`` and ``d_*``."""
@@ -249,14 +253,14 @@ class LedgerRepository:
         self, account_id: int, now: datetime, also_lot_id: int | None = None
     ) -> list[LotState]:
         """Lots with points left that are active or due to activate (plus ``also_lot_id``)."""
-        parameters = {"account_id": account_id, "now": now, "also_lot_id": also_lot_id or 0}
-        result = await self.session.execute(_OPEN_LOTS, parameters)
-        return [_lot_state(row) for row in result]
+        raw = await raw_of(self.session)
+        rows = await raw.all(_RAW_OPEN_LOTS, account_id, now, also_lot_id or 0)
+        return [_raw_lot_state(row) for row in rows]
 
     async def due_lots(self, account_id: int, now: datetime) -> list[LotState]:
         """Lots with points left that are due to activate or to expire at ``now``."""
-        result = await self.session.execute(_DUE_LOTS, {"account_id": account_id, "now": now})
-        return [_lot_state(row) for row in result]
+        rows = await (await raw_of(self.session)).all(_RAW_DUE_LOTS, account_id, now)
+        return [_raw_lot_state(row) for row in rows]
 
     async def activate_lots(self, rows: Sequence[dict[str, Any]]) -> None:
         """Rows of ``lot_id`` and ``repaid`` (the debt the lot repays as it activates)."""

@@ -10,8 +10,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from patron.kit.raw import Sql, json_text, raw_of
 from patron.members.models import MemberStatus
@@ -50,6 +51,14 @@ _INSERT_LINES = Sql(
     + ", 0)"
 )
 _SET_EARN_ENTRY = Sql("UPDATE purchases SET earn_entry_id = $1 WHERE id = $2")
+_ADD_REFUND = Sql(
+    "UPDATE purchases SET refunded = refunded + $1, points_reversed = points_reversed + $2 "
+    "WHERE id = $3"
+)
+_ADD_RETURNED_QUANTITY = Sql(
+    "UPDATE purchase_lines SET returned_quantity = returned_quantity + $1 "
+    "WHERE purchase_id = $2 AND line_no = $3"
+)
 _LOCK_MEMBER = "SELECT m.id, m.status, m.tier_id, a.lifetime_earned FROM members m "
 _LOCK_MEMBER += "JOIN accounts a ON a.member_id = m.id WHERE m.program_id = $1 AND "
 _LOCK_BY_ID = Sql(_LOCK_MEMBER + "m.id = $2", postgresql_suffix=" FOR UPDATE OF a")
@@ -117,8 +126,8 @@ class PurchaseRepository:
 
     async def get(self, purchase_id: int, *, for_update: bool = False) -> Purchase | None:
         query = select(Purchase).where(Purchase.id == purchase_id)
-        if for_update:
-            query = query.with_for_update()
+        if for_update:  # a locked read gives what is committed, not what was loaded before
+            query = query.with_for_update().execution_options(populate_existing=True)
         return (await self.session.execute(query)).scalar_one_or_none()
 
     async def insert(
@@ -147,24 +156,30 @@ class PurchaseRepository:
         return list((await self.session.execute(query.order_by(PurchaseLine.line_no))).scalars())
 
     async def record_return(
-        self, purchase: Purchase, record: PurchaseReturn, returned: dict[int, int]
+        self,
+        purchase: Purchase,
+        lines: Sequence[PurchaseLine],
+        record: PurchaseReturn,
+        returned: dict[int, int],
     ) -> PurchaseReturn:
+        """Store the return and add it to the purchase's and the lines' running totals.
+
+        The increments go to the driver (``x = x + d``, under the row lock the caller took);
+        the loaded ``purchase`` and ``lines`` get the new totals as their committed state, so
+        that they stay what the database holds without another read."""
         self.session.add(record)
-        await self.session.execute(
-            update(Purchase)
-            .where(Purchase.id == purchase.id)
-            .values(
-                refunded=Purchase.refunded + record.amount,
-                points_reversed=Purchase.points_reversed + record.points_reversed,
-            )
-        )
-        for line_no, quantity in returned.items():
-            await self.session.execute(
-                update(PurchaseLine)
-                .where(PurchaseLine.purchase_id == purchase.id, PurchaseLine.line_no == line_no)
-                .values(returned_quantity=PurchaseLine.returned_quantity + quantity)
-            )
-        await self.session.flush()
+        raw = await raw_of(self.session)  # flushes the return
+        await raw.run(_ADD_REFUND, record.amount, record.points_reversed, purchase.id)
+        if returned:
+            rows = [(quantity, purchase.id, line_no) for line_no, quantity in returned.items()]
+            await raw.many(_ADD_RETURNED_QUANTITY, rows)
+        for line in lines:
+            if line.line_no in returned:
+                quantity = line.returned_quantity + returned[line.line_no]
+                set_committed_value(line, "returned_quantity", quantity)
+        set_committed_value(purchase, "refunded", purchase.refunded + record.amount)
+        reversed_now = purchase.points_reversed + record.points_reversed
+        set_committed_value(purchase, "points_reversed", reversed_now)
         return record
 
     async def return_by_external_id(

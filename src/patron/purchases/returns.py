@@ -98,7 +98,6 @@ async def record_return(
         await lock_account_for_update(session, purchase.member_id)
     purchase = await repository.get(purchase_id, for_update=True)
     assert purchase is not None
-    await session.refresh(purchase)
     fingerprint = data.fingerprint()
     existing = await repository.return_by_external_id(purchase.id, data.external_id)
     if existing is not None:
@@ -146,5 +145,5 @@ async def record_return(
                 "program refuses such returns"
             ) from error
         record.points_reversed = -entry.amount
-    await repository.record_return(purchase, record, returned)
+    await repository.record_return(purchase, lines, record, returned)
     return return_read(record, purchase.currency), True
