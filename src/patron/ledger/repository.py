@@ -51,19 +51,15 @@ _LOCK_MANY = (
     .order_by(accounts.c.id)
     .with_for_update()
 )
-# Atomic ``x = x + :d_x`` for every cached counter; the two statements differ in their key.
+# Atomic ``x = x + $n`` for every cached counter; the two statements differ in their key.
 _COUNTER_NAMES = ("available", "pending", "lifetime_earned", "redeemed", "expired", "debt")
-_COUNTER_DELTAS = {name: accounts.c[name] + bindparam(f"d_{name}") for name in _COUNTER_NAMES}
-_CHANGE_COUNTERS = (
-    update(accounts)
-    .where(accounts.c.id == bindparam("account_id"))
-    .values(**_COUNTER_DELTAS, updated_at=bindparam("now"))
+_ADD_TO_COUNTERS = "UPDATE accounts SET " + ", ".join(
+    f"{name} = {name} + ${n}" for n, name in enumerate(_COUNTER_NAMES, start=1)
 )
 _RAW_CHANGE_MEMBER_COUNTERS = Sql(
-    "UPDATE accounts SET "
-    + ", ".join(f"{name} = {name} + ${n}" for n, name in enumerate(_COUNTER_NAMES, start=1))
-    + ", updated_at = $7 WHERE member_id = $8 RETURNING id, member_id, debt"
+    _ADD_TO_COUNTERS + ", updated_at = $7 WHERE member_id = $8 RETURNING id, member_id, debt"
 )
+_RAW_CHANGE_COUNTERS = Sql(_ADD_TO_COUNTERS + ", updated_at = $7 WHERE id = $8")
 _RAW_ENTRY_COLUMNS = (
     "account_id",
     "member_id",
@@ -119,17 +115,6 @@ _IS_DUE = and_(
     ~lots.c.is_expired,
     or_(_IS_DUE_TO_ACTIVATE, lots.c.expires_at <= _NOW),
 )
-_INSERT_MOVEMENTS = insert(movements)
-_ACTIVATE = (
-    update(lots)
-    .where(lots.c.id == bindparam("lot_id"), ~lots.c.is_active)
-    .values(is_active=True, remaining=lots.c.remaining - bindparam("repaid"))
-)
-_TAKE = (
-    update(lots)
-    .where(lots.c.id == bindparam("lot_id"))
-    .values(remaining=lots.c.remaining - bindparam("take"))
-)
 _EXPIRE = (
     update(lots)
     .where(lots.c.id.in_(bindparam("ids", expanding=True)))
@@ -154,6 +139,15 @@ _RAW_OPEN_LOTS = Sql(_RAW_LOT_SELECT + "(is_active OR pending_until <= $2 OR id 
 _RAW_DUE_LOTS = Sql(
     _RAW_LOT_SELECT + "((NOT is_active AND pending_until <= $2) OR expires_at <= $2)"
 )
+_RAW_MOVEMENT_COLUMNS = ("member_id", "lot_id", "entry_id", "reason", "amount", "created_at")
+_RAW_INSERT_MOVEMENT = Sql(
+    f"INSERT INTO {movements.name} ({', '.join(_RAW_MOVEMENT_COLUMNS)}) "
+    "VALUES ($1, $2, $3, $4, $5, $6)"
+)
+_RAW_ACTIVATE = Sql(
+    "UPDATE lots SET is_active = TRUE, remaining = remaining - $1 WHERE id = $2 AND NOT is_active"
+)
+_RAW_TAKE = Sql("UPDATE lots SET remaining = remaining - $1 WHERE id = $2")
 _RAW_INSERT_ACCOUNT = Sql(
     "INSERT INTO accounts (member_id, "
     + ", ".join(_COUNTER_NAMES)
@@ -205,7 +199,11 @@ class LedgerRepository:
     async def change_counters(self, rows: Sequence[dict[str, Any]]) -> None:
         """Atomic ``x = x + :d`` updates; each row holds ``account_id``, ``now`` and ``d_*``."""
         if rows:
-            await self.session.execute(_CHANGE_COUNTERS, list(rows))
+            parameters = [
+                (*[row[f"d_{name}"] for name in _COUNTER_NAMES], row["now"], row["account_id"])
+                for row in rows
+            ]
+            await (await raw_of(self.session)).many(_RAW_CHANGE_COUNTERS, parameters)
 
     async def lock_and_change_counters(
         self, member_id: int, delta: dict[str, Any]
@@ -246,8 +244,10 @@ class LedgerRepository:
         return int(row[0])
 
     async def insert_movements(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows as :func:`patron.ledger.writes.movement` makes them."""
         if rows:
-            await self.session.execute(_INSERT_MOVEMENTS, list(rows))
+            parameters = [tuple(row[name] for name in _RAW_MOVEMENT_COLUMNS) for row in rows]
+            await (await raw_of(self.session)).many(_RAW_INSERT_MOVEMENT, parameters)
 
     async def open_lots(
         self, account_id: int, now: datetime, also_lot_id: int | None = None
@@ -265,12 +265,14 @@ class LedgerRepository:
     async def activate_lots(self, rows: Sequence[dict[str, Any]]) -> None:
         """Rows of ``lot_id`` and ``repaid`` (the debt the lot repays as it activates)."""
         if rows:
-            await self.session.execute(_ACTIVATE, list(rows))
+            parameters = [(row["repaid"], row["lot_id"]) for row in rows]
+            await (await raw_of(self.session)).many(_RAW_ACTIVATE, parameters)
 
     async def take_from_lots(self, rows: Sequence[dict[str, Any]]) -> None:
         """Rows of ``lot_id`` and ``take``; the CHECK on ``remaining`` refuses going below 0."""
         if rows:
-            await self.session.execute(_TAKE, list(rows))
+            parameters = [(row["take"], row["lot_id"]) for row in rows]
+            await (await raw_of(self.session)).many(_RAW_TAKE, parameters)
 
     async def expire_lots(self, lot_ids: Sequence[int]) -> None:
         if lot_ids:
