@@ -295,7 +295,7 @@ async def test_block_and_unblock(database: Database, program_id: int) -> None:
     assert again == blocked
     async with database.read() as session:
         with pytest.raises(MemberBlockedError) as caught:
-            await service.require_active_member(session, member_id=member.id)
+            service.ensure_active(await service.get_member(session, member_id=member.id))
     assert (caught.value.code, caught.value.status) == ("member_blocked", 409)
     assert caught.value.message == f"member {member.id} is blocked"
     with pytest.raises(MemberBlockedError):
@@ -305,7 +305,8 @@ async def test_block_and_unblock(database: Database, program_id: int) -> None:
     async with database.write() as session:
         unblocked = await service.unblock_member(session, member_id=member.id, now=unblocked_at)
         assert await service.unblock_member(session, member_id=member.id, now=NOW) == unblocked
-        active = await service.require_active_member(session, member_id=member.id)
+        active = await service.get_member(session, member_id=member.id)
+        service.ensure_active(active)
     assert (unblocked.status, unblocked.blocked_reason, unblocked.updated_at) == (
         MemberStatus.ACTIVE,
         None,

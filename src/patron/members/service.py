@@ -203,13 +203,6 @@ def ensure_active(member: schemas.Member | schemas.MemberState) -> None:
         raise MemberBlockedError(f"member {member.id} is blocked", field="member_id")
 
 
-async def require_active_member(session: AsyncSession, *, member_id: int) -> schemas.Member:
-    """The member, or ``MemberBlockedError`` when blocked (for earning, redeeming, transfers)."""
-    member = await get_member(session, member_id=member_id)
-    ensure_active(member)
-    return member
-
-
 async def update_member(
     session: AsyncSession, *, member_id: int, data: schemas.MemberUpdate, now: datetime
 ) -> schemas.Member:
