@@ -58,17 +58,31 @@ async def principal(request: Request, database: DatabaseDep) -> Principal:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise ApiKeyMissingError("send an API key as 'Authorization: Bearer <key>'")
+    secret = secret.strip()
+    known = access_service.cached_principal(secret)
+    if known is not None:
+        return known
     async with database.read() as session:
-        return await access_service.authenticate(session, secret=secret.strip())
+        return await access_service.authenticate(session, secret=secret)
+
+
+def admit(caller: Principal, admitted: frozenset[Role]) -> Principal:
+    """``caller`` if its role is among ``admitted``, else :class:`RoleForbiddenError`."""
+    if caller.role not in admitted:
+        raise RoleForbiddenError(f"the {caller.role.value} role may not do this")
+    return caller
+
+
+def admitted_roles(*roles: Role) -> frozenset[Role]:
+    """The roles a route admits: ``roles`` and always admin."""
+    return frozenset({Role.ADMIN, *roles})
 
 
 def allow(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    admitted = {Role.ADMIN, *roles}
+    admitted = admitted_roles(*roles)
 
     async def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
-        if caller.role not in admitted:
-            raise RoleForbiddenError(f"the {caller.role.value} role may not do this")
-        return caller
+        return admit(caller, admitted)
 
     return check
 

@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+import orjson
+from fastapi import APIRouter, Path, Request, Response, status
+from pydantic import TypeAdapter, ValidationError
 
-from patron.api.deps import Now, Pos, Reader, ReadSession, WriteSession
+from patron.access.models import Role
+from patron.api.deps import (
+    Now,
+    Pos,
+    Reader,
+    ReadSession,
+    WriteSession,
+    admit,
+    admitted_roles,
+    get_database,
+    principal,
+)
+from patron.api.direct import Handler, direct_route, is_json
+from patron.kit.time import utcnow
 from patron.programs.service import get_active_program
 from patron.purchases import batch, earn, returns
 from patron.purchases.schemas import (
@@ -21,14 +36,33 @@ from patron.purchases.schemas import (
 router = APIRouter(prefix="/purchases", tags=["purchases"])
 
 PurchaseId = Annotated[int, Path(gt=0, le=2**63 - 1)]
+_POS = admitted_roles(Role.POS)
+_PURCHASE_JSON = TypeAdapter(PurchaseRead)
 
 
-@router.post(
-    "",
-    response_model=PurchaseRead,
-    status_code=status.HTTP_201_CREATED,
-    responses={200: {"model": PurchaseRead, "description": "The same purchase sent again"}},
-)
+async def _create_purchase_directly(request: Request, standard: Handler) -> Response:
+    """``create_purchase`` below without FastAPI's dependency solving (the hot route, see
+    :mod:`patron.api.direct`). Outcomes come in the endpoint's order: a missing, unknown or
+    unadmitted key first, then the body (any body this path does not accept goes to the
+    standard handler, which answers exactly as before), then the unit of work."""
+    if not is_json(request):
+        return await standard(request)
+    database = await get_database(request)
+    admit(await principal(request, database), _POS)
+    try:
+        data = PurchaseCreate.model_validate(orjson.loads(await request.body()))
+    except (orjson.JSONDecodeError, ValidationError):
+        return await standard(request)
+    async with database.write() as session:
+        active = await get_active_program(session)
+        recorded = await earn.record_purchase(session, active=active, data=data, now=utcnow())
+    return Response(
+        _PURCHASE_JSON.dump_json(recorded.purchase),
+        status_code=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK,
+        media_type="application/json",
+    )
+
+
 async def create_purchase(
     data: PurchaseCreate, session: WriteSession, response: Response, _: Pos, now: Now
 ) -> PurchaseRead:
@@ -40,6 +74,17 @@ async def create_purchase(
     if not recorded.created:
         response.status_code = status.HTTP_200_OK
     return recorded.purchase
+
+
+router.add_api_route(
+    "",
+    create_purchase,
+    methods=["POST"],
+    response_model=PurchaseRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": PurchaseRead, "description": "The same purchase sent again"}},
+    route_class_override=direct_route(_create_purchase_directly),
+)
 
 
 @router.post("/batch", response_model=PurchaseBatchResult)
