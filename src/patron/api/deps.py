@@ -19,6 +19,7 @@ from patron.access.errors import ApiKeyMissingError, RoleForbiddenError
 from patron.access.models import Role
 from patron.access.schemas import Principal
 from patron.kit.db import Database
+from patron.kit.group_commit import WriteGroups
 from patron.kit.time import utcnow
 
 
@@ -30,6 +31,16 @@ async def get_database(request: Request) -> Database:
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def write_groups(request: Request, database: Database) -> WriteGroups:
+    """The app's group commit over ``database`` (made on first use: one writer group at a time
+    on SQLite, two on PostgreSQL so that one group's round trips overlap another's work)."""
+    groups: WriteGroups | None = getattr(request.app.state, "write_groups", None)
+    if groups is None or groups.database is not database:
+        groups = WriteGroups(database, max_groups=1 if database.is_sqlite else 2)
+        request.app.state.write_groups = groups
+    return groups
 
 
 async def write_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:

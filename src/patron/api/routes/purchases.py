@@ -7,6 +7,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.access.models import Role
 from patron.api.deps import (
@@ -19,6 +20,7 @@ from patron.api.deps import (
     admitted_roles,
     get_database,
     principal,
+    write_groups,
 )
 from patron.api.direct import Handler, direct_route, is_json
 from patron.kit.time import utcnow
@@ -44,7 +46,10 @@ async def _create_purchase_directly(request: Request, standard: Handler) -> Resp
     """``create_purchase`` below without FastAPI's dependency solving (the hot route, see
     :mod:`patron.api.direct`). Outcomes come in the endpoint's order: a missing, unknown or
     unadmitted key first, then the body (any body this path does not accept goes to the
-    standard handler, which answers exactly as before), then the unit of work."""
+    standard handler, which answers exactly as before), then the unit of work, which shares
+    its transaction and commit with the purchases arriving meanwhile
+    (:mod:`patron.kit.group_commit`): its own savepoint, its own answer or error, and no
+    answer before the commit."""
     if not is_json(request):
         return await standard(request)
     database = await get_database(request)
@@ -53,14 +58,27 @@ async def _create_purchase_directly(request: Request, standard: Handler) -> Resp
         data = PurchaseCreate.model_validate(orjson.loads(await request.body()))
     except (orjson.JSONDecodeError, ValidationError):
         return await standard(request)
-    async with database.write() as session:
+    now = utcnow()
+
+    async def record(session: AsyncSession) -> earn.RecordedPurchase:
         active = await get_active_program(session)
-        recorded = await earn.record_purchase(session, active=active, data=data, now=utcnow())
+        return await earn.record_purchase(session, active=active, data=data, now=now)
+
+    recorded = await write_groups(request, database).run(record, order=_member_order(data))
     return Response(
         _PURCHASE_JSON.dump_json(recorded.purchase),
         status_code=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK,
         media_type="application/json",
     )
+
+
+def _member_order(data: PurchaseCreate) -> str:
+    """Where a purchase goes in its commit group: by the member whose account it locks."""
+    if data.member_id is not None:
+        return f"id:{data.member_id:020d}"
+    if data.member_external_id is not None:
+        return f"external:{data.member_external_id}"
+    return ""
 
 
 async def create_purchase(
