@@ -44,19 +44,23 @@ _PURCHASE_JSON = TypeAdapter(PurchaseRead)
 
 async def _create_purchase_directly(request: Request, standard: Handler) -> Response:
     """``create_purchase`` below without FastAPI's dependency solving (the hot route, see
-    :mod:`patron.api.direct`). Outcomes come in the endpoint's order: a missing, unknown or
-    unadmitted key first, then the body (any body this path does not accept goes to the
-    standard handler, which answers exactly as before), then the unit of work, which shares
-    its transaction and commit with the purchases arriving meanwhile
+    :mod:`patron.api.direct`). Outcomes come in FastAPI's order: a body that is not JSON, then
+    a missing, unknown or unadmitted key, then the body's fields (a body this path does not
+    accept goes to the standard handler, which answers as before), then the unit of work. That
+    shares its transaction and commit with the purchases arriving meanwhile
     (:mod:`patron.kit.group_commit`): its own savepoint, its own answer or error, and no
     answer before the commit."""
     if not is_json(request):
         return await standard(request)
+    try:
+        payload = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return await standard(request)
     database = await get_database(request)
     admit(await principal(request, database), _POS)
     try:
-        data = PurchaseCreate.model_validate(orjson.loads(await request.body()))
-    except (orjson.JSONDecodeError, ValidationError):
+        data = PurchaseCreate.model_validate(payload)
+    except ValidationError:
         return await standard(request)
     now = utcnow()
 
