@@ -24,6 +24,7 @@ from patron.api.deps import (
 )
 from patron.api.direct import Handler, direct_route, is_json
 from patron.kit.time import utcnow
+from patron.programs.schemas import ActiveProgram
 from patron.programs.service import get_active_program
 from patron.purchases import batch, earn, returns
 from patron.purchases.schemas import (
@@ -40,6 +41,7 @@ router = APIRouter(prefix="/purchases", tags=["purchases"])
 PurchaseId = Annotated[int, Path(gt=0, le=2**63 - 1)]
 _POS = admitted_roles(Role.POS)
 _PURCHASE_JSON = TypeAdapter(PurchaseRead)
+_ACTIVE_PROGRAM = "patron.purchases.active_program"
 
 
 async def _create_purchase_directly(request: Request, standard: Handler) -> Response:
@@ -65,7 +67,7 @@ async def _create_purchase_directly(request: Request, standard: Handler) -> Resp
     now = utcnow()
 
     async def record(session: AsyncSession) -> earn.RecordedPurchase:
-        active = await get_active_program(session)
+        active = await _active_program_of_group(session)
         return await earn.record_purchase(session, active=active, data=data, now=now)
 
     recorded = await write_groups(request, database).run(record, order=_member_order(data))
@@ -74,6 +76,16 @@ async def _create_purchase_directly(request: Request, standard: Handler) -> Resp
         status_code=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK,
         media_type="application/json",
     )
+
+
+async def _active_program_of_group(session: AsyncSession) -> ActiveProgram:
+    """The active program, read once per commit group: the group's session runs nothing but
+    purchases, which never change the program, all in one transaction."""
+    active: ActiveProgram | None = session.info.get(_ACTIVE_PROGRAM)
+    if active is None:
+        active = await get_active_program(session)
+        session.info[_ACTIVE_PROGRAM] = active
+    return active
 
 
 def _member_order(data: PurchaseCreate) -> str:
