@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.access import service as access_service
@@ -180,3 +181,56 @@ async def test_a_deadlock_victim_is_run_again(database: Database) -> None:
     assert outcomes == ["left", "right"]
     assert sorted(runs.values()) == [1, 2]
     assert await _names(database) == ["row-1-left", "row-2-right"]
+
+
+async def test_a_failed_flush_reruns_the_other_units_in_a_new_transaction(
+    database: Database,
+) -> None:
+    """A unit whose ORM flush fails leaves the session's transaction unusable: that unit gets
+    its error, and the rest of its group runs again (and commits) in the next group."""
+    groups = WriteGroups(database)
+    gate = asyncio.Event()
+    runs: dict[str, int] = {"before": 0, "after": 0}
+
+    async def blocker(session: AsyncSession) -> int:
+        await gate.wait()
+        return await _add_key(session, "taken")
+
+    def counted(name: str):  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> int:
+            runs[name] += 1
+            return await _add_key(session, name)
+
+        return work
+
+    async def duplicate(session: AsyncSession) -> None:
+        taken = (await session.execute(select(ApiKey).where(ApiKey.name == "taken"))).scalar_one()
+        session.add(
+            ApiKey(
+                name="dup",
+                role=Role.POS,
+                key_hash=taken.key_hash,
+                prefix="ptr_dup",
+                created_at=utcnow(),
+            )
+        )
+        await session.flush()
+
+    first = asyncio.ensure_future(groups.run(blocker))
+    await asyncio.sleep(0)
+    outcomes = asyncio.gather(
+        groups.run(counted("before"), order="a"),
+        groups.run(duplicate, order="b"),
+        groups.run(counted("after"), order="c"),
+        return_exceptions=True,
+    )
+    await asyncio.sleep(0)
+    gate.set()
+    await first
+    before, error, after = await outcomes
+
+    assert isinstance(before, int)
+    assert isinstance(after, int)
+    assert isinstance(error, IntegrityError)
+    assert runs == {"before": 2, "after": 1}
+    assert await _names(database) == ["after", "before", "taken"]

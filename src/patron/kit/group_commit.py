@@ -8,7 +8,9 @@ transaction, each unit inside its own savepoint, one commit.
 
 - Isolation: a unit that raises is rolled back to its savepoint alone and its caller gets its
   exception; the others are kept. Nothing is answered before the commit: if the commit fails,
-  every unit of the group gets that error (none of them was written).
+  every unit of the group gets that error (none of them was written). If a unit's failure
+  leaves the transaction unusable (a failed ORM flush), the group is rolled back and its other
+  units run again in the next group.
 - No waiting: a unit arriving at an idle moment runs at once, alone. Groups form only while
   earlier groups are being written, and hold at most ``max_group`` units.
 - Order: the units of a group run one at a time (a unit sees the writes of the units before
@@ -35,10 +37,14 @@ from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.db import Database
+from patron.kit.raw import Sql, raw_of
 
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[T]]
 _DEADLOCK = "40P01"
+_SAVEPOINT = Sql("SAVEPOINT patron_unit")
+_RELEASE = Sql("RELEASE SAVEPOINT patron_unit")
+_ROLLBACK = Sql("ROLLBACK TO SAVEPOINT patron_unit")
 
 
 @dataclass(slots=True)
@@ -84,6 +90,17 @@ class WriteGroups:
             async with self.database.write() as session:
                 for unit in sorted(group, key=_order):
                     await _run_unit(session, unit)
+                    if unit.error is not None and not _usable(session):
+                        raise _TransactionLostError(unit)
+        except _TransactionLostError as lost:
+            # a unit's failure left the transaction unusable (a failed ORM flush): nothing of
+            # the group was written or answered, so its other units go first in the queue
+            _settle(lost.unit.future, None, lost.unit.error)
+            others = [unit for unit in group if unit is not lost.unit]
+            for unit in others:
+                unit.result, unit.error = None, None
+            self._pending[:0] = others
+            return
         except BaseException as error:
             for unit in group:
                 _settle(unit.future, None, unit.error or error)
@@ -94,6 +111,12 @@ class WriteGroups:
             _settle(unit.future, unit.result, unit.error)
 
 
+class _TransactionLostError(Exception):
+    def __init__(self, unit: _Unit[Any]) -> None:
+        super().__init__("a unit of work left its group's transaction unusable")
+        self.unit = unit
+
+
 def _order(unit: _Unit[Any]) -> str:
     return unit.order
 
@@ -101,14 +124,40 @@ def _order(unit: _Unit[Any]) -> str:
 async def _run_unit(session: AsyncSession, unit: _Unit[Any]) -> None:
     for attempt in (1, 2):
         try:
-            async with session.begin_nested():
-                unit.result = await unit.work(session)
+            unit.result = await _in_savepoint(session, unit.work)
             return
         except Exception as error:  # handed to the unit's caller
             unit.error = error
-            if attempt == 2 or not _is_deadlock(error):
+            if attempt == 2 or not _is_deadlock(error) or not _usable(session):
                 return
             unit.error = None
+
+
+async def _in_savepoint(session: AsyncSession, work: Work[T]) -> T:
+    """``work(session)`` inside a savepoint of the group's transaction, sent straight to the
+    driver (SQLAlchemy's ``begin_nested`` costs about a tenth of a purchase). What the unit
+    added through the ORM is flushed before the savepoint is released; after a rollback to
+    it the session forgets every ORM object (later units load what they need again)."""
+    raw = await raw_of(session)
+    await raw.run(_SAVEPOINT)
+    try:
+        result = await work(session)
+        if not session.sync_session._is_clean():
+            await session.flush()
+    except Exception:
+        if _usable(session):
+            await raw.run(_ROLLBACK)
+            await raw.run(_RELEASE)
+            session.expunge_all()
+        raise
+    await raw.run(_RELEASE)
+    return result
+
+
+def _usable(session: AsyncSession) -> bool:
+    """The session's transaction can go on (a failed ORM flush deactivates it)."""
+    transaction = session.sync_session.get_transaction()
+    return transaction is not None and transaction.is_active
 
 
 def _is_deadlock(error: BaseException) -> bool:
