@@ -65,6 +65,7 @@ class WriteGroups:
     max_groups: int = 1
     _pending: list[_Unit[Any]] = field(default_factory=list)
     _running: int = 0
+    _drainers: set[asyncio.Task[None]] = field(default_factory=set)  # the loop holds tasks weakly
 
     async def run(self, work: Work[T], *, order: str = "") -> T:
         """Run ``work(session)`` in the next group; its result once the group has committed,
@@ -73,7 +74,9 @@ class WriteGroups:
         self._pending.append(_Unit(work, future, order))
         if self._running < self.max_groups:
             self._running += 1
-            asyncio.get_running_loop().create_task(self._drain())
+            drainer = asyncio.get_running_loop().create_task(self._drain())
+            self._drainers.add(drainer)
+            drainer.add_done_callback(self._drainers.discard)
         return await future
 
     async def _drain(self) -> None:
