@@ -5,9 +5,9 @@ then validates and serialises the answer again on every request: about a millise
 the purchase route, a quarter of its whole cost. A *direct* route is still declared with the
 usual decorator (so ``/openapi.json`` documents it from the endpoint's signature and models),
 but its handler first tries a hand-written fast path; whenever that path does not accept the
-request as it is (another content type, a body that does not validate), it hands the request
-to the standard FastAPI handler, so every answer outside the fast path (the 422 and its field
-at fault, the 415-style refusals) is exactly the one FastAPI gives.
+request as it is (another content type, invalid JSON, a field at fault), it hands the request
+to the standard FastAPI handler, so every answer outside the fast path (the 422 with its field
+at fault, for one) is exactly the one FastAPI gives.
 """
 
 from __future__ import annotations
