@@ -234,3 +234,25 @@ async def test_a_failed_flush_reruns_the_other_units_in_a_new_transaction(
     assert isinstance(error, IntegrityError)
     assert runs == {"before": 2, "after": 1}
     assert await _names(database) == ["after", "before", "taken"]
+
+
+async def test_a_cancelled_group_cancels_its_callers_and_writes_nothing(
+    database: Database,
+) -> None:
+    groups = WriteGroups(database)
+    started = asyncio.Event()
+
+    async def stuck(session: AsyncSession) -> int:
+        await _add_key(session, "stuck")
+        started.set()
+        await asyncio.Event().wait()
+        return 0
+
+    caller = asyncio.ensure_future(groups.run(stuck))
+    await started.wait()
+    for drainer in list(groups._drainers):  # what server shutdown does to pending tasks
+        drainer.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert await _names(database) == []

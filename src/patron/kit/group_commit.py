@@ -176,7 +176,9 @@ def _is_deadlock(error: BaseException) -> bool:
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
     if future.done():  # its caller went away (a cancelled request): the write stands
         return
-    if error is not None:
+    if isinstance(error, asyncio.CancelledError):  # the group was cancelled (shutdown)
+        future.cancel()
+    elif error is not None:
         future.set_exception(error)
     else:
         future.set_result(result)
