@@ -134,6 +134,20 @@ def parse_wrk(output: str) -> dict[str, float]:
     }
 
 
+def group_cpu_seconds(group: int) -> float:
+    """User + system CPU of the live processes of process group ``group`` (the server and its
+    workers), from ``/proc``."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # pgrp
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def run_load(port: int, key: str, members: int, seconds: int, concurrency: int) -> dict[str, float]:
     wrk = ensure_tool("wrk", "wrk")
     script = (
@@ -245,7 +259,9 @@ def main() -> None:
     )
     try:
         wait_ready(args.port)
+        cpu_before = group_cpu_seconds(server.pid)
         load = run_load(args.port, key, args.members, args.seconds, args.concurrency)
+        server_cpu = group_cpu_seconds(server.pid) - cpu_before
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -256,6 +272,12 @@ def main() -> None:
     print(
         f"purchases/s: {load['rps']:.0f}  p50: {load['p50']:.1f} ms  p99: {load['p99']:.1f} ms  "
         f"non-2xx: {load['non2xx']:.0f}"
+    )
+    requests = load["rps"] * args.seconds
+    print(
+        f"server CPU: {server_cpu:.1f} s in {args.seconds} s "
+        f"({1000 * server_cpu / requests:.2f} ms per purchase); load average "
+        f"{os.getloadavg()[0]:.1f}"
     )
     if server_url is not None:
         tps = pgbench_tps(server_url, args.seconds, args.concurrency)

@@ -34,11 +34,20 @@ async def create_key(session: AsyncSession, *, name: str, role: Role, now: datet
     return CreatedKey(id=key.id, name=key.name, role=key.role, key=secret)
 
 
-async def authenticate(session: AsyncSession, *, secret: str) -> Principal:
-    digest = sha256_hex(secret)
-    cached = _cache.get(digest)
+def cached_principal(secret: str) -> Principal | None:
+    """The principal of ``secret`` if this process authenticated it within ``CACHE_SECONDS``
+    (no query: callers skip opening a unit of work), else ``None``."""
+    cached = _cache.get(sha256_hex(secret))
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
+    return None
+
+
+async def authenticate(session: AsyncSession, *, secret: str) -> Principal:
+    known = cached_principal(secret)
+    if known is not None:
+        return known
+    digest = sha256_hex(secret)
     key = await ApiKeyRepository(session).by_hash(digest)
     if key is None or key.revoked_at is not None:
         _cache.pop(digest, None)

@@ -19,6 +19,7 @@ from patron.access.errors import ApiKeyMissingError, RoleForbiddenError
 from patron.access.models import Role
 from patron.access.schemas import Principal
 from patron.kit.db import Database
+from patron.kit.group_commit import WriteGroups
 from patron.kit.time import utcnow
 
 
@@ -30,6 +31,16 @@ async def get_database(request: Request) -> Database:
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def write_groups(request: Request, database: Database) -> WriteGroups:
+    """The app's group commit over ``database`` (made on first use: one writer group at a time
+    on SQLite, two on PostgreSQL so that one group's round trips overlap another's work)."""
+    groups: WriteGroups | None = getattr(request.app.state, "write_groups", None)
+    if groups is None or groups.database is not database:
+        groups = WriteGroups(database, max_groups=1 if database.is_sqlite else 2)
+        request.app.state.write_groups = groups
+    return groups
 
 
 async def write_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
@@ -58,17 +69,31 @@ async def principal(request: Request, database: DatabaseDep) -> Principal:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise ApiKeyMissingError("send an API key as 'Authorization: Bearer <key>'")
+    secret = secret.strip()
+    known = access_service.cached_principal(secret)
+    if known is not None:
+        return known
     async with database.read() as session:
-        return await access_service.authenticate(session, secret=secret.strip())
+        return await access_service.authenticate(session, secret=secret)
+
+
+def admit(caller: Principal, admitted: frozenset[Role]) -> Principal:
+    """``caller`` if its role is among ``admitted``, else :class:`RoleForbiddenError`."""
+    if caller.role not in admitted:
+        raise RoleForbiddenError(f"the {caller.role.value} role may not do this")
+    return caller
+
+
+def admitted_roles(*roles: Role) -> frozenset[Role]:
+    """The roles a route admits: ``roles`` and always admin."""
+    return frozenset({Role.ADMIN, *roles})
 
 
 def allow(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    admitted = {Role.ADMIN, *roles}
+    admitted = admitted_roles(*roles)
 
     async def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
-        if caller.role not in admitted:
-            raise RoleForbiddenError(f"the {caller.role.value} role may not do this")
-        return caller
+        return admit(caller, admitted)
 
     return check
 

@@ -33,7 +33,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.time import ensure_utc
 
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 _INFO_KEY = "patron.raw"
 
@@ -66,10 +65,20 @@ def read_time(value: datetime | str | None) -> datetime | None:
 
 def _sqlite_value(value: Any) -> Any:
     if isinstance(value, datetime):
-        return ensure_utc(value).replace(tzinfo=None).strftime(_SQLITE_TIME)
+        # the text of SQLAlchemy's "%Y-%m-%d %H:%M:%S.%f" (isoformat is the faster spelling)
+        return ensure_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+_CONVERTED = (datetime, date)
+
+
+def _sqlite_values(params: Sequence[Any]) -> list[Any]:
+    """Parameters as SQLite stores them (only times and dates change: the hot path passes
+    dozens of plain values per statement)."""
+    return [_sqlite_value(p) if isinstance(p, _CONVERTED) else p for p in params]
 
 
 _DRIVER_ERRORS = (sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError)
@@ -109,7 +118,7 @@ class Raw:
         """The first row of the statement's result, or ``None``."""
         with _as_sqlalchemy_errors(sql):
             if self.is_sqlite:
-                cursor = self._driver.execute(sql.sqlite, [_sqlite_value(p) for p in params])
+                cursor = self._driver.execute(sql.sqlite, _sqlite_values(params))
                 row = cursor.fetchone()
                 cursor.close()
                 return None if row is None else tuple(row)
@@ -119,7 +128,7 @@ class Raw:
     async def all(self, sql: Sql, *params: Any) -> list[tuple[Any, ...]]:
         with _as_sqlalchemy_errors(sql):
             if self.is_sqlite:
-                cursor = self._driver.execute(sql.sqlite, [_sqlite_value(p) for p in params])
+                cursor = self._driver.execute(sql.sqlite, _sqlite_values(params))
                 rows = cursor.fetchall()
                 cursor.close()
                 return [tuple(row) for row in rows]
@@ -129,7 +138,7 @@ class Raw:
         """Execute a statement without a result; returns the number of rows it changed."""
         with _as_sqlalchemy_errors(sql):
             if self.is_sqlite:
-                cursor = self._driver.execute(sql.sqlite, [_sqlite_value(p) for p in params])
+                cursor = self._driver.execute(sql.sqlite, _sqlite_values(params))
                 count: int = cursor.rowcount
                 cursor.close()
                 return count
@@ -140,7 +149,7 @@ class Raw:
         """Execute a statement once per parameter row (one driver call)."""
         with _as_sqlalchemy_errors(sql):
             if self.is_sqlite:
-                batch = [[_sqlite_value(p) for p in row] for row in rows]
+                batch = [_sqlite_values(row) for row in rows]
                 self._driver.executemany(sql.sqlite, batch)
                 return
             await self._driver.executemany(sql.postgresql, list(rows))
@@ -164,7 +173,9 @@ async def raw_of(session: AsyncSession) -> Raw:
     """The :class:`Raw` of ``session``'s connection, made once per transaction (a session's
     transaction keeps one connection)."""
     sync_session = session.sync_session
-    if sync_session.new or sync_session.dirty or sync_session.deleted:
+    # what Session.flush itself checks first; the public ``new``/``dirty``/``deleted`` build a
+    # set each (``dirty`` walks the identity map), several times per purchase
+    if not sync_session._is_clean():
         await session.flush()
     transaction = sync_session.get_transaction()
     cached = session.info.get(_INFO_KEY)

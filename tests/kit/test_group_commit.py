@@ -1,0 +1,258 @@
+"""Group commit: units arriving while a group is written share the next transaction; each
+keeps its own outcome; nothing is answered before the commit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.access import service as access_service
+from patron.access.models import ApiKey, Role
+from patron.kit.db import Database
+from patron.kit.errors import InvalidInputError
+from patron.kit.group_commit import WriteGroups
+from patron.kit.time import utcnow
+
+
+async def _add_key(session: AsyncSession, name: str) -> int:
+    created = await access_service.create_key(session, name=name, role=Role.POS, now=utcnow())
+    return created.id
+
+
+async def _names(database: Database) -> list[str]:
+    async with database.read() as session:
+        return sorted((await session.execute(select(ApiKey.name))).scalars())
+
+
+async def test_units_arriving_during_a_group_share_the_next_transaction(
+    database: Database,
+) -> None:
+    groups = WriteGroups(database)
+    first_started, release_first = asyncio.Event(), asyncio.Event()
+    sessions: list[int] = []
+
+    async def first(session: AsyncSession) -> int:
+        sessions.append(id(session))
+        first_started.set()
+        await release_first.wait()
+        return await _add_key(session, "k-0")
+
+    def later(number: int):  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> int:
+            sessions.append(id(session))
+            return await _add_key(session, f"k-{number}")
+
+        return work
+
+    running = asyncio.ensure_future(groups.run(first))
+    await first_started.wait()
+    queued = [asyncio.ensure_future(groups.run(later(n))) for n in range(1, 6)]
+    await asyncio.sleep(0)
+    release_first.set()
+    ids = await asyncio.gather(running, *queued)
+
+    assert len(set(ids)) == 6
+    assert len(sessions) == 6
+    assert sessions[1:] == [sessions[1]] * 5  # one transaction for the five queued units
+    assert await _names(database) == [f"k-{n}" for n in range(6)]
+
+
+async def test_a_failing_unit_is_rolled_back_alone(database: Database) -> None:
+    groups = WriteGroups(database)
+    gate = asyncio.Event()
+
+    async def blocker(session: AsyncSession) -> int:
+        await gate.wait()
+        return await _add_key(session, "blocker")
+
+    async def good(session: AsyncSession) -> int:
+        return await _add_key(session, "good")
+
+    async def bad(session: AsyncSession) -> int:
+        await _add_key(session, "bad")  # written, then its savepoint is rolled back
+        raise InvalidInputError("refused", field="name")
+
+    first = asyncio.ensure_future(groups.run(blocker))
+    await asyncio.sleep(0)
+    outcomes = asyncio.gather(groups.run(good), groups.run(bad), return_exceptions=True)
+    await asyncio.sleep(0)
+    gate.set()
+    await first
+    good_id, error = await outcomes
+
+    assert isinstance(good_id, int)
+    assert isinstance(error, InvalidInputError)
+    assert error.field == "name"
+    assert await _names(database) == ["blocker", "good"]
+
+
+async def test_a_failed_commit_fails_every_unit_of_the_group(database: Database) -> None:
+    class CommitFails(Database):
+        @asynccontextmanager
+        async def write(self) -> AsyncIterator[AsyncSession]:
+            async with self._write() as session:
+                await session.begin()
+                yield session
+                await session.rollback()
+                raise ConnectionResetError("the connection died at commit")
+
+    failing = CommitFails(database.url)
+    try:
+        groups = WriteGroups(failing)
+        outcomes = await asyncio.gather(
+            groups.run(lambda s: _add_key(s, "a")),
+            groups.run(lambda s: _add_key(s, "b")),
+            return_exceptions=True,
+        )
+    finally:
+        await failing.dispose()
+
+    assert [type(outcome) for outcome in outcomes] == [ConnectionResetError] * 2
+    assert await _names(database) == []
+
+
+async def test_units_are_sorted_by_their_order_key(database: Database) -> None:
+    groups = WriteGroups(database)
+    gate = asyncio.Event()
+    seen: list[str] = []
+
+    async def blocker(session: AsyncSession) -> None:
+        await gate.wait()
+
+    def unit(order: str):  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> None:
+            seen.append(order)
+
+        return work
+
+    first = asyncio.ensure_future(groups.run(blocker))
+    await asyncio.sleep(0)
+    queued = [groups.run(unit(order), order=order) for order in ("c", "a", "b")]
+    pending = asyncio.gather(*queued)
+    await asyncio.sleep(0)
+    gate.set()
+    await first
+    await pending
+
+    assert seen == ["a", "b", "c"]
+
+
+async def test_a_deadlock_victim_is_run_again(database: Database) -> None:
+    """Two groups (as in two server processes) lock two rows in opposite orders: PostgreSQL
+    breaks the deadlock by failing one statement; that unit is rolled back to its savepoint
+    (its locks released), the other group commits, and the victim's second run succeeds."""
+    if database.is_sqlite:
+        pytest.skip("one writer at a time on SQLite: no row locks to deadlock on")
+    async with database.write() as session:
+        first_id = await _add_key(session, "row-1")
+        second_id = await _add_key(session, "row-2")
+    left, right = WriteGroups(database), WriteGroups(database)
+    locked = {"left": asyncio.Event(), "right": asyncio.Event()}
+    runs = {"left": 0, "right": 0}
+    lock = text("SELECT id FROM api_keys WHERE id = :id FOR UPDATE")
+    rename = text("UPDATE api_keys SET name = name || :mark WHERE id = :id")
+
+    def crossing(side: str, mine: int, theirs: int, other: str):  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> str:
+            runs[side] += 1
+            await session.execute(lock, {"id": mine})
+            locked[side].set()
+            await locked[other].wait()
+            await session.execute(lock, {"id": theirs})
+            await session.execute(rename, {"id": mine, "mark": f"-{side}"})
+            return side
+
+        return work
+
+    outcomes = await asyncio.wait_for(
+        asyncio.gather(
+            left.run(crossing("left", first_id, second_id, "right")),
+            right.run(crossing("right", second_id, first_id, "left")),
+        ),
+        timeout=30,
+    )
+
+    assert outcomes == ["left", "right"]
+    assert sorted(runs.values()) == [1, 2]
+    assert await _names(database) == ["row-1-left", "row-2-right"]
+
+
+async def test_a_failed_flush_reruns_the_other_units_in_a_new_transaction(
+    database: Database,
+) -> None:
+    """A unit whose ORM flush fails leaves the session's transaction unusable: that unit gets
+    its error, and the rest of its group runs again (and commits) in the next group."""
+    groups = WriteGroups(database)
+    gate = asyncio.Event()
+    runs: dict[str, int] = {"before": 0, "after": 0}
+
+    async def blocker(session: AsyncSession) -> int:
+        await gate.wait()
+        return await _add_key(session, "taken")
+
+    def counted(name: str):  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> int:
+            runs[name] += 1
+            return await _add_key(session, name)
+
+        return work
+
+    async def duplicate(session: AsyncSession) -> None:
+        taken = (await session.execute(select(ApiKey).where(ApiKey.name == "taken"))).scalar_one()
+        session.add(
+            ApiKey(
+                name="dup",
+                role=Role.POS,
+                key_hash=taken.key_hash,
+                prefix="ptr_dup",
+                created_at=utcnow(),
+            )
+        )
+        await session.flush()
+
+    first = asyncio.ensure_future(groups.run(blocker))
+    await asyncio.sleep(0)
+    outcomes = asyncio.gather(
+        groups.run(counted("before"), order="a"),
+        groups.run(duplicate, order="b"),
+        groups.run(counted("after"), order="c"),
+        return_exceptions=True,
+    )
+    await asyncio.sleep(0)
+    gate.set()
+    await first
+    before, error, after = await outcomes
+
+    assert isinstance(before, int)
+    assert isinstance(after, int)
+    assert isinstance(error, IntegrityError)
+    assert runs == {"before": 2, "after": 1}
+    assert await _names(database) == ["after", "before", "taken"]
+
+
+async def test_a_cancelled_group_cancels_its_callers_and_writes_nothing(
+    database: Database,
+) -> None:
+    groups = WriteGroups(database)
+    started = asyncio.Event()
+
+    async def stuck(session: AsyncSession) -> int:
+        await _add_key(session, "stuck")
+        started.set()
+        await asyncio.Event().wait()
+        return 0
+
+    caller = asyncio.ensure_future(groups.run(stuck))
+    await started.wait()
+    for drainer in list(groups._drainers):  # what server shutdown does to pending tasks
+        drainer.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert await _names(database) == []
