@@ -18,6 +18,7 @@ depends only on the purchases before it).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,49 +73,56 @@ def candidates(program: Program, members: pl.DataFrame, points: pl.DataFrame) ->
     ladder = _Ladder(program)
     totals = points.group_by("member_id").agg(pl.col("points").sum().alias("earned"))
     rows = members.join(totals, on="member_id", how="inner")
-    found: list[int] = []
-    for member_id, tier_id, lifetime, earned in rows.select(
-        "member_id", "tier_id", "lifetime_earned", "earned"
-    ).iter_rows():
-        threshold = ladder.next_threshold(tier_id)
-        if threshold is None:
-            continue
-        if is_money(program) or lifetime + earned >= threshold:
-            found.append(member_id)
-    return found
+    above = pl.col("tier_id").replace_strict(
+        ladder.above, default=ladder.first, return_dtype=pl.Int64
+    )
+    threshold = pl.when(pl.col("tier_id").is_null()).then(ladder.first).otherwise(above)
+    moving = threshold.is_not_null()
+    if not is_money(program):
+        moving = moving & (pl.col("lifetime_earned") + pl.col("earned") >= threshold)
+    return rows.filter(moving)["member_id"].to_list()
 
 
 class _Ladder:
     """:func:`~patron.tiers.policy.next_threshold`, :func:`~patron.tiers.policy.rank` and
-    :func:`~patron.tiers.policy.qualified_tier` over thresholds computed once."""
+    :func:`~patron.tiers.policy.qualified_tier` over thresholds computed once (they strictly
+    increase: the program schema checks it)."""
 
     def __init__(self, program: Program) -> None:
         self.levels = thresholds(program)
         self.ids = [tier for tier, _ in self.levels]
+        self.values = [threshold for _, threshold in self.levels]
+        self.ranks = {tier: position + 1 for position, tier in enumerate(self.ids)}
+        # the next level's threshold of each tier (an unknown tier ranks 0, as no tier)
+        self.first = self.values[0] if self.values else None
+        self.above = {
+            tier: self.values[rank] if rank < len(self.values) else None
+            for tier, rank in self.ranks.items()
+        }
 
     def rank(self, tier_id: str | None) -> int:
-        return self.ids.index(tier_id) + 1 if tier_id in self.ids else 0
+        return self.ranks.get(tier_id, 0) if tier_id is not None else 0
 
     def next_threshold(self, tier_id: str | None) -> int | None:
-        position = self.rank(tier_id)
-        return self.levels[position][1] if position < len(self.levels) else None
+        return self.above.get(tier_id, self.first) if tier_id is not None else self.first
 
     def qualified(self, metric: int) -> str | None:
-        reached = [tier for tier, threshold in self.levels if metric >= threshold]
-        return reached[-1] if reached else None
+        reached = bisect_right(self.values, metric)
+        return self.ids[reached - 1] if reached else None
 
 
 def _step(
     ladder: _Ladder, money: bool, current: str | None, lifetime: int, metric: int
 ) -> str | None:
-    """The tier after one purchase (``upgrade_if_qualified``); ``current`` when no move."""
+    """The tier after one purchase (``upgrade_if_qualified``); ``current`` when no move.
+    With increasing thresholds the qualified level is above ``current`` exactly when the
+    metric reaches the next threshold."""
     threshold = ladder.next_threshold(current)
-    if threshold is None:
+    if threshold is None or metric < threshold:
         return current
     if not money and lifetime < threshold:
         return current
-    target = ladder.qualified(metric)
-    return target if ladder.rank(target) > ladder.rank(current) else current
+    return ladder.qualified(metric)
 
 
 def walk(
