@@ -1,6 +1,7 @@
 """The vectorised breakdown is the per-event one, byte for byte: for random purchases, the
-JSON text the bulk path stores equals ``json.dumps(evaluate(...).to_breakdown())`` with the
-rule usage of the purchases before it (DB-free, property-based)."""
+JSON text the bulk path stores equals the one the per-event path stores,
+``json_text(evaluate(...).to_breakdown())`` (compact, non-ASCII kept), with the rule usage of
+the purchases before it (DB-free, property-based)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from patron.kit.raw import json_text
 from patron.programs.schema import Program
 from patron.purchases.bulk.trace import breakdowns
 from patron.rules.context import LineContext, PurchaseContext
@@ -186,7 +188,7 @@ def _expected(
         for rule_id in evaluation.applied_rule_ids:
             if rule_id in keys:
                 counts[keys[rule_id]] = counts.get(keys[rule_id], 0) + 1
-        texts[row["i"]] = json.dumps(evaluation.to_breakdown())
+        texts[row["i"]] = json_text(evaluation.to_breakdown())
     return [texts[index] for index in range(purchases.height)]
 
 
