@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text
 
+from patron.kit.db import JsonType
 from patron.ledger.models import LedgerEntry
 from patron.ledger.verify import verify
+from patron.purchases.breakdown import FIELDS
 from patron.purchases.models import Purchase
 from patron.worker.daily import run_daily_jobs
 from tests.api.conftest import Api
@@ -88,6 +91,28 @@ async def test_seed_header_example_silver_member_gets_212(api: Api) -> None:
     shown = (await api.call("GET", f"/purchases/{result['id']}", role="staff")).json()
     assert shown["breakdown"] == result["breakdown"]
     assert shown["points_earned"] == 212
+
+
+async def test_the_breakdown_is_stored_as_arrays_and_shown_as_objects(api: Api) -> None:
+    """``purchases.breakdown`` holds each row as an array of its values; the API shows the
+    rows as objects, also for a row stored as an object (the format before)."""
+    await enrol(api, "c-8")
+    body = purchase("o-8", "c-8", [("cof-1", "coffee", 1, "500.00")])
+    result = (await api.call("POST", "/purchases", json=body)).json()
+    select_stored = text("SELECT breakdown FROM purchases WHERE id = :id")
+    async with api.database.read() as session:
+        stored = (await session.execute(select_stored, {"id": result["id"]})).scalar_one()
+    stored = json.loads(stored) if isinstance(stored, str) else stored
+    assert stored == [[row[name] for name in FIELDS] for row in result["breakdown"]]
+    async with api.database.write() as session:
+        await session.execute(
+            text("UPDATE purchases SET breakdown = :rows WHERE id = :id").bindparams(
+                bindparam("rows", type_=JsonType)
+            ),
+            {"rows": result["breakdown"], "id": result["id"]},
+        )
+    shown = (await api.call("GET", f"/purchases/{result['id']}", role="staff")).json()
+    assert shown["breakdown"] == result["breakdown"]
 
 
 async def test_same_purchase_again_is_200_and_different_body_is_409(api: Api) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from patron.kit.db import Base, Id, JsonType, UTCDateTime
+from patron.purchases.breakdown import BreakdownJson
 
 
 class Purchase(Base):
@@ -46,7 +47,7 @@ class Purchase(Base):
     earn_entry_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     pending_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    breakdown: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
+    breakdown: Mapped[list[dict[str, Any]]] = mapped_column(BreakdownJson(), default=list)
     request_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from patron.kit.raw import Sql, json_text, raw_of
 from patron.members.models import MemberStatus
 from patron.members.schemas import MemberState
+from patron.purchases.breakdown import pack
 from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn
 
 PURCHASE_COLUMNS = (
@@ -139,7 +140,7 @@ class PurchaseRepository:
         also between concurrent writers)."""
         raw = await raw_of(self.session)
         parameters = [values[name] for name in PURCHASE_COLUMNS]
-        row = await raw.one(_INSERT_PURCHASE, *parameters, json_text(breakdown))
+        row = await raw.one(_INSERT_PURCHASE, *parameters, json_text(pack(breakdown)))
         if row is None:
             return None
         purchase_id = int(row[0])

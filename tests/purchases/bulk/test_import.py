@@ -8,7 +8,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from patron.kit.db import Database
 from patron.ledger.models import Account, LedgerEntry
@@ -309,3 +310,25 @@ async def test_a_purchase_the_per_event_path_refuses_refuses_its_batch_unless_sk
     skipped = await import_purchases(database, path=path, now=NOW, skip_bad=True)
     assert (skipped.purchases_loaded, skipped.purchases_refused) == (2, 1)
     assert await _purchases(database) == {"fast": 120, "guest": 0}
+
+
+async def test_the_write_connection_checks_foreign_keys_again_after_the_batches(
+    database: Database, members: dict[str, int], tmp_path: Path
+) -> None:
+    """SQLite: batches run without foreign-key enforcement; a loaded and a refused batch
+    both leave it on for the next unit of work (a line of a missing purchase is refused)."""
+    if not database.is_sqlite:
+        pytest.skip("foreign-key enforcement is a SQLite connection setting")
+    rows = [row("o-1", at="2026-12-01T10:00:00Z"), row("o-2", quantity="-1")]
+    report = await import_purchases(
+        database, path=_csv(tmp_path / "p.csv", rows), batch_size=1, now=NOW
+    )
+    assert (report.batches, report.batches_refused, report.purchases_loaded) == (2, 1, 1)
+    with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+        async with database.write() as session:
+            await session.execute(
+                text(
+                    "INSERT INTO purchase_lines (purchase_id, line_no, sku, quantity, "
+                    "unit_price, amount, returned_quantity) VALUES (999999, 1, 'x', 1, 1, 1, 0)"
+                )
+            )

@@ -1,6 +1,7 @@
 """The vectorised breakdown is the per-event one, byte for byte: for random purchases, the
-JSON text the bulk path stores equals ``json.dumps(evaluate(...).to_breakdown())`` with the
-rule usage of the purchases before it (DB-free, property-based)."""
+JSON text the bulk path stores equals the one the per-event path stores,
+``json_text(pack(evaluate(...).to_breakdown()))`` (rows as arrays, compact, non-ASCII kept),
+with the rule usage of the purchases before it (DB-free, property-based)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from patron.kit.raw import json_text
 from patron.programs.schema import Program
+from patron.purchases.breakdown import pack, unpack
 from patron.purchases.bulk.trace import breakdowns
 from patron.rules.context import LineContext, PurchaseContext
 from patron.rules.engine import evaluate
@@ -186,7 +189,7 @@ def _expected(
         for rule_id in evaluation.applied_rule_ids:
             if rule_id in keys:
                 counts[keys[rule_id]] = counts.get(keys[rule_id], 0) + 1
-        texts[row["i"]] = json.dumps(evaluation.to_breakdown())
+        texts[row["i"]] = json_text(pack(evaluation.to_breakdown()))
     return [texts[index] for index in range(purchases.height)]
 
 
@@ -231,7 +234,7 @@ def test_both_line_conditions_are_blamed_when_no_single_line_meets_both() -> Non
     program = _program("blame")
     drawn = [(None, 60, [("garden", 1, 1, 100), ("sku-1", 0, 1, 100)], 0, None, None, 4)]
     purchases, lines = _frames("blame", drawn)
-    rows = json.loads(_actual(program, purchases, lines, {})[0])
+    rows = unpack(json.loads(_actual(program, purchases, lines, {})[0]))
     assert rows[3] == {
         "rule_id": "both-lines",
         "name": "Tea from the garden ×0.5",

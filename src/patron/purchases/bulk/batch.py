@@ -30,7 +30,7 @@ from patron.purchases.bulk.repository import BulkRepository
 from patron.purchases.bulk.rows import batch_rows, credited
 from patron.purchases.bulk.source import ROW
 from patron.purchases.bulk.validate import empty_errors
-from patron.purchases.bulk.writers import BatchRaceError, writer_for
+from patron.purchases.bulk.writers import BatchRaceError, batch_unit_of_work, writer_for
 from patron.rules.errors import ScoringOverflowError
 
 RACE_RETRIES = 3
@@ -210,7 +210,7 @@ async def load_batch(
     one of its purchases first (PostgreSQL)."""
     for attempt in range(RACE_RETRIES):
         try:
-            async with database.write() as session:
+            async with batch_unit_of_work(database) as session:
                 return await _in_unit_of_work(session, active, purchases, lines, now, skip_bad)
         except _BatchRefusedError as refusal:
             return refusal.outcome

@@ -81,7 +81,8 @@ class BulkRepository:
 
     async def member_states(self, member_ids: Sequence[int]) -> pl.DataFrame:
         """Per member: ``tier_id``, ``account_id``, ``debt``, ``lifetime_earned`` (account
-        columns null when the member has none). Locks the accounts on PostgreSQL."""
+        columns null when the member has none). On PostgreSQL the accounts are locked first,
+        in id order, then the members' tiers read."""
         schema = {
             "member_id": pl.Int64(),
             "tier_id": pl.String(),
@@ -92,10 +93,26 @@ class BulkRepository:
         if not member_ids:
             return pl.DataFrame(schema=schema)
         ordered = sorted(member_ids)
+        if not self.is_postgresql:  # one statement: the unit of work holds the write lock
+            joined = (
+                select(
+                    Member.id,
+                    Member.tier_id,
+                    accounts.c.id,
+                    accounts.c.debt,
+                    accounts.c.lifetime_earned,
+                )
+                .outerjoin(accounts, accounts.c.member_id == Member.id)
+                .where(self.one_of(Member.id, ordered))
+            )
+            return _frame(await self._rows(joined), schema)
         columns = (accounts.c.member_id, accounts.c.id, accounts.c.debt, accounts.c.lifetime_earned)
-        query = select(*columns).where(self.one_of(accounts.c.member_id, ordered))
-        if self.is_postgresql:
-            query = query.order_by(accounts.c.id).with_for_update()
+        query = (
+            select(*columns)
+            .where(self.one_of(accounts.c.member_id, ordered))
+            .order_by(accounts.c.id)
+            .with_for_update()
+        )
         found = _frame(
             await self._rows(query),
             {

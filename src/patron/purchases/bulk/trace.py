@@ -1,6 +1,8 @@
 """The breakdown of vectorised-scored purchases: the JSON text that ``record_purchase`` stores
 in ``purchases.breakdown``, byte for byte (the rows of
-:meth:`patron.rules.engine.Evaluation.to_breakdown`, serialised as :func:`json.dumps` does).
+:meth:`patron.rules.engine.Evaluation.to_breakdown` packed as arrays by
+:func:`patron.purchases.breakdown.pack`, serialised as :func:`patron.kit.raw.json_text` does:
+compact separators, non-ASCII kept).
 
 Attribution is the per-event one (:mod:`patron.rules.trace`): the base row, each rule's row
 (a multiplier earns ``round(after it) - round(before it)`` with the tier not yet applied, a
@@ -14,13 +16,13 @@ for each purchase, or this raises (a bug, never silently stored).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from decimal import Decimal
 
 import polars as pl
 
 from patron.kit.money import format_amount
+from patron.kit.raw import json_text
 from patron.programs.schema import Program, Rounding
 from patron.purchases.bulk.trace_lines import LineFacts, line_facts
 from patron.purchases.bulk.trace_reasons import (
@@ -77,12 +79,12 @@ def _rule_points(
 
 
 def _row_prefix(rule: CompiledRule) -> tuple[str, str]:
-    """The static JSON around a rule row's ``applied``/``reason`` and its ``points``."""
+    """The static JSON around a rule row's ``applied``, ``reason`` and ``points``."""
     value = rule.value
     text = decimal_text(value) if isinstance(value, Decimal) else str(value)
-    rule_id, name = json.dumps(rule.rule.id), json.dumps(rule.rule.name)
-    head = f'{{"rule_id": {rule_id}, "name": {name}, "applied": '
-    tail = f', "effect": {json.dumps(rule.kind.value)}, "value": {json.dumps(text)}, "points": '
+    rule_id, name = json_text(rule.rule.id), json_text(rule.rule.name)
+    head = f"[{rule_id},{name},"
+    tail = f",{json_text(rule.kind.value)},{json_text(text)},"
     return head, tail
 
 
@@ -96,10 +98,9 @@ def _tier_prefixes(compiled: CompiledProgram, tier_ids: Sequence[str | None]) ->
             multiplier = decimal_text(tier.multiplier)
         else:
             name, applied, multiplier = "No tier", "false", decimal_text(Decimal(1))
-            reason = json.dumps("no tier" if tier_id is None else f"unknown tier {tier_id!r}")
+            reason = json_text("no tier" if tier_id is None else f"unknown tier {tier_id!r}")
         found[_NO_TIER if tier_id is None else tier_id] = (
-            f'{{"rule_id": "tier", "name": {json.dumps(name)}, "applied": {applied}, '
-            f'"reason": {reason}, "effect": "tier", "value": {json.dumps(multiplier)}, "points": '
+            f'["tier",{json_text(name)},{applied},{reason},"tier",{json_text(multiplier)},'
         )
     return found
 
@@ -132,12 +133,9 @@ def _with_points(frame: pl.DataFrame, compiled: CompiledProgram, facts: LineFact
 
 def _json(frame: pl.DataFrame, compiled: CompiledProgram) -> pl.Series:
     base = format_amount(compiled.per_amount, compiled.currency)
-    rate = json.dumps(f"{compiled.points} per {base} {compiled.currency}")
+    rate = json_text(f"{compiled.points} per {base} {compiled.currency}")
     pieces: list[pl.Expr] = [
-        pl.lit(
-            f'[{{"rule_id": "base", "name": "Base rate", "applied": true, "reason": null, '
-            f'"effect": "base", "value": {rate}, "points": '
-        ),
+        pl.lit(f'[["base","Base rate",true,null,"base",{rate},'),
         pl.col("base_points").cast(pl.String),
     ]
     for index, rule in enumerate(compiled.rules):
@@ -148,9 +146,9 @@ def _json(frame: pl.DataFrame, compiled: CompiledProgram) -> pl.Series:
         reason = reason_json(compiled.rules, index)
         points = pl.col(f"points_{index}").cast(pl.String)
         pieces += [
-            pl.lit("}, " + head),
+            pl.lit("]," + head),
             applied,
-            pl.lit(', "reason": '),
+            pl.lit(","),
             reason,
             pl.lit(tail),
             points,
@@ -158,7 +156,7 @@ def _json(frame: pl.DataFrame, compiled: CompiledProgram) -> pl.Series:
     tier_ids = frame["tier_id"].unique().to_list()
     prefixes = _tier_prefixes(compiled, tier_ids)
     tier = pl.col("tier_id").fill_null(_NO_TIER).replace_strict(prefixes, return_dtype=pl.String)
-    pieces += [pl.lit("}, "), tier, pl.col("points_tier").cast(pl.String), pl.lit("}]")]
+    pieces += [pl.lit("],"), tier, pl.col("points_tier").cast(pl.String), pl.lit("]]")]
     return frame.select(pl.concat_str(pieces).alias("breakdown"))["breakdown"]
 
 

@@ -10,12 +10,12 @@ applied although a condition fails) is a bug and raises.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import time
 
 import polars as pl
 
+from patron.kit.raw import json_text
 from patron.rules.compiled import CompiledConditions, CompiledRule
 from patron.rules.frame_conditions import period_key
 
@@ -156,7 +156,7 @@ def _stopped_reason(rules: Sequence[CompiledRule], index: int) -> pl.Expr:
     chain: pl.Expr = pl.lit(None, dtype=pl.String)
     for stopper in rules[:index]:
         if stopper.rule.stop_after:
-            text = json.dumps(f"not evaluated: rule {stopper.rule.id!r} stops later rules")
+            text = json_text(f"not evaluated: rule {stopper.rule.id!r} stops later rules")
             chain = pl.when(column == stopper.rule.id).then(pl.lit(text)).otherwise(chain)
     return chain
 
