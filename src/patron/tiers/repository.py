@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
+from patron.kit.raw import Sql, raw_of
 from patron.ledger.kinds import EntryKind
 from patron.ledger.models import LedgerEntry
 from patron.members.models import Member
@@ -16,6 +19,24 @@ from patron.purchases.models import Purchase
 from patron.tiers.models import TierChange, TierReview
 
 _EARNED_KINDS = (EntryKind.EARN, EntryKind.BONUS, EntryKind.REVERSE)
+# One member's metrics, straight to the driver: the purchase path asks when an upgrade is
+# possible. The kinds are literals (enum values, not input).
+_EARNED = ", ".join(f"'{kind.value}'" for kind in _EARNED_KINDS)
+_MEMBER_POINTS_EARNED = Sql(
+    "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE member_id = $1 "
+    f"AND (kind IN ({_EARNED}) OR (kind = '{EntryKind.ADJUST.value}' AND amount > 0)) "
+    "AND occurred_at >= $2"
+)
+_MEMBER_MONEY_SPENT = Sql(
+    "SELECT COALESCE(SUM(total - shipping - refunded), 0) FROM purchases "
+    "WHERE member_id = $1 AND occurred_at >= $2"
+)
+_SET_TIER = Sql("UPDATE members SET tier_id = $1, tier_since = $2 WHERE id = $3")
+_INSERT_CHANGE = Sql(
+    "INSERT INTO tier_changes (member_id, from_tier, to_tier, reason, metric, occurred_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
+)
+_BEGINNING = datetime(1, 1, 1, tzinfo=UTC)  # "since" of a lifetime window
 
 
 class TierRepository:
@@ -57,6 +78,14 @@ class TierRepository:
         rows = (await self.session.execute(query)).all()
         return {member: int(total or 0) for member, total in rows if member is not None}
 
+    async def member_metric(self, member_id: int, since: datetime | None, *, money: bool) -> int:
+        """One member's metric since ``since``: what :meth:`points_earned` (or, with
+        ``money``, :meth:`money_spent`) gives for that member alone."""
+        sql = _MEMBER_MONEY_SPENT if money else _MEMBER_POINTS_EARNED
+        row = await (await raw_of(self.session)).one(sql, member_id, since or _BEGINNING)
+        assert row is not None  # an aggregate
+        return int(row[0])
+
     async def member_tiers(
         self, program_id: int, after_id: int, limit: int
     ) -> list[tuple[int, str | None]]:
@@ -78,10 +107,18 @@ class TierRepository:
         metric: int,
         now: datetime,
     ) -> TierChange:
-        await self.session.execute(
-            update(Member).where(Member.id == member_id).values(tier_id=to_tier, tier_since=now)
-        )
-        change = TierChange(
+        """Set the member's tier and record the change (the returned change is not attached
+        to the session). A ``Member`` the session has loaded gets the new tier too."""
+        raw = await raw_of(self.session)
+        await raw.run(_SET_TIER, to_tier, now, member_id)
+        row = await raw.one(_INSERT_CHANGE, member_id, from_tier, to_tier, reason, metric, now)
+        assert row is not None  # RETURNING of an insert
+        loaded = self.session.sync_session.identity_map.get(identity_key(Member, member_id))
+        if loaded is not None:
+            set_committed_value(loaded, "tier_id", to_tier)
+            set_committed_value(loaded, "tier_since", now)
+        return TierChange(
+            id=int(row[0]),
             member_id=member_id,
             from_tier=from_tier,
             to_tier=to_tier,
@@ -89,9 +126,6 @@ class TierRepository:
             metric=metric,
             occurred_at=now,
         )
-        self.session.add(change)
-        await self.session.flush()
-        return change
 
     async def history(self, member_id: int) -> list[TierChange]:
         query = select(TierChange).where(TierChange.member_id == member_id).order_by(TierChange.id)

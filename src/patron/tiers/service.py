@@ -63,7 +63,9 @@ async def upgrade_if_qualified(
             lifetime = await ledger_service.lifetime_earned(session, member_id=member_id)
         if lifetime < threshold:
             return None
-    metric = (await metrics(session, program=program, member_ids=[member_id], now=now))[member_id]
+    since = window_start(program.tiers, now, program.program.timezone)
+    money = program.tiers.qualify_on is QualifyOn.MONEY_SPENT
+    metric = await TierRepository(session).member_metric(member_id, since, money=money)
     target = qualified_tier(program, metric)
     if rank(program, target) <= rank(program, current_tier):
         return None
