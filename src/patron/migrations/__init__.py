@@ -3,6 +3,10 @@
 Every domain's ``models.py`` registers its tables on :data:`patron.kit.db.Base.metadata`;
 :func:`load_all_models` imports them all (discovered by walking the ``patron`` package, so a new
 domain needs no registration) before Alembic or ``create_all`` looks at the metadata.
+
+Every command opens its database through :func:`upgrade_schema`. Alembic itself (importing it,
+reading the migration scripts, importing every model) costs about half a second, so a
+database already at :data:`HEAD_REVISION` is recognised by one query and Alembic is not loaded.
 """
 
 from __future__ import annotations
@@ -12,12 +16,19 @@ import importlib
 import importlib.util
 import pkgutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
+from sqlalchemy import exc, text
 
 import patron
 from patron.kit.db import Base, database_url, null_pool_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# The newest migration in ``versions/``; a test holds it equal to Alembic's own head, so a new
+# migration fails the suite until this names it.
+HEAD_REVISION = "0006"
 
 
 def load_all_models() -> list[str]:
@@ -44,10 +55,25 @@ async def create_all(url: str) -> None:
 
 def alembic_config(url: str) -> Config:
     """Alembic configuration for ``url`` with the migrations shipped inside the package."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent))
     config.set_main_option("sqlalchemy.url", database_url(url).replace("%", "%%"))
     return config
+
+
+async def schema_revision(url: str) -> str | None:
+    """The revision the database is at (None: no schema, or not one Patron made)."""
+    engine = null_pool_engine(url)
+    try:
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
+    except exc.DBAPIError:  # no such table (a new or a foreign database): Alembic decides
+        return None
+    finally:
+        await engine.dispose()
+    return str(rows[0][0]) if len(rows) == 1 else None
 
 
 async def upgrade_schema(url: str) -> None:
@@ -55,9 +81,15 @@ async def upgrade_schema(url: str) -> None:
 
     Alembic's environment runs its own event loop, so it runs in a worker thread here.
     """
+    if await schema_revision(url) == HEAD_REVISION:
+        return
+    from alembic import command
+
     await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
 
 
 def check_schema(url: str) -> None:
     """Raise if the models hold changes that no migration covers (``alembic check``)."""
+    from alembic import command
+
     command.check(alembic_config(url))
