@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron.analytics.kpis.inputs import KpiSettings, Period
 from patron.analytics.kpis.service import Breakdown, KpiQuery, kpi_report
 from patron.analytics.purchase_log import member_purchase_log
-from patron.cli.kpi_table import print_report
 from patron.cli.options import (
     DbOption,
     JsonOption,
@@ -246,6 +245,8 @@ def kpis(
     if json_output:
         print_json(report)
         return
+    from patron.cli.kpi_table import print_report  # rich's tables: not for --json
+
     print_report(report, exponent(report["program"]["currency"]))
 
 

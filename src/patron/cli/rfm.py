@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,8 +11,9 @@ from patron.cli.options import DbOption, JsonOption, print_json, run
 from patron.kit.db import Database
 from patron.kit.time import parse_instant, utcnow
 from patron.programs import service as program_service
-from patron.segments import service as segment_service
-from patron.segments.schemas import RfmOverview
+
+if TYPE_CHECKING:
+    from patron.segments.schemas import RfmOverview
 
 ProgramOption = Annotated[str, typer.Option("--program", help="The program's key.")]
 
@@ -27,7 +28,10 @@ def _instant(value: str | None) -> datetime:
 
 
 async def _overview(url: str | None, key: str, refresh: bool, now: datetime) -> RfmOverview:
+    # Imported here: ``rfm`` is registered under ``patron analytics``, whose other commands
+    # (``kpis`` above all) should not pay for the segment service.
     from patron.migrations import upgrade_schema
+    from patron.segments import service as segment_service
     from patron.worker.segments import refresh_segments  # the CLV models: SciPy
 
     database = Database(url)
