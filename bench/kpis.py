@@ -9,9 +9,13 @@ service), then bulk-loads synthetic rows with ``executemany`` (indexes dropped d
 and rebuilt after, so the database has every index Patron's schema gives it): members (a
 quarter each bronze, silver, gold, none) and their accounts with plausible counters,
 ``--purchases`` purchases over three years up to now (15 % without a member), 1 % of them
-partly returned (``purchase_returns`` and ``purchases.refunded``). Ledger entries are not
-generated: the default invocation (the whole history) reads the accounts' counters, and that
-is the path timed here. Then it times, in a fresh process each,
+partly returned (``purchase_returns`` and ``purchases.refunded``). Each purchase row is as wide
+as the per-event path writes it (the scan's cost follows the table's size, not only its row
+count): the seed program's five-rule breakdown in its stored form (about 400 bytes), a
+64-character request hash, channel and store, and for member purchases the pending and
+expiry times (before 2026-11-23 the rows carried an empty breakdown and a one-character hash:
+a table of 1.1 GB instead of about 6). Ledger entries are not generated: the default
+invocation (the whole history) reads the accounts' counters, and that is the path timed here. Then it times, in a fresh process each,
 
 1. ``patron analytics kpis --db FILE --by tier --json`` (process start to exit, so Python's
    start-up and the imports are included);
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import resource
 import sqlite3
@@ -39,12 +44,51 @@ import numpy as np
 from patron.kit.db import Database
 from patron.migrations import upgrade_schema
 from patron.programs.service import apply_program
+from patron.purchases.breakdown import pack
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "examples" / "seed-program.yaml"
 NOW = datetime.now(UTC).replace(microsecond=0)
 CHUNK = 1_000_000
 YEARS = 3
+
+
+def _breakdown(points: int, coffee: bool) -> str:
+    """A purchase's breakdown under the seed program, stored as the per-event path stores it."""
+    rows = [
+        ("base", "Base rate", True, None, "base", "100 per 1000.00 RUB", points),
+        (
+            "coffee-double",
+            "Double points on coffee",
+            coffee,
+            None if coffee else "conditions not met: line_category_in",
+            "multiply_lines",
+            "2",
+            points if coffee else 0,
+        ),
+        (
+            "big-basket",
+            "Big basket bonus",
+            False,
+            "conditions not met: order_total_gte",
+            "bonus_points",
+            "500",
+            0,
+        ),
+        (
+            "weekend-boost",
+            "Weekend boost",
+            False,
+            "conditions not met: between",
+            "multiply_order",
+            "1.5",
+            0,
+        ),
+        ("tier", "No tier", False, "no tier", "tier", "1", 0),
+    ]
+    fields = ("rule_id", "name", "applied", "reason", "effect", "value", "points")
+    packed = pack([dict(zip(fields, row, strict=True)) for row in rows])
+    return json.dumps(packed, separators=(",", ":"), ensure_ascii=False)
 
 
 def _text(moments: np.ndarray) -> list[str]:
@@ -124,11 +168,19 @@ def _purchases(
         total = rng.gamma(2.0, 75_000, size).astype(np.int64) + 100
         returned = rng.random(size) < 0.01
         refund = np.where(returned, total // 3, 0)
+        coffee = rng.random(size) < 0.3
+        offline = rng.random(size) < 0.5
+        later = _text(start + (seconds[first : first + size] + 14 * 86400).astype("timedelta64[s]"))
+        expiry = _text(
+            start + (seconds[first : first + size] + 379 * 86400).astype("timedelta64[s]")
+        )
+        hashes = rng.integers(0, 2**63, (size, 4)).astype(np.uint64)
         connection.executemany(
             "INSERT INTO purchases (id, program_id, external_id, member_id, occurred_at, currency, "
-            "total, shipping, program_version, points_earned, points_reversed, refunded, "
-            "breakdown, request_hash, created_at) "
-            "VALUES (?, 1, ?, ?, ?, 'RUB', ?, 0, 1, ?, 0, ?, '[]', '-', ?)",
+            "total, shipping, channel, store, program_version, points_earned, points_reversed, "
+            "refunded, pending_until, expires_at, breakdown, request_hash, "
+            "created_at) "
+            "VALUES (?, 1, ?, ?, ?, 'RUB', ?, 0, ?, ?, 1, ?, 0, ?, ?, ?, ?, ?, ?)",
             (
                 (
                     int(ids[i]),
@@ -136,11 +188,18 @@ def _purchases(
                     member[i],
                     moments[i],
                     int(total[i]),
-                    int(total[i]) // 1000,
+                    "store" if offline[i] else "online",
+                    "msk-patriki" if offline[i] else None,
+                    points,
                     int(refund[i]),
+                    None if member[i] is None else later[i],
+                    None if member[i] is None else expiry[i],
+                    _breakdown(points, bool(coffee[i])),
+                    "".join(f"{int(word):016x}" for word in hashes[i]),
                     moments[i],
                 )
                 for i in range(size)
+                for points in ((int(total[i]) // 1000) * (2 if coffee[i] else 1),)
             ),
         )
         rows = np.flatnonzero(returned)

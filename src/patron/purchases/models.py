@@ -26,6 +26,18 @@ class Purchase(Base):
     __table_args__ = (
         UniqueConstraint("program_id", "external_id"),
         Index("ix_purchases_member_occurred", "member_id", "occurred_at"),
+        # Time ranges, and the analytics scans of every purchase (KPIs): the columns they read
+        # ride along, so those scans walk this narrow index instead of the wide rows (the
+        # breakdown alone is about 400 bytes a purchase). Migration 0007.
+        Index(
+            "ix_purchases_occurred_facts",
+            "occurred_at",
+            "program_id",
+            "currency",
+            "member_id",
+            "total",
+            "shipping",
+        ),
         CheckConstraint("total >= 0", name="total_not_negative"),
         CheckConstraint("shipping >= 0", name="shipping_not_negative"),
     )
@@ -34,7 +46,7 @@ class Purchase(Base):
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
     external_id: Mapped[str] = mapped_column(String(128))
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), default=None)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     currency: Mapped[str] = mapped_column(String(3))
     total: Mapped[int] = mapped_column(BigInteger)
     shipping: Mapped[int] = mapped_column(BigInteger, default=0)

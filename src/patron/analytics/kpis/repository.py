@@ -3,14 +3,20 @@
 The large tables (purchases, ledger entries) are read column-wise with ConnectorX, which
 turns the database's rows into Arrow arrays in native code (on two threads, split on the
 primary key), so no Python object is built per row: ten million purchases read in a few
-seconds on SQLite or PostgreSQL. It opens its own read-only connection from the session's
-URL, so it sees what is committed. Small lookups (coupons, table existence) go through the
-session. Every frame leaves here with the dtypes of :mod:`.inputs` and UTC datetimes.
+seconds on SQLite or PostgreSQL. On SQLite the purchases come from the covering index
+``ix_purchases_occurred_facts`` (time, then every column read here), in slices of time, so the
+scan walks about 50 bytes a purchase instead of its whole row (about 650, most of it the rule
+breakdown). It opens its own read-only connection from the session's
+URL, so it sees what is committed. Small lookups (coupons, table existence, where to cut
+the purchases) go through the session; the frame reads touch only ConnectorX, so the service
+runs them together (one session must not run two queries at once). Every frame leaves here
+with the dtypes of :mod:`.inputs` and UTC datetimes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +33,12 @@ from patron.rewards.models import Coupon, CouponStatus
 
 MONEY_VALUED = (RewardKind.FIXED_DISCOUNT, RewardKind.GIFT_CERTIFICATE, RewardKind.CASHBACK)
 PARTITIONS = 2
+FACTS_INDEX = "ix_purchases_occurred_facts"
+TIME_SLICES = 4  # more slices than cores: a slice that holds more purchases is no straggler
+STORED_TIME = re.compile(r"[0-9T:. +-]+")
+# Two subqueries: SQLite answers a lone min() or max() of the key from the b-tree's ends, but
+# ``SELECT min(id), max(id)`` would scan the whole table.
+FIRST_AND_LAST_ID = "SELECT (SELECT min(id) FROM purchases), (SELECT max(id) FROM purchases)"
 SEGMENTS_TABLE = "member_segments"
 
 
@@ -62,7 +74,9 @@ class KpiRepository:
         self.url = make_url(url.render_as_string(hide_password=False))
         self.source = connectorx_url(self.url)
 
-    async def _read(self, query: str, *, partition_on: str | None = None) -> pl.DataFrame:
+    async def _read(
+        self, query: str | list[str], *, partition_on: str | None = None
+    ) -> pl.DataFrame:
         options: dict[str, Any] = {"return_type": "arrow"}
         if partition_on is not None:
             options |= {"partition_on": partition_on, "partition_num": PARTITIONS}
@@ -78,17 +92,57 @@ class KpiRepository:
         return frame.rechunk()
 
     async def purchases(self, program_id: int, currency: str) -> pl.DataFrame:
-        """Purchases of the program in its currency (others are left out of money figures).
+        """Purchases of the program in its currency (others are left out of money figures)."""
+        return await self.read_purchases(await self.purchase_queries(program_id, currency))
+
+    async def purchase_queries(self, program_id: int, currency: str) -> list[str]:
+        """The queries :meth:`read_purchases` runs (reading the session: run it first).
 
         On SQLite the time is read as whole seconds since the epoch (``unixepoch``): parsing
         SQLite's datetime text was most of the read; every KPI needs days only.
         """
         assert money.is_currency(currency)  # a literal in the query: only ISO codes pass
-        query = (
-            f"SELECT id, member_id, {self._moment()}, total, shipping FROM purchases "
-            f"WHERE program_id = {int(program_id)} AND currency = '{currency}'"
-        )
-        return _utc(self._seconds(await self._read(query, partition_on="id")), PURCHASES)
+        columns = f"id, member_id, {self._moment()}, total, shipping"
+        where = f"program_id = {int(program_id)} AND currency = '{currency}'"
+        if not self.is_sqlite:
+            return [f"SELECT {columns} FROM purchases WHERE {where}"]
+        return [
+            f"SELECT {columns} FROM purchases INDEXED BY {FACTS_INDEX} WHERE {where}{bounds}"
+            for bounds in await self._time_slices()
+        ]
+
+    async def read_purchases(self, queries: list[str]) -> pl.DataFrame:
+        """The purchases frame from :meth:`purchase_queries` (ConnectorX only: safe to run
+        alongside the other reads)."""
+        if self.is_sqlite:
+            return _utc(self._seconds(await self._read(queries)), PURCHASES)
+        (query,) = queries
+        return _utc(await self._read(query, partition_on="id"), PURCHASES)
+
+    async def _time_slices(self) -> list[str]:
+        """Conditions that split the purchases into :data:`TIME_SLICES` ranges of stored time,
+        each purchase in exactly one (``>=`` one cut, ``<`` the next). The cuts are the times
+        of the purchases at evenly spaced ids, so the slices hold about as many purchases each
+        when ids follow time (they mostly do; when they do not, the slices are still exact,
+        only uneven). The stored text is compared as stored: SQLite orders it as time."""
+        span = (await self.session.execute(text(FIRST_AND_LAST_ID))).one()
+        if span[0] is None:
+            return [""]
+        first, last = int(span[0]), int(span[1])
+        cuts: set[str] = set()
+        for step in range(1, TIME_SLICES):
+            at = first + (last - first) * step // TIME_SLICES
+            found = await self.session.execute(
+                text("SELECT occurred_at FROM purchases WHERE id >= :at ORDER BY id LIMIT 1"),
+                {"at": at},
+            )
+            stored = found.scalar_one()
+            if isinstance(stored, str) and STORED_TIME.fullmatch(stored):  # a literal below
+                cuts.add(stored)
+        ordered = sorted(cuts)
+        lower = [""] + [f" AND occurred_at >= '{cut}'" for cut in ordered]
+        upper = [f" AND occurred_at < '{cut}'" for cut in ordered] + [""]
+        return [low + high for low, high in zip(lower, upper, strict=True)]
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,6 +8,7 @@ entries of the window (:func:`.points.member_points`).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -72,32 +73,47 @@ def catalogue_values(program: Program) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"value": pl.Int64, "cost_points": pl.Int64}, orient="row")
 
 
-async def _points(
-    repository: KpiRepository, members: pl.DataFrame, window: Window, whole_history: bool
+def _points(
+    ledger: pl.DataFrame, members: pl.DataFrame, window: Window, whole_history: bool
 ) -> pl.DataFrame:
+    """The points frame from the accounts' counters (whole history) or the ledger entries."""
     if whole_history:
-        accounts = await repository.accounts()
-        frame = accounts.with_columns(
+        frame = ledger.with_columns(
             redeemed_to_date=pl.col("redeemed"), expired_to_date=pl.col("expired")
         )
     else:
-        frame = member_points(await repository.entries(), window)
+        frame = member_points(ledger, window)
     ids = members.get_column("member_id").implode()
     return frame.filter(pl.col("member_id").is_in(ids)).select(list(POINTS)).cast(POINTS)  # type: ignore[arg-type]
 
 
-async def _inputs(
-    repository: KpiRepository, active: ActiveProgram
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, str]:
+@dataclass(frozen=True)
+class _Frames:
+    purchases: pl.DataFrame
+    returns: pl.DataFrame
+    members: pl.DataFrame
+    ledger: pl.DataFrame  # the accounts (whole history) or the ledger entries
+    values: pl.DataFrame
+    source: str
+
+
+async def _frames(repository: KpiRepository, active: ActiveProgram, whole_history: bool) -> _Frames:
+    """Every input frame. The session's lookups come first; then the frame reads run together
+    (each in its own thread: ConnectorX works outside the GIL), so the small tables are read
+    while the purchases are, instead of after them."""
     program = active.program
-    purchases = await repository.purchases(active.program_id, program.currency)
-    returns = await repository.returns()
-    members = await repository.members(active.program_id)
+    queries = await repository.purchase_queries(active.program_id, program.currency)
     values = await repository.coupon_values(active.program_id, program.currency)
     source = "coupons"
     if values.height == 0:
         values, source = catalogue_values(program), "catalogue"
-    return purchases, returns, members, values, source
+    purchases, returns, members, ledger = await asyncio.gather(
+        repository.read_purchases(queries),
+        repository.returns(),
+        repository.members(active.program_id),
+        repository.accounts() if whole_history else repository.entries(),
+    )
+    return _Frames(purchases, returns, members, ledger, values, source)
 
 
 async def kpi_report(session: AsyncSession, *, query: KpiQuery, today: date) -> dict[str, Any]:
@@ -108,7 +124,9 @@ async def kpi_report(session: AsyncSession, *, query: KpiQuery, today: date) -> 
         raise GroupingUnavailableError(
             "no member segments yet: run the segment job first", field="by"
         )
-    purchases, returns, members, values, source = await _inputs(repository, active)
+    whole_history = query.first is None and query.last is None
+    frames = await _frames(repository, active, whole_history)
+    purchases, members = frames.purchases, frames.members
     last = query.last or today
     window = _window(query.first, last, purchases, "from")
     baseline = None
@@ -116,8 +134,7 @@ async def kpi_report(session: AsyncSession, *, query: KpiQuery, today: date) -> 
         if query.baseline_first is None or query.baseline_last is None:
             raise KpiWindowError("give both ends of the baseline", field="baseline_from")
         baseline = _window(query.baseline_first, query.baseline_last, purchases, "baseline_from")
-    whole_history = query.first is None and query.last is None
-    points = await _points(repository, members, window, whole_history)
+    points = _points(frames.ledger, members, window, whole_history)
     groups: dict[str, pl.DataFrame] = {}
     for name in query.by:
         groups[name.value] = (
@@ -125,11 +142,11 @@ async def kpi_report(session: AsyncSession, *, query: KpiQuery, today: date) -> 
         )
     inputs = KpiInputs(
         purchases=purchases,
-        returns=returns,
+        returns=frames.returns,
         members=members,
         points=points,
-        reward_values=values,
-        reward_values_source=source,
+        reward_values=frames.values,
+        reward_values_source=frames.source,
     )
     report = compute_kpis(inputs, query.settings, window, baseline=baseline, groups=groups)
     report["program"]["currency"] = active.program.currency
