@@ -19,6 +19,15 @@ amounts, a UTC Datetime) to a temporary Parquet file. Then it times:
 and prints rows/s for both and their ratio (and the import's CPU time in this process, steadier
 than wall time on a shared machine), then checks the ledger (``verify``, not timed).
 ``--profile`` writes a cProfile of the import to ``/tmp/patron-import.prof``.
+
+``--floor`` (SQLite) then measures what SQLite alone costs for the rows the import wrote: the
+``purchases``, ``purchase_lines``, ``ledger_entries`` and ``lots`` rows, read back, are inserted
+into a fresh database with the same schema, program and members (one ``executemany`` per table
+and batch, no other Python work, foreign keys off, the import's settings: WAL,
+``synchronous=NORMAL``, 512 MB cache, one checkpoint at the end), (a) in as many transactions
+as the import had batches with every index in place, (b) in one transaction, (c) in one
+transaction with the tables' non-unique indexes dropped first and created again before the
+commit.
 """
 
 from __future__ import annotations
@@ -204,6 +213,76 @@ async def _bare_insert(database: Database, parquet: Path) -> float:
     return time.perf_counter() - started
 
 
+FLOOR_TABLES = ("purchases", "purchase_lines", "ledger_entries", "lots")
+
+
+def _floor_load(path: str, data: dict[str, list[tuple[Any, ...]]], batches: int, drop: bool) -> str:
+    """Insert ``data`` into the SQLite file ``path`` (see ``--floor``); a line of timings."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("synchronous=NORMAL", "cache_size=-524288", "wal_autocheckpoint=0"):
+        connection.execute(f"PRAGMA {pragma}")
+    connection.execute("PRAGMA foreign_keys=OFF")
+    indexes = connection.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        f"AND sql NOT LIKE 'CREATE UNIQUE%' AND tbl_name IN {FLOOR_TABLES}"
+    ).fetchall()
+    seconds = dict.fromkeys((*FLOOR_TABLES, "indexes", "commits", "checkpoint"), 0.0)
+    cpu, started = time.process_time(), time.perf_counter()
+    for batch in range(batches):
+        connection.execute("BEGIN IMMEDIATE")
+        mark = time.perf_counter()
+        for name, _ in indexes if drop else ():
+            connection.execute(f"DROP INDEX {name}")
+        seconds["indexes"] += time.perf_counter() - mark
+        for table in FLOOR_TABLES:
+            rows = data[table]
+            part = rows[len(rows) * batch // batches : len(rows) * (batch + 1) // batches]
+            mark = time.perf_counter()
+            marks = ", ".join("?" * len(rows[0]))
+            connection.executemany(f"INSERT INTO {table} VALUES ({marks})", part)
+            seconds[table] += time.perf_counter() - mark
+        mark = time.perf_counter()
+        for _, sql in indexes if drop else ():
+            connection.execute(sql)
+        seconds["indexes"] += time.perf_counter() - mark
+        mark = time.perf_counter()
+        connection.execute("COMMIT")
+        seconds["commits"] += time.perf_counter() - mark
+    mark = time.perf_counter()
+    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    seconds["checkpoint"] = time.perf_counter() - mark
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    connection.close()
+    parts = ", ".join(f"{name} {value:.2f}" for name, value in seconds.items())
+    return f"{wall:.2f} s wall, {cpu:.2f} s CPU ({parts})"
+
+
+async def _floor(source: str, directory: Path, members: int, batches: int) -> None:
+    """``--floor``: the rows the import wrote to ``source``, inserted again (see the docstring)."""
+    connection = sqlite3.connect(source)
+    data = {
+        table: connection.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+        for table in FLOOR_TABLES
+    }
+    connection.close()
+    total = sum(len(rows) for rows in data.values())
+    print(f"floor: {total:,} rows ({', '.join(f'{t} {len(r):,}' for t, r in data.items())})")
+    for label, count, drop in (
+        (f"{batches} transactions, indexes kept", batches, False),
+        ("1 transaction, indexes kept", 1, False),
+        ("1 transaction, non-unique indexes dropped and rebuilt", 1, True),
+    ):
+        folder = directory / f"floor-{count}-{int(drop)}"
+        folder.mkdir()
+        database = await _database("sqlite", None, folder)
+        async with database.write() as session:
+            await apply_program(session, text=SEED.read_text(), created_by="bench", now=NOW)
+        await database.dispose()
+        path = str(make_url(database.url).database)
+        await _enrol_sqlite(path, members)
+        print(f"  {label}: {_floor_load(path, data, count, drop)}")
+
+
 async def _database(kind: str, url: str | None, directory: Path) -> Database:
     if kind == "sqlite":
         target = database_url(str(directory / "bench.db"))
@@ -257,6 +336,9 @@ async def main(arguments: argparse.Namespace) -> None:
         async with database.read() as session:
             breaches = await verify(session, now=NOW)
         await database.dispose()
+        if arguments.floor and database.is_sqlite:
+            source = str(make_url(database.url).database)
+            await _floor(source, directory, arguments.members, report.batches)
     rows = report.rows
     print(
         f"import: {rows} rows, {report.purchases_loaded} purchases "
@@ -277,4 +359,5 @@ if __name__ == "__main__":
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--url", help="PostgreSQL server URL (default 127.0.0.1:54341)")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--floor", action="store_true", help="SQLite: time the bare inserts")
     asyncio.run(main(parser.parse_args()))
