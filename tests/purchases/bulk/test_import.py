@@ -332,3 +332,43 @@ async def test_the_write_connection_checks_foreign_keys_again_after_the_batches(
                     "unit_price, amount, returned_quantity) VALUES (999999, 1, 'x', 1, 1, 1, 0)"
                 )
             )
+
+
+async def test_a_purchase_another_writer_records_first_makes_the_batch_run_again(
+    database: Database, members: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: the batch reads which purchases exist, then copies the new ones. An API
+    purchase committed in between (here: injected just before the copy) makes the copy fail
+    on the unique key; the batch is rolled back and run again, and then skips that purchase as
+    already recorded (same body) and loads the others. Nothing is written twice."""
+    if database.is_sqlite:
+        pytest.skip("SQLite: the batch holds the write lock from its first read")
+    from patron.purchases.bulk import writers
+
+    body = PurchaseCreate(
+        external_id="raced",
+        occurred_at=datetime(2026, 12, 8, 10, tzinfo=UTC),
+        currency="RUB",
+        total="1200.00",
+        lines=[PurchaseLineCreate(sku="tea-1", category="tea", quantity=1, unit_price="1200.00")],
+    )
+    real_write = writers.PostgresWriter.write
+    attempts: list[int] = []
+
+    async def racing_write(self: writers.PostgresWriter, rows: writers.BatchRows) -> None:
+        attempts.append(rows.purchases.height)
+        if len(attempts) == 1:  # another writer gets there first, and commits
+            async with database.write() as session:
+                active = await program_service.get_active_program(session)
+                await record_purchase(session, active=active, data=body, now=NOW)
+        await real_write(self, rows)
+
+    monkeypatch.setattr(writers.PostgresWriter, "write", racing_write)
+    rows = [row("raced", member=""), row("x", member="c-1"), row("y", member="c-2")]
+    report = await import_purchases(database, path=_csv(tmp_path / "p.csv", rows), now=NOW)
+    assert attempts == [3, 2]  # the second attempt copies only the two that are still new
+    assert (report.purchases_loaded, report.purchases_skipped_existing) == (2, 1)
+    assert report.is_clean
+    assert await _purchases(database) == {"raced": 0, "x": 120, "y": 120}
+    async with database.read() as session:
+        assert await verify(session, now=NOW) == []
