@@ -1,15 +1,15 @@
 """Read-only queries of the KPI loader: SQL in, Polars frames out.
 
 The large tables (purchases, ledger entries) are read column-wise with ConnectorX, which
-turns the database's rows into Arrow arrays in native code (on two threads, split on the
-primary key), so no Python object is built per row: ten million purchases read in a few
-seconds on SQLite or PostgreSQL. On SQLite the purchases come from the covering index
-``ix_purchases_occurred_facts`` (time, then every column read here), in slices of time, so the
-scan walks about 50 bytes a purchase instead of its whole row (about 650, most of it the rule
-breakdown). It opens its own read-only connection from the session's
-URL, so it sees what is committed. Small lookups (coupons, table existence, where to cut
-the purchases) go through the session; the frame reads touch only ConnectorX, so the service
-runs them together (one session must not run two queries at once). Every frame leaves here
+turns the database's rows into Arrow arrays in native code, in parallel threads, so no Python
+object is built per row: ten million purchases read in a few seconds on SQLite or PostgreSQL.
+On PostgreSQL the reads are split on the primary key. On SQLite the purchases come from the
+covering index ``ix_purchases_occurred_facts`` (time, then every column read here) in slices of
+time, so the scan walks about 50 bytes a purchase instead of its whole row (about 650, most of
+it the rule breakdown). ConnectorX opens its own read-only connections from the session's URL,
+so it sees what is committed. Small lookups (coupons, table existence, where to cut the
+purchases) go through the session; the frame reads touch only ConnectorX, so the service runs
+them together (one session must not run two queries at once). Every frame leaves here
 with the dtypes of :mod:`.inputs` and UTC datetimes.
 """
 
