@@ -256,3 +256,47 @@ async def test_a_cancelled_group_cancels_its_callers_and_writes_nothing(
     with pytest.raises(asyncio.CancelledError):
         await caller
     assert await _names(database) == []
+
+
+async def test_a_lone_failing_unit_writes_nothing_and_the_next_group_works(
+    database: Database,
+) -> None:
+    """A unit alone in its group runs without a savepoint: its failure rolls back the whole
+    transaction (its own), and the next group starts clean."""
+    groups = WriteGroups(database)
+
+    async def bad(session: AsyncSession) -> int:
+        await _add_key(session, "bad")
+        await session.execute(text("SELECT 1"))  # a statement after the write
+        raise InvalidInputError("refused", field="name")
+
+    async def good(session: AsyncSession) -> int:
+        return await _add_key(session, "good")
+
+    with pytest.raises(InvalidInputError):
+        await groups.run(bad)
+    assert await _names(database) == []
+    assert isinstance(await groups.run(good), int)
+    assert await _names(database) == ["good"]
+
+
+async def test_a_lone_unit_whose_statement_fails_writes_nothing(database: Database) -> None:
+    """A failed statement (a unique key taken) of a lone unit: its caller gets the error, the
+    unit's earlier writes are gone, and the next unit commits."""
+    groups = WriteGroups(database)
+    await groups.run(lambda session: _add_key(session, "taken"))
+
+    async def duplicate(session: AsyncSession) -> None:
+        await _add_key(session, "mine")
+        taken = (await session.execute(select(ApiKey).where(ApiKey.name == "taken"))).scalar_one()
+        session.add(
+            ApiKey(
+                name="dup", role=Role.POS, key_hash=taken.key_hash, prefix="p", created_at=utcnow()
+            )
+        )
+        await session.flush()
+
+    with pytest.raises(IntegrityError):
+        await groups.run(duplicate)
+    await groups.run(lambda session: _add_key(session, "after"))
+    assert await _names(database) == ["after", "taken"]

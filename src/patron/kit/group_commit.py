@@ -13,6 +13,9 @@ transaction, each unit inside its own savepoint, one commit.
   units run again in the next group.
 - No waiting: a unit arriving at an idle moment runs at once, alone. Groups form only while
   earlier groups are being written, and hold at most ``max_group`` units.
+- A group of one unit runs without a savepoint (two statements fewer): the transaction is
+  the unit's own, so a failure rolls back the whole of it instead, and a deadlock victim runs
+  once more in a new transaction.
 - Order: the units of a group run one at a time (a unit sees the writes of the units before
   it, as if they had committed first), sorted by the ``order`` key their callers give; at most
   ``max_groups`` groups run at a time in a process (one on SQLite: there is one writer anyway).
@@ -54,6 +57,7 @@ class _Unit(Generic[T]):
     order: str
     result: Any = None
     error: BaseException | None = None
+    rerun: bool = False  # already run again after losing a deadlock
 
 
 @dataclass(slots=True)
@@ -91,10 +95,10 @@ class WriteGroups:
     async def _write(self, group: list[_Unit[Any]]) -> None:
         try:
             async with self.database.write() as session:
-                for unit in sorted(group, key=_order):
-                    await _run_unit(session, unit)
-                    if unit.error is not None and not _usable(session):
-                        raise _TransactionLostError(unit)
+                if len(group) == 1:
+                    await _run_alone(session, group[0])
+                else:
+                    await _run_units(session, group)
         except _TransactionLostError as lost:
             # a unit's failure left the transaction unusable (a failed ORM flush): nothing of
             # the group was written or answered, so its other units go first in the queue
@@ -104,12 +108,19 @@ class WriteGroups:
                 unit.result, unit.error = None, None
             self._pending[:0] = others
             return
+        except Exception as error:
+            if len(group) == 1 and _is_deadlock(error) and not group[0].rerun:
+                # a lone unit's transaction was rolled back whole: it runs once more, first
+                group[0].rerun = True
+                self._pending[:0] = group
+                return
+            for unit in group:
+                _settle(unit.future, None, unit.error or error)
+            return
         except BaseException as error:
             for unit in group:
                 _settle(unit.future, None, unit.error or error)
-            if not isinstance(error, Exception):
-                raise
-            return
+            raise
         for unit in group:
             _settle(unit.future, unit.result, unit.error)
 
@@ -122,6 +133,22 @@ class _TransactionLostError(Exception):
 
 def _order(unit: _Unit[Any]) -> str:
     return unit.order
+
+
+async def _run_units(session: AsyncSession, group: list[_Unit[Any]]) -> None:
+    """The units of a group in their order, each in a savepoint."""
+    for unit in sorted(group, key=_order):
+        await _run_unit(session, unit)
+        if unit.error is not None and not _usable(session):
+            raise _TransactionLostError(unit)
+
+
+async def _run_alone(session: AsyncSession, unit: _Unit[Any]) -> None:
+    """The only unit of its group, in the group's transaction itself: what it raises rolls
+    the transaction back (the caller's ``write()``) and goes to the unit's caller."""
+    unit.result = await unit.work(session)
+    if not session.sync_session._is_clean():
+        await session.flush()
 
 
 async def _run_unit(session: AsyncSession, unit: _Unit[Any]) -> None:
