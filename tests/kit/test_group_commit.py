@@ -92,6 +92,44 @@ async def test_a_failing_unit_is_rolled_back_alone(database: Database) -> None:
     assert await _names(database) == ["blocker", "good"]
 
 
+async def test_failing_units_between_good_ones_undo_only_their_own_writes(
+    database: Database,
+) -> None:
+    """A unit's savepoint is released as the next unit sets its own (or by the commit): a
+    failure rolls back to the failing unit's savepoint, never into the units before it."""
+    groups = WriteGroups(database)
+    gate = asyncio.Event()
+
+    async def blocker(session: AsyncSession) -> int:
+        await gate.wait()
+        return await _add_key(session, "blocker")
+
+    def unit(name: str, fails: bool):  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> int:
+            key_id = await _add_key(session, name)
+            if fails:
+                raise InvalidInputError("refused", field="name")
+            return key_id
+
+        return work
+
+    plan = [("a", False), ("b", True), ("c", True), ("d", False), ("e", False), ("f", True)]
+    first = asyncio.ensure_future(groups.run(blocker))
+    await asyncio.sleep(0)
+    outcomes = asyncio.gather(
+        *[groups.run(unit(name, fails), order=name) for name, fails in plan],
+        return_exceptions=True,
+    )
+    await asyncio.sleep(0)
+    gate.set()
+    await first
+    results = await outcomes
+
+    for (_, fails), result in zip(plan, results, strict=True):
+        assert isinstance(result, InvalidInputError if fails else int)
+    assert await _names(database) == ["a", "blocker", "d", "e"]
+
+
 async def test_a_failed_commit_fails_every_unit_of_the_group(database: Database) -> None:
     class CommitFails(Database):
         @asynccontextmanager

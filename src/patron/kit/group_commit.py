@@ -40,7 +40,7 @@ from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.db import Database
-from patron.kit.raw import Sql, raw_of
+from patron.kit.raw import Raw, Sql, raw_of
 
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[T]]
@@ -48,6 +48,7 @@ _DEADLOCK = "40P01"
 _SAVEPOINT = Sql("SAVEPOINT patron_unit")
 _RELEASE = Sql("RELEASE SAVEPOINT patron_unit")
 _ROLLBACK = Sql("ROLLBACK TO SAVEPOINT patron_unit")
+_RELEASE_AND_SAVEPOINT = Sql("RELEASE SAVEPOINT patron_unit; SAVEPOINT patron_unit")
 
 
 @dataclass(slots=True)
@@ -135,10 +136,31 @@ def _order(unit: _Unit[Any]) -> str:
     return unit.order
 
 
+@dataclass(slots=True)
+class _Savepoint:
+    """The savepoint the units of a group run in, one after another. A unit that succeeds
+    leaves its savepoint held: the next unit's start releases it and sets its own in one
+    round trip on PostgreSQL (``RELEASE ...; SAVEPOINT ...``, two statements in one simple
+    query), and the commit releases the last one. A unit that fails is rolled back to it and
+    releases it."""
+
+    held: bool = False
+
+    async def enter(self, raw: Raw) -> None:
+        if self.held and not raw.is_sqlite:
+            await raw.run(_RELEASE_AND_SAVEPOINT)
+        else:
+            if self.held:
+                await raw.run(_RELEASE)
+            await raw.run(_SAVEPOINT)
+        self.held = False
+
+
 async def _run_units(session: AsyncSession, group: list[_Unit[Any]]) -> None:
     """The units of a group in their order, each in a savepoint."""
+    savepoint = _Savepoint()
     for unit in sorted(group, key=_order):
-        await _run_unit(session, unit)
+        await _run_unit(session, unit, savepoint)
         if unit.error is not None and not _usable(session):
             raise _TransactionLostError(unit)
 
@@ -151,10 +173,10 @@ async def _run_alone(session: AsyncSession, unit: _Unit[Any]) -> None:
         await session.flush()
 
 
-async def _run_unit(session: AsyncSession, unit: _Unit[Any]) -> None:
+async def _run_unit(session: AsyncSession, unit: _Unit[Any], savepoint: _Savepoint) -> None:
     for attempt in (1, 2):
         try:
-            unit.result = await _in_savepoint(session, unit.work)
+            unit.result = await _in_savepoint(session, unit.work, savepoint)
             return
         except Exception as error:  # handed to the unit's caller
             unit.error = error
@@ -163,13 +185,13 @@ async def _run_unit(session: AsyncSession, unit: _Unit[Any]) -> None:
             unit.error = None
 
 
-async def _in_savepoint(session: AsyncSession, work: Work[T]) -> T:
+async def _in_savepoint(session: AsyncSession, work: Work[T], savepoint: _Savepoint) -> T:
     """``work(session)`` inside a savepoint of the group's transaction, sent straight to the
     driver (SQLAlchemy's ``begin_nested`` costs about a tenth of a purchase). What the unit
-    added through the ORM is flushed before the savepoint is released; after a rollback to
-    it the session forgets every ORM object (later units load what they need again)."""
+    added through the ORM is flushed before it ends; after a rollback to its savepoint the
+    session forgets every ORM object (later units load what they need again)."""
     raw = await raw_of(session)
-    await raw.run(_SAVEPOINT)
+    await savepoint.enter(raw)
     try:
         result = await work(session)
         if not session.sync_session._is_clean():
@@ -180,7 +202,7 @@ async def _in_savepoint(session: AsyncSession, work: Work[T]) -> T:
             await raw.run(_RELEASE)
             session.expunge_all()
         raise
-    await raw.run(_RELEASE)
+    savepoint.held = True
     return result
 
 
