@@ -130,6 +130,47 @@ async def test_failing_units_between_good_ones_undo_only_their_own_writes(
     assert await _names(database) == ["a", "blocker", "d", "e"]
 
 
+async def test_a_unit_without_savepoint_that_fails_reruns_the_others(database: Database) -> None:
+    """``savepoint=False``: a failing unit cannot be undone alone, so the group is rolled back
+    (its writes with it) and the other units run again, and commit, in the next group."""
+    groups = WriteGroups(database)
+    gate = asyncio.Event()
+    runs: dict[str, int] = {"a": 0, "b": 0, "c": 0}
+
+    async def blocker(session: AsyncSession) -> int:
+        await gate.wait()
+        return await _add_key(session, "blocker")
+
+    def unit(name: str, fails: bool):  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> int:
+            runs[name] += 1
+            key_id = await _add_key(session, name)
+            if fails:
+                raise InvalidInputError("refused", field="name")
+            return key_id
+
+        return work
+
+    first = asyncio.ensure_future(groups.run(blocker))
+    await asyncio.sleep(0)
+    outcomes = asyncio.gather(
+        groups.run(unit("a", False), order="a", savepoint=False),
+        groups.run(unit("b", True), order="b", savepoint=False),
+        groups.run(unit("c", False), order="c"),
+        return_exceptions=True,
+    )
+    await asyncio.sleep(0)
+    gate.set()
+    await first
+    a, b, c = await outcomes
+
+    assert isinstance(a, int)
+    assert isinstance(b, InvalidInputError)
+    assert isinstance(c, int)
+    assert runs == {"a": 2, "b": 1, "c": 1}  # c came after b: it had not run yet
+    assert await _names(database) == ["a", "blocker", "c"]
+
+
 async def test_a_failed_commit_fails_every_unit_of_the_group(database: Database) -> None:
     class CommitFails(Database):
         @asynccontextmanager

@@ -16,6 +16,9 @@ transaction, each unit inside its own savepoint, one commit.
 - A group of one unit runs without a savepoint (two statements fewer): the transaction is
   the unit's own, so a failure rolls back the whole of it instead, and a deadlock victim runs
   once more in a new transaction.
+- A unit that rarely fails may also be run without a savepoint in a larger group
+  (``run(..., savepoint=False)``, one round trip fewer): when it raises, the group is rolled
+  back and its other units run again in the next group, as after a failed flush.
 - Order: the units of a group run one at a time (a unit sees the writes of the units before
   it, as if they had committed first), sorted by the ``order`` key their callers give; at most
   ``max_groups`` groups run at a time in a process (one on SQLite: there is one writer anyway).
@@ -56,6 +59,7 @@ class _Unit(Generic[T]):
     work: Work[T]
     future: asyncio.Future[T]
     order: str
+    savepoint: bool = True
     result: Any = None
     error: BaseException | None = None
     rerun: bool = False  # already run again after losing a deadlock
@@ -72,11 +76,12 @@ class WriteGroups:
     _running: int = 0
     _drainers: set[asyncio.Task[None]] = field(default_factory=set)  # the loop holds tasks weakly
 
-    async def run(self, work: Work[T], *, order: str = "") -> T:
+    async def run(self, work: Work[T], *, order: str = "", savepoint: bool = True) -> T:
         """Run ``work(session)`` in the next group; its result once the group has committed,
-        or the exception it raised (or the commit's). ``order`` places it in its group."""
+        or the exception it raised (or the commit's). ``order`` places it in its group;
+        ``savepoint=False`` runs it without one (see the module docstring)."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Unit(work, future, order))
+        self._pending.append(_Unit(work, future, order, savepoint))
         if self._running < self.max_groups:
             self._running += 1
             drainer = asyncio.get_running_loop().create_task(self._drain())
@@ -101,13 +106,19 @@ class WriteGroups:
                 else:
                     await _run_units(session, group)
         except _TransactionLostError as lost:
-            # a unit's failure left the transaction unusable (a failed ORM flush): nothing of
-            # the group was written or answered, so its other units go first in the queue
-            _settle(lost.unit.future, None, lost.unit.error)
-            others = [unit for unit in group if unit is not lost.unit]
-            for unit in others:
+            # a unit's failure left the transaction unusable (a failed ORM flush) or could not
+            # be undone alone (no savepoint): nothing of the group was written or answered,
+            # so its other units (and a deadlock victim) go first in the queue
+            failed = lost.unit
+            again = [unit for unit in group if unit is not failed]
+            if failed.error is not None and _is_deadlock(failed.error) and not failed.rerun:
+                failed.rerun = True
+                again.append(failed)
+            else:
+                _settle(failed.future, None, failed.error)
+            for unit in again:
                 unit.result, unit.error = None, None
-            self._pending[:0] = others
+            self._pending[:0] = again
             return
         except Exception as error:
             if len(group) == 1 and _is_deadlock(error) and not group[0].rerun:
@@ -160,9 +171,20 @@ async def _run_units(session: AsyncSession, group: list[_Unit[Any]]) -> None:
     """The units of a group in their order, each in a savepoint."""
     savepoint = _Savepoint()
     for unit in sorted(group, key=_order):
-        await _run_unit(session, unit, savepoint)
-        if unit.error is not None and not _usable(session):
+        if unit.savepoint:
+            await _run_unit(session, unit, savepoint)
+        else:
+            await _run_bare(session, unit)
+        if unit.error is not None and not (unit.savepoint and _usable(session)):
             raise _TransactionLostError(unit)
+
+
+async def _run_bare(session: AsyncSession, unit: _Unit[Any]) -> None:
+    """A unit without a savepoint: what it raises is kept, and the group is rolled back."""
+    try:
+        await _run_alone(session, unit)
+    except Exception as error:  # handed to the unit's caller (or it runs again)
+        unit.error = error
 
 
 async def _run_alone(session: AsyncSession, unit: _Unit[Any]) -> None:
