@@ -222,13 +222,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--pg-port", type=int, default=54340, help="the benchmark cluster's port")
+    parser.add_argument(
+        "--pg-data", type=Path, default=PG_DATA, help="the benchmark cluster's data directory"
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="patron-bench-"))
     server_url = None
     if args.db == "postgresql":
         out = subprocess.run(
-            [str(REPO / ".ci" / "postgres.sh"), "54340", str(PG_DATA)],
+            [str(REPO / ".ci" / "postgres.sh"), str(args.pg_port), str(args.pg_data)],
             check=True,
             capture_output=True,
             text=True,
@@ -286,7 +290,7 @@ def main() -> None:
             f"ratio purchases/s to pgbench tps: {load['rps'] / tps:.3f} "
             "(goal >= 0.25, p99 <= 100 ms)"
         )
-        stop_postgres(PG_DATA)
+        stop_postgres(args.pg_data)
     else:
         print(f"goal on SQLite: >= 500 purchases/s -> {'met' if load['rps'] >= 500 else 'NOT met'}")
 

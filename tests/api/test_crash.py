@@ -1,7 +1,7 @@
 """A request killed half-way leaves no partial write, and retries are safe.
 
-1. In process: a failure injected after the purchase row is written but before its points are
-   credited rolls the whole unit of work back; the retry then succeeds once.
+1. In process: a failure injected after the purchase row is written (before its points are
+   credited, or after) rolls the whole unit of work back; the retry then succeeds once.
 2. For real: a ``patron serve`` process is SIGKILLed while 8 clients post purchases; after a
    restart every purchase is either wholly there (row, lines, points) or wholly absent, the
    ledger verifies, and re-sending every request records each purchase exactly once.
@@ -28,38 +28,48 @@ from patron.access.models import Role
 from patron.kit.db import Database
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
-from patron.ledger.models import LedgerEntry
+from patron.ledger.models import LedgerEntry, Lot
 from patron.ledger.verify import verify
 from patron.members import service as member_service
 from patron.members.schemas import MemberCreate
 from patron.migrations import upgrade_schema
 from patron.programs import service as program_service
+from patron.purchases import earn
 from patron.purchases.models import Purchase, PurchaseLine
+from patron.tiers import service as tier_service
 from tests.api.conftest import Api
 from tests.api.test_purchases import enrol, purchase
 from tests.api.test_schemathesis import _free_port
 from tests.conftest import SEED_PROGRAM, _create_database, _drop_database
 
 
+@pytest.mark.parametrize("broken", ["credit", "tier upgrade"])
 async def test_failure_after_purchase_insert_rolls_back_and_retry_succeeds(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    api: Api, monkeypatch: pytest.MonkeyPatch, broken: str
 ) -> None:
+    """``credit``: the step-by-step path fails between the purchase and its points;
+    ``tier upgrade``: the purchase and its points are written (on PostgreSQL by one
+    statement, :mod:`patron.purchases.fused`) and what comes next fails."""
     await enrol(api, "k-1")
     body = purchase("o-k", "k-1", [("tea-1", "tea", 1, "100.00")])
-    real_credit = ledger_service.credit
+    module: Any = ledger_service if broken == "credit" else tier_service
+    name = "credit" if broken == "credit" else "upgrade_if_qualified"
+    real = getattr(module, name)
 
-    async def broken_credit(*args: Any, **kwargs: Any) -> Any:
+    async def failing(*args: Any, **kwargs: Any) -> Any:
         raise ConnectionResetError("the connection died half-way")
 
-    monkeypatch.setattr(ledger_service, "credit", broken_credit)
+    if broken == "credit":
+        monkeypatch.setattr(earn, "FUSE_ON_POSTGRESQL", False)
+    monkeypatch.setattr(module, name, failing)
     with pytest.raises(ConnectionResetError):
         await api.call("POST", "/purchases", json=body)
     async with api.database.read() as session:
-        assert (await session.execute(select(func.count()).select_from(Purchase))).scalar_one() == 0
-        assert (
-            await session.execute(select(func.count()).select_from(PurchaseLine))
-        ).scalar_one() == 0
-    monkeypatch.setattr(ledger_service, "credit", real_credit)
+        for model in (Purchase, PurchaseLine, LedgerEntry, Lot):
+            assert (
+                await session.execute(select(func.count()).select_from(model))
+            ).scalar_one() == 0
+    monkeypatch.setattr(module, name, real)
     retried = await api.call("POST", "/purchases", json=body)
     assert retried.status_code == 201
     assert retried.json()["points_earned"] == 10

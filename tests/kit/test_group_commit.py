@@ -92,6 +92,85 @@ async def test_a_failing_unit_is_rolled_back_alone(database: Database) -> None:
     assert await _names(database) == ["blocker", "good"]
 
 
+async def test_failing_units_between_good_ones_undo_only_their_own_writes(
+    database: Database,
+) -> None:
+    """A unit's savepoint is released as the next unit sets its own (or by the commit): a
+    failure rolls back to the failing unit's savepoint, never into the units before it."""
+    groups = WriteGroups(database)
+    gate = asyncio.Event()
+
+    async def blocker(session: AsyncSession) -> int:
+        await gate.wait()
+        return await _add_key(session, "blocker")
+
+    def unit(name: str, fails: bool):  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> int:
+            key_id = await _add_key(session, name)
+            if fails:
+                raise InvalidInputError("refused", field="name")
+            return key_id
+
+        return work
+
+    plan = [("a", False), ("b", True), ("c", True), ("d", False), ("e", False), ("f", True)]
+    first = asyncio.ensure_future(groups.run(blocker))
+    await asyncio.sleep(0)
+    outcomes = asyncio.gather(
+        *[groups.run(unit(name, fails), order=name) for name, fails in plan],
+        return_exceptions=True,
+    )
+    await asyncio.sleep(0)
+    gate.set()
+    await first
+    results = await outcomes
+
+    for (_, fails), result in zip(plan, results, strict=True):
+        assert isinstance(result, InvalidInputError if fails else int)
+    assert await _names(database) == ["a", "blocker", "d", "e"]
+
+
+async def test_a_unit_without_savepoint_that_fails_reruns_the_others(database: Database) -> None:
+    """``savepoint=False``: a failing unit cannot be undone alone, so the group is rolled back
+    (its writes with it) and the other units run again, and commit, in the next group."""
+    groups = WriteGroups(database)
+    gate = asyncio.Event()
+    runs: dict[str, int] = {"a": 0, "b": 0, "c": 0}
+
+    async def blocker(session: AsyncSession) -> int:
+        await gate.wait()
+        return await _add_key(session, "blocker")
+
+    def unit(name: str, fails: bool):  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> int:
+            runs[name] += 1
+            key_id = await _add_key(session, name)
+            if fails:
+                raise InvalidInputError("refused", field="name")
+            return key_id
+
+        return work
+
+    first = asyncio.ensure_future(groups.run(blocker))
+    await asyncio.sleep(0)
+    outcomes = asyncio.gather(
+        groups.run(unit("a", False), order="a", savepoint=False),
+        groups.run(unit("b", True), order="b", savepoint=False),
+        groups.run(unit("c", False), order="c"),
+        return_exceptions=True,
+    )
+    await asyncio.sleep(0)
+    gate.set()
+    await first
+    a, b, c = await outcomes
+
+    assert isinstance(a, int)
+    assert isinstance(b, InvalidInputError)
+    assert isinstance(c, int)
+    assert runs == {"a": 2, "b": 1, "c": 1}  # c came after b: it had not run yet
+    assert await _names(database) == ["a", "blocker", "c"]
+
+
 async def test_a_failed_commit_fails_every_unit_of_the_group(database: Database) -> None:
     class CommitFails(Database):
         @asynccontextmanager
@@ -256,3 +335,47 @@ async def test_a_cancelled_group_cancels_its_callers_and_writes_nothing(
     with pytest.raises(asyncio.CancelledError):
         await caller
     assert await _names(database) == []
+
+
+async def test_a_lone_failing_unit_writes_nothing_and_the_next_group_works(
+    database: Database,
+) -> None:
+    """A unit alone in its group runs without a savepoint: its failure rolls back the whole
+    transaction (its own), and the next group starts clean."""
+    groups = WriteGroups(database)
+
+    async def bad(session: AsyncSession) -> int:
+        await _add_key(session, "bad")
+        await session.execute(text("SELECT 1"))  # a statement after the write
+        raise InvalidInputError("refused", field="name")
+
+    async def good(session: AsyncSession) -> int:
+        return await _add_key(session, "good")
+
+    with pytest.raises(InvalidInputError):
+        await groups.run(bad)
+    assert await _names(database) == []
+    assert isinstance(await groups.run(good), int)
+    assert await _names(database) == ["good"]
+
+
+async def test_a_lone_unit_whose_statement_fails_writes_nothing(database: Database) -> None:
+    """A failed statement (a unique key taken) of a lone unit: its caller gets the error, the
+    unit's earlier writes are gone, and the next unit commits."""
+    groups = WriteGroups(database)
+    await groups.run(lambda session: _add_key(session, "taken"))
+
+    async def duplicate(session: AsyncSession) -> None:
+        await _add_key(session, "mine")
+        taken = (await session.execute(select(ApiKey).where(ApiKey.name == "taken"))).scalar_one()
+        session.add(
+            ApiKey(
+                name="dup", role=Role.POS, key_hash=taken.key_hash, prefix="p", created_at=utcnow()
+            )
+        )
+        await session.flush()
+
+    with pytest.raises(IntegrityError):
+        await groups.run(duplicate)
+    await groups.run(lambda session: _add_key(session, "after"))
+    assert await _names(database) == ["after", "taken"]

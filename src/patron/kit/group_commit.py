@@ -13,6 +13,12 @@ transaction, each unit inside its own savepoint, one commit.
   units run again in the next group.
 - No waiting: a unit arriving at an idle moment runs at once, alone. Groups form only while
   earlier groups are being written, and hold at most ``max_group`` units.
+- A group of one unit runs without a savepoint (two statements fewer): the transaction is
+  the unit's own, so a failure rolls back the whole of it instead, and a deadlock victim runs
+  once more in a new transaction.
+- A unit that rarely fails may also be run without a savepoint in a larger group
+  (``run(..., savepoint=False)``, one round trip fewer): when it raises, the group is rolled
+  back and its other units run again in the next group, as after a failed flush.
 - Order: the units of a group run one at a time (a unit sees the writes of the units before
   it, as if they had committed first), sorted by the ``order`` key their callers give; at most
   ``max_groups`` groups run at a time in a process (one on SQLite: there is one writer anyway).
@@ -37,7 +43,7 @@ from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.db import Database
-from patron.kit.raw import Sql, raw_of
+from patron.kit.raw import Raw, Sql, raw_of
 
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[T]]
@@ -45,6 +51,7 @@ _DEADLOCK = "40P01"
 _SAVEPOINT = Sql("SAVEPOINT patron_unit")
 _RELEASE = Sql("RELEASE SAVEPOINT patron_unit")
 _ROLLBACK = Sql("ROLLBACK TO SAVEPOINT patron_unit")
+_RELEASE_AND_SAVEPOINT = Sql("RELEASE SAVEPOINT patron_unit; SAVEPOINT patron_unit")
 
 
 @dataclass(slots=True)
@@ -52,8 +59,10 @@ class _Unit(Generic[T]):
     work: Work[T]
     future: asyncio.Future[T]
     order: str
+    savepoint: bool = True
     result: Any = None
     error: BaseException | None = None
+    rerun: bool = False  # already run again after losing a deadlock
 
 
 @dataclass(slots=True)
@@ -67,11 +76,12 @@ class WriteGroups:
     _running: int = 0
     _drainers: set[asyncio.Task[None]] = field(default_factory=set)  # the loop holds tasks weakly
 
-    async def run(self, work: Work[T], *, order: str = "") -> T:
+    async def run(self, work: Work[T], *, order: str = "", savepoint: bool = True) -> T:
         """Run ``work(session)`` in the next group; its result once the group has committed,
-        or the exception it raised (or the commit's). ``order`` places it in its group."""
+        or the exception it raised (or the commit's). ``order`` places it in its group;
+        ``savepoint=False`` runs it without one (see the module docstring)."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Unit(work, future, order))
+        self._pending.append(_Unit(work, future, order, savepoint))
         if self._running < self.max_groups:
             self._running += 1
             drainer = asyncio.get_running_loop().create_task(self._drain())
@@ -91,25 +101,38 @@ class WriteGroups:
     async def _write(self, group: list[_Unit[Any]]) -> None:
         try:
             async with self.database.write() as session:
-                for unit in sorted(group, key=_order):
-                    await _run_unit(session, unit)
-                    if unit.error is not None and not _usable(session):
-                        raise _TransactionLostError(unit)
+                if len(group) == 1:
+                    await _run_alone(session, group[0])
+                else:
+                    await _run_units(session, group)
         except _TransactionLostError as lost:
-            # a unit's failure left the transaction unusable (a failed ORM flush): nothing of
-            # the group was written or answered, so its other units go first in the queue
-            _settle(lost.unit.future, None, lost.unit.error)
-            others = [unit for unit in group if unit is not lost.unit]
-            for unit in others:
+            # a unit's failure left the transaction unusable (a failed ORM flush) or could not
+            # be undone alone (no savepoint): nothing of the group was written or answered,
+            # so its other units (and a deadlock victim) go first in the queue
+            failed = lost.unit
+            again = [unit for unit in group if unit is not failed]
+            if failed.error is not None and _is_deadlock(failed.error) and not failed.rerun:
+                failed.rerun = True
+                again.append(failed)
+            else:
+                _settle(failed.future, None, failed.error)
+            for unit in again:
                 unit.result, unit.error = None, None
-            self._pending[:0] = others
+            self._pending[:0] = again
+            return
+        except Exception as error:
+            if len(group) == 1 and _is_deadlock(error) and not group[0].rerun:
+                # a lone unit's transaction was rolled back whole: it runs once more, first
+                group[0].rerun = True
+                self._pending[:0] = group
+                return
+            for unit in group:
+                _settle(unit.future, None, unit.error or error)
             return
         except BaseException as error:
             for unit in group:
                 _settle(unit.future, None, unit.error or error)
-            if not isinstance(error, Exception):
-                raise
-            return
+            raise
         for unit in group:
             _settle(unit.future, unit.result, unit.error)
 
@@ -124,10 +147,58 @@ def _order(unit: _Unit[Any]) -> str:
     return unit.order
 
 
-async def _run_unit(session: AsyncSession, unit: _Unit[Any]) -> None:
+@dataclass(slots=True)
+class _Savepoint:
+    """The savepoint the units of a group run in, one after another. A unit that succeeds
+    leaves its savepoint held: the next unit's start releases it and sets its own in one
+    round trip on PostgreSQL (``RELEASE ...; SAVEPOINT ...``, two statements in one simple
+    query), and the commit releases the last one. A unit that fails is rolled back to it and
+    releases it."""
+
+    held: bool = False
+
+    async def enter(self, raw: Raw) -> None:
+        if self.held and not raw.is_sqlite:
+            await raw.run(_RELEASE_AND_SAVEPOINT)
+        else:
+            if self.held:
+                await raw.run(_RELEASE)
+            await raw.run(_SAVEPOINT)
+        self.held = False
+
+
+async def _run_units(session: AsyncSession, group: list[_Unit[Any]]) -> None:
+    """The units of a group in their order, each in a savepoint."""
+    savepoint = _Savepoint()
+    for unit in sorted(group, key=_order):
+        if unit.savepoint:
+            await _run_unit(session, unit, savepoint)
+        else:
+            await _run_bare(session, unit)
+        if unit.error is not None and not (unit.savepoint and _usable(session)):
+            raise _TransactionLostError(unit)
+
+
+async def _run_bare(session: AsyncSession, unit: _Unit[Any]) -> None:
+    """A unit without a savepoint: what it raises is kept, and the group is rolled back."""
+    try:
+        await _run_alone(session, unit)
+    except Exception as error:  # handed to the unit's caller (or it runs again)
+        unit.error = error
+
+
+async def _run_alone(session: AsyncSession, unit: _Unit[Any]) -> None:
+    """The only unit of its group, in the group's transaction itself: what it raises rolls
+    the transaction back (the caller's ``write()``) and goes to the unit's caller."""
+    unit.result = await unit.work(session)
+    if not session.sync_session._is_clean():
+        await session.flush()
+
+
+async def _run_unit(session: AsyncSession, unit: _Unit[Any], savepoint: _Savepoint) -> None:
     for attempt in (1, 2):
         try:
-            unit.result = await _in_savepoint(session, unit.work)
+            unit.result = await _in_savepoint(session, unit.work, savepoint)
             return
         except Exception as error:  # handed to the unit's caller
             unit.error = error
@@ -136,13 +207,13 @@ async def _run_unit(session: AsyncSession, unit: _Unit[Any]) -> None:
             unit.error = None
 
 
-async def _in_savepoint(session: AsyncSession, work: Work[T]) -> T:
+async def _in_savepoint(session: AsyncSession, work: Work[T], savepoint: _Savepoint) -> T:
     """``work(session)`` inside a savepoint of the group's transaction, sent straight to the
     driver (SQLAlchemy's ``begin_nested`` costs about a tenth of a purchase). What the unit
-    added through the ORM is flushed before the savepoint is released; after a rollback to
-    it the session forgets every ORM object (later units load what they need again)."""
+    added through the ORM is flushed before it ends; after a rollback to its savepoint the
+    session forgets every ORM object (later units load what they need again)."""
     raw = await raw_of(session)
-    await raw.run(_SAVEPOINT)
+    await savepoint.enter(raw)
     try:
         result = await work(session)
         if not session.sync_session._is_clean():
@@ -153,7 +224,7 @@ async def _in_savepoint(session: AsyncSession, work: Work[T]) -> T:
             await raw.run(_RELEASE)
             session.expunge_all()
         raise
-    await raw.run(_RELEASE)
+    savepoint.held = True
     return result
 
 

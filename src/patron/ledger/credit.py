@@ -86,16 +86,9 @@ async def _credit(
     account's row lock, as ``lock_account_for_update`` would, and returns the debt), the entry
     and the lot. A repeated key is found by the entry insert; the counters are then moved
     back (atomically too)."""
-    if expires_at is not None and pending_until is not None and expires_at <= pending_until:
-        raise InvalidInputError("expires_at must come after pending_until", field="expires_at")
+    delta = credit_delta(change, now, pending_until, expires_at)
     amount = change.amount
     is_active = pending_until is None or pending_until <= now
-    delta = CounterDelta()
-    delta.add_entry(change.kind, amount)
-    if is_active:
-        delta.available += amount  # even if it repays debt: available = active - debt
-    else:
-        delta.pending += amount
     repo = LedgerRepository(session)
     account = await repo.lock_and_change_counters(change.member_id, delta.row(0, now))
     debt = account.debt
@@ -110,16 +103,47 @@ async def _credit(
         found = await repo.find_entry(change.idempotency_key)
         assert found is not None  # the key is taken, and entries are never deleted
         return change.same_or_conflict(found, requested=amount)
-    lot: dict[str, Any] = {"account_id": account.id, "member_id": account.member_id}
-    lot.update(entry_id=entry_id, amount=amount, remaining=amount - repaid, is_active=is_active)
-    lot.update(pending_until=pending_until, expires_at=expires_at, is_expired=False, created_at=now)
-    lot_id = await repo.insert_lot(lot)
+    lot = lot_values(account, amount, repaid, now, pending_until, expires_at)
+    lot_id = await repo.insert_lot({**lot, "entry_id": entry_id})
     if repaid:
         await repo.insert_movements(
             [movement(account, lot_id, entry_id, MovementReason.REPAY, -repaid, now)]
         )
         await repo.change_counters([CounterDelta(debt=-repaid).row(account.id, now)])
     return Entry.model_validate({"id": entry_id, **values})
+
+
+def credit_delta(
+    change: Change, now: datetime, pending_until: datetime | None, expires_at: datetime | None
+) -> CounterDelta:
+    """The counters a credit moves (before any repayment of debt); refuses a lot that would
+    expire before it unlocks."""
+    if expires_at is not None and pending_until is not None and expires_at <= pending_until:
+        raise InvalidInputError("expires_at must come after pending_until", field="expires_at")
+    delta = CounterDelta()
+    delta.add_entry(change.kind, change.amount)
+    if pending_until is None or pending_until <= now:
+        delta.available += change.amount  # even if it repays debt: available = active - debt
+    else:
+        delta.pending += change.amount
+    return delta
+
+
+def lot_values(
+    account: LockedAccount,
+    amount: int,
+    repaid: int,
+    now: datetime,
+    pending_until: datetime | None,
+    expires_at: datetime | None,
+) -> dict[str, Any]:
+    """The lot of a credit of ``amount`` that repays ``repaid`` of debt (all but its
+    ``entry_id``)."""
+    lot: dict[str, Any] = {"account_id": account.id, "member_id": account.member_id}
+    is_active = pending_until is None or pending_until <= now
+    lot.update(amount=amount, remaining=amount - repaid, is_active=is_active)
+    lot.update(pending_until=pending_until, expires_at=expires_at, is_expired=False, created_at=now)
+    return lot
 
 
 async def _catch_up_before_repaying(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,7 @@ from patron.purchases.errors import CurrencyMismatchError, InvalidAmountError
 from patron.purchases.repository import RuleUsageRepository
 from patron.purchases.schemas import PurchaseLineCreate
 from patron.rules.context import LineContext, PurchaseContext
+from patron.rules.engine import Evaluation, evaluate
 from patron.rules.periods import limit_period_key
 
 
@@ -81,3 +83,18 @@ async def fetch_purchase_context(
         tier_id=tier_id if member_id is not None else None,
         rule_usage=usage,
     )
+
+
+async def evaluate_purchase(
+    session: AsyncSession, *, program: Program, context: PurchaseContext, member_id: int | None
+) -> Evaluation:
+    """``evaluate(program, context)`` with the member's rule usage, read only when it can
+    matter: usage only blocks a limited rule whose conditions hold, so the purchase is first
+    evaluated as if no limit were used; only when a limited rule matched is the usage read
+    (one query) and the purchase evaluated again. ``context`` comes without usage."""
+    evaluation = evaluate(program, context)
+    if member_id is None or not any(t.limit is not None and t.matched for t in evaluation.trace):
+        return evaluation
+    keys = limited_rule_keys(program, context.occurred_at)
+    usage = await RuleUsageRepository(session).counts(member_id, keys)
+    return evaluate(program, replace(context, rule_usage=usage))

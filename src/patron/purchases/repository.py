@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from patron.kit.raw import Sql, json_text, raw_of
+from patron.ledger.repository import LockedAccount
 from patron.members.models import MemberStatus
 from patron.members.schemas import MemberState
 from patron.purchases.breakdown import pack
@@ -60,7 +61,7 @@ _ADD_RETURNED_QUANTITY = Sql(
     "UPDATE purchase_lines SET returned_quantity = returned_quantity + $1 "
     "WHERE purchase_id = $2 AND line_no = $3"
 )
-_LOCK_MEMBER = "SELECT m.id, m.status, m.tier_id, a.lifetime_earned FROM members m "
+_LOCK_MEMBER = "SELECT m.id, m.status, m.tier_id, a.lifetime_earned, a.id, a.debt FROM members m "
 _LOCK_MEMBER += "JOIN accounts a ON a.member_id = m.id WHERE m.program_id = $1 AND "
 _LOCK_BY_ID = Sql(_LOCK_MEMBER + "m.id = $2", postgresql_suffix=" FOR UPDATE OF a")
 _LOCK_BY_EXTERNAL_ID = Sql(
@@ -89,10 +90,11 @@ _INCREMENT_USAGE = Sql(
 
 async def lock_member_for_purchase(
     session: AsyncSession, program_id: int, member_id: int | None, external_id: str | None
-) -> tuple[MemberState, int] | None:
-    """The member (by id, else by external id) with its account locked, and the account's
-    ``lifetime_earned`` as locked: one statement (``FOR UPDATE OF`` the account on PostgreSQL;
-    a SQLite write unit of work already holds the write lock). ``None`` when not found."""
+) -> tuple[MemberState, LockedAccount] | None:
+    """The member (by id, else by external id) with its account locked, and the account as
+    locked (its ``lifetime_earned`` and debt): one statement (``FOR UPDATE OF`` the account on
+    PostgreSQL; a SQLite write unit of work already holds the write lock). ``None`` when not
+    found."""
     raw = await raw_of(session)
     if member_id is not None:
         row = await raw.one(_LOCK_BY_ID, program_id, member_id)
@@ -100,7 +102,8 @@ async def lock_member_for_purchase(
         row = await raw.one(_LOCK_BY_EXTERNAL_ID, program_id, external_id)
     if row is None:
         return None
-    return MemberState(row[0], MemberStatus(row[1]), row[2]), int(row[3])
+    account = LockedAccount(row[4], row[0], row[5], row[3])
+    return MemberState(row[0], MemberStatus(row[1]), row[2]), account
 
 
 class PurchaseRepository:

@@ -50,8 +50,8 @@ async def _create_purchase_directly(request: Request, standard: Handler) -> Resp
     a missing, unknown or unadmitted key, then the body's fields (a body this path does not
     accept goes to the standard handler, which answers as before), then the unit of work. That
     shares its transaction and commit with the purchases arriving meanwhile
-    (:mod:`patron.kit.group_commit`): its own savepoint, its own answer or error, and no
-    answer before the commit."""
+    (:mod:`patron.kit.group_commit`): its own answer or error, and no answer before the
+    commit."""
     if not is_json(request):
         return await standard(request)
     try:
@@ -70,7 +70,11 @@ async def _create_purchase_directly(request: Request, standard: Handler) -> Resp
         active = await _active_program_of_group(session)
         return await earn.record_purchase(session, active=active, data=data, now=now)
 
-    recorded = await write_groups(request, database).run(record, order=_member_order(data))
+    # without a savepoint on PostgreSQL (a round trip each; a failing purchase then has the
+    # others of its group run again); on SQLite a savepoint costs no round trip
+    recorded = await write_groups(request, database).run(
+        record, order=_member_order(data), savepoint=database.is_sqlite
+    )
     return Response(
         _PURCHASE_JSON.dump_json(recorded.purchase),
         status_code=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK,

@@ -1,0 +1,178 @@
+"""PostgreSQL: a member's purchase and its earning written in one statement.
+
+The common purchase (a member, points to credit, no debt to repay) writes five things: the
+purchase (its ``earn_entry_id`` included), its lines, the earn entry, the lot and the account's
+counters. Written one statement at a time that is five round trips, each costing the server
+process driver CPU and the database a backend wake-up; here they are one data-modifying
+``WITH`` statement. Its rows are exactly those of the step-by-step path
+(:meth:`PurchaseRepository.insert` then :func:`patron.ledger.credit.credit` and
+``set_earn_entry``), in the same order of ids: the purchase and entry ids are drawn from their
+sequences first, so that the purchase row can name its entry, which the entry's
+``purchase:<id>`` key names in turn.
+
+The statement's parts depend on each other through their ``RETURNING`` rows: when the
+program already has a purchase with the ``external_id`` nothing at all is written (the caller
+then answers the retry); when the entry's key is already taken (only a caller outside the
+purchase path can have used ``purchase:<id>``) the purchase and its lines are written, the
+counters only have their ``updated_at`` touched and no lot is made, as the step-by-step path
+leaves them; the caller then links the purchase to the entry found under the key.
+
+The caller holds the account's row lock (``lock_member_for_purchase``) and has checked the
+account has no debt (a credit to an account in debt first catches its lots up: the
+step-by-step path). SQLite keeps the step-by-step path: its statements are in-process calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.kit.raw import Sql, json_text, raw_of
+from patron.ledger.credit import credit_delta, lot_values
+from patron.ledger.kinds import CREDIT_KINDS
+from patron.ledger.repository import LockedAccount
+from patron.ledger.writes import Change
+from patron.purchases.breakdown import pack
+from patron.purchases.repository import PURCHASE_COLUMNS
+
+_PURCHASE_CASTS = {
+    "program_id": "bigint",
+    "external_id": "text",
+    "member_id": "bigint",
+    "occurred_at": "timestamptz",
+    "currency": "text",
+    "total": "bigint",
+    "shipping": "bigint",
+    "channel": "text",
+    "store": "text",
+    "program_version": "integer",
+    "points_earned": "bigint",
+    "points_reversed": "bigint",
+    "refunded": "bigint",
+    "pending_until": "timestamptz",
+    "expires_at": "timestamptz",
+    "request_hash": "text",
+    "created_at": "timestamptz",
+}
+_ENTRY_CASTS = {
+    "account_id": "bigint",
+    "member_id": "bigint",
+    "kind": "text",
+    "amount": "bigint",
+    "requested_amount": "bigint",
+    "debt_change": "bigint",
+    "source_type": "text",
+    "occurred_at": "timestamptz",
+    "created_at": "timestamptz",
+    "description": "text",
+    "meta": "jsonb",
+}
+_LOT_CASTS = {
+    "account_id": "bigint",
+    "member_id": "bigint",
+    "amount": "bigint",
+    "remaining": "bigint",
+    "pending_until": "timestamptz",
+    "expires_at": "timestamptz",
+    "is_active": "boolean",
+    "is_expired": "boolean",
+    "created_at": "timestamptz",
+}
+_COUNTERS = ("available", "pending", "lifetime_earned", "redeemed", "expired", "debt")
+_KEY_PREFIX = "purchase:"
+
+
+def _numbered(casts: dict[str, str], first: int) -> list[str]:
+    return [f"${first + n}::{cast}" for n, cast in enumerate(casts.values())]
+
+
+def _statement() -> Sql:
+    purchase = _numbered(_PURCHASE_CASTS, 1)  # $1-$17
+    breakdown, lines = len(purchase) + 1, len(purchase) + 2  # $18, $19-$24
+    entry_first = lines + 6
+    entry = dict(zip(_ENTRY_CASTS, _numbered(_ENTRY_CASTS, entry_first), strict=True))
+    lot_first = entry_first + len(_ENTRY_CASTS)
+    lot = dict(zip(_LOT_CASTS, _numbered(_LOT_CASTS, lot_first), strict=True))
+    counter_first = lot_first + len(_LOT_CASTS)
+    counters = ", ".join(
+        f"{name} = {name} + ${counter_first + n}::bigint * n.written"
+        for n, name in enumerate(_COUNTERS)
+    )
+    updated_at, account_id = counter_first + len(_COUNTERS), entry["account_id"]
+    key_prefix = updated_at + 1
+    entry_columns = ", ".join(name for name in _ENTRY_CASTS if name not in ("meta",))
+    return Sql(
+        "WITH ids AS (SELECT nextval('purchases_id_seq') AS purchase_id, "
+        "nextval('ledger_entries_id_seq') AS entry_id), "
+        f"p AS (INSERT INTO purchases (id, earn_entry_id, {', '.join(PURCHASE_COLUMNS)}, "
+        f"breakdown) SELECT ids.purchase_id, ids.entry_id, {', '.join(purchase)}, "
+        f"${breakdown}::jsonb FROM ids "
+        "ON CONFLICT (program_id, external_id) DO NOTHING RETURNING id, earn_entry_id), "
+        "l AS (INSERT INTO purchase_lines (purchase_id, member_id, line_no, sku, category, "
+        "quantity, unit_price, amount, returned_quantity) SELECT p.id, $3::bigint, u.line_no, "
+        "u.sku, u.category, u.quantity, u.unit_price, u.amount, 0 FROM p, "
+        f"unnest(${lines}::integer[], ${lines + 1}::text[], ${lines + 2}::text[], "
+        f"${lines + 3}::integer[], ${lines + 4}::bigint[], ${lines + 5}::bigint[]) "
+        "AS u(line_no, sku, category, quantity, unit_price, amount)), "
+        f"e AS (INSERT INTO ledger_entries (id, {entry_columns}, lot_id, source_id, "
+        "idempotency_key, meta) SELECT p.earn_entry_id, "
+        + ", ".join(cast for name, cast in entry.items() if name != "meta")
+        + f", NULL, p.id::text, ${key_prefix}::text || p.id, {entry['meta']} FROM p "
+        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id), "
+        f"c AS (UPDATE accounts SET {counters}, updated_at = ${updated_at}::timestamptz "
+        "FROM (SELECT count(*) AS written FROM e) AS n "
+        f"WHERE accounts.id = {account_id} AND EXISTS (SELECT 1 FROM p)), "
+        f"lo AS (INSERT INTO lots ({', '.join(_LOT_CASTS)}, entry_id) "
+        f"SELECT {', '.join(lot.values())}, e.id FROM e) "
+        "SELECT p.id, EXISTS (SELECT 1 FROM e) FROM p"
+    )
+
+
+_RECORD_WITH_EARNING = _statement()
+
+
+async def insert_purchase_with_earning(
+    session: AsyncSession,
+    *,
+    values: dict[str, Any],
+    breakdown: list[dict[str, Any]],
+    lines: Sequence[tuple[Any, ...]],
+    account: LockedAccount,
+    change: Change,
+    occurred_at: datetime,
+    pending_until: datetime | None,
+    expires_at: datetime | None,
+    now: datetime,
+) -> tuple[int, bool] | None:
+    """Write the purchase (``values`` keyed by :data:`PURCHASE_COLUMNS`), its ``lines`` (tuples
+    in ``LINE_COLUMNS`` order) and the credit ``change`` to the locked, debt-free ``account``
+    (its key and source id are the purchase's, set by the statement). Returns the purchase id
+    and whether the entry was written (``False``: its key was taken), or ``None``, writing
+    nothing, when the ``external_id`` is taken. The checks of the credit run first, as
+    :func:`patron.ledger.credit.credit` runs them."""
+    change.check(CREDIT_KINDS)
+    delta = credit_delta(change, now, pending_until, expires_at)
+    entry = change.entry_values(account, amount=change.amount, requested=change.amount, now=now)
+    entry.update(occurred_at=occurred_at, meta=json_text(entry["meta"]))
+    lot = lot_values(account, change.amount, 0, now, pending_until, expires_at)
+    columns = list(zip(*lines, strict=True)) if lines else [()] * 6
+    parameters = [
+        *[values[name] for name in PURCHASE_COLUMNS],
+        json_text(pack(breakdown)),
+        *[list(column) for column in columns],
+        *[entry[name] for name in _ENTRY_CASTS],
+        *[lot[name] for name in _LOT_CASTS],
+        *[getattr(delta, name) for name in _COUNTERS],
+        now,
+        _KEY_PREFIX,
+    ]
+    row = await (await raw_of(session)).one(_RECORD_WITH_EARNING, *parameters)
+    return None if row is None else (int(row[0]), bool(row[1]))
+
+
+def earning_key(purchase_id: int) -> str:
+    """The idempotency key of a purchase's earn entry (the statement builds the same)."""
+    return f"{_KEY_PREFIX}{purchase_id}"
