@@ -103,12 +103,18 @@ async def prepare(url: str, members: int) -> str:
     return key.key
 
 
-def wait_ready(port: int, timeout: float = 60) -> None:
+def wait_ready(port: int, workers: int, timeout: float = 60) -> None:
+    """Until every worker has answered ``/healthz`` (each on a new connection: the kernel
+    spreads them over the workers' sockets), so that the load meets a started server."""
     deadline = time.monotonic() + timeout
+    seen: set[int] = set()
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
+            answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            if answer.status_code == 200:
+                seen.add(answer.json()["worker"])
+                if len(seen) >= workers:
+                    return
         except httpx.HTTPError:
             time.sleep(0.2)
     raise SystemExit("the server did not start")
@@ -134,18 +140,19 @@ def parse_wrk(output: str) -> dict[str, float]:
     }
 
 
-def group_cpu_seconds(group: int) -> float:
-    """User + system CPU of the live processes of process group ``group`` (the server and its
-    workers), from ``/proc``."""
-    ticks = 0
+def group_cpu_seconds(group: int) -> dict[int, float]:
+    """User + system CPU of each live process of process group ``group`` (the server and its
+    workers), by process id, from ``/proc``."""
+    seconds: dict[int, float] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         if int(fields[2]) == group:  # pgrp
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+            ticks = int(fields[11]) + int(fields[12])  # utime, stime
+            seconds[int(stat.parent.name)] = ticks / os.sysconf("SC_CLK_TCK")
+    return seconds
 
 
 def run_load(port: int, key: str, members: int, seconds: int, concurrency: int) -> dict[str, float]:
@@ -262,10 +269,17 @@ def main() -> None:
         env={**os.environ, "PATRON_FEEDBACK_WARM_UP": "0"},
     )
     try:
-        wait_ready(args.port)
+        wait_ready(args.port, args.workers)
         cpu_before = group_cpu_seconds(server.pid)
         load = run_load(args.port, key, args.members, args.seconds, args.concurrency)
-        server_cpu = group_cpu_seconds(server.pid) - cpu_before
+        cpu_after = group_cpu_seconds(server.pid)
+        # per process: with several workers, each keeps the connections it accepted, so an
+        # uneven split of wrk's connections shows as one busy worker and one idle one
+        by_process = sorted(
+            (seconds - cpu_before.get(pid, 0.0) for pid, seconds in cpu_after.items()),
+            reverse=True,
+        )
+        server_cpu = sum(by_process)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -280,8 +294,9 @@ def main() -> None:
     requests = load["rps"] * args.seconds
     print(
         f"server CPU: {server_cpu:.1f} s in {args.seconds} s "
-        f"({1000 * server_cpu / requests:.2f} ms per purchase); load average "
-        f"{os.getloadavg()[0]:.1f}"
+        f"({1000 * server_cpu / requests:.2f} ms per purchase); by process "
+        f"{', '.join(f'{seconds:.1f}' for seconds in by_process if seconds >= 0.05)} s; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     if server_url is not None:
         tps = pgbench_tps(server_url, args.seconds, args.concurrency)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -66,7 +67,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
         )
 
     @app.get("/healthz", include_in_schema=False)
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    async def health() -> dict[str, str | int]:
+        # the answering process: with several workers, which one took the connection
+        return {"status": "ok", "worker": os.getpid()}
 
     return app

@@ -15,10 +15,20 @@ from patron.kit.db import database_url
 
 def serve_database(url: str, host: str, port: int, workers: int) -> None:
     from patron.api.app import create_app
+    from patron.cli.workers import WorkerStartError, reuse_port_available, run_workers
     from patron.migrations import upgrade_schema
 
     asyncio.run(upgrade_schema(url))
-    if workers > 1:
+    if workers > 1 and reuse_port_available():
+        try:
+            run_workers(url, host, port, workers)
+        except OSError as error:
+            typer.echo(f"error: cannot listen on {host}:{port}: {error.strerror}", err=True)
+            raise typer.Exit(1) from error
+        except WorkerStartError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(1) from error
+    elif workers > 1:
         os.environ["PATRON_DATABASE_URL"] = url
         uvicorn.run(
             "patron.api.asgi:app",
