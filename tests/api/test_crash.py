@@ -121,8 +121,15 @@ def _bodies(count: int, members: int) -> list[dict[str, Any]]:
     ]
 
 
-async def _send_all(port: int, key: str, bodies: list[dict[str, Any]], clients: int) -> list[int]:
-    codes: list[int] = []
+async def _send_all(
+    port: int,
+    key: str,
+    bodies: list[dict[str, Any]],
+    clients: int,
+    codes: list[int] | None = None,
+) -> list[int]:
+    """Status codes of the answers (0: no answer), appended to ``codes`` as they arrive."""
+    codes = [] if codes is None else codes
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
@@ -171,8 +178,13 @@ def test_server_killed_mid_flight_leaves_whole_purchases_and_retries_are_safe(
     try:
 
         async def load_then_kill() -> list[int]:
-            sending = asyncio.create_task(_send_all(port, key, bodies, clients=8))
-            await asyncio.sleep(1.0)
+            # killed once a quarter of the purchases are answered: mid-flight, however fast
+            # the server is (a fixed delay let a fast server finish them all first)
+            codes: list[int] = []
+            sending = asyncio.create_task(_send_all(port, key, bodies, clients=8, codes=codes))
+            deadline = time.monotonic() + 120
+            while len(codes) < count // 4 and not sending.done() and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
             os.killpg(process.pid, signal.SIGKILL)
             return await sending
 
