@@ -15,7 +15,8 @@ count): the seed program's five-rule breakdown in its stored form (about 400 byt
 64-character request hash, channel and store, and for member purchases the pending and
 expiry times (before 2026-11-23 the rows carried an empty breakdown and a one-character hash:
 a table of 1.1 GB instead of about 6). Ledger entries are not generated: the default
-invocation (the whole history) reads the accounts' counters, and that is the path timed here. Then it times, in a fresh process each,
+invocation (the whole history) reads the accounts' counters, and that is the path timed here.
+Then it times, in a fresh process each,
 
 1. ``patron analytics kpis --db FILE --by tier --json`` (process start to exit, so Python's
    start-up and the imports are included);
