@@ -168,7 +168,8 @@ class _Savepoint:
 
 
 async def _run_units(session: AsyncSession, group: list[_Unit[Any]]) -> None:
-    """The units of a group in their order, each in a savepoint."""
+    """The units of a group in their order, each in a savepoint unless it asked to run without
+    one; a failure that its savepoint cannot undo loses the group's transaction."""
     savepoint = _Savepoint()
     for unit in sorted(group, key=_order):
         if unit.savepoint:
