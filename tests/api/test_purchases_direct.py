@@ -8,6 +8,8 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+from fastapi.routing import APIRoute
 from sqlalchemy import func, select
 
 from patron.ledger.models import LedgerEntry
@@ -99,3 +101,30 @@ async def test_purchases_sent_together_keep_their_own_outcomes(api: Api) -> None
     recorded = [r.json() for r in responses if r.status_code == 201]
     assert sorted(row["external_id"] for row in recorded) == [f"g-{n}" for n in range(6)]
     assert [row["member_id"] is not None for row in recorded] == [True] * 6
+
+
+async def test_the_lane_skips_routing_and_replays_what_it_declines(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``DirectLane`` answers a purchase without FastAPI's routing; a body the fast path
+    declines reaches the standard handler whole (its 422 names the field at fault)."""
+    routed: list[str] = []
+    handle = APIRoute.handle
+
+    async def counted(self: APIRoute, scope: Any, receive: Any, send: Any) -> None:
+        routed.append(self.path)
+        await handle(self, scope, receive, send)
+
+    monkeypatch.setattr(APIRoute, "handle", counted)
+    created = await api.call("POST", "/purchases", json=GOOD, role="pos")
+    assert created.status_code == 201
+    assert routed == []
+
+    refused = await api.call("POST", "/purchases", json={**GOOD, "total": "1.2.3"}, role="pos")
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "total"
+    assert routed == ["/purchases"]  # the route as its router declares it
+    unknown = await api.call("POST", "/purchases", json={**GOOD, "external_id": ""}, role="pos")
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["field"] == "external_id"
+    assert await _counts(api) == (1, 0)

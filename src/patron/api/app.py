@@ -15,12 +15,15 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 import patron
+from patron.api.direct import install_direct_lane
 from patron.api.errors import install_error_handlers
-from patron.api.routes import ROUTERS, survey_page
+from patron.api.routes import ROUTERS, purchases, survey_page
+from patron.api.routes.purchases import record_purchase_fast
 from patron.feedback.analysis import AnalysisMode
 from patron.feedback.analysis.model import warm_up_in_background
 from patron.kit.db import Database
 
+API_PREFIX = "/api/v1"
 _SWAGGER_STATIC = Path(fastapi_offline.__file__).parent / "static"
 
 
@@ -52,8 +55,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     for router in ROUTERS:
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(router, prefix=API_PREFIX)
     app.include_router(survey_page.router)
+    install_direct_lane(app, {("POST", API_PREFIX + purchases.router.prefix): record_purchase_fast})
     app.mount("/static/swagger", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
 
     @app.get("/docs", include_in_schema=False)
