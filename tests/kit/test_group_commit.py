@@ -4,8 +4,6 @@ keeps its own outcome; nothing is answered before the commit."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy import select, text
@@ -172,28 +170,45 @@ async def test_a_unit_without_savepoint_that_fails_reruns_the_others(database: D
 
 
 async def test_a_failed_commit_fails_every_unit_of_the_group(database: Database) -> None:
-    class CommitFails(Database):
-        @asynccontextmanager
-        async def write(self) -> AsyncIterator[AsyncSession]:
-            async with self._write() as session:
-                await session.begin()
-                yield session
-                await session.rollback()
-                raise ConnectionResetError("the connection died at commit")
-
-    failing = CommitFails(database.url)
-    try:
-        groups = WriteGroups(failing)
-        outcomes = await asyncio.gather(
-            groups.run(lambda s: _add_key(s, "a")),
-            groups.run(lambda s: _add_key(s, "b")),
-            return_exceptions=True,
+    """A commit that fails for real (a deferred foreign key, checked only at the commit)
+    fails both units of the group, and the next group commits on a sound connection."""
+    async with database.write() as session:
+        await session.execute(
+            text(
+                "CREATE TABLE commit_guard (key_id INTEGER REFERENCES api_keys (id) "
+                "DEFERRABLE INITIALLY DEFERRED)"
+            )
         )
-    finally:
-        await failing.dispose()
+    try:
+        groups = WriteGroups(database)
+        gate = asyncio.Event()
 
-    assert [type(outcome) for outcome in outcomes] == [ConnectionResetError] * 2
-    assert await _names(database) == []
+        async def blocker(session: AsyncSession) -> None:
+            await gate.wait()
+
+        async def breaks_the_commit(session: AsyncSession) -> int:
+            key = await _add_key(session, "b")
+            await session.execute(text("INSERT INTO commit_guard (key_id) VALUES (-1)"))
+            return key
+
+        first = asyncio.ensure_future(groups.run(blocker))
+        await asyncio.sleep(0)
+        together = [
+            asyncio.ensure_future(groups.run(lambda s: _add_key(s, "a"))),
+            asyncio.ensure_future(groups.run(breaks_the_commit)),
+        ]
+        await asyncio.sleep(0)
+        gate.set()
+        await first
+        outcomes = await asyncio.gather(*together, return_exceptions=True)
+        after = await groups.run(lambda s: _add_key(s, "c"))
+    finally:
+        async with database.write() as session:
+            await session.execute(text("DROP TABLE commit_guard"))
+
+    assert [type(outcome) for outcome in outcomes] == [IntegrityError] * 2
+    assert isinstance(after, int)
+    assert await _names(database) == ["c"]
 
 
 async def test_units_are_sorted_by_their_order_key(database: Database) -> None:
@@ -379,3 +394,15 @@ async def test_a_lone_unit_whose_statement_fails_writes_nothing(database: Databa
         await groups.run(duplicate)
     await groups.run(lambda session: _add_key(session, "after"))
     assert await _names(database) == ["after", "taken"]
+
+
+async def test_the_connection_goes_back_to_the_pool_when_the_queue_is_empty(
+    database: Database,
+) -> None:
+    """A drainer keeps its connection from group to group only while units are queued."""
+    groups = WriteGroups(database)
+    results = await asyncio.gather(*(groups.run(lambda s: _add_key(s, f"k-{n}")) for n in range(5)))
+    while groups._drainers:  # a drainer returns its connection as it ends
+        await asyncio.sleep(0)
+    assert len(set(results)) == 5
+    assert database.write_engine.pool.checkedout() == 0  # type: ignore[attr-defined]

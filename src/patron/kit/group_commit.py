@@ -35,12 +35,13 @@ A unit of work must not commit, roll back or close the session it is given (serv
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import exc
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from patron.kit.db import Database
 from patron.kit.raw import Raw, Sql, raw_of
@@ -90,17 +91,19 @@ class WriteGroups:
         return await future
 
     async def _drain(self) -> None:
+        writer = _Writer(self.database)
         try:
             while self._pending:
                 group = self._pending[: self.max_group]
                 del self._pending[: self.max_group]
-                await self._write(group)
+                await self._write(group, writer)
         finally:
             self._running -= 1
+            await writer.release()
 
-    async def _write(self, group: list[_Unit[Any]]) -> None:
+    async def _write(self, group: list[_Unit[Any]], writer: _Writer) -> None:
         try:
-            async with self.database.write() as session:
+            async with writer.unit_of_work() as session:
                 if len(group) == 1:
                     await _run_alone(session, group[0])
                 else:
@@ -135,6 +138,50 @@ class WriteGroups:
             raise
         for unit in group:
             _settle(unit.future, unit.result, unit.error)
+
+
+class _Writer:
+    """The units of work of one drainer's groups. On PostgreSQL the drainer keeps one pooled
+    connection from group to group (until the queue is empty, or a group fails) and gives each
+    group a plain session bound to it, inside a transaction of that connection: the pool's
+    checkout and return and the session maker's set-up cost about 0.2 ms of CPU per group, a
+    tenth of a purchase in a group of two. On SQLite the write connection is the only one, so
+    it is not held between groups (other writers would wait): each group is an ordinary
+    ``Database.write()``."""
+
+    __slots__ = ("connection", "database")
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.connection: AsyncConnection | None = None
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """A session in a new transaction: committed when the block ends, rolled back if it
+        raises (and then the connection goes back to the pool; the next group takes
+        another)."""
+        if self.database.is_sqlite:
+            async with self.database.write() as session:
+                yield session
+            return
+        if self.connection is None:
+            self.connection = await self.database.write_engine.connect()
+        try:
+            async with self.connection.begin():
+                session = AsyncSession(bind=self.connection, expire_on_commit=False)
+                try:
+                    yield session
+                finally:
+                    # the connection's transaction is the group's; the session only joined it
+                    await session.close()
+        except BaseException:
+            await self.release()
+            raise
+
+    async def release(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            await connection.close()
 
 
 class _TransactionLostError(Exception):
