@@ -116,3 +116,18 @@ def test_a_port_taken_by_another_program_is_reported(tmp_path: Path) -> None:
         _out, error = server.communicate(timeout=60)
     assert server.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in error.decode()
+
+
+def test_a_bad_write_groups_setting_stops_serve_before_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from patron.cli.main import app
+
+    monkeypatch.setenv("PATRON_WRITE_GROUPS", "0")
+    path = tmp_path / "never.db"
+    result = CliRunner().invoke(app, ["serve", "--db", str(path), "--port", "1"])
+    assert result.exit_code == 2
+    assert "PATRON_WRITE_GROUPS must be a whole number from 1 to 64, not '0'" in result.output
+    assert not path.exists()

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 import patron
+from patron.api.deps import WRITE_GROUPS_ENV, write_group_limit
 from patron.api.direct import install_direct_lane
 from patron.api.errors import install_error_handlers
 from patron.api.routes import ROUTERS, purchases, survey_page
@@ -53,6 +54,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
+    # read before the first request, so that a bad value stops the server at its start
+    app.state.write_group_limit = write_group_limit(os.environ.get(WRITE_GROUPS_ENV))
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

@@ -33,12 +33,37 @@ async def get_database(request: Request) -> Database:
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
+WRITE_GROUPS_ENV = "PATRON_WRITE_GROUPS"
+_MOST_WRITE_GROUPS = 64
+
+
+def write_group_limit(value: str | None) -> int:
+    """How many purchase groups a server process writes at a time on PostgreSQL
+    (``PATRON_WRITE_GROUPS``; default 1). One gives the largest groups, hence the least CPU
+    per purchase, with PostgreSQL on the same machine (measured in ``docs/benchmarks.md``);
+    more overlap one group's round trips with another's when each round trip is slow (a
+    database on another host). SQLite has one writer: always 1 there."""
+    if value is None or not value.strip():
+        return 1
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= _MOST_WRITE_GROUPS:
+        raise ValueError(
+            f"{WRITE_GROUPS_ENV} must be a whole number from 1 to {_MOST_WRITE_GROUPS}, "
+            f"not {value!r}"
+        )
+    return limit
+
+
 def write_groups(request: Request, database: Database) -> WriteGroups:
     """The app's group commit over ``database`` (made on first use: one writer group at a time
-    on SQLite, two on PostgreSQL so that one group's round trips overlap another's work)."""
+    on SQLite, ``app.state.write_group_limit`` on PostgreSQL)."""
     groups: WriteGroups | None = getattr(request.app.state, "write_groups", None)
     if groups is None or groups.database is not database:
-        groups = WriteGroups(database, max_groups=1 if database.is_sqlite else 2)
+        limit: int = getattr(request.app.state, "write_group_limit", 1)
+        groups = WriteGroups(database, max_groups=1 if database.is_sqlite else limit)
         request.app.state.write_groups = groups
     return groups
 
