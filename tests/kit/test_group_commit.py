@@ -401,8 +401,13 @@ async def test_the_connection_goes_back_to_the_pool_when_the_queue_is_empty(
 ) -> None:
     """A drainer keeps its connection from group to group only while units are queued."""
     groups = WriteGroups(database)
-    results = await asyncio.gather(*(groups.run(lambda s: _add_key(s, f"k-{n}")) for n in range(5)))
+
+    def adds(name: str):  # type: ignore[no-untyped-def]
+        return lambda session: _add_key(session, name)
+
+    results = await asyncio.gather(*(groups.run(adds(f"k-{n}")) for n in range(5)))
     while groups._drainers:  # a drainer returns its connection as it ends
         await asyncio.sleep(0)
     assert len(set(results)) == 5
+    assert await _names(database) == [f"k-{n}" for n in range(5)]
     assert database.write_engine.pool.checkedout() == 0  # type: ignore[attr-defined]

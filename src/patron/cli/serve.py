@@ -16,14 +16,14 @@ from patron.kit.db import database_url
 def serve_database(url: str, host: str, port: int, workers: int) -> None:
     from patron.api.app import create_app
     from patron.api.deps import WRITE_GROUPS_ENV, write_group_limit
+    from patron.cli.workers import WorkerStartError, reuse_port_available, run_workers
+    from patron.migrations import upgrade_schema
 
     try:  # a bad setting stops here, before the database and the workers
         write_group_limit(os.environ.get(WRITE_GROUPS_ENV))
     except ValueError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
-    from patron.cli.workers import WorkerStartError, reuse_port_available, run_workers
-    from patron.migrations import upgrade_schema
 
     asyncio.run(upgrade_schema(url))
     if workers > 1 and reuse_port_available():
