@@ -4,6 +4,8 @@ keeps its own outcome; nothing is answered before the commit."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -26,6 +28,26 @@ async def _add_key(session: AsyncSession, name: str) -> int:
 async def _names(database: Database) -> list[str]:
     async with database.read() as session:
         return sorted((await session.execute(select(ApiKey.name))).scalars())
+
+
+async def _as_one_group(
+    groups: WriteGroups, *units: Awaitable[Any], blocker_key: str | None = None
+) -> list[Any]:
+    """Run ``units`` as one group: a first unit holds the writer (adding the key
+    ``blocker_key``, if given) while they queue up. Their outcomes, errors included."""
+    gate = asyncio.Event()
+
+    async def blocker(session: AsyncSession) -> int | None:
+        await gate.wait()
+        return None if blocker_key is None else await _add_key(session, blocker_key)
+
+    first = asyncio.ensure_future(groups.run(blocker))
+    await asyncio.sleep(0)
+    outcomes = asyncio.gather(*units, return_exceptions=True)
+    await asyncio.sleep(0)
+    gate.set()
+    await first
+    return list(await outcomes)
 
 
 async def test_units_arriving_during_a_group_share_the_next_transaction(
@@ -63,11 +85,6 @@ async def test_units_arriving_during_a_group_share_the_next_transaction(
 
 async def test_a_failing_unit_is_rolled_back_alone(database: Database) -> None:
     groups = WriteGroups(database)
-    gate = asyncio.Event()
-
-    async def blocker(session: AsyncSession) -> int:
-        await gate.wait()
-        return await _add_key(session, "blocker")
 
     async def good(session: AsyncSession) -> int:
         return await _add_key(session, "good")
@@ -76,13 +93,9 @@ async def test_a_failing_unit_is_rolled_back_alone(database: Database) -> None:
         await _add_key(session, "bad")  # written, then its savepoint is rolled back
         raise InvalidInputError("refused", field="name")
 
-    first = asyncio.ensure_future(groups.run(blocker))
-    await asyncio.sleep(0)
-    outcomes = asyncio.gather(groups.run(good), groups.run(bad), return_exceptions=True)
-    await asyncio.sleep(0)
-    gate.set()
-    await first
-    good_id, error = await outcomes
+    good_id, error = await _as_one_group(
+        groups, groups.run(good), groups.run(bad), blocker_key="blocker"
+    )
 
     assert isinstance(good_id, int)
     assert isinstance(error, InvalidInputError)
@@ -96,11 +109,6 @@ async def test_failing_units_between_good_ones_undo_only_their_own_writes(
     """A unit's savepoint is released as the next unit sets its own (or by the commit): a
     failure rolls back to the failing unit's savepoint, never into the units before it."""
     groups = WriteGroups(database)
-    gate = asyncio.Event()
-
-    async def blocker(session: AsyncSession) -> int:
-        await gate.wait()
-        return await _add_key(session, "blocker")
 
     def unit(name: str, fails: bool):  # type: ignore[no-untyped-def]
         async def work(session: AsyncSession) -> int:
@@ -112,16 +120,11 @@ async def test_failing_units_between_good_ones_undo_only_their_own_writes(
         return work
 
     plan = [("a", False), ("b", True), ("c", True), ("d", False), ("e", False), ("f", True)]
-    first = asyncio.ensure_future(groups.run(blocker))
-    await asyncio.sleep(0)
-    outcomes = asyncio.gather(
+    results = await _as_one_group(
+        groups,
         *[groups.run(unit(name, fails), order=name) for name, fails in plan],
-        return_exceptions=True,
+        blocker_key="blocker",
     )
-    await asyncio.sleep(0)
-    gate.set()
-    await first
-    results = await outcomes
 
     for (_, fails), result in zip(plan, results, strict=True):
         assert isinstance(result, InvalidInputError if fails else int)
@@ -132,12 +135,7 @@ async def test_a_unit_without_savepoint_that_fails_reruns_the_others(database: D
     """``savepoint=False``: a failing unit cannot be undone alone, so the group is rolled back
     (its writes with it) and the other units run again, and commit, in the next group."""
     groups = WriteGroups(database)
-    gate = asyncio.Event()
     runs: dict[str, int] = {"a": 0, "b": 0, "c": 0}
-
-    async def blocker(session: AsyncSession) -> int:
-        await gate.wait()
-        return await _add_key(session, "blocker")
 
     def unit(name: str, fails: bool):  # type: ignore[no-untyped-def]
         async def work(session: AsyncSession) -> int:
@@ -149,18 +147,13 @@ async def test_a_unit_without_savepoint_that_fails_reruns_the_others(database: D
 
         return work
 
-    first = asyncio.ensure_future(groups.run(blocker))
-    await asyncio.sleep(0)
-    outcomes = asyncio.gather(
+    a, b, c = await _as_one_group(
+        groups,
         groups.run(unit("a", False), order="a", savepoint=False),
         groups.run(unit("b", True), order="b", savepoint=False),
         groups.run(unit("c", False), order="c"),
-        return_exceptions=True,
+        blocker_key="blocker",
     )
-    await asyncio.sleep(0)
-    gate.set()
-    await first
-    a, b, c = await outcomes
 
     assert isinstance(a, int)
     assert isinstance(b, InvalidInputError)
@@ -181,26 +174,15 @@ async def test_a_failed_commit_fails_every_unit_of_the_group(database: Database)
         )
     try:
         groups = WriteGroups(database)
-        gate = asyncio.Event()
-
-        async def blocker(session: AsyncSession) -> None:
-            await gate.wait()
 
         async def breaks_the_commit(session: AsyncSession) -> int:
             key = await _add_key(session, "b")
             await session.execute(text("INSERT INTO commit_guard (key_id) VALUES (-1)"))
             return key
 
-        first = asyncio.ensure_future(groups.run(blocker))
-        await asyncio.sleep(0)
-        together = [
-            asyncio.ensure_future(groups.run(lambda s: _add_key(s, "a"))),
-            asyncio.ensure_future(groups.run(breaks_the_commit)),
-        ]
-        await asyncio.sleep(0)
-        gate.set()
-        await first
-        outcomes = await asyncio.gather(*together, return_exceptions=True)
+        outcomes = await _as_one_group(
+            groups, groups.run(lambda s: _add_key(s, "a")), groups.run(breaks_the_commit)
+        )
         after = await groups.run(lambda s: _add_key(s, "c"))
     finally:
         async with database.write() as session:
@@ -283,12 +265,7 @@ async def test_a_failed_flush_reruns_the_other_units_in_a_new_transaction(
     """A unit whose ORM flush fails leaves the session's transaction unusable: that unit gets
     its error, and the rest of its group runs again (and commits) in the next group."""
     groups = WriteGroups(database)
-    gate = asyncio.Event()
     runs: dict[str, int] = {"before": 0, "after": 0}
-
-    async def blocker(session: AsyncSession) -> int:
-        await gate.wait()
-        return await _add_key(session, "taken")
 
     def counted(name: str):  # type: ignore[no-untyped-def]
         async def work(session: AsyncSession) -> int:
@@ -310,18 +287,13 @@ async def test_a_failed_flush_reruns_the_other_units_in_a_new_transaction(
         )
         await session.flush()
 
-    first = asyncio.ensure_future(groups.run(blocker))
-    await asyncio.sleep(0)
-    outcomes = asyncio.gather(
+    before, error, after = await _as_one_group(
+        groups,
         groups.run(counted("before"), order="a"),
         groups.run(duplicate, order="b"),
         groups.run(counted("after"), order="c"),
-        return_exceptions=True,
+        blocker_key="taken",
     )
-    await asyncio.sleep(0)
-    gate.set()
-    await first
-    before, error, after = await outcomes
 
     assert isinstance(before, int)
     assert isinstance(after, int)
