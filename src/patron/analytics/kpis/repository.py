@@ -1,33 +1,36 @@
 """Read-only queries of the KPI loader: SQL in, Polars frames out.
 
-The large tables (purchases, ledger entries) are read column-wise with ConnectorX, which
-turns the database's rows into Arrow arrays in native code, in parallel threads, so no Python
-object is built per row: ten million purchases read in a few seconds on SQLite or PostgreSQL.
-On PostgreSQL the reads are split on the primary key. On SQLite the purchases come from the
-covering index ``ix_purchases_occurred_facts`` (time, then every column read here) in slices of
-time, so the scan walks about 50 bytes a purchase instead of its whole row (about 650, most of
-it the rule breakdown). ConnectorX opens its own read-only connections from the session's URL,
-so it sees what is committed. Small lookups (coupons, table existence, where to cut the
-purchases) go through the session; the frame reads touch only ConnectorX, so the service runs
-them together (one session must not run two queries at once). Every frame leaves here
-with the dtypes of :mod:`.inputs` and UTC datetimes.
+The large tables (purchases, ledger entries) are read column-wise with ConnectorX
+(:mod:`patron.kit.columnar`), which turns the database's rows into Arrow arrays in native code,
+in parallel threads, so no Python object is built per row: ten million purchases read in a few
+seconds on SQLite or PostgreSQL. On SQLite ConnectorX runs in a reader process of its own,
+never in this one (its own copy of SQLite would destroy the write-ahead log of a database this
+process holds open). On PostgreSQL the reads are split on the primary key. On SQLite the
+purchases come from the covering index ``ix_purchases_occurred_facts`` (time, then every
+column read here) in slices of time, so the scan walks about 50 bytes a purchase instead of
+its whole row (about 650, most of it the rule breakdown). ConnectorX opens its own read-only
+connections from the session's URL, so it sees what is committed. Small lookups (coupons,
+table existence, where to cut the purchases) go through the session; the frame reads
+(:class:`FrameRead`) touch only ConnectorX, and :meth:`KpiRepository.load` runs several of
+them in one request, together. Every frame leaves here with the dtypes of :mod:`.inputs` and
+UTC datetimes.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-import connectorx as cx
 import polars as pl
 from sqlalchemy import inspect, select, text
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.analytics.kpis.inputs import MEMBERS, PURCHASES, RETURNS
 from patron.kit import money
+from patron.kit.columnar import ColumnarRead, read_tables
 from patron.programs.schema import RewardKind
 from patron.rewards.models import Coupon, CouponStatus
 
@@ -40,14 +43,6 @@ STORED_TIME = re.compile(r"[0-9T:. +-]+")
 # ``SELECT min(id), max(id)`` would scan the whole table.
 FIRST_AND_LAST_ID = "SELECT (SELECT min(id) FROM purchases), (SELECT max(id) FROM purchases)"
 SEGMENTS_TABLE = "member_segments"
-
-
-def connectorx_url(url: URL) -> str:
-    """The session's SQLAlchemy URL in ConnectorX's form (plain scheme, absolute path)."""
-    if url.get_backend_name() == "sqlite":
-        return f"sqlite://{Path(url.database or '').resolve()}"
-    plain = url.set(drivername="postgresql")
-    return plain.render_as_string(hide_password=False)
 
 
 def _utc(frame: pl.DataFrame, schema: dict[str, Any]) -> pl.DataFrame:
@@ -67,36 +62,45 @@ def _utc(frame: pl.DataFrame, schema: dict[str, Any]) -> pl.DataFrame:
     return frame.select(columns)
 
 
+def _identity(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame
+
+
+@dataclass(frozen=True)
+class FrameRead:
+    """A ConnectorX read and what turns its result into the loader's frame."""
+
+    read: ColumnarRead
+    finish: Callable[[pl.DataFrame], pl.DataFrame] = _identity
+
+
 class KpiRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         url = session.get_bind().engine.url
         self.url = make_url(url.render_as_string(hide_password=False))
-        self.source = connectorx_url(self.url)
 
-    async def _read(
-        self, query: str | list[str], *, partition_on: str | None = None
-    ) -> pl.DataFrame:
-        options: dict[str, Any] = {"return_type": "arrow"}
-        if partition_on is not None:
-            options |= {"partition_on": partition_on, "partition_num": PARTITIONS}
-
-        def read() -> Any:
-            return cx.read_sql(self.source, query, **options)
-
-        table = await asyncio.to_thread(read)
-        frame = pl.from_arrow(table)
-        assert isinstance(frame, pl.DataFrame)
-        # ConnectorX hands over dozens of record batches; every later step (to_numpy, filters,
-        # gathers) is a copy or a slow path on a chunked column, so join them once here.
-        return frame.rechunk()
+    async def load(self, *reads: FrameRead) -> list[pl.DataFrame]:
+        """Run ``reads`` together (one request to ConnectorX); one frame per read, in order.
+        Touches only ConnectorX, never the session."""
+        tables = await read_tables(self.url, [frame_read.read for frame_read in reads])
+        frames = []
+        for frame_read, table in zip(reads, tables, strict=True):
+            frame = pl.from_arrow(table)
+            assert isinstance(frame, pl.DataFrame)
+            # ConnectorX hands over dozens of record batches; every later step (to_numpy,
+            # filters, gathers) is a copy or a slow path on a chunked column: join them once.
+            frames.append(frame_read.finish(frame.rechunk()))
+        return frames
 
     async def purchases(self, program_id: int, currency: str) -> pl.DataFrame:
         """Purchases of the program in its currency (others are left out of money figures)."""
-        return await self.read_purchases(await self.purchase_queries(program_id, currency))
+        queries = await self.purchase_queries(program_id, currency)
+        (frame,) = await self.load(self.purchases_read(queries))
+        return frame
 
     async def purchase_queries(self, program_id: int, currency: str) -> list[str]:
-        """The queries :meth:`read_purchases` runs (reading the session: run it first).
+        """The queries :meth:`purchases_read` runs (reading the session: run it first).
 
         On SQLite the time is read as whole seconds since the epoch (``unixepoch``): parsing
         SQLite's datetime text was most of the read; every KPI needs days only.
@@ -111,13 +115,17 @@ class KpiRepository:
             for bounds in await self._time_slices()
         ]
 
-    async def read_purchases(self, queries: list[str]) -> pl.DataFrame:
-        """The purchases frame from :meth:`purchase_queries` (ConnectorX only: safe to run
-        alongside the other reads)."""
+    def purchases_read(self, queries: list[str]) -> FrameRead:
+        """The purchases frame from :meth:`purchase_queries`."""
         if self.is_sqlite:
-            return _utc(self._seconds(await self._read(queries)), PURCHASES)
+            return FrameRead(
+                ColumnarRead(tuple(queries)), lambda frame: _utc(self._seconds(frame), PURCHASES)
+            )
         (query,) = queries
-        return _utc(await self._read(query, partition_on="id"), PURCHASES)
+        return FrameRead(
+            ColumnarRead(query, partition_on="id", partition_num=PARTITIONS),
+            lambda frame: _utc(frame, PURCHASES),
+        )
 
     async def _time_slices(self) -> list[str]:
         """Conditions that split the purchases into :data:`TIME_SLICES` ranges of stored time,
@@ -157,42 +165,49 @@ class KpiRepository:
             return frame
         return frame.with_columns(pl.from_epoch(pl.col(column).cast(pl.Int64), "s").alias(column))
 
-    async def returns(self) -> pl.DataFrame:
+    def returns_read(self) -> FrameRead:
         query = "SELECT purchase_id, amount, occurred_at FROM purchase_returns"
-        return _utc(await self._read(query), RETURNS)
+        return FrameRead(ColumnarRead(query), lambda frame: _utc(frame, RETURNS))
 
-    async def members(self, program_id: int) -> pl.DataFrame:
+    def members_read(self, program_id: int) -> FrameRead:
         enrolled = "unixepoch(enrolled_at)" if self.is_sqlite else "enrolled_at"
         query = (
             f"SELECT id AS member_id, {enrolled} AS enrolled_at, tier_id AS tier FROM members "
             f"WHERE program_id = {int(program_id)}"
         )
-        return _utc(self._seconds(await self._read(query), "enrolled_at"), MEMBERS)
+        return FrameRead(
+            ColumnarRead(query), lambda frame: _utc(self._seconds(frame, "enrolled_at"), MEMBERS)
+        )
 
-    async def accounts(self) -> pl.DataFrame:
+    def accounts_read(self) -> FrameRead:
         """The cached counters of every account (as recorded now)."""
         query = (
             "SELECT member_id, available, pending, lifetime_earned, redeemed, expired FROM accounts"
         )
-        frame = await self._read(query)
-        return frame.select(
-            pl.col("member_id").cast(pl.Int64),
-            issued=pl.col("lifetime_earned").cast(pl.Int64),
-            redeemed=pl.col("redeemed").cast(pl.Int64),
-            expired=pl.col("expired").cast(pl.Int64),
-            balance=(pl.col("available") + pl.col("pending")).cast(pl.Int64),
-        )
 
-    async def entries(self) -> pl.DataFrame:
+        def finish(frame: pl.DataFrame) -> pl.DataFrame:
+            return frame.select(
+                pl.col("member_id").cast(pl.Int64),
+                issued=pl.col("lifetime_earned").cast(pl.Int64),
+                redeemed=pl.col("redeemed").cast(pl.Int64),
+                expired=pl.col("expired").cast(pl.Int64),
+                balance=(pl.col("available") + pl.col("pending")).cast(pl.Int64),
+            )
+
+        return FrameRead(ColumnarRead(query), finish)
+
+    def entries_read(self) -> FrameRead:
         query = f"SELECT id, member_id, kind, amount, {self._moment()} FROM ledger_entries"
-        frame = self._seconds(await self._read(query, partition_on="id"))
         schema = {
             "member_id": pl.Int64,
             "kind": pl.String,
             "amount": pl.Int64,
             "occurred_at": pl.Datetime("us", "UTC"),
         }
-        return _utc(frame, schema)
+        return FrameRead(
+            ColumnarRead(query, partition_on="id", partition_num=PARTITIONS),
+            lambda frame: _utc(self._seconds(frame), schema),
+        )
 
     async def coupon_values(self, program_id: int, currency: str) -> pl.DataFrame:
         """Value and points of the money-valued coupons issued and not cancelled."""
@@ -223,9 +238,12 @@ class KpiRepository:
         query = text(f"SELECT 1 FROM {SEGMENTS_TABLE} LIMIT 1")
         return (await self.session.execute(query)).first() is not None
 
-    async def segments(self) -> pl.DataFrame:
+    def segments_read(self) -> FrameRead:
         query = f"SELECT member_id, rfm_segment FROM {SEGMENTS_TABLE}"
-        frame = await self._read(query)
-        return frame.select(
-            pl.col("member_id").cast(pl.Int64), group=pl.col("rfm_segment").cast(pl.String)
-        )
+
+        def finish(frame: pl.DataFrame) -> pl.DataFrame:
+            return frame.select(
+                pl.col("member_id").cast(pl.Int64), group=pl.col("rfm_segment").cast(pl.String)
+            )
+
+        return FrameRead(ColumnarRead(query), finish)

@@ -8,7 +8,6 @@ entries of the window (:func:`.points.member_points`).
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -95,37 +94,46 @@ class _Frames:
     ledger: pl.DataFrame  # the accounts (whole history) or the ledger entries
     values: pl.DataFrame
     source: str
+    segments: pl.DataFrame | None  # when the report is broken down by segment
 
 
-async def _frames(repository: KpiRepository, active: ActiveProgram, whole_history: bool) -> _Frames:
+async def _frames(
+    repository: KpiRepository, active: ActiveProgram, whole_history: bool, with_segments: bool
+) -> _Frames:
     """Every input frame. The session's lookups come first; then the frame reads run together
-    (each in its own thread: ConnectorX works outside the GIL), so the small tables are read
-    while the purchases are, instead of after them."""
+    in one request (:meth:`KpiRepository.load`), so the small tables are read while the
+    purchases are, instead of after them."""
     program = active.program
     queries = await repository.purchase_queries(active.program_id, program.currency)
     values = await repository.coupon_values(active.program_id, program.currency)
     source = "coupons"
     if values.height == 0:
         values, source = catalogue_values(program), "catalogue"
-    purchases, returns, members, ledger = await asyncio.gather(
-        repository.read_purchases(queries),
-        repository.returns(),
-        repository.members(active.program_id),
-        repository.accounts() if whole_history else repository.entries(),
+    reads = [
+        repository.purchases_read(queries),
+        repository.returns_read(),
+        repository.members_read(active.program_id),
+        repository.accounts_read() if whole_history else repository.entries_read(),
+    ]
+    if with_segments:
+        reads.append(repository.segments_read())
+    purchases, returns, members, ledger, *segments = await repository.load(*reads)
+    return _Frames(
+        purchases, returns, members, ledger, values, source, segments[0] if segments else None
     )
-    return _Frames(purchases, returns, members, ledger, values, source)
 
 
 async def kpi_report(session: AsyncSession, *, query: KpiQuery, today: date) -> dict[str, Any]:
     """Every KPI of the active program for the query's window, JSON-ready (floats rounded)."""
     active = await program_service.get_active_program(session)
     repository = KpiRepository(session)
-    if Breakdown.SEGMENT in query.by and not await repository.has_segments():
+    with_segments = Breakdown.SEGMENT in query.by
+    if with_segments and not await repository.has_segments():
         raise GroupingUnavailableError(
             "no member segments yet: run the segment job first", field="by"
         )
     whole_history = query.first is None and query.last is None
-    frames = await _frames(repository, active, whole_history)
+    frames = await _frames(repository, active, whole_history, with_segments)
     purchases, members = frames.purchases, frames.members
     last = query.last or today
     window = _window(query.first, last, purchases, "from")
@@ -137,9 +145,11 @@ async def kpi_report(session: AsyncSession, *, query: KpiQuery, today: date) -> 
     points = _points(frames.ledger, members, window, whole_history)
     groups: dict[str, pl.DataFrame] = {}
     for name in query.by:
-        groups[name.value] = (
-            tier_groups(members) if name is Breakdown.TIER else await repository.segments()
-        )
+        if name is Breakdown.TIER:
+            groups[name.value] = tier_groups(members)
+        else:
+            assert frames.segments is not None
+            groups[name.value] = frames.segments
     inputs = KpiInputs(
         purchases=purchases,
         returns=frames.returns,
