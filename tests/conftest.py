@@ -21,7 +21,7 @@ from patron.kit.db import Base, Database, database_url, null_pool_engine
 from patron.migrations import load_all_models, upgrade_schema
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+CDNOW_DATA = REPO / "tests" / "data" / "cdnow"  # provenance: its README.md
 SEED_PROGRAM = REPO / "examples" / "seed-program.yaml"
 
 

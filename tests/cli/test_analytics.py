@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from patron.cli.main import app
-from tests.conftest import SHARED_DATA
+from tests.conftest import CDNOW_DATA
 
 runner = CliRunner()
 
@@ -21,7 +21,7 @@ def test_summary_file_reproduces_published_bgnbd() -> None:
             "analytics",
             "clv",
             "--summary",
-            str(SHARED_DATA / "cdnow_customers_summary.csv"),
+            str(CDNOW_DATA / "cdnow_customers_summary.csv"),
             "--json",
         ],
     )
@@ -40,7 +40,7 @@ def test_summary_file_reproduces_published_bgnbd() -> None:
 
 def test_summary_with_spend_gives_gamma_gamma_and_clv(tmp_path: Path) -> None:
     out = tmp_path / "scores.csv"
-    path = SHARED_DATA / "cdnow_customers_summary_with_transactions.csv"
+    path = CDNOW_DATA / "cdnow_customers_summary_with_transactions.csv"
     result = runner.invoke(app, ["analytics", "clv", "--summary", str(path), "--horizon", "39",
                                  "--out", str(out), "--json"])  # fmt: skip
     assert result.exit_code == 0, result.output

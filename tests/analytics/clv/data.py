@@ -1,7 +1,8 @@
-"""Where the shared CDNOW data live: ``../shared/data`` next to the repository."""
+"""Where the CDNOW data live: ``tests/data/cdnow`` in the repository (provenance in its
+README.md)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from tests.conftest import CDNOW_DATA
 
-DATA = (Path(__file__).parents[3] / "../shared/data").resolve()
+DATA = CDNOW_DATA
