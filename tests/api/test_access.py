@@ -1,49 +1,9 @@
-"""The authorization matrix of every endpoint: who may call what."""
+"""Keys and pages outside the role matrix (``tests/api/test_role_matrix.py``): an unknown key,
+the offline docs."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.api.conftest import Api
-
-# (method, path, body, roles allowed besides admin)
-ENDPOINTS: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
-    ("POST", "/members", {"external_id": "m"}, {"pos"}),
-    ("GET", "/members", None, {"pos", "staff"}),
-    ("GET", "/members/1", None, {"pos", "staff"}),
-    ("GET", "/members/by-external-id/m", None, {"pos", "staff"}),
-    ("GET", "/members/1/ledger", None, {"pos", "staff"}),
-    ("PATCH", "/members/1", {"name": "A"}, {"pos"}),
-    ("POST", "/members/1/block", {"reason": "fraud"}, set()),
-    ("POST", "/purchases", {"external_id": "x"}, {"pos"}),
-    ("POST", "/purchases/batch", {"purchases": []}, {"pos"}),
-    ("GET", "/purchases/1", None, {"pos", "staff"}),
-    ("POST", "/purchases/1/returns", {"external_id": "r"}, {"pos"}),
-    ("GET", "/rewards", None, {"pos", "staff"}),
-    ("POST", "/redemptions", {"member_id": 1, "reward_code": "DISC10"}, {"pos"}),
-    ("POST", "/coupons/ABC/consume", {}, {"pos"}),
-    ("POST", "/checkout/quote", {"currency": "RUB", "lines": []}, {"pos"}),
-    ("GET", "/program", None, {"pos", "staff"}),
-    ("PUT", "/program", None, set()),
-]
-
-
-@pytest.mark.parametrize(("method", "path", "body", "allowed"), ENDPOINTS)
-async def test_roles(
-    api: Api, method: str, path: str, body: dict[str, object] | None, allowed: set[str]
-) -> None:
-    anonymous = await api.call(method, path, role=None, json=body)
-    assert anonymous.status_code == 401
-    assert anonymous.json()["error"]["code"] == "missing_api_key"
-    for role in ("staff", "pos", "partner", "admin"):
-        response = await api.call(method, path, role=role, json=body)
-        if role == "admin" or role in allowed:
-            assert response.status_code not in (401, 403) or response.json()["error"][
-                "code"
-            ] not in ("forbidden", "missing_api_key", "invalid_api_key"), (role, response.text)
-        else:
-            assert response.status_code == 403, (role, response.text)
-            assert response.json()["error"]["code"] == "forbidden"
 
 
 async def test_wrong_key_is_401(api: Api) -> None:

@@ -1,4 +1,5 @@
-"""``GET /analytics/rfm`` and ``GET /members/{id}/insights``: roles, answers, filters."""
+"""``GET /analytics/rfm`` and ``GET /members/{id}/insights``: answers and filters (the roles:
+``tests/api/test_role_matrix.py``)."""
 
 from __future__ import annotations
 
@@ -7,24 +8,6 @@ import pytest
 from patron.worker.segments import refresh_segments
 from tests.api.conftest import Api
 from tests.segments.factories import EXPECTED, NOW, build_store
-
-ENDPOINTS = ["/analytics/rfm", "/analytics/rfm?segment=loyal", "/members/1/insights"]
-
-
-@pytest.mark.parametrize("path", ENDPOINTS)
-async def test_roles(api: Api, path: str) -> None:
-    anonymous = await api.call("GET", path, role=None)
-    assert anonymous.status_code == 401
-    assert anonymous.json()["error"]["code"] == "missing_api_key"
-    for role in ("pos", "partner"):
-        refused = await api.call("GET", path, role=role)
-        assert refused.status_code == 403, (role, refused.text)
-        assert refused.json()["error"]["code"] == "forbidden"
-    for role in ("staff", "admin"):
-        allowed = await api.call("GET", path, role=role)
-        assert allowed.status_code in (200, 404), (role, allowed.text)
-        if allowed.status_code == 404:
-            assert allowed.json()["error"]["code"] == "member_not_found"
 
 
 async def test_member_insights(api: Api) -> None:

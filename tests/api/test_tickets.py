@@ -1,8 +1,6 @@
-"""``/tickets`` over HTTP: the role matrix of every endpoint, and a ticket's life."""
+"""``/tickets`` over HTTP: a ticket's life (the roles: ``tests/api/test_role_matrix.py``)."""
 
 from __future__ import annotations
-
-import pytest
 
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
@@ -13,26 +11,6 @@ from patron.programs.service import get_active_program
 from tests.api.conftest import Api
 
 OPEN = {"member_id": 1, "channel": "email", "category": "delivery", "subject": "Late", "text": "x"}
-
-# (method, path, body, roles allowed besides admin)
-ENDPOINTS: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
-    ("POST", "/tickets", OPEN, {"pos", "staff"}),
-    ("GET", "/tickets", None, {"staff"}),
-    ("GET", "/tickets?breached=true", None, {"staff"}),
-    ("GET", "/tickets/kpis", None, {"staff"}),
-    ("GET", "/tickets/returns-stats", None, {"staff"}),
-    ("GET", "/tickets/1", None, {"staff"}),
-    ("POST", "/tickets/1/messages", {"text": "hi", "author_kind": "member"}, {"pos", "staff"}),
-    ("POST", "/tickets/1/assign", {"assignee": "ann"}, {"staff"}),
-    ("POST", "/tickets/1/priority", {"priority": "high"}, {"staff"}),
-    ("POST", "/tickets/1/status", {"status": "pending"}, {"staff"}),
-    (
-        "POST",
-        "/tickets/1/goodwill",
-        {"points": 10, "reason": "sorry", "idempotency_key": "k"},
-        {"staff"},
-    ),
-]
 
 
 async def _member(api: Api, external_id: str = "cust-1") -> int:
@@ -46,23 +24,6 @@ async def _member(api: Api, external_id: str = "cust-1") -> int:
         )
         await ledger_service.open_account(session, member_id=member.id, now=utcnow())
     return member.id
-
-
-@pytest.mark.parametrize(("method", "path", "body", "allowed"), ENDPOINTS)
-async def test_roles(
-    api: Api, method: str, path: str, body: dict[str, object] | None, allowed: set[str]
-) -> None:
-    await _member(api)
-    anonymous = await api.call(method, path, role=None, json=body)
-    assert anonymous.status_code == 401
-    assert anonymous.json()["error"]["code"] == "missing_api_key"
-    for role in ("staff", "pos", "partner", "admin"):
-        response = await api.call(method, path, role=role, json=body)
-        if role == "admin" or role in allowed:
-            assert response.status_code not in (401, 403), (role, response.text)
-        else:
-            assert response.status_code == 403, (role, response.text)
-            assert response.json()["error"]["code"] == "forbidden"
 
 
 async def test_pos_may_not_answer_as_staff(api: Api) -> None:

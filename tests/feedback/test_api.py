@@ -1,10 +1,9 @@
-"""The feedback endpoints: role matrix, the answer page, analysis, reviews, KPIs, problems."""
+"""The feedback endpoints: the answer page, analysis, reviews, KPIs, problems (the roles:
+``tests/api/test_role_matrix.py``)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-
-import pytest
 
 from patron.feedback import service as feedback_service
 from patron.feedback.analysis import analyze
@@ -13,42 +12,6 @@ from patron.members.models import Language
 from patron.programs.feedback_settings import SurveyTrigger
 from tests.api.conftest import Api
 from tests.feedback.factories import NOW, apply_program, counts, enrol
-
-# (method, path, body, roles allowed besides admin)
-ENDPOINTS: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
-    ("GET", "/surveys", None, {"staff"}),
-    ("POST", "/surveys", {"key": "k"}, set()),
-    ("GET", "/surveys/nps", None, {"staff"}),
-    ("PATCH", "/surveys/nps", {"points": 1}, set()),
-    ("POST", "/surveys/nps/invitations", {"member_ids": [1], "source_ref": "x"}, {"staff"}),
-    ("GET", "/surveys/nps/invitations", None, {"staff"}),
-    ("GET", "/surveys/nps/responses", None, {"staff"}),
-    ("POST", "/reviews", {"member_id": 1, "rating": 5}, {"pos"}),
-    ("GET", "/reviews", None, {"staff"}),
-    ("GET", "/reviews/1", None, {"staff"}),
-    ("POST", "/reviews/1/replies", {"text": "Thank you"}, {"staff"}),
-    ("POST", "/reviews/1/publish", {"published": True}, {"staff"}),
-    ("POST", "/feedback/analyze", {"texts": []}, {"staff"}),
-    ("GET", "/feedback/problems", None, {"staff"}),
-    ("GET", "/feedback/kpis", None, {"staff"}),
-    ("GET", "/feedback/follow-ups", None, {"staff"}),
-]
-
-
-@pytest.mark.parametrize(("method", "path", "body", "allowed"), ENDPOINTS)
-async def test_roles(
-    api: Api, method: str, path: str, body: dict[str, object] | None, allowed: set[str]
-) -> None:
-    anonymous = await api.call(method, path, role=None, json=body)
-    assert anonymous.status_code == 401
-    assert anonymous.json()["error"]["code"] == "missing_api_key"
-    for role in ("staff", "pos", "partner", "admin"):
-        response = await api.call(method, path, role=role, json=body)
-        if role == "admin" or role in allowed:
-            assert response.status_code not in (401, 403), (role, response.text)
-        else:
-            assert response.status_code == 403, (role, response.text)
-            assert response.json()["error"]["code"] == "forbidden"
 
 
 async def _setup(api: Api, language: Language = Language.RU) -> int:

@@ -1,15 +1,17 @@
 """Dependencies shared by the routes: the database, units of work and the caller's role.
 
-A route declares the roles it admits with ``Depends(allow(Role.ADMIN, Role.POS))``; admin is
-always admitted. A unit of work (``WriteSession``) commits after the route returns and rolls
-back if it raises.
+A route declares the roles it admits with ``Depends(allow(Role.POS))``; admin is always
+admitted. The declaration is data: :class:`Allow` keeps its roles, so the app's role matrix
+(:mod:`patron.api.role_matrix`) can be read from the routes themselves. A unit of work
+(``WriteSession``) commits after the route returns and rolls back if it raises.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,13 +116,20 @@ def admitted_roles(*roles: Role) -> frozenset[Role]:
     return frozenset({Role.ADMIN, *roles})
 
 
-def allow(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    admitted = admitted_roles(*roles)
+@dataclass(frozen=True)
+class Allow:
+    """A route's authorization, as a dependency: the caller's principal if its role is among
+    ``roles`` (401 without a valid key, 403 ``forbidden`` for another role)."""
 
-    async def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
-        return admit(caller, admitted)
+    roles: frozenset[Role]
 
-    return check
+    async def __call__(self, caller: Annotated[Principal, Depends(principal)]) -> Principal:
+        return admit(caller, self.roles)
+
+
+def allow(*roles: Role) -> Allow:
+    """The dependency that admits ``roles`` and always admin."""
+    return Allow(admitted_roles(*roles))
 
 
 Admin = Annotated[Principal, Depends(allow())]
