@@ -22,7 +22,7 @@ ENROLMENT: dict[str, Any] = {
     "phone": "+79161234567",
     "birth_date": "1990-05-17",
     "language": "ru",
-    "attributes": {"city": "Tver", "pet": "cat"},
+    "attributes": {"city": "Tver", "pet": "Murzik"},
     "consents": {"email": True},
 }
 PURCHASE: dict[str, Any] = {

@@ -69,8 +69,11 @@ CHILD_SECTIONS: dict[str, tuple[Table, str, str]] = {
 
 
 def plain(value: Any) -> Any:
-    """A column value as JSON holds it: times and dates in ISO 8601, enums by value."""
-    if isinstance(value, datetime | date):
+    """A column value as JSON holds it: times in ISO 8601 UTC with ``Z`` (as the API writes
+    them), dates in ISO 8601, enums by value."""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Enum):
         return value.value
