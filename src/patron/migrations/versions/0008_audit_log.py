@@ -29,15 +29,15 @@ depends_on: str | Sequence[str] | None = None
 _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-_GUARD = """
-CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+_GUARD = (
+    """CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP;
 END
-$$;
-CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
-    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
-"""
+$$""",
+    """CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
+)
 
 
 def upgrade() -> None:
@@ -59,7 +59,8 @@ def upgrade() -> None:
     op.create_index("ix_audit_log_target_id", "audit_log", ["target", "id"], unique=False)
     op.add_column("members", sa.Column("erased_at", UTCDateTime(), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(_GUARD)
+        for statement in _GUARD:
+            op.execute(statement)
 
 
 def downgrade() -> None:
