@@ -107,6 +107,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/members/{member_id}/ledger"): Entry(STAFF_POS, Sample(200)),
     ("GET", "/api/v1/members/{member_id}/tier-history"): Entry(STAFF_POS, Sample(200)),
     ("GET", "/api/v1/members/{member_id}/insights"): Entry(STAFF, Sample(200)),
+    ("GET", "/api/v1/members/{member_id}/export"): Entry(ADMIN, Sample(200)),
+    ("POST", "/api/v1/members/{member_id}/erase"): Entry(
+        ADMIN, Sample(200, path=f"{API}/members/{{erasable_member}}/erase")
+    ),
+    ("GET", "/api/v1/audit"): Entry(ADMIN, Sample(200)),
     # purchases (POST /purchases is the direct lane: its fast path checks the role itself)
     ("POST", "/api/v1/purchases"): Entry(POS, Sample(201, json=_purchase("p-{n}"))),
     ("POST", "/api/v1/purchases/batch"): Entry(
@@ -356,7 +361,14 @@ class _Drawn(dict[str, int | str]):
         return template
 
 
-POOLS = {"code": 12, "token": 3, "open_ticket": 3, "active_member": 2, "blocked_member": 2}
+POOLS = {
+    "code": 12,
+    "token": 3,
+    "open_ticket": 3,
+    "active_member": 2,
+    "blocked_member": 2,
+    "erasable_member": 2,
+}
 
 
 async def _ok(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -401,7 +413,7 @@ async def _prepare(prepared: Prepared) -> None:
         )["invitations"][0]["token"]
         for n in range(POOLS["token"])
     ]
-    for pool in ("active_member", "blocked_member"):
+    for pool in ("active_member", "blocked_member", "erasable_member"):
         members = [
             await post("/members", {"external_id": f"{pool}-{n}"}) for n in range(POOLS[pool])
         ]

@@ -3,7 +3,10 @@
 A route declares the roles it admits with ``Depends(allow(Role.POS))``; admin is always
 admitted. The declaration is data: :class:`Allow` keeps its roles, so the app's role matrix
 (:mod:`patron.api.role_matrix`) can be read from the routes themselves. A unit of work
-(``WriteSession``) commits after the route returns and rolls back if it raises.
+(``WriteSession``) commits after the route returns and rolls back if it raises. A write by a
+staff or admin key is recorded in the audit log in that same unit of work (see
+:func:`write_session`); writes by pos keys are not (the tills' purchases, enrolments and
+redemptions are the high-volume path and are kept whole in their own tables).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from patron.access import service as access_service
 from patron.access.errors import ApiKeyMissingError, RoleForbiddenError
 from patron.access.models import Role
 from patron.access.schemas import Principal
+from patron.audit import service as audit_service
 from patron.kit.db import Database
 from patron.kit.group_commit import WriteGroups
 from patron.kit.time import utcnow
@@ -70,9 +74,43 @@ def write_groups(request: Request, database: Database) -> WriteGroups:
     return groups
 
 
-async def write_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
+AUDITED_ROLES = frozenset({Role.ADMIN, Role.STAFF})
+# path parameters whose name does not say what they point at
+_TARGET_KINDS = {"code": "coupon", "key": "survey"}
+
+
+async def write_session(request: Request, database: DatabaseDep) -> AsyncIterator[AsyncSession]:
+    """The unit of work of a writing route. When the route returns and the caller is a staff
+    or admin key, its audit row is added before the commit, so that the row and the change
+    commit (or roll back) together; a route that raises records nothing."""
     async with database.write() as session:
         yield session
+        caller: Principal | None = getattr(request.state, "principal", None)
+        if caller is not None and caller.role in AUDITED_ROLES:
+            action, target = audit_action(request)
+            await audit_service.record(
+                session,
+                actor=audit_service.ACTOR_KEY,
+                action=action,
+                target=target,
+                now=utcnow(),
+                key_id=caller.key_id,
+                role=caller.role.value,
+            )
+
+
+def audit_action(request: Request) -> tuple[str, str]:
+    """The audit action (``<tag>.<endpoint>``, e.g. ``members.erase``) and target (from the
+    path parameters, e.g. ``member:5``; the route's tag when it has none) of a request."""
+    route = request.scope.get("route")
+    tags = getattr(route, "tags", None) or ["api"]
+    tag = str(tags[0])
+    action = f"{tag}.{getattr(route, 'name', request.method.lower())}"
+    parameters = [
+        f"{_TARGET_KINDS.get(name, name.removesuffix('_id'))}:{value}"
+        for name, value in request.path_params.items()
+    ]
+    return action, ",".join(parameters) or tag
 
 
 async def read_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
@@ -123,8 +161,12 @@ class Allow:
 
     roles: frozenset[Role]
 
-    async def __call__(self, caller: Annotated[Principal, Depends(principal)]) -> Principal:
-        return admit(caller, self.roles)
+    async def __call__(
+        self, request: Request, caller: Annotated[Principal, Depends(principal)]
+    ) -> Principal:
+        """Admit the caller and remember it on the request (the audit log names it)."""
+        request.state.principal = admit(caller, self.roles)
+        return caller
 
 
 def allow(*roles: Role) -> Allow:

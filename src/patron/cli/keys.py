@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.access import service as access_service
 from patron.access.models import Role
-from patron.cli.options import DbOption, JsonOption, in_unit_of_work, print_json, run
+from patron.cli.options import DbOption, JsonOption, audited, in_unit_of_work, print_json, run
 from patron.kit.time import utcnow
 
 app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
@@ -25,6 +25,7 @@ def create(
 
     async def work(session: AsyncSession) -> str:
         created = await access_service.create_key(session, name=name, role=role, now=utcnow())
+        await audited(session, action="keys.create", target=f"key:{created.id}")
         return created.key
 
     key = run(in_unit_of_work(db, work))
@@ -68,6 +69,7 @@ def revoke(
 
     async def work(session: AsyncSession) -> None:
         await access_service.revoke_key(session, key_id=key_id, now=utcnow())
+        await audited(session, action="keys.revoke", target=f"key:{key_id}")
 
     run(in_unit_of_work(db, work))
     typer.echo(f"revoked key {key_id}")

@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str, Literal["group", "command"]]] = {
     "analytics": ("patron.cli.analytics", "app", "group"),
     "feedback": ("patron.cli.feedback", "app", "group"),
     "tickets": ("patron.cli.tickets", "app", "group"),
+    "members": ("patron.cli.members", "app", "group"),
+    "audit": ("patron.cli.audit", "audit", "command"),
     "demo": ("patron.cli.demo", "demo", "command"),
     "serve": ("patron.cli.serve", "serve", "command"),
     "verify": ("patron.cli.jobs", "verify", "command"),

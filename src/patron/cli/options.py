@@ -12,8 +12,10 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.audit import service as audit_service
 from patron.kit.db import Database
 from patron.kit.errors import PatronError
+from patron.kit.time import utcnow
 
 T = TypeVar("T")
 
@@ -64,6 +66,14 @@ async def in_unit_of_work(
             return await work(session)
     finally:
         await database.dispose()
+
+
+async def audited(session: AsyncSession, *, action: str, target: str) -> None:
+    """Record the operator's write in the audit log (actor ``cli``), in the command's unit of
+    work; the action names are those of the API's same write (``program.apply_program``)."""
+    await audit_service.record(
+        session, actor=audit_service.ACTOR_CLI, action=action, target=target, now=utcnow()
+    )
 
 
 def print_json(value: Any) -> None:

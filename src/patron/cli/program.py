@@ -9,7 +9,7 @@ import typer
 import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.cli.options import DbOption, JsonOption, in_unit_of_work, print_json, run
+from patron.cli.options import DbOption, JsonOption, audited, in_unit_of_work, print_json, run
 from patron.programs import service as program_service
 from patron.programs.errors import ProgramInvalidError
 from patron.programs.loader import load_program
@@ -82,7 +82,9 @@ def apply(
         raise _invalid(file, error, json_output) from error
 
     async def work(session: AsyncSession) -> AppliedProgram:
-        return await program_service.apply_program(session, text=text, key=key, created_by="cli")
+        applied = await program_service.apply_program(session, text=text, key=key, created_by="cli")
+        await audited(session, action="program.apply_program", target=f"program:{key}")
+        return applied
 
     applied = run(in_unit_of_work(db, work))
     if json_output:

@@ -13,3 +13,9 @@ class MemberBlockedError(ConflictError):
     """The member is blocked: no earning, redeeming or transfers until unblocked."""
 
     code = "member_blocked"
+
+
+class MemberErasedError(ConflictError):
+    """The member's personal data was erased: the pseudonym left behind cannot be changed."""
+
+    code = "member_erased"

@@ -57,6 +57,9 @@ class Member(Base):
     enrolment_checksum: Mapped[str] = mapped_column(String(64))
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when the person's data was erased (:mod:`patron.privacy.erase`): the row stays as a
+    # pseudonym (blocked, ``external_id`` ``erased-<id>``) so the ledger and the KPIs stay whole.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class MemberConsent(Base):

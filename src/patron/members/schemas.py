@@ -180,6 +180,7 @@ class Member(BaseModel):
     tier_since: datetime | None
     enrolled_at: datetime
     updated_at: datetime
+    erased_at: datetime | None = None
     consents: list[Consent] = []
 
     @property

@@ -17,7 +17,7 @@ from patron.kit import ids
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
 from patron.ledger import service as ledger_service
 from patron.members import models, schemas
-from patron.members.errors import MemberBlockedError, MemberNotFoundError
+from patron.members.errors import MemberBlockedError, MemberErasedError, MemberNotFoundError
 from patron.members.repository import MemberRepository
 
 REFERRAL_CODE_LENGTH = 8
@@ -162,6 +162,15 @@ async def _require(
     return member
 
 
+async def _require_changeable(repository: MemberRepository, member_id: int) -> models.Member:
+    """The member, locked for a change; ``MemberErasedError`` when its data was erased (a
+    pseudonym takes no new personal data, consents or status)."""
+    member = await _require(repository, member_id, for_update=True)
+    if member.erased_at is not None:
+        raise MemberErasedError(f"member {member_id} was erased", field="member_id")
+    return member
+
+
 async def get_member(session: AsyncSession, *, member_id: int) -> schemas.Member:
     repository = MemberRepository(session)
     return await _read(repository, await _require(repository, member_id))
@@ -209,7 +218,7 @@ async def update_member(
     """Change the fields present in ``data`` (``null`` clears one; ``attributes`` replaces
     the whole set). Blocked members can be updated too: support fixes their data."""
     repository = MemberRepository(session)
-    member = await _require(repository, member_id, for_update=True)
+    member = await _require_changeable(repository, member_id)
     changes = data.model_dump(include=data.model_fields_set)
     if "attributes" in changes:
         changes["attributes"] = dict(changes["attributes"] or {})
@@ -238,7 +247,7 @@ async def set_consent(
     if not source or len(source) > 64:
         raise InvalidInputError("source must be 1 to 64 characters", field="source")
     repository = MemberRepository(session)
-    await _require(repository, member_id, for_update=True)
+    await _require_changeable(repository, member_id)
     consent = await repository.get_consent(member_id, channel)
     if consent is None:
         consent, event = _consent_rows(member_id, channel, is_granted, source, now)
@@ -270,7 +279,7 @@ async def block_member(
     if not reason.strip() or len(reason) > 500:
         raise InvalidInputError("reason must be 1 to 500 characters", field="reason")
     repository = MemberRepository(session)
-    member = await _require(repository, member_id, for_update=True)
+    member = await _require_changeable(repository, member_id)
     if member.status is not models.MemberStatus.BLOCKED:
         member.status = models.MemberStatus.BLOCKED
         member.blocked_reason = reason.strip()
@@ -282,7 +291,7 @@ async def block_member(
 async def unblock_member(session: AsyncSession, *, member_id: int, now: datetime) -> schemas.Member:
     """Unblock a member (idempotent)."""
     repository = MemberRepository(session)
-    member = await _require(repository, member_id, for_update=True)
+    member = await _require_changeable(repository, member_id)
     if member.status is not models.MemberStatus.ACTIVE:
         member.status = models.MemberStatus.ACTIVE
         member.blocked_reason = None

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.audit import service as audit_service
 from patron.kit.errors import InvalidInputError
 from patron.kit.time import utcnow
 from patron.programs.document import checksum, diff_documents, document_of
@@ -112,7 +113,8 @@ async def apply_program(
         record.name = program.program.name
     active = await repository.active_version(record.id)
     if active is not None and active.checksum == digest:
-        return _applied(record, active.version, active.version, ApplyStatus.UNCHANGED, [])
+        unchanged = _applied(record, active.version, active.version, ApplyStatus.UNCHANGED, [])
+        return _noted(session, unchanged)
     number = await repository.next_version_number(record.id)
     await repository.deactivate_versions(record.id)
     await repository.add_version(
@@ -129,11 +131,24 @@ async def apply_program(
     )
     parse_cache.put((record.id, number, digest), program)
     if active is None:
-        return _applied(record, number, None, ApplyStatus.CREATED, [])
+        return _noted(session, _applied(record, number, None, ApplyStatus.CREATED, []))
     # Re-dumped through the model: PostgreSQL's JSONB does not keep the key order.
     previous = document_of(Program.model_validate(active.document))
     changes = diff_documents(previous, document)
-    return _applied(record, number, active.version, ApplyStatus.UPDATED, changes)
+    return _noted(session, _applied(record, number, active.version, ApplyStatus.UPDATED, changes))
+
+
+def _noted(session: AsyncSession, applied: AppliedProgram) -> AppliedProgram:
+    """``applied``, described for the audit log: the version before and after, and the
+    field-level changes."""
+    audit_service.note(
+        session,
+        target=f"program:{applied.key}",
+        before={"version": applied.previous_version},
+        after={"version": applied.version, "changes": applied.changes},
+        changed=applied.status is not ApplyStatus.UNCHANGED,
+    )
+    return applied
 
 
 def _applied(

@@ -14,9 +14,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.audit import service as audit_service
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
 from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind
+from patron.ledger.schemas import Balance
 from patron.members import service as member_service
 from patron.programs.expiry import expiry_for
 from patron.programs.schemas import ActiveProgram
@@ -65,6 +67,7 @@ async def credit_goodwill(
                 f"idempotency key {idempotency_key!r} was used for {found.points} points",
                 field="idempotency_key",
             )
+        audit_service.note(session, target=f"member:{found.member_id}", changed=False)
         return Goodwill.model_validate(found)
     if ticket.status is TicketStatus.CLOSED:
         raise TicketClosedError(ticket.id)
@@ -77,6 +80,8 @@ async def credit_goodwill(
     cap = sla.settings(active.program).goodwill_cap_points
     if ticket.goodwill_points + points > cap:
         raise GoodwillCapExceededError(requested=points, given=ticket.goodwill_points, cap=cap)
+    await ledger_service.lock_account_for_update(session, ticket.member_id)
+    before = await ledger_service.balance(session, member_id=ticket.member_id, now=now)
     entry = await ledger_service.credit(
         session,
         member_id=ticket.member_id,
@@ -102,4 +107,18 @@ async def credit_goodwill(
     )
     await repository.add(credit)
     await repository.add_goodwill_points(ticket.id, points, now)
+    after = await ledger_service.balance(session, member_id=ticket.member_id, now=now)
+    audit_service.note(
+        session, target=f"member:{ticket.member_id}", before=_points(before), after=_points(after)
+    )
     return Goodwill.model_validate(credit)
+
+
+def _points(balance: Balance) -> dict[str, int]:
+    """The figures of a balance an auditor compares before and after an adjustment."""
+    return {
+        "available": balance.available,
+        "pending": balance.pending,
+        "lifetime_earned": balance.lifetime_earned,
+        "debt": balance.debt,
+    }

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from patron.api.routes import (
     analytics,
+    audit,
     checkout,
     feedback,
     insights,
@@ -30,4 +31,5 @@ ROUTERS: list[APIRouter] = [
     surveys.router,
     reviews.router,
     feedback.router,
+    audit.router,
 ]

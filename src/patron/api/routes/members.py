@@ -1,4 +1,5 @@
-"""``/members``: enrol, read (with tier and points), update, consents, ledger, tier history."""
+"""``/members``: enrol, read (with tier and points), update, consents, ledger, tier history,
+and the member's personal data: export and erasure."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
 from patron.api.deps import Admin, Now, Pos, Reader, ReadSession, WriteSession
+from patron.audit import service as audit_service
 from patron.ledger import service as ledger_service
 from patron.ledger.schemas import EntryPage
 from patron.members import service as member_service
@@ -19,6 +21,8 @@ from patron.members.overview import (
     overview_of,
 )
 from patron.members.schemas import MemberCreate, MemberPage, MemberUpdate
+from patron.privacy import service as privacy_service
+from patron.privacy.schemas import Erasure, MemberExport
 from patron.programs.service import get_active_program
 from patron.tiers import service as tier_service
 
@@ -175,3 +179,19 @@ async def tier_history(
         )
         for c in changes
     ]
+
+
+@router.get("/{member_id}/export", response_model=MemberExport)
+async def export(member_id: MemberId, session: WriteSession, _: Admin, now: Now) -> MemberExport:
+    """Everything Patron holds about the member, as JSON (GDPR art. 15 and 20). Admin only;
+    the export is itself recorded in the audit log (``members.export``)."""
+    audit_service.note(session, changed=False)
+    return await privacy_service.export_member(session, member_id=member_id, now=now)
+
+
+@router.post("/{member_id}/erase", response_model=Erasure)
+async def erase(member_id: MemberId, session: WriteSession, _: Admin, now: Now) -> Erasure:
+    """Erase the member's personal data and keep the member as a pseudonym, so that the
+    ledger, the purchases and the KPIs stay whole (GDPR art. 17). Idempotent: a second call
+    answers the same and changes nothing."""
+    return await privacy_service.erase_member(session, member_id=member_id, now=now)

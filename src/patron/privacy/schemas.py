@@ -1,0 +1,57 @@
+"""What the privacy use cases answer: the export of a member and the outcome of an erasure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+Row = dict[str, Any]
+
+
+class MemberExport(BaseModel):
+    """Everything Patron holds about one member (GDPR art. 15 and 20): the member's row as
+    ``profile`` and, per table, every row that refers to the member, with every column as it
+    is stored (times in ISO 8601 UTC, money in minor units, points as integers), oldest
+    first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    member_id: int
+    exported_at: datetime
+    profile: Row
+    consents: list[Row]
+    consent_history: list[Row]
+    account: list[Row]
+    ledger: list[Row]
+    lots: list[Row]
+    lot_movements: list[Row]
+    purchases: list[Row]
+    purchase_lines: list[Row]
+    returns: list[Row]
+    rule_usages: list[Row]
+    coupons: list[Row]
+    tier_history: list[Row]
+    tickets: list[Row]
+    ticket_messages: list[Row]
+    ticket_events: list[Row]
+    ticket_analyses: list[Row]
+    goodwill: list[Row]
+    reviews: list[Row]
+    review_replies: list[Row]
+    survey_invitations: list[Row]
+    survey_responses: list[Row]
+    survey_answers: list[Row]
+    segments: list[Row]
+
+
+class Erasure(BaseModel):
+    """A member whose personal data is erased (GDPR art. 17): the same answer every time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    member_id: int
+    external_id: str
+    status: str
+    erased_at: datetime
