@@ -190,6 +190,20 @@ class LedgerRepository:
         """Create the account unless the member has one (then do nothing)."""
         await (await raw_of(self.session)).run(_RAW_INSERT_ACCOUNT, member_id, now)
 
+    async def insert_accounts(self, member_ids: Sequence[int], now: datetime) -> None:
+        """:meth:`insert_account` for many members in one statement batch (an import)."""
+        if member_ids:
+            raw = await raw_of(self.session)
+            await raw.many(_RAW_INSERT_ACCOUNT, [(member_id, now) for member_id in member_ids])
+
+    async def source_total(self, member_id: int, source_type: str) -> tuple[int, int]:
+        """The sum and the number of the member's entries from ``source_type``."""
+        query = select(func.coalesce(func.sum(entries.c.amount), 0), func.count()).where(
+            entries.c.member_id == member_id, entries.c.source_type == source_type
+        )
+        total, count = (await self.session.execute(query)).one()
+        return int(total), int(count)
+
     async def counters(self, member_id: int) -> tuple[int, Counters]:
         row = await (await raw_of(self.session)).one(_RAW_COUNTERS, member_id)
         if row is None:

@@ -20,6 +20,7 @@ Writes live in :mod:`~patron.ledger.credit` and :mod:`~patron.ledger.debit`, the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +39,7 @@ __all__ = [
     "activate_due",
     "balance",
     "create_account",
+    "create_accounts",
     "credit",
     "debit",
     "entries",
@@ -51,12 +53,20 @@ __all__ = [
 ]
 
 MAX_PAGE = 500
+OPENING_SOURCE = "opening"
 
 
 async def create_account(session: AsyncSession, *, member_id: int, now: datetime) -> None:
     """Open the member's points account at enrolment (idempotent, like :func:`open_account`,
     without reading the balance back)."""
     await LedgerRepository(session).insert_account(member_id, now)
+
+
+async def create_accounts(
+    session: AsyncSession, *, member_ids: Sequence[int], now: datetime
+) -> None:
+    """:func:`create_account` for many members at once (an import)."""
+    await LedgerRepository(session).insert_accounts(member_ids, now)
 
 
 async def open_account(
@@ -66,6 +76,12 @@ async def open_account(
     moment = now or utcnow()
     await LedgerRepository(session).insert_account(member_id, moment)
     return await balance(session, member_id=member_id, now=moment)
+
+
+async def opening_total(session: AsyncSession, *, member_id: int) -> tuple[int, int]:
+    """The member's opening balance as imported and corrected since (``opening`` entries and
+    the adjustments with source type :data:`OPENING_SOURCE`), and how many entries made it."""
+    return await LedgerRepository(session).source_total(member_id, OPENING_SOURCE)
 
 
 async def lifetime_earned(session: AsyncSession, *, member_id: int) -> int:
