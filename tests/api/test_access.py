@@ -15,6 +15,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
     ("GET", "/members/1/ledger", None, {"pos", "staff"}),
     ("PATCH", "/members/1", {"name": "A"}, {"pos"}),
     ("POST", "/members/1/block", {"reason": "fraud"}, set()),
+    ("POST", "/members/batch", {"members": []}, set()),
     ("POST", "/purchases", {"external_id": "x"}, {"pos"}),
     ("POST", "/purchases/batch", {"purchases": []}, {"pos"}),
     ("GET", "/purchases/1", None, {"pos", "staff"}),
