@@ -20,7 +20,6 @@ Writes live in :mod:`~patron.ledger.credit` and :mod:`~patron.ledger.debit`, the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,15 +30,17 @@ from patron.ledger.credit import credit, refund
 from patron.ledger.debit import debit, reverse_lot
 from patron.ledger.jobs import activate_due, expire_due
 from patron.ledger.lots import balance_as_of
+from patron.ledger.opening import OPENING_SOURCE, OpeningBalance, open_accounts, opening_key
 from patron.ledger.repository import LedgerRepository, lock_account_for_update
 from patron.ledger.schemas import Balance, EntryPage
 from patron.ledger.verify import verify
 
 __all__ = [
+    "OPENING_SOURCE",
+    "OpeningBalance",
     "activate_due",
     "balance",
     "create_account",
-    "create_accounts",
     "credit",
     "debit",
     "entries",
@@ -47,26 +48,20 @@ __all__ = [
     "lifetime_earned",
     "lock_account_for_update",
     "open_account",
+    "open_accounts",
+    "opening_key",
     "refund",
     "reverse_lot",
     "verify",
 ]
 
 MAX_PAGE = 500
-OPENING_SOURCE = "opening"
 
 
 async def create_account(session: AsyncSession, *, member_id: int, now: datetime) -> None:
     """Open the member's points account at enrolment (idempotent, like :func:`open_account`,
     without reading the balance back)."""
     await LedgerRepository(session).insert_account(member_id, now)
-
-
-async def create_accounts(
-    session: AsyncSession, *, member_ids: Sequence[int], now: datetime
-) -> None:
-    """:func:`create_account` for many members at once (an import)."""
-    await LedgerRepository(session).insert_accounts(member_ids, now)
 
 
 async def open_account(

@@ -134,7 +134,19 @@ async def _enrol(
     if not rows:
         return
     member_ids = await _insert(session, active.program_id, rows, now)
-    await ledger_service.create_accounts(session, member_ids=list(member_ids.values()), now=now)
+    balances = [
+        ledger_service.OpeningBalance(
+            member_ids[row.external_id],
+            row.opening_points,
+            row.opening_points_expire_at or expiry_for(active.program, now),
+            row.external_id,
+        )
+        for row in rows
+        if row.opening_points > 0
+    ]
+    await ledger_service.open_accounts(
+        session, member_ids=list(member_ids.values()), balances=balances, now=now
+    )
     consents = [
         _consent_row(member_ids[row.external_id], row, channel, now)
         for row in rows
@@ -142,12 +154,10 @@ async def _enrol(
     ]
     await MemberRepository(session).insert_consents(consents)
     for row in rows:
-        member_id = member_ids[row.external_id]
-        await _open_balance(session, active, row, member_id, (0, 0), now)
         if row.tier is not None:
             await tier_service.carry_over_tier(
                 session,
-                member_id=member_id,
+                member_id=member_ids[row.external_id],
                 current_tier=None,
                 tier=row.tier,
                 until=row.tier_until,
@@ -171,14 +181,14 @@ async def _open_balance(
     before: tuple[int, int],
     now: datetime,
 ) -> None:
-    """Bring the member's opening balance from ``before`` (total, entries) to the row's: the
-    first time an ``opening`` entry and its lot, later an ``adjust`` entry for the difference.
-    The key counts the entries before it, so each correction is one entry, once."""
+    """Bring the member's opening balance from ``before`` (total, entries) to the row's: an
+    ``opening`` entry and its lot when it had none, else an ``adjust`` entry for the
+    difference. The key counts the entries before it: each correction is one entry, once."""
     total, count = before
     change = row.opening_points - total
     if change == 0:
         return
-    key = f"{ledger_service.OPENING_SOURCE}:{member_id}:{count}"
+    key = ledger_service.opening_key(member_id, count)
     common: dict[str, Any] = {
         "member_id": member_id,
         "idempotency_key": key,

@@ -12,12 +12,12 @@ program's ``phone_region`` (or the import's) and stored in E.164.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import orjson
 import phonenumbers
 from pydantic import TypeAdapter, ValidationError
 
@@ -78,11 +78,27 @@ class MemberRow:
     opening_points_expire_at: datetime | None = None
     tier: str | None = None
     tier_until: datetime | None = None
+    checksum: str = field(default="", compare=False)
 
-    @property
-    def checksum(self) -> str:
-        body = json.dumps(asdict(self), sort_keys=True, default=str, separators=(",", ":"))
-        return hashlib.sha256(body.encode()).hexdigest()
+    def __post_init__(self) -> None:
+        consents = sorted((c.value, v.is_granted, v.at) for c, v in self.consents.items())
+        body = (
+            self.external_id,
+            self.name,
+            self.email,
+            self.phone,
+            self.birth_date,
+            self.language,
+            self.enrolled_at,
+            consents,
+            self.attributes,
+            self.opening_points,
+            self.opening_points_expire_at,
+            self.tier,
+            self.tier_until,
+        )
+        digest = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        object.__setattr__(self, "checksum", digest)
 
 
 @dataclass(frozen=True, slots=True)
