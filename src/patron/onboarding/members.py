@@ -86,7 +86,9 @@ async def apply_rows(
     return statuses
 
 
-def _member_values(program_id: int, row: MemberRow, now: datetime) -> dict[str, Any]:
+def _member_values(
+    program_id: int, row: MemberRow, now: datetime, referral_code: str
+) -> dict[str, Any]:
     return {
         "program_id": program_id,
         "external_id": row.external_id,
@@ -98,7 +100,7 @@ def _member_values(program_id: int, row: MemberRow, now: datetime) -> dict[str, 
         "attributes": row.attributes,
         "status": MemberStatus.ACTIVE,
         "blocked_reason": None,
-        "referral_code": ids.random_code(member_service.REFERRAL_CODE_LENGTH),
+        "referral_code": referral_code,
         "tier_id": None,
         "tier_since": None,
         "tier_until": None,
@@ -120,7 +122,13 @@ async def _insert(
         missing = [row for key, row in wanted.items() if key not in found]
         if not missing:
             return found
-        await repository.insert_members([_member_values(program_id, row, now) for row in missing])
+        codes = ids.random_codes(len(missing), member_service.REFERRAL_CODE_LENGTH)
+        await repository.insert_members(
+            [
+                _member_values(program_id, row, now, code)
+                for row, code in zip(missing, codes, strict=True)
+            ]
+        )
         inserted = await repository.members(program_id, [row.external_id for row in missing])
         found.update({key: int(values[0]) for key, values in inserted.items()})
     if len(found) < len(wanted):
@@ -220,7 +228,7 @@ async def _open_balance(
 async def _update(
     session: AsyncSession, active: ActiveProgram, row: MemberRow, member: Existing, now: datetime
 ) -> None:
-    values = _member_values(active.program_id, row, now)
+    values = _member_values(active.program_id, row, now, "")  # the code is kept
     await MemberRepository(session).lock_member_for_update(member.member_id)
     await ImportRepository(session).update_profile(member.member_id, values)
     current = {
