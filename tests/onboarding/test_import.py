@@ -4,9 +4,10 @@ balances, tiers and consents, the ledger verified) and a second run (nothing new
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 from sqlalchemy import func, select
 
 from patron.kit.db import Database
@@ -127,3 +128,28 @@ async def _check_members(database: Database, good: list[int]) -> None:
                     assert expires.isoformat() == "2028-01-01T00:00:00+00:00"
                 else:  # the program's rule: 12 months after the import
                     assert expires.isoformat() == "2028-01-20T09:30:00+00:00"
+
+
+async def test_a_parquet_file_with_typed_columns(database: Database, tmp_path: Path) -> None:
+    await apply(database, "default")
+    path = tmp_path / "customers.parquet"
+    pl.DataFrame(
+        {
+            "external_id": ["p-1", "p-2"],
+            "opening_points": [120, None],
+            "opening_points_expire_at": [date(2027, 12, 31), None],
+            "consent_sms": [True, False],
+            "tier": ["gold", None],
+            "tier_until": [datetime(2027, 6, 30, 12, tzinfo=UTC), None],
+        }
+    ).write_parquet(path)
+    report = await import_members(database, read_members(path), now=NOW)
+    assert (report.new, report.errors, report.opening_points) == (2, [], 120)
+    async with database.read() as session:
+        members = {m.external_id: m for m in (await session.execute(select(Member))).scalars()}
+        assert members["p-1"].tier_until == datetime(2027, 6, 30, 12, tzinfo=UTC)
+        consents = (await session.execute(select(MemberConsent))).scalars()
+        assert sorted((c.member_id, c.is_granted) for c in consents) == [
+            (members["p-1"].id, True),
+            (members["p-2"].id, False),
+        ]
