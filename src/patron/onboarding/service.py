@@ -11,7 +11,7 @@ then written in batches of ``batch_size``, each its own unit of work (see
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -80,7 +80,7 @@ def read_members(path: Path, *, attributes: Sequence[str] = ()) -> pl.DataFrame:
 
 
 def check_rows(
-    records: Sequence[Mapping[str, Any]], context: Context
+    records: Iterable[Mapping[str, Any]], context: Context
 ) -> tuple[list[MemberRow | None], list[list[Problem]]]:
     """Each record parsed (``None`` where refused) and its problems; a repeated
     ``external_id`` refuses the later record."""
@@ -128,7 +128,7 @@ async def import_members(
         active = await program_service.get_active_program(session, key=program_key)
     context = Context(active.program, moment, phone_region, tuple(attributes))
     records = frame.drop(ROW).iter_rows(named=True)
-    parsed, problems = check_rows(list(records), context)
+    parsed, problems = check_rows(records, context)
     report = MemberImportReport(rows=frame.height, dry_run=dry_run)
     rows_of_file = frame[ROW].to_list()
     report.errors = [
