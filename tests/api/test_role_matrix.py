@@ -91,6 +91,9 @@ _TICKET = {"member_id": Ref("member_id"), "channel": "email", "category": "other
 MATRIX: dict[tuple[str, str], Entry] = {
     # members
     ("POST", "/api/v1/members"): Entry(POS, Sample(201, json={"external_id": "enrol-{n}"})),
+    ("POST", "/api/v1/members/batch"): Entry(
+        ADMIN, Sample(200, json={"members": [{"external_id": "batch-{n}"}]})
+    ),
     ("GET", "/api/v1/members"): Entry(STAFF_POS, Sample(200)),
     ("GET", "/api/v1/members/by-external-id/{external_id}"): Entry(STAFF_POS, Sample(200)),
     ("GET", "/api/v1/members/{member_id}"): Entry(STAFF_POS, Sample(200)),

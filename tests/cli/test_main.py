@@ -21,7 +21,14 @@ except SystemExit as stop:
 print("MODULES", " ".join(sorted(m for m in sys.modules if m in {MODULES})))
 print("EXIT", code)
 """
-HEAVY = ("scipy", "uvicorn", "patron.demo.replay", "patron.feedback.service", "alembic")
+HEAVY = (
+    "scipy",
+    "uvicorn",
+    "patron.demo.replay",
+    "patron.feedback.service",
+    "alembic",
+    "phonenumbers",
+)
 
 
 def _run(*arguments: str) -> tuple[set[str], str, str]:
@@ -40,6 +47,13 @@ def test_a_command_loads_only_its_own_module() -> None:
     assert code in {"0", "None"}
     assert "--by" in output
     assert loaded == set()
+
+
+def test_the_purchases_import_does_not_load_the_members_import() -> None:
+    loaded, code, output = _run("import", "purchases", "--help")
+    assert code in {"0", "None"}
+    assert "--skip-bad" in output
+    assert "phonenumbers" not in loaded
 
 
 def test_a_database_at_the_newest_migration_does_not_load_alembic(tmp_path: Path) -> None:

@@ -64,6 +64,7 @@ async def test_enrol_stores_the_member_and_consents(database: Database, program_
         "blocked_reason": None,
         "tier_id": None,
         "tier_since": None,
+        "tier_until": None,
         "enrolled_at": NOW,
         "updated_at": NOW,
         "erased_at": None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import polars as pl
 import typer
@@ -25,9 +25,25 @@ from patron.purchases.bulk.report import ImportReport
 from patron.purchases.bulk.service import DEFAULT_BATCH_SIZE, import_rows
 from patron.purchases.bulk.source import read_rows
 
-app = typer.Typer(help="Load data from CSV or Parquet files.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from patron.onboarding.service import MemberImportReport
+
+app = typer.Typer(help="Load data from CSV, XLSX or Parquet files.", no_args_is_help=True)
 
 MAX_ERRORS_SHOWN = 1000
+
+
+def _progress_bar(console: Console) -> Progress:
+    """The bar every import shows: rows done of the total, elapsed and remaining time."""
+    columns = (
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    return Progress(*columns, console=console)
 
 
 async def _import(
@@ -41,17 +57,9 @@ async def _import(
     from patron.migrations import upgrade_schema
 
     database = Database(db)
-    columns = (
-        TextColumn("importing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("rows"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
     try:
         await upgrade_schema(database.url)
-        with Progress(*columns, console=console) as progress:
+        with _progress_bar(console) as progress:
             task = progress.add_task("import", total=rows.height)
 
             def advance(done: int, total: int) -> None:
@@ -87,7 +95,7 @@ def _print_report(report: ImportReport) -> None:
         typer.echo(line)
 
 
-def _print_errors(report: ImportReport) -> None:
+def _print_errors(report: ImportReport | MemberImportReport) -> None:
     for error in report.errors[:MAX_ERRORS_SHOWN]:
         typer.echo(f"row {error.row}, {error.column}: {error.code}: {error.message}", err=True)
     hidden = len(report.errors) - MAX_ERRORS_SHOWN
@@ -100,7 +108,8 @@ def purchases(
     file: Annotated[
         Path,
         typer.Argument(
-            help="A .csv or .parquet file, one row per purchase line.", show_default=False
+            help="A .csv, .xlsx or .parquet file, one row per purchase line.",
+            show_default=False,
         ),
     ],
     db: DbOption = None,
@@ -113,7 +122,7 @@ def purchases(
     ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Import purchases from a CSV or Parquet file (one row per purchase line; columns in
+    """Import purchases from a CSV, XLSX or Parquet file (one row per purchase line; columns in
     docs/import.md). Points, lots, tiers and rule limits come out exactly as if each purchase
     had been recorded through the API, in time order, now. Purchases already recorded with the
     same content are skipped. A batch with a bad row loads nothing unless --skip-bad (then
@@ -132,6 +141,114 @@ def purchases(
         print_json(report.to_dict())
     else:
         _print_report(report)
+        _print_errors(report)
+    if not report.is_clean:
+        raise typer.Exit(1)
+
+
+async def _import_members(
+    db: str | None, rows: pl.DataFrame, options: dict[str, Any], console: Console
+) -> MemberImportReport:
+    from patron.migrations import upgrade_schema
+    from patron.onboarding.service import import_members
+
+    database = Database(db)
+    try:
+        await upgrade_schema(database.url)
+        with _progress_bar(console) as progress:
+            task = progress.add_task("import", total=rows.height)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            return await import_members(database, rows, progress=advance, **options)
+    finally:
+        await database.dispose()
+
+
+def _print_members_report(report: MemberImportReport) -> None:
+    verb = "would be" if report.dry_run else "were"
+    lines = [
+        f"rows:               {report.rows}",
+        f"new:                {report.new}",
+        f"unchanged:          {report.unchanged}",
+        f"updated:            {report.updated}",
+        f"refused:            {report.refused}",
+        f"not loaded:         {report.not_loaded} (good rows of a file with refused rows)",
+        f"opening points:     {report.opening_points} (of the new members)",
+        f"seconds:            {report.seconds:.2f}",
+    ]
+    if report.dry_run:
+        lines.append(f"dry run: nothing {verb} written")
+    for line in lines:
+        typer.echo(line)
+
+
+@app.command("members")
+def members(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A .csv, .xlsx or .parquet file, one row per member.", show_default=False
+        ),
+    ],
+    db: DbOption = None,
+    key: Annotated[str, typer.Option("--key", help="Program key.")] = "default",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file and tell what would happen.")
+    ] = False,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Load the good rows of a file with bad rows.")
+    ] = False,
+    attributes: Annotated[
+        str,
+        typer.Option(
+            "--attributes", help="Comma-separated columns to keep as free member attributes."
+        ),
+    ] = "",
+    phone_region: Annotated[
+        str | None,
+        typer.Option(
+            "--phone-region",
+            help="Country of phone numbers without a country code (default: the program's).",
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Members per unit of work.")
+    ] = 5_000,
+    json_output: JsonOption = False,
+) -> None:
+    """Import members from a CSV, XLSX or Parquet file (one row per member; columns in
+    docs/import.md): profile, consents, free attributes, opening balances and carried-over
+    tiers. Each row is idempotent by external_id: a member already imported with the same row
+    is unchanged, with a different row updated (an opening balance is corrected by an
+    adjustment). --dry-run checks the whole file and prints what would happen (new, unchanged,
+    updated, refused) without writing. A file with a bad row loads nothing unless --skip-bad.
+    Every refused row is reported with its row number, column and reason; the exit code is 1
+    when a row was refused, 2 when the file cannot be read."""
+    from patron.onboarding.service import read_members
+
+    started = time.perf_counter()
+    names = [name.strip() for name in attributes.split(",") if name.strip()]
+    try:
+        rows = read_members(file, attributes=names)
+    except ImportFileError as error:
+        typer.echo(f"error: {error.code}: {error.message}", err=True)
+        raise typer.Exit(2) from error
+    options: dict[str, Any] = {
+        "program_key": key,
+        "attributes": names,
+        "phone_region": phone_region,
+        "dry_run": dry_run,
+        "skip_bad": skip_bad,
+        "batch_size": batch_size,
+    }
+    report = run(_import_members(db, rows, options, Console(stderr=True)))
+    report.seconds = time.perf_counter() - started
+    if json_output:
+        print_json(report.to_dict())
+    else:
+        _print_members_report(report)
         _print_errors(report)
     if not report.is_clean:
         raise typer.Exit(1)

@@ -15,6 +15,9 @@ class EntryKind(StrEnum):
     - ``reverse``: a debit that takes back an earning (a return).
     - ``adjust``: a manual correction in either direction (goodwill, support).
     - ``transfer``: points moved between members (either direction).
+    - ``opening``: a balance carried over from the shop's previous program when a member is
+      imported (a credit; its lot expires as the file says or by the program's rule). It counts
+      in ``lifetime_earned`` but not as points the program issued (KPIs show it apart).
     """
 
     EARN = "earn"
@@ -24,6 +27,7 @@ class EntryKind(StrEnum):
     REVERSE = "reverse"
     ADJUST = "adjust"
     TRANSFER = "transfer"
+    OPENING = "opening"
 
 
 class ShortfallPolicy(StrEnum):
@@ -48,5 +52,7 @@ class MovementReason(StrEnum):
     EXPIRE = "expire"  # written off by an expire entry
 
 
-CREDIT_KINDS = frozenset({EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST, EntryKind.TRANSFER})
+CREDIT_KINDS = frozenset(
+    {EntryKind.EARN, EntryKind.BONUS, EntryKind.ADJUST, EntryKind.TRANSFER, EntryKind.OPENING}
+)
 DEBIT_KINDS = frozenset({EntryKind.REDEEM, EntryKind.ADJUST, EntryKind.TRANSFER})

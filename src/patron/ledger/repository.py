@@ -97,6 +97,11 @@ _RAW_INSERT_LOT = Sql(
     + ", ".join(f"${n}" for n in range(1, len(_RAW_LOT_COLUMNS) + 1))
     + ") RETURNING id"
 )
+_RAW_INSERT_LOTS = Sql(
+    f"INSERT INTO lots ({', '.join(_RAW_LOT_COLUMNS)}) VALUES ("
+    + ", ".join(f"${n}" for n in range(1, len(_RAW_LOT_COLUMNS) + 1))
+    + ")"
+)
 _ENTRY_COLUMNS = [column for column in entries.c if column.name != "account_id"]
 _FIND_ENTRY = select(*_ENTRY_COLUMNS).where(entries.c.idempotency_key == bindparam("key"))
 _LOT_COLUMNS = (
@@ -148,6 +153,12 @@ _RAW_ACTIVATE = Sql(
     "UPDATE lots SET is_active = TRUE, remaining = remaining - $1 WHERE id = $2 AND NOT is_active"
 )
 _RAW_TAKE = Sql("UPDATE lots SET remaining = remaining - $1 WHERE id = $2")
+_RAW_INSERT_OPENED_ACCOUNT = Sql(
+    "INSERT INTO accounts (member_id, "
+    + ", ".join(_COUNTER_NAMES)
+    + ", created_at, updated_at) VALUES ($1, $2, 0, 0, 0, 0, 0, $3, $3)"
+)
+_ACCOUNT_IDS_CHUNK = 500
 _RAW_INSERT_ACCOUNT = Sql(
     "INSERT INTO accounts (member_id, "
     + ", ".join(_COUNTER_NAMES)
@@ -189,6 +200,38 @@ class LedgerRepository:
     async def insert_account(self, member_id: int, now: datetime) -> None:
         """Create the account unless the member has one (then do nothing)."""
         await (await raw_of(self.session)).run(_RAW_INSERT_ACCOUNT, member_id, now)
+
+    async def insert_opened_accounts(
+        self, available: Sequence[tuple[int, int]], now: datetime
+    ) -> dict[int, int]:
+        """New accounts of ``(member id, available points)``; ``member id -> account id``.
+        A member that has an account already makes the insert fail."""
+        if not available:
+            return {}
+        raw = await raw_of(self.session)
+        await raw.many(_RAW_INSERT_OPENED_ACCOUNT, [(m, points, now) for m, points in available])
+        found: dict[int, int] = {}
+        member_ids = [member_id for member_id, _ in available]
+        for start in range(0, len(member_ids), _ACCOUNT_IDS_CHUNK):
+            chunk = member_ids[start : start + _ACCOUNT_IDS_CHUNK]
+            marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
+            sql = Sql(f"SELECT member_id, id FROM accounts WHERE member_id IN ({marks})")
+            found.update((int(row[0]), int(row[1])) for row in await raw.all(sql, *chunk))
+        return found
+
+    async def insert_lots(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Lots (with their ``entry_id``) without reading their ids back."""
+        if rows:
+            parameters = [tuple(row[name] for name in _RAW_LOT_COLUMNS) for row in rows]
+            await (await raw_of(self.session)).many(_RAW_INSERT_LOTS, parameters)
+
+    async def source_total(self, member_id: int, source_type: str) -> tuple[int, int]:
+        """The sum and the number of the member's entries from ``source_type``."""
+        query = select(func.coalesce(func.sum(entries.c.amount), 0), func.count()).where(
+            entries.c.member_id == member_id, entries.c.source_type == source_type
+        )
+        total, count = (await self.session.execute(query)).one()
+        return int(total), int(count)
 
     async def counters(self, member_id: int) -> tuple[int, Counters]:
         row = await (await raw_of(self.session)).one(_RAW_COUNTERS, member_id)

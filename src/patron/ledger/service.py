@@ -30,11 +30,14 @@ from patron.ledger.credit import credit, refund
 from patron.ledger.debit import debit, reverse_lot
 from patron.ledger.jobs import activate_due, expire_due
 from patron.ledger.lots import balance_as_of
+from patron.ledger.opening import OPENING_SOURCE, OpeningBalance, open_accounts, opening_key
 from patron.ledger.repository import LedgerRepository, lock_account_for_update
 from patron.ledger.schemas import Balance, EntryPage
 from patron.ledger.verify import verify
 
 __all__ = [
+    "OPENING_SOURCE",
+    "OpeningBalance",
     "activate_due",
     "balance",
     "create_account",
@@ -45,6 +48,8 @@ __all__ = [
     "lifetime_earned",
     "lock_account_for_update",
     "open_account",
+    "open_accounts",
+    "opening_key",
     "refund",
     "reverse_lot",
     "verify",
@@ -66,6 +71,12 @@ async def open_account(
     moment = now or utcnow()
     await LedgerRepository(session).insert_account(member_id, moment)
     return await balance(session, member_id=member_id, now=moment)
+
+
+async def opening_total(session: AsyncSession, *, member_id: int) -> tuple[int, int]:
+    """The member's opening balance as imported and corrected since (``opening`` entries and
+    the adjustments with source type :data:`OPENING_SOURCE`), and how many entries made it."""
+    return await LedgerRepository(session).source_total(member_id, OPENING_SOURCE)
 
 
 async def lifetime_earned(session: AsyncSession, *, member_id: int) -> int:

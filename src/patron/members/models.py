@@ -53,6 +53,8 @@ class Member(Base):
     referral_code: Mapped[str] = mapped_column(String(16), unique=True)
     tier_id: Mapped[str | None] = mapped_column(String(64))
     tier_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A tier carried over by an import holds until then (the review does not downgrade it).
+    tier_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # SHA-256 of the normalised enrolment body: the same body again is a replay.
     enrolment_checksum: Mapped[str] = mapped_column(String(64))
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -31,6 +31,7 @@ MEMBER_COLUMNS = (
     "referral_code",
     "tier_id",
     "tier_since",
+    "tier_until",
     "enrolment_checksum",
     "enrolled_at",
     "updated_at",

@@ -178,6 +178,7 @@ class Member(BaseModel):
     referral_code: str
     tier_id: str | None
     tier_since: datetime | None
+    tier_until: datetime | None = None
     enrolled_at: datetime
     updated_at: datetime
     erased_at: datetime | None = None

@@ -77,6 +77,7 @@ def _new_member(
         "referral_code": ids.random_code(REFERRAL_CODE_LENGTH),
         "tier_id": None,
         "tier_since": None,
+        "tier_until": None,
         "enrolment_checksum": digest,
         "enrolled_at": now,
         "updated_at": now,

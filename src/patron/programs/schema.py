@@ -66,6 +66,9 @@ class ProgramInfo(Strict):
     currency: str
     timezone: str = "UTC"
     default_language: Language = Language.EN
+    # The country of phone numbers written without one (ISO 3166 alpha-2, such as PL), for
+    # imports: ``601 234 567`` becomes ``+48601234567``. Unset: numbers need their country code.
+    phone_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
 
     @field_validator("currency")
     @classmethod
@@ -244,6 +247,8 @@ class Tiers(Strict):
     qualify_on: QualifyOn = QualifyOn.POINTS_EARNED
     window: str = "lifetime"
     downgrade: Downgrade = Downgrade.AT_REVIEW
+    # Whether points carried over by an import (``opening`` entries) count toward qualification.
+    opening_points_qualify: bool = False
     levels: list[TierLevel] = Field(min_length=1)
 
     @field_validator("window")

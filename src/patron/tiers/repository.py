@@ -27,11 +27,17 @@ _MEMBER_POINTS_EARNED = Sql(
     f"AND (kind IN ({_EARNED}) OR (kind = '{EntryKind.ADJUST.value}' AND amount > 0)) "
     "AND occurred_at >= $2"
 )
+_MEMBER_POINTS_WITH_OPENING = Sql(
+    "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE member_id = $1 "
+    f"AND (kind IN ({_EARNED}, '{EntryKind.OPENING.value}') "
+    f"OR (kind = '{EntryKind.ADJUST.value}' AND amount > 0)) AND occurred_at >= $2"
+)
 _MEMBER_MONEY_SPENT = Sql(
     "SELECT COALESCE(SUM(total - shipping - refunded), 0) FROM purchases "
     "WHERE member_id = $1 AND occurred_at >= $2"
 )
 _SET_TIER = Sql("UPDATE members SET tier_id = $1, tier_since = $2 WHERE id = $3")
+_SET_TIER_UNTIL = Sql("UPDATE members SET tier_until = $1 WHERE id = $2")
 _INSERT_CHANGE = Sql(
     "INSERT INTO tier_changes (member_id, from_tier, to_tier, reason, metric, occurred_at) "
     "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
@@ -44,15 +50,17 @@ class TierRepository:
         self.session = session
 
     async def points_earned(
-        self, member_ids: Sequence[int], since: datetime | None
+        self, member_ids: Sequence[int], since: datetime | None, *, with_opening: bool = False
     ) -> dict[int, int]:
-        """Earn + bonus − reversals (and positive adjustments) per member since ``since``."""
+        """Earn + bonus − reversals (and positive adjustments) per member since ``since``;
+        ``with_opening``: opening balances too (imported with the member)."""
         earned = func.sum(LedgerEntry.amount)
+        kinds = (*_EARNED_KINDS, EntryKind.OPENING) if with_opening else _EARNED_KINDS
         query = (
             select(LedgerEntry.member_id, earned)
             .where(
                 LedgerEntry.member_id.in_(member_ids),
-                (LedgerEntry.kind.in_(_EARNED_KINDS))
+                (LedgerEntry.kind.in_(kinds))
                 | ((LedgerEntry.kind == EntryKind.ADJUST) & (LedgerEntry.amount > 0)),
             )
             .group_by(LedgerEntry.member_id)
@@ -78,24 +86,31 @@ class TierRepository:
         rows = (await self.session.execute(query)).all()
         return {member: int(total or 0) for member, total in rows if member is not None}
 
-    async def member_metric(self, member_id: int, since: datetime | None, *, money: bool) -> int:
+    async def member_metric(
+        self, member_id: int, since: datetime | None, *, money: bool, with_opening: bool = False
+    ) -> int:
         """One member's metric since ``since``: what :meth:`points_earned` (or, with
         ``money``, :meth:`money_spent`) gives for that member alone."""
-        sql = _MEMBER_MONEY_SPENT if money else _MEMBER_POINTS_EARNED
+        sql = _MEMBER_POINTS_WITH_OPENING if with_opening else _MEMBER_POINTS_EARNED
+        sql = _MEMBER_MONEY_SPENT if money else sql
         row = await (await raw_of(self.session)).one(sql, member_id, since or _BEGINNING)
         assert row is not None  # an aggregate
         return int(row[0])
 
     async def member_tiers(
         self, program_id: int, after_id: int, limit: int
-    ) -> list[tuple[int, str | None]]:
+    ) -> list[tuple[int, str | None, datetime | None]]:
+        """``(id, tier, tier_until)`` of up to ``limit`` members after ``after_id``."""
         query = (
-            select(Member.id, Member.tier_id)
+            select(Member.id, Member.tier_id, Member.tier_until)
             .where(Member.program_id == program_id, Member.id > after_id)
             .order_by(Member.id)
             .limit(limit)
         )
-        return [(row[0], row[1]) for row in (await self.session.execute(query)).all()]
+        return [(row[0], row[1], row[2]) for row in (await self.session.execute(query)).all()]
+
+    async def set_tier_until(self, member_id: int, until: datetime | None) -> None:
+        await (await raw_of(self.session)).run(_SET_TIER_UNTIL, until, member_id)
 
     async def move(
         self,

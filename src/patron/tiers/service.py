@@ -33,7 +33,9 @@ async def metrics(
     if program.tiers.qualify_on is QualifyOn.MONEY_SPENT:
         found = await repository.money_spent(member_ids, since)
     else:
-        found = await repository.points_earned(member_ids, since)
+        found = await repository.points_earned(
+            member_ids, since, with_opening=program.tiers.opening_points_qualify
+        )
     return {member_id: found.get(member_id, 0) for member_id in member_ids}
 
 
@@ -57,7 +59,9 @@ async def upgrade_if_qualified(
     threshold = next_threshold(program, current_tier)
     if threshold is None:
         return None
-    if program.tiers.qualify_on is QualifyOn.POINTS_EARNED:
+    with_opening = program.tiers.opening_points_qualify
+    if program.tiers.qualify_on is QualifyOn.POINTS_EARNED and not with_opening:
+        # opening entries are not in lifetime_earned: the bound holds only without them
         lifetime = lifetime_earned
         if lifetime is None:
             lifetime = await ledger_service.lifetime_earned(session, member_id=member_id)
@@ -65,7 +69,9 @@ async def upgrade_if_qualified(
             return None
     since = window_start(program.tiers, now, program.program.timezone)
     money = program.tiers.qualify_on is QualifyOn.MONEY_SPENT
-    metric = await TierRepository(session).member_metric(member_id, since, money=money)
+    metric = await TierRepository(session).member_metric(
+        member_id, since, money=money, with_opening=with_opening
+    )
     target = qualified_tier(program, metric)
     if rank(program, target) <= rank(program, current_tier):
         return None
@@ -103,9 +109,11 @@ async def review_tiers(
     after = 0
     while batch := await repository.member_tiers(program_id, after, REVIEW_BATCH):
         after = batch[-1][0]
-        found = await metrics(session, program=program, member_ids=[m for m, _ in batch], now=now)
-        for member_id, current in batch:
+        found = await metrics(session, program=program, member_ids=[m for m, *_ in batch], now=now)
+        for member_id, current, until in batch:
             reviewed += 1
+            if until is not None and now < until:
+                continue  # a carried-over tier holds until then
             move = review_move(program, current, found[member_id])
             if move is None:
                 continue
@@ -124,6 +132,35 @@ async def review_tiers(
     review.reviewed, review.upgraded, review.downgraded = reviewed, upgraded, downgraded
     await session.flush()
     return ReviewResult(ran=True, reviewed=reviewed, upgraded=upgraded, downgraded=downgraded)
+
+
+IMPORTED = "imported"
+
+
+async def carry_over_tier(
+    session: AsyncSession,
+    *,
+    member_id: int,
+    current_tier: str | None,
+    tier: str | None,
+    until: datetime | None,
+    now: datetime,
+) -> TierChange | None:
+    """Set a tier the member held in the shop's previous program (reason ``imported``). It
+    holds until ``until``; without one, the next review applies the downgrade policy. The
+    same tier again only moves ``until``; nothing else changes."""
+    repository = TierRepository(session)
+    await repository.set_tier_until(member_id, until if tier is not None else None)
+    if tier == current_tier:
+        return None
+    return await repository.move(
+        member_id=member_id,
+        from_tier=current_tier,
+        to_tier=tier,
+        reason=IMPORTED,
+        metric=0,
+        now=now,
+    )
 
 
 async def tier_history(session: AsyncSession, *, member_id: int) -> list[TierChange]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from patron.analytics.kpis.inputs import KpiSettings
@@ -13,19 +14,21 @@ from patron.analytics.kpis.points import (
     valued_points,
     whole,
 )
-from tests.analytics.kpis.store import WINDOW, entries, inputs
+from tests.analytics.kpis.store import ENTRIES, WINDOW, at, entries, frame, inputs
 
 
 def test_member_points_from_entries() -> None:
     rows = {row["member_id"]: row for row in member_points(entries(), WINDOW).to_dicts()}
     # Member 1: 190 + 300 − 100 reversed; redeemed 200 − 50 refunded; April's 99 is after the end.
     assert rows[1] == {"member_id": 1, "issued": 390, "redeemed": 150, "expired": 0,
-                       "balance": 340, "redeemed_to_date": 150, "expired_to_date": 0}  # fmt: skip
+                       "balance": 340, "redeemed_to_date": 150, "expired_to_date": 0,
+                       "opening": 0}  # fmt: skip
     # Member 3: 80 + 10 (a positive adjustment); −5 is not issued; −100 leaves a debt of 15.
     assert rows[3]["issued"] == 90
     assert rows[3]["balance"] == -15
     assert rows[5] == {"member_id": 5, "issued": 0, "redeemed": 0, "expired": 30,
-                       "balance": 0, "redeemed_to_date": 0, "expired_to_date": 30}  # fmt: skip
+                       "balance": 0, "redeemed_to_date": 0, "expired_to_date": 30,
+                       "opening": 0}  # fmt: skip
 
 
 def test_points_figures() -> None:
@@ -39,7 +42,28 @@ def test_points_figures() -> None:
         "outstanding": 520,  # 340 + 180; member 3's debt is no liability
         "redeemed_to_date": 250,
         "expired_to_date": 50,
+        "opening": 0,
     }
+
+
+def test_opening_balances_count_apart_from_points_issued() -> None:
+    imported = [
+        (7, "opening", 1000, at(1, 5)),
+        (7, "earn", 40, at(1, 9)),
+        (8, "opening", 3, at(12, 1, 2025)),
+    ]
+    rows = {
+        row["member_id"]: row
+        for row in member_points(
+            pl.concat([entries(), frame(imported, ENTRIES)]), WINDOW
+        ).to_dicts()
+    }
+    assert (rows[7]["issued"], rows[7]["opening"], rows[7]["balance"]) == (40, 1000, 1040)
+    assert (rows[8]["issued"], rows[8]["opening"], rows[8]["balance"]) == (
+        0,
+        0,
+        3,
+    )  # before the window
 
 
 def test_liability_and_reward_cost() -> None:

@@ -42,6 +42,7 @@ POINTS = {
     "balance": pl.Int64,
     "redeemed_to_date": pl.Int64,
     "expired_to_date": pl.Int64,
+    "opening": pl.Int64,
 }
 
 

@@ -6,8 +6,9 @@ Definitions (``docs/metrics.md``):
 - Points follow the ledger's own counters (:mod:`patron.ledger.lots`): **issued** = earn +
   bonus + positive adjustments + reversals (returns take points back, so issued is net of
   them); **redeemed** = −Σ redeem entries (a cancelled coupon's refund lowers it);
-  **expired** = −Σ expire entries. **Redemption rate** = redeemed / issued, **breakage** =
-  expired / issued, both within the window.
+  **expired** = −Σ expire entries. **opening** = the opening balances imported with members
+  (``opening`` entries), apart: they are not points the program issued. **Redemption
+  rate** = redeemed / issued, **breakage** = expired / issued, both within the window.
 - **Outstanding** = Σ over members of max(balance at the window's end, 0) (available and
   pending; a member in debt owes points, which is no liability).
 - **Expected redemption rate** (ERR): set in the settings, else the share of settled points
@@ -66,6 +67,7 @@ def member_points(entries: pl.DataFrame, window: Window) -> pl.DataFrame:
             balance=amount.sum(),
             redeemed_to_date=total(kind == EntryKind.REDEEM, -1),
             expired_to_date=total(kind == EntryKind.EXPIRE, -1),
+            opening=total((kind == EntryKind.OPENING) & inside),
         )
         .collect()
     )
@@ -101,6 +103,7 @@ def points_figures(points: pl.DataFrame) -> dict[str, Any]:
         "outstanding": outstanding,
         "redeemed_to_date": settled_redeemed,
         "expired_to_date": settled_expired,
+        "opening": _sum(points, "opening"),
     }
 
 

@@ -196,6 +196,19 @@ class KpiRepository:
 
         return FrameRead(ColumnarRead(query), finish)
 
+    def openings_read(self) -> FrameRead:
+        """The opening balances imported with members (``opening`` entries): the KPIs count
+        them apart from the points the program issued."""
+        query = (
+            f"SELECT member_id, amount, {self._moment()} FROM ledger_entries WHERE kind = 'opening'"
+        )
+        schema = {
+            "member_id": pl.Int64,
+            "amount": pl.Int64,
+            "occurred_at": pl.Datetime("us", "UTC"),
+        }
+        return FrameRead(ColumnarRead(query), lambda frame: _utc(self._seconds(frame), schema))
+
     def entries_read(self) -> FrameRead:
         query = f"SELECT id, member_id, kind, amount, {self._moment()} FROM ledger_entries"
         schema = {

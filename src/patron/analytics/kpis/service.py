@@ -72,14 +72,17 @@ def catalogue_values(program: Program) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"value": pl.Int64, "cost_points": pl.Int64}, orient="row")
 
 
-def _points(
-    ledger: pl.DataFrame, members: pl.DataFrame, window: Window, whole_history: bool
-) -> pl.DataFrame:
-    """The points frame from the accounts' counters (whole history) or the ledger entries."""
+def _points(frames: _Frames, window: Window, whole_history: bool) -> pl.DataFrame:
+    """The points frame from the accounts' counters (whole history) or the ledger entries,
+    with the opening balances imported in the window apart."""
+    ledger, members = frames.ledger, frames.members
     if whole_history:
+        assert frames.openings is not None
+        opening = frames.openings.group_by("member_id").agg(opening=pl.col("amount").sum())
         frame = ledger.with_columns(
             redeemed_to_date=pl.col("redeemed"), expired_to_date=pl.col("expired")
-        )
+        ).join(opening, on="member_id", how="left")
+        frame = frame.with_columns(pl.col("opening").fill_null(0))
     else:
         frame = member_points(ledger, window)
     ids = members.get_column("member_id").implode()
@@ -92,6 +95,7 @@ class _Frames:
     returns: pl.DataFrame
     members: pl.DataFrame
     ledger: pl.DataFrame  # the accounts (whole history) or the ledger entries
+    openings: pl.DataFrame | None  # the opening entries (whole history)
     values: pl.DataFrame
     source: str
     segments: pl.DataFrame | None  # when the report is broken down by segment
@@ -113,14 +117,18 @@ async def _frames(
         repository.purchases_read(queries),
         repository.returns_read(),
         repository.members_read(active.program_id),
-        repository.accounts_read() if whole_history else repository.entries_read(),
+        *(
+            [repository.accounts_read(), repository.openings_read()]
+            if whole_history
+            else [repository.entries_read()]
+        ),
     ]
     if with_segments:
         reads.append(repository.segments_read())
-    purchases, returns, members, ledger, *segments = await repository.load(*reads)
-    return _Frames(
-        purchases, returns, members, ledger, values, source, segments[0] if segments else None
-    )
+    purchases, returns, members, ledger, *rest = await repository.load(*reads)
+    openings = rest.pop(0) if whole_history else None
+    segment = rest[0] if rest else None
+    return _Frames(purchases, returns, members, ledger, openings, values, source, segment)
 
 
 async def kpi_report(session: AsyncSession, *, query: KpiQuery, today: date) -> dict[str, Any]:
@@ -142,7 +150,7 @@ async def kpi_report(session: AsyncSession, *, query: KpiQuery, today: date) -> 
         if query.baseline_first is None or query.baseline_last is None:
             raise KpiWindowError("give both ends of the baseline", field="baseline_from")
         baseline = _window(query.baseline_first, query.baseline_last, purchases, "baseline_from")
-    points = _points(frames.ledger, members, window, whole_history)
+    points = _points(frames, window, whole_history)
     groups: dict[str, pl.DataFrame] = {}
     for name in query.by:
         if name is Breakdown.TIER:

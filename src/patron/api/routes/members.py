@@ -3,6 +3,7 @@ and the member's personal data: export and erasure."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -21,6 +22,9 @@ from patron.members.overview import (
     overview_of,
 )
 from patron.members.schemas import MemberCreate, MemberPage, MemberUpdate
+from patron.onboarding import service as import_service
+from patron.onboarding.members import RowStatus
+from patron.onboarding.schemas import MemberBatch, MemberBatchItem, MemberBatchResult
 from patron.privacy import service as privacy_service
 from patron.privacy.schemas import Erasure, MemberExport
 from patron.programs.service import get_active_program
@@ -67,6 +71,31 @@ async def enrol(
     if member.enrolled_at != now:
         response.status_code = status.HTTP_200_OK
     return await overview_of(session, member, now=now)
+
+
+@router.post("/batch", response_model=MemberBatchResult)
+async def import_batch(
+    batch: MemberBatch, session: WriteSession, _: Admin, now: Now
+) -> MemberBatchResult:
+    """Enrol or update up to 500 members with the columns of ``patron import members``
+    (opening balances, carried-over tiers, consents, attributes). Each member answers with
+    the status it would have had alone: ``new``, ``unchanged`` (the same member sent again),
+    ``updated`` or ``refused`` with its errors; a refused member does not stop the others.
+    ``dry_run`` writes nothing."""
+    active = await get_active_program(session)
+    answers = await import_service.import_batch(
+        session,
+        active=active,
+        records=[member.model_dump(exclude_unset=True) for member in batch.members],
+        now=now,
+        dry_run=batch.dry_run,
+    )
+    items = [MemberBatchItem.model_validate(answer.to_dict()) for answer in answers]
+    counts = Counter(item.status for item in items)
+    return MemberBatchResult(
+        items=items,
+        **{status.value: counts[status] for status in RowStatus},
+    )
 
 
 @router.get("", response_model=MemberPage)

@@ -1,15 +1,17 @@
 """Reading an import file into text columns, one row per purchase line.
 
 The format is chosen by the file's extension: ``.csv`` (UTF-8, comma separated, a header
-row) or ``.parquet``. Every column becomes text exactly as written, so that amounts keep the
-digits the shop sent (they are part of the purchase's fingerprint): an empty CSV field is a
-missing value. Parquet may carry typed columns: numbers become their decimal text (a
-``Decimal`` keeps its scale, a float its shortest form), a ``Datetime`` becomes an ISO 8601
-instant (naive values are UTC).
+row), ``.xlsx`` (the first sheet, a header row) or ``.parquet``. :func:`read_table` is the
+reader every import shares (the members import too); :func:`read_rows` is the purchases'.
+Every column becomes text exactly as written, so that amounts keep the digits the shop sent
+(they are part of the purchase's fingerprint): an empty CSV field is a missing value. Parquet
+may carry typed columns: numbers become their decimal text (a ``Decimal`` keeps its scale, a
+float its shortest form), a ``Datetime`` becomes an ISO 8601 instant (naive values are UTC).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -39,37 +41,59 @@ def read_rows(path: Path) -> pl.DataFrame:
     Raises :class:`ImportFileError` when the file cannot be read, has another extension, or
     its header lacks a required column or names one Patron does not know.
     """
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            raw = pl.read_csv(path, infer_schema=False, encoding="utf8")
-        elif suffix == ".parquet":
-            raw = pl.read_parquet(path)
-        else:
-            raise ImportFileError(
-                f"{path.name}: give a .csv or .parquet file, not {suffix or 'no extension'}",
-                field="file",
-            )
-    except (OSError, pl.exceptions.PolarsError) as error:
-        raise ImportFileError(f"{path.name}: cannot be read: {error}", field="file") from error
-    _check_header(path, raw.columns)
+    return read_table(path, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
+
+
+def read_table(
+    path: Path,
+    required: Sequence[str],
+    optional: Sequence[str],
+    *,
+    extra: Collection[str] = (),
+) -> pl.DataFrame:
+    """``row`` (1-based data row), then the ``required``, ``optional`` and ``extra`` columns
+    as text, in that order. ``extra`` names columns the caller accepts besides the known ones
+    (a missing one is all missing, like an optional one); any other column is refused."""
+    raw = _read(path)
+    known = [*required, *optional]
+    _check_header(path, raw.columns, required, [*known, *extra])
+    wanted = [*known, *(name for name in extra if name not in known)]
     return raw.select(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW),
-        *(_as_text(raw, name) for name in COLUMNS),
+        *(_as_text(raw, name) for name in wanted),
     )
 
 
-def _check_header(path: Path, columns: list[str]) -> None:
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+def _read(path: Path) -> pl.DataFrame:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return pl.read_csv(path, infer_schema=False, encoding="utf8")
+        if suffix == ".parquet":
+            return pl.read_parquet(path)
+        if suffix == ".xlsx":
+            return pl.read_excel(path, engine="calamine", infer_schema_length=0)
+    except (OSError, pl.exceptions.PolarsError, ImportError) as error:
+        raise ImportFileError(f"{path.name}: cannot be read: {error}", field="file") from error
+    raise ImportFileError(
+        f"{path.name}: give a .csv, .xlsx or .parquet file, not {suffix or 'no extension'}",
+        field="file",
+    )
+
+
+def _check_header(
+    path: Path, columns: list[str], required: Sequence[str], allowed: Sequence[str]
+) -> None:
+    missing = [name for name in required if name not in columns]
     if missing:
         raise ImportFileError(
             f"{path.name}: the header lacks the column(s) {', '.join(missing)}", field=missing[0]
         )
-    unknown = [name for name in columns if name not in COLUMNS]
+    unknown = [name for name in columns if name not in allowed]
     if unknown:
         raise ImportFileError(
             f"{path.name}: unknown column(s) {', '.join(unknown)}; the columns are "
-            f"{', '.join(COLUMNS)}",
+            f"{', '.join(allowed)}",
             field=unknown[0],
         )
 

@@ -1,0 +1,1 @@
+"""Onboarding: a shop's existing customers, their balances and tiers, brought into Patron."""

@@ -1,0 +1,260 @@
+"""Members in bulk: what one batch of checked rows does, for the file import and the API.
+
+Each row is idempotent by ``external_id``. A member not yet in the program is ``new``: it is
+enrolled (bulk inserts of members, accounts and consents), its opening balance is credited
+as an ``opening`` entry with its own lot, and its carried-over tier is set with the reason
+``imported``. A member whose stored import checksum equals the row's is ``unchanged`` and
+nothing is written. Otherwise it is ``updated``: the profile and attributes are replaced,
+consents that differ are changed (and recorded in the consent history), a different opening
+balance is corrected by an ``adjust`` entry for the difference (history is never rewritten),
+and a different tier is carried over again.
+
+Services take the session and never commit: the caller's unit of work does. Imported members
+will emit ``members.enrolled`` with ``imported: true`` once the domain events exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.kit import ids
+from patron.ledger import service as ledger_service
+from patron.ledger.kinds import EntryKind, ShortfallPolicy
+from patron.members import service as member_service
+from patron.members.models import MemberStatus
+from patron.members.repository import MemberRepository
+from patron.onboarding.repository import ImportRepository
+from patron.onboarding.rows import MemberRow
+from patron.programs.expiry import expiry_for
+from patron.programs.schemas import ActiveProgram
+from patron.tiers import service as tier_service
+
+IMPORT_SOURCE = "import"
+_INSERT_ATTEMPTS = 5
+
+
+class RowStatus(StrEnum):
+    NEW = "new"
+    UNCHANGED = "unchanged"
+    UPDATED = "updated"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class Existing:
+    member_id: int
+    checksum: str
+    tier: str | None
+    tier_until: datetime | None
+
+
+async def classify(
+    session: AsyncSession, *, program_id: int, rows: Sequence[MemberRow]
+) -> tuple[list[RowStatus], dict[str, Existing]]:
+    """What each row would do (new, unchanged or updated), and the members that exist."""
+    found = await ImportRepository(session).members(program_id, [row.external_id for row in rows])
+    existing = {key: Existing(*values) for key, values in found.items()}
+    statuses = []
+    for row in rows:
+        member = existing.get(row.external_id)
+        if member is None:
+            statuses.append(RowStatus.NEW)
+        elif member.checksum == row.checksum:
+            statuses.append(RowStatus.UNCHANGED)
+        else:
+            statuses.append(RowStatus.UPDATED)
+    return statuses, existing
+
+
+async def apply_rows(
+    session: AsyncSession, *, active: ActiveProgram, rows: Sequence[MemberRow], now: datetime
+) -> list[RowStatus]:
+    """Write the rows (see the module docstring); their statuses in order. The rows must have
+    distinct external ids."""
+    statuses, existing = await classify(session, program_id=active.program_id, rows=rows)
+    new = [row for row, status in zip(rows, statuses, strict=True) if status is RowStatus.NEW]
+    await _enrol(session, active, new, now)
+    for row, status in zip(rows, statuses, strict=True):
+        if status is RowStatus.UPDATED:
+            await _update(session, active, row, existing[row.external_id], now)
+    return statuses
+
+
+def _member_values(
+    program_id: int, row: MemberRow, now: datetime, referral_code: str
+) -> dict[str, Any]:
+    return {
+        "program_id": program_id,
+        "external_id": row.external_id,
+        "name": row.name,
+        "email": row.email,
+        "phone": row.phone,
+        "birth_date": row.birth_date,
+        "language": row.language,
+        "attributes": row.attributes,
+        "status": MemberStatus.ACTIVE,
+        "blocked_reason": None,
+        "referral_code": referral_code,
+        "tier_id": None,
+        "tier_since": None,
+        "tier_until": None,
+        "enrolment_checksum": row.checksum,
+        "enrolled_at": row.enrolled_at or now,
+        "updated_at": now,
+    }
+
+
+async def _insert(
+    session: AsyncSession, program_id: int, rows: Sequence[MemberRow], now: datetime
+) -> dict[str, int]:
+    """Insert the members; ``external_id -> id``. A row left out because its referral code
+    was taken (rare: codes are random) is inserted again with a new code."""
+    repository = ImportRepository(session)
+    wanted = {row.external_id: row for row in rows}
+    found: dict[str, int] = {}
+    for _attempt in range(_INSERT_ATTEMPTS):
+        missing = [row for key, row in wanted.items() if key not in found]
+        if not missing:
+            return found
+        codes = ids.random_codes(len(missing), member_service.REFERRAL_CODE_LENGTH)
+        await repository.insert_members(
+            [
+                _member_values(program_id, row, now, code)
+                for row, code in zip(missing, codes, strict=True)
+            ]
+        )
+        inserted = await repository.members(program_id, [row.external_id for row in missing])
+        found.update({key: int(values[0]) for key, values in inserted.items()})
+    if len(found) < len(wanted):
+        raise RuntimeError(f"no free referral code after {_INSERT_ATTEMPTS} attempts")
+    return found
+
+
+async def _enrol(
+    session: AsyncSession, active: ActiveProgram, rows: Sequence[MemberRow], now: datetime
+) -> None:
+    if not rows:
+        return
+    member_ids = await _insert(session, active.program_id, rows, now)
+    balances = [
+        ledger_service.OpeningBalance(
+            member_ids[row.external_id],
+            row.opening_points,
+            row.opening_points_expire_at or expiry_for(active.program, now),
+            row.external_id,
+        )
+        for row in rows
+        if row.opening_points > 0
+    ]
+    await ledger_service.open_accounts(
+        session, member_ids=list(member_ids.values()), balances=balances, now=now
+    )
+    consents = [
+        _consent_row(member_ids[row.external_id], row, channel, now)
+        for row in rows
+        for channel in sorted(row.consents)
+    ]
+    await MemberRepository(session).insert_consents(consents)
+    for row in rows:
+        if row.tier is not None:
+            await tier_service.carry_over_tier(
+                session,
+                member_id=member_ids[row.external_id],
+                current_tier=None,
+                tier=row.tier,
+                until=row.tier_until,
+                now=now,
+            )
+
+
+def _consent_row(member_id: int, row: MemberRow, channel: Any, now: datetime) -> tuple[Any, ...]:
+    """(member id, channel, is granted, granted at, revoked at, source, occurred at)."""
+    consent = row.consents[channel]
+    at = consent.at or row.enrolled_at or now
+    granted_at, revoked_at = (at, None) if consent.is_granted else (None, at)
+    return (member_id, channel, consent.is_granted, granted_at, revoked_at, IMPORT_SOURCE, at)
+
+
+async def _open_balance(
+    session: AsyncSession,
+    active: ActiveProgram,
+    row: MemberRow,
+    member_id: int,
+    before: tuple[int, int],
+    now: datetime,
+) -> None:
+    """Bring the member's opening balance from ``before`` (total, entries) to the row's: an
+    ``opening`` entry and its lot when it had none, else an ``adjust`` entry for the
+    difference. The key counts the entries before it: each correction is one entry, once."""
+    total, count = before
+    change = row.opening_points - total
+    if change == 0:
+        return
+    key = ledger_service.opening_key(member_id, count)
+    common: dict[str, Any] = {
+        "member_id": member_id,
+        "idempotency_key": key,
+        "source_type": ledger_service.OPENING_SOURCE,
+        "source_id": row.external_id,
+        "now": now,
+    }
+    if change < 0:
+        await ledger_service.debit(
+            session,
+            amount=-change,
+            kind=EntryKind.ADJUST,
+            on_shortfall=ShortfallPolicy.DEBT,
+            description="opening balance corrected by an import",
+            **common,
+        )
+        return
+    expires_at = row.opening_points_expire_at or expiry_for(active.program, now)
+    await ledger_service.credit(
+        session,
+        amount=change,
+        kind=EntryKind.OPENING if count == 0 else EntryKind.ADJUST,
+        expires_at=expires_at,
+        description="opening balance" if count == 0 else "opening balance corrected by an import",
+        **common,
+    )
+
+
+async def _update(
+    session: AsyncSession, active: ActiveProgram, row: MemberRow, member: Existing, now: datetime
+) -> None:
+    values = _member_values(active.program_id, row, now, "")  # the code is kept
+    await MemberRepository(session).lock_member_for_update(member.member_id)
+    await ImportRepository(session).update_profile(member.member_id, values)
+    current = {
+        consent.channel: consent.is_granted
+        for consent in (await MemberRepository(session).consents([member.member_id]))[
+            member.member_id
+        ]
+    }
+    for channel, consent in sorted(row.consents.items()):
+        if current.get(channel) != consent.is_granted:
+            await member_service.set_consent(
+                session,
+                member_id=member.member_id,
+                channel=channel,
+                is_granted=consent.is_granted,
+                source=IMPORT_SOURCE,
+                now=now,
+            )
+    before = await ledger_service.opening_total(session, member_id=member.member_id)
+    await _open_balance(session, active, row, member.member_id, before, now)
+    if row.tier is not None and (row.tier != member.tier or row.tier_until != member.tier_until):
+        await tier_service.carry_over_tier(
+            session,
+            member_id=member.member_id,
+            current_tier=member.tier,
+            tier=row.tier,
+            until=row.tier_until,
+            now=now,
+        )
