@@ -19,7 +19,9 @@ from patron.kit.backup import (
 )
 from patron.kit.db import database_url
 
-FileArgument = Annotated[Path, typer.Argument(help="The backup file.", show_default=False)]
+FileArgument = Annotated[
+    Path, typer.Argument(help="The backup file.", metavar="FILE", show_default=False)
+]
 
 
 def backup(

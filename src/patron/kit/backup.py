@@ -22,7 +22,7 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,9 +180,16 @@ def replace_durably(temporary: Path, file: Path) -> None:
         os.close(directory)
 
 
-def backup_sqlite(source: Path, file: Path, *, step_pages: int = STEP_PAGES) -> str:
+def backup_sqlite(
+    source: Path,
+    file: Path,
+    *,
+    step_pages: int = STEP_PAGES,
+    progress: Callable[[int, int], object] | None = None,
+) -> str:
     """Copy the SQLite database ``source`` into ``file`` from one snapshot (see the module
-    docstring); returns the schema revision of the copy."""
+    docstring); returns the schema revision of the copy. ``progress(remaining, total)`` is
+    called with the page counts after each step."""
     if not source.is_file():
         raise DatabaseNotFoundError(f"no SQLite database at {source}", field="db")
     if _same_file(source, file):
@@ -193,7 +200,11 @@ def backup_sqlite(source: Path, file: Path, *, step_pages: int = STEP_PAGES) -> 
             revision = _revision(reader)
             if revision is None:
                 raise BackupError(f"{source} is not a Patron database", field="db")
-            reader.backup(copy, pages=step_pages)
+            reader.backup(
+                copy,
+                pages=step_pages,
+                progress=None if progress is None else lambda _, left, total: progress(left, total),
+            )
             reader.execute("COMMIT")
             copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
             problems = _check_integrity(copy)
