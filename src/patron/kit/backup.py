@@ -195,23 +195,35 @@ def backup_sqlite(
     if _same_file(source, file):
         raise BackupError("the backup file is the database itself", field="file")
     with temporary_beside(file) as temporary:
-        with closing(_connect(source, "rw")) as reader, closing(_connect(temporary, "rwc")) as copy:
-            reader.execute("BEGIN")  # the snapshot starts with the first read, just below
-            revision = _revision(reader)
-            if revision is None:
-                raise BackupError(f"{source} is not a Patron database", field="db")
-            reader.backup(
-                copy,
-                pages=step_pages,
-                progress=None if progress is None else lambda _, left, total: progress(left, total),
-            )
-            reader.execute("COMMIT")
-            copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
-            problems = _check_integrity(copy)
+        try:
+            revision, problems = _copy_snapshot(source, temporary, step_pages, progress)
+        except sqlite3.Error as error:  # disk full, a damaged source, ...
+            raise BackupError(f"cannot copy {source}: {error}") from error
         if problems:
             raise BackupError(f"the copy failed its integrity check: {problems[:3]}")
         replace_durably(temporary, file)
     return revision
+
+
+def _copy_snapshot(
+    source: Path,
+    temporary: Path,
+    step_pages: int,
+    progress: Callable[[int, int], object] | None,
+) -> tuple[str, list[str]]:
+    with closing(_connect(source, "rw")) as reader, closing(_connect(temporary, "rwc")) as copy:
+        reader.execute("BEGIN")  # the snapshot starts with the first read, just below
+        revision = _revision(reader)
+        if revision is None:
+            raise BackupError(f"{source} is not a Patron database", field="db")
+        reader.backup(
+            copy,
+            pages=step_pages,
+            progress=None if progress is None else lambda _, left, total: progress(left, total),
+        )
+        reader.execute("COMMIT")
+        copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+        return revision, _check_integrity(copy)
 
 
 def inspect_sqlite_backup(file: Path) -> str:
