@@ -94,3 +94,11 @@ def test_app_is_the_whole_tree() -> None:
         command.name for command in app.registered_commands
     }
     assert names == set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", ["backup", "restore"])
+def test_backup_and_restore_load_no_heavy_module(command: str) -> None:
+    loaded, code, output = _run(command, "--help")
+    assert code in {"0", "None"}
+    assert f"Usage: patron {command} [OPTIONS]" in output
+    assert loaded == set()

@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str, Literal["group", "command"]]] = {
     "demo": ("patron.cli.demo", "demo", "command"),
     "serve": ("patron.cli.serve", "serve", "command"),
     "verify": ("patron.cli.jobs", "verify", "command"),
+    "backup": ("patron.cli.backup", "backup", "command"),
+    "restore": ("patron.cli.backup", "restore", "command"),
     "simulate": ("patron.cli.simulate", "simulate", "command"),
 }
 

@@ -93,3 +93,14 @@ def check_schema(url: str) -> None:
     from alembic import command
 
     command.check(alembic_config(url))
+
+
+def is_known_revision(revision: str) -> bool:
+    """Whether ``revision`` is one of this Patron's migrations (a backup made by a newer Patron
+    is not: its schema cannot be upgraded here)."""
+    if revision == HEAD_REVISION:
+        return True
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(Path(__file__).parent))
+    return any(known.revision == revision for known in script.walk_revisions())
