@@ -29,11 +29,18 @@ class PurchaseLineCreate(Strict):
     category: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     quantity: Annotated[int, Field(gt=0, le=1_000_000)]
     unit_price: AmountText
+    discount: AmountText | None = Field(
+        default=None, description="Money off the whole line (not per unit), at most its amount"
+    )
 
 
 class PurchaseCreate(Strict):
     """A completed order. ``external_id`` is the shop's order id; sending the same body again
-    is safe (200, same result), a different body with the same id is refused (409)."""
+    is safe (200, same result), a different body with the same id is refused (409).
+
+    ``total`` is what was paid, shipping included. Below the lines (less their discounts)
+    plus shipping, the difference is an order-level discount spread over the lines; above,
+    the purchase is refused (``total_mismatch``). Points follow what each line was paid."""
 
     external_id: Annotated[str, Field(min_length=1, max_length=128)]
     member_id: Annotated[int, Field(gt=0)] | None = None
@@ -58,7 +65,16 @@ class PurchaseCreate(Strict):
         return self
 
     def fingerprint(self) -> str:
-        return fingerprint(self.model_dump(mode="json"))
+        return fingerprint(body_without_empty_discounts(self.model_dump(mode="json")))
+
+
+def body_without_empty_discounts(body: dict[str, Any]) -> dict[str, Any]:
+    """The body with each line's ``discount`` left out where none was given, so a purchase
+    without discounts keeps the fingerprint it had before lines could carry one."""
+    for line in body["lines"]:
+        if line.get("discount", "") is None:
+            del line["discount"]
+    return body
 
 
 class ReturnLineCreate(Strict):
@@ -110,12 +126,18 @@ class BreakdownRow(BaseModel):
 
 
 class PurchaseLineRead(BaseModel):
+    """``amount`` is quantity x unit price; ``discount`` the line's own discount; ``paid``
+    what the line was paid: its amount less its discount and its share of the order-level
+    discount (what a return of the whole line refunds)."""
+
     line_no: int
     sku: str
     category: str | None
     quantity: int
     unit_price: str
     amount: str
+    discount: str
+    paid: str
     returned_quantity: int
 
 
