@@ -123,32 +123,41 @@ def with_paid_amounts(lines: pl.DataFrame, purchases: pl.DataFrame) -> pl.DataFr
     earlier line, as :func:`patron.rules.allocation.allocate` does."""
     if not lines.height:
         return lines
-    position = pl.int_range(pl.len(), dtype=pl.Int64).alias("position")
-    lines = lines.with_columns(position)
     goods = lines.group_by(KEY).agg(pl.col("amount").sum().alias("goods"))
-    discount = pl.min_horizontal(
-        pl.col("goods") + pl.col("shipping").cast(pl.Int128) - pl.col("total").cast(pl.Int128),
-        pl.col("goods"),
-    )
     discounted = (
         purchases.select(KEY, "total", "shipping")
         .join(goods, on=KEY, how="inner")
-        .select(KEY, "goods", discount.alias("order_discount"))
+        .select(KEY, "goods", order_discount("goods").alias("order_discount"))
         .filter(pl.col("order_discount") > 0)
     )
+    return spread_order_discounts(lines, discounted)
+
+
+def order_discount(goods: str) -> pl.Expr:
+    """The order-level discount (Int128) of purchases with ``total``, ``shipping`` and the
+    lines' net value in the column ``goods``: ``min(goods + shipping - total, goods)``,
+    positive where there is one."""
+    return pl.min_horizontal(
+        pl.col(goods).cast(pl.Int128)
+        + pl.col("shipping").cast(pl.Int128)
+        - pl.col("total").cast(pl.Int128),
+        pl.col(goods).cast(pl.Int128),
+    )
+
+
+def spread_order_discounts(lines: pl.DataFrame, discounted: pl.DataFrame) -> pl.DataFrame:
+    """``lines`` (key, ..., ``amount``, in line order) with ``amount`` less each line's share
+    of its purchase's ``order_discount`` (``discounted``: key, ``goods`` = the sum of the
+    purchase's amounts, ``order_discount`` > 0; other purchases' lines are unchanged).
+    Raises :class:`ScoringOverflowError` when some ``goods`` reach 2**63 (the products would
+    not fit Int128)."""
     if not discounted.height:
-        return lines.drop("position")
+        return lines
     if discounted.select(pl.col("goods").max()).item() >= _ALLOCATION_SAFE:
         raise ScoringOverflowError(
             "line amounts too large for an exact order discount; score these purchases one by one"
         )
-    return _allocated(lines, discounted)
-
-
-_ALLOCATION_SAFE = 2**63
-
-
-def _allocated(lines: pl.DataFrame, discounted: pl.DataFrame) -> pl.DataFrame:
+    lines = lines.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("position"))
     share = pl.col("order_discount") * pl.col("amount")
     affected = (
         lines.join(discounted, on=KEY, how="inner")
@@ -166,6 +175,9 @@ def _allocated(lines: pl.DataFrame, discounted: pl.DataFrame) -> pl.DataFrame:
         pl.exclude("amount", "paid", "position"),
         pl.coalesce("paid", "amount").cast(pl.Int128).alias("amount"),
     ).select(lines.drop("position").columns)
+
+
+_ALLOCATION_SAFE = 2**63
 
 
 def prepare_prior_usage(

@@ -18,18 +18,10 @@ import numpy as np
 import polars as pl
 
 from patron.kit.time import ensure_utc
+from patron.purchases.bulk.paid import purchase_nets, with_paid
 from patron.purchases.bulk.report import RowProblem
 from patron.purchases.bulk.source import ROW
-from patron.purchases.bulk.validate import (
-    MAX_QUANTITY,
-    Check,
-    check_lines,
-    check_purchases,
-    errors_of,
-)
-from patron.rules.allocation import allocate, order_discount
-from patron.rules.errors import ScoringOverflowError
-from patron.rules.frame_inputs import KEY, with_paid_amounts
+from patron.purchases.bulk.validate import Check, check_lines, check_purchases, errors_of
 
 MAX_LINES = 1000
 PURCHASE_FIELDS = (
@@ -152,16 +144,7 @@ def _purchases(rows: pl.DataFrame) -> pl.DataFrame:
     firsts = rows.filter(pl.col("first") == index)
     starts = firsts["first"].to_numpy()
     counts = np.diff(np.append(starts, rows.height))
-    amount = pl.col("quantity_number").cast(pl.Int128) * pl.col("unit_price_minor").cast(pl.Int128)
-    valid = pl.col("quantity_number").is_between(1, MAX_QUANTITY) & (
-        pl.col("discount_minor").cast(pl.Int128) <= amount
-    )
-    net = pl.when(valid).then(amount - pl.col("discount_minor").cast(pl.Int128))
-    invalid = net.is_null().any()
-    nets = rows.group_by("pidx").agg(  # null when a line is invalid
-        pl.when(invalid).then(None).otherwise(net.sum()).alias("net")
-    )
-    firsts = firsts.join(nets, on="pidx", how="left", maintain_order="left")
+    firsts = firsts.with_columns(purchase_nets(rows, starts))
     purchases = firsts.select(
         "pidx",
         "net",
@@ -293,37 +276,4 @@ def _in_time_order(rows: pl.DataFrame, purchases: pl.DataFrame, errors: pl.DataF
         "discount_minor",
     ).sort(["seq", "line_no"])
     errors = errors.unique(maintain_order=True).sort(ROW, maintain_order=True)
-    return Grouped(ordered.drop("pidx", "net"), _with_paid(lines, ordered), errors)
-
-
-def _with_paid(lines: pl.DataFrame, purchases: pl.DataFrame) -> pl.DataFrame:
-    """``paid_minor``: what each line was paid, its discount and its share of the order-level
-    discount taken off (:mod:`patron.rules.allocation`; null where a value is invalid)."""
-    net = pl.col("quantity").cast(pl.Int128) * pl.col("unit_price_minor").cast(pl.Int128) - pl.col(
-        "discount_minor"
-    ).cast(pl.Int128)
-    keyed = lines.select(pl.col("seq").alias(KEY), net.alias("amount"))
-    totals = purchases.select(
-        pl.col("seq").alias(KEY),
-        pl.col("total_minor").alias("total"),
-        pl.col("shipping_minor").alias("shipping"),
-    )
-    try:
-        paid = with_paid_amounts(keyed, totals)["amount"]
-    except ScoringOverflowError:  # amounts beyond 2**63: the exact Python rule, line by line
-        paid = _paid_one_by_one(keyed, totals)
-    return lines.with_columns(paid.cast(pl.Int64, strict=False).alias("paid_minor"))
-
-
-def _paid_one_by_one(lines: pl.DataFrame, purchases: pl.DataFrame) -> pl.Series:
-    by_key = {key: (total, shipping) for key, total, shipping in purchases.iter_rows()}
-    paid: list[int | None] = []
-    for _, group in lines.group_by(KEY, maintain_order=True):
-        nets = group["amount"].to_list()
-        total, shipping = by_key[group[KEY][0]]
-        if None in nets or total is None or shipping is None:
-            paid.extend(nets)
-            continue
-        shares = allocate(nets, order_discount(nets, shipping, total))
-        paid.extend(net - share for net, share in zip(nets, shares, strict=True))
-    return pl.Series("amount", paid, dtype=pl.Int128)
+    return Grouped(ordered.drop("pidx", "net"), with_paid(lines, ordered), errors)
