@@ -267,3 +267,14 @@ async def test_the_quote_applies_the_same_rules(api: Api) -> None:
     )
     assert later.status_code == 422
     assert later.json()["error"]["code"] == "occurred_in_future"
+
+
+async def test_a_time_with_no_utc_date_is_a_validation_error_not_a_crash(api: Api) -> None:
+    """Found by the schema fuzzer on the batch route: 0001-01-01T00:00:00+00:01 is in year 0
+    in UTC, which Python cannot represent (it answered 500)."""
+    body = purchase("t-8", None, TEA_15000, at="0001-01-01T00:00:00+00:01")
+    for path, payload in (("/purchases", body), ("/purchases/batch", {"purchases": [body]})):
+        response = await api.call("POST", path, json=payload, role="pos")
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "validation_error"
+        assert response.json()["error"]["field"].endswith("occurred_at")

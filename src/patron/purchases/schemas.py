@@ -20,6 +20,15 @@ AmountText = Annotated[
 Code = Annotated[str, Field(min_length=1, max_length=64)]
 
 
+def _in_utc(value: datetime) -> datetime:
+    """The instant in UTC; one that has no UTC date (``0001-01-01T00:00:00+00:01``) is a
+    validation error, not an overflow."""
+    try:
+        return ensure_utc(value)
+    except OverflowError as error:
+        raise ValueError("the time is out of range in UTC") from error
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -56,7 +65,7 @@ class PurchaseCreate(Strict):
     @field_validator("occurred_at")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        return ensure_utc(value)
+        return _in_utc(value)
 
     @model_validator(mode="after")
     def _one_member_reference(self) -> Self:
@@ -191,7 +200,7 @@ class QuoteRequest(Strict):
     @field_validator("occurred_at")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else ensure_utc(value)
+        return None if value is None else _in_utc(value)
 
     @model_validator(mode="after")
     def _one_member_reference(self) -> Self:
