@@ -17,7 +17,7 @@ from patron.purchases.models import Purchase
 from patron.worker.daily import run_daily_jobs
 from tests.api.conftest import Api
 
-TUESDAY = "2026-12-08T10:00:00Z"  # 13:00 in Moscow
+TUESDAY = "2026-12-01T10:00:00Z"  # 13:00 in Moscow
 
 
 def purchase(
@@ -122,7 +122,7 @@ async def test_same_purchase_again_is_200_and_different_body_is_409(api: Api) ->
     again = await api.call("POST", "/purchases", json=body, role="pos")
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json() == first.json()
-    changed = {**body, "total": "301.00"}
+    changed = {**body, "total": "299.00"}
     conflict = await api.call("POST", "/purchases", json=changed, role="pos")
     assert conflict.status_code == 409
     assert conflict.json()["error"]["code"] == "idempotency_conflict"

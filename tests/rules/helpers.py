@@ -130,7 +130,7 @@ def frames(sales: Sequence[Sale]) -> tuple[pl.DataFrame, pl.DataFrame]:
         },
     )
     rows = [
-        (s.key, item.sku, item.category, item.quantity, item.unit_price)
+        (s.key, item.sku, item.category, item.quantity, item.unit_price, item.discount)
         for s in sales
         for item in s.context.lines
     ]
@@ -142,6 +142,7 @@ def frames(sales: Sequence[Sale]) -> tuple[pl.DataFrame, pl.DataFrame]:
             ("category", pl.String),
             ("quantity", pl.Int64),
             ("unit_price", pl.Int64),
+            ("discount", pl.Int64),
         ],
         orient="row",
     )

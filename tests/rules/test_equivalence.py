@@ -1,5 +1,6 @@
 """Property: for random valid programs and purchases, the vectorised evaluator gives exactly
-the integers of the per-event evaluator replayed in (member, occurred_at, key) order with
+the integers of the per-event evaluator (line discounts and order-level discounts
+included) replayed in (member, occurred_at, key) order with
 ``rule_usage`` fed from earlier results, and every breakdown sums to its points."""
 
 from __future__ import annotations
@@ -114,6 +115,22 @@ def programs(draw: st.DrawFn) -> Program:
 
 
 @st.composite
+def lines(draw: st.DrawFn) -> LineContext:
+    """A line, often with a discount on the whole line (up to all of it)."""
+    quantity = draw(st.integers(1, 5))
+    unit_price = draw(st.sampled_from([0, 1, 3, draw(st.integers(0, 120_000))]))
+    amount = quantity * unit_price
+    discount = draw(st.sampled_from([0, 0, amount, draw(st.integers(0, amount))]))
+    return LineContext(
+        sku=draw(st.sampled_from(SKUS)),
+        category=draw(st.sampled_from([*CATEGORIES, None])),
+        quantity=quantity,
+        unit_price=unit_price,
+        discount=discount,
+    )
+
+
+@st.composite
 def sales(draw: st.DrawFn) -> list[Sale]:
     found: list[Sale] = []
     instants = st.one_of(
@@ -122,24 +139,15 @@ def sales(draw: st.DrawFn) -> list[Sale]:
     )
     shared = draw(st.lists(instants, min_size=1, max_size=4))  # repeated instants make ties
     for key in range(draw(st.integers(1, 14))):
-        items = draw(
-            st.lists(
-                st.builds(
-                    LineContext,
-                    sku=st.sampled_from(SKUS),
-                    category=st.sampled_from([*CATEGORIES, None]),
-                    quantity=st.integers(1, 5),
-                    unit_price=st.integers(0, 120_000),
-                ),
-                max_size=4,
-            )
-        )
-        goods = sum(item.amount for item in items)
+        items = draw(st.lists(lines(), max_size=4))
+        goods = sum(item.net for item in items)
         shipping = draw(st.sampled_from([0, 0, 29_900, draw(st.integers(0, 50_000))]))
+        # an order-level discount of any size, often none, sometimes the whole goods
+        order_discount = draw(st.sampled_from([0, goods, draw(st.integers(0, goods))]))
         context = PurchaseContext(
             occurred_at=draw(st.one_of(st.sampled_from(shared), instants)),
             lines=tuple(items),
-            total=goods + shipping - draw(st.integers(0, goods)),
+            total=goods + shipping - order_discount,
             shipping=shipping,
             channel=draw(st.sampled_from([*CHANNELS, None])),
             store=draw(st.sampled_from([*STORES, None])),

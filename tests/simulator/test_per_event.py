@@ -47,7 +47,7 @@ async def _record_at_their_time(database: Database, text: str, seed: int, start:
     program_id = await apply(database, "default", text)
     await enrol(database, program_id, MEMBERS)
     rng = random.Random(seed)
-    purchases = random_purchases(rng, 150, MEMBERS, start=start, days=80, big=big)
+    purchases = random_purchases(rng, 150, MEMBERS, start=start, days=80, big=big, discounts=True)
     for purchase in file_order(purchases):
         async with database.write() as session:
             active = await program_service.get_active_program(session, key="default")

@@ -322,7 +322,7 @@ def _purchase_rows(purchases: list[PurchaseEvent], currency: str) -> pl.DataFram
                 COLUMNS,
                 (event.external_id, event.member_external_id, at, currency, total, line.sku,
                  str(line.quantity), format_amount(line.unit_price, currency), shipping,
-                 event.channel.value, event.store, line.category),
+                 event.channel.value, event.store, line.category, None),
                 strict=True,
             ):  # fmt: skip
                 columns[name].append(value)

@@ -332,9 +332,18 @@ class Returns(Strict):
     when_points_already_spent: WhenSpent = WhenSpent.DEBT
 
 
+class PurchaseSettings(Strict):
+    """How purchases are accepted: one dated more than ``max_future_minutes`` after the
+    moment it is recorded (or quoted, or imported) is refused (``occurred_in_future``); the
+    margin allows for the clocks of tills and shops running a little fast."""
+
+    max_future_minutes: Annotated[int, Field(ge=0, le=10_080, strict=True)] = 10
+
+
 class Program(Strict):
     program: ProgramInfo
     earning: Earning
+    purchases: PurchaseSettings = PurchaseSettings()
     tiers: Tiers | None = None
     rewards: list[Reward] = Field(default_factory=list)
     returns: Returns = Returns()

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.kit.money import parse_amount
+from patron.kit.money import format_amount, parse_amount
 from patron.programs.schema import Program
-from patron.purchases.errors import CurrencyMismatchError, InvalidAmountError
+from patron.purchases.errors import (
+    CurrencyMismatchError,
+    InvalidAmountError,
+    OccurredInFutureError,
+    TotalMismatchError,
+)
 from patron.purchases.repository import RuleUsageRepository
 from patron.purchases.schemas import PurchaseLineCreate
 from patron.rules.context import LineContext, PurchaseContext
@@ -31,18 +36,31 @@ def limited_rule_keys(program: Program, occurred_at: datetime) -> list[tuple[str
 def parse_lines(
     program: Program, currency: str, lines: Sequence[PurchaseLineCreate]
 ) -> tuple[LineContext, ...]:
+    """The lines in minor units; a ``discount`` above its line's amount is refused."""
     if currency != program.currency:
         raise CurrencyMismatchError(
             f"the program runs in {program.currency}, not {currency}", field="currency"
         )
-    return tuple(
-        LineContext(
-            sku=line.sku,
-            category=line.category,
-            quantity=line.quantity,
-            unit_price=parse_amount(line.unit_price, currency, field=f"lines[{index}].unit_price"),
-        )
-        for index, line in enumerate(lines)
+    return tuple(_parse_line(currency, index, line) for index, line in enumerate(lines))
+
+
+def _parse_line(currency: str, index: int, line: PurchaseLineCreate) -> LineContext:
+    unit_price = parse_amount(line.unit_price, currency, field=f"lines[{index}].unit_price")
+    discount = 0
+    if line.discount is not None:
+        field = f"lines[{index}].discount"
+        discount = parse_amount(line.discount, currency, field=field)
+        if discount > line.quantity * unit_price:
+            raise InvalidAmountError(
+                "the discount cannot exceed the line's amount (quantity x unit_price)",
+                field=field,
+            )
+    return LineContext(
+        sku=line.sku,
+        category=line.category,
+        quantity=line.quantity,
+        unit_price=unit_price,
+        discount=discount,
     )
 
 
@@ -52,6 +70,29 @@ def parse_totals(currency: str, total: str, shipping: str) -> tuple[int, int]:
     if shipping_minor > total_minor:
         raise InvalidAmountError("shipping cannot exceed the total", field="shipping")
     return total_minor, shipping_minor
+
+
+def check_total(currency: str, lines: Sequence[LineContext], total: int, shipping: int) -> None:
+    """Refuse a total above the lines (less their discounts) plus shipping; a total below is
+    an order-level discount (:mod:`patron.rules.allocation`)."""
+    most = sum(line.net for line in lines) + shipping
+    if total > most:
+        raise TotalMismatchError(
+            f"the total {format_amount(total, currency)} is above the lines less their "
+            f"discounts plus shipping: {format_amount(most, currency)}",
+            field="total",
+        )
+
+
+def check_not_in_future(program: Program, occurred_at: datetime, now: datetime) -> None:
+    """Refuse a purchase dated more than ``purchases.max_future_minutes`` after ``now``."""
+    margin = program.purchases.max_future_minutes
+    if occurred_at > now + timedelta(minutes=margin):
+        raise OccurredInFutureError(
+            f"the purchase is dated {occurred_at.isoformat()}, more than {margin} minutes "
+            "ahead of the server's clock",
+            field="occurred_at",
+        )
 
 
 async def fetch_purchase_context(

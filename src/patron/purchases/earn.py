@@ -5,6 +5,12 @@ is locked before the existence check, so concurrent retries of one member's purc
 serialised and the second sees the first (answering it again, or 409 when its body differs).
 Purchases without a member rely on the unique constraint instead.
 
+A purchase is refused before its member is locked when its total is above its lines
+(less their discounts) plus shipping (``total_mismatch``) or when it is dated more than the
+program's ``purchases.max_future_minutes`` ahead (``occurred_in_future``). A total below is an
+order-level discount, spread over the lines (:mod:`patron.rules.allocation`): each line is
+stored with its share, and points follow what the lines were paid.
+
 Points go to a lot that unlocks after the program's ``pending_days`` and expires per its expiry
 policy; limited rules count their use per period in ``rule_usages``; a tier upgrade happens in
 the same unit of work as soon as the metric crosses a threshold.
@@ -30,6 +36,8 @@ from patron.members.schemas import MemberState
 from patron.programs.expiry import lot_timing
 from patron.programs.schemas import ActiveProgram
 from patron.purchases.context import (
+    check_not_in_future,
+    check_total,
     evaluate_purchase,
     limited_rule_keys,
     parse_lines,
@@ -44,6 +52,7 @@ from patron.purchases.repository import (
     lock_member_for_purchase,
 )
 from patron.purchases.schemas import PurchaseCreate, PurchaseRead
+from patron.rules.allocation import allocate, order_discount
 from patron.rules.context import PurchaseContext
 from patron.tiers import service as tier_service
 
@@ -77,6 +86,8 @@ async def record_purchase(
     program = active.program
     lines = parse_lines(program, data.currency, data.lines)
     total, shipping = parse_totals(data.currency, data.total, data.shipping)
+    check_total(data.currency, lines, total, shipping)
+    check_not_in_future(program, data.occurred_at, now)
     member, account = await _lock_member(session, active, data)
     member_id = member.id if member is not None else None
     lifetime_before = account.lifetime_earned if account is not None else 0
@@ -115,10 +126,7 @@ async def record_purchase(
         "created_at": now,
     }
     breakdown: list[dict[str, Any]] = [dict(row) for row in evaluation.to_breakdown()]
-    line_rows = [
-        LineRow(number, line.sku, line.category, line.quantity, line.unit_price, line.amount)
-        for number, line in enumerate(lines, start=1)
-    ]
+    line_rows = _line_rows(context)
     repository = PurchaseRepository(session)
     stored_lines = [row.stored() for row in line_rows]
     # on PostgreSQL a member's purchase with points and no debt is one statement (fused)
@@ -167,6 +175,26 @@ async def record_purchase(
     shown = {name: values[name] for name in _SHOWN}
     purchase = PurchaseRow(id=purchase_id, breakdown=breakdown, **shown)
     return RecordedPurchase(purchase_read(purchase, line_rows), True)
+
+
+def _line_rows(context: PurchaseContext) -> list[LineRow]:
+    """The lines as stored, each with its share of the order-level discount."""
+    lines = context.lines
+    nets = [line.net for line in lines]
+    shares = allocate(nets, order_discount(nets, context.shipping, context.total))
+    return [
+        LineRow(
+            number,
+            line.sku,
+            line.category,
+            line.quantity,
+            line.unit_price,
+            line.amount,
+            line.discount,
+            share,
+        )
+        for number, (line, share) in enumerate(zip(lines, shares, strict=True), start=1)
+    ]
 
 
 _SHOWN = tuple(name for name in PurchaseRow.__dataclass_fields__ if name not in ("id", "breakdown"))

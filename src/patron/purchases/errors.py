@@ -15,6 +15,18 @@ class InvalidAmountError(InvalidInputError):
     code = "invalid_amount"
 
 
+class TotalMismatchError(InvalidInputError):
+    """The total is above what the lines (less their discounts) and the shipping come to."""
+
+    code = "total_mismatch"
+
+
+class OccurredInFutureError(InvalidInputError):
+    """The purchase is dated later than the program's ``purchases.max_future_minutes`` allow."""
+
+    code = "occurred_in_future"
+
+
 class ReturnExceedsPurchaseError(ConflictError):
     code = "return_exceeds_purchase"
 

@@ -36,7 +36,7 @@ from patron.ledger.kinds import CREDIT_KINDS
 from patron.ledger.repository import LockedAccount
 from patron.ledger.writes import Change
 from patron.purchases.breakdown import pack
-from patron.purchases.repository import PURCHASE_COLUMNS
+from patron.purchases.repository import LINE_COLUMNS, PURCHASE_COLUMNS
 
 _PURCHASE_CASTS = {
     "program_id": "bigint",
@@ -56,6 +56,16 @@ _PURCHASE_CASTS = {
     "expires_at": "timestamptz",
     "request_hash": "text",
     "created_at": "timestamptz",
+}
+_LINE_CASTS = {
+    "line_no": "integer",
+    "sku": "text",
+    "category": "text",
+    "quantity": "integer",
+    "unit_price": "bigint",
+    "amount": "bigint",
+    "discount": "bigint",
+    "order_discount": "bigint",
 }
 _ENTRY_CASTS = {
     "account_id": "bigint",
@@ -81,6 +91,7 @@ _LOT_CASTS = {
     "is_expired": "boolean",
     "created_at": "timestamptz",
 }
+assert tuple(_LINE_CASTS) == LINE_COLUMNS
 _COUNTERS = ("available", "pending", "lifetime_earned", "redeemed", "expired", "debt")
 _KEY_PREFIX = "purchase:"
 
@@ -91,8 +102,11 @@ def _numbered(casts: dict[str, str], first: int) -> list[str]:
 
 def _statement() -> Sql:
     purchase = _numbered(_PURCHASE_CASTS, 1)  # $1-$17
-    breakdown, lines = len(purchase) + 1, len(purchase) + 2  # $18, $19-$24
-    entry_first = lines + 6
+    breakdown, lines = len(purchase) + 1, len(purchase) + 2  # $18, $19-$26
+    line_arrays = ", ".join(
+        f"${lines + n}::{cast}[]" for n, cast in enumerate(_LINE_CASTS.values())
+    )
+    entry_first = lines + len(_LINE_CASTS)
     entry = dict(zip(_ENTRY_CASTS, _numbered(_ENTRY_CASTS, entry_first), strict=True))
     lot_first = entry_first + len(_ENTRY_CASTS)
     lot = dict(zip(_LOT_CASTS, _numbered(_LOT_CASTS, lot_first), strict=True))
@@ -104,6 +118,8 @@ def _statement() -> Sql:
     updated_at, account_id = counter_first + len(_COUNTERS), entry["account_id"]
     key_prefix = updated_at + 1
     entry_columns = ", ".join(name for name in _ENTRY_CASTS if name not in ("meta",))
+    line_columns = ", ".join(_LINE_CASTS)
+    unnested = ", ".join(f"u.{name}" for name in _LINE_CASTS)
     return Sql(
         "WITH ids AS (SELECT nextval('purchases_id_seq') AS purchase_id, "
         "nextval('ledger_entries_id_seq') AS entry_id), "
@@ -111,12 +127,9 @@ def _statement() -> Sql:
         f"breakdown) SELECT ids.purchase_id, ids.entry_id, {', '.join(purchase)}, "
         f"${breakdown}::jsonb FROM ids "
         "ON CONFLICT (program_id, external_id) DO NOTHING RETURNING id, earn_entry_id), "
-        "l AS (INSERT INTO purchase_lines (purchase_id, member_id, line_no, sku, category, "
-        "quantity, unit_price, amount, returned_quantity) SELECT p.id, $3::bigint, u.line_no, "
-        "u.sku, u.category, u.quantity, u.unit_price, u.amount, 0 FROM p, "
-        f"unnest(${lines}::integer[], ${lines + 1}::text[], ${lines + 2}::text[], "
-        f"${lines + 3}::integer[], ${lines + 4}::bigint[], ${lines + 5}::bigint[]) "
-        "AS u(line_no, sku, category, quantity, unit_price, amount)), "
+        f"l AS (INSERT INTO purchase_lines (purchase_id, member_id, {line_columns}, "
+        f"returned_quantity) SELECT p.id, $3::bigint, {unnested}, 0 FROM p, "
+        f"unnest({line_arrays}) AS u({line_columns})), "
         f"e AS (INSERT INTO ledger_entries (id, {entry_columns}, lot_id, source_id, "
         "idempotency_key, meta) SELECT p.earn_entry_id, "
         + ", ".join(cast for name, cast in entry.items() if name != "meta")
@@ -158,7 +171,7 @@ async def insert_purchase_with_earning(
     entry = change.entry_values(account, amount=change.amount, requested=change.amount, now=now)
     entry.update(occurred_at=occurred_at, meta=json_text(entry["meta"]))
     lot = lot_values(account, change.amount, 0, now, pending_until, expires_at)
-    columns = list(zip(*lines, strict=True)) if lines else [()] * 6
+    columns = list(zip(*lines, strict=True)) if lines else [()] * len(_LINE_CASTS)
     parameters = [
         *[values[name] for name in PURCHASE_COLUMNS],
         json_text(pack(breakdown)),

@@ -65,12 +65,20 @@ class Purchase(Base):
 
 
 class PurchaseLine(Base):
+    """``amount`` is ``quantity x unit_price``; ``discount`` the line's own discount (money off
+    the whole line) and ``order_discount`` its share of the order-level discount (migration
+    0008): the line was paid ``amount - discount - order_discount``."""
+
     __tablename__ = "purchase_lines"
     __table_args__ = (
         UniqueConstraint("purchase_id", "line_no"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint(
             "returned_quantity >= 0 AND returned_quantity <= quantity", name="returned"
+        ),
+        CheckConstraint(
+            "discount >= 0 AND order_discount >= 0 AND discount + order_discount <= amount",
+            name="discounts",
         ),
     )
 
@@ -83,7 +91,13 @@ class PurchaseLine(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[int] = mapped_column(BigInteger)
     amount: Mapped[int] = mapped_column(BigInteger)
+    discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    order_discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     returned_quantity: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def paid(self) -> int:
+        return self.amount - self.discount - self.order_discount
 
 
 class PurchaseReturn(Base):

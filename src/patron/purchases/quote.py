@@ -1,5 +1,11 @@
 """Checkout quote: the discounts a cart's coupons give, the points it would earn (with the
-per-rule breakdown) and "why not" hints. Reads only; writes nothing."""
+per-rule breakdown) and "why not" hints. Reads only; writes nothing.
+
+The quote applies the rules of recording a purchase: lines may carry a ``discount``; the
+total (given, or by default the lines less their discounts and the coupons' discounts, plus
+the shipping due) may not be above the lines less their discounts plus the shipping due
+(``total_mismatch``), and a total below is an order-level discount spread over the lines;
+a given ``occurred_at`` may not be further ahead than ``purchases.max_future_minutes``."""
 
 from __future__ import annotations
 
@@ -9,7 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.money import format_amount, parse_amount
 from patron.programs.schemas import ActiveProgram
-from patron.purchases.context import fetch_purchase_context, parse_lines
+from patron.purchases.context import (
+    check_not_in_future,
+    check_total,
+    fetch_purchase_context,
+    parse_lines,
+)
 from patron.purchases.earn import resolve_member
 from patron.purchases.errors import InvalidAmountError
 from patron.purchases.schemas import BreakdownRow, Quote, QuoteDiscount, QuoteHint, QuoteRequest
@@ -68,14 +79,18 @@ async def quote(
         shipping=shipping,
     )
     applied = apply_coupons(cart, coupons)
+    shipping_due = shipping - applied.shipping_discount
+    line_discounts = sum(line.discount for line in lines)
     total = (
-        applied.total_due
+        max(applied.total_due - line_discounts, shipping_due)
         if data.total is None
         else parse_amount(data.total, currency, field="total")
     )
-    if total < shipping - applied.shipping_discount:
+    if total < shipping_due:
         raise InvalidAmountError("the total cannot be below the shipping", field="total")
+    check_total(currency, lines, total, shipping_due)
     occurred_at = data.occurred_at or now
+    check_not_in_future(program, occurred_at, now)
     context = await fetch_purchase_context(
         session,
         program=program,
@@ -84,7 +99,7 @@ async def quote(
         occurred_at=occurred_at,
         lines=lines,
         total=total,
-        shipping=shipping - applied.shipping_discount,
+        shipping=shipping_due,
         channel=data.channel,
         store=data.store,
     )

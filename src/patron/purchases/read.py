@@ -63,6 +63,10 @@ class LineLike(Protocol):
     @property
     def amount(self) -> int: ...
     @property
+    def discount(self) -> int: ...
+    @property
+    def order_discount(self) -> int: ...
+    @property
     def returned_quantity(self) -> int: ...
 
 
@@ -94,11 +98,22 @@ class LineRow:
     quantity: int
     unit_price: int
     amount: int
+    discount: int = 0
+    order_discount: int = 0
     returned_quantity: int = 0
 
-    def stored(self) -> tuple[int, str, str | None, int, int, int]:
+    def stored(self) -> tuple[int, str, str | None, int, int, int, int, int]:
         """The row's values in the order of ``repository.LINE_COLUMNS``."""
-        return (self.line_no, self.sku, self.category, self.quantity, self.unit_price, self.amount)
+        return (
+            self.line_no,
+            self.sku,
+            self.category,
+            self.quantity,
+            self.unit_price,
+            self.amount,
+            self.discount,
+            self.order_discount,
+        )
 
 
 def purchase_read(purchase: PurchaseLike, lines: Sequence[LineLike]) -> PurchaseRead:
@@ -128,6 +143,8 @@ def purchase_read(purchase: PurchaseLike, lines: Sequence[LineLike]) -> Purchase
                 quantity=line.quantity,
                 unit_price=format_amount(line.unit_price, currency),
                 amount=format_amount(line.amount, currency),
+                discount=format_amount(line.discount, currency),
+                paid=format_amount(line.amount - line.discount - line.order_discount, currency),
                 returned_quantity=line.returned_quantity,
             )
             for line in lines

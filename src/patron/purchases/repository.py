@@ -40,7 +40,16 @@ PURCHASE_COLUMNS = (
     "request_hash",
     "created_at",
 )
-LINE_COLUMNS = ("line_no", "sku", "category", "quantity", "unit_price", "amount")
+LINE_COLUMNS = (
+    "line_no",
+    "sku",
+    "category",
+    "quantity",
+    "unit_price",
+    "amount",
+    "discount",
+    "order_discount",
+)
 _INSERT_PURCHASE = Sql(
     f"INSERT INTO purchases ({', '.join(PURCHASE_COLUMNS)}, breakdown) VALUES ("
     + ", ".join(f"${n}" for n in range(1, len(PURCHASE_COLUMNS) + 2))

@@ -3,9 +3,13 @@
 Points reversed are computed cumulatively so that rounding never drifts: after a return the
 purchase has reversed ``floor(points_earned x refunded / paid_for_goods)`` points in total
 (``paid_for_goods`` = total less shipping; capped at 1), so a full return reverses exactly what
-was earned and partial returns never reverse more. The ledger takes the points first from the
-lot this purchase created (pending or not), then from other available points, then applies the
-program's policy when the member has spent them: ``debt``, ``cap_at_available`` or ``refuse``.
+was earned and partial returns never reverse more. A return by lines refunds what the lines
+were paid (:func:`line_refund`): a discounted line gives back its price less its discount
+and its share of the order-level discount, and reverses points in that proportion.
+
+The ledger takes the points first from the lot this purchase created (pending or not), then
+from other available points, then applies the program's policy when the member has spent
+them: ``debt``, ``cap_at_available`` or ``refuse``.
 """
 
 from __future__ import annotations
@@ -46,6 +50,15 @@ def reversal_target(points_earned: int, refunded: int, paid_for_goods: int) -> i
     return points_earned * refunded // paid_for_goods
 
 
+def line_refund(paid: int, quantity: int, returned_before: int, returning: int) -> int:
+    """Money refunded for ``returning`` more units of a line that was ``paid`` for
+    ``quantity`` units, ``returned_before`` of them already returned: cumulative,
+    ``floor(paid x returned / quantity)`` after less before, so the whole line refunds exactly
+    what it was paid (its discounts and share of the order discount taken off)."""
+    after = returned_before + returning
+    return paid * after // quantity - paid * returned_before // quantity
+
+
 def _refund_amount(
     purchase: Purchase, lines: list[PurchaseLine], data: ReturnCreate
 ) -> tuple[int, dict[int, int]]:
@@ -68,7 +81,7 @@ def _refund_amount(
                     field=f"lines[{index}].quantity",
                 )
             returned[item.line_no] = returned.get(item.line_no, 0) + item.quantity
-            amount += item.quantity * line.unit_price
+            amount += line_refund(line.paid, line.quantity, already, item.quantity)
         return min(amount, remaining), returned
     if data.amount is not None:
         amount = parse_amount(data.amount, purchase.currency, field="amount")

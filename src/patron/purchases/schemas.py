@@ -20,6 +20,15 @@ AmountText = Annotated[
 Code = Annotated[str, Field(min_length=1, max_length=64)]
 
 
+def _in_utc(value: datetime) -> datetime:
+    """The instant in UTC; one that has no UTC date (``0001-01-01T00:00:00+00:01``) is a
+    validation error, not an overflow."""
+    try:
+        return ensure_utc(value)
+    except OverflowError as error:
+        raise ValueError("the time is out of range in UTC") from error
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -29,11 +38,18 @@ class PurchaseLineCreate(Strict):
     category: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     quantity: Annotated[int, Field(gt=0, le=1_000_000)]
     unit_price: AmountText
+    discount: AmountText | None = Field(
+        default=None, description="Money off the whole line (not per unit), at most its amount"
+    )
 
 
 class PurchaseCreate(Strict):
     """A completed order. ``external_id`` is the shop's order id; sending the same body again
-    is safe (200, same result), a different body with the same id is refused (409)."""
+    is safe (200, same result), a different body with the same id is refused (409).
+
+    ``total`` is what was paid, shipping included. Below the lines (less their discounts)
+    plus shipping, the difference is an order-level discount spread over the lines; above,
+    the purchase is refused (``total_mismatch``). Points follow what each line was paid."""
 
     external_id: Annotated[str, Field(min_length=1, max_length=128)]
     member_id: Annotated[int, Field(gt=0)] | None = None
@@ -49,7 +65,7 @@ class PurchaseCreate(Strict):
     @field_validator("occurred_at")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        return ensure_utc(value)
+        return _in_utc(value)
 
     @model_validator(mode="after")
     def _one_member_reference(self) -> Self:
@@ -58,7 +74,16 @@ class PurchaseCreate(Strict):
         return self
 
     def fingerprint(self) -> str:
-        return fingerprint(self.model_dump(mode="json"))
+        return fingerprint(body_without_empty_discounts(self.model_dump(mode="json")))
+
+
+def body_without_empty_discounts(body: dict[str, Any]) -> dict[str, Any]:
+    """The body with each line's ``discount`` left out where none was given, so a purchase
+    without discounts keeps the fingerprint it had before lines could carry one."""
+    for line in body["lines"]:
+        if line.get("discount", "") is None:
+            del line["discount"]
+    return body
 
 
 class ReturnLineCreate(Strict):
@@ -110,12 +135,18 @@ class BreakdownRow(BaseModel):
 
 
 class PurchaseLineRead(BaseModel):
+    """``amount`` is quantity x unit price; ``discount`` the line's own discount; ``paid``
+    what the line was paid: its amount less its discount and its share of the order-level
+    discount (what a return of the whole line refunds)."""
+
     line_no: int
     sku: str
     category: str | None
     quantity: int
     unit_price: str
     amount: str
+    discount: str
+    paid: str
     returned_quantity: int
 
 
@@ -169,7 +200,7 @@ class QuoteRequest(Strict):
     @field_validator("occurred_at")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else ensure_utc(value)
+        return None if value is None else _in_utc(value)
 
     @model_validator(mode="after")
     def _one_member_reference(self) -> Self:

@@ -24,20 +24,30 @@ def _require_int(name: str, value: object, *, minimum: int) -> None:
 
 @dataclass(frozen=True, slots=True)
 class LineContext:
-    """One line of goods: ``quantity`` (> 0) units at ``unit_price`` (minor units, >= 0)."""
+    """One line of goods: ``quantity`` (> 0) units at ``unit_price`` (minor units, >= 0),
+    less ``discount``: money off the whole line (not per unit), from 0 to the line's amount."""
 
     sku: str
     category: str | None
     quantity: int
     unit_price: int
+    discount: int = 0
 
     def __post_init__(self) -> None:
         _require_int("quantity", self.quantity, minimum=1)
         _require_int("unit_price", self.unit_price, minimum=0)
+        _require_int("discount", self.discount, minimum=0)
+        if self.discount > self.amount:
+            raise ValueError(f"discount must be <= the line amount {self.amount}")
 
     @property
     def amount(self) -> int:
         return self.quantity * self.unit_price
+
+    @property
+    def net(self) -> int:
+        """The line's amount less its own discount."""
+        return self.quantity * self.unit_price - self.discount
 
 
 _NO_USAGE: Mapping[str, int] = MappingProxyType({})
@@ -48,7 +58,9 @@ class PurchaseContext:
     """A purchase as the engine sees it.
 
     ``total`` is what was paid, shipping included; ``shipping`` is the part of it that paid
-    for delivery. ``occurred_at`` must be time zone aware (it is read in the program's zone).
+    for delivery. A total below the lines' net value plus shipping is an order-level discount,
+    spread over the lines (:mod:`patron.rules.allocation`); points follow what each line
+    was paid. ``occurred_at`` must be time zone aware (it is read in the program's zone).
     """
 
     occurred_at: datetime

@@ -2,16 +2,19 @@
 
 Arithmetic (the header of ``examples/seed-program.yaml``), exact, one rounding at the end:
 
-    eligible = sum over lines of (line amount x product of the matching line multipliers)
+    eligible = sum over lines of (line paid x product of the matching line multipliers)
                + shipping when ``earning.exclude_shipping`` is false (shipping is not a line,
                  so line multipliers never touch it)
     points   = round(eligible x base.points / base.per_amount (minor units)
                      x product of the matching order multipliers x tier earn_multiplier)
                + sum of the bonus_points of the matching rules
 
-with ``round`` = ``base.rounding``. Rules run by priority descending, ties in file order. A rule
-applies when all its conditions hold (:mod:`patron.rules.conditions`) and its limit is not used
-up (``rule_usage[rule_id] >= per_member`` blocks it). An applied rule with ``stop_after: true``
+with ``round`` = ``base.rounding``. A line's paid amount is its amount less its own discount
+and its share of the order-level discount (:mod:`patron.rules.allocation`).
+
+Rules run by priority descending, ties in file order. A rule applies when all its conditions
+hold (:mod:`patron.rules.conditions`) and its limit is not used up
+(``rule_usage[rule_id] >= per_member`` blocks it). An applied rule with ``stop_after: true``
 ends the evaluation: later rules are reported as stopped. A rule blocked by its limit does not
 stop anything. A purchase without a member evaluates normally (tier ``None``, no usage).
 
@@ -26,6 +29,7 @@ from fractions import Fraction
 
 from patron.kit.money import format_amount
 from patron.programs.schema import Program
+from patron.rules.allocation import paid_amounts
 from patron.rules.arithmetic import decimal_text, round_ratio
 from patron.rules.compiled import CompiledProgram, CompiledRule, Ratio, compile_program
 from patron.rules.conditions import PurchaseFacts, check_conditions, purchase_facts
@@ -94,7 +98,7 @@ class _Running:
 
     def __init__(self, compiled: CompiledProgram, context: PurchaseContext) -> None:
         self.compiled = compiled
-        self.amounts = [line.amount for line in context.lines]
+        self.amounts = paid_amounts(context)
         self.numerators = [1] * len(self.amounts)
         self.denominator = 1
         self.order: Ratio = (1, 1)

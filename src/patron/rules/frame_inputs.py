@@ -14,8 +14,12 @@ Purchases (one row each):
 ``tier_id``        the member's tier id at the moment of the purchase, nullable (optional)
 =================  ==========================================================================
 
-Lines (any number per purchase): the purchase key, ``sku`` (string), ``category`` (string,
-nullable), ``quantity`` (integer > 0) and ``unit_price`` (integer minor units >= 0).
+Lines (any number per purchase, in the purchase's line order): the purchase key, ``sku``
+(string), ``category`` (string, nullable), ``quantity`` (integer > 0), ``unit_price``
+(integer minor units >= 0) and ``discount`` (integer minor units off the whole line, from 0 to
+``quantity x unit_price``; optional, 0 when absent). Each line is scored on what it was paid:
+:func:`with_paid_amounts` spreads the order-level discount exactly as
+:mod:`patron.rules.allocation` does.
 
 Prior usage (optional): the member key, ``rule_id``, ``period_key`` (as
 :func:`patron.rules.periods.limit_period_key` writes it) and ``used`` (integer >= 0): how many
@@ -26,7 +30,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from patron.rules.errors import ScoringInputError
+from patron.rules.errors import ScoringInputError, ScoringOverflowError
 
 KEY, MEMBER, ROW = "key", "member", "row"
 
@@ -85,7 +89,8 @@ def prepare_purchases(
 def prepare_lines(
     lines: pl.DataFrame, purchases: pl.DataFrame, *, purchase_key: str
 ) -> pl.DataFrame:
-    """Internal columns: key, sku, category, amount (Int128 minor units)."""
+    """Internal columns: key, sku, category, amount (Int128 minor units: what the line was
+    paid, see :func:`with_paid_amounts`)."""
     _require(lines, [purchase_key, "sku", "category", "quantity", "unit_price"], "lines")
     key_dtype = purchases.schema[KEY]
     prepared = lines.select(
@@ -94,6 +99,7 @@ def prepare_lines(
         pl.col("category").cast(pl.String),
         pl.col("quantity").cast(pl.Int64, strict=True),
         pl.col("unit_price").cast(pl.Int64, strict=True),
+        _optional(lines, "discount", pl.lit(0)).cast(pl.Int64, strict=True).alias("discount"),
     )
     _require_true(prepared, pl.col("sku").is_not_null(), "a line has no sku", "sku")
     _require_true(prepared, pl.col("quantity").fill_null(0) > 0, "quantity must be > 0", "quantity")
@@ -103,7 +109,75 @@ def prepare_lines(
     if orphans.height:
         raise ScoringInputError("lines refer to purchases not in the frame", field=purchase_key)
     amount = pl.col("quantity").cast(pl.Int128) * pl.col("unit_price").cast(pl.Int128)
-    return prepared.select(KEY, "sku", "category", amount.alias("amount"))
+    discount = pl.col("discount").fill_null(-1)
+    discount_ok = (discount >= 0) & (discount.cast(pl.Int128) <= amount)
+    _require_true(prepared, discount_ok, "discount must be from 0 to the line amount", "discount")
+    net = (amount - pl.col("discount").cast(pl.Int128)).alias("amount")
+    return with_paid_amounts(prepared.select(KEY, "sku", "category", net), purchases)
+
+
+def with_paid_amounts(lines: pl.DataFrame, purchases: pl.DataFrame) -> pl.DataFrame:
+    """``lines`` (key, ..., ``amount``: each line's net value, Int128, in line order) with
+    ``amount`` replaced by what the line was paid: the order-level discount of each purchase
+    (``purchases``: key, ``total``, ``shipping``) spread by the largest remainder, ties to the
+    earlier line, as :func:`patron.rules.allocation.allocate` does."""
+    if not lines.height:
+        return lines
+    goods = lines.group_by(KEY).agg(pl.col("amount").sum().alias("goods"))
+    discounted = (
+        purchases.select(KEY, "total", "shipping")
+        .join(goods, on=KEY, how="inner")
+        .select(KEY, "goods", order_discount("goods").alias("order_discount"))
+        .filter(pl.col("order_discount") > 0)
+    )
+    return spread_order_discounts(lines, discounted)
+
+
+def order_discount(goods: str) -> pl.Expr:
+    """The order-level discount (Int128) of purchases with ``total``, ``shipping`` and the
+    lines' net value in the column ``goods``: ``min(goods + shipping - total, goods)``,
+    positive where there is one."""
+    return pl.min_horizontal(
+        pl.col(goods).cast(pl.Int128)
+        + pl.col("shipping").cast(pl.Int128)
+        - pl.col("total").cast(pl.Int128),
+        pl.col(goods).cast(pl.Int128),
+    )
+
+
+def spread_order_discounts(lines: pl.DataFrame, discounted: pl.DataFrame) -> pl.DataFrame:
+    """``lines`` (key, ..., ``amount``, in line order) with ``amount`` less each line's share
+    of its purchase's ``order_discount`` (``discounted``: key, ``goods`` = the sum of the
+    purchase's amounts, ``order_discount`` > 0; other purchases' lines are unchanged).
+    Raises :class:`ScoringOverflowError` when some ``goods`` reach 2**63 (the products would
+    not fit Int128)."""
+    if not discounted.height:
+        return lines
+    if discounted.select(pl.col("goods").max()).item() >= _ALLOCATION_SAFE:
+        raise ScoringOverflowError(
+            "line amounts too large for an exact order discount; score these purchases one by one"
+        )
+    lines = lines.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("position"))
+    share = pl.col("order_discount") * pl.col("amount")
+    affected = (
+        lines.join(discounted, on=KEY, how="inner")
+        .with_columns(
+            (share // pl.col("goods")).alias("floor"), (share % pl.col("goods")).alias("remainder")
+        )
+        .sort([KEY, "remainder", "position"], descending=[False, True, False])
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over(KEY).alias("rank"))
+    )
+    left = pl.col("order_discount") - pl.col("floor").sum().over(KEY)
+    extra = pl.when(pl.col("rank").cast(pl.Int128) < left).then(1).otherwise(0).cast(pl.Int128)
+    paid = affected.select("position", (pl.col("amount") - pl.col("floor") - extra).alias("paid"))
+    joined = lines.join(paid, on="position", how="left", maintain_order="left")
+    return joined.select(
+        pl.exclude("amount", "paid", "position"),
+        pl.coalesce("paid", "amount").cast(pl.Int128).alias("amount"),
+    ).select(lines.drop("position").columns)
+
+
+_ALLOCATION_SAFE = 2**63
 
 
 def prepare_prior_usage(

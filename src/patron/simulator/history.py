@@ -5,7 +5,8 @@ Both sources give the same two frames. ``purchases``: one row per purchase in ti
 with ``seq`` = 0, 1, ..., ``member`` (the member key: the file's ``member_external_id`` or
 the database's member id; null for a purchase without a member), ``at`` (UTC), ``total`` and
 ``shipping`` (minor units), ``channel``, ``store``. ``lines``: ``seq``, ``sku``,
-``category``, ``quantity``, ``unit_price`` (minor units), in line order.
+``category``, ``quantity``, ``unit_price`` and ``discount`` (minor units; the line's own
+discount, the order-level one following from the total), in line order.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from patron.purchases.bulk.report import RowError
 from patron.purchases.bulk.source import ROW, read_rows
 
 PURCHASE_COLUMNS = ("seq", "member", "at", "total", "shipping", "channel", "store")
-LINE_COLUMNS = ("seq", "sku", "category", "quantity", "unit_price")
+LINE_COLUMNS = ("seq", "sku", "category", "quantity", "unit_price", "discount")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ def history_from_file(path: Path, currency: str) -> History:
         "category",
         pl.col("quantity").cast(pl.Int64),
         pl.col("unit_price_minor").cast(pl.Int64).alias("unit_price"),
+        pl.col("discount_minor").cast(pl.Int64).alias("discount"),
     )
     errors = [
         RowError(row, column, code, message)
@@ -85,7 +87,7 @@ def history_from_rows(
 ) -> History:
     """A history from database rows: purchases as ``(id, external_id, member_id,
     occurred_at, total, shipping, channel, store)``, lines as ``(purchase_id, line_no, sku,
-    category, quantity, unit_price)``."""
+    category, quantity, unit_price, discount)``."""
     frame = pl.DataFrame(
         purchases,
         schema={
@@ -112,6 +114,7 @@ def history_from_rows(
             "category": pl.String(),
             "quantity": pl.Int64(),
             "unit_price": pl.Int64(),
+            "discount": pl.Int64(),
         },
         orient="row",
     )

@@ -31,7 +31,7 @@ class SimulatorRepository:
         return [tuple(row) for row in (await self.session.execute(query)).all()]
 
     async def lines(self, program_id: int) -> list[tuple[object, ...]]:
-        """``(purchase_id, line_no, sku, category, quantity, unit_price)``."""
+        """``(purchase_id, line_no, sku, category, quantity, unit_price, discount)``."""
         query = (
             select(
                 PurchaseLine.purchase_id,
@@ -40,6 +40,7 @@ class SimulatorRepository:
                 PurchaseLine.category,
                 PurchaseLine.quantity,
                 PurchaseLine.unit_price,
+                PurchaseLine.discount,
             )
             .join(Purchase, Purchase.id == PurchaseLine.purchase_id)
             .where(Purchase.program_id == program_id)

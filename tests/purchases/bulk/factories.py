@@ -139,6 +139,10 @@ class FilePurchase:
     channel: str | None
     store: str | None
     lines: list[tuple[str, str | None, int, str]] = field(default_factory=list)
+    discounts: list[str | None] = field(default_factory=list)  # per line; none when empty
+
+    def line_discount(self, index: int) -> str | None:
+        return self.discounts[index] if self.discounts else None
 
     def create(self, currency: str) -> PurchaseCreate:
         return PurchaseCreate(
@@ -151,8 +155,10 @@ class FilePurchase:
             channel=self.channel,
             store=self.store,
             lines=[
-                PurchaseLineCreate(sku=s, category=c, quantity=q, unit_price=p)
-                for s, c, q, p in self.lines
+                PurchaseLineCreate(
+                    sku=s, category=c, quantity=q, unit_price=p, discount=self.line_discount(n)
+                )
+                for n, (s, c, q, p) in enumerate(self.lines)
             ],
         )
 
@@ -170,9 +176,12 @@ def random_purchases(
     days: int,
     categories: tuple[str, ...] = ("coffee", "tea", "cakes"),
     big: int = 2_000_000,
+    discounts: bool = False,
 ) -> list[FilePurchase]:
     """Purchases spread over ``days`` from ``start``: a fifth without a member, amounts up to
-    ``big`` minor units per unit, some with shipping, channel and store."""
+    ``big`` minor units per unit, some with shipping, channel and store, some with a total a
+    little below the lines (an order-level discount); with ``discounts``, also line discounts
+    and larger order-level discounts."""
     found: list[FilePurchase] = []
     for number in range(count):
         member = rng.choice(members) if rng.random() < 0.8 else None
@@ -187,8 +196,11 @@ def random_purchases(
             for _ in range(rng.randrange(1, 5))
         ]
         shipping = rng.choice([None, None, 0, 35000])
-        goods = sum(q * int(p.replace(".", "")) for _, _, q, p in lines)
-        total = goods + (shipping or 0) - rng.choice([0, 0, 100])
+        amounts = [q * int(p.replace(".", "")) for _, _, q, p in lines]
+        off = [rng.choice([0, 0, 1, a // 3, a]) for a in amounts] if discounts else []
+        goods = sum(amounts) - sum(off)
+        cut = rng.choice([0, 0, 100, goods // 7]) if discounts else rng.choice([0, 0, 100])
+        total = goods + (shipping or 0) - min(cut, goods)
         found.append(
             FilePurchase(
                 f"order-{number:05d}",
@@ -199,6 +211,7 @@ def random_purchases(
                 rng.choice([None, "web", "pos"]),
                 rng.choice([None, "centrum", "mokotow"]),
                 lines,
+                [_money(o) if o or rng.random() < 0.5 else None for o in off],
             )
         )
     return found
@@ -213,7 +226,9 @@ def write_csv(path: Path, purchases: list[FilePurchase], currency: str) -> Path:
             ".250" if p.occurred_at.second % 7 == 0 else ""
         )
         keys = sorted(shuffle.random() for _ in p.lines)
-        for key, (sku, category, quantity, price) in zip(keys, p.lines, strict=True):
+        for n, (key, (sku, category, quantity, price)) in enumerate(
+            zip(keys, p.lines, strict=True)
+        ):
             keyed.append(
                 (
                     key,
@@ -230,13 +245,14 @@ def write_csv(path: Path, purchases: list[FilePurchase], currency: str) -> Path:
                         category or "",
                         str(quantity),
                         price,
+                        p.line_discount(n) or "",
                     ],
                 )
             )
     rows = [row for _, row in sorted(keyed, key=lambda pair: pair[0])]
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(HEADER)
+        writer.writerow([*HEADER, "discount"])
         writer.writerows(rows)
     return path
 
@@ -317,6 +333,8 @@ async def _purchase_snapshot(
                 x.quantity,
                 x.unit_price,
                 x.amount,
+                x.discount,
+                x.order_discount,
                 x.returned_quantity,
                 x.member_id == p.member_id,
             )

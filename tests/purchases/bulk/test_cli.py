@@ -46,7 +46,7 @@ def _file(path: Path, rows: list[list[str]]) -> Path:
 def test_import_prints_a_json_summary_and_exits_0(tmp_path: Path) -> None:
     database = tmp_path / "p.db"
     member_id = asyncio.run(_prepare(database))
-    rows = [row("o-1", at="2026-12-08T10:00:00Z"), row("o-2", member="", at="2026-12-09T10:00:00Z")]
+    rows = [row("o-1", at="2026-12-01T10:00:00Z"), row("o-2", member="", at="2026-12-02T10:00:00Z")]
     result = CliRunner().invoke(
         app,
         [
@@ -77,7 +77,12 @@ def test_import_prints_a_json_summary_and_exits_0(tmp_path: Path) -> None:
 def test_refused_rows_are_listed_on_stderr_and_exit_1(tmp_path: Path) -> None:
     database = tmp_path / "p.db"
     asyncio.run(_prepare(database))
-    rows = [row("o-1"), row("o-2", member="nobody"), row("o-3", price="1.001", total="1.00")]
+    at = "2026-12-01T10:00:00Z"  # before the clock (this command takes the clock as now)
+    rows = [
+        row("o-1", at=at),
+        row("o-2", member="nobody", at=at),
+        row("o-3", price="1.001", total="1.00", at=at),
+    ]
     result = CliRunner().invoke(
         app,
         [

@@ -51,7 +51,7 @@ async def _prepare(
     [
         (1, SEED_PROGRAM.read_text(), "RUB", datetime(2026, 11, 20, tzinfo=UTC), 1_500_000),
         (2, SEED_PROGRAM.read_text(), "RUB", datetime(2026, 12, 1, tzinfo=UTC), 400_000),
-        (3, VARIANT_PROGRAM, "PLN", datetime(2026, 10, 20, tzinfo=UTC), 9_000),
+        (3, VARIANT_PROGRAM, "PLN", datetime(2026, 10, 20, tzinfo=UTC), 12_000),
     ],
 )
 async def test_bulk_import_equals_record_purchase_one_by_one(
@@ -71,20 +71,24 @@ async def test_bulk_import_equals_record_purchase_one_by_one(
         purchase.external_id = f"early-{number}"
     bulk_id = await _prepare(database, "bulk", text, early, currency)
     reference_id = await _prepare(database, "reference", text, early, currency)
-    purchases = random_purchases(rng, 260, MEMBERS, start=start, days=75, big=big)
+    purchases = random_purchases(rng, 260, MEMBERS, start=start, days=75, big=big, discounts=True)
     path = write_csv(tmp_path / "purchases.csv", purchases + early[:3], currency)
 
     report = await import_purchases(
         database, path=path, program_key="bulk", batch_size=97, skip_bad=True, now=NOW
     )
-    allowed = [p for p in purchases if p.member != "c-13"]
+    # purchases dated after the import's moment (plus 10 minutes) are refused, as the API
+    # refuses them
+    ahead = [p for p in purchases if p.occurred_at > NOW + timedelta(minutes=10)]
+    blocked = [p for p in purchases if p.member == "c-13" and p not in ahead]
+    allowed = [p for p in purchases if p not in ahead and p not in blocked]
     await record_one_by_one(database, "reference", allowed, currency)
 
-    blocked_rows = sum(len(p.lines) for p in purchases if p.member == "c-13")
-    assert (report.rows_refused, report.purchases_skipped_existing) == (blocked_rows, 3)
+    refused_rows = sum(len(p.lines) for p in blocked + ahead)
+    assert (report.rows_refused, report.purchases_skipped_existing) == (refused_rows, 3)
     assert report.purchases_loaded == len(allowed)
-    assert {error.code for error in report.errors} == (
-        {"member_blocked"} if blocked_rows else set()
+    assert {error.code for error in report.errors} == ({"member_blocked"} if blocked else set()) | (
+        {"occurred_in_future"} if ahead else set()
     )
     assert report.purchases_replayed == sum(1 for p in allowed if p.member == "c-3")
     async with database.read() as session:
@@ -113,7 +117,9 @@ async def test_members_whose_tiers_do_not_settle_are_recorded_one_by_one(
     reference_id = await _prepare(database, "reference", text, [], "RUB")
     purchases = [
         p
-        for p in random_purchases(rng, 120, MEMBERS, start=start, days=40, big=900_000)
+        for p in random_purchases(
+            rng, 120, MEMBERS, start=start, days=40, big=900_000, discounts=True
+        )
         if p.member != "c-13"
     ]
     path = write_csv(tmp_path / "purchases.csv", purchases, "RUB")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from patron.purchases.bulk.errors import ImportFileError
 from patron.purchases.bulk.report import ImportReport
 from patron.purchases.bulk.service import batch_bounds, import_purchases
 from patron.purchases.earn import record_purchase
-from patron.purchases.models import Purchase
+from patron.purchases.models import Purchase, PurchaseLine
 from patron.purchases.schemas import PurchaseCreate, PurchaseLineCreate
 from tests.purchases.bulk.factories import HEADER, NOW, apply, block, enrol
 
@@ -372,3 +372,40 @@ async def test_a_purchase_another_writer_records_first_makes_the_batch_run_again
     assert await _purchases(database) == {"raced": 0, "x": 120, "y": 120}
     async with database.read() as session:
         assert await verify(session, now=NOW) == []
+
+
+async def test_discounts_are_imported_and_totals_that_do_not_add_up_are_refused(
+    database: Database, members: dict[str, int], tmp_path: Path
+) -> None:
+    """The rules of the API: a line's ``discount``, a total below the lines spread over them,
+    a total above them or a time too far ahead refused (nothing of those purchases written)."""
+    header = [*HEADER, "discount"]
+    ahead = (NOW + timedelta(minutes=11)).isoformat()
+    rows = [
+        [*row("d-1", price="500.00", sku="cof-1", category="coffee", total="1000.00"), ""],  # 1
+        [*row("d-1", price="900.00", total="1000.00"), "200.00"],  # 2
+        [*row("d-above", total="1200.01"), ""],  # 3
+        [*row("d-ahead", at=ahead), ""],  # 4
+        [*row("d-too-much", price="10.00", total="10.00"), "10.01"],  # 5
+        [*row("d-soon", at=(NOW + timedelta(minutes=9)).isoformat()), "0.00"],  # 6
+    ]
+    report = await import_purchases(
+        database, path=_csv(tmp_path / "d.csv", rows, header), skip_bad=True, now=NOW
+    )
+    assert [(e.row, e.column, e.code) for e in report.errors] == [
+        (3, "total", "total_mismatch"),
+        (4, "occurred_at", "occurred_in_future"),
+        (5, "discount", "invalid_amount"),
+    ]
+    # d-1 as the API records it: coffee 416.67 x 2 + tea 583.33 -> 141; d-soon: 1200.00 -> 120
+    assert await _purchases(database) == {"d-1": 141, "d-soon": 120}
+    async with database.read() as session:
+        lines = (
+            await session.execute(
+                select(PurchaseLine.amount, PurchaseLine.discount, PurchaseLine.order_discount)
+                .join(Purchase, Purchase.id == PurchaseLine.purchase_id)
+                .where(Purchase.external_id == "d-1")
+                .order_by(PurchaseLine.line_no)
+            )
+        ).all()
+    assert [tuple(line) for line in lines] == [(50_000, 0, 8_333), (90_000, 20_000, 11_667)]

@@ -2,9 +2,10 @@
 
 :meth:`PurchaseCreate.fingerprint` hashes the canonical JSON of the request body (keys
 sorted, no spaces, UTF-8 kept). An imported purchase is the body the shop would have sent
-with ``member_external_id`` (``member_id`` null), its amounts as written in the file and a
-missing shipping as ``"0"``, so a purchase posted to the API and the same purchase imported
-get the same fingerprint: importing it again is recognised as the same purchase.
+with ``member_external_id`` (``member_id`` null), its amounts as written in the file, a
+missing shipping as ``"0"`` and a line's ``discount`` only where one is given, so a purchase
+posted to the API and the same purchase imported get the same fingerprint: importing it
+again is recognised as the same purchase.
 
 JSON strings are built here by escaping ``\\`` and ``"``; a purchase with a control
 character in one of its texts is serialised by :mod:`json` instead (the rare slow path).
@@ -45,9 +46,11 @@ def _instant_text() -> pl.Expr:
 
 
 def _line_json() -> pl.Expr:
+    discount = pl.concat_str(pl.lit(',"discount":'), _json_text("discount"))
     return pl.concat_str(
         pl.lit('{"category":'),
         _json_text("category"),
+        pl.when(pl.col("discount").is_null()).then(pl.lit("")).otherwise(discount),
         pl.lit(',"quantity":'),
         pl.col("quantity").cast(pl.String),
         pl.lit(',"sku":'),
@@ -107,6 +110,7 @@ def request_body(purchase: dict[str, Any], lines: list[dict[str, Any]]) -> dict[
                 "category": line["category"],
                 "quantity": line["quantity"],
                 "unit_price": line["unit_price"],
+                **({} if line.get("discount") is None else {"discount": line["discount"]}),
             }
             for line in lines
         ],

@@ -4,7 +4,8 @@ order), and the purchases are put in time order (``occurred_at``, then ``externa
 Rows of one purchase must agree on the purchase's fields (member, time, currency, amounts,
 channel, store): a row that differs from the purchase's first row is refused
 (``purchase_mismatch``). Problems of the whole purchase (a time that is not an ISO 8601
-instant, more than 1,000 lines) are reported on each of its rows. A purchase with any bad
+instant or is too far ahead, more than 1,000 lines, a total above its lines less their
+discounts plus shipping) are reported on each of its rows. A purchase with any bad
 row is bad as a whole.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from patron.kit.time import ensure_utc
+from patron.purchases.bulk.paid import purchase_nets, with_paid
 from patron.purchases.bulk.report import RowProblem
 from patron.purchases.bulk.source import ROW
 from patron.purchases.bulk.validate import Check, check_lines, check_purchases, errors_of
@@ -42,7 +44,9 @@ class Grouped:
     invalid), ``currency``, ``total`` / ``shipping`` (texts), ``total_minor`` /
     ``shipping_minor``, ``channel``, ``store``, ``first_row``, ``line_count``, ``is_bad``.
     ``lines``: one row per line, ordered by (``seq``, ``line_no``), with ``row``, ``sku``,
-    ``category``, ``quantity`` (whole number), ``unit_price`` (text), ``unit_price_minor``.
+    ``category``, ``quantity`` (whole number), ``unit_price`` (text), ``unit_price_minor``,
+    ``discount`` (text, null for none), ``discount_minor`` and ``paid_minor`` (what the line
+    was paid, see :mod:`patron.rules.allocation`).
     ``errors``: every refused row so far (``row``, ``column``, ``code``, ``message``)."""
 
     purchases: pl.DataFrame
@@ -140,8 +144,10 @@ def _purchases(rows: pl.DataFrame) -> pl.DataFrame:
     firsts = rows.filter(pl.col("first") == index)
     starts = firsts["first"].to_numpy()
     counts = np.diff(np.append(starts, rows.height))
+    firsts = firsts.with_columns(purchase_nets(rows, starts))
     purchases = firsts.select(
         "pidx",
+        "net",
         "external_id",
         pl.col("member_external_id"),
         "occurred_at",
@@ -156,13 +162,41 @@ def _purchases(rows: pl.DataFrame) -> pl.DataFrame:
     return purchases.with_columns(_instants(purchases["occurred_at"]))
 
 
-def _purchase_checks() -> list[Check]:
+def _purchase_checks(latest: datetime | None) -> list[Check]:
+    """Checks of whole purchases: the time, the line count, the total against the lines (less
+    their discounts) plus shipping (``net`` is the lines' sum) and, with ``latest``, a time
+    no later than ``latest``."""
+    future: list[Check] = []
+    if latest is not None:
+        future.append(
+            Check(
+                "occurred_at",
+                RowProblem.OCCURRED_IN_FUTURE,
+                pl.col("at") > pl.lit(latest).dt.cast_time_unit("us"),
+                pl.format(
+                    "the purchase is dated {}, later than the {} allowed",
+                    pl.col("occurred_at"),
+                    pl.lit(latest.isoformat()),
+                ),
+            )
+        )
     return [
         Check(
             "occurred_at",
             RowProblem.INVALID_TIME,
             pl.col("occurred_at").is_not_null() & pl.col("at").is_null(),
             pl.format("not an ISO 8601 date and time: '{}'", pl.col("occurred_at")),
+        ),
+        *future,
+        Check(
+            "total",
+            RowProblem.TOTAL_MISMATCH,
+            pl.col("total_minor").cast(pl.Int128)
+            > pl.col("net") + pl.col("shipping_minor").cast(pl.Int128),
+            pl.format(
+                "the total '{}' is above the lines less their discounts plus shipping",
+                pl.col("total"),
+            ),
         ),
         Check(
             "external_id",
@@ -189,12 +223,16 @@ def bad_purchases(rows: pl.DataFrame, errors: pl.DataFrame) -> np.ndarray:
 
 
 def _purchase_errors(
-    rows: pl.DataFrame, purchases: pl.DataFrame, currency: str, mismatch: pl.DataFrame
+    rows: pl.DataFrame,
+    purchases: pl.DataFrame,
+    currency: str,
+    mismatch: pl.DataFrame,
+    latest: datetime | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Check each purchase on its first row and report its problems on every row of it,
     except on rows that differ from the first row in that column (those are mismatches)."""
     parsed, errors = check_purchases(purchases.rename({"first_row": ROW}), currency)
-    errors = pl.concat([errors, errors_of(parsed, _purchase_checks())])
+    errors = pl.concat([errors, errors_of(parsed, _purchase_checks(latest))])
     keyed = errors.join(parsed.select(ROW, "pidx"), on=ROW).drop(ROW)
     purchases = parsed.rename({ROW: "first_row"})
     expanded = on_every_row(rows, keyed).join(
@@ -203,12 +241,15 @@ def _purchase_errors(
     return purchases, expanded
 
 
-def group_rows(raw: pl.DataFrame, currency: str) -> Grouped:
-    """Check, group and order the rows of a file (see the module docstring)."""
+def group_rows(raw: pl.DataFrame, currency: str, *, latest: datetime | None = None) -> Grouped:
+    """Check, group and order the rows of a file (see the module docstring); a purchase
+    dated after ``latest`` is refused (``occurred_in_future``)."""
     parsed, line_errors = check_lines(raw, currency)
     rows = _contiguous(parsed)
     mismatch = errors_of(rows, _mismatch_checks())
-    purchases, purchase_errors = _purchase_errors(rows, _purchases(rows), currency, mismatch)
+    purchases, purchase_errors = _purchase_errors(
+        rows, _purchases(rows), currency, mismatch, latest
+    )
     errors = pl.concat([line_errors, mismatch, purchase_errors])
     bad = bad_purchases(rows, errors)
     purchases = purchases.with_columns(pl.col("pidx").is_in(bad).alias("is_bad"))
@@ -231,6 +272,8 @@ def _in_time_order(rows: pl.DataFrame, purchases: pl.DataFrame, errors: pl.DataF
         pl.col("quantity_number").alias("quantity"),
         "unit_price",
         "unit_price_minor",
+        "discount",
+        "discount_minor",
     ).sort(["seq", "line_no"])
     errors = errors.unique(maintain_order=True).sort(ROW, maintain_order=True)
-    return Grouped(ordered.drop("pidx"), lines, errors)
+    return Grouped(ordered.drop("pidx", "net"), with_paid(lines, ordered), errors)

@@ -54,7 +54,12 @@ def _score(
         lines.filter(pl.col("seq").is_in(purchases["seq"].to_list())) if lines.height else lines
     )
     line_frame = wanted.select(
-        "seq", "sku", "category", "quantity", pl.col("unit_price_minor").alias("unit_price")
+        "seq",
+        "sku",
+        "category",
+        "quantity",
+        pl.col("unit_price_minor").alias("unit_price"),
+        pl.col("discount_minor").alias("discount"),
     )
     scored = score_frame(program, frame, line_frame, prior_usage=prior, purchase_key="seq")
     return scored.select("seq", pl.col("points").alias("score"), "base_points", "applied_rule_ids")
@@ -185,6 +190,7 @@ async def score_batch(
             "category",
             "quantity",
             pl.col("unit_price_minor").alias("unit_price"),
+            pl.col("paid_minor").alias("amount"),
         )
     )
     facts = scored.select(

@@ -52,6 +52,7 @@ def purchase_create(purchase: dict[str, Any], lines: list[dict[str, Any]]) -> Pu
                 category=line["category"],
                 quantity=line["quantity"],
                 unit_price=line["unit_price"],
+                discount=line.get("discount"),
             )
             for line in lines
         ],

@@ -21,6 +21,8 @@ class RowProblem(StrEnum):
     UNKNOWN_MEMBER = "unknown_member"
     MEMBER_BLOCKED = "member_blocked"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    TOTAL_MISMATCH = "total_mismatch"
+    OCCURRED_IN_FUTURE = "occurred_in_future"
 
 
 @dataclass(frozen=True, slots=True)

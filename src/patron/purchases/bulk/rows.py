@@ -28,8 +28,9 @@ class BatchRows:
     ``earn_entry_id``, ``pending_until``, ``expires_at``, ``breakdown``, ``request_hash``;
     ``lines``:
     ``purchase_id``, ``member_id``, ``line_no``, ``sku``, ``category``, ``quantity``,
-    ``unit_price``, ``amount``; ``entries``: ``id``, ``account_id``, ``member_id``,
-    ``amount``, ``source_id``, ``idempotency_key``, ``at``, ``description``; ``lots``:
+    ``unit_price``, ``amount``, ``discount``, ``order_discount``; ``entries``: ``id``,
+    ``account_id``, ``member_id``, ``amount``, ``source_id``, ``idempotency_key``, ``at``,
+    ``description``; ``lots``:
     ``account_id``, ``member_id``, ``entry_id``, ``amount``, ``pending_until``,
     ``expires_at``, ``is_active``; ``usage``: ``member_id``, ``rule_id``, ``period_key``,
     ``count``; ``accounts``: ``account_id``, ``available``, ``pending``,
@@ -88,6 +89,12 @@ def _line_rows(purchases: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
         "quantity",
         pl.col("unit_price_minor").alias("unit_price"),
         (pl.col("quantity") * pl.col("unit_price_minor")).alias("amount"),
+        pl.col("discount_minor").alias("discount"),
+        (
+            pl.col("quantity") * pl.col("unit_price_minor")
+            - pl.col("discount_minor")
+            - pl.col("paid_minor")
+        ).alias("order_discount"),
     )
 
 

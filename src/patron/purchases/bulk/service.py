@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -138,13 +138,16 @@ async def import_rows(
 ) -> ImportReport:
     """Import the rows of a file (as :func:`~patron.purchases.bulk.source.read_rows` gives
     them) into program ``program_key`` (see the module docstring). ``now`` is the moment
-    every purchase is recorded at (default: the clock); ``progress(rows_done, rows_total)``
-    is called after each batch."""
+    every purchase is recorded at (default: the clock); a purchase dated more than the
+    program's ``purchases.max_future_minutes`` after it is refused (``occurred_in_future``);
+    ``progress(rows_done, rows_total)`` is called after each batch."""
     started = time.perf_counter()
     moment = now or utcnow()
     async with database.read() as session:
         active = await program_service.get_active_program(session, key=program_key)
-    grouped = await _with_members(database, active, group_rows(raw, active.program.currency))
+    margin = timedelta(minutes=active.program.purchases.max_future_minutes)
+    grouped = group_rows(raw, active.program.currency, latest=moment + margin)
+    grouped = await _with_members(database, active, grouped)
     report = ImportReport(rows=raw.height, purchases=grouped.purchases.height)
     counts = grouped.purchases["line_count"].to_numpy()
     offsets = np.concatenate([[0], np.cumsum(counts)])

@@ -29,7 +29,7 @@ REQUIRED_COLUMNS = (
     "quantity",
     "unit_price",
 )
-OPTIONAL_COLUMNS = ("shipping", "channel", "store", "category")
+OPTIONAL_COLUMNS = ("shipping", "channel", "store", "category", "discount")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 _INSTANT = "%Y-%m-%dT%H:%M:%S%.6f+00:00"
 

@@ -110,9 +110,11 @@ def _int128(values: np.ndarray) -> pl.Series:
 
 
 def amount_array(lines: pl.DataFrame) -> np.ndarray:
-    """Line amounts (quantity x unit price) as int64, or as Python integers when some
-    amount does not fit."""
+    """Line amounts as int64, or as Python integers when some amount does not fit: what the
+    line was paid (an ``amount`` column) where given, else quantity x unit price."""
     amount = pl.col("quantity").cast(pl.Int128) * pl.col("unit_price").cast(pl.Int128)
+    if "amount" in lines.columns:
+        amount = pl.col("amount").cast(pl.Int128)
     amounts = lines.select(amount.alias("amount"))["amount"]
     if amounts.len() == 0 or amounts.max() < _INT64_SAFE:  # type: ignore[operator]
         return amounts.cast(pl.Int64).to_numpy()
@@ -126,7 +128,8 @@ def line_facts(
     applied: dict[int, np.ndarray],
 ) -> LineFacts:
     """Facts of ``count`` purchases from ``lines`` (``i``, ``sku``, ``category``,
-    ``quantity``, ``unit_price`` in minor units)
+    ``quantity``, ``unit_price`` in minor units, optionally ``amount``: what the line was
+    paid)
     given which rules applied to each purchase (``applied[j]``, a boolean array)."""
     line_purchase = lines["i"].to_numpy()
     starts = segment_starts(line_purchase, count)

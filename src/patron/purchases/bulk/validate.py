@@ -135,20 +135,34 @@ def _lengths(names: tuple[str, ...]) -> list[Check]:
 
 def check_lines(rows: pl.DataFrame, currency: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Check the line columns of every row (``sku``, ``category``, ``quantity``,
-    ``unit_price``); returns the rows with ``unit_price_minor`` and ``quantity_number``
-    (null where invalid) and the errors."""
+    ``unit_price``, ``discount``); returns the rows with ``unit_price_minor``,
+    ``quantity_number`` and ``discount_minor`` (null where invalid; 0 for no discount) and
+    the errors. A discount is money off the whole line, at most quantity x unit_price."""
     quantity = pl.col("quantity")
+    places = exponent(currency)
     parsed = rows.with_columns(
-        amount_minor("unit_price", exponent(currency)).alias("unit_price_minor"),
+        amount_minor("unit_price", places).alias("unit_price_minor"),
         pl.when(quantity.str.contains(_QUANTITY))
         .then(quantity.cast(pl.Int64, strict=False))
         .alias("quantity_number"),
+        pl.when(pl.col("discount").is_null())
+        .then(pl.lit(0, dtype=pl.Int64))
+        .otherwise(amount_minor("discount", places))
+        .alias("discount_minor"),
     )
     number = pl.col("quantity_number")
+    line_amount = number.cast(pl.Int128) * pl.col("unit_price_minor").cast(pl.Int128)
     checks = [
         *_presence(("external_id", "sku", "quantity", "unit_price")),
         *_lengths(("sku", "category")),
         *_amount_checks("unit_price", currency),
+        *_amount_checks("discount", currency),
+        Check(
+            "discount",
+            RowProblem.INVALID_AMOUNT,
+            pl.col("discount_minor").cast(pl.Int128) > line_amount,
+            pl.format("the discount '{}' exceeds the line's amount", pl.col("discount")),
+        ),
         Check(
             "quantity",
             RowProblem.INVALID_QUANTITY,
