@@ -15,9 +15,10 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.access import service as access_service
-from patron.access.errors import ApiKeyMissingError, RoleForbiddenError
+from patron.access.errors import ApiKeyInvalidError, ApiKeyMissingError, RoleForbiddenError
 from patron.access.models import Role
 from patron.access.schemas import Principal
+from patron.api.responses import raises
 from patron.kit.db import Database
 from patron.kit.group_commit import WriteGroups
 from patron.kit.time import utcnow
@@ -89,6 +90,7 @@ async def now() -> datetime:
 Now = Annotated[datetime, Depends(now)]
 
 
+@raises(ApiKeyMissingError, ApiKeyInvalidError)
 async def principal(request: Request, database: DatabaseDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
@@ -117,6 +119,7 @@ def admitted_roles(*roles: Role) -> frozenset[Role]:
 def allow(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
     admitted = admitted_roles(*roles)
 
+    @raises(RoleForbiddenError)
     async def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
         return admit(caller, admitted)
 

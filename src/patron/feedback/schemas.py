@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from patron.feedback.models import SurveySource
 from patron.programs.feedback_settings import (
@@ -17,10 +17,11 @@ from patron.programs.feedback_settings import (
     SurveyTrigger,
 )
 
-MemberId = Annotated[int, Field(gt=0, le=2**63 - 1)]
+MemberId = Annotated[int, Field(gt=0, le=2**53)]
 SourceRef = Annotated[StrictStr, Field(min_length=1, max_length=128)]
 IdempotencyKey = Annotated[StrictStr, Field(min_length=1, max_length=128)]
-ReviewText = Annotated[StrictStr, Field(max_length=5000)]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+ReviewText = Annotated[StrictStr, Field(max_length=5000, pattern=NO_NUL)]
 Slug64 = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
 __all__ = [
@@ -52,8 +53,8 @@ class SurveyUpdate(_Input):
     delay_days: Annotated[int, Field(ge=0, le=365, strict=True)] | None = None
     valid_days: Annotated[int, Field(ge=1, le=365, strict=True)] | None = None
     points: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | None = None
-    follow_up_detractors: bool | None = None
-    is_active: bool | None = None
+    follow_up_detractors: StrictBool | None = None
+    is_active: StrictBool | None = None
 
 
 class Survey(_Output):
@@ -158,7 +159,7 @@ class ReviewCreate(_Input):
 
 
 class ReplyCreate(_Input):
-    text: Annotated[StrictStr, Field(min_length=1, max_length=5000)]
+    text: Annotated[StrictStr, Field(min_length=1, max_length=5000, pattern=NO_NUL)]
     idempotency_key: IdempotencyKey | None = None
 
 

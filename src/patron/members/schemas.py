@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -36,8 +37,13 @@ __all__ = [
 ]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+$")
-_PHONE_SEPARATORS = re.compile(r"[\s().-]")
+# The patterns below are also the schema's (``/openapi.json``), so that a client knows the
+# rule: kept to what Python, Rust (pydantic) and JavaScript regular expressions read alike.
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+EMAIL_PATTERN = r"^\s*[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+\s*$"
+PHONE_PATTERN = r"^[ ().-]*\+[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}[ ().-]*$"
+_EMAIL = re.compile(EMAIL_PATTERN)
+_PHONE_SEPARATORS = re.compile(r"[ ().-]")
 _E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 _OLDEST_BIRTH_DATE = date(1900, 1, 1)
 
@@ -49,19 +55,18 @@ def _external_id(value: str) -> str:
 
 
 def _name(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
     value = value.strip()
     if not value:
         raise ValueError("must not be empty")
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
     return value
 
 
 def _email(value: str) -> str:
-    value = value.strip()
-    if len(value) > 254 or not _EMAIL.match(value):
+    if not _EMAIL.match(value):
         raise ValueError("must be an email address such as anna@example.com")
-    local, domain = value.rsplit("@", 1)
+    local, domain = value.strip().rsplit("@", 1)
     return f"{local}@{domain.lower()}"
 
 
@@ -75,6 +80,13 @@ def _phone(value: str) -> str:
     return digits
 
 
+def _iso_day(value: Any) -> Any:
+    """A day as the schema writes it (``2000-01-31``), not a number read as a Unix time."""
+    if not isinstance(value, str | date):
+        raise ValueError("must be a day such as 2000-01-31")
+    return value
+
+
 def _birth_date(value: date) -> date:
     """Not after today anywhere on Earth (UTC+14), not before 1900."""
     latest_today = (datetime.now(UTC) + timedelta(hours=14)).date()
@@ -86,10 +98,28 @@ def _birth_date(value: date) -> date:
 
 
 ExternalId = Annotated[StrictStr, Field(min_length=1, max_length=128), AfterValidator(_external_id)]
-Name = Annotated[StrictStr, Field(max_length=200), AfterValidator(_name)]
-Email = Annotated[StrictStr, Field(max_length=320), AfterValidator(_email)]
-Phone = Annotated[StrictStr, Field(max_length=40), AfterValidator(_phone)]
-BirthDate = Annotated[date, AfterValidator(_birth_date)]
+
+
+def _schema_pattern(pattern: str) -> dict[str, Any]:
+    return {"pattern": pattern}
+
+
+Name = Annotated[
+    StrictStr,
+    Field(max_length=200, json_schema_extra=_schema_pattern(NAME_PATTERN)),
+    AfterValidator(_name),
+]
+Email = Annotated[
+    StrictStr,
+    Field(max_length=254, json_schema_extra=_schema_pattern(EMAIL_PATTERN)),
+    AfterValidator(_email),
+]
+Phone = Annotated[
+    StrictStr,
+    Field(max_length=40, json_schema_extra=_schema_pattern(PHONE_PATTERN)),
+    AfterValidator(_phone),
+]
+BirthDate = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_birth_date)]
 AttributeValue = str | int | bool | None
 
 

@@ -8,7 +8,7 @@ period in the program's time zone.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -16,7 +16,7 @@ from patron.programs.strict import Strict
 
 SurveyKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 QuestionId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
-Wording = Annotated[str, Field(min_length=1, max_length=500)]
+Wording = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*$")]
 SettingPoints = Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
 LANGUAGES = ("ru", "pl", "en")
 
@@ -48,12 +48,14 @@ class Question(Strict):
 
     id: QuestionId
     kind: QuestionKind
-    text: dict[str, Wording] = Field(min_length=1)
+    text: dict[Literal["ru", "pl", "en"], Wording] = Field(min_length=1)
     required: bool = True
 
-    @field_validator("text")
+    @field_validator("text", mode="before")
     @classmethod
-    def _languages(cls, value: dict[str, str]) -> dict[str, str]:
+    def _languages(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
         unknown = sorted(set(value) - set(LANGUAGES))
         if unknown:
             raise ValueError(f"languages must be ru, pl or en, not {unknown}")
@@ -64,7 +66,7 @@ class SurveyDefinition(Strict):
     """A survey of the program file (the API can add more, stored in the database)."""
 
     key: SurveyKey
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
     questions: list[Question] = Field(min_length=1, max_length=20)
     trigger: SurveyTrigger = SurveyTrigger.MANUAL
     delay_days: Annotated[int, Field(ge=0, le=365, strict=True)] = 0

@@ -24,6 +24,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def not_both(first: str, second: str) -> dict[str, Any]:
+    """The JSON schema of the rule "``first`` or ``second``, not both" (null is not given),
+    so that ``/openapi.json`` states what the model's validator enforces."""
+    given = {"not": {"type": "null"}}
+    return {"not": {"required": [first, second], "properties": {first: given, second: given}}}
+
+
 class PurchaseLineCreate(Strict):
     sku: Annotated[str, Field(min_length=1, max_length=128)]
     category: Annotated[str, Field(min_length=1, max_length=128)] | None = None
@@ -34,6 +41,8 @@ class PurchaseLineCreate(Strict):
 class PurchaseCreate(Strict):
     """A completed order. ``external_id`` is the shop's order id; sending the same body again
     is safe (200, same result), a different body with the same id is refused (409)."""
+
+    model_config = ConfigDict(json_schema_extra=not_both("member_id", "member_external_id"))
 
     external_id: Annotated[str, Field(min_length=1, max_length=128)]
     member_id: Annotated[int, Field(gt=0)] | None = None
@@ -69,6 +78,8 @@ class ReturnLineCreate(Strict):
 class ReturnCreate(Strict):
     """A refund of part or all of a purchase: either ``lines`` (line numbers from 1 with
     quantities) or an ``amount`` of money, or neither for the whole remaining purchase."""
+
+    model_config = ConfigDict(json_schema_extra=not_both("lines", "amount"))
 
     external_id: Annotated[str, Field(min_length=1, max_length=128)]
     lines: list[ReturnLineCreate] | None = None
@@ -152,6 +163,8 @@ class ReturnRead(BaseModel):
 class QuoteRequest(Strict):
     """A cart at checkout. ``total`` defaults to the lines plus shipping less the coupons'
     discounts; ``occurred_at`` defaults to now."""
+
+    model_config = ConfigDict(json_schema_extra=not_both("member_id", "member_external_id"))
 
     member_id: Annotated[int, Field(gt=0)] | None = None
     member_external_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None

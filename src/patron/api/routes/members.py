@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from patron.api.deps import Admin, Now, Pos, Reader, ReadSession, WriteSession
+from patron.api.responses import raises
+from patron.kit.errors import IdempotencyConflictError
 from patron.ledger import service as ledger_service
 from patron.ledger.schemas import EntryPage
 from patron.members import service as member_service
+from patron.members.errors import MemberNotFoundError
 from patron.members.models import ConsentChannel, MemberStatus
 from patron.members.overview import (
     MemberOverview,
@@ -19,6 +22,7 @@ from patron.members.overview import (
     overview_of,
 )
 from patron.members.schemas import MemberCreate, MemberPage, MemberUpdate
+from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
 from patron.tiers import service as tier_service
 
@@ -29,12 +33,12 @@ MemberId = Annotated[int, Path(gt=0, le=2**63 - 1)]
 
 class ConsentUpdate(BaseModel):
     channel: ConsentChannel
-    is_granted: bool
+    is_granted: StrictBool
     source: Annotated[str, Field(min_length=1, max_length=64)] = "api"
 
 
 class BlockRequest(BaseModel):
-    reason: str = ""
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
 
 
 class TierChangeRead(BaseModel):
@@ -51,6 +55,7 @@ class TierChangeRead(BaseModel):
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": MemberOverview, "description": "The same enrolment sent again"}},
 )
+@raises(ProgramNotFoundError, IdempotencyConflictError)
 async def enrol(
     data: MemberCreate, session: WriteSession, response: Response, _: Pos, now: Now
 ) -> MemberOverview:
@@ -66,6 +71,7 @@ async def enrol(
 
 
 @router.get("", response_model=MemberPage)
+@raises(ProgramNotFoundError)
 async def list_members(
     session: ReadSession,
     _: Reader,
@@ -81,6 +87,7 @@ async def list_members(
 
 
 @router.get("/by-external-id/{external_id}", response_model=MemberOverview)
+@raises(ProgramNotFoundError, MemberNotFoundError)
 async def read_by_external_id(
     external_id: Annotated[str, Path(min_length=1, max_length=128)],
     session: ReadSession,
@@ -95,6 +102,7 @@ async def read_by_external_id(
 
 
 @router.get("/{member_id}", response_model=MemberOverview)
+@raises(MemberNotFoundError)
 async def read_member(
     member_id: MemberId, session: ReadSession, _: Reader, now: Now
 ) -> MemberOverview:
@@ -103,6 +111,7 @@ async def read_member(
 
 
 @router.patch("/{member_id}", response_model=MemberOverview)
+@raises(MemberNotFoundError)
 async def update_member(
     member_id: MemberId, data: MemberUpdate, session: WriteSession, _: Pos, now: Now
 ) -> MemberOverview:
@@ -112,6 +121,7 @@ async def update_member(
 
 
 @router.post("/{member_id}/consents", response_model=MemberOverview)
+@raises(MemberNotFoundError)
 async def set_consent(
     member_id: MemberId, data: ConsentUpdate, session: WriteSession, _: Pos, now: Now
 ) -> MemberOverview:
@@ -128,6 +138,7 @@ async def set_consent(
 
 
 @router.post("/{member_id}/block", response_model=MemberOverview)
+@raises(MemberNotFoundError)
 async def block(
     member_id: MemberId, data: BlockRequest, session: WriteSession, _: Admin, now: Now
 ) -> MemberOverview:
@@ -139,6 +150,7 @@ async def block(
 
 
 @router.post("/{member_id}/unblock", response_model=MemberOverview)
+@raises(MemberNotFoundError)
 async def unblock(member_id: MemberId, session: WriteSession, _: Admin, now: Now) -> MemberOverview:
     """Lift a block."""
     member = await member_service.unblock_member(session, member_id=member_id, now=now)
@@ -146,12 +158,13 @@ async def unblock(member_id: MemberId, session: WriteSession, _: Admin, now: Now
 
 
 @router.get("/{member_id}/ledger", response_model=EntryPage)
+@raises(MemberNotFoundError)
 async def ledger(
     member_id: MemberId,
     session: ReadSession,
     _: Reader,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,20}$")] = None,
 ) -> EntryPage:
     """The member's ledger entries, newest first; pass ``next_cursor`` back as ``cursor``."""
     await member_service.get_member(session, member_id=member_id)
@@ -159,6 +172,7 @@ async def ledger(
 
 
 @router.get("/{member_id}/tier-history", response_model=list[TierChangeRead])
+@raises(MemberNotFoundError)
 async def tier_history(
     member_id: MemberId, session: ReadSession, _: Reader
 ) -> list[TierChangeRead]:
