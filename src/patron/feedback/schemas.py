@@ -16,6 +16,7 @@ from patron.programs.feedback_settings import (
     SurveyDefinition,
     SurveyTrigger,
 )
+from patron.programs.strict import WHOLE
 
 MemberId = Annotated[int, Field(gt=0, le=2**53)]
 SourceRef = Annotated[StrictStr, Field(min_length=1, max_length=128)]
@@ -50,9 +51,9 @@ class SurveyUpdate(_Input):
     name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
     questions: Annotated[list[Question], Field(min_length=1, max_length=20)] | None = None
     trigger: SurveyTrigger | None = None
-    delay_days: Annotated[int, Field(ge=0, le=365, strict=True)] | None = None
-    valid_days: Annotated[int, Field(ge=1, le=365, strict=True)] | None = None
-    points: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | None = None
+    delay_days: Annotated[int, WHOLE, Field(ge=0, le=365, strict=True)] | None = None
+    valid_days: Annotated[int, WHOLE, Field(ge=1, le=365, strict=True)] | None = None
+    points: Annotated[int, WHOLE, Field(ge=0, le=1_000_000, strict=True)] | None = None
     follow_up_detractors: StrictBool | None = None
     is_active: StrictBool | None = None
 
@@ -150,7 +151,7 @@ class ReviewCreate(_Input):
     ``store``. With an ``idempotency_key`` a retry returns the first review."""
 
     member_id: MemberId
-    rating: Annotated[int, Field(ge=1, le=5, strict=True)]
+    rating: Annotated[int, WHOLE, Field(ge=1, le=5, strict=True)]
     text: ReviewText = ""
     sku: Annotated[StrictStr, Field(min_length=1, max_length=128)] | None = None
     purchase_id: MemberId | None = None

@@ -40,7 +40,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # The patterns below are also the schema's (``/openapi.json``), so that a client knows the
 # rule: kept to what Python, Rust (pydantic) and JavaScript regular expressions read alike.
 NAME_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
-EMAIL_PATTERN = r"^\s*[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+\s*$"
+EMAIL_PATTERN = r"^ *[^@\x00-\x20\x7f]{1,64}@[^@\x00-\x20\x7f.]+(?:\.[^@\x00-\x20\x7f.]+)+ *$"
 PHONE_PATTERN = r"^[ ().-]*\+[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}[ ().-]*$"
 _EMAIL = re.compile(EMAIL_PATTERN)
 _PHONE_SEPARATORS = re.compile(r"[ ().-]")
@@ -66,7 +66,7 @@ def _name(value: str) -> str:
 def _email(value: str) -> str:
     if not _EMAIL.match(value):
         raise ValueError("must be an email address such as anna@example.com")
-    local, domain = value.strip().rsplit("@", 1)
+    local, domain = value.strip(" ").rsplit("@", 1)
     return f"{local}@{domain.lower()}"
 
 
@@ -126,6 +126,10 @@ AttributeValue = str | int | bool | None
 def _attributes(value: dict[str, Any]) -> dict[str, AttributeValue]:
     """Text (up to 1,000 characters), whole numbers, true/false or null: no fractions, so
     that segment rules over attributes stay exact."""
+    value = {
+        name: int(item) if isinstance(item, float) and item.is_integer() else item
+        for name, item in value.items()
+    }
     for name, item in value.items():
         if not 1 <= len(name) <= 64:
             raise ValueError(f"name {name[:70]!r} must be 1 to 64 characters")
@@ -136,7 +140,22 @@ def _attributes(value: dict[str, Any]) -> dict[str, AttributeValue]:
     return value
 
 
-Attributes = Annotated[dict[StrictStr, Any], Field(max_length=50), AfterValidator(_attributes)]
+_ATTRIBUTES_SCHEMA: dict[str, Any] = {
+    "propertyNames": {"minLength": 1, "maxLength": 64},
+    "additionalProperties": {
+        "anyOf": [
+            {"type": "string", "maxLength": 1000},
+            {"type": "integer"},
+            {"type": "boolean"},
+            {"type": "null"},
+        ]
+    },
+}
+Attributes = Annotated[
+    dict[StrictStr, Any],
+    Field(max_length=50, json_schema_extra=_ATTRIBUTES_SCHEMA),
+    AfterValidator(_attributes),
+]
 Source = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
 

@@ -82,7 +82,7 @@ class ReturnCreate(Strict):
     model_config = ConfigDict(json_schema_extra=not_both("lines", "amount"))
 
     external_id: Annotated[str, Field(min_length=1, max_length=128)]
-    lines: list[ReturnLineCreate] | None = None
+    lines: Annotated[list[ReturnLineCreate], Field(min_length=1, max_length=1000)] | None = None
     amount: AmountText | None = None
     occurred_at: datetime | None = None
     reason: Annotated[str, Field(max_length=500)] = ""
