@@ -63,8 +63,7 @@ def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
         except httpx.HTTPError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            error = process.stderr.read() if process.stderr else b""
-            raise RuntimeError(f"patron serve did not start: {error.decode()}")
+            raise RuntimeError("patron serve did not start")
         time.sleep(0.2)
 
 
@@ -92,12 +91,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         for role in ROLES
     }
     port = _free_port()
+    log = (tmp_path_factory.mktemp("serve") / "serve.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "patron", "serve", "--db", url, "--port", str(port)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -106,8 +106,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     finally:
         process.terminate()
         process.wait(timeout=30)
-        if process.stderr is not None:
-            process.stderr.close()
+        log.close()
         if server:
             asyncio.run(_drop_database(server, name))
 

@@ -51,9 +51,9 @@ class SurveyUpdate(_Input):
     name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
     questions: Annotated[list[Question], Field(min_length=1, max_length=20)] | None = None
     trigger: SurveyTrigger | None = None
-    delay_days: Annotated[int, WHOLE, Field(ge=0, le=365, strict=True)] | None = None
-    valid_days: Annotated[int, WHOLE, Field(ge=1, le=365, strict=True)] | None = None
-    points: Annotated[int, WHOLE, Field(ge=0, le=1_000_000, strict=True)] | None = None
+    delay_days: Annotated[int, Field(ge=0, le=365, strict=True), WHOLE] | None = None
+    valid_days: Annotated[int, Field(ge=1, le=365, strict=True), WHOLE] | None = None
+    points: Annotated[int, Field(ge=0, le=1_000_000, strict=True), WHOLE] | None = None
     follow_up_detractors: StrictBool | None = None
     is_active: StrictBool | None = None
 
@@ -151,7 +151,7 @@ class ReviewCreate(_Input):
     ``store``. With an ``idempotency_key`` a retry returns the first review."""
 
     member_id: MemberId
-    rating: Annotated[int, WHOLE, Field(ge=1, le=5, strict=True)]
+    rating: Annotated[int, Field(ge=1, le=5, strict=True), WHOLE]
     text: ReviewText = ""
     sku: Annotated[StrictStr, Field(min_length=1, max_length=128)] | None = None
     purchase_id: MemberId | None = None

@@ -119,7 +119,12 @@ Phone = Annotated[
     Field(max_length=40, json_schema_extra=_schema_pattern(PHONE_PATTERN)),
     AfterValidator(_phone),
 ]
-BirthDate = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_birth_date)]
+BirthDate = Annotated[
+    date,
+    BeforeValidator(_iso_day),
+    AfterValidator(_birth_date),
+    Field(json_schema_extra={"pattern": r"^(19|[2-9][0-9])[0-9]{2}-"}),  # from 1900
+]
 AttributeValue = str | int | bool | None
 
 

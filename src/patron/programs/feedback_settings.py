@@ -17,7 +17,7 @@ from patron.programs.strict import WHOLE, Strict
 SurveyKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 QuestionId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 Wording = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*$")]
-SettingPoints = Annotated[int, WHOLE, Field(ge=0, le=1_000_000, strict=True)]
+SettingPoints = Annotated[int, Field(ge=0, le=1_000_000, strict=True), WHOLE]
 LANGUAGES = ("ru", "pl", "en")
 
 
@@ -69,8 +69,8 @@ class SurveyDefinition(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
     questions: list[Question] = Field(min_length=1, max_length=20)
     trigger: SurveyTrigger = SurveyTrigger.MANUAL
-    delay_days: Annotated[int, WHOLE, Field(ge=0, le=365, strict=True)] = 0
-    valid_days: Annotated[int, WHOLE, Field(ge=1, le=365, strict=True)] = 14
+    delay_days: Annotated[int, Field(ge=0, le=365, strict=True), WHOLE] = 0
+    valid_days: Annotated[int, Field(ge=1, le=365, strict=True), WHOLE] = 14
     points: SettingPoints = 0
     follow_up_detractors: bool = False
 
