@@ -165,7 +165,7 @@ class ReplyCreate(_Input):
 
 
 class PublishChange(_Input):
-    published: bool
+    published: StrictBool
 
 
 class ReviewReply(_Output):
