@@ -75,3 +75,18 @@ async def test_an_empty_email_is_refused_as_the_schema_says(api: Api) -> None:
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "email"
     assert (await api.call("GET", "/members/by-external-id/e1")).status_code == 404
+
+
+async def test_a_birth_date_in_the_future_is_a_declared_rule(api: Api) -> None:
+    body = {"external_id": "f1", "birth_date": "2290-01-01"}
+    response = await api.call("POST", "/members", json=body)
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "birth_date_in_future",
+        "message": "birth_date must not be in the future",
+        "field": "birth_date",
+    }
+    assert (
+        "birth_date_in_future" in _operation("post", "/members")["responses"]["422"]["x-rule-codes"]
+    )
+    assert (await api.call("GET", "/members/by-external-id/f1")).status_code == 404

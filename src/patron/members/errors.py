@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from patron.kit.errors import ConflictError, NotFoundError
+from patron.kit.errors import ConflictError, InvalidInputError, NotFoundError
 
 
 class MemberNotFoundError(NotFoundError):
@@ -13,3 +13,11 @@ class MemberBlockedError(ConflictError):
     """The member is blocked: no earning, redeeming or transfers until unblocked."""
 
     code = "member_blocked"
+
+
+class BirthDateInFutureError(InvalidInputError):
+    """A birth date after today (anywhere on Earth): a rule against the clock, which no schema
+    can state, so it has its own code (raised from the schema's validator, it is not a
+    pydantic error)."""
+
+    code = "birth_date_in_future"

@@ -22,6 +22,7 @@ from pydantic import (
     StrictStr,
 )
 
+from patron.members.errors import BirthDateInFutureError
 from patron.members.models import ConsentChannel, Language, MemberStatus
 
 __all__ = [
@@ -91,7 +92,7 @@ def _birth_date(value: date) -> date:
     """Not after today anywhere on Earth (UTC+14), not before 1900."""
     latest_today = (datetime.now(UTC) + timedelta(hours=14)).date()
     if value > latest_today:
-        raise ValueError("must not be in the future")
+        raise BirthDateInFutureError("birth_date must not be in the future", field="birth_date")
     if value < _OLDEST_BIRTH_DATE:
         raise ValueError("must not be before 1900-01-01")
     return value

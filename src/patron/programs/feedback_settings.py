@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
 from patron.programs.strict import WHOLE, Strict
 
@@ -49,7 +49,7 @@ class Question(Strict):
     id: QuestionId
     kind: QuestionKind
     text: dict[Literal["ru", "pl", "en"], Wording] = Field(min_length=1)
-    required: bool = True
+    required: StrictBool = True
 
     @field_validator("text", mode="before")
     @classmethod

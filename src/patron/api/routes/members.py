@@ -13,7 +13,7 @@ from patron.kit.errors import IdempotencyConflictError
 from patron.ledger import service as ledger_service
 from patron.ledger.schemas import EntryPage
 from patron.members import service as member_service
-from patron.members.errors import MemberNotFoundError
+from patron.members.errors import BirthDateInFutureError, MemberNotFoundError
 from patron.members.models import ConsentChannel, MemberStatus
 from patron.members.overview import (
     MemberOverview,
@@ -38,7 +38,7 @@ class ConsentUpdate(BaseModel):
 
 
 class BlockRequest(BaseModel):
-    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*\S[^\x00]*$")]
 
 
 class TierChangeRead(BaseModel):
@@ -55,7 +55,7 @@ class TierChangeRead(BaseModel):
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": MemberOverview, "description": "The same enrolment sent again"}},
 )
-@raises(ProgramNotFoundError, IdempotencyConflictError)
+@raises(ProgramNotFoundError, IdempotencyConflictError, BirthDateInFutureError)
 async def enrol(
     data: MemberCreate, session: WriteSession, response: Response, _: Pos, now: Now
 ) -> MemberOverview:
@@ -111,7 +111,7 @@ async def read_member(
 
 
 @router.patch("/{member_id}", response_model=MemberOverview)
-@raises(MemberNotFoundError)
+@raises(MemberNotFoundError, BirthDateInFutureError)
 async def update_member(
     member_id: MemberId, data: MemberUpdate, session: WriteSession, _: Pos, now: Now
 ) -> MemberOverview:
