@@ -9,7 +9,14 @@ from datetime import datetime
 from typing import Annotated, Any, Self
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from patron.kit.time import ensure_utc
 
@@ -18,6 +25,16 @@ AmountText = Annotated[
     Field(pattern=r"^\d{1,15}(\.\d{1,4})?$", examples=["1700.00"], description="Decimal string"),
 ]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def _text_moment(value: Any) -> Any:
+    """A moment as the schema writes it (RFC 3339 text), not a number read as a Unix time."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be a moment such as 2026-03-01T09:30:00Z")
+    return value
+
+
+Moment = Annotated[datetime, BeforeValidator(_text_moment)]
 
 
 class Strict(BaseModel):
@@ -47,7 +64,7 @@ class PurchaseCreate(Strict):
     external_id: Annotated[str, Field(min_length=1, max_length=128)]
     member_id: Annotated[int, Field(gt=0)] | None = None
     member_external_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
-    occurred_at: datetime
+    occurred_at: Moment
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     total: AmountText
     shipping: AmountText = "0"
@@ -84,7 +101,7 @@ class ReturnCreate(Strict):
     external_id: Annotated[str, Field(min_length=1, max_length=128)]
     lines: Annotated[list[ReturnLineCreate], Field(min_length=1, max_length=1000)] | None = None
     amount: AmountText | None = None
-    occurred_at: datetime | None = None
+    occurred_at: Moment | None = None
     reason: Annotated[str, Field(max_length=500)] = ""
 
     @model_validator(mode="after")
@@ -134,7 +151,7 @@ class PurchaseRead(BaseModel):
     id: int
     external_id: str
     member_id: int | None
-    occurred_at: datetime
+    occurred_at: Moment
     currency: str
     total: str
     shipping: str
@@ -156,7 +173,7 @@ class ReturnRead(BaseModel):
     external_id: str
     amount: str
     points_reversed: int
-    occurred_at: datetime
+    occurred_at: Moment
     reason: str
 
 
@@ -172,7 +189,7 @@ class QuoteRequest(Strict):
     lines: Annotated[list[PurchaseLineCreate], Field(min_length=1, max_length=1000)]
     shipping: AmountText = "0"
     total: AmountText | None = None
-    occurred_at: datetime | None = None
+    occurred_at: Moment | None = None
     channel: Code | None = None
     store: Code | None = None
     coupon_codes: Annotated[
