@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from patron.members.errors import BirthDateInFutureError
 from patron.members.schemas import ConsentChannel, Language, MemberCreate, MemberUpdate
 
 
@@ -159,9 +160,9 @@ def test_invalid_fields(body: dict[str, Any], expected: list[tuple[tuple[str, ..
 
 def test_birth_date_in_the_future() -> None:
     later = datetime.now(UTC).date() + timedelta(days=2)
-    assert field_errors({"external_id": "a", "birth_date": later.isoformat()}) == [
-        (("birth_date",), "Value error, must not be in the future")
-    ]
+    with pytest.raises(BirthDateInFutureError) as refused:
+        MemberCreate.model_validate({"external_id": "a", "birth_date": later.isoformat()})
+    assert (refused.value.code, refused.value.field) == ("birth_date_in_future", "birth_date")
 
 
 def test_at_most_50_attributes() -> None:

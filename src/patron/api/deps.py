@@ -20,9 +20,10 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.access import service as access_service
-from patron.access.errors import ApiKeyMissingError, RoleForbiddenError
+from patron.access.errors import ApiKeyInvalidError, ApiKeyMissingError, RoleForbiddenError
 from patron.access.models import Role
 from patron.access.schemas import Principal
+from patron.api.responses import raises
 from patron.audit import service as audit_service
 from patron.kit.db import Database
 from patron.kit.group_commit import WriteGroups
@@ -129,6 +130,7 @@ async def now() -> datetime:
 Now = Annotated[datetime, Depends(now)]
 
 
+@raises(ApiKeyMissingError, ApiKeyInvalidError)
 async def principal(request: Request, database: DatabaseDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
@@ -170,8 +172,9 @@ class Allow:
 
 
 def allow(*roles: Role) -> Allow:
-    """The dependency that admits ``roles`` and always admin."""
-    return Allow(admitted_roles(*roles))
+    """The dependency that admits ``roles`` and always admin (it declares 403 ``forbidden``
+    in the OpenAPI document)."""
+    return raises(RoleForbiddenError)(Allow(admitted_roles(*roles)))
 
 
 Admin = Annotated[Principal, Depends(allow())]

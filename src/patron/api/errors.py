@@ -12,11 +12,19 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from patron.kit.errors import PatronError
 
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+_HTTP_CODES = {
+    400: "invalid_body",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+}
 
 
 def field_path(location: Sequence[Any]) -> str:
@@ -62,11 +70,26 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
     return JSONResponse(body, status_code=422)
 
 
-async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> str:
+    """Every method of the path, for ``Allow``: Starlette names only those of the first route
+    whose path matches, and ``GET /members`` and ``POST /members`` are two routes."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        if route.path is not None and route.methods:
+            pattern, _, _ = compile_path(route.path)
+            if pattern.match(request.url.path):
+                methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     code = _HTTP_CODES.get(error.status_code, "http_error")
     body = {"error": {"code": code, "message": str(error.detail), "field": None}}
-    return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+    return JSONResponse(body, status_code=error.status_code, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from patron.feedback.models import SurveySource
 from patron.programs.feedback_settings import (
@@ -16,11 +16,13 @@ from patron.programs.feedback_settings import (
     SurveyDefinition,
     SurveyTrigger,
 )
+from patron.programs.strict import WHOLE
 
-MemberId = Annotated[int, Field(gt=0, le=2**63 - 1)]
+MemberId = Annotated[int, Field(gt=0, le=2**53)]
 SourceRef = Annotated[StrictStr, Field(min_length=1, max_length=128)]
 IdempotencyKey = Annotated[StrictStr, Field(min_length=1, max_length=128)]
-ReviewText = Annotated[StrictStr, Field(max_length=5000)]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+ReviewText = Annotated[StrictStr, Field(max_length=5000, pattern=NO_NUL)]
 Slug64 = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
 __all__ = [
@@ -49,11 +51,11 @@ class SurveyUpdate(_Input):
     name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
     questions: Annotated[list[Question], Field(min_length=1, max_length=20)] | None = None
     trigger: SurveyTrigger | None = None
-    delay_days: Annotated[int, Field(ge=0, le=365, strict=True)] | None = None
-    valid_days: Annotated[int, Field(ge=1, le=365, strict=True)] | None = None
-    points: Annotated[int, Field(ge=0, le=1_000_000, strict=True)] | None = None
-    follow_up_detractors: bool | None = None
-    is_active: bool | None = None
+    delay_days: Annotated[int, Field(ge=0, le=365, strict=True), WHOLE] | None = None
+    valid_days: Annotated[int, Field(ge=1, le=365, strict=True), WHOLE] | None = None
+    points: Annotated[int, Field(ge=0, le=1_000_000, strict=True), WHOLE] | None = None
+    follow_up_detractors: StrictBool | None = None
+    is_active: StrictBool | None = None
 
 
 class Survey(_Output):
@@ -149,7 +151,7 @@ class ReviewCreate(_Input):
     ``store``. With an ``idempotency_key`` a retry returns the first review."""
 
     member_id: MemberId
-    rating: Annotated[int, Field(ge=1, le=5, strict=True)]
+    rating: Annotated[int, Field(ge=1, le=5, strict=True), WHOLE]
     text: ReviewText = ""
     sku: Annotated[StrictStr, Field(min_length=1, max_length=128)] | None = None
     purchase_id: MemberId | None = None
@@ -158,12 +160,12 @@ class ReviewCreate(_Input):
 
 
 class ReplyCreate(_Input):
-    text: Annotated[StrictStr, Field(min_length=1, max_length=5000)]
+    text: Annotated[StrictStr, Field(min_length=1, max_length=5000, pattern=NO_NUL)]
     idempotency_key: IdempotencyKey | None = None
 
 
 class PublishChange(_Input):
-    published: bool
+    published: StrictBool
 
 
 class ReviewReply(_Output):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from patron.kit.errors import ConflictError, NotFoundError
+from patron.kit.errors import ConflictError, InvalidInputError, NotFoundError
 
 
 class MemberNotFoundError(NotFoundError):
@@ -19,3 +19,11 @@ class MemberErasedError(ConflictError):
     """The member's personal data was erased: the pseudonym left behind cannot be changed."""
 
     code = "member_erased"
+
+
+class BirthDateInFutureError(InvalidInputError):
+    """A birth date after today (anywhere on Earth): a rule against the clock, which no schema
+    can state, so it has its own code (raised from the schema's validator, it is not a
+    pydantic error)."""
+
+    code = "birth_date_in_future"

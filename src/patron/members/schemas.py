@@ -15,12 +15,14 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
     StrictStr,
 )
 
+from patron.members.errors import BirthDateInFutureError
 from patron.members.models import ConsentChannel, Language, MemberStatus
 
 __all__ = [
@@ -36,8 +38,13 @@ __all__ = [
 ]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(?:\.[^@\s.]+)+$")
-_PHONE_SEPARATORS = re.compile(r"[\s().-]")
+# The patterns below are also the schema's (``/openapi.json``), so that a client knows the
+# rule: kept to what Python, Rust (pydantic) and JavaScript regular expressions read alike.
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+EMAIL_PATTERN = r"^ *[^@\x00-\x20\x7f]{1,64}@[^@\x00-\x20\x7f.]+(?:\.[^@\x00-\x20\x7f.]+)+ *$"
+PHONE_PATTERN = r"^[ ().-]*\+[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}[ ().-]*$"
+_EMAIL = re.compile(EMAIL_PATTERN)
+_PHONE_SEPARATORS = re.compile(r"[ ().-]")
 _E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 _OLDEST_BIRTH_DATE = date(1900, 1, 1)
 
@@ -49,19 +56,18 @@ def _external_id(value: str) -> str:
 
 
 def _name(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
     value = value.strip()
     if not value:
         raise ValueError("must not be empty")
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
     return value
 
 
 def _email(value: str) -> str:
-    value = value.strip()
-    if len(value) > 254 or not _EMAIL.match(value):
+    if not _EMAIL.match(value):
         raise ValueError("must be an email address such as anna@example.com")
-    local, domain = value.rsplit("@", 1)
+    local, domain = value.strip(" ").rsplit("@", 1)
     return f"{local}@{domain.lower()}"
 
 
@@ -75,27 +81,61 @@ def _phone(value: str) -> str:
     return digits
 
 
+def _iso_day(value: Any) -> Any:
+    """A day as the schema writes it (``2000-01-31``), not a number read as a Unix time."""
+    if not isinstance(value, str | date):
+        raise ValueError("must be a day such as 2000-01-31")
+    return value
+
+
 def _birth_date(value: date) -> date:
     """Not after today anywhere on Earth (UTC+14), not before 1900."""
     latest_today = (datetime.now(UTC) + timedelta(hours=14)).date()
     if value > latest_today:
-        raise ValueError("must not be in the future")
+        raise BirthDateInFutureError("birth_date must not be in the future", field="birth_date")
     if value < _OLDEST_BIRTH_DATE:
         raise ValueError("must not be before 1900-01-01")
     return value
 
 
 ExternalId = Annotated[StrictStr, Field(min_length=1, max_length=128), AfterValidator(_external_id)]
-Name = Annotated[StrictStr, Field(max_length=200), AfterValidator(_name)]
-Email = Annotated[StrictStr, Field(max_length=320), AfterValidator(_email)]
-Phone = Annotated[StrictStr, Field(max_length=40), AfterValidator(_phone)]
-BirthDate = Annotated[date, AfterValidator(_birth_date)]
+
+
+def _schema_pattern(pattern: str) -> dict[str, Any]:
+    return {"pattern": pattern}
+
+
+Name = Annotated[
+    StrictStr,
+    Field(max_length=200, json_schema_extra=_schema_pattern(NAME_PATTERN)),
+    AfterValidator(_name),
+]
+Email = Annotated[
+    StrictStr,
+    Field(max_length=254, json_schema_extra=_schema_pattern(EMAIL_PATTERN)),
+    AfterValidator(_email),
+]
+Phone = Annotated[
+    StrictStr,
+    Field(max_length=40, json_schema_extra=_schema_pattern(PHONE_PATTERN)),
+    AfterValidator(_phone),
+]
+BirthDate = Annotated[
+    date,
+    BeforeValidator(_iso_day),
+    AfterValidator(_birth_date),
+    Field(json_schema_extra={"pattern": r"^(19|[2-9][0-9])[0-9]{2}-"}),  # from 1900
+]
 AttributeValue = str | int | bool | None
 
 
 def _attributes(value: dict[str, Any]) -> dict[str, AttributeValue]:
     """Text (up to 1,000 characters), whole numbers, true/false or null: no fractions, so
     that segment rules over attributes stay exact."""
+    value = {
+        name: int(item) if isinstance(item, float) and item.is_integer() else item
+        for name, item in value.items()
+    }
     for name, item in value.items():
         if not 1 <= len(name) <= 64:
             raise ValueError(f"name {name[:70]!r} must be 1 to 64 characters")
@@ -106,7 +146,22 @@ def _attributes(value: dict[str, Any]) -> dict[str, AttributeValue]:
     return value
 
 
-Attributes = Annotated[dict[StrictStr, Any], Field(max_length=50), AfterValidator(_attributes)]
+_ATTRIBUTES_SCHEMA: dict[str, Any] = {
+    "propertyNames": {"minLength": 1, "maxLength": 64},
+    "additionalProperties": {
+        "anyOf": [
+            {"type": "string", "maxLength": 1000},
+            {"type": "integer"},
+            {"type": "boolean"},
+            {"type": "null"},
+        ]
+    },
+}
+Attributes = Annotated[
+    dict[StrictStr, Any],
+    Field(max_length=50, json_schema_extra=_ATTRIBUTES_SCHEMA),
+    AfterValidator(_attributes),
+]
 Source = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
 

@@ -8,16 +8,16 @@ period in the program's time zone.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
-from patron.programs.strict import Strict
+from patron.programs.strict import WHOLE, Strict
 
 SurveyKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 QuestionId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
-Wording = Annotated[str, Field(min_length=1, max_length=500)]
-SettingPoints = Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
+Wording = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*$")]
+SettingPoints = Annotated[int, Field(ge=0, le=1_000_000, strict=True), WHOLE]
 LANGUAGES = ("ru", "pl", "en")
 
 
@@ -48,12 +48,14 @@ class Question(Strict):
 
     id: QuestionId
     kind: QuestionKind
-    text: dict[str, Wording] = Field(min_length=1)
-    required: bool = True
+    text: dict[Literal["ru", "pl", "en"], Wording] = Field(min_length=1)
+    required: StrictBool = True
 
-    @field_validator("text")
+    @field_validator("text", mode="before")
     @classmethod
-    def _languages(cls, value: dict[str, str]) -> dict[str, str]:
+    def _languages(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
         unknown = sorted(set(value) - set(LANGUAGES))
         if unknown:
             raise ValueError(f"languages must be ru, pl or en, not {unknown}")
@@ -64,11 +66,11 @@ class SurveyDefinition(Strict):
     """A survey of the program file (the API can add more, stored in the database)."""
 
     key: SurveyKey
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
     questions: list[Question] = Field(min_length=1, max_length=20)
     trigger: SurveyTrigger = SurveyTrigger.MANUAL
-    delay_days: Annotated[int, Field(ge=0, le=365, strict=True)] = 0
-    valid_days: Annotated[int, Field(ge=1, le=365, strict=True)] = 14
+    delay_days: Annotated[int, Field(ge=0, le=365, strict=True), WHOLE] = 0
+    valid_days: Annotated[int, Field(ge=1, le=365, strict=True), WHOLE] = 14
     points: SettingPoints = 0
     follow_up_detractors: bool = False
 

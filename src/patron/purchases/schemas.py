@@ -9,7 +9,14 @@ from datetime import datetime
 from typing import Annotated, Any, Self
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from patron.kit.time import ensure_utc
 
@@ -29,8 +36,25 @@ def _in_utc(value: datetime) -> datetime:
         raise ValueError("the time is out of range in UTC") from error
 
 
+def _text_moment(value: Any) -> Any:
+    """A moment as the schema writes it (RFC 3339 text), not a number read as a Unix time."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be a moment such as 2026-03-01T09:30:00Z")
+    return value
+
+
+Moment = Annotated[datetime, BeforeValidator(_text_moment)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def not_both(first: str, second: str) -> dict[str, Any]:
+    """The JSON schema of the rule "``first`` or ``second``, not both" (null is not given),
+    so that ``/openapi.json`` states what the model's validator enforces."""
+    given = {"not": {"type": "null"}}
+    return {"not": {"required": [first, second], "properties": {first: given, second: given}}}
 
 
 class PurchaseLineCreate(Strict):
@@ -51,10 +75,12 @@ class PurchaseCreate(Strict):
     plus shipping, the difference is an order-level discount spread over the lines; above,
     the purchase is refused (``total_mismatch``). Points follow what each line was paid."""
 
+    model_config = ConfigDict(json_schema_extra=not_both("member_id", "member_external_id"))
+
     external_id: Annotated[str, Field(min_length=1, max_length=128)]
     member_id: Annotated[int, Field(gt=0)] | None = None
     member_external_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
-    occurred_at: datetime
+    occurred_at: Moment
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     total: AmountText
     shipping: AmountText = "0"
@@ -95,10 +121,12 @@ class ReturnCreate(Strict):
     """A refund of part or all of a purchase: either ``lines`` (line numbers from 1 with
     quantities) or an ``amount`` of money, or neither for the whole remaining purchase."""
 
+    model_config = ConfigDict(json_schema_extra=not_both("lines", "amount"))
+
     external_id: Annotated[str, Field(min_length=1, max_length=128)]
-    lines: list[ReturnLineCreate] | None = None
+    lines: Annotated[list[ReturnLineCreate], Field(min_length=1, max_length=1000)] | None = None
     amount: AmountText | None = None
-    occurred_at: datetime | None = None
+    occurred_at: Moment | None = None
     reason: Annotated[str, Field(max_length=500)] = ""
 
     @model_validator(mode="after")
@@ -154,7 +182,7 @@ class PurchaseRead(BaseModel):
     id: int
     external_id: str
     member_id: int | None
-    occurred_at: datetime
+    occurred_at: Moment
     currency: str
     total: str
     shipping: str
@@ -176,7 +204,7 @@ class ReturnRead(BaseModel):
     external_id: str
     amount: str
     points_reversed: int
-    occurred_at: datetime
+    occurred_at: Moment
     reason: str
 
 
@@ -184,13 +212,15 @@ class QuoteRequest(Strict):
     """A cart at checkout. ``total`` defaults to the lines plus shipping less the coupons'
     discounts; ``occurred_at`` defaults to now."""
 
+    model_config = ConfigDict(json_schema_extra=not_both("member_id", "member_external_id"))
+
     member_id: Annotated[int, Field(gt=0)] | None = None
     member_external_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     lines: Annotated[list[PurchaseLineCreate], Field(min_length=1, max_length=1000)]
     shipping: AmountText = "0"
     total: AmountText | None = None
-    occurred_at: datetime | None = None
+    occurred_at: Moment | None = None
     channel: Code | None = None
     store: Code | None = None
     coupon_codes: Annotated[

@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from patron.analytics.kpis.errors import GroupingUnavailableError, KpiWindowError
 from patron.analytics.kpis.inputs import KpiSettings, Period
 from patron.analytics.kpis.service import Breakdown, KpiQuery, kpi_report
 from patron.api.deps import Now, ReadSession, Staff
+from patron.api.params import YEARS_1970_2200, IsoDay, years
+from patron.api.responses import raises
+from patron.programs.errors import ProgramNotFoundError
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
+_YEARS = years(YEARS_1970_2200)
 Rate = Annotated[float | None, Query(ge=0, le=1, allow_inf_nan=False)]
 
 
 @router.get("/kpis", response_model=dict[str, Any])
+@raises(ProgramNotFoundError, KpiWindowError, GroupingUnavailableError)
 async def kpis(
     session: ReadSession,
     _: Staff,
     now: Now,
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
-    baseline_from: date | None = None,
-    baseline_to: date | None = None,
+    first: Annotated[IsoDay | None, Query(alias="from", json_schema_extra=_YEARS)] = None,
+    last: Annotated[IsoDay | None, Query(alias="to", json_schema_extra=_YEARS)] = None,
+    baseline_from: Annotated[IsoDay | None, Query(json_schema_extra=_YEARS)] = None,
+    baseline_to: Annotated[IsoDay | None, Query(json_schema_extra=_YEARS)] = None,
     by: Annotated[list[Breakdown] | None, Query()] = None,
     period: Period = Period.MONTH,
     margin_rate: Rate = None,

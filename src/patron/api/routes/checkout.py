@@ -5,7 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from patron.api.deps import Now, Pos, ReadSession
+from patron.api.responses import raises
+from patron.kit.errors import InvalidInputError
+from patron.members.errors import MemberNotFoundError
+from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
+from patron.purchases.errors import (
+    CurrencyMismatchError,
+    InvalidAmountError,
+    OccurredInFutureError,
+    TotalMismatchError,
+)
 from patron.purchases.quote import quote
 from patron.purchases.schemas import Quote, QuoteRequest
 
@@ -13,6 +23,15 @@ router = APIRouter(prefix="/checkout", tags=["checkout"])
 
 
 @router.post("/quote", response_model=Quote)
+@raises(
+    ProgramNotFoundError,
+    MemberNotFoundError,
+    CurrencyMismatchError,
+    InvalidAmountError,
+    InvalidInputError,
+    TotalMismatchError,
+    OccurredInFutureError,
+)
 async def checkout_quote(data: QuoteRequest, session: ReadSession, _: Pos, now: Now) -> Quote:
     """Discounts from ``coupon_codes``, ``points_earned`` with the per-rule ``breakdown``, and
     ``hints`` such as "spend 500.00 RUB more for Big basket bonus"."""

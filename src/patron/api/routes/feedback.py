@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from patron.api.deps import Now, ReadSession, Staff
+from patron.api.params import YEARS_1970_2200, IsoMoment, years
+from patron.api.responses import raises
 from patron.feedback import schemas
 from patron.feedback import service as feedback_service
 from patron.kit.errors import InvalidInputError
@@ -20,6 +22,7 @@ MAX_TEXTS = 1000
 PROBLEM_DAYS = 30
 KPI_DAYS = 365
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
+_YEARS = years(YEARS_1970_2200)
 Filter = Annotated[str | None, Query(min_length=1, max_length=128)]
 
 
@@ -78,12 +81,13 @@ async def analyze(data: AnalyzeRequest, _: Staff) -> AnalyzeResponse:
 
 
 @router.get("/problems", response_model=schemas.ProblemTable)
+@raises(InvalidInputError)
 async def problems(
     session: ReadSession,
     _: Staff,
     now: Now,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: Annotated[IsoMoment | None, Query(json_schema_extra=_YEARS)] = None,
+    end: Annotated[IsoMoment | None, Query(json_schema_extra=_YEARS)] = None,
     tier: Filter = None,
     store: Filter = None,
     sku: Filter = None,
@@ -106,12 +110,13 @@ async def problems(
 
 
 @router.get("/kpis", response_model=schemas.Kpis)
+@raises(InvalidInputError)
 async def kpis(
     session: ReadSession,
     _: Staff,
     now: Now,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: Annotated[IsoMoment | None, Query(json_schema_extra=_YEARS)] = None,
+    end: Annotated[IsoMoment | None, Query(json_schema_extra=_YEARS)] = None,
 ) -> schemas.Kpis:
     """NPS, CSAT and CES overall, per tier, per store and per month, and the share of reviews
     answered within 24 hours, for the period (default: the last 365 days)."""

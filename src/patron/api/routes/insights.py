@@ -7,14 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from patron.api.deps import ReadSession, Staff
+from patron.api.responses import raises
+from patron.members.errors import MemberNotFoundError
+from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
 from patron.segments import service as segment_service
+from patron.segments.errors import UnknownSegmentError
 from patron.segments.schemas import MemberInsights, RfmOverview, SegmentGroup
 
 router = APIRouter(tags=["insights"])
 
 
 @router.get("/analytics/rfm", response_model=RfmOverview)
+@raises(ProgramNotFoundError, UnknownSegmentError)
 async def rfm_segments(
     session: ReadSession,
     _: Staff,
@@ -41,6 +46,7 @@ async def rfm_segments(
 
 
 @router.get("/members/{member_id}/insights", response_model=MemberInsights)
+@raises(MemberNotFoundError)
 async def member_insights(
     member_id: Annotated[int, Path(gt=0, le=2**63 - 1)], session: ReadSession, _: Staff
 ) -> MemberInsights:

@@ -7,13 +7,16 @@ from collections import Counter
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from patron.api.deps import Admin, Now, Pos, Reader, ReadSession, WriteSession
+from patron.api.responses import raises
 from patron.audit import service as audit_service
+from patron.kit.errors import IdempotencyConflictError
 from patron.ledger import service as ledger_service
 from patron.ledger.schemas import EntryPage
 from patron.members import service as member_service
+from patron.members.errors import BirthDateInFutureError, MemberErasedError, MemberNotFoundError
 from patron.members.models import ConsentChannel, MemberStatus
 from patron.members.overview import (
     MemberOverview,
@@ -27,6 +30,7 @@ from patron.onboarding.members import RowStatus
 from patron.onboarding.schemas import MemberBatch, MemberBatchItem, MemberBatchResult
 from patron.privacy import service as privacy_service
 from patron.privacy.schemas import Erasure, MemberExport
+from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
 from patron.tiers import service as tier_service
 
@@ -37,12 +41,12 @@ MemberId = Annotated[int, Path(gt=0, le=2**63 - 1)]
 
 class ConsentUpdate(BaseModel):
     channel: ConsentChannel
-    is_granted: bool
+    is_granted: StrictBool
     source: Annotated[str, Field(min_length=1, max_length=64)] = "api"
 
 
 class BlockRequest(BaseModel):
-    reason: str = ""
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*\S[^\x00]*$")]
 
 
 class TierChangeRead(BaseModel):
@@ -59,6 +63,7 @@ class TierChangeRead(BaseModel):
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": MemberOverview, "description": "The same enrolment sent again"}},
 )
+@raises(ProgramNotFoundError, IdempotencyConflictError, BirthDateInFutureError)
 async def enrol(
     data: MemberCreate, session: WriteSession, response: Response, _: Pos, now: Now
 ) -> MemberOverview:
@@ -74,6 +79,7 @@ async def enrol(
 
 
 @router.post("/batch", response_model=MemberBatchResult)
+@raises(ProgramNotFoundError)
 async def import_batch(
     batch: MemberBatch, session: WriteSession, _: Admin, now: Now
 ) -> MemberBatchResult:
@@ -99,6 +105,7 @@ async def import_batch(
 
 
 @router.get("", response_model=MemberPage)
+@raises(ProgramNotFoundError)
 async def list_members(
     session: ReadSession,
     _: Reader,
@@ -114,6 +121,7 @@ async def list_members(
 
 
 @router.get("/by-external-id/{external_id}", response_model=MemberOverview)
+@raises(ProgramNotFoundError, MemberNotFoundError)
 async def read_by_external_id(
     external_id: Annotated[str, Path(min_length=1, max_length=128)],
     session: ReadSession,
@@ -128,6 +136,7 @@ async def read_by_external_id(
 
 
 @router.get("/{member_id}", response_model=MemberOverview)
+@raises(MemberNotFoundError)
 async def read_member(
     member_id: MemberId, session: ReadSession, _: Reader, now: Now
 ) -> MemberOverview:
@@ -136,6 +145,7 @@ async def read_member(
 
 
 @router.patch("/{member_id}", response_model=MemberOverview)
+@raises(MemberNotFoundError, MemberErasedError, BirthDateInFutureError)
 async def update_member(
     member_id: MemberId, data: MemberUpdate, session: WriteSession, _: Pos, now: Now
 ) -> MemberOverview:
@@ -145,6 +155,7 @@ async def update_member(
 
 
 @router.post("/{member_id}/consents", response_model=MemberOverview)
+@raises(MemberNotFoundError, MemberErasedError)
 async def set_consent(
     member_id: MemberId, data: ConsentUpdate, session: WriteSession, _: Pos, now: Now
 ) -> MemberOverview:
@@ -161,6 +172,7 @@ async def set_consent(
 
 
 @router.post("/{member_id}/block", response_model=MemberOverview)
+@raises(MemberNotFoundError, MemberErasedError)
 async def block(
     member_id: MemberId, data: BlockRequest, session: WriteSession, _: Admin, now: Now
 ) -> MemberOverview:
@@ -172,6 +184,7 @@ async def block(
 
 
 @router.post("/{member_id}/unblock", response_model=MemberOverview)
+@raises(MemberNotFoundError, MemberErasedError)
 async def unblock(member_id: MemberId, session: WriteSession, _: Admin, now: Now) -> MemberOverview:
     """Lift a block."""
     member = await member_service.unblock_member(session, member_id=member_id, now=now)
@@ -179,12 +192,13 @@ async def unblock(member_id: MemberId, session: WriteSession, _: Admin, now: Now
 
 
 @router.get("/{member_id}/ledger", response_model=EntryPage)
+@raises(MemberNotFoundError)
 async def ledger(
     member_id: MemberId,
     session: ReadSession,
     _: Reader,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,20}$")] = None,
 ) -> EntryPage:
     """The member's ledger entries, newest first; pass ``next_cursor`` back as ``cursor``."""
     await member_service.get_member(session, member_id=member_id)
@@ -192,6 +206,7 @@ async def ledger(
 
 
 @router.get("/{member_id}/tier-history", response_model=list[TierChangeRead])
+@raises(MemberNotFoundError)
 async def tier_history(
     member_id: MemberId, session: ReadSession, _: Reader
 ) -> list[TierChangeRead]:
@@ -211,6 +226,7 @@ async def tier_history(
 
 
 @router.get("/{member_id}/export", response_model=MemberExport)
+@raises(MemberNotFoundError)
 async def export(member_id: MemberId, session: WriteSession, _: Admin, now: Now) -> MemberExport:
     """Everything Patron holds about the member, as JSON (GDPR art. 15 and 20). Admin only;
     the export is itself recorded in the audit log (``members.export``)."""
@@ -219,6 +235,7 @@ async def export(member_id: MemberId, session: WriteSession, _: Admin, now: Now)
 
 
 @router.post("/{member_id}/erase", response_model=Erasure)
+@raises(MemberNotFoundError)
 async def erase(member_id: MemberId, session: WriteSession, _: Admin, now: Now) -> Erasure:
     """Erase the member's personal data and keep the member as a pseudonym, so that the
     ledger, the purchases and the KPIs stay whole (GDPR art. 17). Idempotent: a second call

@@ -7,13 +7,20 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path
 
 from patron.api.deps import Admin, Reader, ReadSession, WriteSession
+from patron.api.responses import raises
 from patron.programs import service as program_service
+from patron.programs.errors import (
+    ProgramInvalidError,
+    ProgramNotFoundError,
+    ProgramVersionNotFoundError,
+)
 from patron.programs.schemas import AppliedProgram, ProgramVersionDetail, ProgramVersionSummary
 
 router = APIRouter(prefix="/program", tags=["program"])
 
 
 @router.get("", response_model=ProgramVersionDetail)
+@raises(ProgramNotFoundError)
 async def active_program(session: ReadSession, _: Reader) -> ProgramVersionDetail:
     """The active version of the program, with its source YAML and normalised document."""
     active = await program_service.get_active_program(session)
@@ -27,6 +34,7 @@ async def active_program(session: ReadSession, _: Reader) -> ProgramVersionDetai
         "requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}
     },
 )
+@raises(ProgramInvalidError)
 async def apply_program(
     principal: Admin,
     session: WriteSession,
@@ -46,6 +54,7 @@ async def versions(session: ReadSession, _: Reader) -> list[ProgramVersionSummar
 
 
 @router.get("/versions/{version}", response_model=ProgramVersionDetail)
+@raises(ProgramVersionNotFoundError)
 async def version(
     version: Annotated[int, Path(gt=0, le=2**31 - 1)], session: ReadSession, _: Reader
 ) -> ProgramVersionDetail:

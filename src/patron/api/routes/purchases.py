@@ -24,10 +24,23 @@ from patron.api.deps import (
     write_groups,
 )
 from patron.api.direct import Handler, direct_route, is_json
+from patron.api.responses import raises
+from patron.kit.errors import IdempotencyConflictError, InvalidInputError
 from patron.kit.time import utcnow
+from patron.members.errors import MemberBlockedError, MemberNotFoundError
+from patron.programs.errors import ProgramNotFoundError
 from patron.programs.schemas import ActiveProgram
 from patron.programs.service import get_active_program
 from patron.purchases import batch, earn, returns
+from patron.purchases.errors import (
+    CurrencyMismatchError,
+    InvalidAmountError,
+    OccurredInFutureError,
+    PointsAlreadySpentError,
+    PurchaseNotFoundError,
+    ReturnExceedsPurchaseError,
+    TotalMismatchError,
+)
 from patron.purchases.schemas import (
     PurchaseBatchCreate,
     PurchaseBatchResult,
@@ -105,6 +118,17 @@ def _member_order(data: PurchaseCreate) -> str:
     return ""
 
 
+@raises(
+    ProgramNotFoundError,
+    MemberNotFoundError,
+    MemberBlockedError,
+    IdempotencyConflictError,
+    CurrencyMismatchError,
+    InvalidAmountError,
+    InvalidInputError,
+    TotalMismatchError,
+    OccurredInFutureError,
+)
 async def create_purchase(
     data: PurchaseCreate,
     session: WriteSession,
@@ -134,6 +158,7 @@ router.add_api_route(
 
 
 @router.post("/batch", response_model=PurchaseBatchResult)
+@raises(ProgramNotFoundError)
 async def create_purchases(
     data: PurchaseBatchCreate, session: WriteSession, _: Pos, now: Now
 ) -> PurchaseBatchResult:
@@ -144,17 +169,28 @@ async def create_purchases(
     return await batch.record_purchases(session, active=active, data=data, now=now)
 
 
-@router.get("/{purchase_id}", response_model=PurchaseRead)
+@router.get("/{purchase_id:int}", response_model=PurchaseRead)
+@raises(PurchaseNotFoundError)
 async def read_purchase(purchase_id: PurchaseId, session: ReadSession, _: Reader) -> PurchaseRead:
     """A purchase with its lines and the per-rule ``breakdown`` of its points."""
     return await earn.get_purchase(session, purchase_id=purchase_id)
 
 
 @router.post(
-    "/{purchase_id}/returns",
+    "/{purchase_id:int}/returns",
     response_model=ReturnRead,
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": ReturnRead, "description": "The same return sent again"}},
+)
+@raises(
+    ProgramNotFoundError,
+    PurchaseNotFoundError,
+    IdempotencyConflictError,
+    ReturnExceedsPurchaseError,
+    PointsAlreadySpentError,
+    InvalidAmountError,
+    CurrencyMismatchError,
+    InvalidInputError,
 )
 async def create_return(
     purchase_id: PurchaseId,

@@ -8,8 +8,13 @@ from fastapi import APIRouter, Path, Query, status
 
 from patron.access.schemas import Principal
 from patron.api.deps import Now, Pos, ReadSession, Staff, WriteSession
+from patron.api.responses import raises
 from patron.feedback import schemas
 from patron.feedback import service as feedback_service
+from patron.feedback.errors import ReviewNotFoundError
+from patron.kit.errors import IdempotencyConflictError, InvalidInputError
+from patron.members.errors import MemberNotFoundError
+from patron.programs.errors import ProgramNotFoundError
 
 router = APIRouter(prefix="/reviews", tags=["reviews"])
 
@@ -17,6 +22,7 @@ ReviewId = Annotated[int, Path(gt=0, le=2**63 - 1)]
 
 
 @router.post("", response_model=schemas.Review, status_code=status.HTTP_201_CREATED)
+@raises(ProgramNotFoundError, MemberNotFoundError, InvalidInputError, IdempotencyConflictError)
 async def create_review(
     data: schemas.ReviewCreate, session: WriteSession, _: Pos, now: Now
 ) -> schemas.Review:
@@ -47,11 +53,13 @@ async def list_reviews(
 
 
 @router.get("/{review_id}", response_model=schemas.Review)
+@raises(ReviewNotFoundError)
 async def get_review(review_id: ReviewId, session: ReadSession, _: Staff) -> schemas.Review:
     return await feedback_service.get_review(session, review_id=review_id)
 
 
 @router.post("/{review_id}/replies", response_model=schemas.Review)
+@raises(ReviewNotFoundError, IdempotencyConflictError)
 async def reply(
     review_id: ReviewId,
     data: schemas.ReplyCreate,
@@ -72,6 +80,7 @@ async def reply(
 
 
 @router.post("/{review_id}/publish", response_model=schemas.Review)
+@raises(ReviewNotFoundError)
 async def publish(
     review_id: ReviewId, data: schemas.PublishChange, session: WriteSession, _: Staff
 ) -> schemas.Review:

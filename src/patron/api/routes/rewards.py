@@ -8,9 +8,24 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from patron.api.deps import Now, Pos, Reader, ReadSession, WriteSession
+from patron.api.responses import raises
+from patron.kit.errors import IdempotencyConflictError
+from patron.ledger.errors import AccountNotFoundError, InsufficientPointsError
 from patron.members import service as member_service
+from patron.members.errors import MemberBlockedError, MemberNotFoundError
+from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
 from patron.rewards import service as reward_service
+from patron.rewards.errors import (
+    CouponCancelledError,
+    CouponExpiredError,
+    CouponNotFoundError,
+    CouponNotYoursError,
+    CouponUsedError,
+    OutOfStockError,
+    RewardNotFoundError,
+    TierRequiredError,
+)
 from patron.rewards.schemas import CatalogueReward, CouponCancellation, CouponView, Redemption
 
 router = APIRouter(tags=["rewards"])
@@ -19,17 +34,18 @@ CouponCode = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 class RedemptionCreate(BaseModel):
-    member_id: Annotated[int, Field(gt=0, le=2**63 - 1)]
+    member_id: Annotated[int, Field(gt=0, le=2**53)]
     reward_code: Annotated[str, Field(min_length=1, max_length=64)]
     idempotency_key: Annotated[str, Field(min_length=1, max_length=128)] | None = None
 
 
 class CouponConsume(BaseModel):
     ref: Annotated[str, Field(min_length=1, max_length=128)] | None = None
-    member_id: Annotated[int, Field(gt=0, le=2**63 - 1)] | None = None
+    member_id: Annotated[int, Field(gt=0, le=2**53)] | None = None
 
 
 @router.get("/rewards", response_model=list[CatalogueReward])
+@raises(ProgramNotFoundError, MemberNotFoundError)
 async def list_rewards(
     session: ReadSession,
     _: Reader,
@@ -46,6 +62,17 @@ async def list_rewards(
 
 
 @router.post("/redemptions", response_model=Redemption, status_code=201)
+@raises(
+    ProgramNotFoundError,
+    MemberNotFoundError,
+    MemberBlockedError,
+    RewardNotFoundError,
+    TierRequiredError,
+    InsufficientPointsError,
+    AccountNotFoundError,
+    OutOfStockError,
+    IdempotencyConflictError,
+)
 async def redeem(data: RedemptionCreate, session: WriteSession, _: Pos, now: Now) -> Redemption:
     """Spend points on a reward and issue its coupon (``coupon_code``). With an
     ``idempotency_key`` a retry returns the same coupon. 409 ``insufficient_points``,
@@ -62,6 +89,13 @@ async def redeem(data: RedemptionCreate, session: WriteSession, _: Pos, now: Now
 
 
 @router.get("/coupons/{code}", response_model=CouponView)
+@raises(
+    CouponNotFoundError,
+    CouponNotYoursError,
+    CouponUsedError,
+    CouponExpiredError,
+    CouponCancelledError,
+)
 async def validate_coupon(
     code: CouponCode,
     session: ReadSession,
@@ -74,6 +108,13 @@ async def validate_coupon(
 
 
 @router.post("/coupons/{code}/consume", response_model=CouponView)
+@raises(
+    CouponNotFoundError,
+    CouponNotYoursError,
+    CouponUsedError,
+    CouponExpiredError,
+    CouponCancelledError,
+)
 async def consume_coupon(
     code: CouponCode, session: WriteSession, _: Pos, now: Now, data: CouponConsume | None = None
 ) -> CouponView:
@@ -86,6 +127,13 @@ async def consume_coupon(
 
 
 @router.post("/coupons/{code}/cancel", response_model=CouponCancellation)
+@raises(
+    ProgramNotFoundError,
+    CouponNotFoundError,
+    CouponUsedError,
+    CouponExpiredError,
+    CouponCancelledError,
+)
 async def cancel_coupon(
     code: CouponCode, session: WriteSession, _: Pos, now: Now
 ) -> CouponCancellation:

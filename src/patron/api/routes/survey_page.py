@@ -61,7 +61,8 @@ def _form_page(
     questions = []
     for question in form.questions:
         scale = question.kind.scale
-        wording = question.text.get(form.language) or next(iter(question.text.values()))
+        wordings: dict[str, str] = dict(question.text.items())
+        wording = wordings.get(form.language) or next(iter(wordings.values()))
         questions.append(
             {
                 "id": question.id,

@@ -7,8 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from patron.api.deps import Admin, Now, ReadSession, Staff, WriteSession
+from patron.api.responses import raises
 from patron.feedback import schemas
 from patron.feedback import service as feedback_service
+from patron.feedback.errors import (
+    SurveyDefinedInProgramError,
+    SurveyExistsError,
+    SurveyInactiveError,
+    SurveyNotFoundError,
+)
+from patron.kit.errors import InvalidInputError
+from patron.members.errors import MemberNotFoundError
+from patron.programs.errors import ProgramNotFoundError
+from patron.segments.errors import UnknownSegmentError
 
 router = APIRouter(prefix="/surveys", tags=["surveys"])
 
@@ -16,12 +27,14 @@ SurveyKey = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 @router.get("", response_model=list[schemas.Survey])
+@raises(ProgramNotFoundError)
 async def list_surveys(session: WriteSession, _: Staff, now: Now) -> list[schemas.Survey]:
     """Every survey of the program: from the program file (``source: program``) and the API."""
     return await feedback_service.list_surveys(session, now=now)
 
 
 @router.post("", response_model=schemas.Survey, status_code=status.HTTP_201_CREATED)
+@raises(ProgramNotFoundError, SurveyExistsError)
 async def create_survey(
     data: schemas.SurveyCreate, session: WriteSession, _: Admin, now: Now
 ) -> schemas.Survey:
@@ -31,11 +44,13 @@ async def create_survey(
 
 
 @router.get("/{key}", response_model=schemas.Survey)
+@raises(ProgramNotFoundError, SurveyNotFoundError)
 async def get_survey(key: SurveyKey, session: WriteSession, _: Staff, now: Now) -> schemas.Survey:
     return await feedback_service.get_survey(session, key=key, now=now)
 
 
 @router.patch("/{key}", response_model=schemas.Survey)
+@raises(ProgramNotFoundError, SurveyNotFoundError, SurveyDefinedInProgramError)
 async def update_survey(
     key: SurveyKey, data: schemas.SurveyUpdate, session: WriteSession, _: Admin, now: Now
 ) -> schemas.Survey:
@@ -45,6 +60,14 @@ async def update_survey(
 
 
 @router.post("/{key}/invitations", response_model=schemas.InvitationBatch)
+@raises(
+    ProgramNotFoundError,
+    SurveyNotFoundError,
+    SurveyInactiveError,
+    MemberNotFoundError,
+    InvalidInputError,
+    UnknownSegmentError,
+)
 async def invite(
     key: SurveyKey,
     data: schemas.InvitationRequest,
@@ -58,6 +81,7 @@ async def invite(
 
 
 @router.get("/{key}/invitations", response_model=list[schemas.Invitation])
+@raises(ProgramNotFoundError, SurveyNotFoundError)
 async def list_invitations(
     key: SurveyKey,
     session: WriteSession,
@@ -73,6 +97,7 @@ async def list_invitations(
 
 
 @router.get("/{key}/responses", response_model=schemas.SurveyResponsePage)
+@raises(ProgramNotFoundError, SurveyNotFoundError)
 async def list_responses(
     key: SurveyKey,
     session: ReadSession,

@@ -16,14 +16,28 @@ from patron.access.errors import RoleForbiddenError
 from patron.access.models import Role
 from patron.access.schemas import Principal
 from patron.api.deps import Now, ReadSession, Staff, WriteSession, allow
+from patron.api.params import IsoMoment
+from patron.api.responses import raises
 from patron.feedback import service as feedback_service
-from patron.kit.errors import InvalidInputError
+from patron.kit.errors import IdempotencyConflictError, InvalidInputError
 from patron.kit.time import ensure_utc
+from patron.members.errors import MemberBlockedError, MemberNotFoundError
+from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
+from patron.purchases.errors import PurchaseNotFoundError
 from patron.support import goodwill as goodwill_service
 from patron.support import kpis as kpi_service
 from patron.support import returns as returns_service
 from patron.support import service as ticket_service
+from patron.support.errors import (
+    GoodwillCapExceededError,
+    InvalidTicketTransitionError,
+    ReturnNotFoundError,
+    TicketClosedError,
+    TicketHasNoMemberError,
+    TicketLinkError,
+    TicketNotFoundError,
+)
 from patron.support.kpis import TicketKpis
 from patron.support.returns import ReturnsStats
 from patron.support.schemas import Goodwill, Ticket, TicketDetail, TicketFilter, TicketMessage
@@ -40,8 +54,9 @@ router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 StaffOrPos = Annotated[Principal, Depends(allow(Role.STAFF, Role.POS))]
 TicketId = Annotated[int, Path(gt=0, le=2**63 - 1)]
-RowId = Annotated[int, Field(gt=0, le=2**63 - 1)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+RowId = Annotated[int, Field(gt=0, le=2**53)]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
 Key = Annotated[str, Field(min_length=1, max_length=128)]
 
 
@@ -51,7 +66,7 @@ class TicketCreate(BaseModel):
     channel: TicketChannel
     category: Annotated[str, Field(min_length=1, max_length=64)]
     subject: Name
-    text: Annotated[str, Field(min_length=1, max_length=10_000)]
+    text: Annotated[str, Field(min_length=1, max_length=10_000, pattern=NO_NUL)]
     priority: TicketPriority = TicketPriority.NORMAL
     store: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     purchase_id: RowId | None = None
@@ -61,7 +76,7 @@ class TicketCreate(BaseModel):
 
 
 class MessageCreate(BaseModel):
-    text: Annotated[str, Field(min_length=1, max_length=10_000)]
+    text: Annotated[str, Field(min_length=1, max_length=10_000, pattern=NO_NUL)]
     author_kind: AuthorKind = AuthorKind.STAFF
     author: Name | None = None
     idempotency_key: Key | None = None
@@ -81,7 +96,7 @@ class StatusRequest(BaseModel):
 
 class GoodwillCreate(BaseModel):
     points: Annotated[int, Field(gt=0, le=1_000_000_000)]
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=NO_NUL)]
     idempotency_key: Key
 
 
@@ -98,6 +113,15 @@ def _period(date_from: datetime | None, date_to: datetime | None) -> tuple[datet
     response_model=Ticket,
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": Ticket, "description": "The ticket already opened by source_ref"}},
+)
+@raises(
+    ProgramNotFoundError,
+    MemberNotFoundError,
+    PurchaseNotFoundError,
+    ReturnNotFoundError,
+    TicketLinkError,
+    InvalidInputError,
+    IdempotencyConflictError,
 )
 async def open_ticket(
     data: TicketCreate, session: WriteSession, response: Response, caller: StaffOrPos, now: Now
@@ -129,6 +153,7 @@ async def open_ticket(
 
 
 @router.get("", response_model=TicketPageSchema)
+@raises(ProgramNotFoundError)
 async def list_tickets(
     session: ReadSession,
     _: Staff,
@@ -157,12 +182,13 @@ async def list_tickets(
 
 
 @router.get("/kpis", response_model=TicketKpis)
+@raises(ProgramNotFoundError, InvalidInputError)
 async def ticket_kpis(
     session: ReadSession,
     _: Staff,
     now: Now,
-    date_from: Annotated[datetime | None, Query(alias="from")] = None,
-    date_to: Annotated[datetime | None, Query(alias="to")] = None,
+    date_from: Annotated[IsoMoment | None, Query(alias="from")] = None,
+    date_to: Annotated[IsoMoment | None, Query(alias="to")] = None,
 ) -> TicketKpis:
     """Response and resolution times (median, p90), SLA compliance, overall and per tier,
     store, month and agent, for the tickets created in ``[from, to)``."""
@@ -176,11 +202,12 @@ async def ticket_kpis(
 
 
 @router.get("/returns-stats", response_model=ReturnsStats)
+@raises(ProgramNotFoundError, InvalidInputError)
 async def returns_stats(
     session: ReadSession,
     _: Staff,
-    date_from: Annotated[datetime | None, Query(alias="from")] = None,
-    date_to: Annotated[datetime | None, Query(alias="to")] = None,
+    date_from: Annotated[IsoMoment | None, Query(alias="from")] = None,
+    date_to: Annotated[IsoMoment | None, Query(alias="to")] = None,
 ) -> ReturnsStats:
     """Returns per product and per store for the purchases made in ``[from, to)``, with the
     tickets linked to them."""
@@ -190,12 +217,14 @@ async def returns_stats(
 
 
 @router.get("/{ticket_id}", response_model=TicketDetail)
+@raises(TicketNotFoundError)
 async def get_ticket(ticket_id: TicketId, session: ReadSession, _: Staff, now: Now) -> TicketDetail:
     """The ticket with its messages, history and goodwill credits."""
     return await ticket_service.get_ticket(session, ticket_id=ticket_id, now=now)
 
 
 @router.post("/{ticket_id}/messages", response_model=TicketMessage, status_code=201)
+@raises(TicketNotFoundError, TicketClosedError, IdempotencyConflictError)
 async def add_message(
     ticket_id: TicketId, data: MessageCreate, session: WriteSession, caller: StaffOrPos, now: Now
 ) -> TicketMessage:
@@ -215,6 +244,7 @@ async def add_message(
 
 
 @router.post("/{ticket_id}/assign", response_model=Ticket)
+@raises(TicketNotFoundError, TicketClosedError)
 async def assign(
     ticket_id: TicketId, data: AssignRequest, session: WriteSession, caller: Staff, now: Now
 ) -> Ticket:
@@ -225,6 +255,7 @@ async def assign(
 
 
 @router.post("/{ticket_id}/priority", response_model=Ticket)
+@raises(TicketNotFoundError, TicketClosedError)
 async def set_priority(
     ticket_id: TicketId, data: PriorityRequest, session: WriteSession, caller: Staff, now: Now
 ) -> Ticket:
@@ -235,6 +266,7 @@ async def set_priority(
 
 
 @router.post("/{ticket_id}/status", response_model=Ticket)
+@raises(TicketNotFoundError, InvalidTicketTransitionError)
 async def transition(
     ticket_id: TicketId, data: StatusRequest, session: WriteSession, caller: Staff, now: Now
 ) -> Ticket:
@@ -245,6 +277,16 @@ async def transition(
 
 
 @router.post("/{ticket_id}/goodwill", response_model=Goodwill, status_code=201)
+@raises(
+    ProgramNotFoundError,
+    TicketNotFoundError,
+    TicketClosedError,
+    TicketHasNoMemberError,
+    GoodwillCapExceededError,
+    MemberNotFoundError,
+    MemberBlockedError,
+    IdempotencyConflictError,
+)
 async def credit_goodwill(
     ticket_id: TicketId, data: GoodwillCreate, session: WriteSession, caller: Staff, now: Now
 ) -> Goodwill:

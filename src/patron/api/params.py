@@ -1,0 +1,43 @@
+"""Query parameters of days and moments that take exactly what ``/openapi.json`` says.
+
+Pydantic alone reads ``?to=0.5`` as a Unix time (1970-01-01T00:00:00.5Z), which the schema
+(``format: date-time``) calls invalid. These types take only ISO 8601 text: a day
+``2026-03-01``, a moment in RFC 3339 with its offset, ``2026-03-01T09:30:00Z``. Where a route
+also bounds the year, :func:`years` writes the bound into the schema as a ``pattern``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_MOMENT = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+# 1970 to 2200: the years the analytics accept (see analytics.kpis.service.EARLIEST/LATEST)
+YEARS_1970_2200 = r"^(19[7-9][0-9]|2[01][0-9][0-9]|2200)-"
+
+
+def _matching(pattern: re.Pattern[str], example: str) -> Any:
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not pattern.match(value):
+            raise ValueError(f"must be written like {example}")
+        if not isinstance(value, str | date):
+            raise ValueError(f"must be written like {example}")
+        return value
+
+    return check
+
+
+IsoDay = Annotated[date, BeforeValidator(_matching(_DAY, "2026-03-01"))]
+IsoMoment = Annotated[datetime, BeforeValidator(_matching(_MOMENT, "2026-03-01T09:30:00Z"))]
+
+
+def years(pattern: str) -> dict[str, Any]:
+    """``json_schema_extra`` of a parameter whose year the route bounds."""
+    return {"pattern": pattern}
