@@ -9,18 +9,21 @@ One code path serves SQLite (the embedded default) and PostgreSQL:
   transaction and row locks (``SELECT ... FOR UPDATE``) serialise writers of one account.
 - ``Database.read()`` opens a read-only unit of work (never commits).
 The unit of work commits when its block exits cleanly and rolls back on an exception.
+``Database.write_again_on_deadlock(work)`` runs ``work`` in a unit of work, and again in a new
+one when PostgreSQL rolled it back to break a deadlock (:func:`is_deadlock`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Enum, Integer, MetaData
+from sqlalchemy import JSON, BigInteger, DateTime, Enum, Integer, MetaData, exc
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -110,6 +113,21 @@ _PRAGMAS = (
 )
 
 
+T = TypeVar("T")
+_DEADLOCK = "40P01"
+
+
+def is_deadlock(error: BaseException) -> bool:
+    """PostgreSQL chose this statement's transaction to break a deadlock (``40P01``); it
+    aborted the statement, and the transaction (or its savepoint) must be rolled back."""
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    return any(
+        getattr(cause, "sqlstate", None) == _DEADLOCK or getattr(cause, "pgcode", None) == _DEADLOCK
+        for cause in (error.orig, error.__cause__, getattr(error.orig, "__cause__", None))
+    )
+
+
 class Database:
     """Engines and units of work for one database URL."""
 
@@ -136,6 +154,22 @@ class Database:
         """A unit of work that writes: commits on success, rolls back on any exception."""
         async with self._write() as session, session.begin():
             yield session
+
+    async def write_again_on_deadlock(
+        self, work: Callable[[AsyncSession], Awaitable[T]], *, attempts: int = 3
+    ) -> T:
+        """``work(session)`` in a unit of work (:meth:`write`); when PostgreSQL chose it as the
+        victim of a deadlock, its transaction was rolled back whole (its locks released, the
+        other transactions went on), and it runs again from the start in a new one, at most
+        ``attempts`` times in all. ``work`` must not have effects outside its transaction."""
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.write() as session:
+                    return await work(session)
+            except exc.DBAPIError as error:
+                if attempt == attempts or not is_deadlock(error):
+                    raise
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -40,15 +40,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from patron.kit.db import Database
+from patron.kit.db import Database, is_deadlock
 from patron.kit.raw import Raw, Sql, raw_of
 
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[T]]
-_DEADLOCK = "40P01"
 _SAVEPOINT = Sql("SAVEPOINT patron_unit")
 _RELEASE = Sql("RELEASE SAVEPOINT patron_unit")
 _ROLLBACK = Sql("ROLLBACK TO SAVEPOINT patron_unit")
@@ -114,7 +112,7 @@ class WriteGroups:
             # so its other units (and a deadlock victim) go first in the queue
             failed = lost.unit
             again = [unit for unit in group if unit is not failed]
-            if failed.error is not None and _is_deadlock(failed.error) and not failed.rerun:
+            if failed.error is not None and is_deadlock(failed.error) and not failed.rerun:
                 failed.rerun = True
                 again.append(failed)
             else:
@@ -124,7 +122,7 @@ class WriteGroups:
             self._pending[:0] = again
             return
         except Exception as error:
-            if len(group) == 1 and _is_deadlock(error) and not group[0].rerun:
+            if len(group) == 1 and is_deadlock(error) and not group[0].rerun:
                 # a lone unit's transaction was rolled back whole: it runs once more, first
                 group[0].rerun = True
                 self._pending[:0] = group
@@ -250,7 +248,7 @@ async def _run_unit(session: AsyncSession, unit: _Unit[Any], savepoint: _Savepoi
             return
         except Exception as error:  # handed to the unit's caller
             unit.error = error
-            if attempt == 2 or not _is_deadlock(error) or not _usable(session):
+            if attempt == 2 or not is_deadlock(error) or not _usable(session):
                 return
             unit.error = None
 
@@ -280,16 +278,6 @@ def _usable(session: AsyncSession) -> bool:
     """The session's transaction can go on (a failed ORM flush deactivates it)."""
     transaction = session.sync_session.get_transaction()
     return transaction is not None and transaction.is_active
-
-
-def _is_deadlock(error: BaseException) -> bool:
-    """PostgreSQL chose this unit's statement to break a deadlock (``40P01``)."""
-    if not isinstance(error, exc.DBAPIError):
-        return False
-    return any(
-        getattr(cause, "sqlstate", None) == _DEADLOCK or getattr(cause, "pgcode", None) == _DEADLOCK
-        for cause in (error.orig, error.__cause__, getattr(error.orig, "__cause__", None))
-    )
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

@@ -5,6 +5,11 @@ an idempotency conflict) is rolled back alone and reported with the error it wou
 its own, while the others are kept. One commit for the whole batch amortises the HTTP request
 and the commit over all purchases. Retrying a batch is safe: purchases already recorded answer
 200 with their first result.
+
+Locks: the members' accounts stay locked until the batch commits, so the batch locks all of
+them first, in the order every writer of purchases uses (:func:`~patron.purchases.earn.lock_order`):
+two batches, or a batch and a commit group of single purchases, over the same members then
+never wait on each other in a cycle. The purchases themselves run in the batch's order.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron.kit.errors import PatronError
 from patron.programs.schemas import ActiveProgram
 from patron.purchases.earn import record_purchase
+from patron.purchases.repository import lock_members_in_order
 from patron.purchases.schemas import (
     BatchError,
     PurchaseBatchCreate,
@@ -27,6 +33,18 @@ from patron.purchases.schemas import (
 async def record_purchases(
     session: AsyncSession, *, active: ActiveProgram, data: PurchaseBatchCreate, now: datetime
 ) -> PurchaseBatchResult:
+    await lock_members_in_order(
+        session,
+        active.program_id,
+        external_ids=(
+            purchase.member_external_id
+            for purchase in data.purchases
+            if purchase.member_id is None and purchase.member_external_id is not None
+        ),
+        member_ids=(
+            purchase.member_id for purchase in data.purchases if purchase.member_id is not None
+        ),
+    )
     results: list[PurchaseBatchItem] = []
     for index, purchase in enumerate(data.purchases):
         try:

@@ -78,6 +78,21 @@ async def resolve_member(
     )
 
 
+def lock_order(data: PurchaseCreate) -> str:
+    """Where a purchase goes in the one order in which concurrent writers lock members'
+    accounts (on PostgreSQL): purchases without a member first, then by the member's external
+    id (in code point order), then by member id. A commit group runs its purchases in this
+    order and a batch locks all its members up front in it
+    (:func:`patron.purchases.repository.lock_members_in_order`), so two of them never wait on
+    each other in a cycle, except for a member named by id in one and by external id in the
+    other (each then retries the loser of the deadlock)."""
+    if data.member_id is not None:
+        return f"id:{data.member_id:020d}"
+    if data.member_external_id is not None:
+        return f"external:{data.member_external_id}"
+    return ""
+
+
 async def record_purchase(
     session: AsyncSession, *, active: ActiveProgram, data: PurchaseCreate, now: datetime
 ) -> RecordedPurchase:

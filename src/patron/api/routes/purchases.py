@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron.access.models import Role
 from patron.access.schemas import Principal
 from patron.api.deps import (
+    DatabaseDep,
     Now,
     Pos,
     Reader,
@@ -90,7 +91,7 @@ async def record_purchase_fast(request: Request, standard: Handler) -> Response:
     # without a savepoint on PostgreSQL (a round trip each; a failing purchase then has the
     # others of its group run again); on SQLite a savepoint costs no round trip
     recorded = await write_groups(request, database).run(
-        record, order=_member_order(data), savepoint=database.is_sqlite
+        record, order=earn.lock_order(data), savepoint=database.is_sqlite
     )
     return Response(
         _PURCHASE_JSON.dump_json(recorded.purchase),
@@ -107,15 +108,6 @@ async def _active_program_of_group(session: AsyncSession) -> ActiveProgram:
         active = await get_active_program(session)
         session.info[_ACTIVE_PROGRAM] = active
     return active
-
-
-def _member_order(data: PurchaseCreate) -> str:
-    """Where a purchase goes in its commit group: by the member whose account it locks."""
-    if data.member_id is not None:
-        return f"id:{data.member_id:020d}"
-    if data.member_external_id is not None:
-        return f"external:{data.member_external_id}"
-    return ""
 
 
 @raises(
@@ -160,13 +152,19 @@ router.add_api_route(
 @router.post("/batch", response_model=PurchaseBatchResult)
 @raises(ProgramNotFoundError)
 async def create_purchases(
-    data: PurchaseBatchCreate, session: WriteSession, _: Pos, now: Now
+    data: PurchaseBatchCreate, database: DatabaseDep, _: Pos, now: Now
 ) -> PurchaseBatchResult:
     """Record up to 500 purchases in one unit of work; each result carries the status the
     purchase would have had alone (201 new, 200 retry, 4xx with its error). A failing purchase
-    does not stop the others."""
-    active = await get_active_program(session)
-    return await batch.record_purchases(session, active=active, data=data, now=now)
+    does not stop the others. A batch that loses a deadlock on PostgreSQL (its members are
+    locked in one order, but purchases without a member, or a member named by id here and by
+    external id elsewhere, can still close a cycle) is run again whole."""
+
+    async def record(session: AsyncSession) -> PurchaseBatchResult:
+        active = await get_active_program(session)
+        return await batch.record_purchases(session, active=active, data=data, now=now)
+
+    return await database.write_again_on_deadlock(record)
 
 
 @router.get("/{purchase_id:int}", response_model=PurchaseRead)
