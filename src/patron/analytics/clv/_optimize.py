@@ -16,6 +16,7 @@ from patron.analytics.clv.errors import ClvFitError
 _GRADIENT_TOLERANCE = 1e-10
 _ACCEPTED_GRADIENT = 1e-6
 _POLISHING_STEPS = 3
+NO_MAXIMUM = "the model cannot be fitted: the likelihood has no maximum"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +70,22 @@ class _MeanInLogSpace:
         return self.evaluate(theta)[2]
 
     def _compute(self, theta: FloatArray) -> tuple[float, FloatArray, FloatArray]:
-        params = np.exp(theta)
-        found = self._log_likelihood(params)
-        if found.hessian is None:
-            raise ClvFitError("the likelihood gave no Hessian")
+        """A point where the likelihood is not a finite number (a parameter that overflowed
+        to infinity or underflowed to 0 on the way to the edge of the parameter space) is
+        worth -infinity, so the trust region steps back from it."""
+        unusable = np.inf, np.zeros_like(theta), np.eye(theta.size)
+        with np.errstate(all="ignore"):
+            params = np.exp(theta)
+            try:
+                found = self._log_likelihood(params)
+            except ArithmeticError:
+                return unusable
+            if found.hessian is None:
+                raise ClvFitError("the likelihood gave no Hessian")
+            gradient = found.gradient * params
+            hessian = found.hessian * np.outer(params, params) + np.diag(gradient)
         if not np.isfinite(found.value) or not np.isfinite(found.gradient).all():
-            return np.inf, np.zeros_like(theta), np.eye(theta.size)
-        gradient = found.gradient * params
-        hessian = found.hessian * np.outer(params, params) + np.diag(gradient)
+            return unusable
         return -found.value / self._weight, -gradient / self._weight, -hessian / self._weight
 
 
@@ -92,7 +101,9 @@ def maximise_in_log_space(
     (L-BFGS-B used 15 to 57 evaluations and stopped on rounding, not on the gradient; Newton
     takes about 7 iterations); so the search ends with up to three plain Newton steps, kept
     while they shrink the gradient. A gradient above 1e-6 at the end raises
-    :class:`ClvFitError`.
+    :class:`ClvFitError`, and so does a search that ends where the likelihood is not a finite
+    number: on a degenerate history (one repeat buyer, say) the likelihood grows without bound
+    towards the edge of the parameter space and has no maximum.
     """
     objective = _MeanInLogSpace(log_likelihood, total_weight)
     result = minimize(
@@ -116,7 +127,9 @@ def maximise_in_log_space(
         if not np.abs(next_gradient).max() < np.abs(gradient).max():
             break
         theta, value, gradient, hessian = candidate, next_value, next_gradient, next_hessian
-    if not np.isfinite(value) or np.abs(gradient).max() > _ACCEPTED_GRADIENT:
+    if not np.isfinite(value):
+        raise ClvFitError(NO_MAXIMUM)
+    if np.abs(gradient).max() > _ACCEPTED_GRADIENT:
         raise ClvFitError(f"maximum likelihood did not converge: {result.message}")
     return Maximum(
         params=np.exp(theta),
