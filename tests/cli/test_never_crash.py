@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import update
 from typer.testing import CliRunner, Result
@@ -21,10 +23,26 @@ from patron.cli.main import app
 from patron.kit.db import Database
 from patron.programs.models import ProgramVersion
 from tests.cli.histories import NOW, Customer, History, build_history, histories, visit
+from tests.conftest import empty_all_tables
 
 runner = CliRunner()
 ANALYTICS = ("clv", "kpis", "rfm", "report")  # every command `patron analytics --help` lists
 CLV_REFUSALS = ("error: invalid_clv_input", "error: clv_fit_failed")
+
+
+@pytest.fixture
+def url(database_url_for_tests: str) -> Iterator[str]:
+    """The suite's database, emptied after the test (the histories commit through the CLI)."""
+    yield database_url_for_tests
+
+    async def empty() -> None:
+        database = Database(database_url_for_tests)
+        try:
+            await empty_all_tables(database)
+        finally:
+            await database.dispose()
+
+    asyncio.run(empty())
 
 
 def invoke(arguments: list[str]) -> Result:
@@ -76,45 +94,41 @@ def segments_of(report: dict[str, object]) -> dict[str, object]:
     return default
 
 
-def test_one_member_two_purchases_on_different_days(
-    database_url_for_tests: str, tmp_path: Path
-) -> None:
+def test_one_member_two_purchases_on_different_days(url: str, tmp_path: Path) -> None:
     """The history of the issue: today's main divides by zero in the BG/NBD likelihood."""
     history = History((Customer((visit(100, 10_000, hours_ago=21), visit(100, 500, hours_ago=5))),))
-    build_history(database_url_for_tests, history)
-    report = jobs_run(database_url_for_tests)
+    build_history(url, history)
+    report = jobs_run(url)
     assert report["failures"] == []
     segments = segments_of(report)
     assert (segments["members"], segments["clv_fitted"]) == (1, False)
     assert segments["clv_problem"] == "the model cannot be fitted: the likelihood has no maximum"
-    clv = analytics(database_url_for_tests, "clv", tmp_path / "r.html")
+    clv = analytics(url, "clv", tmp_path / "r.html")
     assert clv.exit_code == 1
     assert clv.output.startswith("error: clv_fit_failed: the model cannot be fitted")
-    check_analytics(database_url_for_tests, tmp_path / "r.html")
+    check_analytics(url, tmp_path / "r.html")
 
 
-def test_one_member_two_purchases_on_the_same_day(
-    database_url_for_tests: str, tmp_path: Path
-) -> None:
+def test_one_member_two_purchases_on_the_same_day(url: str, tmp_path: Path) -> None:
     history = History((Customer((visit(3, 10_000), visit(3, 500, hours_ago=5))),))
-    build_history(database_url_for_tests, history)
-    segments = segments_of(jobs_run(database_url_for_tests))
+    build_history(url, history)
+    segments = segments_of(jobs_run(url))
     assert (segments["members"], segments["clv_fitted"]) == (1, False)
     assert segments["clv_problem"] == "BG/NBD needs at least one repeat buyer"
-    check_analytics(database_url_for_tests, tmp_path / "r.html")
+    check_analytics(url, tmp_path / "r.html")
 
 
-def test_no_purchases_at_all(database_url_for_tests: str, tmp_path: Path) -> None:
-    build_history(database_url_for_tests, History((Customer(), Customer())))
-    report = jobs_run(database_url_for_tests)
+def test_no_purchases_at_all(url: str, tmp_path: Path) -> None:
+    build_history(url, History((Customer(), Customer())))
+    report = jobs_run(url)
     assert report["failures"] == []
     segments = segments_of(report)
     assert (segments["members"], segments["clv_fitted"]) == (0, False)
     assert segments["clv_problem"] == "no purchases"
-    clv = analytics(database_url_for_tests, "clv", tmp_path / "r.html")
+    clv = analytics(url, "clv", tmp_path / "r.html")
     assert clv.exit_code == 1
     assert "error: invalid_clv_input (input): the purchase log is empty" in clv.output
-    check_analytics(database_url_for_tests, tmp_path / "r.html")
+    check_analytics(url, tmp_path / "r.html")
 
 
 @settings(
@@ -124,12 +138,12 @@ def test_no_purchases_at_all(database_url_for_tests: str, tmp_path: Path) -> Non
 )
 @given(histories)
 def test_every_job_and_analytics_command_finishes(
-    database_url_for_tests: str, tmp_path: Path, history: History
+    url: str, tmp_path: Path, history: History
 ) -> None:
-    build_history(database_url_for_tests, history)
-    report = jobs_run(database_url_for_tests)
+    build_history(url, history)
+    report = jobs_run(url)
     assert report["failures"] == []
-    check_analytics(database_url_for_tests, tmp_path / "report.html")
+    check_analytics(url, tmp_path / "report.html")
 
 
 def corrupt_program(url: str) -> None:
@@ -149,14 +163,14 @@ def corrupt_program(url: str) -> None:
     asyncio.run(corrupt())
 
 
-def test_a_failed_step_is_reported_and_the_others_still_run(database_url_for_tests: str) -> None:
+def test_a_failed_step_is_reported_and_the_others_still_run(url: str) -> None:
     """The program steps fail; activation of the due pending points (14 days after a purchase
     10 days before NOW, run 10 days after NOW) still runs and commits, and the command exits 3
     naming each failed step."""
-    build_history(database_url_for_tests, History((Customer((visit(10, 50_000),)),)))
-    corrupt_program(database_url_for_tests)
+    build_history(url, History((Customer((visit(10, 50_000),)),)))
+    corrupt_program(url)
     later = (NOW + timedelta(days=10)).isoformat()
-    result = invoke(["jobs", "run", "--db", database_url_for_tests, "--now", later, "--json"])
+    result = invoke(["jobs", "run", "--db", url, "--now", later, "--json"])
     assert result.exit_code == 3
     report = json.loads(result.stdout)
     assert report["lots_activated"] == 1
@@ -171,6 +185,6 @@ def test_a_failed_step_is_reported_and_the_others_still_run(database_url_for_tes
     ]
     assert report["ticket_breaches"] == {"first_response": 0, "resolution": 0}
     assert "step review_tiers (program 'default') failed: ValidationError" in result.stderr
-    again = invoke(["jobs", "run", "--db", database_url_for_tests, "--now", later])
+    again = invoke(["jobs", "run", "--db", url, "--now", later])
     assert again.exit_code == 3
     assert "0 lots activated" in again.stdout  # the first run's activation was committed

@@ -86,6 +86,8 @@ class _MeanInLogSpace:
             hessian = found.hessian * np.outer(params, params) + np.diag(gradient)
         if not np.isfinite(found.value) or not np.isfinite(found.gradient).all():
             return unusable
+        if not np.isfinite(hessian).all():  # trust-exact refuses a Hessian with inf or NaN
+            return unusable
         return -found.value / self._weight, -gradient / self._weight, -hessian / self._weight
 
 
@@ -103,17 +105,24 @@ def maximise_in_log_space(
     while they shrink the gradient. A gradient above 1e-6 at the end raises
     :class:`ClvFitError`, and so does a search that ends where the likelihood is not a finite
     number: on a degenerate history (one repeat buyer, say) the likelihood grows without bound
-    towards the edge of the parameter space and has no maximum.
+    towards the edge of the parameter space and has no maximum. A search that breaks down on
+    the way there (scipy's ValueError on a NaN) raises it too.
     """
     objective = _MeanInLogSpace(log_likelihood, total_weight)
-    result = minimize(
-        objective.value_and_gradient,
-        np.log(start),
-        jac=True,
-        hess=objective.hessian,
-        method="trust-exact",
-        options={"maxiter": 200, "gtol": _GRADIENT_TOLERANCE},
-    )
+    try:
+        with np.errstate(all="ignore"):
+            result = minimize(
+                objective.value_and_gradient,
+                np.log(start),
+                jac=True,
+                hess=objective.hessian,
+                method="trust-exact",
+                options={"maxiter": 200, "gtol": _GRADIENT_TOLERANCE},
+            )
+    except (ValueError, np.linalg.LinAlgError) as error:
+        # trust-exact's subproblem overflows on a Hessian of huge entries (parameters near
+        # the edge of their space) and refuses the NaN it produced
+        raise ClvFitError(f"{NO_MAXIMUM} (the search broke down: {error})") from error
     theta = np.asarray(result.x, dtype=np.float64)
     value, gradient, hessian = objective.evaluate(theta)
     for _ in range(_POLISHING_STEPS):
