@@ -63,7 +63,7 @@ def database_url_for_tests(tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield url
 
 
-async def empty_all_tables(database: Database) -> None:
+async def _empty_all_tables(database: Database) -> None:
     tables = [table.name for table in Base.metadata.sorted_tables]
     async with database.write() as session:
         if database.is_sqlite:
@@ -80,7 +80,7 @@ async def database(database_url_for_tests: str) -> AsyncIterator[Database]:
     try:
         yield db
     finally:
-        await empty_all_tables(db)
+        await _empty_all_tables(db)
         await db.dispose()
 
 

@@ -23,7 +23,7 @@ from patron.purchases.earn import record_purchase
 from patron.purchases.returns import record_return
 from patron.purchases.schemas import PurchaseCreate, PurchaseLineCreate, ReturnCreate
 from patron.rewards.redeem import redeem
-from tests.conftest import SEED_PROGRAM, empty_all_tables
+from tests.conftest import SEED_PROGRAM, _empty_all_tables
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 START = NOW - timedelta(days=500)
@@ -134,7 +134,7 @@ def build_history(url: str, history: History) -> None:
         database = Database(url)
         try:
             await upgrade_schema(database.url)
-            await empty_all_tables(database)
+            await _empty_all_tables(database)
             await _replay(database, history)
         finally:
             await database.dispose()

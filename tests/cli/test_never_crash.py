@@ -23,7 +23,7 @@ from patron.cli.main import app
 from patron.kit.db import Database
 from patron.programs.models import ProgramVersion
 from tests.cli.histories import NOW, Customer, History, build_history, histories, visit
-from tests.conftest import empty_all_tables
+from tests.conftest import _empty_all_tables
 
 runner = CliRunner()
 ANALYTICS = ("clv", "kpis", "rfm", "report")  # every command `patron analytics --help` lists
@@ -38,7 +38,7 @@ def url(database_url_for_tests: str) -> Iterator[str]:
     async def empty() -> None:
         database = Database(database_url_for_tests)
         try:
-            await empty_all_tables(database)
+            await _empty_all_tables(database)
         finally:
             await database.dispose()
 
