@@ -78,3 +78,27 @@ def test_no_purchases() -> None:
         None,
         "no purchases",
     )
+
+
+def test_a_likelihood_whose_hessian_overflows_gives_no_model() -> None:
+    """Found by the property test on PostgreSQL: the search reached a point with a finite
+    likelihood and gradient but an infinite Hessian, which scipy's trust-exact refused with a
+    ValueError that stopped the refresh."""
+    visits = [(1, 100, 4, 100), (1, 5, 3, 50000), (3, 389, 6, 50000), (3, 0, 10, 1000000),
+              (3, 101, 2, 1000000), (4, 2, 3, 100), (4, 101, 1, 100), (5, 1, 5, 100),
+              (5, 371, 11, 1000), (6, 2, 2, 100), (6, 0, 6, 1000), (6, 2, 9, 1000),
+              (6, 2, 5, 100), (6, 1, 9, 1000), (7, 100, 11, 1000000), (8, 100, 1, 1000),
+              (9, 0, 5, 100), (9, 2, 1, 50000), (9, 101, 4, 50000), (10, 333, 0, 1000)]  # fmt: skip
+    purchases = pl.DataFrame(
+        [(member, NOW - timedelta(days=days, hours=hours), total)
+         for member, days, hours, total in visits],
+        schema=PURCHASE_SCHEMA,
+        orient="row",
+    )  # fmt: skip
+    scores, problem = churn_scores(purchases, settings=SegmentSettings(), currency="RUB", now=NOW)
+    assert problem is not None
+    assert problem.startswith("the model cannot be fitted: the likelihood has no maximum")
+    assert scores is not None  # BG/NBD alone still scores: no CLV
+    assert scores.get_column("member_id").to_list() == [1, 3, 4, 5, 6, 7, 8, 9, 10]
+    assert scores.get_column("clv").to_list() == [None] * 9
+    assert scores.get_column("p_alive").null_count() == 0

@@ -16,6 +16,7 @@ from patron.ledger.verify import verify as verify_ledger
 from patron.worker.daily import DailyReport, run_daily_jobs
 
 app = typer.Typer(help="Scheduled jobs.", no_args_is_help=True)
+STEP_FAILED_EXIT = 3
 
 
 def _instant(value: str | None) -> datetime:
@@ -37,7 +38,11 @@ def run_jobs(
     ticket targets, refresh the segments (RFM, groups, churn risk), invite members to
     after-purchase surveys, analyse new feedback texts, open follow-up tickets for detractors
     and negative reviews, invite members of resolved tickets to CSAT surveys. Idempotent: a
-    second run as of the same time changes nothing."""
+    second run as of the same time changes nothing.
+
+    Each step runs in its own unit of work: a step that fails is reported (on stderr, and in
+    `failures` with --json) with its reason, the other steps still run, and the command exits
+    3."""
     moment = _instant(now)
 
     async def work() -> DailyReport:
@@ -53,7 +58,16 @@ def run_jobs(
     report = run(work())
     if json_output:
         print_json(report.to_dict())
-        return
+    else:
+        _print_report(report, moment)
+    for failure in report.failures:
+        program = f" (program '{failure.program}')" if failure.program else ""
+        typer.echo(f"step {failure.step}{program} failed: {failure.error}", err=True)
+    if not report.is_ok:
+        raise typer.Exit(STEP_FAILED_EXIT)
+
+
+def _print_report(report: DailyReport, moment: datetime) -> None:
     typer.echo(
         f"as of {moment.isoformat()}: {report.lots_activated} lots activated, "
         f"{report.lots_expired} lots expired, {report.survey_invitations} survey invitations, "

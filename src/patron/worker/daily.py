@@ -3,6 +3,10 @@ targets, refresh segments, send survey invitations after purchases, analyse new 
 texts, and close the feedback loop (:mod:`patron.worker.followups`: tickets for detractors and
 negative reviews, CSAT invitations after resolved tickets).
 
+Each step runs in its own unit of work and is independent of the others: a step that fails is
+recorded in the report's ``failures`` with its reason (its unit of work rolls back), and the
+steps after it still run. The tier review and the segments refresh are one step per program.
+
 Each job is idempotent: activation and expiry act only on lots that are due and not yet
 processed, and the tier review runs once per local day of each program. ``now`` may be given
 (to catch up or to test); the jobs never look further than it.
@@ -10,17 +14,35 @@ processed, and the tier review runs once per local day of each program. ``now`` 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from patron.feedback import service as feedback_service
 from patron.kit.db import Database
+from patron.kit.errors import PatronError
 from patron.ledger import service as ledger_service
 from patron.programs import service as program_service
 from patron.support import service as support_service
 from patron.tiers import service as tier_service
-from patron.worker.followups import run_follow_ups
-from patron.worker.segments import refresh_segments
+from patron.worker.followups import invite_after_resolved_tickets, open_follow_up_tickets
+from patron.worker.segments import program_keys, refresh_program_segments
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StepFailure:
+    """A step of the daily jobs that raised: its name, the program it ran for (None for the
+    steps over all programs) and the reason, ``<code>: <message>`` of a Patron error or
+    ``<ExceptionType>: <message>`` of anything else."""
+
+    step: str
+    program: str | None
+    error: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,51 +57,115 @@ class DailyReport:
     feedback_analysed: int = 0
     follow_up_tickets: int = 0
     csat_invitations: int = 0
+    failures: list[StepFailure] = field(default_factory=list)
+
+    @property
+    def is_ok(self) -> bool:
+        return not self.failures
 
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "now": self.now.isoformat()}
 
 
+def _reason(error: Exception) -> str:
+    if isinstance(error, PatronError):
+        return f"{error.code}: {error.message}"
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {first_line}".rstrip(": ")
+
+
+class _Steps:
+    """Runs each step, records a failure instead of raising it, and goes on."""
+
+    def __init__(self) -> None:
+        self.failures: list[StepFailure] = []
+
+    async def run(self, name: str, work: Awaitable[T], default: T, program: str | None = None) -> T:
+        try:
+            return await work
+        except Exception as error:  # a failed step must not stop the others
+            logger.exception("daily job step %s (program %s) failed", name, program)
+            self.failures.append(StepFailure(step=name, program=program, error=_reason(error)))
+            return default
+
+
+async def _activate(database: Database, now: datetime) -> int:
+    async with database.write() as session:
+        return await ledger_service.activate_due(session, now=now)
+
+
+async def _expire(database: Database, now: datetime) -> int:
+    async with database.write() as session:
+        return await ledger_service.expire_due(session, now=now)
+
+
+async def _review(database: Database, key: str, now: datetime) -> dict[str, int | bool]:
+    async with database.write() as session:
+        active = await program_service.get_active_program(session, key=key)
+        result = await tier_service.review_tiers(
+            session, program_id=active.program_id, program=active.program, now=now
+        )
+        return asdict(result)
+
+
+async def _breaches(database: Database, now: datetime) -> dict[str, int]:
+    async with database.write() as session:
+        return asdict(await support_service.detect_breaches(session, now=now))
+
+
+async def _invite(database: Database, now: datetime) -> int:
+    async with database.write() as session:
+        return await feedback_service.invite_after_purchases(session, now=now)
+
+
+async def _analyse(database: Database, now: datetime) -> int:
+    async with database.write() as session:
+        return (await feedback_service.analyse_pending(session, now=now)).analysed
+
+
+async def _segments(database: Database, key: str, now: datetime) -> dict[str, object]:
+    report = await refresh_program_segments(database, key=key, now=now)
+    return report.model_dump(mode="json")
+
+
 async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
-    """Run every daily job as of ``now``, each in its own unit of work."""
-    async with database.write() as session:
-        activated = await ledger_service.activate_due(session, now=now)
-    async with database.write() as session:
-        expired = await ledger_service.expire_due(session, now=now)
+    """Run every daily job as of ``now``, each step in its own unit of work; a failed step is
+    in the report's ``failures`` and the other steps still run."""
+    steps = _Steps()
+    activated = await steps.run("activate_pending", _activate(database, now), 0)
+    expired = await steps.run("expire_lots", _expire(database, now), 0)
+    no_keys: list[str] = []
+    keys = await steps.run("list_programs", program_keys(database), no_keys)
     reviews: dict[str, dict[str, int | bool]] = {}
-    async with database.write() as session:
-        for key in await program_service.program_keys(session):
-            active = await program_service.get_active_program(session, key=key)
-            result = await tier_service.review_tiers(
-                session, program_id=active.program_id, program=active.program, now=now
-            )
-            reviews[key] = asdict(result)
-    async with database.write() as session:
-        breaches = await support_service.detect_breaches(session, now=now)
-    segments = await refresh_segments(database, now=now)
-    invited, analysed = await _feedback_jobs(database, now, list(reviews))
-    follow_ups = await run_follow_ups(database, now=now)
+    for key in keys:
+        review = await steps.run("review_tiers", _review(database, key, now), None, program=key)
+        if review is not None:
+            reviews[key] = review
+    no_breaches: dict[str, int] = {}
+    breaches = await steps.run("ticket_breaches", _breaches(database, now), no_breaches)
+    segments: dict[str, dict[str, object]] = {}
+    for key in keys:
+        refreshed = await steps.run(
+            "refresh_segments", _segments(database, key, now), None, program=key
+        )
+        if refreshed is not None:
+            segments[key] = refreshed
+    invited = analysed = 0
+    if program_service.DEFAULT_KEY in keys:  # the feedback jobs serve the default program
+        invited = await steps.run("survey_invitations", _invite(database, now), 0)
+        analysed = await steps.run("analyse_feedback", _analyse(database, now), 0)
+    tickets = await steps.run("follow_up_tickets", open_follow_up_tickets(database, now=now), 0)
+    csat = await steps.run("csat_invitations", invite_after_resolved_tickets(database, now=now), 0)
     return DailyReport(
         now=now,
         lots_activated=activated,
         lots_expired=expired,
         tier_reviews=reviews,
-        ticket_breaches=asdict(breaches),
-        segments={key: report.model_dump(mode="json") for key, report in segments.items()},
+        ticket_breaches=breaches,
+        segments=segments,
         survey_invitations=invited,
         feedback_analysed=analysed,
-        follow_up_tickets=follow_ups.tickets_opened,
-        csat_invitations=follow_ups.csat_invitations,
+        follow_up_tickets=tickets,
+        csat_invitations=csat,
+        failures=steps.failures,
     )
-
-
-async def _feedback_jobs(database: Database, now: datetime, keys: list[str]) -> tuple[int, int]:
-    """Survey invitations due after purchases, then the analysis of new feedback texts (the
-    default program's)."""
-    if program_service.DEFAULT_KEY not in keys:
-        return 0, 0
-    async with database.write() as session:
-        invited = await feedback_service.invite_after_purchases(session, now=now)
-    async with database.write() as session:
-        run = await feedback_service.analyse_pending(session, now=now)
-    return invited, run.analysed

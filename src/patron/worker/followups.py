@@ -45,7 +45,15 @@ class FollowUpReport:
 
 
 async def run_follow_ups(database: Database, *, now: datetime) -> FollowUpReport:
-    """Open tickets for flagged feedback, then invite members of resolved tickets."""
+    """Open tickets for flagged feedback, then invite members of resolved tickets (each in its
+    own unit of work)."""
+    opened = await open_follow_up_tickets(database, now=now)
+    invited = await invite_after_resolved_tickets(database, now=now)
+    return FollowUpReport(tickets_opened=opened, csat_invitations=invited)
+
+
+async def open_follow_up_tickets(database: Database, *, now: datetime) -> int:
+    """Open a ticket for every flagged detractor answer and negative review; the count opened."""
     opened = 0
     async with database.write() as session:
         for item in await feedback_service.follow_ups(session):
@@ -66,6 +74,12 @@ async def run_follow_ups(database: Database, *, now: datetime) -> FollowUpReport
                 session, kind=item.kind, item_id=item.id, ref=f"ticket:{result.ticket.id}"
             )
             opened += int(result.created)
+    return opened
+
+
+async def invite_after_resolved_tickets(database: Database, *, now: datetime) -> int:
+    """Invite the members of tickets resolved in the last :data:`RESOLVED_LOOKBACK` to the
+    ``ticket_resolved`` surveys; the count of invitations created."""
     invited = 0
     async with database.write() as session:
         resolved = await support_service.tickets_resolved_since(
@@ -82,4 +96,4 @@ async def run_follow_ups(database: Database, *, now: datetime) -> FollowUpReport
                 now=now,
             )
             invited += sum(1 for invitation in invitations if invitation.created)
-    return FollowUpReport(tickets_opened=opened, csat_invitations=invited)
+    return invited

@@ -43,6 +43,13 @@ def _finite(values: npt.NDArray[np.float64]) -> list[float | None]:
     return [value if math.isfinite(value) else None for value in values.tolist()]
 
 
+def _minor_units(value: float | None, scale: int) -> int | None:
+    """A CLV in minor units, or None when it is unknown or beyond a 64-bit column."""
+    if value is None or abs(value * scale) >= 2.0**63:
+        return None
+    return round(value * scale)
+
+
 def churn_scores(
     purchases: pl.DataFrame, *, settings: SegmentSettings, currency: str, now: datetime
 ) -> tuple[pl.DataFrame | None, str | None]:
@@ -75,7 +82,7 @@ def churn_scores(
             return None, error.message
     clv: list[int | None] = [None] * len(summary)
     if result.clv is not None:
-        clv = [None if value is None else round(value * scale) for value in _finite(result.clv)]
+        clv = [_minor_units(value, scale) for value in _finite(result.clv)]
     frame = pl.DataFrame(
         {
             "member_id": result.customer_id.astype(np.int64),
@@ -88,38 +95,43 @@ def churn_scores(
     return frame, problem
 
 
-async def refresh_segments(database: Database, *, now: datetime) -> dict[str, RefreshReport]:
-    """Refresh the stored segments of every program with an active version, as of ``now``."""
+async def refresh_program_segments(database: Database, *, key: str, now: datetime) -> RefreshReport:
+    """Refresh the stored segments of program ``key`` as of ``now``: read in a read-only unit
+    of work, fit outside any transaction, store in one write unit of work."""
     async with database.read() as session:
-        keys = await program_service.program_keys(session)
-        programs = {key: await program_service.get_active_program(session, key=key) for key in keys}
-        histories = {
-            key: await segment_service.load_history(
-                session, program_id=active.program_id, as_of=now
-            )
-            for key, active in programs.items()
-        }
-    churn = {
-        key: churn_scores(
-            histories[key].purchases,
-            settings=segment_service.settings_of(active.program),
-            currency=active.program.currency,
+        active = await program_service.get_active_program(session, key=key)
+        history = await segment_service.load_history(
+            session, program_id=active.program_id, as_of=now
+        )
+    scores, problem = churn_scores(
+        history.purchases,
+        settings=segment_service.settings_of(active.program),
+        currency=active.program.currency,
+        now=now,
+    )
+    async with database.write() as session:
+        return await segment_service.store_refresh(
+            session,
+            program_key=key,
+            program_id=active.program_id,
+            program=active.program,
+            history=history,
+            churn=scores,
+            clv_problem=problem,
             now=now,
         )
-        for key, active in programs.items()
+
+
+async def program_keys(database: Database) -> list[str]:
+    """The keys of the programs with an active version."""
+    async with database.read() as session:
+        return await program_service.program_keys(session)
+
+
+async def refresh_segments(database: Database, *, now: datetime) -> dict[str, RefreshReport]:
+    """Refresh the stored segments of every program with an active version, as of ``now``,
+    each program in its own units of work."""
+    return {
+        key: await refresh_program_segments(database, key=key, now=now)
+        for key in await program_keys(database)
     }
-    reports: dict[str, RefreshReport] = {}
-    async with database.write() as session:
-        for key, active in programs.items():
-            scores, problem = churn[key]
-            reports[key] = await segment_service.store_refresh(
-                session,
-                program_key=key,
-                program_id=active.program_id,
-                program=active.program,
-                history=histories[key],
-                churn=scores,
-                clv_problem=problem,
-                now=now,
-            )
-    return reports

@@ -16,6 +16,7 @@ from patron.analytics.clv.errors import ClvFitError
 _GRADIENT_TOLERANCE = 1e-10
 _ACCEPTED_GRADIENT = 1e-6
 _POLISHING_STEPS = 3
+NO_MAXIMUM = "the model cannot be fitted: the likelihood has no maximum"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +70,24 @@ class _MeanInLogSpace:
         return self.evaluate(theta)[2]
 
     def _compute(self, theta: FloatArray) -> tuple[float, FloatArray, FloatArray]:
-        params = np.exp(theta)
-        found = self._log_likelihood(params)
-        if found.hessian is None:
-            raise ClvFitError("the likelihood gave no Hessian")
+        """A point where the likelihood is not a finite number (a parameter that overflowed
+        to infinity or underflowed to 0 on the way to the edge of the parameter space) is
+        worth -infinity, so the trust region steps back from it."""
+        unusable = np.inf, np.zeros_like(theta), np.eye(theta.size)
+        with np.errstate(all="ignore"):
+            params = np.exp(theta)
+            try:
+                found = self._log_likelihood(params)
+            except ArithmeticError:
+                return unusable
+            if found.hessian is None:
+                raise ClvFitError("the likelihood gave no Hessian")
+            gradient = found.gradient * params
+            hessian = found.hessian * np.outer(params, params) + np.diag(gradient)
         if not np.isfinite(found.value) or not np.isfinite(found.gradient).all():
-            return np.inf, np.zeros_like(theta), np.eye(theta.size)
-        gradient = found.gradient * params
-        hessian = found.hessian * np.outer(params, params) + np.diag(gradient)
+            return unusable
+        if not np.isfinite(hessian).all():  # trust-exact refuses a Hessian with inf or NaN
+            return unusable
         return -found.value / self._weight, -gradient / self._weight, -hessian / self._weight
 
 
@@ -92,17 +103,26 @@ def maximise_in_log_space(
     (L-BFGS-B used 15 to 57 evaluations and stopped on rounding, not on the gradient; Newton
     takes about 7 iterations); so the search ends with up to three plain Newton steps, kept
     while they shrink the gradient. A gradient above 1e-6 at the end raises
-    :class:`ClvFitError`.
+    :class:`ClvFitError`, and so does a search that ends where the likelihood is not a finite
+    number: on a degenerate history (one repeat buyer, say) the likelihood grows without bound
+    towards the edge of the parameter space and has no maximum. A search that breaks down on
+    the way there (scipy's ValueError on a NaN) raises it too.
     """
     objective = _MeanInLogSpace(log_likelihood, total_weight)
-    result = minimize(
-        objective.value_and_gradient,
-        np.log(start),
-        jac=True,
-        hess=objective.hessian,
-        method="trust-exact",
-        options={"maxiter": 200, "gtol": _GRADIENT_TOLERANCE},
-    )
+    try:
+        with np.errstate(all="ignore"):
+            result = minimize(
+                objective.value_and_gradient,
+                np.log(start),
+                jac=True,
+                hess=objective.hessian,
+                method="trust-exact",
+                options={"maxiter": 200, "gtol": _GRADIENT_TOLERANCE},
+            )
+    except (ValueError, np.linalg.LinAlgError) as error:
+        # trust-exact's subproblem overflows on a Hessian of huge entries (parameters near
+        # the edge of their space) and refuses the NaN it produced
+        raise ClvFitError(f"{NO_MAXIMUM} (the search broke down: {error})") from error
     theta = np.asarray(result.x, dtype=np.float64)
     value, gradient, hessian = objective.evaluate(theta)
     for _ in range(_POLISHING_STEPS):
@@ -116,7 +136,9 @@ def maximise_in_log_space(
         if not np.abs(next_gradient).max() < np.abs(gradient).max():
             break
         theta, value, gradient, hessian = candidate, next_value, next_gradient, next_hessian
-    if not np.isfinite(value) or np.abs(gradient).max() > _ACCEPTED_GRADIENT:
+    if not np.isfinite(value):
+        raise ClvFitError(NO_MAXIMUM)
+    if np.abs(gradient).max() > _ACCEPTED_GRADIENT:
         raise ClvFitError(f"maximum likelihood did not converge: {result.message}")
     return Maximum(
         params=np.exp(theta),

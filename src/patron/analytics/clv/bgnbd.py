@@ -149,12 +149,35 @@ def purchase_growth(
         return np.zeros_like(frequency)
     if a == 1.0:
         raise ClvInputError("expected purchases need a != 1", field="a")
-    remaining = (alpha + age) / (alpha + age + horizon)
-    series = _hypergeometric(a + b - 1.0 - r, a - 1.0, a + b + frequency - 1.0, 1.0 - remaining)
-    growth: FloatArray = (
-        (a + b + frequency - 1.0) / (a - 1.0) * (1.0 - remaining ** (a - 1.0) * series)
-    )
+    with np.errstate(all="ignore"):
+        remaining = (alpha + age) / (alpha + age + horizon)
+        series = _hypergeometric(a + b - 1.0 - r, a - 1.0, a + b + frequency - 1.0, 1.0 - remaining)
+        growth: FloatArray = (
+            (a + b + frequency - 1.0) / (a - 1.0) * (1.0 - remaining ** (a - 1.0) * series)
+        )
+        ceiling = (r + frequency) / (alpha + age) * horizon
+    _check_growth(params, growth, ceiling)
     return growth
+
+
+def _check_growth(params: BgNbdParams, growth: FloatArray, ceiling: FloatArray) -> None:
+    """A customer alive at T buys at most at the posterior mean rate (r + x) / (alpha + T),
+    since dropping out only stops buying: 0 <= growth <= (r + x) / (alpha + T) * horizon.
+
+    Parameters at the edge of their space (r and alpha near infinity, a near 0: a fit to a
+    handful of customers) make the series lose every digit; the answer is then refused
+    rather than passed on as an expected count of -1e47. A growth that is not a number is
+    left as it is: callers treat it as unknown (the segments store it as empty).
+    """
+    finite = np.isfinite(growth)
+    sane = (growth[finite] >= -1e-9 * ceiling[finite]) & (
+        growth[finite] <= ceiling[finite] * (1 + 1e-6)
+    )
+    if not sane.all():
+        raise ClvFitError(
+            "the model cannot be fitted: its expected purchases cannot be computed with "
+            f"r={params.r:.3g}, alpha={params.alpha:.3g}, a={params.a:.3g}, b={params.b:.3g}"
+        )
 
 
 def _hypergeometric(first: float, second: float, third: FloatArray, z: FloatArray) -> FloatArray:
