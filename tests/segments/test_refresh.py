@@ -62,8 +62,11 @@ async def test_refresh_stores_the_hand_computed_scores(database: Database) -> No
     reports = await refresh_segments(database, now=NOW)
     report = reports["default"]
     assert (report.members, report.removed, report.clv_fitted) == (10, 0, True)
-    # ten members are too few for Gamma-Gamma: no CLV, but BG/NBD gives P(alive)
-    assert report.clv_problem == "Gamma-Gamma q <= 1: the mean spend per purchase is unbounded"
+    # ten members are too few for Gamma-Gamma: no CLV, but BG/NBD gives P(alive). Where the
+    # spend model's search gives up depends on the SciPy version's trust region (q <= 1,
+    # or no convergence within its iterations): either way the problem is named.
+    assert report.clv_problem is not None
+    assert report.clv_problem.startswith("Gamma-Gamma"), report.clv_problem
     alive = reference_p_alive(ids)
     async with database.read() as session:
         for name, expected in EXPECTED.items():

@@ -75,7 +75,10 @@ def churn_scores(
     try:
         result = _fit(summary, settings)
     except PatronError as spend_error:
+        # BG/NBD alone is tried next: if it fits, what failed was the spend model
         problem = spend_error.message
+        if not problem.startswith("Gamma-Gamma"):
+            problem = f"Gamma-Gamma: {problem}"
         try:
             result = _fit(dataclasses.replace(summary, monetary_value=None), settings)
         except PatronError as error:
