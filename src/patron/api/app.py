@@ -9,13 +9,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 import patron
-from patron.api.deps import WRITE_GROUPS_ENV, write_group_limit
+from patron.api.deps import WRITE_GROUPS_ENV, refuse_nul_bytes, write_group_limit
 from patron.api.direct import install_direct_lane
 from patron.api.errors import install_error_handlers
 from patron.api.responses import install_error_responses
@@ -54,6 +54,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul_bytes)],
     )
     # read before the first request, so that a bad value stops the server at its start
     app.state.write_group_limit = write_group_limit(os.environ.get(WRITE_GROUPS_ENV))

@@ -17,6 +17,8 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.access import service as access_service
@@ -181,3 +183,40 @@ Admin = Annotated[Principal, Depends(allow())]
 Staff = Annotated[Principal, Depends(allow(Role.STAFF))]
 Reader = Annotated[Principal, Depends(allow(Role.STAFF, Role.POS))]
 Pos = Annotated[Principal, Depends(allow(Role.POS))]
+
+
+def _parameter_names(dependant: Dependant, place: str) -> set[str]:
+    """The aliases of the ``place`` ("path" or "query") parameters of ``dependant`` and of
+    every dependency under it."""
+    params = dependant.path_params if place == "path" else dependant.query_params
+    names = {param.alias for param in params}
+    for dependency in dependant.dependencies:
+        names |= _parameter_names(dependency, place)
+    return names
+
+
+async def refuse_nul_bytes(request: Request) -> None:
+    """Refuse a NUL byte in a path or query parameter that the route reads (422
+    ``validation_error`` naming it): PostgreSQL cannot store or compare text that holds one,
+    and without this check it answered 500. An app-wide dependency, so that every route and
+    page has it; query parameters the route does not read are ignored, as FastAPI ignores
+    them."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if not isinstance(dependant, Dependant):
+        return
+    for place in ("path", "query"):
+        for name in sorted(_parameter_names(dependant, place)):
+            if place == "query":
+                found = request.query_params.getlist(name)
+            else:
+                found = [str(request.path_params.get(name, ""))]
+            if any("\x00" in value for value in found):
+                raise RequestValidationError(
+                    [
+                        {
+                            "loc": (place, name),
+                            "msg": "must not contain a NUL character",
+                            "type": "value_error",
+                        }
+                    ]
+                )
