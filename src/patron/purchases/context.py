@@ -72,10 +72,20 @@ def parse_totals(currency: str, total: str, shipping: str) -> tuple[int, int]:
     return total_minor, shipping_minor
 
 
+LARGEST_AMOUNT = 2**53 - 1  # minor units: exact in JSON numbers and far inside BIGINT
+
+
 def check_total(currency: str, lines: Sequence[LineContext], total: int, shipping: int) -> None:
     """Refuse a total above the lines (less their discounts) plus shipping; a total below is
-    an order-level discount (:mod:`patron.rules.allocation`)."""
+    an order-level discount (:mod:`patron.rules.allocation`). Lines worth more than
+    :data:`LARGEST_AMOUNT` together are refused (``invalid_amount``, field ``lines``): their
+    sum would not fit the database's 64-bit columns (PostgreSQL answered 500)."""
     most = sum(line.net for line in lines) + shipping
+    if most > LARGEST_AMOUNT or total > LARGEST_AMOUNT:
+        raise InvalidAmountError(
+            f"the lines and shipping come to more than {format_amount(LARGEST_AMOUNT, currency)}",
+            field="lines" if most > LARGEST_AMOUNT else "total",
+        )
     if total > most:
         raise TotalMismatchError(
             f"the total {format_amount(total, currency)} is above the lines less their "
