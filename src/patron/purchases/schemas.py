@@ -78,7 +78,7 @@ class PurchaseCreate(Strict):
     model_config = ConfigDict(json_schema_extra=not_both("member_id", "member_external_id"))
 
     external_id: Annotated[str, Field(min_length=1, max_length=128)]
-    member_id: Annotated[int, Field(gt=0)] | None = None
+    member_id: Annotated[int, Field(gt=0, le=2**53)] | None = None
     member_external_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     occurred_at: Moment
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
@@ -214,7 +214,7 @@ class QuoteRequest(Strict):
 
     model_config = ConfigDict(json_schema_extra=not_both("member_id", "member_external_id"))
 
-    member_id: Annotated[int, Field(gt=0)] | None = None
+    member_id: Annotated[int, Field(gt=0, le=2**53)] | None = None
     member_external_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     lines: Annotated[list[PurchaseLineCreate], Field(min_length=1, max_length=1000)]
