@@ -58,3 +58,19 @@ async def test_a_member_id_beyond_2_to_the_53_is_refused_as_input(api: Api) -> N
     assert batch.status_code == 422, batch.text
     assert batch.json()["error"]["field"] == "purchases[0].member_id"
     assert await _purchases(api) == 0
+
+
+async def test_a_nul_byte_in_purchase_text_is_refused_as_input(api: Api) -> None:
+    """A NUL in a batch's ``member_external_id`` or ``sku`` answered 500 on PostgreSQL."""
+    await enrol(api, "big-1")
+    body = _huge("nul-a")
+    body["lines"] = [{"sku": "a\x00b", "category": "tea", "quantity": 1, "unit_price": "1.00"}]
+    body["total"] = "1.00"
+    single = await api.call("POST", "/purchases", json=body, role="pos")
+    assert single.status_code == 422, single.text
+    assert single.json()["error"]["field"] == "lines[0].sku"
+    named = _huge("nul-b") | {"member_external_id": "big\x00-1"}
+    batch = await api.call("POST", "/purchases/batch", json={"purchases": [named]})
+    assert batch.status_code == 422, batch.text
+    assert batch.json()["error"]["field"] == "purchases[0].member_external_id"
+    assert await _purchases(api) == 0

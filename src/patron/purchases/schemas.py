@@ -50,6 +50,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL (it answered 500)
+
+
 def not_both(first: str, second: str) -> dict[str, Any]:
     """The JSON schema of the rule "``first`` or ``second``, not both" (null is not given),
     so that ``/openapi.json`` states what the model's validator enforces."""
@@ -58,8 +61,8 @@ def not_both(first: str, second: str) -> dict[str, Any]:
 
 
 class PurchaseLineCreate(Strict):
-    sku: Annotated[str, Field(min_length=1, max_length=128)]
-    category: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    sku: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
+    category: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)] | None = None
     quantity: Annotated[int, Field(gt=0, le=1_000_000)]
     unit_price: AmountText
     discount: AmountText | None = Field(
@@ -77,9 +80,11 @@ class PurchaseCreate(Strict):
 
     model_config = ConfigDict(json_schema_extra=not_both("member_id", "member_external_id"))
 
-    external_id: Annotated[str, Field(min_length=1, max_length=128)]
+    external_id: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
     member_id: Annotated[int, Field(gt=0, le=2**53)] | None = None
-    member_external_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    member_external_id: (
+        Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)] | None
+    ) = None
     occurred_at: Moment
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     total: AmountText
@@ -123,11 +128,11 @@ class ReturnCreate(Strict):
 
     model_config = ConfigDict(json_schema_extra=not_both("lines", "amount"))
 
-    external_id: Annotated[str, Field(min_length=1, max_length=128)]
+    external_id: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
     lines: Annotated[list[ReturnLineCreate], Field(min_length=1, max_length=1000)] | None = None
     amount: AmountText | None = None
     occurred_at: Moment | None = None
-    reason: Annotated[str, Field(max_length=500)] = ""
+    reason: Annotated[str, Field(max_length=500, pattern=NO_NUL)] = ""
 
     @model_validator(mode="after")
     def _lines_or_amount(self) -> Self:
@@ -215,7 +220,9 @@ class QuoteRequest(Strict):
     model_config = ConfigDict(json_schema_extra=not_both("member_id", "member_external_id"))
 
     member_id: Annotated[int, Field(gt=0, le=2**53)] | None = None
-    member_external_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    member_external_id: (
+        Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)] | None
+    ) = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     lines: Annotated[list[PurchaseLineCreate], Field(min_length=1, max_length=1000)]
     shipping: AmountText = "0"
