@@ -13,7 +13,7 @@ import re
 from datetime import date, time
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -24,6 +24,7 @@ from patron.programs.feedback_settings import (
     SurveyDefinition,
     unique_survey_keys,
 )
+from patron.programs.purchase_settings import PurchaseSettings, Returns
 from patron.programs.segmentation import SegmentSettings
 from patron.programs.strict import Strict
 from patron.programs.support_settings import Support
@@ -319,25 +320,6 @@ class Reward(Strict):
         if self.kind is RewardKind.FREE_PRODUCT and not self.sku:
             raise ValueError("sku: free_product needs the sku of the free product")
         return self
-
-
-class WhenSpent(StrEnum):
-    DEBT = "debt"
-    CAP_AT_AVAILABLE = "cap_at_available"
-    REFUSE = "refuse"
-
-
-class Returns(Strict):
-    reverse_points: Literal["proportional"] = "proportional"
-    when_points_already_spent: WhenSpent = WhenSpent.DEBT
-
-
-class PurchaseSettings(Strict):
-    """How purchases are accepted: one dated more than ``max_future_minutes`` after the
-    moment it is recorded (or quoted, or imported) is refused (``occurred_in_future``); the
-    margin allows for the clocks of tills and shops running a little fast."""
-
-    max_future_minutes: Annotated[int, Field(ge=0, le=10_080, strict=True)] = 10
 
 
 class Program(Strict):

@@ -24,7 +24,7 @@ from patron.ledger import service as ledger_service
 from patron.ledger.errors import InsufficientPointsError
 from patron.ledger.kinds import ShortfallPolicy
 from patron.ledger.repository import lock_account_for_update
-from patron.programs.schema import WhenSpent
+from patron.programs.purchase_settings import WhenSpent
 from patron.programs.schemas import ActiveProgram
 from patron.purchases.errors import (
     PointsAlreadySpentError,
