@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import polars as pl
 import typer
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Load data from CSV, XLSX or Parquet files.", no_args_is_help=True)
 
 MAX_ERRORS_SHOWN = 1000
+T = TypeVar("T")
 
 
 def _progress_bar(console: Console) -> Progress:
@@ -46,6 +48,32 @@ def _progress_bar(console: Console) -> Progress:
     return Progress(*columns, console=console)
 
 
+Advance = Callable[[int, int], None]
+
+
+async def _with_progress(
+    db: str | None,
+    total: int,
+    console: Console,
+    work: Callable[[Database, Advance], Awaitable[T]],
+) -> T:
+    """Upgrade the database, then ``work(database, advance)`` under the progress bar."""
+    from patron.migrations import upgrade_schema
+
+    database = Database(db)
+    try:
+        await upgrade_schema(database.url)
+        with _progress_bar(console) as progress:
+            task = progress.add_task("import", total=total)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            return await work(database, advance)
+    finally:
+        await database.dispose()
+
+
 async def _import(
     db: str | None,
     rows: pl.DataFrame,
@@ -54,27 +82,17 @@ async def _import(
     skip_bad: bool,
     console: Console,
 ) -> ImportReport:
-    from patron.migrations import upgrade_schema
+    async def work(database: Database, advance: Advance) -> ImportReport:
+        return await import_rows(
+            database,
+            rows,
+            program_key=key,
+            batch_size=batch_size,
+            skip_bad=skip_bad,
+            progress=advance,
+        )
 
-    database = Database(db)
-    try:
-        await upgrade_schema(database.url)
-        with _progress_bar(console) as progress:
-            task = progress.add_task("import", total=rows.height)
-
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
-            return await import_rows(
-                database,
-                rows,
-                program_key=key,
-                batch_size=batch_size,
-                skip_bad=skip_bad,
-                progress=advance,
-            )
-    finally:
-        await database.dispose()
+    return await _with_progress(db, rows.height, console, work)
 
 
 def _print_report(report: ImportReport) -> None:
@@ -149,21 +167,12 @@ def purchases(
 async def _import_members(
     db: str | None, rows: pl.DataFrame, options: dict[str, Any], console: Console
 ) -> MemberImportReport:
-    from patron.migrations import upgrade_schema
     from patron.onboarding.service import import_members
 
-    database = Database(db)
-    try:
-        await upgrade_schema(database.url)
-        with _progress_bar(console) as progress:
-            task = progress.add_task("import", total=rows.height)
+    async def work(database: Database, advance: Advance) -> MemberImportReport:
+        return await import_members(database, rows, progress=advance, **options)
 
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
-            return await import_members(database, rows, progress=advance, **options)
-    finally:
-        await database.dispose()
+    return await _with_progress(db, rows.height, console, work)
 
 
 def _print_members_report(report: MemberImportReport) -> None:
