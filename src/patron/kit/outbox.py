@@ -1,0 +1,321 @@
+"""The transactional outbox: domain events written in the unit of work that caused them, and the
+dispatcher that hands them to handlers after the commit.
+
+A domain names its events in its own ``events.py`` as :class:`DomainEvent` subclasses (a
+frozen Pydantic model with a class-level ``type`` such as ``"tiers.changed"`` and a
+``version``). A service calls :func:`emit` inside its unit of work: the event is one more row
+in ``outbox_events``, so it commits with the change that caused it and a rollback drops it.
+Nothing is sent from inside a transaction.
+
+The dispatcher (:func:`dispatch_pending`, run by ``patron worker`` and inside ``patron serve``)
+reads undispatched events in id order and runs every :class:`Handler` that wants the event's
+type, each in a unit of work of its own. A handler's success is recorded in
+``outbox_handler_runs`` in the same unit of work as the handler's own writes, so a handler that
+only writes to the database takes effect exactly once; one with outside effects (an HTTP call,
+an email) is called at least once and must be idempotent by ``(handler, event)``
+(:attr:`EventEnvelope.public_id` is stable across retries). A failure is recorded with the
+attempt count and the time of the next attempt (exponential backoff); after
+:data:`MAX_ATTEMPTS` the run is ``dead`` and waits for an operator to retry it. An event is
+marked dispatched once each of its handlers is done or dead.
+
+Delivery loops that keep their own schedules (webhook deliveries, outgoing messages) are
+:class:`Poller`\\ s, run by the same worker next to the dispatcher.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from patron.kit.db import Base, Database, Id, JsonType, UTCDateTime
+from patron.kit.raw import Sql, json_text, raw_of, read_time
+from patron.kit.time import utcnow
+
+MAX_ATTEMPTS = 12
+"""Attempts before a handler run is dead: backoff 2 s, 4 s, ... 68 min, about 2.3 h in all."""
+
+ALL_EVENTS = "*"
+
+
+class DomainEvent(BaseModel):
+    """A fact a domain announces. Subclasses set ``type`` (``"<domain>.<verb>"``: a contract,
+    never renamed) and ``version`` (raised when a field changes meaning or goes away; adding a
+    field keeps the version). Fields are the payload, JSON-ready (ids, keys, integers, ISO
+    times). A ``member_id`` field, when present, is also stored in its own column."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: ClassVar[str]
+    version: ClassVar[int] = 1
+
+
+class OutboxEvent(Base):
+    __tablename__ = "outbox_events"
+    __table_args__ = (
+        Index(
+            "ix_outbox_events_undispatched",
+            "id",
+            sqlite_where=text("dispatched_at IS NULL"),
+            postgresql_where=text("dispatched_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    type: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(SmallInteger)
+    program_id: Mapped[int | None] = mapped_column(BigInteger)
+    member_id: Mapped[int | None] = mapped_column(BigInteger)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxHandlerRun(Base):
+    __tablename__ = "outbox_handler_runs"
+    __table_args__ = (UniqueConstraint("event_id", "handler"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id", ondelete="CASCADE"))
+    handler: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # done | retry | dead
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True, slots=True)
+class EventEnvelope:
+    """An event as handlers receive it."""
+
+    id: int
+    type: str
+    version: int
+    program_id: int | None
+    member_id: int | None
+    occurred_at: datetime
+    data: Mapping[str, Any]
+
+    @property
+    def public_id(self) -> str:
+        """The id outsiders see (webhook ``webhook-id``); the same on every retry."""
+        return f"evt_{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Handler:
+    """Reacts to events. ``name`` is stable (it keys the handler's runs); ``events`` are the
+    types it wants (:data:`ALL_EVENTS` for all). ``handle`` runs in a write unit of work of its
+    own; raising means "try again later"."""
+
+    name: str
+    events: frozenset[str]
+    handle: Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+
+    def wants(self, event_type: str) -> bool:
+        return ALL_EVENTS in self.events or event_type in self.events
+
+
+@dataclass(frozen=True, slots=True)
+class Poller:
+    """A delivery loop with its own schedule, run next to the dispatcher. ``run_once`` does
+    what is due at ``now`` and returns how many items it handled (0: idle)."""
+
+    name: str
+    run_once: Callable[[Database, datetime], Awaitable[int]]
+
+
+_INSERT = Sql(
+    "INSERT INTO outbox_events (type, version, program_id, member_id, occurred_at, payload)"
+    " VALUES ($1, $2, $3, $4, $5, $6)"
+)
+
+
+async def emit(
+    session: AsyncSession,
+    event: DomainEvent,
+    *,
+    program_id: int | None,
+    occurred_at: datetime | None = None,
+) -> None:
+    """Write ``event`` to the outbox in ``session``'s transaction."""
+    payload = event.model_dump(mode="json")
+    member_id = payload.get("member_id")
+    raw = await raw_of(session)
+    await raw.run(
+        _INSERT,
+        event.type,
+        event.version,
+        program_id,
+        member_id if isinstance(member_id, int) else None,
+        occurred_at or utcnow(),
+        json_text(payload),
+    )
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt ``attempts + 1``: 2 s doubling, at most an hour and a bit."""
+    return timedelta(seconds=2 ** min(attempts, MAX_ATTEMPTS))
+
+
+@dataclass(slots=True)
+class DispatchReport:
+    events: int = 0
+    handled: int = 0
+    failed: int = 0
+    dead: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _RunState:
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+
+
+def _envelope(row: OutboxEvent) -> EventEnvelope:
+    return EventEnvelope(
+        id=row.id,
+        type=row.type,
+        version=row.version,
+        program_id=row.program_id,
+        member_id=row.member_id,
+        occurred_at=read_time(row.occurred_at) or row.occurred_at,
+        data=row.payload,
+    )
+
+
+async def _record_run(
+    session: AsyncSession,
+    event_id: int,
+    handler: str,
+    *,
+    status: str,
+    attempts: int,
+    next_attempt_at: datetime | None,
+    error: str | None,
+    now: datetime,
+) -> None:
+    values = {
+        "event_id": event_id,
+        "handler": handler,
+        "status": status,
+        "attempts": attempts,
+        "next_attempt_at": next_attempt_at,
+        "last_error": error,
+        "updated_at": now,
+    }
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(OutboxHandlerRun).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["event_id", "handler"],
+        set_={k: v for k, v in values.items() if k not in ("event_id", "handler")},
+    )
+    await session.execute(statement)
+
+
+async def dispatch_pending(
+    database: Database,
+    handlers: Iterable[Handler],
+    *,
+    now: datetime | None = None,
+    limit: int = 200,
+) -> DispatchReport:
+    """Run the due handler runs of up to ``limit`` undispatched events (oldest first)."""
+    moment = now or utcnow()
+    wanted_by = list(handlers)
+    report = DispatchReport()
+    async with database.read() as session:
+        rows = list(
+            await session.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.dispatched_at.is_(None))
+                .order_by(OutboxEvent.id)
+                .limit(limit)
+            )
+        )
+        events = [_envelope(row) for row in rows]
+        runs = {
+            (run.event_id, run.handler): _RunState(run.status, run.attempts, run.next_attempt_at)
+            for run in await session.scalars(
+                select(OutboxHandlerRun).where(
+                    OutboxHandlerRun.event_id.in_([e.id for e in events])
+                )
+            )
+        }
+    for event in events:
+        report.events += 1
+        finished = True
+        for handler in wanted_by:
+            if not handler.wants(event.type):
+                continue
+            run = runs.get((event.id, handler.name))
+            if run is not None and run.status in ("done", "dead"):
+                continue
+            due = run is None or run.next_attempt_at is None or run.next_attempt_at <= moment
+            if not due:
+                finished = False
+                continue
+            attempts = (run.attempts if run is not None else 0) + 1
+            try:
+                async with database.write() as session:
+                    await handler.handle(session, event)
+                    await _record_run(
+                        session,
+                        event.id,
+                        handler.name,
+                        status="done",
+                        attempts=attempts,
+                        next_attempt_at=None,
+                        error=None,
+                        now=moment,
+                    )
+                report.handled += 1
+            except Exception as error:  # a handler's failure must not stop the others
+                dead = attempts >= MAX_ATTEMPTS
+                async with database.write() as session:
+                    await _record_run(
+                        session,
+                        event.id,
+                        handler.name,
+                        status="dead" if dead else "retry",
+                        attempts=attempts,
+                        next_attempt_at=None if dead else moment + backoff(attempts),
+                        error=f"{type(error).__name__}: {error}"[:2000],
+                        now=moment,
+                    )
+                report.failed += 1
+                report.dead += int(dead)
+                report.errors.append(f"{handler.name} on {event.public_id}: {error}")
+                finished = finished and dead
+        if finished:
+            async with database.write() as session:
+                await session.execute(
+                    update(OutboxEvent)
+                    .where(OutboxEvent.id == event.id)
+                    .values(dispatched_at=moment)
+                )
+    return report

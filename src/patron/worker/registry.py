@@ -1,0 +1,22 @@
+"""Which handlers and pollers the dispatcher runs (:mod:`patron.kit.outbox`).
+
+The worker is a surface: it may import every feature, so the features' handlers are joined
+here, and no domain has to know who reacts to its events. A feature names its handlers in its
+own ``handlers.py`` (a list of :class:`~patron.kit.outbox.Handler`) and its delivery loops as
+:class:`~patron.kit.outbox.Poller`\\ s; add them below. A handler's ``name`` keys its runs in
+``outbox_handler_runs``: never rename one that has run.
+"""
+
+from __future__ import annotations
+
+from patron.kit.outbox import Handler, Poller
+
+
+def handlers() -> list[Handler]:
+    """Every handler, in the order the dispatcher offers each event to them."""
+    return []
+
+
+def pollers() -> list[Poller]:
+    """Every delivery loop run next to the dispatcher."""
+    return []
