@@ -140,3 +140,17 @@ async def test_rows_cannot_be_changed_on_postgresql(api: Api) -> None:
             async with api.database.write() as session:
                 await session.execute(text(statement))
     assert [r["action"] for r in (await _audit(api))["items"]] == ["members.block"]
+
+
+async def test_an_admin_batch_of_purchases_is_recorded_a_till_batch_is_not(api: Api) -> None:
+    member_id = await _enrol(api, "m-batch")
+    till = {"purchases": [{**PURCHASE, "external_id": "b-1", "member_id": member_id}]}
+    assert (await api.call("POST", "/purchases/batch", "pos", json=till)).status_code == 200
+    assert (await _audit(api))["items"] == []
+    admin = {"purchases": [{**PURCHASE, "external_id": "b-2", "member_id": member_id}]}
+    response = await api.call("POST", "/purchases/batch", "admin", json=admin)
+    assert response.status_code == 200, response.text
+    rows = (await _audit(api))["items"]
+    assert [(r["action"], r["target"], r["role"]) for r in rows] == [
+        ("purchases.create_purchases", "purchases", "admin")
+    ]

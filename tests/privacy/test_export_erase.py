@@ -7,7 +7,9 @@ from datetime import date
 from typing import Any
 
 from patron.analytics.kpis.service import KpiQuery, kpi_report
+from patron.kit import outbox
 from patron.kit.db import Base
+from patron.kit.outbox import DomainEvent
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
 from patron.privacy.repository import CHILD_SECTIONS, MEMBER_SECTIONS
@@ -220,4 +222,31 @@ async def test_only_admin_exports_erases_and_reads_the_audit_log(
     audit_after = await _audit(api)
     assert [r["action"] for r in audit_after[: len(audit_after) - len(audit_before)]] == [
         "members.export"
+    ]
+
+
+class _Noted(DomainEvent):
+    type = "tests.noted"
+    member_id: int
+    external_id: str
+    note: str
+
+
+async def test_the_members_events_are_exported_and_erasure_replaces_the_shops_id_in_them(
+    api: Api, populated: Populated
+) -> None:
+    member_id = populated.member_id
+    async with api.database.write() as session:
+        event = _Noted(member_id=member_id, external_id=ENROLMENT["external_id"], note="kept")
+        await outbox.emit(session, event, program_id=None)
+    before = await _export(api, member_id)
+    assert [e["payload"] for e in before["events"] if e["type"] == "tests.noted"] == [
+        {"member_id": member_id, "external_id": ENROLMENT["external_id"], "note": "kept"}
+    ]
+    assert all(e["member_id"] == member_id for e in before["events"])
+
+    assert (await api.call("POST", f"/members/{member_id}/erase")).status_code == 200
+    after = await _export(api, member_id)
+    assert [e["payload"] for e in after["events"] if e["type"] == "tests.noted"] == [
+        {"member_id": member_id, "external_id": f"erased-{member_id}", "note": "kept"}
     ]

@@ -88,18 +88,24 @@ async def write_session(request: Request, database: DatabaseDep) -> AsyncIterato
     commit (or roll back) together; a route that raises records nothing."""
     async with database.write() as session:
         yield session
-        caller: Principal | None = getattr(request.state, "principal", None)
-        if caller is not None and caller.role in AUDITED_ROLES:
-            action, target = audit_action(request)
-            await audit_service.record(
-                session,
-                actor=audit_service.ACTOR_KEY,
-                action=action,
-                target=target,
-                now=utcnow(),
-                key_id=caller.key_id,
-                role=caller.role.value,
-            )
+        await audit_request(session, request)
+
+
+async def audit_request(session: AsyncSession, request: Request) -> None:
+    """Add the audit row of ``request`` to ``session``'s unit of work when its caller is a
+    staff or admin key (for routes that run their own unit of work, as the batch does)."""
+    caller: Principal | None = getattr(request.state, "principal", None)
+    if caller is not None and caller.role in AUDITED_ROLES:
+        action, target = audit_action(request)
+        await audit_service.record(
+            session,
+            actor=audit_service.ACTOR_KEY,
+            action=action,
+            target=target,
+            now=utcnow(),
+            key_id=caller.key_id,
+            role=caller.role.value,
+        )
 
 
 def audit_action(request: Request) -> tuple[str, str]:

@@ -25,6 +25,7 @@ from patron.feedback.models import (
     SurveyResponse,
     TicketAnalysis,
 )
+from patron.kit.outbox import OutboxEvent
 from patron.ledger.models import Account, LedgerEntry, Lot, LotMovement
 from patron.members.models import ConsentEvent, Member, MemberConsent
 from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn, RuleUsage
@@ -57,6 +58,7 @@ MEMBER_SECTIONS: dict[str, Table] = {
     "survey_responses": SurveyResponse.__table__,  # type: ignore[dict-item]
     "survey_answers": SurveyAnswer.__table__,  # type: ignore[dict-item]
     "segments": MemberSegment.__table__,  # type: ignore[dict-item]
+    "events": OutboxEvent.__table__,  # type: ignore[dict-item]
 }
 # export section -> (table, its column naming the parent, the parent's section): rows that
 # belong to the member through one of the member's tickets or reviews
@@ -139,6 +141,22 @@ class PrivacyRepository:
         ]
         for model, where, values in changes:
             await self.session.execute(update(model).where(where).values(**values))
+
+    async def erase_event_payloads(self, member_id: int, external_id: str, marker: str) -> None:
+        """Payloads of the member's events name the member by the shop's ``external_id`` (which
+        may be a phone number or an email); it becomes ``marker`` there, as in ``members``.
+        Payloads hold no other personal data (a rule of ``docs/events.md``)."""
+        query = select(OutboxEvent.id, OutboxEvent.payload).where(
+            OutboxEvent.member_id == member_id
+        )
+        for event_id, payload in (await self.session.execute(query)).all():
+            cleaned = {
+                key: marker if value == external_id else value for key, value in payload.items()
+            }
+            if cleaned != payload:
+                await self.session.execute(
+                    update(OutboxEvent).where(OutboxEvent.id == event_id).values(payload=cleaned)
+                )
 
     async def _ids(self, column: Any, where: Any) -> list[int]:
         return list((await self.session.execute(select(column).where(where))).scalars())

@@ -44,6 +44,7 @@ class MemberExport(BaseModel):
     survey_responses: list[Row]
     survey_answers: list[Row]
     segments: list[Row]
+    events: list[Row]
 
 
 class Erasure(BaseModel):

@@ -14,6 +14,8 @@ person from it and from every table that holds their words or contact details:
 - tickets: contact, subject and text; the bodies of their messages (staff replies quote the
   customer) and the member's name as a message author; the keywords of their analyses;
 - reviews and their replies, survey answers: the free text and the keywords quoted from it;
+- the member's events (``outbox_events``): the shop's ``external_id`` in their payloads becomes
+  the pseudonym;
 - returns' reasons and goodwill reasons (also in the goodwill ledger entry's description and
   ``meta``).
 
@@ -65,7 +67,9 @@ async def erase_member(session: AsyncSession, *, member_id: int, now: datetime) 
         raise MemberNotFoundError(f"member {member_id} does not exist", field="member_id")
     audit_service.note(session, target=f"member:{member_id}", changed=member.erased_at is None)
     if member.erased_at is None:
+        external_id = member.external_id
         await _erase_profile(repository, member, now)
+        await repository.erase_event_payloads(member_id, external_id, member.external_id)
         await _erase_texts(repository, member_id)
     assert member.erased_at is not None
     return Erasure(

@@ -20,6 +20,7 @@ from patron.api.deps import (
     WriteSession,
     admit,
     allow,
+    audit_request,
     get_database,
     principal,
     write_groups,
@@ -152,7 +153,7 @@ router.add_api_route(
 @router.post("/batch", response_model=PurchaseBatchResult)
 @raises(ProgramNotFoundError)
 async def create_purchases(
-    data: PurchaseBatchCreate, database: DatabaseDep, _: Pos, now: Now
+    data: PurchaseBatchCreate, request: Request, database: DatabaseDep, _: Pos, now: Now
 ) -> PurchaseBatchResult:
     """Record up to 500 purchases in one unit of work; each result carries the status the
     purchase would have had alone (201 new, 200 retry, 4xx with its error). A failing purchase
@@ -162,7 +163,9 @@ async def create_purchases(
 
     async def record(session: AsyncSession) -> PurchaseBatchResult:
         active = await get_active_program(session)
-        return await batch.record_purchases(session, active=active, data=data, now=now)
+        result = await batch.record_purchases(session, active=active, data=data, now=now)
+        await audit_request(session, request)  # an admin's batch is audited like its purchase
+        return result
 
     return await database.write_again_on_deadlock(record)
 
