@@ -115,6 +115,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
         ADMIN, Sample(200, path=f"{API}/members/{{erasable_member}}/erase")
     ),
     ("GET", "/api/v1/audit"): Entry(ADMIN, Sample(200)),
+    # the outbox's operations
+    ("GET", "/api/v1/events/dead"): Entry(ADMIN, Sample(200)),
+    ("POST", "/api/v1/events/dead/retry"): Entry(ADMIN, Sample(200, json={"handler": "none"})),
+    ("GET", "/api/v1/events/stats"): Entry(ADMIN, Sample(200)),
     # purchases (POST /purchases is the direct lane: its fast path checks the role itself)
     ("POST", "/api/v1/purchases"): Entry(POS, Sample(201, json=_purchase("p-{n}"))),
     ("POST", "/api/v1/purchases/batch"): Entry(

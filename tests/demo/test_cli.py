@@ -6,12 +6,14 @@ import asyncio
 from pathlib import Path
 
 import typer
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from patron.access import service as access_service
 from patron.access.models import Role
 from patron.cli.demo import demo
 from patron.kit.db import Database
+from patron.kit.outbox import OutboxEvent
 from patron.members import service as member_service
 from patron.programs import service as program_service
 
@@ -33,6 +35,18 @@ async def _state(path: Path) -> tuple[int, list[tuple[str, Role]]]:
         await database.dispose()
 
 
+async def _undispatched(path: Path) -> int:
+    database = Database(str(path))
+    try:
+        async with database.read() as session:
+            count = await session.scalar(
+                select(func.count()).where(OutboxEvent.dispatched_at.is_(None))
+            )
+            return int(count or 0)
+    finally:
+        await database.dispose()
+
+
 def test_demo_builds_a_store_and_prints_an_admin_key(tmp_path: Path) -> None:
     path = tmp_path / "demo.db"
     result = CliRunner().invoke(app, ["--db", str(path), *TINY])
@@ -43,6 +57,9 @@ def test_demo_builds_a_store_and_prints_an_admin_key(tmp_path: Path) -> None:
     key = lines[-1]
     assert key.startswith("ptr_")
     assert asyncio.run(_state(path)) == (12, [(key[:10], Role.ADMIN)])
+    # the store's domain events went through the dispatcher (patron worker --once)
+    assert "events dispatched: " in result.stderr
+    assert asyncio.run(_undispatched(path)) == 0
 
 
 def test_demo_refuses_a_database_with_data_unless_reset(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 from collections.abc import AsyncIterator
@@ -24,13 +25,21 @@ from patron.api.routes.purchases import record_purchase_fast
 from patron.feedback.analysis import AnalysisMode
 from patron.feedback.analysis.model import warm_up_in_background
 from patron.kit.db import Database
+from patron.worker.loop import run_worker
 
 API_PREFIX = "/api/v1"
 _SWAGGER_STATIC = Path(fastapi_offline.__file__).parent / "static"
 
 
-def create_app(database_url: str | None = None) -> FastAPI:
-    """Build the app; the database opens on startup and closes on shutdown."""
+IN_PROCESS_WORKER_ENV = "PATRON_IN_PROCESS_WORKER"
+
+
+def create_app(database_url: str | None = None, *, dispatch: bool | None = None) -> FastAPI:
+    """Build the app; the database opens on startup and closes on shutdown. With
+    ``dispatch`` (default: ``$PATRON_IN_PROCESS_WORKER`` is ``1``), the outbox dispatcher and
+    the pollers run in the server's event loop (:mod:`patron.worker.loop`)."""
+    if dispatch is None:
+        dispatch = os.environ.get(IN_PROCESS_WORKER_ENV) == "1"
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -42,9 +51,16 @@ def create_app(database_url: str | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         warm_up_in_background([AnalysisMode.FAST, AnalysisMode.ACCURATE])
+        stop = asyncio.Event()
+        worker = (
+            asyncio.create_task(run_worker(app.state.database, stop=stop)) if dispatch else None
+        )
         try:
             yield
         finally:
+            stop.set()
+            if worker is not None:
+                await worker
             await app.state.database.dispose()
 
     app = FastAPI(

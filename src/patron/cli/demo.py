@@ -66,6 +66,13 @@ def demo(
         store = generate_store(settings)
     summary = run(_replay(url, store, console))
     _print_summary(summary, time.perf_counter() - started, url)
+    with console.status("dispatching the store's domain events"):
+        dispatched = run(_dispatch_events(url))
+    typer.echo(
+        "events dispatched: "
+        + (", ".join(f"{kind} {count}" for kind, count in dispatched.items()) or "none"),
+        err=True,
+    )
     typer.echo("admin API key (shown only now):", err=True)
     typer.echo(summary.admin_key)
     if not no_serve:
@@ -73,6 +80,29 @@ def demo(
 
         typer.echo(f"Patron on http://{host}:{port}  (API /api/v1, docs /docs)", err=True)
         serve_database(url, host, port, 1)
+
+
+async def _dispatch_events(url: str) -> dict[str, int]:
+    """Drain the outbox once (what ``patron worker --once`` does); the events by type."""
+    from sqlalchemy import func, select
+
+    from patron.kit.db import Database
+    from patron.kit.outbox import OutboxEvent
+    from patron.worker.loop import run_worker
+
+    database = Database(url)
+    try:
+        await run_worker(database, once=True)
+        async with database.read() as session:
+            rows = await session.execute(
+                select(OutboxEvent.type, func.count())
+                .where(OutboxEvent.dispatched_at.is_not(None))
+                .group_by(OutboxEvent.type)
+                .order_by(OutboxEvent.type)
+            )
+            return {kind: count for kind, count in rows}
+    finally:
+        await database.dispose()
 
 
 def _delete_sqlite_file(url: str) -> None:

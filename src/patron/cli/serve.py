@@ -13,7 +13,7 @@ from patron.cli.options import DbOption
 from patron.kit.db import database_url
 
 
-def serve_database(url: str, host: str, port: int, workers: int) -> None:
+def serve_database(url: str, host: str, port: int, workers: int, *, dispatch: bool = True) -> None:
     from patron.api.app import create_app
     from patron.api.deps import WRITE_GROUPS_ENV, write_group_limit
     from patron.cli.workers import WorkerStartError, reuse_port_available, run_workers
@@ -28,7 +28,7 @@ def serve_database(url: str, host: str, port: int, workers: int) -> None:
     asyncio.run(upgrade_schema(url))
     if workers > 1 and reuse_port_available():
         try:
-            run_workers(url, host, port, workers)
+            run_workers(url, host, port, workers, dispatch=dispatch)
         except OSError as error:
             typer.echo(f"error: cannot listen on {host}:{port}: {error.strerror}", err=True)
             raise typer.Exit(1) from error
@@ -37,6 +37,8 @@ def serve_database(url: str, host: str, port: int, workers: int) -> None:
             raise typer.Exit(1) from error
     elif workers > 1:
         os.environ["PATRON_DATABASE_URL"] = url
+        # every process would dispatch: fine on PostgreSQL, only contention on SQLite
+        os.environ["PATRON_IN_PROCESS_WORKER"] = "1" if dispatch and "sqlite" not in url else "0"
         uvicorn.run(
             "patron.api.asgi:app",
             host=host,
@@ -46,7 +48,13 @@ def serve_database(url: str, host: str, port: int, workers: int) -> None:
             access_log=False,
         )
     else:
-        uvicorn.run(create_app(url), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(
+            create_app(url, dispatch=dispatch),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
 
 
 def serve(
@@ -54,8 +62,17 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker",
+            help="Do not dispatch events in the server (run `patron worker` instead).",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the API on http://HOST:PORT (docs at /docs). Creates or upgrades the database."""
+    """Serve the API on http://HOST:PORT (docs at /docs). Creates or upgrades the database.
+    Dispatches domain events in-process (on SQLite in one worker process only) unless
+    --no-worker."""
     url = database_url(db)
     typer.echo(f"Patron on http://{host}:{port}  (API /api/v1, docs /docs)", err=True)
-    serve_database(url, host, port, workers)
+    serve_database(url, host, port, workers, dispatch=not no_worker)

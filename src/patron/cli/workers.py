@@ -61,23 +61,33 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(url: str, sock: socket.socket) -> None:
+def _worker(url: str, sock: socket.socket, dispatch: bool) -> None:
     from patron.api.app import create_app
 
-    config = uvicorn.Config(create_app(url), log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        create_app(url, dispatch=dispatch), log_level="warning", access_log=False
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 
 class _Supervisor:
-    def __init__(self, url: str, sockets: list[socket.socket]) -> None:
+    def __init__(self, url: str, sockets: list[socket.socket], dispatch: bool) -> None:
         self.url = url
+        self.dispatch = dispatch
         self.sockets = sockets
         self.context = multiprocessing.get_context("spawn")
         self.stopping = threading.Event()
 
     def start(self, index: int) -> tuple[BaseProcess, float]:
         process = self.context.Process(
-            target=_worker, args=(self.url, self.sockets[index]), daemon=False
+            target=_worker,
+            # on SQLite the first process dispatches; on PostgreSQL each one may
+            args=(
+                self.url,
+                self.sockets[index],
+                self.dispatch and (index == 0 or "sqlite" not in self.url),
+            ),
+            daemon=False,
         )
         process.start()
         return process, time.monotonic()
@@ -109,7 +119,7 @@ class _Supervisor:
                     process.join()
 
 
-def run_workers(url: str, host: str, port: int, workers: int) -> None:
+def run_workers(url: str, host: str, port: int, workers: int, *, dispatch: bool = True) -> None:
     """Serve with ``workers`` processes until SIGINT or SIGTERM (see the module docstring).
 
     Raises OSError when the port cannot be bound, :class:`WorkerStartError` when a worker
@@ -118,7 +128,7 @@ def run_workers(url: str, host: str, port: int, workers: int) -> None:
     try:
         for _ in range(workers):
             sockets.append(listening_socket(host, port))
-        supervisor = _Supervisor(url, sockets)
+        supervisor = _Supervisor(url, sockets, dispatch)
         previous = {
             name: signal.signal(name, supervisor.stop) for name in (signal.SIGINT, signal.SIGTERM)
         }

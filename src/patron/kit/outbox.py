@@ -39,6 +39,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    or_,
     select,
     text,
     update,
@@ -89,6 +91,10 @@ class OutboxEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # not before this time (a handler's retry is pending): newer events go first
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # a dispatcher's claim on the event (:data:`CLAIM_LEASE`)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OutboxHandlerRun(Base):
@@ -195,16 +201,63 @@ class _RunState:
     next_attempt_at: datetime | None
 
 
-def _envelope(row: OutboxEvent) -> EventEnvelope:
-    return EventEnvelope(
-        id=row.id,
-        type=row.type,
-        version=row.version,
-        program_id=row.program_id,
-        member_id=row.member_id,
-        occurred_at=read_time(row.occurred_at) or row.occurred_at,
-        data=row.payload,
+CLAIM_LEASE = timedelta(minutes=5)
+"""How long a dispatcher owns the events it claimed; a crashed one's events are taken over
+after this (a handler running longer than the lease may run twice)."""
+
+
+def _due(now: datetime) -> Any:
+    return and_(
+        OutboxEvent.dispatched_at.is_(None),
+        or_(OutboxEvent.due_at.is_(None), OutboxEvent.due_at <= now),
+        or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until <= now),
     )
+
+
+async def _claim(database: Database, now: datetime, limit: int) -> list[EventEnvelope]:
+    """Take up to ``limit`` due, unclaimed events (oldest first) for this dispatcher.
+
+    On PostgreSQL the candidate rows are locked ``FOR UPDATE SKIP LOCKED``: dispatchers racing
+    for the same rows each get different ones, and none waits for another. A SQLite write
+    transaction holds the database's write lock, so the claim is atomic there too."""
+    candidates = (
+        select(OutboxEvent.id)
+        .where(_due(now))
+        .order_by(OutboxEvent.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(OutboxEvent)
+        .where(OutboxEvent.id.in_(candidates.scalar_subquery()))
+        .values(claimed_until=now + CLAIM_LEASE)
+        .returning(
+            OutboxEvent.id,
+            OutboxEvent.type,
+            OutboxEvent.version,
+            OutboxEvent.program_id,
+            OutboxEvent.member_id,
+            OutboxEvent.occurred_at,
+            OutboxEvent.payload,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    async with database.write() as session:
+        rows = list(await session.execute(statement))
+    events = [
+        EventEnvelope(
+            id=row.id,
+            type=row.type,
+            version=row.version,
+            program_id=row.program_id,
+            member_id=row.member_id,
+            occurred_at=read_time(row.occurred_at) or row.occurred_at,
+            data=row.payload,
+        )
+        for row in rows
+    ]
+    events.sort(key=lambda event: event.id)
+    return events
 
 
 async def _record_run(
@@ -237,6 +290,52 @@ async def _record_run(
     await session.execute(statement)
 
 
+async def _run_handler(
+    database: Database,
+    handler: Handler,
+    event: EventEnvelope,
+    run: _RunState | None,
+    moment: datetime,
+    report: DispatchReport,
+) -> datetime | None:
+    """One attempt of ``handler`` on ``event``; returns the next attempt's time if it failed
+    and may be retried, else None (done or dead)."""
+    attempts = (run.attempts if run is not None else 0) + 1
+    try:
+        async with database.write() as session:
+            await handler.handle(session, event)
+            await _record_run(
+                session,
+                event.id,
+                handler.name,
+                status="done",
+                attempts=attempts,
+                next_attempt_at=None,
+                error=None,
+                now=moment,
+            )
+        report.handled += 1
+        return None
+    except Exception as error:  # a handler's failure must not stop the others
+        dead = attempts >= MAX_ATTEMPTS
+        retry_at = None if dead else moment + backoff(attempts)
+        async with database.write() as session:
+            await _record_run(
+                session,
+                event.id,
+                handler.name,
+                status="dead" if dead else "retry",
+                attempts=attempts,
+                next_attempt_at=retry_at,
+                error=f"{type(error).__name__}: {error}"[:2000],
+                now=moment,
+            )
+        report.failed += 1
+        report.dead += int(dead)
+        report.errors.append(f"{handler.name} on {event.public_id}: {error}")
+        return retry_at
+
+
 async def dispatch_pending(
     database: Database,
     handlers: Iterable[Handler],
@@ -244,78 +343,63 @@ async def dispatch_pending(
     now: datetime | None = None,
     limit: int = 200,
 ) -> DispatchReport:
-    """Run the due handler runs of up to ``limit`` undispatched events (oldest first)."""
+    """Claim up to ``limit`` due events (oldest first) and run their due handler runs.
+
+    Several dispatchers may run at once (worker processes, ``patron serve`` workers): each
+    event is claimed by one of them (:data:`CLAIM_LEASE`). An event whose handler waits for a
+    retry is set aside until that retry is due (``due_at``), so it never holds up newer
+    events."""
     moment = now or utcnow()
     wanted_by = list(handlers)
     report = DispatchReport()
+    events = await _claim(database, moment, limit)
+    if not events:
+        return report
     async with database.read() as session:
-        rows = list(
-            await session.scalars(
-                select(OutboxEvent)
-                .where(OutboxEvent.dispatched_at.is_(None))
-                .order_by(OutboxEvent.id)
-                .limit(limit)
-            )
-        )
-        events = [_envelope(row) for row in rows]
         runs = {
-            (run.event_id, run.handler): _RunState(run.status, run.attempts, run.next_attempt_at)
+            (run.event_id, run.handler): _RunState(
+                run.status, run.attempts, read_time(run.next_attempt_at)
+            )
             for run in await session.scalars(
                 select(OutboxHandlerRun).where(
                     OutboxHandlerRun.event_id.in_([e.id for e in events])
                 )
             )
         }
+    finished: list[int] = []
+    waiting: dict[int, datetime] = {}
     for event in events:
         report.events += 1
-        finished = True
+        retry_at: list[datetime] = []
         for handler in wanted_by:
             if not handler.wants(event.type):
                 continue
             run = runs.get((event.id, handler.name))
             if run is not None and run.status in ("done", "dead"):
                 continue
-            due = run is None or run.next_attempt_at is None or run.next_attempt_at <= moment
-            if not due:
-                finished = False
+            if run is not None and run.next_attempt_at is not None and run.next_attempt_at > moment:
+                retry_at.append(run.next_attempt_at)
                 continue
-            attempts = (run.attempts if run is not None else 0) + 1
-            try:
-                async with database.write() as session:
-                    await handler.handle(session, event)
-                    await _record_run(
-                        session,
-                        event.id,
-                        handler.name,
-                        status="done",
-                        attempts=attempts,
-                        next_attempt_at=None,
-                        error=None,
-                        now=moment,
-                    )
-                report.handled += 1
-            except Exception as error:  # a handler's failure must not stop the others
-                dead = attempts >= MAX_ATTEMPTS
-                async with database.write() as session:
-                    await _record_run(
-                        session,
-                        event.id,
-                        handler.name,
-                        status="dead" if dead else "retry",
-                        attempts=attempts,
-                        next_attempt_at=None if dead else moment + backoff(attempts),
-                        error=f"{type(error).__name__}: {error}"[:2000],
-                        now=moment,
-                    )
-                report.failed += 1
-                report.dead += int(dead)
-                report.errors.append(f"{handler.name} on {event.public_id}: {error}")
-                finished = finished and dead
+            later = await _run_handler(database, handler, event, run, moment, report)
+            if later is not None:
+                retry_at.append(later)
+        if retry_at:
+            waiting[event.id] = min(retry_at)
+        else:
+            finished.append(event.id)
+    async with database.write() as session:
         if finished:
-            async with database.write() as session:
-                await session.execute(
-                    update(OutboxEvent)
-                    .where(OutboxEvent.id == event.id)
-                    .values(dispatched_at=moment)
-                )
+            await session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_(finished))
+                .values(dispatched_at=moment, claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        for event_id, due_at in waiting.items():
+            await session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id == event_id)
+                .values(due_at=due_at, claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
     return report

@@ -8,6 +8,7 @@ from patron.api.routes import (
     analytics,
     audit,
     checkout,
+    events,
     feedback,
     insights,
     members,
@@ -32,4 +33,5 @@ ROUTERS: list[APIRouter] = [
     reviews.router,
     feedback.router,
     audit.router,
+    events.router,
 ]

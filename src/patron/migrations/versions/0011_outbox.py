@@ -2,7 +2,8 @@
 
 ``outbox_events`` holds each event written in the unit of work that caused it;
 ``dispatched_at`` is set once every handler that wants it is done or dead (a partial index keeps
-the undispatched ones quick to find). ``outbox_handler_runs`` records each (event, handler):
+the undispatched ones quick to find). ``due_at`` sets an event whose handler waits for a retry
+aside until then; ``claimed_until`` is a dispatcher's lease on it. ``outbox_handler_runs`` records each (event, handler):
 done, retry (with the next attempt's time) or dead.
 
 Revision ID: 0011
@@ -45,6 +46,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("dispatched_at", patron.kit.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("due_at", patron.kit.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_until", patron.kit.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_events")),
     )
     op.create_index(

@@ -1,0 +1,103 @@
+"""``/events``: the outbox's dead letters and the dispatcher's lag and failures (admin only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from patron.api.deps import Admin, ReadSession, WriteSession
+from patron.kit.outbox_ops import list_dead, outbox_stats, retry_dead
+from patron.kit.time import utcnow
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+
+class DeadLetter(BaseModel):
+    run_id: int
+    event_id: int
+    event: str = Field(description="The event's public id (evt_<id>).")
+    type: str
+    member_id: int | None
+    handler: str
+    attempts: int
+    last_error: str | None
+    failed_at: datetime
+
+
+class RetryRequest(BaseModel):
+    """Which dead runs to retry; every one when no field is given."""
+
+    model_config = ConfigDict(extra="forbid")
+    run_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    event_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    handler: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class RetryResult(BaseModel):
+    retried: int = Field(description="Dead handler runs queued again (0: none matched).")
+
+
+class EventStats(BaseModel):
+    pending: int
+    oldest_pending_seconds: float | None
+    retrying: int
+    dead: int
+    dispatched_last_hour: int
+    lag_p50_ms: float | None
+    lag_p99_ms: float | None
+    failures_by_handler: dict[str, int]
+
+
+@router.get("/dead", response_model=list[DeadLetter])
+async def dead_letters(
+    session: ReadSession,
+    _: Admin,
+    event_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    handler: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[DeadLetter]:
+    """Handler runs that gave up after every attempt, newest first."""
+    rows = await list_dead(session, event_id=event_id, handler=handler, limit=limit)
+    return [
+        DeadLetter(
+            run_id=r.run_id,
+            event_id=r.event_id,
+            event=r.public_id,
+            type=r.event_type,
+            member_id=r.member_id,
+            handler=r.handler,
+            attempts=r.attempts,
+            last_error=r.last_error,
+            failed_at=r.failed_at,
+        )
+        for r in rows
+    ]
+
+
+@router.post("/dead/retry", response_model=RetryResult)
+async def retry_dead_letters(session: WriteSession, _: Admin, body: RetryRequest) -> RetryResult:
+    """Give the matching dead runs a fresh set of attempts; the next worker round runs them."""
+    count = await retry_dead(
+        session, utcnow(), run_id=body.run_id, event_id=body.event_id, handler=body.handler
+    )
+    return RetryResult(retried=count)
+
+
+@router.get("/stats", response_model=EventStats)
+async def event_stats(session: ReadSession, _: Admin) -> EventStats:
+    """Backlog (pending, oldest), failing runs (retrying, dead, per handler) and the lag from
+    occurrence to dispatch (p50/p99 over the last hour)."""
+    s = await outbox_stats(session, utcnow())
+    return EventStats(
+        pending=s.pending,
+        oldest_pending_seconds=s.oldest_pending_seconds,
+        retrying=s.retrying,
+        dead=s.dead,
+        dispatched_last_hour=s.dispatched_last_hour,
+        lag_p50_ms=s.lag_p50_ms,
+        lag_p99_ms=s.lag_p99_ms,
+        failures_by_handler=s.failures_by_handler,
+    )

@@ -1,0 +1,91 @@
+"""The worker loop: the outbox dispatcher and every poller of :mod:`patron.worker.registry`,
+round after round, sleeping briefly when a round found nothing to do.
+
+Run by ``patron worker`` (its own process) and, unless ``--no-worker``, inside ``patron
+serve``. Several loops may run at once on PostgreSQL (dispatchers claim events ``FOR UPDATE
+SKIP LOCKED``); on SQLite one is enough (they would only queue for the write lock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from patron.kit.db import Database
+from patron.kit.outbox import Handler, Poller, dispatch_pending
+from patron.kit.time import utcnow
+from patron.worker import registry
+
+IDLE_SECONDS = 0.5
+log = logging.getLogger("patron.worker")
+
+
+@dataclass(slots=True)
+class RoundReport:
+    events: int = 0
+    handled: int = 0
+    failed: int = 0
+    polled: int = 0
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.events or self.polled)
+
+
+async def run_round(
+    database: Database, handlers: list[Handler], pollers: list[Poller]
+) -> RoundReport:
+    """One dispatch of due events and one run of each poller. A poller's failure is logged
+    and does not stop the round."""
+    report = RoundReport()
+    dispatched = await dispatch_pending(database, handlers)
+    report.events, report.handled, report.failed = (
+        dispatched.events,
+        dispatched.handled,
+        dispatched.failed,
+    )
+    for error in dispatched.errors:
+        log.warning("handler failed: %s", error)
+    for poller in pollers:
+        try:
+            report.polled += await poller.run_once(database, utcnow())
+        except Exception:  # one broken delivery loop must not stop the others
+            log.exception("poller %s failed", poller.name)
+    return report
+
+
+async def run_worker(
+    database: Database,
+    *,
+    once: bool = False,
+    stop: asyncio.Event | None = None,
+    idle_seconds: float = IDLE_SECONDS,
+    on_round: Callable[[RoundReport], None] | None = None,
+) -> RoundReport:
+    """Run rounds until ``stop`` is set; with ``once``, until a round finds nothing due (the
+    backlog is drained). Returns the totals."""
+    handlers, pollers = registry.handlers(), registry.pollers()
+    stopping = stop or asyncio.Event()
+    total = RoundReport()
+    while not stopping.is_set():
+        try:
+            report = await run_round(database, handlers, pollers)
+        except Exception:  # the database went away for a moment: try again after a pause
+            log.exception("worker round failed")
+            report = RoundReport()
+        total.events += report.events
+        total.handled += report.handled
+        total.failed += report.failed
+        total.polled += report.polled
+        if on_round is not None and report.busy:
+            on_round(report)
+        if report.busy:
+            continue
+        if once:
+            break
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), idle_seconds)
+    return total
