@@ -10,11 +10,12 @@ own ``handlers.py`` (a list of :class:`~patron.kit.outbox.Handler`) and its deli
 from __future__ import annotations
 
 from patron.kit.outbox import Handler, Poller
+from patron.tiers.handlers import HANDLERS as TIER_HANDLERS
 
 
 def handlers() -> list[Handler]:
     """Every handler, in the order the dispatcher offers each event to them."""
-    return []
+    return [*TIER_HANDLERS]
 
 
 def pollers() -> list[Poller]:
