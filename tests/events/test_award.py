@@ -49,14 +49,18 @@ async def _setup(database: Database) -> tuple[int, str]:
 
 async def test_a_survey_bonus_upgrades_the_tier(database: Database) -> None:
     member, token = await _setup(database)
+    before = await _events(database)
+    assert before[-1] == ("surveys.invited", before[-1][1])
+    assert before[-1][1]["path"] == f"/s/{token}"
     async with database.write() as session:
         done = await feedback_service.submit(
             session, token=token, values={"nps": "9"}, now=NOW + timedelta(hours=1)
         )
     assert done.points == 1000
     assert await _tier(database, member) == "bronze"
-    events = [event for event in await _events(database) if event[0] != "members.enrolled"]
-    assert [name for name, _ in events] == ["ledger.credited", "tiers.changed"]
+    events = (await _events(database))[len(before) :]
+    names = [name for name, _ in events]
+    assert names == ["ledger.credited", "tiers.changed", "surveys.answered"]
     credited, changed = events[0][1], events[1][1]
     assert (credited["member_id"], credited["points"], credited["kind"]) == (member, 1000, "bonus")
     assert credited["source"] == "survey_response"

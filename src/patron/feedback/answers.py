@@ -23,8 +23,10 @@ from patron.feedback.errors import (
     InvitationNotFoundError,
     InvitationUsedError,
 )
+from patron.feedback.events import SurveysAnswered
 from patron.feedback.models import Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
 from patron.feedback.repository import SurveyRepository
+from patron.kit.outbox import emit
 from patron.ledger.sources import LedgerSource
 from patron.members.models import MemberStatus
 from patron.programs import service as program_service
@@ -170,6 +172,8 @@ async def submit(
     )
     if survey.points > 0 and member.status is MemberStatus.ACTIVE:
         await _reward(session, survey, response, now)
+    answered = SurveysAnswered(member_id=member.id, survey_key=survey.key, response_id=response.id)
+    await emit(session, answered, program_id=survey.program_id, occurred_at=now)
     return Submitted(response.id, language, response.points)
 
 

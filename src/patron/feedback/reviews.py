@@ -19,10 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron.awards.service import Cap, award
 from patron.feedback import schemas
 from patron.feedback.errors import ReviewNotFoundError
+from patron.feedback.events import ReviewsCreated, ReviewsReplied
 from patron.feedback.models import Review, ReviewReply
 from patron.feedback.review_repository import ReviewRepository
 from patron.feedback.views import analysis_view
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
+from patron.kit.outbox import emit
 from patron.ledger.sources import LedgerSource
 from patron.members import service as member_service
 from patron.members.errors import MemberNotFoundError
@@ -86,6 +88,8 @@ async def create_review(
         return await _same_or_conflict(session, raced, fingerprint)
     if settings.points > 0 and member.is_active:
         await _reward(session, active, review, now)
+    created = ReviewsCreated(member_id=review.member_id, review_id=review.id)
+    await emit(session, created, program_id=active.program_id, occurred_at=now)
     return await _view(session, review)
 
 
@@ -191,6 +195,8 @@ async def reply(
         )
         if await repository.try_insert_reply(row):
             await repository.mark_first_reply(review.id, now)
+            replied = ReviewsReplied(member_id=review.member_id, review_id=review.id)
+            await emit(session, replied, program_id=review.program_id, occurred_at=now)
             await session.refresh(review)
     return await _view(session, review)
 
