@@ -302,6 +302,23 @@ async def invite_after_purchases(session: AsyncSession, *, now: datetime) -> int
     return created
 
 
+async def invite_now_after_purchase(
+    session: AsyncSession, *, member_id: int, purchase_id: int, now: datetime
+) -> int:
+    """Invite the member of a purchase to the active ``after_purchase`` surveys without a
+    delay (the handler of ``purchases.recorded``); the number of new invitations."""
+    active = await program_service.get_active_program(session)
+    created = 0
+    for survey in await sync_program_surveys(session, active=active, now=now):
+        if not survey.is_active or survey.trigger is not SurveyTrigger.AFTER_PURCHASE:
+            continue
+        if survey.delay_days == 0:
+            created += await _invite_purchases(
+                session, survey, [(purchase_id, member_id, None)], now
+            )
+    return created
+
+
 async def _invite_purchases(
     session: AsyncSession,
     survey: Survey,
