@@ -181,7 +181,6 @@ def test_a_failed_step_is_reported_and_the_others_still_run(url: str) -> None:
         ("refresh_segments", "default", "ValidationError"),
         ("survey_invitations", None, "ValidationError"),
         ("analyse_feedback", None, "ValidationError"),
-        ("follow_up_tickets", None, "ValidationError"),
     ]
     assert report["ticket_breaches"] == {"first_response": 0, "resolution": 0}
     assert "step review_tiers (program 'default') failed: ValidationError" in result.stderr

@@ -1,20 +1,25 @@
-"""The feedback loop job: follow-up tickets for a detractor and a negative review, a CSAT
-invitation after a resolved ticket; a second run changes nothing."""
+"""The feedback loop, as handlers run by the dispatcher: follow-up tickets for a detractor and
+a negative review, a CSAT invitation after a resolved ticket; a second run changes nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
 
 from patron.feedback import schemas as feedback_schemas
 from patron.feedback import service as feedback_service
+from patron.feedback.models import SurveyInvitation
 from patron.kit.db import Database
+from patron.kit.outbox import dispatch_pending
 from patron.members.models import Language
 from patron.programs import service as program_service
 from patron.programs.feedback_settings import SurveyTrigger
 from patron.support import service as support_service
+from patron.support.models import Ticket
 from patron.support.schemas import TicketFilter, TicketPage
 from patron.support.states import TicketSource, TicketStatus
-from patron.worker.followups import FollowUpReport, run_follow_ups
+from patron.worker import registry
 from tests.feedback.factories import NOW, apply_program, enrol
 
 
@@ -41,6 +46,23 @@ async def _detractor_and_bad_review(database: Database) -> tuple[int, int, int]:
     return member, answered.response_id, review.id
 
 
+async def run_follow_ups(database: Database, *, now: datetime) -> tuple[int, int]:
+    """Dispatch the pending events; (tickets opened, CSAT invitations created)."""
+    async with database.read() as session:
+        tickets = await session.scalar(select(func.count()).select_from(Ticket))
+        invited = await session.scalar(
+            select(func.count()).where(SurveyInvitation.trigger == SurveyTrigger.TICKET_RESOLVED)
+        )
+    report = await dispatch_pending(database, registry.handlers(), now=now)
+    assert report.failed == 0, report.errors
+    async with database.read() as session:
+        tickets_after = await session.scalar(select(func.count()).select_from(Ticket))
+        invited_after = await session.scalar(
+            select(func.count()).where(SurveyInvitation.trigger == SurveyTrigger.TICKET_RESOLVED)
+        )
+    return (tickets_after or 0) - (tickets or 0), (invited_after or 0) - (invited or 0)
+
+
 async def _tickets(database: Database) -> TicketPage:
     async with database.read() as session:
         active = await program_service.get_active_program(session)
@@ -52,7 +74,7 @@ async def _tickets(database: Database) -> TicketPage:
 async def test_flagged_feedback_opens_one_ticket_each(database: Database) -> None:
     member, response_id, review_id = await _detractor_and_bad_review(database)
     later = NOW + timedelta(hours=1)
-    assert await run_follow_ups(database, now=later) == FollowUpReport(2, 0)
+    assert await run_follow_ups(database, now=later) == (2, 0)
     tickets = await _tickets(database)
     async with database.read() as session:
         assert await feedback_service.follow_ups(session) == []
@@ -61,7 +83,7 @@ async def test_flagged_feedback_opens_one_ticket_each(database: Database) -> Non
         (TicketSource.REVIEW, f"review:{review_id}", member),
         (TicketSource.SURVEY, f"survey-response:{response_id}", member),
     ]
-    assert await run_follow_ups(database, now=later) == FollowUpReport(0, 0)
+    assert await run_follow_ups(database, now=later) == (0, 0)
 
 
 async def test_a_resolved_ticket_invites_to_the_csat_survey_once(database: Database) -> None:
@@ -80,8 +102,8 @@ async def test_a_resolved_ticket_invites_to_the_csat_survey_once(database: Datab
             now=NOW + timedelta(hours=2),
         )
     after = NOW + timedelta(hours=3)
-    assert await run_follow_ups(database, now=after) == FollowUpReport(0, 1)
-    assert await run_follow_ups(database, now=after) == FollowUpReport(0, 0)
+    assert await run_follow_ups(database, now=after) == (0, 1)
+    assert await run_follow_ups(database, now=after) == (0, 0)
     async with database.write() as session:
         again = await feedback_service.invite(
             session,

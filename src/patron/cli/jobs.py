@@ -36,8 +36,8 @@ def run_jobs(
 ) -> None:
     """Activate pending points whose time has come, expire lots, review tiers, record missed
     ticket targets, refresh the segments (RFM, groups, churn risk), invite members to
-    after-purchase surveys, analyse new feedback texts, open follow-up tickets for detractors
-    and negative reviews, invite members of resolved tickets to CSAT surveys. Idempotent: a
+    after-purchase surveys, analyse new feedback texts (follow-up tickets and invitations after
+    resolved tickets are event handlers run by the worker). Idempotent: a
     second run as of the same time changes nothing.
 
     Each step runs in its own unit of work: a step that fails is reported (on stderr, and in
@@ -72,10 +72,6 @@ def _print_report(report: DailyReport, moment: datetime) -> None:
         f"as of {moment.isoformat()}: {report.lots_activated} lots activated, "
         f"{report.lots_expired} lots expired, {report.survey_invitations} survey invitations, "
         f"{report.feedback_analysed} feedback texts analysed"
-    )
-    typer.echo(
-        f"feedback loop: {report.follow_up_tickets} follow-up tickets opened, "
-        f"{report.csat_invitations} invitations after resolved tickets"
     )
     breaches = report.ticket_breaches
     if breaches:

@@ -16,19 +16,20 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.awards.service import award
 from patron.feedback.errors import (
     AnswerInvalidError,
     InvitationExpiredError,
     InvitationNotFoundError,
     InvitationUsedError,
 )
+from patron.feedback.events import SurveysAnswered
 from patron.feedback.models import Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
 from patron.feedback.repository import SurveyRepository
-from patron.ledger import service as ledger_service
-from patron.ledger.kinds import EntryKind
+from patron.kit.outbox import emit
+from patron.ledger.sources import LedgerSource
 from patron.members.models import MemberStatus
 from patron.programs import service as program_service
-from patron.programs.expiry import expiry_for
 from patron.programs.feedback_settings import Question, QuestionKind
 
 MAX_TEXT = 2000
@@ -171,29 +172,28 @@ async def submit(
     )
     if survey.points > 0 and member.status is MemberStatus.ACTIVE:
         await _reward(session, survey, response, now)
+    answered = SurveysAnswered(member_id=member.id, survey_key=survey.key, response_id=response.id)
+    await emit(session, answered, program_id=survey.program_id, occurred_at=now)
     return Submitted(response.id, language, response.points)
 
 
 async def _reward(
     session: AsyncSession, survey: Survey, response: SurveyResponse, now: datetime
 ) -> None:
-    await ledger_service.lock_account_for_update(session, response.member_id)
-    if await SurveyRepository(session).rewarded_response_exists(survey.id, response.member_id):
-        return
+    """The survey's points, once per survey and member (the key says so)."""
     active = await program_service.get_active_program(session)
-    entry = await ledger_service.credit(
+    awarded = await award(
         session,
+        active=active,
         member_id=response.member_id,
-        amount=survey.points,
-        kind=EntryKind.BONUS,
-        idempotency_key=f"survey:{survey.id}:member:{response.member_id}",
-        source_type="survey_response",
+        points=survey.points,
+        source=LedgerSource.SURVEY,
         source_id=str(response.id),
+        key=(survey.id, "member", response.member_id),
         now=now,
-        expires_at=expiry_for(active.program, now),
         description=f"survey {survey.key}",
     )
-    if entry.source_id == str(response.id):
+    if awarded.created and awarded.entry is not None:
         response.points = survey.points
-        response.points_entry_id = entry.id
+        response.points_entry_id = awarded.entry.id
         await session.flush()

@@ -30,11 +30,19 @@ from patron.feedback.analysis import (
     problem_table,
 )
 from patron.feedback.errors import FollowUpNotFoundError
+from patron.feedback.events import ReviewsFlagged
 from patron.feedback.kpis import check_period
-from patron.feedback.models import AnalysisColumns, Review, SurveyAnswer, TicketAnalysis
+from patron.feedback.models import (
+    AnalysisColumns,
+    Review,
+    SurveyAnswer,
+    SurveyResponse,
+    TicketAnalysis,
+)
 from patron.feedback.report_repository import ReportRepository, TextRow
 from patron.feedback.repository import SurveyRepository
 from patron.feedback.review_repository import ReviewRepository
+from patron.kit.outbox import emit
 from patron.programs import service as program_service
 
 CHUNK = 2048
@@ -70,6 +78,9 @@ async def analyse_pending(
             for row, result in zip(rows, results, strict=True):
                 _store(row, result, now)
                 if isinstance(row, Review) and follow_negative and result.label is Label.NEGATIVE:
+                    if not row.needs_follow_up and row.follow_up_ref is None:
+                        flagged = ReviewsFlagged(member_id=row.member_id, review_id=row.id)
+                        await emit(session, flagged, program_id=row.program_id, occurred_at=now)
                     row.needs_follow_up = True
                 labels[result.label.value] += 1
             await repository.flush()
@@ -230,6 +241,34 @@ async def follow_ups(session: AsyncSession) -> list[schemas.FollowUp]:
         for review in reviews
     ]
     return sorted(items, key=lambda item: (item.created_at, item.kind.value, item.id))
+
+
+async def follow_up_of(
+    session: AsyncSession, *, kind: schemas.FollowUpKind, item_id: int
+) -> schemas.FollowUp | None:
+    """The flagged item (a detractor's response or a negative review) when it still waits
+    for a follow-up; None otherwise."""
+    if kind is schemas.FollowUpKind.SURVEY_RESPONSE:
+        response = await session.get(SurveyResponse, item_id)
+        if response is None or not response.needs_follow_up or response.follow_up_ref:
+            return None
+        return schemas.FollowUp(
+            kind=kind,
+            id=response.id,
+            member_id=response.member_id,
+            reason="nps_detractor",
+            created_at=response.submitted_at,
+        )
+    review = await session.get(Review, item_id)
+    if review is None or not review.needs_follow_up or review.follow_up_ref:
+        return None
+    return schemas.FollowUp(
+        kind=kind,
+        id=review.id,
+        member_id=review.member_id,
+        reason="negative_review",
+        created_at=review.created_at,
+    )
 
 
 async def mark_followed_up(

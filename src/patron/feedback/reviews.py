@@ -16,18 +16,19 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.awards.service import Cap, award
 from patron.feedback import schemas
 from patron.feedback.errors import ReviewNotFoundError
+from patron.feedback.events import ReviewsCreated, ReviewsReplied
 from patron.feedback.models import Review, ReviewReply
 from patron.feedback.review_repository import ReviewRepository
 from patron.feedback.views import analysis_view
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
-from patron.ledger import service as ledger_service
-from patron.ledger.kinds import EntryKind
+from patron.kit.outbox import emit
+from patron.ledger.sources import LedgerSource
 from patron.members import service as member_service
 from patron.members.errors import MemberNotFoundError
 from patron.programs import service as program_service
-from patron.programs.expiry import expiry_for
 from patron.programs.schema import LimitPeriod
 from patron.programs.schemas import ActiveProgram
 from patron.rules.periods import limit_period_bounds
@@ -87,6 +88,8 @@ async def create_review(
         return await _same_or_conflict(session, raced, fingerprint)
     if settings.points > 0 and member.is_active:
         await _reward(session, active, review, now)
+    created = ReviewsCreated(member_id=review.member_id, review_id=review.id)
+    await emit(session, created, program_id=active.program_id, occurred_at=now)
     return await _view(session, review)
 
 
@@ -103,29 +106,27 @@ async def _same_or_conflict(
 async def _reward(
     session: AsyncSession, active: ActiveProgram, review: Review, now: datetime
 ) -> None:
+    """The review's points, within the cap of rewarded reviews per period."""
     settings = active.program.reviews
-    await ledger_service.lock_account_for_update(session, review.member_id)
     start, _ = limit_period_bounds(
         LimitPeriod(settings.cap_period.value), now, active.program.program.timezone
     )
-    rewarded = await ReviewRepository(session).rewarded_since(review.member_id, start)
-    if rewarded >= settings.max_rewarded:
-        return
-    entry = await ledger_service.credit(
+    awarded = await award(
         session,
+        active=active,
         member_id=review.member_id,
-        amount=settings.points,
-        kind=EntryKind.BONUS,
-        idempotency_key=f"review:{review.id}",
-        source_type="review",
+        points=settings.points,
+        source=LedgerSource.REVIEW,
         source_id=str(review.id),
+        key=(review.id,),
         now=now,
-        expires_at=expiry_for(active.program, now),
+        cap=Cap(count=settings.max_rewarded, since=start),
         description="review",
     )
-    review.points = settings.points
-    review.points_entry_id = entry.id
-    await session.flush()
+    if awarded.entry is not None:
+        review.points = settings.points
+        review.points_entry_id = awarded.entry.id
+        await session.flush()
 
 
 async def _require(session: AsyncSession, review_id: int) -> Review:
@@ -194,6 +195,8 @@ async def reply(
         )
         if await repository.try_insert_reply(row):
             await repository.mark_first_reply(review.id, now)
+            replied = ReviewsReplied(member_id=review.member_id, review_id=review.id)
+            await emit(session, replied, program_id=review.program_id, occurred_at=now)
             await session.refresh(review)
     return await _view(session, review)
 

@@ -17,6 +17,7 @@ from patron.feedback.answers import link_language, open_form, submit
 from patron.feedback.insights import (
     analyse_pending,
     analyze_texts,
+    follow_up_of,
     follow_ups,
     mark_followed_up,
     problems,
@@ -45,6 +46,7 @@ __all__ = [
     "create_review",
     "create_survey",
     "csat_by_agent",
+    "follow_up_of",
     "follow_ups",
     "get_review",
     "get_survey",

@@ -27,9 +27,11 @@ from patron.feedback.errors import (
     SurveyInactiveError,
     SurveyNotFoundError,
 )
+from patron.feedback.events import SurveysInvited
 from patron.feedback.models import Survey, SurveyInvitation, SurveySource
 from patron.feedback.repository import SurveyRepository
 from patron.kit.errors import InvalidInputError
+from patron.kit.outbox import emit
 from patron.members.errors import MemberNotFoundError
 from patron.programs import service as program_service
 from patron.programs.feedback_settings import SurveyDefinition, SurveyTrigger
@@ -220,6 +222,14 @@ async def _invite(
         expires_at=now + timedelta(days=survey.valid_days),
     )
     if await repository.try_insert_invitation(row):
+        invited = SurveysInvited(
+            member_id=member_id,
+            survey_key=survey.key,
+            invitation_id=row.id,
+            path=f"{LINK_PREFIX}{row.token}",
+            expires_at=row.expires_at,
+        )
+        await emit(session, invited, program_id=survey.program_id, occurred_at=now)
         return to_invitation(row, survey.key, created=True)
     raced = await repository.invitation(survey.id, member_id, source_ref)
     assert raced is not None  # the unique constraint refused the insert
@@ -289,6 +299,23 @@ async def invite_after_purchases(session: AsyncSession, *, now: datetime) -> int
         start = end - timedelta(days=PURCHASE_LOOKBACK_DAYS)
         purchases = await repository.purchases_between(active.program_id, start, end)
         created += await _invite_purchases(session, survey, purchases, now)
+    return created
+
+
+async def invite_now_after_purchase(
+    session: AsyncSession, *, member_id: int, purchase_id: int, now: datetime
+) -> int:
+    """Invite the member of a purchase to the active ``after_purchase`` surveys without a
+    delay (the handler of ``purchases.recorded``); the number of new invitations."""
+    active = await program_service.get_active_program(session)
+    created = 0
+    for survey in await sync_program_surveys(session, active=active, now=now):
+        if not survey.is_active or survey.trigger is not SurveyTrigger.AFTER_PURCHASE:
+            continue
+        if survey.delay_days == 0:
+            created += await _invite_purchases(
+                session, survey, [(purchase_id, member_id, None)], now
+            )
     return created
 
 

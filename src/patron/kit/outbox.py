@@ -24,7 +24,7 @@ Delivery loops that keep their own schedules (webhook deliveries, outgoing messa
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -178,6 +178,27 @@ async def emit(
         occurred_at or utcnow(),
         json_text(payload),
     )
+
+
+async def emit_many(
+    session: AsyncSession,
+    events: Sequence[DomainEvent],
+    *,
+    program_id: int | None,
+    occurred_at: datetime | None = None,
+) -> None:
+    """Write several events in one driver call (bulk imports); as :func:`emit` otherwise."""
+    if not events:
+        return
+    moment = occurred_at or utcnow()
+    rows = []
+    for event in events:
+        payload = event.model_dump(mode="json")
+        member_id = payload.get("member_id")
+        member = member_id if isinstance(member_id, int) else None
+        rows.append((event.type, event.version, program_id, member, moment, json_text(payload)))
+    raw = await raw_of(session)
+    await raw.many(_INSERT, rows)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit import ids
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
+from patron.kit.outbox import emit
 from patron.ledger import service as ledger_service
 from patron.members import models, schemas
 from patron.members.errors import MemberBlockedError, MemberErasedError, MemberNotFoundError
+from patron.members.events import MemberEnrolled, MemberUpdated
 from patron.members.repository import MemberRepository
 
 REFERRAL_CODE_LENGTH = 8
@@ -52,7 +54,9 @@ async def enrol_member(
         member_id = await repository.insert(values)
         if member_id is not None:
             await ledger_service.create_account(session, member_id=member_id, now=now)
-            return await _with_consents(repository, member_id, values, data, now)
+            enrolled = await _with_consents(repository, member_id, values, data, now)
+            await emit_enrolled(session, program_id, enrolled, imported=False)
+            return enrolled
         existing = await repository.get_by_external_id(program_id, data.external_id)
         if existing is not None:
             return await _replayed(repository, existing, digest)
@@ -207,6 +211,21 @@ async def get_member_state(
     return schemas.MemberState(*found)
 
 
+async def emit_enrolled(
+    session: AsyncSession, program_id: int, member: schemas.Member, *, imported: bool
+) -> None:
+    """``members.enrolled`` for a member just enrolled (or imported)."""
+    language = member.language.value if member.language is not None else None
+    event = MemberEnrolled(
+        member_id=member.id,
+        external_id=member.external_id,
+        language=language,
+        imported=imported,
+        enrolled_at=member.enrolled_at,
+    )
+    await emit(session, event, program_id=program_id, occurred_at=member.enrolled_at)
+
+
 def ensure_active(member: schemas.Member | schemas.MemberState) -> None:
     """Raise ``MemberBlockedError`` when the member is blocked."""
     if not member.is_active:
@@ -223,14 +242,16 @@ async def update_member(
     changes = data.model_dump(include=data.model_fields_set)
     if "attributes" in changes:
         changes["attributes"] = dict(changes["attributes"] or {})
-    changed = False
+    changed: list[str] = []
     for field, value in changes.items():
         if getattr(member, field) != value:
             setattr(member, field, value)
-            changed = True
+            changed.append(field)
     if changed:
         member.updated_at = now
         await repository.flush()
+        updated = MemberUpdated(member_id=member.id, fields=sorted(changed))
+        await emit(session, updated, program_id=member.program_id, occurred_at=now)
     return await _read(repository, member)
 
 

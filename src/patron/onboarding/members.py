@@ -9,8 +9,9 @@ consents that differ are changed (and recorded in the consent history), a differ
 balance is corrected by an ``adjust`` entry for the difference (history is never rewritten),
 and a different tier is carried over again.
 
-Services take the session and never commit: the caller's unit of work does. Imported members
-will emit ``members.enrolled`` with ``imported: true`` once the domain events exist.
+Services take the session and never commit: the caller's unit of work does. Each imported
+member emits ``members.enrolled`` with ``imported: true``; a carried-over tier emits
+``tiers.changed``.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit import ids
+from patron.kit.outbox import emit_many
 from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind, ShortfallPolicy
 from patron.members import service as member_service
+from patron.members.events import MemberEnrolled
 from patron.members.models import MemberStatus
 from patron.members.repository import MemberRepository
 from patron.onboarding.repository import ImportRepository
@@ -161,6 +164,17 @@ async def _enrol(
         for channel in sorted(row.consents)
     ]
     await MemberRepository(session).insert_consents(consents)
+    enrolled = [
+        MemberEnrolled(
+            member_id=member_ids[row.external_id],
+            external_id=row.external_id,
+            language=row.language.value if row.language is not None else None,
+            imported=True,
+            enrolled_at=row.enrolled_at or now,
+        )
+        for row in rows
+    ]
+    await emit_many(session, enrolled, program_id=active.program_id, occurred_at=now)
     for row in rows:
         if row.tier is not None:
             await tier_service.carry_over_tier(

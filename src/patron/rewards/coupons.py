@@ -15,6 +15,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.errors import InvalidInputError, PatronError
+from patron.kit.outbox import emit
 from patron.ledger import service as ledger_service
 from patron.ledger.repository import lock_account_for_update
 from patron.programs.expiry import expiry_for
@@ -26,6 +27,7 @@ from patron.rewards.errors import (
     CouponNotYoursError,
     CouponUsedError,
 )
+from patron.rewards.events import CouponsConsumed
 from patron.rewards.models import CouponStatus
 from patron.rewards.redeem import COUPON_SOURCE
 from patron.rewards.repository import RewardRepository, coupon_view
@@ -96,6 +98,8 @@ async def consume_coupon(
     normalised = code.strip().upper()
     row = await repository.consume(normalised, now=now, ref=ref, member_id=member_id)
     if row is not None:
+        consumed = CouponsConsumed(member_id=row.member_id, coupon_code=row.code, ref=ref)
+        await emit(session, consumed, program_id=row.program_id, occurred_at=now)
         return coupon_view(row)
     row = await _find(repository, normalised)
     problem = coupon_problem(row, member_id=member_id, now=now)

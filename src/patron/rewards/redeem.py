@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit import ids
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
+from patron.kit.outbox import emit
 from patron.kit.time import add_days
 from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind, ShortfallPolicy
@@ -40,6 +41,7 @@ from patron.programs.schema import Reward
 from patron.programs.schemas import ActiveProgram
 from patron.rewards.catalogue import coupon_value, is_tier_allowed
 from patron.rewards.errors import OutOfStockError, RewardNotFoundError, TierRequiredError
+from patron.rewards.events import RewardsRedeemed
 from patron.rewards.models import CouponStatus
 from patron.rewards.repository import RewardRepository, coupon_view
 from patron.rewards.schemas import Redemption
@@ -95,6 +97,13 @@ async def redeem(
         if existing is None:
             raise
         return await _replay(session, existing, member_id, reward_code, now)
+    redeemed = RewardsRedeemed(
+        member_id=member_id,
+        reward_key=reward.code,
+        points=reward.cost_points,
+        coupon_code=coupon.code,
+    )
+    await emit(session, redeemed, program_id=active.program_id, occurred_at=now)
     balance = await ledger_service.balance(session, member_id=member_id, now=now)
     return Redemption(
         coupon=coupon_view(coupon),

@@ -15,12 +15,13 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.audit import service as audit_service
+from patron.awards.service import Cap, award
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
 from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind
 from patron.ledger.schemas import Balance
+from patron.ledger.sources import LedgerSource
 from patron.members import service as member_service
-from patron.programs.expiry import expiry_for
 from patron.programs.schemas import ActiveProgram
 from patron.support import sla
 from patron.support.errors import (
@@ -34,11 +35,11 @@ from patron.support.repository import TicketRepository
 from patron.support.schemas import Goodwill
 from patron.support.states import TicketStatus
 
-SOURCE_TYPE = "ticket"
+SOURCE_TYPE = LedgerSource.GOODWILL.value
 
 
 def ledger_key(ticket_id: int, idempotency_key: str) -> str:
-    return f"goodwill:{ticket_id}:{idempotency_key}"
+    return LedgerSource.GOODWILL.key(ticket_id, idempotency_key)
 
 
 async def credit_goodwill(
@@ -82,19 +83,24 @@ async def credit_goodwill(
         raise GoodwillCapExceededError(requested=points, given=ticket.goodwill_points, cap=cap)
     await ledger_service.lock_account_for_update(session, ticket.member_id)
     before = await ledger_service.balance(session, member_id=ticket.member_id, now=now)
-    entry = await ledger_service.credit(
+    awarded = await award(
         session,
+        active=active,
         member_id=ticket.member_id,
-        amount=points,
-        kind=EntryKind.ADJUST,
-        idempotency_key=ledger_key(ticket.id, idempotency_key),
-        source_type=SOURCE_TYPE,
+        points=points,
+        source=LedgerSource.GOODWILL,
         source_id=str(ticket.id),
+        key=(ticket.id, idempotency_key),
         now=now,
-        expires_at=expiry_for(active.program, now),
-        description=reason[:255],
+        kind=EntryKind.ADJUST,
+        cap=Cap(points=cap, source_id=str(ticket.id)),
+        description=reason,
         meta={"ticket_id": ticket.id, "reason": reason, "by": actor},
     )
+    if awarded.capped:
+        raise GoodwillCapExceededError(requested=points, given=awarded.used, cap=cap)
+    entry = awarded.entry
+    assert entry is not None
     credit = GoodwillCredit(
         ticket_id=ticket.id,
         member_id=ticket.member_id,

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
+from patron.kit.outbox import emit
 from patron.members import service as member_service
 from patron.programs.schemas import ActiveProgram
 from patron.programs.service import get_active_program
@@ -22,6 +23,7 @@ from patron.support.errors import (
     TicketClosedError,
     TicketNotFoundError,
 )
+from patron.support.events import TicketsCreated, TicketsResolved
 from patron.support.links import Links, resolve_links
 from patron.support.models import Ticket, TicketEvent, TicketMessage
 from patron.support.repository import TicketRepository
@@ -121,6 +123,8 @@ async def open_ticket(
         found = await repository.by_source_ref(active.program_id, source, source_ref)
         assert found is not None
         return Opened(_replayed(found, member_id, now), created=False)
+    created = TicketsCreated(member_id=member_id, ticket_id=ticket.id)
+    await emit(repository.session, created, program_id=active.program_id, occurred_at=now)
     return Opened(to_schema(ticket, now), created=True)
 
 
@@ -296,6 +300,9 @@ async def _move(
         ticket.reopened_count += 1
     ticket.status = target
     await repository.add(_event(ticket, TicketEventKind.STATUS, current, target, actor, now))
+    if target is TicketStatus.RESOLVED:
+        resolved = TicketsResolved(member_id=ticket.member_id, ticket_id=ticket.id)
+        await emit(repository.session, resolved, program_id=ticket.program_id, occurred_at=now)
 
 
 def _event(

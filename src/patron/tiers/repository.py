@@ -142,6 +142,11 @@ class TierRepository:
             occurred_at=now,
         )
 
+    async def program_of(self, member_id: int) -> int | None:
+        """The program the member belongs to."""
+        found = await self.session.scalar(select(Member.program_id).where(Member.id == member_id))
+        return int(found) if found is not None else None
+
     async def history(self, member_id: int) -> list[TierChange]:
         query = select(TierChange).where(TierChange.member_id == member_id).order_by(TierChange.id)
         return list((await self.session.execute(query)).scalars())

@@ -13,9 +13,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.kit.outbox import emit
 from patron.kit.time import local
 from patron.ledger import service as ledger_service
 from patron.programs.schema import Program, QualifyOn
+from patron.tiers.events import TiersChanged
 from patron.tiers.models import TierChange
 from patron.tiers.policy import next_threshold, qualified_tier, rank, review_move, window_start
 from patron.tiers.repository import TierRepository
@@ -75,7 +77,9 @@ async def upgrade_if_qualified(
     target = qualified_tier(program, metric)
     if rank(program, target) <= rank(program, current_tier):
         return None
-    return await TierRepository(session).move(
+    return await _move(
+        session,
+        program,
         member_id=member_id,
         from_tier=current_tier,
         to_tier=target,
@@ -83,6 +87,44 @@ async def upgrade_if_qualified(
         metric=metric,
         now=now,
     )
+
+
+async def _move(
+    session: AsyncSession,
+    program: Program | None,
+    *,
+    member_id: int,
+    from_tier: str | None,
+    to_tier: str | None,
+    reason: str,
+    metric: int,
+    now: datetime,
+) -> TierChange:
+    """Move the member and emit ``tiers.changed`` in the same unit of work. Without the
+    program (a tier carried over by an import) the direction is "up" unless the tier is
+    cleared."""
+    repository = TierRepository(session)
+    change = await repository.move(
+        member_id=member_id,
+        from_tier=from_tier,
+        to_tier=to_tier,
+        reason=reason,
+        metric=metric,
+        now=now,
+    )
+    if program is not None:
+        up = rank(program, to_tier) > rank(program, from_tier)
+    else:
+        up = to_tier is not None
+    event = TiersChanged(
+        member_id=member_id,
+        from_tier=from_tier,
+        to_tier=to_tier,
+        direction="up" if up else "down",
+        reason=reason,
+    )
+    await emit(session, event, program_id=await repository.program_of(member_id), occurred_at=now)
+    return change
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +159,9 @@ async def review_tiers(
             move = review_move(program, current, found[member_id])
             if move is None:
                 continue
-            await repository.move(
+            await _move(
+                session,
+                program,
                 member_id=member_id,
                 from_tier=current,
                 to_tier=move.to_tier,
@@ -153,7 +197,9 @@ async def carry_over_tier(
     await repository.set_tier_until(member_id, until if tier is not None else None)
     if tier == current_tier:
         return None
-    return await repository.move(
+    return await _move(
+        session,
+        None,
         member_id=member_id,
         from_tier=current_tier,
         to_tier=tier,

@@ -1,7 +1,8 @@
 """The daily jobs: unlock pending points, expire lots, review tiers, record missed ticket
 targets, refresh segments, send survey invitations after purchases, analyse new feedback
-texts, and close the feedback loop (:mod:`patron.worker.followups`: tickets for detractors and
-negative reviews, CSAT invitations after resolved tickets).
+texts. The feedback loop (tickets for detractors and negative reviews, CSAT invitations after
+resolved tickets) and tier upgrades after credits are event handlers now
+(:mod:`patron.worker.registry`), not scans.
 
 Each step runs in its own unit of work and is independent of the others: a step that fails is
 recorded in the report's ``failures`` with its reason (its unit of work rolls back), and the
@@ -27,7 +28,6 @@ from patron.ledger import service as ledger_service
 from patron.programs import service as program_service
 from patron.support import service as support_service
 from patron.tiers import service as tier_service
-from patron.worker.followups import invite_after_resolved_tickets, open_follow_up_tickets
 from patron.worker.segments import program_keys, refresh_program_segments
 
 T = TypeVar("T")
@@ -55,8 +55,6 @@ class DailyReport:
     segments: dict[str, dict[str, object]] = field(default_factory=dict)
     survey_invitations: int = 0
     feedback_analysed: int = 0
-    follow_up_tickets: int = 0
-    csat_invitations: int = 0
     failures: list[StepFailure] = field(default_factory=list)
 
     @property
@@ -154,8 +152,6 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
     if program_service.DEFAULT_KEY in keys:  # the feedback jobs serve the default program
         invited = await steps.run("survey_invitations", _invite(database, now), 0)
         analysed = await steps.run("analyse_feedback", _analyse(database, now), 0)
-    tickets = await steps.run("follow_up_tickets", open_follow_up_tickets(database, now=now), 0)
-    csat = await steps.run("csat_invitations", invite_after_resolved_tickets(database, now=now), 0)
     return DailyReport(
         now=now,
         lots_activated=activated,
@@ -165,7 +161,5 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
         segments=segments,
         survey_invitations=invited,
         feedback_analysed=analysed,
-        follow_up_tickets=tickets,
-        csat_invitations=csat,
         failures=steps.failures,
     )

@@ -9,12 +9,15 @@ own ``handlers.py`` (a list of :class:`~patron.kit.outbox.Handler`) and its deli
 
 from __future__ import annotations
 
+from patron.feedback.handlers import HANDLERS as FEEDBACK_HANDLERS
 from patron.kit.outbox import Handler, Poller
+from patron.tiers.handlers import HANDLERS as TIER_HANDLERS
+from patron.worker.feedback_loop import HANDLERS as FEEDBACK_LOOP_HANDLERS
 
 
 def handlers() -> list[Handler]:
     """Every handler, in the order the dispatcher offers each event to them."""
-    return []
+    return [*TIER_HANDLERS, *FEEDBACK_HANDLERS, *FEEDBACK_LOOP_HANDLERS]
 
 
 def pollers() -> list[Poller]:

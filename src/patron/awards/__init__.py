@@ -1,0 +1,1 @@
+"""Bonus points, awarded one way: :func:`patron.awards.service.award`."""

@@ -1,0 +1,27 @@
+"""The members' events (a contract: never renamed; see docs/events.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from patron.kit.outbox import DomainEvent
+
+
+class MemberEnrolled(DomainEvent):
+    type = "members.enrolled"
+    member_id: int
+    external_id: str
+    language: str | None
+    imported: bool
+    enrolled_at: datetime
+
+
+class MemberUpdated(DomainEvent):
+    type = "members.updated"
+    member_id: int
+    fields: list[str]
+
+
+class MemberErased(DomainEvent):
+    type = "members.erased"
+    member_id: int

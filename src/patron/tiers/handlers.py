@@ -1,0 +1,50 @@
+"""The tiers' handlers: a tier upgrade after any credit (``ledger.credited``).
+
+Purchases and awards already upgrade in their own unit of work; this handler catches every
+other credit (goodwill, adjustments, imports) and is a no-op when the member is already
+where the metric puts them. It judges the metric as of the event's time.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.kit.outbox import EventEnvelope, Handler
+from patron.members.models import Member
+from patron.programs import service as program_service
+from patron.programs.models import ProgramRecord
+from patron.tiers import service as tier_service
+
+
+async def upgrade_after_credit(session: AsyncSession, event: EventEnvelope) -> None:
+    member_id = event.data.get("member_id")
+    if not isinstance(member_id, int):
+        return
+    row = (
+        await session.execute(
+            select(Member.program_id, Member.tier_id).where(Member.id == member_id)
+        )
+    ).first()
+    if row is None:
+        return
+    key = await session.scalar(select(ProgramRecord.key).where(ProgramRecord.id == row[0]))
+    if key is None:
+        return
+    active = await program_service.get_active_program(session, key=key)
+    await tier_service.upgrade_if_qualified(
+        session,
+        program=active.program,
+        member_id=member_id,
+        current_tier=row[1],
+        now=event.occurred_at,
+    )
+
+
+HANDLERS = [
+    Handler(
+        name="tiers.upgrade_after_credit",
+        events=frozenset({"ledger.credited"}),
+        handle=upgrade_after_credit,
+    )
+]
