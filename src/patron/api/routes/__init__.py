@@ -17,6 +17,7 @@ from patron.api.routes import (
     rewards,
     surveys,
     tickets,
+    webhooks,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -32,4 +33,5 @@ ROUTERS: list[APIRouter] = [
     reviews.router,
     feedback.router,
     audit.router,
+    webhooks.router,
 ]
