@@ -41,7 +41,7 @@ def receiver() -> Iterator[Receiver]:
     state = Receiver(url="")
 
     class Handle(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             headers = {name.lower(): value for name, value in self.headers.items()}
             try:

@@ -71,7 +71,9 @@ async def _deliveries(database: Database, webhook_id: int) -> list[schemas.Deliv
     return page.items
 
 
-async def test_a_tier_change_reaches_the_server_signed(database: Database, server: Receiver) -> None:
+async def test_a_tier_change_reaches_the_server_signed(
+    database: Database, server: Receiver
+) -> None:
     webhook = await _endpoint(database, server, ["tiers.changed"])
     other = await _endpoint(database, server, ["members.enrolled"])
     server.secret = webhook.secret
@@ -161,7 +163,8 @@ async def test_failures_retry_with_backoff_for_three_days_then_disable(
         shown = await webhook_service.get_endpoint(session, webhook.id)
     assert not shown.enabled
     assert shown.disabled_at is not None
-    assert shown.notice is not None and "no delivery succeeded" in shown.notice
+    assert shown.notice is not None
+    assert "no delivery succeeded" in shown.notice
     # a disabled endpoint gets no new deliveries, and its deliveries cannot be redelivered
     await _emit_tier_change(database, member_id=8)
     await dispatch_pending(database, registry.handlers())
@@ -183,7 +186,8 @@ async def test_a_success_in_between_keeps_the_endpoint(
     assert await webhook_delivery.run_once(database, now) == 2
     async with database.read() as session:
         shown = await webhook_service.get_endpoint(session, webhook.id)
-    assert shown.enabled and shown.failing_since is None
+    assert shown.enabled
+    assert shown.failing_since is None
     statuses = sorted(d.status for d in await _deliveries(database, webhook.id))
     assert statuses == ["delivered", "pending"]
 
@@ -198,7 +202,9 @@ async def test_gone_disables_at_once(database: Database, server: Receiver) -> No
     assert (item.status, item.response_code) == ("failed", 410)
     async with database.read() as session:
         shown = await webhook_service.get_endpoint(session, webhook.id)
-    assert not shown.enabled and shown.notice and "410 Gone" in shown.notice
+    assert not shown.enabled
+    assert shown.notice
+    assert "410 Gone" in shown.notice
 
 
 async def test_redirects_are_not_followed(database: Database, server: Receiver) -> None:
@@ -224,9 +230,11 @@ async def test_redeliver_sends_the_same_message_again(database: Database, server
     assert again.status == "pending"
     await webhook_delivery.run_once(database, utcnow())
     (item,) = await _deliveries(database, webhook.id)
-    assert item.status == "delivered" and len(item.attempts) == 2
+    assert item.status == "delivered"
+    assert len(item.attempts) == 2
     first, second = server.received
-    assert second.ok and first.body == second.body
+    assert second.ok
+    assert first.body == second.body
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
 
 
@@ -244,10 +252,13 @@ async def test_the_address_is_checked_again_at_delivery(
     (item,) = await _deliveries(database, webhook.id)
     assert item.status == "pending"
     error = item.attempts[0].error
-    assert error is not None and error.startswith("webhook_url_refused")
+    assert error is not None
+    assert error.startswith("webhook_url_refused")
 
 
-async def test_a_removed_endpoint_takes_its_deliveries(database: Database, server: Receiver) -> None:
+async def test_a_removed_endpoint_takes_its_deliveries(
+    database: Database, server: Receiver
+) -> None:
     webhook = await _endpoint(database, server, ["tiers.changed"])
     await _emit_tier_change(database)
     await dispatch_pending(database, registry.handlers())
