@@ -100,7 +100,7 @@ def enable(webhook_id: WebhookArgument, db: DbOption = None) -> None:
 def deliveries(
     webhook_id: WebhookArgument,
     limit: Annotated[int, typer.Option(min=1, max=webhook_service.MAX_PAGE_SIZE)] = 20,
-    status: Annotated[str | None, typer.Option(help="pending, delivered or failed.")] = None,
+    status: Annotated[schemas.DeliveryStatus | None, typer.Option(help="Only these.")] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -108,7 +108,7 @@ def deliveries(
 
     async def work(session: AsyncSession) -> schemas.DeliveryPage:
         return await webhook_service.list_deliveries(
-            session, webhook_id, limit=limit, status=status
+            session, webhook_id, limit=limit, status=None if status is None else status.value
         )
 
     page = run(in_unit_of_work(db, work, write=False))

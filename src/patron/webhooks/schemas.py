@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
 EventName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^(\*|[a-z_]+\.[a-z_]+)$")]
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
 
 
 class WebhookCreate(BaseModel):
