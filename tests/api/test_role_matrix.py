@@ -25,15 +25,18 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from patron.access import service as access_service
 from patron.access.models import Role
 from patron.api.app import create_app
 from patron.api.role_matrix import Operation, role_matrix
 from patron.kit.db import Base, Database
+from patron.kit.outbox import EventEnvelope
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
+from patron.webhooks.handlers import queue_deliveries
+from patron.webhooks.models import WebhookDelivery
 from tests.conftest import REPO, SEED_PROGRAM, _empty_all_tables
 from tests.feedback.factories import NPS_SURVEY
 
@@ -119,6 +122,19 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/events/dead"): Entry(ADMIN, Sample(200)),
     ("POST", "/api/v1/events/dead/retry"): Entry(ADMIN, Sample(200, json={"handler": "none"})),
     ("GET", "/api/v1/events/stats"): Entry(ADMIN, Sample(200)),
+    # webhooks (a public address: nothing is sent, the poller does not run here)
+    ("POST", "/api/v1/webhooks"): Entry(
+        ADMIN, Sample(201, json={"url": "https://8.8.8.8/hooks/{n}", "events": ["*"]})
+    ),
+    ("GET", "/api/v1/webhooks"): Entry(ADMIN, Sample(200)),
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): Entry(
+        ADMIN, Sample(204, path=f"{API}/webhooks/{{removable_webhook}}")
+    ),
+    ("POST", "/api/v1/webhooks/{webhook_id}/enable"): Entry(ADMIN, Sample(200)),
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): Entry(ADMIN, Sample(200)),
+    ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): Entry(
+        ADMIN, Sample(200)
+    ),
     # purchases (POST /purchases is the direct lane: its fast path checks the role itself)
     ("POST", "/api/v1/purchases"): Entry(POS, Sample(201, json=_purchase("p-{n}"))),
     ("POST", "/api/v1/purchases/batch"): Entry(
@@ -375,6 +391,7 @@ POOLS = {
     "active_member": 2,
     "blocked_member": 2,
     "erasable_member": 2,
+    "removable_webhook": 2,
 }
 
 
@@ -427,6 +444,28 @@ async def _prepare(prepared: Prepared) -> None:
         prepared.pools[pool] = [m["id"] for m in members]
     for blocked in prepared.pools["blocked_member"]:
         await post(f"/members/{blocked}/block", {"reason": "test"}, 200)
+    hook = {"url": "https://8.8.8.8/hooks/main", "events": ["tiers.changed"]}
+    prepared.values["webhook_id"] = (await post("/webhooks", hook))["id"]
+    prepared.pools["removable_webhook"] = [
+        (await post("/webhooks", hook))["id"] for _ in range(POOLS["removable_webhook"])
+    ]
+    prepared.values["delivery_id"] = await _a_delivery(prepared.database)
+
+
+async def _a_delivery(database: Database) -> int:
+    """A delivery to the webhooks made above: an event dispatched to the webhook handler."""
+    envelope = EventEnvelope(
+        id=1,
+        type="tiers.changed",
+        version=1,
+        program_id=None,
+        member_id=None,
+        occurred_at=utcnow(),
+        data={"member_id": 1},
+    )
+    async with database.write() as session:
+        await queue_deliveries(session, envelope)
+        return int(await session.scalar(select(func.min(WebhookDelivery.id))) or 0)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str, Literal["group", "command"]]] = {
     "tickets": ("patron.cli.tickets", "app", "group"),
     "members": ("patron.cli.members", "app", "group"),
     "events": ("patron.cli.events", "app", "group"),
+    "webhooks": ("patron.cli.webhooks", "app", "group"),
     "audit": ("patron.cli.audit", "audit", "command"),
     "demo": ("patron.cli.demo", "demo", "command"),
     "serve": ("patron.cli.serve", "serve", "command"),

@@ -12,14 +12,21 @@ from __future__ import annotations
 from patron.feedback.handlers import HANDLERS as FEEDBACK_HANDLERS
 from patron.kit.outbox import Handler, Poller
 from patron.tiers.handlers import HANDLERS as TIER_HANDLERS
+from patron.webhooks import delivery as webhook_delivery
+from patron.webhooks import handlers as webhook_handlers
 from patron.worker.feedback_loop import HANDLERS as FEEDBACK_LOOP_HANDLERS
 
 
 def handlers() -> list[Handler]:
     """Every handler, in the order the dispatcher offers each event to them."""
-    return [*TIER_HANDLERS, *FEEDBACK_HANDLERS, *FEEDBACK_LOOP_HANDLERS]
+    return [
+        *TIER_HANDLERS,
+        *FEEDBACK_HANDLERS,
+        *FEEDBACK_LOOP_HANDLERS,
+        *webhook_handlers.handlers(),
+    ]
 
 
 def pollers() -> list[Poller]:
     """Every delivery loop run next to the dispatcher."""
-    return []
+    return [*webhook_delivery.pollers()]

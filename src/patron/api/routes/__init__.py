@@ -18,6 +18,7 @@ from patron.api.routes import (
     rewards,
     surveys,
     tickets,
+    webhooks,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -34,4 +35,5 @@ ROUTERS: list[APIRouter] = [
     feedback.router,
     audit.router,
     events.router,
+    webhooks.router,
 ]

@@ -1,0 +1,42 @@
+"""The event types an endpoint may subscribe to.
+
+The names are the contract of ``docs/events.md`` (issue #11): webhooks expose them. This list
+is the webhooks' own copy until the domains' event classes are gathered into one catalogue;
+then :data:`EVENT_TYPES` becomes that catalogue's names.
+"""
+
+from __future__ import annotations
+
+from patron.kit.outbox import ALL_EVENTS
+
+EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        "members.enrolled",
+        "members.updated",
+        "members.erased",
+        "purchases.recorded",
+        "purchases.returned",
+        "ledger.credited",
+        "ledger.debited",
+        "points.expiring",
+        "points.expired",
+        "tiers.changed",
+        "rewards.redeemed",
+        "coupons.consumed",
+        "surveys.invited",
+        "surveys.answered",
+        "reviews.created",
+        "reviews.replied",
+        "tickets.created",
+        "tickets.resolved",
+    }
+)
+
+
+def unknown_events(events: list[str]) -> list[str]:
+    """The names in ``events`` that are neither a known type nor ``"*"`` (all events)."""
+    return [name for name in events if name != ALL_EVENTS and name not in EVENT_TYPES]
+
+
+def matches(subscribed: list[str], event_type: str) -> bool:
+    return ALL_EVENTS in subscribed or event_type in subscribed
