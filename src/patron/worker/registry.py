@@ -10,13 +10,15 @@ own ``handlers.py`` (a list of :class:`~patron.kit.outbox.Handler`) and its deli
 from __future__ import annotations
 
 from patron.kit.outbox import Handler, Poller
+from patron.notifications import handlers as notification_handlers
+from patron.notifications import sender as notification_sender
 
 
 def handlers() -> list[Handler]:
     """Every handler, in the order the dispatcher offers each event to them."""
-    return []
+    return [*notification_handlers.handlers()]
 
 
 def pollers() -> list[Poller]:
     """Every delivery loop run next to the dispatcher."""
-    return []
+    return [*notification_sender.pollers()]
