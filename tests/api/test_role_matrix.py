@@ -33,6 +33,7 @@ from patron.api.app import create_app
 from patron.api.role_matrix import Operation, role_matrix
 from patron.kit.db import Base, Database
 from patron.kit.time import utcnow
+from patron.notifications import tokens
 from patron.programs import service as program_service
 from tests.conftest import REPO, SEED_PROGRAM, _empty_all_tables
 from tests.feedback.factories import NPS_SURVEY
@@ -115,6 +116,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
         ADMIN, Sample(200, path=f"{API}/members/{{erasable_member}}/erase")
     ),
     ("GET", "/api/v1/audit"): Entry(ADMIN, Sample(200)),
+    ("GET", "/api/v1/messages"): Entry(STAFF, Sample(200, query={"member_id": "{member_id}"})),
     # purchases (POST /purchases is the direct lane: its fast path checks the role itself)
     ("POST", "/api/v1/purchases"): Entry(POS, Sample(201, json=_purchase("p-{n}"))),
     ("POST", "/api/v1/purchases/batch"): Entry(
@@ -193,6 +195,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     # pages outside the API, without a key
     ("GET", "/s/{token}"): Entry(PUBLIC, Sample(200)),
     ("POST", "/s/{token}"): Entry(PUBLIC, Sample(200, form={"nps": "9"})),
+    ("GET", "/u/{token}"): Entry(PUBLIC, Sample(200, path="/u/{unsubscribe}")),
+    ("POST", "/u/{token}"): Entry(
+        PUBLIC, Sample(200, path="/u/{unsubscribe}", form={"List-Unsubscribe": "One-Click"})
+    ),
     ("GET", "/docs"): Entry(PUBLIC, Sample(200)),
     ("GET", "/openapi.json"): Entry(PUBLIC, Sample(200)),
     ("GET", "/healthz"): Entry(PUBLIC, Sample(200)),
@@ -423,6 +429,9 @@ async def _prepare(prepared: Prepared) -> None:
         prepared.pools[pool] = [m["id"] for m in members]
     for blocked in prepared.pools["blocked_member"]:
         await post(f"/members/{blocked}/block", {"reason": "test"}, 200)
+    async with prepared.database.write() as session:
+        key = await tokens.signing_key(session, utcnow())
+    prepared.values["unsubscribe"] = tokens.make_token(key, member_id, "email")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -11,6 +11,7 @@ from patron.api.routes import (
     feedback,
     insights,
     members,
+    messages,
     programs,
     purchases,
     reviews,
@@ -32,4 +33,5 @@ ROUTERS: list[APIRouter] = [
     reviews.router,
     feedback.router,
     audit.router,
+    messages.router,
 ]
