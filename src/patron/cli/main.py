@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str, Literal["group", "command"]]] = {
     "feedback": ("patron.cli.feedback", "app", "group"),
     "tickets": ("patron.cli.tickets", "app", "group"),
     "members": ("patron.cli.members", "app", "group"),
+    "messages": ("patron.cli.messages", "app", "group"),
     "audit": ("patron.cli.audit", "audit", "command"),
     "demo": ("patron.cli.demo", "demo", "command"),
     "serve": ("patron.cli.serve", "serve", "command"),
