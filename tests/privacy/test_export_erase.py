@@ -17,13 +17,19 @@ from tests.privacy.conftest import ANSWER_TEXT, ENROLMENT, REVIEW_TEXT, TICKET_T
 PERSONAL = ("Anna", "Petrova", "anna@example.org", "+7916", "79161234567", "Tver", "Murzik", "4276")
 
 
+# Tables with a ``member_id`` that are not a section of the export. ``outbox_events`` (the
+# spine's event log, issue 11) names members in passing; whether its payloads are exported or
+# erased is the outbox's to decide: any module importing ``kit.outbox`` registers the table.
+NOT_EXPORTED = frozenset({"outbox_events"})
+
+
 def test_every_table_that_refers_to_a_member_is_exported() -> None:
     exported = {table.name for table in MEMBER_SECTIONS.values()}
     children = {table.name for table, _column, _parent in CHILD_SECTIONS.values()}
     parents = {"members", "tickets", "reviews"}
     for table in Base.metadata.sorted_tables:
         keys: set[str] = {key.column.table.name for key in table.foreign_keys}
-        if table.name == "members":
+        if table.name in ("members", *NOT_EXPORTED):
             continue
         if "member_id" in table.c or keys & parents:
             assert table.name in exported | children, table.name
