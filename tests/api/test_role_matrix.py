@@ -34,6 +34,7 @@ from patron.api.role_matrix import Operation, role_matrix
 from patron.kit.db import Base, Database
 from patron.kit.outbox import EventEnvelope
 from patron.kit.time import utcnow
+from patron.notifications import tokens
 from patron.programs import service as program_service
 from patron.webhooks.handlers import queue_deliveries
 from patron.webhooks.models import WebhookDelivery
@@ -135,6 +136,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): Entry(
         ADMIN, Sample(200)
     ),
+    ("GET", "/api/v1/messages"): Entry(STAFF, Sample(200, query={"member_id": "{member_id}"})),
     # purchases (POST /purchases is the direct lane: its fast path checks the role itself)
     ("POST", "/api/v1/purchases"): Entry(POS, Sample(201, json=_purchase("p-{n}"))),
     ("POST", "/api/v1/purchases/batch"): Entry(
@@ -213,6 +215,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     # pages outside the API, without a key
     ("GET", "/s/{token}"): Entry(PUBLIC, Sample(200)),
     ("POST", "/s/{token}"): Entry(PUBLIC, Sample(200, form={"nps": "9"})),
+    ("GET", "/u/{token}"): Entry(PUBLIC, Sample(200, path="/u/{unsubscribe}")),
+    ("POST", "/u/{token}"): Entry(
+        PUBLIC, Sample(200, path="/u/{unsubscribe}", form={"List-Unsubscribe": "One-Click"})
+    ),
     ("GET", "/docs"): Entry(PUBLIC, Sample(200)),
     ("GET", "/openapi.json"): Entry(PUBLIC, Sample(200)),
     ("GET", "/healthz"): Entry(PUBLIC, Sample(200)),
@@ -450,6 +456,9 @@ async def _prepare(prepared: Prepared) -> None:
         (await post("/webhooks", hook))["id"] for _ in range(POOLS["removable_webhook"])
     ]
     prepared.values["delivery_id"] = await _a_delivery(prepared.database)
+    async with prepared.database.write() as session:
+        key = await tokens.signing_key(session, utcnow())
+    prepared.values["unsubscribe"] = tokens.make_token(key, member_id, "email")
 
 
 async def _a_delivery(database: Database) -> int:

@@ -20,7 +20,7 @@ from patron.api.deps import WRITE_GROUPS_ENV, refuse_nul_bytes, write_group_limi
 from patron.api.direct import install_direct_lane
 from patron.api.errors import install_error_handlers
 from patron.api.responses import install_error_responses
-from patron.api.routes import ROUTERS, purchases, survey_page
+from patron.api.routes import ROUTERS, purchases, survey_page, unsubscribe_page
 from patron.api.routes.purchases import record_purchase_fast
 from patron.feedback.analysis import AnalysisMode
 from patron.feedback.analysis.model import warm_up_in_background
@@ -78,6 +78,7 @@ def create_app(database_url: str | None = None, *, dispatch: bool | None = None)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(survey_page.router)
+    app.include_router(unsubscribe_page.router)
     install_direct_lane(app, {("POST", API_PREFIX + purchases.router.prefix): record_purchase_fast})
     install_error_responses(app)
     app.mount("/static/swagger", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str, Literal["group", "command"]]] = {
     "members": ("patron.cli.members", "app", "group"),
     "events": ("patron.cli.events", "app", "group"),
     "webhooks": ("patron.cli.webhooks", "app", "group"),
+    "messages": ("patron.cli.messages", "app", "group"),
     "audit": ("patron.cli.audit", "audit", "command"),
     "demo": ("patron.cli.demo", "demo", "command"),
     "serve": ("patron.cli.serve", "serve", "command"),

@@ -45,6 +45,7 @@ class MemberExport(BaseModel):
     survey_answers: list[Row]
     segments: list[Row]
     events: list[Row]
+    messages: list[Row]
 
 
 class Erasure(BaseModel):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from patron.feedback.handlers import HANDLERS as FEEDBACK_HANDLERS
 from patron.kit.outbox import Handler, Poller
+from patron.notifications import handlers as notification_handlers
+from patron.notifications import sender as notification_sender
 from patron.tiers.handlers import HANDLERS as TIER_HANDLERS
 from patron.webhooks import delivery as webhook_delivery
 from patron.webhooks import handlers as webhook_handlers
@@ -24,9 +26,10 @@ def handlers() -> list[Handler]:
         *FEEDBACK_HANDLERS,
         *FEEDBACK_LOOP_HANDLERS,
         *webhook_handlers.handlers(),
+        *notification_handlers.handlers(),
     ]
 
 
 def pollers() -> list[Poller]:
     """Every delivery loop run next to the dispatcher."""
-    return [*webhook_delivery.pollers()]
+    return [*webhook_delivery.pollers(), *notification_sender.pollers()]

@@ -12,6 +12,7 @@ from patron.api.routes import (
     feedback,
     insights,
     members,
+    messages,
     programs,
     purchases,
     reviews,
@@ -36,4 +37,5 @@ ROUTERS: list[APIRouter] = [
     audit.router,
     events.router,
     webhooks.router,
+    messages.router,
 ]

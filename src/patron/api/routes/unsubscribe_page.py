@@ -1,0 +1,83 @@
+"""``/u/{token}``: the unsubscribe page a message links to, outside ``/api/v1``.
+
+``GET`` shows a one-button confirmation form in the member's language; ``POST`` revokes the
+consent the signed token names. The ``POST`` needs no confirmation field, so the RFC 8058
+one-click request of a mail client (``List-Unsubscribe=One-Click`` as a form body) works the
+same as the button. An invalid link answers 404 with a short page.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from patron.api.deps import Now, ReadSession, WriteSession
+from patron.notifications import service as notification_service
+from patron.notifications.errors import UnsubscribeLinkInvalidError
+
+router = APIRouter(include_in_schema=False)
+
+Token = Annotated[str, Path(min_length=1, max_length=200)]
+
+_ENVIRONMENT = Environment(
+    loader=PackageLoader("patron.api", "templates"),
+    autoescape=select_autoescape(["html"]),
+)
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Unsubscribe",
+        "ask": "Stop receiving these messages by email?",
+        "button": "Unsubscribe",
+        "done_title": "You are unsubscribed",
+        "done": "You will receive no more of these messages by email.",
+        "invalid_title": "Link not valid",
+        "invalid": "This unsubscribe link is not valid. Please check that it is complete.",
+    },
+    "ru": {
+        "title": "Отписка",
+        "ask": "Больше не получать эти письма?",
+        "button": "Отписаться",
+        "done_title": "Вы отписались",
+        "done": "Эти письма больше не будут приходить.",
+        "invalid_title": "Ссылка недействительна",
+        "invalid": "Эта ссылка для отписки недействительна."
+        " Проверьте, что она скопирована полностью.",
+    },
+    "pl": {
+        "title": "Wypisanie",
+        "ask": "Nie otrzymywać więcej tych wiadomości e-mail?",
+        "button": "Wypisz mnie",
+        "done_title": "Wypisano",
+        "done": "Nie będziesz już otrzymywać tych wiadomości e-mail.",
+        "invalid_title": "Nieprawidłowy link",
+        "invalid": "Ten link do wypisania jest nieprawidłowy. Sprawdź, czy jest kompletny.",
+    },
+}
+
+
+def _render(status: int, language: str, **values: Any) -> HTMLResponse:
+    html = _ENVIRONMENT.get_template("unsubscribe.html").render(
+        language=language, t=TEXTS.get(language, TEXTS["en"]), **values
+    )
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/u/{token}", response_class=HTMLResponse)
+async def confirm(token: Token, session: ReadSession) -> HTMLResponse:
+    try:
+        link = await notification_service.unsubscribe_link(session, token=token)
+    except UnsubscribeLinkInvalidError:
+        return _render(404, "en", page="invalid")
+    return _render(200, link.language, page="ask", token=token)
+
+
+@router.post("/u/{token}", response_class=HTMLResponse)
+async def unsubscribe(token: Token, session: WriteSession, now: Now) -> HTMLResponse:
+    try:
+        done = await notification_service.unsubscribe(session, token=token, now=now)
+    except UnsubscribeLinkInvalidError:
+        return _render(404, "en", page="invalid")
+    return _render(200, done.language, page="done")

@@ -1,0 +1,152 @@
+"""Every query of the message log."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.feedback.models import Survey
+from patron.members.models import ConsentChannel, Member, MemberConsent
+from patron.notifications.models import Message
+from patron.notifications.schemas import MessageStatus
+from patron.programs.models import ProgramRecord
+
+
+class MessageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def member(self, member_id: int) -> Member | None:
+        return await self.session.get(Member, member_id)
+
+    async def has_consent(self, member_id: int, channel: ConsentChannel) -> bool:
+        granted = await self.session.scalar(
+            select(MemberConsent.is_granted).where(
+                MemberConsent.member_id == member_id, MemberConsent.channel == channel
+            )
+        )
+        return bool(granted)
+
+    async def program_key(self, program_id: int) -> str | None:
+        return await self.session.scalar(
+            select(ProgramRecord.key).where(ProgramRecord.id == program_id)
+        )
+
+    async def survey_name(self, program_id: int | None, key: str) -> str | None:
+        query = select(Survey.name).where(Survey.key == key)
+        if program_id is not None:
+            query = query.where(Survey.program_id == program_id)
+        return await self.session.scalar(query.limit(1))
+
+    async def exists(self, kind: str, channel: str, event_id: int) -> bool:
+        found = await self.session.scalar(
+            select(Message.id).where(
+                Message.kind == kind, Message.channel == channel, Message.event_id == event_id
+            )
+        )
+        return found is not None
+
+    async def insert(self, values: dict[str, Any]) -> bool:
+        """Insert one message; False when ``(kind, channel, event_id)`` is there already."""
+        dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(Message)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["kind", "channel", "event_id"])
+        )
+        result = await self.session.execute(statement.returning(Message.id))
+        return result.scalar_one_or_none() is not None
+
+    async def page(
+        self,
+        *,
+        member_id: int | None,
+        status: str | None,
+        kind: str | None,
+        after: int | None,
+        limit: int,
+    ) -> list[Message]:
+        query = select(Message).order_by(Message.id.desc()).limit(limit)
+        if member_id is not None:
+            query = query.where(Message.member_id == member_id)
+        if status is not None:
+            query = query.where(Message.status == status)
+        if kind is not None:
+            query = query.where(Message.kind == kind)
+        if after is not None:
+            query = query.where(Message.id < after)
+        return list(await self.session.scalars(query))
+
+    async def queued_channels(self) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(Message.channel, func.count())
+            .where(Message.status == MessageStatus.QUEUED)
+            .group_by(Message.channel)
+        )
+        return {channel: count for channel, count in rows}
+
+    async def due(
+        self, channels: Collection[str], now: datetime, limit: int
+    ) -> list[tuple[int, int, str]]:
+        """``(id, attempts, channel)`` of queued messages on ``channels`` whose time has come."""
+        rows = await self.session.execute(
+            select(Message.id, Message.attempts, Message.channel)
+            .where(
+                Message.status == MessageStatus.QUEUED,
+                Message.channel.in_(list(channels)),
+                or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+            )
+            .order_by(Message.id)
+            .limit(limit)
+        )
+        return [(id_, attempts, channel) for id_, attempts, channel in rows]
+
+    async def claim(self, message_id: int, attempts: int, lease_until: datetime) -> Message | None:
+        """Take a due message for one attempt: count the attempt and push its next attempt
+        past the lease, if nobody took it first (the attempt count is the guard). A sender
+        that dies mid-send leaves the message to be tried again after the lease."""
+        result = await self.session.execute(
+            update(Message)
+            .where(
+                Message.id == message_id,
+                Message.status == MessageStatus.QUEUED,
+                Message.attempts == attempts,
+            )
+            .values(attempts=attempts + 1, next_attempt_at=lease_until)
+            .returning(Message.id)
+        )
+        if result.scalar_one_or_none() is None:
+            return None
+        return await self.session.get(Message, message_id, populate_existing=True)
+
+    async def finish(self, message_id: int, **values: Any) -> None:
+        await self.session.execute(update(Message).where(Message.id == message_id).values(**values))
+
+    async def scrub_member(self, member_id: int, now: datetime) -> int:
+        """Blank the personal data of a member's messages (erasure); queued ones are dropped."""
+        await self.session.execute(
+            update(Message)
+            .where(Message.member_id == member_id, Message.status == MessageStatus.QUEUED)
+            .values(status=MessageStatus.SKIPPED_NO_ADDRESS, last_error="member erased")
+        )
+        result = await self.session.execute(
+            update(Message)
+            .where(Message.member_id == member_id)
+            .values(
+                recipient=None,
+                subject="(erased)",
+                body_text="",
+                body_html=None,
+                unsubscribe_url=None,
+                updated_at=now,
+            )
+            .returning(Message.id)
+        )
+        return len(result.all())

@@ -1,0 +1,64 @@
+"""Message kinds, statuses and the log as the API and the CLI show it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class MessageKind(StrEnum):
+    WELCOME = "welcome"
+    TIER_CHANGED = "tier_changed"
+    POINTS_EXPIRING = "points_expiring"
+    SURVEY_INVITATION = "survey_invitation"
+
+
+class MessageStatus(StrEnum):
+    QUEUED = "queued"  # waiting for its channel (or its next attempt)
+    SENT = "sent"
+    SKIPPED_NO_CONSENT = "skipped_no_consent"  # no consent when queued or when sent
+    SKIPPED_NO_ADDRESS = "skipped_no_address"  # the member has no address on the channel
+    FAILED = "failed"  # refused for good, or out of attempts
+
+
+class MessageView(BaseModel):
+    """One message of the log. ``last_error`` says why a message is still queued (e.g.
+    ``PATRON_SMTP_URL is not set``, or the last refusal), failed or skipped."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: int
+    member_id: int
+    event_id: int
+    kind: str
+    channel: str
+    status: MessageStatus
+    language: str
+    recipient: str | None
+    subject: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class MessagePage(BaseModel):
+    """One page of the log, newest first; pass ``next_after`` as ``after`` for older
+    messages (``None``: this was the last page). ``waiting`` names, per channel, why queued
+    messages cannot be sent now (empty when every channel can send)."""
+
+    items: list[MessageView]
+    next_after: int | None
+    waiting: dict[str, str] = {}
+
+
+class Unsubscribed(BaseModel):
+    """What the unsubscribe page shows."""
+
+    member_id: int
+    channel: str
+    language: str
+    changed: bool
