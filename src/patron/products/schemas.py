@@ -38,9 +38,9 @@ class ProductWrite(BaseModel):
     name: Name | None = None
     names: dict[Language, Name] = {}
     category: Category | None = None
-    price: Annotated[
-        str, Field(pattern=r"^\d{1,15}(\.\d{1,4})?$", examples=["349.90"])
-    ] | None = None
+    price: Annotated[str, Field(pattern=r"^\d{1,15}(\.\d{1,4})?$", examples=["349.90"])] | None = (
+        None
+    )
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     launched_at: AwareDatetime | None = None
     active: StrictBool = True

@@ -21,10 +21,10 @@ from patron.products.repository import ProductRepository
 from patron.products.rows import ProductRow, parse_product
 from patron.products.schemas import Product, ProductPage, ProductStatus, ProductWrite
 from patron.programs.errors import ProgramNotFoundError
-from patron.purchases.errors import InvalidAmountError
 from patron.programs.schema import Program
 from patron.programs.schemas import ActiveProgram
 from patron.programs.service import get_active_program
+from patron.purchases.errors import InvalidAmountError
 
 MAX_PAGE_SIZE = 500
 
