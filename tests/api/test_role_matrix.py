@@ -163,6 +163,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("PUT", "/api/v1/program"): Entry(ADMIN, Sample(200, content=SEED_PROGRAM.read_text())),
     ("GET", "/api/v1/program/versions"): Entry(STAFF_POS, Sample(200)),
     ("GET", "/api/v1/program/versions/{version}"): Entry(STAFF_POS, Sample(200)),
+    # the product catalogue
+    ("GET", "/api/v1/products"): Entry(STAFF_POS, Sample(200)),
+    ("POST", "/api/v1/products"): Entry(
+        ADMIN, Sample(201, json={"sku": "sku-{n}", "name": "Product {n}", "price": "10.00"})
+    ),
     # support tickets
     ("POST", "/api/v1/tickets"): Entry(STAFF_POS, Sample(201, json={**_TICKET, "text": "{n}"})),
     ("GET", "/api/v1/tickets"): Entry(STAFF, Sample(200)),

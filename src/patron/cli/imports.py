@@ -28,6 +28,7 @@ from patron.purchases.bulk.source import read_rows
 
 if TYPE_CHECKING:
     from patron.onboarding.service import MemberImportReport
+    from patron.products.importer import ProductImportReport
 
 app = typer.Typer(help="Load data from CSV, XLSX or Parquet files.", no_args_is_help=True)
 
@@ -113,7 +114,7 @@ def _print_report(report: ImportReport) -> None:
         typer.echo(line)
 
 
-def _print_errors(report: ImportReport | MemberImportReport) -> None:
+def _print_errors(report: ImportReport | MemberImportReport | ProductImportReport) -> None:
     for error in report.errors[:MAX_ERRORS_SHOWN]:
         typer.echo(f"row {error.row}, {error.column}: {error.code}: {error.message}", err=True)
     hidden = len(report.errors) - MAX_ERRORS_SHOWN
@@ -175,7 +176,7 @@ async def _import_members(
     return await _with_progress(db, rows.height, console, work)
 
 
-def _print_members_report(report: MemberImportReport) -> None:
+def _print_members_report(report: MemberImportReport | ProductImportReport) -> None:
     verb = "would be" if report.dry_run else "were"
     lines = [
         f"rows:               {report.rows}",
@@ -184,9 +185,11 @@ def _print_members_report(report: MemberImportReport) -> None:
         f"updated:            {report.updated}",
         f"refused:            {report.refused}",
         f"not loaded:         {report.not_loaded} (good rows of a file with refused rows)",
-        f"opening points:     {report.opening_points} (of the new members)",
         f"seconds:            {report.seconds:.2f}",
     ]
+    opening = getattr(report, "opening_points", None)  # members only
+    if opening is not None:
+        lines.insert(-1, f"opening points:     {opening} (of the new members)")
     if report.dry_run:
         lines.append(f"dry run: nothing {verb} written")
     for line in lines:
@@ -253,6 +256,70 @@ def members(
         "batch_size": batch_size,
     }
     report = run(_import_members(db, rows, options, Console(stderr=True)))
+    report.seconds = time.perf_counter() - started
+    if json_output:
+        print_json(report.to_dict())
+    else:
+        _print_members_report(report)
+        _print_errors(report)
+    if not report.is_clean:
+        raise typer.Exit(1)
+
+
+async def _import_products(
+    db: str | None, rows: pl.DataFrame, options: dict[str, Any], console: Console
+) -> ProductImportReport:
+    from patron.products.importer import import_products
+
+    async def work(database: Database, advance: Advance) -> ProductImportReport:
+        return await import_products(database, rows, progress=advance, **options)
+
+    return await _with_progress(db, rows.height, console, work)
+
+
+@app.command("products")
+def products(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A .csv, .xlsx or .parquet file, one row per product.", show_default=False
+        ),
+    ],
+    db: DbOption = None,
+    key: Annotated[str, typer.Option("--key", help="Program key.")] = "default",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file and tell what would happen.")
+    ] = False,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Load the good rows of a file with bad rows.")
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Products per unit of work.")
+    ] = 5_000,
+    json_output: JsonOption = False,
+) -> None:
+    """Import the product catalogue from a CSV, XLSX or Parquet file (one row per SKU; columns
+    in docs/import.md): names per language, category, price, launch date, active. Each row is
+    idempotent by sku: the same row again is unchanged, a different row replaces the product.
+    --dry-run checks the whole file and prints what would happen without writing. A file with
+    a bad row loads nothing unless --skip-bad. Every refused row is reported with its row
+    number, column and reason; the exit code is 1 when a row was refused, 2 when the file
+    cannot be read."""
+    from patron.products.importer import read_products
+
+    started = time.perf_counter()
+    try:
+        rows = read_products(file)
+    except ImportFileError as error:
+        typer.echo(f"error: {error.code}: {error.message}", err=True)
+        raise typer.Exit(2) from error
+    options: dict[str, Any] = {
+        "program_key": key,
+        "dry_run": dry_run,
+        "skip_bad": skip_bad,
+        "batch_size": batch_size,
+    }
+    report = run(_import_products(db, rows, options, Console(stderr=True)))
     report.seconds = time.perf_counter() - started
     if json_output:
         print_json(report.to_dict())

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
@@ -14,6 +15,10 @@ from patron.programs import service as program_service
 from patron.programs.errors import ProgramInvalidError
 from patron.programs.loader import load_program
 from patron.programs.schemas import AppliedProgram, ProgramVersionDetail
+
+if TYPE_CHECKING:
+    from patron.products.service import CatalogueWarning
+    from patron.programs.schema import Program
 
 app = typer.Typer(help="Validate, apply and show the loyalty program.", no_args_is_help=True)
 
@@ -48,17 +53,60 @@ def _invalid(path: Path, error: ProgramInvalidError, json_output: bool) -> typer
     return typer.Exit(2)
 
 
+def _catalogue_warnings(db: str | None, key: str, program: Program) -> list[CatalogueWarning]:
+    """What the catalogue of ``key`` in ``db`` says about the program's SKUs and categories
+    (nothing without a database: a SQLite file that does not exist is not created)."""
+    from patron.kit.db import database_url
+    from patron.products.service import catalogue_warnings
+
+    if db is None and not os.environ.get("PATRON_DATABASE_URL"):
+        return []
+    url = database_url(db)
+    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
+        return []
+
+    async def work(session: AsyncSession) -> list[CatalogueWarning]:
+        return await catalogue_warnings(session, program_key=key, program=program)
+
+    return run(in_unit_of_work(db, work, write=False))
+
+
 @app.command("validate")
-def validate(file: FileArgument, json_output: JsonOption = False) -> None:
-    """Check a program file. Exit 0 when valid; exit 2 listing every problem with its path."""
+def validate(
+    file: FileArgument,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Also check the SKUs and categories the file names against the product "
+            "catalogue of this database (default: $PATRON_DATABASE_URL if set).",
+            show_default=False,
+        ),
+    ] = None,
+    key: KeyOption = "default",
+    json_output: JsonOption = False,
+) -> None:
+    """Check a program file. Exit 0 when valid; exit 2 listing every problem with its path.
+    With a database whose program has a product catalogue, a SKU or category the rules or
+    rewards name that the catalogue does not know is a warning (exit 0)."""
     text = _read(file)
     try:
         program = load_program(text)
     except ProgramInvalidError as error:
         raise _invalid(file, error, json_output) from error
+    warnings = _catalogue_warnings(db, key, program)
     if json_output:
-        print_json({"valid": True, "name": program.program.name, "currency": program.currency})
+        print_json(
+            {
+                "valid": True,
+                "name": program.program.name,
+                "currency": program.currency,
+                "warnings": [warning.to_dict() for warning in warnings],
+            }
+        )
     else:
+        for warning in warnings:
+            typer.echo(f"warning: {warning.path}: {warning.message}", err=True)
         rules, rewards = len(program.earning.rules), len(program.rewards)
         levels = len(program.tiers.levels) if program.tiers else 0
         typer.echo(

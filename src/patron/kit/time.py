@@ -14,6 +14,8 @@ def utcnow() -> datetime:
 
 def ensure_utc(moment: datetime) -> datetime:
     """Naive datetimes are taken as UTC (that is how SQLite gives them back)."""
+    if moment.tzinfo is UTC:  # already UTC (the usual case): no copy
+        return moment
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
