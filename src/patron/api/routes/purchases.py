@@ -36,6 +36,7 @@ from patron.purchases import batch, earn, returns
 from patron.purchases.errors import (
     CurrencyMismatchError,
     InvalidAmountError,
+    LimitExceededError,
     OccurredInFutureError,
     PointsAlreadySpentError,
     PurchaseNotFoundError,
@@ -120,6 +121,7 @@ async def _active_program_of_group(session: AsyncSession) -> ActiveProgram:
     InvalidInputError,
     TotalMismatchError,
     OccurredInFutureError,
+    LimitExceededError,
 )
 async def create_purchase(
     data: PurchaseCreate,
