@@ -105,3 +105,19 @@ def test_openapi_declares_413_on_operations_with_a_body() -> None:
     document = create_app("sqlite+aiosqlite:///:memory:").openapi()
     operation = document["paths"]["/api/v1/purchases"]["post"]
     assert "413" in operation["responses"]
+
+
+async def test_a_batch_has_at_most_20000_lines(api: Api) -> None:
+    line = {"sku": "s", "quantity": 1, "unit_price": "1.00"}
+    purchase = {
+        "external_id": "x",
+        "occurred_at": "2026-12-01T10:00:00Z",
+        "currency": "RUB",
+        "total": "1000.00",
+        "lines": [line] * 1000,
+    }
+    batch = {"purchases": [{**purchase, "external_id": f"x{n}"} for n in range(21)]}
+    response = await api.call("POST", "/purchases/batch", "pos", json=batch)
+    assert response.status_code == 422
+    assert "at most 20000 lines" in response.json()["error"]["message"]
+    assert await _purchases(api) == 0
