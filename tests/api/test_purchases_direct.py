@@ -31,8 +31,15 @@ async def _post(api: Api, content: bytes, headers: dict[str, str]) -> Any:
     return await api.client.post("/api/v1/purchases", content=content, headers=headers)
 
 
-async def test_a_body_that_is_not_json_is_refused_before_the_key_is_checked(api: Api) -> None:
+async def test_the_key_is_checked_before_the_body_is_read(api: Api) -> None:
     response = await _post(api, b"{", {"content-type": "application/json"})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "missing_api_key"
+
+
+async def test_a_body_that_is_not_json_is_refused(api: Api) -> None:
+    headers = {**api.as_role("pos"), "content-type": "application/json"}
+    response = await _post(api, b"{", headers)
     assert response.status_code == 422
     assert response.json()["error"] == {
         "code": "validation_error",

@@ -40,12 +40,27 @@ async def test_redeem_consume_and_refusals(api: Api) -> None:
     assert gold_only.json()["error"]["code"] == "tier_required"
     points = (await api.call("GET", f"/members/{member_id}")).json()["points"]
     assert (points["available"], points["redeemed"]) == (50, 100)
-    used = await api.call("POST", f"/coupons/{code}/consume", json={"ref": "order-1"}, role="pos")
+    used = await api.call(
+        "POST",
+        f"/coupons/{code}/consume",
+        json={"ref": "order-1", "member_id": member_id},
+        role="pos",
+    )
     assert used.status_code == 200
     assert used.json()["status"] == "consumed"
-    retry = await api.call("POST", f"/coupons/{code}/consume", json={"ref": "order-1"}, role="pos")
+    retry = await api.call(
+        "POST",
+        f"/coupons/{code}/consume",
+        json={"ref": "order-1", "member_id": member_id},
+        role="pos",
+    )
     assert retry.status_code == 200
-    other = await api.call("POST", f"/coupons/{code}/consume", json={"ref": "order-2"}, role="pos")
+    other = await api.call(
+        "POST",
+        f"/coupons/{code}/consume",
+        json={"ref": "order-2", "member_id": member_id},
+        role="pos",
+    )
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "coupon_used"
 

@@ -98,8 +98,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/members/batch"): Entry(
         ADMIN, Sample(200, json={"members": [{"external_id": "batch-{n}"}]})
     ),
-    ("GET", "/api/v1/members"): Entry(STAFF_POS, Sample(200)),
+    ("GET", "/api/v1/members"): Entry(STAFF, Sample(200)),
     ("GET", "/api/v1/members/by-external-id/{external_id}"): Entry(STAFF_POS, Sample(200)),
+    ("GET", "/api/v1/members/by-phone/{phone}"): Entry(
+        STAFF_POS, Sample(200, path=f"{API}/members/by-phone/%2B48601000001")
+    ),
     ("GET", "/api/v1/members/{member_id}"): Entry(STAFF_POS, Sample(200)),
     ("PATCH", "/api/v1/members/{member_id}"): Entry(POS, Sample(200, json={"name": "N {n}"})),
     ("POST", "/api/v1/members/{member_id}/consents"): Entry(
@@ -152,7 +155,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
         POS, Sample(201, json={"member_id": Ref("member_id"), "reward_code": "DISC10"})
     ),
     ("GET", "/api/v1/coupons/{code}"): Entry(STAFF_POS, Sample(200)),
-    ("POST", "/api/v1/coupons/{code}/consume"): Entry(POS, Sample(200, json={"ref": "o-{n}"})),
+    ("POST", "/api/v1/coupons/{code}/consume"): Entry(
+        POS, Sample(200, json={"ref": "o-{n}", "member_id": Ref("member_id")})
+    ),
     ("POST", "/api/v1/coupons/{code}/cancel"): Entry(POS, Sample(200)),
     ("POST", "/api/v1/checkout/quote"): Entry(
         POS,
@@ -422,7 +427,7 @@ async def _prepare(prepared: Prepared) -> None:
     async def post(path: str, body: Any, status: int = 201) -> dict[str, Any]:
         return await _ok(await api.post(API + path, json=body, headers=admin), status)
 
-    member = await post("/members", {"external_id": "main"})
+    member = await post("/members", {"external_id": "main", "phone": "+48601000001"})
     member_id = int(member["id"])
     prepared.values.update(member_id=member_id, external_id="main", version=1, key="nps")
     funding = {**_purchase("fund", rubles=20_000, days_ago=20), "member_id": member_id}

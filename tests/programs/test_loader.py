@@ -226,8 +226,8 @@ INVALID = [
         [
             (
                 "bank",
-                "is not a known field; known fields here: earning, program, purchases, "
-                "returns, reviews, rewards, segments, support, surveys, tiers",
+                "is not a known field; known fields here: access, earning, limits, program, "
+                "purchases, returns, reviews, rewards, segments, support, surveys, tiers",
             )
         ],
         id="unknown-section",

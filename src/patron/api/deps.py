@@ -21,10 +21,10 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.access import service as access_service
 from patron.access.errors import ApiKeyInvalidError, ApiKeyMissingError, RoleForbiddenError
 from patron.access.models import Role
 from patron.access.schemas import Principal
+from patron.api.guard import PRINCIPAL_SCOPE_KEY, authenticate_headers
 from patron.api.responses import raises
 from patron.audit import service as audit_service
 from patron.kit.db import Database
@@ -140,16 +140,12 @@ Now = Annotated[datetime, Depends(now)]
 
 @raises(ApiKeyMissingError, ApiKeyInvalidError)
 async def principal(request: Request, database: DatabaseDep) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        raise ApiKeyMissingError("send an API key as 'Authorization: Bearer <key>'")
-    secret = secret.strip()
-    known = access_service.cached_principal(secret)
-    if known is not None:
-        return known
-    async with database.read() as session:
-        return await access_service.authenticate(session, secret=secret)
+    """The caller: the principal :class:`~patron.api.guard.RequestGuard` found before the
+    body was read, or (outside the guard) the key's principal looked up now."""
+    found: Principal | None = request.scope.get("state", {}).get(PRINCIPAL_SCOPE_KEY)
+    if found is not None:
+        return found
+    return await authenticate_headers(request.headers, database)
 
 
 def admit(caller: Principal, admitted: frozenset[Role]) -> Principal:

@@ -12,7 +12,8 @@ A route, or a dependency it uses, declares the domain errors it can raise with
 the codes declared for that status. Found without a declaration:
 
 - ``422 validation_error`` on every operation that takes parameters or a body;
-- ``400 invalid_body`` on every operation that takes a JSON body (bytes that are not text);
+- ``400 invalid_body`` on every operation that takes a JSON body (bytes that are not text),
+  and ``413 payload_too_large`` (a body above the limit of :mod:`patron.api.guard`);
 - ``404 not_found`` on a path with a typed parameter (``{purchase_id:int}``: ``/purchases/x``
   matches no route);
 - whatever the route's dependencies declare: ``principal`` answers ``401 missing_api_key`` and
@@ -42,6 +43,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 VALIDATION_ERROR = "validation_error"
 NOT_FOUND = "not_found"
 INVALID_BODY = "invalid_body"
+PAYLOAD_TOO_LARGE = "payload_too_large"
 RULE_CODES = "x-rule-codes"
 
 _DECLARED: dict[Callable[..., Any], tuple[type[PatronError], ...]] = {}
@@ -52,6 +54,7 @@ _STATUS_TEXT = {
     404: "Not found",
     409: "Conflicts with the stored state",
     410: "Gone",
+    413: "The body is larger than the server accepts",
     422: "Not valid",
 }
 
@@ -109,6 +112,7 @@ def route_codes(route: RouteContext) -> dict[int, list[str]]:
         add(404, NOT_FOUND)
     if route.body_field is not None:
         add(400, INVALID_BODY)
+        add(413, PAYLOAD_TOO_LARGE)
     if _takes_input(route.dependant):
         add(422, VALIDATION_ERROR)
     return dict(sorted(codes.items()))

@@ -9,6 +9,12 @@ class MemberNotFoundError(NotFoundError):
     code = "member_not_found"
 
 
+class PhoneNotUniqueError(ConflictError):
+    """Several members share the phone number a till looked a member up by."""
+
+    code = "phone_not_unique"
+
+
 class MemberBlockedError(ConflictError):
     """The member is blocked: no earning, redeeming or transfers until unblocked."""
 

@@ -87,6 +87,16 @@ class MemberRepository:
         )
         return (await self.session.execute(query)).scalar_one_or_none()
 
+    async def by_phone(self, program_id: int, phone: str, *, most: int = 2) -> list[Member]:
+        """Up to ``most`` members of the program with ``phone`` (E.164), in id order."""
+        query = (
+            select(Member)
+            .where(Member.program_id == program_id, Member.phone == phone)
+            .order_by(Member.id)
+            .limit(most)
+        )
+        return list((await self.session.execute(query)).scalars())
+
     async def insert(self, values: dict[str, Any]) -> int | None:
         """Insert a member (``values`` keyed by :data:`MEMBER_COLUMNS`); its id, or ``None``
         without writing when a unique key (external id or referral code) is taken."""

@@ -71,6 +71,11 @@ def _email(value: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+def normalise_phone(value: str) -> str:
+    """``value`` in E.164 (``+48601234567``), as members' phones are stored."""
+    return _phone(value)
+
+
 def _phone(value: str) -> str:
     digits = _PHONE_SEPARATORS.sub("", value)
     if not _E164.match(digits):

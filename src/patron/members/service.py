@@ -18,7 +18,12 @@ from patron.kit.errors import IdempotencyConflictError, InvalidInputError
 from patron.kit.outbox import emit
 from patron.ledger import service as ledger_service
 from patron.members import models, schemas
-from patron.members.errors import MemberBlockedError, MemberErasedError, MemberNotFoundError
+from patron.members.errors import (
+    MemberBlockedError,
+    MemberErasedError,
+    MemberNotFoundError,
+    PhoneNotUniqueError,
+)
 from patron.members.events import MemberEnrolled, MemberUpdated
 from patron.members.repository import MemberRepository
 
@@ -191,6 +196,22 @@ async def get_member_by_external_id(
             f"no member with external_id {external_id!r}", field="external_id"
         )
     return await _read(repository, member)
+
+
+async def get_member_by_phone(
+    session: AsyncSession, *, program_id: int, phone: str
+) -> schemas.Member:
+    """The one member of the program with ``phone`` (E.164): 404 when none has it, 409
+    ``phone_not_unique`` when several share it (a till must then ask for the card)."""
+    repository = MemberRepository(session)
+    found = await repository.by_phone(program_id, phone)
+    if not found:
+        raise MemberNotFoundError("no member with this phone number", field="phone")
+    if len(found) > 1:
+        raise PhoneNotUniqueError(
+            "several members share this phone number: identify the member by card", field="phone"
+        )
+    return await _read(repository, found[0])
 
 
 async def get_member_state(

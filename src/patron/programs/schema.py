@@ -19,11 +19,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from patron.kit import money
+from patron.programs.access_settings import AccessSettings
 from patron.programs.feedback_settings import (
     ReviewSettings,
     SurveyDefinition,
     unique_survey_keys,
 )
+from patron.programs.limit_settings import Limits
 from patron.programs.purchase_settings import PurchaseSettings, Returns
 from patron.programs.segmentation import SegmentSettings
 from patron.programs.strict import Strict
@@ -333,6 +335,8 @@ class Program(Strict):
     segments: SegmentSettings | None = None
     surveys: list[SurveyDefinition] = Field(default_factory=list)
     reviews: ReviewSettings = ReviewSettings()
+    limits: Limits = Limits()
+    access: AccessSettings = AccessSettings()
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
@@ -374,6 +378,7 @@ class Program(Strict):
         for index, reward in enumerate(self.rewards):
             if reward.kind in _MONEY_VALUED:
                 amounts.append((f"rewards[{index}].value", reward.value))
+        amounts.append(("limits.max_purchase_total", self.limits.max_purchase_total))
         if self.tiers and self.tiers.qualify_on is QualifyOn.MONEY_SPENT:
             for index, level in enumerate(self.tiers.levels):
                 amounts.append((f"tiers.levels[{index}].threshold", level.threshold))

@@ -13,6 +13,7 @@ from patron.programs.schema import Program
 from patron.purchases.errors import (
     CurrencyMismatchError,
     InvalidAmountError,
+    LimitExceededError,
     OccurredInFutureError,
     TotalMismatchError,
 )
@@ -91,6 +92,28 @@ def check_total(currency: str, lines: Sequence[LineContext], total: int, shippin
             f"the total {format_amount(total, currency)} is above the lines less their "
             f"discounts plus shipping: {format_amount(most, currency)}",
             field="total",
+        )
+
+
+def check_total_limit(program: Program, currency: str, total: int) -> None:
+    """Refuse a total above the program's ``limits.max_purchase_total``."""
+    most = program.minor(program.limits.max_purchase_total)
+    if total > most:
+        raise LimitExceededError(
+            f"the total {format_amount(total, currency)} is above the program's "
+            f"limits.max_purchase_total of {format_amount(most, currency)}",
+            field="total",
+        )
+
+
+def check_points_limit(program: Program, points: int) -> None:
+    """Refuse a purchase that would earn more than ``limits.max_points_per_purchase``."""
+    most = program.limits.max_points_per_purchase
+    if points > most:
+        raise LimitExceededError(
+            f"the purchase would earn {points} points, above the program's "
+            f"limits.max_points_per_purchase of {most}",
+            field="lines",
         )
 
 

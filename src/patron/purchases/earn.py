@@ -37,7 +37,9 @@ from patron.programs.expiry import lot_timing
 from patron.programs.schemas import ActiveProgram
 from patron.purchases.context import (
     check_not_in_future,
+    check_points_limit,
     check_total,
+    check_total_limit,
     evaluate_purchase,
     limited_rule_keys,
     parse_lines,
@@ -102,6 +104,7 @@ async def record_purchase(
     lines = parse_lines(program, data.currency, data.lines)
     total, shipping = parse_totals(data.currency, data.total, data.shipping)
     check_total(data.currency, lines, total, shipping)
+    check_total_limit(program, data.currency, total)
     check_not_in_future(program, data.occurred_at, now)
     member, account = await _lock_member(session, active, data)
     member_id = member.id if member is not None else None
@@ -120,6 +123,7 @@ async def record_purchase(
         session, program=program, context=context, member_id=member_id
     )
     points = evaluation.points if member is not None else 0
+    check_points_limit(program, points)
     pending_until, expires_at = lot_timing(program, data.occurred_at)
     values: dict[str, Any] = {
         "program_id": active.program_id,

@@ -21,6 +21,13 @@ class TotalMismatchError(InvalidInputError):
     code = "total_mismatch"
 
 
+class LimitExceededError(InvalidInputError):
+    """The purchase is above one of the program's ``limits`` (``max_purchase_total``,
+    ``max_points_per_purchase``); the message names the limit."""
+
+    code = "limit_exceeded"
+
+
 class OccurredInFutureError(InvalidInputError):
     """The purchase is dated later than the program's ``purchases.max_future_minutes`` allow."""
 

@@ -7,7 +7,7 @@ retry could change. Coupon state problems (used, expired, cancelled) are 409 con
 
 from __future__ import annotations
 
-from patron.kit.errors import ConflictError, ForbiddenError, NotFoundError
+from patron.kit.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 
 
 class RewardNotFoundError(NotFoundError):
@@ -45,6 +45,12 @@ class CouponNotFoundError(NotFoundError):
 
     def __init__(self) -> None:
         super().__init__("no coupon has this code", field="code")
+
+
+class MemberRequiredError(InvalidInputError):
+    """A till consumed a coupon without naming the member presenting it."""
+
+    code = "member_required"
 
 
 class CouponNotYoursError(ForbiddenError):

@@ -9,14 +9,20 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, Field, StrictBool
 
-from patron.api.deps import Admin, Now, Pos, Reader, ReadSession, WriteSession
+from patron.api.deps import Admin, Now, Pos, Reader, ReadSession, Staff, WriteSession
+from patron.api.member_view import shown_to
 from patron.api.responses import raises
 from patron.audit import service as audit_service
 from patron.kit.errors import IdempotencyConflictError
 from patron.ledger import service as ledger_service
 from patron.ledger.schemas import EntryPage
 from patron.members import service as member_service
-from patron.members.errors import BirthDateInFutureError, MemberErasedError, MemberNotFoundError
+from patron.members.errors import (
+    BirthDateInFutureError,
+    MemberErasedError,
+    MemberNotFoundError,
+    PhoneNotUniqueError,
+)
 from patron.members.models import ConsentChannel, MemberStatus
 from patron.members.overview import (
     MemberOverview,
@@ -24,7 +30,13 @@ from patron.members.overview import (
     member_overview_by_external_id,
     overview_of,
 )
-from patron.members.schemas import MemberCreate, MemberPage, MemberUpdate
+from patron.members.schemas import (
+    PHONE_PATTERN,
+    MemberCreate,
+    MemberPage,
+    MemberUpdate,
+    normalise_phone,
+)
 from patron.onboarding import service as import_service
 from patron.onboarding.members import RowStatus
 from patron.onboarding.schemas import MemberBatch, MemberBatchItem, MemberBatchResult
@@ -65,7 +77,7 @@ class TierChangeRead(BaseModel):
 )
 @raises(ProgramNotFoundError, IdempotencyConflictError, BirthDateInFutureError)
 async def enrol(
-    data: MemberCreate, session: WriteSession, response: Response, _: Pos, now: Now
+    data: MemberCreate, session: WriteSession, response: Response, caller: Pos, now: Now
 ) -> MemberOverview:
     """Enrol a customer (201). The same body again answers 200 with the member; a different
     body with the same ``external_id`` is 409 ``idempotency_conflict``."""
@@ -75,7 +87,7 @@ async def enrol(
     )
     if member.enrolled_at != now:
         response.status_code = status.HTTP_200_OK
-    return await overview_of(session, member, now=now)
+    return await shown_to(session, caller, await overview_of(session, member, now=now))
 
 
 @router.post("/batch", response_model=MemberBatchResult)
@@ -108,12 +120,13 @@ async def import_batch(
 @raises(ProgramNotFoundError)
 async def list_members(
     session: ReadSession,
-    _: Reader,
+    _: Staff,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     member_status: Annotated[MemberStatus | None, Query(alias="status")] = None,
 ) -> MemberPage:
-    """Members in id order; pass ``next_after`` back as ``after`` for the next page."""
+    """Members in id order; pass ``next_after`` back as ``after`` for the next page. Not for
+    tills: a ``pos`` key finds one member by card (``external_id``) or phone."""
     active = await get_active_program(session)
     return await member_service.list_members(
         session, program_id=active.program_id, after=after, limit=limit, status=member_status
@@ -125,39 +138,59 @@ async def list_members(
 async def read_by_external_id(
     external_id: Annotated[str, Path(min_length=1, max_length=128)],
     session: ReadSession,
-    _: Reader,
+    caller: Reader,
     now: Now,
 ) -> MemberOverview:
-    """The member with the shop's own customer id."""
+    """The member with the shop's own customer id (the card number at a till)."""
     active = await get_active_program(session)
-    return await member_overview_by_external_id(
+    member = await member_overview_by_external_id(
         session, program_id=active.program_id, external_id=external_id, now=now
     )
+    return await shown_to(session, caller, member)
+
+
+@router.get("/by-phone/{phone}", response_model=MemberOverview)
+@raises(ProgramNotFoundError, MemberNotFoundError, PhoneNotUniqueError)
+async def read_by_phone(
+    phone: Annotated[str, Path(max_length=40, pattern=PHONE_PATTERN)],
+    session: ReadSession,
+    caller: Reader,
+    now: Now,
+) -> MemberOverview:
+    """The one member with this phone number, in international format (``+48601234567``);
+    409 ``phone_not_unique`` when several members share it."""
+    active = await get_active_program(session)
+    member = await member_service.get_member_by_phone(
+        session, program_id=active.program_id, phone=normalise_phone(phone)
+    )
+    return await shown_to(session, caller, await overview_of(session, member, now=now))
 
 
 @router.get("/{member_id}", response_model=MemberOverview)
 @raises(MemberNotFoundError)
 async def read_member(
-    member_id: MemberId, session: ReadSession, _: Reader, now: Now
+    member_id: MemberId, session: ReadSession, caller: Reader, now: Now
 ) -> MemberOverview:
-    """The member with ``tier`` and ``points`` as of now."""
-    return await member_overview(session, member_id=member_id, now=now)
+    """The member with ``tier`` and ``points`` as of now (a till sees no personal fields
+    unless the program's ``access.pos_member_fields`` grants them)."""
+    member = await member_overview(session, member_id=member_id, now=now)
+    return await shown_to(session, caller, member)
 
 
 @router.patch("/{member_id}", response_model=MemberOverview)
 @raises(MemberNotFoundError, MemberErasedError, BirthDateInFutureError)
 async def update_member(
-    member_id: MemberId, data: MemberUpdate, session: WriteSession, _: Pos, now: Now
+    member_id: MemberId, data: MemberUpdate, session: WriteSession, caller: Pos, now: Now
 ) -> MemberOverview:
     """Change profile fields; only the fields present change, ``null`` clears one."""
     member = await member_service.update_member(session, member_id=member_id, data=data, now=now)
-    return await overview_of(session, member, now=now)
+    return await shown_to(session, caller, await overview_of(session, member, now=now))
 
 
 @router.post("/{member_id}/consents", response_model=MemberOverview)
 @raises(MemberNotFoundError, MemberErasedError)
 async def set_consent(
-    member_id: MemberId, data: ConsentUpdate, session: WriteSession, _: Pos, now: Now
+    member_id: MemberId, data: ConsentUpdate, session: WriteSession, caller: Pos, now: Now
 ) -> MemberOverview:
     """Grant or revoke consent to be contacted on a channel (email, sms, push)."""
     await member_service.set_consent(
@@ -168,7 +201,8 @@ async def set_consent(
         source=data.source,
         now=now,
     )
-    return await member_overview(session, member_id=member_id, now=now)
+    member = await member_overview(session, member_id=member_id, now=now)
+    return await shown_to(session, caller, member)
 
 
 @router.post("/{member_id}/block", response_model=MemberOverview)

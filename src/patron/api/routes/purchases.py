@@ -37,6 +37,7 @@ from patron.purchases import batch, earn, returns
 from patron.purchases.errors import (
     CurrencyMismatchError,
     InvalidAmountError,
+    LimitExceededError,
     OccurredInFutureError,
     PointsAlreadySpentError,
     PurchaseNotFoundError,
@@ -121,6 +122,7 @@ async def _active_program_of_group(session: AsyncSession) -> ActiveProgram:
     InvalidInputError,
     TotalMismatchError,
     OccurredInFutureError,
+    LimitExceededError,
 )
 async def create_purchase(
     data: PurchaseCreate,

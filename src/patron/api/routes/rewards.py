@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
+from patron.access.models import Role
 from patron.api.deps import Now, Pos, Reader, ReadSession, WriteSession
 from patron.api.responses import raises
 from patron.kit.errors import IdempotencyConflictError
@@ -22,6 +23,7 @@ from patron.rewards.errors import (
     CouponNotFoundError,
     CouponNotYoursError,
     CouponUsedError,
+    MemberRequiredError,
     OutOfStockError,
     RewardNotFoundError,
     TierRequiredError,
@@ -114,13 +116,22 @@ async def validate_coupon(
     CouponUsedError,
     CouponExpiredError,
     CouponCancelledError,
+    MemberRequiredError,
 )
 async def consume_coupon(
-    code: CouponCode, session: WriteSession, _: Pos, now: Now, data: CouponConsume | None = None
+    code: CouponCode,
+    session: WriteSession,
+    caller: Pos,
+    now: Now,
+    data: CouponConsume | None = None,
 ) -> CouponView:
     """Use the coupon once at checkout. Idempotent by ``ref`` (the order's id): the same ref
-    again answers the same; otherwise a used coupon is 409 ``coupon_used``."""
+    again answers the same; otherwise a used coupon is 409 ``coupon_used``. A till (``pos``
+    key) names the member presenting it (``member_id``; 422 ``member_required`` without):
+    another member's coupon is 403 ``coupon_not_yours``."""
     body = data or CouponConsume()
+    if caller.role is Role.POS and body.member_id is None:
+        raise MemberRequiredError("a till names the member using the coupon", field="member_id")
     return await reward_service.consume_coupon(
         session, code=code, now=now, ref=body.ref, member_id=body.member_id
     )
