@@ -227,7 +227,7 @@ INVALID = [
             (
                 "bank",
                 "is not a known field; known fields here: earning, program, purchases, "
-                "returns, reviews, rewards, segments, support, surveys, tiers",
+                "returns, reviews, rewards, rule_sets, segments, support, surveys, tiers",
             )
         ],
         id="unknown-section",
