@@ -227,7 +227,8 @@ INVALID = [
             (
                 "bank",
                 "is not a known field; known fields here: access, earning, limits, program, "
-                "purchases, returns, reviews, rewards, segments, support, surveys, tiers",
+                "purchases, returns, reviews, rewards, rule_sets, segments, support, surveys, "
+                "tiers",
             )
         ],
         id="unknown-section",

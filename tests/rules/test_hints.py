@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from patron.rules import EffectKind, Hint, HintKind, evaluate, hints
+from patron.rules import EffectType, Hint, HintKind, evaluate, hints
 
 from .helpers import line, make_program, purchase, seed_program
 
@@ -20,7 +20,7 @@ def test_spend_more_for_big_basket_excludes_shipping() -> None:
             HintKind.SPEND_MORE,
             "big-basket",
             "Big basket bonus",
-            EffectKind.BONUS_POINTS,
+            EffectType.BONUS_POINTS,
             500,
             missing_amount=880_000,
         )
@@ -92,7 +92,7 @@ def test_no_hint_for_rules_that_are_used_up_or_stopped() -> None:
             HintKind.ADD_ITEM,
             "sku",
             "Sku",
-            EffectKind.MULTIPLY_ORDER,
+            EffectType.MULTIPLY_ORDER,
             value=Decimal("1.5"),
             skus=("x", "y"),
         )

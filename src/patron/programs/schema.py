@@ -1,5 +1,8 @@
 """The program file (program-as-code): typed, validated, the single source of a program's rules.
 
+Rules are written in the vocabulary of :mod:`patron.rules.vocabulary` (condition, effect and
+trigger types); this module puts them together with the rest of a program.
+
 `docs/program.md` documents every field. Money is written as decimal strings in the program
 currency and kept as :class:`~decimal.Decimal` here (``minor()`` turns it into integer minor
 units); multipliers are decimals with at most 4 places; points are integers. Nothing here is a
@@ -10,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import date, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Self
@@ -30,32 +32,15 @@ from patron.programs.purchase_settings import PurchaseSettings, Returns
 from patron.programs.segmentation import SegmentSettings
 from patron.programs.strict import Strict
 from patron.programs.support_settings import Support
+from patron.rules.vocabulary import EarnRule as EarnRule
+from patron.rules.vocabulary import LimitPeriod as LimitPeriod
+from patron.rules.vocabulary import Rounding as Rounding
+from patron.rules.vocabulary import RuleSet as RuleSet
+from patron.rules.vocabulary import Weekday as Weekday
+from patron.rules.vocabulary.base import Multiplier, Slug
 
-Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 MoneyAmount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
-Multiplier = Annotated[Decimal, Field(gt=0, le=100, decimal_places=4, allow_inf_nan=False)]
 Points = Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)]
-
-
-class Rounding(StrEnum):
-    FLOOR = "floor"
-    ROUND = "round"  # half up
-    CEIL = "ceil"
-
-
-class Weekday(StrEnum):
-    MON = "mon"
-    TUE = "tue"
-    WED = "wed"
-    THU = "thu"
-    FRI = "fri"
-    SAT = "sat"
-    SUN = "sun"
-
-    @property
-    def index(self) -> int:  # type: ignore[override]  # shadows str.index on purpose
-        """Monday is 0, as in :meth:`datetime.date.weekday`."""
-        return list(Weekday).index(self)
 
 
 class Language(StrEnum):
@@ -96,77 +81,6 @@ class BaseRate(Strict):
     points: Annotated[int, Field(gt=0, le=1_000_000, strict=True)]
     per_amount: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
     rounding: Rounding = Rounding.FLOOR
-
-
-class Conditions(Strict):
-    """All given conditions must hold; an empty ``when`` always holds.
-
-    Line conditions (``line_category_in``, ``line_sku_in``) select the lines a line effect
-    applies to; for an order effect they require at least one such line in the order.
-    """
-
-    line_category_in: list[str] | None = Field(default=None, min_length=1)
-    line_sku_in: list[str] | None = Field(default=None, min_length=1)
-    order_total_gte: MoneyAmount | None = None
-    order_total_lt: MoneyAmount | None = None
-    channel_in: list[str] | None = Field(default=None, min_length=1)
-    store_in: list[str] | None = Field(default=None, min_length=1)
-    between: tuple[date, date] | None = None
-    weekday_in: list[Weekday] | None = Field(default=None, min_length=1)
-    time_between: tuple[time, time] | None = None
-    tier_in: list[str] | None = Field(default=None, min_length=1)
-
-    @field_validator("between")
-    @classmethod
-    def _between(cls, value: tuple[date, date] | None) -> tuple[date, date] | None:
-        if value is not None and value[0] > value[1]:
-            raise ValueError("the first date must not be after the second")
-        return value
-
-    @property
-    def has_line_scope(self) -> bool:
-        return self.line_category_in is not None or self.line_sku_in is not None
-
-
-class Effect(Strict):
-    """Exactly one of: multiply the matching lines, multiply the order, or add bonus points."""
-
-    multiply_lines: Multiplier | None = None
-    multiply_order: Multiplier | None = None
-    bonus_points: Annotated[int, Field(gt=0, le=1_000_000_000, strict=True)] | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Self:
-        given = [v for v in (self.multiply_lines, self.multiply_order, self.bonus_points) if v]
-        if len(given) != 1:
-            raise ValueError("give exactly one of multiply_lines, multiply_order, bonus_points")
-        return self
-
-
-class LimitPeriod(StrEnum):
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-    YEAR = "year"
-    LIFETIME = "lifetime"
-
-
-class Limit(Strict):
-    """The rule applies at most ``per_member`` times per member per calendar ``period``
-    (read in the program's time zone; weeks start on Monday)."""
-
-    per_member: Annotated[int, Field(gt=0, strict=True)]
-    period: LimitPeriod = LimitPeriod.LIFETIME
-
-
-class EarnRule(Strict):
-    id: Slug
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    when: Conditions = Conditions()
-    effect: Effect
-    priority: int = 0
-    stop_after: bool = False
-    limit: Limit | None = None
 
 
 class ExpiryRoundTo(StrEnum):
@@ -335,13 +249,22 @@ class Program(Strict):
     segments: SegmentSettings | None = None
     surveys: list[SurveyDefinition] = Field(default_factory=list)
     reviews: ReviewSettings = ReviewSettings()
-    limits: Limits = Limits()
-    access: AccessSettings = AccessSettings()
+    # Left out of the stored document while they are the defaults, like rule_sets: programs
+    # written before these sections existed keep their documents and checksums.
+    limits: Limits = Field(default_factory=Limits, exclude_if=lambda value: value == Limits())
+    access: AccessSettings = Field(
+        default_factory=AccessSettings, exclude_if=lambda value: value == AccessSettings()
+    )
+    # Rule sets of other triggers than purchase: validated and stored, not run yet (the
+    # campaigns run them). Left out of the stored document when empty, so that the documents
+    # (and checksums) of programs without them are what they were.
+    rule_sets: list[RuleSet] = Field(default_factory=list, exclude_if=lambda value: not value)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
         """Every problem at once, one ``path: message`` per line (the loader splits them)."""
         problems = self._unknown_references() + self._money_place_problems()
+        problems += self._rule_set_problems()
         problems += unique_survey_keys(self.surveys)
         if problems:
             raise ValueError("\n".join(problems))
@@ -362,6 +285,48 @@ class Program(Strict):
             seen.add(reward.code)
             if reward.min_tier is not None and reward.min_tier not in tier_ids:
                 problems.append(f"rewards[{index}].min_tier: {reward.min_tier!r} is not a tier id")
+        return problems
+
+    def all_rules(self) -> list[tuple[str, EarnRule]]:
+        """Every rule with its path: ``earning.rules[i]``, then ``rule_sets[k].rules[i]``."""
+        found = [(f"earning.rules[{i}]", rule) for i, rule in enumerate(self.earning.rules)]
+        for k, rule_set in enumerate(self.rule_sets):
+            found += [(f"rule_sets[{k}].rules[{i}]", rule) for i, rule in enumerate(rule_set.rules)]
+        return found
+
+    def _rule_set_problems(self) -> list[str]:
+        """Rule ids unique across the program (usage counters are kept by rule id), rule set
+        ids unique, and the deferred effects' references and money."""
+        problems: list[str] = []
+        tier_ids = {level.id for level in self.tiers.levels} if self.tiers else set()
+        codes = {reward.code for reward in self.rewards}
+        seen = {rule.id for rule in self.earning.rules}
+        sets: set[str] = set()
+        for k, rule_set in enumerate(self.rule_sets):
+            if rule_set.id in sets:
+                problems.append(f"rule_sets[{k}].id: rule set id {rule_set.id!r} is used twice")
+            sets.add(rule_set.id)
+            for i, rule in enumerate(rule_set.rules):
+                path = f"rule_sets[{k}].rules[{i}]"
+                if rule.id in seen:
+                    problems.append(f"{path}.id: rule id {rule.id!r} is used twice")
+                seen.add(rule.id)
+                unknown = set(rule.when.tier_in or ()) - tier_ids
+                if unknown:
+                    problems.append(f"{path}.when.tier_in: names unknown tiers {sorted(unknown)}")
+        for path, rule in self.all_rules():
+            for j, deferred in enumerate(rule.deferred):
+                here = f"{path}.deferred[{j}]"
+                if deferred.issue_reward and deferred.issue_reward.reward not in codes:
+                    reward = deferred.issue_reward.reward
+                    problems.append(f"{here}.issue_reward.reward: {reward!r} is not a reward code")
+                if deferred.credit_wallet:
+                    try:
+                        self.minor(
+                            deferred.credit_wallet.amount, path=f"{here}.credit_wallet.amount"
+                        )
+                    except ValueError as error:
+                        problems.append(str(error))
         return problems
 
     def _money_place_problems(self) -> list[str]:

@@ -1,23 +1,6 @@
-"""The base of every model of the program file: unknown fields are errors, values frozen."""
+"""The base of every model of the program file (now in :mod:`patron.kit.strict`, which the
+rule vocabulary shares)."""
 
-from __future__ import annotations
+from patron.kit.strict import WHOLE, Strict
 
-from typing import Any
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _whole(value: Any) -> Any:
-    """``5.0`` as ``5``: JSON Schema counts a number without a fraction as an integer."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-# Before a strict ``int``: a whole number written with a point is still that number; "5",
-# true and 5.5 stay errors.
-WHOLE = BeforeValidator(_whole)
+__all__ = ["WHOLE", "Strict"]

@@ -56,6 +56,7 @@ from patron.purchases.repository import (
 from patron.purchases.schemas import PurchaseCreate, PurchaseRead
 from patron.rules.allocation import allocate, order_discount
 from patron.rules.context import PurchaseContext
+from patron.rules.engine import DeferredAction
 from patron.tiers import service as tier_service
 
 # A member's purchase with points and no debt as one statement on PostgreSQL
@@ -65,8 +66,14 @@ FUSE_ON_POSTGRESQL = True
 
 @dataclass(frozen=True, slots=True)
 class RecordedPurchase:
+    """``deferred``: the deferred effects of the rules that applied to a new member purchase
+    (issue a reward, credit a wallet, send a message), for event handlers to apply after the
+    commit; nothing here applies them. Empty for a purchase recorded before or without a
+    member."""
+
     purchase: PurchaseRead
     created: bool
+    deferred: tuple[DeferredAction, ...] = ()
 
 
 async def resolve_member(
@@ -193,7 +200,8 @@ async def record_purchase(
         )
     shown = {name: values[name] for name in _SHOWN}
     purchase = PurchaseRow(id=purchase_id, breakdown=breakdown, **shown)
-    return RecordedPurchase(purchase_read(purchase, line_rows), True)
+    deferred = evaluation.deferred if member is not None else ()
+    return RecordedPurchase(purchase_read(purchase, line_rows), True, deferred)
 
 
 def _line_rows(context: PurchaseContext) -> list[LineRow]:

@@ -4,14 +4,17 @@
 does not load Polars."""
 
 from patron.rules.context import LineContext, PurchaseContext
-from patron.rules.engine import Evaluation, evaluate
+from patron.rules.engine import DeferredAction, Evaluation, evaluate
 from patron.rules.hints import Hint, HintKind, hints
 from patron.rules.periods import limit_period_bounds, limit_period_key
-from patron.rules.trace import BreakdownRow, EffectKind, Outcome, RuleTrace
+from patron.rules.trace import BreakdownRow, Outcome, RuleTrace
+from patron.rules.vocabulary import EffectKind, EffectType, Trigger
 
 __all__ = [
     "BreakdownRow",
+    "DeferredAction",
     "EffectKind",
+    "EffectType",
     "Evaluation",
     "Hint",
     "HintKind",
@@ -19,6 +22,7 @@ __all__ = [
     "Outcome",
     "PurchaseContext",
     "RuleTrace",
+    "Trigger",
     "evaluate",
     "hints",
     "limit_period_bounds",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from patron.programs.schema import Rounding
+from patron.rules.vocabulary import Rounding
 
 
 def round_ratio(numerator: int, denominator: int, rounding: Rounding) -> int:

@@ -16,8 +16,9 @@ from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from patron.programs.schema import Conditions, EarnRule, Program, Rounding
-from patron.rules.trace import EffectKind, effect_of
+from patron.rules.program import RuleProgram as Program
+from patron.rules.trace import effect_of
+from patron.rules.vocabulary import Conditions, EarnRule, EffectType, Rounding
 
 Ratio = tuple[int, int]
 _CACHE_SIZE = 64
@@ -56,7 +57,7 @@ class CompiledConditions:
 class CompiledRule:
     rule: EarnRule
     when: CompiledConditions
-    kind: EffectKind
+    kind: EffectType
     value: Decimal | int
     ratio: Ratio  # the multiplier; (1, 1) for a bonus
     bonus: int  # the bonus points; 0 for a multiplier
@@ -110,7 +111,7 @@ def _conditions(program: Program, when: Conditions) -> CompiledConditions:
 
 def _rule(program: Program, rule: EarnRule) -> CompiledRule:
     kind, value = effect_of(rule.effect)
-    is_bonus = kind is EffectKind.BONUS_POINTS
+    is_bonus = kind is EffectType.BONUS_POINTS
     return CompiledRule(
         rule=rule,
         when=_conditions(program, rule.when),

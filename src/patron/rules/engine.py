@@ -12,6 +12,10 @@ Arithmetic (the header of ``examples/seed-program.yaml``), exact, one rounding a
 with ``round`` = ``base.rounding``. A line's paid amount is its amount less its own discount
 and its share of the order-level discount (:mod:`patron.rules.allocation`).
 
+An applied rule's deferred effects (``deferred``: issue a reward, credit a wallet, send a
+message) are collected in :attr:`Evaluation.deferred`, in evaluation order; they change
+neither the points nor the breakdown's points, and event handlers apply them after the event.
+
 Rules run by priority descending, ties in file order. A rule applies when all its conditions
 hold (:mod:`patron.rules.conditions`) and its limit is not used up
 (``rule_usage[rule_id] >= per_member`` blocks it). An applied rule with ``stop_after: true``
@@ -28,13 +32,23 @@ from decimal import Decimal
 from fractions import Fraction
 
 from patron.kit.money import format_amount
-from patron.programs.schema import Program
 from patron.rules.allocation import paid_amounts
 from patron.rules.arithmetic import decimal_text, round_ratio
 from patron.rules.compiled import CompiledProgram, CompiledRule, Ratio, compile_program
 from patron.rules.conditions import PurchaseFacts, check_conditions, purchase_facts
 from patron.rules.context import PurchaseContext
-from patron.rules.trace import BreakdownRow, EffectKind, Outcome, RuleTrace
+from patron.rules.program import RuleProgram as Program
+from patron.rules.trace import BreakdownRow, Outcome, RuleTrace
+from patron.rules.vocabulary import DeferredEffect, EffectType
+
+
+@dataclass(frozen=True, slots=True)
+class DeferredAction:
+    """A deferred effect of an applied rule: not points, and not in the breakdown. Event
+    handlers apply it after the purchase has committed (the campaigns issue adds them)."""
+
+    rule_id: str
+    effect: DeferredEffect
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +71,7 @@ class Evaluation:
     tier_points: int
     trace: tuple[RuleTrace, ...]
     base_rate_text: str
+    deferred: tuple[DeferredAction, ...] = ()
 
     @property
     def applied_rule_ids(self) -> tuple[str, ...]:
@@ -117,11 +132,11 @@ class _Running:
 
     def apply(self, rule: CompiledRule, lines: tuple[int, ...]) -> int:
         """Apply one effect and return the points it contributed (see the trace module)."""
-        if rule.kind is EffectKind.BONUS_POINTS:
+        if rule.kind is EffectType.BONUS_POINTS:
             return rule.bonus
         before = self.points()
         a, b = rule.ratio
-        if rule.kind is EffectKind.MULTIPLY_LINES:
+        if rule.kind is EffectType.MULTIPLY_LINES:
             scope = set(lines)
             self.numerators = [n * (a if i in scope else b) for i, n in enumerate(self.numerators)]
             self.denominator *= b
@@ -167,7 +182,7 @@ def _evaluate_rule(
         return _trace(rule, usage, Outcome.CONDITIONS_NOT_MET, failed=result.failed)
     if limit is not None and usage is not None and usage >= limit.per_member:
         return _trace(rule, usage, Outcome.LIMIT_REACHED)
-    lines = result.lines if rule.kind is EffectKind.MULTIPLY_LINES else ()
+    lines = result.lines if rule.kind is EffectType.MULTIPLY_LINES else ()
     return _trace(rule, usage, Outcome.APPLIED, points=running.apply(rule, lines), lines=lines)
 
 
@@ -187,7 +202,7 @@ def evaluate(program: Program, context: PurchaseContext) -> Evaluation:
     tier = compiled.tier(context.tier_id)
     before_tier = running.points()
     final = running.points(tier.ratio) if tier is not None else before_tier
-    bonus = sum(t.points for t in traces if t.applied and t.effect is EffectKind.BONUS_POINTS)
+    bonus = sum(t.points for t in traces if t.applied and t.effect is EffectType.BONUS_POINTS)
     eligible = Fraction(running.eligible(), running.denominator)
     per_amount = format_amount(compiled.per_amount, compiled.currency)
     return Evaluation(
@@ -202,4 +217,10 @@ def evaluate(program: Program, context: PurchaseContext) -> Evaluation:
         tier_points=final - before_tier,
         trace=tuple(traces),
         base_rate_text=f"{compiled.points} per {per_amount} {compiled.currency}",
+        deferred=tuple(
+            DeferredAction(rule.rule.id, item.typed())
+            for rule, trace in zip(compiled.rules, traces, strict=True)
+            if trace.applied
+            for item in rule.rule.deferred
+        ),
     )

@@ -13,9 +13,9 @@ from datetime import time
 
 import polars as pl
 
-from patron.programs.schema import LimitPeriod
 from patron.rules.compiled import CompiledConditions
 from patron.rules.periods import LIFETIME_KEY
+from patron.rules.vocabulary import LimitPeriod
 
 
 def local_columns(timezone: str, *, exclude_shipping: bool) -> list[pl.Expr]:

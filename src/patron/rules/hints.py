@@ -19,13 +19,14 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 
-from patron.programs.schema import EarnRule, Program
 from patron.rules.arithmetic import decimal_text
 from patron.rules.compiled import CompiledRule, compile_program
 from patron.rules.conditions import order_total
 from patron.rules.context import PurchaseContext
 from patron.rules.engine import Evaluation, evaluate
-from patron.rules.trace import EffectKind, Outcome, RuleTrace
+from patron.rules.program import RuleProgram as Program
+from patron.rules.trace import Outcome, RuleTrace
+from patron.rules.vocabulary import EarnRule, EffectType
 
 _LINE_CONDITIONS = frozenset({"line_category_in", "line_sku_in"})
 
@@ -43,7 +44,7 @@ class Hint:
     kind: HintKind
     rule_id: str
     rule_name: str
-    effect: EffectKind
+    effect: EffectType
     value: Decimal | int
     missing_amount: int | None = None
     categories: tuple[str, ...] = ()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from patron.kit.time import local, start_of_local_day
-from patron.programs.schema import LimitPeriod
+from patron.rules.vocabulary import LimitPeriod
 
 LIFETIME_KEY = "lifetime"
 

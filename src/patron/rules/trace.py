@@ -21,25 +21,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TypedDict
 
-from patron.programs.schema import Effect, Limit
 from patron.rules.arithmetic import decimal_text
+from patron.rules.vocabulary import Effect, EffectType, Limit
 
 
-class EffectKind(StrEnum):
-    MULTIPLY_LINES = "multiply_lines"
-    MULTIPLY_ORDER = "multiply_order"
-    BONUS_POINTS = "bonus_points"
-
-
-def effect_of(effect: Effect) -> tuple[EffectKind, Decimal | int]:
-    """The kind of an effect and its multiplier or bonus."""
-    if effect.multiply_lines is not None:
-        return EffectKind.MULTIPLY_LINES, effect.multiply_lines
-    if effect.multiply_order is not None:
-        return EffectKind.MULTIPLY_ORDER, effect.multiply_order
-    if effect.bonus_points is None:  # pragma: no cover - the schema guarantees one effect
-        raise ValueError("an effect needs multiply_lines, multiply_order or bonus_points")
-    return EffectKind.BONUS_POINTS, effect.bonus_points
+def effect_of(effect: Effect) -> tuple[EffectType, Decimal | int]:
+    """The type of a rule's points effect and its multiplier or bonus."""
+    typed = effect.typed()
+    return typed.type, typed.value
 
 
 class Outcome(StrEnum):
@@ -71,7 +60,7 @@ class RuleTrace:
     rule_id: str
     name: str
     outcome: Outcome
-    effect: EffectKind
+    effect: EffectType
     value: Decimal | int
     points: int = 0
     failed_conditions: tuple[str, ...] = ()

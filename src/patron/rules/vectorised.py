@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from patron.programs.schema import Limit, Program, Rounding
 from patron.rules.compiled import CompiledProgram, CompiledRule, Ratio, compile_program
 from patron.rules.errors import ScoringOverflowError
 from patron.rules.frame_conditions import line_scope, local_columns, period_key, purchase_condition
@@ -40,13 +39,14 @@ from patron.rules.frame_inputs import (
     prepare_prior_usage,
     prepare_purchases,
 )
-from patron.rules.trace import EffectKind
+from patron.rules.program import RuleProgram as Program
+from patron.rules.vocabulary import EffectType, Limit, Rounding
 
 _INT64_SAFE = 2**62
 _INT128_SAFE = 2**126
 
 
-def _multipliers(rules: Sequence[CompiledRule], kind: EffectKind) -> list[tuple[int, Ratio]]:
+def _multipliers(rules: Sequence[CompiledRule], kind: EffectType) -> list[tuple[int, Ratio]]:
     """(evaluation index, multiplier ratio) of the rules whose effect is ``kind``."""
     return [(index, rule.ratio) for index, rule in enumerate(rules) if rule.kind is kind]
 
@@ -91,8 +91,8 @@ def _plan(compiled: CompiledProgram, max_amount: int, max_lines: int, max_shippi
     """Bound every intermediate value from the data's maxima; choose Int64 or Int128, or
     refuse when even Int128 could overflow or a result could exceed Int64."""
     rules = compiled.rules
-    line_rules = _multipliers(rules, EffectKind.MULTIPLY_LINES)
-    order_rules = _multipliers(rules, EffectKind.MULTIPLY_ORDER)
+    line_rules = _multipliers(rules, EffectType.MULTIPLY_LINES)
+    order_rules = _multipliers(rules, EffectType.MULTIPLY_ORDER)
     common = math.lcm(1, *(tier.ratio[1] for tier in compiled.tiers.values()))
     tiers = {key: t.ratio[0] * (common // t.ratio[1]) for key, t in compiled.tiers.items()}
     line_den = math.prod(b for _, (_, b) in line_rules)
@@ -230,7 +230,7 @@ def _points_columns(plan: _Plan) -> list[pl.Expr]:
     bonuses = [
         pl.when(pl.col(f"applied_{index}")).then(rule.bonus).otherwise(0)
         for index, rule in enumerate(rules)
-        if rule.kind is EffectKind.BONUS_POINTS
+        if rule.kind is EffectType.BONUS_POINTS
     ]
     bonus = pl.sum_horizontal(pl.lit(0, dtype=pl.Int64), *bonuses).cast(pl.Int64)
     points = plan.rounded(numerator, plan.denominator, compiled.rounding).cast(pl.Int64) + bonus
@@ -279,7 +279,7 @@ def score_frame(
     line_frame = prepare_lines(lines, frame, purchase_key=purchase_key).with_columns(
         line_scope(rule.when).alias(f"scope_{index}")
         for index, rule in enumerate(rules)
-        if rule.when.has_line_scope or rule.kind is EffectKind.MULTIPLY_LINES
+        if rule.when.has_line_scope or rule.kind is EffectType.MULTIPLY_LINES
     )
     prior = prepare_prior_usage(prior_usage, frame, member_key=member_key)
     frame = _with_line_facts(frame, line_frame, rules)

@@ -35,7 +35,7 @@ from patron.purchases.bulk.trace_reasons import (
 )
 from patron.rules.arithmetic import decimal_text
 from patron.rules.compiled import CompiledProgram, CompiledRule, compile_program
-from patron.rules.trace import EffectKind
+from patron.rules.vocabulary import EffectType
 
 _NO_TIER = "\x00"
 
@@ -63,10 +63,10 @@ def _rule_points(
     after: list[pl.Expr] = []
     for index, rule in enumerate(compiled.rules):
         a, b = rule.ratio
-        if rule.kind is EffectKind.MULTIPLY_LINES:
+        if rule.kind is EffectType.MULTIPLY_LINES:
             weighted = pl.lit(facts.weighted[index])
             line_denominator *= b
-        elif rule.kind is EffectKind.MULTIPLY_ORDER:
+        elif rule.kind is EffectType.MULTIPLY_ORDER:
             factor = pl.when(pl.col(f"applied_{index}")).then(_big(a)).otherwise(_big(b))
             order_numerator = order_numerator * factor
             order_denominator *= b
@@ -122,7 +122,7 @@ def _with_points(frame: pl.DataFrame, compiled: CompiledProgram, facts: LineFact
     deltas: list[pl.Expr] = []
     for index, rule in enumerate(compiled.rules):
         applied = pl.col(f"applied_{index}")
-        if rule.kind is EffectKind.BONUS_POINTS:
+        if rule.kind is EffectType.BONUS_POINTS:
             delta = pl.when(applied).then(_big(rule.bonus)).otherwise(_big(0))
         else:
             delta = pl.when(applied).then(after[index] - previous).otherwise(_big(0))

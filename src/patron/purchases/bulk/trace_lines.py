@@ -18,7 +18,7 @@ import polars as pl
 
 from patron.rules.compiled import CompiledRule
 from patron.rules.frame_conditions import line_scope
-from patron.rules.trace import EffectKind
+from patron.rules.vocabulary import EffectType
 
 _INT64_SAFE = 2**62
 
@@ -62,7 +62,7 @@ def _condition_flags(
             expressions.append(_member_of("category", when.categories).alias(f"category_{index}"))
         if when.skus is not None:
             expressions.append(_member_of("sku", when.skus).alias(f"sku_{index}"))
-        if when.has_line_scope or rule.kind is EffectKind.MULTIPLY_LINES:
+        if when.has_line_scope or rule.kind is EffectType.MULTIPLY_LINES:
             expressions.append(line_scope(when).alias(f"scope_{index}"))
     flags = lines.select(expressions) if expressions else pl.DataFrame()
     found: tuple[dict[int, pl.Series], ...] = ({}, {}, {})
@@ -86,7 +86,7 @@ def _weighted_sums(
     starts: np.ndarray,
 ) -> dict[int, pl.Series]:
     line_rules = [
-        (index, rule) for index, rule in enumerate(rules) if rule.kind is EffectKind.MULTIPLY_LINES
+        (index, rule) for index, rule in enumerate(rules) if rule.kind is EffectType.MULTIPLY_LINES
     ]
     if not line_rules:
         return {}
