@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 import patron
 from patron.api.deps import WRITE_GROUPS_ENV, refuse_nul_bytes, write_group_limit
 from patron.api.direct import install_direct_lane
-from patron.api.errors import install_error_handlers
+from patron.api.errors import install_error_handlers, install_shadowed_405
 from patron.api.responses import install_error_responses
 from patron.api.routes import ROUTERS, purchases, survey_page
 from patron.api.routes.purchases import record_purchase_fast
@@ -64,6 +64,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(survey_page.router)
     install_direct_lane(app, {("POST", API_PREFIX + purchases.router.prefix): record_purchase_fast})
     install_error_responses(app)
+    install_shadowed_405(app)
     app.mount("/static/swagger", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
 
     @app.get("/docs", include_in_schema=False)
