@@ -93,6 +93,10 @@ def allowed_methods(request: Request) -> str:
     return ", ".join(sorted(set().union(*matching)))
 
 
+STAND_IN_405 = "method_not_allowed"
+"""The name of the routes :func:`install_shadowed_405` adds: no operation of their own."""
+
+
 async def _refuse_method(_request: Request) -> None:
     raise StarletteHTTPException(status_code=405)
 
@@ -115,7 +119,13 @@ def install_shadowed_405(app: FastAPI) -> None:
         refused = shadowing - own - ({"HEAD"} if "GET" in own else set())
         if refused:
             stand_ins.append(
-                Route(path, _refuse_method, methods=sorted(refused), include_in_schema=False)
+                Route(
+                    path,
+                    _refuse_method,
+                    methods=sorted(refused),
+                    name=STAND_IN_405,
+                    include_in_schema=False,
+                )
             )
     app.router.routes[0:0] = stand_ins
 
