@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -90,3 +91,153 @@ async def test_a_birth_date_in_the_future_is_a_declared_rule(api: Api) -> None:
         "birth_date_in_future" in _operation("post", "/members")["responses"]["422"]["x-rule-codes"]
     )
     assert (await api.call("GET", "/members/by-external-id/f1")).status_code == 404
+
+
+async def test_a_path_written_out_is_not_read_as_a_parameter(api: Api) -> None:
+    """``PATCH /members/batch`` is not ``PATCH /members/{member_id}`` with ``batch``: 405."""
+    for method in ("PATCH", "GET"):
+        response = await api.call(method, "/members/batch", json={"members": []})
+        assert response.status_code == 405, response.text
+        assert response.headers["allow"] == "POST"
+        assert response.json()["error"]["code"] == "method_not_allowed"
+    assert (await api.call("PATCH", "/members/1", json={})).status_code == 404
+    response = await api.call("POST", "/members/batch", json={"members": [], "dry_run": True})
+    assert response.status_code == 200, response.text
+
+
+SURVEY = {
+    "key": "taste",
+    "name": "Taste",
+    "questions": [{"id": "q", "kind": "ces", "text": {"en": "?"}}],
+}
+TWICE = [
+    {"id": "a", "kind": "ces", "text": {"en": "?"}},
+    {"id": "a", "kind": "nps", "text": {"en": "!"}},
+]
+
+
+async def test_question_ids_used_twice_are_a_declared_rule(api: Api) -> None:
+    """Schemathesis: PATCH /surveys/{key} answered 500, POST /surveys ``validation_error``."""
+    response = await api.call("POST", "/surveys", json={**SURVEY, "questions": TWICE})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "duplicate_question_id"
+    assert (await api.call("GET", "/surveys/taste")).status_code == 404
+    assert (await api.call("POST", "/surveys", json=SURVEY)).status_code == 201
+    response = await api.call("PATCH", "/surveys/taste", json={"questions": TWICE})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == {
+        "code": "duplicate_question_id",
+        "message": "question id 'a' is used twice; question ids must be unique",
+        "field": "questions",
+    }
+    assert (await api.call("GET", "/surveys/taste")).json()["questions"][0]["id"] == "q"
+    for method, path in (("post", "/surveys"), ("patch", "/surveys/{key}")):
+        rules = _operation(method, path)["responses"]["422"]["x-rule-codes"]
+        assert "duplicate_question_id" in rules
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/surveys", {**SURVEY, "follow_up_detractors": 0}),
+        ("GET", "/reviews?published=0", None),
+        ("GET", "/reviews?needs_follow_up=yes", None),
+        ("GET", "/surveys/taste/invitations?pending=1", None),
+        ("GET", "/tickets?breached=off", None),
+        ("GET", "/members/1/ledger?cursor=46454068174942223063", None),
+    ],
+)
+async def test_what_the_schema_calls_invalid_is_refused(
+    api: Api, method: str, path: str, body: object
+) -> None:
+    """A flag is ``true`` or ``false`` (not ``0``, ``yes``, ``off``); a ledger cursor that
+    no entry id can be (20 digits, past 2**63: 500 on PostgreSQL) is not one."""
+    response = await api.call(method, path, json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "validation_error"
+    assert (await api.call("GET", "/surveys/taste")).status_code == 404
+
+
+async def test_an_unknown_coupon_in_a_quote_is_declared(api: Api) -> None:
+    body = {
+        "currency": "RUB",
+        "lines": [{"sku": "s", "quantity": 1, "unit_price": "10"}],
+        "coupon_codes": ["NO-SUCH"],
+    }
+    response = await api.call("POST", "/checkout/quote", json=body)
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["code"] == "coupon_not_found"
+    assert "coupon_not_found" in _codes("post", "/checkout/quote", "404")
+    assert "coupon_used" in _codes("post", "/checkout/quote", "409")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/reviews", {"rating": 5, "sku": "a\x00"}, "sku"),
+        ("/reviews", {"rating": 5, "store": "a\x00"}, "store"),
+        ("/reviews", {"rating": 5, "idempotency_key": "a\x00"}, "idempotency_key"),
+        ("/members", {"external_id": "n1", "attributes": {"a": "x\x00"}}, "attributes"),
+        ("/members", {"external_id": "n1", "attributes": {"a\x00": 1}}, "attributes"),
+        ("/members", {"external_id": "n1\x00"}, "external_id"),
+        ("/members/batch", {"members": [{"external_id": "n1\x00"}]}, "members[0].external_id"),
+    ],
+)
+async def test_a_nul_in_a_body_is_refused_as_the_schema_says(
+    api: Api, path: str, body: dict[str, object], field: str
+) -> None:
+    """PostgreSQL text and JSONB hold no NUL: these answered 500 there."""
+    member = await api.call("POST", "/members", json={"external_id": "reviewer"})
+    if path == "/reviews":
+        body = {**body, "member_id": member.json()["id"]}
+    response = await api.call("POST", path, json=body)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["field"].split(".")[0]) == (
+        "validation_error",
+        field.split(".")[0],
+    )
+    assert (await api.call("GET", "/members/by-external-id/n1")).status_code == 404
+
+
+COMPONENTS: dict[str, Any] = create_app().openapi()["components"]["schemas"]
+
+
+def _strings(
+    schema: dict[str, Any], at: str, seen: frozenset[str]
+) -> list[tuple[str, dict[str, Any]]]:
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return [] if name in seen else _strings(COMPONENTS[name], name, seen | {name})
+    found = [(at, schema)] if schema.get("type") == "string" else []
+    for name, inner in schema.get("properties", {}).items():
+        found += _strings(inner, f"{at}.{name}", seen)
+    for key in ("items", "additionalProperties", "propertyNames"):
+        if isinstance(schema.get(key), dict):
+            found += _strings(schema[key], f"{at}[{key}]", seen)
+    for key in ("anyOf", "oneOf", "allOf"):
+        for inner in schema.get(key, ()):
+            found += _strings(inner, at, seen)
+    return found
+
+
+def test_every_text_the_api_takes_refuses_nul_in_the_schema() -> None:
+    """A string in a parameter or a JSON body states that it holds no NUL (its pattern, an
+    enum or a format), as the API refuses one: the texts of ``/feedback/analyze`` are not
+    stored and may hold anything, the program file of ``PUT /program`` is YAML text."""
+    document = create_app().openapi()
+    loose = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            places = [(p["name"], p["schema"]) for p in operation.get("parameters", ())]
+            content = operation.get("requestBody", {}).get("content", {})
+            if path != "/api/v1/program":
+                places += [("body", c["schema"]) for c in content.values() if "schema" in c]
+            for name, schema in places:
+                for at, string in _strings(schema, name, frozenset()):
+                    if {"enum", "format", "const"} & set(string) or at.startswith("AnalyzeRequest"):
+                        continue
+                    pattern = string.get("pattern", "")
+                    if not re.fullmatch(r"^\^.*\$$", pattern) or re.match(pattern, "a\x00b"):
+                        loose.append(f"{method} {path} {at}")
+    assert loose == []

@@ -29,17 +29,9 @@ from patron.feedback.analysis import AnalysisMode
 from patron.feedback.analysis.model import CACHE_DIR_ENV, cache_models
 from tests.conftest import _create_database, _drop_database
 
-# Issue 14, part 6 is open: each full-contract run still finds 2-8 failures, different ones
-# from run to run (docs/benchmarks.md, "API contract"). Until it finds none, CI runs the
-# server-error gate of tests/api/test_schemathesis.py and this file runs on demand.
-pytestmark = pytest.mark.skipif(
-    os.environ.get("PATRON_SCHEMATHESIS_CONTRACT") != "1",
-    reason="the full contract run is not yet clean (issue 14 part 6): "
-    "PATRON_SCHEMATHESIS_CONTRACT=1 runs it",
-)
-
-EXAMPLES = os.environ.get("PATRON_SCHEMATHESIS_EXAMPLES", "8")
-SECONDS = os.environ.get("PATRON_SCHEMATHESIS_SECONDS", "60")
+# CI bound: about a minute per database (docs/benchmarks.md has the long run)
+EXAMPLES = os.environ.get("PATRON_SCHEMATHESIS_EXAMPLES", "3")
+SECONDS = os.environ.get("PATRON_SCHEMATHESIS_SECONDS", "25")
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ("admin", "pos", "staff")
 
@@ -140,8 +132,11 @@ def schemathesis_command(base: str, key: str, *, phases: str, examples: str) -> 
         SECONDS,
         "--seed",
         "1",
+        # one worker: with two threads, hypothesis describing its filters parses source with
+        # ``ast`` concurrently, which CPython 3.11 can fail ("AST constructor recursion depth
+        # mismatch", a runtime error of the run, not a finding about the API)
         "--workers",
-        "2",
+        "1",
         "--request-timeout",
         "60",
         "--max-response-time",
@@ -174,6 +169,6 @@ def test_every_check_passes_for_a_narrower_role(
     """The operations the role may not call answer a declared 403; the others still keep the
     contract."""
     base, keys = live_server
-    command = schemathesis_command(base, keys[role], phases="examples,coverage", examples="3")
+    command = schemathesis_command(base, keys[role], phases="examples,coverage", examples="1")
     done = _run(command)
     assert done.returncode == 0, done.stdout[-20_000:] + done.stderr[-5_000:]

@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 import patron
 from patron.api.deps import WRITE_GROUPS_ENV, refuse_nul_bytes, write_group_limit
 from patron.api.direct import install_direct_lane
-from patron.api.errors import install_error_handlers
+from patron.api.errors import install_error_handlers, install_shadowed_405
 from patron.api.guard import BodyLimits, RequestGuard
 from patron.api.responses import install_error_responses
 from patron.api.routes import ROUTERS, purchases, survey_page, unsubscribe_page
@@ -82,6 +82,7 @@ def create_app(database_url: str | None = None, *, dispatch: bool | None = None)
     app.include_router(unsubscribe_page.router)
     install_direct_lane(app, {("POST", API_PREFIX + purchases.router.prefix): record_purchase_fast})
     install_error_responses(app)
+    install_shadowed_405(app)
     # outermost: the key is checked and the body bounded before any other layer reads it
     app.add_middleware(RequestGuard, limits=BodyLimits.from_environment(os.environ))
     app.mount("/static/swagger", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")

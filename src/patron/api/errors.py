@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import compile_path
+from starlette.routing import Route, compile_path
 
 from patron.kit.errors import PatronError
 
@@ -71,16 +71,64 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
     return JSONResponse(body, status_code=422)
 
 
+def _api_routes(app_routes: Sequence[Any]) -> list[tuple[str, set[str]]]:
+    """``(path, methods)`` of every route with methods, but the 405 stand-ins below."""
+    return [
+        (route.path, set(route.methods))
+        for route in iter_route_contexts(list(app_routes))
+        if route.path is not None and route.methods and route.endpoint is not _refuse_method
+    ]
+
+
 def allowed_methods(request: Request) -> str:
     """Every method of the path, for ``Allow``: Starlette names only those of the first route
-    whose path matches, and ``GET /members`` and ``POST /members`` are two routes."""
-    methods: set[str] = set()
-    for route in iter_route_contexts(request.app.router.routes):
-        if route.path is not None and route.methods:
-            pattern, _, _ = compile_path(route.path)
-            if pattern.match(request.url.path):
-                methods |= route.methods
-    return ", ".join(sorted(methods))
+    whose path matches, and ``GET /members`` and ``POST /members`` are two routes. A path
+    written out (``/members/batch``) is its own routes' only, though ``/members/{member_id}``
+    matches it too."""
+    path = request.url.path
+    routes = _api_routes(request.app.router.routes)
+    exact = [methods for route_path, methods in routes if route_path == path]
+    matching = exact or [
+        methods for route_path, methods in routes if compile_path(route_path)[0].match(path)
+    ]
+    return ", ".join(sorted(set().union(*matching)))
+
+
+STAND_IN_405 = "method_not_allowed"
+"""The name of the routes :func:`install_shadowed_405` adds: no operation of their own."""
+
+
+async def _refuse_method(_request: Request) -> None:
+    raise StarletteHTTPException(status_code=405)
+
+
+def install_shadowed_405(app: FastAPI) -> None:
+    """``PATCH /members/batch`` answers 405, not what ``PATCH /members/{member_id}`` would
+    make of ``batch`` (422): for a path written out, the methods only a parameter route
+    sharing it has get a stand-in, ahead of every route, that answers 405 with ``Allow``."""
+    routes = _api_routes(app.router.routes)
+    literal: dict[str, set[str]] = {}
+    for path, methods in routes:
+        if "{" not in path:
+            literal.setdefault(path, set()).update(methods)
+    stand_ins: list[Route] = []
+    for path, own in sorted(literal.items()):
+        shadowing: set[str] = set()
+        for other, methods in routes:
+            if "{" in other and compile_path(other)[0].match(path):
+                shadowing |= methods
+        refused = shadowing - own - ({"HEAD"} if "GET" in own else set())
+        if refused:
+            stand_ins.append(
+                Route(
+                    path,
+                    _refuse_method,
+                    methods=sorted(refused),
+                    name=STAND_IN_405,
+                    include_in_schema=False,
+                )
+            )
+    app.router.routes[0:0] = stand_ins
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:

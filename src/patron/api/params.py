@@ -1,9 +1,10 @@
 """Query parameters of days and moments that take exactly what ``/openapi.json`` says.
 
 Pydantic alone reads ``?to=0.5`` as a Unix time (1970-01-01T00:00:00.5Z), which the schema
-(``format: date-time``) calls invalid. These types take only ISO 8601 text: a day
-``2026-03-01``, a moment in RFC 3339 with its offset, ``2026-03-01T09:30:00Z``. Where a route
-also bounds the year, :func:`years` writes the bound into the schema as a ``pattern``.
+(``format: date-time``) calls invalid, and ``?published=0`` as false. These types take only
+ISO 8601 text: a day ``2026-03-01``, a moment in RFC 3339 with its offset,
+``2026-03-01T09:30:00Z``. Where a route also bounds the year, :func:`years` writes the bound
+into the schema as a ``pattern``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,17 @@ def _matching(pattern: re.Pattern[str], example: str) -> Any:
 
 IsoDay = Annotated[date, BeforeValidator(_matching(_DAY, "2026-03-01"))]
 IsoMoment = Annotated[datetime, BeforeValidator(_matching(_MOMENT, "2026-03-01T09:30:00Z"))]
+
+
+def _true_or_false(value: Any) -> Any:
+    if value in ("true", "false") or isinstance(value, bool):
+        return value
+    raise ValueError("must be true or false")
+
+
+QueryBool = Annotated[bool, BeforeValidator(_true_or_false)]
+"""A query flag: ``true`` or ``false`` as the schema says (pydantic alone also reads ``0``,
+``1``, ``yes``, ``off`` ...)."""
 
 
 def years(pattern: str) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from starlette.routing import BaseRoute
 
 from patron.kit.errors import PatronError
+from patron.kit.text import NO_NUL
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -150,6 +151,15 @@ def _response(status: int, codes: list[str]) -> dict[str, Any]:
     return response
 
 
+def _no_nul(schema: dict[str, Any]) -> None:
+    """Write ``refuse_nul_bytes`` (``api/deps.py``) into a parameter's schema: a string with
+    no other pattern, enum or format takes no NUL."""
+    for option in schema.get("anyOf", ()):
+        _no_nul(option)
+    if schema.get("type") == "string" and not {"pattern", "enum", "format", "const"} & set(schema):
+        schema["pattern"] = NO_NUL
+
+
 def _document(app: FastAPI) -> dict[str, Any]:
     document = get_openapi(
         title=app.title,
@@ -162,6 +172,9 @@ def _document(app: FastAPI) -> dict[str, Any]:
             continue
         item = document["paths"][route.path_format]
         for method in route.methods or ():
+            for parameter in item[method.lower()].get("parameters", ()):
+                if parameter.get("in") in ("path", "query"):
+                    _no_nul(parameter.get("schema", {}))
             responses = item[method.lower()]["responses"]
             responses.pop("422", None)
             for status, codes in route_codes(route).items():

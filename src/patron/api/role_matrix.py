@@ -17,6 +17,7 @@ from starlette.routing import Mount
 
 from patron.access.models import Role
 from patron.api.deps import Allow
+from patron.api.errors import STAND_IN_405
 
 # Starlette answers HEAD wherever it answers GET; HEAD is not an operation of its own.
 _IMPLIED_METHODS = frozenset({"HEAD"})
@@ -59,6 +60,8 @@ def role_matrix(app: FastAPI) -> list[Operation]:
     operations: set[Operation] = set()
     for context in iter_route_contexts(app.routes):
         route = context.original_route
+        if context.name == STAND_IN_405:
+            continue  # a 405 answer for a method the path does not have
         if isinstance(route, Mount):
             operations.add(Operation("GET", context.path_format or route.path, None))
             continue

@@ -66,6 +66,27 @@ class AnswerInvalidError(InvalidInputError):
     code = "answer_invalid"
 
 
+class DuplicateQuestionIdError(InvalidInputError):
+    """A survey's questions share an id: a rule no JSON schema can state (``uniqueItems``
+    compares whole questions), so it has its own code."""
+
+    code = "duplicate_question_id"
+
+    def __init__(self, question_id: str) -> None:
+        super().__init__(
+            f"question id {question_id!r} is used twice; question ids must be unique",
+            field="questions",
+        )
+
+
+def require_unique_question_ids(question_ids: list[str]) -> None:
+    seen: set[str] = set()
+    for question_id in question_ids:
+        if question_id in seen:
+            raise DuplicateQuestionIdError(question_id)
+        seen.add(question_id)
+
+
 class ReviewNotFoundError(NotFoundError):
     code = "review_not_found"
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
+from patron.feedback.errors import require_unique_question_ids
 from patron.feedback.models import SurveySource
+from patron.kit.text import NO_NUL
 from patron.programs.feedback_settings import (
     Question,
     QuestionKind,
@@ -19,11 +21,10 @@ from patron.programs.feedback_settings import (
 from patron.programs.strict import WHOLE
 
 MemberId = Annotated[int, Field(gt=0, le=2**53)]
-SourceRef = Annotated[StrictStr, Field(min_length=1, max_length=128)]
-IdempotencyKey = Annotated[StrictStr, Field(min_length=1, max_length=128)]
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+SourceRef = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=NO_NUL)]
+IdempotencyKey = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=NO_NUL)]
 ReviewText = Annotated[StrictStr, Field(max_length=5000, pattern=NO_NUL)]
-Slug64 = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+Slug64 = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=NO_NUL)]
 
 __all__ = [
     "Question",
@@ -33,12 +34,19 @@ __all__ = [
     "SurveyTrigger",
 ]
 
-SurveyCreate = SurveyDefinition
-"""A survey created through the API has the fields of a program-file survey."""
-
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SurveyCreate(SurveyDefinition):
+    """A survey created through the API has the fields of a program-file survey; question ids
+    used twice are 422 ``duplicate_question_id`` (the program file names the path instead)."""
+
+    @model_validator(mode="after")
+    def _unique_question_ids(self) -> Self:
+        require_unique_question_ids([question.id for question in self.questions])
+        return self
 
 
 class _Output(BaseModel):
@@ -48,7 +56,7 @@ class _Output(BaseModel):
 class SurveyUpdate(_Input):
     """A partial update of an API survey: only the fields present change."""
 
-    name: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    name: Annotated[StrictStr, Field(min_length=1, max_length=200, pattern=NO_NUL)] | None = None
     questions: Annotated[list[Question], Field(min_length=1, max_length=20)] | None = None
     trigger: SurveyTrigger | None = None
     delay_days: Annotated[int, Field(ge=0, le=365, strict=True), WHOLE] | None = None
@@ -56,6 +64,12 @@ class SurveyUpdate(_Input):
     points: Annotated[int, Field(ge=0, le=1_000_000, strict=True), WHOLE] | None = None
     follow_up_detractors: StrictBool | None = None
     is_active: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _unique_question_ids(self) -> Self:
+        if self.questions is not None:
+            require_unique_question_ids([question.id for question in self.questions])
+        return self
 
 
 class Survey(_Output):
@@ -153,7 +167,7 @@ class ReviewCreate(_Input):
     member_id: MemberId
     rating: Annotated[int, Field(ge=1, le=5, strict=True), WHOLE]
     text: ReviewText = ""
-    sku: Annotated[StrictStr, Field(min_length=1, max_length=128)] | None = None
+    sku: Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=NO_NUL)] | None = None
     purchase_id: MemberId | None = None
     store: Slug64 | None = None
     idempotency_key: IdempotencyKey | None = None

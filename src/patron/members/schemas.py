@@ -22,6 +22,7 @@ from pydantic import (
     StrictStr,
 )
 
+from patron.kit.text import NO_NUL
 from patron.members.errors import BirthDateInFutureError
 from patron.members.models import ConsentChannel, Language, MemberStatus
 
@@ -42,6 +43,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # rule: kept to what Python, Rust (pydantic) and JavaScript regular expressions read alike.
 NAME_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 EMAIL_PATTERN = r"^ *[^@\x00-\x20\x7f]{1,64}@[^@\x00-\x20\x7f.]+(?:\.[^@\x00-\x20\x7f.]+)+ *$"
+# no spaces at either end, no control characters (what ``_external_id`` checks)
+EXTERNAL_ID_PATTERN = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
 PHONE_PATTERN = r"^[ ().-]*\+[ ().-]*[1-9](?:[ ().-]*[0-9]){7,14}[ ().-]*$"
 _EMAIL = re.compile(EMAIL_PATTERN)
 _PHONE_SEPARATORS = re.compile(r"[ ().-]")
@@ -103,7 +106,11 @@ def _birth_date(value: date) -> date:
     return value
 
 
-ExternalId = Annotated[StrictStr, Field(min_length=1, max_length=128), AfterValidator(_external_id)]
+ExternalId = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=128, pattern=EXTERNAL_ID_PATTERN),
+    AfterValidator(_external_id),
+]
 
 
 def _schema_pattern(pattern: str) -> dict[str, Any]:
@@ -144,6 +151,8 @@ def _attributes(value: dict[str, Any]) -> dict[str, AttributeValue]:
     for name, item in value.items():
         if not 1 <= len(name) <= 64:
             raise ValueError(f"name {name[:70]!r} must be 1 to 64 characters")
+        if "\x00" in name or (isinstance(item, str) and "\x00" in item):
+            raise ValueError(f"{name!r} must not contain a NUL character")
         if item is not None and not isinstance(item, str | int | bool):
             raise ValueError(f"{name!r} must be text, a whole number, true, false or null")
         if isinstance(item, str) and len(item) > 1000:
@@ -152,10 +161,10 @@ def _attributes(value: dict[str, Any]) -> dict[str, AttributeValue]:
 
 
 _ATTRIBUTES_SCHEMA: dict[str, Any] = {
-    "propertyNames": {"minLength": 1, "maxLength": 64},
+    "propertyNames": {"minLength": 1, "maxLength": 64, "pattern": NO_NUL},
     "additionalProperties": {
         "anyOf": [
-            {"type": "string", "maxLength": 1000},
+            {"type": "string", "maxLength": 1000, "pattern": NO_NUL},
             {"type": "integer"},
             {"type": "boolean"},
             {"type": "null"},

@@ -11,10 +11,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from patron.kit.text import NO_NUL
 from patron.onboarding.members import RowStatus
 
 MAX_BATCH = 500
-Value = StrictStr | StrictInt | StrictBool | None
+# no NUL in text: PostgreSQL cannot hold one
+Value = Annotated[StrictStr, Field(pattern=NO_NUL)] | StrictInt | StrictBool | None
 
 
 class MemberImport(BaseModel):
@@ -45,7 +47,7 @@ class MemberBatch(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     members: Annotated[list[MemberImport], Field(max_length=MAX_BATCH)]
-    dry_run: bool = False
+    dry_run: StrictBool = False
 
 
 class MemberProblem(BaseModel):

@@ -72,7 +72,7 @@ class SurveyDefinition(Strict):
     delay_days: Annotated[int, Field(ge=0, le=365, strict=True), WHOLE] = 0
     valid_days: Annotated[int, Field(ge=1, le=365, strict=True), WHOLE] = 14
     points: SettingPoints = 0
-    follow_up_detractors: bool = False
+    follow_up_detractors: StrictBool = False
 
     @model_validator(mode="after")
     def _unique_question_ids(self) -> Self:

@@ -24,7 +24,8 @@ AmountText = Annotated[
     str,
     Field(pattern=r"^\d{1,15}(\.\d{1,4})?$", examples=["1700.00"], description="Decimal string"),
 ]
-Code = Annotated[str, Field(min_length=1, max_length=64)]
+# no NUL: PostgreSQL text cannot hold one
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -230,9 +231,7 @@ class QuoteRequest(Strict):
     occurred_at: Moment | None = None
     channel: Code | None = None
     store: Code | None = None
-    coupon_codes: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=20)
-    ] = []
+    coupon_codes: Annotated[list[Code], Field(max_length=20)] = []
 
     @field_validator("occurred_at")
     @classmethod

@@ -18,6 +18,13 @@ from patron.purchases.errors import (
 )
 from patron.purchases.quote import quote
 from patron.purchases.schemas import Quote, QuoteRequest
+from patron.rewards.errors import (
+    CouponCancelledError,
+    CouponExpiredError,
+    CouponNotFoundError,
+    CouponNotYoursError,
+    CouponUsedError,
+)
 
 router = APIRouter(prefix="/checkout", tags=["checkout"])
 
@@ -31,6 +38,11 @@ router = APIRouter(prefix="/checkout", tags=["checkout"])
     InvalidInputError,
     TotalMismatchError,
     OccurredInFutureError,
+    CouponNotFoundError,
+    CouponNotYoursError,
+    CouponUsedError,
+    CouponCancelledError,
+    CouponExpiredError,
 )
 async def checkout_quote(data: QuoteRequest, session: ReadSession, _: Pos, now: Now) -> Quote:
     """Discounts from ``coupon_codes``, ``points_earned`` with the per-rule ``breakdown``, and

@@ -14,6 +14,7 @@ from patron.api.member_view import shown_to
 from patron.api.responses import raises
 from patron.audit import service as audit_service
 from patron.kit.errors import IdempotencyConflictError
+from patron.kit.text import NO_NUL
 from patron.ledger import service as ledger_service
 from patron.ledger.schemas import EntryPage
 from patron.members import service as member_service
@@ -54,11 +55,13 @@ MemberId = Annotated[int, Path(gt=0, le=2**63 - 1)]
 class ConsentUpdate(BaseModel):
     channel: ConsentChannel
     is_granted: StrictBool
-    source: Annotated[str, Field(min_length=1, max_length=64)] = "api"
+    source: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)] = "api"
 
 
 class BlockRequest(BaseModel):
-    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*\S[^\x00]*$")]
+    reason: Annotated[
+        str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
+    ]
 
 
 class TierChangeRead(BaseModel):
@@ -232,7 +235,8 @@ async def ledger(
     session: ReadSession,
     _: Reader,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,20}$")] = None,
+    # up to 18 digits: an entry id below 10**18 (20 digits once passed 2**64 to the database)
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
 ) -> EntryPage:
     """The member's ledger entries, newest first; pass ``next_cursor`` back as ``cursor``."""
     await member_service.get_member(session, member_id=member_id)

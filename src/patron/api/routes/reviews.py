@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from patron.access.schemas import Principal
 from patron.api.deps import Now, Pos, ReadSession, Staff, WriteSession
+from patron.api.params import QueryBool
 from patron.api.responses import raises
 from patron.feedback import schemas
 from patron.feedback import service as feedback_service
@@ -37,8 +38,8 @@ async def list_reviews(
     session: ReadSession,
     _: Staff,
     member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1)] = None,
-    published: bool | None = None,
-    needs_follow_up: bool | None = None,
+    published: QueryBool | None = None,
+    needs_follow_up: QueryBool | None = None,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.ReviewPage:

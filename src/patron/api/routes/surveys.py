@@ -7,10 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from patron.api.deps import Admin, Now, ReadSession, Staff, WriteSession
+from patron.api.params import QueryBool
 from patron.api.responses import raises
 from patron.feedback import schemas
 from patron.feedback import service as feedback_service
 from patron.feedback.errors import (
+    DuplicateQuestionIdError,
     SurveyDefinedInProgramError,
     SurveyExistsError,
     SurveyInactiveError,
@@ -34,7 +36,7 @@ async def list_surveys(session: WriteSession, _: Staff, now: Now) -> list[schema
 
 
 @router.post("", response_model=schemas.Survey, status_code=status.HTTP_201_CREATED)
-@raises(ProgramNotFoundError, SurveyExistsError)
+@raises(ProgramNotFoundError, SurveyExistsError, DuplicateQuestionIdError)
 async def create_survey(
     data: schemas.SurveyCreate, session: WriteSession, _: Admin, now: Now
 ) -> schemas.Survey:
@@ -50,7 +52,12 @@ async def get_survey(key: SurveyKey, session: WriteSession, _: Staff, now: Now) 
 
 
 @router.patch("/{key}", response_model=schemas.Survey)
-@raises(ProgramNotFoundError, SurveyNotFoundError, SurveyDefinedInProgramError)
+@raises(
+    ProgramNotFoundError,
+    SurveyNotFoundError,
+    SurveyDefinedInProgramError,
+    DuplicateQuestionIdError,
+)
 async def update_survey(
     key: SurveyKey, data: schemas.SurveyUpdate, session: WriteSession, _: Admin, now: Now
 ) -> schemas.Survey:
@@ -87,7 +94,7 @@ async def list_invitations(
     session: WriteSession,
     _: Staff,
     now: Now,
-    pending: bool = True,
+    pending: QueryBool = True,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[schemas.Invitation]:
     """Invitations with their links (pending ones by default: not answered, not expired)."""

@@ -16,7 +16,7 @@ from patron.access.errors import RoleForbiddenError
 from patron.access.models import Role
 from patron.access.schemas import Principal
 from patron.api.deps import Now, ReadSession, Staff, WriteSession, allow
-from patron.api.params import IsoMoment
+from patron.api.params import IsoMoment, QueryBool
 from patron.api.responses import raises
 from patron.feedback import service as feedback_service
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
@@ -57,18 +57,18 @@ TicketId = Annotated[int, Path(gt=0, le=2**63 - 1)]
 RowId = Annotated[int, Field(gt=0, le=2**53)]
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
-Key = Annotated[str, Field(min_length=1, max_length=128)]
+Key = Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
 
 
 class TicketCreate(BaseModel):
     member_id: RowId | None = None
     contact: Name | None = None
     channel: TicketChannel
-    category: Annotated[str, Field(min_length=1, max_length=64)]
+    category: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
     subject: Name
     text: Annotated[str, Field(min_length=1, max_length=10_000, pattern=NO_NUL)]
     priority: TicketPriority = TicketPriority.NORMAL
-    store: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    store: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)] | None = None
     purchase_id: RowId | None = None
     return_id: RowId | None = None
     source: TicketSource = TicketSource.MEMBER
@@ -161,8 +161,8 @@ async def list_tickets(
     status_: Annotated[TicketStatus | None, Query(alias="status")] = None,
     assignee: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1)] = None,
-    breached: bool | None = None,
-    priority_support: bool | None = None,
+    breached: QueryBool | None = None,
+    priority_support: QueryBool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> TicketPageSchema:
