@@ -122,6 +122,12 @@ MATRIX: dict[tuple[str, str], Entry] = {
         ADMIN, Sample(200, path=f"{API}/members/{{erasable_member}}/erase")
     ),
     ("GET", "/api/v1/audit"): Entry(ADMIN, Sample(200)),
+    # API keys
+    ("GET", "/api/v1/keys"): Entry(ADMIN, Sample(200)),
+    ("POST", "/api/v1/keys"): Entry(ADMIN, Sample(201, json={"name": "k-{n}", "role": "pos"})),
+    ("DELETE", "/api/v1/keys/{key_id}"): Entry(
+        ADMIN, Sample(204, path=f"{API}/keys/{{removable_key}}")
+    ),
     # the outbox's operations
     ("GET", "/api/v1/events/dead"): Entry(ADMIN, Sample(200)),
     ("POST", "/api/v1/events/dead/retry"): Entry(ADMIN, Sample(200, json={"handler": "none"})),
@@ -422,6 +428,7 @@ POOLS = {
     "blocked_member": 2,
     "erasable_member": 2,
     "removable_webhook": 2,
+    "removable_key": 2,
 }
 
 
@@ -455,6 +462,10 @@ async def _prepare(prepared: Prepared) -> None:
     prepared.values["ticket_id"] = (await post("/tickets", ticket))["id"]
     prepared.pools["open_ticket"] = [
         (await post("/tickets", ticket))["id"] for _ in range(POOLS["open_ticket"])
+    ]
+    prepared.pools["removable_key"] = [
+        (await post("/keys", {"name": f"spare-{n}", "role": "pos"}))["id"]
+        for n in range(POOLS["removable_key"])
     ]
     staff = {"Authorization": f"Bearer {prepared.keys['staff']}"}
     for name in ("goodwill_to_approve", "goodwill_to_reject"):
@@ -535,12 +546,19 @@ async def prepared(database_url_for_tests: str) -> AsyncIterator[Prepared]:
         await database.dispose()
 
 
+# bookkeeping a refused call may still write: a key's last use (the key was valid, its role
+# was refused), written in a unit of work of its own after the request
+_NOT_COMPARED = {"api_keys": "last_used_at"}
+
+
 async def _snapshot(database: Database) -> dict[str, tuple[int, str]]:
     """Every table's row count and a digest of its rows."""
     tables: dict[str, tuple[int, str]] = {}
     async with database.read() as session:
         for table in Base.metadata.sorted_tables:
-            rows = (await session.execute(text(f'SELECT * FROM "{table.name}"'))).all()
+            skipped = _NOT_COMPARED.get(table.name)
+            columns = ", ".join(f'"{c.name}"' for c in table.columns if c.name != skipped)
+            rows = (await session.execute(text(f'SELECT {columns} FROM "{table.name}"'))).all()
             digest = hashlib.sha256("\n".join(sorted(map(repr, rows))).encode()).hexdigest()
             tables[table.name] = (len(rows), digest)
     return tables

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from patron.access.models import Role
 
@@ -20,3 +21,4 @@ class CreatedKey:
     name: str
     role: Role
     key: str
+    expires_at: datetime | None = None

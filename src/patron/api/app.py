@@ -19,7 +19,7 @@ import patron
 from patron.api.deps import WRITE_GROUPS_ENV, refuse_nul_bytes, write_group_limit
 from patron.api.direct import install_direct_lane
 from patron.api.errors import install_error_handlers, install_shadowed_405
-from patron.api.guard import BodyLimits, RequestGuard
+from patron.api.guard import BodyLimits, RequestGuard, watch_revocations
 from patron.api.responses import install_error_responses
 from patron.api.routes import ROUTERS, purchases, survey_page, unsubscribe_page
 from patron.api.routes.purchases import record_purchase_fast
@@ -45,6 +45,7 @@ def create_app(database_url: str | None = None, *, dispatch: bool | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.database = Database(database_url)
+        revocations = await watch_revocations(app.state.database)
         # what the worker holds once started (modules, models, schemas: about 200,000
         # objects) is never garbage: out of the collector's sight, a full collection under
         # load takes about 2 ms instead of 100+ ms, during which every request of the
@@ -62,6 +63,7 @@ def create_app(database_url: str | None = None, *, dispatch: bool | None = None)
             stop.set()
             if worker is not None:
                 await worker
+            await revocations.stop()
             await app.state.database.dispose()
 
     app = FastAPI(

@@ -17,9 +17,12 @@ request and ``PATRON_MAX_BATCH_BODY_BYTES`` (default 8 MiB) for the batch routes
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy.engine import make_url
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
@@ -27,9 +30,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patron.access import service as access_service
 from patron.access.errors import ApiKeyMissingError
+from patron.access.revocation import FileWatch, NotifyWatch, signal_path
 from patron.access.schemas import Principal
 from patron.kit.db import Database
 from patron.kit.errors import PatronError
+from patron.kit.time import utcnow
 
 MAX_BODY_ENV = "PATRON_MAX_BODY_BYTES"
 MAX_BATCH_BODY_ENV = "PATRON_MAX_BATCH_BODY_BYTES"
@@ -85,13 +90,55 @@ def bearer_secret(headers: Headers) -> str:
 
 
 async def authenticate_headers(headers: Headers, database: Database) -> Principal:
-    """The principal of the request's key (401 errors when it has none or an unknown one)."""
+    """The principal of the request's key (401 errors when it has none or an unknown,
+    revoked or expired one). A key read from the database has its use recorded."""
     secret = bearer_secret(headers)
     known = access_service.cached_principal(secret)
     if known is not None:
         return known
     async with database.read() as session:
-        return await access_service.authenticate(session, secret=secret)
+        principal = await access_service.authenticate(session, secret=secret)
+    task = asyncio.create_task(_note_use(database, principal.key_id))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return principal
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+async def _note_use(database: Database, key_id: int) -> None:
+    """``last_used_at`` of the key, in a unit of work of its own after the request's reads
+    (at most once a minute a key: a write the request never waits for)."""
+    with contextlib.suppress(Exception):  # a busy database: the time is noted next time
+        async with database.write() as session:
+            await access_service.note_use(session, key_id=key_id, now=utcnow())
+
+
+class _Revocations:
+    """The server process's revocation watch (:mod:`patron.access.revocation`)."""
+
+    def __init__(self, notify: NotifyWatch | None) -> None:
+        self.notify = notify
+
+    async def stop(self) -> None:
+        access_service.install_watch(None)
+        if self.notify is not None:
+            await self.notify.stop()
+
+
+async def watch_revocations(database: Database) -> _Revocations:
+    """Install this process's watch: a signal file beside a SQLite database, a LISTEN
+    connection to PostgreSQL."""
+    if database.is_sqlite:
+        path = signal_path(make_url(database.url).database)
+        if path is not None:
+            access_service.install_watch(FileWatch(path, access_service.clear_cache))
+        return _Revocations(None)
+    notify = NotifyWatch(access_service.clear_cache)
+    await notify.start(database.url)
+    access_service.install_watch(notify)
+    return _Revocations(notify)
 
 
 class BodyTooLargeError(HTTPException):
