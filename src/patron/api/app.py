@@ -24,6 +24,7 @@ from patron.api.headers import SecurityHeaders
 from patron.api.responses import install_error_responses
 from patron.api.routes import ROUTERS, purchases, survey_page, unsubscribe_page
 from patron.api.routes.purchases import record_purchase_fast
+from patron.api.throttle import Throttles
 from patron.feedback.analysis import AnalysisMode
 from patron.feedback.analysis.model import warm_up_in_background
 from patron.kit.db import Database
@@ -96,7 +97,11 @@ def create_app(database_url: str | None = None, *, dispatch: bool | None = None)
     install_error_responses(app)
     install_shadowed_405(app)
     # outermost: the key is checked and the body bounded before any other layer reads it
-    app.add_middleware(RequestGuard, limits=BodyLimits.from_environment(os.environ))
+    app.add_middleware(
+        RequestGuard,
+        limits=BodyLimits.from_environment(os.environ),
+        throttles=Throttles.from_environment(os.environ),
+    )
     app.add_middleware(SecurityHeaders)  # outside the guard: its refusals get them too
     app.mount("/static/swagger", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
 

@@ -32,8 +32,9 @@ from patron.access import service as access_service
 from patron.access.errors import ApiKeyMissingError
 from patron.access.revocation import FileWatch, NotifyWatch, signal_path
 from patron.access.schemas import Principal
+from patron.api.throttle import Throttles, TooManyRequestsError, is_lookup
 from patron.kit.db import Database
-from patron.kit.errors import PatronError
+from patron.kit.errors import PatronError, UnauthorizedError
 from patron.kit.time import utcnow
 
 MAX_BODY_ENV = "PATRON_MAX_BODY_BYTES"
@@ -153,9 +154,12 @@ class BodyTooLargeError(HTTPException):
 class RequestGuard:
     """ASGI middleware, outside every other layer of the app (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, *, limits: BodyLimits) -> None:
+    def __init__(
+        self, app: ASGIApp, *, limits: BodyLimits, throttles: Throttles | None = None
+    ) -> None:
         self.app = app
         self.limits = limits
+        self.throttles = throttles or Throttles.from_environment({})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -163,11 +167,16 @@ class RequestGuard:
             return
         path: str = scope["path"]
         headers = Headers(scope=scope)
+        client = self.throttles.client(scope)
+        guesses: str | None = None  # who a 404 here counts against (lookups of codes, tokens)
         try:
+            principal = None
             if path.startswith(API_PREFIX + "/") or path == API_PREFIX:
-                database: Database = scope["app"].state.database
-                principal = await authenticate_headers(headers, database)
-                scope.setdefault("state", {})[PRINCIPAL_SCOPE_KEY] = principal
+                self.throttles.auth.check(client)
+                principal = await self._authenticate(headers, scope, client)
+            if is_lookup(path, API_PREFIX):
+                guesses = f"key:{principal.key_id}" if principal else f"address:{client}"
+                self.throttles.lookups.check(guesses)
             limit = self.limits.for_path(path)
             declared = headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
@@ -175,10 +184,23 @@ class RequestGuard:
         except PatronError as error:
             await _answer(error, scope, receive, send)
             return
-        await self._bounded(scope, receive, send, limit)
+        await self._bounded(scope, receive, send, limit, guesses)
 
-    async def _bounded(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        """Run the app with a ``receive`` that stops at ``limit`` bytes of body."""
+    async def _authenticate(self, headers: Headers, scope: Scope, client: str) -> Principal:
+        database: Database = scope["app"].state.database
+        try:
+            principal = await authenticate_headers(headers, database)
+        except UnauthorizedError:
+            self.throttles.auth.fail(client)
+            raise
+        scope.setdefault("state", {})[PRINCIPAL_SCOPE_KEY] = principal
+        return principal
+
+    async def _bounded(
+        self, scope: Scope, receive: Receive, send: Send, limit: int, guesses: str | None
+    ) -> None:
+        """Run the app with a ``receive`` that stops at ``limit`` bytes of body; a 404 counts
+        against ``guesses``."""
         received = 0
         started = False
 
@@ -195,6 +217,8 @@ class RequestGuard:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                if guesses is not None and message["status"] == 404:
+                    self.throttles.lookups.fail(guesses)
             await send(message)
 
         try:
@@ -213,4 +237,6 @@ async def _answer(error: PatronError, scope: Scope, receive: Receive, send: Send
     response = JSONResponse(error.to_dict(), status_code=error.status)
     if error.status == 413:
         response.headers["Connection"] = "close"
+    if isinstance(error, TooManyRequestsError):
+        response.headers["Retry-After"] = str(error.retry_after)
     await response(scope, receive, send)
