@@ -152,3 +152,90 @@ async def test_an_unknown_campaign_is_a_404_with_a_stable_code(api: Api) -> None
         assert response.json()["error"]["code"] == "campaign_not_found"
     bad = await api.call("GET", "/campaigns/Not%20A%20Key", role="staff")
     assert bad.status_code == 422
+
+
+SPRING = {
+    "key": "spring-bonus",
+    "name": {"en": "Spring bonus", "pl": "Wiosenny bonus"},
+    "window": {"start": "2027-03-01", "end": "2027-03-31"},
+    "when": {"order_total_gte": "1000.00"},
+    "effect": {"bonus_points": 100},
+    "budget": {"points": 10000},
+}
+
+
+async def test_post_adds_a_campaign_as_a_new_program_version(api: Api) -> None:
+    await _apply(api, EXAMPLE)
+    _at_now(api)
+    created = await api.call("POST", "/campaigns", json=SPRING)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["program"]["status"] == "updated"
+    assert body["program"]["version"] == body["program"]["previous_version"] + 1
+    assert body["program"]["changes"][0].startswith("campaigns[spring-bonus]: added")
+    assert body["campaign"]["status"] == "scheduled"
+    assert body["campaign"]["budget"] == {"points": 10000, "spent": 0, "left": 10000}
+    # the new version's source keeps the rest of the file, comments included
+    source = (await api.call("GET", "/program")).json()["source_yaml"]
+    assert source.startswith("# The loyalty program described in our source material")
+    assert "# a budget of 500,000 points." not in source  # the section is written anew
+    assert "key: spring-bonus" in source
+    again = await api.call("POST", "/campaigns", json=SPRING)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "campaign_exists"
+
+
+async def test_a_bad_campaign_is_refused_with_every_problem_and_changes_nothing(api: Api) -> None:
+    await _apply(api, EXAMPLE)
+    before = (await api.call("GET", "/program")).json()["version"]
+    bad = {**SPRING, "window": {"start": "2027-03-31", "end": "2027-03-01"}, "stacking": "x"}
+    refused = await api.call("POST", "/campaigns", json=bad)
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error["code"] == "program_invalid"
+    assert {d["path"] for d in error["details"]} == {
+        "campaigns[4].window.end",
+        "campaigns[4].stacking",
+    }
+    assert (await api.call("GET", "/program")).json()["version"] == before
+    keyless = await api.call("POST", "/campaigns", json={"name": {"en": "x"}})
+    assert keyless.status_code == 422
+    assert keyless.json()["error"]["code"] == "invalid_input"
+
+
+async def test_patch_pauses_resumes_and_edits_by_merge_patch(api: Api) -> None:
+    await _apply(api, EXAMPLE)
+    _at_now(api)
+    paused = await api.call("PATCH", "/campaigns/december-bonus", json={"status": "paused"})
+    assert paused.status_code == 200, paused.text
+    assert paused.json()["campaign"]["status"] == "paused"
+    assert paused.json()["program"]["changes"] == [
+        "campaigns[december-bonus].status: active -> paused"
+    ]
+    # a paused campaign does not apply
+    await enrol(api, "ann")
+    tea = [("t1", "tea", 1, "4000.00")]
+    bought = await api.call("POST", "/purchases", role="pos", json=purchase("p1", "ann", tea))
+    assert "campaign:december-bonus" not in _rows(bought.json())
+    resumed = await api.call(
+        "PATCH",
+        "/campaigns/december-bonus",
+        json={"status": None, "budget": {"points": 600000}, "limits": {"total": None}},
+    )
+    assert resumed.status_code == 200, resumed.text
+    assert sorted(resumed.json()["program"]["changes"]) == [
+        "campaigns[december-bonus].budget.points: 500000 -> 600000",
+        "campaigns[december-bonus].limits.total: 2000 -> null",
+        "campaigns[december-bonus].status: paused -> active",
+    ]
+    same = await api.call("PATCH", "/campaigns/december-bonus", json={})
+    assert same.json()["program"]["status"] == "unchanged"
+    renamed = await api.call("PATCH", "/campaigns/december-bonus", json={"key": "other"})
+    assert renamed.status_code == 422
+    assert renamed.json()["error"] == {
+        "code": "invalid_input",
+        "message": "a campaign's key cannot change",
+        "field": "key",
+    }
+    missing = await api.call("PATCH", "/campaigns/nope", json={"status": "paused"})
+    assert missing.status_code == 404

@@ -176,6 +176,22 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     # campaigns (the prepared program is examples/campaigns-program.yaml)
     ("GET", "/api/v1/campaigns"): Entry(STAFF_POS, Sample(200)),
+    ("POST", "/api/v1/campaigns"): Entry(
+        ADMIN,
+        Sample(
+            201,
+            json={
+                "key": "c-{n}",
+                "name": {"en": "C {n}"},
+                "window": {"start": "2027-03-01", "end": "2027-03-31"},
+                "effect": {"bonus_points": 10},
+            },
+        ),
+    ),
+    ("PATCH", "/api/v1/campaigns/{key}"): Entry(
+        ADMIN,
+        Sample(200, path=f"{API}/campaigns/december-bonus", json={"description": "d {n}"}),
+    ),
     ("GET", "/api/v1/campaigns/{key}"): Entry(
         STAFF_POS, Sample(200, path=f"{API}/campaigns/december-bonus")
     ),

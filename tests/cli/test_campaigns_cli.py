@@ -92,3 +92,29 @@ async def test_an_unknown_campaign_is_an_error_and_exit_1(database: Database) ->
         result = await _patron(database, "campaigns", command, "nope")
         assert result.exit_code == 1
         assert "campaign_not_found" in result.stderr
+
+
+async def test_pause_and_resume_make_program_versions(database: Database) -> None:
+    await _patron(database, "program", "apply", str(EXAMPLE))
+    paused = await _patron(database, "campaigns", "pause", "december-bonus")
+    assert paused.exit_code == 0, paused.output
+    assert paused.stdout.splitlines() == [
+        "program 'default': version 2 replaces 1",
+        "  campaigns[december-bonus].status: active -> paused",
+    ]
+    again = await _patron(database, "campaigns", "pause", "december-bonus")
+    assert again.stdout.strip() == "campaign 'december-bonus' is already paused (version 2)"
+    resumed = await _patron(database, "campaigns", "resume", "december-bonus", "--json")
+    assert json.loads(resumed.stdout)["changes"] == [
+        "campaigns[december-bonus].status: paused -> active"
+    ]
+    shown = await _patron(database, "program", "show", "--json")
+    assert json.loads(shown.stdout)["version"] == 3
+    audit = await _patron(database, "audit", "--json")
+    assert [row["action"] for row in json.loads(audit.stdout)["items"]][:2] == [
+        "campaigns.change_campaign",
+        "campaigns.change_campaign",
+    ]
+    missing = await _patron(database, "campaigns", "resume", "nope")
+    assert missing.exit_code == 1
+    assert "campaign_not_found" in missing.stderr

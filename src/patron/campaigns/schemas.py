@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from patron.programs.schemas import AppliedProgram
+
 
 class CampaignNames(BaseModel):
     ru: str | None = None
@@ -87,3 +89,10 @@ class CampaignStats(BaseModel):
     money_spent: str
     revenue: str
     currency: str
+
+
+class CampaignChange(BaseModel):
+    """The campaign as the new program version has it, and that version (with its diff)."""
+
+    campaign: Campaign
+    program: AppliedProgram

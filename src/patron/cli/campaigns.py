@@ -9,13 +9,21 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.campaigns import views
+from patron.campaigns import editing, views
 from patron.campaigns.schemas import Campaign, CampaignStats
-from patron.cli.options import DbOption, JsonOption, in_unit_of_work, print_json, run
+from patron.cli.options import (
+    DbOption,
+    JsonOption,
+    audited,
+    in_unit_of_work,
+    print_json,
+    run,
+)
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
+from patron.programs.schemas import AppliedProgram
 
-app = typer.Typer(help="Campaigns: list, show, stats.", no_args_is_help=True)
+app = typer.Typer(help="Campaigns: list, show, stats, pause, resume.", no_args_is_help=True)
 
 ProgramKey = Annotated[
     str, typer.Option("--program", help="Program key (one database may hold several).")
@@ -124,3 +132,50 @@ def stats(
         f"  money spent   {s.money_spent} {s.currency}\n"
         f"  revenue       {s.revenue} {s.currency}"
     )
+
+
+def _set_status(db: str | None, program: str, key: str, status: str, json_output: bool) -> None:
+    """Write ``status`` into the campaign: a new program version, as ``program apply``."""
+
+    async def work(session: AsyncSession) -> AppliedProgram:
+        applied = await editing.change_campaign(
+            session, program_key=program, key=key, patch={"status": status}, created_by="cli"
+        )
+        await audited(session, action="campaigns.change_campaign", target=f"campaign:{key}")
+        return applied
+
+    applied = run(in_unit_of_work(db, work))
+    if json_output:
+        print_json(applied.model_dump(mode="json"))
+        return
+    if applied.status.value == "unchanged":
+        typer.echo(f"campaign '{key}' is already {status} (version {applied.version})")
+        return
+    typer.echo(
+        f"program '{program}': version {applied.version} replaces {applied.previous_version}"
+    )
+    for change in applied.changes:
+        typer.echo(f"  {change}")
+
+
+@app.command("pause")
+def pause(
+    key: CampaignKey,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+    program: ProgramKey = "default",
+) -> None:
+    """Pause a campaign: a new program version whose campaign has ``status: paused``."""
+    _set_status(db, program, key, "paused", json_output)
+
+
+@app.command("resume")
+def resume(
+    key: CampaignKey,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+    program: ProgramKey = "default",
+) -> None:
+    """Resume a paused (or draft) campaign: a new program version with ``status: active``; it
+    runs inside its window."""
+    _set_status(db, program, key, "active", json_output)
