@@ -239,3 +239,15 @@ async def test_patch_pauses_resumes_and_edits_by_merge_patch(api: Api) -> None:
     }
     missing = await api.call("PATCH", "/campaigns/nope", json={"status": "paused"})
     assert missing.status_code == 404
+
+
+async def test_a_nul_character_is_refused_not_stored(api: Api) -> None:
+    """PostgreSQL cannot hold a NUL in the program's document: 422, never 500."""
+    await _apply(api, EXAMPLE)
+    refused = await api.call("POST", "/campaigns", json={**SPRING, "name": {"en": "a\u0000b"}})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["details"][0]["path"] == "campaigns[4].name.en"
+    assert refused.json()["error"]["details"][0]["message"] == "must not contain a NUL character"
+    written = EXAMPLE.replace('en: "December bonus"', 'en: "Dec\\0ember"')
+    put = await api.call("PUT", "/program", content=written.encode())
+    assert put.status_code == 422, put.text
