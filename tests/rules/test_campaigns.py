@@ -10,7 +10,7 @@ import pytest
 
 from patron.programs.loader import load_program
 from patron.programs.schema import Program
-from patron.rules.campaigns import check_campaigns, select
+from patron.rules.campaigns import check_campaigns, select, with_usage
 from patron.rules.context import LineContext, PurchaseContext
 from patron.rules.vocabulary import CampaignStatus
 from tests.campaigns.programs import TUESDAY, with_campaigns
@@ -230,3 +230,17 @@ BONUS_WINDOW = """
     window: {start: "2026-12-01", end: "2026-12-31 18:00"}
     effect: {bonus_points: 5}
 """
+
+
+def test_usage_folded_in_later_equals_usage_checked_at_once() -> None:
+    program = _program(
+        KINDS.replace(
+            "effect: {bonus_points: 100}",
+            "effect: {bonus_points: 100}\n    limits: {per_member: 2}",
+        )
+    )
+    for used in (0, 1, 2, 3):
+        usage = {"bonus": used}
+        assert with_usage(_checks(program, _context()), usage) == _checks(
+            program, _context(), usage=usage
+        )

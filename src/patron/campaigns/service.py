@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns.repository import CampaignRepository
 from patron.programs.schema import Program
-from patron.rules.campaigns import CampaignCheck, Selection, check_campaigns, select
+from patron.rules.campaigns import CampaignCheck, Selection, check_campaigns, select, with_usage
 from patron.rules.context import PurchaseContext
 from patron.rules.engine import DeferredAction
 from patron.rules.trace import BreakdownRow
@@ -76,10 +76,7 @@ async def _checks(
     limited = [(c.key, c.period_key) for c in checks if c.period_key is not None and c.qualifies]
     if not limited:
         return checks
-    usage = await repository.member_usage(member_id, limited)
-    return check_campaigns(
-        program, program.campaigns, context, has_member=True, language=language, usage=usage
-    )
+    return with_usage(checks, await repository.member_usage(member_id, limited))
 
 
 async def _claim(

@@ -24,12 +24,18 @@ them (:func:`select` chooses again without a campaign whose claim failed).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 
 from patron.rules.allocation import paid_amounts
 from patron.rules.arithmetic import round_ratio
-from patron.rules.compiled import compile_conditions, compile_program, ratio_of
+from patron.rules.compiled import (
+    CompiledConditions,
+    compile_conditions,
+    compile_program,
+    ratio_of,
+)
 from patron.rules.conditions import check_conditions, purchase_facts
 from patron.rules.context import PurchaseContext
 from patron.rules.periods import limit_period_key
@@ -38,6 +44,52 @@ from patron.rules.trace import BreakdownRow, effect_of
 from patron.rules.vocabulary import Campaign, CampaignStatus, DeferredEffect, EffectType, Stacking
 
 ROW_PREFIX = "campaign:"
+_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """What a campaign's checks read, computed once per campaign (and time zone)."""
+
+    campaign: Campaign
+    when: CompiledConditions
+    kind: EffectType
+    value: Decimal | int
+    ratio: tuple[int, int]
+    starts_at: datetime
+    ends_at: datetime
+
+    @property
+    def runs(self) -> bool:
+        """Written to run (``active`` or ``scheduled``), inside its window or not."""
+        return self.campaign.status in (CampaignStatus.ACTIVE, CampaignStatus.SCHEDULED)
+
+
+_CACHE: dict[tuple[int, str], _Compiled] = {}
+
+
+def _compiled(program: RuleProgram, campaign: Campaign) -> _Compiled:
+    """Cached by identity (a campaign is immutable, and the entry holds it, so that an
+    identity is never mistaken for another campaign's)."""
+    timezone = program.program.timezone
+    cached = _CACHE.get((id(campaign), timezone))
+    if cached is not None and cached.campaign is campaign:
+        return cached
+    kind, value = effect_of(campaign.effect)
+    starts_at, ends_at = campaign.window.bounds(timezone)
+    compiled = _Compiled(
+        campaign=campaign,
+        when=compile_conditions(program, campaign.when),
+        kind=kind,
+        value=value,
+        ratio=(1, 1) if kind is EffectType.BONUS_POINTS else ratio_of(Decimal(value)),
+        starts_at=starts_at,
+        ends_at=ends_at,
+    )
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[(id(campaign), timezone)] = compiled
+    return compiled
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +103,8 @@ class CampaignCheck:
     points: int
     reason: str | None
     period_key: str | None
+    effect: EffectType = EffectType.BONUS_POINTS
+    value: str = ""
 
     @property
     def key(self) -> str:
@@ -61,56 +115,41 @@ class CampaignCheck:
         return self.reason is None
 
     def row(self, *, applied: bool, reason: str | None) -> BreakdownRow:
-        kind, value = effect_of(self.campaign.effect)
         return BreakdownRow(
             rule_id=ROW_PREFIX + self.key,
             name=self.name,
             applied=applied,
             reason=reason,
-            effect=kind.value,
-            value=str(value),
+            effect=self.effect.value,
+            value=self.value,
             points=self.points if applied else 0,
         )
 
 
-def live_campaigns(
-    campaigns: Sequence[Campaign], moment: datetime, timezone: str
-) -> list[Campaign]:
+def _live(program: RuleProgram, campaigns: Sequence[Campaign], moment: datetime) -> list[_Compiled]:
     """The campaigns whose status at ``moment`` is ``active``, in evaluation order (priority
     descending, ties in file order)."""
-    live = [c for c in campaigns if c.status_at(moment, timezone) is CampaignStatus.ACTIVE]
-    return sorted(live, key=lambda campaign: -campaign.priority)
-
-
-def usage_keys(
-    campaigns: Sequence[Campaign], moment: datetime, timezone: str
-) -> list[tuple[str, str]]:
-    """``(campaign key, period key)`` of the live campaigns with a per-member limit."""
-    return [
-        (c.key, limit_period_key(c.limits.period, moment, timezone))
-        for c in live_campaigns(campaigns, moment, timezone)
-        if c.limits is not None and c.limits.per_member is not None
-    ]
+    found = [_compiled(program, campaign) for campaign in campaigns]
+    live = [c for c in found if c.runs and c.starts_at <= moment < c.ends_at]
+    return sorted(live, key=lambda c: -c.campaign.priority)
 
 
 def _points(
     program: RuleProgram,
-    campaign: Campaign,
+    compiled: _Compiled,
     amounts: list[int],
     shipping: int,
     lines: tuple[int, ...],
 ) -> int:
-    compiled = compile_program(program)
-    kind, value = effect_of(campaign.effect)
-    if kind is EffectType.BONUS_POINTS:
-        return int(value)
-    if kind is EffectType.MULTIPLY_LINES:
+    if compiled.kind is EffectType.BONUS_POINTS:
+        return int(compiled.value)
+    if compiled.kind is EffectType.MULTIPLY_LINES:
         spend = sum(amounts[index] for index in lines)
     else:
         spend = sum(amounts) + shipping
-    a, b = ratio_of(value)  # type: ignore[arg-type]
-    numerator = spend * compiled.points * (a - b)
-    return round_ratio(numerator, compiled.per_amount * b, compiled.rounding)
+    rates = compile_program(program)
+    a, b = compiled.ratio
+    return round_ratio(spend * rates.points * (a - b), rates.per_amount * b, rates.rounding)
 
 
 def check_campaigns(
@@ -127,19 +166,20 @@ def check_campaigns(
     if not campaigns:
         return []
     timezone = program.program.timezone
-    compiled = compile_program(program)
-    facts = purchase_facts(compiled, context)
+    rates = compile_program(program)
+    facts = purchase_facts(rates, context)
     amounts = paid_amounts(context)
-    shipping = 0 if compiled.exclude_shipping else context.shipping
+    shipping = 0 if rates.exclude_shipping else context.shipping
     checks: list[CampaignCheck] = []
-    for campaign in live_campaigns(campaigns, context.occurred_at, timezone):
+    for compiled in _live(program, campaigns, context.occurred_at):
+        campaign = compiled.campaign
         limits = campaign.limits
         period_key = (
             limit_period_key(limits.period, context.occurred_at, timezone)
             if limits is not None and limits.per_member is not None
             else None
         )
-        result = check_conditions(compile_conditions(program, campaign.when), facts)
+        result = check_conditions(compiled.when, facts)
         reason: str | None = None
         tiers = campaign.audience.tiers
         if not has_member:
@@ -148,18 +188,38 @@ def check_campaigns(
             reason = "not in the audience: the member's tier is not " + ", ".join(tiers)
         elif not result.holds:
             reason = "conditions not met: " + ", ".join(result.failed)
-        elif limits is not None and limits.per_member is not None:
-            used = usage.get(campaign.key, 0)
-            if used >= limits.per_member:
-                reason = (
-                    f"limit reached: already applied {used} of {limits.per_member} times "
-                    f"per {limits.period.value}"
-                )
-        points = _points(program, campaign, amounts, shipping, result.lines)
+        else:
+            reason = _limit_reason(campaign, usage)
+        points = _points(program, compiled, amounts, shipping, result.lines)
+        name = campaign.name.pick(language)
+        value = str(compiled.value)
         checks.append(
-            CampaignCheck(campaign, campaign.name.pick(language), points, reason, period_key)
+            CampaignCheck(campaign, name, points, reason, period_key, compiled.kind, value)
         )
     return checks
+
+
+def _limit_reason(campaign: Campaign, usage: Mapping[str, int]) -> str | None:
+    limits = campaign.limits
+    if limits is None or limits.per_member is None:
+        return None
+    used = usage.get(campaign.key, 0)
+    if used < limits.per_member:
+        return None
+    return (
+        f"limit reached: already applied {used} of {limits.per_member} times "
+        f"per {limits.period.value}"
+    )
+
+
+def with_usage(checks: Sequence[CampaignCheck], usage: Mapping[str, int]) -> list[CampaignCheck]:
+    """``checks`` made without usage, with the member's ``usage`` taken into account (the
+    same as :func:`check_campaigns` with ``usage``, without checking the conditions again)."""
+    found: list[CampaignCheck] = []
+    for check in checks:
+        reason = _limit_reason(check.campaign, usage) if check.qualifies else None
+        found.append(check if reason is None else replace(check, reason=reason))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
