@@ -251,3 +251,36 @@ async def test_a_nul_character_is_refused_not_stored(api: Api) -> None:
     written = EXAMPLE.replace('en: "December bonus"', 'en: "Dec\\0ember"')
     put = await api.call("PUT", "/program", content=written.encode())
     assert put.status_code == 422, put.text
+
+
+async def test_the_quote_hints_at_campaigns_that_almost_applied(api: Api) -> None:
+    await _apply(api, EXAMPLE)
+    await enrol(api, "ann")
+    cart = {
+        "member_external_id": "ann",
+        "currency": "RUB",
+        "occurred_at": TUESDAY,
+        "lines": [{"sku": "t1", "category": "tea", "quantity": 1, "unit_price": "2500.00"}],
+    }
+    quote = await api.call("POST", "/checkout/quote", role="pos", json=cart)
+    assert quote.status_code == 200, quote.text
+    hinted = [h for h in quote.json()["hints"] if h["rule_id"] == "campaign:december-bonus"]
+    assert hinted == [
+        {
+            "kind": "spend_more",
+            "rule_id": "campaign:december-bonus",
+            "rule_name": "Декабрьский бонус",
+            "effect": "bonus_points",
+            "value": "200",
+            "missing_amount": "500.00",
+            "categories": [],
+            "skus": [],
+            "message": "spend 500.00 RUB more for Декабрьский бонус",
+        }
+    ]
+    # once the member has used the week's application, the quote no longer hints at it
+    tea = [("t1", "tea", 1, "4000.00")]
+    bought = await api.call("POST", "/purchases", role="pos", json=purchase("p1", "ann", tea))
+    assert bought.status_code == 201
+    again = await api.call("POST", "/checkout/quote", role="pos", json=cart)
+    assert all(h["rule_id"] != "campaign:december-bonus" for h in again.json()["hints"])

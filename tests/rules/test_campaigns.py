@@ -10,7 +10,7 @@ import pytest
 
 from patron.programs.loader import load_program
 from patron.programs.schema import Program
-from patron.rules.campaigns import check_campaigns, select, with_usage
+from patron.rules.campaigns import campaign_hints, check_campaigns, select, with_usage
 from patron.rules.context import LineContext, PurchaseContext
 from patron.rules.vocabulary import CampaignStatus
 from tests.campaigns.programs import TUESDAY, with_campaigns
@@ -244,3 +244,55 @@ def test_usage_folded_in_later_equals_usage_checked_at_once() -> None:
         assert with_usage(_checks(program, _context()), usage) == _checks(
             program, _context(), usage=usage
         )
+
+
+def test_hints_name_campaigns_that_almost_applied() -> None:
+    program = _program(
+        """
+  - key: big
+    name: {en: "Big basket"}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    when: {order_total_gte: "5000.00"}
+    effect: {bonus_points: 300}
+  - key: cakes
+    name: {en: "Cake day"}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    when: {line_category_in: [cakes]}
+    effect: {multiply_lines: 2}
+  - key: both
+    name: {en: "Both"}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    when: {order_total_gte: "5000.00", line_category_in: [cakes]}
+    effect: {bonus_points: 1}
+  - key: gold
+    name: {en: "Gold"}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    audience: {tiers: [gold]}
+    when: {order_total_gte: "5000.00"}
+    effect: {bonus_points: 1}
+"""
+    )
+    context = _context()  # 1,200.00 of tea and coffee, a Silver member
+    found = campaign_hints(program, _checks(program, context), context)
+    assert [h.to_dict() for h in found] == [
+        {
+            "kind": "spend_more",
+            "rule_id": "campaign:big",
+            "rule_name": "Big basket",
+            "effect": "bonus_points",
+            "value": "300",
+            "missing_amount": 3800_00,
+            "categories": [],
+            "skus": [],
+        },
+        {
+            "kind": "add_item",
+            "rule_id": "campaign:cakes",
+            "rule_name": "Cake day",
+            "effect": "multiply_lines",
+            "value": "2",
+            "missing_amount": None,
+            "categories": ["cakes"],
+            "skus": [],
+        },
+    ]

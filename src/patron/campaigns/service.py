@@ -11,16 +11,25 @@ campaign out, the claims of that pass are given back, and the policies choose ag
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns.repository import CampaignRepository
 from patron.programs.schema import Program
-from patron.rules.campaigns import CampaignCheck, Selection, check_campaigns, select, with_usage
+from patron.rules.campaigns import (
+    CampaignCheck,
+    Selection,
+    campaign_hints,
+    check_campaigns,
+    limit_reason,
+    select,
+    with_usage,
+)
 from patron.rules.context import PurchaseContext
 from patron.rules.engine import DeferredAction
+from patron.rules.hints import Hint
 from patron.rules.trace import BreakdownRow
 
 
@@ -42,6 +51,7 @@ class CampaignOutcome:
     rows: tuple[BreakdownRow, ...] = ()
     claims: tuple[Claim, ...] = ()
     deferred: tuple[DeferredAction, ...] = field(default=())
+    hints: tuple[Hint, ...] = ()  # the quote's: campaigns that almost applied
 
     @property
     def applied(self) -> tuple[tuple[str, int], ...]:
@@ -194,8 +204,14 @@ async def preview_for_quote(
     if not program.campaigns or member_id is None:
         return NOTHING
     repository = CampaignRepository(session)
-    checks = await _checks(repository, program, context, member_id)
-    counters = await repository.counters(program_id, [c.key for c in checks if c.qualifies])
+    language = program.program.default_language.value
+    checks = check_campaigns(
+        program, program.campaigns, context, has_member=True, language=language, usage={}
+    )
+    limited = [(c.key, c.period_key) for c in checks if c.period_key is not None]
+    usage = await repository.member_usage(member_id, limited) if limited else {}
+    checks = with_usage(checks, usage)
+    counters = await repository.counters(program_id, [c.key for c in checks])
     refused: dict[str, str] = {}
     while True:
         selection = select(checks, refused)
@@ -205,7 +221,15 @@ async def preview_for_quote(
                 refused[check.key] = why
                 break
         else:
-            return _outcome(checks, selection, [])
+            break
+    outcome = _outcome(checks, selection, [])
+    open_ = [
+        check
+        for check in checks
+        if limit_reason(check.campaign, usage) is None
+        and _would_refuse(check, counters.get(check.key, (0, 0))) is None
+    ]
+    return replace(outcome, hints=tuple(campaign_hints(program, open_, context)))
 
 
 def _would_refuse(check: CampaignCheck, counter: tuple[int, int]) -> str | None:

@@ -128,5 +128,7 @@ async def quote(
             )
             for d in applied.discounts
         ],
-        hints=[_hint(hint, currency) for hint in hints(program, context, evaluation)],
+        hints=[
+            _hint(hint, currency) for hint in [*hints(program, context, evaluation), *offers.hints]
+        ],
     )

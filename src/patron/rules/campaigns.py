@@ -36,8 +36,9 @@ from patron.rules.compiled import (
     compile_program,
     ratio_of,
 )
-from patron.rules.conditions import check_conditions, purchase_facts
+from patron.rules.conditions import check_conditions, order_total, purchase_facts
 from patron.rules.context import PurchaseContext
+from patron.rules.hints import Hint, HintKind
 from patron.rules.periods import limit_period_key
 from patron.rules.program import RuleProgram
 from patron.rules.trace import BreakdownRow, effect_of
@@ -105,6 +106,7 @@ class CampaignCheck:
     period_key: str | None
     effect: EffectType = EffectType.BONUS_POINTS
     value: str = ""
+    failed: tuple[str, ...] = ()  # the conditions that did not hold
 
     @property
     def key(self) -> str:
@@ -181,6 +183,7 @@ def check_campaigns(
         )
         result = check_conditions(compiled.when, facts)
         reason: str | None = None
+        failed: tuple[str, ...] = ()
         tiers = campaign.audience.tiers
         if not has_member:
             reason = "not in the audience: campaigns apply to members' purchases"
@@ -188,18 +191,21 @@ def check_campaigns(
             reason = "not in the audience: the member's tier is not " + ", ".join(tiers)
         elif not result.holds:
             reason = "conditions not met: " + ", ".join(result.failed)
+            failed = result.failed
         else:
-            reason = _limit_reason(campaign, usage)
+            reason = limit_reason(campaign, usage)
         points = _points(program, compiled, amounts, shipping, result.lines)
         name = campaign.name.pick(language)
         value = str(compiled.value)
         checks.append(
-            CampaignCheck(campaign, name, points, reason, period_key, compiled.kind, value)
+            CampaignCheck(campaign, name, points, reason, period_key, compiled.kind, value, failed)
         )
     return checks
 
 
-def _limit_reason(campaign: Campaign, usage: Mapping[str, int]) -> str | None:
+def limit_reason(campaign: Campaign, usage: Mapping[str, int]) -> str | None:
+    """Why the member's per-member limit holds ``campaign`` back (``usage``: applications in
+    the current period by campaign key), or ``None``."""
     limits = campaign.limits
     if limits is None or limits.per_member is None:
         return None
@@ -217,7 +223,7 @@ def with_usage(checks: Sequence[CampaignCheck], usage: Mapping[str, int]) -> lis
     same as :func:`check_campaigns` with ``usage``, without checking the conditions again)."""
     found: list[CampaignCheck] = []
     for check in checks:
-        reason = _limit_reason(check.campaign, usage) if check.qualifies else None
+        reason = limit_reason(check.campaign, usage) if check.qualifies else None
         found.append(check if reason is None else replace(check, reason=reason))
     return found
 
@@ -287,3 +293,40 @@ def select(checks: Sequence[CampaignCheck], refused: Mapping[str, str]) -> Selec
     order = {check.key: index for index, check in enumerate(checks)}
     skipped.sort(key=lambda pair: order[pair[0].key])
     return Selection(tuple(applied), tuple(skipped))
+
+
+_LINE_CONDITIONS = frozenset({"line_category_in", "line_sku_in"})
+
+
+def campaign_hints(
+    program: RuleProgram, checks: Sequence[CampaignCheck], context: PurchaseContext
+) -> list[Hint]:
+    """Hints for campaigns that almost applied: in the audience, and failing only on
+    ``order_total_gte`` (spend more) or only on line conditions (add an item), as
+    :func:`patron.rules.hints.hints` gives them for rules. The caller leaves out campaigns
+    whose limit or budget is used up."""
+    rates = compile_program(program)
+    total = order_total(rates.exclude_shipping, context)
+    found: list[Hint] = []
+    for check in checks:
+        failed = set(check.failed)
+        if not failed:
+            continue
+        compiled = _compiled(program, check.campaign)
+        head = Hint(
+            HintKind.SPEND_MORE, ROW_PREFIX + check.key, check.name, compiled.kind, compiled.value
+        )
+        gte = compiled.when.total_gte
+        if failed == {"order_total_gte"} and gte is not None:
+            found.append(replace(head, missing_amount=gte - total))
+        elif failed <= _LINE_CONDITIONS:
+            when = check.campaign.when
+            found.append(
+                replace(
+                    head,
+                    kind=HintKind.ADD_ITEM,
+                    categories=tuple(when.line_category_in or ()),
+                    skus=tuple(when.line_sku_in or ()),
+                )
+            )
+    return found
