@@ -38,10 +38,11 @@ from patron.notifications import tokens
 from patron.programs import service as program_service
 from patron.webhooks.handlers import queue_deliveries
 from patron.webhooks.models import WebhookDelivery
-from tests.conftest import REPO, SEED_PROGRAM, _empty_all_tables
+from tests.conftest import REPO, _empty_all_tables
 from tests.feedback.factories import NPS_SURVEY
 
 API = "/api/v1"
+CAMPAIGNS_PROGRAM = REPO / "examples" / "campaigns-program.yaml"  # the seed program and campaigns
 PUBLIC: frozenset[str] = frozenset()  # no key asked
 ADMIN = frozenset({"admin"})
 STAFF = frozenset({"admin", "staff"})
@@ -171,13 +172,37 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     # the program
     ("GET", "/api/v1/program"): Entry(STAFF_POS, Sample(200)),
-    ("PUT", "/api/v1/program"): Entry(ADMIN, Sample(200, content=SEED_PROGRAM.read_text())),
+    ("PUT", "/api/v1/program"): Entry(ADMIN, Sample(200, content=CAMPAIGNS_PROGRAM.read_text())),
     ("GET", "/api/v1/program/versions"): Entry(STAFF_POS, Sample(200)),
     ("GET", "/api/v1/program/versions/{version}"): Entry(STAFF_POS, Sample(200)),
     # the product catalogue
     ("GET", "/api/v1/products"): Entry(STAFF_POS, Sample(200)),
     ("POST", "/api/v1/products"): Entry(
         ADMIN, Sample(201, json={"sku": "sku-{n}", "name": "Product {n}", "price": "10.00"})
+    ),
+    # campaigns (the prepared program is examples/campaigns-program.yaml)
+    ("GET", "/api/v1/campaigns"): Entry(STAFF_POS, Sample(200)),
+    ("POST", "/api/v1/campaigns"): Entry(
+        ADMIN,
+        Sample(
+            201,
+            json={
+                "key": "c-{n}",
+                "name": {"en": "C {n}"},
+                "window": {"start": "2027-03-01", "end": "2027-03-31"},
+                "effect": {"bonus_points": 10},
+            },
+        ),
+    ),
+    ("PATCH", "/api/v1/campaigns/{key}"): Entry(
+        ADMIN,
+        Sample(200, path=f"{API}/campaigns/december-bonus", json={"description": "d {n}"}),
+    ),
+    ("GET", "/api/v1/campaigns/{key}"): Entry(
+        STAFF_POS, Sample(200, path=f"{API}/campaigns/december-bonus")
+    ),
+    ("GET", "/api/v1/campaigns/{key}/stats"): Entry(
+        STAFF, Sample(200, path=f"{API}/campaigns/december-bonus/stats")
     ),
     # support tickets
     ("POST", "/api/v1/tickets"): Entry(STAFF_POS, Sample(201, json={**_TICKET, "text": "{n}"})),
@@ -528,7 +553,7 @@ async def prepared(database_url_for_tests: str) -> AsyncIterator[Prepared]:
     keys: dict[str, str] = {}
     async with database.write() as session:
         await program_service.apply_program(
-            session, text=SEED_PROGRAM.read_text(), created_by="test"
+            session, text=CAMPAIGNS_PROGRAM.read_text(), created_by="test"
         )
         for role in Role:
             created = await access_service.create_key(

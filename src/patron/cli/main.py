@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str, Literal["group", "command"]]] = {
     "keys": ("patron.cli.keys", "app", "group"),
     "program": ("patron.cli.program", "app", "group"),
     "jobs": ("patron.cli.jobs", "app", "group"),
+    "campaigns": ("patron.cli.campaigns", "app", "group"),
     "import": ("patron.cli.imports", "app", "group"),
     "analytics": ("patron.cli.analytics", "app", "group"),
     "feedback": ("patron.cli.feedback", "app", "group"),

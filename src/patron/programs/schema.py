@@ -22,6 +22,7 @@ from pydantic import Field, field_validator, model_validator
 
 from patron.kit import money
 from patron.programs.access_settings import AccessSettings
+from patron.programs.campaign_checks import campaign_problems
 from patron.programs.feedback_settings import (
     ReviewSettings,
     SurveyDefinition,
@@ -32,6 +33,7 @@ from patron.programs.purchase_settings import PurchaseSettings, Returns
 from patron.programs.segmentation import SegmentSettings
 from patron.programs.strict import Strict
 from patron.programs.support_settings import Support
+from patron.rules.vocabulary import Campaign as Campaign
 from patron.rules.vocabulary import EarnRule as EarnRule
 from patron.rules.vocabulary import LimitPeriod as LimitPeriod
 from patron.rules.vocabulary import Rounding as Rounding
@@ -259,12 +261,15 @@ class Program(Strict):
     # campaigns run them). Left out of the stored document when empty, so that the documents
     # (and checksums) of programs without them are what they were.
     rule_sets: list[RuleSet] = Field(default_factory=list, exclude_if=lambda value: not value)
+    # Campaigns (docs/campaigns.md); left out of the stored document when empty, as rule_sets.
+    campaigns: list[Campaign] = Field(default_factory=list, exclude_if=lambda value: not value)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
         """Every problem at once, one ``path: message`` per line (the loader splits them)."""
         problems = self._unknown_references() + self._money_place_problems()
         problems += self._rule_set_problems()
+        problems += campaign_problems(self)
         problems += unique_survey_keys(self.surveys)
         if problems:
             raise ValueError("\n".join(problems))
@@ -367,6 +372,9 @@ class Program(Strict):
             places = money.exponent(self.currency)
             raise ValueError(f"{path}: has more than {places} decimal places for {self.currency}")
         return int(scaled)
+
+    def campaign(self, key: str) -> Campaign | None:
+        return next((campaign for campaign in self.campaigns if campaign.key == key), None)
 
     def reward(self, code: str) -> Reward | None:
         return next((reward for reward in self.rewards if reward.code == code), None)

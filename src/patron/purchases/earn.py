@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.campaigns import service as campaign_service
 from patron.kit.errors import IdempotencyConflictError
 from patron.kit.raw import raw_of
 from patron.ledger import service as ledger_service
@@ -103,10 +104,16 @@ def lock_order(data: PurchaseCreate) -> str:
 
 
 async def record_purchase(
-    session: AsyncSession, *, active: ActiveProgram, data: PurchaseCreate, now: datetime
+    session: AsyncSession,
+    *,
+    active: ActiveProgram,
+    data: PurchaseCreate,
+    now: datetime,
+    campaigns: bool = True,
 ) -> RecordedPurchase:
     """Record one purchase (see the module docstring): about nine statements for a member's
-    purchase, all straight to the driver."""
+    purchase, all straight to the driver. ``campaigns=False`` leaves the program's campaigns
+    out (an import of history scores as the vectorised path does)."""
     program = active.program
     lines = parse_lines(program, data.currency, data.lines)
     total, shipping = parse_totals(data.currency, data.total, data.shipping)
@@ -129,7 +136,17 @@ async def record_purchase(
     evaluation = await evaluate_purchase(
         session, program=program, context=context, member_id=member_id
     )
-    points = evaluation.points if member is not None else 0
+    # campaigns: claimed here (limits, budgets); given back below for a purchase recorded before
+    offers = campaign_service.NOTHING
+    if campaigns:
+        offers = await campaign_service.claim_for_purchase(
+            session,
+            program_id=active.program_id,
+            program=program,
+            context=context,
+            member_id=member_id,
+        )
+    points = evaluation.points + offers.points if member is not None else 0
     check_points_limit(program, points)
     pending_until, expires_at = lot_timing(program, data.occurred_at)
     values: dict[str, Any] = {
@@ -152,6 +169,7 @@ async def record_purchase(
         "created_at": now,
     }
     breakdown: list[dict[str, Any]] = [dict(row) for row in evaluation.to_breakdown()]
+    breakdown += [dict(row) for row in offers.rows]
     line_rows = _line_rows(context)
     repository = PurchaseRepository(session)
     stored_lines = [row.stored() for row in line_rows]
@@ -171,6 +189,10 @@ async def record_purchase(
     else:
         purchase_id = await repository.insert(values, breakdown, stored_lines)
     if purchase_id is None:
+        if member is not None and offers.claims:
+            await campaign_service.give_back(
+                session, program_id=active.program_id, member_id=member.id, outcome=offers
+            )
         return await _recorded_before(repository, active, data.external_id, values["request_hash"])
     if member is not None and points > 0 and not fused:
         entry = await ledger_service.credit(
@@ -188,6 +210,17 @@ async def record_purchase(
             now=now,
         )
         await repository.set_earn_entry(purchase_id, entry.id)
+    if member is not None and offers.claims:
+        await campaign_service.record_applications(
+            session,
+            program_id=active.program_id,
+            purchase_id=purchase_id,
+            member_id=member.id,
+            outcome=offers,
+            revenue=total,
+            occurred_at=data.occurred_at,
+            now=now,
+        )
     if member is not None:
         await _count_rule_usage(session, member.id, active, evaluation.applied_rule_ids, data)
         await tier_service.upgrade_if_qualified(
@@ -200,7 +233,7 @@ async def record_purchase(
         )
     shown = {name: values[name] for name in _SHOWN}
     purchase = PurchaseRow(id=purchase_id, breakdown=breakdown, **shown)
-    deferred = evaluation.deferred if member is not None else ()
+    deferred = evaluation.deferred + offers.deferred if member is not None else ()
     return RecordedPurchase(purchase_read(purchase, line_rows), True, deferred)
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from patron.api.routes import (
     analytics,
     audit,
+    campaigns,
     checkout,
     events,
     feedback,
@@ -31,6 +32,7 @@ ROUTERS: list[APIRouter] = [
     checkout.router,
     programs.router,
     products.router,
+    campaigns.router,
     tickets.router,
     insights.router,
     analytics.router,
