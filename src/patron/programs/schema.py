@@ -15,7 +15,7 @@ import itertools
 import re
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -223,7 +223,9 @@ class Reward(Strict):
     value: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)] | None = None
     sku: str | None = None
     cost_points: Points
-    valid_days: Annotated[int, Field(gt=0, strict=True)] | None = None
+    valid_days: Annotated[int, Field(gt=0, strict=True)] | Literal["never"] | None = None
+    """Days a coupon of this reward stays valid; none: ``limits.default_coupon_valid_days``;
+    ``never``: it never expires."""
     stock: Annotated[int, Field(ge=0, strict=True)] | None = None
     min_tier: str | None = None
     description: str = ""
@@ -238,6 +240,12 @@ class Reward(Strict):
         if self.kind is RewardKind.FREE_PRODUCT and not self.sku:
             raise ValueError("sku: free_product needs the sku of the free product")
         return self
+
+    def coupon_days(self, limits: Limits) -> int | None:
+        """Days its coupons stay valid (``None``: for ever, when asked for)."""
+        if self.valid_days == "never":
+            return None
+        return self.valid_days if self.valid_days is not None else limits.default_coupon_valid_days
 
 
 class Program(Strict):

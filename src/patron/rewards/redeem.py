@@ -189,6 +189,7 @@ async def _insert_coupon(
     key: str,
     now: datetime,
 ) -> Row[Any]:
+    days = reward.coupon_days(active.program.limits)
     values = {
         "member_id": member_id,
         "program_id": active.program_id,
@@ -200,7 +201,9 @@ async def _insert_coupon(
         "cost_points": reward.cost_points,
         "status": CouponStatus.ACTIVE,
         "issued_at": now,
-        "valid_until": add_days(now, reward.valid_days) if reward.valid_days else None,
+        "valid_until": add_days(now, days)
+        if (days := reward.coupon_days(active.program.limits))
+        else None,
         "idempotency_key": key,
     }
     for _attempt in range(_CODE_ATTEMPTS):
