@@ -51,7 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from patron.kit.db import Base, Database, Id, JsonType, UTCDateTime
-from patron.kit.raw import Sql, json_text, raw_of, read_time
+from patron.kit.raw import Sql, raw_of, read_time
 from patron.kit.time import utcnow
 
 MAX_ATTEMPTS = 12
@@ -166,18 +166,16 @@ async def emit(
     occurred_at: datetime | None = None,
 ) -> None:
     """Write ``event`` to the outbox in ``session``'s transaction."""
-    payload = event.model_dump(mode="json")
-    member_id = payload.get("member_id")
     raw = await raw_of(session)
-    await raw.run(
-        _INSERT,
-        event.type,
-        event.version,
-        program_id,
-        member_id if isinstance(member_id, int) else None,
-        occurred_at or utcnow(),
-        json_text(payload),
-    )
+    await raw.run(_INSERT, *_row(event, program_id, occurred_at or utcnow()))
+
+
+def _row(event: DomainEvent, program_id: int | None, moment: datetime) -> tuple[Any, ...]:
+    """The ``_INSERT`` parameters of ``event`` (its JSON straight from pydantic-core: compact,
+    non-ASCII kept, as :func:`~patron.kit.raw.json_text` writes it)."""
+    member_id = getattr(event, "member_id", None)
+    member = member_id if isinstance(member_id, int) and not isinstance(member_id, bool) else None
+    return (event.type, event.version, program_id, member, moment, event.model_dump_json())
 
 
 async def emit_many(
@@ -191,14 +189,8 @@ async def emit_many(
     if not events:
         return
     moment = occurred_at or utcnow()
-    rows = []
-    for event in events:
-        payload = event.model_dump(mode="json")
-        member_id = payload.get("member_id")
-        member = member_id if isinstance(member_id, int) else None
-        rows.append((event.type, event.version, program_id, member, moment, json_text(payload)))
     raw = await raw_of(session)
-    await raw.many(_INSERT, rows)
+    await raw.many(_INSERT, [_row(event, program_id, moment) for event in events])
 
 
 def backoff(attempts: int) -> timedelta:

@@ -212,7 +212,7 @@ async def insert_purchase_with_earning(
 
 
 def _payload(event: DomainEvent) -> str:
-    return json_text(event.model_dump(mode="json"))
+    return event.model_dump_json()
 
 
 def earning_key(purchase_id: int) -> str:
