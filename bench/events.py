@@ -15,8 +15,8 @@ commit, ``--concurrency`` callers at once, savepoints on SQLite only; the active
 once per group), one member purchase of three lines each (coffee, tea, cakes: about 200 points,
 so every purchase writes both events; on PostgreSQL by the fused statement), for ``--seconds``
 per run. Runs alternate without and with the events (``patron.purchases.events.EMIT``, the
-switch that exists for this baseline), ``--rounds`` of each; the best run of each mode is
-compared, which is steadier on a shared machine than the mean. It prints purchases/s of each
+switch that exists for this baseline), ``--rounds`` of each, and the medians of each mode
+are compared (steadier on a shared machine than the best or the mean). It prints purchases/s of each
 run and the CPU time a purchase took (this process's, plus the server's processes' when
 ``--pg-data`` names the cluster's directory and the script may read ``/proc``): on a shared
 machine the CPU figures are the steadier ones. Then the ratio with/without, the events
@@ -33,6 +33,7 @@ import asyncio
 import itertools
 import os
 import random
+import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -198,7 +199,7 @@ async def bench(kind: str, arguments: argparse.Namespace) -> None:
             await _prepare(database, arguments.members)
             ready = time.perf_counter() - started
             print(f"{kind}: {arguments.members} members ready in {ready:.1f} s")
-            best = {False: 0.0, True: 0.0}
+            rates: dict[bool, list[float]] = {False: [], True: []}
             cpu: dict[bool, list[float]] = {False: [], True: []}
             for round_number in range(arguments.rounds):
                 # off-on, then on-off: the database grows as the runs go, alike for both
@@ -213,7 +214,7 @@ async def bench(kind: str, arguments: argparse.Namespace) -> None:
                         arguments.members,
                         _postmaster(arguments.pg_data) if kind == "postgresql" else None,
                     )
-                    best[emit] = max(best[emit], rate)
+                    rates[emit].append(rate)
                     cpu[emit].append(micros)
                     name = "with events   " if emit else "without events"
                     print(
@@ -222,12 +223,12 @@ async def bench(kind: str, arguments: argparse.Namespace) -> None:
                     )
             purchase_events.EMIT = True
             events = await _count_events(database)
-            off, on = min(cpu[False]), min(cpu[True])
+            off, on = statistics.median(rates[False]), statistics.median(rates[True])
+            cpu_off, cpu_on = statistics.median(cpu[False]), statistics.median(cpu[True])
             print(
-                f"{kind}: best without {best[False]:.0f}/s, with {best[True]:.0f}/s, "
-                f"ratio with/without {best[True] / best[False]:.3f}; CPU a purchase "
-                f"{off:.0f} -> {on:.0f} µs ({on / off - 1:+.1%}); "
-                f"{events} events in the outbox"
+                f"{kind}: median without {off:.0f}/s, with {on:.0f}/s, ratio with/without "
+                f"{on / off:.3f}; median CPU a purchase {cpu_off:.0f} -> {cpu_on:.0f} µs "
+                f"({cpu_on / cpu_off - 1:+.1%}); {events} events in the outbox"
             )
             dispatched, elapsed = await _drain(database, arguments.dispatch_seconds)
             print(

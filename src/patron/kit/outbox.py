@@ -45,8 +45,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -273,6 +271,15 @@ async def _claim(database: Database, now: datetime, limit: int) -> list[EventEnv
     return events
 
 
+_RECORD_RUN = Sql(
+    "INSERT INTO outbox_handler_runs (event_id, handler, status, attempts, next_attempt_at, "
+    "last_error, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+    "ON CONFLICT (event_id, handler) DO UPDATE SET status = excluded.status, "
+    "attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at, "
+    "last_error = excluded.last_error, updated_at = excluded.updated_at"
+)
+
+
 async def _record_run(
     session: AsyncSession,
     event_id: int,
@@ -284,23 +291,10 @@ async def _record_run(
     error: str | None,
     now: datetime,
 ) -> None:
-    values = {
-        "event_id": event_id,
-        "handler": handler,
-        "status": status,
-        "attempts": attempts,
-        "next_attempt_at": next_attempt_at,
-        "last_error": error,
-        "updated_at": now,
-    }
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(OutboxHandlerRun).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=["event_id", "handler"],
-        set_={k: v for k, v in values.items() if k not in ("event_id", "handler")},
-    )
-    await session.execute(statement)
+    """Upsert the run of ``handler`` on the event (straight to the driver: one per handler
+    run, the dispatcher's commonest statement)."""
+    raw = await raw_of(session)
+    await raw.run(_RECORD_RUN, event_id, handler, status, attempts, next_attempt_at, error, now)
 
 
 async def _run_handler(
