@@ -4,17 +4,21 @@ it, the others' are written once, also when PostgreSQL runs a group again), purc
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.db import Database
 from patron.kit.errors import InvalidInputError
 from patron.kit.group_commit import WriteGroups
+from patron.ledger import service as ledger_service
+from patron.ledger.kinds import EntryKind
 from patron.programs import service as program_service
 from patron.purchases import earn
 from patron.purchases.batch import record_purchases
 from patron.purchases.earn import RecordedPurchase, record_purchase
+from patron.purchases.models import Purchase, PurchaseLine
 from patron.purchases.schemas import PurchaseBatchCreate
-from tests.events.test_purchase_events import events, last_event_id, tea
+from tests.events.test_purchase_events import events, last_event_id, record, tea
 from tests.kit.test_group_commit import _as_one_group
 from tests.purchases.bulk.factories import NOW, apply, enrol
 
@@ -92,3 +96,43 @@ async def test_a_batch_emits_the_events_of_the_purchases_it_records_once(
     ]
     assert await run() == [200, 404, 200]  # the retry records nothing and emits nothing
     assert len(await events(database, before)) == 3
+
+
+async def test_a_batch_purchase_refused_after_its_writes_keeps_neither_rows_nor_events(
+    database: Database,
+) -> None:
+    """A purchase whose earning key another credit took is refused (409) after the purchase
+    was written (by the fused statement on PostgreSQL, step by step on SQLite): its savepoint
+    takes back its rows and events, raw statements included; the batch's others are kept."""
+    program_id = await apply(database, "main")
+    member_id = (await enrol(database, program_id, ["e-0"]))["e-0"]
+    first = await record(database, tea("t-1"))
+    async with database.write() as session:  # the key the batch's second purchase earns by
+        await ledger_service.credit(
+            session,
+            member_id=member_id,
+            amount=99,
+            kind=EntryKind.EARN,
+            idempotency_key=f"purchase:{first.purchase.id + 2}",
+            source_type="manual",
+            source_id="early",
+            now=NOW,
+        )
+    before = await last_event_id(database)
+    data = PurchaseBatchCreate(purchases=[tea("t-2"), tea("t-3"), tea("t-4", member=None)])
+    async with database.write() as session:
+        active = await program_service.get_active_program(session, key="main")
+        result = await record_purchases(session, active=active, data=data, now=NOW)
+
+    assert [item.status for item in result.results] == [201, 409, 201]
+    written = await events(database, before)
+    assert [(name, payload.get("external_id")) for name, _, _, payload in written] == [
+        ("purchases.recorded", "t-2"),
+        ("ledger.credited", None),
+        ("purchases.recorded", "t-4"),
+    ]
+    async with database.read() as session:
+        stored = set((await session.execute(select(Purchase.external_id))).scalars())
+        lines = await session.scalar(select(func.count()).select_from(PurchaseLine))
+    assert stored == {"t-1", "t-2", "t-4"}
+    assert lines == 3
