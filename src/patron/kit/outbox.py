@@ -9,7 +9,8 @@ Nothing is sent from inside a transaction.
 
 The dispatcher (:func:`dispatch_pending`, run by ``patron worker`` and inside ``patron serve``)
 reads undispatched events in id order and runs every :class:`Handler` that wants the event's
-type, each in a unit of work of its own. A handler's success is recorded in
+type, each in a unit of work of its own (on PostgreSQL in a savepoint of a unit of work a few
+runs share, :data:`RUNS_BUDGET`). A handler's success is recorded in
 ``outbox_handler_runs`` in the same unit of work as the handler's own writes, so a handler that
 only writes to the database takes effect exactly once; one with outside effects (an HTTP call,
 an email) is called at least once and must be idempotent by ``(handler, event)``
