@@ -11,6 +11,9 @@ program's ``purchases.max_future_minutes`` ahead (``occurred_in_future``). A tot
 order-level discount, spread over the lines (:mod:`patron.rules.allocation`): each line is
 stored with its share, and points follow what the lines were paid.
 
+Every new purchase emits ``purchases.recorded``, and ``ledger.credited`` when it earned points
+(:mod:`patron.purchases.events`), in its own unit of work: no event for a retry.
+
 Points go to a lot that unlocks after the program's ``pending_days`` and expires per its expiry
 policy; limited rules count their use per period in ``rule_usages``; a tier upgrade happens in
 the same unit of work as soon as the metric crosses a threshold.
@@ -27,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns import service as campaign_service
 from patron.kit.errors import IdempotencyConflictError
+from patron.kit.outbox import DomainEvent, emit_many
 from patron.kit.raw import raw_of
 from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind
@@ -36,6 +40,7 @@ from patron.members import service as member_service
 from patron.members.schemas import MemberState
 from patron.programs.expiry import lot_timing
 from patron.programs.schemas import ActiveProgram
+from patron.purchases import events as purchase_events
 from patron.purchases.context import (
     check_not_in_future,
     check_points_limit,
@@ -194,22 +199,23 @@ async def record_purchase(
                 session, program_id=active.program_id, member_id=member.id, outcome=offers
             )
         return await _recorded_before(repository, active, data.external_id, values["request_hash"])
-    if member is not None and points > 0 and not fused:
-        entry = await ledger_service.credit(
-            session,
-            member_id=member.id,
-            amount=points,
-            kind=EntryKind.EARN,
-            idempotency_key=earning_key(purchase_id),
-            source_type="purchase",
-            source_id=str(purchase_id),
-            occurred_at=data.occurred_at,
-            pending_until=pending_until,
-            expires_at=expires_at,
-            description=_earning_description(data),
-            now=now,
-        )
-        await repository.set_earn_entry(purchase_id, entry.id)
+    if not fused:  # the fused statement wrote the events with the rows
+        events: list[DomainEvent] = [purchase_events.recorded(purchase_id, values)]
+        if member is not None and points > 0:
+            assert account is not None
+            entry, written = await ledger_service.credit_change(
+                session,
+                _earning(account, points, data, purchase_id),
+                occurred_at=data.occurred_at,
+                pending_until=pending_until,
+                expires_at=expires_at,
+                now=now,
+            )
+            await repository.set_earn_entry(purchase_id, entry.id)
+            if written:
+                events.append(purchase_events.earned(member.id, entry.id, points))
+        if purchase_events.EMIT:
+            await emit_many(session, events, program_id=active.program_id, occurred_at=now)
     if member is not None and offers.claims:
         await campaign_service.record_applications(
             session,

@@ -34,6 +34,7 @@ from patron.kit.errors import IdempotencyConflictError, InvalidInputError
 from patron.kit.outbox import emit
 from patron.kit.time import add_days
 from patron.ledger import service as ledger_service
+from patron.ledger.events import LedgerDebited
 from patron.ledger.kinds import EntryKind, ShortfallPolicy
 from patron.ledger.repository import lock_account_for_update
 from patron.members import service as member_service
@@ -178,6 +179,14 @@ async def _issue(
             meta={"reward_code": reward.code},
         )
         await repository.set_redeem_entry(coupon.id, entry.id)
+        debited = LedgerDebited(
+            member_id=member_id,
+            entry_id=entry.id,
+            kind=EntryKind.REDEEM.value,
+            points=-entry.amount,
+            source=COUPON_SOURCE,
+        )
+        await emit(session, debited, program_id=active.program_id, occurred_at=now)
     return coupon
 
 
