@@ -10,12 +10,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Index, String, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from patron.kit.db import Base, Id, JsonType, UTCDateTime, value_enum
-
-
-class Language(StrEnum):
-    RU = "ru"
-    PL = "pl"
-    EN = "en"
+from patron.kit.language import Language as Language
 
 
 class MemberStatus(StrEnum):

@@ -15,8 +15,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
 from patron.kit import money
-
-LANGUAGES = ("ru", "pl", "en")
+from patron.kit.language import LANGUAGES as LANGUAGES
 
 # word -> language -> CLDR plural category -> form
 WORDS: dict[str, dict[str, dict[str, str]]] = {

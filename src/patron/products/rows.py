@@ -20,10 +20,10 @@ import orjson
 
 from patron.kit import money
 from patron.kit.errors import InvalidInputError
+from patron.kit.language import LANGUAGES as LANGUAGES
 from patron.products.errors import ProductProblem
 from patron.programs.schema import Program
 
-LANGUAGES = ("ru", "pl", "en")
 NAME_COLUMNS = tuple(f"name_{language}" for language in LANGUAGES)
 REQUIRED = ("sku",)
 OPTIONAL = ("name", *NAME_COLUMNS, "category", "price", "currency", "launched_at", "active")

@@ -12,13 +12,13 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, StrictBool, field_validator, model_validator
 
+from patron.kit.language import LANGUAGES as LANGUAGES
 from patron.programs.strict import WHOLE, Strict
 
 SurveyKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 QuestionId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 Wording = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*$")]
 SettingPoints = Annotated[int, Field(ge=0, le=1_000_000, strict=True), WHOLE]
-LANGUAGES = ("ru", "pl", "en")
 
 
 class QuestionKind(StrEnum):

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from patron.kit import money
+from patron.kit.language import Language as Language
 from patron.programs.access_settings import AccessSettings
 from patron.programs.campaign_checks import campaign_problems
 from patron.programs.feedback_settings import (
@@ -43,12 +44,6 @@ from patron.rules.vocabulary.base import Multiplier, Slug
 
 MoneyAmount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 Points = Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)]
-
-
-class Language(StrEnum):
-    RU = "ru"
-    PL = "pl"
-    EN = "en"
 
 
 class ProgramInfo(Strict):

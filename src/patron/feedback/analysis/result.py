@@ -6,16 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from patron.kit.language import Language as Language
+
 JSON_DECIMALS = 4
 """Probabilities and severity are rounded to this many decimals in `to_json` only."""
-
-
-class Language(StrEnum):
-    """Languages the analyser supports (ISO 639-1)."""
-
-    RU = "ru"
-    PL = "pl"
-    EN = "en"
 
 
 class Label(StrEnum):
