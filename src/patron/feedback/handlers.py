@@ -48,15 +48,22 @@ async def invite_after_purchase(session: AsyncSession, event: EventEnvelope) -> 
     )
 
 
+def _of_a_member(event: EventEnvelope) -> bool:
+    """Anonymous purchases and tickets invite nobody: no run at all."""
+    return isinstance(event.data.get("member_id"), int)
+
+
 HANDLERS = [
     Handler(
         name="feedback.invite_after_purchase",
         events=frozenset({"purchases.recorded"}),
         handle=invite_after_purchase,
+        applies=_of_a_member,
     ),
     Handler(
         name="feedback.invite_after_ticket",
         events=frozenset({"tickets.resolved"}),
         handle=invite_after_ticket,
+        applies=_of_a_member,
     ),
 ]

@@ -133,11 +133,14 @@ class EventEnvelope:
 class Handler:
     """Reacts to events. ``name`` is stable (it keys the handler's runs); ``events`` are the
     types it wants (:data:`ALL_EVENTS` for all). ``handle`` runs in a write unit of work of its
-    own; raising means "try again later"."""
+    own; raising means "try again later". ``applies``, when given, looks at the event alone
+    (no database) and says whether ``handle`` would do anything: a run it refuses is neither
+    opened nor recorded (a unit of work a run costs more than most handlers' work)."""
 
     name: str
     events: frozenset[str]
     handle: Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+    applies: Callable[[EventEnvelope], bool] | None = None
 
     def wants(self, event_type: str) -> bool:
         return ALL_EVENTS in self.events or event_type in self.events
@@ -377,6 +380,32 @@ async def _run_alone(
         return failed
 
 
+def _due_runs(
+    events: list[EventEnvelope],
+    handlers: list[Handler],
+    runs: dict[tuple[int, str], _RunState],
+    retry_at: dict[int, list[datetime]],
+    moment: datetime,
+) -> list[_Due]:
+    """The runs to attempt now, in event order; a run waiting for its retry adds its time to
+    ``retry_at`` instead."""
+    due: list[_Due] = []
+    for event in events:
+        for handler in handlers:
+            if not handler.wants(event.type):
+                continue
+            if handler.applies is not None and not handler.applies(event):
+                continue
+            run = runs.get((event.id, handler.name))
+            if run is not None and run.status in ("done", "dead"):
+                continue
+            if run is not None and run.next_attempt_at is not None and run.next_attempt_at > moment:
+                retry_at[event.id].append(run.next_attempt_at)
+                continue
+            due.append((event, handler, (run.attempts if run is not None else 0) + 1))
+    return due
+
+
 RUNS_BUDGET = 0.025
 """PostgreSQL: seconds of handler runs that share one unit of work (each run in a savepoint of
 its own): one commit, and its WAL flush, for many runs instead of one each, while holding
@@ -449,19 +478,8 @@ async def dispatch_pending(
             )
         }
     retry_at: dict[int, list[datetime]] = {event.id: [] for event in events}
-    due: list[_Due] = []
-    for event in events:
-        report.events += 1
-        for handler in wanted_by:
-            if not handler.wants(event.type):
-                continue
-            run = runs.get((event.id, handler.name))
-            if run is not None and run.status in ("done", "dead"):
-                continue
-            if run is not None and run.next_attempt_at is not None and run.next_attempt_at > moment:
-                retry_at[event.id].append(run.next_attempt_at)
-                continue
-            due.append((event, handler, (run.attempts if run is not None else 0) + 1))
+    report.events += len(events)
+    due = _due_runs(events, wanted_by, runs, retry_at, moment)
     for attempt in await _run_all(database, due, moment):
         if attempt.status == "done":
             report.handled += 1

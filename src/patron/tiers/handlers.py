@@ -27,9 +27,15 @@ SELF_CHECKED = frozenset({LedgerSource.PURCHASE.value})
 """Sources of credits whose writer judged the tier in the credit's own unit of work."""
 
 
+def judged_elsewhere(event: EventEnvelope) -> bool:
+    """False for a credit whose writer judged the tier already (or without a member)."""
+    member_id = event.data.get("member_id")
+    return isinstance(member_id, int) and event.data.get("source") not in SELF_CHECKED
+
+
 async def upgrade_after_credit(session: AsyncSession, event: EventEnvelope) -> None:
     member_id = event.data.get("member_id")
-    if not isinstance(member_id, int) or event.data.get("source") in SELF_CHECKED:
+    if not isinstance(member_id, int) or not judged_elsewhere(event):
         return
     row = (
         await session.execute(
@@ -56,5 +62,6 @@ HANDLERS = [
         name="tiers.upgrade_after_credit",
         events=frozenset({"ledger.credited"}),
         handle=upgrade_after_credit,
+        applies=judged_elsewhere,
     )
 ]
