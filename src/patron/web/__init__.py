@@ -9,3 +9,4 @@ from __future__ import annotations
 # The paths the console answers. They are outside the API's role matrix: the console's
 # authorization is the staff session (``patron.web.auth``), not an API key.
 CONSOLE_PATHS = ("/admin", "/static/web")
+CONSOLE_ROOT = "/"  # redirects to /admin

@@ -1,7 +1,8 @@
 """console users and their sessions (issue 13)
 
 ``users`` (email, role, argon2id password hash, disabled or not) and ``user_sessions``
-(the SHA-256 of a session token, its CSRF token and expiry).
+(the SHA-256 of a session token, its CSRF token and expiry); ``audit_log.user_id`` names the
+console user of a console write.
 
 Revision ID: 0015
 Revises: 0014
@@ -60,9 +61,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash", name=op.f("uq_user_sessions_token_hash")),
     )
     op.create_index(op.f("ix_user_sessions_user_id"), "user_sessions", ["user_id"], unique=False)
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("user_id", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.drop_column("user_id")
     op.drop_index(op.f("ix_user_sessions_user_id"), table_name="user_sessions")
     op.drop_table("user_sessions")
     op.drop_table("users")

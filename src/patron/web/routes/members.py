@@ -1,0 +1,85 @@
+"""Members: the search (``/admin/members``, its results as a fragment for htmx) and the
+member 360 view (``/admin/members/{id}``): profile, consents, points, purchases with their
+"why N points", ledger and tier history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import Response
+
+from patron.kit.errors import NotFoundError, PatronError
+from patron.kit.time import utcnow
+from patron.ledger import service as ledger_service
+from patron.members import service as member_service
+from patron.members.overview import overview_of
+from patron.members.search import search_members
+from patron.programs import service as program_service
+from patron.purchases.history import member_purchases
+from patron.tiers import service as tier_service
+from patron.web.auth import StaffSession, database_of, remember
+from patron.web.messages import error_text, labels
+from patron.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+SearchText = Annotated[str, Query(max_length=200)]
+
+
+async def _search(request: Request, text: str) -> dict[str, Any]:
+    language: str = request.state.language
+    async with database_of(request).read() as session:
+        try:
+            active = await program_service.get_active_program(session)
+            found = await search_members(session, program_id=active.program_id, text=text)
+        except PatronError as error:
+            return {"q": text, "members": [], "error": error_text(error, language)}
+    return {"q": text, "members": found, "error": "", "labels": labels(language)}
+
+
+@router.get("/admin/members")
+async def members_page(request: Request, _: StaffSession, q: SearchText = "") -> Response:
+    context = await _search(request, q)
+    context.setdefault("labels", labels(request.state.language))
+    return remember(request, render(request, "members.html", context))
+
+
+@router.get("/admin/members/results")
+async def members_results(request: Request, _: StaffSession, q: SearchText = "") -> Response:
+    """The result table alone (htmx swaps it in as the search text changes)."""
+    context = await _search(request, q)
+    context.setdefault("labels", labels(request.state.language))
+    return render(request, "_member_results.html", context)
+
+
+@router.get("/admin/members/{member_id}")
+async def member_view(
+    request: Request, _: StaffSession, member_id: Annotated[int, Path(ge=1, le=2**62)]
+) -> Response:
+    language: str = request.state.language
+    now = utcnow()
+    async with database_of(request).read() as session:
+        try:
+            member = await member_service.get_member(session, member_id=member_id)
+        except NotFoundError as error:
+            missing = {"title": error_text(error, language), "message": ""}
+            return render(request, "error.html", missing, status_code=404)
+        active = await program_service.get_active_program(session)
+        overview = await overview_of(session, member, now=now)
+        context: dict[str, Any] = {
+            "member": overview,
+            "currency": active.program.currency,
+            "tiers": {
+                level.id: level.name
+                for level in (active.program.tiers.levels if active.program.tiers else [])
+            },
+            "consent_history": await member_service.consent_history(session, member_id=member_id),
+            "purchases": await member_purchases(session, member_id=member_id, limit=20),
+            "ledger": (await ledger_service.entries(session, member_id=member_id, limit=30)).items,
+            "tier_history": [
+                {"from": change.from_tier, "to": change.to_tier, "at": change.occurred_at}
+                for change in await tier_service.tier_history(session, member_id=member_id)
+            ],
+            "labels": labels(language),
+        }
+    return remember(request, render(request, "member.html", context))
