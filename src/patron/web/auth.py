@@ -12,7 +12,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
@@ -36,11 +35,12 @@ class LoginRequired(Exception):  # noqa: N818 (a signal, not an error)
     """No live session: the page answers with the login page's address."""
 
 
-@dataclass(frozen=True)
 class Forbidden(Exception):  # noqa: N818
     """A live session whose role may not see the page (403 page)."""
 
-    role: Role
+    def __init__(self, role: Role) -> None:
+        super().__init__(role.value)
+        self.role = role
 
 
 class CsrfRejected(Exception):  # noqa: N818
