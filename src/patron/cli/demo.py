@@ -78,7 +78,12 @@ def demo(
     if not no_serve:
         from patron.cli.serve import serve_database
 
-        typer.echo(f"Patron on http://{host}:{port}  (API /api/v1, docs /docs)", err=True)
+        typer.echo(
+            f"Patron on http://{host}:{port}  (console /admin, API /api/v1, docs /docs)\n"
+            f"to log in to the console: patron users create --email you@example.com "
+            f"--role admin --db {db}",
+            err=True,
+        )
         serve_database(url, host, port, 1)
 
 

@@ -19,6 +19,7 @@ from patron.programs import service as program_service
 from patron.purchases.history import member_purchases
 from patron.tiers import service as tier_service
 from patron.web.auth import StaffSession, database_of, remember
+from patron.web.i18n import Formats
 from patron.web.messages import error_text, labels
 from patron.web.templating import render
 
@@ -81,5 +82,7 @@ async def member_view(
                 for change in await tier_service.tier_history(session, member_id=member_id)
             ],
             "labels": labels(language),
+            # times in the program's time zone
+            "fmt": Formats(language, active.program.program.timezone),
         }
     return remember(request, render(request, "member.html", context))
