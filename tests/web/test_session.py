@@ -44,6 +44,16 @@ async def test_login_sets_an_http_only_lax_session_cookie_and_logout_ends_it(
         dashboard = await client.get("/admin")
         assert dashboard.status_code == 200
         assert "boss@shop.example" in dashboard.text
+        assert dashboard.headers["cache-control"] == "no-store"
+        assert dashboard.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in dashboard.headers["content-security-policy"]
+        # an htmx fragment asked for without a session sends the whole page to the login
+        async with console.client() as anonymous:
+            fragment = await anonymous.get(
+                "/admin/members/results?q=a", headers={"HX-Request": "true"}
+            )
+        assert fragment.status_code == 204
+        assert fragment.headers["hx-redirect"].startswith("/admin/login?next=")
         assert await _sessions(console.database) == 1
         # logging out without the session's CSRF token is refused and changes nothing
         refused = await client.post("/admin/logout", data={"csrf_token": "forged"})

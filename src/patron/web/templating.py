@@ -62,6 +62,21 @@ def language_links(request: Request, current: str) -> list[dict[str, Any]]:
     return links
 
 
+# Every console page: scripts and styles from this site only (plotly and htmx add inline
+# styles), never framed (clickjacking), not cached (pages show personal data), and no
+# address sent to other sites.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
 def render(
     request: Request,
     template: str,
@@ -84,4 +99,4 @@ def render(
         **(context or {}),
     }
     body = environment(language).get_template(template).render(values)
-    return HTMLResponse(body, status_code=status_code, headers=headers)
+    return HTMLResponse(body, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})})
