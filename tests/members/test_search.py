@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
 from patron.kit.db import Database
 from patron.kit.errors import InvalidInputError
+from patron.members.models import Member
 from patron.members.schemas import MemberCreate
 from patron.members.search import search_members
 from patron.members.service import enrol_member
@@ -54,3 +56,25 @@ async def test_bad_search_input_is_refused(database: Database) -> None:
             await search_members(session, program_id=program_id, text="x" * 201)
         with pytest.raises(InvalidInputError):
             await search_members(session, program_id=program_id, text="anna", limit=0)
+
+
+async def test_a_tier_filters_and_alone_lists_its_members(database: Database) -> None:
+    program_id = await make_program(database, "default")
+    async with database.write() as session:
+        for n, person in enumerate(PEOPLE):
+            data = MemberCreate.model_validate(person)
+            enrolled = await enrol_member(session, program_id=program_id, data=data, now=NOW)
+            if n:
+                await session.execute(
+                    update(Member).where(Member.id == enrolled.id).values(tier_id="silver")
+                )
+
+    async def found(text: str, tier: str | None) -> list[str]:
+        async with database.read() as session:
+            members = await search_members(session, program_id=program_id, text=text, tier=tier)
+        return sorted(member.external_id for member in members)
+
+    assert await found("", "silver") == ["100%_off", "C-1002"]
+    assert await found("example.pl", "silver") == ["100%_off"]
+    assert await found("example.pl", "gold") == []
+    assert await found("", None) == []

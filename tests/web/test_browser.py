@@ -285,6 +285,14 @@ def test_member_search_and_the_360_view(site: Site, browser: Any) -> None:
     # no match says so
     page.goto(site.base + "/admin/members?q=nobody-like-this")
     assert "No member matches" in page.locator("#results").inner_text()
+    # a tier alone lists its members (htmx again: the page does not change)
+    page.fill("#q", "")
+    page.select_option("#tier", "bronze")
+    page.locator("#results table.members tbody tr").first.wait_for()
+    tiers = page.locator("#results table.members tbody td:nth-child(5)").all_inner_texts()
+    assert tiers
+    assert set(tiers) == {"Bronze"}
+    assert page.url == site.base + "/admin/members?q=nobody-like-this"
     page.context.close()
 
 

@@ -169,25 +169,32 @@ class MemberRepository:
         return list((await self.session.execute(query)).scalars())
 
     async def search(
-        self, program_id: int, *, words: str, digits: str | None, limit: int
+        self,
+        program_id: int,
+        *,
+        words: str,
+        digits: str | None,
+        tier: str | None,
+        limit: int,
     ) -> list[Member]:
-        """Members whose name or email contains ``words`` in any case, whose external id is
-        ``words``, or whose phone contains ``digits``; newest first. SQLite's ``lower()``
-        folds ASCII letters only, so the text is also tried as typed, in lower and upper case
-        and capitalised (``ИВАН`` finds ``Иван``)."""
-        variants = {words, words.lower(), words.upper(), words.title(), words.capitalize()}
-        found = [Member.external_id == words]
-        for column in (Member.name, Member.email):
-            found.append(func.lower(column).like(_contains(words.lower()), escape="\\"))
-            found.extend(column.like(_contains(variant), escape="\\") for variant in variants)
-        if digits:
-            found.append(Member.phone.like("%" + digits + "%"))
-        query = (
-            select(Member)
-            .where(Member.program_id == program_id, or_(*found))
-            .order_by(Member.id.desc())
-            .limit(limit)
-        )
+        """Members (of ``tier``, when given) whose name or email contains ``words`` in any
+        case, whose external id is ``words``, or whose phone contains ``digits``; newest
+        first. No ``words``: every member of ``tier``. SQLite's ``lower()`` folds ASCII
+        letters only, so the text is also tried as typed, in lower and upper case and
+        capitalised (``ИВАН`` finds ``Иван``)."""
+        query = select(Member).where(Member.program_id == program_id)
+        if tier is not None:
+            query = query.where(Member.tier_id == tier)
+        if words:
+            variants = {words, words.lower(), words.upper(), words.title(), words.capitalize()}
+            found = [Member.external_id == words]
+            for column in (Member.name, Member.email):
+                found.append(func.lower(column).like(_contains(words.lower()), escape="\\"))
+                found.extend(column.like(_contains(variant), escape="\\") for variant in variants)
+            if digits:
+                found.append(Member.phone.like("%" + digits + "%"))
+            query = query.where(or_(*found))
+        query = query.order_by(Member.id.desc()).limit(limit)
         return list((await self.session.execute(query)).scalars())
 
     async def flush(self) -> None:

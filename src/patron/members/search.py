@@ -1,10 +1,11 @@
-"""Finding members for the staff console: by name, email, phone or external id.
+"""Finding members for the staff console: by name, email, phone or external id, and tier.
 
-One text box: the text is matched, in any case, as part of the name or the email, exactly as
+One text box and a tier: the text is matched, in any case, as part of the name or the email,
+exactly as
 the external id (a card number), and, when it holds at least four digits, as part of the
 phone (``601 234`` finds ``+48601234567``). Matching by part is a scan of the program's
 members on both databases (no index serves ``LIKE '%...%'``): fine for the thousands of
-members of a shop, and bounded by ``limit``.
+members of a shop, and bounded by ``limit``. A tier alone lists that tier's members.
 """
 
 from __future__ import annotations
@@ -24,10 +25,15 @@ _NOT_DIGITS = re.compile(r"[^0-9]")
 
 
 async def search_members(
-    session: AsyncSession, *, program_id: int, text: str, limit: int = 25
+    session: AsyncSession,
+    *,
+    program_id: int,
+    text: str,
+    tier: str | None = None,
+    limit: int = 25,
 ) -> list[schemas.Member]:
-    """Members of ``program_id`` matching ``text`` (see the module), newest first; an empty
-    text finds nothing."""
+    """Members of ``program_id`` matching ``text`` (see the module), of ``tier`` when given,
+    newest first; an empty text finds the members of ``tier``, or nobody without one."""
     if not 1 <= limit <= MOST_RESULTS:
         raise InvalidInputError(f"limit must be from 1 to {MOST_RESULTS}", field="limit")
     words = text.strip()
@@ -35,12 +41,16 @@ async def search_members(
         raise InvalidInputError(
             f"the search text must have at most {MOST_TEXT} characters", field="q"
         )
-    if not words:
+    if not words and tier is None:
         return []
     digits = _NOT_DIGITS.sub("", words)
     repository = MemberRepository(session)
     rows = await repository.search(
-        program_id, words=words, digits=digits if len(digits) >= 4 else None, limit=limit
+        program_id,
+        words=words,
+        digits=digits if len(digits) >= 4 else None,
+        tier=tier,
+        limit=limit,
     )
     consents = await repository.consents([member.id for member in rows])
     return [to_schema(member, consents[member.id]) for member in rows]

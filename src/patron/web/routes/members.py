@@ -27,29 +27,45 @@ router = APIRouter(include_in_schema=False)
 SearchText = Annotated[str, Query(max_length=200)]
 
 
-async def _search(request: Request, text: str) -> dict[str, Any]:
+TierChoice = Annotated[str, Query(max_length=64)]
+
+
+async def _search(request: Request, text: str, tier: str) -> dict[str, Any]:
+    """The search's context: the text, the chosen tier (one of the program's, else none), the
+    program's tiers for the picker, and the members found."""
     language: str = request.state.language
+    context: dict[str, Any] = {
+        "q": text, "tier": "", "tier_names": {}, "members": [], "error": "",
+        "labels": labels(language),
+    }  # fmt: skip
     async with database_of(request).read() as session:
         try:
             active = await program_service.get_active_program(session)
-            found = await search_members(session, program_id=active.program_id, text=text)
+            levels = active.program.tiers.levels if active.program.tiers else []
+            context["tier_names"] = {level.id: level.name for level in levels}
+            context["tier"] = tier if tier in context["tier_names"] else ""
+            context["members"] = await search_members(
+                session, program_id=active.program_id, text=text, tier=context["tier"] or None
+            )
         except PatronError as error:
-            return {"q": text, "members": [], "error": error_text(error, language)}
-    return {"q": text, "members": found, "error": "", "labels": labels(language)}
+            context["error"] = error_text(error, language)
+    return context
 
 
 @router.get("/admin/members")
-async def members_page(request: Request, _: StaffSession, q: SearchText = "") -> Response:
-    context = await _search(request, q)
-    context.setdefault("labels", labels(request.state.language))
+async def members_page(
+    request: Request, _: StaffSession, q: SearchText = "", tier: TierChoice = ""
+) -> Response:
+    context = await _search(request, q, tier)
     return remember(request, render(request, "members.html", context))
 
 
 @router.get("/admin/members/results")
-async def members_results(request: Request, _: StaffSession, q: SearchText = "") -> Response:
-    """The result table alone (htmx swaps it in as the search text changes)."""
-    context = await _search(request, q)
-    context.setdefault("labels", labels(request.state.language))
+async def members_results(
+    request: Request, _: StaffSession, q: SearchText = "", tier: TierChoice = ""
+) -> Response:
+    """The result table alone (htmx swaps it in as the search text or the tier changes)."""
+    context = await _search(request, q, tier)
     return render(request, "_member_results.html", context)
 
 
