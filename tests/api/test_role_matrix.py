@@ -194,6 +194,20 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/tickets/{ticket_id}/goodwill"): Entry(
         STAFF, Sample(201, json={"points": 1, "reason": "sorry", "idempotency_key": "g-{n}"})
     ),
+    ("POST", "/api/v1/tickets/{ticket_id}/goodwill/{goodwill_id}/approve"): Entry(
+        ADMIN,
+        Sample(
+            200,
+            path=f"{API}/tickets/{{goodwill_to_approve_ticket}}/goodwill/{{goodwill_to_approve}}/approve",
+        ),
+    ),
+    ("POST", "/api/v1/tickets/{ticket_id}/goodwill/{goodwill_id}/reject"): Entry(
+        ADMIN,
+        Sample(
+            200,
+            path=f"{API}/tickets/{{goodwill_to_reject_ticket}}/goodwill/{{goodwill_to_reject}}/reject",
+        ),
+    ),
     # analytics
     ("GET", "/api/v1/analytics/rfm"): Entry(STAFF, Sample(200)),
     ("GET", "/api/v1/analytics/kpis"): Entry(STAFF, Sample(200)),
@@ -442,6 +456,14 @@ async def _prepare(prepared: Prepared) -> None:
     prepared.pools["open_ticket"] = [
         (await post("/tickets", ticket))["id"] for _ in range(POOLS["open_ticket"])
     ]
+    staff = {"Authorization": f"Bearer {prepared.keys['staff']}"}
+    for name in ("goodwill_to_approve", "goodwill_to_reject"):
+        asked = {"points": 501, "reason": "waits for an admin", "idempotency_key": name}
+        prepared.values[f"{name}_ticket"] = ticket_id = (await post("/tickets", ticket))["id"]
+        path = f"{API}/tickets/{ticket_id}/goodwill"
+        waiting = await _ok(await api.post(path, json=asked, headers=staff), 201)
+        assert waiting["status"] == "pending_approval", waiting
+        prepared.values[name] = waiting["id"]
     review = {"member_id": member_id, "rating": 5, "text": "good"}
     prepared.values["review_id"] = (await post("/reviews", review))["id"]
     await post("/surveys", NPS_SURVEY)

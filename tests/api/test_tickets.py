@@ -86,6 +86,39 @@ async def test_goodwill_over_http_credits_once(api: Api) -> None:
         assert await verify(session, now=utcnow()) == []
 
 
+async def test_a_large_staff_goodwill_waits_for_an_admin_over_http(api: Api) -> None:
+    member_id = await _member(api)
+    created = await api.call("POST", "/tickets", role="pos", json={**OPEN, "member_id": member_id})
+    path = f"/tickets/{created.json()['id']}/goodwill"
+    body = {"points": 600, "reason": "Broken order", "idempotency_key": "gw-big"}
+    asked = await api.call("POST", path, role="staff", json=body)
+    assert asked.status_code == 201, asked.text
+    waiting = asked.json()
+    assert (waiting["status"], waiting["entry_id"], waiting["decided_by"]) == (
+        "pending_approval",
+        None,
+        None,
+    )
+    decide = f"{path}/{waiting['id']}/approve"
+    assert (await api.call("POST", decide, role="staff")).status_code == 403
+    member = (await api.call("GET", f"/members/{member_id}", role="staff")).json()
+    assert member["points"]["available"] == 0
+    approved = await api.call("POST", decide, role="admin")
+    assert approved.status_code == 200, approved.text
+    assert (approved.json()["status"], approved.json()["points"]) == ("credited", 600)
+    member = (await api.call("GET", f"/members/{member_id}", role="staff")).json()
+    assert member["points"]["available"] == 600
+    rejected = await api.call("POST", f"{path}/{waiting['id']}/reject", role="admin")
+    assert (rejected.status_code, rejected.json()["error"]["code"]) == (
+        409,
+        "goodwill_already_decided",
+    )
+    audit = (
+        await api.call("GET", "/audit", role="admin", params={"action": "tickets.approve_goodwill"})
+    ).json()
+    assert [(row["role"], row["changed"]) for row in audit["items"]] == [("admin", True)]
+
+
 async def test_listing_kpis_and_returns(api: Api) -> None:
     member_id = await _member(api)
     for n in range(3):

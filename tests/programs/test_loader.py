@@ -412,6 +412,17 @@ def test_alias_bombs_are_refused() -> None:
     ]
 
 
+def test_merge_key_bombs_are_refused_before_they_are_merged() -> None:
+    """Each mapping merges the one before twice: 2**21 pairs once merged. PyYAML 6.0.3 built
+    them all (seconds, hundreds of MB); 6.0.4 merges each key once, which hid the bomb from a
+    count made after construction. The count comes first."""
+    lines = ["a0: &a0 {k: 1}"]
+    lines += [f"a{i}: &a{i} {{<<: [*a{i - 1}, *a{i - 1}], k{i}: 1}}" for i in range(1, 22)]
+    assert problems_of("\n".join(lines) + "\n") == [
+        ("", "the program file has more than 100000 values once aliases are expanded")
+    ]
+
+
 def test_huge_files_are_refused() -> None:
     assert problems_of("#" * 1_000_001) == [
         ("", "the program file is longer than 1000000 characters")

@@ -21,6 +21,9 @@ class ApiKeyRepository:
         result = await self.session.execute(select(ApiKey).where(ApiKey.key_hash == key_hash))
         return result.scalar_one_or_none()
 
+    async def lock(self, key_id: int) -> None:
+        await self.session.execute(select(ApiKey.id).where(ApiKey.id == key_id).with_for_update())
+
     async def all(self) -> list[ApiKey]:
         return list((await self.session.execute(select(ApiKey).order_by(ApiKey.id))).scalars())
 

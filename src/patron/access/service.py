@@ -65,3 +65,9 @@ async def revoke_key(session: AsyncSession, *, key_id: int, now: datetime) -> No
     if await ApiKeyRepository(session).revoke(key_id, now) == 0:
         raise ApiKeyNotFoundError(f"no active API key with id {key_id}", field="id")
     _cache.clear()
+
+
+async def lock_key(session: AsyncSession, key_id: int) -> None:
+    """Lock the key's row for the unit of work (a cap per key holds under concurrency on
+    PostgreSQL; SQLite writers are serialised)."""
+    await ApiKeyRepository(session).lock(key_id)

@@ -108,7 +108,8 @@ def _birth_date(value: date) -> date:
 
 ExternalId = Annotated[
     StrictStr,
-    Field(min_length=1, max_length=128, pattern=EXTERNAL_ID_PATTERN),
+    # the schema states the rule; ``_external_id`` checks it with a message that says why
+    Field(min_length=1, max_length=128, json_schema_extra={"pattern": EXTERNAL_ID_PATTERN}),
     AfterValidator(_external_id),
 ]
 

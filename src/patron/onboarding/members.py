@@ -175,16 +175,14 @@ async def _enrol(
         for row in rows
     ]
     await emit_many(session, enrolled, program_id=active.program_id, occurred_at=now)
-    for row in rows:
-        if row.tier is not None:
-            await tier_service.carry_over_tier(
-                session,
-                member_id=member_ids[row.external_id],
-                current_tier=None,
-                tier=row.tier,
-                until=row.tier_until,
-                now=now,
-            )
+    tiers = [
+        (member_ids[row.external_id], row.tier, row.tier_until)
+        for row in rows
+        if row.tier is not None
+    ]
+    await tier_service.carry_over_first_tiers(
+        session, program_id=active.program_id, tiers=tiers, now=now
+    )
 
 
 def _consent_row(member_id: int, row: MemberRow, channel: Any, now: datetime) -> tuple[Any, ...]:

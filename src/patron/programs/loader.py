@@ -120,9 +120,6 @@ def load_program(text: str) -> Program:
         message = f"the program file is longer than {MAX_CHARACTERS} characters"
         raise ProgramInvalidError([ProgramProblem("", message)])
     root, data = _parse(text)
-    if _value_count(root) > MAX_VALUES:
-        message = f"the program file has more than {MAX_VALUES} values once aliases are expanded"
-        raise ProgramInvalidError([ProgramProblem("", message)])
     problems = list(_duplicate_keys(root, ()))
     if not isinstance(data, dict):
         problems.append(ProgramProblem("", "the program file must be a mapping of sections", 1))
@@ -144,6 +141,13 @@ def _parse(text: str) -> tuple[yaml.Node, object]:
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
+        # counted before anything is built: merge keys (<<) are expanded while constructing,
+        # and PyYAML before 6.0.4 spent seconds and hundreds of MB on a 469-byte file there
+        if root is not None and _value_count(root) > MAX_VALUES:
+            message = (
+                f"the program file has more than {MAX_VALUES} values once aliases are expanded"
+            )
+            raise ProgramInvalidError([ProgramProblem("", message)])
         data = None if root is None else loader.construct_document(root)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark

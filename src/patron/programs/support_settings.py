@@ -20,6 +20,20 @@ class SupportTargets(Strict):
     resolution_hours: Hours = 24
 
 
+Days = Annotated[int, Field(gt=0, le=3660, strict=True)]
+
+
+class GoodwillLimits(Strict):
+    """What staff may give beyond the per-ticket cap (issue 16): per member within a period,
+    per staff key per day (in the program's time zone), and the size above which a staff
+    credit waits for an admin's approval. Pending credits count against every cap."""
+
+    member_cap_points: CapPoints = 2000
+    member_period_days: Days = 30
+    daily_cap_points_per_key: CapPoints = 5000
+    approval_above_points: CapPoints = 500
+
+
 class Support(Strict):
     """Support tickets (see docs/support.md). ``priority_targets`` apply instead of
     ``targets`` to members whose tier has the ``priority_support`` perk."""
@@ -27,3 +41,7 @@ class Support(Strict):
     targets: SupportTargets = SupportTargets()
     priority_targets: SupportTargets | None = None
     goodwill_cap_points: CapPoints = 1000
+    # left out of the stored document while default, so older programs keep their checksums
+    goodwill: GoodwillLimits = Field(
+        default_factory=GoodwillLimits, exclude_if=lambda value: value == GoodwillLimits()
+    )

@@ -45,12 +45,26 @@ class TicketHasNoMemberError(ConflictError):
 class GoodwillCapExceededError(ConflictError):
     code = "goodwill_cap_exceeded"
 
-    def __init__(self, *, requested: int, given: int, cap: int) -> None:
+    def __init__(self, *, requested: int, given: int, cap: int, per: str = "ticket") -> None:
         super().__init__(
-            f"{requested} points would exceed the goodwill cap of {cap} per ticket "
-            f"({given} already given)",
+            f"{requested} points would exceed the goodwill cap of {cap} per {per} "
+            f"({given} already given or waiting for approval)",
             field="points",
         )
+
+
+class GoodwillNotFoundError(NotFoundError):
+    code = "goodwill_not_found"
+
+    def __init__(self, goodwill_id: int) -> None:
+        super().__init__(f"the ticket has no goodwill credit {goodwill_id}", field="goodwill_id")
+
+
+class GoodwillAlreadyDecidedError(ConflictError):
+    code = "goodwill_already_decided"
+
+    def __init__(self, goodwill_id: int, status: str) -> None:
+        super().__init__(f"goodwill credit {goodwill_id} is already {status}", field="goodwill_id")
 
 
 class TicketLinkError(InvalidInputError):

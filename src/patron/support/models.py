@@ -109,6 +109,8 @@ class GoodwillCredit(Base):
     __table_args__ = (
         UniqueConstraint("ticket_id", "idempotency_key"),
         CheckConstraint("points > 0", name="points_positive"),
+        Index("ix_goodwill_credits_member_created", "member_id", "created_at"),
+        Index("ix_goodwill_credits_key_created", "key_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -117,6 +119,13 @@ class GoodwillCredit(Base):
     points: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(String(500))
     idempotency_key: Mapped[str] = mapped_column(String(128))
-    entry_id: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[int | None] = mapped_column(BigInteger)
+    """The ledger entry; ``None`` while the credit waits for approval, or was rejected."""
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20), default="credited")
+    """``credited``, ``pending_approval`` or ``rejected`` (:class:`GoodwillStatus`)."""
+    key_id: Mapped[int | None] = mapped_column(BigInteger)
+    """The API key that asked (the per-key daily cap); ``None`` from the CLI."""
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

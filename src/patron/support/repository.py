@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +14,7 @@ from patron.purchases.models import Purchase, PurchaseReturn
 from patron.support import sla
 from patron.support.models import GoodwillCredit, Ticket, TicketEvent, TicketMessage
 from patron.support.schemas import ResolvedTicket, TicketFilter
-from patron.support.states import ACTIVE_STATUSES, TicketPriority, TicketSource
+from patron.support.states import ACTIVE_STATUSES, GoodwillStatus, TicketPriority, TicketSource
 
 PRIORITY_RANK = case(
     {priority.value: priority.rank for priority in TicketPriority}, value=Ticket.priority
@@ -125,6 +125,37 @@ class TicketRepository:
             GoodwillCredit.ticket_id == ticket_id, GoodwillCredit.idempotency_key == key
         )
         return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def goodwill_for_update(self, ticket_id: int, goodwill_id: int) -> GoodwillCredit | None:
+        query = (
+            select(GoodwillCredit)
+            .where(GoodwillCredit.id == goodwill_id, GoodwillCredit.ticket_id == ticket_id)
+            .with_for_update()
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def goodwill_given(
+        self,
+        *,
+        ticket_id: int | None = None,
+        member_id: int | None = None,
+        key_id: int | None = None,
+        since: datetime | None = None,
+    ) -> int:
+        """Points of the goodwill credits given or waiting (not rejected) of a ticket, a
+        member or a key, since ``since``."""
+        query = select(func.coalesce(func.sum(GoodwillCredit.points), 0)).where(
+            GoodwillCredit.status != GoodwillStatus.REJECTED.value
+        )
+        if ticket_id is not None:
+            query = query.where(GoodwillCredit.ticket_id == ticket_id)
+        if member_id is not None:
+            query = query.where(GoodwillCredit.member_id == member_id)
+        if key_id is not None:
+            query = query.where(GoodwillCredit.key_id == key_id)
+        if since is not None:
+            query = query.where(GoodwillCredit.created_at >= since)
+        return int(await self.session.scalar(query) or 0)
 
     async def add_goodwill_points(self, ticket_id: int, points: int, now: datetime) -> None:
         await self.session.execute(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from patron.support.states import (
     AuthorKind,
+    GoodwillStatus,
     TicketChannel,
     TicketEventKind,
     TicketPriority,
@@ -89,9 +90,14 @@ class Goodwill(BaseModel):
     points: int
     reason: str
     idempotency_key: str
-    entry_id: int
+    entry_id: int | None
+    """The ledger entry; ``null`` while waiting for approval or when rejected."""
     created_by: str
     created_at: datetime
+    status: GoodwillStatus
+    decided_by: str | None
+    """The admin who approved or rejected it (or credited above the approval size)."""
+    decided_at: datetime | None
 
 
 class TicketDetail(Ticket):

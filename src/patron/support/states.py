@@ -78,3 +78,12 @@ ACTIVE_STATUSES = frozenset({TicketStatus.OPEN, TicketStatus.PENDING})
 
 def can_move(current: TicketStatus, target: TicketStatus) -> bool:
     return target in TRANSITIONS[current]
+
+
+class GoodwillStatus(StrEnum):
+    """A goodwill credit: given at once, waiting for an admin (above the program's approval
+    size), or refused by one."""
+
+    CREDITED = "credited"
+    PENDING_APPROVAL = "pending_approval"
+    REJECTED = "rejected"

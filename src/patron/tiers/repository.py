@@ -42,6 +42,13 @@ _INSERT_CHANGE = Sql(
     "INSERT INTO tier_changes (member_id, from_tier, to_tier, reason, metric, occurred_at) "
     "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
 )
+_SET_NEW_TIER = Sql(
+    "UPDATE members SET tier_id = $1, tier_since = $2, tier_until = $3 WHERE id = $4"
+)
+_INSERT_CHANGES = Sql(
+    "INSERT INTO tier_changes (member_id, from_tier, to_tier, reason, metric, occurred_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6)"
+)
 _BEGINNING = datetime(1, 1, 1, tzinfo=UTC)  # "since" of a lifetime window
 
 
@@ -111,6 +118,17 @@ class TierRepository:
 
     async def set_tier_until(self, member_id: int, until: datetime | None) -> None:
         await (await raw_of(self.session)).run(_SET_TIER_UNTIL, until, member_id)
+
+    async def set_first_tiers(
+        self, tiers: Sequence[tuple[int, str, datetime | None]], reason: str, now: datetime
+    ) -> None:
+        """Give members without a tier their first one, ``(member_id, tier, until)`` each, and
+        record the changes: two driver calls for them all (a bulk import)."""
+        raw = await raw_of(self.session)
+        await raw.many(_SET_NEW_TIER, [(tier, now, until, member) for member, tier, until in tiers])
+        await raw.many(
+            _INSERT_CHANGES, [(member, None, tier, reason, 0, now) for member, tier, _ in tiers]
+        )
 
     async def move(
         self,

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.kit.outbox import emit
+from patron.kit.outbox import emit, emit_many
 from patron.kit.time import local
 from patron.ledger import service as ledger_service
 from patron.programs.schema import Program, QualifyOn
@@ -207,6 +207,28 @@ async def carry_over_tier(
         metric=0,
         now=now,
     )
+
+
+async def carry_over_first_tiers(
+    session: AsyncSession,
+    *,
+    program_id: int,
+    tiers: Sequence[tuple[int, str, datetime | None]],
+    now: datetime,
+) -> None:
+    """:func:`carry_over_tier` for members enrolled in this unit of work, who hold no tier yet
+    (``(member_id, tier, until)`` each): the same rows and ``tiers.changed`` events, written
+    in a few driver calls instead of four statements a member (``patron import members``)."""
+    if not tiers:
+        return
+    await TierRepository(session).set_first_tiers(tiers, IMPORTED, now)
+    events = [
+        TiersChanged(
+            member_id=member_id, from_tier=None, to_tier=tier, direction="up", reason=IMPORTED
+        )
+        for member_id, tier, _ in tiers
+    ]
+    await emit_many(session, events, program_id=program_id, occurred_at=now)
 
 
 async def tier_history(session: AsyncSession, *, member_id: int) -> list[TierChange]:

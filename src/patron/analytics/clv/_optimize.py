@@ -119,9 +119,11 @@ def maximise_in_log_space(
                 method="trust-exact",
                 options={"maxiter": 200, "gtol": _GRADIENT_TOLERANCE},
             )
-    except (ValueError, np.linalg.LinAlgError) as error:
+    except (ValueError, np.linalg.LinAlgError, UnboundLocalError) as error:
         # trust-exact's subproblem overflows on a Hessian of huge entries (parameters near
-        # the edge of their space) and refuses the NaN it produced
+        # the edge of their space) and refuses the NaN it produced; on some such Hessians its
+        # subproblem loop never assigns its step and scipy fails with UnboundLocalError
+        # (scipy 1.x, _trustregion_exact.py: found by tests/cli/test_never_crash.py)
         raise ClvFitError(f"{NO_MAXIMUM} (the search broke down: {error})") from error
     theta = np.asarray(result.x, dtype=np.float64)
     value, gradient, hessian = objective.evaluate(theta)

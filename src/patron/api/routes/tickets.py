@@ -7,7 +7,7 @@ opens tickets for members and adds the member's messages; admin may do everythin
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, Field
@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from patron.access.errors import RoleForbiddenError
 from patron.access.models import Role
 from patron.access.schemas import Principal
-from patron.api.deps import Now, ReadSession, Staff, WriteSession, allow
+from patron.api.deps import Admin, Now, ReadSession, Staff, WriteSession, allow
 from patron.api.params import IsoMoment, QueryBool
 from patron.api.responses import raises
 from patron.feedback import service as feedback_service
@@ -30,7 +30,9 @@ from patron.support import kpis as kpi_service
 from patron.support import returns as returns_service
 from patron.support import service as ticket_service
 from patron.support.errors import (
+    GoodwillAlreadyDecidedError,
     GoodwillCapExceededError,
+    GoodwillNotFoundError,
     InvalidTicketTransitionError,
     ReturnNotFoundError,
     TicketClosedError,
@@ -291,7 +293,10 @@ async def credit_goodwill(
     ticket_id: TicketId, data: GoodwillCreate, session: WriteSession, caller: Staff, now: Now
 ) -> Goodwill:
     """Credit goodwill points to the ticket's member through the ledger, once per
-    ``idempotency_key``; 409 ``goodwill_cap_exceeded`` above the program's cap per ticket."""
+    ``idempotency_key``; 409 ``goodwill_cap_exceeded`` above a cap of the program (per
+    ticket, per member in a period, per key per day). A staff credit above
+    ``support.goodwill.approval_above_points`` answers ``status: pending_approval`` and
+    credits nothing until an admin approves it."""
     active = await get_active_program(session)
     return await goodwill_service.credit_goodwill(
         session,
@@ -302,4 +307,56 @@ async def credit_goodwill(
         idempotency_key=data.idempotency_key,
         actor=caller.name,
         now=now,
+        key_id=caller.key_id,
+        approves=caller.role is Role.ADMIN,
     )
+
+
+GoodwillId = Annotated[int, Path(gt=0, le=2**63 - 1)]
+
+
+async def _decide(
+    ticket_id: int, goodwill_id: int, approve: bool, session: Any, caller: Principal, now: datetime
+) -> Goodwill:
+    active = await get_active_program(session)
+    return await goodwill_service.decide_goodwill(
+        session,
+        active=active,
+        ticket_id=ticket_id,
+        goodwill_id=goodwill_id,
+        approve=approve,
+        actor=caller.name,
+        now=now,
+    )
+
+
+_DECISION_ERRORS = (
+    ProgramNotFoundError,
+    TicketNotFoundError,
+    GoodwillNotFoundError,
+    GoodwillAlreadyDecidedError,
+    GoodwillCapExceededError,
+    MemberNotFoundError,
+    MemberBlockedError,
+)
+
+
+@router.post("/{ticket_id}/goodwill/{goodwill_id}/approve", response_model=Goodwill)
+@raises(*_DECISION_ERRORS)
+async def approve_goodwill(
+    ticket_id: TicketId, goodwill_id: GoodwillId, session: WriteSession, caller: Admin, now: Now
+) -> Goodwill:
+    """Approve a credit waiting for approval: the points are credited now (the caps held
+    when it was asked). Again: the credit as it is; 409 ``goodwill_already_decided`` if it
+    was rejected."""
+    return await _decide(ticket_id, goodwill_id, True, session, caller, now)
+
+
+@router.post("/{ticket_id}/goodwill/{goodwill_id}/reject", response_model=Goodwill)
+@raises(*_DECISION_ERRORS)
+async def reject_goodwill(
+    ticket_id: TicketId, goodwill_id: GoodwillId, session: WriteSession, caller: Admin, now: Now
+) -> Goodwill:
+    """Reject a credit waiting for approval: no points, and it stops counting against the
+    caps. Again: the credit as it is; 409 ``goodwill_already_decided`` if it was approved."""
+    return await _decide(ticket_id, goodwill_id, False, session, caller, now)
