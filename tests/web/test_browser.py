@@ -240,7 +240,8 @@ def test_the_dashboard_shows_tiles_and_the_sales_chart(site: Site, browser: Any)
     page.on("pageerror", lambda error: problems.append(str(error)))
     _log_in(page, site)
     tiles = page.locator(".tiles .tile")
-    assert tiles.count() == 12
+    assert tiles.count() == 15
+    assert page.locator(".tile", has_text="NPS").count() == 1
     assert page.locator(".tile", has_text="Members").first.locator(".value").inner_text() == "41"
     # plotly (served from the package) drew the bars
     page.wait_for_selector("#sales-chart .main-svg")
@@ -317,6 +318,26 @@ def test_the_language_switch_changes_text_plurals_and_money(site: Site, browser:
     assert page.locator("h1").inner_text() == "Pulpit"
     liability = page.locator(".tile", has_text="Zobowiązanie").locator(".value").inner_text()
     assert liability.replace("\xa0", " ").endswith(" RUB")
+    page.context.close()
+
+
+def test_an_admin_blocks_and_unblocks_a_member(site: Site, browser: Any) -> None:
+    page = _page(browser)
+    member = f"{site.base}/admin/members/{site.member_id}"
+    _log_in(page, site, role="staff", target=member.removeprefix(site.base))
+    assert page.locator("form.actions").count() == 0  # staff may not block
+    page.context.close()
+    page = _page(browser)
+    _log_in(page, site, target=member.removeprefix(site.base))
+    page.fill("#reason", "card reported stolen")
+    page.click("form.actions button")
+    page.wait_for_load_state("networkidle")
+    assert page.url == member + "?notice=blocked"
+    assert page.locator("p.status").inner_text() == "Blocked: card reported stolen"
+    page.click("form.actions button")  # now the unblock button
+    page.wait_for_load_state("networkidle")
+    assert page.url == member + "?notice=unblocked"
+    assert page.locator("p.status").inner_text() == "Active"
     page.context.close()
 
 

@@ -12,7 +12,11 @@ from patron.access.models import UserSession
 from patron.api.role_matrix import is_console_path
 from patron.audit.models import AuditEntry
 from patron.kit.db import Database
+from patron.members.schemas import MemberCreate
+from patron.members.service import enrol_member, get_member
+from patron.programs.service import get_active_program
 from patron.web.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE
+from tests.members.conftest import NOW
 from tests.web.conftest import PASSWORD, USERS, Console, form_token, log_in, make_console
 
 
@@ -145,6 +149,8 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
     ("GET", "/admin/members"): ("staff", 200),
     ("GET", "/admin/members/results"): ("staff", 200),
     ("GET", "/admin/members/{member_id}"): ("staff", 404),
+    ("POST", "/admin/members/{member_id}/block"): ("admin", 404),
+    ("POST", "/admin/members/{member_id}/unblock"): ("admin", 404),
     ("GET", "/admin/users"): ("admin", 200),
     ("POST", "/admin/users/{user_id}/disable"): ("admin", 404),
     ("POST", "/admin/users/{user_id}/enable"): ("admin", 404),
@@ -153,6 +159,8 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
 }
 SAMPLE_PATHS = {
     "/admin/members/{member_id}": "/admin/members/999999",
+    "/admin/members/{member_id}/block": "/admin/members/999999/block",
+    "/admin/members/{member_id}/unblock": "/admin/members/999999/unblock",
     "/admin/users/{user_id}/disable": "/admin/users/999999/disable",
     "/admin/users/{user_id}/enable": "/admin/users/999999/enable",
     "/static/web/{path}": "/static/web/console.css",
@@ -201,3 +209,30 @@ async def test_console_pages_by_role(console: Console, method: str, path: str) -
         else:
             assert answer.status_code == 403, role
             assert "Not allowed" in answer.text
+
+
+async def test_blocking_from_the_console_is_audited_and_needs_a_reason(console: Console) -> None:
+    async with console.database.write() as session:
+        active = await get_active_program(session)
+        member = await enrol_member(
+            session, program_id=active.program_id, data=MemberCreate(external_id="m-1"), now=NOW
+        )
+    admin, token = await console.logged_in("admin")
+    try:
+        page = f"/admin/members/{member.id}"
+        no_reason = await admin.post(f"{page}/block", data={"csrf_token": token, "reason": " "})
+        assert no_reason.headers["location"] == f"{page}?notice=reason"
+        forged = await admin.post(f"{page}/block", data={"csrf_token": "x", "reason": "fraud"})
+        assert forged.status_code == 403
+        done = await admin.post(f"{page}/block", data={"csrf_token": token, "reason": "fraud"})
+        assert done.headers["location"] == f"{page}?notice=blocked"
+        shown = await admin.get(page)
+        assert "Blocked: fraud" in shown.text
+    finally:
+        await admin.aclose()
+    async with console.database.read() as session:
+        state = await get_member(session, member_id=member.id)
+        rows = (await session.execute(select(AuditEntry))).scalars().all()
+        audited = [(row.actor, row.action, row.target, row.user_id) for row in rows]
+    assert state.blocked_reason == "fraud"
+    assert audited == [("user", "members.block", f"member:{member.id}", console.user_ids["admin"])]

@@ -1,20 +1,25 @@
 """The dashboard (``/admin``): KPI tiles and the monthly sales chart of the active program,
-for a period picked from a few presets."""
+for a period picked from a few presets. The tiles come from the services behind
+``patron analytics kpis`` (members, points, sales), the feedback KPIs (NPS, reviews answered
+within 24 hours) and the support KPIs (tickets answered within the first-response target)."""
 
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from patron.analytics.kpis.service import KpiQuery, kpi_report
+from patron.analytics.kpis.service import EARLIEST, KpiQuery, kpi_report
+from patron.feedback.kpis import kpis as feedback_kpis
 from patron.kit import money
 from patron.kit.errors import PatronError
 from patron.kit.time import utcnow
+from patron.programs import service as program_service
+from patron.support.kpis import ticket_kpis
 from patron.web.auth import StaffSession, database_of, remember
 from patron.web.i18n import Formats
 from patron.web.messages import error_text
@@ -69,6 +74,36 @@ def tiles(report: dict[str, Any], language: str) -> list[dict[str, str]]:
     ]
 
 
+def service_tiles(
+    nps: float | None, reviews_in_24h: float | None, first_response: float | None, language: str
+) -> list[dict[str, str]]:
+    """The tiles of feedback and support: NPS, reviews answered within 24 hours, tickets
+    answered within the program's first-response target."""
+    _ = gettext_for(language)
+    fmt = Formats(language)
+    return [
+        {"label": _("NPS"), "value": fmt.number(round(nps)) if nps is not None else "—"},
+        {"label": _("Reviews answered within 24 h"), "value": fmt.percent(reviews_in_24h)},
+        {"label": _("Tickets answered on time"), "value": fmt.percent(first_response)},
+    ]
+
+
+async def _service_figures(
+    session: Any, active: Any, first: date | None, last: date, now: datetime
+) -> tuple[float | None, float | None, float | None]:
+    start = datetime.combine(first or EARLIEST, time(), UTC)
+    end = datetime.combine(last + timedelta(days=1), time(), UTC)
+    feedback = await feedback_kpis(session, start=start, end=end)
+    tickets = await ticket_kpis(
+        session, active=active, now=now, date_from=start if first else None, date_to=end
+    )
+    return (
+        feedback.overall.nps.value,
+        feedback.reviews.share_answered_within_24h,
+        tickets.overall.first_response_sla.share,
+    )
+
+
 def sales_chart(report: dict[str, Any], language: str) -> dict[str, Any]:
     """The plotly figure (data and layout) of net sales per period, members and others, and
     the same numbers as table rows (the chart's text alternative)."""
@@ -110,13 +145,16 @@ async def dashboard(request: Request, console: StaffSession, period: str = "all"
     if period not in PERIODS:
         period = "all"
     context: dict[str, Any] = {"period": period, "periods": list(PERIODS), "error": ""}
+    now = utcnow()
+    query = _query(period, now.date())
     try:
         async with database_of(request).read() as session:
-            report = await kpi_report(
-                session, query=_query(period, utcnow().date()), today=utcnow().date()
-            )
+            report = await kpi_report(session, query=query, today=now.date())
+            active = await program_service.get_active_program(session)
+            figures = await _service_figures(session, active, query.first, now.date(), now)
     except PatronError as error:
         context.update(error=error_text(error, language), tiles=[], chart=None)
     else:
-        context.update(tiles=tiles(report, language), chart=sales_chart(report, language))
+        shown = tiles(report, language) + service_tiles(*figures, language)
+        context.update(tiles=shown, chart=sales_chart(report, language))
     return remember(request, render(request, "dashboard.html", context))

@@ -1,14 +1,16 @@
 """Members: the search (``/admin/members``, its results as a fragment for htmx) and the
 member 360 view (``/admin/members/{id}``): profile, consents, points, purchases with their
-"why N points", ledger and tier history."""
+"why N points", ledger and tier history; admins block and unblock a member there."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
+from patron.access.schemas import ConsoleSession
+from patron.audit import service as audit_service
 from patron.kit.errors import NotFoundError, PatronError
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
@@ -18,7 +20,7 @@ from patron.members.search import search_members
 from patron.programs import service as program_service
 from patron.purchases.history import member_purchases
 from patron.tiers import service as tier_service
-from patron.web.auth import StaffSession, database_of, remember
+from patron.web.auth import AdminSession, StaffSession, checked_form, database_of, remember
 from patron.web.i18n import Formats
 from patron.web.messages import error_text, labels
 from patron.web.templating import render
@@ -69,9 +71,13 @@ async def members_results(
     return render(request, "_member_results.html", context)
 
 
+MemberId = Annotated[int, Path(ge=1, le=2**62)]
+NOTICES = ("blocked", "unblocked", "reason")
+
+
 @router.get("/admin/members/{member_id}")
 async def member_view(
-    request: Request, _: StaffSession, member_id: Annotated[int, Path(ge=1, le=2**62)]
+    request: Request, _: StaffSession, member_id: MemberId, notice: str = ""
 ) -> Response:
     language: str = request.state.language
     now = utcnow()
@@ -98,7 +104,55 @@ async def member_view(
                 for change in await tier_service.tier_history(session, member_id=member_id)
             ],
             "labels": labels(language),
+            "notice": notice if notice in NOTICES else "",
             # times in the program's time zone
             "fmt": Formats(language, active.program.program.timezone),
         }
     return remember(request, render(request, "member.html", context))
+
+
+async def _block_or_unblock(
+    request: Request, console: ConsoleSession, member_id: int, block: bool
+) -> Response:
+    """Block (with the form's reason) or unblock the member, audited with the acting user;
+    back to the member's page with a notice."""
+    form = await checked_form(request, console)
+    now = utcnow()
+    try:
+        async with database_of(request).write() as session:
+            await member_service.get_member(session, member_id=member_id)
+            if block:
+                reason = form.get("reason", "").strip()
+                if not reason:
+                    return RedirectResponse(
+                        f"/admin/members/{member_id}?notice=reason", status_code=303
+                    )
+                await member_service.block_member(
+                    session, member_id=member_id, reason=reason[:500], now=now
+                )
+            else:
+                await member_service.unblock_member(session, member_id=member_id, now=now)
+            await audit_service.record(
+                session,
+                actor=audit_service.ACTOR_USER,
+                action="members.block" if block else "members.unblock",
+                target=f"member:{member_id}",
+                now=now,
+                user_id=console.user.id,
+                role=console.user.role.value,
+            )
+    except NotFoundError as error:
+        missing = {"title": error_text(error, request.state.language), "message": ""}
+        return render(request, "error.html", missing, status_code=404)
+    notice = "blocked" if block else "unblocked"
+    return RedirectResponse(f"/admin/members/{member_id}?notice={notice}", status_code=303)
+
+
+@router.post("/admin/members/{member_id}/block")
+async def block(request: Request, console: AdminSession, member_id: MemberId) -> Response:
+    return await _block_or_unblock(request, console, member_id, block=True)
+
+
+@router.post("/admin/members/{member_id}/unblock")
+async def unblock(request: Request, console: AdminSession, member_id: MemberId) -> Response:
+    return await _block_or_unblock(request, console, member_id, block=False)
