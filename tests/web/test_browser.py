@@ -341,6 +341,30 @@ def test_an_admin_blocks_and_unblocks_a_member(site: Site, browser: Any) -> None
     page.context.close()
 
 
+def test_a_points_adjustment_shows_in_the_ledger(site: Site, browser: Any) -> None:
+    page = _page(browser)
+    member = f"/admin/members/{site.member_id}"
+    _log_in(page, site, target=member)
+    rows_before = page.locator("table.ledger tbody tr").count()
+    page.fill("#points", "-5000000")  # beyond the bound: the browser does not send it
+    page.fill("#adjust-reason", "typo")
+    page.click("form[action$='/adjust'] button")
+    assert page.evaluate("document.querySelector('#points').validity.valid") is False
+    assert page.url == site.base + member
+    assert page.locator("table.ledger tbody tr").count() == rows_before
+    page.fill("#points", "150")
+    page.fill("#adjust-reason", "sorry for the cold coffee")
+    page.click("form[action$='/adjust'] button")
+    page.wait_for_load_state("networkidle")
+    assert "notice=adjusted" in page.url
+    newest = page.locator("table.ledger tbody tr").first.inner_text()
+    assert "Adjustment" in newest
+    assert "150" in newest
+    assert "sorry for the cold coffee" in newest
+    assert page.locator("table.ledger tbody tr").count() == rows_before + 1
+    page.context.close()
+
+
 def test_the_browser_language_is_the_default(site: Site, browser: Any) -> None:
     page = _page(browser, locale="ru-RU")
     page.goto(site.base + "/admin/login")

@@ -12,6 +12,8 @@ from patron.access.models import UserSession
 from patron.api.role_matrix import is_console_path
 from patron.audit.models import AuditEntry
 from patron.kit.db import Database
+from patron.kit.time import utcnow
+from patron.ledger.service import balance as ledger_balance
 from patron.members.schemas import MemberCreate
 from patron.members.service import enrol_member, get_member
 from patron.programs.service import get_active_program
@@ -151,6 +153,7 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
     ("GET", "/admin/members/{member_id}"): ("staff", 404),
     ("POST", "/admin/members/{member_id}/block"): ("admin", 404),
     ("POST", "/admin/members/{member_id}/unblock"): ("admin", 404),
+    ("POST", "/admin/members/{member_id}/adjust"): ("admin", 303),  # no points: back, a notice
     ("GET", "/admin/users"): ("admin", 200),
     ("POST", "/admin/users/{user_id}/disable"): ("admin", 404),
     ("POST", "/admin/users/{user_id}/enable"): ("admin", 404),
@@ -161,6 +164,7 @@ SAMPLE_PATHS = {
     "/admin/members/{member_id}": "/admin/members/999999",
     "/admin/members/{member_id}/block": "/admin/members/999999/block",
     "/admin/members/{member_id}/unblock": "/admin/members/999999/unblock",
+    "/admin/members/{member_id}/adjust": "/admin/members/999999/adjust",
     "/admin/users/{user_id}/disable": "/admin/users/999999/disable",
     "/admin/users/{user_id}/enable": "/admin/users/999999/enable",
     "/static/web/{path}": "/static/web/console.css",
@@ -236,3 +240,38 @@ async def test_blocking_from_the_console_is_audited_and_needs_a_reason(console: 
         audited = [(row.actor, row.action, row.target, row.user_id) for row in rows]
     assert state.blocked_reason == "fraud"
     assert audited == [("user", "members.block", f"member:{member.id}", console.user_ids["admin"])]
+
+
+async def test_adjusting_points_is_checked_by_the_server_and_audited(console: Console) -> None:
+    async with console.database.write() as session:
+        active = await get_active_program(session)
+        member = await enrol_member(
+            session, program_id=active.program_id, data=MemberCreate(external_id="m-2"), now=NOW
+        )
+    admin, token = await console.logged_in("admin")
+    page = f"/admin/members/{member.id}"
+
+    async def post(points: str, key: str) -> str:
+        form = {"csrf_token": token, "points": points, "reason": "goodwill", "key": key}
+        answer = await admin.post(f"{page}/adjust", data=form)
+        assert answer.status_code == 303
+        return str(answer.headers["location"])
+
+    try:
+        assert await post("ten", "k-1") == f"{page}?notice=adjust_invalid"
+        assert await post("0", "k-1") == f"{page}?notice=adjust_invalid"
+        assert await post("-1", "k-1") == f"{page}?notice=adjust_short"
+        assert await post("70", "k-1") == f"{page}?notice=adjusted#ledger-title"
+        assert await post("70", "k-1") == f"{page}?notice=adjusted#ledger-title"  # resent
+    finally:
+        await admin.aclose()
+    async with console.database.read() as session:
+        balance = await ledger_balance(session, member_id=member.id, now=utcnow())
+        rows = (await session.execute(select(AuditEntry))).scalars().all()
+        audited = [(row.action, row.changed, row.after) for row in rows]
+    assert balance.available == 70
+    after = {"available": 70, "points": 70, "reason": "goodwill"}
+    assert audited == [
+        ("members.adjust_points", True, after),
+        ("members.adjust_points", False, after),
+    ]

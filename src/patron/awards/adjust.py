@@ -103,5 +103,6 @@ async def adjust_points(
         target=f"member:{member_id}",
         before={"available": before.available},
         after={"available": after.available, "points": points, "reason": cleaned},
+        changed=after.available != before.available,  # False: the same key sent again
     )
     return entry

@@ -1,6 +1,7 @@
 """Members: the search (``/admin/members``, its results as a fragment for htmx) and the
 member 360 view (``/admin/members/{id}``): profile, consents, points, purchases with their
-"why N points", ledger and tier history; admins block and unblock a member there."""
+"why N points", ledger and tier history; admins block and unblock a member and adjust
+their points there."""
 
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ from starlette.responses import RedirectResponse, Response
 
 from patron.access.schemas import ConsoleSession
 from patron.audit import service as audit_service
-from patron.kit.errors import NotFoundError, PatronError
+from patron.awards.adjust import adjust_points
+from patron.kit.errors import InvalidInputError, NotFoundError, PatronError
+from patron.kit.ids import random_token
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
+from patron.ledger.errors import InsufficientPointsError
 from patron.members import service as member_service
+from patron.members.errors import MemberBlockedError
 from patron.members.overview import overview_of
 from patron.members.search import search_members
 from patron.programs import service as program_service
@@ -72,7 +77,10 @@ async def members_results(
 
 
 MemberId = Annotated[int, Path(ge=1, le=2**62)]
-NOTICES = ("blocked", "unblocked", "reason")
+NOTICES = (
+    "blocked", "unblocked", "reason", "adjusted", "adjust_invalid", "adjust_short",
+    "adjust_blocked",
+)  # fmt: skip
 
 
 @router.get("/admin/members/{member_id}")
@@ -105,6 +113,7 @@ async def member_view(
             ],
             "labels": labels(language),
             "notice": notice if notice in NOTICES else "",
+            "adjust_key": random_token(16),  # one per form: a second submit changes nothing
             # times in the program's time zone
             "fmt": Formats(language, active.program.program.timezone),
         }
@@ -156,3 +165,47 @@ async def block(request: Request, console: AdminSession, member_id: MemberId) ->
 @router.post("/admin/members/{member_id}/unblock")
 async def unblock(request: Request, console: AdminSession, member_id: MemberId) -> Response:
     return await _block_or_unblock(request, console, member_id, block=False)
+
+
+@router.post("/admin/members/{member_id}/adjust")
+async def adjust(request: Request, console: AdminSession, member_id: MemberId) -> Response:
+    """Add or take points with a reason (``awards.adjust``), audited with the acting user."""
+    form = await checked_form(request, console)
+    page = f"/admin/members/{member_id}"
+    try:
+        points = int(form.get("points", "").strip())
+    except ValueError:
+        return RedirectResponse(f"{page}?notice=adjust_invalid", status_code=303)
+    now = utcnow()
+    try:
+        async with database_of(request).write() as session:
+            active = await program_service.get_active_program(session)
+            await adjust_points(
+                session,
+                active=active,
+                member_id=member_id,
+                points=points,
+                reason=form.get("reason", ""),
+                key=form.get("key", ""),
+                actor=f"user:{console.user.id}",
+                now=now,
+            )
+            await audit_service.record(
+                session,
+                actor=audit_service.ACTOR_USER,
+                action="members.adjust_points",
+                target=f"member:{member_id}",
+                now=now,
+                user_id=console.user.id,
+                role=console.user.role.value,
+            )
+    except NotFoundError as error:
+        missing = {"title": error_text(error, request.state.language), "message": ""}
+        return render(request, "error.html", missing, status_code=404)
+    except InsufficientPointsError:
+        return RedirectResponse(f"{page}?notice=adjust_short", status_code=303)
+    except MemberBlockedError:
+        return RedirectResponse(f"{page}?notice=adjust_blocked", status_code=303)
+    except InvalidInputError:
+        return RedirectResponse(f"{page}?notice=adjust_invalid", status_code=303)
+    return RedirectResponse(f"{page}?notice=adjusted#ledger-title", status_code=303)
