@@ -35,7 +35,9 @@ def test_declared_errors_are_in_the_document() -> None:
         "403",
         "404",
         "422",
+        "429",
     }
+    assert _codes("get", "/members/{member_id}", "429") == ["too_many_requests"]
 
 
 def test_rules_no_schema_can_state_are_listed() -> None:

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from patron.access import service as access_service
 from patron.access.models import Role
 from patron.kit.db import Database
+from patron.kit.outbox import OutboxEvent
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
 from patron.ledger.models import LedgerEntry, Lot
@@ -53,7 +54,7 @@ async def test_failure_after_purchase_insert_rolls_back_and_retry_succeeds(
     await enrol(api, "k-1")
     body = purchase("o-k", "k-1", [("tea-1", "tea", 1, "100.00")])
     module: Any = ledger_service if broken == "credit" else tier_service
-    name = "credit" if broken == "credit" else "upgrade_if_qualified"
+    name = "credit_change" if broken == "credit" else "upgrade_if_qualified"
     real = getattr(module, name)
 
     async def failing(*args: Any, **kwargs: Any) -> Any:
@@ -69,6 +70,8 @@ async def test_failure_after_purchase_insert_rolls_back_and_retry_succeeds(
             assert (
                 await session.execute(select(func.count()).select_from(model))
             ).scalar_one() == 0
+        recorded = select(func.count()).where(OutboxEvent.type.like("purchases.%"))
+        assert (await session.execute(recorded)).scalar_one() == 0  # the events went too
     monkeypatch.setattr(module, name, real)
     retried = await api.call("POST", "/purchases", json=body)
     assert retried.status_code == 201

@@ -16,6 +16,7 @@ from patron.ledger.models import LedgerEntry
 from patron.purchases.models import Purchase
 from tests.api.conftest import Api
 from tests.api.test_purchases import enrol, purchase
+from tests.events.test_purchase_events import events, last_event_id
 
 GOOD = purchase("d-1", None, [("tea-1", "tea", 1, "100.00")])
 
@@ -135,3 +136,20 @@ async def test_the_lane_skips_routing_and_replays_what_it_declines(
     assert unknown.status_code == 422
     assert unknown.json()["error"]["field"] == "external_id"
     assert await _counts(api) == (1, 0)
+
+
+async def test_the_direct_lane_emits_the_events_once(api: Api) -> None:
+    member = await enrol(api, "c-1")
+    before = await last_event_id(api.database)
+    body = purchase("d-1", "c-1", [("tea-1", "tea", 1, "100.00")])
+
+    first = await api.call("POST", "/purchases", json=body, role="pos")
+    again = await api.call("POST", "/purchases", json=body, role="pos")
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    written = await events(api.database, before)
+    assert [(name, m, payload["points"]) for name, _, m, payload in written] == [
+        ("purchases.recorded", member["id"], 10),
+        ("ledger.credited", member["id"], 10),
+    ]
+    assert written[0][3]["purchase_id"] == first.json()["id"]

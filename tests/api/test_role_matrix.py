@@ -38,10 +38,11 @@ from patron.notifications import tokens
 from patron.programs import service as program_service
 from patron.webhooks.handlers import queue_deliveries
 from patron.webhooks.models import WebhookDelivery
-from tests.conftest import REPO, SEED_PROGRAM, _empty_all_tables
+from tests.conftest import REPO, _empty_all_tables
 from tests.feedback.factories import NPS_SURVEY
 
 API = "/api/v1"
+CAMPAIGNS_PROGRAM = REPO / "examples" / "campaigns-program.yaml"  # the seed program and campaigns
 PUBLIC: frozenset[str] = frozenset()  # no key asked
 ADMIN = frozenset({"admin"})
 STAFF = frozenset({"admin", "staff"})
@@ -122,6 +123,12 @@ MATRIX: dict[tuple[str, str], Entry] = {
         ADMIN, Sample(200, path=f"{API}/members/{{erasable_member}}/erase")
     ),
     ("GET", "/api/v1/audit"): Entry(ADMIN, Sample(200)),
+    # API keys
+    ("GET", "/api/v1/keys"): Entry(ADMIN, Sample(200)),
+    ("POST", "/api/v1/keys"): Entry(ADMIN, Sample(201, json={"name": "k-{n}", "role": "pos"})),
+    ("DELETE", "/api/v1/keys/{key_id}"): Entry(
+        ADMIN, Sample(204, path=f"{API}/keys/{{removable_key}}")
+    ),
     # the outbox's operations
     ("GET", "/api/v1/events/dead"): Entry(ADMIN, Sample(200)),
     ("POST", "/api/v1/events/dead/retry"): Entry(ADMIN, Sample(200, json={"handler": "none"})),
@@ -165,13 +172,37 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     # the program
     ("GET", "/api/v1/program"): Entry(STAFF_POS, Sample(200)),
-    ("PUT", "/api/v1/program"): Entry(ADMIN, Sample(200, content=SEED_PROGRAM.read_text())),
+    ("PUT", "/api/v1/program"): Entry(ADMIN, Sample(200, content=CAMPAIGNS_PROGRAM.read_text())),
     ("GET", "/api/v1/program/versions"): Entry(STAFF_POS, Sample(200)),
     ("GET", "/api/v1/program/versions/{version}"): Entry(STAFF_POS, Sample(200)),
     # the product catalogue
     ("GET", "/api/v1/products"): Entry(STAFF_POS, Sample(200)),
     ("POST", "/api/v1/products"): Entry(
         ADMIN, Sample(201, json={"sku": "sku-{n}", "name": "Product {n}", "price": "10.00"})
+    ),
+    # campaigns (the prepared program is examples/campaigns-program.yaml)
+    ("GET", "/api/v1/campaigns"): Entry(STAFF_POS, Sample(200)),
+    ("POST", "/api/v1/campaigns"): Entry(
+        ADMIN,
+        Sample(
+            201,
+            json={
+                "key": "c-{n}",
+                "name": {"en": "C {n}"},
+                "window": {"start": "2027-03-01", "end": "2027-03-31"},
+                "effect": {"bonus_points": 10},
+            },
+        ),
+    ),
+    ("PATCH", "/api/v1/campaigns/{key}"): Entry(
+        ADMIN,
+        Sample(200, path=f"{API}/campaigns/december-bonus", json={"description": "d {n}"}),
+    ),
+    ("GET", "/api/v1/campaigns/{key}"): Entry(
+        STAFF_POS, Sample(200, path=f"{API}/campaigns/december-bonus")
+    ),
+    ("GET", "/api/v1/campaigns/{key}/stats"): Entry(
+        STAFF, Sample(200, path=f"{API}/campaigns/december-bonus/stats")
     ),
     # support tickets
     ("POST", "/api/v1/tickets"): Entry(STAFF_POS, Sample(201, json={**_TICKET, "text": "{n}"})),
@@ -422,6 +453,7 @@ POOLS = {
     "blocked_member": 2,
     "erasable_member": 2,
     "removable_webhook": 2,
+    "removable_key": 2,
 }
 
 
@@ -455,6 +487,10 @@ async def _prepare(prepared: Prepared) -> None:
     prepared.values["ticket_id"] = (await post("/tickets", ticket))["id"]
     prepared.pools["open_ticket"] = [
         (await post("/tickets", ticket))["id"] for _ in range(POOLS["open_ticket"])
+    ]
+    prepared.pools["removable_key"] = [
+        (await post("/keys", {"name": f"spare-{n}", "role": "pos"}))["id"]
+        for n in range(POOLS["removable_key"])
     ]
     staff = {"Authorization": f"Bearer {prepared.keys['staff']}"}
     for name in ("goodwill_to_approve", "goodwill_to_reject"):
@@ -517,7 +553,7 @@ async def prepared(database_url_for_tests: str) -> AsyncIterator[Prepared]:
     keys: dict[str, str] = {}
     async with database.write() as session:
         await program_service.apply_program(
-            session, text=SEED_PROGRAM.read_text(), created_by="test"
+            session, text=CAMPAIGNS_PROGRAM.read_text(), created_by="test"
         )
         for role in Role:
             created = await access_service.create_key(
@@ -535,12 +571,19 @@ async def prepared(database_url_for_tests: str) -> AsyncIterator[Prepared]:
         await database.dispose()
 
 
+# bookkeeping a refused call may still write: a key's last use (the key was valid, its role
+# was refused), written in a unit of work of its own after the request
+_NOT_COMPARED = {"api_keys": "last_used_at"}
+
+
 async def _snapshot(database: Database) -> dict[str, tuple[int, str]]:
     """Every table's row count and a digest of its rows."""
     tables: dict[str, tuple[int, str]] = {}
     async with database.read() as session:
         for table in Base.metadata.sorted_tables:
-            rows = (await session.execute(text(f'SELECT * FROM "{table.name}"'))).all()
+            skipped = _NOT_COMPARED.get(table.name)
+            columns = ", ".join(f'"{c.name}"' for c in table.columns if c.name != skipped)
+            rows = (await session.execute(text(f'SELECT {columns} FROM "{table.name}"'))).all()
             digest = hashlib.sha256("\n".join(sorted(map(repr, rows))).encode()).hexdigest()
             tables[table.name] = (len(rows), digest)
     return tables

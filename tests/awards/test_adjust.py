@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from patron.awards.adjust import adjust_points
 from patron.kit.db import Database
 from patron.kit.errors import InvalidInputError
+from patron.kit.outbox import OutboxEvent
 from patron.ledger import service as ledger_service
 from patron.ledger.errors import InsufficientPointsError
 from patron.ledger.models import entries
@@ -79,6 +80,20 @@ async def test_the_same_key_again_writes_nothing_more(database: Database) -> Non
     assert debit_again.id == debit.id
     assert await _available(database, member_id) == 60
     assert await _entries(database) == 2
+    async with database.read() as session:
+        events = (
+            await session.execute(
+                select(OutboxEvent.type, OutboxEvent.payload).order_by(OutboxEvent.id)
+            )
+        ).all()
+    credited = [payload for kind, payload in events if kind == "ledger.credited"]
+    debited = [payload for kind, payload in events if kind == "ledger.debited"]
+    assert [(p["kind"], p["points"], p["source"]) for p in credited] == [
+        ("adjust", 100, "adjustment")
+    ]
+    assert [(p["kind"], p["points"], p["source"]) for p in debited] == [
+        ("adjust", 40, "adjustment")
+    ]
 
 
 async def test_a_debit_beyond_the_balance_is_refused_whole(database: Database) -> None:

@@ -60,6 +60,18 @@ def _descendants(parent: int) -> set[int]:
     return found
 
 
+def _pid_of_worker(server: int, number: int) -> int:
+    """The process of worker ``number``: ``/healthz`` names workers by number, never by
+    process id, and each worker names its process ``patron-w<number>``."""
+    for pid in _descendants(server):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == f"patron-w{number}":
+                return pid
+        except OSError:
+            continue
+    raise AssertionError(f"no process named patron-w{number}")
+
+
 def _wait_for_workers(port: int, workers: int) -> list[int]:
     seen: set[int] = set()
     deadline = time.monotonic() + 90
@@ -85,15 +97,16 @@ def test_connections_opened_while_a_worker_is_busy_still_reach_it(tmp_path: Path
     server = _serve(tmp_path / "patron.db", port, 2, subprocess.DEVNULL)
     try:
         first, second = _wait_for_workers(port, 2)
-        assert {first, second} <= _descendants(server.pid)
+        assert (first, second) == (1, 2)
         connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(16)]
-        os.kill(second, signal.SIGSTOP)
+        paused = _pid_of_worker(server.pid, second)
+        os.kill(paused, signal.SIGSTOP)
         try:
             for connection in connections:
                 connection.connect()
             time.sleep(0.5)  # time for the running worker to accept all it can
         finally:
-            os.kill(second, signal.SIGCONT)
+            os.kill(paused, signal.SIGCONT)
         answered = [_worker_of(connection) for connection in connections]
         assert set(answered) == {first, second}
         # a connection stays with its worker

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.db import Database
@@ -286,3 +286,63 @@ async def test_stats_report_backlog_and_lag(database: Database) -> None:
     assert after.lag_p50_ms is not None
     assert after.lag_p99_ms is not None
     assert 1500 <= after.lag_p50_ms <= after.lag_p99_ms <= 10_000
+
+
+async def test_runs_sharing_a_unit_of_work_keep_their_own_outcomes(database: Database) -> None:
+    """On PostgreSQL several runs share a unit of work, each in a savepoint (SQLite runs each
+    alone): a failing run loses its writes only, the others' commit."""
+
+    async def write_unless_odd(session: AsyncSession, event: EventEnvelope) -> None:
+        await emit(session, Pinged(member_id=3, n=100 + int(event.data["n"])), program_id=None)
+        if int(event.data["n"]) % 2:
+            raise ValueError("odd")
+
+    await _emit_many(database, 5)
+    handler = Handler("writer", frozenset({"test.pinged"}), write_unless_odd)
+    report = await dispatch_pending(database, [handler])
+    assert (report.events, report.handled, report.failed, report.dead) == (5, 3, 2, 0)
+    rows = await _events(database)
+    assert [row.payload["n"] for row in rows] == [0, 1, 2, 3, 4, 100, 102, 104]
+    async with database.read() as session:
+        runs = dict(
+            (
+                await session.execute(select(OutboxHandlerRun.event_id, OutboxHandlerRun.status))
+            ).all()
+        )
+    assert [runs[row.id] for row in rows[:5]] == ["done", "retry", "done", "retry", "done"]
+    assert [row.dispatched_at is None for row in rows[:5]] == [False, True, False, True, False]
+
+
+async def test_a_shared_unit_of_work_that_fails_at_its_commit_runs_each_alone(
+    database: Database,
+) -> None:
+    """A run whose writes break the commit (a deferred foreign key) fails the shared unit of
+    work; its runs are then made again one per unit of work: the others are done once, the
+    breaking one is a retry."""
+    async with database.write() as session:
+        await session.execute(
+            text(
+                "CREATE TABLE outbox_guard (event_id INTEGER REFERENCES outbox_events (id) "
+                "DEFERRABLE INITIALLY DEFERRED)"
+            )
+        )
+    seen: list[int] = []
+
+    async def breaks_commit_on_one(session: AsyncSession, event: EventEnvelope) -> None:
+        seen.append(int(event.data["n"]))
+        if event.data["n"] == 1:
+            await session.execute(text("INSERT INTO outbox_guard (event_id) VALUES (-1)"))
+
+    try:
+        await _emit_many(database, 3)
+        handler = Handler("guarded", frozenset({"test.pinged"}), breaks_commit_on_one)
+        report = await dispatch_pending(database, [handler])
+    finally:
+        async with database.write() as session:
+            await session.execute(text("DROP TABLE outbox_guard"))
+    assert (report.handled, report.failed) == (2, 1)
+    assert seen.count(0) in (1, 2)  # once alone, and once shared on PostgreSQL
+    assert seen.count(2) in (1, 2)
+    async with database.read() as session:
+        statuses = sorted((await session.execute(select(OutboxHandlerRun.status))).scalars().all())
+    assert statuses == ["done", "done", "retry"]

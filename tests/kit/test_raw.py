@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from patron.kit.db import Database
@@ -97,3 +97,32 @@ async def test_driver_errors_are_raised_as_sqlalchemy_errors(database: Database)
 
     with pytest.raises(SQLAlchemyError):
         await read_a_missing_table()
+
+
+async def test_raw_writes_roll_back_with_the_savepoint_they_ran_in(database: Database) -> None:
+    """Inside ``session.begin_nested()`` the first raw statement makes the session emit the
+    SAVEPOINT (SQLAlchemy sends it only before a statement of its own), so a rollback to it
+    takes the raw writes back, and only them."""
+    async with database.write() as session:
+        await session.execute(text("CREATE TABLE raw_savepoint (x INTEGER)"))
+    try:
+        async with database.write() as session:
+            raw = await raw_of(session)
+            await raw.run(Sql("INSERT INTO raw_savepoint VALUES (1)"))
+
+            async def undone() -> None:
+                async with session.begin_nested():
+                    await (await raw_of(session)).run(Sql("INSERT INTO raw_savepoint VALUES (2)"))
+                    raise ValueError("undo")
+
+            with pytest.raises(ValueError, match="undo"):
+                await undone()
+            async with session.begin_nested():
+                await (await raw_of(session)).run(Sql("INSERT INTO raw_savepoint VALUES (3)"))
+            await (await raw_of(session)).run(Sql("INSERT INTO raw_savepoint VALUES (4)"))
+        async with database.read() as session:
+            found = (await session.execute(text("SELECT x FROM raw_savepoint ORDER BY x"))).all()
+    finally:
+        async with database.write() as session:
+            await session.execute(text("DROP TABLE raw_savepoint"))
+    assert [row[0] for row in found] == [1, 3, 4]

@@ -12,13 +12,16 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.db import Database
 from patron.kit.errors import IdempotencyConflictError
+from patron.kit.outbox import OutboxEvent
 from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind
 from patron.ledger.models import Account, LedgerEntry, Lot
 from patron.ledger.verify import verify
+from patron.members.models import Member
 from patron.programs import service as program_service
 from patron.purchases import earn
 from patron.purchases.earn import record_purchase
@@ -98,8 +101,44 @@ async def test_the_fused_statement_writes_what_the_step_by_step_path_writes(
     for external_id, expected in other["purchases"].items():
         assert one["purchases"][external_id] == expected, external_id
     assert one["members"] == other["members"]
+    async with database.read() as session:
+        fused_events = await _purchase_events(session, fused_id)
+        steps_events = await _purchase_events(session, steps_id)
+    assert fused_events == steps_events
+    earning = sum(1 for p in one["purchases"].values() if p["entry"] is not None)
+    assert len(fused_events) == len(purchases) + earning
     if currency == "RUB":  # the seed program's tiers move on these purchases
         assert sum(len(m["tier_changes"]) for m in one["members"].values()) > 0
+
+
+async def _purchase_events(session: AsyncSession, program_id: int) -> list[tuple[Any, ...]]:
+    """The program's purchase events in order, ids replaced by external ids."""
+    members = {
+        row[0]: row[1] for row in await session.execute(select(Member.id, Member.external_id))
+    }
+    query_entries = select(Purchase.earn_entry_id, Purchase.external_id).where(
+        Purchase.program_id == program_id
+    )
+    by_entry = {row[0]: row[1] for row in await session.execute(query_entries)}
+    query = (
+        select(OutboxEvent)
+        .where(
+            OutboxEvent.program_id == program_id,
+            OutboxEvent.type.in_(["purchases.recorded", "ledger.credited"]),
+        )
+        .order_by(OutboxEvent.id)
+    )
+    found = []
+    for event in (await session.execute(query)).scalars():
+        data = dict(event.payload)
+        assert data["member_id"] == event.member_id
+        data["member_id"] = members.get(data["member_id"])
+        if event.type == "ledger.credited":
+            data["entry_id"] = by_entry[data["entry_id"]]
+        else:
+            data.pop("purchase_id")
+        found.append((event.type, data))
+    return found
 
 
 def _tea(external_id: str) -> PurchaseCreate:
@@ -157,6 +196,7 @@ async def test_a_taken_earning_key_of_the_same_credit_links_the_purchase_to_it(
     assert points > 0
     entry_id = await _take_key(database, member_id, first.purchase.id + 1, points)
     before = await _state(database, member_id)
+    events_before = await _event_count(database)
 
     second = await _record(database, _tea("t-2"))
 
@@ -177,6 +217,14 @@ async def test_a_taken_earning_key_of_the_same_credit_links_the_purchase_to_it(
         entries,
         lots,
     )
+    async with database.read() as session:  # the purchase's event, no second credit's
+        new = [
+            (e.type, e.payload["purchase_id"])
+            for e in await session.scalars(
+                select(OutboxEvent).where(OutboxEvent.id > events_before)
+            )
+        ]
+    assert new == [("purchases.recorded", second.purchase.id)]
 
 
 async def test_a_taken_earning_key_of_another_credit_is_a_conflict_and_writes_nothing(
@@ -187,8 +235,92 @@ async def test_a_taken_earning_key_of_another_credit_is_a_conflict_and_writes_no
     first = await _record(database, _tea("t-1"))
     await _take_key(database, member_id, first.purchase.id + 1, first.purchase.points_earned + 1)
     before = await _state(database, member_id)
+    events_before = await _event_count(database)
 
     with pytest.raises(IdempotencyConflictError):
         await _record(database, _tea("t-2"))
 
     assert await _state(database, member_id) == before
+    assert await _event_count(database) == events_before
+
+
+async def _event_count(database: Database) -> int:
+    """The outbox's last event id (0: none)."""
+    async with database.read() as session:
+        return int(await session.scalar(select(func.coalesce(func.max(OutboxEvent.id), 0))) or 0)
+
+
+async def test_the_fused_statement_writes_the_events_and_a_rollback_drops_them(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The events are parts of the statement: a unit of work that fails after it keeps
+    neither the purchase nor its events, the retry writes them once, a second retry none."""
+    if database.is_sqlite:
+        pytest.skip("SQLite always writes step by step (tests/events/test_purchase_events.py)")
+    calls = 0
+    fused = earn.insert_purchase_with_earning
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return await fused(*args, **kwargs)
+
+    monkeypatch.setattr(earn, "insert_purchase_with_earning", counted)
+    program_id = await apply(database, "main")
+    member_id = (await enrol(database, program_id, ["f-0"]))["f-0"]
+    before = await _event_count(database)
+
+    async def fail() -> None:
+        async with database.write() as session:
+            active = await program_service.get_active_program(session, key="main")
+            await record_purchase(session, active=active, data=_tea("t-1"), now=NOW)
+            raise RuntimeError("the unit of work fails after the statement")
+
+    with pytest.raises(RuntimeError):
+        await fail()
+    assert calls == 1
+    assert await _event_count(database) == before
+    assert (await _state(database, member_id))[3:] == (0, 0, 0)
+
+    done = await _record(database, _tea("t-1"))
+    again = await _record(database, _tea("t-1"))
+
+    assert calls == 3  # the retry of the retry runs the statement too, which writes nothing
+    assert (done.created, again.created) == (True, False)
+    async with database.read() as session:
+        new = [
+            (e.type, e.program_id, e.member_id, e.payload, e.occurred_at)
+            for e in await session.scalars(select(OutboxEvent).where(OutboxEvent.id > before))
+        ]
+        entry_id = await session.scalar(
+            select(Purchase.earn_entry_id).where(Purchase.id == done.purchase.id)
+        )
+    assert new[0][4] == new[1][4]
+    assert [event[:4] for event in new] == [
+        (
+            "purchases.recorded",
+            program_id,
+            member_id,
+            {
+                "member_id": member_id,
+                "purchase_id": done.purchase.id,
+                "external_id": "t-1",
+                "total": 10000,
+                "currency": "RUB",
+                "points": 10,
+                "occurred_at": "2026-12-08T10:00:00Z",
+            },
+        ),
+        (
+            "ledger.credited",
+            program_id,
+            member_id,
+            {
+                "member_id": member_id,
+                "entry_id": entry_id,
+                "kind": "earn",
+                "points": 10,
+                "source": "purchase",
+            },
+        ),
+    ]

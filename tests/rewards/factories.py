@@ -42,6 +42,14 @@ EXTRA_REWARDS: list[dict[str, Any]] = [
         "kind": "free_product",
         "sku": "COFFEE-250",
         "cost_points": 300,
+        "valid_days": "never",
+    },
+    {
+        "code": "MUG",
+        "name": "A mug",
+        "kind": "free_product",
+        "sku": "MUG-1",
+        "cost_points": 300,
     },
 ]
 

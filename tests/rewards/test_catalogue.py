@@ -28,11 +28,17 @@ async def test_the_catalogue_without_a_member(database: Database, active: Active
         ("GOLD-PREVIEW", RewardKind.EXCLUSIVE_ACCESS, None, 0, None, None),
         ("LIMITED", RewardKind.FIXED_DISCOUNT, 20000, 50, 2, 2),
         ("FREE-COFFEE", RewardKind.FREE_PRODUCT, None, 300, None, None),
+        ("MUG", RewardKind.FREE_PRODUCT, None, 300, None, None),
     ]
     assert all(item.available and item.reasons == [] for item in items)
     assert {item.currency for item in items} == {"RUB"}
     assert items[3].min_tier == "gold"
-    assert items[0].valid_days == 30
+    # as written; never (valid_days: never); the program's default when the reward names none
+    assert [item.valid_days for item in items if item.code in ("DISC10", "FREE-COFFEE", "MUG")] == [
+        30,
+        None,
+        365,
+    ]
 
 
 async def test_the_catalogue_for_a_member(database: Database, active: ActiveProgram) -> None:
@@ -52,6 +58,7 @@ async def test_the_catalogue_for_a_member(database: Database, active: ActiveProg
         "GOLD-PREVIEW": [TIER],
         "LIMITED": [OUT],
         "FREE-COFFEE": [POINTS],
+        "MUG": [POINTS],
     }
     assert [item.code for item in items if item.available] == ["DISC10", "FREESHIP"]
     assert next(item for item in items if item.code == "LIMITED").remaining == 0

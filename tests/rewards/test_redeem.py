@@ -91,8 +91,19 @@ async def test_money_and_product_rewards_store_exact_values(
         None,
         "COFFEE-250",
     )
-    assert coffee.coupon.valid_until is None
+    assert coffee.coupon.valid_until is None  # valid_days: never
     assert coffee.balance_after == 0
+
+
+async def test_a_reward_without_valid_days_gives_coupons_the_programs_default(
+    database: Database, active: ActiveProgram
+) -> None:
+    """Issue 16: a coupon that never expires stays guessable and a liability for ever; only
+    ``valid_days: never`` asks for that (``limits.default_coupon_valid_days``, 365)."""
+    member = await member_with_points(database, active=active, external_id="m", points=300)
+    async with database.write() as session:
+        mug = await redeem(session, active=active, member_id=member.id, reward_code="MUG", now=NOW)
+    assert mug.coupon.valid_until == NOW + timedelta(days=365)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +23,19 @@ class ApiKeyRepository:
 
     async def lock(self, key_id: int) -> None:
         await self.session.execute(select(ApiKey.id).where(ApiKey.id == key_id).with_for_update())
+
+    async def get(self, key_id: int) -> ApiKey | None:
+        return await self.session.get(ApiKey, key_id)
+
+    async def note_use(self, key_id: int, now: datetime) -> None:
+        await self.session.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.id == key_id,
+                ApiKey.last_used_at.is_(None) | (ApiKey.last_used_at < now - timedelta(minutes=1)),
+            )
+            .values(last_used_at=now)
+        )
 
     async def all(self) -> list[ApiKey]:
         return list((await self.session.execute(select(ApiKey).order_by(ApiKey.id))).scalars())

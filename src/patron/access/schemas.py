@@ -21,6 +21,7 @@ class CreatedKey:
     name: str
     role: Role
     key: str
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,10 +19,12 @@ import patron
 from patron.api.deps import WRITE_GROUPS_ENV, refuse_nul_bytes, write_group_limit
 from patron.api.direct import install_direct_lane
 from patron.api.errors import install_error_handlers, install_shadowed_405
-from patron.api.guard import BodyLimits, RequestGuard
+from patron.api.guard import BodyLimits, RequestGuard, watch_revocations
+from patron.api.headers import SecurityHeaders
 from patron.api.responses import install_error_responses
 from patron.api.routes import ROUTERS, purchases, survey_page, unsubscribe_page
 from patron.api.routes.purchases import record_purchase_fast
+from patron.api.throttle import Throttles
 from patron.feedback.analysis import AnalysisMode
 from patron.feedback.analysis.model import warm_up_in_background
 from patron.kit.db import Database
@@ -36,6 +38,15 @@ _SWAGGER_STATIC = Path(fastapi_offline.__file__).parent / "static"
 IN_PROCESS_WORKER_ENV = "PATRON_IN_PROCESS_WORKER"
 
 
+WORKER_NUMBER_ENV = "PATRON_WORKER_NUMBER"
+
+
+def worker_number() -> int:
+    """This server process's number among ``patron serve --workers N`` (1 alone)."""
+    value = os.environ.get(WORKER_NUMBER_ENV, "1")
+    return int(value) if value.isdigit() else 1
+
+
 def create_app(database_url: str | None = None, *, dispatch: bool | None = None) -> FastAPI:
     """Build the app; the database opens on startup and closes on shutdown. With
     ``dispatch`` (default: ``$PATRON_IN_PROCESS_WORKER`` is ``1``), the outbox dispatcher and
@@ -46,6 +57,7 @@ def create_app(database_url: str | None = None, *, dispatch: bool | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.database = Database(database_url)
+        revocations = await watch_revocations(app.state.database)
         # what the worker holds once started (modules, models, schemas: about 200,000
         # objects) is never garbage: out of the collector's sight, a full collection under
         # load takes about 2 ms instead of 100+ ms, during which every request of the
@@ -63,6 +75,7 @@ def create_app(database_url: str | None = None, *, dispatch: bool | None = None)
             stop.set()
             if worker is not None:
                 await worker
+            await revocations.stop()
             await app.state.database.dispose()
 
     app = FastAPI(
@@ -86,7 +99,12 @@ def create_app(database_url: str | None = None, *, dispatch: bool | None = None)
     install_error_responses(app)
     install_shadowed_405(app)
     # outermost: the key is checked and the body bounded before any other layer reads it
-    app.add_middleware(RequestGuard, limits=BodyLimits.from_environment(os.environ))
+    app.add_middleware(
+        RequestGuard,
+        limits=BodyLimits.from_environment(os.environ),
+        throttles=Throttles.from_environment(os.environ),
+    )
+    app.add_middleware(SecurityHeaders)  # outside the guard: its refusals get them too
     app.mount("/static/swagger", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
 
     @app.get("/docs", include_in_schema=False)
@@ -101,7 +119,8 @@ def create_app(database_url: str | None = None, *, dispatch: bool | None = None)
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> dict[str, str | int]:
-        # the answering process: with several workers, which one took the connection
-        return {"status": "ok", "worker": os.getpid()}
+        # the answering process (with several workers, which one took the connection), as
+        # its number from 1, never its process id (issue 16)
+        return {"status": "ok", "worker": worker_number()}
 
     return app

@@ -17,9 +17,12 @@ request and ``PATRON_MAX_BATCH_BODY_BYTES`` (default 8 MiB) for the batch routes
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy.engine import make_url
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
@@ -27,9 +30,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patron.access import service as access_service
 from patron.access.errors import ApiKeyMissingError
+from patron.access.revocation import FileWatch, NotifyWatch, signal_path
 from patron.access.schemas import Principal
+from patron.api.throttle import Throttles, TooManyRequestsError, is_lookup
 from patron.kit.db import Database
-from patron.kit.errors import PatronError
+from patron.kit.errors import PatronError, UnauthorizedError
+from patron.kit.time import utcnow
 
 MAX_BODY_ENV = "PATRON_MAX_BODY_BYTES"
 MAX_BATCH_BODY_ENV = "PATRON_MAX_BATCH_BODY_BYTES"
@@ -85,13 +91,55 @@ def bearer_secret(headers: Headers) -> str:
 
 
 async def authenticate_headers(headers: Headers, database: Database) -> Principal:
-    """The principal of the request's key (401 errors when it has none or an unknown one)."""
+    """The principal of the request's key (401 errors when it has none or an unknown,
+    revoked or expired one). A key read from the database has its use recorded."""
     secret = bearer_secret(headers)
     known = access_service.cached_principal(secret)
     if known is not None:
         return known
     async with database.read() as session:
-        return await access_service.authenticate(session, secret=secret)
+        principal = await access_service.authenticate(session, secret=secret)
+    task = asyncio.create_task(_note_use(database, principal.key_id))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return principal
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+async def _note_use(database: Database, key_id: int) -> None:
+    """``last_used_at`` of the key, in a unit of work of its own after the request's reads
+    (at most once a minute a key: a write the request never waits for)."""
+    with contextlib.suppress(Exception):  # a busy database: the time is noted next time
+        async with database.write() as session:
+            await access_service.note_use(session, key_id=key_id, now=utcnow())
+
+
+class _Revocations:
+    """The server process's revocation watch (:mod:`patron.access.revocation`)."""
+
+    def __init__(self, notify: NotifyWatch | None) -> None:
+        self.notify = notify
+
+    async def stop(self) -> None:
+        access_service.install_watch(None)
+        if self.notify is not None:
+            await self.notify.stop()
+
+
+async def watch_revocations(database: Database) -> _Revocations:
+    """Install this process's watch: a signal file beside a SQLite database, a LISTEN
+    connection to PostgreSQL."""
+    if database.is_sqlite:
+        path = signal_path(make_url(database.url).database)
+        if path is not None:
+            access_service.install_watch(FileWatch(path, access_service.clear_cache))
+        return _Revocations(None)
+    notify = NotifyWatch(access_service.clear_cache)
+    await notify.start(database.url)
+    access_service.install_watch(notify)
+    return _Revocations(notify)
 
 
 class BodyTooLargeError(HTTPException):
@@ -106,9 +154,12 @@ class BodyTooLargeError(HTTPException):
 class RequestGuard:
     """ASGI middleware, outside every other layer of the app (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, *, limits: BodyLimits) -> None:
+    def __init__(
+        self, app: ASGIApp, *, limits: BodyLimits, throttles: Throttles | None = None
+    ) -> None:
         self.app = app
         self.limits = limits
+        self.throttles = throttles or Throttles.from_environment({})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,11 +167,16 @@ class RequestGuard:
             return
         path: str = scope["path"]
         headers = Headers(scope=scope)
+        client = self.throttles.client(scope)
+        guesses: str | None = None  # who a 404 here counts against (lookups of codes, tokens)
         try:
+            principal = None
             if path.startswith(API_PREFIX + "/") or path == API_PREFIX:
-                database: Database = scope["app"].state.database
-                principal = await authenticate_headers(headers, database)
-                scope.setdefault("state", {})[PRINCIPAL_SCOPE_KEY] = principal
+                self.throttles.auth.check(client)
+                principal = await self._authenticate(headers, scope, client)
+            if is_lookup(path, API_PREFIX):
+                guesses = f"key:{principal.key_id}" if principal else f"address:{client}"
+                self.throttles.lookups.check(guesses)
             limit = self.limits.for_path(path)
             declared = headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
@@ -128,10 +184,23 @@ class RequestGuard:
         except PatronError as error:
             await _answer(error, scope, receive, send)
             return
-        await self._bounded(scope, receive, send, limit)
+        await self._bounded(scope, receive, send, limit, guesses)
 
-    async def _bounded(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        """Run the app with a ``receive`` that stops at ``limit`` bytes of body."""
+    async def _authenticate(self, headers: Headers, scope: Scope, client: str) -> Principal:
+        database: Database = scope["app"].state.database
+        try:
+            principal = await authenticate_headers(headers, database)
+        except UnauthorizedError:
+            self.throttles.auth.fail(client)
+            raise
+        scope.setdefault("state", {})[PRINCIPAL_SCOPE_KEY] = principal
+        return principal
+
+    async def _bounded(
+        self, scope: Scope, receive: Receive, send: Send, limit: int, guesses: str | None
+    ) -> None:
+        """Run the app with a ``receive`` that stops at ``limit`` bytes of body; a 404 counts
+        against ``guesses``."""
         received = 0
         started = False
 
@@ -148,6 +217,8 @@ class RequestGuard:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                if guesses is not None and message["status"] == 404:
+                    self.throttles.lookups.fail(guesses)
             await send(message)
 
         try:
@@ -166,4 +237,6 @@ async def _answer(error: PatronError, scope: Scope, receive: Receive, send: Send
     response = JSONResponse(error.to_dict(), status_code=error.status)
     if error.status == 413:
         response.headers["Connection"] = "close"
+    if isinstance(error, TooManyRequestsError):
+        response.headers["Retry-After"] = str(error.retry_after)
     await response(scope, receive, send)

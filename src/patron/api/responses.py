@@ -45,6 +45,7 @@ VALIDATION_ERROR = "validation_error"
 NOT_FOUND = "not_found"
 INVALID_BODY = "invalid_body"
 PAYLOAD_TOO_LARGE = "payload_too_large"
+TOO_MANY_REQUESTS = "too_many_requests"
 RULE_CODES = "x-rule-codes"
 
 _DECLARED: dict[Callable[..., Any], tuple[type[PatronError], ...]] = {}
@@ -57,6 +58,7 @@ _STATUS_TEXT = {
     410: "Gone",
     413: "The body is larger than the server accepts",
     422: "Not valid",
+    429: "Too many failed attempts from this client (see Retry-After)",
 }
 
 
@@ -116,6 +118,9 @@ def route_codes(route: RouteContext) -> dict[int, list[str]]:
         add(413, PAYLOAD_TOO_LARGE)
     if _takes_input(route.dependant):
         add(422, VALIDATION_ERROR)
+    if 401 in codes or (route.path or "").startswith(("/s/", "/u/")):
+        # the guard's throttles (:mod:`patron.api.throttle`): bad keys, codes and tokens
+        add(429, TOO_MANY_REQUESTS)
     return dict(sorted(codes.items()))
 
 

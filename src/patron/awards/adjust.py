@@ -4,11 +4,11 @@ console's "adjust points" on a member's page).
 A positive adjustment is an award (:func:`patron.awards.service.award`: a new lot expiring by
 the program's policy, ``ledger.credited``, the tier check); a negative one is a debit in burn
 order that is refused whole when the member has fewer points available
-(:class:`~patron.ledger.errors.InsufficientPointsError`). Both are entries of kind
-``adjust`` and source ``adjustment``, whose ``source_id`` names who adjusted and whose
-``description`` and ``meta.reason`` keep the reason. ``key`` (the form's one-time key) makes
-a repeated submission answer the entry written the first time. The member must exist and be
-active. The balance before and after is noted for the audit log.
+(:class:`~patron.ledger.errors.InsufficientPointsError`) and emits ``ledger.debited``. Both
+are entries of kind ``adjust`` and source ``adjustment``, whose ``source_id`` names who
+adjusted and whose ``description`` and ``meta.reason`` keep the reason. ``key`` (the form's
+one-time key) makes a repeated submission answer the entry written the first time. The
+member must exist and be active. The balance before and after is noted for the audit log.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron.audit import service as audit_service
 from patron.awards.service import award
 from patron.kit.errors import InvalidInputError
+from patron.kit.outbox import emit
 from patron.ledger import service as ledger_service
+from patron.ledger.events import LedgerDebited
 from patron.ledger.kinds import EntryKind, ShortfallPolicy
 from patron.ledger.schemas import Entry
 from patron.ledger.sources import LedgerSource
@@ -98,6 +100,15 @@ async def adjust_points(
             meta=meta,
         )
     after = await ledger_service.balance(session, member_id=member_id, now=now)
+    if points < 0 and after.available != before.available:  # not a key sent again
+        debited = LedgerDebited(
+            member_id=member_id,
+            entry_id=entry.id,
+            kind=EntryKind.ADJUST.value,
+            points=-points,
+            source=source.value,
+        )
+        await emit(session, debited, program_id=active.program_id, occurred_at=now)
     audit_service.note(
         session,
         target=f"member:{member_id}",

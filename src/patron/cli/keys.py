@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron.access import service as access_service
 from patron.access.models import Role
 from patron.cli.options import DbOption, JsonOption, audited, in_unit_of_work, print_json, run
-from patron.kit.time import utcnow
+from patron.kit.time import ensure_utc, utcnow
 
 app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 
@@ -19,12 +20,22 @@ app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True
 def create(
     role: Annotated[Role, typer.Option(help="admin, staff, pos or partner.")],
     name: Annotated[str, typer.Option(help="Who or what uses the key (e.g. 'till-3').")],
+    expires_at: Annotated[
+        datetime | None,
+        typer.Option(
+            help="When the key stops working (ISO 8601; a time without a zone is UTC).",
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"],
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Create an API key. The key is printed once, as the last line, and stored only hashed."""
+    expiry = None if expires_at is None else ensure_utc(expires_at)
 
     async def work(session: AsyncSession) -> str:
-        created = await access_service.create_key(session, name=name, role=role, now=utcnow())
+        created = await access_service.create_key(
+            session, name=name, role=role, now=utcnow(), expires_at=expiry
+        )
         await audited(session, action="keys.create", target=f"key:{created.id}")
         return created.key
 
@@ -47,6 +58,8 @@ def list_keys(db: DbOption = None, json_output: JsonOption = False) -> None:
                 "prefix": k.prefix,
                 "created_at": k.created_at.isoformat(),
                 "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+                "expires_at": k.expires_at.isoformat() if k.expires_at else None,
+                "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
             }
             for k in keys
         ]
@@ -57,7 +70,10 @@ def list_keys(db: DbOption = None, json_output: JsonOption = False) -> None:
         return
     for row in rows:
         state = "revoked" if row["revoked_at"] else "active"
-        typer.echo(f"{row['id']:>4}  {row['role']:<8} {row['prefix']}…  {state:<8} {row['name']}")
+        used = f"  last used {row['last_used_at']}" if row["last_used_at"] else ""
+        until = f"  expires {row['expires_at']}" if row["expires_at"] else ""
+        line = f"{row['id']:>4}  {row['role']:<8} {row['prefix']}…  {state:<8} {row['name']}"
+        typer.echo(line + until + used)
 
 
 @app.command("revoke")
@@ -65,7 +81,7 @@ def revoke(
     key_id: Annotated[int, typer.Argument(help="The key's id (see 'keys list').")],
     db: DbOption = None,
 ) -> None:
-    """Revoke an API key."""
+    """Revoke an API key: every running server refuses it at once."""
 
     async def work(session: AsyncSession) -> None:
         await access_service.revoke_key(session, key_id=key_id, now=utcnow())

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, Literal["group", "command"]]] = {
     "users": ("patron.cli.users", "app", "group"),
     "program": ("patron.cli.program", "app", "group"),
     "jobs": ("patron.cli.jobs", "app", "group"),
+    "campaigns": ("patron.cli.campaigns", "app", "group"),
     "import": ("patron.cli.imports", "app", "group"),
     "analytics": ("patron.cli.analytics", "app", "group"),
     "feedback": ("patron.cli.feedback", "app", "group"),

@@ -21,7 +21,10 @@ own mode is used.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
 import signal
 import socket
 import threading
@@ -61,8 +64,19 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(url: str, sock: socket.socket, dispatch: bool) -> None:
-    from patron.api.app import create_app
+def _name_process(name: str) -> None:
+    """The process's name as ``ps`` and ``/proc/<pid>/comm`` show it (Linux; elsewhere the
+    name stays ``python``)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+
+
+def _worker(url: str, sock: socket.socket, dispatch: bool, number: int = 1) -> None:
+    from patron.api.app import WORKER_NUMBER_ENV, create_app
+
+    os.environ[WORKER_NUMBER_ENV] = str(number)
+    _name_process(f"patron-w{number}")
 
     config = uvicorn.Config(
         create_app(url, dispatch=dispatch), log_level="warning", access_log=False
@@ -86,6 +100,7 @@ class _Supervisor:
                 self.url,
                 self.sockets[index],
                 self.dispatch and (index == 0 or "sqlite" not in self.url),
+                index + 1,
             ),
             daemon=False,
         )

@@ -153,8 +153,11 @@ def _same_file(first: Path, second: Path) -> bool:
 
 @contextmanager
 def temporary_beside(file: Path) -> Iterator[Path]:
-    """A fresh path in ``file``'s directory, removed afterwards unless it was renamed."""
+    """A fresh empty file in ``file``'s directory, readable by its owner alone (mode 0600: a
+    copy of the database holds every member's personal data), removed afterwards unless it
+    was renamed."""
     temporary = file.with_name(f".{file.name}.{secrets.token_hex(4)}.partial")
+    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
         yield temporary
     finally:
@@ -167,6 +170,7 @@ def temporary_beside(file: Path) -> Iterator[Path]:
 
 
 def replace_durably(temporary: Path, file: Path) -> None:
+    os.chmod(temporary, 0o600)  # whatever made it (pg_dump) kept the mode of the empty file
     descriptor = os.open(temporary, os.O_RDONLY)
     try:
         os.fsync(descriptor)

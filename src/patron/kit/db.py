@@ -15,6 +15,7 @@ one when PostgreSQL rolled it back to break a deadlock (:func:`is_deadlock`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -135,6 +136,7 @@ class Database:
         self.url = database_url(url)
         self.dialect = make_url(self.url).get_backend_name()
         if self.is_sqlite:
+            create_private_sqlite_file(self.url)
             self.write_engine = inline_sqlite_engine(self.url, "BEGIN IMMEDIATE", _PRAGMAS, 1)
             self.read_engine = inline_sqlite_engine(self.url, "BEGIN", _PRAGMAS, pool_size)
         else:
@@ -188,4 +190,19 @@ class Database:
 
 def null_pool_engine(url: str) -> AsyncEngine:
     """An engine without pooling, for one-shot administrative work."""
+    create_private_sqlite_file(url)
     return create_async_engine(database_url(url), poolclass=NullPool)
+
+
+def create_private_sqlite_file(url: str) -> None:
+    """Create a SQLite database file that does not exist yet readable by its owner alone
+    (mode 0600: it holds every member's personal data; SQLite gives its WAL and shared-memory
+    files the database file's mode). An existing file keeps its mode."""
+    parsed = make_url(database_url(url))
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return
+    if path.startswith("file:") or not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        return  # a URI or a missing directory: SQLite says what is wrong when it opens it
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

@@ -9,7 +9,8 @@ Nothing is sent from inside a transaction.
 
 The dispatcher (:func:`dispatch_pending`, run by ``patron worker`` and inside ``patron serve``)
 reads undispatched events in id order and runs every :class:`Handler` that wants the event's
-type, each in a unit of work of its own. A handler's success is recorded in
+type, each in a unit of work of its own (on PostgreSQL in a savepoint of a unit of work a few
+runs share, :data:`RUNS_BUDGET`). A handler's success is recorded in
 ``outbox_handler_runs`` in the same unit of work as the handler's own writes, so a handler that
 only writes to the database takes effect exactly once; one with outside effects (an HTTP call,
 an email) is called at least once and must be idempotent by ``(handler, event)``
@@ -24,6 +25,7 @@ Delivery loops that keep their own schedules (webhook deliveries, outgoing messa
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,13 +47,11 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from patron.kit.db import Base, Database, Id, JsonType, UTCDateTime
-from patron.kit.raw import Sql, json_text, raw_of, read_time
+from patron.kit.raw import Sql, raw_of, read_time
 from patron.kit.time import utcnow
 
 MAX_ATTEMPTS = 12
@@ -166,18 +166,16 @@ async def emit(
     occurred_at: datetime | None = None,
 ) -> None:
     """Write ``event`` to the outbox in ``session``'s transaction."""
-    payload = event.model_dump(mode="json")
-    member_id = payload.get("member_id")
     raw = await raw_of(session)
-    await raw.run(
-        _INSERT,
-        event.type,
-        event.version,
-        program_id,
-        member_id if isinstance(member_id, int) else None,
-        occurred_at or utcnow(),
-        json_text(payload),
-    )
+    await raw.run(_INSERT, *_row(event, program_id, occurred_at or utcnow()))
+
+
+def _row(event: DomainEvent, program_id: int | None, moment: datetime) -> tuple[Any, ...]:
+    """The ``_INSERT`` parameters of ``event`` (its JSON straight from pydantic-core: compact,
+    non-ASCII kept, as :func:`~patron.kit.raw.json_text` writes it)."""
+    member_id = getattr(event, "member_id", None)
+    member = member_id if isinstance(member_id, int) and not isinstance(member_id, bool) else None
+    return (event.type, event.version, program_id, member, moment, event.model_dump_json())
 
 
 async def emit_many(
@@ -191,14 +189,8 @@ async def emit_many(
     if not events:
         return
     moment = occurred_at or utcnow()
-    rows = []
-    for event in events:
-        payload = event.model_dump(mode="json")
-        member_id = payload.get("member_id")
-        member = member_id if isinstance(member_id, int) else None
-        rows.append((event.type, event.version, program_id, member, moment, json_text(payload)))
     raw = await raw_of(session)
-    await raw.many(_INSERT, rows)
+    await raw.many(_INSERT, [_row(event, program_id, moment) for event in events])
 
 
 def backoff(attempts: int) -> timedelta:
@@ -281,6 +273,15 @@ async def _claim(database: Database, now: datetime, limit: int) -> list[EventEnv
     return events
 
 
+_RECORD_RUN = Sql(
+    "INSERT INTO outbox_handler_runs (event_id, handler, status, attempts, next_attempt_at, "
+    "last_error, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+    "ON CONFLICT (event_id, handler) DO UPDATE SET status = excluded.status, "
+    "attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at, "
+    "last_error = excluded.last_error, updated_at = excluded.updated_at"
+)
+
+
 async def _record_run(
     session: AsyncSession,
     event_id: int,
@@ -292,69 +293,129 @@ async def _record_run(
     error: str | None,
     now: datetime,
 ) -> None:
-    values = {
-        "event_id": event_id,
-        "handler": handler,
-        "status": status,
-        "attempts": attempts,
-        "next_attempt_at": next_attempt_at,
-        "last_error": error,
-        "updated_at": now,
-    }
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(OutboxHandlerRun).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=["event_id", "handler"],
-        set_={k: v for k, v in values.items() if k not in ("event_id", "handler")},
+    """Upsert the run of ``handler`` on the event (straight to the driver: one per handler
+    run, the dispatcher's commonest statement)."""
+    raw = await raw_of(session)
+    await raw.run(_RECORD_RUN, event_id, handler, status, attempts, next_attempt_at, error, now)
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """How one handler run went: ``retry_at`` is set when it failed and will be retried."""
+
+    handler: str
+    event: EventEnvelope
+    status: str  # done | retry | dead
+    retry_at: datetime | None = None
+    error: str | None = None
+
+
+def _failed(
+    handler: Handler, event: EventEnvelope, attempts: int, moment: datetime, error: Exception
+) -> _Attempt:
+    dead = attempts >= MAX_ATTEMPTS
+    return _Attempt(
+        handler.name,
+        event,
+        "dead" if dead else "retry",
+        None if dead else moment + backoff(attempts),
+        f"{type(error).__name__}: {error}"[:2000],
     )
-    await session.execute(statement)
 
 
-async def _run_handler(
-    database: Database,
+async def _record(
+    session: AsyncSession, attempt: _Attempt, attempts: int, moment: datetime
+) -> None:
+    await _record_run(
+        session,
+        attempt.event.id,
+        attempt.handler,
+        status=attempt.status,
+        attempts=attempts,
+        next_attempt_at=attempt.retry_at,
+        error=attempt.error,
+        now=moment,
+    )
+
+
+async def _run_in(
+    session: AsyncSession,
     handler: Handler,
     event: EventEnvelope,
-    run: _RunState | None,
+    attempts: int,
     moment: datetime,
-    report: DispatchReport,
-) -> datetime | None:
-    """One attempt of ``handler`` on ``event``; returns the next attempt's time if it failed
-    and may be retried, else None (done or dead)."""
-    attempts = (run.attempts if run is not None else 0) + 1
+) -> _Attempt:
+    """One attempt of ``handler`` on ``event`` in a savepoint of ``session``'s unit of work:
+    its writes and its record of success go together; a failure rolls them back and is
+    recorded instead."""
+    try:
+        async with session.begin_nested():
+            await handler.handle(session, event)
+            done = _Attempt(handler.name, event, "done")
+            await _record(session, done, attempts, moment)
+        return done
+    except Exception as error:  # a handler's failure must not stop the others
+        failed = _failed(handler, event, attempts, moment, error)
+        await _record(session, failed, attempts, moment)
+        return failed
+
+
+async def _run_alone(
+    database: Database, handler: Handler, event: EventEnvelope, attempts: int, moment: datetime
+) -> _Attempt:
+    """One attempt in a unit of work of its own (after a shared one failed as a whole)."""
     try:
         async with database.write() as session:
             await handler.handle(session, event)
-            await _record_run(
-                session,
-                event.id,
-                handler.name,
-                status="done",
-                attempts=attempts,
-                next_attempt_at=None,
-                error=None,
-                now=moment,
-            )
-        report.handled += 1
-        return None
+            done = _Attempt(handler.name, event, "done")
+            await _record(session, done, attempts, moment)
+        return done
     except Exception as error:  # a handler's failure must not stop the others
-        dead = attempts >= MAX_ATTEMPTS
-        retry_at = None if dead else moment + backoff(attempts)
+        failed = _failed(handler, event, attempts, moment, error)
         async with database.write() as session:
-            await _record_run(
-                session,
-                event.id,
-                handler.name,
-                status="dead" if dead else "retry",
-                attempts=attempts,
-                next_attempt_at=retry_at,
-                error=f"{type(error).__name__}: {error}"[:2000],
-                now=moment,
-            )
-        report.failed += 1
-        report.dead += int(dead)
-        report.errors.append(f"{handler.name} on {event.public_id}: {error}")
-        return retry_at
+            await _record(session, failed, attempts, moment)
+        return failed
+
+
+RUNS_BUDGET = 0.025
+"""PostgreSQL: seconds of handler runs that share one unit of work (each run in a savepoint of
+its own): one commit, and its WAL flush, for many runs instead of one each, while holding
+the rows the handlers wrote for no longer than this (plus the run that crosses it). SQLite
+runs each in a unit of work of its own."""
+
+_Due = tuple[EventEnvelope, Handler, int]  # the event, the handler, the attempt's number
+
+
+async def _run_all(database: Database, due: list[_Due], moment: datetime) -> list[_Attempt]:
+    """Run the ``due`` handler runs in order, on PostgreSQL several per unit of work
+    (:data:`RUNS_BUDGET`).
+    A unit of work that fails as a whole (its commit, a broken connection) is run again one
+    run per unit of work, so every run is recorded once."""
+    if database.is_sqlite:
+        # a SQLite commit costs no fsync (WAL, synchronous=NORMAL), and a unit of work that
+        # began would hold the file's write lock across the next handler's awaits, where a
+        # writer of another connection waits in SQLite's busy handler, blocking its loop
+        return [await _run_alone(database, h, event, n, moment) for event, h, n in due]
+    attempts: list[_Attempt] = []
+    index = 0
+    while index < len(due):
+        first, chunk = index, []
+        try:
+            async with database.write() as session:
+                started = time.monotonic()
+                while index < len(due):
+                    event, handler, number = due[index]
+                    index += 1
+                    chunk.append(await _run_in(session, handler, event, number, moment))
+                    if time.monotonic() - started >= RUNS_BUDGET:
+                        break
+        except Exception:  # the shared unit of work failed: each run alone
+            chunk = [
+                await _run_alone(database, handler, event, number, moment)
+                for event, handler, number in due[first:index]
+            ]
+        attempts.extend(chunk)
+    return attempts
 
 
 async def dispatch_pending(
@@ -387,11 +448,10 @@ async def dispatch_pending(
                 )
             )
         }
-    finished: list[int] = []
-    waiting: dict[int, datetime] = {}
+    retry_at: dict[int, list[datetime]] = {event.id: [] for event in events}
+    due: list[_Due] = []
     for event in events:
         report.events += 1
-        retry_at: list[datetime] = []
         for handler in wanted_by:
             if not handler.wants(event.type):
                 continue
@@ -399,15 +459,20 @@ async def dispatch_pending(
             if run is not None and run.status in ("done", "dead"):
                 continue
             if run is not None and run.next_attempt_at is not None and run.next_attempt_at > moment:
-                retry_at.append(run.next_attempt_at)
+                retry_at[event.id].append(run.next_attempt_at)
                 continue
-            later = await _run_handler(database, handler, event, run, moment, report)
-            if later is not None:
-                retry_at.append(later)
-        if retry_at:
-            waiting[event.id] = min(retry_at)
-        else:
-            finished.append(event.id)
+            due.append((event, handler, (run.attempts if run is not None else 0) + 1))
+    for attempt in await _run_all(database, due, moment):
+        if attempt.status == "done":
+            report.handled += 1
+            continue
+        report.failed += 1
+        report.dead += int(attempt.status == "dead")
+        report.errors.append(f"{attempt.handler} on {attempt.event.public_id}: {attempt.error}")
+        if attempt.retry_at is not None:
+            retry_at[attempt.event.id].append(attempt.retry_at)
+    finished = [event_id for event_id, times in retry_at.items() if not times]
+    waiting = {event_id: min(times) for event_id, times in retry_at.items() if times}
     async with database.write() as session:
         if finished:
             await session.execute(

@@ -177,7 +177,10 @@ async def raw_of(session: AsyncSession) -> Raw:
     # set each (``dirty`` walks the identity map), several times per purchase
     if not sync_session._is_clean():
         await session.flush()
-    transaction = sync_session.get_transaction()
+    # the innermost transaction: inside ``session.begin_nested()`` the first call asks the
+    # session for its connection, which emits the SAVEPOINT that SQLAlchemy otherwise sends
+    # only before a statement *it* executes (raw writes would escape the savepoint's rollback)
+    transaction = sync_session._transaction
     cached = session.info.get(_INFO_KEY)
     if cached is not None and transaction is not None and cached[0] is transaction:
         raw: Raw = cached[1]
@@ -191,5 +194,5 @@ async def raw_of(session: AsyncSession) -> Raw:
     else:
         await _begin_asyncpg(fairy.dbapi_connection)
     raw = Raw(driver, is_sqlite)
-    session.info[_INFO_KEY] = (sync_session.get_transaction(), raw)
+    session.info[_INFO_KEY] = (sync_session._transaction, raw)
     return raw

@@ -42,7 +42,24 @@ async def credit(
         member_id, kind, amount, idempotency_key, source_type, source_id, description, meta or {}
     )
     change.check(CREDIT_KINDS)
-    return await _credit(session, change, now, occurred_at or now, pending_until, expires_at)
+    entry, _ = await _credit(session, change, now, occurred_at or now, pending_until, expires_at)
+    return entry
+
+
+async def credit_change(
+    session: AsyncSession,
+    change: Change,
+    *,
+    now: datetime,
+    occurred_at: datetime,
+    pending_until: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[Entry, bool]:
+    """:func:`credit` of a ``change`` the caller built (the purchase path), also telling
+    whether the entry was written now (``False``: its key was used before and the entry then
+    written is answered), so that the caller emits ``ledger.credited`` once."""
+    change.check(CREDIT_KINDS)
+    return await _credit(session, change, now, occurred_at, pending_until, expires_at)
 
 
 async def refund(
@@ -71,7 +88,8 @@ async def refund(
         meta or {},
     )
     change.check(frozenset({EntryKind.REDEEM}))
-    return await _credit(session, change, now, now, None, expires_at)
+    entry, _ = await _credit(session, change, now, now, None, expires_at)
+    return entry
 
 
 async def _credit(
@@ -81,7 +99,7 @@ async def _credit(
     occurred_at: datetime,
     pending_until: datetime | None,
     expires_at: datetime | None,
-) -> Entry:
+) -> tuple[Entry, bool]:
     """Three round trips when the member has no debt: the counter ``UPDATE`` (it takes the
     account's row lock, as ``lock_account_for_update`` would, and returns the debt), the entry
     and the lot. A repeated key is found by the entry insert; the counters are then moved
@@ -102,7 +120,7 @@ async def _credit(
         await repo.change_counters([delta.reversed().row(account.id, now)])
         found = await repo.find_entry(change.idempotency_key)
         assert found is not None  # the key is taken, and entries are never deleted
-        return change.same_or_conflict(found, requested=amount)
+        return change.same_or_conflict(found, requested=amount), False
     lot = lot_values(account, amount, repaid, now, pending_until, expires_at)
     lot_id = await repo.insert_lot({**lot, "entry_id": entry_id})
     if repaid:
@@ -110,7 +128,7 @@ async def _credit(
             [movement(account, lot_id, entry_id, MovementReason.REPAY, -repaid, now)]
         )
         await repo.change_counters([CounterDelta(debt=-repaid).row(account.id, now)])
-    return Entry.model_validate({"id": entry_id, **values})
+    return Entry.model_validate({"id": entry_id, **values}), True
 
 
 def credit_delta(

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.errors import InvalidInputError
 from patron.kit.time import utcnow
-from patron.ledger.credit import credit, refund
+from patron.ledger.credit import credit, credit_change, refund
 from patron.ledger.debit import debit, reverse_lot
 from patron.ledger.jobs import activate_due, expire_due
 from patron.ledger.lots import balance_as_of
@@ -42,6 +42,7 @@ __all__ = [
     "balance",
     "create_account",
     "credit",
+    "credit_change",
     "debit",
     "entries",
     "expire_due",

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
+from patron.ledger.expired import emit_expired
 from patron.ledger.kinds import EntryKind, MovementReason
 from patron.ledger.lots import CatchUp, counter_deltas
 from patron.ledger.repository import LedgerRepository, LockedAccount
@@ -236,10 +237,12 @@ class CatchUpWrites:
             delta.available -= expiration.amount
 
     async def flush(self, repo: LedgerRepository) -> None:
-        """Activations before expiries: a lot may do both (repay debt, then expire the rest)."""
+        """Activations before expiries: a lot may do both (repay debt, then expire the rest).
+        What expired is announced (``points.expired``, :mod:`patron.ledger.expired`)."""
         await repo.activate_lots(self.activations)
         await repo.insert_movements(self.repayments)
         entry_ids = await repo.insert_entries(self.expiry_entries)
+        await emit_expired(repo.session, self.expiry_entries, self.now)
         for row, entry_id in zip(self.expiry_movements, entry_ids, strict=True):
             row["entry_id"] = entry_id
         await repo.insert_movements(self.expiry_movements)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.campaigns.models import CampaignApplication, CampaignMemberUsage
 from patron.feedback.models import (
     Review,
     ReviewReply,
@@ -50,6 +51,8 @@ MEMBER_SECTIONS: dict[str, Table] = {
     "purchase_lines": PurchaseLine.__table__,  # type: ignore[dict-item]
     "returns": PurchaseReturn.__table__,  # type: ignore[dict-item]
     "rule_usages": RuleUsage.__table__,  # type: ignore[dict-item]
+    "campaign_usages": CampaignMemberUsage.__table__,  # type: ignore[dict-item]
+    "campaign_applications": CampaignApplication.__table__,  # type: ignore[dict-item]
     "coupons": Coupon.__table__,  # type: ignore[dict-item]
     "tier_history": TierChange.__table__,  # type: ignore[dict-item]
     "tickets": Ticket.__table__,  # type: ignore[dict-item]

@@ -31,6 +31,8 @@ class MemberExport(BaseModel):
     purchase_lines: list[Row]
     returns: list[Row]
     rule_usages: list[Row]
+    campaign_usages: list[Row]
+    campaign_applications: list[Row]
     coupons: list[Row]
     tier_history: list[Row]
     tickets: list[Row]

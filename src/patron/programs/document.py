@@ -18,8 +18,9 @@ from patron.programs.schema import Program
 Document = dict[str, Any]
 
 # Lists of mappings are compared item by item under these keys (rules and levels by id,
-# rewards by code), so that an edit reads `earning.rules[weekend-boost].limit.per_member`.
-_ITEM_KEYS = ("id", "code")
+# rewards by code, campaigns and surveys by key), so that an edit reads
+# `earning.rules[weekend-boost].limit.per_member`.
+_ITEM_KEYS = ("id", "code", "key")
 _BARE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/+-]*$")
 _MISSING = object()
 

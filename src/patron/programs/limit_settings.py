@@ -20,3 +20,7 @@ class Limits(Strict):
         Decimal, Field(gt=0, le=Decimal(10) ** 13, allow_inf_nan=False)
     ] = Decimal(1_000_000)
     max_points_per_purchase: Annotated[int, WHOLE, Field(gt=0, le=2**53, strict=True)] = 1_000_000
+    default_coupon_valid_days: Annotated[int, WHOLE, Field(gt=0, le=36_600, strict=True)] = 365
+    """Days a coupon stays valid when its reward names no ``valid_days`` (a coupon that never
+    expires is a liability for ever, and a guessable one stays guessable): ``valid_days:
+    never`` on the reward asks for that explicitly."""

@@ -120,7 +120,7 @@ def load_program(text: str) -> Program:
         message = f"the program file is longer than {MAX_CHARACTERS} characters"
         raise ProgramInvalidError([ProgramProblem("", message)])
     root, data = _parse(text)
-    problems = list(_duplicate_keys(root, ()))
+    problems = [*_duplicate_keys(root, ()), *_nul_characters(root, ())]
     if not isinstance(data, dict):
         problems.append(ProgramProblem("", "the program file must be a mapping of sections", 1))
         raise ProgramInvalidError(problems)
@@ -193,6 +193,23 @@ def _duplicate_keys(node: yaml.Node, loc: Loc) -> Iterator[ProgramProblem]:
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             yield from _duplicate_keys(item, (*loc, index))
+
+
+def _nul_characters(node: yaml.Node, loc: Loc) -> Iterator[ProgramProblem]:
+    """A NUL character (written ``"\\0"``) in a key or a value: PostgreSQL cannot store it in
+    the normalised document (it answered 500)."""
+    if isinstance(node, yaml.ScalarNode):
+        if "\x00" in node.value:
+            message = "must not contain a NUL character"
+            yield ProgramProblem(format_path(loc), message, node.start_mark.line + 1)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+            yield from _nul_characters(key, (*loc, name))
+            yield from _nul_characters(value, (*loc, name))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _nul_characters(item, (*loc, index))
 
 
 def problems_from_error(

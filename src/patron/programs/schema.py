@@ -15,13 +15,14 @@ import itertools
 import re
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
 from patron.kit import money
 from patron.programs.access_settings import AccessSettings
+from patron.programs.campaign_checks import campaign_problems
 from patron.programs.feedback_settings import (
     ReviewSettings,
     SurveyDefinition,
@@ -32,6 +33,7 @@ from patron.programs.purchase_settings import PurchaseSettings, Returns
 from patron.programs.segmentation import SegmentSettings
 from patron.programs.strict import Strict
 from patron.programs.support_settings import Support
+from patron.rules.vocabulary import Campaign as Campaign
 from patron.rules.vocabulary import EarnRule as EarnRule
 from patron.rules.vocabulary import LimitPeriod as LimitPeriod
 from patron.rules.vocabulary import Rounding as Rounding
@@ -221,7 +223,9 @@ class Reward(Strict):
     value: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)] | None = None
     sku: str | None = None
     cost_points: Points
-    valid_days: Annotated[int, Field(gt=0, strict=True)] | None = None
+    valid_days: Annotated[int, Field(gt=0, strict=True)] | Literal["never"] | None = None
+    """Days a coupon of this reward stays valid; none: ``limits.default_coupon_valid_days``;
+    ``never``: it never expires."""
     stock: Annotated[int, Field(ge=0, strict=True)] | None = None
     min_tier: str | None = None
     description: str = ""
@@ -236,6 +240,12 @@ class Reward(Strict):
         if self.kind is RewardKind.FREE_PRODUCT and not self.sku:
             raise ValueError("sku: free_product needs the sku of the free product")
         return self
+
+    def coupon_days(self, limits: Limits) -> int | None:
+        """Days its coupons stay valid (``None``: for ever, when asked for)."""
+        if self.valid_days == "never":
+            return None
+        return self.valid_days if self.valid_days is not None else limits.default_coupon_valid_days
 
 
 class Program(Strict):
@@ -259,12 +269,15 @@ class Program(Strict):
     # campaigns run them). Left out of the stored document when empty, so that the documents
     # (and checksums) of programs without them are what they were.
     rule_sets: list[RuleSet] = Field(default_factory=list, exclude_if=lambda value: not value)
+    # Campaigns (docs/campaigns.md); left out of the stored document when empty, as rule_sets.
+    campaigns: list[Campaign] = Field(default_factory=list, exclude_if=lambda value: not value)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
         """Every problem at once, one ``path: message`` per line (the loader splits them)."""
         problems = self._unknown_references() + self._money_place_problems()
         problems += self._rule_set_problems()
+        problems += campaign_problems(self)
         problems += unique_survey_keys(self.surveys)
         if problems:
             raise ValueError("\n".join(problems))
@@ -367,6 +380,9 @@ class Program(Strict):
             places = money.exponent(self.currency)
             raise ValueError(f"{path}: has more than {places} decimal places for {self.currency}")
         return int(scaled)
+
+    def campaign(self, key: str) -> Campaign | None:
+        return next((campaign for campaign in self.campaigns if campaign.key == key), None)
 
     def reward(self, code: str) -> Reward | None:
         return next((reward for reward in self.rewards if reward.code == code), None)

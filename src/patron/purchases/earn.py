@@ -11,6 +11,9 @@ program's ``purchases.max_future_minutes`` ahead (``occurred_in_future``). A tot
 order-level discount, spread over the lines (:mod:`patron.rules.allocation`): each line is
 stored with its share, and points follow what the lines were paid.
 
+Every new purchase emits ``purchases.recorded``, and ``ledger.credited`` when it earned points
+(:mod:`patron.purchases.events`), in its own unit of work: no event for a retry.
+
 Points go to a lot that unlocks after the program's ``pending_days`` and expires per its expiry
 policy; limited rules count their use per period in ``rule_usages``; a tier upgrade happens in
 the same unit of work as soon as the metric crosses a threshold.
@@ -25,7 +28,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.campaigns import service as campaign_service
 from patron.kit.errors import IdempotencyConflictError
+from patron.kit.outbox import DomainEvent, emit_many
 from patron.kit.raw import raw_of
 from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind
@@ -35,6 +40,7 @@ from patron.members import service as member_service
 from patron.members.schemas import MemberState
 from patron.programs.expiry import lot_timing
 from patron.programs.schemas import ActiveProgram
+from patron.purchases import events as purchase_events
 from patron.purchases.context import (
     check_not_in_future,
     check_points_limit,
@@ -103,10 +109,16 @@ def lock_order(data: PurchaseCreate) -> str:
 
 
 async def record_purchase(
-    session: AsyncSession, *, active: ActiveProgram, data: PurchaseCreate, now: datetime
+    session: AsyncSession,
+    *,
+    active: ActiveProgram,
+    data: PurchaseCreate,
+    now: datetime,
+    campaigns: bool = True,
 ) -> RecordedPurchase:
     """Record one purchase (see the module docstring): about nine statements for a member's
-    purchase, all straight to the driver."""
+    purchase, all straight to the driver. ``campaigns=False`` leaves the program's campaigns
+    out (an import of history scores as the vectorised path does)."""
     program = active.program
     lines = parse_lines(program, data.currency, data.lines)
     total, shipping = parse_totals(data.currency, data.total, data.shipping)
@@ -129,7 +141,17 @@ async def record_purchase(
     evaluation = await evaluate_purchase(
         session, program=program, context=context, member_id=member_id
     )
-    points = evaluation.points if member is not None else 0
+    # campaigns: claimed here (limits, budgets); given back below for a purchase recorded before
+    offers = campaign_service.NOTHING
+    if campaigns:
+        offers = await campaign_service.claim_for_purchase(
+            session,
+            program_id=active.program_id,
+            program=program,
+            context=context,
+            member_id=member_id,
+        )
+    points = evaluation.points + offers.points if member is not None else 0
     check_points_limit(program, points)
     pending_until, expires_at = lot_timing(program, data.occurred_at)
     values: dict[str, Any] = {
@@ -152,6 +174,7 @@ async def record_purchase(
         "created_at": now,
     }
     breakdown: list[dict[str, Any]] = [dict(row) for row in evaluation.to_breakdown()]
+    breakdown += [dict(row) for row in offers.rows]
     line_rows = _line_rows(context)
     repository = PurchaseRepository(session)
     stored_lines = [row.stored() for row in line_rows]
@@ -171,23 +194,39 @@ async def record_purchase(
     else:
         purchase_id = await repository.insert(values, breakdown, stored_lines)
     if purchase_id is None:
+        if member is not None and offers.claims:
+            await campaign_service.give_back(
+                session, program_id=active.program_id, member_id=member.id, outcome=offers
+            )
         return await _recorded_before(repository, active, data.external_id, values["request_hash"])
-    if member is not None and points > 0 and not fused:
-        entry = await ledger_service.credit(
+    if not fused:  # the fused statement wrote the events with the rows
+        events: list[DomainEvent] = [purchase_events.recorded(purchase_id, values)]
+        if member is not None and points > 0:
+            assert account is not None
+            entry, written = await ledger_service.credit_change(
+                session,
+                _earning(account, points, data, purchase_id),
+                occurred_at=data.occurred_at,
+                pending_until=pending_until,
+                expires_at=expires_at,
+                now=now,
+            )
+            await repository.set_earn_entry(purchase_id, entry.id)
+            if written:
+                events.append(purchase_events.earned(member.id, entry.id, points))
+        if purchase_events.EMIT:
+            await emit_many(session, events, program_id=active.program_id, occurred_at=now)
+    if member is not None and offers.claims:
+        await campaign_service.record_applications(
             session,
+            program_id=active.program_id,
+            purchase_id=purchase_id,
             member_id=member.id,
-            amount=points,
-            kind=EntryKind.EARN,
-            idempotency_key=earning_key(purchase_id),
-            source_type="purchase",
-            source_id=str(purchase_id),
+            outcome=offers,
+            revenue=total,
             occurred_at=data.occurred_at,
-            pending_until=pending_until,
-            expires_at=expires_at,
-            description=_earning_description(data),
             now=now,
         )
-        await repository.set_earn_entry(purchase_id, entry.id)
     if member is not None:
         await _count_rule_usage(session, member.id, active, evaluation.applied_rule_ids, data)
         await tier_service.upgrade_if_qualified(
@@ -200,7 +239,7 @@ async def record_purchase(
         )
     shown = {name: values[name] for name in _SHOWN}
     purchase = PurchaseRow(id=purchase_id, breakdown=breakdown, **shown)
-    deferred = evaluation.deferred if member is not None else ()
+    deferred = evaluation.deferred + offers.deferred if member is not None else ()
     return RecordedPurchase(purchase_read(purchase, line_rows), True, deferred)
 
 

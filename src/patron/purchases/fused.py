@@ -30,12 +30,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.kit.outbox import DomainEvent
 from patron.kit.raw import Sql, json_text, raw_of
 from patron.ledger.credit import credit_delta, lot_values
+from patron.ledger.events import LedgerCredited
 from patron.ledger.kinds import CREDIT_KINDS
 from patron.ledger.repository import LockedAccount
 from patron.ledger.writes import Change
+from patron.purchases import events as purchase_events
 from patron.purchases.breakdown import pack
+from patron.purchases.events import PurchaseRecorded
 from patron.purchases.repository import LINE_COLUMNS, PURCHASE_COLUMNS
 
 _PURCHASE_CASTS = {
@@ -100,7 +104,7 @@ def _numbered(casts: dict[str, str], first: int) -> list[str]:
     return [f"${first + n}::{cast}" for n, cast in enumerate(casts.values())]
 
 
-def _statement() -> Sql:
+def _statement(*, events: bool) -> Sql:
     purchase = _numbered(_PURCHASE_CASTS, 1)  # $1-$17
     breakdown, lines = len(purchase) + 1, len(purchase) + 2  # $18, $19-$26
     line_arrays = ", ".join(
@@ -117,6 +121,20 @@ def _statement() -> Sql:
     )
     updated_at, account_id = counter_first + len(_COUNTERS), entry["account_id"]
     key_prefix = updated_at + 1
+    recorded_payload, credited_payload = key_prefix + 1, key_prefix + 2
+    # the events (purchases.recorded with p, ledger.credited with e): written by the same
+    # statement, so they commit and roll back with the rows (nothing when p or e is empty)
+    outbox = (
+        "ev AS (INSERT INTO outbox_events (type, version, program_id, member_id, occurred_at, "
+        f"payload) SELECT '{PurchaseRecorded.type}', {PurchaseRecorded.version}, $1::bigint, "
+        f"$3::bigint, ${updated_at}::timestamptz, ${recorded_payload}::jsonb || "
+        "jsonb_build_object('purchase_id', p.id) FROM p UNION ALL "
+        f"SELECT '{LedgerCredited.type}', {LedgerCredited.version}, $1::bigint, $3::bigint, "
+        f"${updated_at}::timestamptz, ${credited_payload}::jsonb || "
+        "jsonb_build_object('entry_id', e.id) FROM e)"
+        if events
+        else ""
+    )
     entry_columns = ", ".join(name for name in _ENTRY_CASTS if name not in ("meta",))
     line_columns = ", ".join(_LINE_CASTS)
     unnested = ", ".join(f"u.{name}" for name in _LINE_CASTS)
@@ -139,12 +157,14 @@ def _statement() -> Sql:
         "FROM (SELECT count(*) AS written FROM e) AS n "
         f"WHERE accounts.id = {account_id} AND EXISTS (SELECT 1 FROM p)), "
         f"lo AS (INSERT INTO lots ({', '.join(_LOT_CASTS)}, entry_id) "
-        f"SELECT {', '.join(lot.values())}, e.id FROM e) "
-        "SELECT p.id, EXISTS (SELECT 1 FROM e) FROM p"
+        f"SELECT {', '.join(lot.values())}, e.id FROM e)"
+        + (f", {outbox} " if outbox else " ")
+        + "SELECT p.id, EXISTS (SELECT 1 FROM e) FROM p"
     )
 
 
-_RECORD_WITH_EARNING = _statement()
+_RECORD_WITH_EARNING = _statement(events=True)
+_RECORD_WITHOUT_EVENTS = _statement(events=False)  # bench/events.py's baseline only
 
 
 async def insert_purchase_with_earning(
@@ -182,8 +202,17 @@ async def insert_purchase_with_earning(
         now,
         _KEY_PREFIX,
     ]
-    row = await (await raw_of(session)).one(_RECORD_WITH_EARNING, *parameters)
+    statement = _RECORD_WITHOUT_EVENTS
+    if purchase_events.EMIT:  # the ids in the payloads are the statement's (0 here)
+        statement = _RECORD_WITH_EARNING
+        parameters.append(_payload(purchase_events.recorded(0, values)))
+        parameters.append(_payload(purchase_events.earned(account.member_id, 0, change.amount)))
+    row = await (await raw_of(session)).one(statement, *parameters)
     return None if row is None else (int(row[0]), bool(row[1]))
+
+
+def _payload(event: DomainEvent) -> str:
+    return event.model_dump_json()
 
 
 def earning_key(purchase_id: int) -> str:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.campaigns import service as campaign_service
 from patron.kit.money import format_amount, parse_amount
 from patron.programs.schemas import ActiveProgram
 from patron.purchases.context import (
@@ -104,6 +105,10 @@ async def quote(
         store=data.store,
     )
     evaluation = evaluate(program, context)
+    offers = await campaign_service.preview_for_quote(
+        session, program_id=active.program_id, program=program, context=context, member_id=member_id
+    )
+    rows = [*evaluation.to_breakdown(), *offers.rows]
     return Quote(
         member_id=member_id,
         currency=currency,
@@ -111,8 +116,8 @@ async def quote(
         shipping=format_amount(shipping, currency),
         total_discount=format_amount(applied.total_discount, currency),
         total_due=format_amount(total, currency),
-        points_earned=evaluation.points,
-        breakdown=[BreakdownRow.model_validate(row) for row in evaluation.to_breakdown()],
+        points_earned=evaluation.points + offers.points,
+        breakdown=[BreakdownRow.model_validate(row) for row in rows],
         discounts=[
             QuoteDiscount(
                 code=d.code,
@@ -123,5 +128,7 @@ async def quote(
             )
             for d in applied.discounts
         ],
-        hints=[_hint(hint, currency) for hint in hints(program, context, evaluation)],
+        hints=[
+            _hint(hint, currency) for hint in [*hints(program, context, evaluation), *offers.hints]
+        ],
     )

@@ -10,6 +10,9 @@ and its share of the order-level discount, and reverses points in that proportio
 The ledger takes the points first from the lot this purchase created (pending or not), then
 from other available points, then applies the program's policy when the member has spent
 them: ``debt``, ``cap_at_available`` or ``refuse``.
+
+A new return emits ``purchases.returned`` and, when it took points back, ``ledger.debited``
+(kind ``reverse``), in its unit of work; a retry emits nothing.
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.errors import IdempotencyConflictError
 from patron.kit.money import parse_amount
+from patron.kit.outbox import DomainEvent, emit_many
 from patron.ledger import service as ledger_service
 from patron.ledger.errors import InsufficientPointsError
+from patron.ledger.events import LedgerDebited
 from patron.ledger.kinds import ShortfallPolicy
 from patron.ledger.repository import lock_account_for_update
+from patron.ledger.schemas import Entry
 from patron.programs.purchase_settings import WhenSpent
 from patron.programs.schemas import ActiveProgram
 from patron.purchases.errors import (
@@ -31,6 +37,7 @@ from patron.purchases.errors import (
     PurchaseNotFoundError,
     ReturnExceedsPurchaseError,
 )
+from patron.purchases.events import PurchaseReturned
 from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn
 from patron.purchases.read import return_read
 from patron.purchases.repository import PurchaseRepository
@@ -140,6 +147,7 @@ async def record_return(
         request_hash=fingerprint,
         created_at=now,
     )
+    entry: Entry | None = None
     if points > 0 and purchase.member_id is not None and purchase.earn_entry_id is not None:
         try:
             entry = await ledger_service.reverse_lot(
@@ -159,4 +167,31 @@ async def record_return(
             ) from error
         record.points_reversed = -entry.amount
     await repository.record_return(purchase, lines, record, returned)
+    await _emit(session, active, record, entry)
     return return_read(record, purchase.currency), True
+
+
+async def _emit(
+    session: AsyncSession, active: ActiveProgram, record: PurchaseReturn, entry: Entry | None
+) -> None:
+    """``purchases.returned``, and ``ledger.debited`` when points were taken back."""
+    events: list[DomainEvent] = [
+        PurchaseReturned(
+            member_id=record.member_id,
+            purchase_id=record.purchase_id,
+            return_id=record.id,
+            amount=record.amount,
+            points_reversed=record.points_reversed,
+        )
+    ]
+    if entry is not None and entry.amount < 0:
+        events.append(
+            LedgerDebited(
+                member_id=entry.member_id,
+                entry_id=entry.id,
+                kind=entry.kind.value,
+                points=-entry.amount,
+                source=entry.source_type,
+            )
+        )
+    await emit_many(session, events, program_id=active.program_id, occurred_at=record.created_at)

@@ -83,7 +83,7 @@ async def list_rewards(
                 currency=program.currency,
                 sku=reward.sku,
                 cost_points=reward.cost_points,
-                valid_days=reward.valid_days,
+                valid_days=reward.coupon_days(program.limits),
                 min_tier=reward.min_tier,
                 stock=reward.stock,
                 remaining=remaining,

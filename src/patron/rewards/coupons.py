@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron.kit.errors import InvalidInputError, PatronError
 from patron.kit.outbox import emit
 from patron.ledger import service as ledger_service
+from patron.ledger.events import LedgerCredited
+from patron.ledger.kinds import EntryKind
 from patron.ledger.repository import lock_account_for_update
 from patron.programs.expiry import expiry_for
 from patron.programs.schemas import ActiveProgram
@@ -139,6 +141,14 @@ async def cancel_coupon(
             meta={"reward_code": row.reward_code},
         )
         await repository.set_refund_entry(row.id, entry.id)
+        credited = LedgerCredited(
+            member_id=row.member_id,
+            entry_id=entry.id,
+            kind=EntryKind.REDEEM.value,
+            points=entry.amount,
+            source=COUPON_SOURCE,
+        )
+        await emit(session, credited, program_id=row.program_id, occurred_at=now)
     reward = active.program.reward(row.reward_code)
     if reward is not None and reward.stock is not None:
         await repository.return_stock(row.program_id, row.reward_code)

@@ -34,6 +34,7 @@ from patron.kit.errors import IdempotencyConflictError, InvalidInputError
 from patron.kit.outbox import emit
 from patron.kit.time import add_days
 from patron.ledger import service as ledger_service
+from patron.ledger.events import LedgerDebited
 from patron.ledger.kinds import EntryKind, ShortfallPolicy
 from patron.ledger.repository import lock_account_for_update
 from patron.members import service as member_service
@@ -178,6 +179,14 @@ async def _issue(
             meta={"reward_code": reward.code},
         )
         await repository.set_redeem_entry(coupon.id, entry.id)
+        debited = LedgerDebited(
+            member_id=member_id,
+            entry_id=entry.id,
+            kind=EntryKind.REDEEM.value,
+            points=-entry.amount,
+            source=COUPON_SOURCE,
+        )
+        await emit(session, debited, program_id=active.program_id, occurred_at=now)
     return coupon
 
 
@@ -189,6 +198,7 @@ async def _insert_coupon(
     key: str,
     now: datetime,
 ) -> Row[Any]:
+    days = reward.coupon_days(active.program.limits)
     values = {
         "member_id": member_id,
         "program_id": active.program_id,
@@ -200,7 +210,9 @@ async def _insert_coupon(
         "cost_points": reward.cost_points,
         "status": CouponStatus.ACTIVE,
         "issued_at": now,
-        "valid_until": add_days(now, reward.valid_days) if reward.valid_days else None,
+        "valid_until": add_days(now, days)
+        if (days := reward.coupon_days(active.program.limits))
+        else None,
         "idempotency_key": key,
     }
     for _attempt in range(_CODE_ATTEMPTS):

@@ -39,6 +39,8 @@ class CatalogueReward(BaseModel):
     sku: str | None
     cost_points: int
     valid_days: int | None
+    """Days a coupon stays valid (the program's default when the reward names none);
+    ``null``: it never expires."""
     min_tier: str | None
     stock: int | None
     remaining: int | None

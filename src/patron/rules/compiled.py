@@ -109,6 +109,11 @@ def _conditions(program: Program, when: Conditions) -> CompiledConditions:
     )
 
 
+def compile_conditions(program: Program, when: Conditions) -> CompiledConditions:
+    """A rule's (or a campaign's) conditions in the evaluators' form."""
+    return _conditions(program, when)
+
+
 def _rule(program: Program, rule: EarnRule) -> CompiledRule:
     kind, value = effect_of(rule.effect)
     is_bonus = kind is EffectType.BONUS_POINTS

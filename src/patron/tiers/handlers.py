@@ -3,6 +3,12 @@
 Purchases and awards already upgrade in their own unit of work; this handler catches every
 other credit (goodwill, adjustments, imports) and is a no-op when the member is already
 where the metric puts them. It judges the metric as of the event's time.
+
+A purchase's credit (source ``purchase``: the purchase paths and the bulk import, which
+judge the tier themselves with the purchase) is skipped outright: judging it again later
+could only repeat the purchase's own decision, or undo a move made since (a member the daily
+review moved down after the purchase would be moved up again on the old credit), and costs
+the dispatcher a metric query per purchase.
 """
 
 from __future__ import annotations
@@ -11,15 +17,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.outbox import EventEnvelope, Handler
+from patron.ledger.sources import LedgerSource
 from patron.members.models import Member
 from patron.programs import service as program_service
 from patron.programs.models import ProgramRecord
 from patron.tiers import service as tier_service
 
+SELF_CHECKED = frozenset({LedgerSource.PURCHASE.value})
+"""Sources of credits whose writer judged the tier in the credit's own unit of work."""
+
 
 async def upgrade_after_credit(session: AsyncSession, event: EventEnvelope) -> None:
     member_id = event.data.get("member_id")
-    if not isinstance(member_id, int):
+    if not isinstance(member_id, int) or event.data.get("source") in SELF_CHECKED:
         return
     row = (
         await session.execute(

@@ -68,7 +68,8 @@ def language_links(request: Request, current: str) -> list[dict[str, Any]]:
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+        "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; "
+        "form-action 'self'"
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",

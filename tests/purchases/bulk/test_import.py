@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from patron.kit.db import Database
+from patron.kit.outbox import OutboxEvent
 from patron.ledger.models import Account, LedgerEntry
 from patron.ledger.verify import verify
 from patron.programs import service as program_service
@@ -372,6 +373,11 @@ async def test_a_purchase_another_writer_records_first_makes_the_batch_run_again
     assert await _purchases(database) == {"raced": 0, "x": 120, "y": 120}
     async with database.read() as session:
         assert await verify(session, now=NOW) == []
+        recorded = await session.scalars(
+            select(OutboxEvent).where(OutboxEvent.type == "purchases.recorded")
+        )
+        # each purchase's event once: the raced batch's first copy rolled back with its events
+        assert sorted(event.payload["external_id"] for event in recorded) == ["raced", "x", "y"]
 
 
 async def test_discounts_are_imported_and_totals_that_do_not_add_up_are_refused(

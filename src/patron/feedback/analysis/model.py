@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import stat
 import threading
 from collections import Counter
 from collections.abc import Sequence
@@ -151,9 +152,21 @@ def _cache_path(key: str) -> Path | None:
     return Path(directory) / f"feedback-model-{key}.pickle" if directory else None
 
 
+def _trusted(path: Path) -> bool:
+    """Unpickling runs code, so a cached model is read only from a file and a directory that
+    no other user could have written: both owned by this process's user (or root), neither
+    writable by group or others. Otherwise the model is fitted again (issue 16)."""
+    owners = {os.geteuid(), 0}
+    for place in (path, path.parent):
+        found = place.stat()
+        if found.st_uid not in owners or found.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return False
+    return True
+
+
 def _load_cached(key: str) -> FeedbackModel | None:
     path = _cache_path(key)
-    if path is None or not path.is_file():
+    if path is None or not path.is_file() or not _trusted(path):
         return None
     with path.open("rb") as handle:
         loaded = pickle.load(handle)
@@ -169,9 +182,10 @@ def _train_and_store(key: str, mode: AnalysisMode) -> FeedbackModel:
 
 
 def _write(model: FeedbackModel, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    with temporary.open("wb") as handle:
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
         pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
     temporary.replace(path)
 

@@ -65,7 +65,9 @@ async def _record_one(
     session: AsyncSession, active: ActiveProgram, data: PurchaseCreate, now: datetime
 ) -> int:
     async with session.begin_nested():
-        recorded = await record_purchase(session, active=active, data=data, now=now)
+        recorded = await record_purchase(
+            session, active=active, data=data, now=now, campaigns=False
+        )
     return recorded.purchase.points_earned if recorded.created else 0
 
 

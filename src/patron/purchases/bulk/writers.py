@@ -9,7 +9,8 @@
   fail on the unique key: :class:`BatchRaceError`, and the caller retries the batch.
 
 Counters move with one atomic ``x = x + :d`` per account; rule usage with an upsert
-``count = count + :n``.
+``count = count + :n``. The batch's events (:mod:`~patron.purchases.bulk.events`) go to the
+outbox the same way, last.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.db import Database
+from patron.purchases import events as purchase_events
+from patron.purchases.bulk.events import batch_events
 from patron.purchases.bulk.rows import BatchRows
 
 Convert = Callable[[pl.Expr], pl.Expr]
@@ -196,6 +199,12 @@ class SqliteWriter:
             "VALUES (?, ?, ?, ?, ?, ?)",
             ((*change[:5], now) for change in _tier_changes(rows)),
         )
+        if purchase_events.EMIT:
+            await self._many(
+                "INSERT INTO outbox_events (type, version, program_id, member_id, payload, "
+                "occurred_at) VALUES (?, ?, ?, ?, ?, ?)",
+                ((*event, now) for event in batch_events(rows).iter_rows()),
+            )
 
 
 class PostgresWriter:
@@ -241,6 +250,9 @@ class PostgresWriter:
             )
         await self._counters(rows)
         await self._tiers(rows)
+        if purchase_events.EMIT:
+            events = batch_events(rows).with_columns(pl.lit(rows.now).alias("occurred_at"))
+            await self._copy("outbox_events", events)
 
     async def _counters(self, rows: BatchRows) -> None:
         deltas = rows.accounts

@@ -3,6 +3,7 @@ discriminated unions) and the rules and rule sets a program file is written in. 
 imports nothing but :mod:`patron.kit`."""
 
 from patron.rules.vocabulary.base import Limit, LimitPeriod, Rounding, Weekday
+from patron.rules.vocabulary.campaigns import Campaign, CampaignStatus, Stacking
 from patron.rules.vocabulary.conditions import Condition, Conditions, ConditionType
 from patron.rules.vocabulary.effects import (
     Deferred,
@@ -15,6 +16,8 @@ from patron.rules.vocabulary.effects import (
 from patron.rules.vocabulary.rules import EarnRule, Rule, RuleSet, Trigger
 
 __all__ = [
+    "Campaign",
+    "CampaignStatus",
     "Condition",
     "ConditionType",
     "Conditions",
@@ -30,6 +33,7 @@ __all__ = [
     "Rounding",
     "Rule",
     "RuleSet",
+    "Stacking",
     "Trigger",
     "Weekday",
 ]

@@ -4,8 +4,8 @@
 (the SHA-256 of a session token, its CSRF token and expiry); ``audit_log.user_id`` names the
 console user of a console write.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-05 08:10:00
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 import patron.kit.db
 
-revision: str = "0016"
-down_revision: str | None = "0015"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,261 @@
+"""What the outbox costs the purchase path: purchases/s with and without the events of a
+purchase (``purchases.recorded`` and ``ledger.credited``), on SQLite and PostgreSQL.
+
+    python bench/events.py [--db sqlite|postgresql|both] [--seconds 5] [--rounds 2]
+                           [--concurrency 8] [--members 2000]
+                           [--url postgresql://postgres@127.0.0.1:54341/postgres]
+                           [--pg-data /tmp/patron-bench-pg]
+
+For each database it builds a fresh one (a SQLite file in a temporary directory, or the
+database ``patron_bench_events`` on the PostgreSQL server of ``--url``, dropped first; start a
+server with ``.ci/postgres.sh 54341 /tmp/patron-bench-pg``), applies the seed program and enrols
+``--members`` members. Then it records purchases in-process the way ``POST /api/v1/purchases``
+does after parsing (the direct lane: ``record_purchase`` in units of work joined by group
+commit, ``--concurrency`` callers at once, savepoints on SQLite only; the active program read
+once per group), one member purchase of three lines each (coffee, tea, cakes: about 200 points,
+so every purchase writes both events; on PostgreSQL by the fused statement), for ``--seconds``
+per run. Runs alternate without and with the events (``patron.purchases.events.EMIT``, the
+switch that exists for this baseline), ``--rounds`` of each, and the medians of each mode
+are compared (steadier on a shared machine than the best or the mean). It prints purchases/s of each
+run and the CPU time a purchase took (this process's, plus the server's processes' when
+``--pg-data`` names the cluster's directory and the script may read ``/proc``): on a shared
+machine the CPU figures are the steadier ones. Then the ratio with/without, the events
+written, and how fast the dispatcher (every handler of ``patron worker``, no webhook
+endpoint or message channel configured) drains them: events/s. No HTTP: the server's
+parsing and answering cost the same in both modes and would only dilute the ratio
+(``bench/accrual.py`` measures the whole path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.kit.db import Database, database_url, null_pool_engine
+from patron.kit.group_commit import WriteGroups
+from patron.kit.outbox import OutboxEvent, dispatch_pending
+from patron.members import service as member_service
+from patron.members.schemas import MemberCreate
+from patron.migrations import create_all
+from patron.programs.schemas import ActiveProgram
+from patron.programs.service import apply_program, get_active_program
+from patron.purchases import earn
+from patron.purchases import events as purchase_events
+from patron.purchases.schemas import PurchaseCreate, PurchaseLineCreate
+from patron.worker import registry
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO / "examples" / "seed-program.yaml"
+NOW = datetime(2026, 12, 9, 12, 0, tzinfo=UTC)
+AT = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)  # a Tuesday, before NOW
+DATABASE_NAME = "patron_bench_events"
+_ACTIVE = "bench.events.active"
+_LINES = [
+    PurchaseLineCreate(sku="cof-1", category="coffee", quantity=1, unit_price="500.00"),
+    PurchaseLineCreate(sku="tea-1", category="tea", quantity=1, unit_price="700.00"),
+    PurchaseLineCreate(sku="cake", category="cakes", quantity=2, unit_price="250.00"),
+]
+
+
+async def _database(kind: str, url: str, directory: Path) -> Database:
+    if kind == "sqlite":
+        target = database_url(str(directory / "events.db"))
+    else:
+        engine = null_pool_engine(url)
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(
+                text(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
+            )
+            await connection.execute(text(f'CREATE DATABASE "{DATABASE_NAME}"'))
+        await engine.dispose()
+        target = make_url(database_url(url)).set(database=DATABASE_NAME).render_as_string(False)
+    await create_all(target)
+    return Database(target)
+
+
+async def _prepare(database: Database, members: int) -> None:
+    async with database.write() as session:
+        await apply_program(session, text=SEED.read_text(), created_by="bench", now=NOW)
+    for start in range(0, members, 500):
+        async with database.write() as session:
+            program_id = (await get_active_program(session)).program_id
+            for number in range(start, min(start + 500, members)):
+                await member_service.enrol_member(
+                    session,
+                    program_id=program_id,
+                    data=MemberCreate(external_id=f"m-{number}"),
+                    now=NOW,
+                )
+
+
+async def _active_of_group(session: AsyncSession) -> ActiveProgram:
+    """As the purchase route: the active program read once per commit group."""
+    active: ActiveProgram | None = session.info.get(_ACTIVE)
+    if active is None:
+        active = await get_active_program(session)
+        session.info[_ACTIVE] = active
+    return active
+
+
+async def _run(
+    database: Database,
+    label: str,
+    seconds: float,
+    concurrency: int,
+    members: int,
+    postmaster: int | None,
+) -> tuple[float, float]:
+    """Record purchases for ``seconds``; purchases/s and the CPU µs a purchase (this process
+    and, when known, the PostgreSQL server's)."""
+    groups = WriteGroups(database)
+    numbers = itertools.count()
+    rng = random.Random(label)
+    deadline = time.perf_counter() + seconds
+    done = 0
+
+    async def caller() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            data = PurchaseCreate(
+                external_id=f"{label}-{next(numbers)}",
+                member_external_id=f"m-{rng.randrange(members)}",
+                occurred_at=AT,
+                currency="RUB",
+                total="1700.00",
+                lines=_LINES,
+            )
+
+            async def unit(session: AsyncSession, data: PurchaseCreate = data) -> None:
+                active = await _active_of_group(session)
+                await earn.record_purchase(session, active=active, data=data, now=NOW)
+
+            await groups.run(unit, order=earn.lock_order(data), savepoint=database.is_sqlite)
+            done += 1
+
+    started, cpu = time.perf_counter(), time.process_time() + _server_cpu(postmaster)
+    await asyncio.gather(*(caller() for _ in range(concurrency)))
+    spent = time.process_time() + _server_cpu(postmaster) - cpu
+    return done / (time.perf_counter() - started), spent / done * 1e6
+
+
+def _server_cpu(postmaster: int | None) -> float:
+    """CPU seconds (user + system) of the PostgreSQL server's processes so far: the
+    postmaster's children (backends, WAL writer, checkpointer, autovacuum); 0 without."""
+    if postmaster is None:
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == postmaster or int(stat.parent.name) == postmaster:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def _postmaster(data: str | None) -> int | None:
+    if data is None:
+        return None
+    return int((Path(data) / "postmaster.pid").read_text().split()[0])
+
+
+async def _count_events(database: Database) -> int:
+    async with database.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(OutboxEvent)) or 0)
+
+
+async def _drain(database: Database, budget: float) -> tuple[int, float]:
+    """Dispatch the outbox with every handler for at most ``budget`` seconds."""
+    handlers = registry.handlers()
+    dispatched, started = 0, time.perf_counter()
+    while time.perf_counter() - started < budget:
+        report = await dispatch_pending(database, handlers, limit=500)
+        if not report.events:
+            break
+        dispatched += report.events
+    return dispatched, time.perf_counter() - started
+
+
+async def bench(kind: str, arguments: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="patron-events-") as folder:
+        database = await _database(kind, arguments.url, Path(folder))
+        try:
+            started = time.perf_counter()
+            await _prepare(database, arguments.members)
+            ready = time.perf_counter() - started
+            print(f"{kind}: {arguments.members} members ready in {ready:.1f} s")
+            rates: dict[bool, list[float]] = {False: [], True: []}
+            cpu: dict[bool, list[float]] = {False: [], True: []}
+            for round_number in range(arguments.rounds):
+                # off-on, then on-off: the database grows as the runs go, alike for both
+                for emit in (False, True) if round_number % 2 == 0 else (True, False):
+                    purchase_events.EMIT = emit
+                    label = f"{'on' if emit else 'off'}{round_number}"
+                    rate, micros = await _run(
+                        database,
+                        label,
+                        arguments.seconds,
+                        arguments.concurrency,
+                        arguments.members,
+                        _postmaster(arguments.pg_data) if kind == "postgresql" else None,
+                    )
+                    rates[emit].append(rate)
+                    cpu[emit].append(micros)
+                    name = "with events   " if emit else "without events"
+                    print(
+                        f"  {name} round {round_number + 1}: {rate:8.0f} purchases/s, "
+                        f"{micros:5.0f} µs CPU a purchase"
+                    )
+            purchase_events.EMIT = True
+            events = await _count_events(database)
+            off, on = statistics.median(rates[False]), statistics.median(rates[True])
+            cpu_off, cpu_on = statistics.median(cpu[False]), statistics.median(cpu[True])
+            print(
+                f"{kind}: median without {off:.0f}/s, with {on:.0f}/s, ratio with/without "
+                f"{on / off:.3f}; median CPU a purchase {cpu_off:.0f} -> {cpu_on:.0f} µs "
+                f"({cpu_on / cpu_off - 1:+.1%}); {events} events in the outbox"
+            )
+            dispatched, elapsed = await _drain(database, arguments.dispatch_seconds)
+            print(
+                f"{kind}: dispatcher drained {dispatched} events in {elapsed:.1f} s: "
+                f"{dispatched / elapsed:.0f} events/s"
+            )
+        finally:
+            purchase_events.EMIT = True
+            await database.dispose()
+
+
+async def main(arguments: argparse.Namespace) -> None:
+    kinds = ["sqlite", "postgresql"] if arguments.db == "both" else [arguments.db]
+    for kind in kinds:
+        await bench(kind, arguments)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:54341/postgres")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--members", type=int, default=2000)
+    parser.add_argument("--dispatch-seconds", type=float, default=8.0)
+    parser.add_argument(
+        "--pg-data", help="the server's data directory: its CPU counts in the CPU a purchase"
+    )
+    asyncio.run(main(parser.parse_args()))

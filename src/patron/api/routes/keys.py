@@ -1,0 +1,92 @@
+"""``/keys``: API keys (admin only). A key is shown once, when it is created; a revoked key
+stops working at once in every server process (:mod:`patron.access.revocation`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from patron.access import service as access_service
+from patron.access.errors import ApiKeyNotFoundError
+from patron.access.models import Role
+from patron.api.deps import Admin, Now, ReadSession, WriteSession
+from patron.api.responses import raises
+from patron.audit import service as audit_service
+from patron.kit.errors import InvalidInputError
+from patron.kit.text import NO_NUL
+
+router = APIRouter(prefix="/keys", tags=["keys"])
+KeyId = Annotated[int, Path(gt=0, le=2**63 - 1)]
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
+    """Who or what uses the key, e.g. ``till-3``."""
+    role: Role
+    expires_at: datetime | None = None
+    """After this instant the key answers 401 ``invalid_api_key``; none: it never expires."""
+
+
+class Key(BaseModel):
+    """A key without its secret."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    role: Role
+    prefix: str
+    """The first characters of the key, to recognise it."""
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    """Noted when a server process reads the key (at most about a minute behind)."""
+
+
+class CreatedKey(BaseModel):
+    id: int
+    name: str
+    role: Role
+    expires_at: datetime | None
+    key: str
+    """The key itself: shown only now, stored only as its SHA-256."""
+
+
+@router.get("", response_model=list[Key])
+async def list_keys(session: ReadSession, _: Admin) -> list[Key]:
+    """Every key, oldest first (never the keys themselves)."""
+    return [Key.model_validate(key) for key in await access_service.list_keys(session)]
+
+
+@router.post("", response_model=CreatedKey, status_code=status.HTTP_201_CREATED)
+@raises(InvalidInputError)
+async def create_key(data: KeyCreate, session: WriteSession, _: Admin, now: Now) -> CreatedKey:
+    """Create a key; the answer holds the key, shown only now. 422 ``invalid_input`` (field
+    ``expires_at``) for an expiry that is not in the future."""
+    created = await access_service.create_key(
+        session, name=data.name, role=data.role, now=now, expires_at=data.expires_at
+    )
+    audit_service.note(session, target=f"key:{created.id}")
+    return CreatedKey(
+        id=created.id,
+        name=created.name,
+        role=created.role,
+        expires_at=created.expires_at,
+        key=created.key,
+    )
+
+
+@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+@raises(ApiKeyNotFoundError)
+async def revoke_key(key_id: KeyId, session: WriteSession, _: Admin, now: Now) -> Response:
+    """Revoke the key: every server process refuses it from the moment this answers.
+    Revoking a revoked key again answers 204 and changes nothing."""
+    changed = await access_service.revoke_key(session, key_id=key_id, now=now)
+    audit_service.note(session, target=f"key:{key_id}", changed=changed)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,64 @@
+"""The campaigns' tables: the counters that limits and budgets are claimed from, the members'
+usage per period, and one row per application of a campaign to a purchase (for the stats).
+
+The campaigns themselves live in the program file (``programs.schema.Program.campaigns``);
+rows here are keyed by the program and the campaign's key, so a campaign keeps its counters
+across program versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from patron.kit.db import Base, Id, UTCDateTime
+
+
+class CampaignCounter(Base):
+    """Applications and points given by a campaign in all: claimed atomically
+    (``INSERT ... ON CONFLICT DO UPDATE ... WHERE``) in the purchase's transaction. Kept only
+    for campaigns with a global limit or a budget."""
+
+    __tablename__ = "campaign_counters"
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="RESTRICT"), primary_key=True
+    )
+    campaign_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    uses: Mapped[int] = mapped_column(BigInteger, default=0)
+    points_spent: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CampaignMemberUsage(Base):
+    """Applications of a campaign to one member in one period (key as in
+    :func:`patron.rules.periods.limit_period_key`)."""
+
+    __tablename__ = "campaign_member_usages"
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    campaign_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    uses: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CampaignApplication(Base):
+    """One campaign applied to one purchase: the points it added and the purchase's total."""
+
+    __tablename__ = "campaign_applications"
+    __table_args__ = (
+        UniqueConstraint("purchase_id", "campaign_key"),
+        Index("ix_campaign_applications_program_id_campaign_key", "program_id", "campaign_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="RESTRICT"))
+    campaign_key: Mapped[str] = mapped_column(String(64))
+    purchase_id: Mapped[int] = mapped_column(ForeignKey("purchases.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    points: Mapped[int] = mapped_column(BigInteger)
+    revenue: Mapped[int] = mapped_column(BigInteger)  # the purchase's total, minor units
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

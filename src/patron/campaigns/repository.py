@@ -1,0 +1,166 @@
+"""Every query of the campaigns: claims and releases (straight to the driver, in the
+purchase's transaction), application rows and the stats.
+
+A claim is one statement that checks and counts at once: an upsert whose ``DO UPDATE``
+carries the limit in its ``WHERE``. On PostgreSQL a concurrent claim of the same row waits
+for the first transaction and then re-checks the ``WHERE`` against the committed row, so a
+limit is never passed; no row returned means the claim was refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.campaigns.models import CampaignApplication, CampaignCounter
+from patron.kit.raw import Sql, raw_of
+
+NO_LIMIT = 2**62  # larger than any count or budget a program file may write
+
+_CLAIM_COUNTER = Sql(
+    "INSERT INTO campaign_counters (program_id, campaign_key, uses, points_spent) "
+    "VALUES ($1, $2, 1, $3) "
+    "ON CONFLICT (program_id, campaign_key) DO UPDATE "
+    "SET uses = campaign_counters.uses + 1, "
+    "points_spent = campaign_counters.points_spent + $3 "
+    "WHERE campaign_counters.uses + 1 <= $4 AND campaign_counters.points_spent + $3 <= $5 "
+    "RETURNING uses"
+)
+_RELEASE_COUNTER = Sql(
+    "UPDATE campaign_counters SET uses = uses - 1, points_spent = points_spent - $3 "
+    "WHERE program_id = $1 AND campaign_key = $2"
+)
+_CLAIM_MEMBER = Sql(
+    "INSERT INTO campaign_member_usages (member_id, campaign_key, period_key, uses) "
+    "VALUES ($1, $2, $3, 1) "
+    "ON CONFLICT (member_id, campaign_key, period_key) DO UPDATE "
+    "SET uses = campaign_member_usages.uses + 1 "
+    "WHERE campaign_member_usages.uses + 1 <= $4 "
+    "RETURNING uses"
+)
+_RELEASE_MEMBER = Sql(
+    "UPDATE campaign_member_usages SET uses = uses - 1 "
+    "WHERE member_id = $1 AND campaign_key = $2 AND period_key = $3"
+)
+_INSERT_APPLICATION = Sql(
+    "INSERT INTO campaign_applications (program_id, campaign_key, purchase_id, member_id, "
+    "points, revenue, occurred_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+)
+
+
+def _usage_query(count: int) -> Sql:
+    pairs = " OR ".join(
+        f"(campaign_key = ${2 * i + 2} AND period_key = ${2 * i + 3})" for i in range(count)
+    )
+    return Sql(
+        f"SELECT campaign_key, uses FROM campaign_member_usages WHERE member_id = $1 AND ({pairs})"
+    )
+
+
+def _counter_query(count: int) -> Sql:
+    keys = ", ".join(f"${i + 2}" for i in range(count))
+    return Sql(
+        "SELECT campaign_key, uses, points_spent FROM campaign_counters "
+        f"WHERE program_id = $1 AND campaign_key IN ({keys})"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignTotals:
+    """What the application rows of one campaign add up to."""
+
+    participants: int = 0
+    applications: int = 0
+    points: int = 0
+    revenue: int = 0
+
+
+class CampaignRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim_counter(
+        self, program_id: int, key: str, points: int, total: int | None, budget: int | None
+    ) -> bool:
+        """Count one application of ``points`` if the campaign's global limit and budget
+        allow it (one atomic statement); ``False`` changes nothing."""
+        total = NO_LIMIT if total is None else total
+        budget = NO_LIMIT if budget is None else budget
+        if total < 1 or points > budget:  # the insert of a first claim checks nothing
+            return False
+        raw = await raw_of(self.session)
+        return await raw.one(_CLAIM_COUNTER, program_id, key, points, total, budget) is not None
+
+    async def release_counter(self, program_id: int, key: str, points: int) -> None:
+        raw = await raw_of(self.session)
+        await raw.run(_RELEASE_COUNTER, program_id, key, points)
+
+    async def claim_member(self, member_id: int, key: str, period_key: str, limit: int) -> bool:
+        """Count one application to the member in the period if ``limit`` allows it."""
+        raw = await raw_of(self.session)
+        return await raw.one(_CLAIM_MEMBER, member_id, key, period_key, limit) is not None
+
+    async def release_member(self, member_id: int, key: str, period_key: str) -> None:
+        raw = await raw_of(self.session)
+        await raw.run(_RELEASE_MEMBER, member_id, key, period_key)
+
+    async def member_usage(self, member_id: int, keys: Iterable[tuple[str, str]]) -> dict[str, int]:
+        """Applications to the member per campaign key, for ``(key, period key)`` pairs."""
+        pairs = list(keys)
+        if not pairs:
+            return {}
+        raw = await raw_of(self.session)
+        rows = await raw.all(
+            _usage_query(len(pairs)), member_id, *[v for pair in pairs for v in pair]
+        )
+        return {key: uses for key, uses in rows}
+
+    async def counters(self, program_id: int, keys: Iterable[str]) -> dict[str, tuple[int, int]]:
+        """``(uses, points spent)`` per campaign key (keys never claimed are missing)."""
+        wanted = list(keys)
+        if not wanted:
+            return {}
+        raw = await raw_of(self.session)
+        rows = await raw.all(_counter_query(len(wanted)), program_id, *wanted)
+        return {key: (uses, points) for key, uses, points in rows}
+
+    async def add_applications(
+        self,
+        program_id: int,
+        purchase_id: int,
+        member_id: int,
+        applied: Iterable[tuple[str, int]],
+        revenue: int,
+        occurred_at: datetime,
+        now: datetime,
+    ) -> None:
+        raw = await raw_of(self.session)
+        await raw.many(
+            _INSERT_APPLICATION,
+            [
+                (program_id, key, purchase_id, member_id, points, revenue, occurred_at, now)
+                for key, points in applied
+            ],
+        )
+
+    async def totals(self, program_id: int, key: str) -> CampaignTotals:
+        row = (
+            await self.session.execute(
+                select(
+                    func.count(func.distinct(CampaignApplication.member_id)),
+                    func.count(),
+                    func.coalesce(func.sum(CampaignApplication.points), 0),
+                    func.coalesce(func.sum(CampaignApplication.revenue), 0),
+                ).where(
+                    CampaignApplication.program_id == program_id,
+                    CampaignApplication.campaign_key == key,
+                )
+            )
+        ).one()
+        return CampaignTotals(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+    async def counter(self, program_id: int, key: str) -> CampaignCounter | None:
+        return await self.session.get(CampaignCounter, (program_id, key))

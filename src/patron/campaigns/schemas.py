@@ -1,0 +1,98 @@
+"""What the API and the CLI show of a campaign: its definition from the active program, its
+status at this moment, and its figures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from patron.programs.schemas import AppliedProgram
+
+
+class CampaignNames(BaseModel):
+    ru: str | None = None
+    pl: str | None = None
+    en: str | None = None
+
+
+class CampaignWindow(BaseModel):
+    """``start`` and ``end`` as written (local, in ``timezone``), and as UTC instants
+    (``[starts_at, ends_at)``)."""
+
+    start: str
+    end: str
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class CampaignEffect(BaseModel):
+    type: str
+    value: str
+
+
+class CampaignLimits(BaseModel):
+    per_member: int | None = None
+    period: str
+    total: int | None = None
+
+
+class CampaignBudget(BaseModel):
+    """``points``: the budget; ``spent`` and ``left`` as counted by the claims so far."""
+
+    points: int
+    spent: int
+    left: int
+
+
+class Campaign(BaseModel):
+    """A campaign of the active program. ``status`` is the status now (``draft``,
+    ``scheduled``, ``active``, ``paused`` or ``ended``); ``written_status`` is what the program
+    file says."""
+
+    key: str
+    name: str
+    names: CampaignNames
+    status: str
+    written_status: str
+    window: CampaignWindow
+    trigger: str
+    audience_tiers: list[str] | None
+    conditions: dict[str, Any]
+    effect: CampaignEffect
+    deferred: list[dict[str, Any]]
+    priority: int
+    stacking: str
+    limits: CampaignLimits | None
+    budget: CampaignBudget | None
+    uses: int
+    description: str
+    program_version: int
+
+
+class CampaignStats(BaseModel):
+    """Figures of one campaign over every program version: ``participants`` (members it applied
+    to), ``applications``, ``points_spent``, ``budget_points`` and ``budget_left`` (``null``
+    without a budget), ``money_spent`` (no money effects run yet: always ``"0.00"``-like zero)
+    and ``revenue``: the totals of the purchases it applied to, in ``currency``."""
+
+    key: str
+    status: str
+    participants: int
+    applications: int
+    points_spent: int
+    budget_points: int | None
+    budget_left: int | None
+    usage_limit: int | None
+    money_spent: str
+    revenue: str
+    currency: str
+
+
+class CampaignChange(BaseModel):
+    """The campaign as the new program version has it, and that version (with its diff)."""
+
+    campaign: Campaign
+    program: AppliedProgram

@@ -1,0 +1,243 @@
+"""Campaigns in the purchase path: claim what a purchase qualifies for, give claims back,
+record the applications; the quote's read-only preview. Never commits.
+
+:func:`claim_for_purchase` runs in the purchase's unit of work after the member's account is
+locked: the pure part (:mod:`patron.rules.campaigns`) says which live campaigns qualify and
+what each adds; each campaign the stacking policies keep is then *claimed* (its member usage
+row and its counter row, each one atomic upsert, :mod:`patron.campaigns.repository`). A
+refused claim (a budget or a limit used up by someone else in the meantime) leaves the
+campaign out, the claims of that pass are given back, and the policies choose again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.campaigns.repository import CampaignRepository
+from patron.programs.schema import Program
+from patron.rules.campaigns import (
+    CampaignCheck,
+    Selection,
+    campaign_hints,
+    check_campaigns,
+    limit_reason,
+    select,
+    with_usage,
+)
+from patron.rules.context import PurchaseContext
+from patron.rules.engine import DeferredAction
+from patron.rules.hints import Hint
+from patron.rules.trace import BreakdownRow
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    key: str
+    points: int
+    counter: bool  # the campaign's counter row was counted
+    period_key: str | None  # the member's usage row of this period was counted
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignOutcome:
+    """What the campaigns did to one purchase: ``points`` added, breakdown ``rows`` (one per
+    campaign applied or left out, ``rule_id`` ``campaign:<key>``), the ``claims`` made and the
+    applied campaigns' deferred effects."""
+
+    points: int = 0
+    rows: tuple[BreakdownRow, ...] = ()
+    claims: tuple[Claim, ...] = ()
+    deferred: tuple[DeferredAction, ...] = field(default=())
+    hints: tuple[Hint, ...] = ()  # the quote's: campaigns that almost applied
+
+    @property
+    def applied(self) -> tuple[tuple[str, int], ...]:
+        return tuple((claim.key, claim.points) for claim in self.claims)
+
+
+NOTHING = CampaignOutcome()
+
+
+def _outcome(
+    checks: list[CampaignCheck], selection: Selection, claims: list[Claim]
+) -> CampaignOutcome:
+    return CampaignOutcome(
+        points=selection.points,
+        rows=tuple(selection.rows(checks)),
+        claims=tuple(claims),
+        deferred=tuple(
+            DeferredAction(f"campaign:{key}", effect) for key, effect in selection.deferred()
+        ),
+    )
+
+
+async def _checks(
+    repository: CampaignRepository, program: Program, context: PurchaseContext, member_id: int
+) -> list[CampaignCheck]:
+    """The live campaigns checked; the member's usage is read (one query) only when a campaign
+    with a per-member limit otherwise qualifies."""
+    language = program.program.default_language.value
+    checks = check_campaigns(
+        program, program.campaigns, context, has_member=True, language=language, usage={}
+    )
+    limited = [(c.key, c.period_key) for c in checks if c.period_key is not None and c.qualifies]
+    if not limited:
+        return checks
+    return with_usage(checks, await repository.member_usage(member_id, limited))
+
+
+async def _claim(
+    repository: CampaignRepository, program_id: int, member_id: int, check: CampaignCheck
+) -> Claim | str:
+    """Claim one campaign for the purchase: the claim, or why it was refused."""
+    campaign = check.campaign
+    limits, budget = campaign.limits, campaign.budget
+    period_key: str | None = None
+    if limits is not None and limits.per_member is not None and check.period_key is not None:
+        if not await repository.claim_member(
+            member_id, check.key, check.period_key, limits.per_member
+        ):
+            return f"limit reached: {limits.per_member} per member per {limits.period.value}"
+        period_key = check.period_key
+    total = limits.total if limits is not None else None
+    budget_points = budget.points if budget is not None else None
+    counted = total is not None or budget_points is not None
+    if counted and not await repository.claim_counter(
+        program_id, check.key, check.points, total, budget_points
+    ):
+        if period_key is not None:
+            await repository.release_member(member_id, check.key, period_key)
+        return await _refusal(repository, program_id, check, total, budget_points)
+    return Claim(check.key, check.points, counted, period_key)
+
+
+async def _refusal(
+    repository: CampaignRepository,
+    program_id: int,
+    check: CampaignCheck,
+    total: int | None,
+    budget: int | None,
+) -> str:
+    uses, spent = (await repository.counters(program_id, [check.key])).get(check.key, (0, 0))
+    if total is not None and uses + 1 > total:
+        return f"usage limit reached: applied {uses} of {total} times"
+    assert budget is not None
+    return f"budget used up: {budget - spent} of {budget} points left, {check.points} needed"
+
+
+async def give_back(
+    session: AsyncSession, *, program_id: int, member_id: int, outcome: CampaignOutcome
+) -> None:
+    """Undo the claims of ``outcome`` (in the same transaction)."""
+    repository = CampaignRepository(session)
+    for claim in outcome.claims:
+        if claim.counter:
+            await repository.release_counter(program_id, claim.key, claim.points)
+        if claim.period_key is not None:
+            await repository.release_member(member_id, claim.key, claim.period_key)
+
+
+async def claim_for_purchase(
+    session: AsyncSession,
+    *,
+    program_id: int,
+    program: Program,
+    context: PurchaseContext,
+    member_id: int | None,
+) -> CampaignOutcome:
+    """Apply the purchase campaigns to a member's purchase (see the module docstring)."""
+    if not program.campaigns or member_id is None:
+        return NOTHING
+    repository = CampaignRepository(session)
+    checks = await _checks(repository, program, context, member_id)
+    refused: dict[str, str] = {}
+    while True:
+        selection = select(checks, refused)
+        claims: list[Claim] = []
+        for check in selection.applied:
+            claimed = await _claim(repository, program_id, member_id, check)
+            if isinstance(claimed, str):
+                refused[check.key] = claimed
+                break
+            claims.append(claimed)
+        else:
+            return _outcome(checks, selection, claims)
+        await give_back(
+            session,
+            program_id=program_id,
+            member_id=member_id,
+            outcome=CampaignOutcome(claims=tuple(claims)),
+        )
+
+
+async def record_applications(
+    session: AsyncSession,
+    *,
+    program_id: int,
+    purchase_id: int,
+    member_id: int,
+    outcome: CampaignOutcome,
+    revenue: int,
+    occurred_at: datetime,
+    now: datetime,
+) -> None:
+    """One ``campaign_applications`` row per campaign applied to the purchase."""
+    if outcome.claims:
+        await CampaignRepository(session).add_applications(
+            program_id, purchase_id, member_id, outcome.applied, revenue, occurred_at, now
+        )
+
+
+async def preview_for_quote(
+    session: AsyncSession,
+    *,
+    program_id: int,
+    program: Program,
+    context: PurchaseContext,
+    member_id: int | None,
+) -> CampaignOutcome:
+    """What :func:`claim_for_purchase` would apply now, from a read of the counters (nothing
+    is claimed, so a purchase racing for the last of a budget may still miss it)."""
+    if not program.campaigns or member_id is None:
+        return NOTHING
+    repository = CampaignRepository(session)
+    language = program.program.default_language.value
+    checks = check_campaigns(
+        program, program.campaigns, context, has_member=True, language=language, usage={}
+    )
+    limited = [(c.key, c.period_key) for c in checks if c.period_key is not None]
+    usage = await repository.member_usage(member_id, limited) if limited else {}
+    checks = with_usage(checks, usage)
+    counters = await repository.counters(program_id, [c.key for c in checks])
+    refused: dict[str, str] = {}
+    while True:
+        selection = select(checks, refused)
+        for check in selection.applied:
+            why = _would_refuse(check, counters.get(check.key, (0, 0)))
+            if why is not None:
+                refused[check.key] = why
+                break
+        else:
+            break
+    outcome = _outcome(checks, selection, [])
+    open_ = [
+        check
+        for check in checks
+        if limit_reason(check.campaign, usage) is None
+        and _would_refuse(check, counters.get(check.key, (0, 0))) is None
+    ]
+    return replace(outcome, hints=tuple(campaign_hints(program, open_, context)))
+
+
+def _would_refuse(check: CampaignCheck, counter: tuple[int, int]) -> str | None:
+    uses, spent = counter
+    limits, budget = check.campaign.limits, check.campaign.budget
+    if limits is not None and limits.total is not None and uses + 1 > limits.total:
+        return f"usage limit reached: applied {uses} of {limits.total} times"
+    if budget is not None and spent + check.points > budget.points:
+        left = budget.points - spent
+        return f"budget used up: {left} of {budget.points} points left, {check.points} needed"
+    return None

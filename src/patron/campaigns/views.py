@@ -1,0 +1,123 @@
+"""The campaigns of the active program as the API and the CLI show them: definitions with
+their status now and budget left (:func:`list_campaigns`, :func:`get_campaign`) and figures
+(:func:`campaign_stats`). Reads only."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.campaigns.errors import CampaignNotFoundError
+from patron.campaigns.repository import CampaignRepository
+from patron.campaigns.schemas import (
+    Campaign,
+    CampaignBudget,
+    CampaignEffect,
+    CampaignLimits,
+    CampaignNames,
+    CampaignStats,
+    CampaignWindow,
+)
+from patron.kit.money import format_amount
+from patron.programs.schemas import ActiveProgram
+from patron.rules.trace import effect_of
+from patron.rules.vocabulary import Campaign as Definition
+
+
+def _moment(value: date) -> str:
+    return value.isoformat(" ", "minutes") if isinstance(value, datetime) else value.isoformat()
+
+
+def _read(
+    active: ActiveProgram, definition: Definition, counter: tuple[int, int], now: datetime
+) -> Campaign:
+    program = active.program
+    timezone = program.program.timezone
+    starts_at, ends_at = definition.window.bounds(timezone)
+    kind, value = effect_of(definition.effect)
+    uses, spent = counter
+    limits = definition.limits
+    budget = definition.budget
+    dumped: dict[str, Any] = definition.model_dump(mode="json", exclude_none=True)
+    return Campaign(
+        key=definition.key,
+        name=definition.name.pick(program.program.default_language.value),
+        names=CampaignNames(**definition.name.model_dump()),
+        status=definition.status_at(now, timezone).value,
+        written_status=definition.status.value,
+        window=CampaignWindow(
+            start=_moment(definition.window.start),
+            end=_moment(definition.window.end),
+            timezone=timezone,
+            starts_at=starts_at.astimezone(UTC),
+            ends_at=ends_at.astimezone(UTC),
+        ),
+        trigger=definition.trigger.value,
+        audience_tiers=definition.audience.tiers,
+        conditions=dumped.get("when", {}),
+        effect=CampaignEffect(type=kind.value, value=str(value)),
+        deferred=dumped.get("deferred", []),
+        priority=definition.priority,
+        stacking=definition.stacking.value,
+        limits=None
+        if limits is None
+        else CampaignLimits(
+            per_member=limits.per_member, period=limits.period.value, total=limits.total
+        ),
+        budget=None
+        if budget is None
+        else CampaignBudget(points=budget.points, spent=spent, left=max(budget.points - spent, 0)),
+        uses=uses,
+        description=definition.description,
+        program_version=active.version,
+    )
+
+
+async def list_campaigns(
+    session: AsyncSession, *, active: ActiveProgram, now: datetime
+) -> list[Campaign]:
+    """The active program's campaigns in file order."""
+    campaigns = active.program.campaigns
+    counters = await CampaignRepository(session).counters(
+        active.program_id, [c.key for c in campaigns]
+    )
+    return [_read(active, c, counters.get(c.key, (0, 0)), now) for c in campaigns]
+
+
+def _definition(active: ActiveProgram, key: str) -> Definition:
+    found = active.program.campaign(key)
+    if found is None:
+        raise CampaignNotFoundError(f"the active program has no campaign {key!r}", field="key")
+    return found
+
+
+async def get_campaign(
+    session: AsyncSession, *, active: ActiveProgram, key: str, now: datetime
+) -> Campaign:
+    definition = _definition(active, key)
+    counters = await CampaignRepository(session).counters(active.program_id, [key])
+    return _read(active, definition, counters.get(key, (0, 0)), now)
+
+
+async def campaign_stats(
+    session: AsyncSession, *, active: ActiveProgram, key: str, now: datetime
+) -> CampaignStats:
+    definition = _definition(active, key)
+    totals = await CampaignRepository(session).totals(active.program_id, key)
+    currency = active.program.currency
+    budget = definition.budget.points if definition.budget is not None else None
+    return CampaignStats(
+        key=key,
+        status=definition.status_at(now, active.program.program.timezone).value,
+        participants=totals.participants,
+        applications=totals.applications,
+        points_spent=totals.points,
+        budget_points=budget,
+        budget_left=None if budget is None else max(budget - totals.points, 0),
+        usage_limit=definition.limits.total if definition.limits is not None else None,
+        money_spent=format_amount(0, currency),
+        revenue=format_amount(totals.revenue, currency),
+        currency=currency,
+    )

@@ -1,0 +1,181 @@
+"""``patron campaigns``: the active program's campaigns, one campaign, its figures.
+
+Campaigns are defined in the program file (``patron program apply``); see docs/campaigns.md."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.campaigns import editing, views
+from patron.campaigns.schemas import Campaign, CampaignStats
+from patron.cli.options import (
+    DbOption,
+    JsonOption,
+    audited,
+    in_unit_of_work,
+    print_json,
+    run,
+)
+from patron.kit.time import utcnow
+from patron.programs import service as program_service
+from patron.programs.schemas import AppliedProgram
+
+app = typer.Typer(help="Campaigns: list, show, stats, pause, resume.", no_args_is_help=True)
+
+ProgramKey = Annotated[
+    str, typer.Option("--program", help="Program key (one database may hold several).")
+]
+CampaignKey = Annotated[str, typer.Argument(help="The campaign's key.")]
+
+
+def _budget(campaign: Campaign) -> str:
+    if campaign.budget is None:
+        return "no budget"
+    budget = campaign.budget
+    return f"{budget.left} of {budget.points} points left"
+
+
+@app.command("list")
+def list_campaigns(
+    db: DbOption = None, json_output: JsonOption = False, program: ProgramKey = "default"
+) -> None:
+    """Every campaign of the active program with its status now and its budget left."""
+
+    async def work(session: AsyncSession) -> list[Campaign]:
+        active = await program_service.get_active_program(session, key=program)
+        return await views.list_campaigns(session, active=active, now=utcnow())
+
+    campaigns = run(in_unit_of_work(db, work, write=False))
+    if json_output:
+        print_json([c.model_dump(mode="json") for c in campaigns])
+        return
+    if not campaigns:
+        typer.echo("no campaigns in the active program")
+    for c in campaigns:
+        typer.echo(
+            f"{c.key}  {c.status}  {c.window.start} .. {c.window.end}  "
+            f"{c.effect.type} {c.effect.value}  {c.stacking}  {c.uses} uses  {_budget(c)}  "
+            f"{c.name}"
+        )
+
+
+@app.command("show")
+def show(
+    key: CampaignKey,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+    program: ProgramKey = "default",
+) -> None:
+    """One campaign: its definition, status now, usage and budget."""
+
+    async def work(session: AsyncSession) -> Campaign:
+        active = await program_service.get_active_program(session, key=program)
+        return await views.get_campaign(session, active=active, key=key, now=utcnow())
+
+    campaign = run(in_unit_of_work(db, work, write=False))
+    if json_output:
+        print_json(campaign.model_dump(mode="json"))
+        return
+    c = campaign
+    limits = "none"
+    if c.limits is not None:
+        parts = []
+        if c.limits.per_member is not None:
+            parts.append(f"{c.limits.per_member} per member per {c.limits.period}")
+        if c.limits.total is not None:
+            parts.append(f"{c.limits.total} in all")
+        limits = ", ".join(parts)
+    lines = [
+        f"{c.key}: {c.name}",
+        f"  status     {c.status} (written: {c.written_status})",
+        f"  window     {c.window.start} .. {c.window.end} ({c.window.timezone})",
+        f"  trigger    {c.trigger}",
+        f"  audience   {', '.join(c.audience_tiers) if c.audience_tiers else 'every member'}",
+        f"  when       {c.conditions or 'always'}",
+        f"  effect     {c.effect.type} {c.effect.value}",
+        f"  priority   {c.priority}, stacking {c.stacking}",
+        f"  limits     {limits}",
+        f"  budget     {_budget(c)}",
+        f"  uses       {c.uses}",
+    ]
+    typer.echo("\n".join(lines))
+
+
+@app.command("stats")
+def stats(
+    key: CampaignKey,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+    program: ProgramKey = "default",
+) -> None:
+    """Participants, applications, points spent, budget left and revenue of one campaign."""
+
+    async def work(session: AsyncSession) -> CampaignStats:
+        active = await program_service.get_active_program(session, key=program)
+        return await views.campaign_stats(session, active=active, key=key, now=utcnow())
+
+    s = run(in_unit_of_work(db, work, write=False))
+    if json_output:
+        print_json(s.model_dump(mode="json"))
+        return
+    budget = "no budget" if s.budget_points is None else f"{s.budget_left} of {s.budget_points}"
+    typer.echo(
+        f"{s.key} ({s.status})\n"
+        f"  participants  {s.participants}\n"
+        f"  applications  {s.applications}"
+        + (f" of {s.usage_limit}" if s.usage_limit is not None else "")
+        + f"\n  points spent  {s.points_spent}\n"
+        f"  budget left   {budget}\n"
+        f"  money spent   {s.money_spent} {s.currency}\n"
+        f"  revenue       {s.revenue} {s.currency}"
+    )
+
+
+def _set_status(db: str | None, program: str, key: str, status: str, json_output: bool) -> None:
+    """Write ``status`` into the campaign: a new program version, as ``program apply``."""
+
+    async def work(session: AsyncSession) -> AppliedProgram:
+        applied = await editing.change_campaign(
+            session, program_key=program, key=key, patch={"status": status}, created_by="cli"
+        )
+        await audited(session, action="campaigns.change_campaign", target=f"campaign:{key}")
+        return applied
+
+    applied = run(in_unit_of_work(db, work))
+    if json_output:
+        print_json(applied.model_dump(mode="json"))
+        return
+    if applied.status.value == "unchanged":
+        typer.echo(f"campaign '{key}' is already {status} (version {applied.version})")
+        return
+    typer.echo(
+        f"program '{program}': version {applied.version} replaces {applied.previous_version}"
+    )
+    for change in applied.changes:
+        typer.echo(f"  {change}")
+
+
+@app.command("pause")
+def pause(
+    key: CampaignKey,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+    program: ProgramKey = "default",
+) -> None:
+    """Pause a campaign: a new program version whose campaign has ``status: paused``."""
+    _set_status(db, program, key, "paused", json_output)
+
+
+@app.command("resume")
+def resume(
+    key: CampaignKey,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+    program: ProgramKey = "default",
+) -> None:
+    """Resume a paused (or draft) campaign: a new program version with ``status: active``; it
+    runs inside its window."""
+    _set_status(db, program, key, "active", json_output)

@@ -1,0 +1,332 @@
+"""Purchase campaigns, pure: which live campaigns qualify for a purchase, what each adds, and
+which of them the stacking policies keep.
+
+A campaign's points are computed on their own, so that its cost is known by itself and is
+exactly what its budget pays (and its breakdown row):
+
+* ``bonus_points: N`` adds N;
+* ``multiply_order: m`` adds ``round(eligible x rate x (m - 1))``, with ``eligible`` the
+  purchase's paid spend (its lines, plus shipping when ``exclude_shipping`` is false);
+* ``multiply_lines: m`` adds ``round(selected x rate x (m - 1))``, with ``selected`` what the
+  lines the campaign's line conditions select were paid (every line without them).
+
+``rate`` is ``base.points / base.per_amount`` and ``round`` the program's rounding, once per
+campaign. The program's rules, the tier and the other campaigns do not change a campaign's
+points, and it does not change theirs: the rows add up.
+
+Qualifying: the campaign's status at the purchase's moment is ``active`` (written ``active``
+or ``scheduled`` and the purchase inside its window), the purchase has a member in the
+campaign's audience, its conditions hold and the member's per-member limit for the period is
+not used up (``usage``). Budgets and global limits are not known here: the caller claims
+them (:func:`select` chooses again without a campaign whose claim failed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+
+from patron.rules.allocation import paid_amounts
+from patron.rules.arithmetic import round_ratio
+from patron.rules.compiled import (
+    CompiledConditions,
+    compile_conditions,
+    compile_program,
+    ratio_of,
+)
+from patron.rules.conditions import check_conditions, order_total, purchase_facts
+from patron.rules.context import PurchaseContext
+from patron.rules.hints import Hint, HintKind
+from patron.rules.periods import limit_period_key
+from patron.rules.program import RuleProgram
+from patron.rules.trace import BreakdownRow, effect_of
+from patron.rules.vocabulary import Campaign, CampaignStatus, DeferredEffect, EffectType, Stacking
+
+ROW_PREFIX = "campaign:"
+_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """What a campaign's checks read, computed once per campaign (and time zone)."""
+
+    campaign: Campaign
+    when: CompiledConditions
+    kind: EffectType
+    value: Decimal | int
+    ratio: tuple[int, int]
+    starts_at: datetime
+    ends_at: datetime
+
+    @property
+    def runs(self) -> bool:
+        """Written to run (``active`` or ``scheduled``), inside its window or not."""
+        return self.campaign.status in (CampaignStatus.ACTIVE, CampaignStatus.SCHEDULED)
+
+
+_CACHE: dict[tuple[int, str], _Compiled] = {}
+
+
+def _compiled(program: RuleProgram, campaign: Campaign) -> _Compiled:
+    """Cached by identity (a campaign is immutable, and the entry holds it, so that an
+    identity is never mistaken for another campaign's)."""
+    timezone = program.program.timezone
+    cached = _CACHE.get((id(campaign), timezone))
+    if cached is not None and cached.campaign is campaign:
+        return cached
+    kind, value = effect_of(campaign.effect)
+    starts_at, ends_at = campaign.window.bounds(timezone)
+    compiled = _Compiled(
+        campaign=campaign,
+        when=compile_conditions(program, campaign.when),
+        kind=kind,
+        value=value,
+        ratio=(1, 1) if kind is EffectType.BONUS_POINTS else ratio_of(Decimal(value)),
+        starts_at=starts_at,
+        ends_at=ends_at,
+    )
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[(id(campaign), timezone)] = compiled
+    return compiled
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignCheck:
+    """One live campaign against one purchase: ``reason`` is ``None`` when it qualifies;
+    ``points`` is what it adds if it applies; ``period_key`` the key of its per-member limit
+    period (``None`` without a per-member limit)."""
+
+    campaign: Campaign
+    name: str
+    points: int
+    reason: str | None
+    period_key: str | None
+    effect: EffectType = EffectType.BONUS_POINTS
+    value: str = ""
+    failed: tuple[str, ...] = ()  # the conditions that did not hold
+
+    @property
+    def key(self) -> str:
+        return self.campaign.key
+
+    @property
+    def qualifies(self) -> bool:
+        return self.reason is None
+
+    def row(self, *, applied: bool, reason: str | None) -> BreakdownRow:
+        return BreakdownRow(
+            rule_id=ROW_PREFIX + self.key,
+            name=self.name,
+            applied=applied,
+            reason=reason,
+            effect=self.effect.value,
+            value=self.value,
+            points=self.points if applied else 0,
+        )
+
+
+def _live(program: RuleProgram, campaigns: Sequence[Campaign], moment: datetime) -> list[_Compiled]:
+    """The campaigns whose status at ``moment`` is ``active``, in evaluation order (priority
+    descending, ties in file order)."""
+    found = [_compiled(program, campaign) for campaign in campaigns]
+    live = [c for c in found if c.runs and c.starts_at <= moment < c.ends_at]
+    return sorted(live, key=lambda c: -c.campaign.priority)
+
+
+def _points(
+    program: RuleProgram,
+    compiled: _Compiled,
+    amounts: list[int],
+    shipping: int,
+    lines: tuple[int, ...],
+) -> int:
+    if compiled.kind is EffectType.BONUS_POINTS:
+        return int(compiled.value)
+    if compiled.kind is EffectType.MULTIPLY_LINES:
+        spend = sum(amounts[index] for index in lines)
+    else:
+        spend = sum(amounts) + shipping
+    rates = compile_program(program)
+    a, b = compiled.ratio
+    return round_ratio(spend * rates.points * (a - b), rates.per_amount * b, rates.rounding)
+
+
+def check_campaigns(
+    program: RuleProgram,
+    campaigns: Sequence[Campaign],
+    context: PurchaseContext,
+    *,
+    has_member: bool,
+    language: str,
+    usage: Mapping[str, int],
+) -> list[CampaignCheck]:
+    """Every live campaign checked against the purchase, in evaluation order. ``usage`` maps
+    a campaign key to its applications to this member in the current period."""
+    if not campaigns:
+        return []
+    timezone = program.program.timezone
+    rates = compile_program(program)
+    facts = purchase_facts(rates, context)
+    amounts = paid_amounts(context)
+    shipping = 0 if rates.exclude_shipping else context.shipping
+    checks: list[CampaignCheck] = []
+    for compiled in _live(program, campaigns, context.occurred_at):
+        campaign = compiled.campaign
+        limits = campaign.limits
+        period_key = (
+            limit_period_key(limits.period, context.occurred_at, timezone)
+            if limits is not None and limits.per_member is not None
+            else None
+        )
+        result = check_conditions(compiled.when, facts)
+        reason: str | None = None
+        failed: tuple[str, ...] = ()
+        tiers = campaign.audience.tiers
+        if not has_member:
+            reason = "not in the audience: campaigns apply to members' purchases"
+        elif tiers is not None and context.tier_id not in tiers:
+            reason = "not in the audience: the member's tier is not " + ", ".join(tiers)
+        elif not result.holds:
+            reason = "conditions not met: " + ", ".join(result.failed)
+            failed = result.failed
+        else:
+            reason = limit_reason(campaign, usage)
+        points = _points(program, compiled, amounts, shipping, result.lines)
+        name = campaign.name.pick(language)
+        value = str(compiled.value)
+        checks.append(
+            CampaignCheck(campaign, name, points, reason, period_key, compiled.kind, value, failed)
+        )
+    return checks
+
+
+def limit_reason(campaign: Campaign, usage: Mapping[str, int]) -> str | None:
+    """Why the member's per-member limit holds ``campaign`` back (``usage``: applications in
+    the current period by campaign key), or ``None``."""
+    limits = campaign.limits
+    if limits is None or limits.per_member is None:
+        return None
+    used = usage.get(campaign.key, 0)
+    if used < limits.per_member:
+        return None
+    return (
+        f"limit reached: already applied {used} of {limits.per_member} times "
+        f"per {limits.period.value}"
+    )
+
+
+def with_usage(checks: Sequence[CampaignCheck], usage: Mapping[str, int]) -> list[CampaignCheck]:
+    """``checks`` made without usage, with the member's ``usage`` taken into account (the
+    same as :func:`check_campaigns` with ``usage``, without checking the conditions again)."""
+    found: list[CampaignCheck] = []
+    for check in checks:
+        reason = limit_reason(check.campaign, usage) if check.qualifies else None
+        found.append(check if reason is None else replace(check, reason=reason))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """``applied``: the campaigns to apply, in evaluation order; ``skipped``: qualifying
+    campaigns the stacking policies (or a failed claim, ``refused``) left out, with why."""
+
+    applied: tuple[CampaignCheck, ...]
+    skipped: tuple[tuple[CampaignCheck, str], ...]
+
+    @property
+    def points(self) -> int:
+        return sum(check.points for check in self.applied)
+
+    def rows(self, checks: Sequence[CampaignCheck]) -> list[BreakdownRow]:
+        """Breakdown rows: the applied and skipped campaigns, and those whose per-member
+        limit was reached, in evaluation order (campaigns whose conditions or audience do not
+        match get no row)."""
+        applied = {check.key for check in self.applied}
+        skipped = {check.key: why for check, why in self.skipped}
+        rows: list[BreakdownRow] = []
+        for check in checks:
+            if check.key in applied:
+                rows.append(check.row(applied=True, reason=None))
+            elif check.key in skipped:
+                rows.append(check.row(applied=False, reason=skipped[check.key]))
+            elif check.reason is not None and check.reason.startswith("limit reached"):
+                rows.append(check.row(applied=False, reason=check.reason))
+        return rows
+
+    def deferred(self) -> tuple[tuple[str, DeferredEffect], ...]:
+        """``(campaign key, effect)`` of the applied campaigns' deferred effects."""
+        return tuple(
+            (check.key, item.typed()) for check in self.applied for item in check.campaign.deferred
+        )
+
+
+def select(checks: Sequence[CampaignCheck], refused: Mapping[str, str]) -> Selection:
+    """The campaigns the stacking policies keep among those that qualify and were not
+    ``refused`` (key to reason: a budget or a global limit used up)."""
+    skipped: list[tuple[CampaignCheck, str]] = [
+        (check, refused[check.key]) for check in checks if check.key in refused
+    ]
+    qualifying = [check for check in checks if check.qualifies and check.key not in refused]
+    exclusive = [c for c in qualifying if c.campaign.stacking is Stacking.EXCLUSIVE]
+    if exclusive:
+        winner = exclusive[0]
+        why = f"excluded: the exclusive campaign {winner.key!r} applied"
+        skipped += [(check, why) for check in qualifying if check is not winner]
+        return Selection((winner,), tuple(skipped))
+    applied: list[CampaignCheck] = []
+    best = [c for c in qualifying if c.campaign.stacking is Stacking.BEST_OF]
+    best_winner = max(best, key=lambda check: check.points) if best else None  # first of ties
+    first = next((c for c in qualifying if c.campaign.stacking is Stacking.PRIORITY), None)
+    for check in qualifying:
+        stacking = check.campaign.stacking
+        if stacking is Stacking.STACKABLE or check is best_winner or check is first:
+            applied.append(check)
+        elif stacking is Stacking.BEST_OF:
+            assert best_winner is not None
+            skipped.append((check, f"best_of: the campaign {best_winner.key!r} adds more"))
+        else:
+            assert first is not None
+            skipped.append((check, f"priority: the campaign {first.key!r} comes first"))
+    order = {check.key: index for index, check in enumerate(checks)}
+    skipped.sort(key=lambda pair: order[pair[0].key])
+    return Selection(tuple(applied), tuple(skipped))
+
+
+_LINE_CONDITIONS = frozenset({"line_category_in", "line_sku_in"})
+
+
+def campaign_hints(
+    program: RuleProgram, checks: Sequence[CampaignCheck], context: PurchaseContext
+) -> list[Hint]:
+    """Hints for campaigns that almost applied: in the audience, and failing only on
+    ``order_total_gte`` (spend more) or only on line conditions (add an item), as
+    :func:`patron.rules.hints.hints` gives them for rules. The caller leaves out campaigns
+    whose limit or budget is used up."""
+    rates = compile_program(program)
+    total = order_total(rates.exclude_shipping, context)
+    found: list[Hint] = []
+    for check in checks:
+        failed = set(check.failed)
+        if not failed:
+            continue
+        compiled = _compiled(program, check.campaign)
+        head = Hint(
+            HintKind.SPEND_MORE, ROW_PREFIX + check.key, check.name, compiled.kind, compiled.value
+        )
+        gte = compiled.when.total_gte
+        if failed == {"order_total_gte"} and gte is not None:
+            found.append(replace(head, missing_amount=gte - total))
+        elif failed <= _LINE_CONDITIONS:
+            when = check.campaign.when
+            found.append(
+                replace(
+                    head,
+                    kind=HintKind.ADD_ITEM,
+                    categories=tuple(when.line_category_in or ()),
+                    skus=tuple(when.line_sku_in or ()),
+                )
+            )
+    return found

@@ -1,0 +1,118 @@
+"""Campaigns in the program file: validated with every problem's path (``patron program
+validate``), versioned and diffed by key (``patron program apply``), and left out of the stored
+document of programs without them (their checksums stay what they were)."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from patron.cli.main import app
+from patron.kit.db import Database
+from patron.programs import service as program_service
+from patron.programs.document import document_of
+from patron.programs.errors import ProgramInvalidError
+from patron.programs.loader import load_program
+from tests.campaigns.programs import with_campaigns
+from tests.conftest import REPO, SEED_PROGRAM
+
+runner = CliRunner()
+EXAMPLE = REPO / "examples" / "campaigns-program.yaml"
+
+
+def _problems(campaigns: str) -> list[str]:
+    with pytest.raises(ProgramInvalidError) as caught:
+        load_program(with_campaigns(campaigns))
+    return [f"{p.path}: {p.message}" for p in caught.value.problems]
+
+
+def test_the_example_is_valid_and_the_seed_document_is_unchanged() -> None:
+    result = runner.invoke(app, ["program", "validate", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert "campaigns" not in document_of(load_program(SEED_PROGRAM.read_text()))
+    assert len(document_of(load_program(EXAMPLE.read_text()))["campaigns"]) == 4
+
+
+def test_field_problems_come_with_their_paths() -> None:
+    assert sorted(
+        _problems(
+            """
+  - key: a
+    name: {}
+    window: {start: "2026-12-05", end: "2026-12-01"}
+    effect: {bonus_points: 5}
+    limits: {}
+    budget: {points: 0}
+    stacking: sometimes
+  - key: b
+    name: {en: B}
+    window: {start: "2026-12-05T10:00+03:00", end: "2026-12-07"}
+    effect: {bonus_points: 5}
+"""
+        )
+    ) == sorted(
+        [
+            "campaigns[0].name: give the name in at least one of ru, pl, en",
+            "campaigns[0].window.end: must be after start",
+            "campaigns[0].stacking: must be 'exclusive', 'stackable', 'best_of' or 'priority'",
+            "campaigns[0].limits: give per_member, total or both",
+            "campaigns[0].budget.points: must be greater than 0",
+            "campaigns[1].window.start: write the local time in the program's time zone, "
+            "without an offset",
+        ]
+    )
+
+
+def test_a_trigger_not_run_yet_and_a_multiplier_below_one_are_refused() -> None:
+    assert _problems(
+        """
+  - key: a
+    name: {en: A}
+    window: {start: "2026-12-01", end: "2026-12-01"}
+    trigger: birthday
+    effect: {multiply_order: 0.5}
+"""
+    ) == [
+        "campaigns[0].trigger: only purchase campaigns run yet (birthday is not done; "
+        "rule_sets hold rules of the other triggers)",
+        "campaigns[0].effect.multiply_order: a campaign's multiplier must be above 1 "
+        "(it adds points; it never takes them away)",
+    ]
+
+
+def test_references_across_sections_are_checked() -> None:
+    assert sorted(
+        _problems(
+            """
+  - key: b
+    name: {en: B}
+    window: {start: "2026-12-05", end: "2026-12-07"}
+    audience: {tiers: [platinum]}
+    effect: {bonus_points: 5}
+    when: {order_total_gte: "1.001", tier_in: [diamond]}
+    deferred: [{issue_reward: {reward: NOPE}}]
+  - key: b
+    name: {en: B}
+    window: {start: "2026-12-05 10:00", end: "2026-12-05 11:00"}
+    effect: {bonus_points: 5}
+"""
+        )
+    ) == sorted(
+        [
+            "campaigns[0].audience.tiers: names unknown tiers ['platinum']",
+            "campaigns[0].when.tier_in: names unknown tiers ['diamond']",
+            "campaigns[0].deferred[0].issue_reward.reward: 'NOPE' is not a reward code",
+            "campaigns[0].when.order_total_gte: has more than 2 decimal places for RUB",
+            "campaigns[1].key: campaign key 'b' is used twice",
+        ]
+    )
+
+
+async def test_an_edit_is_a_new_version_whose_diff_names_the_campaign(database: Database) -> None:
+    text = EXAMPLE.read_text()
+    async with database.write() as session:
+        first = await program_service.apply_program(session, text=text, created_by="test")
+        edited = text.replace("    status: paused\n", "")
+        second = await program_service.apply_program(session, text=edited, created_by="test")
+    assert (first.version, second.version) == (1, 2)
+    assert second.changes == ["campaigns[grand-opening].status: paused -> active"]
