@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import typer
@@ -10,10 +11,12 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from patron.access import service as access_service
+from patron.access import users
 from patron.access.models import Role
 from patron.cli.demo import demo
 from patron.kit.db import Database
 from patron.kit.outbox import OutboxEvent
+from patron.kit.time import utcnow
 from patron.members import service as member_service
 from patron.programs import service as program_service
 
@@ -60,6 +63,20 @@ def test_demo_builds_a_store_and_prints_an_admin_key(tmp_path: Path) -> None:
     # the store's domain events went through the dispatcher (patron worker --once)
     assert "events dispatched: " in result.stderr
     assert asyncio.run(_undispatched(path)) == 0
+    # a console login, printed once, that logs in
+    login = re.search(r"console login \(shown only now\): (\S+) / (\S+)", result.stderr)
+    assert login is not None
+    assert asyncio.run(_logs_in(path, login.group(1), login.group(2)))
+
+
+async def _logs_in(path: Path, email: str, password: str) -> bool:
+    database = Database(str(path))
+    try:
+        async with database.write() as session:
+            started = await users.log_in(session, email=email, password=password, now=utcnow())
+        return started.user.role is Role.ADMIN
+    finally:
+        await database.dispose()
 
 
 def test_demo_refuses_a_database_with_data_unless_reset(tmp_path: Path) -> None:

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from patron.kit.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from patron.kit.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    UnauthorizedError,
+)
 
 
 class ApiKeyInvalidError(UnauthorizedError):
@@ -17,3 +23,26 @@ class RoleForbiddenError(ForbiddenError):
 
 class ApiKeyNotFoundError(NotFoundError):
     code = "api_key_not_found"
+
+
+class UserNotFoundError(NotFoundError):
+    code = "user_not_found"
+
+
+class UserExistsError(ConflictError):
+    code = "user_exists"
+
+
+class LoginFailedError(UnauthorizedError):
+    """Unknown email, wrong password or a disabled user: one answer for all three, so that
+    the console does not tell which emails have accounts."""
+
+    code = "login_failed"
+
+
+class PasswordTooShortError(InvalidInputError):
+    code = "password_too_short"
+
+
+class InvalidEmailError(InvalidInputError):
+    code = "invalid_email"

@@ -22,3 +22,30 @@ class CreatedKey:
     role: Role
     key: str
     expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserRead:
+    """A console user as listed (never the password hash)."""
+
+    id: int
+    email: str
+    role: Role
+    created_at: datetime
+    disabled_at: datetime | None
+    last_login_at: datetime | None
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    """A logged-in console session: who, and the CSRF token its forms carry. ``token`` (the
+    cookie's value) is set only when the session has just been started."""
+
+    user: UserRead
+    csrf_token: str
+    expires_at: datetime
+    token: str | None = None

@@ -28,6 +28,7 @@ from patron.api.throttle import Throttles
 from patron.feedback.analysis import AnalysisMode
 from patron.feedback.analysis.model import warm_up_in_background
 from patron.kit.db import Database
+from patron.web.app import install_console
 from patron.worker.loop import run_worker
 
 API_PREFIX = "/api/v1"
@@ -93,6 +94,7 @@ def create_app(database_url: str | None = None, *, dispatch: bool | None = None)
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(survey_page.router)
     app.include_router(unsubscribe_page.router)
+    install_console(app)
     install_direct_lane(app, {("POST", API_PREFIX + purchases.router.prefix): record_purchase_fast})
     install_error_responses(app)
     install_shadowed_405(app)

@@ -18,6 +18,7 @@ from starlette.routing import Mount
 from patron.access.models import Role
 from patron.api.deps import Allow
 from patron.api.errors import STAND_IN_405
+from patron.web import CONSOLE_PATHS, CONSOLE_ROOT
 
 # Starlette answers HEAD wherever it answers GET; HEAD is not an operation of its own.
 _IMPLIED_METHODS = frozenset({"HEAD"})
@@ -53,15 +54,26 @@ def _calls(dependant: Dependant) -> Iterator[object]:
         yield from _calls(dependency)
 
 
+def is_console_path(path: str) -> bool:
+    """Whether ``path`` is the web console's (``patron.web``): its pages are authorized by
+    the staff session, not by a key, and are held by ``tests/web`` instead of this matrix."""
+    return path == CONSOLE_ROOT or any(
+        path == prefix or path.startswith(prefix + "/") for prefix in CONSOLE_PATHS
+    )
+
+
 def role_matrix(app: FastAPI) -> list[Operation]:
     """Every operation ``app`` answers, sorted by path then method: API routes with their
     declared roles, and the pages outside the API (``/docs``, ``/openapi.json``, mounted
-    static files as ``GET <mount>/{path}``) as public."""
+    static files as ``GET <mount>/{path}``) as public. The web console's paths are left out
+    (:func:`is_console_path`)."""
     operations: set[Operation] = set()
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if context.name == STAND_IN_405:
             continue  # a 405 answer for a method the path does not have
+        if is_console_path(str(context.path_format or context.path or "")):
+            continue
         if isinstance(route, Mount):
             operations.add(Operation("GET", context.path_format or route.path, None))
             continue

@@ -21,9 +21,11 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # "key" (an API key: key_id and role are set) or "cli" (the operator at the command line)
+    # "key" (an API key: key_id and role are set), "user" (a console user: user_id and role
+    # are set) or "cli" (the operator at the command line)
     actor: Mapped[str] = mapped_column(String(16))
     key_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    user_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     role: Mapped[str | None] = mapped_column(String(16), default=None)
     action: Mapped[str] = mapped_column(String(64), index=True)
     target: Mapped[str] = mapped_column(String(128))

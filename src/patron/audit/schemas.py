@@ -17,6 +17,7 @@ class AuditEntry(BaseModel):
     occurred_at: datetime
     actor: str
     key_id: int | None
+    user_id: int | None = None
     role: str | None
     action: str
     target: str

@@ -24,6 +24,7 @@ _NOTE = "patron.audit.note"
 MAX_PAGE_SIZE = 500
 ACTOR_KEY = "key"
 ACTOR_CLI = "cli"
+ACTOR_USER = "user"
 
 
 def note(
@@ -56,6 +57,7 @@ async def record(
     now: datetime,
     key_id: int | None = None,
     role: str | None = None,
+    user_id: int | None = None,
 ) -> None:
     """Append the audit row of this unit of work; a target, ``before``/``after`` or
     ``changed`` given by :func:`note` take precedence over ``target`` here."""
@@ -64,6 +66,7 @@ async def record(
         occurred_at=now,
         actor=actor,
         key_id=key_id,
+        user_id=user_id,
         role=role,
         action=action[:64],
         target=str(details.get("target", target))[:128],

@@ -27,6 +27,7 @@ from patron.programs import service as program_service
 from patron.programs.errors import ProgramNotFoundError
 
 DEFAULT_DEMO_DATABASE = "patron-demo.db"
+DEMO_CONSOLE_EMAIL = "demo@example.com"
 
 
 def demo(
@@ -73,13 +74,41 @@ def demo(
         + (", ".join(f"{kind} {count}" for kind, count in dispatched.items()) or "none"),
         err=True,
     )
+    password = run(_console_user(url))
+    typer.echo(
+        f"console login (shown only now): {DEMO_CONSOLE_EMAIL} / {password}\n"
+        f"  (your own: patron users create --email you@example.com --role admin --db {db})",
+        err=True,
+    )
     typer.echo("admin API key (shown only now):", err=True)
     typer.echo(summary.admin_key)
     if not no_serve:
         from patron.cli.serve import serve_database
 
-        typer.echo(f"Patron on http://{host}:{port}  (API /api/v1, docs /docs)", err=True)
+        typer.echo(
+            f"Patron on http://{host}:{port}  (console http://{host}:{port}/admin, "
+            "API /api/v1, docs /docs)",
+            err=True,
+        )
         serve_database(url, host, port, 1)
+
+
+async def _console_user(url: str) -> str:
+    """Create the demo's console admin with a random password; the password."""
+    from patron.access import users as user_service
+    from patron.access.models import Role
+    from patron.kit.ids import random_token
+
+    password = random_token(12)
+    database = Database(url)
+    try:
+        async with database.write() as session:
+            await user_service.create_user(
+                session, email=DEMO_CONSOLE_EMAIL, role=Role.ADMIN, password=password, now=utcnow()
+            )
+    finally:
+        await database.dispose()
+    return password
 
 
 async def _dispatch_events(url: str) -> dict[str, int]:

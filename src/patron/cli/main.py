@@ -20,6 +20,7 @@ import typer
 COMMANDS: dict[str, tuple[str, str, Literal["group", "command"]]] = {
     "db": ("patron.cli.db", "app", "group"),
     "keys": ("patron.cli.keys", "app", "group"),
+    "users": ("patron.cli.users", "app", "group"),
     "program": ("patron.cli.program", "app", "group"),
     "jobs": ("patron.cli.jobs", "app", "group"),
     "campaigns": ("patron.cli.campaigns", "app", "group"),

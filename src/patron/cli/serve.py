@@ -74,5 +74,7 @@ def serve(
     Dispatches domain events in-process (on SQLite in one worker process only) unless
     --no-worker."""
     url = database_url(db)
-    typer.echo(f"Patron on http://{host}:{port}  (API /api/v1, docs /docs)", err=True)
+    typer.echo(
+        f"Patron on http://{host}:{port}  (console /admin, API /api/v1, docs /docs)", err=True
+    )
     serve_database(url, host, port, workers, dispatch=not no_worker)

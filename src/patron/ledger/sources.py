@@ -20,6 +20,7 @@ class LedgerSource(StrEnum):
     COUPON = "coupon"
     OPENING = "opening"
     EXPIRY = "lot"
+    ADJUSTMENT = "adjustment"  # a manual adjustment with a reason (the console)
 
     @property
     def key_prefix(self) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.raw import Sql, json_text, raw_of
@@ -53,6 +53,13 @@ _INSERT_CONSENT_EVENT = Sql(
     "INSERT INTO consent_events (member_id, channel, is_granted, source, occurred_at)"
     " VALUES ($1, $2, $3, $4, $5)"
 )
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern for "contains ``text``": its wildcards and the escape character
+    (``\\``) escaped."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 class MemberRepository:
@@ -159,6 +166,35 @@ class MemberRepository:
         if status is not None:
             query = query.where(Member.status == status)
         query = query.order_by(Member.id).limit(limit)
+        return list((await self.session.execute(query)).scalars())
+
+    async def search(
+        self,
+        program_id: int,
+        *,
+        words: str,
+        digits: str | None,
+        tier: str | None,
+        limit: int,
+    ) -> list[Member]:
+        """Members (of ``tier``, when given) whose name or email contains ``words`` in any
+        case, whose external id is ``words``, or whose phone contains ``digits``; newest
+        first. No ``words``: every member of ``tier``. SQLite's ``lower()`` folds ASCII
+        letters only, so the text is also tried as typed, in lower and upper case and
+        capitalised (``ИВАН`` finds ``Иван``)."""
+        query = select(Member).where(Member.program_id == program_id)
+        if tier is not None:
+            query = query.where(Member.tier_id == tier)
+        if words:
+            variants = {words, words.lower(), words.upper(), words.title(), words.capitalize()}
+            found = [Member.external_id == words]
+            for column in (Member.name, Member.email):
+                found.append(func.lower(column).like(_contains(words.lower()), escape="\\"))
+                found.extend(column.like(_contains(variant), escape="\\") for variant in variants)
+            if digits:
+                found.append(Member.phone.like("%" + digits + "%"))
+            query = query.where(or_(*found))
+        query = query.order_by(Member.id.desc()).limit(limit)
         return list((await self.session.execute(query)).scalars())
 
     async def flush(self) -> None:

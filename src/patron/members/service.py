@@ -152,7 +152,7 @@ def _consent_rows(
     return consent, event
 
 
-def _to_schema(member: models.Member, consents: list[models.MemberConsent]) -> schemas.Member:
+def to_schema(member: models.Member, consents: list[models.MemberConsent]) -> schemas.Member:
     columns = {column.key: getattr(member, column.key) for column in models.Member.__table__.c}
     listed = [schemas.Consent.model_validate(consent) for consent in consents]
     return schemas.Member.model_validate({**columns, "consents": listed})
@@ -160,7 +160,7 @@ def _to_schema(member: models.Member, consents: list[models.MemberConsent]) -> s
 
 async def _read(repository: MemberRepository, member: models.Member) -> schemas.Member:
     consents = await repository.consents([member.id])
-    return _to_schema(member, consents[member.id])
+    return to_schema(member, consents[member.id])
 
 
 async def _require(
@@ -359,7 +359,7 @@ async def list_members(
     has_more = len(rows) > limit
     rows = rows[:limit]
     consents = await repository.consents([member.id for member in rows])
-    items = [_to_schema(member, consents[member.id]) for member in rows]
+    items = [to_schema(member, consents[member.id]) for member in rows]
     return schemas.MemberPage(items=items, next_after=rows[-1].id if has_more else None)
 
 

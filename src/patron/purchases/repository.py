@@ -201,6 +201,29 @@ class PurchaseRepository:
         query = select(PurchaseLine).where(PurchaseLine.purchase_id == purchase_id)
         return list((await self.session.execute(query.order_by(PurchaseLine.line_no))).scalars())
 
+    async def of_member(self, member_id: int, limit: int) -> list[Purchase]:
+        """The member's newest purchases (index ``ix_purchases_member_occurred``)."""
+        query = (
+            select(Purchase)
+            .where(Purchase.member_id == member_id)
+            .order_by(Purchase.occurred_at.desc(), Purchase.id.desc())
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def lines_of(self, purchase_ids: Sequence[int]) -> dict[int, list[PurchaseLine]]:
+        found: dict[int, list[PurchaseLine]] = {purchase_id: [] for purchase_id in purchase_ids}
+        if not purchase_ids:
+            return found
+        query = (
+            select(PurchaseLine)
+            .where(PurchaseLine.purchase_id.in_(purchase_ids))
+            .order_by(PurchaseLine.purchase_id, PurchaseLine.line_no)
+        )
+        for line in (await self.session.execute(query)).scalars():
+            found[line.purchase_id].append(line)
+        return found
+
     async def record_return(
         self,
         purchase: Purchase,

@@ -1,0 +1,12 @@
+"""The web console at ``/admin`` (issue 13): server-rendered pages over the domain services.
+
+See ``docs/architecture.md`` ("The web console"). This package imports no database code
+(an import-linter contract): pages open units of work and call services.
+"""
+
+from __future__ import annotations
+
+# The paths the console answers. They are outside the API's role matrix: the console's
+# authorization is the staff session (``patron.web.auth``), not an API key.
+CONSOLE_PATHS = ("/admin", "/static/web")
+CONSOLE_ROOT = "/"  # redirects to /admin

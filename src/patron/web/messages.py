@@ -1,0 +1,49 @@
+"""Errors as a person reads them: the text of a :class:`PatronError`'s stable ``code`` in the
+page's language (the English ``message`` of the error is for logs and the API)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from patron.kit.errors import PatronError
+from patron.web.templating import gettext_for
+
+
+def _texts(_: Callable[[str], str]) -> dict[str, str]:
+    return {
+        "program_not_found": _("No loyalty program is active yet: apply one first."),
+        "member_not_found": _("There is no such member."),
+        "user_not_found": _("There is no such user."),
+        "invalid_window": _("There are no purchases in this period yet."),
+        "invalid_input": _("The request is not valid."),
+        "validation_error": _("The request is not valid."),
+    }
+
+
+def error_text(error: PatronError, language: str) -> str:
+    _ = gettext_for(language)
+    known = _texts(_).get(error.code)
+    if known is not None:
+        return known
+    return str(_("Something went wrong (%(code)s).") % {"code": error.code})
+
+
+def labels(language: str) -> dict[str, dict[str, str]]:
+    """The words for the values of the domain's enums (entry kinds, member status, consent
+    channels), in ``language``."""
+    _ = gettext_for(language)
+    return {
+        "kind": {
+            "earn": _("Earned"),
+            "bonus": _("Bonus"),
+            "redeem": _("Redeemed"),
+            "expire": _("Expired"),
+            "reverse": _("Taken back"),
+            "adjust": _("Adjustment"),
+            "transfer": _("Transfer"),
+            "opening": _("Opening balance"),
+        },
+        "status": {"active": _("Active"), "blocked": _("Blocked")},
+        "channel": {"email": _("Email"), "sms": _("SMS"), "push": _("Push")},
+        "language": {"en": "English", "pl": "Polski", "ru": "Русский"},
+    }

@@ -1,0 +1,211 @@
+"""Members: the search (``/admin/members``, its results as a fragment for htmx) and the
+member 360 view (``/admin/members/{id}``): profile, consents, points, purchases with their
+"why N points", ledger and tier history; admins block and unblock a member and adjust
+their points there."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from patron.access.schemas import ConsoleSession
+from patron.audit import service as audit_service
+from patron.awards.adjust import adjust_points
+from patron.kit.errors import InvalidInputError, NotFoundError, PatronError
+from patron.kit.ids import random_token
+from patron.kit.time import utcnow
+from patron.ledger import service as ledger_service
+from patron.ledger.errors import InsufficientPointsError
+from patron.members import service as member_service
+from patron.members.errors import MemberBlockedError
+from patron.members.overview import overview_of
+from patron.members.search import search_members
+from patron.programs import service as program_service
+from patron.purchases.history import member_purchases
+from patron.tiers import service as tier_service
+from patron.web.auth import AdminSession, StaffSession, checked_form, database_of, remember
+from patron.web.i18n import Formats
+from patron.web.messages import error_text, labels
+from patron.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+SearchText = Annotated[str, Query(max_length=200)]
+
+
+TierChoice = Annotated[str, Query(max_length=64)]
+
+
+async def _search(request: Request, text: str, tier: str) -> dict[str, Any]:
+    """The search's context: the text, the chosen tier (one of the program's, else none), the
+    program's tiers for the picker, and the members found."""
+    language: str = request.state.language
+    context: dict[str, Any] = {
+        "q": text, "tier": "", "tier_names": {}, "members": [], "error": "",
+        "labels": labels(language),
+    }  # fmt: skip
+    async with database_of(request).read() as session:
+        try:
+            active = await program_service.get_active_program(session)
+            levels = active.program.tiers.levels if active.program.tiers else []
+            context["tier_names"] = {level.id: level.name for level in levels}
+            context["tier"] = tier if tier in context["tier_names"] else ""
+            context["members"] = await search_members(
+                session, program_id=active.program_id, text=text, tier=context["tier"] or None
+            )
+        except PatronError as error:
+            context["error"] = error_text(error, language)
+    return context
+
+
+@router.get("/admin/members")
+async def members_page(
+    request: Request, _: StaffSession, q: SearchText = "", tier: TierChoice = ""
+) -> Response:
+    context = await _search(request, q, tier)
+    return remember(request, render(request, "members.html", context))
+
+
+@router.get("/admin/members/results")
+async def members_results(
+    request: Request, _: StaffSession, q: SearchText = "", tier: TierChoice = ""
+) -> Response:
+    """The result table alone (htmx swaps it in as the search text or the tier changes)."""
+    context = await _search(request, q, tier)
+    return render(request, "_member_results.html", context)
+
+
+MemberId = Annotated[int, Path(ge=1, le=2**62)]
+NOTICES = (
+    "blocked", "unblocked", "reason", "adjusted", "adjust_invalid", "adjust_short",
+    "adjust_blocked",
+)  # fmt: skip
+
+
+@router.get("/admin/members/{member_id}")
+async def member_view(
+    request: Request, _: StaffSession, member_id: MemberId, notice: str = ""
+) -> Response:
+    language: str = request.state.language
+    now = utcnow()
+    async with database_of(request).read() as session:
+        try:
+            member = await member_service.get_member(session, member_id=member_id)
+        except NotFoundError as error:
+            missing = {"title": error_text(error, language), "message": ""}
+            return render(request, "error.html", missing, status_code=404)
+        active = await program_service.get_active_program(session)
+        overview = await overview_of(session, member, now=now)
+        context: dict[str, Any] = {
+            "member": overview,
+            "currency": active.program.currency,
+            "tiers": {
+                level.id: level.name
+                for level in (active.program.tiers.levels if active.program.tiers else [])
+            },
+            "consent_history": await member_service.consent_history(session, member_id=member_id),
+            "purchases": await member_purchases(session, member_id=member_id, limit=20),
+            "ledger": (await ledger_service.entries(session, member_id=member_id, limit=30)).items,
+            "tier_history": [
+                {"from": change.from_tier, "to": change.to_tier, "at": change.occurred_at}
+                for change in await tier_service.tier_history(session, member_id=member_id)
+            ],
+            "labels": labels(language),
+            "notice": notice if notice in NOTICES else "",
+            "adjust_key": random_token(16),  # one per form: a second submit changes nothing
+            # times in the program's time zone
+            "fmt": Formats(language, active.program.program.timezone),
+        }
+    return remember(request, render(request, "member.html", context))
+
+
+async def _block_or_unblock(
+    request: Request, console: ConsoleSession, member_id: int, block: bool
+) -> Response:
+    """Block (with the form's reason) or unblock the member, audited with the acting user;
+    back to the member's page with a notice."""
+    form = await checked_form(request, console)
+    now = utcnow()
+    try:
+        async with database_of(request).write() as session:
+            await member_service.get_member(session, member_id=member_id)
+            if block:
+                reason = form.get("reason", "").strip()
+                if not reason:
+                    return RedirectResponse(
+                        f"/admin/members/{member_id}?notice=reason", status_code=303
+                    )
+                await member_service.block_member(
+                    session, member_id=member_id, reason=reason[:500], now=now
+                )
+            else:
+                await member_service.unblock_member(session, member_id=member_id, now=now)
+            await audit_service.record(
+                session,
+                actor=audit_service.ACTOR_USER,
+                action="members.block" if block else "members.unblock",
+                target=f"member:{member_id}",
+                now=now,
+                user_id=console.user.id,
+                role=console.user.role.value,
+            )
+    except NotFoundError as error:
+        missing = {"title": error_text(error, request.state.language), "message": ""}
+        return render(request, "error.html", missing, status_code=404)
+    notice = "blocked" if block else "unblocked"
+    return RedirectResponse(f"/admin/members/{member_id}?notice={notice}", status_code=303)
+
+
+@router.post("/admin/members/{member_id}/block")
+async def block(request: Request, console: AdminSession, member_id: MemberId) -> Response:
+    return await _block_or_unblock(request, console, member_id, block=True)
+
+
+@router.post("/admin/members/{member_id}/unblock")
+async def unblock(request: Request, console: AdminSession, member_id: MemberId) -> Response:
+    return await _block_or_unblock(request, console, member_id, block=False)
+
+
+@router.post("/admin/members/{member_id}/adjust")
+async def adjust(request: Request, console: AdminSession, member_id: MemberId) -> Response:
+    """Add or take points with a reason (``awards.adjust``), audited with the acting user."""
+    form = await checked_form(request, console)
+    page = f"/admin/members/{member_id}"
+    try:
+        points = int(form.get("points", "").strip())
+    except ValueError:
+        return RedirectResponse(f"{page}?notice=adjust_invalid", status_code=303)
+    now = utcnow()
+    try:
+        async with database_of(request).write() as session:
+            active = await program_service.get_active_program(session)
+            await adjust_points(
+                session,
+                active=active,
+                member_id=member_id,
+                points=points,
+                reason=form.get("reason", ""),
+                key=form.get("key", ""),
+                actor=f"user:{console.user.id}",
+                now=now,
+            )
+            await audit_service.record(
+                session,
+                actor=audit_service.ACTOR_USER,
+                action="members.adjust_points",
+                target=f"member:{member_id}",
+                now=now,
+                user_id=console.user.id,
+                role=console.user.role.value,
+            )
+    except NotFoundError as error:
+        missing = {"title": error_text(error, request.state.language), "message": ""}
+        return render(request, "error.html", missing, status_code=404)
+    except InsufficientPointsError:
+        return RedirectResponse(f"{page}?notice=adjust_short", status_code=303)
+    except MemberBlockedError:
+        return RedirectResponse(f"{page}?notice=adjust_blocked", status_code=303)
+    except InvalidInputError:
+        return RedirectResponse(f"{page}?notice=adjust_invalid", status_code=303)
+    return RedirectResponse(f"{page}?notice=adjusted#ledger-title", status_code=303)
