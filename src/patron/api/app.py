@@ -81,10 +81,11 @@ def create_app(database_url: str | None = None, *, dispatch: bool | None = None)
     app.include_router(survey_page.router)
     app.include_router(unsubscribe_page.router)
     install_direct_lane(app, {("POST", API_PREFIX + purchases.router.prefix): record_purchase_fast})
-    install_error_responses(app)
+    limits = BodyLimits.from_environment(os.environ)
+    install_error_responses(app, limits.for_path)
     install_shadowed_405(app)
     # outermost: the key is checked and the body bounded before any other layer reads it
-    app.add_middleware(RequestGuard, limits=BodyLimits.from_environment(os.environ))
+    app.add_middleware(RequestGuard, limits=limits)
     app.mount("/static/swagger", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
 
     @app.get("/docs", include_in_schema=False)
