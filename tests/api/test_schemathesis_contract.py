@@ -6,10 +6,10 @@ Every check means schemathesis's own, with ``positive_data_acceptance`` and
 ``negative_data_rejection_or_too_large`` (``tests/api/schemathesis_hooks.py``): a request the
 schema calls valid may be refused only with a 422 code the operation declares as a rule no
 schema can state, and a 413 counts (as a refusal) only for a body above the byte limit the
-operation states (``x-max-body-bytes``). The admin key reaches every operation through all phases; the pos and staff
-keys prove that their 403s are declared too. Bounded for CI by ``PATRON_SCHEMATHESIS_EXAMPLES``
-(examples per operation) and ``PATRON_SCHEMATHESIS_SECONDS`` (time per run); the long run of
-``docs/benchmarks.md`` raises both.
+operation states (``x-max-body-bytes``). The admin key reaches every operation through all
+phases; the pos and staff keys prove that their 403s are declared too. Bounded for CI by
+``PATRON_SCHEMATHESIS_EXAMPLES`` (examples per operation) and ``PATRON_SCHEMATHESIS_SECONDS``
+(time per run); the long run of ``docs/benchmarks.md`` raises both.
 """
 
 from __future__ import annotations
