@@ -358,3 +358,32 @@ async def test_a_body_over_the_stated_limit_is_413(
         "1048576 bytes"
         in _operation("post", "/feedback/analyze")["responses"]["413"]["description"]
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/events/dead/retry", {"event_id": True}, "event_id"),
+        ("/events/dead/retry", {"run_id": False}, "run_id"),
+        ("/redemptions", {"member_id": True}, "member_id"),
+        ("/reviews", {"member_id": True, "rating": 4.0}, "member_id"),
+        ("/tickets/1/goodwill", {"points": True}, "points"),
+        ("/purchases/1/returns", {"lines": [{"line_no": True, "quantity": 1}]}, "line_no"),
+        ("/purchases/1/returns", {"lines": [{"line_no": 1, "quantity": True}]}, "quantity"),
+        (
+            "/checkout/quote",
+            {"currency": "RUB", "lines": [{"sku": "s", "quantity": True, "unit_price": "1"}]},
+            "quantity",
+        ),
+    ],
+)
+async def test_true_is_not_a_whole_number(
+    api: Api, path: str, body: dict[str, object], field: str
+) -> None:
+    """Schemathesis: ``{"event_id": true}`` was read as 1 and retried (the schema says
+    integer); ``4.0`` stays a whole number, as JSON Schema counts it."""
+    response = await api.call("POST", path, json=body)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert field in {detail["field"].rsplit(".", 1)[-1] for detail in error["details"]}
