@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import jsonschema_rs
 import pytest
 
 from patron.api.app import create_app
@@ -223,6 +224,39 @@ def _strings(
     return found
 
 
+def _numbers(schema: dict[str, Any], at: str, seen: frozenset[str]) -> list[tuple[str, Any]]:
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return [] if name in seen else _numbers(COMPONENTS[name], name, seen | {name})
+    found = [(at, schema)] if schema.get("type") in ("integer", "number") else []
+    for name, inner in schema.get("properties", {}).items():
+        found += _numbers(inner, f"{at}.{name}", seen)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            found += _numbers(schema[key], f"{at}[{key}]", seen)
+    for key in ("anyOf", "oneOf", "allOf"):
+        for inner in schema.get(key, ()):
+            found += _numbers(inner, at, seen)
+    return found
+
+
+def test_every_bound_of_a_body_number_is_an_exact_json_number() -> None:
+    """A JSON body's numbers are doubles to most clients and schema checkers: a maximum of
+    2**63 - 1 let ``{"event_id": 9223372036854775999}`` pass the schema (the two are the same
+    double) while the API refused it. Body bounds stay within 2**53 (paths and queries are
+    text and may go to 2**63 - 1)."""
+    beyond = []
+    for path, item in create_app().openapi()["paths"].items():
+        for method, operation in item.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            for body in content.values():
+                for at, number in _numbers(body.get("schema", {}), "body", frozenset()):
+                    for key in ("maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum"):
+                        if abs(number.get(key, 0)) > 2**53:
+                            beyond.append(f"{method} {path} {at} {key}")
+    assert beyond == []
+
+
 def test_every_text_the_api_takes_refuses_nul_in_the_schema() -> None:
     """A string in a parameter or a JSON body states that it holds no NUL (its pattern, an
     enum or a format), as the API refuses one: the texts of ``/feedback/analyze`` are not
@@ -243,3 +277,115 @@ def test_every_text_the_api_takes_refuses_nul_in_the_schema() -> None:
                     if not re.fullmatch(r"^\^.*\$$", pattern) or re.match(pattern, "a\x00b"):
                         loose.append(f"{method} {path} {at}")
     assert loose == []
+
+
+def _valid(schema: dict[str, Any], value: object) -> bool:
+    document = {**schema, "components": {"schemas": COMPONENTS}}
+    return jsonschema_rs.Draft202012Validator(document).is_valid(value)
+
+
+async def test_a_product_without_a_name_is_invalid_in_the_schema_too(api: Api) -> None:
+    """Schemathesis: ``{"sku": "0", "names": {}, "name": null}`` was schema-valid, refused."""
+    product = {"$ref": "#/components/schemas/ProductWrite"}
+    for body in ({"sku": "0", "names": {}, "name": None}, {"sku": "0"}):
+        assert not _valid(product, body)
+        response = await api.call("POST", "/products", json=body)
+        assert (response.status_code, response.json()["error"]["code"]) == (422, "validation_error")
+    for body in ({"sku": "0", "name": "N"}, {"sku": "1", "names": {"pl": "N"}, "name": None}):
+        assert _valid(product, body)
+        assert (await api.call("POST", "/products", json=body)).status_code == 201
+    listed = await api.call("GET", "/products?active=0")
+    assert (listed.status_code, listed.json()["error"]["field"]) == (422, "active")
+    assert len((await api.call("GET", "/products?active=true")).json()["items"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("url", "valid"),
+    [
+        ("https://hooks.example.com/patron", True),
+        ("HTTP://hooks.example.com/a?b=c", True),
+        ("https://hooks.example.com/a b", False),
+        ("https://hooks.example.com/\x00", False),
+        ("https://hooks.example.com/\t", False),
+        ("https://", False),
+        ("ftp://hooks.example.com/", False),
+    ],
+)
+async def test_a_webhook_url_states_its_characters(api: Api, url: str, valid: bool) -> None:
+    """The URL pattern ends the text (``$``): a NUL answered 500 on PostgreSQL, and spaces
+    or controls were refused by a rule the schema did not state."""
+    create = {"$ref": "#/components/schemas/WebhookCreate"}
+    assert _valid(create, {"url": url, "events": ["*"]}) is valid
+    if not valid:
+        response = await api.call("POST", "/webhooks", json={"url": url, "events": ["*"]})
+        assert (response.status_code, response.json()["error"]["field"]) == (422, "url")
+        assert (await api.call("GET", "/webhooks")).json() == []
+
+
+async def test_a_dead_letter_handler_holds_no_nul(api: Api) -> None:
+    retry = {"$ref": "#/components/schemas/RetryRequest"}
+    assert not _valid(retry, {"handler": "a\x00"})
+    response = await api.call("POST", "/events/dead/retry", json={"handler": "a\x00"})
+    assert (response.status_code, response.json()["error"]["field"]) == (422, "handler")
+    response = await api.call("POST", "/events/dead/retry", json={"handler": "a"})
+    assert response.json() == {"retried": 0}
+
+
+def test_the_body_limit_is_stated_in_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A body's size in bytes is no JSON-schema rule: each 413 states the limit the guard
+    applies (``x-max-body-bytes``), so a client (and the contract run) can tell a body too
+    large from a refused valid one."""
+    for path in ("/feedback/analyze", "/members"):
+        assert _operation("post", path)["responses"]["413"]["x-max-body-bytes"] == 1024 * 1024
+    assert _operation("post", "/purchases/batch")["responses"]["413"]["x-max-body-bytes"] == (
+        8 * 1024 * 1024
+    )
+    assert "413" not in _operation("get", "/members/{member_id}")["responses"]
+    monkeypatch.setenv("PATRON_MAX_BODY_BYTES", "2048")
+    stated = create_app().openapi()["paths"]["/api/v1/members"]["post"]["responses"]["413"]
+    assert stated["x-max-body-bytes"] == 2048
+    assert "2048 bytes" in stated["description"]
+
+
+async def test_a_body_over_the_stated_limit_is_413(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Schemathesis sent 1,001 texts of 5,000 characters to ``/feedback/analyze`` (2.5 MB):
+    413 before the body is read, as the document states."""
+    body = {"texts": ["0" * 5000] * 1001}
+    response = await api.call("POST", "/feedback/analyze", json=body)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert (
+        "1048576 bytes"
+        in _operation("post", "/feedback/analyze")["responses"]["413"]["description"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/events/dead/retry", {"event_id": True}, "event_id"),
+        ("/events/dead/retry", {"run_id": False}, "run_id"),
+        ("/redemptions", {"member_id": True}, "member_id"),
+        ("/reviews", {"member_id": True, "rating": 4.0}, "member_id"),
+        ("/tickets/1/goodwill", {"points": True}, "points"),
+        ("/purchases/1/returns", {"lines": [{"line_no": True, "quantity": 1}]}, "line_no"),
+        ("/purchases/1/returns", {"lines": [{"line_no": 1, "quantity": True}]}, "quantity"),
+        (
+            "/checkout/quote",
+            {"currency": "RUB", "lines": [{"sku": "s", "quantity": True, "unit_price": "1"}]},
+            "quantity",
+        ),
+    ],
+)
+async def test_true_is_not_a_whole_number(
+    api: Api, path: str, body: dict[str, object], field: str
+) -> None:
+    """Schemathesis: ``{"event_id": true}`` was read as 1 and retried (the schema says
+    integer); ``4.0`` stays a whole number, as JSON Schema counts it."""
+    response = await api.call("POST", path, json=body)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert field in {detail["field"].rsplit(".", 1)[-1] for detail in error["details"]}

@@ -172,3 +172,14 @@ async def test_keys_are_listed_with_their_last_use_and_revoked_once(api: Api) ->
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "api_key_not_found")
     rows = (await api.call("GET", "/audit", params={"action": "keys.revoke_key"})).json()["items"]
     assert [r["changed"] for r in rows] == [False, True]
+
+
+async def test_a_key_cannot_revoke_itself(api: Api) -> None:
+    created = (await api.call("POST", "/keys", json={"name": "ops-2", "role": "admin"})).json()
+    headers = {"Authorization": f"Bearer {created['key']}"}
+    own = await api.client.delete(f"/api/v1/keys/{created['id']}", headers=headers)
+    assert (own.status_code, own.json()["error"]["code"]) == (409, "key_in_use")
+    assert (own.json()["error"]["field"]) == "key_id"
+    assert (await api.client.get("/api/v1/program", headers=headers)).status_code == 200
+    assert (await api.call("DELETE", f"/keys/{created['id']}")).status_code == 204
+    assert (await api.client.get("/api/v1/program", headers=headers)).status_code == 401

@@ -79,3 +79,18 @@ async def test_only_admins_may_import(api: Api) -> None:
         response = await api.call("POST", "/members/batch", role=role, json={"members": [ANNA]})
         assert response.status_code == 403
     assert await _counts(api) == (0, 0)
+
+
+async def test_points_written_with_other_digits_are_refused_per_row(api: Api) -> None:
+    """Schemathesis: ``"opening_points": "²"`` passed ``str.isdigit`` and ``int`` raised (500);
+    ``"١"`` (an Arabic-Indic one) was read as 1 point."""
+    rows = [{"external_id": f"d-{n}", "opening_points": text} for n, text in enumerate("²١")]
+    for dry_run in (True, False):
+        response = await api.call(
+            "POST", "/members/batch", json={"members": rows, "dry_run": dry_run}
+        )
+        assert response.status_code == 200, response.text
+        items = response.json()["items"]
+        assert [i["status"] for i in items] == ["refused", "refused"]
+        assert {e["field"] for i in items for e in i["errors"]} == {"opening_points"}
+    assert await _counts(api) == (0, 0)

@@ -81,8 +81,9 @@ def test_the_limits_are_configurable() -> None:
     assert limits.for_path("/api/v1/purchases") == 2048
     assert limits.for_path("/api/v1/purchases/batch") == 4096
     assert BodyLimits.from_environment({}) == BodyLimits(1024 * 1024, 8 * 1024 * 1024)
-    with pytest.raises(ValueError, match="PATRON_MAX_BODY_BYTES"):
-        BodyLimits.from_environment({"PATRON_MAX_BODY_BYTES": "1MB"})
+    for wrong in ("1MB", "²"):  # "²".isdigit(), but int("²") raises without the name
+        with pytest.raises(ValueError, match="PATRON_MAX_BODY_BYTES"):
+            BodyLimits.from_environment({"PATRON_MAX_BODY_BYTES": wrong})
 
 
 async def test_a_small_limit_applies_to_the_app(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:

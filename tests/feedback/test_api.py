@@ -36,6 +36,9 @@ async def test_answer_page_flow(api: Api) -> None:
     assert f'action="{link}"' in page.text
     assert page.text.count('type="radio" name="nps"') == 11
     assert "<script" not in page.text
+    for score in ("²", "١"):  # digits to str.isdigit: int("²") raised (500), "١" read as 1
+        other = await api.client.post(link, data={"nps": score})
+        assert other.status_code == 422, other.text
     wrong = await api.client.post(link, data={"nps": "12", "why": "Курьер <b>опоздал</b>"})
     assert wrong.status_code == 422
     assert "Пожалуйста, выберите один из вариантов ответа." in wrong.text

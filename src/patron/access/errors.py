@@ -25,6 +25,13 @@ class ApiKeyNotFoundError(NotFoundError):
     code = "api_key_not_found"
 
 
+class KeyInUseError(ConflictError):
+    """A request may not revoke the key it was made with: the caller would lock itself out
+    between one request and the next; another admin key or ``patron keys revoke`` does it."""
+
+    code = "key_in_use"
+
+
 class UserNotFoundError(NotFoundError):
     code = "user_not_found"
 

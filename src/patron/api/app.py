@@ -96,12 +96,13 @@ def create_app(database_url: str | None = None, *, dispatch: bool | None = None)
     app.include_router(unsubscribe_page.router)
     install_console(app)
     install_direct_lane(app, {("POST", API_PREFIX + purchases.router.prefix): record_purchase_fast})
-    install_error_responses(app)
+    limits = BodyLimits.from_environment(os.environ)
+    install_error_responses(app, limits.for_path)
     install_shadowed_405(app)
     # outermost: the key is checked and the body bounded before any other layer reads it
     app.add_middleware(
         RequestGuard,
-        limits=BodyLimits.from_environment(os.environ),
+        limits=limits,
         throttles=Throttles.from_environment(os.environ),
     )
     app.add_middleware(SecurityHeaders)  # outside the guard: its refusals get them too

@@ -3,7 +3,10 @@
 A route declares the roles it admits with ``Depends(allow(Role.POS))``; admin is always
 admitted. The declaration is data: :class:`Allow` keeps its roles, so the app's role matrix
 (:mod:`patron.api.role_matrix`) can be read from the routes themselves. A unit of work
-(``WriteSession``) commits after the route returns and rolls back if it raises. A write by a
+(``WriteSession``) commits after the route returns and before its answer is sent (FastAPI's
+``scope="function"``: by default a ``yield`` dependency's exit runs after the response has
+left, so a client could read a 201's resource before its commit, and a commit that failed
+could no longer change the answer); it rolls back if the route raises. A write by a
 staff or admin key is recorded in the audit log in that same unit of work (see
 :func:`write_session`); writes by pos keys are not (the tills' purchases, enrolments and
 redemptions are the high-volume path and are kept whole in their own tables).
@@ -127,7 +130,7 @@ async def read_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-WriteSession = Annotated[AsyncSession, Depends(write_session)]
+WriteSession = Annotated[AsyncSession, Depends(write_session, scope="function")]
 ReadSession = Annotated[AsyncSession, Depends(read_session)]
 
 

@@ -35,6 +35,7 @@ from patron.access.schemas import Principal
 from patron.api.throttle import Throttles, TooManyRequestsError, is_lookup
 from patron.kit.db import Database
 from patron.kit.errors import PatronError, UnauthorizedError
+from patron.kit.text import ascii_digits
 from patron.kit.time import utcnow
 
 MAX_BODY_ENV = "PATRON_MAX_BODY_BYTES"
@@ -77,7 +78,7 @@ def _byte_count(environ: Mapping[str, str], name: str, default: int) -> int:
     value = environ.get(name, "").strip()
     if not value:
         return default
-    if not value.isdigit() or not 1 <= int(value) <= 2**40:
+    if not ascii_digits(value) or not 1 <= int(value) <= 2**40:
         raise ValueError(f"{name} must be a whole number of bytes from 1 to 2**40, not {value!r}")
     return int(value)
 
@@ -179,7 +180,7 @@ class RequestGuard:
                 self.throttles.lookups.check(guesses)
             limit = self.limits.for_path(path)
             declared = headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
+            if ascii_digits(declared) and int(declared) > limit:
                 raise _too_large(limit)
         except PatronError as error:
             await _answer(error, scope, receive, send)

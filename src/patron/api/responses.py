@@ -13,7 +13,9 @@ the codes declared for that status. Found without a declaration:
 
 - ``422 validation_error`` on every operation that takes parameters or a body;
 - ``400 invalid_body`` on every operation that takes a JSON body (bytes that are not text),
-  and ``413 payload_too_large`` (a body above the limit of :mod:`patron.api.guard`);
+  and ``413 payload_too_large`` (a body above the limit of :mod:`patron.api.guard`, stated
+  in bytes as the response's ``x-max-body-bytes``: a body's size in bytes is no rule a
+  JSON schema can state, as a JSON body's size is not its length in characters);
 - ``404 not_found`` on a path with a typed parameter (``{purchase_id:int}``: ``/purchases/x``
   matches no route);
 - whatever the route's dependencies declare: ``principal`` answers ``401 missing_api_key`` and
@@ -47,6 +49,7 @@ INVALID_BODY = "invalid_body"
 PAYLOAD_TOO_LARGE = "payload_too_large"
 TOO_MANY_REQUESTS = "too_many_requests"
 RULE_CODES = "x-rule-codes"
+MAX_BODY_BYTES = "x-max-body-bytes"
 
 _DECLARED: dict[Callable[..., Any], tuple[type[PatronError], ...]] = {}
 _STATUS_TEXT = {
@@ -165,7 +168,7 @@ def _no_nul(schema: dict[str, Any]) -> None:
         schema["pattern"] = NO_NUL
 
 
-def _document(app: FastAPI) -> dict[str, Any]:
+def _document(app: FastAPI, body_limit: Callable[[str], int]) -> dict[str, Any]:
     document = get_openapi(
         title=app.title,
         version=app.version,
@@ -175,7 +178,8 @@ def _document(app: FastAPI) -> dict[str, Any]:
     for route in api_routes(app.routes):
         if not route.include_in_schema:
             continue
-        item = document["paths"][route.path_format]
+        path = str(route.path_format)
+        item = document["paths"][path]
         for method in route.methods or ():
             for parameter in item[method.lower()].get("parameters", ()):
                 if parameter.get("in") in ("path", "query"):
@@ -184,18 +188,23 @@ def _document(app: FastAPI) -> dict[str, Any]:
             responses.pop("422", None)
             for status, codes in route_codes(route).items():
                 responses[str(status)] = _response(status, codes)
+            if "413" in responses:
+                limit = body_limit(path)
+                responses["413"][MAX_BODY_BYTES] = limit
+                responses["413"]["description"] += f" (a body of more than {limit} bytes)"
     schemas = document.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     return document
 
 
-def install_error_responses(app: FastAPI) -> None:
-    """Make ``app.openapi()`` list every operation's errors (see the module docstring)."""
+def install_error_responses(app: FastAPI, body_limit: Callable[[str], int]) -> None:
+    """Make ``app.openapi()`` list every operation's errors (see the module docstring);
+    ``body_limit`` gives the most bytes of body a path takes (``BodyLimits.for_path``)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = _document(app)
+            app.openapi_schema = _document(app, body_limit)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

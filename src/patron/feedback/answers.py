@@ -27,6 +27,7 @@ from patron.feedback.events import SurveysAnswered
 from patron.feedback.models import Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
 from patron.feedback.repository import SurveyRepository
 from patron.kit.outbox import emit
+from patron.kit.text import ascii_digits
 from patron.ledger.sources import LedgerSource
 from patron.members.models import MemberStatus
 from patron.programs import service as program_service
@@ -115,7 +116,7 @@ def parse_answers(
                 )
             parsed.append((question, None, raw))
             continue
-        if not raw.isdigit() or not scale[0] <= int(raw) <= scale[1]:
+        if not ascii_digits(raw) or not scale[0] <= int(raw) <= scale[1]:
             raise AnswerInvalidError(
                 f"choose a score from {scale[0]} to {scale[1]}", field=question.id
             )

@@ -20,7 +20,7 @@ from patron.programs.feedback_settings import (
 )
 from patron.programs.strict import WHOLE
 
-MemberId = Annotated[int, Field(gt=0, le=2**53)]
+MemberId = Annotated[int, Field(gt=0, le=2**53, strict=True), WHOLE]
 SourceRef = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=NO_NUL)]
 IdempotencyKey = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=NO_NUL)]
 ReviewText = Annotated[StrictStr, Field(max_length=5000, pattern=NO_NUL)]

@@ -25,6 +25,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.errors import InvalidInputError
+from patron.kit.text import ascii_digits
 from patron.kit.time import utcnow
 from patron.ledger.credit import credit, credit_change, refund
 from patron.ledger.debit import debit, reverse_lot
@@ -113,7 +114,7 @@ async def entries(
         raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
     before_id: int | None = None
     if cursor is not None:
-        if not cursor.isdigit():
+        if not ascii_digits(cursor):
             raise InvalidInputError("cursor is not one this endpoint gave out", field="cursor")
         before_id = int(cursor)
     items = await LedgerRepository(session).entries_page(member_id, limit + 1, before_id)

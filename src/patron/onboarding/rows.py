@@ -21,6 +21,7 @@ import orjson
 import phonenumbers
 from pydantic import TypeAdapter, ValidationError
 
+from patron.kit.text import ascii_digits
 from patron.members.models import ConsentChannel, Language
 from patron.members.schemas import Attributes, BirthDate, Email, ExternalId, Name
 from patron.onboarding.errors import RowProblem
@@ -239,7 +240,7 @@ class _Parser:
         text = _text(self.values.get("opening_points"))
         if text is None:
             return 0
-        if not text.isdigit() or int(text) > MAX_OPENING_POINTS:
+        if not ascii_digits(text) or int(text) > MAX_OPENING_POINTS:
             self.fail(
                 "opening_points",
                 RowProblem.INVALID_POINTS,

@@ -27,12 +27,22 @@ class ProductStatus(StrEnum):
     REFUSED = "refused"
 
 
+NAMED: dict[str, Any] = {
+    "anyOf": [
+        {"required": ["name"], "properties": {"name": {"not": {"type": "null"}}}},
+        {"required": ["names"], "properties": {"names": {"minProperties": 1}}},
+    ]
+}
+"""The rule "``name`` or at least one of ``names``" as JSON schema, so that ``/openapi.json``
+states what :meth:`ProductWrite._named` enforces."""
+
+
 class ProductWrite(BaseModel):
     """A product, created or replaced whole by its ``sku`` (the same body again changes
     nothing). ``name`` or at least one of ``names`` is required; a ``price`` without a
     ``currency`` is in the program's currency."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=NAMED)
 
     sku: Sku
     name: Name | None = None

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from patron.kit.strict import WHOLE
 from patron.kit.time import ensure_utc
 
 AmountText = Annotated[
@@ -64,7 +65,7 @@ def not_both(first: str, second: str) -> dict[str, Any]:
 class PurchaseLineCreate(Strict):
     sku: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
     category: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)] | None = None
-    quantity: Annotated[int, Field(gt=0, le=1_000_000)]
+    quantity: Annotated[int, Field(gt=0, le=1_000_000, strict=True), WHOLE]
     unit_price: AmountText
     discount: AmountText | None = Field(
         default=None, description="Money off the whole line (not per unit), at most its amount"
@@ -82,7 +83,7 @@ class PurchaseCreate(Strict):
     model_config = ConfigDict(json_schema_extra=not_both("member_id", "member_external_id"))
 
     external_id: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
-    member_id: Annotated[int, Field(gt=0, le=2**53)] | None = None
+    member_id: Annotated[int, Field(gt=0, le=2**53, strict=True), WHOLE] | None = None
     member_external_id: (
         Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)] | None
     ) = None
@@ -119,8 +120,8 @@ def body_without_empty_discounts(body: dict[str, Any]) -> dict[str, Any]:
 
 
 class ReturnLineCreate(Strict):
-    line_no: Annotated[int, Field(ge=1)]
-    quantity: Annotated[int, Field(gt=0)]
+    line_no: Annotated[int, Field(ge=1, strict=True), WHOLE]
+    quantity: Annotated[int, Field(gt=0, strict=True), WHOLE]
 
 
 class ReturnCreate(Strict):
@@ -220,7 +221,7 @@ class QuoteRequest(Strict):
 
     model_config = ConfigDict(json_schema_extra=not_both("member_id", "member_external_id"))
 
-    member_id: Annotated[int, Field(gt=0, le=2**53)] | None = None
+    member_id: Annotated[int, Field(gt=0, le=2**53, strict=True), WHOLE] | None = None
     member_external_id: (
         Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)] | None
     ) = None

@@ -8,7 +8,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+from patron.kit.text import NO_NUL
+
+URL = r"^[hH][tT][tT][pP][sS]?://[^\x00-\x20\x7f]+$"
+"""An http(s) URL without spaces or control characters (the API refused them with
+``webhook_url_invalid``; PostgreSQL text cannot hold NUL)."""
 EventName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^(\*|[a-z_]+\.[a-z_]+)$")]
 
 
@@ -23,7 +27,7 @@ class WebhookCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: Annotated[str, Field(min_length=1, max_length=2048, pattern=r"^[hH][tT][tT][pP][sS]?://")]
+    url: Annotated[str, Field(min_length=1, max_length=2048, pattern=URL)]
     events: Annotated[list[EventName], Field(min_length=1, max_length=100)]
     description: Annotated[str, Field(max_length=500, pattern=NO_NUL)] | None = None
 

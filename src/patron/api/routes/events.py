@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from patron.api.deps import Admin, ReadSession, WriteSession
 from patron.kit.outbox_ops import list_dead, outbox_stats, retry_dead
+from patron.kit.strict import WHOLE
+from patron.kit.text import NO_NUL
 from patron.kit.time import utcnow
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -31,9 +33,9 @@ class RetryRequest(BaseModel):
     """Which dead runs to retry; every one when no field is given."""
 
     model_config = ConfigDict(extra="forbid")
-    run_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
-    event_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
-    handler: str | None = Field(default=None, min_length=1, max_length=64)
+    run_id: Annotated[int, Field(ge=1, le=2**53, strict=True), WHOLE] | None = None
+    event_id: Annotated[int, Field(ge=1, le=2**53, strict=True), WHOLE] | None = None
+    handler: str | None = Field(default=None, min_length=1, max_length=64, pattern=NO_NUL)
 
 
 class RetryResult(BaseModel):

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from patron.access import service as access_service
-from patron.access.errors import ApiKeyNotFoundError
+from patron.access.errors import ApiKeyNotFoundError, KeyInUseError
 from patron.access.models import Role
 from patron.api.deps import Admin, Now, ReadSession, WriteSession
 from patron.api.responses import raises
@@ -83,10 +83,14 @@ async def create_key(data: KeyCreate, session: WriteSession, _: Admin, now: Now)
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-@raises(ApiKeyNotFoundError)
-async def revoke_key(key_id: KeyId, session: WriteSession, _: Admin, now: Now) -> Response:
+@raises(ApiKeyNotFoundError, KeyInUseError)
+async def revoke_key(key_id: KeyId, session: WriteSession, admin: Admin, now: Now) -> Response:
     """Revoke the key: every server process refuses it from the moment this answers.
-    Revoking a revoked key again answers 204 and changes nothing."""
+    Revoking a revoked key again answers 204 and changes nothing. The key the request is
+    made with cannot revoke itself (409 ``key_in_use``): use another admin key, or
+    ``patron keys revoke`` on the server."""
+    if key_id == admin.key_id:
+        raise KeyInUseError("a key cannot revoke itself; use another admin key", field="key_id")
     changed = await access_service.revoke_key(session, key_id=key_id, now=now)
     audit_service.note(session, target=f"key:{key_id}", changed=changed)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from patron.api.deps import Admin, Now, Reader, ReadSession, WriteSession
+from patron.api.params import QueryBool
 from patron.api.responses import raises
 from patron.products import service as product_service
 from patron.products.errors import InvalidProductError
@@ -26,7 +27,7 @@ async def list_products(
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     category: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
-    active: Annotated[bool | None, Query()] = None,
+    active: QueryBool | None = None,
 ) -> ProductPage:
     """The catalogue in id order, optionally of one ``category`` or only ``active`` (or
     inactive) products; pass ``next_after`` back as ``after`` for the next page."""

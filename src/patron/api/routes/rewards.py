@@ -11,6 +11,7 @@ from patron.access.models import Role
 from patron.api.deps import Now, Pos, Reader, ReadSession, WriteSession
 from patron.api.responses import raises
 from patron.kit.errors import IdempotencyConflictError
+from patron.kit.strict import WHOLE
 from patron.kit.text import NO_NUL
 from patron.ledger.errors import AccountNotFoundError, InsufficientPointsError
 from patron.members import service as member_service
@@ -37,7 +38,7 @@ CouponCode = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 class RedemptionCreate(BaseModel):
-    member_id: Annotated[int, Field(gt=0, le=2**53)]
+    member_id: Annotated[int, Field(gt=0, le=2**53, strict=True), WHOLE]
     reward_code: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
     idempotency_key: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)] | None = (
         None
@@ -46,7 +47,7 @@ class RedemptionCreate(BaseModel):
 
 class CouponConsume(BaseModel):
     ref: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)] | None = None
-    member_id: Annotated[int, Field(gt=0, le=2**53)] | None = None
+    member_id: Annotated[int, Field(gt=0, le=2**53, strict=True), WHOLE] | None = None
 
 
 @router.get("/rewards", response_model=list[CatalogueReward])

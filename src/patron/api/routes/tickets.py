@@ -20,6 +20,7 @@ from patron.api.params import IsoMoment, QueryBool
 from patron.api.responses import raises
 from patron.feedback import service as feedback_service
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
+from patron.kit.strict import WHOLE
 from patron.kit.time import ensure_utc
 from patron.members.errors import MemberBlockedError, MemberNotFoundError
 from patron.programs.errors import ProgramNotFoundError
@@ -97,7 +98,7 @@ class StatusRequest(BaseModel):
 
 
 class GoodwillCreate(BaseModel):
-    points: Annotated[int, Field(gt=0, le=1_000_000_000)]
+    points: Annotated[int, Field(gt=0, le=1_000_000_000, strict=True), WHOLE]
     reason: Annotated[str, Field(min_length=1, max_length=500, pattern=NO_NUL)]
     idempotency_key: Key
 
