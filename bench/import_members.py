@@ -1,7 +1,7 @@
 """Members import benchmark: members/s of ``patron import members`` from a CSV into SQLite,
 against a bare bulk insert of the same rows into the same database, in the same run.
 
-    python bench/import_members.py [--members 1000000] [--profile]
+    python bench/import_members.py [--members 1000000] [--profile] [--check-processes N]
 
 It builds a fresh SQLite file in a temporary directory, applies the seed program and writes
 ``--members`` synthetic customers to a CSV: every column of docs/import.md (names, e-mail
@@ -16,7 +16,9 @@ expiry; a carried-over tier for 10 %, half of them with ``tier_until``). Then it
    constraint (read the CSV, then ``executemany`` in one transaction);
 
 and prints members/s for both and their ratio, then checks the ledger (``verify``, not timed).
-``--profile`` writes a cProfile of the import to ``/tmp/patron-import-members.prof``.
+``--profile`` writes a cProfile of the import to ``/tmp/patron-import-members.prof``;
+``--check-processes 1`` checks every row in this process (the default: one process a core, at
+most 4, for 20,000 rows or more; patron.onboarding.checking).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import resource
 import sqlite3
 import tempfile
 import time
@@ -122,16 +125,24 @@ async def main(arguments: argparse.Namespace) -> None:
         print(f"{arguments.members:,} members, CSV {csv.stat().st_size / 1e6:.0f} MB")
         profiler = cProfile.Profile() if arguments.profile else None
         started, cpu = time.perf_counter(), time.process_time()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         if profiler is not None:
             profiler.enable()
         frame = read_members(csv, attributes=["city"])
         report = await import_members(
-            database, frame, attributes=["city"], phone_region="PL", now=NOW
+            database,
+            frame,
+            attributes=["city"],
+            phone_region="PL",
+            now=NOW,
+            check_processes=arguments.check_processes,
         )
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats("/tmp/patron-import-members.prof")
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        helpers = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
         assert report.new == arguments.members, (report.new, report.errors[:3])
         bare = await _bare_insert(database, csv)
         async with database.read() as session:
@@ -140,6 +151,7 @@ async def main(arguments: argparse.Namespace) -> None:
     count = arguments.members
     print(f"import_members:          {seconds:.2f} s = {count / seconds:,.0f} members/s")
     print(f"  CPU in this process:   {cpu:.2f} s")
+    print(f"  CPU of row checkers:   {helpers:.2f} s (other processes)")
     print(f"bare bulk insert:        {bare:.2f} s = {count / bare:,.0f} rows/s")
     print(f"members/s, import / bare: {bare / seconds:.2f}")
     print(f"opening points:          {report.opening_points:,}")
@@ -150,4 +162,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--check-processes",
+        type=int,
+        default=None,
+        help="processes that check the rows (default: the cores, at most 4; 1: this one only)",
+    )
     asyncio.run(main(parser.parse_args()))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -55,13 +55,13 @@ class Problem:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Consent:
     is_granted: bool
     at: datetime | None  # when it was given (``None``: at enrolment)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: :meth:`from_wire` fills ``__dict__`` at once
 class MemberRow:
     """A member as the import will write it. ``checksum`` is over every field: the same row
     again is unchanged."""
@@ -100,6 +100,31 @@ class MemberRow:
         )
         digest = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
         object.__setattr__(self, "checksum", digest)
+
+    def to_wire(self) -> tuple[Any, ...]:
+        """The row as plain values, cheap to pickle to another process (enums as their
+        values: unpickling an enum is a Python call; a dataclass's state, a dict a row)."""
+        values = [getattr(self, name) for name in _WIRE_FIELDS]
+        values[_LANGUAGE] = None if self.language is None else self.language.value
+        values[_CONSENTS] = [(c.value, v.is_granted, v.at) for c, v in self.consents.items()]
+        return tuple(values)
+
+    @classmethod
+    def from_wire(cls, values: tuple[Any, ...]) -> MemberRow:
+        """The row :meth:`to_wire` gave, checksum included (not computed again)."""
+        row = object.__new__(cls)
+        state = row.__dict__
+        state.update(zip(_WIRE_FIELDS, values, strict=True))
+        language, consents = values[_LANGUAGE], values[_CONSENTS]
+        state["language"] = None if language is None else _LANGUAGES[language]
+        state["consents"] = {_CHANNELS[c]: Consent(given, at) for c, given, at in consents}
+        return row
+
+
+_WIRE_FIELDS = tuple(item.name for item in fields(MemberRow))
+_LANGUAGE, _CONSENTS = _WIRE_FIELDS.index("language"), _WIRE_FIELDS.index("consents")
+_LANGUAGES = {language.value: language for language in Language}
+_CHANNELS = {channel.value: channel for channel in ConsentChannel}
 
 
 @dataclass(frozen=True, slots=True)

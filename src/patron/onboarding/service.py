@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.db import Database
 from patron.kit.time import utcnow
-from patron.onboarding.errors import MemberBatchTooLargeError, RowProblem
+from patron.onboarding.checking import check_frame, parse_rows, refuse_repeats
+from patron.onboarding.errors import MemberBatchTooLargeError
 from patron.onboarding.members import RowStatus, apply_rows, classify
-from patron.onboarding.rows import OPTIONAL, REQUIRED, Context, MemberRow, Problem, parse_row
+from patron.onboarding.rows import OPTIONAL, REQUIRED, Context, MemberRow, Problem
 from patron.programs import service as program_service
 from patron.programs.schemas import ActiveProgram
 from patron.purchases.bulk.report import RowError
@@ -84,27 +85,7 @@ def check_rows(
 ) -> tuple[list[MemberRow | None], list[list[Problem]]]:
     """Each record parsed (``None`` where refused) and its problems; a repeated
     ``external_id`` refuses the later record."""
-    parsed: list[MemberRow | None] = []
-    problems: list[list[Problem]] = []
-    seen: set[str] = set()
-    for record in records:
-        result = parse_row(record, context)
-        if isinstance(result, MemberRow) and result.external_id in seen:
-            result = [
-                Problem(
-                    "external_id",
-                    RowProblem.DUPLICATE_EXTERNAL_ID,
-                    f"external_id {result.external_id!r} is on an earlier row",
-                )
-            ]
-        if isinstance(result, MemberRow):
-            seen.add(result.external_id)
-            parsed.append(result)
-            problems.append([])
-        else:
-            parsed.append(None)
-            problems.append(result)
-    return parsed, problems
+    return refuse_repeats(parse_rows(records, context))
 
 
 async def import_members(
@@ -119,16 +100,18 @@ async def import_members(
     batch_size: int = DEFAULT_BATCH_SIZE,
     now: datetime | None = None,
     progress: Progress | None = None,
+    check_processes: int | None = None,
 ) -> MemberImportReport:
     """Import the rows of :func:`read_members` into program ``program_key`` (see the module
-    docstring); ``progress(rows_done, rows_total)`` is called after each batch."""
+    docstring); ``progress(rows_done, rows_total)`` is called after each batch.
+    ``check_processes`` bounds the processes that check a large file's rows (default: the
+    cores, at most 4; :mod:`~patron.onboarding.checking`)."""
     started = time.perf_counter()
     moment = now or utcnow()
     async with database.read() as session:
         active = await program_service.get_active_program(session, key=program_key)
     context = Context(active.program, moment, phone_region, tuple(attributes))
-    records = frame.drop(ROW).iter_rows(named=True)
-    parsed, problems = check_rows(records, context)
+    parsed, problems = check_frame(frame.drop(ROW), context, processes=check_processes)
     report = MemberImportReport(rows=frame.height, dry_run=dry_run)
     rows_of_file = frame[ROW].to_list()
     report.errors = [
