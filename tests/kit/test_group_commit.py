@@ -16,7 +16,7 @@ from patron.access import service as access_service
 from patron.access.models import ApiKey, Role
 from patron.kit.db import Database
 from patron.kit.errors import InvalidInputError
-from patron.kit.group_commit import WriteGroups
+from patron.kit.group_commit import DEADLOCK_RERUNS, WriteGroups
 from patron.kit.time import utcnow
 
 
@@ -255,7 +255,10 @@ async def test_a_deadlock_victim_is_run_again(database: Database) -> None:
     )
 
     assert outcomes == ["left", "right"]
-    assert sorted(runs.values()) == [1, 2]
+    winner, victim = sorted(runs.values())
+    # after a pause the victim nearly always runs once more; losing again is retried too
+    assert winner == 1
+    assert 2 <= victim <= 1 + DEADLOCK_RERUNS
     assert await _names(database) == ["row-1-left", "row-2-right"]
 
 

@@ -15,8 +15,10 @@ one when PostgreSQL rolled it back to break a deadlock (:func:`is_deadlock`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -129,6 +131,16 @@ def is_deadlock(error: BaseException) -> bool:
     )
 
 
+DEADLOCK_PAUSE_SECONDS = (0.005, 0.05)
+
+
+async def pause_after_deadlock() -> None:
+    """Before a deadlock's victim runs again: let the winner, woken when the victim's locks
+    were released, take them first. Run again at once, the victim can take its first row
+    back and lose the same deadlock a second time (seen in CI)."""
+    await asyncio.sleep(random.uniform(*DEADLOCK_PAUSE_SECONDS))
+
+
 class Database:
     """Engines and units of work for one database URL."""
 
@@ -171,6 +183,7 @@ class Database:
             except exc.DBAPIError as error:
                 if attempt == attempts or not is_deadlock(error):
                     raise
+            await pause_after_deadlock()
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     @asynccontextmanager

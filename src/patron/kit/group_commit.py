@@ -27,7 +27,9 @@ transaction, each unit inside its own savepoint, one commit.
   unit locks first, such as the member's account) makes every group lock in one order; a unit
   that still loses a deadlock (PostgreSQL's ``40P01``, say for a row that two units reach
   under different keys) is rolled back to its savepoint, which releases its locks, and run
-  once more.
+  again after a short random pause, up to :data:`DEADLOCK_RERUNS` times. Without the pause
+  the victim could take its first row back before the winner, which waits for it, is woken:
+  the same deadlock again (seen in CI: a victim run once more at once lost a second time).
 
 A unit of work must not commit, roll back or close the session it is given (services never do).
 """
@@ -42,11 +44,12 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from patron.kit.db import Database, is_deadlock
+from patron.kit.db import Database, is_deadlock, pause_after_deadlock
 from patron.kit.raw import Raw, Sql, raw_of
 
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[T]]
+DEADLOCK_RERUNS = 3
 _SAVEPOINT = Sql("SAVEPOINT patron_unit")
 _RELEASE = Sql("RELEASE SAVEPOINT patron_unit")
 _ROLLBACK = Sql("ROLLBACK TO SAVEPOINT patron_unit")
@@ -61,7 +64,7 @@ class _Unit(Generic[T]):
     savepoint: bool = True
     result: Any = None
     error: BaseException | None = None
-    rerun: bool = False  # already run again after losing a deadlock
+    reruns: int = 0  # times run again after losing a deadlock
 
 
 @dataclass(slots=True)
@@ -112,9 +115,10 @@ class WriteGroups:
             # so its other units (and a deadlock victim) go first in the queue
             failed = lost.unit
             again = [unit for unit in group if unit is not failed]
-            if failed.error is not None and is_deadlock(failed.error) and not failed.rerun:
-                failed.rerun = True
+            if failed.error is not None and _may_rerun(failed, failed.error):
+                failed.reruns += 1
                 again.append(failed)
+                await pause_after_deadlock()
             else:
                 _settle(failed.future, None, failed.error)
             for unit in again:
@@ -122,9 +126,10 @@ class WriteGroups:
             self._pending[:0] = again
             return
         except Exception as error:
-            if len(group) == 1 and is_deadlock(error) and not group[0].rerun:
-                # a lone unit's transaction was rolled back whole: it runs once more, first
-                group[0].rerun = True
+            if len(group) == 1 and _may_rerun(group[0], error):
+                # a lone unit's transaction was rolled back whole: it runs again, first
+                group[0].reruns += 1
+                await pause_after_deadlock()
                 self._pending[:0] = group
                 return
             for unit in group:
@@ -241,16 +246,22 @@ async def _run_alone(session: AsyncSession, unit: _Unit[Any]) -> None:
         await session.flush()
 
 
+def _may_rerun(unit: _Unit[Any], error: BaseException) -> bool:
+    return is_deadlock(error) and unit.reruns < DEADLOCK_RERUNS
+
+
 async def _run_unit(session: AsyncSession, unit: _Unit[Any], savepoint: _Savepoint) -> None:
-    for attempt in (1, 2):
+    while True:
         try:
             unit.result = await _in_savepoint(session, unit.work, savepoint)
             return
         except Exception as error:  # handed to the unit's caller
             unit.error = error
-            if attempt == 2 or not is_deadlock(error) or not _usable(session):
+            if not _may_rerun(unit, error) or not _usable(session):
                 return
             unit.error = None
+            unit.reruns += 1
+            await pause_after_deadlock()
 
 
 async def _in_savepoint(session: AsyncSession, work: Work[T], savepoint: _Savepoint) -> T:
