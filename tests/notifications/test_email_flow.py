@@ -5,7 +5,7 @@ checked when queued and again when sent, and the log records every outcome."""
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -259,7 +259,12 @@ async def test_points_expiring_and_survey_invitation(
         database, program_id, external_id="en", language="en", name="Bob", email="bob@example.com"
     )
     expiring = PointsExpiring(
-        member_id=russian, points=2, expires_at=datetime(2026, 12, 30, 22, 30, tzinfo=UTC), days=3
+        member_id=russian,
+        points=2,
+        expires_at=datetime(2026, 12, 30, 22, 30, tzinfo=UTC),
+        days=3,
+        external_id="ru",
+        expires_on=date(2026, 12, 31),
     )
     await emit_event(database, expiring, program_id)
     invited = SurveysInvited(

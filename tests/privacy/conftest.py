@@ -5,12 +5,16 @@ write: a segment and a ticket's text analysis)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from patron.feedback.models import TicketAnalysis
+from patron.ledger import service as ledger_service
+from patron.ledger.models import Lot
+from patron.programs import service as program_service
 from tests.api.conftest import Api
 from tests.api.conftest import api as api
 from tests.feedback.factories import program_text, segment_row
@@ -146,6 +150,21 @@ async def populate(api: Api) -> Populated:
                 ticket_id=ticket_id, language="en", label="negative", keywords=["card", "anna"]
             )
         )
+    async with api.database.write() as session:
+        # the daily job's announcement of the member's first points to expire, 3 days ahead
+        first = await session.scalar(
+            select(func.min(Lot.expires_at)).where(Lot.member_id == member_id, Lot.remaining > 0)
+        )
+        assert first is not None
+        active = await program_service.get_active_program(session)
+        announced = await ledger_service.announce_expiring(
+            session,
+            program_id=program_id,
+            timezone=active.program.program.timezone,
+            notice_days=active.program.earning.expiry.notice_days,
+            now=first - timedelta(days=3),
+        )
+        assert announced >= 1
     other_id = await enrol_other(api)
     return Populated(
         member_id=member_id,

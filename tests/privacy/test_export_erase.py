@@ -80,6 +80,13 @@ async def test_export_holds_every_row_of_the_member_and_no_other(
     assert [a["text"] for a in body["survey_answers"]] == [None, ANSWER_TEXT]
     assert [s["rfm_segment"] for s in body["segments"]] == ["at_risk"]
     assert len(body["tier_history"]) == 1
+    [notice] = body["expiry_notices"]
+    [announced] = [e["payload"] for e in body["events"] if e["type"] == "points.expiring"]
+    assert (announced["external_id"], announced["points"]) == (
+        ENROLMENT["external_id"],
+        notice["points"],
+    )
+    assert notice["points"] > 0
     assert len(body["account"]) == 1
     assert len(body["survey_responses"]) == 1
     for section, rows in body.items():
@@ -132,7 +139,8 @@ async def test_erasure_removes_the_person_and_keeps_ledger_and_kpis(
     assert [a["text"] for a in after["survey_answers"]] == [None, None]
     assert [t["text"] for t in after["tickets"]] == [""]
     # the money, the points and the scores stay exactly as they were
-    for section in ("purchases", "purchase_lines", "account", "lots", "coupons", "segments"):
+    kept = ("purchases", "purchase_lines", "account", "lots", "coupons", "segments")
+    for section in (*kept, "expiry_notices"):
         assert after[section] == kept_before[section], section
     amounts = [(e["id"], e["kind"], e["amount"]) for e in after["ledger"]]
     assert amounts == [(e["id"], e["kind"], e["amount"]) for e in kept_before["ledger"]]

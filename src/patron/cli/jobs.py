@@ -79,6 +79,9 @@ def _print_report(report: DailyReport, moment: datetime) -> None:
             f"tickets: {breaches['first_response']} first-response and "
             f"{breaches['resolution']} resolution breaches recorded"
         )
+    for key, announced in report.points_expiring.items():
+        if announced:
+            typer.echo(f"program '{key}': {announced} points.expiring events")
     for key, review in report.tier_reviews.items():
         if review["ran"]:
             typer.echo(

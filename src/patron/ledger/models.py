@@ -7,17 +7,19 @@ yet (the members domain is merged separately).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     String,
     Table,
+    UniqueConstraint,
     false,
     text,
 )
@@ -153,7 +155,30 @@ class LotMovement(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ExpiryNotice(Base):
+    """A ``points.expiring`` event written for one member and one expiry date (the local date
+    of the program's time zone), in the same unit of work as the event: the unique key keeps
+    the daily job from announcing the same date twice (:mod:`patron.ledger.expiring`)."""
+
+    __tablename__ = "points_expiry_notices"
+    __table_args__ = (
+        UniqueConstraint("member_id", "expires_on"),
+        # the notices of the dates in a job's window
+        Index("ix_points_expiry_notices_expires_on", "expires_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    member_id: Mapped[int] = mapped_column(BigInteger)
+    expires_on: Mapped[date] = mapped_column(Date)
+    points: Mapped[int] = mapped_column(BigInteger)
+    """What was announced: the points left that day in the lots expiring that date."""
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """The first moment of ``expires_on`` at which some of those points expire."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 accounts = cast(Table, Account.__table__)
 entries = cast(Table, LedgerEntry.__table__)
 lots = cast(Table, Lot.__table__)
 movements = cast(Table, LotMovement.__table__)
+expiry_notices = cast(Table, ExpiryNotice.__table__)

@@ -43,10 +43,11 @@ async def open_accounts(
     member_ids: Sequence[int],
     balances: Sequence[OpeningBalance],
     now: datetime,
-) -> None:
+) -> list[int]:
     """Open the accounts of newly enrolled members, those of ``balances`` with their opening
     balance, in a few statements for the whole batch (an import of millions). The members
-    must not have an account yet: the insert fails otherwise."""
+    must not have an account yet: the insert fails otherwise. Returns the ids of the opening
+    entries, in the order of ``balances`` (the caller announces them)."""
     repository = LedgerRepository(session)
     points = {balance.member_id: balance.amount for balance in balances}
     accounts = await repository.insert_opened_accounts(
@@ -71,6 +72,7 @@ async def open_accounts(
             for balance, entry_id in zip(balances, entry_ids, strict=True)
         ]
     )
+    return list(entry_ids)
 
 
 def _entry(account_id: int, balance: OpeningBalance, now: datetime) -> dict[str, Any]:

@@ -15,7 +15,8 @@ Rules every write follows (definitions in :mod:`patron.ledger.lots`):
 - Services never commit: the caller's unit of work does.
 
 Writes live in :mod:`~patron.ledger.credit` and :mod:`~patron.ledger.debit`, the daily jobs in
-:mod:`~patron.ledger.jobs`, the invariant checks in :mod:`~patron.ledger.verify`.
+:mod:`~patron.ledger.jobs` and :mod:`~patron.ledger.expiring` (``points.expiring``), the
+invariant checks in :mod:`~patron.ledger.verify`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from patron.kit.text import ascii_digits
 from patron.kit.time import utcnow
 from patron.ledger.credit import credit, credit_change, refund
 from patron.ledger.debit import debit, reverse_lot
+from patron.ledger.expiring import announce_expiring
 from patron.ledger.jobs import activate_due, expire_due
 from patron.ledger.lots import balance_as_of
 from patron.ledger.opening import OPENING_SOURCE, OpeningBalance, open_accounts, opening_key
@@ -40,6 +42,7 @@ __all__ = [
     "OPENING_SOURCE",
     "OpeningBalance",
     "activate_due",
+    "announce_expiring",
     "balance",
     "create_account",
     "credit",

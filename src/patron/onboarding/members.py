@@ -10,8 +10,11 @@ balance is corrected by an ``adjust`` entry for the difference (history is never
 and a different tier is carried over again.
 
 Services take the session and never commit: the caller's unit of work does. Each imported
-member emits ``members.enrolled`` with ``imported: true``; a carried-over tier emits
-``tiers.changed``.
+member emits ``members.enrolled`` with ``imported: true``; an opening balance
+``ledger.credited`` (kind ``opening``, source ``opening``; written with the batch's
+``members.enrolled`` in one ``emit_many``), a correction ``ledger.credited`` or
+``ledger.debited`` (kind ``adjust``, or ``opening`` for a first balance given by a later
+import); a carried-over tier emits ``tiers.changed``.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit import ids
-from patron.kit.outbox import emit_many
+from patron.kit.outbox import emit, emit_many
 from patron.ledger import service as ledger_service
+from patron.ledger.events import LedgerCredited, LedgerDebited
 from patron.ledger.kinds import EntryKind, ShortfallPolicy
 from patron.members import service as member_service
 from patron.members.events import MemberEnrolled
@@ -155,7 +159,7 @@ async def _enrol(
         for row in rows
         if row.opening_points > 0
     ]
-    await ledger_service.open_accounts(
+    entry_ids = await ledger_service.open_accounts(
         session, member_ids=list(member_ids.values()), balances=balances, now=now
     )
     consents = [
@@ -174,7 +178,17 @@ async def _enrol(
         )
         for row in rows
     ]
-    await emit_many(session, enrolled, program_id=active.program_id, occurred_at=now)
+    credited = [
+        LedgerCredited(
+            member_id=balance.member_id,
+            entry_id=entry_id,
+            kind=EntryKind.OPENING.value,
+            points=balance.amount,
+            source=ledger_service.OPENING_SOURCE,
+        )
+        for balance, entry_id in zip(balances, entry_ids, strict=True)
+    ]
+    await emit_many(session, [*enrolled, *credited], program_id=active.program_id, occurred_at=now)
     tiers = [
         (member_ids[row.external_id], row.tier, row.tier_until)
         for row in rows
@@ -217,7 +231,7 @@ async def _open_balance(
         "now": now,
     }
     if change < 0:
-        await ledger_service.debit(
+        debited = await ledger_service.debit(
             session,
             amount=-change,
             kind=EntryKind.ADJUST,
@@ -225,16 +239,33 @@ async def _open_balance(
             description="opening balance corrected by an import",
             **common,
         )
-        return
-    expires_at = row.opening_points_expire_at or expiry_for(active.program, now)
-    await ledger_service.credit(
-        session,
-        amount=change,
-        kind=EntryKind.OPENING if count == 0 else EntryKind.ADJUST,
-        expires_at=expires_at,
-        description="opening balance" if count == 0 else "opening balance corrected by an import",
-        **common,
-    )
+        event: LedgerCredited | LedgerDebited = LedgerDebited(
+            member_id=member_id,
+            entry_id=debited.id,
+            kind=debited.kind.value,
+            points=-debited.amount,
+            source=ledger_service.OPENING_SOURCE,
+        )
+    else:
+        expires_at = row.opening_points_expire_at or expiry_for(active.program, now)
+        credited = await ledger_service.credit(
+            session,
+            amount=change,
+            kind=EntryKind.OPENING if count == 0 else EntryKind.ADJUST,
+            expires_at=expires_at,
+            description=(
+                "opening balance" if count == 0 else "opening balance corrected by an import"
+            ),
+            **common,
+        )
+        event = LedgerCredited(
+            member_id=member_id,
+            entry_id=credited.id,
+            kind=credited.kind.value,
+            points=credited.amount,
+            source=ledger_service.OPENING_SOURCE,
+        )
+    await emit(session, event, program_id=active.program_id, occurred_at=now)
 
 
 async def _update(

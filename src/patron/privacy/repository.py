@@ -27,7 +27,7 @@ from patron.feedback.models import (
     TicketAnalysis,
 )
 from patron.kit.outbox import OutboxEvent
-from patron.ledger.models import Account, LedgerEntry, Lot, LotMovement
+from patron.ledger.models import Account, ExpiryNotice, LedgerEntry, Lot, LotMovement
 from patron.members.models import ConsentEvent, Member, MemberConsent
 from patron.notifications.models import Message
 from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn, RuleUsage
@@ -47,6 +47,7 @@ MEMBER_SECTIONS: dict[str, Table] = {
     "ledger": LedgerEntry.__table__,  # type: ignore[dict-item]
     "lots": Lot.__table__,  # type: ignore[dict-item]
     "lot_movements": LotMovement.__table__,  # type: ignore[dict-item]
+    "expiry_notices": ExpiryNotice.__table__,  # type: ignore[dict-item]
     "purchases": Purchase.__table__,  # type: ignore[dict-item]
     "purchase_lines": PurchaseLine.__table__,  # type: ignore[dict-item]
     "returns": PurchaseReturn.__table__,  # type: ignore[dict-item]

@@ -27,6 +27,7 @@ class MemberExport(BaseModel):
     ledger: list[Row]
     lots: list[Row]
     lot_movements: list[Row]
+    expiry_notices: list[Row]
     purchases: list[Row]
     purchase_lines: list[Row]
     returns: list[Row]

@@ -85,6 +85,10 @@ class ExpiryRoundTo(StrEnum):
     END_OF_YEAR = "end_of_year"
 
 
+DEFAULT_NOTICE_DAYS = 14
+"""``earning.expiry.notice_days`` when the program file does not say."""
+
+
 class Expiry(Strict):
     """When an earned lot expires, counted from the moment it becomes active.
 
@@ -97,6 +101,12 @@ class Expiry(Strict):
     after_months: Annotated[int, Field(gt=0, strict=True)] | None = None
     round_to: ExpiryRoundTo | None = None
     never: bool = False
+    notice_days: Annotated[int, Field(ge=0, le=365, strict=True)] = Field(
+        default=DEFAULT_NOTICE_DAYS, exclude_if=lambda value: value == DEFAULT_NOTICE_DAYS
+    )
+    """Days before a lot expires that the daily job announces it (``points.expiring``, one
+    event per member and expiry date); 0: no announcements. Left out of the stored document
+    while it is the default, so programs written before it keep their checksums."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -8,7 +8,9 @@ A purchase's credit (source ``purchase``: the purchase paths and the bulk import
 judge the tier themselves with the purchase) is skipped outright: judging it again later
 could only repeat the purchase's own decision, or undo a move made since (a member the daily
 review moved down after the purchase would be moved up again on the old credit), and costs
-the dispatcher a metric query per purchase.
+the dispatcher a metric query per purchase. So is an opening balance and its corrections
+(source ``opening``): the members import carries the tier over itself, and whether opening
+points qualify is the daily review's to judge.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from patron.programs import service as program_service
 from patron.programs.models import ProgramRecord
 from patron.tiers import service as tier_service
 
-SELF_CHECKED = frozenset({LedgerSource.PURCHASE.value})
-"""Sources of credits whose writer judged the tier in the credit's own unit of work."""
+SELF_CHECKED = frozenset({LedgerSource.PURCHASE.value, LedgerSource.OPENING.value})
+"""Sources of credits whose writer judged the tier in the credit's own unit of work: a
+purchase, and an opening balance or its correction (the members import carries the tier over
+itself; whether opening points qualify is the daily review's to judge, as before the import
+announced them)."""
 
 
 def judged_elsewhere(event: EventEnvelope) -> bool:

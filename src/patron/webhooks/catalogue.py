@@ -2,7 +2,8 @@
 
 The names are the contract of ``docs/events.md`` (issue #11): webhooks expose them. This list
 is the webhooks' own copy until the domains' event classes are gathered into one catalogue;
-then :data:`EVENT_TYPES` becomes that catalogue's names.
+then :data:`EVENT_TYPES` becomes that catalogue's names. ``tests/webhooks/test_catalogue.py``
+holds it equal to the types of the domains' ``DomainEvent`` classes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "surveys.answered",
         "reviews.created",
         "reviews.replied",
+        "reviews.flagged",
         "tickets.created",
         "tickets.resolved",
     }

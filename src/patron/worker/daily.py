@@ -1,4 +1,5 @@
-"""The daily jobs: unlock pending points, expire lots, review tiers, record missed ticket
+"""The daily jobs: unlock pending points, expire lots, announce points about to expire
+(``points.expiring``, per program), review tiers, record missed ticket
 targets, refresh segments, send survey invitations after purchases, analyse new feedback
 texts. The feedback loop (tickets for detractors and negative reviews, CSAT invitations after
 resolved tickets) and tier upgrades after credits are event handlers now
@@ -9,7 +10,8 @@ recorded in the report's ``failures`` with its reason (its unit of work rolls ba
 steps after it still run. The tier review and the segments refresh are one step per program.
 
 Each job is idempotent: activation and expiry act only on lots that are due and not yet
-processed, and the tier review runs once per local day of each program. ``now`` may be given
+processed, a member's expiry date is announced once (``points_expiry_notices``), and the
+tier review runs once per local day of each program. ``now`` may be given
 (to catch up or to test); the jobs never look further than it.
 """
 
@@ -51,6 +53,8 @@ class DailyReport:
     lots_activated: int
     lots_expired: int
     tier_reviews: dict[str, dict[str, int | bool]]
+    points_expiring: dict[str, int] = field(default_factory=dict)
+    """``points.expiring`` events emitted, per program key."""
     ticket_breaches: dict[str, int] = field(default_factory=dict)
     segments: dict[str, dict[str, object]] = field(default_factory=dict)
     survey_invitations: int = 0
@@ -97,6 +101,18 @@ async def _expire(database: Database, now: datetime) -> int:
         return await ledger_service.expire_due(session, now=now)
 
 
+async def _announce(database: Database, key: str, now: datetime) -> int:
+    async with database.write() as session:
+        active = await program_service.get_active_program(session, key=key)
+        return await ledger_service.announce_expiring(
+            session,
+            program_id=active.program_id,
+            timezone=active.program.program.timezone,
+            notice_days=active.program.earning.expiry.notice_days,
+            now=now,
+        )
+
+
 async def _review(database: Database, key: str, now: datetime) -> dict[str, int | bool]:
     async with database.write() as session:
         active = await program_service.get_active_program(session, key=key)
@@ -134,6 +150,13 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
     expired = await steps.run("expire_lots", _expire(database, now), 0)
     no_keys: list[str] = []
     keys = await steps.run("list_programs", program_keys(database), no_keys)
+    expiring: dict[str, int] = {}
+    for key in keys:
+        announced = await steps.run(
+            "announce_expiring", _announce(database, key, now), None, program=key
+        )
+        if announced is not None:
+            expiring[key] = announced
     reviews: dict[str, dict[str, int | bool]] = {}
     for key in keys:
         review = await steps.run("review_tiers", _review(database, key, now), None, program=key)
@@ -157,6 +180,7 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
         lots_activated=activated,
         lots_expired=expired,
         tier_reviews=reviews,
+        points_expiring=expiring,
         ticket_breaches=breaches,
         segments=segments,
         survey_invitations=invited,
