@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +27,9 @@ class Receiver:
     url: str
     secret: str = ""
     statuses: list[int] = field(default_factory=list)  # answered in turn; then 200
+    # when set, the status for a body (``None``: the next of ``statuses``): concurrent
+    # deliveries arrive in any order, so a test that needs a given one to fail says which
+    status_for: Callable[[Any], int | None] | None = None
     location: str | None = None
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -51,7 +54,8 @@ def receiver() -> Iterator[Receiver]:
                 verified, ok = f"{type(error).__name__}: {error}", False
             with state.lock:
                 state.received.append(Received(headers, body, verified, ok))
-            status = state.next_status() if ok else 401
+            chosen = state.status_for(json.loads(body)) if state.status_for and ok else None
+            status = chosen or (state.next_status() if ok else 401)
             self.send_response(status)
             if state.location is not None:
                 self.send_header("location", state.location)
