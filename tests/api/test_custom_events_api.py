@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
+from patron.members.models import Member
 from tests.api.conftest import Api
 from tests.api.test_purchases import enrol
 from tests.conftest import REPO
@@ -86,3 +89,27 @@ async def test_the_operation_declares_its_errors(api: Api) -> None:
     assert {"200", "201", "404", "409", "422"} <= set(operation["responses"])
     rules = operation["responses"]["422"].get("x-rule-codes", [])
     assert {"unknown_event_type", "occurred_in_future"} <= set(rules)
+
+
+async def _changed_at(api: Api, external_id: str) -> object:
+    async with api.database.read() as session:
+        return await session.scalar(
+            select(Member.birth_date_changed_at).where(Member.external_id == external_id)
+        )
+
+
+async def test_a_batch_that_changes_a_birth_date_stamps_the_change(api: Api) -> None:
+    """The birthday's abuse guard sees a change made by ``POST /members/batch`` (the
+    import's update path) as well as by ``PATCH /members/{id}``."""
+
+    async def batch(birth_date: str) -> None:
+        body = {"members": [{"external_id": "bea", "birth_date": birth_date}]}
+        response = await api.call("POST", "/members/batch", json=body)
+        assert response.status_code == 200, response.text
+
+    await batch("1990-12-10")
+    assert await _changed_at(api, "bea") is None  # given at enrolment: not a change
+    await batch("1990-12-10")
+    assert await _changed_at(api, "bea") is None  # the same date again
+    await batch("1990-12-11")
+    assert await _changed_at(api, "bea") is not None
