@@ -129,7 +129,19 @@ async def test_the_list_shows_each_campaign_with_its_status_now(api: Api) -> Non
         ("tea-weekends", "active", "active"),
         ("new-year-eve", "scheduled", "active"),
         ("grand-opening", "paused", "paused"),
+        ("welcome", "active", "active"),
+        ("birthday", "active", "active"),
+        ("loyal-year", "active", "active"),
+        ("review-thanks", "active", "active"),
+        ("survey-thanks", "active", "active"),
+        ("social-share", "active", "active"),
+        ("app-install", "active", "active"),
     ]
+    triggers = {c["key"]: (c["trigger"], c["event"]) for c in listed.json()}
+    assert triggers["birthday"] == ("birthday", None)
+    assert triggers["social-share"] == ("event", "social_share")
+    birthday = (await api.call("GET", "/campaigns/birthday")).json()
+    assert birthday["occasion"] == {"days": 3, "birth_date_unchanged_days": 30}
     one = (await api.call("GET", "/campaigns/tea-weekends", role="pos")).json()
     assert one["window"] == {
         "start": "2026-12-01 00:00",
@@ -194,8 +206,8 @@ async def test_a_bad_campaign_is_refused_with_every_problem_and_changes_nothing(
     error = refused.json()["error"]
     assert error["code"] == "program_invalid"
     assert {d["path"] for d in error["details"]} == {
-        "campaigns[4].window.end",
-        "campaigns[4].stacking",
+        "campaigns[11].window.end",
+        "campaigns[11].stacking",
     }
     assert (await api.call("GET", "/program")).json()["version"] == before
     keyless = await api.call("POST", "/campaigns", json={"name": {"en": "x"}})
@@ -246,7 +258,7 @@ async def test_a_nul_character_is_refused_not_stored(api: Api) -> None:
     await _apply(api, EXAMPLE)
     refused = await api.call("POST", "/campaigns", json={**SPRING, "name": {"en": "a\u0000b"}})
     assert refused.status_code == 422, refused.text
-    assert refused.json()["error"]["details"][0]["path"] == "campaigns[4].name.en"
+    assert refused.json()["error"]["details"][0]["path"] == "campaigns[11].name.en"
     assert refused.json()["error"]["details"][0]["message"] == "must not contain a NUL character"
     written = EXAMPLE.replace('en: "December bonus"', 'en: "Dec\\0ember"')
     put = await api.call("PUT", "/program", content=written.encode())

@@ -130,6 +130,18 @@ MATRIX: dict[tuple[str, str], Entry] = {
         ADMIN, Sample(204, path=f"{API}/keys/{{removable_key}}")
     ),
     # the outbox's operations
+    ("POST", "/api/v1/events"): Entry(
+        STAFF_POS,
+        Sample(
+            201,
+            json={
+                "member_id": Ref("member_id"),
+                "type": "app_install",
+                "occurred_at": "2026-12-01T10:00:00Z",
+                "idempotency_key": "install-{n}",
+            },
+        ),
+    ),
     ("GET", "/api/v1/events/dead"): Entry(ADMIN, Sample(200)),
     ("POST", "/api/v1/events/dead/retry"): Entry(ADMIN, Sample(200, json={"handler": "none"})),
     ("GET", "/api/v1/events/stats"): Entry(ADMIN, Sample(200)),

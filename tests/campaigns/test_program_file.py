@@ -30,7 +30,7 @@ def test_the_example_is_valid_and_the_seed_document_is_unchanged() -> None:
     result = runner.invoke(app, ["program", "validate", str(EXAMPLE)])
     assert result.exit_code == 0, result.output
     assert "campaigns" not in document_of(load_program(SEED_PROGRAM.read_text()))
-    assert len(document_of(load_program(EXAMPLE.read_text()))["campaigns"]) == 4
+    assert len(document_of(load_program(EXAMPLE.read_text()))["campaigns"]) == 11
 
 
 def test_field_problems_come_with_their_paths() -> None:
@@ -69,15 +69,121 @@ def test_a_trigger_not_run_yet_and_a_multiplier_below_one_are_refused() -> None:
   - key: a
     name: {en: A}
     window: {start: "2026-12-01", end: "2026-12-01"}
-    trigger: birthday
+    trigger: referral
     effect: {multiply_order: 0.5}
 """
     ) == [
-        "campaigns[0].trigger: only purchase campaigns run yet (birthday is not done; "
-        "rule_sets hold rules of the other triggers)",
+        "campaigns[0].trigger: referral campaigns are not done yet (purchase, signup, "
+        "birthday, anniversary, review, survey and event run)",
         "campaigns[0].effect.multiply_order: a campaign's multiplier must be above 1 "
         "(it adds points; it never takes them away)",
     ]
+
+
+def test_a_campaign_of_another_trigger_gives_bonus_points_and_reads_no_purchase() -> None:
+    assert _problems(
+        """
+  - key: a
+    name: {en: A}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    trigger: birthday
+    when: {order_total_gte: "10.00", tier_in: [gold]}
+    effect: {multiply_order: 2}
+    deferred: [{send_message: {template: happy-birthday}}]
+  - key: b
+    name: {en: B}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    trigger: event
+    occasion: {days: 2}
+    effect: {bonus_points: 5}
+  - key: c
+    name: {en: C}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    event: app_install
+    effect: {bonus_points: 5}
+  - key: d
+    name: {en: D}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    trigger: anniversary
+    occasion: {days: 40, birth_date_unchanged_days: 10}
+    effect: {bonus_points: 5}
+  - key: e
+    name: {en: E}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    trigger: event
+    event: Social-Share
+    effect: {bonus_points: 5}
+"""
+    ) == [
+        "campaigns[0].when.order_total_gte: needs a purchase; the trigger is birthday",
+        "campaigns[0].effect.multiply_order: needs a purchase; a birthday campaign gives "
+        "bonus_points",
+        "campaigns[0].deferred: not applied for birthday campaigns yet (purchase only)",
+        "campaigns[1].event: give the custom event's type exactly when the trigger is event",
+        "campaigns[1].occasion: only birthday and anniversary campaigns have one",
+        "campaigns[2].event: give the custom event's type exactly when the trigger is event",
+        "campaigns[3].occasion.days: must be less than or equal to 31",
+        "campaigns[4].event: must match the pattern ^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)*$",
+    ]
+
+
+def test_every_running_trigger_is_accepted() -> None:
+    program = load_program(
+        with_campaigns(
+            """
+  - key: welcome
+    name: {en: Welcome}
+    window: {start: "2026-12-01", end: "2027-12-31"}
+    trigger: signup
+    effect: {bonus_points: 100}
+  - key: birthday
+    name: {en: Birthday}
+    window: {start: "2026-12-01", end: "2027-12-31"}
+    trigger: birthday
+    occasion: {days: 3, birth_date_unchanged_days: 60}
+    audience: {tiers: [gold]}
+    effect: {bonus_points: 500}
+    limits: {per_member: 1, period: year}
+  - key: anniversary
+    name: {en: Anniversary}
+    window: {start: "2026-12-01", end: "2027-12-31"}
+    trigger: anniversary
+    effect: {bonus_points: 300}
+  - key: review
+    name: {en: Review}
+    window: {start: "2026-12-01", end: "2027-12-31"}
+    trigger: review
+    when: {tier_in: [silver, gold]}
+    effect: {bonus_points: 20}
+  - key: survey
+    name: {en: Survey}
+    window: {start: "2026-12-01", end: "2027-12-31"}
+    trigger: survey
+    effect: {bonus_points: 20}
+  - key: share
+    name: {en: Share}
+    window: {start: "2026-12-01", end: "2027-12-31"}
+    trigger: event
+    event: social_share
+    effect: {bonus_points: 50}
+    limits: {per_member: 1, period: day}
+"""
+        )
+    )
+    found = {c.key: (c.trigger.value, c.window_days, c.unchanged_days) for c in program.campaigns}
+    assert found == {
+        "welcome": ("signup", 0, 30),
+        "birthday": ("birthday", 3, 60),
+        "anniversary": ("anniversary", 0, 30),
+        "review": ("review", 0, 30),
+        "survey": ("survey", 0, 30),
+        "share": ("event", 0, 30),
+    }
+    document = document_of(program)["campaigns"]
+    assert "event" not in document[0]
+    assert "occasion" not in document[0]
+    assert document[5]["event"] == "social_share"
+    assert document[1]["occasion"] == {"days": 3, "birth_date_unchanged_days": 60}
 
 
 def test_references_across_sections_are_checked() -> None:

@@ -64,6 +64,13 @@ async def test_list_show_and_stats(database: Database) -> None:
         "tea-weekends",
         "new-year-eve",
         "grand-opening",
+        "welcome",
+        "birthday",
+        "loyal-year",
+        "review-thanks",
+        "survey-thanks",
+        "social-share",
+        "app-install",
     ]
     assert campaigns[0]["budget"] == {"points": 500000, "spent": 400, "left": 499600}
     text = await _patron(database, "campaigns", "list")
@@ -118,3 +125,12 @@ async def test_pause_and_resume_make_program_versions(database: Database) -> Non
     missing = await _patron(database, "campaigns", "resume", "nope")
     assert missing.exit_code == 1
     assert "campaign_not_found" in missing.stderr
+
+
+async def test_show_names_the_trigger(database: Database) -> None:
+    applied = await _patron(database, "program", "apply", str(EXAMPLE))
+    assert applied.exit_code == 0, applied.output
+    share = await _patron(database, "campaigns", "show", "social-share")
+    assert "trigger    event social_share" in share.stdout
+    birthday = await _patron(database, "campaigns", "show", "birthday")
+    assert "trigger    birthday within 3 days, birth date unchanged 30 days" in birthday.stdout

@@ -179,6 +179,7 @@ def test_a_failed_step_is_reported_and_the_others_still_run(url: str) -> None:
     assert failed == [
         ("review_tiers", "default", "ValidationError"),
         ("refresh_segments", "default", "ValidationError"),
+        ("date_campaigns", "default", "ValidationError"),
         ("survey_invitations", None, "ValidationError"),
         ("analyse_feedback", None, "ValidationError"),
     ]

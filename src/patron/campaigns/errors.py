@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from patron.kit.errors import ConflictError, NotFoundError
+from patron.kit.errors import ConflictError, InvalidInputError, NotFoundError
 
 
 class CampaignNotFoundError(NotFoundError):
@@ -15,3 +15,16 @@ class CampaignExistsError(ConflictError):
     """A campaign with this key is already in the active program."""
 
     code = "campaign_exists"
+
+
+class UnknownEventTypeError(InvalidInputError):
+    """No campaign of the active program names this custom event type (``event:``)."""
+
+    code = "unknown_event_type"
+
+
+class EventInFutureError(InvalidInputError):
+    """The custom event is dated later than the program's ``purchases.max_future_minutes``
+    allow."""
+
+    code = "occurred_in_future"

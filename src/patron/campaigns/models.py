@@ -8,11 +8,12 @@ across program versions."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from patron.kit.db import Base, Id, UTCDateTime
+from patron.kit.db import Base, Id, JsonType, UTCDateTime
 
 
 class CampaignCounter(Base):
@@ -61,4 +62,49 @@ class CampaignApplication(Base):
     points: Mapped[int] = mapped_column(BigInteger)
     revenue: Mapped[int] = mapped_column(BigInteger)  # the purchase's total, minor units
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CampaignAward(Base):
+    """One campaign applied to a member on a trigger other than a purchase (signup, birthday,
+    anniversary, review, survey, a custom event): ``occurrence`` names what made it unique
+    (``signup``, ``birthday:2027``, ``review:17``, ``event:42``), so a replayed trigger finds
+    its row and applies nothing twice; ``entry_id`` is the ledger entry it credited."""
+
+    __tablename__ = "campaign_awards"
+    __table_args__ = (
+        UniqueConstraint("program_id", "campaign_key", "member_id", "occurrence"),
+        Index("ix_campaign_awards_program_id_campaign_key", "program_id", "campaign_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="RESTRICT"))
+    campaign_key: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    trigger: Mapped[str] = mapped_column(String(16))
+    occurrence: Mapped[str] = mapped_column(String(160))
+    points: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[int] = mapped_column(BigInteger)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CustomEvent(Base):
+    """A custom event posted for a member (``POST /events``): idempotent on
+    ``idempotency_key`` within the program; ``fingerprint`` is the SHA-256 of the body, and
+    ``result`` the answer given the first time (given again to a retry)."""
+
+    __tablename__ = "custom_events"
+    __table_args__ = (UniqueConstraint("program_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="RESTRICT"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attributes: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    points: Mapped[int] = mapped_column(BigInteger, default=0)
+    result: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

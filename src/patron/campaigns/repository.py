@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.campaigns.models import CampaignApplication, CampaignCounter
+from patron.campaigns.models import CampaignApplication, CampaignAward, CampaignCounter
 from patron.kit.raw import Sql, raw_of
 
 NO_LIMIT = 2**62  # larger than any count or budget a program file may write
@@ -147,16 +147,29 @@ class CampaignRepository:
         )
 
     async def totals(self, program_id: int, key: str) -> CampaignTotals:
+        """The campaign's applications to purchases and on its other triggers (signup,
+        birthday, a custom event, ...): members, applications, points, purchase revenue."""
+        purchases = select(
+            CampaignApplication.member_id.label("member_id"),
+            CampaignApplication.points.label("points"),
+            CampaignApplication.revenue.label("revenue"),
+        ).where(
+            CampaignApplication.program_id == program_id,
+            CampaignApplication.campaign_key == key,
+        )
+        triggers = select(
+            CampaignAward.member_id.label("member_id"),
+            CampaignAward.points.label("points"),
+            literal(0, BigInteger).label("revenue"),
+        ).where(CampaignAward.program_id == program_id, CampaignAward.campaign_key == key)
+        both = union_all(purchases, triggers).subquery()
         row = (
             await self.session.execute(
                 select(
-                    func.count(func.distinct(CampaignApplication.member_id)),
+                    func.count(func.distinct(both.c.member_id)),
                     func.count(),
-                    func.coalesce(func.sum(CampaignApplication.points), 0),
-                    func.coalesce(func.sum(CampaignApplication.revenue), 0),
-                ).where(
-                    CampaignApplication.program_id == program_id,
-                    CampaignApplication.campaign_key == key,
+                    func.coalesce(func.sum(both.c.points), 0),
+                    func.coalesce(func.sum(both.c.revenue), 0),
                 )
             )
         ).one()

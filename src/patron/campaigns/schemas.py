@@ -59,6 +59,8 @@ class Campaign(BaseModel):
     written_status: str
     window: CampaignWindow
     trigger: str
+    event: str | None = None  # the custom event's type of a ``trigger: event`` campaign
+    occasion: dict[str, int] | None = None  # birthday and anniversary: days, abuse guard
     audience_tiers: list[str] | None
     conditions: dict[str, Any]
     effect: CampaignEffect

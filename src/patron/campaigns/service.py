@@ -11,6 +11,7 @@ campaign out, the claims of that pass are given back, and the policies choose ag
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -31,6 +32,7 @@ from patron.rules.context import PurchaseContext
 from patron.rules.engine import DeferredAction
 from patron.rules.hints import Hint
 from patron.rules.trace import BreakdownRow
+from patron.rules.vocabulary import Campaign, Trigger
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +76,23 @@ def _outcome(
     )
 
 
+def purchase_campaigns(program: Program) -> tuple[Campaign, ...]:
+    """The program's campaigns that a purchase triggers."""
+    return tuple(c for c in program.campaigns if c.trigger is Trigger.PURCHASE)
+
+
 async def _checks(
-    repository: CampaignRepository, program: Program, context: PurchaseContext, member_id: int
+    repository: CampaignRepository,
+    program: Program,
+    campaigns: Sequence[Campaign],
+    context: PurchaseContext,
+    member_id: int,
 ) -> list[CampaignCheck]:
     """The live campaigns checked; the member's usage is read (one query) only when a campaign
     with a per-member limit otherwise qualifies."""
     language = program.program.default_language.value
     checks = check_campaigns(
-        program, program.campaigns, context, has_member=True, language=language, usage={}
+        program, campaigns, context, has_member=True, language=language, usage={}
     )
     limited = [(c.key, c.period_key) for c in checks if c.period_key is not None and c.qualifies]
     if not limited:
@@ -152,7 +163,17 @@ async def claim_for_purchase(
     if not program.campaigns or member_id is None:
         return NOTHING
     repository = CampaignRepository(session)
-    checks = await _checks(repository, program, context, member_id)
+    checks = await _checks(repository, program, purchase_campaigns(program), context, member_id)
+    selection, claims = await claim_selected(session, program_id, member_id, checks)
+    return _outcome(checks, selection, claims)
+
+
+async def claim_selected(
+    session: AsyncSession, program_id: int, member_id: int, checks: list[CampaignCheck]
+) -> tuple[Selection, list[Claim]]:
+    """Claim what the stacking policies keep of ``checks``; a refused claim leaves its
+    campaign out, gives the pass's claims back and lets the policies choose again."""
+    repository = CampaignRepository(session)
     refused: dict[str, str] = {}
     while True:
         selection = select(checks, refused)
@@ -164,7 +185,7 @@ async def claim_for_purchase(
                 break
             claims.append(claimed)
         else:
-            return _outcome(checks, selection, claims)
+            return selection, claims
         await give_back(
             session,
             program_id=program_id,
@@ -201,12 +222,13 @@ async def preview_for_quote(
 ) -> CampaignOutcome:
     """What :func:`claim_for_purchase` would apply now, from a read of the counters (nothing
     is claimed, so a purchase racing for the last of a budget may still miss it)."""
-    if not program.campaigns or member_id is None:
+    campaigns = purchase_campaigns(program)
+    if not campaigns or member_id is None:
         return NOTHING
     repository = CampaignRepository(session)
     language = program.program.default_language.value
     checks = check_campaigns(
-        program, program.campaigns, context, has_member=True, language=language, usage={}
+        program, campaigns, context, has_member=True, language=language, usage={}
     )
     limited = [(c.key, c.period_key) for c in checks if c.period_key is not None]
     usage = await repository.member_usage(member_id, limited) if limited else {}

@@ -55,6 +55,8 @@ def _read(
             ends_at=ends_at.astimezone(UTC),
         ),
         trigger=definition.trigger.value,
+        event=definition.event,
+        occasion=dumped.get("occasion"),
         audience_tiers=definition.audience.tiers,
         conditions=dumped.get("when", {}),
         effect=CampaignEffect(type=kind.value, value=str(value)),

@@ -92,7 +92,7 @@ def show(
         f"{c.key}: {c.name}",
         f"  status     {c.status} (written: {c.written_status})",
         f"  window     {c.window.start} .. {c.window.end} ({c.window.timezone})",
-        f"  trigger    {c.trigger}",
+        f"  trigger    {_trigger(c)}",
         f"  audience   {', '.join(c.audience_tiers) if c.audience_tiers else 'every member'}",
         f"  when       {c.conditions or 'always'}",
         f"  effect     {c.effect.type} {c.effect.value}",
@@ -102,6 +102,16 @@ def show(
         f"  uses       {c.uses}",
     ]
     typer.echo("\n".join(lines))
+
+
+def _trigger(c: Campaign) -> str:
+    if c.event is not None:
+        return f"{c.trigger} {c.event}"
+    if c.occasion is not None:
+        around = f"{c.trigger} within {c.occasion.get('days', 0)} days"
+        guard = c.occasion.get("birth_date_unchanged_days")
+        return around if guard is None else f"{around}, birth date unchanged {guard} days"
+    return c.trigger
 
 
 @app.command("stats")

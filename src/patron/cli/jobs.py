@@ -96,6 +96,13 @@ def _print_report(report: DailyReport, moment: datetime) -> None:
             f"program '{key}': segments refreshed for {segments['members']} members, "
             f"{segments['at_risk']} at risk{fitted}"
         )
+    for key, dated in report.date_campaigns.items():
+        if dated["applied"] or dated["guarded"]:
+            typer.echo(
+                f"program '{key}': birthday and anniversary campaigns applied {dated['applied']} "
+                f"times ({dated['points']} points), {dated['guarded']} birthdays refused by "
+                "the birth-date guard"
+            )
 
 
 def verify(db: DbOption = None, json_output: JsonOption = False) -> None:

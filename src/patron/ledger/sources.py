@@ -21,6 +21,7 @@ class LedgerSource(StrEnum):
     OPENING = "opening"
     EXPIRY = "lot"
     ADJUSTMENT = "adjustment"  # a manual adjustment with a reason (the console)
+    CAMPAIGN = "campaign"  # a campaign's bonus on a trigger other than a purchase
 
     @property
     def key_prefix(self) -> str:

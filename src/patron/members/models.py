@@ -39,6 +39,8 @@ class Member(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(16))
     birth_date: Mapped[date | None] = mapped_column(Date)
+    # when the birth date last changed after enrolment (the birthday campaigns' abuse guard)
+    birth_date_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     language: Mapped[Language | None] = mapped_column(value_enum(Language, "language"))
     attributes: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     status: Mapped[MemberStatus] = mapped_column(

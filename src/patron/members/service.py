@@ -270,6 +270,8 @@ async def update_member(
             changed.append(field)
     if changed:
         member.updated_at = now
+        if "birth_date" in changed:
+            member.birth_date_changed_at = now
         await repository.flush()
         updated = MemberUpdated(member_id=member.id, fields=sorted(changed))
         await emit(session, updated, program_id=member.program_id, occurred_at=now)

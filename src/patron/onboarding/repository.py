@@ -22,6 +22,9 @@ _UPDATE = Sql(
     "UPDATE members SET "
     + ", ".join(f"{name} = ${n}" for n, name in enumerate(_PROFILE, start=1))
     + f", attributes = ${len(_PROFILE) + 1}, updated_at = ${len(_PROFILE) + 2}"
+    # the birthday campaigns' abuse guard: when the birth date changes, remember when
+    + ", birth_date_changed_at = CASE WHEN birth_date = $4 OR (birth_date IS NULL AND $4 IS NULL)"
+    + f" THEN birth_date_changed_at ELSE ${len(_PROFILE) + 2} END"
     + f" WHERE id = ${len(_PROFILE) + 3}"
 )
 

@@ -17,7 +17,12 @@ from typing import Any
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.campaigns.models import CampaignApplication, CampaignMemberUsage
+from patron.campaigns.models import (
+    CampaignApplication,
+    CampaignAward,
+    CampaignMemberUsage,
+    CustomEvent,
+)
 from patron.feedback.models import (
     Review,
     ReviewReply,
@@ -54,6 +59,8 @@ MEMBER_SECTIONS: dict[str, Table] = {
     "rule_usages": RuleUsage.__table__,  # type: ignore[dict-item]
     "campaign_usages": CampaignMemberUsage.__table__,  # type: ignore[dict-item]
     "campaign_applications": CampaignApplication.__table__,  # type: ignore[dict-item]
+    "campaign_awards": CampaignAward.__table__,  # type: ignore[dict-item]
+    "custom_events": CustomEvent.__table__,  # type: ignore[dict-item]
     "coupons": Coupon.__table__,  # type: ignore[dict-item]
     "tier_history": TierChange.__table__,  # type: ignore[dict-item]
     "tickets": Ticket.__table__,  # type: ignore[dict-item]
@@ -142,6 +149,7 @@ class PrivacyRepository:
             (SurveyAnswer, SurveyAnswer.member_id == member_id, {"text": None, "keywords": []}),
             (PurchaseReturn, PurchaseReturn.member_id == member_id, {"reason": ""}),
             (GoodwillCredit, GoodwillCredit.member_id == member_id, {"reason": ""}),
+            (CustomEvent, CustomEvent.member_id == member_id, {"attributes": {}}),
             (MemberConsent, MemberConsent.member_id == member_id, {"source": marker}),
             (ConsentEvent, ConsentEvent.member_id == member_id, {"source": marker}),
         ]

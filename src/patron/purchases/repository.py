@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from patron.kit.raw import Sql, json_text, raw_of
 from patron.ledger.repository import LockedAccount
-from patron.members.models import MemberStatus
+from patron.members.models import Member, MemberStatus
 from patron.members.schemas import MemberState
 from patron.purchases.breakdown import pack
 from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn
@@ -146,6 +146,23 @@ async def lock_members_in_order(
         await raw.all(_LOCK_BY_EXTERNAL_IDS, program_id, external)
     if ids:
         await raw.all(_LOCK_BY_IDS, program_id, ids)
+
+
+async def first_purchases(session: AsyncSession, program_id: int) -> list[tuple[int, datetime]]:
+    """``(member id, moment of their first purchase)`` of the program's active members who
+    bought (the anniversary campaigns' origin)."""
+    rows = await session.execute(
+        select(Purchase.member_id, func.min(Purchase.occurred_at))
+        .join(Member, Member.id == Purchase.member_id)
+        .where(
+            Purchase.program_id == program_id,
+            Member.status == MemberStatus.ACTIVE,
+            Member.erased_at.is_(None),
+        )
+        .group_by(Purchase.member_id)
+        .order_by(Purchase.member_id)
+    )
+    return [(int(member_id), first) for member_id, first in rows if member_id is not None]
 
 
 class PurchaseRepository:

@@ -1,9 +1,10 @@
 """The daily jobs: unlock pending points, expire lots, announce points about to expire
 (``points.expiring``, per program), review tiers, record missed ticket
 targets, refresh segments, send survey invitations after purchases, analyse new feedback
-texts. The feedback loop (tickets for detractors and negative reviews, CSAT invitations after
-resolved tickets) and tier upgrades after credits are event handlers now
-(:mod:`patron.worker.registry`), not scans.
+texts, apply the birthday and anniversary campaigns (one member per unit of work,
+:mod:`patron.worker.campaigns`). The feedback loop (tickets for detractors and negative
+reviews, CSAT invitations after resolved tickets) and tier upgrades after credits are event
+handlers now (:mod:`patron.worker.registry`), not scans.
 
 Each step runs in its own unit of work and is independent of the others: a step that fails is
 recorded in the report's ``failures`` with its reason (its unit of work rolls back), and the
@@ -30,6 +31,7 @@ from patron.ledger import service as ledger_service
 from patron.programs import service as program_service
 from patron.support import service as support_service
 from patron.tiers import service as tier_service
+from patron.worker.campaigns import run_date_campaigns
 from patron.worker.segments import program_keys, refresh_program_segments
 
 T = TypeVar("T")
@@ -59,6 +61,7 @@ class DailyReport:
     segments: dict[str, dict[str, object]] = field(default_factory=dict)
     survey_invitations: int = 0
     feedback_analysed: int = 0
+    date_campaigns: dict[str, dict[str, int]] = field(default_factory=dict)
     failures: list[StepFailure] = field(default_factory=list)
 
     @property
@@ -142,6 +145,10 @@ async def _segments(database: Database, key: str, now: datetime) -> dict[str, ob
     return report.model_dump(mode="json")
 
 
+async def _date_campaigns(database: Database, key: str, now: datetime) -> dict[str, int]:
+    return asdict(await run_date_campaigns(database, key=key, now=now))
+
+
 async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
     """Run every daily job as of ``now``, each step in its own unit of work; a failed step is
     in the report's ``failures`` and the other steps still run."""
@@ -171,6 +178,13 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
         )
         if refreshed is not None:
             segments[key] = refreshed
+    dated: dict[str, dict[str, int]] = {}
+    for key in keys:
+        applied = await steps.run(
+            "date_campaigns", _date_campaigns(database, key, now), None, program=key
+        )
+        if applied is not None:
+            dated[key] = applied
     invited = analysed = 0
     if program_service.DEFAULT_KEY in keys:  # the feedback jobs serve the default program
         invited = await steps.run("survey_invitations", _invite(database, now), 0)
@@ -185,5 +199,6 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
         segments=segments,
         survey_invitations=invited,
         feedback_analysed=analysed,
+        date_campaigns=dated,
         failures=steps.failures,
     )

@@ -9,6 +9,7 @@ own ``handlers.py`` (a list of :class:`~patron.kit.outbox.Handler`) and its deli
 
 from __future__ import annotations
 
+from patron.campaigns.handlers import HANDLERS as CAMPAIGN_HANDLERS
 from patron.feedback.handlers import HANDLERS as FEEDBACK_HANDLERS
 from patron.kit.outbox import Handler, Poller
 from patron.notifications import handlers as notification_handlers
@@ -23,6 +24,7 @@ def handlers() -> list[Handler]:
     """Every handler, in the order the dispatcher offers each event to them."""
     return [
         *TIER_HANDLERS,
+        *CAMPAIGN_HANDLERS,
         *FEEDBACK_HANDLERS,
         *FEEDBACK_LOOP_HANDLERS,
         *webhook_handlers.handlers(),

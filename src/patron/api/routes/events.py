@@ -1,18 +1,28 @@
-"""``/events``: the outbox's dead letters and the dispatcher's lag and failures (admin only)."""
+"""``/events``: custom events of members (``POST /events``, admin, staff and pos: they apply
+the campaigns of ``trigger: event``), and the outbox's dead letters and the dispatcher's lag
+and failures (admin only)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from patron.api.deps import Admin, ReadSession, WriteSession
+from patron.api.deps import Admin, Now, Reader, ReadSession, WriteSession
+from patron.api.responses import raises
+from patron.campaigns.custom_events import record_event
+from patron.campaigns.errors import EventInFutureError, UnknownEventTypeError
+from patron.campaigns.event_schemas import CustomEventCreate, CustomEventRead
+from patron.kit.errors import IdempotencyConflictError
 from patron.kit.outbox_ops import list_dead, outbox_stats, retry_dead
 from patron.kit.strict import WHOLE
 from patron.kit.text import NO_NUL
 from patron.kit.time import utcnow
+from patron.members.errors import MemberNotFoundError
+from patron.programs.errors import ProgramNotFoundError
+from patron.programs.service import get_active_program
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -103,3 +113,35 @@ async def event_stats(session: ReadSession, _: Admin) -> EventStats:
         lag_p99_ms=s.lag_p99_ms,
         failures_by_handler=s.failures_by_handler,
     )
+
+
+@router.post(
+    "",
+    response_model=CustomEventRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": CustomEventRead, "description": "The same event posted again"}},
+)
+@raises(
+    ProgramNotFoundError,
+    MemberNotFoundError,
+    IdempotencyConflictError,
+    UnknownEventTypeError,
+    EventInFutureError,
+)
+async def post_event(
+    data: CustomEventCreate,
+    session: WriteSession,
+    response: Response,
+    _: Reader,
+    now: Now,
+) -> CustomEventRead:
+    """Record a member's custom event (``type``: the ``event`` of a campaign of the program
+    file, such as ``social_share``) and apply its campaigns' bonus points (201). The same body
+    again with the same ``idempotency_key`` answers the first result (200) and credits
+    nothing; another body with that key is 409 ``idempotency_conflict``. A type no campaign
+    defines is 422 ``unknown_event_type`` (field ``type``)."""
+    active = await get_active_program(session)
+    recorded = await record_event(session, active=active, data=data, now=now)
+    if not recorded.created:
+        response.status_code = status.HTTP_200_OK
+    return recorded.event

@@ -2,8 +2,11 @@
 program's time zone, a status, an audience, a trigger, conditions, a points effect and
 deferred effects, a priority, a stacking policy, limits and a budget.
 
-Only ``trigger: purchase`` campaigns run yet; the others are refused by validation rather
-than stored and silently ignored. ``docs/campaigns.md`` documents every field.
+Campaigns run on a purchase (the default), on a member's signup, birthday or first-purchase
+anniversary, on a review or a survey answer, and on a custom event (``trigger: event`` with
+``event: social_share``, posted to ``POST /events``). ``referral`` and ``schedule`` are
+refused by validation rather than stored and silently ignored. ``docs/campaigns.md``
+documents every field.
 """
 
 from __future__ import annotations
@@ -20,6 +23,23 @@ from patron.rules.vocabulary.base import LimitPeriod, Slug
 from patron.rules.vocabulary.conditions import Conditions
 from patron.rules.vocabulary.effects import Deferred, Effect, EffectType
 from patron.rules.vocabulary.rules import Trigger
+
+RUNNING_TRIGGERS = frozenset(
+    {
+        Trigger.PURCHASE,
+        Trigger.SIGNUP,
+        Trigger.BIRTHDAY,
+        Trigger.ANNIVERSARY,
+        Trigger.REVIEW,
+        Trigger.SURVEY,
+        Trigger.EVENT,
+    }
+)
+DATE_TRIGGERS = frozenset({Trigger.BIRTHDAY, Trigger.ANNIVERSARY})
+EventType = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+]
+DEFAULT_BIRTH_DATE_UNCHANGED_DAYS = 30
 
 
 class CampaignStatus(StrEnum):
@@ -158,6 +178,18 @@ class Budget(Strict):
     points: Count
 
 
+class Occasion(Strict):
+    """The window of a date trigger: ``days`` before and after the birthday (or the first
+    purchase's anniversary), read in the program's time zone; a 29 February falls on
+    28 February in other years. ``birth_date_unchanged_days`` (birthday only, default 30):
+    no bonus while the birth date was changed fewer than that many days ago."""
+
+    days: Annotated[int, WHOLE, Field(ge=0, le=31, strict=True)] = 0
+    birth_date_unchanged_days: Annotated[int, WHOLE, Field(ge=0, le=3650, strict=True)] | None = (
+        None
+    )
+
+
 class Campaign(Strict):
     key: Slug
     name: CampaignNames
@@ -165,6 +197,8 @@ class Campaign(Strict):
     window: Window
     audience: Audience = Audience()
     trigger: Trigger = Trigger.PURCHASE
+    event: EventType | None = Field(default=None, exclude_if=lambda value: value is None)
+    occasion: Occasion | None = Field(default=None, exclude_if=lambda value: value is None)
     when: Conditions = Conditions()
     effect: Effect
     deferred: list[Deferred] = Field(default_factory=list, exclude_if=lambda value: not value)
@@ -176,12 +210,7 @@ class Campaign(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        problems: list[str] = []
-        if self.trigger is not Trigger.PURCHASE:
-            problems.append(
-                f"trigger: only purchase campaigns run yet ({self.trigger.value} is not done; "
-                "rule_sets hold rules of the other triggers)"
-            )
+        problems = self._trigger_problems()
         effect = self.effect.typed()
         if effect.type is not EffectType.BONUS_POINTS and effect.value <= 1:
             problems.append(
@@ -191,6 +220,54 @@ class Campaign(Strict):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _trigger_problems(self) -> list[str]:
+        trigger = self.trigger
+        if trigger not in RUNNING_TRIGGERS:
+            return [
+                f"trigger: {trigger.value} campaigns are not done yet (purchase, signup, "
+                "birthday, anniversary, review, survey and event run)"
+            ]
+        problems: list[str] = []
+        if (trigger is Trigger.EVENT) != (self.event is not None):
+            problems.append("event: give the custom event's type exactly when the trigger is event")
+        if self.occasion is not None and trigger not in DATE_TRIGGERS:
+            problems.append("occasion: only birthday and anniversary campaigns have one")
+        if (
+            self.occasion is not None
+            and self.occasion.birth_date_unchanged_days is not None
+            and trigger is not Trigger.BIRTHDAY
+        ):
+            problems.append("occasion.birth_date_unchanged_days: only for the birthday trigger")
+        if trigger is Trigger.PURCHASE:
+            return problems
+        problems += [
+            f"when.{item.type.value}: needs a purchase; the trigger is {trigger.value}"
+            for item in self.when.items()
+            if item.type.needs_purchase
+        ]
+        effect = self.effect.typed().type
+        if effect is not EffectType.BONUS_POINTS:
+            problems.append(
+                f"effect.{effect.value}: needs a purchase; a {trigger.value} campaign gives "
+                "bonus_points"
+            )
+        if self.deferred:
+            problems.append(
+                f"deferred: not applied for {trigger.value} campaigns yet (purchase only)"
+            )
+        return problems
+
+    @property
+    def unchanged_days(self) -> int:
+        """The birthday's abuse guard in days (0: none)."""
+        if self.occasion is None or self.occasion.birth_date_unchanged_days is None:
+            return DEFAULT_BIRTH_DATE_UNCHANGED_DAYS
+        return self.occasion.birth_date_unchanged_days
+
+    @property
+    def window_days(self) -> int:
+        return self.occasion.days if self.occasion is not None else 0
 
     def status_at(self, moment: datetime, timezone: str) -> CampaignStatus:
         """The status at ``moment``: the written one, unless an active (or scheduled) campaign is
