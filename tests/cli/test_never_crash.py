@@ -177,6 +177,7 @@ def test_a_failed_step_is_reported_and_the_others_still_run(url: str) -> None:
     assert (report["tier_reviews"], report["segments"]) == ({}, {})
     failed = [(f["step"], f["program"], f["error"].split(":")[0]) for f in report["failures"]]
     assert failed == [
+        ("announce_expiring", "default", "ValidationError"),
         ("review_tiers", "default", "ValidationError"),
         ("refresh_segments", "default", "ValidationError"),
         ("date_campaigns", "default", "ValidationError"),
