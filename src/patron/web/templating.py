@@ -3,7 +3,8 @@ language (gettext installed from that language's catalogue). HTML is always auto
 
 Every page gets ``lang``, ``fmt`` (:class:`~patron.web.i18n.Formats`), ``points(n)`` (the
 count with the right plural: ``5 баллов``), ``languages`` (the switch: each language with
-the current address in it) and, once logged in, ``user`` and ``csrf_token``.
+the current address in it) and, once logged in, ``user`` (console) or ``visit`` (a member on
+the portal) and the session's ``csrf_token``.
 """
 
 from __future__ import annotations
@@ -89,13 +90,18 @@ def render(
     """The page ``template`` in the request's language (``request.state.language``)."""
     language: str = request.state.language
     console = getattr(request.state, "console", None)
+    portal = getattr(request.state, "portal", None)  # a member's portal page
+    csrf = console.csrf_token if console is not None else ""
+    if portal is not None:
+        csrf = portal.login.csrf_token
     values: dict[str, Any] = {
         "lang": language,
         "fmt": Formats(language),
         "points": lambda count: points_text(count, language),
         "languages": language_links(request, language),
         "user": console.user if console is not None else None,
-        "csrf_token": console.csrf_token if console is not None else "",
+        "csrf_token": csrf,
+        "visit": portal,
         "path": request.url.path,
         **(context or {}),
     }
