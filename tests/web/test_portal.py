@@ -14,6 +14,7 @@ from fastapi.routing import iter_route_contexts
 from sqlalchemy import select
 
 from patron.api.role_matrix import is_portal_path
+from patron.kit.db import Database
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind
@@ -23,8 +24,8 @@ from patron.members.models import Language, PortalLink, PortalSession
 from patron.members.schemas import MemberCreate, MemberUpdate
 from patron.programs.service import get_active_program
 from patron.rewards import service as reward_service
-from patron.web.member_auth import MEMBER_COOKIE
-from tests.web.conftest import Console, form_token
+from patron.web.member_auth import FRAME_ANCESTORS_VARIABLE, MEMBER_COOKIE, SECRET_VARIABLE
+from tests.web.conftest import Console, form_token, make_console
 
 REFUSED_LINK = "A login link works once and for 15 minutes. Ask at the till for a new one."
 
@@ -347,6 +348,7 @@ PORTAL_MATRIX: dict[tuple[str, str], int] = {
     ("POST", "/portal/logout"): 401,
     ("GET", "/portal/login/{token}"): 200,  # the button; spends nothing
     ("POST", "/portal/login/{token}"): 403,  # without the form's token
+    ("GET", "/portal/embed"): 404,  # embedding is off without PATRON_PORTAL_SECRET
 }
 
 
@@ -377,3 +379,94 @@ async def test_portal_pages_without_a_member_session(
     finally:
         await staff.aclose()
     assert answer.status_code == PORTAL_MATRIX[(method, path)], answer.text[:300]
+
+
+SECRET = "s" * 40
+SHOP = "https://shop.example"
+
+
+async def test_a_signed_embed_token_opens_the_portal_framed_by_the_shop(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    member_id = await _member(console, "m-1", "Anna", 350)
+    monkeypatch.setenv(SECRET_VARIABLE, SECRET)
+    monkeypatch.setenv(FRAME_ANCESTORS_VARIABLE, f"{SHOP} javascript:alert(1)")
+    now = utcnow()
+    token = portal_service.sign_embed_token(
+        SECRET, member_id=member_id, expires_at=now + timedelta(minutes=5)
+    )
+    async with console.client() as client:
+        answer = await client.get("/portal/embed", params={"token": token})
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/portal"
+        home = await client.get("/portal")
+        assert "Hello, Anna" in home.text
+        policy = home.headers["content-security-policy"]
+        assert f"frame-ancestors 'self' {SHOP};" in policy
+        assert "javascript" not in policy
+        assert "x-frame-options" not in home.headers
+        # the token is good until it expires; a second use starts another session
+        assert (await client.get("/portal/embed", params={"token": token})).status_code == 303
+        # console pages are never framed
+        login = await client.get("/admin/login")
+        assert "frame-ancestors 'none'" in login.headers["content-security-policy"]
+        assert login.headers["x-frame-options"] == "DENY"
+
+
+async def test_embed_cookie_is_partitioned_and_cross_site_over_https(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console = await make_console(database, "https://loyalty.shop.example")
+    member_id = await _member(console, "m-1", "Anna", 0)
+    monkeypatch.setenv(SECRET_VARIABLE, SECRET)
+    token = portal_service.sign_embed_token(
+        SECRET, member_id=member_id, expires_at=utcnow() + timedelta(minutes=5)
+    )
+    async with console.client() as client:
+        answer = await client.get("/portal/embed", params={"token": token})
+        assert answer.status_code == 303
+        cookie = next(
+            value
+            for value in answer.headers.get_list("set-cookie")
+            if value.startswith(MEMBER_COOKIE + "=")
+        ).lower()
+        assert "samesite=none" in cookie
+        assert "secure" in cookie
+        assert "partitioned" in cookie
+        assert "httponly" in cookie
+
+
+@pytest.mark.parametrize(
+    "problem", ["expired", "too_far", "forged", "other_secret", "unknown_member", "garbled"]
+)
+async def test_a_bad_embed_token_is_refused(
+    console: Console, monkeypatch: pytest.MonkeyPatch, problem: str
+) -> None:
+    member_id = await _member(console, "m-1", "Anna", 0)
+    monkeypatch.setenv(SECRET_VARIABLE, SECRET)
+    now = utcnow()
+    good = now + timedelta(minutes=5)
+    token = {
+        "expired": portal_service.sign_embed_token(
+            SECRET, member_id=member_id, expires_at=now - timedelta(seconds=1)
+        ),
+        "too_far": portal_service.sign_embed_token(
+            SECRET, member_id=member_id, expires_at=now + timedelta(minutes=11)
+        ),
+        "forged": portal_service.sign_embed_token(
+            SECRET, member_id=member_id, expires_at=good
+        ).replace(f"{member_id}.", f"{member_id + 1}.", 1),
+        "other_secret": portal_service.sign_embed_token(
+            "t" * 40, member_id=member_id, expires_at=good
+        ),
+        "unknown_member": portal_service.sign_embed_token(
+            SECRET, member_id=999_999, expires_at=good
+        ),
+        "garbled": "1.2",
+    }[problem]
+    async with console.client() as client:
+        answer = await client.get("/portal/embed", params={"token": token})
+        assert answer.status_code == 401
+        assert "Reload the shop" in answer.text
+        assert MEMBER_COOKIE not in client.cookies
+        assert (await client.get("/portal")).status_code == 401

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -46,3 +47,24 @@ def link(
         )
     else:
         typer.echo(address)
+
+
+@app.command("embed-token")
+def embed_token(
+    member_id: Annotated[int, typer.Argument(help="The member's id.", min=1)],
+    minutes: Annotated[
+        int, typer.Option(help="How long the token is good for (1 to 10).", min=1, max=10)
+    ] = 5,
+) -> None:
+    """Print a signed embed token for the member, signed with $PATRON_PORTAL_SECRET as a
+    shop's server would sign it (to try embedding; see docs/web.md). Touches no database."""
+    secret = os.environ.get("PATRON_PORTAL_SECRET", "")
+    if len(secret) < portal_service.MIN_SECRET_LENGTH:
+        typer.echo(
+            f"PATRON_PORTAL_SECRET must be set, at least {portal_service.MIN_SECRET_LENGTH} "
+            "characters",
+            err=True,
+        )
+        raise typer.Exit(2)
+    expires_at = utcnow() + timedelta(minutes=minutes)
+    typer.echo(portal_service.sign_embed_token(secret, member_id=member_id, expires_at=expires_at))

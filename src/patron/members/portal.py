@@ -9,6 +9,9 @@ sessions are apart from the console's ``user_sessions``: neither opens the other
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -140,3 +143,45 @@ async def end_sessions(session: AsyncSession, *, member_id: int) -> None:
     """End every portal session and unused link of the member (erasure)."""
     await session.execute(delete(PortalSession).where(PortalSession.member_id == member_id))
     await session.execute(delete(PortalLink).where(PortalLink.member_id == member_id))
+
+
+# Embed tokens: a shop that shows the portal inside its own site signs, on its server, a token
+# naming the member its own login has identified: ``<member id>.<expiry, Unix seconds>.<HMAC>``,
+# the HMAC-SHA256 (base64url, no padding) of ``patron-portal:<member id>:<expiry>`` under the
+# shared secret ``PATRON_PORTAL_SECRET``. A token is good until its expiry, which may be at
+# most :data:`EMBED_MAX_MINUTES` ahead (a leaked token is soon worthless).
+EMBED_MAX_MINUTES = 10
+MIN_SECRET_LENGTH = 32
+
+
+def _embed_signature(secret: str, member_id: int, expires: int) -> str:
+    message = f"patron-portal:{member_id}:{expires}".encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def sign_embed_token(secret: str, *, member_id: int, expires_at: datetime) -> str:
+    """The embed token of the member, good until ``expires_at`` (what the shop's server does;
+    ``patron portal embed-token`` and the tests use it too)."""
+    expires = int(expires_at.timestamp())
+    return f"{member_id}.{expires}.{_embed_signature(secret, member_id, expires)}"
+
+
+def verify_embed_token(secret: str, token: str, *, now: datetime) -> int | None:
+    """The member id of a valid, unexpired embed token; ``None`` for anything else (a wrong
+    signature, an expiry passed or more than :data:`EMBED_MAX_MINUTES` ahead)."""
+    if len(secret) < MIN_SECRET_LENGTH or not token or len(token) > MAX_TOKEN:
+        return None
+    parts = token.split(".")
+    if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdigit()):
+        return None
+    if not (parts[1].isascii() and parts[1].isdigit()) or len(parts[0]) > 18:
+        return None
+    member_id, expires = int(parts[0]), int(parts[1])
+    expected = _embed_signature(secret, member_id, expires)
+    if not hmac.compare_digest(expected.encode(), parts[2].encode()):
+        return None
+    moment = now.timestamp()
+    if not moment < expires <= moment + EMBED_MAX_MINUTES * 60:
+        return None
+    return member_id

@@ -10,21 +10,63 @@ browser's ``Accept-Language``.
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.responses import Response
 
 from patron.kit.time import utcnow
 from patron.members import portal as portal_service
 from patron.members import service as member_service
 from patron.members.portal import MemberLogin
 from patron.members.schemas import Member
-from patron.web.auth import check_csrf, database_of
+from patron.web.auth import check_csrf, database_of, secure_cookies, set_cookie
 from patron.web.i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language
 
 MEMBER_COOKIE = "patron_member"
 PORTAL_LOGIN_CSRF_COOKIE = "patron_portal_csrf"
+# Embedding (docs/web.md, "Embedding the portal"): the secret the shop signs member tokens
+# with, and the shop's origins that may frame the portal.
+SECRET_VARIABLE = "PATRON_PORTAL_SECRET"
+FRAME_ANCESTORS_VARIABLE = "PATRON_PORTAL_FRAME_ANCESTORS"
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?$")
+
+
+def embed_secret() -> str | None:
+    """The embed tokens' secret; ``None`` (embedding is off) when unset or too short."""
+    secret = os.environ.get(SECRET_VARIABLE, "")
+    return secret if len(secret) >= portal_service.MIN_SECRET_LENGTH else None
+
+
+def frame_ancestors() -> list[str]:
+    """The origins that may frame portal pages (``https://shop.example``; others ignored)."""
+    return [
+        origin
+        for origin in os.environ.get(FRAME_ANCESTORS_VARIABLE, "").split()
+        if _ORIGIN.match(origin)
+    ]
+
+
+def set_member_cookie(
+    request: Request, response: Response, token: str, *, embedded: bool = False
+) -> None:
+    """The member session's cookie. Embedded (inside the shop's page, another site) over
+    HTTPS it is ``SameSite=None; Secure; Partitioned``: a ``Lax`` cookie is not sent to a
+    frame of another site, and a partitioned one lives only under that shop's site."""
+    max_age = portal_service.SESSION_DAYS * 86400
+    if embedded and secure_cookies(request):
+        # written by hand: Starlette writes Partitioned only on Python 3.14 and later (the
+        # token is URL-safe base64: nothing to quote)
+        response.headers.append(
+            "set-cookie",
+            f"{MEMBER_COOKIE}={token}; HttpOnly; Max-Age={max_age}; Path=/; SameSite=None; "
+            "Secure; Partitioned",
+        )
+    else:
+        set_cookie(request, response, MEMBER_COOKIE, token, max_age)
 
 
 class PortalLoginRequired(Exception):  # noqa: N818 (a signal, not an error)

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from patron.web.i18n import LANGUAGE_NAMES, LANGUAGES, Formats, translations
+from patron.web.member_auth import frame_ancestors
 
 
 @cache
@@ -79,6 +80,20 @@ PAGE_HEADERS = {
 }
 
 
+def page_headers(path: str) -> dict[str, str]:
+    """:data:`PAGE_HEADERS`; a portal page may be framed by the shop's origins when
+    ``PATRON_PORTAL_FRAME_ANCESTORS`` names them (then without ``X-Frame-Options``, which
+    cannot name an origin). Console pages are never framed."""
+    origins = frame_ancestors() if path == "/portal" or path.startswith("/portal/") else []
+    if not origins:
+        return PAGE_HEADERS
+    headers = {name: value for name, value in PAGE_HEADERS.items() if name != "X-Frame-Options"}
+    headers["Content-Security-Policy"] = headers["Content-Security-Policy"].replace(
+        "frame-ancestors 'none'", "frame-ancestors 'self' " + " ".join(origins)
+    )
+    return headers
+
+
 def render(
     request: Request,
     template: str,
@@ -106,4 +121,5 @@ def render(
         **(context or {}),
     }
     body = environment(language).get_template(template).render(values)
-    return HTMLResponse(body, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})})
+    page = page_headers(request.url.path)
+    return HTMLResponse(body, status_code=status_code, headers={**page, **(headers or {})})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import segno
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from patron.kit.errors import IdempotencyConflictError, NotFoundError
@@ -47,6 +47,8 @@ from patron.web.member_auth import (
     MemberVisit,
     PortalVisit,
     checked_member_form,
+    embed_secret,
+    set_member_cookie,
 )
 from patron.web.messages import labels
 from patron.web.templating import render
@@ -92,8 +94,33 @@ async def use_login_link(request: Request, _: AnyoneLanguage, token: LoginToken)
         # unknown, used or expired: one answer for all
         return render(request, "portal/link_refused.html", {"expired_form": False}, status_code=401)
     response = RedirectResponse("/portal", status_code=303)
-    set_cookie(request, response, MEMBER_COOKIE, login.token, portal_service.SESSION_DAYS * 86400)
+    set_member_cookie(request, response, login.token)
     forget_cookie(request, response, PORTAL_LOGIN_CSRF_COOKIE)
+    return remember(request, response)
+
+
+@router.get("/portal/embed")
+async def embed(
+    request: Request, _: AnyoneLanguage, token: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
+    """The portal inside the shop's own page: a signed, expiring member token (see
+    ``patron.members.portal``) starts a member session, then the balance page."""
+    secret = embed_secret()
+    if secret is None:  # embedding is off
+        return render(request, "portal/link_refused.html", {"embed": True}, status_code=404)
+    now = utcnow()
+    member_id = portal_service.verify_embed_token(secret, token, now=now)
+    login = None
+    if member_id is not None:
+        async with database_of(request).write() as session:
+            try:
+                login = await portal_service.start_session(session, member_id=member_id, now=now)
+            except NotFoundError:
+                login = None
+    if login is None or login.token is None:
+        return render(request, "portal/link_refused.html", {"embed": True}, status_code=401)
+    response = RedirectResponse("/portal", status_code=303)
+    set_member_cookie(request, response, login.token, embedded=True)
     return remember(request, response)
 
 
