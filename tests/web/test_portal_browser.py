@@ -192,10 +192,13 @@ def test_portal_screenshot(site: Site, browser: Any, member_id: int, tmp_path: P
     target = Path(os.environ.get("PATRON_SCREENSHOTS_DIR") or tmp_path)
     target.mkdir(parents=True, exist_ok=True)
     page = _logged_in(browser, site, member_id)
-    for name, path in (("portal-phone-en.png", "/portal?lang=en"),
-                       ("portal-coupons-phone-ru.png", "/portal/coupons?lang=ru")):  # fmt: skip
-        page.goto(site.base + path)
-        page.wait_for_load_state("networkidle")
-        page.screenshot(path=str(target / name), full_page=False)
+    page.goto(site.base + "/portal?lang=en")
+    page.screenshot(path=str(target / "portal-phone-en.png"), full_page=False)
+    page.goto(site.base + "/portal/rewards?lang=ru")
+    page.click("#reward-DISC10 button")  # a fresh coupon, marked, on the coupons page
+    page.wait_for_load_state("networkidle")
+    page.evaluate("window.scrollTo(0, 0)")  # the address's #coupon-... scrolled down to it
+    page.screenshot(path=str(target / "portal-coupons-phone-ru.png"), full_page=False)
+    for name in ("portal-phone-en.png", "portal-coupons-phone-ru.png"):
         assert (target / name).stat().st_size > 10_000
     page.context.close()
