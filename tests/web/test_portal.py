@@ -20,8 +20,10 @@ from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind
 from patron.members import portal as portal_service
 from patron.members import service as member_service
+from patron.members.errors import MemberErasedError
 from patron.members.models import Language, PortalLink, PortalSession
 from patron.members.schemas import MemberCreate, MemberUpdate
+from patron.privacy import service as privacy_service
 from patron.programs.service import get_active_program
 from patron.rewards import service as reward_service
 from patron.web.member_auth import FRAME_ANCESTORS_VARIABLE, MEMBER_COOKIE, SECRET_VARIABLE
@@ -334,6 +336,24 @@ async def test_logging_out_ends_the_member_session(console: Console) -> None:
     async with console.client() as replay:
         replay.cookies.set(MEMBER_COOKIE, kept)
         assert (await replay.get("/portal")).status_code == 401
+
+
+async def test_erasure_ends_the_portal_and_the_export_shows_its_rows(console: Console) -> None:
+    member_id = await _member(console, "m-1", "Anna", 0)
+    client, _token = await _portal(console, member_id)
+    async with console.database.read() as session:
+        exported = await privacy_service.export_member(session, member_id=member_id, now=utcnow())
+    assert len(exported.portal_links) == len(exported.portal_sessions) == 1
+    assert exported.portal_links[0]["used_at"] is not None
+    async with console.database.write() as session:
+        await privacy_service.erase_member(session, member_id=member_id, now=utcnow())
+    async with aclosing(client):
+        assert (await client.get("/portal")).status_code == 401
+    async with console.database.read() as session:
+        after = await privacy_service.export_member(session, member_id=member_id, now=utcnow())
+        with pytest.raises(MemberErasedError):
+            await portal_service.create_link(session, member_id=member_id, now=utcnow())
+    assert after.portal_links == after.portal_sessions == []
 
 
 # Every portal page: what an anonymous visitor gets (no member session).
