@@ -17,9 +17,8 @@ from patron.kit.db import Database
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from tests.conftest import SEED_PROGRAM
+from tests.web.browser import PASSWORD, USERS, browser, site  # noqa: F401 (fixtures)
 
-PASSWORD = "a long test password"
-USERS = {"admin": "boss@shop.example", "staff": "desk@shop.example"}
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -2,7 +2,8 @@
 
 Every answer says ``X-Content-Type-Options: nosniff``. HTML pages (the survey and unsubscribe
 pages, ``/docs``) also get a Content-Security-Policy that allows only the server's own
-scripts and no framing, ``X-Frame-Options: DENY`` for older browsers, and
+scripts and no framing, ``X-Frame-Options: DENY`` for older browsers (left off a page whose own
+policy lets named origins frame it: the member portal, embedded by a shop), and
 ``Referrer-Policy: no-referrer``: the survey and unsubscribe links carry a token in their path,
 which must not leak to another site through a link on the page.
 """
@@ -39,7 +40,9 @@ class SecurityHeaders:
                 headers.setdefault("x-content-type-options", "nosniff")
                 if headers.get("content-type", "").startswith("text/html"):
                     headers.setdefault("content-security-policy", policy)
-                    headers.setdefault("x-frame-options", "DENY")
+                    if "frame-ancestors 'none'" in headers["content-security-policy"]:
+                        # not when a page's own policy lets a shop frame it (the portal)
+                        headers.setdefault("x-frame-options", "DENY")
                     headers.setdefault("referrer-policy", "no-referrer")
             await send(message)
 

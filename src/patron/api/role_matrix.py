@@ -18,7 +18,7 @@ from starlette.routing import Mount
 from patron.access.models import Role
 from patron.api.deps import Allow
 from patron.api.errors import STAND_IN_405
-from patron.web import CONSOLE_PATHS, CONSOLE_ROOT
+from patron.web import CONSOLE_PATHS, CONSOLE_ROOT, PORTAL_PATHS
 
 # Starlette answers HEAD wherever it answers GET; HEAD is not an operation of its own.
 _IMPLIED_METHODS = frozenset({"HEAD"})
@@ -62,17 +62,24 @@ def is_console_path(path: str) -> bool:
     )
 
 
+def is_portal_path(path: str) -> bool:
+    """Whether ``path`` is the member portal's: its pages are authorized by the member
+    session and held by ``tests/web/test_portal.py`` instead of this matrix."""
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in PORTAL_PATHS)
+
+
 def role_matrix(app: FastAPI) -> list[Operation]:
     """Every operation ``app`` answers, sorted by path then method: API routes with their
     declared roles, and the pages outside the API (``/docs``, ``/openapi.json``, mounted
-    static files as ``GET <mount>/{path}``) as public. The web console's paths are left out
-    (:func:`is_console_path`)."""
+    static files as ``GET <mount>/{path}``) as public. The web console's and the member
+    portal's paths are left out (:func:`is_console_path`, :func:`is_portal_path`)."""
     operations: set[Operation] = set()
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if context.name == STAND_IN_405:
             continue  # a 405 answer for a method the path does not have
-        if is_console_path(str(context.path_format or context.path or "")):
+        template = str(context.path_format or context.path or "")
+        if is_console_path(template) or is_portal_path(template):
             continue
         if isinstance(route, Mount):
             operations.add(Operation("GET", context.path_format or route.path, None))

@@ -21,6 +21,7 @@ invariant checks in :mod:`~patron.ledger.verify`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,6 +53,7 @@ __all__ = [
     "expire_due",
     "lifetime_earned",
     "lock_account_for_update",
+    "next_expiry",
     "open_account",
     "open_accounts",
     "opening_key",
@@ -106,6 +108,32 @@ async def balance(session: AsyncSession, *, member_id: int, now: datetime) -> Ba
         debt=current.debt,
         as_of=now,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class NextExpiry:
+    """The soonest expiry of a member's points: when, and how many points expire then."""
+
+    at: datetime
+    points: int
+
+
+async def next_expiry(session: AsyncSession, *, member_id: int, now: datetime) -> NextExpiry | None:
+    """The soonest moment after ``now`` at which points of active (or due) lots expire, with
+    the points of every lot expiring at that moment; ``None`` when none of the member's points
+    ever expire. (Debt, rare, is not taken off: the figure is what the lots hold.)"""
+    repo = LedgerRepository(session)
+    account_id, _cache = await repo.counters(member_id)
+    lots = [
+        lot
+        for lot in await repo.open_lots(account_id, now)
+        if lot.expires_at is not None and lot.expires_at > now
+    ]
+    if not lots:
+        return None
+    soonest = min(lot.expires_at for lot in lots if lot.expires_at is not None)
+    points = sum(lot.remaining for lot in lots if lot.expires_at == soonest)
+    return NextExpiry(at=soonest, points=points)
 
 
 async def entries(

@@ -85,3 +85,31 @@ class ConsentEvent(Base):
     is_granted: Mapped[bool] = mapped_column(Boolean)
     source: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PortalLink(Base):
+    """A one-time login link to the member portal (``patron portal link``). Only the SHA-256
+    of its token is stored; ``used_at`` is set when it is used, after which it opens nothing."""
+
+    __tablename__ = "portal_links"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class PortalSession(Base):
+    """A member's portal session (apart from the staff's ``user_sessions``). The browser
+    holds the token; only its SHA-256 is stored, with the session's CSRF token."""
+
+    __tablename__ = "portal_sessions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

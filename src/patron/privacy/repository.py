@@ -33,7 +33,7 @@ from patron.feedback.models import (
 )
 from patron.kit.outbox import OutboxEvent
 from patron.ledger.models import Account, ExpiryNotice, LedgerEntry, Lot, LotMovement
-from patron.members.models import ConsentEvent, Member, MemberConsent
+from patron.members.models import ConsentEvent, Member, MemberConsent, PortalLink, PortalSession
 from patron.notifications.models import Message
 from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn, RuleUsage
 from patron.rewards.models import Coupon
@@ -72,6 +72,8 @@ MEMBER_SECTIONS: dict[str, Table] = {
     "segments": MemberSegment.__table__,  # type: ignore[dict-item]
     "events": OutboxEvent.__table__,  # type: ignore[dict-item]
     "messages": Message.__table__,  # type: ignore[dict-item]
+    "portal_links": PortalLink.__table__,  # type: ignore[dict-item]
+    "portal_sessions": PortalSession.__table__,  # type: ignore[dict-item]
 }
 # export section -> (table, its column naming the parent, the parent's section): rows that
 # belong to the member through one of the member's tickets or reviews

@@ -49,6 +49,8 @@ class MemberExport(BaseModel):
     segments: list[Row]
     events: list[Row]
     messages: list[Row]
+    portal_links: list[Row]
+    portal_sessions: list[Row]
 
 
 class Erasure(BaseModel):

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.audit import service as audit_service
 from patron.kit.outbox import emit
+from patron.members import portal as portal_service
 from patron.members.errors import MemberNotFoundError
 from patron.members.events import MemberErased
 from patron.members.models import ConsentEvent, Member, MemberStatus
@@ -73,6 +74,8 @@ async def erase_member(session: AsyncSession, *, member_id: int, now: datetime) 
         await _erase_profile(repository, member, now)
         await repository.erase_event_payloads(member_id, external_id, member.external_id)
         await _erase_texts(repository, member_id)
+        # the portal's login links and sessions end (only hashes: nothing to keep)
+        await portal_service.end_sessions(session, member_id=member_id)
         erased = MemberErased(member_id=member.id)
         await emit(session, erased, program_id=member.program_id, occurred_at=now)
     assert member.erased_at is not None

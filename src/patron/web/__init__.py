@@ -1,4 +1,5 @@
-"""The web console at ``/admin`` (issue 13): server-rendered pages over the domain services.
+"""The web console at ``/admin`` and the member portal at ``/portal`` (issue 13):
+server-rendered pages over the domain services.
 
 See ``docs/architecture.md`` ("The web console"). This package imports no database code
 (an import-linter contract): pages open units of work and call services.
@@ -10,3 +11,6 @@ from __future__ import annotations
 # authorization is the staff session (``patron.web.auth``), not an API key.
 CONSOLE_PATHS = ("/admin", "/static/web")
 CONSOLE_ROOT = "/"  # redirects to /admin
+# The member portal's paths: authorized by the member session (``patron.web.member_auth``),
+# also outside the API's role matrix, and apart from the console's (``tests/web``).
+PORTAL_PATHS = ("/portal",)

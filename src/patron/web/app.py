@@ -1,5 +1,5 @@
-"""``install_console(app)``: the console's pages, static files and error pages on the API's
-FastAPI app (one server answers both)."""
+"""``install_console(app)``: the console's pages, the member portal's, static files and error
+pages on the API's FastAPI app (one server answers both)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from patron.web.auth import (
     login_address,
     page_language,
 )
-from patron.web.routes import dashboard, members, session, users
+from patron.web.member_auth import PortalLoginRequired, anyone_language
+from patron.web.routes import dashboard, members, portal, session, users
 from patron.web.templating import gettext_for, render
 
 STATIC = Path(str(resources.files("patron.web") / "static"))
@@ -32,7 +33,19 @@ async def _login_required(request: Request, _: Exception) -> Response:
     return RedirectResponse(address, status_code=303)
 
 
+async def _portal_login_required(request: Request, _: Exception) -> Response:
+    """A portal page without a member session: how to get a login link (401)."""
+    return render(request, "portal/signed_out.html", {"logged_out": False}, status_code=401)
+
+
 async def _refused(request: Request, error: Exception) -> Response:
+    if request.url.path.startswith("/portal"):
+        if getattr(request.state, "language", None) is None:
+            await anyone_language(request)
+        _ = gettext_for(request.state.language)
+        title, message = _("The form has expired"), _("Go back, reload the page and try again.")
+        context = {"title": title, "message": message}
+        return render(request, "portal/error.html", context, status_code=403)
     await page_language(request)
     _ = gettext_for(request.state.language)
     if isinstance(error, CsrfRejected):
@@ -45,8 +58,9 @@ async def _refused(request: Request, error: Exception) -> Response:
 
 
 def install_console(app: FastAPI) -> None:
-    for router in (session.router, dashboard.router, members.router, users.router):
+    for router in (session.router, dashboard.router, members.router, users.router, portal.router):
         app.include_router(router)
+    app.add_exception_handler(PortalLoginRequired, _portal_login_required)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(Forbidden, _refused)
     app.add_exception_handler(CsrfRejected, _refused)

@@ -3,7 +3,8 @@ language (gettext installed from that language's catalogue). HTML is always auto
 
 Every page gets ``lang``, ``fmt`` (:class:`~patron.web.i18n.Formats`), ``points(n)`` (the
 count with the right plural: ``5 баллов``), ``languages`` (the switch: each language with
-the current address in it) and, once logged in, ``user`` and ``csrf_token``.
+the current address in it) and, once logged in, ``user`` (console) or ``visit`` (a member on
+the portal) and the session's ``csrf_token``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from patron.web.i18n import LANGUAGE_NAMES, LANGUAGES, Formats, translations
+from patron.web.member_auth import frame_ancestors
 
 
 @cache
@@ -78,6 +80,20 @@ PAGE_HEADERS = {
 }
 
 
+def page_headers(path: str) -> dict[str, str]:
+    """:data:`PAGE_HEADERS`; a portal page may be framed by the shop's origins when
+    ``PATRON_PORTAL_FRAME_ANCESTORS`` names them (then without ``X-Frame-Options``, which
+    cannot name an origin). Console pages are never framed."""
+    origins = frame_ancestors() if path == "/portal" or path.startswith("/portal/") else []
+    if not origins:
+        return PAGE_HEADERS
+    headers = {name: value for name, value in PAGE_HEADERS.items() if name != "X-Frame-Options"}
+    headers["Content-Security-Policy"] = headers["Content-Security-Policy"].replace(
+        "frame-ancestors 'none'", "frame-ancestors 'self' " + " ".join(origins)
+    )
+    return headers
+
+
 def render(
     request: Request,
     template: str,
@@ -89,15 +105,21 @@ def render(
     """The page ``template`` in the request's language (``request.state.language``)."""
     language: str = request.state.language
     console = getattr(request.state, "console", None)
+    portal = getattr(request.state, "portal", None)  # a member's portal page
+    csrf = console.csrf_token if console is not None else ""
+    if portal is not None:
+        csrf = portal.login.csrf_token
     values: dict[str, Any] = {
         "lang": language,
         "fmt": Formats(language),
         "points": lambda count: points_text(count, language),
         "languages": language_links(request, language),
         "user": console.user if console is not None else None,
-        "csrf_token": console.csrf_token if console is not None else "",
+        "csrf_token": csrf,
+        "visit": portal,
         "path": request.url.path,
         **(context or {}),
     }
     body = environment(language).get_template(template).render(values)
-    return HTMLResponse(body, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})})
+    page = page_headers(request.url.path)
+    return HTMLResponse(body, status_code=status_code, headers={**page, **(headers or {})})
