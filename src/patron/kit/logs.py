@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import traceback
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import orjson
@@ -68,8 +68,17 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
     }
 
 
+_second: tuple[int, str] = (-1, "")  # the last second formatted (one strftime a second)
+
+
 def _moment(record: logging.LogRecord) -> str:
-    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+    """The record's time in UTC as ISO 8601 with milliseconds (``datetime.fromtimestamp``
+    took 20 µs of a 30 µs log line here)."""
+    global _second
+    whole = int(record.created)
+    if whole != _second[0]:
+        _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{_second[1]}.{int(record.msecs):03d}+00:00"
 
 
 class JsonFormatter(logging.Formatter):
