@@ -215,6 +215,7 @@ async def test_a_whole_scenario_logs_no_personal_data_no_key_and_no_token(
     lines = [json.loads(line) for line in text.splitlines() if line]
     routes = {line.get("route") for line in lines if line["logger"] == "patron.request"}
     assert {"/api/v1/members/by-phone/{phone}", "/s/{token}", "/u/{token}"} <= routes
+    assert "/api/v1/purchases" in routes  # the direct lane's route
     assert "/api/v1/coupons/{code}" in routes
     assert any(line.get("event") == "auth_failed" for line in lines)
     secrets = [email, "zofia.quarx", phone, "601987654", "601 987 654", name, "Quarx", bad_key]
@@ -247,3 +248,47 @@ async def test_an_error_is_logged_with_its_traceback_and_answered_500(
     assert line["error"] == "builtins.RuntimeError"
     assert "in boom" in line["traceback"]
     assert "48601555444" not in log_lines.getvalue()
+
+
+def test_the_text_format_has_the_same_fields() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        configure_logging({"PATRON_LOG_FORMAT": "text"}, stream=stream)
+        logging.getLogger("patron.request").info(
+            "request", extra={"route": "/healthz", "status": 200}
+        )
+    finally:
+        for handler in list(root.handlers):
+            if handler not in before:
+                root.removeHandler(handler)
+    line = stream.getvalue()
+    assert " INFO patron.request request route=/healthz status=200" in line
+    assert line.startswith("20")
+    assert "+00:00 " in line
+
+
+async def test_a_direct_purchase_names_its_route_without_walking_the_routes(
+    api: Api, log_lines: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The direct lane (api/direct.py) skips FastAPI's routing to save its walk over the
+    routes; the log finds its template on the scope instead of walking them itself."""
+    from patron.api.observe import RouteTemplates
+
+    def no_walk(self: RouteTemplates, scope: Any) -> str | None:
+        raise AssertionError(f"walked the routes for {scope['path']}")
+
+    monkeypatch.setattr(RouteTemplates, "walk", no_walk)
+    member = await api.call("POST", "/members", json={"external_id": "m-direct"})
+    assert member.status_code == 201
+    purchase = {
+        "external_id": "r-direct",
+        "member_id": member.json()["id"],
+        "occurred_at": "2026-01-02T10:00:00+00:00",
+        "currency": "RUB",
+        "total": "100.00",
+        "lines": [{"sku": "tea", "category": "tea", "quantity": 1, "unit_price": "100.00"}],
+    }
+    assert (await api.call("POST", "/purchases", role="pos", json=purchase)).status_code == 201
+    assert _requests(log_lines)[-1]["route"] == "/api/v1/purchases"

@@ -36,6 +36,8 @@ from patron.kit import metrics
 
 REQUEST_ID_HEADER = b"x-request-id"
 REQUEST_ID_SCOPE_KEY = "patron.request_id"
+# the template of a route served without FastAPI's routing (api/direct.py), on scope["state"]
+ROUTE_TEMPLATE_SCOPE_KEY = "patron.route"
 _VALID_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,64}")
 
 log = logging.getLogger("patron.request")
@@ -70,6 +72,10 @@ class RouteTemplates:
         route = scope.get("route")
         if route is not None:
             return self.by_route.get(id(route))
+        return self.walk(scope)
+
+    def walk(self, scope: Scope) -> str | None:
+        """The template of the first route that matches (a walk over every route)."""
         partial = None
         probe = {**scope, "type": "http"}
         for context in self.contexts:
@@ -99,6 +105,9 @@ class RequestObserver:
         self.templates: RouteTemplates | None = None
 
     def route_template(self, scope: Scope) -> str | None:
+        direct: str | None = scope["state"].get(ROUTE_TEMPLATE_SCOPE_KEY)
+        if direct is not None:
+            return direct
         if self.templates is None:  # the app's routes are all there by its first request
             self.templates = RouteTemplates(scope.get("app"))
         return self.templates.of(scope)
