@@ -114,7 +114,18 @@ class TextFormatter(logging.Formatter):
 
 
 class _PatronHandler(logging.StreamHandler[TextIO]):
-    """The handler :func:`configure_logging` installs (and replaces when called again)."""
+    """The handler :func:`configure_logging` installs (and replaces when called again).
+    Without a stream of its own it writes to whatever ``sys.stderr`` is at the time (a
+    command run inside a test's runner must not keep the runner's closed stream)."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        super().__init__(stream or sys.stderr)
+        self.follows_stderr = stream is None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.follows_stderr:
+            self.stream = sys.stderr
+        super().emit(record)
 
 
 def logging_settings(environ: Mapping[str, str], *, default_format: str) -> tuple[int, str]:
@@ -135,7 +146,7 @@ def configure_logging(
     """Send the process's logs to ``stream`` (stderr) in the format the environment sets (see
     the module docstring)."""
     level, form = logging_settings(environ, default_format=default_format)
-    handler = _PatronHandler(stream or sys.stderr)
+    handler = _PatronHandler(stream)
     handler.setFormatter(JsonFormatter() if form == "json" else TextFormatter())
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _PatronHandler)]:
