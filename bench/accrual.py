@@ -290,6 +290,8 @@ def main() -> None:
         start_new_session=True,
         # no text-model warm-up in the background: it would compete for the CPU measured here
         env={**os.environ, "PATRON_FEEDBACK_WARM_UP": "0"},
+        # a JSON line per request (the default log level, measured with the rest)
+        stderr=(workdir / "serve.log").open("wb"),
     )
     try:
         wait_ready(args.port, args.workers)

@@ -389,3 +389,47 @@ async def test_true_is_not_a_whole_number(
     error = response.json()["error"]
     assert error["code"] == "validation_error"
     assert field in {detail["field"].rsplit(".", 1)[-1] for detail in error["details"]}
+
+
+async def test_every_keyed_operation_declares_the_bearer_scheme(api: Api) -> None:
+    """``/openapi.json`` declares HTTP bearer on each operation that takes a key (so ``/docs``
+    has its "Authorize" button); an operation declaring it does answer 401 without a key. The
+    pages a member opens without a key (``/s/{token}``, ``/u/{token}``) and ``/healthz`` are
+    not in the document; an operation without a key would declare no scheme (below)."""
+    document = create_app().openapi()
+    scheme = document["components"]["securitySchemes"]["bearerAuth"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    keyed = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            assert operation.get("security") == [{"bearerAuth": []}], f"{method} {path}"
+            assert "401" in operation["responses"], f"{method} {path}"
+            keyed.append((method, path))
+    assert len(keyed) > 50
+    assert not {"/s/{token}", "/u/{token}", "/healthz", "/metrics"} & set(document["paths"])
+    for method, path in keyed[::7]:
+        concrete = re.sub(r"\{[^}]+\}", "1", path)
+        answered = await api.client.request(method.upper(), concrete)
+        assert answered.status_code == 401, f"{method} {path}"
+
+
+def test_an_operation_without_a_key_declares_no_scheme() -> None:
+    from fastapi import Depends, FastAPI
+
+    from patron.api.deps import principal
+    from patron.api.responses import install_error_responses
+
+    app = FastAPI()
+
+    @app.get("/open")
+    async def open_page() -> dict[str, str]:
+        return {}
+
+    @app.get("/keyed", dependencies=[Depends(principal)])
+    async def keyed_page() -> dict[str, str]:
+        return {}
+
+    install_error_responses(app, lambda _path: 1024)
+    paths = app.openapi()["paths"]
+    assert "security" not in paths["/open"]["get"]
+    assert paths["/keyed"]["get"]["security"] == [{"bearerAuth": []}]

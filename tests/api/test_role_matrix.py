@@ -289,6 +289,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/docs"): Entry(PUBLIC, Sample(200)),
     ("GET", "/openapi.json"): Entry(PUBLIC, Sample(200)),
     ("GET", "/healthz"): Entry(PUBLIC, Sample(200)),
+    ("GET", "/metrics"): Entry(ADMIN, Sample(200)),
     ("GET", "/static/swagger/{path}"): Entry(
         PUBLIC, Sample(200, path="/static/swagger/swagger-ui.css")
     ),

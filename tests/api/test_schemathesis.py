@@ -77,13 +77,17 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     models = tmp_path_factory.mktemp("feedback-models")
     cache_models(models, [AnalysisMode.FAST, AnalysisMode.ACCURATE])
     port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "patron", "serve", "--db", url, "--port", str(port)],
-        env={**os.environ, CACHE_DIR_ENV: str(models)},
-        cwd=Path(__file__).resolve().parents[2],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    # its log (a JSON line per request) goes to a file: a pipe nobody reads fills up, and the
+    # server then blocks on its next line
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "patron", "serve", "--db", url, "--port", str(port)],
+            env={**os.environ, CACHE_DIR_ENV: str(models)},
+            cwd=Path(__file__).resolve().parents[2],
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -94,16 +98,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"patron serve did not start: {process.stderr.read() if process.stderr else ''}"
-                )
+                raise RuntimeError(f"patron serve did not start: {log.read_text()[-5000:]}")
             time.sleep(0.2)
         yield base, key
     finally:
         process.terminate()
         process.wait(timeout=30)
-        if process.stderr is not None:
-            process.stderr.close()
         if server:
             asyncio.run(_drop_database(server, name))
 

@@ -144,3 +144,23 @@ def test_a_bad_write_groups_setting_stops_serve_before_the_database(
     assert result.exit_code == 2
     assert "PATRON_WRITE_GROUPS must be a whole number from 1 to 64, not '0'" in result.output
     assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("PATRON_LOG_FORMAT", "xml"), ("PATRON_LOG_LEVEL", "loud")]
+)
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_bad_log_setting_stops_the_command_at_its_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, command: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from patron.cli.main import app
+
+    monkeypatch.setenv(name, value)
+    path = tmp_path / "never.db"
+    arguments = [command, "--db", str(path)] + (["--port", "1"] if command == "serve" else [])
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 2
+    assert f"{name} must be" in result.output
+    assert not path.exists()

@@ -101,3 +101,22 @@ async def test_any_other_error_is_not_run_again(database: Database) -> None:
     assert not is_deadlock(raised.value)
     assert len(runs) == 1
     assert await _key_names(database) == []
+
+
+async def test_database_errors_never_quote_their_parameters(database: Database) -> None:
+    """Every engine hides its parameters (issue 16): a failed statement's message, which
+    reaches logs and dead letters, names the statement but not the values sent with it."""
+    from patron.kit.db import null_pool_engine
+
+    secret = "private-person@example.org"
+    one_shot = null_pool_engine(database.url)
+    for engine in (database.write_engine, database.read_engine, one_shot):
+        assert engine.sync_engine.hide_parameters
+    await one_shot.dispose()
+    with pytest.raises(exc.DBAPIError) as caught:
+        async with database.write() as session:
+            await session.execute(
+                text("INSERT INTO no_such_table_here (email) VALUES (:email)"), {"email": secret}
+            )
+    assert secret not in str(caught.value)
+    assert "hidden due to hide_parameters" in str(caught.value)

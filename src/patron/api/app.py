@@ -12,22 +12,32 @@ from pathlib import Path
 import fastapi_offline
 from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 import patron
-from patron.api.deps import WRITE_GROUPS_ENV, refuse_nul_bytes, write_group_limit
+from patron.api.deps import (
+    WRITE_GROUPS_ENV,
+    Admin,
+    DatabaseDep,
+    refuse_nul_bytes,
+    write_group_limit,
+)
 from patron.api.direct import install_direct_lane
 from patron.api.errors import install_error_handlers, install_shadowed_405
 from patron.api.guard import BodyLimits, RequestGuard, watch_revocations
 from patron.api.headers import SecurityHeaders
+from patron.api.observe import RequestObserver
 from patron.api.responses import install_error_responses
 from patron.api.routes import ROUTERS, purchases, survey_page, unsubscribe_page
 from patron.api.routes.purchases import record_purchase_fast
 from patron.api.throttle import Throttles
 from patron.feedback.analysis import AnalysisMode
 from patron.feedback.analysis.model import warm_up_in_background
+from patron.kit import metrics
 from patron.kit.db import Database
+from patron.kit.outbox_ops import outbox_backlog
+from patron.kit.time import utcnow
 from patron.web.app import install_console
 from patron.worker.loop import run_worker
 
@@ -106,6 +116,7 @@ def create_app(database_url: str | None = None, *, dispatch: bool | None = None)
         throttles=Throttles.from_environment(os.environ),
     )
     app.add_middleware(SecurityHeaders)  # outside the guard: its refusals get them too
+    app.add_middleware(RequestObserver)  # outermost: every answer is logged and counted
     app.mount("/static/swagger", StaticFiles(directory=_SWAGGER_STATIC), name="swagger")
 
     @app.get("/docs", include_in_schema=False)
@@ -123,5 +134,12 @@ def create_app(database_url: str | None = None, *, dispatch: bool | None = None)
         # the answering process (with several workers, which one took the connection), as
         # its number from 1, never its process id (issue 16)
         return {"status": "ok", "worker": worker_number()}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics(_caller: Admin, database: DatabaseDep) -> Response:
+        # the guard checked the key before (401, and its throttle, as under /api/v1)
+        async with database.read() as session:
+            backlog = await outbox_backlog(session, utcnow())
+        return Response(metrics.render(backlog), media_type=metrics.CONTENT_TYPE)
 
     return app

@@ -27,6 +27,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from patron.api.observe import ROUTE_TEMPLATE_SCOPE_KEY
+
 Handler = Callable[[Request], Awaitable[Response]]
 FastPath = Callable[[Request, Handler], Awaitable[Response]]
 
@@ -87,6 +89,8 @@ class DirectLane:
         if fast_path is None:
             await self.app(scope, receive, send)
             return
+        # the request log's route (api/observe.py): the direct route's path is its template
+        scope.setdefault("state", {})[ROUTE_TEMPLATE_SCOPE_KEY] = path
         request = Request(scope, receive, send)
         try:
             response = await fast_path(request, _decline)

@@ -43,9 +43,12 @@ MAX_BATCH_BODY_ENV = "PATRON_MAX_BATCH_BODY_BYTES"
 DEFAULT_MAX_BODY = 1024 * 1024
 DEFAULT_MAX_BATCH_BODY = 8 * 1024 * 1024
 API_PREFIX = "/api/v1"
+METRICS_PATH = "/metrics"  # keyed too (admin): app.py
 BATCH_PATHS = frozenset({f"{API_PREFIX}/purchases/batch", f"{API_PREFIX}/members/batch"})
-# where the guard leaves the principal it found, for ``deps.principal``
+# where the guard leaves the principal it found, for ``deps.principal`` (and the request log)
 PRINCIPAL_SCOPE_KEY = "patron.principal"
+# where it leaves the code of a refusal it answered, for the request log (api/observe.py)
+REFUSAL_SCOPE_KEY = "patron.refusal"
 
 
 class PayloadTooLargeError(PatronError):
@@ -172,7 +175,7 @@ class RequestGuard:
         guesses: str | None = None  # who a 404 here counts against (lookups of codes, tokens)
         try:
             principal = None
-            if path.startswith(API_PREFIX + "/") or path == API_PREFIX:
+            if path.startswith(API_PREFIX + "/") or path in (API_PREFIX, METRICS_PATH):
                 self.throttles.auth.check(client)
                 principal = await self._authenticate(headers, scope, client)
             if is_lookup(path, API_PREFIX):
@@ -235,6 +238,7 @@ def _too_large(limit: int) -> PayloadTooLargeError:
 
 
 async def _answer(error: PatronError, scope: Scope, receive: Receive, send: Send) -> None:
+    scope.setdefault("state", {})[REFUSAL_SCOPE_KEY] = error.code
     response = JSONResponse(error.to_dict(), status_code=error.status)
     if error.status == 413:
         response.headers["Connection"] = "close"

@@ -21,6 +21,10 @@ the codes declared for that status. Found without a declaration:
 - whatever the route's dependencies declare: ``principal`` answers ``401 missing_api_key`` and
   ``401 invalid_api_key``, a role check ``403 forbidden``.
 
+An operation that can answer 401 takes a key: it declares the HTTP bearer security scheme
+(``components.securitySchemes.bearerAuth``, the "Authorize" button of ``/docs``); the pages
+without a key (``/s/{token}``, ``/u/{token}``) declare none.
+
 A 422 that is not ``validation_error`` is a rule no JSON schema can state (a field against
 another field, or against the stored state, such as ``currency_mismatch``): the schema states
 every rule it can, so a request the schema accepts is refused only with one of these declared
@@ -49,6 +53,12 @@ INVALID_BODY = "invalid_body"
 PAYLOAD_TOO_LARGE = "payload_too_large"
 TOO_MANY_REQUESTS = "too_many_requests"
 RULE_CODES = "x-rule-codes"
+BEARER_SCHEME = "bearerAuth"
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key (`patron keys create`), sent as `Authorization: Bearer <key>`.",
+}
 MAX_BODY_BYTES = "x-max-body-bytes"
 
 _DECLARED: dict[Callable[..., Any], tuple[type[PatronError], ...]] = {}
@@ -186,12 +196,16 @@ def _document(app: FastAPI, body_limit: Callable[[str], int]) -> dict[str, Any]:
                     _no_nul(parameter.get("schema", {}))
             responses = item[method.lower()]["responses"]
             responses.pop("422", None)
-            for status, codes in route_codes(route).items():
+            codes_by_status = route_codes(route)
+            for status, codes in codes_by_status.items():
                 responses[str(status)] = _response(status, codes)
+            if 401 in codes_by_status:
+                item[method.lower()]["security"] = [{BEARER_SCHEME: []}]
             if "413" in responses:
                 limit = body_limit(path)
                 responses["413"][MAX_BODY_BYTES] = limit
                 responses["413"]["description"] += f" (a body of more than {limit} bytes)"
+    document.setdefault("components", {})["securitySchemes"] = {BEARER_SCHEME: BEARER}
     schemas = document.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)

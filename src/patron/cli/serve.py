@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 from typing import Annotated
 
 import typer
@@ -11,16 +12,19 @@ import uvicorn
 
 from patron.cli.options import DbOption
 from patron.kit.db import database_url
+from patron.kit.metrics import MULTIPROCESS_ENV
 
 
 def serve_database(url: str, host: str, port: int, workers: int, *, dispatch: bool = True) -> None:
     from patron.api.app import create_app
     from patron.api.deps import WRITE_GROUPS_ENV, write_group_limit
     from patron.cli.workers import WorkerStartError, reuse_port_available, run_workers
+    from patron.kit.logs import configure_logging
     from patron.migrations import upgrade_schema
 
     try:  # a bad setting stops here, before the database and the workers
         write_group_limit(os.environ.get(WRITE_GROUPS_ENV))
+        configure_logging(os.environ)
     except ValueError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
@@ -37,6 +41,7 @@ def serve_database(url: str, host: str, port: int, workers: int, *, dispatch: bo
             raise typer.Exit(1) from error
     elif workers > 1:
         os.environ["PATRON_DATABASE_URL"] = url
+        os.environ.setdefault(MULTIPROCESS_ENV, metrics_directory())
         # every process would dispatch: fine on PostgreSQL, only contention on SQLite
         os.environ["PATRON_IN_PROCESS_WORKER"] = "1" if dispatch and "sqlite" not in url else "0"
         uvicorn.run(
@@ -45,6 +50,7 @@ def serve_database(url: str, host: str, port: int, workers: int, *, dispatch: bo
             port=port,
             workers=workers,
             log_level="warning",
+            log_config=None,  # the logging of configure_logging (patron.api.asgi does it too)
             access_log=False,
         )
     else:
@@ -53,8 +59,15 @@ def serve_database(url: str, host: str, port: int, workers: int, *, dispatch: bo
             host=host,
             port=port,
             log_level="warning",
+            log_config=None,
             access_log=False,
         )
+
+
+def metrics_directory() -> str:
+    """A new private directory for the metrics of a server's worker processes
+    (:mod:`patron.kit.metrics`); it is left in the system's temporary directory."""
+    return tempfile.mkdtemp(prefix="patron-metrics-")
 
 
 def serve(

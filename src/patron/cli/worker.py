@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from typing import Annotated
 
@@ -23,10 +24,16 @@ def worker(
     """Dispatch domain events to their handlers and run the delivery pollers (webhooks,
     email) until SIGTERM or SIGINT. Several workers may run on PostgreSQL. Creates or
     upgrades the database."""
+    from patron.kit.logs import configure_logging
     from patron.migrations import upgrade_schema
     from patron.worker.loop import RoundReport, run_worker
 
     url = database_url(db)
+    try:
+        configure_logging(os.environ)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
 
     def show(report: RoundReport) -> None:
         typer.echo(

@@ -25,14 +25,18 @@ import contextlib
 import ctypes
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
 import uvicorn
+
+from patron.kit.metrics import MULTIPROCESS_ENV
 
 STARTUP_SECONDS = 5.0
 BACKLOG = 2048
@@ -74,12 +78,17 @@ def _name_process(name: str) -> None:
 
 def _worker(url: str, sock: socket.socket, dispatch: bool, number: int = 1) -> None:
     from patron.api.app import WORKER_NUMBER_ENV, create_app
+    from patron.kit.logs import configure_logging
 
     os.environ[WORKER_NUMBER_ENV] = str(number)
     _name_process(f"patron-w{number}")
+    configure_logging(os.environ)
 
     config = uvicorn.Config(
-        create_app(url, dispatch=dispatch), log_level="warning", access_log=False
+        create_app(url, dispatch=dispatch),
+        log_level="warning",
+        log_config=None,
+        access_log=False,
     )
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -138,8 +147,11 @@ def run_workers(url: str, host: str, port: int, workers: int, *, dispatch: bool 
     """Serve with ``workers`` processes until SIGINT or SIGTERM (see the module docstring).
 
     Raises OSError when the port cannot be bound, :class:`WorkerStartError` when a worker
-    dies while starting."""
+    dies while starting. The workers keep their metrics in files of one private directory
+    (:mod:`patron.kit.metrics`), made here and removed at the end."""
     sockets: list[socket.socket] = []
+    metrics = tempfile.mkdtemp(prefix="patron-metrics-")
+    os.environ[MULTIPROCESS_ENV] = metrics  # the spawned workers inherit it
     try:
         for _ in range(workers):
             sockets.append(listening_socket(host, port))
@@ -155,3 +167,5 @@ def run_workers(url: str, host: str, port: int, workers: int, *, dispatch: bool 
     finally:
         for sock in sockets:
             sock.close()
+        os.environ.pop(MULTIPROCESS_ENV, None)
+        shutil.rmtree(metrics, ignore_errors=True)

@@ -8,6 +8,9 @@ One code path serves SQLite (the embedded default) and PostgreSQL:
   :mod:`patron.kit.sqlite_inline`); on PostgreSQL it is a plain
   transaction and row locks (``SELECT ... FOR UPDATE``) serialise writers of one account.
 - ``Database.read()`` opens a read-only unit of work (never commits).
+Every engine is created with ``hide_parameters=True``: a database error's message (in a log,
+a traceback, a dead letter's ``last_error``) names the statement but never its parameters,
+which hold members' personal data and key hashes (issue 16).
 The unit of work commits when its block exits cleanly and rolls back on an exception.
 ``Database.write_again_on_deadlock(work)`` runs ``work`` in a unit of work, and again in a new
 one when PostgreSQL rolled it back to break a deadlock (:func:`is_deadlock`).
@@ -153,7 +156,11 @@ class Database:
             self.read_engine = inline_sqlite_engine(self.url, "BEGIN", _PRAGMAS, pool_size)
         else:
             self.write_engine = create_async_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=False,
+                hide_parameters=True,
             )
             self.read_engine = self.write_engine
         self._write = async_sessionmaker(self.write_engine, expire_on_commit=False)
@@ -204,7 +211,7 @@ class Database:
 def null_pool_engine(url: str) -> AsyncEngine:
     """An engine without pooling, for one-shot administrative work."""
     create_private_sqlite_file(url)
-    return create_async_engine(database_url(url), poolclass=NullPool)
+    return create_async_engine(database_url(url), poolclass=NullPool, hide_parameters=True)
 
 
 def create_private_sqlite_file(url: str) -> None:

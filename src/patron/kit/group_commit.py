@@ -45,6 +45,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from patron.kit.db import Database, is_deadlock, pause_after_deadlock
+from patron.kit.metrics import GROUP_COMMIT_SIZE
 from patron.kit.raw import Raw, Sql, raw_of
 
 T = TypeVar("T")
@@ -139,6 +140,7 @@ class WriteGroups:
             for unit in group:
                 _settle(unit.future, None, unit.error or error)
             raise
+        GROUP_COMMIT_SIZE.observe(len(group))  # a group that committed
         for unit in group:
             _settle(unit.future, unit.result, unit.error)
 

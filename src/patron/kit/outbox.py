@@ -201,6 +201,20 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=2 ** min(attempts, MAX_ATTEMPTS))
 
 
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A handler run that failed, as the worker logs it: no exception message (it may quote
+    personal data; the run's ``last_error`` keeps it, ``patron events dead`` shows it)."""
+
+    handler: str
+    event_id: str
+    event_type: str
+    attempt: int
+    dead: bool
+    error_type: str
+    retry_at: datetime | None
+
+
 @dataclass(slots=True)
 class DispatchReport:
     events: int = 0
@@ -208,6 +222,7 @@ class DispatchReport:
     failed: int = 0
     dead: int = 0
     errors: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +326,8 @@ class _Attempt:
     status: str  # done | retry | dead
     retry_at: datetime | None = None
     error: str | None = None
+    error_type: str = ""
+    attempt: int = 0
 
 
 def _failed(
@@ -323,6 +340,8 @@ def _failed(
         "dead" if dead else "retry",
         None if dead else moment + backoff(attempts),
         f"{type(error).__name__}: {error}"[:2000],
+        f"{type(error).__module__}.{type(error).__qualname__}",
+        attempts,
     )
 
 
@@ -487,6 +506,17 @@ async def dispatch_pending(
         report.failed += 1
         report.dead += int(attempt.status == "dead")
         report.errors.append(f"{attempt.handler} on {attempt.event.public_id}: {attempt.error}")
+        report.failures.append(
+            Failure(
+                attempt.handler,
+                attempt.event.public_id,
+                attempt.event.type,
+                attempt.attempt,
+                attempt.status == "dead",
+                attempt.error_type,
+                attempt.retry_at,
+            )
+        )
         if attempt.retry_at is not None:
             retry_at[attempt.event.id].append(attempt.retry_at)
     finished = [event_id for event_id, times in retry_at.items() if not times]

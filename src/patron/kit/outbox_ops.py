@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.kit.metrics import Backlog
 from patron.kit.outbox import OutboxEvent, OutboxHandlerRun
 from patron.kit.raw import read_time
 
@@ -136,6 +137,34 @@ def _percentile(sorted_values: list[float], fraction: float) -> float | None:
         return None
     index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
     return sorted_values[index]
+
+
+async def outbox_backlog(session: AsyncSession, now: datetime) -> Backlog:
+    """The backlog alone (for ``/metrics``): pending events, the oldest one's age, runs
+    retrying and dead; two queries, without :func:`outbox_stats`' sample of lags."""
+    pending, oldest = (
+        await session.execute(
+            select(func.count(), func.min(OutboxEvent.occurred_at)).where(
+                OutboxEvent.dispatched_at.is_(None)
+            )
+        )
+    ).one()
+    oldest_at = read_time(oldest)
+    counts = {"retry": 0, "dead": 0}
+    for status, count in await session.execute(
+        select(OutboxHandlerRun.status, func.count())
+        .where(OutboxHandlerRun.status.in_(("retry", "dead")))
+        .group_by(OutboxHandlerRun.status)
+    ):
+        counts[status] = count
+    return Backlog(
+        pending=pending,
+        oldest_pending_seconds=(
+            0.0 if oldest_at is None else max(0.0, (now - oldest_at).total_seconds())
+        ),
+        retrying=counts["retry"],
+        dead=counts["dead"],
+    )
 
 
 async def outbox_stats(session: AsyncSession, now: datetime) -> OutboxStats:

@@ -129,7 +129,12 @@ def _inline_engine(url: str, begin: str, statements: Sequence[str], pool_size: i
         return InlineConnection(sqlite3.connect(path, check_same_thread=False, timeout=60))
 
     engine = create_async_engine(
-        url, async_creator=connect, pool_size=pool_size, max_overflow=0, pool_timeout=60
+        url,
+        async_creator=connect,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=60,
+        hide_parameters=True,  # errors never quote personal data (kit/db.py)
     )
 
     @event.listens_for(engine.sync_engine, "connect")

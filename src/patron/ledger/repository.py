@@ -20,6 +20,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import BindParameter
 
 from patron.kit.db import UTCDateTime
+from patron.kit.metrics import LEDGER_ENTRIES
 from patron.kit.raw import Sql, json_text, raw_of, read_time
 from patron.ledger.errors import AccountNotFoundError, LotNotFoundError
 from patron.ledger.kinds import EntryKind
@@ -270,7 +271,10 @@ class LedgerRepository:
         raw = await raw_of(self.session)
         parameters = [values[name] for name in _RAW_ENTRY_COLUMNS]
         row = await raw.one(_RAW_INSERT_ENTRY, *parameters, json_text(values["meta"]))
-        return None if row is None else int(row[0])
+        if row is None:
+            return None
+        LEDGER_ENTRIES.inc()
+        return int(row[0])
 
     async def insert_entries(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Insert entries whose keys cannot collide; their ids in the order of ``rows``."""
@@ -278,7 +282,9 @@ class LedgerRepository:
             return []
         statement: Insert = insert(entries).returning(entries.c.id, sort_by_parameter_order=True)
         result = await self.session.execute(statement, list(rows))
-        return list(result.scalars())
+        ids = list(result.scalars())
+        LEDGER_ENTRIES.inc(len(ids))
+        return ids
 
     async def insert_lot(self, values: dict[str, Any]) -> int:
         raw = await raw_of(self.session)

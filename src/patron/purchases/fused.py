@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.kit.metrics import LEDGER_ENTRIES
 from patron.kit.outbox import DomainEvent
 from patron.kit.raw import Sql, json_text, raw_of
 from patron.ledger.credit import credit_delta, lot_values
@@ -208,7 +209,11 @@ async def insert_purchase_with_earning(
         parameters.append(_payload(purchase_events.recorded(0, values)))
         parameters.append(_payload(purchase_events.earned(account.member_id, 0, change.amount)))
     row = await (await raw_of(session)).one(statement, *parameters)
-    return None if row is None else (int(row[0]), bool(row[1]))
+    if row is None:
+        return None
+    if row[1]:
+        LEDGER_ENTRIES.inc()
+    return int(row[0]), bool(row[1])
 
 
 def _payload(event: DomainEvent) -> str:

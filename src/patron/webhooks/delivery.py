@@ -218,7 +218,15 @@ async def _record(session: AsyncSession, job: Job, result: Outcome, now: datetim
             f"disabled at {now.isoformat()}: {why}; last attempt of delivery "
             f"{delivery.id} ({delivery.message_id}): {result.error}"
         )
-        logger.warning("webhook %s disabled: %s", endpoint.id, endpoint.notice)
+        logger.warning(  # the notice (endpoint.notice) may quote the endpoint's answer: not here
+            "webhook disabled",
+            extra={
+                "event": "webhook_disabled",
+                "endpoint_id": endpoint.id,
+                "delivery_id": delivery.id,
+                "gone": gone,
+            },
+        )
 
 
 async def run_once(database: Database, now: datetime) -> int:

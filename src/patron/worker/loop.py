@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from patron.kit.db import Database
-from patron.kit.outbox import Handler, Poller, dispatch_pending
+from patron.kit.outbox import Failure, Handler, Poller, dispatch_pending
 from patron.kit.time import utcnow
 from patron.worker import registry
 
@@ -47,14 +47,33 @@ async def run_round(
         dispatched.handled,
         dispatched.failed,
     )
-    for error in dispatched.errors:
-        log.warning("handler failed: %s", error)
+    for failure in dispatched.failures:
+        _log_failure(failure)
     for poller in pollers:
         try:
             report.polled += await poller.run_once(database, utcnow())
         except Exception:  # one broken delivery loop must not stop the others
-            log.exception("poller %s failed", poller.name)
+            log.exception("poller failed", extra={"event": "poller_failed", "poller": poller.name})
     return report
+
+
+def _log_failure(failure: Failure) -> None:
+    """One line per failed handler run: ``handler_failed`` (to be retried, a warning) or
+    ``dead_letter`` (no attempt left, an error). Ids and types only: the error's message is in
+    the run's ``last_error`` (``patron events dead``)."""
+    fields = {
+        "event": "dead_letter" if failure.dead else "handler_failed",
+        "handler": failure.handler,
+        "event_id": failure.event_id,
+        "event_type": failure.event_type,
+        "attempt": failure.attempt,
+        "error": failure.error_type,
+        "retry_at": None if failure.retry_at is None else failure.retry_at.isoformat(),
+    }
+    if failure.dead:
+        log.error("dead letter", extra=fields)
+    else:
+        log.warning("handler failed", extra=fields)
 
 
 async def run_worker(
@@ -74,7 +93,7 @@ async def run_worker(
         try:
             report = await run_round(database, handlers, pollers)
         except Exception:  # the database went away for a moment: try again after a pause
-            log.exception("worker round failed")
+            log.exception("worker round failed", extra={"event": "round_failed"})
             report = RoundReport()
         total.events += report.events
         total.handled += report.handled
