@@ -38,7 +38,7 @@ from patron.rules.compiled import (
 )
 from patron.rules.conditions import check_conditions, order_total, purchase_facts
 from patron.rules.context import PurchaseContext
-from patron.rules.hints import Hint, HintKind
+from patron.rules.hints import Hint, HintKind, hint_for_failures
 from patron.rules.periods import limit_period_key
 from patron.rules.program import RuleProgram
 from patron.rules.trace import BreakdownRow, effect_of
@@ -295,38 +295,24 @@ def select(checks: Sequence[CampaignCheck], refused: Mapping[str, str]) -> Selec
     return Selection(tuple(applied), tuple(skipped))
 
 
-_LINE_CONDITIONS = frozenset({"line_category_in", "line_sku_in"})
-
-
 def campaign_hints(
     program: RuleProgram, checks: Sequence[CampaignCheck], context: PurchaseContext
 ) -> list[Hint]:
     """Hints for campaigns that almost applied: in the audience, and failing only on
-    ``order_total_gte`` (spend more) or only on line conditions (add an item), as
+    conditions the customer can act on (:data:`patron.rules.hints.HINTS`), as
     :func:`patron.rules.hints.hints` gives them for rules. The caller leaves out campaigns
     whose limit or budget is used up."""
     rates = compile_program(program)
     total = order_total(rates.exclude_shipping, context)
     found: list[Hint] = []
     for check in checks:
-        failed = set(check.failed)
-        if not failed:
+        if not check.failed:
             continue
         compiled = _compiled(program, check.campaign)
         head = Hint(
             HintKind.SPEND_MORE, ROW_PREFIX + check.key, check.name, compiled.kind, compiled.value
         )
-        gte = compiled.when.total_gte
-        if failed == {"order_total_gte"} and gte is not None:
-            found.append(replace(head, missing_amount=gte - total))
-        elif failed <= _LINE_CONDITIONS:
-            when = check.campaign.when
-            found.append(
-                replace(
-                    head,
-                    kind=HintKind.ADD_ITEM,
-                    categories=tuple(when.line_category_in or ()),
-                    skus=tuple(when.line_sku_in or ()),
-                )
-            )
+        hint = hint_for_failures(head, check.failed, compiled.when, check.campaign.when, total)
+        if hint is not None:
+            found.append(hint)
     return found

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from patron.rules.program import RuleProgram as Program
 from patron.rules.trace import effect_of
-from patron.rules.vocabulary import Conditions, EarnRule, EffectType, Rounding
+from patron.rules.vocabulary import Conditions, ConditionType, EarnRule, EffectType, Rounding
 
 Ratio = tuple[int, int]
 _CACHE_SIZE = 64
@@ -37,6 +37,10 @@ def _set(values: list[str] | None) -> frozenset[str] | None:
 
 @dataclass(frozen=True, slots=True)
 class CompiledConditions:
+    """A rule's conditions, one field per :class:`ConditionType` (``None``: not given), and
+    ``line_kinds`` / ``purchase_kinds``: the given ones, in the enum's order, that select lines
+    and that test the whole purchase. The evaluators walk those through their registries."""
+
     categories: frozenset[str] | None
     skus: frozenset[str] | None
     total_gte: int | None
@@ -47,10 +51,12 @@ class CompiledConditions:
     weekdays: frozenset[int] | None
     time_window: tuple[time, time] | None
     tiers: frozenset[str] | None
+    line_kinds: tuple[ConditionType, ...] = ()
+    purchase_kinds: tuple[ConditionType, ...] = ()
 
     @property
     def has_line_scope(self) -> bool:
-        return self.categories is not None or self.skus is not None
+        return bool(self.line_kinds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +101,7 @@ def _conditions(program: Program, when: Conditions) -> CompiledConditions:
         window = (start.replace(tzinfo=None), end.replace(tzinfo=None))
     weekdays = None if when.weekday_in is None else frozenset(d.index for d in when.weekday_in)
     gte, lt = when.order_total_gte, when.order_total_lt
+    given = [kind for kind in ConditionType if when.value(kind) is not None]
     return CompiledConditions(
         categories=_set(when.line_category_in),
         skus=_set(when.line_sku_in),
@@ -106,6 +113,8 @@ def _conditions(program: Program, when: Conditions) -> CompiledConditions:
         weekdays=weekdays,
         time_window=window,
         tiers=_set(when.tier_in),
+        line_kinds=tuple(kind for kind in given if kind.is_line),
+        purchase_kinds=tuple(kind for kind in given if not kind.is_line),
     )
 
 

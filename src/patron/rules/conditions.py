@@ -13,11 +13,13 @@ needs at least one such line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
 
 from patron.rules.compiled import CompiledConditions, CompiledProgram
 from patron.rules.context import LineContext, PurchaseContext
+from patron.rules.vocabulary import ConditionType
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,60 +63,127 @@ def time_in_window(moment: time, start: time, end: time) -> bool:
     return moment >= start or moment < end
 
 
-def _in_scope(when: CompiledConditions, line: LineContext) -> bool:
-    if when.categories is not None and line.category not in when.categories:
-        return False
-    return when.skus is None or line.sku in when.skus
+LineTest = Callable[[CompiledConditions, LineContext], bool]
+PurchaseTest = Callable[[CompiledConditions, PurchaseFacts], bool]
 
 
-def _line_failures(when: CompiledConditions, lines: tuple[LineContext, ...]) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class LineCheck:
+    """A line condition: ``keeps`` says whether a line meets it (the rule's scope is the lines
+    that meet every line condition)."""
+
+    keeps: LineTest
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseCheck:
+    """A condition on the whole purchase: ``holds`` says whether the purchase meets it."""
+
+    holds: PurchaseTest
+
+
+def _member(values: frozenset[str] | None, value: str | None) -> bool:
+    """``value`` is one of ``values``; ``None`` values (not given) hold for anything, a missing
+    ``value`` never meets a given set."""
+    return values is None or (value is not None and value in values)
+
+
+def _category(when: CompiledConditions, line: LineContext) -> bool:
+    return _member(when.categories, line.category)
+
+
+def _sku(when: CompiledConditions, line: LineContext) -> bool:
+    return _member(when.skus, line.sku)
+
+
+def _total_gte(when: CompiledConditions, facts: PurchaseFacts) -> bool:
+    return when.total_gte is None or facts.order_total >= when.total_gte
+
+
+def _total_lt(when: CompiledConditions, facts: PurchaseFacts) -> bool:
+    return when.total_lt is None or facts.order_total < when.total_lt
+
+
+def _channel(when: CompiledConditions, facts: PurchaseFacts) -> bool:
+    return _member(when.channels, facts.context.channel)
+
+
+def _store(when: CompiledConditions, facts: PurchaseFacts) -> bool:
+    return _member(when.stores, facts.context.store)
+
+
+def _between(when: CompiledConditions, facts: PurchaseFacts) -> bool:
+    span = when.between
+    return span is None or span[0] <= facts.local_time.date() <= span[1]
+
+
+def _weekday(when: CompiledConditions, facts: PurchaseFacts) -> bool:
+    return when.weekdays is None or facts.local_time.weekday() in when.weekdays
+
+
+def _time_window(when: CompiledConditions, facts: PurchaseFacts) -> bool:
+    window = when.time_window
+    return window is None or time_in_window(facts.local_time.time(), *window)
+
+
+def _tier(when: CompiledConditions, facts: PurchaseFacts) -> bool:
+    return _member(when.tiers, facts.context.tier_id)
+
+
+CHECKS: dict[ConditionType, LineCheck | PurchaseCheck] = {
+    ConditionType.LINE_CATEGORY_IN: LineCheck(_category),
+    ConditionType.LINE_SKU_IN: LineCheck(_sku),
+    ConditionType.ORDER_TOTAL_GTE: PurchaseCheck(_total_gte),
+    ConditionType.ORDER_TOTAL_LT: PurchaseCheck(_total_lt),
+    ConditionType.CHANNEL_IN: PurchaseCheck(_channel),
+    ConditionType.STORE_IN: PurchaseCheck(_store),
+    ConditionType.BETWEEN: PurchaseCheck(_between),
+    ConditionType.WEEKDAY_IN: PurchaseCheck(_weekday),
+    ConditionType.TIME_BETWEEN: PurchaseCheck(_time_window),
+    ConditionType.TIER_IN: PurchaseCheck(_tier),
+}
+"""The per-event evaluator's registry: one check per :class:`ConditionType` (a line check for
+the line conditions, a purchase check for the others; ``tests/rules/test_registries.py``)."""
+
+
+def _line_tests(when: CompiledConditions) -> list[LineTest]:
+    tests: list[LineTest] = []
+    for kind in when.line_kinds:
+        check = CHECKS[kind]
+        if not isinstance(check, LineCheck):  # pragma: no cover - the registry test holds it
+            raise TypeError(f"{kind.value} is a line condition without a line check")
+        tests.append(check.keeps)
+    return tests
+
+
+def _line_failures(
+    when: CompiledConditions, tests: list[LineTest], lines: tuple[LineContext, ...]
+) -> list[str]:
     """Which line conditions to blame when no line is in scope: those that no line meets on
-    its own, or both when each is met by some line but never by the same one."""
-    failed: list[str] = []
-    categories, skus = when.categories, when.skus
-    if categories is not None and not any(line.category in categories for line in lines):
-        failed.append("line_category_in")
-    if skus is not None and not any(line.sku in skus for line in lines):
-        failed.append("line_sku_in")
-    return failed or ["line_category_in", "line_sku_in"]
-
-
-def _order_failures(when: CompiledConditions, facts: PurchaseFacts) -> list[str]:
-    context, total = facts.context, facts.order_total
-    failed: list[str] = []
-    if when.total_gte is not None and total < when.total_gte:
-        failed.append("order_total_gte")
-    if when.total_lt is not None and total >= when.total_lt:
-        failed.append("order_total_lt")
-    if when.channels is not None and context.channel not in when.channels:
-        failed.append("channel_in")
-    if when.stores is not None and context.store not in when.stores:
-        failed.append("store_in")
-    return failed
-
-
-def _calendar_failures(when: CompiledConditions, moment: datetime) -> list[str]:
-    failed: list[str] = []
-    if when.between is not None and not when.between[0] <= moment.date() <= when.between[1]:
-        failed.append("between")
-    if when.weekdays is not None and moment.weekday() not in when.weekdays:
-        failed.append("weekday_in")
-    if when.time_window is not None and not time_in_window(moment.time(), *when.time_window):
-        failed.append("time_between")
-    return failed
+    its own, or all of them when each is met by some line but never by the same one."""
+    failed = [
+        kind.value
+        for kind, test in zip(when.line_kinds, tests, strict=True)
+        if not any(test(when, line) for line in lines)
+    ]
+    return failed or [kind.value for kind in when.line_kinds]
 
 
 def check_conditions(when: CompiledConditions, facts: PurchaseFacts) -> ConditionResult:
     """Every condition of ``when`` checked against the purchase (no short cut, so that the
-    trace and the hints can name all that fail)."""
+    trace and the hints can name all that fail), in the order of :class:`ConditionType`:
+    the line conditions come first there."""
     lines = facts.context.lines
-    if when.has_line_scope:
-        scope = tuple(index for index, line in enumerate(lines) if _in_scope(when, line))
-        failed = [] if scope else _line_failures(when, lines)
+    if when.line_kinds:
+        tests = _line_tests(when)
+        scope = tuple(
+            index for index, line in enumerate(lines) if all(test(when, line) for test in tests)
+        )
+        failed = [] if scope else _line_failures(when, tests, lines)
     else:
         scope, failed = tuple(range(len(lines))), []
-    failed += _order_failures(when, facts)
-    failed += _calendar_failures(when, facts.local_time)
-    if when.tiers is not None and facts.context.tier_id not in when.tiers:
-        failed.append("tier_in")
+    for kind in when.purchase_kinds:
+        check = CHECKS[kind]
+        if isinstance(check, PurchaseCheck) and not check.holds(when, facts):
+            failed.append(kind.value)
     return ConditionResult(failed=tuple(failed), lines=scope)

@@ -27,6 +27,7 @@ The engine never reads the clock, never queries and never mutates its inputs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -132,17 +133,36 @@ class _Running:
 
     def apply(self, rule: CompiledRule, lines: tuple[int, ...]) -> int:
         """Apply one effect and return the points it contributed (see the trace module)."""
-        if rule.kind is EffectType.BONUS_POINTS:
-            return rule.bonus
-        before = self.points()
-        a, b = rule.ratio
-        if rule.kind is EffectType.MULTIPLY_LINES:
-            scope = set(lines)
-            self.numerators = [n * (a if i in scope else b) for i, n in enumerate(self.numerators)]
-            self.denominator *= b
-        else:
-            self.order = (self.order[0] * a, self.order[1] * b)
-        return self.points() - before
+        return EFFECTS[rule.kind](self, rule, lines)
+
+
+def _multiply_lines(running: _Running, rule: CompiledRule, lines: tuple[int, ...]) -> int:
+    before = running.points()
+    a, b = rule.ratio
+    scope = set(lines)
+    running.numerators = [n * (a if i in scope else b) for i, n in enumerate(running.numerators)]
+    running.denominator *= b
+    return running.points() - before
+
+
+def _multiply_order(running: _Running, rule: CompiledRule, lines: tuple[int, ...]) -> int:
+    before = running.points()
+    a, b = rule.ratio
+    running.order = (running.order[0] * a, running.order[1] * b)
+    return running.points() - before
+
+
+def _bonus_points(running: _Running, rule: CompiledRule, lines: tuple[int, ...]) -> int:
+    return rule.bonus
+
+
+EFFECTS: dict[EffectType, Callable[[_Running, CompiledRule, tuple[int, ...]], int]] = {
+    EffectType.MULTIPLY_LINES: _multiply_lines,
+    EffectType.MULTIPLY_ORDER: _multiply_order,
+    EffectType.BONUS_POINTS: _bonus_points,
+}
+"""The per-event evaluator's registry of immediate effects: each applies one rule's effect to
+the running evaluation and returns the points it made (``tests/rules/test_registries.py``)."""
 
 
 def _trace(

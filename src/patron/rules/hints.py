@@ -15,25 +15,41 @@ of the rule (``order_total_lt``) may then refuse.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 
 from patron.rules.arithmetic import decimal_text
-from patron.rules.compiled import CompiledRule, compile_program
+from patron.rules.compiled import CompiledConditions, CompiledRule, compile_program
 from patron.rules.conditions import order_total
 from patron.rules.context import PurchaseContext
 from patron.rules.engine import Evaluation, evaluate
 from patron.rules.program import RuleProgram as Program
 from patron.rules.trace import Outcome, RuleTrace
-from patron.rules.vocabulary import EarnRule, EffectType
-
-_LINE_CONDITIONS = frozenset({"line_category_in", "line_sku_in"})
+from patron.rules.vocabulary import Conditions, ConditionType, EarnRule, EffectType
 
 
 class HintKind(StrEnum):
     SPEND_MORE = "spend_more"
     ADD_ITEM = "add_item"
+
+
+HINTS: dict[ConditionType, HintKind | None] = {
+    ConditionType.LINE_CATEGORY_IN: HintKind.ADD_ITEM,
+    ConditionType.LINE_SKU_IN: HintKind.ADD_ITEM,
+    ConditionType.ORDER_TOTAL_GTE: HintKind.SPEND_MORE,
+    ConditionType.ORDER_TOTAL_LT: None,  # spending less is not advice a shop gives
+    ConditionType.CHANNEL_IN: None,
+    ConditionType.STORE_IN: None,
+    ConditionType.BETWEEN: None,
+    ConditionType.WEEKDAY_IN: None,
+    ConditionType.TIME_BETWEEN: None,
+    ConditionType.TIER_IN: None,
+}
+"""The hints' registry: what a customer can do about each failing :class:`ConditionType`
+(``None``: nothing they control at the till; ``tests/rules/test_registries.py``). A rule gets
+a hint when every condition that failed leads to the same kind of hint."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,20 +84,36 @@ def _limit_left(rule: EarnRule, context: PurchaseContext) -> bool:
     return rule.limit is None or context.rule_usage.get(rule.id, 0) < rule.limit.per_member
 
 
-def _hint_for(rule: CompiledRule, trace: RuleTrace, total: int) -> Hint | None:
-    failed = set(trace.failed_conditions)
-    source = rule.rule
-    head = Hint(HintKind.SPEND_MORE, source.id, source.name, trace.effect, trace.value)
-    if failed == {"order_total_gte"} and rule.when.total_gte is not None:
-        return replace(head, missing_amount=rule.when.total_gte - total)
-    if failed and failed <= _LINE_CONDITIONS:
+def hint_for_failures(
+    head: Hint,
+    failed: Iterable[str],
+    when: CompiledConditions,
+    written: Conditions,
+    total: int,
+) -> Hint | None:
+    """The hint for a rule (or a campaign) whose conditions ``failed`` (their names), given as
+    ``head`` with its rule and effect; ``None`` when the failures call for no hint or for
+    hints of different kinds."""
+    kinds = {HINTS[ConditionType(name)] for name in failed}
+    if len(kinds) != 1:
+        return None
+    (kind,) = kinds
+    if kind is HintKind.SPEND_MORE and when.total_gte is not None:
+        return replace(head, kind=kind, missing_amount=when.total_gte - total)
+    if kind is HintKind.ADD_ITEM:
         return replace(
             head,
-            kind=HintKind.ADD_ITEM,
-            categories=tuple(source.when.line_category_in or ()),
-            skus=tuple(source.when.line_sku_in or ()),
+            kind=kind,
+            categories=tuple(written.line_category_in or ()),
+            skus=tuple(written.line_sku_in or ()),
         )
     return None
+
+
+def _hint_for(rule: CompiledRule, trace: RuleTrace, total: int) -> Hint | None:
+    source = rule.rule
+    head = Hint(HintKind.SPEND_MORE, source.id, source.name, trace.effect, trace.value)
+    return hint_for_failures(head, trace.failed_conditions, rule.when, source.when, total)
 
 
 def hints(

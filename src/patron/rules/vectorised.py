@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 import polars as pl
 
@@ -46,9 +47,29 @@ _INT64_SAFE = 2**62
 _INT128_SAFE = 2**126
 
 
-def _multipliers(rules: Sequence[CompiledRule], kind: EffectType) -> list[tuple[int, Ratio]]:
-    """(evaluation index, multiplier ratio) of the rules whose effect is ``kind``."""
-    return [(index, rule.ratio) for index, rule in enumerate(rules) if rule.kind is kind]
+class FrameEffect(Enum):
+    """How an immediate effect enters the vectorised arithmetic."""
+
+    LINE_FACTOR = "line_factor"  # multiplies the amounts of the lines in the rule's scope
+    ORDER_FACTOR = "order_factor"  # multiplies the eligible spend of the order
+    BONUS = "bonus"  # adds points after rounding
+
+
+FRAME_EFFECTS: dict[EffectType, FrameEffect] = {
+    EffectType.MULTIPLY_LINES: FrameEffect.LINE_FACTOR,
+    EffectType.MULTIPLY_ORDER: FrameEffect.ORDER_FACTOR,
+    EffectType.BONUS_POINTS: FrameEffect.BONUS,
+}
+"""The vectorised evaluator's registry of immediate effects (``tests/rules/test_registries.py``)."""
+
+
+def frame_effect(rule: CompiledRule) -> FrameEffect:
+    return FRAME_EFFECTS[rule.kind]
+
+
+def _multipliers(rules: Sequence[CompiledRule], role: FrameEffect) -> list[tuple[int, Ratio]]:
+    """(evaluation index, multiplier ratio) of the rules whose effect enters as ``role``."""
+    return [(index, rule.ratio) for index, rule in enumerate(rules) if frame_effect(rule) is role]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +112,8 @@ def _plan(compiled: CompiledProgram, max_amount: int, max_lines: int, max_shippi
     """Bound every intermediate value from the data's maxima; choose Int64 or Int128, or
     refuse when even Int128 could overflow or a result could exceed Int64."""
     rules = compiled.rules
-    line_rules = _multipliers(rules, EffectType.MULTIPLY_LINES)
-    order_rules = _multipliers(rules, EffectType.MULTIPLY_ORDER)
+    line_rules = _multipliers(rules, FrameEffect.LINE_FACTOR)
+    order_rules = _multipliers(rules, FrameEffect.ORDER_FACTOR)
     common = math.lcm(1, *(tier.ratio[1] for tier in compiled.tiers.values()))
     tiers = {key: t.ratio[0] * (common // t.ratio[1]) for key, t in compiled.tiers.items()}
     line_den = math.prod(b for _, (_, b) in line_rules)
@@ -230,7 +251,7 @@ def _points_columns(plan: _Plan) -> list[pl.Expr]:
     bonuses = [
         pl.when(pl.col(f"applied_{index}")).then(rule.bonus).otherwise(0)
         for index, rule in enumerate(rules)
-        if rule.kind is EffectType.BONUS_POINTS
+        if frame_effect(rule) is FrameEffect.BONUS
     ]
     bonus = pl.sum_horizontal(pl.lit(0, dtype=pl.Int64), *bonuses).cast(pl.Int64)
     points = plan.rounded(numerator, plan.denominator, compiled.rounding).cast(pl.Int64) + bonus
@@ -279,7 +300,7 @@ def score_frame(
     line_frame = prepare_lines(lines, frame, purchase_key=purchase_key).with_columns(
         line_scope(rule.when).alias(f"scope_{index}")
         for index, rule in enumerate(rules)
-        if rule.when.has_line_scope or rule.kind is EffectType.MULTIPLY_LINES
+        if rule.when.has_line_scope or frame_effect(rule) is FrameEffect.LINE_FACTOR
     )
     prior = prepare_prior_usage(prior_usage, frame, member_key=member_key)
     frame = _with_line_facts(frame, line_frame, rules)

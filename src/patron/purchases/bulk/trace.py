@@ -29,15 +29,25 @@ from patron.purchases.bulk.trace_reasons import (
     check_consistency,
     failed_columns,
     local_columns,
+    meets_column,
     prior_usage_columns,
     reason_json,
     stopped_by_columns,
 )
 from patron.rules.arithmetic import decimal_text
 from patron.rules.compiled import CompiledProgram, CompiledRule, compile_program
+from patron.rules.vectorised import FrameEffect
 from patron.rules.vocabulary import EffectType
 
 _NO_TIER = "\x00"
+
+TRACE_EFFECTS: dict[EffectType, FrameEffect] = {
+    EffectType.MULTIPLY_LINES: FrameEffect.LINE_FACTOR,
+    EffectType.MULTIPLY_ORDER: FrameEffect.ORDER_FACTOR,
+    EffectType.BONUS_POINTS: FrameEffect.BONUS,
+}
+"""The trace's registry of immediate effects: how each one's points are attributed to its
+breakdown row (``tests/rules/test_registries.py``)."""
 
 
 def _rounded(numerator: pl.Expr, denominator: pl.Expr, rounding: Rounding) -> pl.Expr:
@@ -63,10 +73,11 @@ def _rule_points(
     after: list[pl.Expr] = []
     for index, rule in enumerate(compiled.rules):
         a, b = rule.ratio
-        if rule.kind is EffectType.MULTIPLY_LINES:
+        role = TRACE_EFFECTS[rule.kind]
+        if role is FrameEffect.LINE_FACTOR:
             weighted = pl.lit(facts.weighted[index])
             line_denominator *= b
-        elif rule.kind is EffectType.MULTIPLY_ORDER:
+        elif role is FrameEffect.ORDER_FACTOR:
             factor = pl.when(pl.col(f"applied_{index}")).then(_big(a)).otherwise(_big(b))
             order_numerator = order_numerator * factor
             order_denominator *= b
@@ -122,7 +133,7 @@ def _with_points(frame: pl.DataFrame, compiled: CompiledProgram, facts: LineFact
     deltas: list[pl.Expr] = []
     for index, rule in enumerate(compiled.rules):
         applied = pl.col(f"applied_{index}")
-        if rule.kind is EffectType.BONUS_POINTS:
+        if TRACE_EFFECTS[rule.kind] is FrameEffect.BONUS:
             delta = pl.when(applied).then(_big(rule.bonus)).otherwise(_big(0))
         else:
             delta = pl.when(applied).then(after[index] - previous).otherwise(_big(0))
@@ -188,8 +199,7 @@ def breakdowns(
     applied = {index: frame[f"applied_{index}"].to_numpy() for index in range(len(rules))}
     facts = line_facts(lines, frame.height, rules, applied)
     frame = frame.with_columns(
-        *(series.alias(f"any_category_{j}") for j, series in facts.any_category.items()),
-        *(series.alias(f"any_sku_{j}") for j, series in facts.any_sku.items()),
+        *(series.alias(meets_column(kind, j)) for (kind, j), series in facts.meets.items()),
         *(series.alias(f"any_scope_{j}") for j, series in facts.any_scope.items()),
     )
     frame = frame.with_columns(*failed_columns(rules), *stopped_by_columns(rules))

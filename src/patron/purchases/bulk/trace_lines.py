@@ -17,22 +17,22 @@ import numpy as np
 import polars as pl
 
 from patron.rules.compiled import CompiledRule
-from patron.rules.frame_conditions import line_scope
-from patron.rules.vocabulary import EffectType
+from patron.rules.frame_conditions import line_condition, line_scope
+from patron.rules.vectorised import FrameEffect, frame_effect
+from patron.rules.vocabulary import ConditionType
 
 _INT64_SAFE = 2**62
 
 
 @dataclass(frozen=True, slots=True)
 class LineFacts:
-    """``any_category[j]`` / ``any_sku[j]`` / ``any_scope[j]``: per purchase, whether some
-    line meets rule ``j``'s category condition, its sku condition, both; ``weighted[j]``:
-    for each line multiplier ``j``, the sum over lines of amount x the product of the line
-    coefficients of the line rules up to ``j`` (``a`` where it applied to the line, else
-    ``b``); ``goods``: the sum of the amounts."""
+    """``meets[(kind, j)]``: per purchase, whether some line meets rule ``j``'s line condition
+    ``kind``; ``any_scope[j]``: whether some line meets all of them; ``weighted[j]``: for each
+    line multiplier ``j``, the sum over lines of amount x the product of the line coefficients
+    of the line rules up to ``j`` (``a`` where it applied to the line, else ``b``); ``goods``:
+    the sum of the amounts."""
 
-    any_category: dict[int, pl.Series]
-    any_sku: dict[int, pl.Series]
+    meets: dict[tuple[ConditionType, int], pl.Series]
     any_scope: dict[int, pl.Series]
     weighted: dict[int, pl.Series]
     goods: pl.Series
@@ -48,33 +48,31 @@ def _segment_any(flags: np.ndarray, starts: np.ndarray) -> pl.Series:
     return pl.Series(np.add.reduceat(flags.astype(np.int64), starts) > 0)
 
 
-def _member_of(column: str, values: frozenset[str]) -> pl.Expr:
-    return pl.col(column).is_in(sorted(values)).fill_null(False)
-
-
 def _condition_flags(
     lines: pl.DataFrame, rules: Sequence[CompiledRule], starts: np.ndarray
-) -> tuple[dict[int, pl.Series], dict[int, pl.Series], dict[int, pl.Series], dict[int, np.ndarray]]:
+) -> tuple[dict[tuple[ConditionType, int], pl.Series], dict[int, pl.Series], dict[int, np.ndarray]]:
     expressions: list[pl.Expr] = []
+    targets: list[tuple[ConditionType, int] | int] = []  # a condition's flag, or a rule's scope
     for index, rule in enumerate(rules):
         when = rule.when
-        if when.categories is not None:
-            expressions.append(_member_of("category", when.categories).alias(f"category_{index}"))
-        if when.skus is not None:
-            expressions.append(_member_of("sku", when.skus).alias(f"sku_{index}"))
-        if when.has_line_scope or rule.kind is EffectType.MULTIPLY_LINES:
-            expressions.append(line_scope(when).alias(f"scope_{index}"))
+        for kind in when.line_kinds:
+            expressions.append(line_condition(when, kind).alias(f"flag_{len(targets)}"))
+            targets.append((kind, index))
+        if when.has_line_scope or frame_effect(rule) is FrameEffect.LINE_FACTOR:
+            expressions.append(line_scope(when).alias(f"flag_{len(targets)}"))
+            targets.append(index)
     flags = lines.select(expressions) if expressions else pl.DataFrame()
-    found: tuple[dict[int, pl.Series], ...] = ({}, {}, {})
+    meets: dict[tuple[ConditionType, int], pl.Series] = {}
+    any_scope: dict[int, pl.Series] = {}
     scopes: dict[int, np.ndarray] = {}
-    for name in flags.columns:
-        kind, number = name.split("_")
-        values = flags[name].to_numpy()
-        position = ("category", "sku", "scope").index(kind)
-        found[position][int(number)] = _segment_any(values, starts)
-        if kind == "scope":
-            scopes[int(number)] = values
-    return found[0], found[1], found[2], scopes
+    for position, target in enumerate(targets):
+        values = flags[f"flag_{position}"].to_numpy()
+        if isinstance(target, int):
+            any_scope[target] = _segment_any(values, starts)
+            scopes[target] = values
+        else:
+            meets[target] = _segment_any(values, starts)
+    return meets, any_scope, scopes
 
 
 def _weighted_sums(
@@ -86,7 +84,9 @@ def _weighted_sums(
     starts: np.ndarray,
 ) -> dict[int, pl.Series]:
     line_rules = [
-        (index, rule) for index, rule in enumerate(rules) if rule.kind is EffectType.MULTIPLY_LINES
+        (index, rule)
+        for index, rule in enumerate(rules)
+        if frame_effect(rule) is FrameEffect.LINE_FACTOR
     ]
     if not line_rules:
         return {}
@@ -134,7 +134,7 @@ def line_facts(
     line_purchase = lines["i"].to_numpy()
     starts = segment_starts(line_purchase, count)
     amounts = amount_array(lines)
-    categories, skus, scope_any, scopes = _condition_flags(lines, rules, starts)
+    meets, scope_any, scopes = _condition_flags(lines, rules, starts)
     weighted = _weighted_sums(amounts, line_purchase, rules, applied, scopes, starts)
     goods = _int128(np.add.reduceat(amounts, starts))
-    return LineFacts(categories, skus, scope_any, weighted, goods)
+    return LineFacts(meets, scope_any, weighted, goods)

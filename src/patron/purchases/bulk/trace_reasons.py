@@ -10,14 +10,15 @@ applied although a condition fails) is a bug and raises.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
 from patron.kit.raw import json_text
 from patron.rules.compiled import CompiledConditions, CompiledRule
 from patron.rules.frame_conditions import period_key
+from patron.rules.vocabulary import ConditionType
 
 FAILED = "failed"  # prefix of the per-rule column listing failed conditions
 
@@ -34,54 +35,90 @@ def local_columns(timezone: str, exclude_shipping: bool) -> list[pl.Expr]:
     ]
 
 
-def _not_in(column: str, values: frozenset[str]) -> pl.Expr:
-    return ~pl.col(column).is_in(sorted(values)).fill_null(False)
+def meets_column(kind: ConditionType, index: int) -> str:
+    """The column saying whether some line of a purchase meets rule ``index``'s line
+    condition ``kind``."""
+    return f"any_{kind.value}_{index}"
 
 
-def _outside_window(start: time, end: time) -> pl.Expr:
+def _not_in(column: str, values: frozenset[str] | None) -> pl.Expr:
+    return ~pl.col(column).is_in(sorted(values or ())).fill_null(False)
+
+
+def _outside_dates(when: CompiledConditions) -> pl.Expr:
+    if when.between is None:  # pragma: no cover - only given conditions are built
+        return pl.lit(False)
+    first, last = when.between
+    return ~pl.col("local_date").is_between(first, last, closed="both")
+
+
+def _outside_window(when: CompiledConditions) -> pl.Expr:
+    if when.time_window is None:  # pragma: no cover - only given conditions are built
+        return pl.lit(False)
+    start, end = when.time_window
     moment = pl.col("local_time")
     if start <= end:
         return ~((moment >= start) & (moment < end))
     return ~((moment >= start) | (moment < end))
 
 
+@dataclass(frozen=True, slots=True)
+class LineFailure:
+    """A line condition: it fails when no line is in the rule's scope and no line meets it
+    (or every line condition of the rule is met by some line, but never by the same one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseFailure:
+    """A condition on the whole purchase: ``failed`` is the expression that is true when the
+    purchase does not meet it."""
+
+    failed: Callable[[CompiledConditions], pl.Expr]
+
+
+FAILURES: dict[ConditionType, LineFailure | PurchaseFailure] = {
+    ConditionType.LINE_CATEGORY_IN: LineFailure(),
+    ConditionType.LINE_SKU_IN: LineFailure(),
+    ConditionType.ORDER_TOTAL_GTE: PurchaseFailure(
+        lambda when: pl.col("order_total") < (when.total_gte or 0)
+    ),
+    ConditionType.ORDER_TOTAL_LT: PurchaseFailure(
+        lambda when: pl.col("order_total") >= (when.total_lt or 0)
+    ),
+    ConditionType.CHANNEL_IN: PurchaseFailure(lambda when: _not_in("channel", when.channels)),
+    ConditionType.STORE_IN: PurchaseFailure(lambda when: _not_in("store", when.stores)),
+    ConditionType.BETWEEN: PurchaseFailure(_outside_dates),
+    ConditionType.WEEKDAY_IN: PurchaseFailure(
+        lambda when: ~pl.col("local_weekday").is_in(sorted(when.weekdays or ()))
+    ),
+    ConditionType.TIME_BETWEEN: PurchaseFailure(_outside_window),
+    ConditionType.TIER_IN: PurchaseFailure(lambda when: _not_in("tier_id", when.tiers)),
+}
+"""The trace's registry: how the breakdown of a batch names each failing
+:class:`ConditionType` (mirrors :func:`patron.rules.conditions.check_conditions`;
+``tests/rules/test_registries.py``)."""
+
+
 def _line_failures(when: CompiledConditions, index: int) -> list[tuple[str, pl.Expr]]:
-    if not when.has_line_scope:
+    if not when.line_kinds:
         return []
     no_scope = ~pl.col(f"any_scope_{index}")
-    category = when.categories is not None
-    sku = when.skus is not None
-    missing_category = ~pl.col(f"any_category_{index}") if category else pl.lit(False)
-    missing_sku = ~pl.col(f"any_sku_{index}") if sku else pl.lit(False)
-    neither = ~(missing_category | missing_sku)
-    found: list[tuple[str, pl.Expr]] = []
-    if category:
-        found.append(("line_category_in", no_scope & (missing_category | neither)))
-    if sku:
-        found.append(("line_sku_in", no_scope & (missing_sku | neither)))
-    return found
+    missing = {kind: ~pl.col(meets_column(kind, index)) for kind in when.line_kinds}
+    neither = ~pl.any_horizontal(list(missing.values()))
+    return [
+        (kind.value, no_scope & (missing[kind] | neither))
+        for kind in when.line_kinds
+        if isinstance(FAILURES[kind], LineFailure)
+    ]
 
 
 def _failures(when: CompiledConditions, index: int) -> list[tuple[str, pl.Expr]]:
     """(condition name, failed) in the order of ``check_conditions``."""
     found = _line_failures(when, index)
-    if when.total_gte is not None:
-        found.append(("order_total_gte", pl.col("order_total") < when.total_gte))
-    if when.total_lt is not None:
-        found.append(("order_total_lt", pl.col("order_total") >= when.total_lt))
-    if when.channels is not None:
-        found.append(("channel_in", _not_in("channel", when.channels)))
-    if when.stores is not None:
-        found.append(("store_in", _not_in("store", when.stores)))
-    if when.between is not None:
-        first, last = when.between
-        found.append(("between", ~pl.col("local_date").is_between(first, last, closed="both")))
-    if when.weekdays is not None:
-        found.append(("weekday_in", ~pl.col("local_weekday").is_in(sorted(when.weekdays))))
-    if when.time_window is not None:
-        found.append(("time_between", _outside_window(*when.time_window)))
-    if when.tiers is not None:
-        found.append(("tier_in", _not_in("tier_id", when.tiers)))
+    for kind in when.purchase_kinds:
+        failure = FAILURES[kind]
+        if isinstance(failure, PurchaseFailure):
+            found.append((kind.value, failure.failed(when)))
     return found
 
 
