@@ -5,7 +5,9 @@ evaluator about it fails here, before any program could use the new type:
 
 * conditions: the per-event checks, the vectorised expressions, the batch trace's failure
   reasons and the quote's hints;
-* immediate effects: the per-event engine, the vectorised scorer and the batch trace.
+* immediate effects: the per-event engine, the vectorised scorer and the batch trace;
+* deferred effects: the handler that applies them after the purchase
+  (``campaigns.deferred.DEFERRED``; an entry may be ``None``: accepted, not applied yet).
 
 The registries must also agree on which conditions select lines: a line condition has a line
 check in each evaluator, a purchase condition a purchase check.
@@ -19,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from patron.campaigns.deferred import DEFERRED
 from patron.purchases.bulk import trace as bulk_trace
 from patron.purchases.bulk import trace_reasons
 from patron.rules import conditions, engine, frame_conditions, vectorised
@@ -54,6 +57,11 @@ def test_every_condition_type_has_an_entry(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(EFFECT_REGISTRIES))
 def test_every_immediate_effect_type_has_an_entry(name: str) -> None:
     assert gaps(EFFECT_REGISTRIES[name], IMMEDIATE) == ([], [])
+
+
+def test_every_deferred_effect_type_has_an_entry() -> None:
+    deferred = [kind for kind in EffectType if kind.kind is EffectKind.DEFERRED]
+    assert gaps(DEFERRED, deferred) == ([], [])
 
 
 def test_the_evaluators_agree_on_which_conditions_select_lines() -> None:

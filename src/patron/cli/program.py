@@ -88,25 +88,29 @@ def validate(
 ) -> None:
     """Check a program file. Exit 0 when valid; exit 2 listing every problem with its path.
     With a database whose program has a product catalogue, a SKU or category the rules or
-    rewards name that the catalogue does not know is a warning (exit 0)."""
+    rewards name that the catalogue does not know is a warning (exit 0); so is a deferred
+    effect that is accepted but not applied yet (``credit_wallet``, ``send_message``)."""
     text = _read(file)
     try:
         program = load_program(text)
     except ProgramInvalidError as error:
         raise _invalid(file, error, json_output) from error
-    warnings = _catalogue_warnings(db, key, program)
+    from patron.campaigns.deferred import not_applied_warnings
+
+    warnings = [(w.path, w.message) for w in _catalogue_warnings(db, key, program)]
+    warnings += not_applied_warnings(program)
     if json_output:
         print_json(
             {
                 "valid": True,
                 "name": program.program.name,
                 "currency": program.currency,
-                "warnings": [warning.to_dict() for warning in warnings],
+                "warnings": [{"path": path, "message": message} for path, message in warnings],
             }
         )
     else:
-        for warning in warnings:
-            typer.echo(f"warning: {warning.path}: {warning.message}", err=True)
+        for path, message in warnings:
+            typer.echo(f"warning: {path}: {message}", err=True)
         rules, rewards = len(program.earning.rules), len(program.rewards)
         levels = len(program.tiers.levels) if program.tiers else 0
         typer.echo(

@@ -59,6 +59,12 @@ class ProgramRepository:
         )
         return list((await self.session.execute(query)).scalars())
 
+    async def version_checksum(self, program_id: int, version: int) -> str | None:
+        query = select(ProgramVersion.checksum).where(
+            ProgramVersion.program_id == program_id, ProgramVersion.version == version
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
     async def document(self, program_id: int, version: int) -> dict[str, Any]:
         query = select(ProgramVersion.document).where(
             ProgramVersion.program_id == program_id, ProgramVersion.version == version

@@ -188,6 +188,23 @@ async def get_active_program(session: AsyncSession, *, key: str = DEFAULT_KEY) -
     )
 
 
+async def program_version(session: AsyncSession, *, program_id: int, version: int) -> Program:
+    """Version ``version`` of the program ``program_id``, parsed (cached as the active one
+    is): what a purchase scored under that version was scored with."""
+    repository = ProgramRepository(session)
+    digest = await repository.version_checksum(program_id, version)
+    if digest is None:
+        raise ProgramVersionNotFoundError(
+            f"program {program_id} has no version {version}", field="version"
+        )
+    reference = (program_id, version, digest)
+    program = parse_cache.get(reference)
+    if program is None:
+        program = Program.model_validate(await repository.document(program_id, version))
+        parse_cache.put(reference, program)
+    return program
+
+
 async def program_keys(session: AsyncSession) -> list[str]:
     """The keys of the programs that have an active version, sorted."""
     return await ProgramRepository(session).active_keys()

@@ -240,6 +240,15 @@ async def record_purchase(
     shown = {name: values[name] for name in _SHOWN}
     purchase = PurchaseRow(id=purchase_id, breakdown=breakdown, **shown)
     deferred = evaluation.deferred + offers.deferred if member is not None else ()
+    if member is not None and deferred and campaigns and purchase_events.EMIT:
+        # an import of history (campaigns=False) grants nothing after the fact
+        due = [(action.rule_id, action.effect.type.value) for action in deferred]
+        await emit_many(
+            session,
+            [purchase_events.effects_due(member.id, purchase_id, due)],
+            program_id=active.program_id,
+            occurred_at=now,
+        )
     return RecordedPurchase(purchase_read(purchase, line_rows), True, deferred)
 
 

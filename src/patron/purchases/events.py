@@ -12,6 +12,7 @@ took points back, ``ledger.debited`` (kind ``reverse``, source ``return``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -47,6 +48,35 @@ class PurchaseReturned(DomainEvent):
     amount: int
     """Minor units of the purchase's currency."""
     points_reversed: int
+
+
+class PurchaseEffectsDue(DomainEvent):
+    """A member's purchase made rules or campaigns apply that have deferred effects (issue a
+    reward, credit a wallet, send a message): the ``campaigns.apply_deferred`` handler applies
+    them. Emitted in the purchase's unit of work, after ``purchases.recorded``, only when there
+    are such effects (so that the purchases of a program without any cost the dispatcher
+    nothing). ``effects``: one object per effect in evaluation order, ``source_id`` (an earn
+    rule's id, or ``campaign:<key>``), ``index`` (its place in that ``deferred`` list) and
+    ``type``."""
+
+    type: ClassVar[str] = "purchases.effects_due"
+    member_id: int
+    purchase_id: int
+    effects: list[dict[str, str | int]]
+
+
+def effects_due(
+    member_id: int, purchase_id: int, deferred: Sequence[tuple[str, str]]
+) -> PurchaseEffectsDue:
+    """The event of a purchase whose applied rules and campaigns have the deferred effects
+    ``deferred``: ``(source id, effect type)`` in evaluation order."""
+    seen: dict[str, int] = {}
+    effects: list[dict[str, str | int]] = []
+    for source_id, kind in deferred:
+        index = seen.get(source_id, 0)
+        seen[source_id] = index + 1
+        effects.append({"source_id": source_id, "index": index, "type": kind})
+    return PurchaseEffectsDue(member_id=member_id, purchase_id=purchase_id, effects=effects)
 
 
 def recorded(purchase_id: int, values: dict[str, Any]) -> PurchaseRecorded:

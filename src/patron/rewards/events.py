@@ -13,6 +13,20 @@ class RewardsRedeemed(DomainEvent):
     coupon_code: str
 
 
+class RewardsGranted(DomainEvent):
+    """A coupon given without spending points: a deferred ``issue_reward`` effect of a rule
+    (``source`` ``rule``, ``source_id`` the rule id) or a campaign (``campaign``, its key)
+    that applied to purchase ``purchase_id``."""
+
+    type = "rewards.granted"
+    member_id: int
+    reward_key: str
+    coupon_code: str
+    source: str
+    source_id: str
+    purchase_id: int
+
+
 class CouponsConsumed(DomainEvent):
     type = "coupons.consumed"
     member_id: int

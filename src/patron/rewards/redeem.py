@@ -163,7 +163,7 @@ async def _issue(
         active.program_id, reward.code, reward.stock
     ):
         raise OutOfStockError(reward.code)
-    coupon = await _insert_coupon(repository, active, member_id, reward, key, now)
+    coupon = await insert_coupon(repository, active, member_id, reward, key, now)
     if reward.cost_points > 0:
         entry = await ledger_service.debit(
             session,
@@ -190,15 +190,18 @@ async def _issue(
     return coupon
 
 
-async def _insert_coupon(
+async def insert_coupon(
     repository: RewardRepository,
     active: ActiveProgram,
     member_id: int,
     reward: Reward,
     key: str,
     now: datetime,
+    *,
+    cost_points: int | None = None,
 ) -> Row[Any]:
-    days = reward.coupon_days(active.program.limits)
+    """Insert the coupon; ``cost_points`` is what it cost (the reward's price unless given:
+    a granted coupon cost nothing)."""
     values = {
         "member_id": member_id,
         "program_id": active.program_id,
@@ -207,7 +210,7 @@ async def _insert_coupon(
         "value": coupon_value(active.program, reward),
         "currency": active.program.currency,
         "sku": reward.sku,
-        "cost_points": reward.cost_points,
+        "cost_points": reward.cost_points if cost_points is None else cost_points,
         "status": CouponStatus.ACTIVE,
         "issued_at": now,
         "valid_until": add_days(now, days)

@@ -9,6 +9,7 @@ own ``handlers.py`` (a list of :class:`~patron.kit.outbox.Handler`) and its deli
 
 from __future__ import annotations
 
+from patron.campaigns.deferred import HANDLERS as DEFERRED_HANDLERS
 from patron.campaigns.handlers import HANDLERS as CAMPAIGN_HANDLERS
 from patron.feedback.handlers import HANDLERS as FEEDBACK_HANDLERS
 from patron.kit.outbox import Handler, Poller
@@ -25,6 +26,7 @@ def handlers() -> list[Handler]:
     return [
         *TIER_HANDLERS,
         *CAMPAIGN_HANDLERS,
+        *DEFERRED_HANDLERS,
         *FEEDBACK_HANDLERS,
         *FEEDBACK_LOOP_HANDLERS,
         *webhook_handlers.handlers(),
