@@ -31,6 +31,7 @@ VALUES: dict[str, Any] = {
     "days": 7,
     "survey": "NPS",
     "link": "https://x.example/s/t",
+    "minutes": 15,
 }
 
 

@@ -17,6 +17,7 @@ from patron.kit.db import Database
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from tests.conftest import SEED_PROGRAM
+from tests.notifications.conftest import inbox, smtp_server  # noqa: F401 (fixtures)
 from tests.web.browser import PASSWORD, USERS, browser, site  # noqa: F401 (fixtures)
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

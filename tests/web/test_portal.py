@@ -366,6 +366,8 @@ PORTAL_MATRIX: dict[tuple[str, str], int] = {
     ("GET", "/portal/profile"): 401,
     ("POST", "/portal/profile"): 401,
     ("POST", "/portal/logout"): 401,
+    ("GET", "/portal/login"): 200,  # asking for a link by email
+    ("POST", "/portal/login"): 403,  # without the form's token
     ("GET", "/portal/login/{token}"): 200,  # the button; spends nothing
     ("POST", "/portal/login/{token}"): 403,  # without the form's token
     ("GET", "/portal/embed"): 404,  # embedding is off without PATRON_PORTAL_SECRET

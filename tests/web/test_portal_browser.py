@@ -172,9 +172,15 @@ def test_axe_finds_no_serious_violation_on_portal_pages(
     found: dict[str, list[dict[str, Any]]] = {}
     anonymous = _phone(browser, bypass_csp=True)
     link = _login_link(site, member_id)
-    for url in (link, site.base + "/portal"):  # the link's page, the signed-out page
+    # the link's page, the signed-out page, asking for a link by email (and its answer)
+    for url in (link, site.base + "/portal", site.base + "/portal/login"):
         anonymous.goto(f"{url}?lang={language}")
         found[url.removeprefix(site.base)] = _axe_violations(anonymous)
+    anonymous.fill("#email", "nobody@example.com")
+    anonymous.click("form button[type=submit]")
+    anonymous.wait_for_load_state("networkidle")
+    assert anonymous.locator("[role=status]").count() == 1
+    found["/portal/login (sent)"] = _axe_violations(anonymous)
     anonymous.context.close()
     page = _logged_in(browser, site, member_id, bypass_csp=True)  # axe is an inline script
     for path in PORTAL_PAGES:

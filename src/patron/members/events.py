@@ -22,6 +22,15 @@ class MemberUpdated(DomainEvent):
     fields: list[str]
 
 
+class MemberLoginRequested(DomainEvent):
+    """A member asked for a portal login link (``/portal/login``, by their email): the
+    notifications handler makes the link and emails it. The event never holds the link."""
+
+    type = "members.login_requested"
+    member_id: int
+    channel: str
+
+
 class MemberErased(DomainEvent):
     type = "members.erased"
     member_id: int

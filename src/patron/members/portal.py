@@ -19,12 +19,16 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.ids import random_token, sha256_hex
+from patron.kit.outbox import emit
 from patron.members.errors import MemberErasedError, MemberNotFoundError
+from patron.members.events import MemberLoginRequested
 from patron.members.models import Member, PortalLink, PortalSession
 
 LINK_MINUTES = 15
 SESSION_DAYS = 30
 MAX_TOKEN = 200
+MAX_LOGIN_MEMBERS = 3
+"""Members one email may ask links for at once (one email shared by a family's cards)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,46 @@ async def create_link(session: AsyncSession, *, member_id: int, now: datetime) -
     )
     await session.flush()
     return token
+
+
+def _addresses(email: str) -> list[str]:
+    """How a typed email may be stored: as members' emails are (domain in lower case), and
+    all in lower case."""
+    value = email.strip()
+    if not 3 <= len(value) <= 254 or value.count("@") != 1 or any(c.isspace() for c in value):
+        return []
+    local, domain = value.split("@")
+    if not local or not domain:
+        return []
+    stored = f"{local}@{domain.lower()}"
+    return sorted({stored, stored.lower()})
+
+
+async def request_login(
+    session: AsyncSession, *, email: str, program_ids: list[int], now: datetime
+) -> int:
+    """Ask for login links for the members of ``program_ids`` with this email (at most
+    :data:`MAX_LOGIN_MEMBERS`, not erased): one ``members.login_requested`` each, which the
+    notifications handler turns into an email with a fresh link. Returns how many; the page
+    never says (it answers the same for an email that belongs to nobody)."""
+    addresses = _addresses(email)
+    if not addresses or not program_ids:
+        return 0
+    rows = await session.execute(
+        select(Member.id, Member.program_id)
+        .where(
+            Member.program_id.in_(program_ids),
+            Member.email.in_(addresses),
+            Member.erased_at.is_(None),
+        )
+        .order_by(Member.id)
+        .limit(MAX_LOGIN_MEMBERS)
+    )
+    found = list(rows)
+    for member_id, program_id in found:
+        requested = MemberLoginRequested(member_id=member_id, channel="email")
+        await emit(session, requested, program_id=program_id, occurred_at=now)
+    return len(found)
 
 
 async def _start(session: AsyncSession, member_id: int, now: datetime) -> MemberLogin:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron.kit.outbox import EventEnvelope, Handler
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
+from patron.members import portal
 from patron.notifications import formatting
 from patron.notifications.channels import Channel
 from patron.notifications.repository import MessageRepository
@@ -87,6 +88,15 @@ async def _survey_invitation(
     }
 
 
+async def _portal_login(
+    session: AsyncSession, event: EventEnvelope, who: Recipient
+) -> dict[str, Any] | None:
+    if event.data.get("channel", "email") != "email":
+        return None
+    token = await portal.create_link(session, member_id=who.contact.member_id, now=utcnow())
+    return {"link": public_url() + PORTAL_LOGIN_PATH + token, "minutes": portal.LINK_MINUTES}
+
+
 def _handler(event_type: str, kind: MessageKind, values: Values, channel: Channel) -> Handler:
     async def handle(session: AsyncSession, event: EventEnvelope) -> None:
         member_id = event.data.get("member_id")
@@ -122,7 +132,9 @@ KINDS: list[tuple[str, MessageKind, Values]] = [
     ("tiers.changed", MessageKind.TIER_CHANGED, _tier_changed),
     ("points.expiring", MessageKind.POINTS_EXPIRING, _points_expiring),
     ("surveys.invited", MessageKind.SURVEY_INVITATION, _survey_invitation),
+    ("members.login_requested", MessageKind.PORTAL_LOGIN, _portal_login),
 ]
+PORTAL_LOGIN_PATH = "/portal/login/"
 
 
 def handlers() -> list[Handler]:

@@ -13,6 +13,13 @@ class MessageKind(StrEnum):
     TIER_CHANGED = "tier_changed"
     POINTS_EXPIRING = "points_expiring"
     SURVEY_INVITATION = "survey_invitation"
+    PORTAL_LOGIN = "portal_login"
+
+
+TRANSACTIONAL = frozenset({MessageKind.PORTAL_LOGIN})
+"""Kinds the member asked for themselves: sent without a marketing consent, and their bodies
+(which hold a one-time login link) are blanked in the log once the message has left."""
+REDACTED_BODY = "(a one-time login link: removed from the log once sent)"
 
 
 class MessageStatus(StrEnum):

@@ -19,7 +19,7 @@ from patron.kit.outbox import Poller
 from patron.notifications.channels import Channel, Contact, OutgoingMessage, SendError
 from patron.notifications.models import Message
 from patron.notifications.repository import MessageRepository
-from patron.notifications.schemas import MessageStatus
+from patron.notifications.schemas import REDACTED_BODY, TRANSACTIONAL, MessageStatus
 from patron.notifications.smtp import EmailChannel
 
 CHANNELS: list[Channel] = [EmailChannel()]
@@ -60,7 +60,8 @@ async def _claim(
         if address is None:
             await _skip(repository, row, MessageStatus.SKIPPED_NO_ADDRESS, "no address", now)
             return None
-        if not await repository.has_consent(row.member_id, channel.consent):
+        transactional = row.kind in TRANSACTIONAL
+        if not transactional and not await repository.has_consent(row.member_id, channel.consent):
             reason = f"no {channel.consent.value} consent when sent"
             await _skip(repository, row, MessageStatus.SKIPPED_NO_CONSENT, reason, now)
             return None
@@ -86,8 +87,13 @@ async def _skip(
 
 
 async def _record(
-    database: Database, message_id: int, attempts: int, error: SendError | None, now: datetime
+    database: Database,
+    outgoing: OutgoingMessage,
+    attempts: int,
+    error: SendError | None,
+    now: datetime,
 ) -> None:
+    message_id = outgoing.id
     if error is None:
         values: dict[str, object] = {
             "status": MessageStatus.SENT.value,
@@ -103,6 +109,8 @@ async def _record(
             "next_attempt_at": None,
             "last_error": str(error)[:2000],
         }
+    if outgoing.kind in TRANSACTIONAL and "status" in values:  # it has left the queue
+        values.update(body_text=REDACTED_BODY, body_html=None)
     async with database.write() as session:
         await MessageRepository(session).finish(message_id, updated_at=now, **values)
 
@@ -126,7 +134,7 @@ async def send_due(database: Database, now: datetime) -> int:
             await channel.send(outgoing)
         except SendError as failure:
             error = failure
-        await _record(database, message_id, attempts + 1, error, now)
+        await _record(database, outgoing, attempts + 1, error, now)
     return handled
 
 

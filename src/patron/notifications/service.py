@@ -18,6 +18,7 @@ from patron.notifications.errors import UnsubscribeLinkInvalidError
 from patron.notifications.render import language_of, render
 from patron.notifications.repository import MessageRepository
 from patron.notifications.schemas import (
+    TRANSACTIONAL,
     MessageKind,
     MessagePage,
     MessageStatus,
@@ -97,7 +98,9 @@ async def queue_message(
     status, reason = MessageStatus.QUEUED, None
     if address is None:
         status, reason = MessageStatus.SKIPPED_NO_ADDRESS, f"the member has no {channel.name}"
-    elif not await repository.has_consent(contact.member_id, channel.consent):
+    elif kind not in TRANSACTIONAL and not await repository.has_consent(
+        contact.member_id, channel.consent
+    ):
         status = MessageStatus.SKIPPED_NO_CONSENT
         reason = f"no {channel.consent.value} consent when queued"
     await repository.insert(

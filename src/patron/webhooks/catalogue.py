@@ -15,6 +15,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "members.enrolled",
         "members.updated",
         "members.erased",
+        "members.login_requested",
         "purchases.recorded",
         "purchases.returned",
         "purchases.effects_due",

@@ -1,15 +1,16 @@
 """The member portal (``/portal``), phone first: balance, tier progress, rewards and redeem,
 coupons with QR codes, purchase history with "why N points", and the member's profile
 (language and marketing consents). A member logs in with a one-time link from the till
-(``patron portal link``); every page shows only the logged-in member's own data (no member
-id in any address)."""
+(``patron portal link``) or one emailed on request (``/portal/login``); every page shows only
+the logged-in member's own data (no member id in any address)."""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 import segno
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from patron.kit.errors import IdempotencyConflictError, NotFoundError
@@ -40,6 +41,7 @@ from patron.web.auth import (
     set_cookie,
 )
 from patron.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Formats
+from patron.web.limits import LoginLimiter
 from patron.web.member_auth import (
     MEMBER_COOKIE,
     PORTAL_LOGIN_CSRF_COOKIE,
@@ -51,7 +53,7 @@ from patron.web.member_auth import (
     set_member_cookie,
 )
 from patron.web.messages import labels
-from patron.web.templating import render
+from patron.web.templating import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
 LoginToken = Annotated[str, Path(min_length=1, max_length=200)]
@@ -67,6 +69,77 @@ MARKETING = (ConsentChannel.EMAIL, ConsentChannel.SMS)
 def _formats(request: Request, active: ActiveProgram) -> Formats:
     """Formats in the page's language, times in the program's time zone."""
     return Formats(request.state.language, active.program.program.timezone)
+
+
+def _login_limiter(request: Request) -> LoginLimiter:
+    """Requests for login links: 3 per email and 10 per client address in 15 minutes (each
+    request counts: an email is sent for it)."""
+    limiter: LoginLimiter | None = getattr(request.app.state, "portal_login_limiter", None)
+    if limiter is None:
+        limiter = LoginLimiter(per_email=3, per_address=10)
+        request.app.state.portal_login_limiter = limiter
+    return limiter
+
+
+def _request_page(
+    request: Request,
+    *,
+    email: str = "",
+    sent: bool = False,
+    error: str = "",
+    status_code: int = 200,
+) -> Response:
+    form_token = random_token(32)
+    response = render(
+        request,
+        "portal/login_request.html",
+        {"login_token": form_token, "email": email, "sent": sent, "error": error},
+        status_code=status_code,
+    )
+    set_cookie(request, response, PORTAL_LOGIN_CSRF_COOKIE, form_token, _LOGIN_FORM_SECONDS)
+    return remember(request, response)
+
+
+@router.get("/portal/login")
+async def login_request_form(request: Request, _: AnyoneLanguage) -> Response:
+    """Where a member asks for a login link by email (the till's link is the other way)."""
+    return _request_page(request)
+
+
+@router.post("/portal/login")
+async def request_login_link(
+    request: Request,
+    language: AnyoneLanguage,
+    email: Annotated[str, Form(max_length=254)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Email a login link to the members with this email; the answer is the same whether or
+    not the email belongs to anybody (it tells nothing about who is a member)."""
+    _ = gettext_for(language)
+    try:
+        check_csrf(request.cookies.get(PORTAL_LOGIN_CSRF_COOKIE, ""), csrf_token)
+    except CsrfRejected:
+        message = _("The form has expired. Please try again.")
+        return _request_page(request, email=email, error=message, status_code=403)
+    limiter = _login_limiter(request)
+    client = request.client.host if request.client else "unknown"
+    keys = LoginLimiter.keys(client, email)
+    wait = limiter.wait_seconds(keys)
+    if wait > 0:
+        minutes = max(1, math.ceil(wait / 60))
+        message = _("Too many requests. Try again in %(minutes)s min.") % {"minutes": minutes}
+        response = _request_page(request, email=email, error=message, status_code=429)
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
+    limiter.failed(keys)
+    now = utcnow()
+    async with database_of(request).write() as session:
+        program_ids = [
+            (await program_service.get_active_program(session, key=key)).program_id
+            for key in await program_service.program_keys(session)
+        ]
+        await portal_service.request_login(session, email=email, program_ids=program_ids, now=now)
+    return _request_page(request, sent=True)
 
 
 @router.get("/portal/login/{token}")
