@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from patron.campaigns.models import CampaignApplication, CampaignCounter, CampaignMemberUsage
 from patron.kit.db import Database
+from patron.kit.outbox import OutboxEvent
 from patron.ledger.verify import verify
 from patron.programs import service as program_service
 from patron.purchases.earn import record_purchase
@@ -116,6 +117,16 @@ async def test_a_budget_for_ten_applies_exactly_ten_of_fifty(wide_database: Data
     ]
     assert len(refused) == 40
     assert all(row["reason"].startswith("budget used up: 0 of 1000") for row in refused)
+    # the claim that reached 80 % of the budget emitted the one spent alert
+    async with wide_database.read() as session:
+        alerts = (
+            await session.scalars(
+                select(OutboxEvent.payload).where(OutboxEvent.type == "campaigns.budget_alert")
+            )
+        ).all()
+    assert [(a["alert"], a["spent_points"], a["percent_spent"]) for a in alerts] == [
+        ("spent", 800, 80)
+    ]
     await _check_ledger(wide_database)
 
 

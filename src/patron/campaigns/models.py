@@ -29,6 +29,9 @@ class CampaignCounter(Base):
     campaign_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     uses: Mapped[int] = mapped_column(BigInteger, default=0)
     points_spent: Mapped[int] = mapped_column(BigInteger, default=0)
+    # when the budget alerts were emitted (``campaigns.budget_alert``, once each; migration 0022)
+    spent_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    pacing_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class CampaignMemberUsage(Base):

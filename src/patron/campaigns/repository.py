@@ -27,8 +27,16 @@ _CLAIM_COUNTER = Sql(
     "SET uses = campaign_counters.uses + 1, "
     "points_spent = campaign_counters.points_spent + $3 "
     "WHERE campaign_counters.uses + 1 <= $4 AND campaign_counters.points_spent + $3 <= $5 "
-    "RETURNING uses"
+    "RETURNING points_spent"
 )
+_MARK_ALERT = {
+    alert: Sql(
+        f"UPDATE campaign_counters SET {alert}_alerted_at = $3 "
+        f"WHERE program_id = $1 AND campaign_key = $2 AND {alert}_alerted_at IS NULL "
+        "RETURNING points_spent"
+    )
+    for alert in ("spent", "pacing")
+}
 _RELEASE_COUNTER = Sql(
     "UPDATE campaign_counters SET uses = uses - 1, points_spent = points_spent - $3 "
     "WHERE program_id = $1 AND campaign_key = $2"
@@ -84,15 +92,35 @@ class CampaignRepository:
 
     async def claim_counter(
         self, program_id: int, key: str, points: int, total: int | None, budget: int | None
-    ) -> bool:
+    ) -> int | None:
         """Count one application of ``points`` if the campaign's global limit and budget
-        allow it (one atomic statement); ``False`` changes nothing."""
+        allow it (one atomic statement): the points spent with it; ``None`` (refused)
+        changes nothing."""
         total = NO_LIMIT if total is None else total
         budget = NO_LIMIT if budget is None else budget
         if total < 1 or points > budget:  # the insert of a first claim checks nothing
-            return False
+            return None
         raw = await raw_of(self.session)
-        return await raw.one(_CLAIM_COUNTER, program_id, key, points, total, budget) is not None
+        row = await raw.one(_CLAIM_COUNTER, program_id, key, points, total, budget)
+        return None if row is None else int(row[0])
+
+    async def mark_alert(self, program_id: int, key: str, alert: str, now: datetime) -> bool:
+        """Record that the campaign's ``alert`` (``spent``, ``pacing``) was emitted; ``False``
+        when it had been already (each is emitted once)."""
+        raw = await raw_of(self.session)
+        return await raw.one(_MARK_ALERT[alert], program_id, key, now) is not None
+
+    async def pacing_state(self, program_id: int) -> dict[str, tuple[int, bool]]:
+        """Per campaign key with a counter: the points spent and whether the pacing alert
+        was emitted."""
+        rows = await self.session.execute(
+            select(
+                CampaignCounter.campaign_key,
+                CampaignCounter.points_spent,
+                CampaignCounter.pacing_alerted_at,
+            ).where(CampaignCounter.program_id == program_id)
+        )
+        return {str(key): (int(spent), alerted is not None) for key, spent, alerted in rows}
 
     async def release_counter(self, program_id: int, key: str, points: int) -> None:
         raw = await raw_of(self.session)

@@ -11,13 +11,15 @@ campaign out, the claims of that pass are given back, and the policies choose ag
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.campaigns.events import CampaignBudgetAlert
 from patron.campaigns.repository import CampaignRepository
+from patron.kit.outbox import emit
 from patron.programs.schema import Program
 from patron.rules.campaigns import (
     CampaignCheck,
@@ -41,6 +43,9 @@ class Claim:
     points: int
     counter: bool  # the campaign's counter row was counted
     period_key: str | None  # the member's usage row of this period was counted
+    spent: int | None = None  # the campaign's points spent with this claim (a budget's)
+    budget: int | None = None  # the campaign's budget in points
+    alert_at: int | None = None  # the points spent from which the budget's alert is due
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +121,47 @@ async def _claim(
     total = limits.total if limits is not None else None
     budget_points = budget.points if budget is not None else None
     counted = total is not None or budget_points is not None
-    if counted and not await repository.claim_counter(
-        program_id, check.key, check.points, total, budget_points
-    ):
-        if period_key is not None:
-            await repository.release_member(member_id, check.key, period_key)
-        return await _refusal(repository, program_id, check, total, budget_points)
-    return Claim(check.key, check.points, counted, period_key)
+    spent: int | None = None
+    if counted:
+        spent = await repository.claim_counter(
+            program_id, check.key, check.points, total, budget_points
+        )
+        if spent is None:
+            if period_key is not None:
+                await repository.release_member(member_id, check.key, period_key)
+            return await _refusal(repository, program_id, check, total, budget_points)
+    alert_at = budget.alert_at if budget is not None else None
+    return Claim(check.key, check.points, counted, period_key, spent, budget_points, alert_at)
+
+
+async def alert_spent(
+    session: AsyncSession,
+    *,
+    program_id: int,
+    claims: Iterable[Claim],
+    now: datetime,
+) -> None:
+    """Emit ``campaigns.budget_alert`` (``spent``) for each claim that took its campaign's
+    spending across ``budget.alert_percent``: once per campaign (a later crossing, after
+    points were given back, emits nothing). Called for claims that stand: a new purchase's, a
+    trigger's credits."""
+    repository = CampaignRepository(session)
+    for claim in claims:
+        spent, due, budget = claim.spent, claim.alert_at, claim.budget
+        if spent is None or due is None or budget is None:
+            continue
+        if not spent - claim.points < due <= spent:
+            continue
+        if not await repository.mark_alert(program_id, claim.key, "spent", now):
+            continue
+        alert = CampaignBudgetAlert(
+            campaign_key=claim.key,
+            alert="spent",
+            budget_points=budget,
+            spent_points=spent,
+            percent_spent=spent * 100 // budget,
+        )
+        await emit(session, alert, program_id=program_id, occurred_at=now)
 
 
 async def _refusal(
@@ -205,11 +244,13 @@ async def record_applications(
     occurred_at: datetime,
     now: datetime,
 ) -> None:
-    """One ``campaign_applications`` row per campaign applied to the purchase."""
+    """One ``campaign_applications`` row per campaign applied to the purchase, and the
+    budget alerts its claims made due."""
     if outcome.claims:
         await CampaignRepository(session).add_applications(
             program_id, purchase_id, member_id, outcome.applied, revenue, occurred_at, now
         )
+        await alert_spent(session, program_id=program_id, claims=outcome.claims, now=now)
 
 
 async def preview_for_quote(

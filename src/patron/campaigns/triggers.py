@@ -31,7 +31,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron.awards.service import award
 from patron.campaigns.models import CampaignAward
 from patron.campaigns.repository import CampaignRepository
-from patron.campaigns.service import CampaignOutcome, Claim, claim_selected, give_back
+from patron.campaigns.service import (
+    CampaignOutcome,
+    Claim,
+    alert_spent,
+    claim_selected,
+    give_back,
+)
 from patron.ledger import service as ledger_service
 from patron.ledger.sources import LedgerSource
 from patron.members.models import Member, MemberStatus
@@ -189,6 +195,12 @@ async def apply_trigger(
         )
         applied[claim.key] = claim.points
     await session.flush()
+    await alert_spent(
+        session,
+        program_id=program_id,
+        claims=[claim for claim in claims if claim.key in applied],
+        now=now,
+    )
     return TriggerOutcome(
         points=sum(applied.values()),
         campaigns=_results(campaigns, before, checks, skipped, applied),

@@ -24,6 +24,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "points.expiring",
         "points.expired",
         "tiers.changed",
+        "campaigns.budget_alert",
         "rewards.redeemed",
         "rewards.granted",
         "coupons.consumed",

@@ -2,7 +2,8 @@
 (``points.expiring``, per program), review tiers, record missed ticket
 targets, refresh segments, send survey invitations after purchases, analyse new feedback
 texts, apply the birthday and anniversary campaigns (one member per unit of work,
-:mod:`patron.worker.campaigns`). The feedback loop (tickets for detractors and negative
+:mod:`patron.worker.campaigns`), and emit the campaigns' budget pacing alerts
+(:mod:`patron.campaigns.pacing`). The feedback loop (tickets for detractors and negative
 reviews, CSAT invitations after resolved tickets) and tier upgrades after credits are event
 handlers now (:mod:`patron.worker.registry`), not scans.
 
@@ -24,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
+from patron.campaigns.pacing import run_budget_pacing
 from patron.feedback import service as feedback_service
 from patron.kit.db import Database
 from patron.kit.errors import PatronError
@@ -62,6 +64,8 @@ class DailyReport:
     survey_invitations: int = 0
     feedback_analysed: int = 0
     date_campaigns: dict[str, dict[str, int]] = field(default_factory=dict)
+    budget_alerts: dict[str, int] = field(default_factory=dict)
+    """``campaigns.budget_alert`` (``pacing``) events emitted, per program key."""
     failures: list[StepFailure] = field(default_factory=list)
 
     @property
@@ -185,6 +189,13 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
         )
         if applied is not None:
             dated[key] = applied
+    paced: dict[str, int] = {}
+    for key in keys:
+        alerts = await steps.run(
+            "budget_pacing", run_budget_pacing(database, key=key, now=now), None, program=key
+        )
+        if alerts is not None:
+            paced[key] = alerts
     invited = analysed = 0
     if program_service.DEFAULT_KEY in keys:  # the feedback jobs serve the default program
         invited = await steps.run("survey_invitations", _invite(database, now), 0)
@@ -200,5 +211,6 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
         survey_invitations=invited,
         feedback_analysed=analysed,
         date_campaigns=dated,
+        budget_alerts=paced,
         failures=steps.failures,
     )

@@ -172,10 +172,24 @@ class CampaignLimits(Strict):
         return self
 
 
+DEFAULT_ALERT_PERCENT = 80
+
+
 class Budget(Strict):
-    """The most points the campaign may give in all (over every version of the program)."""
+    """The most points the campaign may give in all (over every version of the program).
+    ``alert_percent`` (default 80): the share of the budget whose spending emits a
+    ``campaigns.budget_alert`` (``alert: spent``)."""
 
     points: Count
+    alert_percent: Annotated[int, WHOLE, Field(ge=1, le=100, strict=True)] | None = Field(
+        None, exclude_if=lambda value: value is None
+    )
+
+    @property
+    def alert_at(self) -> int:
+        """The points spent from which the spent alert is due (rounded up)."""
+        percent = self.alert_percent if self.alert_percent is not None else DEFAULT_ALERT_PERCENT
+        return -(-self.points * percent // 100)
 
 
 class Occasion(Strict):
