@@ -154,6 +154,10 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
     ("POST", "/admin/members/{member_id}/block"): ("admin", 404),
     ("POST", "/admin/members/{member_id}/unblock"): ("admin", 404),
     ("POST", "/admin/members/{member_id}/adjust"): ("admin", 303),  # no points: back, a notice
+    ("GET", "/admin/campaigns"): ("staff", 200),
+    ("GET", "/admin/campaigns/{key}"): ("staff", 404),  # the seed program has none
+    ("POST", "/admin/campaigns/{key}/pause"): ("admin", 404),
+    ("POST", "/admin/campaigns/{key}/resume"): ("admin", 404),
     ("GET", "/admin/users"): ("admin", 200),
     ("POST", "/admin/users/{user_id}/disable"): ("admin", 404),
     ("POST", "/admin/users/{user_id}/enable"): ("admin", 404),
@@ -165,6 +169,9 @@ SAMPLE_PATHS = {
     "/admin/members/{member_id}/block": "/admin/members/999999/block",
     "/admin/members/{member_id}/unblock": "/admin/members/999999/unblock",
     "/admin/members/{member_id}/adjust": "/admin/members/999999/adjust",
+    "/admin/campaigns/{key}": "/admin/campaigns/nope",
+    "/admin/campaigns/{key}/pause": "/admin/campaigns/nope/pause",
+    "/admin/campaigns/{key}/resume": "/admin/campaigns/nope/resume",
     "/admin/users/{user_id}/disable": "/admin/users/999999/disable",
     "/admin/users/{user_id}/enable": "/admin/users/999999/enable",
     "/static/web/{path}": "/static/web/console.css",

@@ -18,7 +18,7 @@ from patron.web.auth import (
     page_language,
 )
 from patron.web.member_auth import PortalLoginRequired, anyone_language
-from patron.web.routes import dashboard, members, portal, session, users
+from patron.web.routes import campaigns, dashboard, members, portal, session, users
 from patron.web.templating import gettext_for, render
 
 STATIC = Path(str(resources.files("patron.web") / "static"))
@@ -58,7 +58,15 @@ async def _refused(request: Request, error: Exception) -> Response:
 
 
 def install_console(app: FastAPI) -> None:
-    for router in (session.router, dashboard.router, members.router, users.router, portal.router):
+    routers = (
+        session.router,
+        dashboard.router,
+        members.router,
+        campaigns.router,
+        users.router,
+        portal.router,
+    )
+    for router in routers:
         app.include_router(router)
     app.add_exception_handler(PortalLoginRequired, _portal_login_required)
     app.add_exception_handler(LoginRequired, _login_required)
