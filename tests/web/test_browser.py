@@ -231,7 +231,8 @@ def test_the_skip_link_is_the_first_stop_and_visible_when_focused(site: Site, br
 
 
 PAGES = ("/admin/login", "/admin", "/admin/members?q=a", "/admin/users", "{member}",
-         "/admin/campaigns", "/admin/campaigns/axe-check")  # fmt: skip
+         "/admin/campaigns", "/admin/campaigns/axe-check", "/admin/tickets",
+         "{ticket}")  # fmt: skip
 # a campaign that ended long ago: it shows on the campaigns pages and changes no purchase of
 # the shared demo store
 ENDED = {
@@ -241,6 +242,21 @@ ENDED = {
     "effect": {"bonus_points": 50},
     "budget": {"points": 5000},
 }
+
+
+def _a_ticket(site: Site) -> int:
+    headers = {"Authorization": f"Bearer {site.key}"}
+    body = {
+        "channel": "email",
+        "category": "other",
+        "subject": "Axe check",
+        "text": "A question about points.",
+        "contact": "axe@example.com",
+        "source_ref": "axe-check",
+    }
+    made = httpx.post(f"{site.base}/api/v1/tickets", json=body, headers=headers, timeout=30)
+    assert made.status_code in (200, 201), made.text
+    return int(made.json()["id"])
 
 
 def _ensure_campaign(site: Site) -> None:
@@ -254,10 +270,12 @@ def _ensure_campaign(site: Site) -> None:
 @pytest.mark.parametrize("language", ["en", "ru"])
 def test_axe_finds_no_serious_violation(site: Site, browser: Any, language: str) -> None:
     _ensure_campaign(site)
+    ticket = _a_ticket(site)
     page = _page(browser, bypass_csp=True)  # axe is injected as an inline script
     found: dict[str, list[dict[str, Any]]] = {}
     for target in PAGES:
         path = target.replace("{member}", f"/admin/members/{site.member_id}")
+        path = path.replace("{ticket}", f"/admin/tickets/{ticket}")
         separator = "&" if "?" in path else "?"
         page.goto(f"{site.base}{path}{separator}lang={language}")
         page.wait_for_load_state("networkidle")

@@ -154,6 +154,10 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
     ("POST", "/admin/members/{member_id}/block"): ("admin", 404),
     ("POST", "/admin/members/{member_id}/unblock"): ("admin", 404),
     ("POST", "/admin/members/{member_id}/adjust"): ("admin", 303),  # no points: back, a notice
+    ("GET", "/admin/tickets"): ("staff", 200),
+    ("GET", "/admin/tickets/{ticket_id}"): ("staff", 404),
+    ("POST", "/admin/tickets/{ticket_id}/reply"): ("staff", 303),  # no text: back, a notice
+    ("POST", "/admin/tickets/{ticket_id}/status"): ("staff", 303),  # no status: back, a notice
     ("GET", "/admin/campaigns"): ("staff", 200),
     ("GET", "/admin/campaigns/{key}"): ("staff", 404),  # the seed program has none
     ("POST", "/admin/campaigns/{key}/pause"): ("admin", 404),
@@ -169,6 +173,9 @@ SAMPLE_PATHS = {
     "/admin/members/{member_id}/block": "/admin/members/999999/block",
     "/admin/members/{member_id}/unblock": "/admin/members/999999/unblock",
     "/admin/members/{member_id}/adjust": "/admin/members/999999/adjust",
+    "/admin/tickets/{ticket_id}": "/admin/tickets/999999",
+    "/admin/tickets/{ticket_id}/reply": "/admin/tickets/999999/reply",
+    "/admin/tickets/{ticket_id}/status": "/admin/tickets/999999/status",
     "/admin/campaigns/{key}": "/admin/campaigns/nope",
     "/admin/campaigns/{key}/pause": "/admin/campaigns/nope/pause",
     "/admin/campaigns/{key}/resume": "/admin/campaigns/nope/resume",

@@ -90,6 +90,8 @@ class TicketRepository:
         query = select(Ticket).where(Ticket.program_id == program_id)
         if where.status is not None:
             query = query.where(Ticket.status == where.status)
+        elif where.active_only:
+            query = query.where(Ticket.status.in_(sorted(ACTIVE_STATUSES)))
         if where.assignee is not None:
             query = query.where(Ticket.assignee == where.assignee)
         if where.member_id is not None:

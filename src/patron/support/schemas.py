@@ -126,6 +126,7 @@ class Opened:
 @dataclass(frozen=True, slots=True)
 class TicketFilter:
     status: TicketStatus | None = None
+    active_only: bool = False  # open or waiting for the member (``status`` is then not given)
     assignee: str | None = None
     member_id: int | None = None
     breached: bool | None = None

@@ -1,0 +1,185 @@
+"""Support tickets (``/admin/tickets``): the queue in the order staff should work it (explicit
+priority, then members with the ``priority_support`` perk, then the oldest), filtered by status
+or by a missed 24-hour target; one ticket with its conversation, where staff reply and move
+its status. Every write is the support service's (``patron.support.service``), as the API's
+``POST /tickets/{id}/messages`` and ``/status`` make it, and audited with the console user."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from starlette.responses import RedirectResponse, Response
+
+from patron.audit import service as audit_service
+from patron.kit.errors import ConflictError, NotFoundError, PatronError
+from patron.kit.ids import random_token
+from patron.kit.time import utcnow
+from patron.programs import service as program_service
+from patron.support import service as ticket_service
+from patron.support.schemas import TicketFilter
+from patron.support.states import TRANSITIONS, AuthorKind, TicketStatus
+from patron.web.auth import StaffSession, checked_form, database_of, remember
+from patron.web.i18n import Formats
+from patron.web.messages import error_text
+from patron.web.templating import gettext_for, render
+
+router = APIRouter(include_in_schema=False)
+TicketId = Annotated[int, Path(ge=1, le=2**62)]
+PAGE = 50
+MAX_REPLY = 10_000
+NOTICES = ("replied", "moved", "empty", "refused", "closed")
+
+
+def status_labels(language: str) -> dict[str, str]:
+    _ = gettext_for(language)
+    return {
+        "open": _("Open"),
+        "pending": _("Waiting for the member"),
+        "resolved": _("Resolved"),
+        "closed": _("Closed"),
+    }
+
+
+def priority_labels(language: str) -> dict[str, str]:
+    _ = gettext_for(language)
+    return {"low": _("Low"), "normal": _("Normal"), "high": _("High"), "urgent": _("Urgent")}
+
+
+def _labels(request: Request) -> dict[str, Any]:
+    language: str = request.state.language
+    return {"statuses": status_labels(language), "priorities": priority_labels(language)}
+
+
+def _missing(request: Request, error: PatronError) -> Response:
+    context = {"title": error_text(error, request.state.language), "message": ""}
+    return render(request, "error.html", context, status_code=404)
+
+
+@router.get("/admin/tickets")
+async def tickets_page(
+    request: Request,
+    _: StaffSession,
+    status: str = "active",
+    breached: str = "",
+    offset: int = 0,
+) -> Response:
+    """``status``: ``active`` (open and waiting, the default), ``all``, or one status."""
+    chosen = status if status in ("active", "all", *TicketStatus) else "active"
+    late = breached == "1"
+    offset = min(max(offset, 0), 1_000_000)
+    now = utcnow()
+    where = TicketFilter(
+        status=TicketStatus(chosen) if chosen not in ("active", "all") else None,
+        active_only=chosen == "active",
+        breached=True if late else None,
+    )
+    async with database_of(request).read() as session:
+        try:
+            active = await program_service.get_active_program(session)
+        except PatronError as error:
+            return _missing(request, error)
+        page = await ticket_service.list_tickets(
+            session, active=active, where=where, now=now, limit=PAGE, offset=offset
+        )
+    items, next_offset = page.items, page.next_offset
+    zone = active.program.program.timezone
+    context = {
+        **_labels(request),
+        "tickets": items,
+        "chosen": chosen,
+        "late": late,
+        "offset": offset,
+        "next_offset": next_offset,
+        "now": now,
+        "choices": ["active", "all", *[s.value for s in TicketStatus]],
+        "fmt": Formats(request.state.language, zone),
+    }
+    return remember(request, render(request, "tickets.html", context))
+
+
+@router.get("/admin/tickets/{ticket_id}")
+async def ticket_page(
+    request: Request, _: StaffSession, ticket_id: TicketId, notice: str = ""
+) -> Response:
+    now = utcnow()
+    async with database_of(request).read() as session:
+        try:
+            active = await program_service.get_active_program(session)
+            ticket = await ticket_service.get_ticket(session, ticket_id=ticket_id, now=now)
+        except NotFoundError as error:
+            return _missing(request, error)
+    context = {
+        "fmt": Formats(request.state.language, active.program.program.timezone),
+        **_labels(request),
+        "ticket": ticket,
+        "moves": sorted(TRANSITIONS[ticket.status], key=list(TicketStatus).index),
+        "reply_key": random_token(16),  # one per form: a second submit adds nothing
+        "notice": notice if notice in NOTICES else "",
+        "now": now,
+    }
+    return remember(request, render(request, "ticket.html", context))
+
+
+async def _audit(session: Any, console: Any, action: str, ticket_id: int, now: Any) -> None:
+    await audit_service.record(
+        session,
+        actor=audit_service.ACTOR_USER,
+        action=action,
+        target=f"ticket:{ticket_id}",
+        now=now,
+        user_id=console.user.id,
+        role=console.user.role.value,
+    )
+
+
+@router.post("/admin/tickets/{ticket_id}/reply")
+async def reply(request: Request, console: StaffSession, ticket_id: TicketId) -> Response:
+    """A staff reply (the first one is the ticket's first response)."""
+    form = await checked_form(request, console)
+    page = f"/admin/tickets/{ticket_id}"
+    text = form.get("text", "").strip()
+    if not text or len(text) > MAX_REPLY:
+        return RedirectResponse(f"{page}?notice=empty", status_code=303)
+    key = form.get("key", "")[:64] or None
+    now = utcnow()
+    try:
+        async with database_of(request).write() as session:
+            await ticket_service.add_message(
+                session,
+                ticket_id=ticket_id,
+                author_kind=AuthorKind.STAFF,
+                author=console.user.email,
+                text=text,
+                now=now,
+                idempotency_key=f"console:{key}" if key else None,
+            )
+            await _audit(session, console, "tickets.add_message", ticket_id, now)
+    except NotFoundError as error:
+        return _missing(request, error)
+    except ConflictError:
+        return RedirectResponse(f"{page}?notice=closed", status_code=303)
+    return RedirectResponse(f"{page}?notice=replied#conversation", status_code=303)
+
+
+@router.post("/admin/tickets/{ticket_id}/status")
+async def move(request: Request, console: StaffSession, ticket_id: TicketId) -> Response:
+    """Move the status along the ticket's machine (a refused move changes nothing)."""
+    form = await checked_form(request, console)
+    page = f"/admin/tickets/{ticket_id}"
+    try:
+        target = TicketStatus(form.get("status", ""))
+    except ValueError:
+        return RedirectResponse(f"{page}?notice=refused", status_code=303)
+    now = utcnow()
+    try:
+        async with database_of(request).write() as session:
+            await ticket_service.transition(
+                session, ticket_id=ticket_id, status=target, actor=console.user.email, now=now
+            )
+            await _audit(session, console, "tickets.transition", ticket_id, now)
+    except NotFoundError as error:
+        return _missing(request, error)
+    except ConflictError:
+        return RedirectResponse(f"{page}?notice=refused", status_code=303)
+    return RedirectResponse(f"{page}?notice=moved", status_code=303)
