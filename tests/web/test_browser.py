@@ -194,6 +194,28 @@ def test_a_points_adjustment_shows_in_the_ledger(site: Site, browser: Any) -> No
     page.context.close()
 
 
+def test_a_program_validation_error_is_shown_in_the_editor(site: Site, browser: Any) -> None:
+    page = _page(browser, bypass_csp=True)  # axe is injected as an inline script
+    _log_in(page, site, target="/admin/program?lang=en")
+    source = page.input_value("#program-text")
+    assert "earning:" in source
+    broken = source.replace("rounding: floor", "rounding: sideways", 1)
+    line = broken.splitlines().index("    rounding: sideways") + 1
+    page.fill("#program-text", broken)
+    page.click("form.editor button[type=submit]:not([formaction])")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#problems-title").inner_text() == (
+        "The file has 1 problem. Nothing was applied."
+    )
+    faulty = page.locator(f"#line-{line}")
+    assert "sideways" in faulty.inner_text()
+    assert "earning.base.rounding" in faulty.locator(".problem").inner_text()
+    # the edited text stays in the editor, to be fixed
+    assert "rounding: sideways" in page.input_value("#program-text")
+    assert _axe_violations(page) == []
+    page.context.close()
+
+
 def test_the_browser_language_is_the_default(site: Site, browser: Any) -> None:
     page = _page(browser, locale="ru-RU")
     page.goto(site.base + "/admin/login")
@@ -232,7 +254,7 @@ def test_the_skip_link_is_the_first_stop_and_visible_when_focused(site: Site, br
 
 PAGES = ("/admin/login", "/admin", "/admin/members?q=a", "/admin/users", "{member}",
          "/admin/campaigns", "/admin/campaigns/axe-check", "/admin/tickets",
-         "{ticket}")  # fmt: skip
+         "{ticket}", "/admin/program")  # fmt: skip
 # a campaign that ended long ago: it shows on the campaigns pages and changes no purchase of
 # the shared demo store
 ENDED = {

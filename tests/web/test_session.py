@@ -162,6 +162,9 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
     ("GET", "/admin/campaigns/{key}"): ("staff", 404),  # the seed program has none
     ("POST", "/admin/campaigns/{key}/pause"): ("admin", 404),
     ("POST", "/admin/campaigns/{key}/resume"): ("admin", 404),
+    ("GET", "/admin/program"): ("staff", 200),
+    ("POST", "/admin/program/check"): ("staff", 422),  # an empty file: its problem shown
+    ("POST", "/admin/program/apply"): ("admin", 422),
     ("GET", "/admin/users"): ("admin", 200),
     ("POST", "/admin/users/{user_id}/disable"): ("admin", 404),
     ("POST", "/admin/users/{user_id}/enable"): ("admin", 404),
