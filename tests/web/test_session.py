@@ -165,6 +165,15 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
     ("GET", "/admin/program"): ("staff", 200),
     ("POST", "/admin/program/check"): ("staff", 422),  # an empty file: its problem shown
     ("POST", "/admin/program/apply"): ("admin", 422),
+    ("GET", "/admin/keys"): ("admin", 200),
+    ("POST", "/admin/keys"): ("admin", 422),  # no name: the form again, with the problem
+    ("POST", "/admin/keys/{key_id}/revoke"): ("admin", 404),
+    ("GET", "/admin/webhooks"): ("admin", 200),
+    ("POST", "/admin/webhooks"): ("admin", 422),  # no URL: the form again, with the problem
+    ("GET", "/admin/webhooks/{webhook_id}"): ("admin", 404),
+    ("POST", "/admin/webhooks/{webhook_id}/remove"): ("admin", 404),
+    ("POST", "/admin/webhooks/{webhook_id}/enable"): ("admin", 404),
+    ("POST", "/admin/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): ("admin", 404),
     ("GET", "/admin/users"): ("admin", 200),
     ("POST", "/admin/users/{user_id}/disable"): ("admin", 404),
     ("POST", "/admin/users/{user_id}/enable"): ("admin", 404),
@@ -182,6 +191,13 @@ SAMPLE_PATHS = {
     "/admin/campaigns/{key}": "/admin/campaigns/nope",
     "/admin/campaigns/{key}/pause": "/admin/campaigns/nope/pause",
     "/admin/campaigns/{key}/resume": "/admin/campaigns/nope/resume",
+    "/admin/keys/{key_id}/revoke": "/admin/keys/999999/revoke",
+    "/admin/webhooks/{webhook_id}": "/admin/webhooks/999999",
+    "/admin/webhooks/{webhook_id}/remove": "/admin/webhooks/999999/remove",
+    "/admin/webhooks/{webhook_id}/enable": "/admin/webhooks/999999/enable",
+    "/admin/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": (
+        "/admin/webhooks/999999/deliveries/1/redeliver"
+    ),
     "/admin/users/{user_id}/disable": "/admin/users/999999/disable",
     "/admin/users/{user_id}/enable": "/admin/users/999999/enable",
     "/static/web/{path}": "/static/web/console.css",

@@ -21,12 +21,14 @@ from patron.web.member_auth import PortalLoginRequired, anyone_language
 from patron.web.routes import (
     campaigns,
     dashboard,
+    keys,
     members,
     portal,
     program,
     session,
     tickets,
     users,
+    webhooks,
 )
 from patron.web.templating import gettext_for, render
 
@@ -75,6 +77,8 @@ def install_console(app: FastAPI) -> None:
         program.router,
         tickets.router,
         users.router,
+        keys.router,
+        webhooks.router,
         portal.router,
     )
     for router in routers:

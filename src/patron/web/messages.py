@@ -17,6 +17,19 @@ def _texts(_: Callable[[str], str]) -> dict[str, str]:
         "invalid_window": _("There are no purchases in this period yet."),
         "invalid_input": _("The request is not valid."),
         "validation_error": _("The request is not valid."),
+        "webhook_not_found": _("There is no such webhook."),
+        "webhook_delivery_not_found": _("The webhook has no such delivery."),
+        "webhook_url_invalid": _("The URL must be an http:// or https:// address."),
+        "webhook_url_refused": _(
+            "The URL leads to a local or private address, which Patron does not call "
+            "(PATRON_WEBHOOKS_ALLOW_PRIVATE=1 allows it)."
+        ),
+        "webhook_url_unresolvable": _("The URL's host name cannot be resolved."),
+        "webhook_event_unknown": _("Choose at least one event."),
+        "webhook_disabled": _("The webhook is disabled: enable it first."),
+        "simulation_input_invalid": _(
+            "the simulator cannot compare this file with the active version (another currency?)."
+        ),
     }
 
 
