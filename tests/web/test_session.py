@@ -158,6 +158,7 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
     ("GET", "/admin/tickets/{ticket_id}"): ("staff", 404),
     ("POST", "/admin/tickets/{ticket_id}/reply"): ("staff", 303),  # no text: back, a notice
     ("POST", "/admin/tickets/{ticket_id}/status"): ("staff", 303),  # no status: back, a notice
+    ("GET", "/admin/messages"): ("staff", 200),
     ("GET", "/admin/campaigns"): ("staff", 200),
     ("GET", "/admin/campaigns/{key}"): ("staff", 404),  # the seed program has none
     ("POST", "/admin/campaigns/{key}/pause"): ("admin", 404),
