@@ -255,7 +255,7 @@ def test_the_skip_link_is_the_first_stop_and_visible_when_focused(site: Site, br
 PAGES = ("/admin/login", "/admin", "/admin/members?q=a", "/admin/users", "{member}",
          "/admin/campaigns", "/admin/campaigns/axe-check", "/admin/tickets",
          "{ticket}", "/admin/program", "/admin/keys",
-         "/admin/webhooks", "/admin/messages")  # fmt: skip
+         "/admin/webhooks", "/admin/messages", "/admin/reviews?show=all")  # fmt: skip
 # a campaign that ended long ago: it shows on the campaigns pages and changes no purchase of
 # the shared demo store
 ENDED = {

@@ -159,6 +159,10 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
     ("POST", "/admin/tickets/{ticket_id}/reply"): ("staff", 303),  # no text: back, a notice
     ("POST", "/admin/tickets/{ticket_id}/status"): ("staff", 303),  # no status: back, a notice
     ("GET", "/admin/messages"): ("staff", 200),
+    ("GET", "/admin/reviews"): ("staff", 200),
+    ("GET", "/admin/reviews/{review_id}"): ("staff", 404),
+    ("POST", "/admin/reviews/{review_id}/reply"): ("staff", 303),  # no text: back, a notice
+    ("POST", "/admin/reviews/{review_id}/publish"): ("staff", 404),
     ("GET", "/admin/campaigns"): ("staff", 200),
     ("GET", "/admin/campaigns/{key}"): ("staff", 404),  # the seed program has none
     ("POST", "/admin/campaigns/{key}/pause"): ("admin", 404),
@@ -199,6 +203,9 @@ SAMPLE_PATHS = {
     "/admin/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": (
         "/admin/webhooks/999999/deliveries/1/redeliver"
     ),
+    "/admin/reviews/{review_id}": "/admin/reviews/999999",
+    "/admin/reviews/{review_id}/reply": "/admin/reviews/999999/reply",
+    "/admin/reviews/{review_id}/publish": "/admin/reviews/999999/publish",
     "/admin/users/{user_id}/disable": "/admin/users/999999/disable",
     "/admin/users/{user_id}/enable": "/admin/users/999999/enable",
     "/static/web/{path}": "/static/web/console.css",

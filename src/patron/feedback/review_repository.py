@@ -59,6 +59,7 @@ class ReviewRepository:
         needs_follow_up: bool | None,
         after: int | None,
         limit: int,
+        answered: bool | None = None,
     ) -> list[Review]:
         query = select(Review).where(Review.program_id == program_id)
         if member_id is not None:
@@ -67,6 +68,9 @@ class ReviewRepository:
             query = query.where(Review.is_published.is_(published))
         if needs_follow_up is not None:
             query = query.where(Review.needs_follow_up.is_(needs_follow_up))
+        if answered is not None:
+            replied = Review.first_reply_at.is_not(None)
+            query = query.where(replied if answered else Review.first_reply_at.is_(None))
         if after is not None:
             query = query.where(Review.id > after)
         found = await self.session.execute(query.order_by(Review.id).limit(limit))

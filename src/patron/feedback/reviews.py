@@ -147,10 +147,12 @@ async def list_reviews(
     member_id: int | None = None,
     published: bool | None = None,
     needs_follow_up: bool | None = None,
+    answered: bool | None = None,
     after: int | None = None,
     limit: int = 50,
 ) -> schemas.ReviewPage:
-    """Reviews in id order, `limit` (1..200) per page; `after` is the last id seen."""
+    """Reviews in id order, `limit` (1..200) per page; `after` is the last id seen.
+    ``answered``: only those with (true) or without (false) a staff reply."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
     active = await program_service.get_active_program(session)
@@ -160,6 +162,7 @@ async def list_reviews(
         member_id=member_id,
         published=published,
         needs_follow_up=needs_follow_up,
+        answered=answered,
         after=after,
         limit=limit + 1,
     )

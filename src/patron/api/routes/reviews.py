@@ -40,14 +40,18 @@ async def list_reviews(
     member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1)] = None,
     published: QueryBool | None = None,
     needs_follow_up: QueryBool | None = None,
+    answered: QueryBool | None = None,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.ReviewPage:
+    """Reviews in id order (oldest first); ``answered=false``: those still waiting for a
+    staff reply. Pass the last id seen as ``after``."""
     return await feedback_service.list_reviews(
         session,
         member_id=member_id,
         published=published,
         needs_follow_up=needs_follow_up,
+        answered=answered,
         after=after,
         limit=limit,
     )
