@@ -320,6 +320,19 @@ class _Work:
         return self.handler.handle_many is not None and len(self.runs) > 1
 
 
+async def _screened(
+    session: AsyncSession, handler: Handler, events: list[EventEnvelope]
+) -> set[int]:
+    """The ids of the ``events`` the handler's screen keeps; all of them when the screen
+    fails (in a savepoint: the runs then say what is wrong, and the read goes on)."""
+    assert handler.screen is not None
+    try:
+        async with session.begin_nested():
+            return {event.id for event in await handler.screen(session, events)}
+    except Exception:  # a broken screen must not hold the batch: run, and fail there
+        return {event.id for event in events}
+
+
 async def _plan(
     session: AsyncSession,
     events: list[EventEnvelope],
@@ -352,8 +365,7 @@ async def _plan(
                 continue
             due.append((event, run.attempts + 1))
         if handler.screen is not None and fresh:
-            kept = {event.id for event in await handler.screen(session, fresh)}
-            refused = {event.id for event in fresh} - kept
+            refused = {event.id for event in fresh} - await _screened(session, handler, fresh)
             due = [(event, number) for event, number in due if event.id not in refused]
         if not due:
             continue
