@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns import views
 from patron.campaigns.handlers import apply_on_event
 from patron.kit.db import Database
-from patron.kit.outbox import EventEnvelope, dispatch_pending
+from patron.kit.outbox import EventEnvelope, OutboxHandlerRun, dispatch_pending
 from patron.ledger.verify import verify
 from patron.members import service as member_service
 from patron.members.schemas import MemberUpdate
@@ -26,6 +27,7 @@ from patron.worker.campaigns import DateCampaignsReport, run_date_campaigns
 from patron.worker.daily import run_daily_jobs
 from tests.campaigns.triggers import (
     NOW,
+    TRIGGERS,
     active,
     apply_program,
     awards,
@@ -68,6 +70,26 @@ async def test_the_welcome_is_credited_once_on_enrolment(database: Database) -> 
     assert len(await campaign_credits(database)) == 1
     async with database.read() as session:
         assert await verify(session, now=NOW) == []
+
+
+async def test_without_a_welcome_campaign_an_enrolment_costs_no_run(database: Database) -> None:
+    """The handler's screen reads the program once for a batch: enrolments in a program
+    without a ``signup`` campaign get no run of ``campaigns.apply_on_event`` at all."""
+    without_welcome = "  - key: birthday" + TRIGGERS.split("  - key: birthday", 1)[1]
+    program_id = await apply_program(database, without_welcome)
+    members = [await enrol(database, program_id, f"m{n}", at=NOW) for n in range(3)]
+    report = await dispatch_pending(database, registry.handlers(), now=NOW)
+    assert report.failed == 0, report.errors
+    async with database.read() as session:
+        runs = list(
+            await session.scalars(
+                select(OutboxHandlerRun.event_id).where(
+                    OutboxHandlerRun.handler == "campaigns.apply_on_event"
+                )
+            )
+        )
+    assert (runs, await campaign_credits(database)) == ([], [])
+    assert len(members) == 3
 
 
 async def test_an_imported_member_gets_no_welcome(database: Database) -> None:

@@ -11,14 +11,23 @@ from typing import ClassVar
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.db import Database
-from patron.kit.outbox import DomainEvent, dispatch_pending, emit
+from patron.kit.outbox import (
+    DomainEvent,
+    EventEnvelope,
+    OutboxEvent,
+    OutboxHandlerRun,
+    dispatch_pending,
+    emit,
+)
 from patron.kit.time import utcnow
 from patron.webhooks import delivery as webhook_delivery
 from patron.webhooks import schemas
 from patron.webhooks import service as webhook_service
 from patron.webhooks.addresses import ALLOW_PRIVATE_ENV
+from patron.webhooks.handlers import HANDLER_NAME, queue_many
 from patron.webhooks.models import WebhookDelivery
 from patron.worker import registry
 from tests.webhooks.receiver import Receiver, receiver
@@ -269,3 +278,66 @@ async def test_a_removed_endpoint_takes_its_deliveries(
     assert await webhook_delivery.run_once(database, utcnow()) == 0
     async with database.read() as session:
         assert list(await session.scalars(select(WebhookDelivery))) == []
+
+
+async def test_a_batch_of_events_is_queued_once_per_endpoint(
+    database: Database, server: Receiver
+) -> None:
+    """The handler takes the dispatcher's batch at once (``handle_many``): each event gets
+    one delivery per endpoint that wants it, also when the batch is offered again; events
+    no endpoint wants are screened out and cost no run."""
+    async with database.write() as session:
+        await emit(session, MembersEnrolled(member_id=1, external_id="early"), program_id=1)
+    early = await dispatch_pending(database, registry.handlers())
+    assert early.failed == 0, early.errors
+    tiers = await _endpoint(database, server, ["tiers.changed"])
+    everything = await _endpoint(database, server, ["*"])
+    for member_id in (7, 8):
+        await _emit_tier_change(database, member_id)
+    async with database.write() as session:
+        await emit(session, MembersEnrolled(member_id=9, external_id="m9"), program_id=1)
+    report = await dispatch_pending(database, registry.handlers())
+    assert report.failed == 0, report.errors
+    async with database.read() as session:
+        pairs = sorted(
+            (row[0], row[1])
+            for row in await session.execute(
+                select(WebhookDelivery.event_type, WebhookDelivery.endpoint_id)
+            )
+        )
+        runs = list(
+            await session.scalars(
+                select(OutboxHandlerRun.status).where(OutboxHandlerRun.handler == HANDLER_NAME)
+            )
+        )
+    assert pairs == sorted(
+        [
+            ("members.enrolled", everything.id),
+            ("tiers.changed", tiers.id),
+            ("tiers.changed", tiers.id),
+            ("tiers.changed", everything.id),
+            ("tiers.changed", everything.id),
+        ]
+    )
+    assert runs == ["done"] * 3  # the first event came before any endpoint: no run
+    # a batch offered again (a retry after a crash) queues nothing twice
+    async with database.read() as session:
+        envelopes = [e for e in await _envelopes(session) if e.data.get("member_id") != 1]
+    assert len(envelopes) == 3
+    async with database.write() as session:
+        assert await queue_many(session, envelopes) == 0
+
+
+async def _envelopes(session: AsyncSession) -> list[EventEnvelope]:
+    return [
+        EventEnvelope(
+            id=row.id,
+            type=row.type,
+            version=row.version,
+            program_id=row.program_id,
+            member_id=row.member_id,
+            occurred_at=row.occurred_at,
+            data=row.payload,
+        )
+        for row in await session.scalars(select(OutboxEvent).order_by(OutboxEvent.id))
+    ]

@@ -11,9 +11,15 @@ credit, is the event's ``occurred_at`` (so a run retried later gives what it wou
 Members enrolled by an import (``imported: true``: ``patron import members``,
 ``POST /members/batch``) get no welcome: an import carries over customers who joined long
 ago, not signups.
+
+The handler screens a batch of events with the active program read once per program: an
+event whose program has no campaign of its trigger (the usual enrolment, in a program without
+a welcome campaign) costs no run.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +28,7 @@ from patron.campaigns.triggers import apply_trigger, trigger_campaigns
 from patron.kit.outbox import EventEnvelope, Handler
 from patron.members.models import Member
 from patron.programs import service as program_service
+from patron.programs.errors import ProgramNotFoundError
 from patron.programs.models import ProgramRecord
 from patron.rules.vocabulary import Trigger
 
@@ -76,11 +83,45 @@ async def apply_on_event(session: AsyncSession, event: EventEnvelope) -> None:
     )
 
 
+async def _with_campaigns(
+    session: AsyncSession, events: Sequence[EventEnvelope]
+) -> Sequence[EventEnvelope]:
+    """The events whose program has a campaign of their trigger (the screen). An event
+    without a program, or of a program whose active version cannot be read, is kept: the
+    handler says what to do with it."""
+    triggers: dict[int, set[Trigger] | None] = {}
+    kept = []
+    for event in events:
+        program_id = event.program_id
+        if program_id is None:
+            kept.append(event)
+            continue
+        if program_id not in triggers:
+            triggers[program_id] = await _triggers_of(session, program_id)
+        present = triggers[program_id]
+        if present is None or TRIGGERS[event.type] in present:
+            kept.append(event)
+    return kept
+
+
+async def _triggers_of(session: AsyncSession, program_id: int) -> set[Trigger] | None:
+    """The triggers of the program's campaigns; None when the program cannot be read."""
+    key = await session.scalar(select(ProgramRecord.key).where(ProgramRecord.id == program_id))
+    if key is None:
+        return set()  # the handler returns without a program
+    try:
+        active = await program_service.get_active_program(session, key=key)
+    except ProgramNotFoundError:
+        return None
+    return {campaign.trigger for campaign in active.program.campaigns}
+
+
 HANDLERS = [
     Handler(
         name="campaigns.apply_on_event",
         events=frozenset(TRIGGERS),
         handle=apply_on_event,
         applies=applies,
+        screen=_with_campaigns,
     )
 ]

@@ -11,13 +11,24 @@
   the two never invite twice).
 
 Each invitation emits ``surveys.invited``.
+
+``invite_after_purchase`` screens a batch of purchases at once (a program without an
+immediate ``after_purchase`` survey, the usual case, costs its purchases one read a batch and
+no run) and invites a batch's members in one unit of work (``handle_many``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.feedback.surveys import invite_for_trigger, invite_now_after_purchase
+from patron.feedback.surveys import (
+    invite_for_trigger,
+    invite_now_after_purchase,
+    invite_now_after_purchases,
+    invites_now_after_purchase,
+)
 from patron.kit.outbox import EventEnvelope, Handler
 from patron.kit.time import utcnow
 from patron.programs.feedback_settings import SurveyTrigger
@@ -48,6 +59,23 @@ async def invite_after_purchase(session: AsyncSession, event: EventEnvelope) -> 
     )
 
 
+async def invite_after_purchases(session: AsyncSession, events: Sequence[EventEnvelope]) -> None:
+    await invite_now_after_purchases(
+        session,
+        [
+            (int(event.data["purchase_id"]), member_id, max(event.occurred_at, utcnow()))
+            for event in events
+            if isinstance(member_id := event.data.get("member_id"), int)
+        ],
+    )
+
+
+async def _purchases_to_invite(
+    session: AsyncSession, events: Sequence[EventEnvelope]
+) -> Sequence[EventEnvelope]:
+    return events if await invites_now_after_purchase(session) else []
+
+
 def _of_a_member(event: EventEnvelope) -> bool:
     """Anonymous purchases and tickets invite nobody: no run at all."""
     return isinstance(event.data.get("member_id"), int)
@@ -59,6 +87,8 @@ HANDLERS = [
         events=frozenset({"purchases.recorded"}),
         handle=invite_after_purchase,
         applies=_of_a_member,
+        screen=_purchases_to_invite,
+        handle_many=invite_after_purchases,
     ),
     Handler(
         name="feedback.invite_after_ticket",

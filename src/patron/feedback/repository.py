@@ -16,8 +16,10 @@ from patron.feedback.models import (
     SurveyAnswer,
     SurveyInvitation,
     SurveyResponse,
+    SurveySource,
 )
 from patron.members.models import Member, MemberStatus
+from patron.programs.feedback_settings import SurveyTrigger
 from patron.purchases.models import Purchase
 from patron.segments.models import MemberSegment
 
@@ -40,6 +42,22 @@ class SurveyRepository:
             select(Survey).where(Survey.program_id == program_id).order_by(Survey.key)
         )
         return list(found.scalars())
+
+    async def has_own_immediate(self, program_id: int, trigger: SurveyTrigger) -> bool:
+        """Whether an active survey of ``trigger`` without a delay exists that the program
+        file does not own (made through the API or the console)."""
+        found = await self.session.scalar(
+            select(Survey.id)
+            .where(
+                Survey.program_id == program_id,
+                Survey.trigger == trigger,
+                Survey.delay_days == 0,
+                Survey.is_active.is_(True),
+                Survey.source != SurveySource.PROGRAM,
+            )
+            .limit(1)
+        )
+        return found is not None
 
     async def try_insert_survey(self, survey: Survey) -> bool:
         """Insert in a savepoint; False when (program, key) exists already (a concurrent

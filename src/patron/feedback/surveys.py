@@ -34,6 +34,7 @@ from patron.kit.errors import InvalidInputError
 from patron.kit.outbox import emit
 from patron.members.errors import MemberNotFoundError
 from patron.programs import service as program_service
+from patron.programs.errors import ProgramNotFoundError
 from patron.programs.feedback_settings import SurveyDefinition, SurveyTrigger
 from patron.programs.schemas import ActiveProgram
 
@@ -307,16 +308,50 @@ async def invite_now_after_purchase(
 ) -> int:
     """Invite the member of a purchase to the active ``after_purchase`` surveys without a
     delay (the handler of ``purchases.recorded``); the number of new invitations."""
+    return await invite_now_after_purchases(session, [(purchase_id, member_id, now)])
+
+
+async def invite_now_after_purchases(
+    session: AsyncSession, purchases: Sequence[tuple[int, int, datetime]]
+) -> int:
+    """:func:`invite_now_after_purchase` for many ``(purchase_id, member_id, now)`` in order
+    (the program's surveys synced once): a member with two purchases in the list is invited
+    once, as if they came one by one."""
+    if not purchases:
+        return 0
     active = await program_service.get_active_program(session)
+    surveys = [
+        survey
+        for survey in await sync_program_surveys(session, active=active, now=purchases[0][2])
+        if survey.is_active
+        and survey.trigger is SurveyTrigger.AFTER_PURCHASE
+        and survey.delay_days == 0
+    ]
     created = 0
-    for survey in await sync_program_surveys(session, active=active, now=now):
-        if not survey.is_active or survey.trigger is not SurveyTrigger.AFTER_PURCHASE:
-            continue
-        if survey.delay_days == 0:
+    for purchase_id, member_id, now in purchases:
+        for survey in surveys:
             created += await _invite_purchases(
                 session, survey, [(purchase_id, member_id, None)], now
             )
     return created
+
+
+async def invites_now_after_purchase(session: AsyncSession) -> bool:
+    """Whether :func:`invite_now_after_purchase` could invite anyone: the program file or
+    the table has an active ``after_purchase`` survey without a delay (read only; the
+    dispatcher's screen, so that a program without one costs its purchases nothing)."""
+    try:
+        active = await program_service.get_active_program(session)
+    except ProgramNotFoundError:
+        return True  # the handler itself says what is wrong
+    if any(
+        definition.trigger is SurveyTrigger.AFTER_PURCHASE and definition.delay_days == 0
+        for definition in active.program.surveys
+    ):
+        return True
+    return await SurveyRepository(session).has_own_immediate(
+        active.program_id, SurveyTrigger.AFTER_PURCHASE
+    )
 
 
 async def _invite_purchases(

@@ -51,11 +51,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from patron.kit.db import Base, Database, Id, JsonType, UTCDateTime
+from patron.kit.outbox_runs import (
+    MAX_ATTEMPTS,
+    Attempt,
+    RunState,
+    backoff,
+    done,
+    failed,
+    read_runs,
+    record_attempts,
+    settle_events,
+)
 from patron.kit.raw import Sql, raw_of, read_time
 from patron.kit.time import utcnow
-
-MAX_ATTEMPTS = 12
-"""Attempts before a handler run is dead: backoff 2 s, 4 s, ... 68 min, about 2.3 h in all."""
 
 ALL_EVENTS = "*"
 
@@ -129,18 +137,37 @@ class EventEnvelope:
         return f"evt_{self.id}"
 
 
+Screen = Callable[[AsyncSession, Sequence["EventEnvelope"]], Awaitable[Sequence["EventEnvelope"]]]
+HandleMany = Callable[[AsyncSession, Sequence["EventEnvelope"]], Awaitable[None]]
+
+
 @dataclass(frozen=True, slots=True)
 class Handler:
     """Reacts to events. ``name`` is stable (it keys the handler's runs); ``events`` are the
     types it wants (:data:`ALL_EVENTS` for all). ``handle`` runs in a write unit of work of its
-    own; raising means "try again later". ``applies``, when given, looks at the event alone
-    (no database) and says whether ``handle`` would do anything: a run it refuses is neither
-    opened nor recorded (a unit of work a run costs more than most handlers' work)."""
+    own (or a savepoint of a shared one); raising means "try again later".
+
+    Three optional ways to make a handler cheap on a busy outbox, none of which changes what
+    it does:
+
+    - ``applies`` looks at the event alone (no database) and says whether ``handle`` would
+      do anything: a run it refuses is neither opened nor recorded.
+    - ``screen`` gets a batch's events that are new to the handler (never attempted) in a
+      read unit of work, and returns those it would act on: one query for the batch (the
+      webhook endpoints, the active surveys) instead of one run each. The others are
+      neither run nor recorded, as with ``applies``. Runs waiting for a retry are never
+      screened: they run, and end done or dead.
+    - ``handle_many`` does what ``handle`` does for each of many events, in one unit of work
+      (one savepoint on PostgreSQL); the runs are recorded done together. If it raises, its
+      writes roll back and each event is run alone with ``handle``, so a failing event
+      retries alone and the others are done once."""
 
     name: str
     events: frozenset[str]
     handle: Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
     applies: Callable[[EventEnvelope], bool] | None = None
+    screen: Screen | None = None
+    handle_many: HandleMany | None = None
 
     def wants(self, event_type: str) -> bool:
         return ALL_EVENTS in self.events or event_type in self.events
@@ -196,11 +223,6 @@ async def emit_many(
     await raw.many(_INSERT, [_row(event, program_id, moment) for event in events])
 
 
-def backoff(attempts: int) -> timedelta:
-    """Wait before attempt ``attempts + 1``: 2 s doubling, at most an hour and a bit."""
-    return timedelta(seconds=2 ** min(attempts, MAX_ATTEMPTS))
-
-
 @dataclass(frozen=True, slots=True)
 class Failure:
     """A handler run that failed, as the worker logs it: no exception message (it may quote
@@ -223,13 +245,6 @@ class DispatchReport:
     dead: int = 0
     errors: list[str] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class _RunState:
-    status: str
-    attempts: int
-    next_attempt_at: datetime | None
 
 
 CLAIM_LEASE = timedelta(minutes=5)
@@ -291,179 +306,188 @@ async def _claim(database: Database, now: datetime, limit: int) -> list[EventEnv
     return events
 
 
-_RECORD_RUN = Sql(
-    "INSERT INTO outbox_handler_runs (event_id, handler, status, attempts, next_attempt_at, "
-    "last_error, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-    "ON CONFLICT (event_id, handler) DO UPDATE SET status = excluded.status, "
-    "attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at, "
-    "last_error = excluded.last_error, updated_at = excluded.updated_at"
-)
-
-
-async def _record_run(
-    session: AsyncSession,
-    event_id: int,
-    handler: str,
-    *,
-    status: str,
-    attempts: int,
-    next_attempt_at: datetime | None,
-    error: str | None,
-    now: datetime,
-) -> None:
-    """Upsert the run of ``handler`` on the event (straight to the driver: one per handler
-    run, the dispatcher's commonest statement)."""
-    raw = await raw_of(session)
-    await raw.run(_RECORD_RUN, event_id, handler, status, attempts, next_attempt_at, error, now)
-
-
 @dataclass(frozen=True, slots=True)
-class _Attempt:
-    """How one handler run went: ``retry_at`` is set when it failed and will be retried."""
+class _Work:
+    """Runs of one handler made together: one event (``handle``), or a batch of events the
+    handler takes at once (``handle_many``). ``runs`` pairs each event with the number of the
+    attempt about to be made."""
 
-    handler: str
-    event: EventEnvelope
-    status: str  # done | retry | dead
-    retry_at: datetime | None = None
-    error: str | None = None
-    error_type: str = ""
-    attempt: int = 0
+    handler: Handler
+    runs: tuple[tuple[EventEnvelope, int], ...]
 
-
-def _failed(
-    handler: Handler, event: EventEnvelope, attempts: int, moment: datetime, error: Exception
-) -> _Attempt:
-    dead = attempts >= MAX_ATTEMPTS
-    return _Attempt(
-        handler.name,
-        event,
-        "dead" if dead else "retry",
-        None if dead else moment + backoff(attempts),
-        f"{type(error).__name__}: {error}"[:2000],
-        f"{type(error).__module__}.{type(error).__qualname__}",
-        attempts,
-    )
+    @property
+    def batched(self) -> bool:
+        return self.handler.handle_many is not None and len(self.runs) > 1
 
 
-async def _record(
-    session: AsyncSession, attempt: _Attempt, attempts: int, moment: datetime
-) -> None:
-    await _record_run(
-        session,
-        attempt.event.id,
-        attempt.handler,
-        status=attempt.status,
-        attempts=attempts,
-        next_attempt_at=attempt.retry_at,
-        error=attempt.error,
-        now=moment,
-    )
-
-
-async def _run_in(
-    session: AsyncSession,
-    handler: Handler,
-    event: EventEnvelope,
-    attempts: int,
-    moment: datetime,
-) -> _Attempt:
-    """One attempt of ``handler`` on ``event`` in a savepoint of ``session``'s unit of work:
-    its writes and its record of success go together; a failure rolls them back and is
-    recorded instead."""
+async def _screened(
+    session: AsyncSession, handler: Handler, events: list[EventEnvelope]
+) -> set[int]:
+    """The ids of the ``events`` the handler's screen keeps; all of them when the screen
+    fails (in a savepoint: the runs then say what is wrong, and the read goes on)."""
+    assert handler.screen is not None
     try:
         async with session.begin_nested():
-            await handler.handle(session, event)
-            done = _Attempt(handler.name, event, "done")
-            await _record(session, done, attempts, moment)
-        return done
-    except Exception as error:  # a handler's failure must not stop the others
-        failed = _failed(handler, event, attempts, moment, error)
-        await _record(session, failed, attempts, moment)
-        return failed
+            return {event.id for event in await handler.screen(session, events)}
+    except Exception:  # a broken screen must not hold the batch: run, and fail there
+        return {event.id for event in events}
 
 
-async def _run_alone(
-    database: Database, handler: Handler, event: EventEnvelope, attempts: int, moment: datetime
-) -> _Attempt:
-    """One attempt in a unit of work of its own (after a shared one failed as a whole)."""
-    try:
-        async with database.write() as session:
-            await handler.handle(session, event)
-            done = _Attempt(handler.name, event, "done")
-            await _record(session, done, attempts, moment)
-        return done
-    except Exception as error:  # a handler's failure must not stop the others
-        failed = _failed(handler, event, attempts, moment, error)
-        async with database.write() as session:
-            await _record(session, failed, attempts, moment)
-        return failed
-
-
-def _due_runs(
+async def _plan(
+    session: AsyncSession,
     events: list[EventEnvelope],
     handlers: list[Handler],
-    runs: dict[tuple[int, str], _RunState],
+    runs: dict[tuple[int, str], RunState],
     retry_at: dict[int, list[datetime]],
     moment: datetime,
-) -> list[_Due]:
-    """The runs to attempt now, in event order; a run waiting for its retry adds its time to
-    ``retry_at`` instead."""
-    due: list[_Due] = []
-    for event in events:
-        for handler in handlers:
+) -> list[_Work]:
+    """The runs to attempt now, handler by handler, each handler's in event order; a run
+    waiting for its retry adds its time to ``retry_at`` instead. A handler's ``screen`` sees
+    its events that have no run yet (in ``session``, a read unit of work)."""
+    plan: list[_Work] = []
+    for handler in handlers:
+        due: list[tuple[EventEnvelope, int]] = []
+        fresh: list[EventEnvelope] = []
+        for event in events:
             if not handler.wants(event.type):
                 continue
             if handler.applies is not None and not handler.applies(event):
                 continue
             run = runs.get((event.id, handler.name))
-            if run is not None and run.status in ("done", "dead"):
+            if run is None:
+                fresh.append(event)
+                due.append((event, 1))
                 continue
-            if run is not None and run.next_attempt_at is not None and run.next_attempt_at > moment:
+            if run.status in ("done", "dead"):
+                continue
+            if run.next_attempt_at is not None and run.next_attempt_at > moment:
                 retry_at[event.id].append(run.next_attempt_at)
                 continue
-            due.append((event, handler, (run.attempts if run is not None else 0) + 1))
-    return due
+            due.append((event, run.attempts + 1))
+        if handler.screen is not None and fresh:
+            refused = {event.id for event in fresh} - await _screened(session, handler, fresh)
+            due = [(event, number) for event, number in due if event.id not in refused]
+        if not due:
+            continue
+        if handler.handle_many is not None:
+            plan.append(_Work(handler, tuple(due)))
+        else:
+            plan.extend(_Work(handler, (item,)) for item in due)
+    return plan
+
+
+async def _attempt_in(session: AsyncSession, work: _Work, moment: datetime) -> list[Attempt]:
+    """Make ``work``'s runs in savepoints of ``session``'s unit of work: the batch in one
+    (``handle_many``), or, when it fails or there is no batch, each event in its own; a
+    failure rolls back that savepoint's writes only. The caller records the outcomes in the
+    same unit of work."""
+    handler = work.handler
+    if work.batched and handler.handle_many is not None:
+        try:
+            async with session.begin_nested():
+                await handler.handle_many(session, [event for event, _ in work.runs])
+            return [done(handler.name, event, number) for event, number in work.runs]
+        except Exception:  # one event of the batch failed: find which, each alone
+            pass
+    outcomes: list[Attempt] = []
+    for event, number in work.runs:
+        try:
+            async with session.begin_nested():
+                await handler.handle(session, event)
+            outcomes.append(done(handler.name, event, number))
+        except Exception as error:  # a handler's failure must not stop the others
+            outcomes.append(failed(handler.name, event, number, moment, error))
+    return outcomes
+
+
+async def _attempt_alone(database: Database, work: _Work, moment: datetime) -> list[Attempt]:
+    """Make ``work``'s runs in units of work of their own (SQLite, or after a shared one
+    failed as a whole): the batch in one, or, when it fails or there is no batch, one per
+    event; each with its record."""
+    handler = work.handler
+    if work.batched and handler.handle_many is not None:
+        try:
+            async with database.write() as session:
+                await handler.handle_many(session, [event for event, _ in work.runs])
+                outcomes = [done(handler.name, event, number) for event, number in work.runs]
+                await record_attempts(session, outcomes, moment)
+            return outcomes
+        except Exception:  # one event of the batch failed: find which, each alone
+            pass
+    outcomes = []
+    for event, number in work.runs:
+        try:
+            async with database.write() as session:
+                await handler.handle(session, event)
+                outcome = done(handler.name, event, number)
+                await record_attempts(session, [outcome], moment)
+        except Exception as error:  # a handler's failure must not stop the others
+            outcome = failed(handler.name, event, number, moment, error)
+            async with database.write() as session:
+                await record_attempts(session, [outcome], moment)
+        outcomes.append(outcome)
+    return outcomes
 
 
 RUNS_BUDGET = 0.025
-"""PostgreSQL: seconds of handler runs that share one unit of work (each run in a savepoint of
-its own): one commit, and its WAL flush, for many runs instead of one each, while holding
-the rows the handlers wrote for no longer than this (plus the run that crosses it). SQLite
-runs each in a unit of work of its own."""
+"""PostgreSQL: seconds of handler work that share one unit of work (each run, or each
+handler's batch, in a savepoint of its own; their records in one statement at the end): one
+commit, and its WAL flush, for many runs instead of one each, while holding the rows the
+handlers wrote for no longer than this (plus the work that crosses it). SQLite runs each in
+a unit of work of its own."""
 
-_Due = tuple[EventEnvelope, Handler, int]  # the event, the handler, the attempt's number
 
-
-async def _run_all(database: Database, due: list[_Due], moment: datetime) -> list[_Attempt]:
-    """Run the ``due`` handler runs in order, on PostgreSQL several per unit of work
-    (:data:`RUNS_BUDGET`).
-    A unit of work that fails as a whole (its commit, a broken connection) is run again one
-    run per unit of work, so every run is recorded once."""
+async def _attempt_all(database: Database, plan: list[_Work], moment: datetime) -> list[Attempt]:
+    """Make the ``plan``'s runs in order, on PostgreSQL several per unit of work
+    (:data:`RUNS_BUDGET`). A unit of work that fails as a whole (its commit, a broken
+    connection) is made again one work per unit of work, so every run is recorded once."""
     if database.is_sqlite:
         # a SQLite commit costs no fsync (WAL, synchronous=NORMAL), and a unit of work that
         # began would hold the file's write lock across the next handler's awaits, where a
         # writer of another connection waits in SQLite's busy handler, blocking its loop
-        return [await _run_alone(database, h, event, n, moment) for event, h, n in due]
-    attempts: list[_Attempt] = []
+        outcomes: list[Attempt] = []
+        for work in plan:
+            outcomes += await _attempt_alone(database, work, moment)
+        return outcomes
+    outcomes = []
     index = 0
-    while index < len(due):
+    while index < len(plan):
         first, chunk = index, []
         try:
             async with database.write() as session:
                 started = time.monotonic()
-                while index < len(due):
-                    event, handler, number = due[index]
+                while index < len(plan):
                     index += 1
-                    chunk.append(await _run_in(session, handler, event, number, moment))
+                    chunk += await _attempt_in(session, plan[index - 1], moment)
                     if time.monotonic() - started >= RUNS_BUDGET:
                         break
-        except Exception:  # the shared unit of work failed: each run alone
-            chunk = [
-                await _run_alone(database, handler, event, number, moment)
-                for event, handler, number in due[first:index]
-            ]
-        attempts.extend(chunk)
-    return attempts
+                await record_attempts(session, chunk, moment)
+        except Exception:  # the shared unit of work failed: each work alone
+            chunk = []
+            for work in plan[first:index]:
+                chunk += await _attempt_alone(database, work, moment)
+        outcomes.extend(chunk)
+    return outcomes
+
+
+def _report(report: DispatchReport, outcome: Attempt) -> None:
+    if outcome.status == "done":
+        report.handled += 1
+        return
+    report.failed += 1
+    report.dead += int(outcome.status == "dead")
+    report.errors.append(f"{outcome.handler} on {outcome.event.public_id}: {outcome.error}")
+    report.failures.append(
+        Failure(
+            outcome.handler,
+            outcome.event.public_id,
+            outcome.event.type,
+            outcome.attempt,
+            outcome.status == "dead",
+            outcome.error_type,
+            outcome.retry_at,
+        )
+    )
 
 
 async def dispatch_pending(
@@ -473,67 +497,52 @@ async def dispatch_pending(
     now: datetime | None = None,
     limit: int = 200,
 ) -> DispatchReport:
-    """Claim up to ``limit`` due events (oldest first) and run their due handler runs.
+    """Claim up to ``limit`` due events (oldest first, one statement) and make their due
+    handler runs: each handler's batch in one go where it has ``handle_many``, the outcomes
+    recorded in one statement per unit of work, then the events settled in one more.
 
     Several dispatchers may run at once (worker processes, ``patron serve`` workers): each
-    event is claimed by one of them (:data:`CLAIM_LEASE`). An event whose handler waits for a
-    retry is set aside until that retry is due (``due_at``), so it never holds up newer
-    events."""
+    event is claimed by one of them (:data:`CLAIM_LEASE`; a dispatcher killed before it
+    settles its batch leaves the events to be claimed again when the lease ends, and the
+    runs it recorded done are not made again). An event whose handler waits for a retry is
+    set aside until that retry is due (``due_at``), so it never holds up newer events."""
     moment = now or utcnow()
     wanted_by = list(handlers)
     report = DispatchReport()
     events = await _claim(database, moment, limit)
     if not events:
         return report
-    async with database.read() as session:
-        runs = {
-            (run.event_id, run.handler): _RunState(
-                run.status, run.attempts, read_time(run.next_attempt_at)
-            )
-            for run in await session.scalars(
-                select(OutboxHandlerRun).where(
-                    OutboxHandlerRun.event_id.in_([e.id for e in events])
-                )
-            )
-        }
     retry_at: dict[int, list[datetime]] = {event.id: [] for event in events}
+    async with database.read() as session:
+        runs = await read_runs(session, [event.id for event in events])
+        plan = await _plan(session, events, wanted_by, runs, retry_at, moment)
     report.events += len(events)
-    due = _due_runs(events, wanted_by, runs, retry_at, moment)
-    for attempt in await _run_all(database, due, moment):
-        if attempt.status == "done":
-            report.handled += 1
-            continue
-        report.failed += 1
-        report.dead += int(attempt.status == "dead")
-        report.errors.append(f"{attempt.handler} on {attempt.event.public_id}: {attempt.error}")
-        report.failures.append(
-            Failure(
-                attempt.handler,
-                attempt.event.public_id,
-                attempt.event.type,
-                attempt.attempt,
-                attempt.status == "dead",
-                attempt.error_type,
-                attempt.retry_at,
-            )
-        )
-        if attempt.retry_at is not None:
-            retry_at[attempt.event.id].append(attempt.retry_at)
+    for outcome in await _attempt_all(database, plan, moment):
+        _report(report, outcome)
+        if outcome.retry_at is not None:
+            retry_at[outcome.event.id].append(outcome.retry_at)
     finished = [event_id for event_id, times in retry_at.items() if not times]
     waiting = {event_id: min(times) for event_id, times in retry_at.items() if times}
     async with database.write() as session:
-        if finished:
-            await session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id.in_(finished))
-                .values(dispatched_at=moment, claimed_until=None)
-                .execution_options(synchronize_session=False)
-            )
-        for event_id, due_at in waiting.items():
-            await session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id == event_id)
-                .values(due_at=due_at, claimed_until=None)
-                .execution_options(synchronize_session=False)
-            )
+        await settle_events(session, finished, waiting, moment)
     return report
+
+
+__all__ = [
+    "ALL_EVENTS",
+    "CLAIM_LEASE",
+    "MAX_ATTEMPTS",
+    "RUNS_BUDGET",
+    "DispatchReport",
+    "DomainEvent",
+    "EventEnvelope",
+    "Failure",
+    "Handler",
+    "OutboxEvent",
+    "OutboxHandlerRun",
+    "Poller",
+    "backoff",
+    "dispatch_pending",
+    "emit",
+    "emit_many",
+]

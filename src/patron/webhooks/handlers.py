@@ -1,10 +1,16 @@
 """The dispatcher's webhook handler: for each event, one delivery row per enabled endpoint that
 wants it, written in the handler's unit of work (so exactly once per event and endpoint);
-:mod:`patron.webhooks.delivery` sends them."""
+:mod:`patron.webhooks.delivery` sends them.
+
+It screens a batch of events with one read of the enabled endpoints (without an endpoint
+subscribed to an event's type, the usual case, the event costs no run), and queues a batch's
+deliveries in one unit of work (``handle_many``: the endpoints and the deliveries already
+queued read once for the batch)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -14,7 +20,7 @@ from patron.kit.outbox import ALL_EVENTS, EventEnvelope, Handler
 from patron.kit.raw import Sql, raw_of
 from patron.kit.time import utcnow
 from patron.webhooks.catalogue import matches
-from patron.webhooks.models import WebhookDelivery, WebhookEndpoint
+from patron.webhooks.models import WebhookDelivery
 from patron.webhooks.service import RETRY_WINDOW
 
 HANDLER_NAME = "webhooks.queue"
@@ -38,44 +44,57 @@ def body_of(envelope: EventEnvelope) -> str:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
+async def _subscribed(session: AsyncSession) -> list[tuple[int, list[str]]]:
+    """The enabled endpoints and their event types: one small read straight to the driver."""
+    raw = await raw_of(session)
+    return [(int(row[0]), _events_of(row[1])) for row in await raw.all(_ENABLED)]
+
+
 async def queue_deliveries(session: AsyncSession, envelope: EventEnvelope) -> int:
     """Queue ``envelope`` for every enabled endpoint subscribed to its type; returns how many.
     An endpoint that has it already (a run repeated after a crash) is skipped."""
-    raw = await raw_of(session)
-    subscribed = [
-        int(row[0]) for row in await raw.all(_ENABLED) if matches(_events_of(row[1]), envelope.type)
+    return await queue_many(session, [envelope])
+
+
+async def queue_many(session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> int:
+    """:func:`queue_deliveries` for many events, with one read of the endpoints and one of
+    the deliveries already queued."""
+    endpoints = await _subscribed(session)
+    wanted = [
+        (envelope, [id_ for id_, events in endpoints if matches(events, envelope.type)])
+        for envelope in envelopes
     ]
-    if not subscribed:  # the usual case, every event: one small read straight to the driver
+    wanted = [(envelope, ids) for envelope, ids in wanted if ids]
+    if not wanted:
         return 0
-    endpoints = list(
-        await session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id.in_(subscribed)))
-    )
-    queued = set(
-        await session.scalars(
-            select(WebhookDelivery.endpoint_id).where(WebhookDelivery.event_id == envelope.id)
+    rows = await session.execute(
+        select(WebhookDelivery.event_id, WebhookDelivery.endpoint_id).where(
+            WebhookDelivery.event_id.in_([envelope.id for envelope, _ in wanted])
         )
     )
+    queued = {(int(row[0]), int(row[1])) for row in rows}
     now = utcnow()
-    body = body_of(envelope)
     added = 0
-    for endpoint in endpoints:
-        if endpoint.id in queued:
-            continue
-        session.add(
-            WebhookDelivery(
-                endpoint_id=endpoint.id,
-                event_id=envelope.id,
-                message_id=envelope.public_id,
-                event_type=envelope.type,
-                body=body,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                retry_until=now + RETRY_WINDOW,
-                created_at=now,
+    for envelope, endpoint_ids in wanted:
+        body = body_of(envelope)
+        for endpoint_id in endpoint_ids:
+            if (envelope.id, endpoint_id) in queued:
+                continue
+            session.add(
+                WebhookDelivery(
+                    endpoint_id=endpoint_id,
+                    event_id=envelope.id,
+                    message_id=envelope.public_id,
+                    event_type=envelope.type,
+                    body=body,
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    retry_until=now + RETRY_WINDOW,
+                    created_at=now,
+                )
             )
-        )
-        added += 1
+            added += 1
     await session.flush()
     return added
 
@@ -84,5 +103,27 @@ async def _handle(session: AsyncSession, envelope: EventEnvelope) -> None:
     await queue_deliveries(session, envelope)
 
 
+async def _handle_many(session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> None:
+    await queue_many(session, envelopes)
+
+
+async def _screen(
+    session: AsyncSession, envelopes: Sequence[EventEnvelope]
+) -> Sequence[EventEnvelope]:
+    """The events some enabled endpoint is subscribed to."""
+    endpoints = await _subscribed(session)
+    if not endpoints:
+        return []
+    return [e for e in envelopes if any(matches(events, e.type) for _, events in endpoints)]
+
+
 def handlers() -> list[Handler]:
-    return [Handler(HANDLER_NAME, frozenset({ALL_EVENTS}), _handle)]
+    return [
+        Handler(
+            HANDLER_NAME,
+            frozenset({ALL_EVENTS}),
+            _handle,
+            screen=_screen,
+            handle_many=_handle_many,
+        )
+    ]
