@@ -59,8 +59,12 @@ class ReviewRepository:
         needs_follow_up: bool | None,
         after: int | None,
         limit: int,
+        answered: bool | None = None,
     ) -> list[Review]:
         query = select(Review).where(Review.program_id == program_id)
+        if answered is not None:
+            replied = Review.first_reply_at.is_not(None)
+            query = query.where(replied if answered else ~replied)
         if member_id is not None:
             query = query.where(Review.member_id == member_id)
         if published is not None:

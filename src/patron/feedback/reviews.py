@@ -149,8 +149,10 @@ async def list_reviews(
     needs_follow_up: bool | None = None,
     after: int | None = None,
     limit: int = 50,
+    answered: bool | None = None,
 ) -> schemas.ReviewPage:
-    """Reviews in id order, `limit` (1..200) per page; `after` is the last id seen."""
+    """Reviews in id order, `limit` (1..200) per page; `after` is the last id seen;
+    `answered` false keeps the reviews no staff reply has answered yet."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
     active = await program_service.get_active_program(session)
@@ -162,6 +164,7 @@ async def list_reviews(
         needs_follow_up=needs_follow_up,
         after=after,
         limit=limit + 1,
+        answered=answered,
     )
     has_more = len(rows) > limit
     rows = rows[:limit]

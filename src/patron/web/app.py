@@ -18,7 +18,16 @@ from patron.web.auth import (
     page_language,
 )
 from patron.web.member_auth import PortalLoginRequired, anyone_language
-from patron.web.routes import campaigns, dashboard, members, portal, session, tickets, users
+from patron.web.routes import (
+    campaigns,
+    dashboard,
+    member_privacy,
+    members,
+    portal,
+    session,
+    tickets,
+    users,
+)
 from patron.web.templating import gettext_for, render
 
 STATIC = Path(str(resources.files("patron.web") / "static"))
@@ -62,6 +71,7 @@ def install_console(app: FastAPI) -> None:
         session.router,
         dashboard.router,
         members.router,
+        member_privacy.router,
         campaigns.router,
         tickets.router,
         users.router,
