@@ -165,13 +165,13 @@ async def dashboard(request: Request, console: StaffSession, period: str = "all"
         context.update(error=error_text(error, language), tiles=[], chart=None, attention=None)
     else:
         shown = tiles(report, language, pending) + service_tiles(*figures, language)
+        words = labels(language)
         context.update(
             tiles=shown,
             chart=sales_chart(report, language),
             attention=attention,
-            topics=labels(language)["topic"],
-            trends=labels(language)["trend"],
-            currency=active.program.currency,
-            fmt=Formats(language, active.program.program.timezone),
+            topics=words["topic"],
+            trends=words["trend"],
+            fmt=Formats(language, active.program.program.timezone),  # the attention's days
         )
     return remember(request, render(request, "dashboard.html", context))
