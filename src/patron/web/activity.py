@@ -26,11 +26,12 @@ async def member_activity(
     tickets = await ticket_service.list_tickets(
         session, active=active, where=TicketFilter(member_id=member_id), now=now, limit=SHOWN
     )
-    reviews = await feedback_service.list_reviews(session, member_id=member_id, limit=SHOWN)
+    # reviews come in id order: the newest of a member's (at most a page of 200) last
+    reviews = await feedback_service.list_reviews(session, member_id=member_id, limit=200)
     return {
         "coupons": await list_coupons(session, member_id=member_id, limit=SHOWN),
         "tickets": tickets.items,
-        "reviews": list(reversed(reviews.items)),  # newest first
+        "reviews": list(reversed(reviews.items[-SHOWN:])),  # newest first
         "responses": await feedback_service.member_responses(
             session, member_id=member_id, limit=SHOWN
         ),
