@@ -69,7 +69,10 @@ def test_the_dashboard_shows_tiles_and_the_sales_chart(site: Site, browser: Any)
     page.on("pageerror", lambda error: problems.append(str(error)))
     _log_in(page, site)
     tiles = page.locator(".tiles .tile")
-    assert tiles.count() == 15
+    assert tiles.count() == 16
+    assert page.locator(".tile", has_text="Points pending now").count() == 1
+    # what needs attention today: its four lists, each with items or "None."
+    assert page.locator("#attention-title").inner_text() == "What needs attention today"
     assert page.locator(".tile", has_text="NPS").count() == 1
     assert page.locator(".tile", has_text="Members").first.locator(".value").inner_text() == "41"
     # plotly (served from the package) drew the bars
@@ -216,6 +219,37 @@ def test_a_program_validation_error_is_shown_in_the_editor(site: Site, browser: 
     page.context.close()
 
 
+def test_an_admin_exports_and_erases_a_member(site: Site, browser: Any, tmp_path: Path) -> None:
+    headers = {"Authorization": f"Bearer {site.key}"}
+    body = {"external_id": "C-ERASE-1", "name": "Jan Nowak", "email": "jan@example.pl"}
+    made = httpx.post(f"{site.base}/api/v1/members", json=body, headers=headers, timeout=30)
+    assert made.status_code == 201, made.text
+    member = f"/admin/members/{made.json()['id']}"
+    page = _page(browser)
+    _log_in(page, site, target=member)
+    with page.expect_download() as download:
+        page.click(f"form[action='{member}/export'] button")
+    saved = tmp_path / "export.json"
+    download.value.save_as(saved)
+    exported = json.loads(saved.read_text())
+    assert exported["profile"]["name"] == "Jan Nowak"
+    assert exported["member_id"] == made.json()["id"]
+    page.click(f"a[href='{member}/erase']")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("h1").inner_text() == "Erase the member's personal data"
+    page.fill("#confirm", "C-ERASE-2")  # not the card number: nothing happens
+    page.click(f"form[action='{member}/erase'] button")
+    page.wait_for_load_state("networkidle")
+    assert "nothing was erased" in page.locator("p.error").inner_text()
+    page.fill("#confirm", "C-ERASE-1")
+    page.click(f"form[action='{member}/erase'] button")
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith(f"{member}?notice=erased")
+    assert page.locator("h1").inner_text() == "(no name)"
+    assert page.locator("p.status").inner_text() == "Blocked: erased"
+    page.context.close()
+
+
 def test_the_browser_language_is_the_default(site: Site, browser: Any) -> None:
     page = _page(browser, locale="ru-RU")
     page.goto(site.base + "/admin/login")
@@ -253,6 +287,7 @@ def test_the_skip_link_is_the_first_stop_and_visible_when_focused(site: Site, br
 
 
 PAGES = ("/admin/login", "/admin", "/admin/members?q=a", "/admin/users", "{member}",
+         "{member}/erase", "/admin/members?segment=champion",
          "/admin/campaigns", "/admin/campaigns/axe-check", "/admin/tickets",
          "{ticket}", "/admin/program", "/admin/keys",
          "/admin/webhooks", "/admin/messages", "/admin/reviews?show=all")  # fmt: skip

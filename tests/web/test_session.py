@@ -154,6 +154,9 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
     ("POST", "/admin/members/{member_id}/block"): ("admin", 404),
     ("POST", "/admin/members/{member_id}/unblock"): ("admin", 404),
     ("POST", "/admin/members/{member_id}/adjust"): ("admin", 303),  # no points: back, a notice
+    ("POST", "/admin/members/{member_id}/export"): ("admin", 404),
+    ("GET", "/admin/members/{member_id}/erase"): ("admin", 404),
+    ("POST", "/admin/members/{member_id}/erase"): ("admin", 404),
     ("GET", "/admin/tickets"): ("staff", 200),
     ("GET", "/admin/tickets/{ticket_id}"): ("staff", 404),
     ("POST", "/admin/tickets/{ticket_id}/reply"): ("staff", 303),  # no text: back, a notice
@@ -190,6 +193,8 @@ SAMPLE_PATHS = {
     "/admin/members/{member_id}/block": "/admin/members/999999/block",
     "/admin/members/{member_id}/unblock": "/admin/members/999999/unblock",
     "/admin/members/{member_id}/adjust": "/admin/members/999999/adjust",
+    "/admin/members/{member_id}/export": "/admin/members/999999/export",
+    "/admin/members/{member_id}/erase": "/admin/members/999999/erase",
     "/admin/tickets/{ticket_id}": "/admin/tickets/999999",
     "/admin/tickets/{ticket_id}/reply": "/admin/tickets/999999/reply",
     "/admin/tickets/{ticket_id}/status": "/admin/tickets/999999/status",

@@ -206,6 +206,19 @@ class SurveyRepository:
         found = await self.session.execute(query.order_by(SurveyResponse.id).limit(limit))
         return list(found.scalars())
 
+    async def member_responses(
+        self, member_id: int, limit: int
+    ) -> list[tuple[SurveyResponse, Survey]]:
+        """The member's responses with their surveys, newest first."""
+        found = await self.session.execute(
+            select(SurveyResponse, Survey)
+            .join(Survey, Survey.id == SurveyResponse.survey_id)
+            .where(SurveyResponse.member_id == member_id)
+            .order_by(SurveyResponse.id.desc())
+            .limit(limit)
+        )
+        return [(row[0], row[1]) for row in found]
+
     async def answers(self, response_ids: Sequence[int]) -> dict[int, list[SurveyAnswer]]:
         grouped: dict[int, list[SurveyAnswer]] = {response_id: [] for response_id in response_ids}
         if not response_ids:

@@ -61,6 +61,7 @@ __all__ = [
     "list_reviews",
     "list_surveys",
     "mark_followed_up",
+    "member_responses",
     "open_form",
     "problems",
     "publish",
@@ -88,3 +89,15 @@ async def list_responses(
         items=[response_view(row, survey, answers[row.id]) for row in rows],
         next_after=rows[-1].id if has_more else None,
     )
+
+
+async def member_responses(
+    session: AsyncSession, *, member_id: int, limit: int = 20
+) -> list[schemas.SurveyResponse]:
+    """The member's survey responses with their answers, newest first (``limit`` 1..200)."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    repository = SurveyRepository(session)
+    rows = await repository.member_responses(member_id, limit)
+    answers = await repository.answers([response.id for response, _ in rows])
+    return [response_view(response, survey, answers[response.id]) for response, survey in rows]

@@ -27,6 +27,7 @@ from patron.ledger.kinds import EntryKind
 from patron.ledger.lots import Counters, LotState
 from patron.ledger.models import accounts, entries, lots, movements
 from patron.ledger.schemas import Entry
+from patron.members.models import Member
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,6 +352,22 @@ class LedgerRepository:
         statement = statement.order_by(entries.c.id.desc()).limit(limit)
         result = await self.session.execute(statement)
         return [Entry.model_validate(row._mapping) for row in result]
+
+    async def pending_total(self, program_id: int, now: datetime) -> int:
+        """Σ remaining of the program's lots still pending at ``now`` (not due to activate)."""
+        statement = (
+            select(func.coalesce(func.sum(lots.c.remaining), 0))
+            .select_from(lots)
+            .join(accounts, accounts.c.id == lots.c.account_id)
+            .join(Member, Member.id == accounts.c.member_id)
+            .where(
+                Member.program_id == program_id,
+                ~lots.c.is_active,
+                lots.c.remaining > 0,
+                lots.c.pending_until > now,
+            )
+        )
+        return int((await self.session.execute(statement)).scalar_one())
 
     async def accounts_with_due_lots(
         self, now: datetime, *, expiring: bool, after: int, limit: int

@@ -57,6 +57,7 @@ __all__ = [
     "open_account",
     "open_accounts",
     "opening_key",
+    "pending_total",
     "refund",
     "reverse_lot",
     "verify",
@@ -90,6 +91,12 @@ async def lifetime_earned(session: AsyncSession, *, member_id: int) -> int:
     """The member's lifetime earned points (time does not change it: one small query)."""
     _, cache = await LedgerRepository(session).counters(member_id)
     return cache.lifetime_earned
+
+
+async def pending_total(session: AsyncSession, *, program_id: int, now: datetime) -> int:
+    """The points of every member of the program that are still pending at ``now`` (lots
+    due to activate count as available, as in :func:`balance`)."""
+    return await LedgerRepository(session).pending_total(program_id, now)
 
 
 async def balance(session: AsyncSession, *, member_id: int, now: datetime) -> Balance:

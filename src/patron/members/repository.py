@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.raw import Sql, json_text, raw_of
@@ -176,15 +176,19 @@ class MemberRepository:
         digits: str | None,
         tier: str | None,
         limit: int,
+        within: Select[Any] | None = None,
     ) -> list[Member]:
-        """Members (of ``tier``, when given) whose name or email contains ``words`` in any
-        case, whose external id is ``words``, or whose phone contains ``digits``; newest
-        first. No ``words``: every member of ``tier``. SQLite's ``lower()`` folds ASCII
+        """Members (of ``tier``, and among the ids ``within`` selects, when given) whose name
+        or email contains ``words`` in any case, whose external id is ``words``, or whose
+        phone contains ``digits``; newest first. No ``words``: every member of ``tier`` (or
+        ``within``). SQLite's ``lower()`` folds ASCII
         letters only, so the text is also tried as typed, in lower and upper case and
         capitalised (``ИВАН`` finds ``Иван``)."""
         query = select(Member).where(Member.program_id == program_id)
         if tier is not None:
             query = query.where(Member.tier_id == tier)
+        if within is not None:
+            query = query.where(Member.id.in_(within))
         if words:
             variants = {words, words.lower(), words.upper(), words.title(), words.capitalize()}
             found = [Member.external_id == words]

@@ -1,4 +1,5 @@
-"""Finding members for the staff console: by name, email, phone or external id, and tier.
+"""Finding members for the staff console: by name, email, phone or external id, and tier
+(and, through :func:`patron.segments.service.search_members`, RFM segment).
 
 One text box and a tier: the text is matched, in any case, as part of the name or the email,
 exactly as
@@ -11,7 +12,9 @@ members of a shop, and bounded by ``limit``. A tier alone lists that tier's memb
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.errors import InvalidInputError
@@ -31,9 +34,12 @@ async def search_members(
     text: str,
     tier: str | None = None,
     limit: int = 25,
+    within: Select[Any] | None = None,
 ) -> list[schemas.Member]:
-    """Members of ``program_id`` matching ``text`` (see the module), of ``tier`` when given,
-    newest first; an empty text finds the members of ``tier``, or nobody without one."""
+    """Members of ``program_id`` matching ``text`` (see the module), of ``tier`` and among
+    the member ids ``within`` selects (a domain above, e.g. an RFM segment) when given,
+    newest first; an empty text finds the members of ``tier`` or ``within``, or nobody
+    without either."""
     if not 1 <= limit <= MOST_RESULTS:
         raise InvalidInputError(f"limit must be from 1 to {MOST_RESULTS}", field="limit")
     words = text.strip()
@@ -41,7 +47,7 @@ async def search_members(
         raise InvalidInputError(
             f"the search text must have at most {MOST_TEXT} characters", field="q"
         )
-    if not words and tier is None:
+    if not words and tier is None and within is None:
         return []
     digits = _NOT_DIGITS.sub("", words)
     repository = MemberRepository(session)
@@ -51,6 +57,7 @@ async def search_members(
         digits=digits if len(digits) >= 4 else None,
         tier=tier,
         limit=limit,
+        within=within,
     )
     consents = await repository.consents([member.id for member in rows])
     return [to_schema(member, consents[member.id]) for member in rows]

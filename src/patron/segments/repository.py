@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.purchases.models import Purchase, PurchaseLine
@@ -24,6 +24,13 @@ _GROUP_COLUMNS = {
     SegmentGroup.CATEGORY_LOVER: MemberSegment.is_category_lover,
     SegmentGroup.AT_RISK: MemberSegment.is_at_risk,
 }
+
+
+def segment_member_ids(program_id: int, segment: str) -> Select[Any]:
+    """The ids of the program's members stored in RFM ``segment`` (a subquery)."""
+    return select(MemberSegment.member_id).where(
+        MemberSegment.program_id == program_id, MemberSegment.rfm_segment == segment
+    )
 
 
 class SegmentRepository:

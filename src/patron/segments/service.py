@@ -11,11 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.errors import InvalidInputError
 from patron.members import service as member_service
+from patron.members.schemas import Member
+from patron.members.search import search_members as search_all_members
 from patron.programs.schema import Program
 from patron.programs.segmentation import SegmentSettings
 from patron.segments.errors import UnknownSegmentError
 from patron.segments.models import MemberSegment
-from patron.segments.repository import SegmentRepository
+from patron.segments.repository import SegmentRepository, segment_member_ids
 from patron.segments.schemas import (
     GridCell,
     GroupSize,
@@ -211,3 +213,25 @@ async def rfm_overview(
         ],
         page=page,
     )
+
+
+async def search_members(
+    session: AsyncSession,
+    *,
+    program_id: int,
+    text: str,
+    tier: str | None = None,
+    segment: str | None = None,
+    limit: int = 25,
+) -> list[Member]:
+    """The console's member search (:func:`patron.members.search.search_members`), also by
+    the RFM segment stored at the last refresh: a segment alone lists its members."""
+    within = None if segment is None else segment_member_ids(program_id, segment)
+    return await search_all_members(
+        session, program_id=program_id, text=text, tier=tier, limit=limit, within=within
+    )
+
+
+def segment_names(program: Program) -> list[str]:
+    """The RFM segments of the program's map, in its order (the names the console offers)."""
+    return list(settings_of(program).grid)

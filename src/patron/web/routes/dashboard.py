@@ -1,5 +1,6 @@
 """The dashboard (``/admin``): KPI tiles and the monthly sales chart of the active program,
-for a period picked from a few presets. The tiles come from the services behind
+for a period picked from a few presets, and what needs attention today
+(:mod:`patron.web.attention`). The tiles come from the services behind
 ``patron analytics kpis`` (members, points, sales), the feedback KPIs (NPS, reviews answered
 within 24 hours) and the support KPIs (tickets answered within the first-response target)."""
 
@@ -18,11 +19,13 @@ from patron.feedback.kpis import kpis as feedback_kpis
 from patron.kit import money
 from patron.kit.errors import PatronError
 from patron.kit.time import utcnow
+from patron.ledger import service as ledger_service
 from patron.programs import service as program_service
 from patron.support.kpis import ticket_kpis
+from patron.web.attention import attention_today
 from patron.web.auth import StaffSession, database_of, remember
 from patron.web.i18n import Formats
-from patron.web.messages import error_text
+from patron.web.messages import error_text, labels
 from patron.web.templating import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
@@ -42,8 +45,9 @@ def _query(period: str, today: date) -> KpiQuery:
     return KpiQuery(first=today - timedelta(days=days - 1), last=today)
 
 
-def tiles(report: dict[str, Any], language: str) -> list[dict[str, str]]:
-    """The dashboard's tiles: label and value, formatted for ``language``."""
+def tiles(report: dict[str, Any], language: str, pending: int) -> list[dict[str, str]]:
+    """The dashboard's tiles: label and value, formatted for ``language``; ``pending``: the
+    points still pending now (the ledger's, whatever the period)."""
     _ = gettext_for(language)
     fmt = Formats(language)
     program, points = report["program"], report["program"]["points"]
@@ -55,6 +59,7 @@ def tiles(report: dict[str, Any], language: str) -> list[dict[str, str]]:
         {"label": _("Points issued"), "value": fmt.number(points["issued"])},
         {"label": _("Points redeemed"), "value": fmt.number(points["redeemed"])},
         {"label": _("Points expired"), "value": fmt.number(points["expired"])},
+        {"label": _("Points pending now"), "value": fmt.number(pending)},
         {"label": _("Outstanding points"), "value": fmt.number(points["outstanding"])},
         {"label": _("Outstanding liability"), "value": fmt.money(points["liability"], currency)},
         {"label": _("Redemption rate"), "value": fmt.percent(points["redemption_rate"])},
@@ -152,9 +157,21 @@ async def dashboard(request: Request, console: StaffSession, period: str = "all"
             report = await kpi_report(session, query=query, today=now.date())
             active = await program_service.get_active_program(session)
             figures = await _service_figures(session, active, query.first, now.date(), now)
+            pending = await ledger_service.pending_total(
+                session, program_id=active.program_id, now=now
+            )
+            attention = await attention_today(session, active, now, language)
     except PatronError as error:
-        context.update(error=error_text(error, language), tiles=[], chart=None)
+        context.update(error=error_text(error, language), tiles=[], chart=None, attention=None)
     else:
-        shown = tiles(report, language) + service_tiles(*figures, language)
-        context.update(tiles=shown, chart=sales_chart(report, language))
+        shown = tiles(report, language, pending) + service_tiles(*figures, language)
+        words = labels(language)
+        context.update(
+            tiles=shown,
+            chart=sales_chart(report, language),
+            attention=attention,
+            topics=words["topic"],
+            trends=words["trend"],
+            fmt=Formats(language, active.program.program.timezone),  # the attention's days
+        )
     return remember(request, render(request, "dashboard.html", context))

@@ -1,7 +1,8 @@
-"""Members: the search (``/admin/members``, its results as a fragment for htmx) and the
-member 360 view (``/admin/members/{id}``): profile, consents, points, purchases with their
-"why N points", ledger and tier history; admins block and unblock a member and adjust
-their points there."""
+"""Members: the search (``/admin/members``, by text, tier and RFM segment; its results as a
+fragment for htmx) and the member 360 view (``/admin/members/{id}``): profile, consents,
+points, purchases with their "why N points", ledger, coupons, tier history, tickets, reviews,
+survey answers, segment, CLV and churn risk; admins block and unblock a member and adjust
+their points there (export and erasure: :mod:`patron.web.routes.member_privacy`)."""
 
 from __future__ import annotations
 
@@ -21,13 +22,15 @@ from patron.ledger.errors import InsufficientPointsError
 from patron.members import service as member_service
 from patron.members.errors import MemberBlockedError
 from patron.members.overview import overview_of
-from patron.members.search import search_members
 from patron.programs import service as program_service
 from patron.purchases.history import member_purchases
+from patron.segments import service as segment_service
 from patron.tiers import service as tier_service
+from patron.web.activity import member_activity
 from patron.web.auth import AdminSession, StaffSession, checked_form, database_of, remember
 from patron.web.i18n import Formats
 from patron.web.messages import error_text, labels
+from patron.web.routes.tickets import status_labels as ticket_status_labels
 from patron.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -35,15 +38,18 @@ SearchText = Annotated[str, Query(max_length=200)]
 
 
 TierChoice = Annotated[str, Query(max_length=64)]
+SegmentChoice = Annotated[str, Query(max_length=64)]
 
 
-async def _search(request: Request, text: str, tier: str) -> dict[str, Any]:
-    """The search's context: the text, the chosen tier (one of the program's, else none), the
-    program's tiers for the picker, and the members found."""
+async def _search(request: Request, text: str, tier: str, segment: str) -> dict[str, Any]:
+    """The search's context: the text, the chosen tier and RFM segment (each one of the
+    program's, else none), the program's tiers and segments for the pickers, and the members
+    found."""
     language: str = request.state.language
+    names = labels(language)
     context: dict[str, Any] = {
-        "q": text, "tier": "", "tier_names": {}, "members": [], "error": "",
-        "labels": labels(language),
+        "q": text, "tier": "", "tier_names": {}, "segment": "", "segment_names": {},
+        "members": [], "error": "", "labels": names,
     }  # fmt: skip
     async with database_of(request).read() as session:
         try:
@@ -51,8 +57,17 @@ async def _search(request: Request, text: str, tier: str) -> dict[str, Any]:
             levels = active.program.tiers.levels if active.program.tiers else []
             context["tier_names"] = {level.id: level.name for level in levels}
             context["tier"] = tier if tier in context["tier_names"] else ""
-            context["members"] = await search_members(
-                session, program_id=active.program_id, text=text, tier=context["tier"] or None
+            context["segment_names"] = {
+                name: names["segment"].get(name, name)
+                for name in segment_service.segment_names(active.program)
+            }
+            context["segment"] = segment if segment in context["segment_names"] else ""
+            context["members"] = await segment_service.search_members(
+                session,
+                program_id=active.program_id,
+                text=text,
+                tier=context["tier"] or None,
+                segment=context["segment"] or None,
             )
         except PatronError as error:
             context["error"] = error_text(error, language)
@@ -61,25 +76,34 @@ async def _search(request: Request, text: str, tier: str) -> dict[str, Any]:
 
 @router.get("/admin/members")
 async def members_page(
-    request: Request, _: StaffSession, q: SearchText = "", tier: TierChoice = ""
+    request: Request,
+    _: StaffSession,
+    q: SearchText = "",
+    tier: TierChoice = "",
+    segment: SegmentChoice = "",
 ) -> Response:
-    context = await _search(request, q, tier)
+    context = await _search(request, q, tier, segment)
     return remember(request, render(request, "members.html", context))
 
 
 @router.get("/admin/members/results")
 async def members_results(
-    request: Request, _: StaffSession, q: SearchText = "", tier: TierChoice = ""
+    request: Request,
+    _: StaffSession,
+    q: SearchText = "",
+    tier: TierChoice = "",
+    segment: SegmentChoice = "",
 ) -> Response:
-    """The result table alone (htmx swaps it in as the search text or the tier changes)."""
-    context = await _search(request, q, tier)
+    """The result table alone (htmx swaps it in as the search text, the tier or the segment
+    changes)."""
+    context = await _search(request, q, tier, segment)
     return render(request, "_member_results.html", context)
 
 
 MemberId = Annotated[int, Path(ge=1, le=2**62)]
 NOTICES = (
     "blocked", "unblocked", "reason", "adjusted", "adjust_invalid", "adjust_short",
-    "adjust_blocked",
+    "adjust_blocked", "erased", "erased_member",
 )  # fmt: skip
 
 
@@ -111,6 +135,9 @@ async def member_view(
                 {"from": change.from_tier, "to": change.to_tier, "at": change.occurred_at}
                 for change in await tier_service.tier_history(session, member_id=member_id)
             ],
+            **await member_activity(session, active, member_id, now),
+            "ticket_statuses": ticket_status_labels(language),
+            "now": now,
             "labels": labels(language),
             "notice": notice if notice in NOTICES else "",
             "adjust_key": random_token(16),  # one per form: a second submit changes nothing
@@ -129,7 +156,11 @@ async def _block_or_unblock(
     now = utcnow()
     try:
         async with database_of(request).write() as session:
-            await member_service.get_member(session, member_id=member_id)
+            found = await member_service.get_member(session, member_id=member_id)
+            if found.erased_at is not None:
+                return RedirectResponse(
+                    f"/admin/members/{member_id}?notice=erased_member", status_code=303
+                )
             if block:
                 reason = form.get("reason", "").strip()
                 if not reason:
