@@ -1,7 +1,9 @@
 """Every error leaves the API as ``{"error": {"code", "message", "field"}}``.
 
 Payload validation errors answer 422 with code ``validation_error`` and the path of the first
-field at fault (``lines[0].unit_price``); the full list is under ``error.details``.
+field at fault (``lines[0].unit_price``); the full list is under ``error.details``. A
+statement that waited past SQLite's busy timeout for a lock another process held answers 503
+``database_busy`` with ``Retry-After`` (kit/sqlite_inline.py); nothing was written.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route, compile_path
 
 from patron.kit.errors import PatronError
+from patron.kit.sqlite_inline import DatabaseBusyError
 
 _HTTP_CODES = {
     400: "invalid_body",
@@ -141,7 +145,26 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=error.status_code, headers=headers)
 
 
+BUSY_RETRY_AFTER_SECONDS = 1
+
+
+async def _database_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, OperationalError)
+    if not isinstance(error.orig, DatabaseBusyError):
+        raise error  # any other database failure is the server's (500, logged)
+    body = {
+        "error": {
+            "code": "database_busy",
+            "message": "the database is busy; try again shortly",
+            "field": None,
+        }
+    }
+    headers = {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)}
+    return JSONResponse(body, status_code=503, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PatronError, _patron_error)
+    app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.feedback import schemas
-from patron.feedback.answers import link_language, open_form, submit
+from patron.feedback.answers import link_language, open_form, parse_answers, submit
 from patron.feedback.insights import (
     analyse_pending,
     analyze_texts,
@@ -63,6 +63,7 @@ __all__ = [
     "mark_followed_up",
     "member_responses",
     "open_form",
+    "parse_answers",
     "problems",
     "publish",
     "reply",

@@ -5,7 +5,8 @@ One code path serves SQLite (the embedded default) and PostgreSQL:
 - ``Database.write()`` opens a unit of work that will write. On SQLite it starts with
   ``BEGIN IMMEDIATE`` on a single pooled connection, so writers queue in the pool (asyncio
   friendly) instead of spinning in SQLite's busy handler (SQLite runs in the caller's thread:
-  :mod:`patron.kit.sqlite_inline`); on PostgreSQL it is a plain
+  :mod:`patron.kit.sqlite_inline`; a lock held by another process is waited for with
+  ``asyncio.sleep``, never in the loop's thread); on PostgreSQL it is a plain
   transaction and row locks (``SELECT ... FOR UPDATE``) serialise writers of one account.
 - ``Database.read()`` opens a read-only unit of work (never commits).
 Every engine is created with ``hide_parameters=True``: a database error's message (in a log,
@@ -42,7 +43,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
-from patron.kit.sqlite_inline import inline_sqlite_engine
+from patron.kit.sqlite_inline import DEFAULT_BUSY_TIMEOUT, inline_sqlite_engine
 from patron.kit.time import ensure_utc
 
 NAMING_CONVENTION = {
@@ -115,8 +116,7 @@ _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=60000",
-)
+)  # no busy_timeout: a lock is waited for with asyncio.sleep (kit/sqlite_inline.py)
 
 
 T = TypeVar("T")
@@ -147,13 +147,25 @@ async def pause_after_deadlock() -> None:
 class Database:
     """Engines and units of work for one database URL."""
 
-    def __init__(self, url: str | None = None, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        pool_size: int = 10,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    ) -> None:
+        """``busy_timeout``: on SQLite, how many seconds a statement waits (without blocking
+        the event loop) for a lock another process holds before it fails."""
         self.url = database_url(url)
         self.dialect = make_url(self.url).get_backend_name()
         if self.is_sqlite:
             create_private_sqlite_file(self.url)
-            self.write_engine = inline_sqlite_engine(self.url, "BEGIN IMMEDIATE", _PRAGMAS, 1)
-            self.read_engine = inline_sqlite_engine(self.url, "BEGIN", _PRAGMAS, pool_size)
+            self.write_engine = inline_sqlite_engine(
+                self.url, "BEGIN IMMEDIATE", _PRAGMAS, 1, busy_timeout
+            )
+            self.read_engine = inline_sqlite_engine(
+                self.url, "BEGIN", _PRAGMAS, pool_size, busy_timeout
+            )
         else:
             self.write_engine = create_async_engine(
                 self.url,

@@ -6,10 +6,22 @@ machine and over 1 ms on a loaded one, several times per statement; measured her
 of the purchase hot path. This module gives SQLAlchemy's aiosqlite dialect (through
 ``async_creator``) a connection with the same awaitable interface that calls :mod:`sqlite3`
 directly. Each call blocks the event loop for as long as SQLite works: microseconds for the
-indexed statements of the hot path. Writers of one process queue in the write engine's pool
-(one connection, ``BEGIN IMMEDIATE``) without blocking; only a writer of *another* process
-holding the lock makes a ``BEGIN IMMEDIATE`` wait in SQLite's busy handler, blocking this
-process's loop meanwhile (run one server process per SQLite file for the best latency).
+indexed statements of the hot path.
+
+Lock waits never block the loop. Writers of one process queue in the write engine's pool (one
+connection, ``BEGIN IMMEDIATE``) without blocking. A writer of *another* process (a second
+server worker, ``patron`` run from the command line, a backup) holding the write lock would
+make ``BEGIN IMMEDIATE`` wait in SQLite's busy handler, a sleep in the loop's thread that froze
+every request of the process (4.2 s in issue 16). So these connections run with
+``busy_timeout=0``: a statement that finds the database locked fails at once with
+``SQLITE_BUSY``, and :class:`InlineCursor` sleeps with ``asyncio.sleep`` (1 ms doubling to
+50 ms) and runs it again, until the connection's busy timeout (60 s unless the ``Database``
+is given another) has passed; then it raises :class:`DatabaseBusyError`, which the API answers
+with 503 ``database_busy``. Only statements that had no effect are run again: with
+``busy_timeout=0`` SQLite refuses a statement that needs a lock before it changes anything,
+and a ``BEGIN IMMEDIATE`` takes the write lock at the start, so its later statements never
+meet a lock (a read transaction's ``SQLITE_BUSY_SNAPSHOT``, which waiting cannot cure, is
+raised at once).
 
 SQLAlchemy's aiosqlite dialect reaches into two attributes of ``aiosqlite.Connection``
 (``_conn`` and ``_tx``); :class:`InlineConnection` provides them, and the whole test suite runs
@@ -20,17 +32,64 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+T = TypeVar("T")
+
+
+DEFAULT_BUSY_TIMEOUT = 60.0
+_FIRST_PAUSE, _LONGEST_PAUSE = 0.001, 0.05
+_SQLITE_BUSY_SNAPSHOT = 517  # a read snapshot too old to write from: waiting cannot help
+
+
+class DatabaseBusyError(sqlite3.OperationalError):
+    """Another connection held the lock a statement needed for longer than the busy timeout
+    (``SQLITE_BUSY``, retried without blocking the loop until then)."""
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    code: int | None = getattr(error, "sqlite_errorcode", None)
+    if code is None:  # not from SQLite's C library (Python < 3.11 has no codes)
+        return "database is locked" in str(error)
+    return code & 0xFF == sqlite3.SQLITE_BUSY and code != _SQLITE_BUSY_SNAPSHOT
+
+
+async def _patiently(call: Callable[[], T], busy_timeout: float) -> T:
+    """``call()``, run again after an ``asyncio.sleep`` each time it finds the database
+    locked, for at most ``busy_timeout`` seconds (see the module docstring)."""
+    try:
+        return call()
+    except sqlite3.OperationalError as error:
+        if not _is_busy(error):
+            raise
+    deadline = time.monotonic() + busy_timeout
+    pause = _FIRST_PAUSE
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise DatabaseBusyError(
+                f"database is locked: another connection held the lock for more than "
+                f"{busy_timeout:g} s (the busy timeout)"
+            )
+        await asyncio.sleep(min(pause, left))
+        pause = min(pause * 2, _LONGEST_PAUSE)
+        try:
+            return call()
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+
 
 class InlineCursor:
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, cursor: sqlite3.Cursor, busy_timeout: float) -> None:
         self._cursor = cursor
+        self._busy_timeout = busy_timeout
         self.arraysize = cursor.arraysize
 
     async def __aenter__(self) -> InlineCursor:
@@ -52,11 +111,24 @@ class InlineCursor:
         return self._cursor.lastrowid
 
     async def execute(self, operation: str, parameters: Any = ()) -> InlineCursor:
-        self._cursor.execute(operation, parameters)
+        try:  # the common case without a closure
+            self._cursor.execute(operation, parameters)
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+            await _patiently(
+                lambda: self._cursor.execute(operation, parameters), self._busy_timeout
+            )
         return self
 
     async def executemany(self, operation: str, parameters: Iterable[Any]) -> InlineCursor:
-        self._cursor.executemany(operation, parameters)
+        if not self._cursor.connection.in_transaction:
+            # outside a transaction each row commits alone: a lock met after the first row
+            # cannot be waited out by running them all again
+            self._cursor.executemany(operation, parameters)
+            return self
+        rows = parameters if isinstance(parameters, Sequence) else list(parameters)
+        await _patiently(lambda: self._cursor.executemany(operation, rows), self._busy_timeout)
         return self
 
     async def fetchone(self) -> Any:
@@ -90,9 +162,12 @@ class _ImmediateQueue:
 class InlineConnection:
     """The parts of ``aiosqlite.Connection`` that SQLAlchemy's dialect calls."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(
+        self, connection: sqlite3.Connection, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+    ) -> None:
         self._conn = connection
         self._connection: sqlite3.Connection | None = connection
+        self._busy_timeout = busy_timeout
         self._tx = _ImmediateQueue()
 
     @property
@@ -100,10 +175,10 @@ class InlineConnection:
         return self._conn.isolation_level
 
     def cursor(self) -> InlineCursor:
-        return InlineCursor(self._conn.cursor())
+        return InlineCursor(self._conn.cursor(), self._busy_timeout)
 
     async def commit(self) -> None:
-        self._conn.commit()
+        await _patiently(self._conn.commit, self._busy_timeout)
 
     async def rollback(self) -> None:
         self._conn.rollback()
@@ -122,18 +197,23 @@ class InlineConnection:
         self._conn.create_function(*args, **kwargs)
 
 
-def _inline_engine(url: str, begin: str, statements: Sequence[str], pool_size: int) -> AsyncEngine:
+def _inline_engine(
+    url: str, begin: str, statements: Sequence[str], pool_size: int, busy_timeout: float
+) -> AsyncEngine:
     path = make_url(url).database or ":memory:"
 
     async def connect() -> InlineConnection:
-        return InlineConnection(sqlite3.connect(path, check_same_thread=False, timeout=60))
+        # timeout=0: SQLite's busy handler never sleeps in the loop's thread (module docstring)
+        return InlineConnection(
+            sqlite3.connect(path, check_same_thread=False, timeout=0), busy_timeout
+        )
 
     engine = create_async_engine(
         url,
         async_creator=connect,
         pool_size=pool_size,
         max_overflow=0,
-        pool_timeout=60,
+        pool_timeout=max(busy_timeout, 1.0),
         hide_parameters=True,  # errors never quote personal data (kit/db.py)
     )
 
@@ -153,7 +233,14 @@ def _inline_engine(url: str, begin: str, statements: Sequence[str], pool_size: i
 
 
 def inline_sqlite_engine(
-    url: str, begin: str, statements: Sequence[str], pool_size: int
+    url: str,
+    begin: str,
+    statements: Sequence[str],
+    pool_size: int,
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
 ) -> AsyncEngine:
-    """An async engine on the aiosqlite dialect whose connections run in the caller's thread."""
-    return _inline_engine(url, begin, statements, pool_size)
+    """An async engine on the aiosqlite dialect whose connections run in the caller's thread;
+    a statement finding the database locked is retried without blocking the loop for at most
+    ``busy_timeout`` seconds, then raises :class:`DatabaseBusyError`. ``statements`` must not
+    set ``busy_timeout`` (it stays 0)."""
+    return _inline_engine(url, begin, statements, pool_size, busy_timeout)

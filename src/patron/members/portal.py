@@ -120,6 +120,24 @@ async def _start(session: AsyncSession, member_id: int, now: datetime) -> Member
     return MemberLogin(member_id=member_id, csrf_token=csrf, expires_at=expires_at, token=token)
 
 
+async def link_usable(session: AsyncSession, *, token: str, now: datetime) -> bool:
+    """The login link is known, unused, unexpired and its member not erased: a read, so that
+    a guessed or spent token never takes the write lock (:func:`use_link` checks again)."""
+    if not token or len(token) > MAX_TOKEN:
+        return False
+    found = await session.execute(
+        select(PortalLink.id)
+        .join(Member, Member.id == PortalLink.member_id)
+        .where(
+            PortalLink.token_hash == sha256_hex(token),
+            PortalLink.used_at.is_(None),
+            PortalLink.expires_at > now,
+            Member.erased_at.is_(None),
+        )
+    )
+    return found.first() is not None
+
+
 async def use_link(session: AsyncSession, *, token: str, now: datetime) -> MemberLogin | None:
     """Spend a login link and start a session; ``None`` when the token is unknown, used,
     expired or its member erased (alike: the answer tells nothing more). Two concurrent uses

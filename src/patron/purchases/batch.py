@@ -10,6 +10,10 @@ Locks: the members' accounts stay locked until the batch commits, so the batch l
 them first, in the order every writer of purchases uses (:func:`~patron.purchases.earn.lock_order`):
 two batches, or a batch and a commit group of single purchases, over the same members then
 never wait on each other in a cycle. The purchases themselves run in the batch's order.
+
+Pace: on SQLite a batch runs in the event loop's thread, so it yields to the loop between
+purchases every few milliseconds (:class:`~patron.kit.pace.Pace`): other requests are
+answered while it runs (issue 16).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.errors import PatronError
+from patron.kit.pace import Pace
 from patron.programs.schemas import ActiveProgram
 from patron.purchases.earn import record_purchase
 from patron.purchases.repository import lock_members_in_order
@@ -46,7 +51,9 @@ async def record_purchases(
         ),
     )
     results: list[PurchaseBatchItem] = []
+    pace = Pace()
     for index, purchase in enumerate(data.purchases):
+        await pace.step()
         try:
             async with session.begin_nested():
                 recorded = await record_purchase(session, active=active, data=purchase, now=now)

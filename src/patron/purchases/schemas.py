@@ -281,6 +281,7 @@ class Quote(BaseModel):
     hints: list[QuoteHint]
 
 
+MOST_PURCHASES_PER_BATCH = 500
 MOST_LINES_PER_BATCH = 20_000
 
 
@@ -289,7 +290,9 @@ class PurchaseBatchCreate(Strict):
     at most :data:`MOST_LINES_PER_BATCH` lines together (500 purchases of 1,000 lines kept the
     server busy for 21 s)."""
 
-    purchases: Annotated[list[PurchaseCreate], Field(min_length=1, max_length=500)]
+    purchases: Annotated[
+        list[PurchaseCreate], Field(min_length=1, max_length=MOST_PURCHASES_PER_BATCH)
+    ]
 
     @model_validator(mode="after")
     def _lines_per_batch(self) -> Self:

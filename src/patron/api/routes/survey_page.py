@@ -4,6 +4,12 @@ A small server-rendered form in the member's language that works without login a
 JavaScript: ``GET`` shows the questions, ``POST`` (a plain form post) stores the answers once.
 A used link answers 409, an expired one 410, an unknown one 404, each with a short page in
 the member's language (English for an unknown link).
+
+The ``POST`` needs no key, so it reads before it writes (issue 16): the link and the answers
+are checked in a read-only unit of work, and a write (SQLite's one write lock) is taken only
+for a valid form on an open link. A guessed token, a used or expired link or a form with a
+field at fault never waits for the write lock nor holds it; the write checks the link again
+(two posts of one form at once: one stores it, the other answers 409).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.api.deps import Now, ReadSession, WriteSession
+from patron.api.deps import DatabaseDep, Now, ReadSession
 from patron.api.survey_texts import texts
 from patron.feedback import service as feedback_service
 from patron.feedback.answers import SurveyForm
@@ -109,17 +115,25 @@ async def show(token: Token, session: ReadSession, now: Now) -> HTMLResponse:
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
-async def answer(token: Token, request: Request, session: WriteSession, now: Now) -> HTMLResponse:
+async def answer(
+    token: Token, request: Request, session: ReadSession, database: DatabaseDep, now: Now
+) -> HTMLResponse:
     body = await request.body()
     parsed = parse_qs(body[:MAX_BODY].decode("utf-8", errors="replace"), keep_blank_values=True)
     values = {name: items[0] for name, items in parsed.items() if items}
     try:
-        submitted = await feedback_service.submit(session, token=token, values=values, now=now)
+        form = await feedback_service.open_form(session, token=token, now=now)
     except (InvitationNotFoundError, InvitationUsedError, InvitationExpiredError) as error:
         return await _problem_page(session, token, error)
+    try:
+        feedback_service.parse_answers(form.questions, values)
     except AnswerInvalidError as error:
-        form = await feedback_service.open_form(session, token=token, now=now)
         return _form_page(form, values, error.field, 422)
+    try:
+        async with database.write() as writing:
+            submitted = await feedback_service.submit(writing, token=token, values=values, now=now)
+    except (InvitationNotFoundError, InvitationUsedError, InvitationExpiredError) as error:
+        return await _problem_page(session, token, error)  # used meanwhile, by another post
     words = texts(submitted.language)
     extra = words["points"].format(points=submitted.points) if submitted.points else None
     return _render(

@@ -3,7 +3,9 @@
 ``GET`` shows a one-button confirmation form in the member's language; ``POST`` revokes the
 consent the signed token names. The ``POST`` needs no confirmation field, so the RFC 8058
 one-click request of a mail client (``List-Unsubscribe=One-Click`` as a form body) works the
-same as the button. An invalid link answers 404 with a short page.
+same as the button. An invalid link answers 404 with a short page. The ``POST`` needs no key,
+so it reads before it writes (issue 16): the token is checked in a read-only unit of work, and
+only a valid one takes a write (SQLite's one write lock).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from patron.api.deps import Now, ReadSession, WriteSession
+from patron.api.deps import DatabaseDep, Now, ReadSession
 from patron.notifications import service as notification_service
 from patron.notifications.errors import UnsubscribeLinkInvalidError
 
@@ -75,9 +77,13 @@ async def confirm(token: Token, session: ReadSession) -> HTMLResponse:
 
 
 @router.post("/u/{token}", response_class=HTMLResponse)
-async def unsubscribe(token: Token, session: WriteSession, now: Now) -> HTMLResponse:
+async def unsubscribe(
+    token: Token, session: ReadSession, database: DatabaseDep, now: Now
+) -> HTMLResponse:
     try:
-        done = await notification_service.unsubscribe(session, token=token, now=now)
+        await notification_service.unsubscribe_link(session, token=token)
+        async with database.write() as writing:
+            done = await notification_service.unsubscribe(writing, token=token, now=now)
     except UnsubscribeLinkInvalidError:
         return _render(404, "en", page="invalid")
     return _render(200, done.language, page="done")

@@ -161,8 +161,13 @@ async def use_login_link(request: Request, _: AnyoneLanguage, token: LoginToken)
         check_csrf(request.cookies.get(PORTAL_LOGIN_CSRF_COOKIE, ""), form.get("csrf_token"))
     except CsrfRejected:
         return render(request, "portal/link_refused.html", {"expired_form": True}, status_code=403)
-    async with database_of(request).write() as session:
-        login = await portal_service.use_link(session, token=token, now=utcnow())
+    database, now = database_of(request), utcnow()
+    async with database.read() as session:  # a read first: a bad token never takes the lock
+        usable = await portal_service.link_usable(session, token=token, now=now)
+    login = None
+    if usable:
+        async with database.write() as session:
+            login = await portal_service.use_link(session, token=token, now=now)
     if login is None or login.token is None:
         # unknown, used or expired: one answer for all
         return render(request, "portal/link_refused.html", {"expired_form": False}, status_code=401)
