@@ -14,10 +14,12 @@ redemptions are the high-volume path and are kept whole in their own tables).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+import re
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
@@ -27,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron.access.errors import ApiKeyInvalidError, ApiKeyMissingError, RoleForbiddenError
 from patron.access.models import Role
 from patron.access.schemas import Principal
+from patron.api.direct import is_json
 from patron.api.guard import PRINCIPAL_SCOPE_KEY, authenticate_headers
 from patron.api.responses import raises
 from patron.audit import service as audit_service
@@ -200,12 +203,60 @@ def _parameter_names(dependant: Dependant, place: str) -> set[str]:
     return names
 
 
-async def refuse_nul_bytes(request: Request) -> None:
-    """Refuse a NUL byte in a path or query parameter that the route reads (422
-    ``validation_error`` naming it): PostgreSQL cannot store or compare text that holds one,
-    and without this check it answered 500. An app-wide dependency, so that every route and
-    page has it; query parameters the route does not read are ignored, as FastAPI ignores
-    them."""
+# a JSON escape of NUL or of a surrogate: only a body holding one is parsed again and walked
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unstorable(text: str) -> str | None:
+    """Why ``text`` cannot be stored, or ``None``: PostgreSQL's text and jsonb cannot hold a
+    NUL, and a lone surrogate (``"\\ud800"`` in JSON, half of a pair) has no UTF-8 at all, so
+    neither database can store it nor an encoder write it back."""
+    if "\x00" in text:
+        return "must not contain a NUL character"
+    if _LONE_SURROGATE.search(text):
+        return "must not contain a lone surrogate (\\ud800 to \\udfff)"
+    return None
+
+
+def _first_unstorable(value: Any, at: tuple[str | int, ...]) -> tuple[tuple[str | int, ...], str]:
+    """The place of the first text in a JSON value (keys included) that cannot be stored,
+    with the reason, or ``((), "")``."""
+    if isinstance(value, str):
+        reason = unstorable(value)
+        return (at, reason) if reason else ((), "")
+    items: Iterable[tuple[str | int, Any]] = ()
+    if isinstance(value, dict):
+        for key in value:
+            reason = unstorable(key)
+            if reason:  # the object is named: the name itself cannot be written back
+                return at, f"a name in it {reason}"
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        found = _first_unstorable(item, (*at, key))
+        if found[1]:
+            return found
+    return (), ""
+
+
+def _refuse(place: tuple[str | int, ...], reason: str) -> None:
+    raise RequestValidationError([{"loc": place, "msg": reason, "type": "value_error"}])
+
+
+async def refuse_unstorable_text(request: Request) -> None:
+    """Refuse text that no database can store, where the route reads it (422
+    ``validation_error`` naming the field; without this check such text answered 500):
+
+    - a NUL byte in a path or query parameter;
+    - a NUL or a lone surrogate anywhere in a JSON body, keys included (``attributes``, the
+      free-form values, were stored as given). Pydantic already refuses both in most typed
+      fields, but not inside ``Any``.
+
+    An app-wide dependency, so that every route and page has it; query parameters the route
+    does not read are ignored, as FastAPI ignores them, and a body is looked at only where the
+    route reads one (and walked only when its bytes hold such an escape)."""
     dependant = getattr(request.scope.get("route"), "dependant", None)
     if not isinstance(dependant, Dependant):
         return
@@ -216,12 +267,14 @@ async def refuse_nul_bytes(request: Request) -> None:
             else:
                 found = [str(request.path_params.get(name, ""))]
             if any("\x00" in value for value in found):
-                raise RequestValidationError(
-                    [
-                        {
-                            "loc": (place, name),
-                            "msg": "must not contain a NUL character",
-                            "type": "value_error",
-                        }
-                    ]
-                )
+                _refuse((place, name), "must not contain a NUL character")
+    if dependant.body_params and is_json(request):
+        body = await request.body()
+        if _SUSPECT_ESCAPE.search(body):
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                return  # not JSON: the route's own parsing answers
+            where, reason = _first_unstorable(parsed, ("body",))
+            if reason:
+                _refuse(where, reason)
