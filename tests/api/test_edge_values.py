@@ -31,7 +31,14 @@ from hypothesis import strategies as st
 
 from patron.kit.instant import EARLIEST, LATEST, checked_instant
 from tests.api.conftest import Api
-from tests.api.test_role_matrix import MATRIX, Entry, Prepared, _Drawn, prepared_app
+from tests.api.test_role_matrix import (
+    CAMPAIGNS_PROGRAM,
+    MATRIX,
+    Entry,
+    Prepared,
+    _Drawn,
+    prepared_app,
+)
 
 EXAMPLES = int(os.environ.get("PATRON_EDGE_EXAMPLES", "10"))
 
@@ -303,3 +310,44 @@ def test_an_instant_is_checked_in_utc_with_a_day_to_spare() -> None:
     for zone in ("Pacific/Kiritimati", "Etc/GMT+12"):  # +14 and -12: either end stays in range
         EARLIEST.astimezone(ZoneInfo(zone))
         LATEST.astimezone(ZoneInfo(zone))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ('name: "Demo Store Rewards"', 'name: "Demo\\0 Store"', "program.name"),
+        ('name: "Demo Store Rewards"', 'name: "Demo \\ud800 Store"', "program.name"),
+        # an expiry past the calendar's end: the program was taken, then every purchase a 500
+        ("after_months: 12 ", "after_months: 99999999999 ", "earning.expiry.after_months"),
+        ("after_months: 12 ", "after_days: 99999999999 ", "earning.expiry.after_days"),
+        ('between: ["2026-12-01", "2026-12-31"]', 'between: ["2026-12-01", "9999-12-31"]', None),
+    ],
+)
+async def test_a_program_file_at_the_edges_is_refused_or_works(
+    api: Api, old: str, new: str, field: str | None
+) -> None:
+    """``PUT /program`` takes YAML, not JSON: the walk above leaves it out, so its edges are
+    here. A program that is taken must keep purchases working."""
+    text = CAMPAIGNS_PROGRAM.read_text()
+    assert old in text
+    response = await api.client.put(
+        "/api/v1/program",
+        content=text.replace(old, new).encode(),
+        headers={**api.as_role("admin"), "Content-Type": "application/yaml"},
+    )
+    if field is not None:
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["field"] == field
+        return
+    assert response.status_code == 200, response.text
+    await api.call("POST", "/members", json={"external_id": "edge-1"}, role="pos")
+    purchase = {
+        "external_id": "edge-p",
+        "member_external_id": "edge-1",
+        "occurred_at": "2026-12-05T10:00:00Z",
+        "currency": "RUB",
+        "total": "100.00",
+        "lines": [{"sku": "t", "category": "tea", "quantity": 1, "unit_price": "100.00"}],
+    }
+    answer = await api.call("POST", "/purchases", json=purchase, role="pos")
+    assert answer.status_code == 201, answer.text
