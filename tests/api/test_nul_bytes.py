@@ -1,7 +1,8 @@
-"""Text no database can store is a 422 naming the field, never a 500 (``refuse_unstorable_text``
-in ``api/deps.py``): a NUL byte in a path or query parameter (PostgreSQL refuses such text;
-schemathesis found ``/feedback/problems?sku=…%00…``), and a NUL or a lone surrogate anywhere in
-a JSON body. ``test_edge_values.py`` sends them to every operation."""
+"""Text no database can store is a 422 naming the field, never a 500: a NUL byte in a path or
+query parameter (``refuse_unstorable_text`` in ``api/deps.py``; PostgreSQL refuses such text,
+and schemathesis found ``/feedback/problems?sku=…%00…``) or in a body (each string's schema), and
+a lone surrogate anywhere in a JSON body (the same dependency). ``test_edge_values.py`` sends
+them to every operation."""
 
 from __future__ import annotations
 

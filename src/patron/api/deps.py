@@ -19,7 +19,7 @@ import re
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
@@ -203,45 +203,32 @@ def _parameter_names(dependant: Dependant, place: str) -> set[str]:
     return names
 
 
-# a JSON escape of NUL or of a surrogate: only a body holding one is parsed again and walked
-_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+# a JSON escape of a surrogate: only a body holding one is parsed again and walked
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE_TEXT = "must not contain a lone surrogate (\\ud800 to \\udfff)"
 
 
-def unstorable(text: str) -> str | None:
-    """Why ``text`` cannot be stored, or ``None``: PostgreSQL's text and jsonb cannot hold a
-    NUL, and a lone surrogate (``"\\ud800"`` in JSON, half of a pair) has no UTF-8 at all, so
-    neither database can store it nor an encoder write it back."""
-    if "\x00" in text:
-        return "must not contain a NUL character"
-    if _LONE_SURROGATE.search(text):
-        return "must not contain a lone surrogate (\\ud800 to \\udfff)"
-    return None
-
-
-def _first_unstorable(value: Any, at: tuple[str | int, ...]) -> tuple[tuple[str | int, ...], str]:
-    """The place of the first text in a JSON value (keys included) that cannot be stored,
-    with the reason, or ``((), "")``."""
+def _first_lone_surrogate(value: Any, at: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    """The place of the first text in a JSON value (names included: then the object's place,
+    the name itself cannot be written back) that holds a lone surrogate, or ``None``."""
     if isinstance(value, str):
-        reason = unstorable(value)
-        return (at, reason) if reason else ((), "")
+        return at if _LONE_SURROGATE.search(value) else None
     items: Iterable[tuple[str | int, Any]] = ()
     if isinstance(value, dict):
-        for key in value:
-            reason = unstorable(key)
-            if reason:  # the object is named: the name itself cannot be written back
-                return at, f"a name in it {reason}"
+        if any(_LONE_SURROGATE.search(key) for key in value):
+            return at
         items = value.items()
     elif isinstance(value, list):
         items = enumerate(value)
     for key, item in items:
-        found = _first_unstorable(item, (*at, key))
-        if found[1]:
+        found = _first_lone_surrogate(item, (*at, key))
+        if found is not None:
             return found
-    return (), ""
+    return None
 
 
-def _refuse(place: tuple[str | int, ...], reason: str) -> None:
+def _refuse(place: tuple[str | int, ...], reason: str) -> NoReturn:
     raise RequestValidationError([{"loc": place, "msg": reason, "type": "value_error"}])
 
 
@@ -249,14 +236,15 @@ async def refuse_unstorable_text(request: Request) -> None:
     """Refuse text that no database can store, where the route reads it (422
     ``validation_error`` naming the field; without this check such text answered 500):
 
-    - a NUL byte in a path or query parameter;
-    - a NUL or a lone surrogate anywhere in a JSON body, keys included (``attributes``, the
-      free-form values, were stored as given). Pydantic already refuses both in most typed
-      fields, but not inside ``Any``.
+    - a NUL byte in a path or query parameter (PostgreSQL's text cannot hold one; in a body,
+      each string's schema refuses it with its ``pattern``, ``patron.kit.text.NO_NUL``);
+    - a lone surrogate anywhere in a JSON body (``"\\ud800"``: half of a pair, which has no
+      UTF-8, so neither database stores it nor an encoder writes it back). Pydantic refuses
+      it in typed text, but not inside free-form values (``attributes``, a campaign).
 
     An app-wide dependency, so that every route and page has it; query parameters the route
     does not read are ignored, as FastAPI ignores them, and a body is looked at only where the
-    route reads one (and walked only when its bytes hold such an escape)."""
+    route reads one (and walked only when its bytes hold a surrogate's escape)."""
     dependant = getattr(request.scope.get("route"), "dependant", None)
     if not isinstance(dependant, Dependant):
         return
@@ -270,11 +258,11 @@ async def refuse_unstorable_text(request: Request) -> None:
                 _refuse((place, name), "must not contain a NUL character")
     if dependant.body_params and is_json(request):
         body = await request.body()
-        if _SUSPECT_ESCAPE.search(body):
+        if _SURROGATE_ESCAPE.search(body):
             try:
                 parsed = json.loads(body)
             except ValueError:
                 return  # not JSON: the route's own parsing answers
-            where, reason = _first_unstorable(parsed, ("body",))
-            if reason:
-                _refuse(where, reason)
+            where = _first_lone_surrogate(parsed, ("body",))
+            if where is not None:
+                _refuse(where, _LONE_SURROGATE_TEXT)
