@@ -18,6 +18,7 @@ import hashlib
 import itertools
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -560,7 +561,15 @@ async def _a_delivery(database: Database) -> int:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def prepared(database_url_for_tests: str) -> AsyncIterator[Prepared]:
-    database = Database(database_url_for_tests)
+    async with prepared_app(database_url_for_tests) as ready:
+        yield ready
+
+
+@asynccontextmanager
+async def prepared_app(database_url: str) -> AsyncIterator[Prepared]:
+    """The app on ``database_url`` with the samples' data made (:func:`_prepare`), emptied
+    afterwards (the module fixture here; ``test_edge_values.py`` has its own)."""
+    database = Database(database_url)
     app = create_app(database.url)
     app.state.database = database
     keys: dict[str, str] = {}

@@ -20,7 +20,7 @@ from patron.api.deps import (
     WRITE_GROUPS_ENV,
     Admin,
     DatabaseDep,
-    refuse_nul_bytes,
+    refuse_unstorable_text,
     write_group_limit,
 )
 from patron.api.direct import install_direct_lane
@@ -95,7 +95,7 @@ def create_app(database_url: str | None = None, *, dispatch: bool | None = None)
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
-        dependencies=[Depends(refuse_nul_bytes)],
+        dependencies=[Depends(refuse_unstorable_text)],
     )
     # read before the first request, so that a bad value stops the server at its start
     app.state.write_group_limit = write_group_limit(os.environ.get(WRITE_GROUPS_ENV))

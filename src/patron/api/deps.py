@@ -14,10 +14,12 @@ redemptions are the high-volume path and are kept whole in their own tables).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+import re
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
@@ -27,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron.access.errors import ApiKeyInvalidError, ApiKeyMissingError, RoleForbiddenError
 from patron.access.models import Role
 from patron.access.schemas import Principal
+from patron.api.direct import is_json
 from patron.api.guard import PRINCIPAL_SCOPE_KEY, authenticate_headers
 from patron.api.responses import raises
 from patron.audit import service as audit_service
@@ -200,12 +203,48 @@ def _parameter_names(dependant: Dependant, place: str) -> set[str]:
     return names
 
 
-async def refuse_nul_bytes(request: Request) -> None:
-    """Refuse a NUL byte in a path or query parameter that the route reads (422
-    ``validation_error`` naming it): PostgreSQL cannot store or compare text that holds one,
-    and without this check it answered 500. An app-wide dependency, so that every route and
-    page has it; query parameters the route does not read are ignored, as FastAPI ignores
-    them."""
+# a JSON escape of a surrogate: only a body holding one is parsed again and walked
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE_TEXT = "must not contain a lone surrogate (\\ud800 to \\udfff)"
+
+
+def _first_lone_surrogate(value: Any, at: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    """The place of the first text in a JSON value (names included: then the object's place,
+    the name itself cannot be written back) that holds a lone surrogate, or ``None``."""
+    if isinstance(value, str):
+        return at if _LONE_SURROGATE.search(value) else None
+    items: Iterable[tuple[str | int, Any]] = ()
+    if isinstance(value, dict):
+        if any(_LONE_SURROGATE.search(key) for key in value):
+            return at
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        found = _first_lone_surrogate(item, (*at, key))
+        if found is not None:
+            return found
+    return None
+
+
+def _refuse(place: tuple[str | int, ...], reason: str) -> NoReturn:
+    raise RequestValidationError([{"loc": place, "msg": reason, "type": "value_error"}])
+
+
+async def refuse_unstorable_text(request: Request) -> None:
+    """Refuse text that no database can store, where the route reads it (422
+    ``validation_error`` naming the field; without this check such text answered 500):
+
+    - a NUL byte in a path or query parameter (PostgreSQL's text cannot hold one; in a body,
+      each string's schema refuses it with its ``pattern``, ``patron.kit.text.NO_NUL``);
+    - a lone surrogate anywhere in a JSON body (``"\\ud800"``: half of a pair, which has no
+      UTF-8, so neither database stores it nor an encoder writes it back). Pydantic refuses
+      it in typed text, but not inside free-form values (``attributes``, a campaign).
+
+    An app-wide dependency, so that every route and page has it; query parameters the route
+    does not read are ignored, as FastAPI ignores them, and a body is looked at only where the
+    route reads one (and walked only when its bytes hold a surrogate's escape)."""
     dependant = getattr(request.scope.get("route"), "dependant", None)
     if not isinstance(dependant, Dependant):
         return
@@ -216,12 +255,14 @@ async def refuse_nul_bytes(request: Request) -> None:
             else:
                 found = [str(request.path_params.get(name, ""))]
             if any("\x00" in value for value in found):
-                raise RequestValidationError(
-                    [
-                        {
-                            "loc": (place, name),
-                            "msg": "must not contain a NUL character",
-                            "type": "value_error",
-                        }
-                    ]
-                )
+                _refuse((place, name), "must not contain a NUL character")
+    if dependant.body_params and is_json(request):
+        body = await request.body()
+        if _SURROGATE_ESCAPE.search(body):
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                return  # not JSON: the route's own parsing answers
+            where = _first_lone_surrogate(parsed, ("body",))
+            if where is not None:
+                _refuse(where, _LONE_SURROGATE_TEXT)

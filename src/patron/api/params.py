@@ -3,8 +3,8 @@
 Pydantic alone reads ``?to=0.5`` as a Unix time (1970-01-01T00:00:00.5Z), which the schema
 (``format: date-time``) calls invalid, and ``?published=0`` as false. These types take only
 ISO 8601 text: a day ``2026-03-01``, a moment in RFC 3339 with its offset,
-``2026-03-01T09:30:00Z``. Where a route also bounds the year, :func:`years` writes the bound
-into the schema as a ``pattern``.
+``2026-03-01T09:30:00Z``, both within the range of :mod:`patron.kit.instant`. Where a route
+also bounds the year, :func:`years` writes the bound into the schema as a ``pattern``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
+
+from patron.kit.instant import checked_day, checked_instant
 
 _DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _MOMENT = re.compile(
@@ -35,8 +37,17 @@ def _matching(pattern: re.Pattern[str], example: str) -> Any:
     return check
 
 
-IsoDay = Annotated[date, BeforeValidator(_matching(_DAY, "2026-03-01"))]
-IsoMoment = Annotated[datetime, BeforeValidator(_matching(_MOMENT, "2026-03-01T09:30:00Z"))]
+IsoDay = Annotated[
+    date, BeforeValidator(_matching(_DAY, "2026-03-01")), AfterValidator(checked_day)
+]
+"""A day, 0001-01-02 to 9999-12-30 (:mod:`patron.kit.instant`)."""
+IsoMoment = Annotated[
+    datetime,
+    BeforeValidator(_matching(_MOMENT, "2026-03-01T09:30:00Z")),
+    AfterValidator(checked_instant),
+]
+"""A moment, in UTC once read, that every time zone can show (:mod:`patron.kit.instant`):
+``0001-01-01T00:00:00+14:00`` is the year 0 in UTC and answered 500 (issue 16)."""
 
 
 def _true_or_false(value: Any) -> Any:

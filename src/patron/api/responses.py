@@ -170,7 +170,7 @@ def _response(status: int, codes: list[str]) -> dict[str, Any]:
 
 
 def _no_nul(schema: dict[str, Any]) -> None:
-    """Write ``refuse_nul_bytes`` (``api/deps.py``) into a parameter's schema: a string with
+    """Write ``refuse_unstorable_text`` (``api/deps.py``) into a parameter's schema: a string with
     no other pattern, enum or format takes no NUL."""
     for option in schema.get("anyOf", ()):
         _no_nul(option)

@@ -7,21 +7,14 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from patron.kit.instant import Instant
 from patron.kit.strict import WHOLE
-from patron.kit.time import ensure_utc
 from patron.members.schemas import Attributes
 
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
 EVENT_TYPE = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
-
-
-def _text_moment(value: Any) -> Any:
-    """A moment as the schema writes it (RFC 3339 text), not a number read as a Unix time."""
-    if not isinstance(value, str | datetime):
-        raise ValueError("must be a moment such as 2026-03-01T09:30:00Z")
-    return value
 
 
 def _exactly_one(first: str, second: str) -> dict[str, Any]:
@@ -53,17 +46,9 @@ class CustomEventCreate(BaseModel):
     type: Annotated[
         str, Field(min_length=1, max_length=64, pattern=EVENT_TYPE, examples=["social_share"])
     ]
-    occurred_at: Annotated[datetime, BeforeValidator(_text_moment)]
+    occurred_at: Instant  # in UTC, within the range every time zone can show
     idempotency_key: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
     attributes: Attributes = {}
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        try:
-            return ensure_utc(value)
-        except OverflowError as error:
-            raise ValueError("the time is out of range in UTC") from error
 
     @model_validator(mode="after")
     def _one_member_reference(self) -> Self:

@@ -6,8 +6,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    model_validator,
+)
 
+from patron.kit.instant import checked_instant
 from patron.members.models import Language
 
 # Text without control characters and not blank (also the schema's pattern in /openapi.json).
@@ -52,7 +61,7 @@ class ProductWrite(BaseModel):
         None
     )
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
-    launched_at: AwareDatetime | None = None
+    launched_at: Annotated[AwareDatetime, AfterValidator(checked_instant)] | None = None
     active: StrictBool = True
 
     @model_validator(mode="after")

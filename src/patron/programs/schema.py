@@ -97,8 +97,9 @@ class Expiry(Strict):
     ``never: true`` keeps points forever.
     """
 
-    after_days: Annotated[int, Field(gt=0, strict=True)] | None = None
-    after_months: Annotated[int, Field(gt=0, strict=True)] | None = None
+    # at most 100 years: an expiry date past the calendar's end made every purchase a 500
+    after_days: Annotated[int, Field(gt=0, le=36_600, strict=True)] | None = None
+    after_months: Annotated[int, Field(gt=0, le=1_200, strict=True)] | None = None
     round_to: ExpiryRoundTo | None = None
     never: bool = False
     notice_days: Annotated[int, Field(ge=0, le=365, strict=True)] = Field(
@@ -228,10 +229,10 @@ class Reward(Strict):
     value: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)] | None = None
     sku: str | None = None
     cost_points: Points
-    valid_days: Annotated[int, Field(gt=0, strict=True)] | Literal["never"] | None = None
+    valid_days: Annotated[int, Field(gt=0, le=36_600, strict=True)] | Literal["never"] | None = None
     """Days a coupon of this reward stays valid; none: ``limits.default_coupon_valid_days``;
     ``never``: it never expires."""
-    stock: Annotated[int, Field(ge=0, strict=True)] | None = None
+    stock: Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)] | None = None
     min_tier: str | None = None
     description: str = ""
 

@@ -14,12 +14,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    field_validator,
     model_validator,
 )
 
+from patron.kit.instant import Instant
 from patron.kit.strict import WHOLE
-from patron.kit.time import ensure_utc
 
 AmountText = Annotated[
     str,
@@ -27,15 +26,6 @@ AmountText = Annotated[
 ]
 # no NUL: PostgreSQL text cannot hold one
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
-
-
-def _in_utc(value: datetime) -> datetime:
-    """The instant in UTC; one that has no UTC date (``0001-01-01T00:00:00+00:01``) is a
-    validation error, not an overflow."""
-    try:
-        return ensure_utc(value)
-    except OverflowError as error:
-        raise ValueError("the time is out of range in UTC") from error
 
 
 def _text_moment(value: Any) -> Any:
@@ -46,6 +36,9 @@ def _text_moment(value: Any) -> Any:
 
 
 Moment = Annotated[datetime, BeforeValidator(_text_moment)]
+# a moment given: in UTC, and within the range every time zone can show (kit.instant; one
+# with no UTC date, ``0001-01-01T00:00:00+00:01``, is a validation error, not an overflow)
+MomentIn = Instant
 
 
 class Strict(BaseModel):
@@ -87,18 +80,13 @@ class PurchaseCreate(Strict):
     member_external_id: (
         Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)] | None
     ) = None
-    occurred_at: Moment
+    occurred_at: MomentIn
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     total: AmountText
     shipping: AmountText = "0"
     lines: Annotated[list[PurchaseLineCreate], Field(min_length=1, max_length=1000)]
     channel: Code | None = None
     store: Code | None = None
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return _in_utc(value)
 
     @model_validator(mode="after")
     def _one_member_reference(self) -> Self:
@@ -133,7 +121,7 @@ class ReturnCreate(Strict):
     external_id: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
     lines: Annotated[list[ReturnLineCreate], Field(min_length=1, max_length=1000)] | None = None
     amount: AmountText | None = None
-    occurred_at: Moment | None = None
+    occurred_at: MomentIn | None = None
     reason: Annotated[str, Field(max_length=500, pattern=NO_NUL)] = ""
 
     @model_validator(mode="after")
@@ -229,15 +217,10 @@ class QuoteRequest(Strict):
     lines: Annotated[list[PurchaseLineCreate], Field(min_length=1, max_length=1000)]
     shipping: AmountText = "0"
     total: AmountText | None = None
-    occurred_at: Moment | None = None
+    occurred_at: MomentIn | None = None
     channel: Code | None = None
     store: Code | None = None
     coupon_codes: Annotated[list[Code], Field(max_length=20)] = []
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else _in_utc(value)
 
     @model_validator(mode="after")
     def _one_member_reference(self) -> Self:

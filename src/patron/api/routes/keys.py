@@ -16,6 +16,7 @@ from patron.api.deps import Admin, Now, ReadSession, WriteSession
 from patron.api.responses import raises
 from patron.audit import service as audit_service
 from patron.kit.errors import InvalidInputError
+from patron.kit.instant import Instant
 from patron.kit.text import NO_NUL
 
 router = APIRouter(prefix="/keys", tags=["keys"])
@@ -28,7 +29,7 @@ class KeyCreate(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
     """Who or what uses the key, e.g. ``till-3``."""
     role: Role
-    expires_at: datetime | None = None
+    expires_at: Instant | None = None
     """After this instant the key answers 401 ``invalid_api_key``; none: it never expires."""
 
 

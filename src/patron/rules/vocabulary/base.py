@@ -49,5 +49,5 @@ class Limit(Strict):
     """The rule applies at most ``per_member`` times per member per calendar ``period``
     (read in the program's time zone; weeks start on Monday)."""
 
-    per_member: Annotated[int, Field(gt=0, strict=True)]
+    per_member: Annotated[int, Field(gt=0, le=2**31 - 1, strict=True)]
     period: LimitPeriod = LimitPeriod.LIFETIME

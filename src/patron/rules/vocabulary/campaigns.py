@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from patron.kit.instant import checked_local
 from patron.kit.strict import WHOLE, Strict
 from patron.rules.vocabulary.base import LimitPeriod, Slug
 from patron.rules.vocabulary.conditions import Conditions
@@ -87,7 +88,7 @@ def _moment(value: Any) -> Any:
         raise ValueError("write the local time in the program's time zone, without an offset")
     if not isinstance(value, date):
         raise ValueError("must be a local date (2026-12-01) or date and time (2026-12-01 10:00)")
-    return value
+    return checked_local(value)  # the zone's offset and an end's day stay in the calendar
 
 
 LocalMoment = Annotated[datetime | date, BeforeValidator(_moment)]
