@@ -14,6 +14,7 @@ never wait on each other in a cycle. The purchases themselves run in the batch's
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,11 +28,21 @@ from patron.purchases.schemas import (
     PurchaseBatchCreate,
     PurchaseBatchItem,
     PurchaseBatchResult,
+    PurchaseCreate,
 )
+
+Admission = Callable[[PurchaseCreate], Awaitable[None]]
+"""A check of the caller's right to record one purchase (the API's till identity): it raises
+the purchase's error, which the purchase then answers alone."""
 
 
 async def record_purchases(
-    session: AsyncSession, *, active: ActiveProgram, data: PurchaseBatchCreate, now: datetime
+    session: AsyncSession,
+    *,
+    active: ActiveProgram,
+    data: PurchaseBatchCreate,
+    now: datetime,
+    admit: Admission | None = None,
 ) -> PurchaseBatchResult:
     await lock_members_in_order(
         session,
@@ -48,6 +59,8 @@ async def record_purchases(
     results: list[PurchaseBatchItem] = []
     for index, purchase in enumerate(data.purchases):
         try:
+            if admit is not None:
+                await admit(purchase)
             async with session.begin_nested():
                 recorded = await record_purchase(session, active=active, data=purchase, now=now)
         except PatronError as error:
