@@ -35,11 +35,10 @@ from patron.access.schemas import Principal
 from patron.api.deps import principal
 from patron.api.responses import raises
 from patron.kit.errors import NotFoundError
-from patron.kit.text import NO_NUL
 from patron.members import card
 from patron.members import service as member_service
 from patron.members.errors import MemberTokenInvalidError, PhoneNotUniqueError
-from patron.members.schemas import PHONE_PATTERN, normalise_phone
+from patron.members.schemas import normalise_phone
 from patron.notifications import tokens
 from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
@@ -112,29 +111,25 @@ class TillIdentity:
                 session, program_id=program_id, phone=normalise_phone(self.phone or "")
             )
             return found.id, PHONE_HEADER
-        except (NotFoundError, PhoneNotUniqueError):
+        except (NotFoundError, PhoneNotUniqueError, ValueError):
             return None, EXTERNAL_ID_HEADER if self.external_id else PHONE_HEADER
 
 
 @raises(MemberNotIdentifiedError, MemberTokenInvalidError, ProgramNotFoundError)
 async def till_identity(
     caller: Annotated[Principal, Depends(principal)],
-    token: Annotated[
-        str | None,
-        Header(alias=TOKEN_HEADER, max_length=card.MAX_TOKEN, pattern=NO_NUL),
-    ] = None,
-    external_id: Annotated[
-        str | None,
-        Header(alias=EXTERNAL_ID_HEADER, min_length=1, max_length=128, pattern=NO_NUL),
-    ] = None,
-    phone: Annotated[
-        str | None, Header(alias=PHONE_HEADER, max_length=40, pattern=PHONE_PATTERN)
-    ] = None,
+    # optional, never null: a header is sent with a value or not at all; what it holds is
+    # checked when the request names a member (a phone that is not one identifies nobody)
+    token: Annotated[str, Header(alias=TOKEN_HEADER, max_length=card.MAX_TOKEN)] = "",
+    external_id: Annotated[str, Header(alias=EXTERNAL_ID_HEADER, max_length=128)] = "",
+    phone: Annotated[str, Header(alias=PHONE_HEADER, max_length=40)] = "",
 ) -> TillIdentity:
     """What the till presented with the request (see the module's docstring)."""
     if caller.role is not Role.POS:
         return TillIdentity(caller=caller)
-    return TillIdentity(caller=caller, token=token, external_id=external_id, phone=phone)
+    return TillIdentity(
+        caller=caller, token=token or None, external_id=external_id or None, phone=phone or None
+    )
 
 
 TillIdentityDep = Annotated[TillIdentity, Depends(till_identity)]
