@@ -218,13 +218,22 @@ class Soak:
         self.kpi_reads = 0
 
     async def send(
-        self, client: httpx.AsyncClient, path: str, body: dict[str, Any]
+        self,
+        client: httpx.AsyncClient,
+        path: str,
+        body: dict[str, Any],
+        member: MemberState | None = None,
     ) -> httpx.Response:
-        """POST until an answer that is not a server error comes (the same body each time)."""
+        """POST until an answer that is not a server error comes (the same body each time);
+        with ``member``, the till presents the member's card number (a till acts only for a
+        member it has identified)."""
         delay = 0.05
+        headers = dict(self.headers)
+        if member is not None:
+            headers["X-Patron-Member-External-Id"] = member.external_id
         while True:
             try:
-                response = await client.post(path, json=body, headers=self.headers)
+                response = await client.post(path, json=body, headers=headers)
             except httpx.TransportError:
                 response = None
             if response is not None and response.status_code < 500:
@@ -272,7 +281,7 @@ class Soak:
     async def _redeem(self, client: httpx.AsyncClient, member: MemberState, step: int) -> None:
         key = f"{self.run_id}-c-{member.number}-{step}"
         body = {"member_id": member.member_id, "reward_code": REWARD, "idempotency_key": key}
-        answer = await self.send(client, "/api/v1/redemptions", body)
+        answer = await self.send(client, "/api/v1/redemptions", body, member)
         if self._record(answer, "redemption"):
             member.spent += int(answer.json()["points_spent"])
             self.tally.coupons.add(key)

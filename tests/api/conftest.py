@@ -27,10 +27,16 @@ class Api:
         return {} if role is None else {"Authorization": f"Bearer {self.keys[role]}"}
 
     async def call(
-        self, method: str, path: str, role: str | None = "admin", **kwargs: object
+        self,
+        method: str,
+        path: str,
+        role: str | None = "admin",
+        *,
+        headers: dict[str, str] | None = None,
+        **kwargs: object,
     ) -> httpx.Response:
-        headers = self.as_role(role)
-        return await self.client.request(method, f"/api/v1{path}", headers=headers, **kwargs)  # type: ignore[arg-type]
+        sent = {**self.as_role(role), **(headers or {})}
+        return await self.client.request(method, f"/api/v1{path}", headers=sent, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -36,10 +36,19 @@ async def test_pos_writes_are_not_recorded_admin_writes_are(api: Api) -> None:
     member_id = await _enrol(api, "m-1")
     consent = {"channel": "email", "is_granted": True}
     assert (
-        await api.call("POST", f"/members/{member_id}/consents", "pos", json=consent)
+        await api.call(
+            "POST",
+            f"/members/{member_id}/consents",
+            "pos",
+            json=consent,
+            headers={"X-Patron-Member-External-Id": "m-1"},
+        )
     ).is_success
     purchase = {**PURCHASE, "external_id": "o-1", "member_id": member_id}
-    assert (await api.call("POST", "/purchases", "pos", json=purchase)).status_code == 201
+    till = await api.call(
+        "POST", "/purchases", "pos", json=purchase, headers={"X-Patron-Member-External-Id": "m-1"}
+    )
+    assert till.status_code == 201
     assert (await _audit(api))["items"] == []
 
     admin_purchase = {**purchase, "external_id": "o-2"}

@@ -24,10 +24,18 @@ def _codes(method: str, path: str, status: str) -> list[str]:
 
 
 def test_declared_errors_are_in_the_document() -> None:
-    assert _codes("get", "/members/{member_id}", "404") == ["member_not_found"]
+    # a till names the member it identified (patron.api.till_identity): its own codes too
+    assert _codes("get", "/members/{member_id}", "404") == ["member_not_found", "program_not_found"]
     assert _codes("get", "/members/{member_id}", "401") == ["missing_api_key", "invalid_api_key"]
-    assert _codes("get", "/members/{member_id}", "403") == ["forbidden"]
-    assert _codes("get", "/members/{member_id}", "422") == ["validation_error"]
+    assert _codes("get", "/members/{member_id}", "403") == ["forbidden", "member_not_identified"]
+    assert set(_codes("get", "/members/{member_id}", "422")) == {
+        "validation_error",
+        "member_token_invalid",
+    }
+    assert set(_codes("get", "/members/by-token/{token}", "422")) == {
+        "validation_error",
+        "member_token_invalid",
+    }
     assert _codes("post", "/members", "409") == ["idempotency_conflict"]
     assert _codes("post", "/members", "400") == ["invalid_body"]
     assert set(_operation("get", "/members/{member_id}")["responses"]) == {
@@ -48,7 +56,9 @@ def test_rules_no_schema_can_state_are_listed() -> None:
         "currency_mismatch",
         "invalid_input",
     ]
-    assert "x-rule-codes" not in _operation("get", "/members/{member_id}")["responses"]["422"]
+    assert "x-rule-codes" not in _operation("get", "/members")["responses"]["422"]
+    member = _operation("get", "/members/{member_id}")["responses"]["422"]
+    assert member["x-rule-codes"] == ["member_token_invalid"]
 
 
 async def test_405_names_every_method_of_the_path(api: Api) -> None:

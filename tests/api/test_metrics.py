@@ -92,12 +92,12 @@ def test_metrics_of_a_real_server_with_two_workers(database_url: str, tmp_path: 
                 time.sleep(0.2)
         status, body = _call(port, "POST", "/api/v1/members", till, {"external_id": "m-1"})
         assert status == 201, body
-        member_id = json.loads(body)["id"]
+        assert json.loads(body)["external_id"] == "m-1"
         at = (datetime.now(UTC) - timedelta(days=1)).isoformat()
         for n in range(PURCHASES):
             purchase = {
                 "external_id": f"r-{n}",
-                "member_id": member_id,
+                "member_external_id": "m-1",
                 "occurred_at": at,
                 "currency": "RUB",
                 "total": "100.00",

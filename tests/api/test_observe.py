@@ -157,6 +157,7 @@ async def test_a_whole_scenario_logs_no_personal_data_no_key_and_no_token(
     from datetime import UTC, datetime, timedelta
 
     from patron.kit.time import utcnow
+    from patron.members import card
     from patron.notifications import tokens
     from tests.feedback.factories import NPS_SURVEY
 
@@ -177,15 +178,26 @@ async def test_a_whole_scenario_logs_no_personal_data_no_key_and_no_token(
     at = (datetime.now(UTC) - timedelta(days=20)).isoformat()
     purchase = {
         "external_id": "receipt-55501",
-        "member_id": member_id,
+        "member_external_id": "card-77123",
         "occurred_at": at,
         "currency": "RUB",
         "total": "20000.00",
         "lines": [{"sku": "tea-1", "category": "tea", "quantity": 1, "unit_price": "20000.00"}],
     }
     assert (await api.call("POST", "/purchases", role="pos", json=purchase)).status_code == 201
+    async with api.database.write() as session:
+        key = await tokens.signing_key(session, utcnow())
+    card_token = card.sign_card_token(
+        key, member_id=member_id, expires_at=card.expiry_of_new_token(utcnow())
+    )
+    by_token = await api.call("GET", f"/members/by-token/{card_token}", role="pos")
+    assert by_token.status_code == 200, by_token.text
     redeemed = await api.call(
-        "POST", "/redemptions", role="pos", json={"member_id": member_id, "reward_code": "DISC10"}
+        "POST",
+        "/redemptions",
+        role="pos",
+        json={"member_id": member_id, "reward_code": "DISC10"},
+        headers={"X-Patron-Member-Token": card_token},
     )
     assert redeemed.status_code == 201, redeemed.text
     code = redeemed.json()["coupon_code"]
@@ -204,8 +216,6 @@ async def test_a_whole_scenario_logs_no_personal_data_no_key_and_no_token(
     assert (await api.client.get(f"/s/{token}")).status_code == 200
     assert (await api.client.post(f"/s/{token}", data={"nps": "9"})).status_code == 200
     assert (await api.client.get(f"/s/{token}x")).status_code == 404
-    async with api.database.write() as session:
-        key = await tokens.signing_key(session, utcnow())
     unsubscribe = tokens.make_token(key, member_id, "email")
     assert (await api.client.get(f"/u/{unsubscribe}")).status_code == 200
     exported = await api.call("GET", f"/members/{member_id}/export")
@@ -215,11 +225,13 @@ async def test_a_whole_scenario_logs_no_personal_data_no_key_and_no_token(
     lines = [json.loads(line) for line in text.splitlines() if line]
     routes = {line.get("route") for line in lines if line["logger"] == "patron.request"}
     assert {"/api/v1/members/by-phone/{phone}", "/s/{token}", "/u/{token}"} <= routes
+    assert "/api/v1/members/by-token/{token}" in routes
     assert "/api/v1/purchases" in routes  # the direct lane's route
     assert "/api/v1/coupons/{code}" in routes
     assert any(line.get("event") == "auth_failed" for line in lines)
     secrets = [email, "zofia.quarx", phone, "601987654", "601 987 654", name, "Quarx", bad_key]
     secrets += [*api.keys.values(), token, unsubscribe, code, "card-77123", "receipt-55501"]
+    secrets += [card_token, card_token.rsplit(".", 1)[1]]
     found = [secret for secret in secrets if secret in text]
     assert found == []
 
@@ -284,7 +296,7 @@ async def test_a_direct_purchase_names_its_route_without_walking_the_routes(
     assert member.status_code == 201
     purchase = {
         "external_id": "r-direct",
-        "member_id": member.json()["id"],
+        "member_external_id": "m-direct",
         "occurred_at": "2026-01-02T10:00:00+00:00",
         "currency": "RUB",
         "total": "100.00",

@@ -68,7 +68,7 @@ async def test_a_purchase_of_an_sku_outside_the_catalogue_is_recorded(api: Api) 
     at = "2026-11-18T10:00:00Z"  # a Wednesday: no weekend boost
     purchase = {
         "external_id": "o-1",
-        "member_id": member.json()["id"],
+        "member_external_id": member.json()["external_id"],
         "occurred_at": at,
         "currency": "RUB",
         "total": "1200.00",

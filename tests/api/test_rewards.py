@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from tests.api.conftest import Api
 from tests.api.test_purchases import enrol, purchase
 
+CARD = "X-Patron-Member-External-Id"  # how the till identified the member
+
 
 async def funded_member(api: Api, external_id: str, rubles: int) -> int:
     member = await enrol(api, external_id)
@@ -23,6 +25,7 @@ async def test_redeem_consume_and_refusals(api: Api) -> None:
         "POST",
         "/redemptions",
         role="pos",
+        headers={CARD: "r-1"},
         json={"member_id": member_id, "reward_code": "DISC10", "idempotency_key": "k1"},
     )
     assert response.status_code == 201, response.text
@@ -45,6 +48,7 @@ async def test_redeem_consume_and_refusals(api: Api) -> None:
         f"/coupons/{code}/consume",
         json={"ref": "order-1", "member_id": member_id},
         role="pos",
+        headers={CARD: "r-1"},
     )
     assert used.status_code == 200
     assert used.json()["status"] == "consumed"
@@ -53,6 +57,7 @@ async def test_redeem_consume_and_refusals(api: Api) -> None:
         f"/coupons/{code}/consume",
         json={"ref": "order-1", "member_id": member_id},
         role="pos",
+        headers={CARD: "r-1"},
     )
     assert retry.status_code == 200
     other = await api.call(
@@ -60,6 +65,7 @@ async def test_redeem_consume_and_refusals(api: Api) -> None:
         f"/coupons/{code}/consume",
         json={"ref": "order-2", "member_id": member_id},
         role="pos",
+        headers={CARD: "r-1"},
     )
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "coupon_used"
@@ -73,6 +79,7 @@ async def test_fifty_simultaneous_redemptions_exactly_three_succeed(api: Api) ->
             "POST",
             "/redemptions",
             role="pos",
+            headers={CARD: "r-2"},
             json={"member_id": member_id, "reward_code": "DISC10"},
         )
         if response.status_code == 409:
@@ -103,7 +110,9 @@ async def test_quote_gives_points_discounts_and_hints(api: Api) -> None:
         ],
         "coupon_codes": [coupon["coupon_code"]],
     }
-    response = await api.call("POST", "/checkout/quote", json=cart, role="pos")
+    response = await api.call(
+        "POST", "/checkout/quote", json=cart, role="pos", headers={CARD: "r-3"}
+    )
     assert response.status_code == 200, response.text
     quote = response.json()
     assert quote["discounts"][0]["amount"] == "950.00"

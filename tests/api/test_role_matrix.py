@@ -35,6 +35,7 @@ from patron.api.role_matrix import Operation, role_matrix
 from patron.kit.db import Base, Database
 from patron.kit.outbox import EventEnvelope
 from patron.kit.time import utcnow
+from patron.members import card
 from patron.notifications import tokens
 from patron.programs import service as program_service
 from patron.webhooks.handlers import queue_deliveries
@@ -65,6 +66,7 @@ class Sample:
     form: dict[str, str] | None = None
     query: dict[str, str] | None = None
     content: str | None = None
+    headers: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,10 @@ def _purchase(external_id: str, rubles: int = 100, days_ago: int = 1) -> dict[st
     }
 
 
+# how a till presents the member a request names by id (patron.api.till_identity)
+BY_CARD = {"X-Patron-Member-External-Id": "{external_id}"}
+BY_TOKEN = {"X-Patron-Member-Token": "{card_token}"}
+
 _TICKET = {"member_id": Ref("member_id"), "channel": "email", "category": "other", "subject": "S"}
 
 MATRIX: dict[tuple[str, str], Entry] = {
@@ -105,10 +111,15 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/members/by-phone/{phone}"): Entry(
         STAFF_POS, Sample(200, path=f"{API}/members/by-phone/%2B48601000001")
     ),
-    ("GET", "/api/v1/members/{member_id}"): Entry(STAFF_POS, Sample(200)),
-    ("PATCH", "/api/v1/members/{member_id}"): Entry(POS, Sample(200, json={"name": "N {n}"})),
+    ("GET", "/api/v1/members/by-token/{token}"): Entry(
+        STAFF_POS, Sample(200, path=f"{API}/members/by-token/{{card_token}}")
+    ),
+    ("GET", "/api/v1/members/{member_id}"): Entry(STAFF_POS, Sample(200, headers=BY_TOKEN)),
+    ("PATCH", "/api/v1/members/{member_id}"): Entry(
+        POS, Sample(200, json={"name": "N {n}"}, headers=BY_CARD)
+    ),
     ("POST", "/api/v1/members/{member_id}/consents"): Entry(
-        POS, Sample(200, json={"channel": "email", "is_granted": True})
+        POS, Sample(200, json={"channel": "email", "is_granted": True}, headers=BY_CARD)
     ),
     ("POST", "/api/v1/members/{member_id}/block"): Entry(
         ADMIN, Sample(200, path=f"{API}/members/{{active_member}}/block", json={"reason": "r"})
@@ -116,8 +127,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/members/{member_id}/unblock"): Entry(
         ADMIN, Sample(200, path=f"{API}/members/{{blocked_member}}/unblock")
     ),
-    ("GET", "/api/v1/members/{member_id}/ledger"): Entry(STAFF_POS, Sample(200)),
-    ("GET", "/api/v1/members/{member_id}/tier-history"): Entry(STAFF_POS, Sample(200)),
+    ("GET", "/api/v1/members/{member_id}/ledger"): Entry(STAFF_POS, Sample(200, headers=BY_CARD)),
+    ("GET", "/api/v1/members/{member_id}/tier-history"): Entry(
+        STAFF_POS, Sample(200, headers=BY_CARD)
+    ),
     ("GET", "/api/v1/members/{member_id}/insights"): Entry(STAFF, Sample(200)),
     ("GET", "/api/v1/members/{member_id}/export"): Entry(ADMIN, Sample(200)),
     ("POST", "/api/v1/members/{member_id}/erase"): Entry(
@@ -141,6 +154,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
                 "occurred_at": "2026-12-01T10:00:00Z",
                 "idempotency_key": "install-{n}",
             },
+            headers=BY_CARD,
         ),
     ),
     ("GET", "/api/v1/events/dead"): Entry(ADMIN, Sample(200)),
@@ -161,9 +175,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/api/v1/messages"): Entry(STAFF, Sample(200, query={"member_id": "{member_id}"})),
     # purchases (POST /purchases is the direct lane: its fast path checks the role itself)
-    ("POST", "/api/v1/purchases"): Entry(POS, Sample(201, json=_purchase("p-{n}"))),
+    ("POST", "/api/v1/purchases"): Entry(
+        POS, Sample(201, json=_purchase("p-{n}"), headers=BY_CARD)
+    ),
     ("POST", "/api/v1/purchases/batch"): Entry(
-        POS, Sample(200, json={"purchases": [_purchase("b-{n}")]})
+        POS, Sample(200, json={"purchases": [_purchase("b-{n}")]}, headers=BY_CARD)
     ),
     ("GET", "/api/v1/purchases/{purchase_id}"): Entry(STAFF_POS, Sample(200)),
     ("POST", "/api/v1/purchases/{purchase_id}/returns"): Entry(
@@ -172,16 +188,23 @@ MATRIX: dict[tuple[str, str], Entry] = {
     # rewards and checkout
     ("GET", "/api/v1/rewards"): Entry(STAFF_POS, Sample(200)),
     ("POST", "/api/v1/redemptions"): Entry(
-        POS, Sample(201, json={"member_id": Ref("member_id"), "reward_code": "DISC10"})
+        POS,
+        Sample(
+            201, json={"member_id": Ref("member_id"), "reward_code": "DISC10"}, headers=BY_TOKEN
+        ),
     ),
     ("GET", "/api/v1/coupons/{code}"): Entry(STAFF_POS, Sample(200)),
     ("POST", "/api/v1/coupons/{code}/consume"): Entry(
-        POS, Sample(200, json={"ref": "o-{n}", "member_id": Ref("member_id")})
+        POS, Sample(200, json={"ref": "o-{n}", "member_id": Ref("member_id")}, headers=BY_CARD)
     ),
     ("POST", "/api/v1/coupons/{code}/cancel"): Entry(POS, Sample(200)),
     ("POST", "/api/v1/checkout/quote"): Entry(
         POS,
-        Sample(200, json={k: v for k, v in _purchase("q").items() if k != "external_id"}),
+        Sample(
+            200,
+            json={k: v for k, v in _purchase("q").items() if k != "external_id"},
+            headers=BY_CARD,
+        ),
     ),
     # the program
     ("GET", "/api/v1/program"): Entry(STAFF_POS, Sample(200)),
@@ -218,7 +241,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
         STAFF, Sample(200, path=f"{API}/campaigns/december-bonus/stats")
     ),
     # support tickets
-    ("POST", "/api/v1/tickets"): Entry(STAFF_POS, Sample(201, json={**_TICKET, "text": "{n}"})),
+    ("POST", "/api/v1/tickets"): Entry(
+        STAFF_POS, Sample(201, json={**_TICKET, "text": "{n}"}, headers=BY_CARD)
+    ),
     ("GET", "/api/v1/tickets"): Entry(STAFF, Sample(200)),
     ("GET", "/api/v1/tickets/kpis"): Entry(STAFF, Sample(200)),
     ("GET", "/api/v1/tickets/returns-stats"): Entry(STAFF, Sample(200)),
@@ -266,7 +291,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/surveys/{key}/invitations"): Entry(STAFF, Sample(200)),
     ("GET", "/api/v1/surveys/{key}/responses"): Entry(STAFF, Sample(200)),
     ("POST", "/api/v1/reviews"): Entry(
-        POS, Sample(201, json={"member_id": Ref("member_id"), "rating": 4, "text": "r {n}"})
+        POS,
+        Sample(
+            201, json={"member_id": Ref("member_id"), "rating": 4, "text": "r {n}"}, headers=BY_CARD
+        ),
     ),
     ("GET", "/api/v1/reviews"): Entry(STAFF, Sample(200)),
     ("GET", "/api/v1/reviews/{review_id}"): Entry(STAFF, Sample(200)),
@@ -422,7 +450,9 @@ class Prepared:
     async def send(
         self, method: str, path: str, sample: Sample, drawn: _Drawn, authorization: str | None
     ) -> httpx.Response:
-        headers = {} if authorization is None else {"Authorization": authorization}
+        headers = drawn.fill(sample.headers) or {}
+        if authorization is not None:
+            headers["Authorization"] = authorization
         return await self.client.request(
             method,
             drawn.fill(sample.path or path),
@@ -541,6 +571,10 @@ async def _prepare(prepared: Prepared) -> None:
     async with prepared.database.write() as session:
         key = await tokens.signing_key(session, utcnow())
     prepared.values["unsubscribe"] = tokens.make_token(key, member_id, "email")
+    expires_at = card.expiry_of_new_token(utcnow())
+    prepared.values["card_token"] = card.sign_card_token(
+        key, member_id=member_id, expires_at=expires_at
+    )
 
 
 async def _a_delivery(database: Database) -> int:

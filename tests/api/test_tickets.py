@@ -10,6 +10,7 @@ from patron.members.schemas import MemberCreate
 from patron.programs.service import get_active_program
 from tests.api.conftest import Api
 
+CARD = {"X-Patron-Member-External-Id": "cust-1"}  # the till identified the member by card
 OPEN = {"member_id": 1, "channel": "email", "category": "delivery", "subject": "Late", "text": "x"}
 
 
@@ -28,7 +29,7 @@ async def _member(api: Api, external_id: str = "cust-1") -> int:
 
 async def test_pos_may_not_answer_as_staff(api: Api) -> None:
     await _member(api)
-    opened = await api.call("POST", "/tickets", role="pos", json=OPEN)
+    opened = await api.call("POST", "/tickets", role="pos", json=OPEN, headers=CARD)
     ticket_id = opened.json()["id"]
     refused = await api.call(
         "POST", f"/tickets/{ticket_id}/messages", role="pos", json={"text": "We fixed it"}
@@ -41,7 +42,7 @@ async def test_pos_may_not_answer_as_staff(api: Api) -> None:
 async def test_a_ticket_over_http(api: Api) -> None:
     member_id = await _member(api)
     body = {**OPEN, "member_id": member_id, "source_ref": "pos-1"}
-    created = await api.call("POST", "/tickets", role="pos", json=body)
+    created = await api.call("POST", "/tickets", role="pos", json=body, headers=CARD)
     assert created.status_code == 201, created.text
     ticket = created.json()
     assert (ticket["status"], ticket["created_by"], ticket["source"]) == (
@@ -49,7 +50,7 @@ async def test_a_ticket_over_http(api: Api) -> None:
         "test-pos",
         "member",
     )
-    retried = await api.call("POST", "/tickets", role="pos", json=body)
+    retried = await api.call("POST", "/tickets", role="pos", json=body, headers=CARD)
     assert (retried.status_code, retried.json()["id"]) == (200, ticket["id"])
     path = f"/tickets/{ticket['id']}"
     reply = await api.call("POST", f"{path}/messages", role="staff", json={"text": "Sorry!"})
@@ -69,7 +70,9 @@ async def test_a_ticket_over_http(api: Api) -> None:
 
 async def test_goodwill_over_http_credits_once(api: Api) -> None:
     member_id = await _member(api)
-    created = await api.call("POST", "/tickets", role="pos", json={**OPEN, "member_id": member_id})
+    created = await api.call(
+        "POST", "/tickets", role="pos", json={**OPEN, "member_id": member_id}, headers=CARD
+    )
     path = f"/tickets/{created.json()['id']}/goodwill"
     body = {"points": 150, "reason": "Late delivery", "idempotency_key": "gw-1"}
     first = await api.call("POST", path, role="staff", json=body)
@@ -88,7 +91,9 @@ async def test_goodwill_over_http_credits_once(api: Api) -> None:
 
 async def test_a_large_staff_goodwill_waits_for_an_admin_over_http(api: Api) -> None:
     member_id = await _member(api)
-    created = await api.call("POST", "/tickets", role="pos", json={**OPEN, "member_id": member_id})
+    created = await api.call(
+        "POST", "/tickets", role="pos", json={**OPEN, "member_id": member_id}, headers=CARD
+    )
     path = f"/tickets/{created.json()['id']}/goodwill"
     body = {"points": 600, "reason": "Broken order", "idempotency_key": "gw-big"}
     asked = await api.call("POST", path, role="staff", json=body)

@@ -25,6 +25,8 @@ PROFILE = {
 }
 AGO = (datetime.now(UTC) - timedelta(days=40)).isoformat()
 HIDDEN = {"email": None, "phone": None, "birth_date": None, "attributes": {}}
+CARD = "X-Patron-Member-External-Id"
+CARD_1 = {CARD: "card-1"}  # the till identified the member by card
 
 
 async def _enrol(api: Api, body: dict[str, Any] = PROFILE) -> dict[str, Any]:
@@ -60,15 +62,18 @@ async def test_pos_may_not_list_members(api: Api) -> None:
 async def test_pos_sees_name_tier_and_points_but_no_personal_fields(api: Api) -> None:
     member = await _enrol(api)
     reads = [
-        await api.call("GET", f"/members/{member['id']}", "pos"),
+        await api.call("GET", f"/members/{member['id']}", "pos", headers=CARD_1),
         await api.call("GET", "/members/by-external-id/card-1", "pos"),
         await api.call("GET", "/members/by-phone/%2B48601234567", "pos"),
-        await api.call("PATCH", f"/members/{member['id']}", "pos", json={"name": "Anna K"}),
+        await api.call(
+            "PATCH", f"/members/{member['id']}", "pos", json={"name": "Anna K"}, headers=CARD_1
+        ),
         await api.call(
             "POST",
             f"/members/{member['id']}/consents",
             "pos",
             json={"channel": "email", "is_granted": True},
+            headers=CARD_1,
         ),
         await api.call("POST", "/members", "pos", json=PROFILE),  # the same enrolment: 200
     ]
@@ -88,7 +93,7 @@ async def test_pos_sees_name_tier_and_points_but_no_personal_fields(api: Api) ->
 async def test_the_program_may_grant_the_till_personal_fields(api: Api) -> None:
     member = await _enrol(api)
     await _apply(api, "access:\n  pos_member_fields: [phone, birth_date]\n")
-    body = (await api.call("GET", f"/members/{member['id']}", "pos")).json()
+    body = (await api.call("GET", f"/members/{member['id']}", "pos", headers=CARD_1)).json()
     assert body["phone"] == "+48601234567"
     assert body["birth_date"] == "1990-05-01"
     assert body["email"] is None
@@ -112,7 +117,11 @@ async def test_pos_names_the_member_to_consume_a_coupon(api: Api) -> None:
     funding = purchase("fund", "card-1", [("tea-1", "tea", 1, "20000.00")], at=AGO)
     assert (await api.call("POST", "/purchases", "pos", json=funding)).status_code == 201
     redeemed = await api.call(
-        "POST", "/redemptions", "pos", json={"member_id": member["id"], "reward_code": "DISC10"}
+        "POST",
+        "/redemptions",
+        "pos",
+        json={"member_id": member["id"], "reward_code": "DISC10"},
+        headers=CARD_1,
     )
     code = redeemed.json()["coupon_code"]
     path = f"/coupons/{code}/consume"
@@ -126,9 +135,13 @@ async def test_pos_names_the_member_to_consume_a_coupon(api: Api) -> None:
         },
     )
     assert (await api.call("POST", path, "pos")).status_code == 422
-    wrong = await api.call("POST", path, "pos", json={"member_id": other["id"]})
+    wrong = await api.call(
+        "POST", path, "pos", json={"member_id": other["id"]}, headers={CARD: "card-9"}
+    )
     assert (wrong.status_code, wrong.json()["error"]["code"]) == (403, "coupon_not_yours")
-    right = await api.call("POST", path, "pos", json={"ref": "o-1", "member_id": member["id"]})
+    right = await api.call(
+        "POST", path, "pos", json={"ref": "o-1", "member_id": member["id"]}, headers=CARD_1
+    )
     assert right.status_code == 200, right.text
 
 

@@ -111,6 +111,7 @@ async def test_reviews_through_the_api(api: Api) -> None:
         "POST",
         "/reviews",
         role="pos",
+        headers={"X-Patron-Member-External-Id": "m1"},
         json={"member_id": member, "rating": 1, "text": "Bad", "idempotency_key": "k"},
     )
     assert created.status_code == 201, created.text
@@ -124,6 +125,7 @@ async def test_reviews_through_the_api(api: Api) -> None:
         "POST",
         "/reviews",
         role="pos",
+        headers={"X-Patron-Member-External-Id": "m1"},
         json={"member_id": member, "rating": 1, "text": "Bad", "idempotency_key": "k"},
     )
     assert again.json() == review

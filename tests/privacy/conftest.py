@@ -29,6 +29,9 @@ ENROLMENT: dict[str, Any] = {
     "attributes": {"city": "Tver", "pet": "Murzik"},
     "consents": {"email": True},
 }
+# how the till identified each member (a till acts only for a member it identified)
+ANNA = {"X-Patron-Member-External-Id": ENROLMENT["external_id"]}
+IVAN = {"X-Patron-Member-External-Id": "o-2"}
 PURCHASE: dict[str, Any] = {
     "external_id": "order-1",
     "currency": "RUB",
@@ -69,9 +72,9 @@ async def enrol_other(api: Api) -> int:
         await api.call("POST", "/members", "pos", json={"external_id": "o-2", "name": "Ivan"})
     )
     purchase = {**PURCHASE, "external_id": "order-2", "member_id": other["id"]}
-    await _ok(await api.call("POST", "/purchases", "pos", json=purchase))
+    await _ok(await api.call("POST", "/purchases", "pos", json=purchase, headers=IVAN))
     review = {"member_id": other["id"], "rating": 5, "text": "Ivan loves it"}
-    await _ok(await api.call("POST", "/reviews", "pos", json=review))
+    await _ok(await api.call("POST", "/reviews", "pos", json=review, headers=IVAN))
     return int(other["id"])
 
 
@@ -80,9 +83,13 @@ async def populate(api: Api) -> Populated:
     member = await _ok(await api.call("POST", "/members", "pos", json=ENROLMENT))
     member_id = int(member["id"])
     consent = {"channel": "sms", "is_granted": True, "source": "till-7"}
-    await _ok(await api.call("POST", f"/members/{member_id}/consents", "pos", json=consent))
+    await _ok(
+        await api.call("POST", f"/members/{member_id}/consents", "pos", json=consent, headers=ANNA)
+    )
     purchase = await _ok(
-        await api.call("POST", "/purchases", "pos", json={**PURCHASE, "member_id": member_id})
+        await api.call(
+            "POST", "/purchases", "pos", json={**PURCHASE, "member_id": member_id}, headers=ANNA
+        )
     )
     refund = {
         "external_id": "ret-1",
@@ -118,7 +125,11 @@ async def populate(api: Api) -> Populated:
     await _ok(await api.call("POST", f"/tickets/{ticket_id}/goodwill", "staff", json=goodwill))
     redemption = await _ok(
         await api.call(
-            "POST", "/redemptions", "pos", json={"member_id": member_id, "reward_code": "DISC10"}
+            "POST",
+            "/redemptions",
+            "pos",
+            json={"member_id": member_id, "reward_code": "DISC10"},
+            headers=ANNA,
         )
     )
     review = await _ok(
@@ -127,6 +138,7 @@ async def populate(api: Api) -> Populated:
             "/reviews",
             "pos",
             json={"member_id": member_id, "rating": 2, "text": REVIEW_TEXT},
+            headers=ANNA,
         )
     )
     reply = {"text": "Dear Anna, we are sorry"}

@@ -13,16 +13,20 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from sqlalchemy import select
 
+from patron.access import service as access_service
+from patron.access.models import Role
 from patron.api.role_matrix import is_portal_path
 from patron.kit.db import Database
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind
+from patron.members import card
 from patron.members import portal as portal_service
 from patron.members import service as member_service
 from patron.members.errors import MemberErasedError
 from patron.members.models import Language, PortalLink, PortalSession
 from patron.members.schemas import MemberCreate, MemberUpdate
+from patron.notifications import tokens
 from patron.privacy import service as privacy_service
 from patron.programs.service import get_active_program
 from patron.rewards import service as reward_service
@@ -362,6 +366,7 @@ PORTAL_MATRIX: dict[tuple[str, str], int] = {
     ("GET", "/portal/rewards"): 401,
     ("POST", "/portal/rewards/{code}/redeem"): 401,
     ("GET", "/portal/coupons"): 401,
+    ("GET", "/portal/card"): 401,
     ("GET", "/portal/history"): 401,
     ("GET", "/portal/profile"): 401,
     ("POST", "/portal/profile"): 401,
@@ -492,3 +497,45 @@ async def test_a_bad_embed_token_is_refused(
         assert "Reload the shop" in answer.text
         assert MEMBER_COOKIE not in client.cookies
         assert (await client.get("/portal")).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "number"),
+    [("en", "My card", "Card number"), ("pl", "Moja karta", "Numer karty"),
+     ("ru", "Моя карта", "Номер карты")],
+)  # fmt: skip
+async def test_the_card_page_shows_a_fresh_card_token_as_a_qr_code(
+    console: Console, language: str, title: str, number: str
+) -> None:
+    """The card page: the card number and a QR code of a card token that names the member
+    and expires in ``CARD_MINUTES``; each visit makes a new token; a till's key reads it."""
+    member_id = await _member(console, "CARD-7", "Anna", 0)
+    client, _ = await _portal(console, member_id)
+    async with aclosing(client):
+        page = await client.get("/portal/card", params={"lang": language})
+        again = await client.get("/portal/card", params={"lang": language})
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    main = _text(_main(page.text))
+    assert f"<h1>{title}</h1>" in main
+    assert number in main
+    assert "CARD-7" in main
+    assert "<svg" in main
+    assert 'role="img"' in main
+    token = re.search(r'data-token="([^"]+)"', page.text)
+    assert token is not None
+    async with console.database.write() as session:
+        till = await access_service.create_key(
+            session, name=f"till-{language}", role=Role.POS, now=utcnow()
+        )
+        key = await tokens.existing_key(session)
+    assert card.read_card_token(key, token[1], now=utcnow()) == member_id
+    async with aclosing(console.client()) as api:
+        found = await api.get(
+            f"/api/v1/members/by-token/{token[1]}",
+            headers={"Authorization": f"Bearer {till.key}"},
+        )
+    assert found.status_code == 200, found.text
+    assert (found.json()["id"], found.json()["external_id"]) == (member_id, "CARD-7")
+    assert card.read_card_token(key, token[1], now=utcnow() + timedelta(minutes=11)) is None
+    assert again.status_code == 200

@@ -17,8 +17,8 @@ import pytest
 from tests.web.browser import CHROMIUM, NO_CHROMIUM, Site, _axe_violations, _page, _patron
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
-PORTAL_PAGES = ("/portal", "/portal/rewards", "/portal/coupons", "/portal/history",
-                "/portal/profile")  # fmt: skip
+PORTAL_PAGES = ("/portal", "/portal/rewards", "/portal/coupons", "/portal/card",
+                "/portal/history", "/portal/profile")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +105,33 @@ def test_link_portal_redeem_and_the_coupons_qr(site: Site, browser: Any, member_
         page.wait_for_load_state("networkidle")
         _no_sideways_scroll(page)
     page.context.close()
+
+
+def test_the_card_page_shows_a_qr_code_that_a_till_reads(
+    site: Site, browser: Any, member_id: int
+) -> None:
+    page = _logged_in(browser, site, member_id)
+    page.click("nav.portal-nav a[href='/portal/card']")
+    page.wait_for_load_state("networkidle")
+    assert page.url == site.base + "/portal/card"
+    assert page.locator("h1").inner_text() == "My card"
+    assert page.locator("#card-number strong").inner_text() == "C-PORTAL-1"
+    assert page.locator("figure.qr svg").is_visible()
+    _no_sideways_scroll(page)
+    token = page.locator("figure.qr").get_attribute("data-token")
+    page.context.close()
+    admin = {"Authorization": f"Bearer {site.key}"}
+    till = httpx.post(
+        f"{site.base}/api/v1/keys", json={"name": "card-till", "role": "pos"}, headers=admin
+    )
+    assert till.status_code == 201, till.text
+    found = httpx.get(
+        f"{site.base}/api/v1/members/by-token/{token}",
+        headers={"Authorization": f"Bearer {till.json()['key']}"},
+        timeout=30,
+    )
+    assert found.status_code == 200, found.text
+    assert (found.json()["id"], found.json()["external_id"]) == (member_id, "C-PORTAL-1")
 
 
 def test_a_used_link_is_refused(site: Site, browser: Any, member_id: int) -> None:

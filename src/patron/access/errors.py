@@ -53,3 +53,11 @@ class PasswordTooShortError(InvalidInputError):
 
 class InvalidEmailError(InvalidInputError):
     code = "invalid_email"
+
+
+class MemberNotIdentifiedError(ForbiddenError):
+    """A till (``pos`` key) named a member by numeric id without presenting how it identified
+    the member (the card token, the card number or the phone, matching that id), and the
+    program does not let tills act by id (``access.pos_member_id``)."""
+
+    code = "member_not_identified"

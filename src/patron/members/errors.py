@@ -33,3 +33,10 @@ class BirthDateInFutureError(InvalidInputError):
     pydantic error)."""
 
     code = "birth_date_in_future"
+
+
+class MemberTokenInvalidError(InvalidInputError):
+    """A member card token (the portal's QR code, ``patron.members.card``) that is not one:
+    forged, malformed, expired, or of a member who is no longer there."""
+
+    code = "member_token_invalid"

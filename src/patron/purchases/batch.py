@@ -18,6 +18,7 @@ answered while it runs (issue 16).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,11 +33,21 @@ from patron.purchases.schemas import (
     PurchaseBatchCreate,
     PurchaseBatchItem,
     PurchaseBatchResult,
+    PurchaseCreate,
 )
+
+Admission = Callable[[PurchaseCreate], Awaitable[None]]
+"""A check of the caller's right to record one purchase (the API's till identity): it raises
+the purchase's error, which the purchase then answers alone."""
 
 
 async def record_purchases(
-    session: AsyncSession, *, active: ActiveProgram, data: PurchaseBatchCreate, now: datetime
+    session: AsyncSession,
+    *,
+    active: ActiveProgram,
+    data: PurchaseBatchCreate,
+    now: datetime,
+    admit: Admission | None = None,
 ) -> PurchaseBatchResult:
     await lock_members_in_order(
         session,
@@ -55,6 +66,8 @@ async def record_purchases(
     for index, purchase in enumerate(data.purchases):
         await pace.step()
         try:
+            if admit is not None:
+                await admit(purchase)
             async with session.begin_nested():
                 recorded = await record_purchase(session, active=active, data=purchase, now=now)
         except PatronError as error:

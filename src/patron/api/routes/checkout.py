@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from patron.api.deps import Now, Pos, ReadSession
 from patron.api.responses import raises
+from patron.api.till_identity import TillIdentityDep
 from patron.kit.errors import InvalidInputError
 from patron.members.errors import MemberNotFoundError
 from patron.programs.errors import ProgramNotFoundError
@@ -44,8 +45,11 @@ router = APIRouter(prefix="/checkout", tags=["checkout"])
     CouponCancelledError,
     CouponExpiredError,
 )
-async def checkout_quote(data: QuoteRequest, session: ReadSession, _: Pos, now: Now) -> Quote:
+async def checkout_quote(
+    data: QuoteRequest, session: ReadSession, _: Pos, till: TillIdentityDep, now: Now
+) -> Quote:
     """Discounts from ``coupon_codes``, ``points_earned`` with the per-rule ``breakdown``, and
     ``hints`` such as "spend 500.00 RUB more for Big basket bonus"."""
+    await till.check(session, data.member_id, now=now)
     active = await get_active_program(session)
     return await quote(session, active=active, data=data, now=now)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from patron.api.deps import Admin, Now, Reader, ReadSession, WriteSession
 from patron.api.responses import raises
+from patron.api.till_identity import TillIdentityDep
 from patron.campaigns.custom_events import record_event
 from patron.campaigns.errors import EventInFutureError, UnknownEventTypeError
 from patron.campaigns.event_schemas import CustomEventCreate, CustomEventRead
@@ -133,6 +134,7 @@ async def post_event(
     session: WriteSession,
     response: Response,
     _: Reader,
+    till: TillIdentityDep,
     now: Now,
 ) -> CustomEventRead:
     """Record a member's custom event (``type``: the ``event`` of a campaign of the program
@@ -140,6 +142,7 @@ async def post_event(
     again with the same ``idempotency_key`` answers the first result (200) and credits
     nothing; another body with that key is 409 ``idempotency_conflict``. A type no campaign
     defines is 422 ``unknown_event_type`` (field ``type``)."""
+    await till.check(session, data.member_id, now=now)
     active = await get_active_program(session)
     recorded = await record_event(session, active=active, data=data, now=now)
     if not recorded.created:

@@ -12,16 +12,19 @@ from pydantic import BaseModel, Field, StrictBool
 from patron.api.deps import Admin, Now, Pos, Reader, ReadSession, Staff, WriteSession
 from patron.api.member_view import shown_to
 from patron.api.responses import raises
+from patron.api.till_identity import TillIdentityDep
 from patron.audit import service as audit_service
 from patron.kit.errors import IdempotencyConflictError
 from patron.kit.text import NO_NUL
 from patron.ledger import service as ledger_service
 from patron.ledger.schemas import EntryPage
+from patron.members import card
 from patron.members import service as member_service
 from patron.members.errors import (
     BirthDateInFutureError,
     MemberErasedError,
     MemberNotFoundError,
+    MemberTokenInvalidError,
     PhoneNotUniqueError,
 )
 from patron.members.models import ConsentChannel, MemberStatus
@@ -38,6 +41,7 @@ from patron.members.schemas import (
     MemberUpdate,
     normalise_phone,
 )
+from patron.notifications import tokens
 from patron.onboarding import service as import_service
 from patron.onboarding.members import RowStatus
 from patron.onboarding.schemas import MemberBatch, MemberBatchItem, MemberBatchResult
@@ -169,13 +173,37 @@ async def read_by_phone(
     return await shown_to(session, caller, await overview_of(session, member, now=now))
 
 
+@router.get("/by-token/{token}", response_model=MemberOverview)
+@raises(ProgramNotFoundError, MemberTokenInvalidError)
+async def read_by_token(
+    token: Annotated[str, Path(min_length=1, max_length=card.MAX_TOKEN)],
+    session: ReadSession,
+    caller: Reader,
+    now: Now,
+) -> MemberOverview:
+    """The member whose card token this is (the QR code of the portal's card page, good for
+    a few minutes); 422 ``member_token_invalid`` (field ``token``) for a forged, malformed or
+    expired token."""
+    active = await get_active_program(session)
+    member = await card.member_of_token(
+        session,
+        await tokens.existing_key(session),
+        token,
+        program_id=active.program_id,
+        now=now,
+    )
+    return await shown_to(session, caller, await overview_of(session, member, now=now))
+
+
 @router.get("/{member_id}", response_model=MemberOverview)
 @raises(MemberNotFoundError)
 async def read_member(
-    member_id: MemberId, session: ReadSession, caller: Reader, now: Now
+    member_id: MemberId, session: ReadSession, caller: Reader, till: TillIdentityDep, now: Now
 ) -> MemberOverview:
     """The member with ``tier`` and ``points`` as of now (a till sees no personal fields
-    unless the program's ``access.pos_member_fields`` grants them)."""
+    unless the program's ``access.pos_member_fields`` grants them, and names the member it
+    identified: ``X-Patron-Member-Token``, ``-External-Id`` or ``-Phone``)."""
+    await till.check(session, member_id, now=now)
     member = await member_overview(session, member_id=member_id, now=now)
     return await shown_to(session, caller, member)
 
@@ -183,9 +211,15 @@ async def read_member(
 @router.patch("/{member_id}", response_model=MemberOverview)
 @raises(MemberNotFoundError, MemberErasedError, BirthDateInFutureError)
 async def update_member(
-    member_id: MemberId, data: MemberUpdate, session: WriteSession, caller: Pos, now: Now
+    member_id: MemberId,
+    data: MemberUpdate,
+    session: WriteSession,
+    caller: Pos,
+    till: TillIdentityDep,
+    now: Now,
 ) -> MemberOverview:
     """Change profile fields; only the fields present change, ``null`` clears one."""
+    await till.check(session, member_id, now=now)
     member = await member_service.update_member(session, member_id=member_id, data=data, now=now)
     return await shown_to(session, caller, await overview_of(session, member, now=now))
 
@@ -193,9 +227,15 @@ async def update_member(
 @router.post("/{member_id}/consents", response_model=MemberOverview)
 @raises(MemberNotFoundError, MemberErasedError)
 async def set_consent(
-    member_id: MemberId, data: ConsentUpdate, session: WriteSession, caller: Pos, now: Now
+    member_id: MemberId,
+    data: ConsentUpdate,
+    session: WriteSession,
+    caller: Pos,
+    till: TillIdentityDep,
+    now: Now,
 ) -> MemberOverview:
     """Grant or revoke consent to be contacted on a channel (email, sms, push)."""
+    await till.check(session, member_id, now=now)
     await member_service.set_consent(
         session,
         member_id=member_id,
@@ -234,11 +274,14 @@ async def ledger(
     member_id: MemberId,
     session: ReadSession,
     _: Reader,
+    till: TillIdentityDep,
+    now: Now,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     # up to 18 digits: an entry id below 10**18 (20 digits once passed 2**64 to the database)
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
 ) -> EntryPage:
     """The member's ledger entries, newest first; pass ``next_cursor`` back as ``cursor``."""
+    await till.check(session, member_id, now=now)
     await member_service.get_member(session, member_id=member_id)
     return await ledger_service.entries(session, member_id=member_id, limit=limit, cursor=cursor)
 
@@ -246,9 +289,10 @@ async def ledger(
 @router.get("/{member_id}/tier-history", response_model=list[TierChangeRead])
 @raises(MemberNotFoundError)
 async def tier_history(
-    member_id: MemberId, session: ReadSession, _: Reader
+    member_id: MemberId, session: ReadSession, _: Reader, till: TillIdentityDep, now: Now
 ) -> list[TierChangeRead]:
     """Every tier change of the member with its reason, oldest first."""
+    await till.check(session, member_id, now=now)
     await member_service.get_member(session, member_id=member_id)
     changes = await tier_service.tier_history(session, member_id=member_id)
     return [

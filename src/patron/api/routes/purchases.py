@@ -28,6 +28,7 @@ from patron.api.deps import (
 )
 from patron.api.direct import Handler, direct_route, is_json
 from patron.api.responses import raises
+from patron.api.till_identity import TillIdentity, TillIdentityDep, till_of_headers
 from patron.kit.db import Database
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
 from patron.kit.pace import Pace
@@ -90,6 +91,8 @@ async def record_purchase_fast(request: Request, standard: Handler) -> Response:
         data = PurchaseCreate.model_validate(payload)
     except ValidationError:
         return await standard(request)
+    if data.member_id is not None:  # a till names a member by id: the route checks its identity
+        return await standard(request)
     now = utcnow()
 
     async def record(session: AsyncSession) -> earn.RecordedPurchase:
@@ -135,11 +138,14 @@ async def create_purchase(
     session: WriteSession,
     response: Response,
     _: Annotated[Principal, Depends(_RECORDS)],
+    till: TillIdentityDep,
     now: Now,
 ) -> PurchaseRead:
     """Record a completed purchase and credit its points (201), or answer a retry of the same
     body with the same result (200). A different body with the same ``external_id`` is 409
-    ``idempotency_conflict``."""
+    ``idempotency_conflict``. A till that names the member by ``member_id`` presents the
+    member it identified (``X-Patron-Member-Token``, ``-External-Id`` or ``-Phone``)."""
+    await till.check(session, data.member_id, now=now)
     active = await get_active_program(session)
     recorded = await earn.record_purchase(session, active=active, data=data, now=now)
     if not recorded.created:
@@ -178,10 +184,11 @@ async def record_batch_fast(request: Request, standard: Handler) -> Response:
         return await standard(request)
     database = await get_database(request)
     caller = admit(await principal(request, database), _RECORDS.roles)
-    data = await _paced_batch(payload) if caller.role is Role.POS else None
-    if data is None:
+    till = till_of_headers(caller, request.headers)
+    data = await _paced_batch(payload) if caller.role is Role.POS and till else None
+    if data is None or till is None:
         return await standard(request)
-    result = await _record_batch(request, database, data, utcnow())
+    result = await _record_batch(request, database, data, utcnow(), till)
     pace = Pace()
     items: list[bytes] = []
     for item in result.results:
@@ -218,11 +225,17 @@ async def _paced_batch(payload: object) -> PurchaseBatchCreate | None:
 
 
 async def _record_batch(
-    request: Request, database: Database, data: PurchaseBatchCreate, now: datetime
+    request: Request,
+    database: Database,
+    data: PurchaseBatchCreate,
+    now: datetime,
+    till: TillIdentity,
 ) -> PurchaseBatchResult:
     async def record(session: AsyncSession) -> PurchaseBatchResult:
         active = await get_active_program(session)
-        result = await batch.record_purchases(session, active=active, data=data, now=now)
+        result = await batch.record_purchases(
+            session, active=active, data=data, now=now, admit=_admission(session, till, now)
+        )
         await audit_request(session, request)  # an admin's batch is audited like its purchase
         return result
 
@@ -231,14 +244,21 @@ async def _record_batch(
 
 @raises(ProgramNotFoundError)
 async def create_purchases(
-    data: PurchaseBatchCreate, request: Request, database: DatabaseDep, _: Pos, now: Now
+    data: PurchaseBatchCreate,
+    request: Request,
+    database: DatabaseDep,
+    _: Pos,
+    till: TillIdentityDep,
+    now: Now,
 ) -> PurchaseBatchResult:
     """Record up to 500 purchases in one unit of work; each result carries the status the
     purchase would have had alone (201 new, 200 retry, 4xx with its error). A failing purchase
     does not stop the others. A batch that loses a deadlock on PostgreSQL (its members are
     locked in one order, but purchases without a member, or a member named by id here and by
-    external id elsewhere, can still close a cycle) is run again whole."""
-    return await _record_batch(request, database, data, now)
+    external id elsewhere, can still close a cycle) is run again whole. A till's purchase that
+    names its member by ``member_id`` is refused alone (403 ``member_not_identified``) unless
+    it is the member the till identified (one member per batch)."""
+    return await _record_batch(request, database, data, now, till)
 
 
 router.add_api_route(
@@ -248,6 +268,13 @@ router.add_api_route(
     response_model=PurchaseBatchResult,
     route_class_override=direct_route(record_batch_fast),
 )
+
+
+def _admission(session: AsyncSession, till: TillIdentity, now: datetime) -> batch.Admission:
+    async def admit(purchase: PurchaseCreate) -> None:
+        await till.check(session, purchase.member_id, now=now, field="member_id")
+
+    return admit
 
 
 @router.get("/{purchase_id:int}", response_model=PurchaseRead)

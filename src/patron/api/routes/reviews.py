@@ -10,6 +10,7 @@ from patron.access.schemas import Principal
 from patron.api.deps import Now, Pos, ReadSession, Staff, WriteSession
 from patron.api.params import QueryBool
 from patron.api.responses import raises
+from patron.api.till_identity import TillIdentityDep
 from patron.feedback import schemas
 from patron.feedback import service as feedback_service
 from patron.feedback.errors import ReviewNotFoundError
@@ -25,11 +26,12 @@ ReviewId = Annotated[int, Path(gt=0, le=2**63 - 1)]
 @router.post("", response_model=schemas.Review, status_code=status.HTTP_201_CREATED)
 @raises(ProgramNotFoundError, MemberNotFoundError, InvalidInputError, IdempotencyConflictError)
 async def create_review(
-    data: schemas.ReviewCreate, session: WriteSession, _: Pos, now: Now
+    data: schemas.ReviewCreate, session: WriteSession, _: Pos, till: TillIdentityDep, now: Now
 ) -> schemas.Review:
     """A member's review (rating 1-5, text, optional sku, purchase and store), with the
     program's review points within their cap. With ``idempotency_key`` a retry returns the
     same review."""
+    await till.check(session, data.member_id, now=now)
     return await feedback_service.create_review(session, data=data, now=now)
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from patron.access.models import Role
 from patron.api.deps import Now, Pos, Reader, ReadSession, WriteSession
 from patron.api.responses import raises
+from patron.api.till_identity import TillIdentityDep
 from patron.kit.errors import IdempotencyConflictError
 from patron.kit.strict import WHOLE
 from patron.kit.text import NO_NUL
@@ -55,11 +56,13 @@ class CouponConsume(BaseModel):
 async def list_rewards(
     session: ReadSession,
     _: Reader,
+    till: TillIdentityDep,
     now: Now,
     member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1)] = None,
 ) -> list[CatalogueReward]:
     """The rewards catalogue; with ``member_id``, ``available`` also checks that member's tier
     and points."""
+    await till.check(session, member_id, now=now)
     active = await get_active_program(session)
     member = (
         None if member_id is None else await member_service.get_member(session, member_id=member_id)
@@ -79,10 +82,14 @@ async def list_rewards(
     OutOfStockError,
     IdempotencyConflictError,
 )
-async def redeem(data: RedemptionCreate, session: WriteSession, _: Pos, now: Now) -> Redemption:
+async def redeem(
+    data: RedemptionCreate, session: WriteSession, _: Pos, till: TillIdentityDep, now: Now
+) -> Redemption:
     """Spend points on a reward and issue its coupon (``coupon_code``). With an
     ``idempotency_key`` a retry returns the same coupon. 409 ``insufficient_points``,
-    ``out_of_stock``; 403 ``tier_required``."""
+    ``out_of_stock``; 403 ``tier_required``. A till presents the member it identified
+    (``X-Patron-Member-Token``, ``-External-Id`` or ``-Phone``)."""
+    await till.check(session, data.member_id, now=now)
     active = await get_active_program(session)
     return await reward_service.redeem(
         session,
@@ -106,10 +113,12 @@ async def validate_coupon(
     code: CouponCode,
     session: ReadSession,
     _: Reader,
+    till: TillIdentityDep,
     now: Now,
     member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1)] = None,
 ) -> CouponView:
     """The coupon if it can be used now (by ``member_id`` when given); else 404/403/409."""
+    await till.check(session, member_id, now=now)
     return await reward_service.validate_coupon(session, code=code, member_id=member_id, now=now)
 
 
@@ -126,6 +135,7 @@ async def consume_coupon(
     code: CouponCode,
     session: WriteSession,
     caller: Pos,
+    till: TillIdentityDep,
     now: Now,
     data: CouponConsume | None = None,
 ) -> CouponView:
@@ -136,6 +146,7 @@ async def consume_coupon(
     body = data or CouponConsume()
     if caller.role is Role.POS and body.member_id is None:
         raise MemberRequiredError("a till names the member using the coupon", field="member_id")
+    await till.check(session, body.member_id, now=now)
     return await reward_service.consume_coupon(
         session, code=code, now=now, ref=body.ref, member_id=body.member_id
     )

@@ -18,6 +18,7 @@ from patron.access.schemas import Principal
 from patron.api.deps import Admin, Now, ReadSession, Staff, WriteSession, allow
 from patron.api.params import IsoMoment, QueryBool
 from patron.api.responses import raises
+from patron.api.till_identity import TillIdentityDep
 from patron.feedback import service as feedback_service
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
 from patron.kit.strict import WHOLE
@@ -127,10 +128,16 @@ def _period(date_from: datetime | None, date_to: datetime | None) -> tuple[datet
     IdempotencyConflictError,
 )
 async def open_ticket(
-    data: TicketCreate, session: WriteSession, response: Response, caller: StaffOrPos, now: Now
+    data: TicketCreate,
+    session: WriteSession,
+    response: Response,
+    caller: StaffOrPos,
+    till: TillIdentityDep,
+    now: Now,
 ) -> Ticket:
     """Open a ticket (201). With a ``source_ref`` a retry answers 200 with the same ticket.
     A ticket needs ``member_id`` or a ``contact``; ``return_id`` implies its purchase."""
+    await till.check(session, data.member_id, now=now)
     active = await get_active_program(session)
     opened = await ticket_service.open_ticket(
         session,

@@ -1,5 +1,6 @@
 """The member portal (``/portal``), phone first: balance, tier progress, rewards and redeem,
-coupons with QR codes, purchase history with "why N points", and the member's profile
+coupons with QR codes, the member's card (a QR code a till scans to identify the member),
+purchase history with "why N points", and the member's profile
 (language and marketing consents). A member logs in with a one-time link from the till
 (``patron portal link``) or one emailed on request (``/portal/login``); every page shows only
 the logged-in member's own data (no member id in any address)."""
@@ -18,11 +19,13 @@ from patron.kit.ids import random_token
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
 from patron.ledger.errors import InsufficientPointsError
+from patron.members import card
 from patron.members import portal as portal_service
 from patron.members import service as member_service
 from patron.members.errors import MemberBlockedError, MemberErasedError
 from patron.members.models import ConsentChannel, Language
 from patron.members.schemas import MemberUpdate
+from patron.notifications import tokens
 from patron.programs import service as program_service
 from patron.programs.schema import QualifyOn
 from patron.programs.schemas import ActiveProgram
@@ -340,6 +343,34 @@ async def coupons(request: Request, visit: MemberVisit, new: str = "") -> Respon
         "fmt": _formats(request, active),
     }
     return remember(request, render(request, "portal/coupons.html", context))
+
+
+@router.get("/portal/card")
+async def member_card(request: Request, visit: MemberVisit) -> Response:
+    """The member's card: the card number and a QR code of a card token, good for
+    :data:`~patron.members.card.CARD_MINUTES` minutes, that a till scans to identify the
+    member (``patron.members.card``); a new token each time the page is shown."""
+    now = utcnow()
+    database = database_of(request)
+    async with database.read() as session:
+        active = await program_service.get_active_program(session)
+        key = await tokens.existing_key(session)
+    if key is None:  # the database's signing key, made once
+        async with database.write() as session:
+            key = await tokens.signing_key(session, now)
+    expires_at = card.expiry_of_new_token(now)
+    token = card.sign_card_token(key, member_id=visit.member.id, expires_at=expires_at)
+    context = {
+        "token": token,
+        "qr": qr_svg(token),
+        "number": visit.member.external_id,
+        "expires_at": expires_at,
+        "minutes": card.CARD_MINUTES,
+        "fmt": _formats(request, active),
+    }
+    response = remember(request, render(request, "portal/card.html", context))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.get("/portal/history")
