@@ -69,12 +69,12 @@ def test_a_trigger_not_run_yet_and_a_multiplier_below_one_are_refused() -> None:
   - key: a
     name: {en: A}
     window: {start: "2026-12-01", end: "2026-12-01"}
-    trigger: referral
+    trigger: schedule
     effect: {multiply_order: 0.5}
 """
     ) == [
-        "campaigns[0].trigger: referral campaigns are not done yet (purchase, signup, "
-        "birthday, anniversary, review, survey and event run)",
+        "campaigns[0].trigger: schedule campaigns are not done yet (purchase, signup, "
+        "birthday, anniversary, review, survey, event and referral run)",
         "campaigns[0].effect.multiply_order: a campaign's multiplier must be above 1 "
         "(it adds points; it never takes them away)",
     ]
