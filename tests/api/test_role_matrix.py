@@ -240,6 +240,16 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/campaigns/{key}/stats"): Entry(
         STAFF, Sample(200, path=f"{API}/campaigns/december-bonus/stats")
     ),
+    # referrals (flagged ones: enrolled with the referrer's email, a self-referral)
+    ("GET", "/api/v1/referrals"): Entry(STAFF, Sample(200, query={"status": "flagged"})),
+    ("GET", "/api/v1/referrals/kpis"): Entry(STAFF, Sample(200)),
+    ("POST", "/api/v1/referrals/{referral_id}/approve"): Entry(
+        ADMIN, Sample(200, path=f"{API}/referrals/{{referral_to_approve}}/approve")
+    ),
+    ("POST", "/api/v1/referrals/{referral_id}/reject"): Entry(
+        ADMIN, Sample(200, path=f"{API}/referrals/{{referral_to_reject}}/reject")
+    ),
+    ("GET", "/api/v1/members/{member_id}/referral"): Entry(STAFF_POS, Sample(200, headers=BY_CARD)),
     # support tickets
     ("POST", "/api/v1/tickets"): Entry(
         STAFF_POS, Sample(201, json={**_TICKET, "text": "{n}"}, headers=BY_CARD)
@@ -562,6 +572,14 @@ async def _prepare(prepared: Prepared) -> None:
         prepared.pools[pool] = [m["id"] for m in members]
     for blocked in prepared.pools["blocked_member"]:
         await post(f"/members/{blocked}/block", {"reason": "test"}, 200)
+    referrer = await post("/members", {"external_id": "referrer", "email": "r@example.org"})
+    for name in ("referral_to_approve", "referral_to_reject"):
+        referee = {"external_id": name, "email": "r@example.org"}
+        referee["referral_code"] = referrer["referral_code"]
+        await post("/members", referee)
+    flagged = await api.get(f"{API}/referrals", params={"status": "flagged"}, headers=admin)
+    first, second = (await _ok(flagged, 200))["items"]
+    prepared.values.update(referral_to_approve=first["id"], referral_to_reject=second["id"])
     hook = {"url": "https://8.8.8.8/hooks/main", "events": ["tiers.changed"]}
     prepared.values["webhook_id"] = (await post("/webhooks", hook))["id"]
     prepared.pools["removable_webhook"] = [

@@ -98,6 +98,7 @@ ROUTES = [
     Route("POST", "/members/{id}/consents", 200, {"channel": "sms", "is_granted": True}),
     Route("GET", "/members/{id}/ledger", 200),
     Route("GET", "/members/{id}/tier-history", 200),
+    Route("GET", "/members/{id}/referral", 200),
     Route("GET", "/rewards", 200, query=True),
     Route("POST", "/redemptions", 201, {"reward_code": "DISC10", "idempotency_key": "r-{n}"}),
     Route("GET", "/coupons/{code}", 200, query=True),

@@ -71,6 +71,7 @@ async def test_list_show_and_stats(database: Database) -> None:
         "survey-thanks",
         "social-share",
         "app-install",
+        "refer-a-friend",
     ]
     assert campaigns[0]["budget"] == {"points": 500000, "spent": 400, "left": 499600}
     text = await _patron(database, "campaigns", "list")

@@ -12,7 +12,7 @@ from patron.kit.db import Base
 from patron.kit.outbox import DomainEvent
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
-from patron.privacy.repository import CHILD_SECTIONS, MEMBER_SECTIONS
+from patron.privacy.repository import CHILD_SECTIONS, MEMBER_SECTIONS, REFERRAL_SECTIONS
 from tests.api.conftest import Api
 from tests.privacy.conftest import ANSWER_TEXT, ENROLMENT, REVIEW_TEXT, TICKET_TEXT, Populated
 
@@ -22,6 +22,7 @@ PERSONAL = ("Anna", "Petrova", "anna@example.org", "+7916", "79161234567", "Tver
 def test_every_table_that_refers_to_a_member_is_exported() -> None:
     exported = {table.name for table in MEMBER_SECTIONS.values()}
     children = {table.name for table, _column, _parent in CHILD_SECTIONS.values()}
+    children |= {table.name for table in REFERRAL_SECTIONS.values()}
     parents = {"members", "tickets", "reviews"}
     for table in Base.metadata.sorted_tables:
         keys: set[str] = {key.column.table.name for key in table.foreign_keys}

@@ -36,6 +36,7 @@ from patron.access.schemas import Principal
 from patron.api.deps import principal
 from patron.api.responses import raises
 from patron.kit.errors import NotFoundError
+from patron.kit.text import NO_NUL
 from patron.members import card
 from patron.members import service as member_service
 from patron.members.errors import MemberTokenInvalidError, PhoneNotUniqueError
@@ -121,9 +122,13 @@ async def till_identity(
     caller: Annotated[Principal, Depends(principal)],
     # optional, never null: a header is sent with a value or not at all; what it holds is
     # checked when the request names a member (a phone that is not one identifies nobody)
-    token: Annotated[str, Header(alias=TOKEN_HEADER, max_length=card.MAX_TOKEN)] = "",
-    external_id: Annotated[str, Header(alias=EXTERNAL_ID_HEADER, max_length=128)] = "",
-    phone: Annotated[str, Header(alias=PHONE_HEADER, max_length=40)] = "",
+    token: Annotated[
+        str, Header(alias=TOKEN_HEADER, max_length=card.MAX_TOKEN, pattern=NO_NUL)
+    ] = "",
+    external_id: Annotated[
+        str, Header(alias=EXTERNAL_ID_HEADER, max_length=128, pattern=NO_NUL)
+    ] = "",
+    phone: Annotated[str, Header(alias=PHONE_HEADER, max_length=40, pattern=NO_NUL)] = "",
 ) -> TillIdentity:
     """What the till presented with the request (see the module's docstring)."""
     if caller.role is not Role.POS:
@@ -146,6 +151,8 @@ def till_of_headers(caller: Principal, headers: Mapping[str, str]) -> TillIdenti
     external_id = headers.get(EXTERNAL_ID_HEADER, "")
     phone = headers.get(PHONE_HEADER, "")
     if len(token) > card.MAX_TOKEN or len(external_id) > 128 or len(phone) > 40:
+        return None
+    if "\x00" in token + external_id + phone:
         return None
     return TillIdentity(
         caller=caller, token=token or None, external_id=external_id or None, phone=phone or None

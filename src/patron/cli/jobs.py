@@ -103,6 +103,12 @@ def _print_report(report: DailyReport, moment: datetime) -> None:
                 f"times ({dated['points']} points), {dated['guarded']} birthdays refused by "
                 "the birth-date guard"
             )
+    for key, referred in report.referrals.items():
+        if referred["qualified"] or referred["rewarded"]:
+            typer.echo(
+                f"program '{key}': {referred['qualified']} referrals qualified, "
+                f"{referred['rewarded']} rewarded"
+            )
 
 
 def verify(db: DbOption = None, json_output: JsonOption = False) -> None:

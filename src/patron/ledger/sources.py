@@ -22,6 +22,7 @@ class LedgerSource(StrEnum):
     EXPIRY = "lot"
     ADJUSTMENT = "adjustment"  # a manual adjustment with a reason (the console)
     CAMPAIGN = "campaign"  # a campaign's bonus on a trigger other than a purchase
+    REFERRAL = "referral"  # a referral's reward to either side (patron.referrals)
 
     @property
     def key_prefix(self) -> str:

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns.models import (
@@ -36,6 +36,7 @@ from patron.ledger.models import Account, ExpiryNotice, LedgerEntry, Lot, LotMov
 from patron.members.models import ConsentEvent, Member, MemberConsent, PortalLink, PortalSession
 from patron.notifications.models import Message
 from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn, RuleUsage
+from patron.referrals.models import MemberFingerprint, Referral
 from patron.rewards.models import Coupon
 from patron.segments.models import MemberSegment
 from patron.support.models import GoodwillCredit, Ticket, TicketEvent, TicketMessage
@@ -74,6 +75,7 @@ MEMBER_SECTIONS: dict[str, Table] = {
     "messages": Message.__table__,  # type: ignore[dict-item]
     "portal_links": PortalLink.__table__,  # type: ignore[dict-item]
     "portal_sessions": PortalSession.__table__,  # type: ignore[dict-item]
+    "fingerprints": MemberFingerprint.__table__,  # type: ignore[dict-item]
 }
 # export section -> (table, its column naming the parent, the parent's section): rows that
 # belong to the member through one of the member's tickets or reviews
@@ -83,6 +85,10 @@ CHILD_SECTIONS: dict[str, tuple[Table, str, str]] = {
     "ticket_analyses": (TicketAnalysis.__table__, "ticket_id", "tickets"),  # type: ignore[dict-item]
     "review_replies": (ReviewReply.__table__, "review_id", "reviews"),  # type: ignore[dict-item]
 }
+
+
+# export section -> a table whose rows name the member in another column than member_id
+REFERRAL_SECTIONS: dict[str, Table] = {"referrals": Referral.__table__}  # type: ignore[dict-item]
 
 
 def plain(value: Any) -> Any:
@@ -119,7 +125,26 @@ class PrivacyRepository:
         for name, (table, column, parent) in CHILD_SECTIONS.items():
             parent_ids = [row["id"] for row in found[parent]]
             found[name] = await self._rows(table, table.c[column], parent_ids)
+        found["referrals"] = await self._referrals(member_id)
         return found
+
+    async def _referrals(self, member_id: int) -> list[Row]:
+        """The referrals the member made or was made by (one row may be both: a
+        self-referral)."""
+        query = (
+            select(Referral.__table__)
+            .where((Referral.referrer_id == member_id) | (Referral.referee_id == member_id))
+            .order_by(Referral.id)
+        )
+        result = await self.session.execute(query)
+        return [
+            {key: plain(value) for key, value in row.items()} for row in result.mappings().all()
+        ]
+
+    async def delete_fingerprints(self, member_id: int) -> None:
+        await self.session.execute(
+            delete(MemberFingerprint).where(MemberFingerprint.member_id == member_id)
+        )
 
     async def _rows(self, table: Table, column: Any, values: Sequence[int]) -> list[Row]:
         if not values:

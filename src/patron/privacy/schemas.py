@@ -51,6 +51,8 @@ class MemberExport(BaseModel):
     messages: list[Row]
     portal_links: list[Row]
     portal_sessions: list[Row]
+    fingerprints: list[Row]
+    referrals: list[Row]
 
 
 class Erasure(BaseModel):

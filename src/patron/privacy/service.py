@@ -76,6 +76,8 @@ async def erase_member(session: AsyncSession, *, member_id: int, now: datetime) 
         await _erase_texts(repository, member_id)
         # the portal's login links and sessions end (only hashes: nothing to keep)
         await portal_service.end_sessions(session, member_id=member_id)
+        # the device and payment fingerprints are the person's (hashes, kept for no check)
+        await repository.delete_fingerprints(member_id)
         erased = MemberErased(member_id=member.id)
         await emit(session, erased, program_id=member.program_id, occurred_at=now)
     assert member.erased_at is not None

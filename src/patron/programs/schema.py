@@ -31,6 +31,7 @@ from patron.programs.feedback_settings import (
 )
 from patron.programs.limit_settings import Limits
 from patron.programs.purchase_settings import PurchaseSettings, Returns
+from patron.programs.referral_settings import Referrals, referral_problems
 from patron.programs.segmentation import SegmentSettings
 from patron.programs.strict import Strict
 from patron.programs.support_settings import Support
@@ -277,6 +278,8 @@ class Program(Strict):
     rule_sets: list[RuleSet] = Field(default_factory=list, exclude_if=lambda value: not value)
     # Campaigns (docs/campaigns.md); left out of the stored document when empty, as rule_sets.
     campaigns: list[Campaign] = Field(default_factory=list, exclude_if=lambda value: not value)
+    # Referrals (docs/campaigns.md, "Referrals"); left out of the stored document when absent.
+    referrals: Referrals | None = Field(default=None, exclude_if=lambda value: value is None)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
@@ -284,6 +287,8 @@ class Program(Strict):
         problems = self._unknown_references() + self._money_place_problems()
         problems += self._rule_set_problems()
         problems += campaign_problems(self)
+        problems += referral_problems(self.referrals, {reward.code for reward in self.rewards})
+        problems += self._referral_money_problems()
         problems += unique_survey_keys(self.surveys)
         if problems:
             raise ValueError("\n".join(problems))
@@ -305,6 +310,15 @@ class Program(Strict):
             if reward.min_tier is not None and reward.min_tier not in tier_ids:
                 problems.append(f"rewards[{index}].min_tier: {reward.min_tier!r} is not a tier id")
         return problems
+
+    def _referral_money_problems(self) -> list[str]:
+        if self.referrals is None:
+            return []
+        try:
+            self.minor(self.referrals.min_purchase, path="referrals.min_purchase")
+        except ValueError as error:
+            return [str(error)]
+        return []
 
     def all_rules(self) -> list[tuple[str, EarnRule]]:
         """Every rule with its path: ``earning.rules[i]``, then ``rule_sets[k].rules[i]``."""

@@ -3,7 +3,8 @@
 targets, refresh segments, send survey invitations after purchases, analyse new feedback
 texts, apply the birthday and anniversary campaigns (one member per unit of work,
 :mod:`patron.worker.campaigns`), and emit the campaigns' budget pacing alerts
-(:mod:`patron.campaigns.pacing`). The feedback loop (tickets for detractors and negative
+(:mod:`patron.campaigns.pacing`), and qualify and reward referrals (step ``referrals``,
+:mod:`patron.referrals.rewarding`). The feedback loop (tickets for detractors and negative
 reviews, CSAT invitations after resolved tickets) and tier upgrades after credits are event
 handlers now (:mod:`patron.worker.registry`), not scans.
 
@@ -20,7 +21,7 @@ tier review runs once per local day of each program. ``now`` may be given
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TypeVar
@@ -31,6 +32,7 @@ from patron.kit.db import Database
 from patron.kit.errors import PatronError
 from patron.ledger import service as ledger_service
 from patron.programs import service as program_service
+from patron.referrals.rewarding import run_referrals
 from patron.support import service as support_service
 from patron.tiers import service as tier_service
 from patron.worker.campaigns import run_date_campaigns
@@ -66,6 +68,8 @@ class DailyReport:
     date_campaigns: dict[str, dict[str, int]] = field(default_factory=dict)
     budget_alerts: dict[str, int] = field(default_factory=dict)
     """``campaigns.budget_alert`` (``pacing``) events emitted, per program key."""
+    referrals: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Referrals qualified and rewarded, per program key."""
     failures: list[StepFailure] = field(default_factory=list)
 
     @property
@@ -85,6 +89,22 @@ def _reason(error: Exception) -> str:
 
 class _Steps:
     """Runs each step, records a failure instead of raising it, and goes on."""
+
+    async def per_program(
+        self,
+        name: str,
+        keys: list[str],
+        step: Callable[[Database, str, datetime], Awaitable[T]],
+        database: Database,
+        now: datetime,
+    ) -> dict[str, T]:
+        """``step`` for each program, each alone; the results of those that did not fail."""
+        done: dict[str, T] = {}
+        for key in keys:
+            result = await self.run(name, step(database, key, now), None, program=key)
+            if result is not None:
+                done[key] = result
+        return done
 
     def __init__(self) -> None:
         self.failures: list[StepFailure] = []
@@ -153,6 +173,14 @@ async def _date_campaigns(database: Database, key: str, now: datetime) -> dict[s
     return asdict(await run_date_campaigns(database, key=key, now=now))
 
 
+async def _pacing(database: Database, key: str, now: datetime) -> int:
+    return await run_budget_pacing(database, key=key, now=now)
+
+
+async def _referrals(database: Database, key: str, now: datetime) -> dict[str, int]:
+    return await run_referrals(database, key=key, now=now)
+
+
 async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
     """Run every daily job as of ``now``, each step in its own unit of work; a failed step is
     in the report's ``failures`` and the other steps still run."""
@@ -182,20 +210,9 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
         )
         if refreshed is not None:
             segments[key] = refreshed
-    dated: dict[str, dict[str, int]] = {}
-    for key in keys:
-        applied = await steps.run(
-            "date_campaigns", _date_campaigns(database, key, now), None, program=key
-        )
-        if applied is not None:
-            dated[key] = applied
-    paced: dict[str, int] = {}
-    for key in keys:
-        alerts = await steps.run(
-            "budget_pacing", run_budget_pacing(database, key=key, now=now), None, program=key
-        )
-        if alerts is not None:
-            paced[key] = alerts
+    dated = await steps.per_program("date_campaigns", keys, _date_campaigns, database, now)
+    paced = await steps.per_program("budget_pacing", keys, _pacing, database, now)
+    referred = await steps.per_program("referrals", keys, _referrals, database, now)
     invited = analysed = 0
     if program_service.DEFAULT_KEY in keys:  # the feedback jobs serve the default program
         invited = await steps.run("survey_invitations", _invite(database, now), 0)
@@ -212,5 +229,6 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
         feedback_analysed=analysed,
         date_campaigns=dated,
         budget_alerts=paced,
+        referrals=referred,
         failures=steps.failures,
     )

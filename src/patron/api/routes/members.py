@@ -49,6 +49,14 @@ from patron.privacy import service as privacy_service
 from patron.privacy.schemas import Erasure, MemberExport
 from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
+from patron.referrals import service as referral_service
+from patron.referrals.errors import ReferralCodeUnknownError
+from patron.referrals.schemas import (
+    EnrolmentReferral,
+    Fingerprint,
+    MemberReferral,
+    ReferralCode,
+)
 from patron.tiers import service as tier_service
 
 router = APIRouter(prefix="/members", tags=["members"])
@@ -68,6 +76,26 @@ class BlockRequest(BaseModel):
     ]
 
 
+class Enrolment(MemberCreate):
+    """An enrolment, optionally referred: ``referral_code`` is another member's code
+    (``referral_code_unknown`` when no active member has it, and nothing is written);
+    ``device_fingerprint`` and ``payment_fingerprint`` are what the shop knows of the new
+    member's device and card (stored hashed, compared by the self-referral check)."""
+
+    referral_code: ReferralCode | None = None
+    device_fingerprint: Fingerprint | None = None
+    payment_fingerprint: Fingerprint | None = None
+
+    def member(self) -> MemberCreate:
+        return MemberCreate.model_validate(self.model_dump(exclude=_REFERRAL_FIELDS))
+
+    def referral(self) -> EnrolmentReferral:
+        return EnrolmentReferral.model_validate(self.model_dump(include=_REFERRAL_FIELDS))
+
+
+_REFERRAL_FIELDS = {"referral_code", "device_fingerprint", "payment_fingerprint"}
+
+
 class TierChangeRead(BaseModel):
     from_tier: str | None
     to_tier: str | None
@@ -82,16 +110,38 @@ class TierChangeRead(BaseModel):
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": MemberOverview, "description": "The same enrolment sent again"}},
 )
-@raises(ProgramNotFoundError, IdempotencyConflictError, BirthDateInFutureError)
+@raises(
+    ProgramNotFoundError, IdempotencyConflictError, BirthDateInFutureError, ReferralCodeUnknownError
+)
 async def enrol(
-    data: MemberCreate, session: WriteSession, response: Response, caller: Pos, now: Now
+    data: Enrolment, session: WriteSession, response: Response, caller: Pos, now: Now
 ) -> MemberOverview:
     """Enrol a customer (201). The same body again answers 200 with the member; a different
-    body with the same ``external_id`` is 409 ``idempotency_conflict``."""
+    body with the same ``external_id`` is 409 ``idempotency_conflict``. With a
+    ``referral_code`` the referral is recorded in the same unit of work (and checked for
+    abuse: a flagged referral is held for review)."""
     active = await get_active_program(session)
+    referral = data.referral()
+    referrer = None
+    if referral.referral_code is not None:
+        referrer = await referral_service.find_referrer(
+            session, program_id=active.program_id, code=referral.referral_code
+        )
     member = await member_service.enrol_member(
-        session, program_id=active.program_id, data=data, now=now
+        session, program_id=active.program_id, data=data.member(), now=now
     )
+    await referral_service.record_fingerprints(
+        session, program_id=active.program_id, member_id=member.id, data=referral, now=now
+    )
+    if referrer is not None:
+        await referral_service.attach(
+            session,
+            active=active,
+            referrer=referrer,
+            referee_id=member.id,
+            replayed=member.enrolled_at != now,
+            now=now,
+        )
     if member.enrolled_at != now:
         response.status_code = status.HTTP_200_OK
     return await shown_to(session, caller, await overview_of(session, member, now=now))
@@ -305,6 +355,21 @@ async def tier_history(
         )
         for c in changes
     ]
+
+
+@router.get("/{member_id}/referral", response_model=MemberReferral)
+@raises(ProgramNotFoundError, MemberNotFoundError)
+async def referral(
+    member_id: MemberId, session: ReadSession, _: Reader, till: TillIdentityDep, now: Now
+) -> MemberReferral:
+    """The member's referral code and link (to share), and their referrals by status (a till:
+    the member it identified)."""
+    await till.check(session, member_id, now=now)
+    active = await get_active_program(session)
+    found = await referral_service.member_referral(session, active=active, member_id=member_id)
+    if found is None:
+        raise MemberNotFoundError(f"member {member_id} does not exist", field="member_id")
+    return found
 
 
 @router.get("/{member_id}/export", response_model=MemberExport)

@@ -3,9 +3,9 @@ program's time zone, a status, an audience, a trigger, conditions, a points effe
 deferred effects, a priority, a stacking policy, limits and a budget.
 
 Campaigns run on a purchase (the default), on a member's signup, birthday or first-purchase
-anniversary, on a review or a survey answer, and on a custom event (``trigger: event`` with
-``event: social_share``, posted to ``POST /events``). ``referral`` and ``schedule`` are
-refused by validation rather than stored and silently ignored. ``docs/campaigns.md``
+anniversary, on a review or a survey answer, on a custom event (``trigger: event`` with
+``event: social_share``, posted to ``POST /events``) and on a rewarded referral (both sides).
+``schedule`` is refused by validation rather than stored and silently ignored. ``docs/campaigns.md``
 documents every field.
 """
 
@@ -34,6 +34,7 @@ RUNNING_TRIGGERS = frozenset(
         Trigger.REVIEW,
         Trigger.SURVEY,
         Trigger.EVENT,
+        Trigger.REFERRAL,
     }
 )
 DATE_TRIGGERS = frozenset({Trigger.BIRTHDAY, Trigger.ANNIVERSARY})
@@ -241,7 +242,7 @@ class Campaign(Strict):
         if trigger not in RUNNING_TRIGGERS:
             return [
                 f"trigger: {trigger.value} campaigns are not done yet (purchase, signup, "
-                "birthday, anniversary, review, survey and event run)"
+                "birthday, anniversary, review, survey, event and referral run)"
             ]
         problems: list[str] = []
         if (trigger is Trigger.EVENT) != (self.event is not None):

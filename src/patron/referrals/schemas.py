@@ -1,0 +1,94 @@
+"""Referrals as the API and the CLI show them, and what an enrolment may carry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from patron.referrals.models import ReferralStatus
+
+# the alphabet of ``patron.kit.ids.random_code``; read case-insensitively
+CODE_PATTERN = r"^[0-9A-Za-z]{4,16}$"
+FINGERPRINT_PATTERN = r"^[\x21-\x7e]{1,256}$"
+
+ReferralCode = Annotated[StrictStr, Field(min_length=4, max_length=16, pattern=CODE_PATTERN)]
+Fingerprint = Annotated[StrictStr, Field(min_length=1, max_length=256, pattern=FINGERPRINT_PATTERN)]
+
+
+class EnrolmentReferral(BaseModel):
+    """The referral fields of an enrolment (``POST /members``): the referrer's code, and the
+    device and payment fingerprints of the new member when the shop has them (stored hashed;
+    the self-referral check compares them)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    referral_code: ReferralCode | None = None
+    device_fingerprint: Fingerprint | None = None
+    payment_fingerprint: Fingerprint | None = None
+
+
+class Referral(BaseModel):
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: int
+    referrer_id: int
+    referee_id: int
+    code: str
+    status: ReferralStatus
+    flags: list[str]
+    purchase_id: int | None
+    due_at: datetime | None
+    referrer_points: int
+    referee_points: int
+    cost_points: int
+    created_at: datetime
+    qualified_at: datetime | None
+    rewarded_at: datetime | None
+    flagged_at: datetime | None
+    reviewed_at: datetime | None
+    review: str | None
+
+
+class ReferralPage(BaseModel):
+    """One page of referrals in id order; ``next_after`` is the ``after`` of the next page
+    (``None``: the last page)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    items: list[Referral]
+    next_after: int | None
+
+
+class MemberReferral(BaseModel):
+    """A member's referral code and link, and how their referrals stand."""
+
+    model_config = ConfigDict(frozen=True)
+
+    member_id: int
+    code: str
+    link: str
+    referrals: dict[str, int]
+    points_earned: int
+
+
+class ReferralKpis(BaseModel):
+    """The funnel and what it cost. ``enrolled``: referrals made (every invited friend who
+    enrolled with a code); ``qualified``: those whose qualifying purchase was made (rewarded
+    included); ``rewarded``: both sides paid; ``flagged``: held for review now; ``rejected``;
+    ``cost_points``: points given plus the points price of the coupons given, both sides;
+    ``cost_per_acquired_member``: ``cost_points`` over ``rewarded``, rounded down (``None``
+    before the first)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    enrolled: int
+    pending: int
+    qualified: int
+    rewarded: int
+    flagged: int
+    rejected: int
+    qualification_rate: float | None
+    cost_points: int
+    cost_per_acquired_member: int | None
