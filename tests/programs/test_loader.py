@@ -227,8 +227,8 @@ INVALID = [
             (
                 "bank",
                 "is not a known field; known fields here: access, campaigns, earning, limits, "
-                "program, purchases, returns, reviews, rewards, rule_sets, segments, support, "
-                "surveys, tiers",
+                "program, purchases, referrals, returns, reviews, rewards, rule_sets, segments, "
+                "support, surveys, tiers",
             )
         ],
         id="unknown-section",
