@@ -97,10 +97,16 @@ def test_a_likelihood_whose_hessian_overflows_gives_no_model() -> None:
     )  # fmt: skip
     scores, problem = churn_scores(purchases, settings=SegmentSettings(), currency="RUB", now=NOW)
     assert problem is not None
-    assert problem.startswith(
-        "Gamma-Gamma: the model cannot be fitted: the likelihood has no maximum"
-    )
-    assert scores is not None  # BG/NBD alone still scores: no CLV
-    assert scores.get_column("member_id").to_list() == [1, 3, 4, 5, 6, 7, 8, 9, 10]
-    assert scores.get_column("clv").to_list() == [None] * 9
-    assert scores.get_column("p_alive").null_count() == 0
+    # Where the search stops on this history depends on the SciPy and NumPy releases: with
+    # some, BG/NBD fits and only Gamma-Gamma has no maximum (scores without CLV); with others
+    # (SciPy 1.16-1.17 on NumPy 2.4), BG/NBD itself does not converge (no scores). Either way
+    # the refresh goes on and names the problem: what it may never do is raise.
+    if scores is None:
+        assert problem.startswith("maximum likelihood did not converge"), problem
+    else:
+        assert problem.startswith(
+            "Gamma-Gamma: the model cannot be fitted: the likelihood has no maximum"
+        )
+        assert scores.get_column("member_id").to_list() == [1, 3, 4, 5, 6, 7, 8, 9, 10]
+        assert scores.get_column("clv").to_list() == [None] * 9
+        assert scores.get_column("p_alive").null_count() == 0
