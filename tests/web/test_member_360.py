@@ -240,7 +240,7 @@ async def test_the_dashboard_shows_what_needs_attention_and_pending_points(api: 
         "occurred_at": now.isoformat(),
         "lines": [{"sku": "TEA-1", "category": "tea", "quantity": 1, "unit_price": "500.00"}],
     }
-    assert (await api.call("POST", "/purchases", "pos", json=purchase)).status_code == 201
+    assert (await api.call("POST", "/purchases", "admin", json=purchase)).status_code == 201
     console = await _console(api)
     staff, _ = await console.logged_in("staff")
     try:
