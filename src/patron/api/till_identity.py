@@ -35,6 +35,7 @@ from patron.access.schemas import Principal
 from patron.api.deps import principal
 from patron.api.responses import raises
 from patron.kit.errors import NotFoundError
+from patron.kit.text import NO_NUL
 from patron.members import card
 from patron.members import service as member_service
 from patron.members.errors import MemberTokenInvalidError, PhoneNotUniqueError
@@ -120,9 +121,13 @@ async def till_identity(
     caller: Annotated[Principal, Depends(principal)],
     # optional, never null: a header is sent with a value or not at all; what it holds is
     # checked when the request names a member (a phone that is not one identifies nobody)
-    token: Annotated[str, Header(alias=TOKEN_HEADER, max_length=card.MAX_TOKEN)] = "",
-    external_id: Annotated[str, Header(alias=EXTERNAL_ID_HEADER, max_length=128)] = "",
-    phone: Annotated[str, Header(alias=PHONE_HEADER, max_length=40)] = "",
+    token: Annotated[
+        str, Header(alias=TOKEN_HEADER, max_length=card.MAX_TOKEN, pattern=NO_NUL)
+    ] = "",
+    external_id: Annotated[
+        str, Header(alias=EXTERNAL_ID_HEADER, max_length=128, pattern=NO_NUL)
+    ] = "",
+    phone: Annotated[str, Header(alias=PHONE_HEADER, max_length=40, pattern=NO_NUL)] = "",
 ) -> TillIdentity:
     """What the till presented with the request (see the module's docstring)."""
     if caller.role is not Role.POS:
