@@ -13,12 +13,12 @@ from fastapi import APIRouter, Path, Request
 from starlette.responses import RedirectResponse, Response
 
 from patron.access.schemas import ConsoleSession
-from patron.audit import service as audit_service
 from patron.campaigns import editing, views
 from patron.campaigns.schemas import Campaign
 from patron.kit.errors import NotFoundError, PatronError
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
+from patron.web.audit import audited
 from patron.web.auth import AdminSession, StaffSession, checked_form, database_of, remember
 from patron.web.messages import error_text
 from patron.web.templating import gettext_for, render
@@ -130,15 +130,7 @@ async def _set_status(request: Request, console: ConsoleSession, key: str, statu
                 patch={"status": status},
                 created_by=f"console:{console.user.email}",
             )
-            await audit_service.record(
-                session,
-                actor=audit_service.ACTOR_USER,
-                action="campaigns.change_campaign",
-                target=f"campaign:{key}",
-                now=now,
-                user_id=console.user.id,
-                role=console.user.role.value,
-            )
+            await audited(session, console, "campaigns.change_campaign", f"campaign:{key}", now=now)
     except NotFoundError as error:
         return _missing(request, error)
     done = "paused" if status == "paused" else "resumed"

@@ -22,6 +22,7 @@ from patron.audit import service as audit_service
 from patron.kit.errors import NotFoundError, PatronError
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
+from patron.web.audit import audited
 from patron.web.auth import AdminSession, checked_form, database_of, remember
 from patron.web.messages import error_text
 from patron.web.templating import gettext_for, render
@@ -136,15 +137,7 @@ async def create(request: Request, console: AdminSession) -> Response:
         created = await access_service.create_key(
             session, name=name, role=Role(role), now=now, expires_at=expires_at
         )
-        await audit_service.record(
-            session,
-            actor=audit_service.ACTOR_USER,
-            action="keys.create",
-            target=f"key:{created.id}",
-            now=now,
-            user_id=console.user.id,
-            role=console.user.role.value,
-        )
+        await audited(session, console, "keys.create", f"key:{created.id}", now=now)
     page = await _page(request, {"created": created}, status_code=201)
     page.headers["Cache-Control"] = "no-store"  # the key is on this page only
     return page
@@ -157,15 +150,7 @@ async def _revoke(request: Request, console: ConsoleSession, key_id: int) -> Res
         async with database_of(request).write() as session:
             changed = await access_service.revoke_key(session, key_id=key_id, now=now)
             audit_service.note(session, changed=changed)
-            await audit_service.record(
-                session,
-                actor=audit_service.ACTOR_USER,
-                action="keys.revoke",
-                target=f"key:{key_id}",
-                now=now,
-                user_id=console.user.id,
-                role=console.user.role.value,
-            )
+            await audited(session, console, "keys.revoke", f"key:{key_id}", now=now)
     except NotFoundError as error:
         context = {"title": error_text(error, request.state.language), "message": ""}
         return render(request, "error.html", context, status_code=404)

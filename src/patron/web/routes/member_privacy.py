@@ -22,6 +22,7 @@ from patron.kit.errors import NotFoundError
 from patron.kit.time import utcnow
 from patron.members import service as member_service
 from patron.privacy import service as privacy_service
+from patron.web.audit import audited
 from patron.web.auth import AdminSession, checked_form, database_of, remember
 from patron.web.messages import error_text
 from patron.web.routes.members import MemberId
@@ -44,15 +45,7 @@ async def export(request: Request, console: AdminSession, member_id: MemberId) -
         async with database_of(request).write() as session:
             exported = await privacy_service.export_member(session, member_id=member_id, now=now)
             audit_service.note(session, changed=False)
-            await audit_service.record(
-                session,
-                actor=audit_service.ACTOR_USER,
-                action="members.export",
-                target=f"member:{member_id}",
-                now=now,
-                user_id=console.user.id,
-                role=console.user.role.value,
-            )
+            await audited(session, console, "members.export", f"member:{member_id}", now=now)
     except NotFoundError as error:
         return _missing(request, error)
     name = f"member-{member_id}-{now:%Y%m%d-%H%M%S}.json"
@@ -95,15 +88,7 @@ async def erase(request: Request, console: AdminSession, member_id: MemberId) ->
                     f"/admin/members/{member_id}/erase?notice=mismatch", status_code=303
                 )
             await privacy_service.erase_member(session, member_id=member_id, now=now)
-            await audit_service.record(
-                session,
-                actor=audit_service.ACTOR_USER,
-                action="members.erase",
-                target=f"member:{member_id}",
-                now=now,
-                user_id=console.user.id,
-                role=console.user.role.value,
-            )
+            await audited(session, console, "members.erase", f"member:{member_id}", now=now)
     except NotFoundError as error:
         return _missing(request, error)
     return RedirectResponse(f"/admin/members/{member_id}?notice=erased", status_code=303)

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from patron.access.schemas import ConsoleSession
-from patron.audit import service as audit_service
 from patron.awards.adjust import adjust_points
 from patron.kit.errors import InvalidInputError, NotFoundError, PatronError
 from patron.kit.ids import random_token
@@ -27,6 +26,7 @@ from patron.purchases.history import member_purchases
 from patron.segments import service as segment_service
 from patron.tiers import service as tier_service
 from patron.web.activity import member_activity
+from patron.web.audit import audited
 from patron.web.auth import AdminSession, StaffSession, checked_form, database_of, remember
 from patron.web.i18n import Formats
 from patron.web.messages import error_text, labels
@@ -172,14 +172,12 @@ async def _block_or_unblock(
                 )
             else:
                 await member_service.unblock_member(session, member_id=member_id, now=now)
-            await audit_service.record(
+            await audited(
                 session,
-                actor=audit_service.ACTOR_USER,
-                action="members.block" if block else "members.unblock",
-                target=f"member:{member_id}",
+                console,
+                "members.block" if block else "members.unblock",
+                f"member:{member_id}",
                 now=now,
-                user_id=console.user.id,
-                role=console.user.role.value,
             )
     except NotFoundError as error:
         missing = {"title": error_text(error, request.state.language), "message": ""}
@@ -221,15 +219,7 @@ async def adjust(request: Request, console: AdminSession, member_id: MemberId) -
                 actor=f"user:{console.user.id}",
                 now=now,
             )
-            await audit_service.record(
-                session,
-                actor=audit_service.ACTOR_USER,
-                action="members.adjust_points",
-                target=f"member:{member_id}",
-                now=now,
-                user_id=console.user.id,
-                role=console.user.role.value,
-            )
+            await audited(session, console, "members.adjust_points", f"member:{member_id}", now=now)
     except NotFoundError as error:
         missing = {"title": error_text(error, request.state.language), "message": ""}
         return render(request, "error.html", missing, status_code=404)

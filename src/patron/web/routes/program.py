@@ -17,15 +17,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from patron.audit import service as audit_service
 from patron.kit.errors import PatronError
-from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.programs.document import diff_documents, document_of
 from patron.programs.errors import ProgramInvalidError, ProgramProblem
 from patron.programs.loader import MAX_CHARACTERS, load_program
 from patron.programs.schema import Program
 from patron.simulator.service import simulate_database
+from patron.web.audit import audited
 from patron.web.auth import AdminSession, StaffSession, checked_form, database_of, remember
 from patron.web.messages import error_text
 from patron.web.templating import render
@@ -132,6 +131,17 @@ async def _page(request: Request, context: dict[str, Any], status_code: int = 20
     )
 
 
+async def _invalid(request: Request, text: str, error: ProgramInvalidError) -> Response:
+    """The editor with ``text`` and each of its problems next to its line (422)."""
+    context = {
+        "text": text,
+        "checked": True,
+        "problems": error.problems,
+        "lines": annotated_lines(text, error.problems),
+    }
+    return await _page(request, context, status_code=422)
+
+
 @router.get("/admin/program")
 async def program_page(
     request: Request, _: StaffSession, notice: str = "", version: int = 0
@@ -149,13 +159,7 @@ async def check(request: Request, console: StaffSession) -> Response:
     try:
         program = load_program(text)
     except ProgramInvalidError as error:
-        context = {
-            "text": text,
-            "checked": True,
-            "problems": error.problems,
-            "lines": annotated_lines(text, error.problems),
-        }
-        return await _page(request, context, status_code=422)
+        return await _invalid(request, text, error)
     async with database_of(request).read() as session:
         active = await program_service.get_active_program(session)
     # Re-dumped through the model, as applying does: the stored document's key order may differ.
@@ -174,23 +178,9 @@ async def apply(request: Request, console: AdminSession) -> Response:
             applied = await program_service.apply_program(
                 session, text=text, created_by=f"console:{console.user.email}"
             )
-            await audit_service.record(
-                session,
-                actor=audit_service.ACTOR_USER,
-                action="program.apply_program",
-                target=f"program:{applied.key}",
-                now=utcnow(),
-                user_id=console.user.id,
-                role=console.user.role.value,
-            )
+            await audited(session, console, "program.apply_program", f"program:{applied.key}")
     except ProgramInvalidError as error:
-        context = {
-            "text": text,
-            "checked": True,
-            "problems": error.problems,
-            "lines": annotated_lines(text, error.problems),
-        }
-        return await _page(request, context, status_code=422)
+        return await _invalid(request, text, error)
     notice = "unchanged" if applied.status.value == "unchanged" else "applied"
     return RedirectResponse(
         f"/admin/program?notice={notice}&version={applied.version}", status_code=303

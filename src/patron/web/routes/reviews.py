@@ -13,12 +13,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from patron.access.schemas import ConsoleSession
-from patron.audit import service as audit_service
 from patron.feedback import service as feedback_service
 from patron.kit.errors import NotFoundError, PatronError
 from patron.kit.ids import random_token
 from patron.kit.time import utcnow
+from patron.web.audit import audited
 from patron.web.auth import StaffSession, checked_form, database_of, remember
 from patron.web.messages import error_text
 from patron.web.templating import gettext_for, render
@@ -97,18 +96,6 @@ async def review_page(
     return remember(request, render(request, "review.html", context))
 
 
-async def _audit(session: Any, console: ConsoleSession, action: str, review_id: int) -> None:
-    await audit_service.record(
-        session,
-        actor=audit_service.ACTOR_USER,
-        action=action,
-        target=f"review:{review_id}",
-        now=utcnow(),
-        user_id=console.user.id,
-        role=console.user.role.value,
-    )
-
-
 @router.post("/admin/reviews/{review_id}/reply")
 async def reply(request: Request, console: StaffSession, review_id: ReviewId) -> Response:
     form = await checked_form(request, console)
@@ -127,7 +114,7 @@ async def reply(request: Request, console: StaffSession, review_id: ReviewId) ->
                 now=utcnow(),
                 idempotency_key=f"console:{key}" if key else None,
             )
-            await _audit(session, console, "reviews.reply", review_id)
+            await audited(session, console, "reviews.reply", f"review:{review_id}")
     except NotFoundError as error:
         return _missing(request, error)
     return RedirectResponse(f"{page}?notice=replied#replies", status_code=303)
@@ -140,7 +127,7 @@ async def publish(request: Request, console: StaffSession, review_id: ReviewId) 
     try:
         async with database_of(request).write() as session:
             await feedback_service.publish(session, review_id=review_id, published=shown)
-            await _audit(session, console, "reviews.publish", review_id)
+            await audited(session, console, "reviews.publish", f"review:{review_id}")
     except NotFoundError as error:
         return _missing(request, error)
     notice = "published" if shown else "hidden"

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from starlette.responses import RedirectResponse, Response
 
-from patron.audit import service as audit_service
 from patron.kit.errors import ConflictError, NotFoundError, PatronError
 from patron.kit.ids import random_token
 from patron.kit.time import utcnow
@@ -19,6 +18,7 @@ from patron.programs import service as program_service
 from patron.support import service as ticket_service
 from patron.support.schemas import TicketFilter
 from patron.support.states import TRANSITIONS, AuthorKind, TicketStatus
+from patron.web.audit import audited
 from patron.web.auth import StaffSession, checked_form, database_of, remember
 from patron.web.i18n import Formats
 from patron.web.messages import error_text
@@ -121,18 +121,6 @@ async def ticket_page(
     return remember(request, render(request, "ticket.html", context))
 
 
-async def _audit(session: Any, console: Any, action: str, ticket_id: int, now: Any) -> None:
-    await audit_service.record(
-        session,
-        actor=audit_service.ACTOR_USER,
-        action=action,
-        target=f"ticket:{ticket_id}",
-        now=now,
-        user_id=console.user.id,
-        role=console.user.role.value,
-    )
-
-
 @router.post("/admin/tickets/{ticket_id}/reply")
 async def reply(request: Request, console: StaffSession, ticket_id: TicketId) -> Response:
     """A staff reply (the first one is the ticket's first response)."""
@@ -154,7 +142,7 @@ async def reply(request: Request, console: StaffSession, ticket_id: TicketId) ->
                 now=now,
                 idempotency_key=f"console:{key}" if key else None,
             )
-            await _audit(session, console, "tickets.add_message", ticket_id, now)
+            await audited(session, console, "tickets.add_message", f"ticket:{ticket_id}", now=now)
     except NotFoundError as error:
         return _missing(request, error)
     except ConflictError:
@@ -177,7 +165,7 @@ async def move(request: Request, console: StaffSession, ticket_id: TicketId) -> 
             await ticket_service.transition(
                 session, ticket_id=ticket_id, status=target, actor=console.user.email, now=now
             )
-            await _audit(session, console, "tickets.transition", ticket_id, now)
+            await audited(session, console, "tickets.transition", f"ticket:{ticket_id}", now=now)
     except NotFoundError as error:
         return _missing(request, error)
     except ConflictError:

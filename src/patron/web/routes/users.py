@@ -10,9 +10,9 @@ from starlette.responses import RedirectResponse, Response
 
 from patron.access import users as user_service
 from patron.access.schemas import ConsoleSession
-from patron.audit import service as audit_service
 from patron.kit.errors import NotFoundError
 from patron.kit.time import utcnow
+from patron.web.audit import audited
 from patron.web.auth import AdminSession, checked_form, database_of, remember
 from patron.web.messages import error_text
 from patron.web.templating import render
@@ -45,14 +45,12 @@ async def _switch(
                 await user_service.disable_user(session, user_id=user_id, now=now)
             else:
                 await user_service.enable_user(session, user_id=user_id)
-            await audit_service.record(
+            await audited(
                 session,
-                actor=audit_service.ACTOR_USER,
-                action="users.disable" if disable else "users.enable",
-                target=f"user:{user_id}",
+                console,
+                "users.disable" if disable else "users.enable",
+                f"user:{user_id}",
                 now=now,
-                user_id=console.user.id,
-                role=console.user.role.value,
             )
     except NotFoundError as error:
         language: str = request.state.language

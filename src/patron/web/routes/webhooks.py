@@ -15,11 +15,10 @@ from fastapi import APIRouter, Path, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
-from patron.access.schemas import ConsoleSession
-from patron.audit import service as audit_service
 from patron.kit.errors import InvalidInputError, NotFoundError, PatronError
 from patron.kit.outbox import ALL_EVENTS
 from patron.kit.time import utcnow
+from patron.web.audit import audited
 from patron.web.auth import AdminSession, checked_form, database_of, remember
 from patron.web.messages import error_text
 from patron.web.templating import gettext_for, render
@@ -48,18 +47,6 @@ def status_labels(language: str) -> dict[str, str]:
 def _missing(request: Request, error: PatronError) -> Response:
     context = {"title": error_text(error, request.state.language), "message": ""}
     return render(request, "error.html", context, status_code=404)
-
-
-async def _record(console: ConsoleSession, session: Any, action: str, target: str) -> None:
-    await audit_service.record(
-        session,
-        actor=audit_service.ACTOR_USER,
-        action=action,
-        target=target,
-        now=utcnow(),
-        user_id=console.user.id,
-        role=console.user.role.value,
-    )
 
 
 async def _list_page(request: Request, context: dict[str, Any], status_code: int = 200) -> Response:
@@ -114,7 +101,7 @@ async def create(request: Request, console: AdminSession) -> Response:
                 description=data.description,
                 now=utcnow(),
             )
-            await _record(console, session, "webhooks.create_webhook", f"webhook:{created.id}")
+            await audited(session, console, "webhooks.create_webhook", f"webhook:{created.id}")
     except InvalidInputError as error:
         problem = error_text(error, language)
         return await _list_page(request, {"problem": problem, "form": given}, 422)
@@ -158,7 +145,7 @@ async def remove(request: Request, console: AdminSession, webhook_id: WebhookId)
     try:
         async with database_of(request).write() as session:
             await webhook_service.remove_endpoint(session, webhook_id)
-            await _record(console, session, "webhooks.delete_webhook", f"webhook:{webhook_id}")
+            await audited(session, console, "webhooks.delete_webhook", f"webhook:{webhook_id}")
     except NotFoundError as error:
         return _missing(request, error)
     return RedirectResponse("/admin/webhooks?notice=removed", status_code=303)
@@ -170,7 +157,7 @@ async def enable(request: Request, console: AdminSession, webhook_id: WebhookId)
     try:
         async with database_of(request).write() as session:
             await webhook_service.enable_endpoint(session, webhook_id, now=utcnow())
-            await _record(console, session, "webhooks.enable_webhook", f"webhook:{webhook_id}")
+            await audited(session, console, "webhooks.enable_webhook", f"webhook:{webhook_id}")
     except NotFoundError as error:
         return _missing(request, error)
     return RedirectResponse(f"/admin/webhooks/{webhook_id}?notice=enabled", status_code=303)
@@ -184,7 +171,7 @@ async def redeliver(
     try:
         async with database_of(request).write() as session:
             await webhook_service.redeliver(session, webhook_id, delivery_id, now=utcnow())
-            await _record(console, session, "webhooks.redeliver", f"webhook:{webhook_id}")
+            await audited(session, console, "webhooks.redeliver", f"webhook:{webhook_id}")
     except NotFoundError as error:
         return _missing(request, error)
     except WebhookDisabledError:
