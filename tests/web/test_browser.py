@@ -260,7 +260,10 @@ def test_the_browser_language_is_the_default(site: Site, browser: Any) -> None:
 def test_a_phone_sized_screen_needs_no_sideways_scrolling(site: Site, browser: Any) -> None:
     page = _page(browser, width=360, height=740)
     _log_in(page, site)
-    for target in ("/admin", "/admin/members?q=a", f"/admin/members/{site.member_id}"):
+    pages = ("/admin", "/admin/members?q=a", f"/admin/members/{site.member_id}", "/admin/tickets",
+             "/admin/campaigns", "/admin/program", "/admin/reviews?show=all", "/admin/messages",
+             "/admin/users", "/admin/keys", "/admin/webhooks")  # fmt: skip
+    for target in pages:
         page.goto(site.base + target)
         page.wait_for_load_state("networkidle")
         width = page.evaluate("document.documentElement.scrollWidth")
