@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -29,7 +30,7 @@ import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from patron.kit.instant import EARLIEST, LATEST, checked_instant
+from patron.kit.instant import EARLIEST, LATEST, YEARS, checked_day, checked_instant
 from tests.api.conftest import Api
 from tests.api.test_role_matrix import (
     CAMPAIGNS_PROGRAM,
@@ -300,16 +301,37 @@ async def test_a_body_moment_out_of_the_calendar_is_refused(
     assert response.json()["error"]["field"].endswith(field)
 
 
-def test_an_instant_is_checked_in_utc_with_a_day_to_spare() -> None:
+def test_an_instant_is_written_in_the_years_0002_to_9998_and_lies_within_the_utc_range() -> None:
     assert checked_instant(datetime(2026, 3, 1, 9, 30)) == datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
-    assert checked_instant(EARLIEST) == EARLIEST
-    assert checked_instant(LATEST) == LATEST
-    for moment in (EARLIEST - timedelta(microseconds=1), LATEST + timedelta(microseconds=1)):
-        with pytest.raises(ValueError, match="must be a moment between"):
+    first = datetime(2, 1, 1, tzinfo=ZoneInfo("Pacific/Kiritimati"))  # +14: 0001-12-31 in UTC
+    last = datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=ZoneInfo("Etc/GMT+12"))  # -12
+    for moment in (first, last):
+        assert EARLIEST <= checked_instant(moment) <= LATEST
+    for moment in (
+        datetime(1, 12, 31, 23, 59, 59, tzinfo=UTC),  # format date-time, but the year 0001
+        datetime(9999, 1, 1, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=ZoneInfo("Pacific/Kiritimati")),  # the year 0 in UTC
+    ):
+        with pytest.raises(ValueError, match="must be a moment in a year from 0002 to 9998"):
             checked_instant(moment)
     for zone in ("Pacific/Kiritimati", "Etc/GMT+12"):  # +14 and -12: either end stays in range
         EARLIEST.astimezone(ZoneInfo(zone))
         LATEST.astimezone(ZoneInfo(zone))
+
+
+def test_the_schema_states_the_years_it_takes() -> None:
+    """The schema's ``pattern`` and the validator agree on every year: what the schema calls
+    valid is taken (schemathesis sent ``0001-01-01T00:00:00Z``, format date-time, and got a
+    422), and what it calls invalid is refused."""
+    pattern = re.compile(YEARS)
+    for year in range(1, 10000):
+        written = f"{year:04d}-06-15"
+        try:
+            checked_day(date(year, 6, 15))
+            taken = True
+        except ValueError:
+            taken = False
+        assert bool(pattern.match(written)) == taken, written
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
 
-from patron.kit.instant import checked_day, checked_instant
+from patron.kit.instant import YEARS_IN_SCHEMA, checked_day, checked_instant
 
 _DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _MOMENT = re.compile(
@@ -38,13 +38,17 @@ def _matching(pattern: re.Pattern[str], example: str) -> Any:
 
 
 IsoDay = Annotated[
-    date, BeforeValidator(_matching(_DAY, "2026-03-01")), AfterValidator(checked_day)
+    date,
+    BeforeValidator(_matching(_DAY, "2026-03-01")),
+    AfterValidator(checked_day),
+    YEARS_IN_SCHEMA,
 ]
-"""A day, 0001-01-02 to 9999-12-30 (:mod:`patron.kit.instant`)."""
+"""A day in a year from 0002 to 9998 (:mod:`patron.kit.instant`)."""
 IsoMoment = Annotated[
     datetime,
     BeforeValidator(_matching(_MOMENT, "2026-03-01T09:30:00Z")),
     AfterValidator(checked_instant),
+    YEARS_IN_SCHEMA,
 ]
 """A moment, in UTC once read, that every time zone can show (:mod:`patron.kit.instant`):
 ``0001-01-01T00:00:00+14:00`` is the year 0 in UTC and answered 500 (issue 16)."""

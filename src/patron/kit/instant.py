@@ -8,6 +8,12 @@ An :data:`Instant` is therefore an aware moment whose UTC value lies within
 :data:`EARLIEST` and :data:`LATEST`, a day inside the calendar at both ends, so that reading it
 in any time zone (offsets stay within a day) and a day's arithmetic on it stay representable.
 A naive value is taken as UTC, as :func:`patron.kit.time.ensure_utc` does.
+
+The rule a client sees is simpler and is the one ``/openapi.json`` states (a ``pattern`` on the
+year, :data:`YEARS`): a moment or a day is written in a year from 0002 to 9998. Whatever its
+offset, such a moment lies within :data:`EARLIEST` and :data:`LATEST` in UTC. (Bounding the UTC
+value alone refused ``0001-01-01T00:00:00Z``, which the schema's ``format: date-time`` calls
+valid: schemathesis found it.)
 """
 
 from __future__ import annotations
@@ -15,18 +21,25 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, Field
 
 EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
 LATEST = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
-EARLIEST_DAY = date(1, 1, 2)
-LATEST_DAY = date(9999, 12, 30)
-RANGE_TEXT = "between 0001-01-02T00:00:00Z and 9999-12-30T23:59:59Z"
+FIRST_YEAR, LAST_YEAR = 2, 9998
+RANGE_TEXT = "in a year from 0002 to 9998"
+YEARS = (
+    r"^(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
+)
+"""The schema's ``pattern`` of a day or moment: its year, as written, from 0002 to 9998."""
+YEARS_IN_SCHEMA = Field(json_schema_extra={"pattern": YEARS})
 
 
 def checked_instant(value: datetime) -> datetime:
-    """``value`` in UTC if it is within :data:`EARLIEST` and :data:`LATEST`, else
-    :class:`ValueError` (a pydantic validator's refusal: 422 naming the field)."""
+    """``value`` in UTC if it is written in a year from 0002 to 9998 (then it lies within
+    :data:`EARLIEST` and :data:`LATEST` in UTC), else :class:`ValueError` (a pydantic
+    validator's refusal: 422 naming the field)."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be a moment {RANGE_TEXT}")
     try:
         moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except OverflowError:
@@ -37,15 +50,16 @@ def checked_instant(value: datetime) -> datetime:
 
 
 def checked_day(value: date) -> date:
-    """``value`` if a day's shift either way stays in the calendar, else :class:`ValueError`."""
-    if not EARLIEST_DAY <= value <= LATEST_DAY:
-        raise ValueError("must be a day between 0001-01-02 and 9999-12-30")
+    """``value`` if it is in a year from 0002 to 9998 (a day's shift either way stays in the
+    calendar), else :class:`ValueError`."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be a day {RANGE_TEXT}")
     return value
 
 
 def checked_local(value: date) -> date:
     """A wall-clock day or moment (a campaign window's, read later in the program's time
-    zone) if its day is within :data:`EARLIEST_DAY` and :data:`LATEST_DAY`, else
+    zone) if its day is in a year from 0002 to 9998, else
     :class:`ValueError`: then the zone's offset and a day added for an end stay
     representable."""
     checked_day(value.date() if isinstance(value, datetime) else value)
@@ -68,9 +82,11 @@ def _as_written(value: Any) -> Any:
     return value
 
 
-Instant = Annotated[datetime, BeforeValidator(_as_written), AfterValidator(checked_instant)]
+Instant = Annotated[
+    datetime, BeforeValidator(_as_written), AfterValidator(checked_instant), YEARS_IN_SCHEMA
+]
 """A moment given as RFC 3339 text (or a ``datetime``), in UTC once read, that every time
 zone can show (see the module): the type of every moment in a request body."""
 
-Day = Annotated[date, AfterValidator(checked_day)]
+Day = Annotated[date, AfterValidator(checked_day), YEARS_IN_SCHEMA]
 """A day a time zone's shift keeps in the calendar."""

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from patron.kit.instant import checked_instant
+from patron.kit.instant import YEARS_IN_SCHEMA, checked_instant
 from patron.members.models import Language
 
 # Text without control characters and not blank (also the schema's pattern in /openapi.json).
@@ -61,7 +61,9 @@ class ProductWrite(BaseModel):
         None
     )
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
-    launched_at: Annotated[AwareDatetime, AfterValidator(checked_instant)] | None = None
+    launched_at: (
+        Annotated[AwareDatetime, AfterValidator(checked_instant), YEARS_IN_SCHEMA] | None
+    ) = None
     active: StrictBool = True
 
     @model_validator(mode="after")

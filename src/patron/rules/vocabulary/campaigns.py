@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from patron.kit.instant import checked_local
+from patron.kit.instant import YEARS_IN_SCHEMA, checked_local
 from patron.kit.strict import WHOLE, Strict
 from patron.rules.vocabulary.base import LimitPeriod, Slug
 from patron.rules.vocabulary.conditions import Conditions
@@ -92,7 +92,7 @@ def _moment(value: Any) -> Any:
     return checked_local(value)  # the zone's offset and an end's day stay in the calendar
 
 
-LocalMoment = Annotated[datetime | date, BeforeValidator(_moment)]
+LocalMoment = Annotated[datetime | date, BeforeValidator(_moment), YEARS_IN_SCHEMA]
 
 
 def _start_of(value: date, *, end: bool) -> datetime:
