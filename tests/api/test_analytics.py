@@ -54,6 +54,7 @@ async def test_bad_windows_are_422(api: Api, query: str, field: str) -> None:
         "code": "invalid_window",
         "message": response.json()["error"]["message"],
         "field": field,
+        "params": {},
     }
 
 

@@ -249,6 +249,7 @@ async def test_patch_pauses_resumes_and_edits_by_merge_patch(api: Api) -> None:
         "code": "invalid_input",
         "message": "a campaign's key cannot change",
         "field": "key",
+        "params": {},
     }
     missing = await api.call("PATCH", "/campaigns/nope", json={"status": "paused"})
     assert missing.status_code == 404

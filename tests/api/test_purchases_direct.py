@@ -46,7 +46,15 @@ async def test_a_body_that_is_not_json_is_refused(api: Api) -> None:
         "code": "validation_error",
         "message": "[1]: JSON decode error",
         "field": "[1]",
-        "details": [{"field": "[1]", "message": "JSON decode error"}],
+        "params": {},
+        "details": [
+            {
+                "field": "[1]",
+                "message": "JSON decode error",
+                "code": "json_invalid",
+                "params": {},
+            }
+        ],
     }
 
 
@@ -66,7 +74,10 @@ async def test_another_content_type_gets_the_standard_answer(api: Api) -> None:
         "code": "validation_error",
         "message": message,
         "field": None,
-        "details": [{"field": "", "message": message}],
+        "params": {},
+        "details": [
+            {"field": "", "message": message, "code": "model_attributes_type", "params": {}}
+        ],
     }
     assert await _counts(api) == (0, 0)
 

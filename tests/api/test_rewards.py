@@ -36,6 +36,7 @@ async def test_redeem_consume_and_refusals(api: Api) -> None:
     )
     assert poor.status_code == 409
     assert poor.json()["error"]["code"] == "insufficient_points"
+    assert poor.json()["error"]["params"] == {"requested": 1000, "available": 50}
     gold_only = await api.call(
         "POST", "/redemptions", json={"member_id": member_id, "reward_code": "GOLD-PREVIEW"}
     )

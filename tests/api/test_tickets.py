@@ -63,6 +63,7 @@ async def test_a_ticket_over_http(api: Api) -> None:
         "code": "invalid_ticket_transition",
         "message": "a closed ticket cannot become open",
         "field": "status",
+        "params": {},
     }
     shown = (await api.call("GET", path, role="staff")).json()
     assert (shown["status"], shown["first_response_at"] is not None) == ("closed", True)

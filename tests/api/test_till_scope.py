@@ -132,6 +132,7 @@ async def test_pos_names_the_member_to_consume_a_coupon(api: Api) -> None:
             "code": "member_required",
             "message": "a till names the member using the coupon",
             "field": "member_id",
+            "params": {},
         },
     )
     assert (await api.call("POST", path, "pos")).status_code == 422
@@ -154,8 +155,15 @@ async def test_an_absurd_purchase_is_refused_by_the_default_limits(api: Api) -> 
     error = response.json()["error"]
     assert (error["code"], error["field"]) == ("limit_exceeded", "total")
     assert "limits.max_purchase_total" in error["message"]
+    # the values the message names, for a client to write it in its own words (issue 11.7)
+    assert error["params"] == {
+        "total": "1500000000000.00",
+        "limit": "1000000.00",
+        "currency": "RUB",
+    }
     batch = await api.call("POST", "/purchases/batch", "pos", json={"purchases": [huge]})
     assert batch.json()["results"][0]["error"]["code"] == "limit_exceeded"
+    assert batch.json()["results"][0]["error"]["params"] == error["params"]
     assert await _counts(api) == before
 
 
@@ -171,6 +179,7 @@ async def test_the_program_sets_the_limits(api: Api) -> None:
     answer = (await api.call("POST", "/purchases", "pos", json=points)).json()["error"]
     assert answer["code"] == "limit_exceeded"
     assert "limits.max_points_per_purchase" in answer["message"]
+    assert answer["params"] == {"points": 400, "limit": 300}
     assert await _counts(api) == before
     fine = purchase("ok", "card-1", [("tea-1", "tea", 1, "2000.00")])
     assert (await api.call("POST", "/purchases", "pos", json=fine)).status_code == 201

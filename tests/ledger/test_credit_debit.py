@@ -203,6 +203,7 @@ async def test_refused_debit_changes_nothing(database: Database) -> None:
         "code": "insufficient_points",
         "message": "31 points requested but only 30 available",
         "field": "amount",
+        "params": {"requested": 31, "available": 30},
     }
 
 

@@ -353,11 +353,14 @@ def test_to_dict_carries_every_problem() -> None:
             "message": "the program file has 1 problem; first: "
             "earning.rules[1].effect.multiply_lines: must be greater than 0",
             "field": "earning.rules[1].effect.multiply_lines",
+            "params": {},
             "details": [
                 {
                     "path": "earning.rules[1].effect.multiply_lines",
                     "message": "must be greater than 0",
                     "line": 41,
+                    "code": "greater_than",
+                    "params": {"bound": "0"},
                 }
             ],
         }

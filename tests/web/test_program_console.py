@@ -110,6 +110,12 @@ async def test_a_bad_file_shows_each_problem_next_to_its_line(console: Console) 
             "/admin/program/check?lang=ru", data={"csrf_token": token, "text": broken}
         )
         assert "В файле 1 ошибка. Ничего не применено." in russian.text
+        # the problem itself in Russian, from its code and params (issue 11 part 7)
+        assert "должно быть одним из: &#39;floor&#39;" in russian.text, russian.text[:3000]
+        polish = await client.post(
+            "/admin/program/check?lang=pl", data={"csrf_token": token, "text": broken}
+        )
+        assert "musi być jednym z: &#39;floor&#39;" in polish.text
         forged = await client.post("/admin/program/check", data={"csrf_token": "x", "text": SEED})
         assert forged.status_code == 403
     assert await _active_version(console) == version

@@ -1,7 +1,11 @@
-"""Every error leaves the API as ``{"error": {"code", "message", "field"}}``.
+"""Every error leaves the API as ``{"error": {"code", "message", "field", "params"}}``.
 
-Payload validation errors answer 422 with code ``validation_error`` and the path of the first
-field at fault (``lines[0].unit_price``); the full list is under ``error.details``. A
+``params`` are the values the English ``message`` names (``kit.errors``), so a client can
+write the error in its own words and language. Payload validation errors answer 422 with code
+``validation_error`` and the path of the first field at fault (``lines[0].unit_price``); the
+full list is under ``error.details``, each with its ``field``, ``message``, ``code`` (what is
+wrong: ``missing``, ``greater_than``, ``string_too_long``, ... as pydantic names it) and
+``params`` (the bound: ``{"gt": 0}``); the top-level ``params`` are the first detail's. A
 statement that waited past SQLite's busy timeout for a lock another process held answers 503
 ``database_busy`` with ``Retry-After`` (kit/sqlite_inline.py); nothing was written.
 """
@@ -19,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route, compile_path
 
-from patron.kit.errors import PatronError
+from patron.kit.errors import Param, PatronError
 from patron.kit.sqlite_inline import DatabaseBusyError
 
 _HTTP_CODES = {
@@ -56,12 +60,35 @@ async def _patron_error(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(error.to_dict(), status_code=error.status)
 
 
+def _scalar(value: Any) -> Param:
+    """A pydantic context value as JSON: numbers and text as they are, anything else as text
+    (a ``Decimal`` bound, a pattern, an exception's message)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """pydantic's errors as ``{"field", "message", "code", "params"}``."""
+    return [
+        {
+            "field": field_path(e.get("loc", ())),
+            "message": _message(e),
+            "code": str(e.get("type", "invalid")),
+            "params": {
+                name: _scalar(value)
+                for name, value in (e.get("ctx") or {}).items()
+                if name != "error"
+            },
+        }
+        for e in errors
+    ]
+
+
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    details = [
-        {"field": field_path(e.get("loc", ())), "message": _message(e)} for e in error.errors()
-    ]
-    first = details[0] if details else {"field": None, "message": "invalid request"}
+    details = validation_details(error.errors())
+    first = details[0] if details else {"field": None, "message": "invalid request", "params": {}}
     body = {
         "error": {
             "code": "validation_error",
@@ -69,6 +96,7 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
             if first["field"]
             else first["message"],
             "field": first["field"] or None,
+            "params": first["params"],
             "details": details,
         }
     }
@@ -138,7 +166,9 @@ def install_shadowed_405(app: FastAPI) -> None:
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     code = _HTTP_CODES.get(error.status_code, "http_error")
-    body = {"error": {"code": code, "message": str(error.detail), "field": None}}
+    body: dict[str, Any] = {
+        "error": {"code": code, "message": str(error.detail), "field": None, "params": {}}
+    }
     headers = dict(error.headers or {})
     if error.status_code == 405:
         headers["Allow"] = allowed_methods(request)
@@ -152,11 +182,12 @@ async def _database_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, OperationalError)
     if not isinstance(error.orig, DatabaseBusyError):
         raise error  # any other database failure is the server's (500, logged)
-    body = {
+    body: dict[str, Any] = {
         "error": {
             "code": "database_busy",
             "message": "the database is busy; try again shortly",
             "field": None,
+            "params": {},
         }
     }
     headers = {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)}

@@ -181,7 +181,9 @@ class RequestObserver:
 
 
 async def _internal_error(send: Send, echoed: tuple[bytes, bytes]) -> None:
-    body = b'{"error":{"code":"internal_error","message":"internal error","field":null}}'
+    body = (
+        b'{"error":{"code":"internal_error","message":"internal error","field":null,"params":{}}}'
+    )
     await send(
         {
             "type": "http.response.start",

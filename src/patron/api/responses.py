@@ -150,6 +150,10 @@ def error_schema(codes: Iterable[str]) -> dict[str, Any]:
                     "code": {"type": "string", "enum": list(codes)},
                     "message": {"type": "string"},
                     "field": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                    "params": {
+                        "type": "object",
+                        "description": "The values the message names (JSON scalars).",
+                    },
                     "details": {"type": "array", "items": {"type": "object"}},
                 },
             }

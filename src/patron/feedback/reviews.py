@@ -56,7 +56,11 @@ async def create_review(
             return await _same_or_conflict(session, existing, fingerprint)
     member = await member_service.get_member(session, member_id=data.member_id)
     if member.program_id != active.program_id:
-        raise MemberNotFoundError(f"member {data.member_id} does not exist", field="member_id")
+        raise MemberNotFoundError(
+            f"member {data.member_id} does not exist",
+            field="member_id",
+            params={"member_id": data.member_id},
+        )
     if data.purchase_id is not None:
         owner = await repository.purchase_member(data.purchase_id)
         if owner is None or owner != (active.program_id, data.member_id):

@@ -211,7 +211,11 @@ async def _invite(
         return to_invitation(existing, survey.key, created=False)
     member = await repository.member(member_id)
     if member is None or member.program_id != survey.program_id:
-        raise MemberNotFoundError(f"member {member_id} does not exist", field="member_id")
+        raise MemberNotFoundError(
+            f"member {member_id} does not exist",
+            field="member_id",
+            params={"member_id": member_id},
+        )
     row = SurveyInvitation(
         survey_id=survey.id,
         member_id=member_id,

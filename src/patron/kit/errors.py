@@ -1,25 +1,50 @@
 """Errors with a stable machine code, an HTTP status and a human message.
 
 Every domain subclasses :class:`PatronError`; the API renders any of them as
-``{"error": {"code": ..., "message": ..., "field": ...}}`` with ``status``.
+``{"error": {"code": ..., "message": ..., "field": ..., "params": {...}}}`` with ``status``.
+
+``message`` is English, for logs and API clients. ``params`` are the values the message names
+(a member id, an amount, a limit), as JSON scalars, so that a surface (the console, the portal)
+writes the error in its reader's language from ``code`` and ``params`` alone
+(``patron.web.messages``), never by parsing ``message``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
+
+Param = str | int | float | bool | None
+"""A value an error or a problem names: a JSON scalar (money as decimal text)."""
 
 
 class PatronError(Exception):
     code: ClassVar[str] = "error"
     status: ClassVar[int] = 400
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        params: Mapping[str, Param] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.params: dict[str, Param] = dict(params or {})
+
+    def body(self) -> dict[str, object]:
+        """The inside of ``{"error": ...}``."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "field": self.field,
+            "params": self.params,
+        }
 
     def to_dict(self) -> dict[str, object]:
-        return {"error": {"code": self.code, "message": self.message, "field": self.field}}
+        return {"error": self.body()}
 
 
 class NotFoundError(PatronError):

@@ -14,6 +14,7 @@ class InsufficientPointsError(ConflictError):
         super().__init__(
             f"{requested} points requested but only {max(available, 0)} available",
             field="amount",
+            params={"requested": requested, "available": max(available, 0)},
         )
         self.requested = requested
         self.available = available

@@ -46,7 +46,11 @@ async def create_link(session: AsyncSession, *, member_id: int, now: datetime) -
     """A new one-time login token for the member (shown once; only its hash is kept)."""
     member = await session.get(Member, member_id)
     if member is None:
-        raise MemberNotFoundError(f"member {member_id} does not exist", field="member_id")
+        raise MemberNotFoundError(
+            f"member {member_id} does not exist",
+            field="member_id",
+            params={"member_id": member_id},
+        )
     if member.erased_at is not None:
         raise MemberErasedError(f"member {member_id} was erased", field="member_id")
     await session.execute(delete(PortalLink).where(PortalLink.expires_at <= now))
@@ -167,7 +171,11 @@ async def start_session(session: AsyncSession, *, member_id: int, now: datetime)
     """A member session started by another proof of who the member is (an embed token)."""
     member = await session.get(Member, member_id)
     if member is None or member.erased_at is not None:
-        raise MemberNotFoundError(f"member {member_id} does not exist", field="member_id")
+        raise MemberNotFoundError(
+            f"member {member_id} does not exist",
+            field="member_id",
+            params={"member_id": member_id},
+        )
     return await _start(session, member_id, now)
 
 

@@ -168,7 +168,11 @@ async def _require(
 ) -> models.Member:
     member = await repository.get(member_id, for_update=for_update)
     if member is None:
-        raise MemberNotFoundError(f"member {member_id} does not exist", field="member_id")
+        raise MemberNotFoundError(
+            f"member {member_id} does not exist",
+            field="member_id",
+            params={"member_id": member_id},
+        )
     return member
 
 
@@ -225,7 +229,11 @@ async def get_member_state(
     found = await MemberRepository(session).state(program_id, member_id, external_id)
     if found is None:
         if member_id is not None:
-            raise MemberNotFoundError(f"member {member_id} does not exist", field="member_id")
+            raise MemberNotFoundError(
+                f"member {member_id} does not exist",
+                field="member_id",
+                params={"member_id": member_id},
+            )
         raise MemberNotFoundError(
             f"no member with external_id {external_id!r}", field="external_id"
         )
@@ -250,7 +258,11 @@ async def emit_enrolled(
 def ensure_active(member: schemas.Member | schemas.MemberState) -> None:
     """Raise ``MemberBlockedError`` when the member is blocked."""
     if not member.is_active:
-        raise MemberBlockedError(f"member {member.id} is blocked", field="member_id")
+        raise MemberBlockedError(
+            f"member {member.id} is blocked",
+            field="member_id",
+            params={"member_id": member.id},
+        )
 
 
 async def update_member(

@@ -168,8 +168,10 @@ async def _enrol(
         for channel in sorted(row.consents)
     ]
     await MemberRepository(session).insert_consents(consents)
+    # the payloads' values are already checked: built without validating them again (a
+    # tenth of the import's CPU went to validating what the rows had just produced)
     enrolled = [
-        MemberEnrolled(
+        MemberEnrolled.model_construct(
             member_id=member_ids[row.external_id],
             external_id=row.external_id,
             language=row.language.value if row.language is not None else None,
@@ -179,7 +181,7 @@ async def _enrol(
         for row in rows
     ]
     credited = [
-        LedgerCredited(
+        LedgerCredited.model_construct(
             member_id=balance.member_id,
             entry_id=entry_id,
             kind=EntryKind.OPENING.value,

@@ -55,7 +55,11 @@ async def export_member(session: AsyncSession, *, member_id: int, now: datetime)
     repository = PrivacyRepository(session)
     profile = await repository.member_row(member_id)
     if profile is None:
-        raise MemberNotFoundError(f"member {member_id} does not exist", field="member_id")
+        raise MemberNotFoundError(
+            f"member {member_id} does not exist",
+            field="member_id",
+            params={"member_id": member_id},
+        )
     sections = await repository.sections(member_id)
     return MemberExport(member_id=member_id, exported_at=now, profile=profile, **sections)
 
@@ -67,7 +71,11 @@ async def erase_member(session: AsyncSession, *, member_id: int, now: datetime) 
     repository = PrivacyRepository(session)
     member = await repository.lock_member(member_id)
     if member is None:
-        raise MemberNotFoundError(f"member {member_id} does not exist", field="member_id")
+        raise MemberNotFoundError(
+            f"member {member_id} does not exist",
+            field="member_id",
+            params={"member_id": member_id},
+        )
     audit_service.note(session, target=f"member:{member_id}", changed=member.erased_at is None)
     if member.erased_at is None:
         external_id = member.external_id

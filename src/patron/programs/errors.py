@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from patron.kit.errors import NotFoundError, PatronError
+from patron.kit.errors import NotFoundError, Param, PatronError
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,12 +14,17 @@ class ProgramProblem:
 
     ``path`` names the field (``earning.rules[1].effect.multiply_lines``; empty for the whole
     document; ``line 4, column 7`` for a YAML syntax error). ``line`` is the 1-based line of
-    the source where the field (or its nearest written parent) is, when known.
+    the source where the field (or its nearest written parent) is, when known. ``code`` says
+    what is wrong (``missing``, ``unknown_field``, ``greater_than``, ...; docs/program.md) and
+    ``params`` hold the values ``message`` names, so that the console writes the problem in
+    its reader's language; ``invalid`` is a rule written in English only.
     """
 
     path: str
     message: str
     line: int | None = None
+    code: str = "invalid"
+    params: dict[str, Param] = field(default_factory=dict)
 
     def format(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
@@ -50,11 +55,16 @@ class ProgramInvalidError(PatronError):
 
     def to_dict(self) -> dict[str, object]:
         details = [
-            {"path": problem.path, "message": problem.message, "line": problem.line}
+            {
+                "path": problem.path,
+                "message": problem.message,
+                "line": problem.line,
+                "code": problem.code,
+                "params": problem.params,
+            }
             for problem in self.problems
         ]
-        error = {"code": self.code, "message": self.message, "field": self.field}
-        return {"error": {**error, "details": details}}
+        return {"error": {**self.body(), "details": details}}
 
 
 class ProgramNotFoundError(NotFoundError):

@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from patron.kit.errors import Param
 from patron.programs.errors import ProgramInvalidError, ProgramProblem
 from patron.programs.schema import Program
 
@@ -75,33 +76,41 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 _PATTERNS = {
     r"^[a-z0-9][a-z0-9_-]{0,63}$": (
-        "must be 1 to 64 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+        "lowercase_key",
+        "must be 1 to 64 lowercase letters, digits, '-' or '_', starting with a letter or digit",
     ),
     r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$": (
-        "must be 1 to 64 letters, digits, '-' or '_', starting with a letter or digit"
+        "key",
+        "must be 1 to 64 letters, digits, '-' or '_', starting with a letter or digit",
     ),
 }
-_FIXED_MESSAGES = {
-    "missing": "is required",
-    "model_type": "must be a mapping (key: value pairs)",
-    "model_attributes_type": "must be a mapping (key: value pairs)",
-    "dict_type": "must be a mapping (key: value pairs)",
-    "list_type": "must be a list",
-    "tuple_type": "must be a list",
-    "string_type": "must be a string",
-    "int_type": "must be a whole number",
-    "int_parsing": "must be a whole number",
-    "int_from_float": "must be a whole number",
-    "decimal_type": "must be a number",
-    "decimal_parsing": "must be a number",
-    "bool_type": "must be true or false",
-    "bool_parsing": "must be true or false",
-    "date_type": "must be a date such as 2026-12-31",
-    "date_parsing": "must be a date such as 2026-12-31",
-    "date_from_datetime_parsing": "must be a date such as 2026-12-31",
-    "date_from_datetime_inexact": "must be a date such as 2026-12-31",
-    "time_type": "must be a time such as 18:30",
-    "time_parsing": "must be a time such as 18:30",
+_FIXED_MESSAGES = {  # pydantic's kind: (the problem's code, its English text)
+    "missing": ("missing", "is required"),
+    "model_type": ("not_a_mapping", "must be a mapping (key: value pairs)"),
+    "model_attributes_type": ("not_a_mapping", "must be a mapping (key: value pairs)"),
+    "dict_type": ("not_a_mapping", "must be a mapping (key: value pairs)"),
+    "list_type": ("not_a_list", "must be a list"),
+    "tuple_type": ("not_a_list", "must be a list"),
+    "string_type": ("not_text", "must be a string"),
+    "int_type": ("not_a_whole_number", "must be a whole number"),
+    "int_parsing": ("not_a_whole_number", "must be a whole number"),
+    "int_from_float": ("not_a_whole_number", "must be a whole number"),
+    "decimal_type": ("not_a_number", "must be a number"),
+    "decimal_parsing": ("not_a_number", "must be a number"),
+    "bool_type": ("not_true_or_false", "must be true or false"),
+    "bool_parsing": ("not_true_or_false", "must be true or false"),
+    "date_type": ("not_a_date", "must be a date such as 2026-12-31"),
+    "date_parsing": ("not_a_date", "must be a date such as 2026-12-31"),
+    "date_from_datetime_parsing": ("not_a_date", "must be a date such as 2026-12-31"),
+    "date_from_datetime_inexact": ("not_a_date", "must be a date such as 2026-12-31"),
+    "time_type": ("not_a_time", "must be a time such as 18:30"),
+    "time_parsing": ("not_a_time", "must be a time such as 18:30"),
+}
+_BOUNDS = {  # pydantic's kind: the bound's name in its context, and the words
+    "greater_than": ("gt", "greater than"),
+    "greater_than_equal": ("ge", "greater than or equal to"),
+    "less_than": ("lt", "less than"),
+    "less_than_equal": ("le", "less than or equal to"),
 }
 _SHOULD = re.compile(r"^[A-Z]\w*(?: \w+)? should ")
 _PATH_PREFIX = re.compile(
@@ -118,11 +127,13 @@ def load_program(text: str) -> Program:
     problem found (YAML syntax errors stop at the first, as the parser cannot go on)."""
     if len(text) > MAX_CHARACTERS:
         message = f"the program file is longer than {MAX_CHARACTERS} characters"
-        raise ProgramInvalidError([ProgramProblem("", message)])
+        params: dict[str, Param] = {"max_characters": MAX_CHARACTERS}
+        raise ProgramInvalidError([ProgramProblem("", message, None, "file_too_long", params)])
     root, data = _parse(text)
     problems = [*_duplicate_keys(root, ()), *_nul_characters(root, ())]
     if not isinstance(data, dict):
-        problems.append(ProgramProblem("", "the program file must be a mapping of sections", 1))
+        message = "the program file must be a mapping of sections"
+        problems.append(ProgramProblem("", message, 1, "not_a_mapping"))
         raise ProgramInvalidError(problems)
     try:
         program = Program.model_validate(data)
@@ -147,21 +158,32 @@ def _parse(text: str) -> tuple[yaml.Node, object]:
             message = (
                 f"the program file has more than {MAX_VALUES} values once aliases are expanded"
             )
-            raise ProgramInvalidError([ProgramProblem("", message)])
+            params: dict[str, Param] = {"max_values": MAX_VALUES}
+            raise ProgramInvalidError(
+                [ProgramProblem("", message, None, "too_many_values", params)]
+            )
         data = None if root is None else loader.construct_document(root)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         message = error.problem or error.context or "is not valid YAML"
+        yaml_params: dict[str, Param] = {"detail": message}
         if mark is None:
-            raise ProgramInvalidError([ProgramProblem("", message)]) from None
+            problem = ProgramProblem("", message, None, "yaml_syntax", yaml_params)
+            raise ProgramInvalidError([problem]) from None
         where = f"line {mark.line + 1}, column {mark.column + 1}"
-        raise ProgramInvalidError([ProgramProblem(where, message, mark.line + 1)]) from None
+        yaml_params |= {"line": mark.line + 1, "column": mark.column + 1}
+        problem = ProgramProblem(where, message, mark.line + 1, "yaml_syntax", yaml_params)
+        raise ProgramInvalidError([problem]) from None
     except (yaml.YAMLError, ValueError, TypeError) as error:
-        raise ProgramInvalidError([ProgramProblem("", f"cannot be read: {error}")]) from None
+        message = f"cannot be read: {error}"
+        problem = ProgramProblem("", message, None, "unreadable", {"detail": str(error)})
+        raise ProgramInvalidError([problem]) from None
     finally:
         loader.dispose()
     if root is None:
-        raise ProgramInvalidError([ProgramProblem("", "the program file is empty", 1)])
+        raise ProgramInvalidError(
+            [ProgramProblem("", "the program file is empty", 1, "empty_file")]
+        )
     return root, data
 
 
@@ -186,7 +208,10 @@ def _duplicate_keys(node: yaml.Node, loc: Loc) -> Iterator[ProgramProblem]:
             line = key.start_mark.line + 1
             if name is not None and name in seen:
                 message = f"is written twice (lines {seen[name]} and {line})"
-                yield ProgramProblem(format_path((*loc, name)), message, line)
+                params: dict[str, Param] = {"first_line": seen[name], "line": line}
+                yield ProgramProblem(
+                    format_path((*loc, name)), message, line, "written_twice", params
+                )
             elif name is not None:
                 seen[name] = line
             yield from _duplicate_keys(value, (*loc, name if name is not None else "?"))
@@ -201,7 +226,8 @@ def _nul_characters(node: yaml.Node, loc: Loc) -> Iterator[ProgramProblem]:
     if isinstance(node, yaml.ScalarNode):
         if "\x00" in node.value:
             message = "must not contain a NUL character"
-            yield ProgramProblem(format_path(loc), message, node.start_mark.line + 1)
+            line = node.start_mark.line + 1
+            yield ProgramProblem(format_path(loc), message, line, "nul_character")
     elif isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             name = key.value if isinstance(key, yaml.ScalarNode) else "?"
@@ -219,55 +245,104 @@ def problems_from_error(
 
     A validator's message may begin with a path relative to where the validator sits
     (``levels: tier thresholds must strictly increase`` on ``tiers``); that path is appended.
-    A validator that found several problems gives one ``path: message`` per line.
+    A validator that found several problems gives one ``path: message`` per line (each such
+    line is an ``invalid`` problem: English only).
     """
+    code, params, text = explain(detail)
+    lines = text.split("\n")
     problems: list[ProgramProblem] = []
-    for message in readable_message(detail).split("\n"):
+    for message in lines:
         loc: Loc = tuple(detail["loc"])
         match = _PATH_PREFIX.match(message)
         if match:
             loc = (*loc, *split_path(match.group(1)))
             message = match.group(2)
-        problems.append(ProgramProblem(format_path(loc), message, _line_of(root, loc)))
+        line_code, line_params = (code, params) if len(lines) == 1 else ("invalid", {})
+        problems.append(
+            ProgramProblem(format_path(loc), message, _line_of(root, loc), line_code, line_params)
+        )
     return problems
 
 
 def readable_message(detail: ErrorDetails) -> str:
     """Pydantic's message in the words of the program file ("must be ...", "is required")."""
+    return explain(detail)[2]
+
+
+def _scalar(value: object) -> Param:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def explain(detail: ErrorDetails) -> tuple[str, dict[str, Param], str]:
+    """``(code, params, English text)`` of one pydantic error (docs/program.md lists the
+    codes). A validator that raises ``PydanticCustomError(code, template, params)`` gives its
+    own code; one that raises ``ValueError`` gives ``invalid``."""
     kind = detail["type"]
     context: dict[str, Any] = dict(detail.get("ctx") or {})
     if kind in ("value_error", "assertion_error"):
         error = context.get("error")
-        return str(error) if error is not None else detail["msg"].split(", ", 1)[-1]
+        text = str(error) if error is not None else detail["msg"].split(", ", 1)[-1]
+        return "invalid", {}, text
     if kind == "extra_forbidden":
-        return _unknown_field_message(tuple(detail["loc"]))
+        return _unknown_field(tuple(detail["loc"]))
     if kind in _FIXED_MESSAGES:
-        return _FIXED_MESSAGES[kind]
+        code, text = _FIXED_MESSAGES[kind]
+        return code, {}, text
     if kind == "string_pattern_mismatch":
         pattern = str(context.get("pattern", ""))
-        return _PATTERNS.get(pattern, f"must match the pattern {pattern}")
+        if pattern in _PATTERNS:
+            code, text = _PATTERNS[pattern]
+            return code, {}, text
+        return "pattern", {"pattern": pattern}, f"must match the pattern {pattern}"
+    sized = _size_problem(kind, context)
+    if sized is not None:
+        return sized
+    if kind in ("enum", "literal_error"):
+        choices = str(context.get("expected", "")).replace(" or ", ", ")
+        return "one_of", {"choices": choices}, _SHOULD.sub("must ", detail["msg"])
+    if kind in _BOUNDS:
+        name, words = _BOUNDS[kind]
+        limit = _scalar(context.get(name))
+        return kind, {"bound": limit}, f"must be {words} {limit}"
+    params = {name: _scalar(value) for name, value in context.items()}
+    return kind, params, _SHOULD.sub("must ", detail["msg"])
+
+
+def _size_problem(kind: str, context: dict[str, Any]) -> tuple[str, dict[str, Param], str] | None:
+    """A problem of length, count or decimal places, or ``None``."""
     if kind == "string_too_short":
         size = int(context.get("min_length", 1))
-        return "must not be empty" if size == 1 else f"must be at least {size} characters long"
+        if size == 1:
+            return "empty", {}, "must not be empty"
+        return "too_short", {"min_length": size}, f"must be at least {size} characters long"
     if kind == "string_too_long":
-        return f"must be at most {context.get('max_length')} characters long"
+        size = int(context.get("max_length", 0))
+        return "too_long", {"max_length": size}, f"must be at most {size} characters long"
     if kind in ("too_short", "too_long"):
         bound = "at least" if kind == "too_short" else "at most"
-        size = int(context.get("min_length" if kind == "too_short" else "max_length", 0))
-        return f"must have {bound} {size} item{'' if size == 1 else 's'}"
+        name = "min_length" if kind == "too_short" else "max_length"
+        size = int(context.get(name, 0))
+        code = "too_few_items" if kind == "too_short" else "too_many_items"
+        return code, {name: size}, f"must have {bound} {size} item{'' if size == 1 else 's'}"
     if kind == "decimal_max_places":
         places = int(context.get("decimal_places", 0))
-        return f"must have at most {places} decimal place{'' if places == 1 else 's'}"
-    return _SHOULD.sub("must ", detail["msg"])
+        text = f"must have at most {places} decimal place{'' if places == 1 else 's'}"
+        return "too_many_decimal_places", {"decimal_places": places}, text
+    return None
 
 
-def _unknown_field_message(loc: Loc) -> str:
+def _unknown_field(loc: Loc) -> tuple[str, dict[str, Param], str]:
     name = str(loc[-1]) if loc else ""
     fields = sorted(_model_at(loc[:-1]).model_fields)
     close = difflib.get_close_matches(name, fields, n=1, cutoff=0.6)
     if close:
-        return f"is not a known field; did you mean {close[0]}?"
-    return f"is not a known field; known fields here: {', '.join(fields)}"
+        text = f"is not a known field; did you mean {close[0]}?"
+        return "unknown_field", {"name": name, "suggestion": close[0]}, text
+    known = ", ".join(fields)
+    text = f"is not a known field; known fields here: {known}"
+    return "unknown_field", {"name": name, "known": known}, text
 
 
 def _model_at(loc: Loc) -> type[BaseModel]:

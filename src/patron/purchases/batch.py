@@ -75,7 +75,7 @@ async def record_purchases(
                 PurchaseBatchItem(
                     index=index,
                     status=error.status,
-                    error=BatchError(code=error.code, message=error.message, field=error.field),
+                    error=BatchError.model_validate(error.body()),
                 )
             )
             continue

@@ -103,6 +103,11 @@ def check_total_limit(program: Program, currency: str, total: int) -> None:
             f"the total {format_amount(total, currency)} is above the program's "
             f"limits.max_purchase_total of {format_amount(most, currency)}",
             field="total",
+            params={
+                "total": format_amount(total, currency),
+                "limit": format_amount(most, currency),
+                "currency": currency,
+            },
         )
 
 
@@ -114,6 +119,7 @@ def check_points_limit(program: Program, points: int) -> None:
             f"the purchase would earn {points} points, above the program's "
             f"limits.max_points_per_purchase of {most}",
             field="lines",
+            params={"points": points, "limit": most},
         )
 
 

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from patron.kit.errors import Param
 from patron.kit.instant import Instant
 from patron.kit.strict import WHOLE
 
@@ -288,9 +289,12 @@ class PurchaseBatchCreate(Strict):
 
 
 class BatchError(BaseModel):
+    """The error ``POST /purchases`` would have answered (its ``error`` object)."""
+
     code: str
     message: str
     field: str | None
+    params: dict[str, Param] = {}
 
 
 class PurchaseBatchItem(BaseModel):

@@ -1,5 +1,6 @@
 """Errors as a person reads them: the text of a :class:`PatronError`'s stable ``code`` in the
-page's language (the English ``message`` of the error is for logs and the API)."""
+page's language, filled with the error's ``params`` (the English ``message`` of the error is
+for logs and the API)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ def _texts(_: Callable[[str], str]) -> dict[str, str]:
     return {
         "program_not_found": _("No loyalty program is active yet: apply one first."),
         "member_not_found": _("There is no such member."),
+        "member_blocked": _("This member is blocked: no points can be earned or spent."),
+        "insufficient_points": _(
+            "%(requested)s points are needed, but only %(available)s are available."
+        ),
+        "limit_exceeded": _("This is above the program's limit of %(limit)s."),
         "user_not_found": _("There is no such user."),
         "invalid_window": _("There are no purchases in this period yet."),
         "invalid_input": _("The request is not valid."),
@@ -36,6 +42,11 @@ def _texts(_: Callable[[str], str]) -> dict[str, str]:
 def error_text(error: PatronError, language: str) -> str:
     _ = gettext_for(language)
     known = _texts(_).get(error.code)
+    if known is not None and "%(" in known:
+        try:
+            return known % error.params
+        except (KeyError, TypeError, ValueError):
+            known = None  # params that do not fill the text: the general words below
     if known is not None:
         return known
     return str(_("Something went wrong (%(code)s).") % {"code": error.code})

@@ -368,7 +368,11 @@ async def referral(
     active = await get_active_program(session)
     found = await referral_service.member_referral(session, active=active, member_id=member_id)
     if found is None:
-        raise MemberNotFoundError(f"member {member_id} does not exist", field="member_id")
+        raise MemberNotFoundError(
+            f"member {member_id} does not exist",
+            field="member_id",
+            params={"member_id": member_id},
+        )
     return found
 
 

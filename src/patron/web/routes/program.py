@@ -27,6 +27,7 @@ from patron.simulator.service import simulate_database
 from patron.web.audit import audited
 from patron.web.auth import AdminSession, StaffSession, checked_form, database_of, remember
 from patron.web.messages import error_text
+from patron.web.problem_texts import in_language
 from patron.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -132,12 +133,14 @@ async def _page(request: Request, context: dict[str, Any], status_code: int = 20
 
 
 async def _invalid(request: Request, text: str, error: ProgramInvalidError) -> Response:
-    """The editor with ``text`` and each of its problems next to its line (422)."""
+    """The editor with ``text`` and each of its problems next to its line (422), in the
+    page's language."""
+    problems = in_language(error.problems, request.state.language)
     context = {
         "text": text,
         "checked": True,
-        "problems": error.problems,
-        "lines": annotated_lines(text, error.problems),
+        "problems": problems,
+        "lines": annotated_lines(text, problems),
     }
     return await _page(request, context, status_code=422)
 
