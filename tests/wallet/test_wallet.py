@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 
 from patron.kit.db import Database
 from patron.kit.errors import IdempotencyConflictError
+from patron.privacy import service as privacy_service
 from patron.purchases.earn import record_purchase
 from patron.purchases.models import Purchase
 from patron.purchases.schemas import fingerprint
@@ -156,3 +157,13 @@ async def test_verify_finds_a_tampered_wallet(database: Database) -> None:
         )
     found = {(b.check, b.member_id) for b in await breaches(database)}
     assert found == {(WalletCheck.BALANCE, member), (WalletCheck.PAID, member)}
+
+
+async def test_the_members_export_holds_the_wallet(database: Database) -> None:
+    _, member = await setup(database)
+    await buy(database, "p-1", "1000.00")
+    await pay_cashback(database)
+    async with database.read() as session:
+        exported = await privacy_service.export_member(session, member_id=member, now=NOW)
+    assert [(w["member_id"], w["balance"]) for w in exported.wallets] == [(member, 5_000)]
+    assert [(e["kind"], e["amount"]) for e in exported.wallet_entries] == [("credit", 5_000)]
