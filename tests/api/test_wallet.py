@@ -16,6 +16,7 @@ from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.purchases.models import Purchase
 from tests.api.conftest import Api
+from tests.conftest import SEED_PROGRAM
 from tests.wallet.helpers import program_text
 
 CARD = {"X-Patron-Member-External-Id": "w-1"}
@@ -129,3 +130,19 @@ async def test_the_quote_shows_what_the_wallet_can_pay(api: Api) -> None:
     anonymous = {k: v for k, v in cart.items() if k != "member_external_id"}
     nobody = await api.call("POST", "/checkout/quote", json=anonymous)
     assert (nobody.json()["wallet_balance"], nobody.json()["wallet_can_pay"]) == ("0.00", "0.00")
+
+
+async def test_the_examples_app_cashback_runs_end_to_end(api: Api) -> None:
+    example = (SEED_PROGRAM.parent / "campaigns-program.yaml").read_text()
+    async with api.database.write() as session:
+        await program_service.apply_program(session, text=example, created_by="test")
+    enrolled = await api.call("POST", "/members", json={"external_id": "w-1"})
+    member_id = enrolled.json()["id"]
+    in_app = {**_purchase("w-app", "999.99"), "channel": "app"}
+    assert (await api.call("POST", "/purchases", json=in_app)).status_code == 201
+    assert (
+        await api.call("POST", "/purchases", json=_purchase("w-shop", "1000.00"))
+    ).status_code == 201
+    assert (await dispatch_pending(api.database, DEFERRED_HANDLERS)).failed == 0
+    read = await api.call("GET", f"/members/{member_id}/wallet", "staff")
+    assert read.json()["balance"] == "49.99"  # 5 % of 999.99, rounded down; the shop's: none
