@@ -137,6 +137,7 @@ async def test_the_list_shows_each_campaign_with_its_status_now(api: Api) -> Non
         ("social-share", "active", "active"),
         ("app-install", "active", "active"),
         ("refer-a-friend", "scheduled", "active"),
+        ("app-cashback", "active", "active"),
     ]
     triggers = {c["key"]: (c["trigger"], c["event"]) for c in listed.json()}
     assert triggers["birthday"] == ("birthday", None)
@@ -207,8 +208,8 @@ async def test_a_bad_campaign_is_refused_with_every_problem_and_changes_nothing(
     error = refused.json()["error"]
     assert error["code"] == "program_invalid"
     assert {d["path"] for d in error["details"]} == {
-        "campaigns[12].window.end",
-        "campaigns[12].stacking",
+        "campaigns[13].window.end",
+        "campaigns[13].stacking",
     }
     assert (await api.call("GET", "/program")).json()["version"] == before
     keyless = await api.call("POST", "/campaigns", json={"name": {"en": "x"}})
@@ -260,7 +261,7 @@ async def test_a_nul_character_is_refused_not_stored(api: Api) -> None:
     await _apply(api, EXAMPLE)
     refused = await api.call("POST", "/campaigns", json={**SPRING, "name": {"en": "a\u0000b"}})
     assert refused.status_code == 422, refused.text
-    assert refused.json()["error"]["details"][0]["path"] == "campaigns[12].name.en"
+    assert refused.json()["error"]["details"][0]["path"] == "campaigns[13].name.en"
     assert refused.json()["error"]["details"][0]["message"] == "must not contain a NUL character"
     written = EXAMPLE.replace('en: "December bonus"', 'en: "Dec\\0ember"')
     put = await api.call("PUT", "/program", content=written.encode())

@@ -17,8 +17,10 @@ lane, group commit, the fused PostgreSQL statement, batches) goes through
   (:func:`patron.rewards.grant.grant_reward`, event ``rewards.granted``), keyed
   ``deferred:<purchase>:<rule or campaign:key>:<index>`` so that a run again issues nothing
   twice;
-* ``credit_wallet`` and ``send_message``: ``None``, not applied yet (the wallet and program-
-  defined message templates do not exist); ``patron program validate`` warns about them.
+* ``credit_wallet``: cashback into the member's wallet (:mod:`patron.campaigns.wallet_credit`,
+  event ``wallet.credited``), under the same key;
+* ``send_message``: ``None``, not applied yet (program-defined message templates do not
+  exist); ``patron program validate`` warns about it.
 
 An anonymous purchase gets no deferred effects, as it earns no points.
 """
@@ -32,6 +34,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.campaigns.wallet_credit import credit_wallet
 from patron.kit.outbox import EventEnvelope, Handler
 from patron.programs import service as program_service
 from patron.programs.models import ProgramRecord
@@ -55,6 +58,7 @@ class Applied:
     source_id: str  # the rule id or the campaign key
     index: int  # its place in the rule's ``deferred`` list
     occurred_at: Any
+    now: Any = None  # when the purchase was recorded (its event's time): entries' created_at
 
     @property
     def key(self) -> str:
@@ -86,7 +90,7 @@ async def _issue_reward(session: AsyncSession, applied: Applied, effect: Deferre
 
 DEFERRED: dict[EffectType, Applier | None] = {
     EffectType.ISSUE_REWARD: _issue_reward,
-    EffectType.CREDIT_WALLET: None,  # no wallet yet (issue 12, part 5)
+    EffectType.CREDIT_WALLET: credit_wallet,
     EffectType.SEND_MESSAGE: None,  # no program-defined message templates yet
 }
 
@@ -165,6 +169,7 @@ async def apply_deferred(session: AsyncSession, event: EventEnvelope) -> None:
             source_id.removeprefix(ROW_PREFIX),
             index,
             purchase.occurred_at,
+            event.occurred_at,
         )
         await applier(session, applied, effect)
 

@@ -106,6 +106,8 @@ async def _restore(url: str, file: Path, *, replace: bool) -> _Restored:
     from patron.kit.time import utcnow
     from patron.ledger.verify import verify
     from patron.migrations import HEAD_REVISION, is_known_revision, upgrade_schema
+    from patron.purchases.wallet_pay import verify_paid
+    from patron.wallet.verify import verify as verify_wallet
 
     revision = await inspect_backup(url, file)
     if not is_known_revision(revision):
@@ -119,7 +121,10 @@ async def _restore(url: str, file: Path, *, replace: bool) -> _Restored:
     database = Database(url)
     try:
         async with database.read() as session:
-            breaches = await verify(session, now=utcnow())
+            moment = utcnow()
+            breaches = await verify(session, now=moment)
+            breaches += await verify_wallet(session, now=moment)
+            breaches += await verify_paid(session)
     finally:
         await database.dispose()
     return _Restored(

@@ -113,11 +113,19 @@ def _print_report(report: DailyReport, moment: datetime) -> None:
 
 def verify(db: DbOption = None, json_output: JsonOption = False) -> None:
     """Check every ledger invariant over every account (cached balance = sum of entries = sum
-    of lots less debt, lot bounds, movements). Prints each breach; exits 1 if there is one."""
+    of lots less debt, lot bounds, movements) and every wallet's (balance = sum of entries,
+    never negative, what purchases say the wallet paid). Prints each breach; exits 1 if there
+    is one."""
     moment = utcnow()
 
     async def work(session: AsyncSession) -> list[Breach]:
-        return await verify_ledger(session, now=moment)
+        from patron.purchases.wallet_pay import verify_paid
+        from patron.wallet.verify import verify as verify_wallet
+
+        found = await verify_ledger(session, now=moment)
+        found.extend(await verify_wallet(session, now=moment))
+        found.extend(await verify_paid(session))
+        return found
 
     breaches = run(in_unit_of_work(db, work, write=False))
     if json_output:

@@ -51,7 +51,7 @@ class Check(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Breach:
-    check: Check
+    check: StrEnum  # a :class:`Check`, or another domain's (``patron.wallet.verify``)
     member_id: int
     subject: str  # "account 3", "lot 17", "entry 42"
     expected: int

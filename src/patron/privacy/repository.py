@@ -42,6 +42,7 @@ from patron.segments.models import MemberSegment
 from patron.support.models import GoodwillCredit, Ticket, TicketEvent, TicketMessage
 from patron.support.states import AuthorKind
 from patron.tiers.models import TierChange
+from patron.wallet.models import Wallet, WalletEntry
 
 Row = dict[str, Any]
 
@@ -76,6 +77,8 @@ MEMBER_SECTIONS: dict[str, Table] = {
     "portal_links": PortalLink.__table__,  # type: ignore[dict-item]
     "portal_sessions": PortalSession.__table__,  # type: ignore[dict-item]
     "fingerprints": MemberFingerprint.__table__,  # type: ignore[dict-item]
+    "wallets": Wallet.__table__,  # type: ignore[dict-item]
+    "wallet_entries": WalletEntry.__table__,  # type: ignore[dict-item]
 }
 # export section -> (table, its column naming the parent, the parent's section): rows that
 # belong to the member through one of the member's tickets or reviews

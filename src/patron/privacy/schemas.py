@@ -53,6 +53,8 @@ class MemberExport(BaseModel):
     portal_sessions: list[Row]
     fingerprints: list[Row]
     referrals: list[Row]
+    wallets: list[Row] = []
+    wallet_entries: list[Row] = []
 
 
 class Erasure(BaseModel):

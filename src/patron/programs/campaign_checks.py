@@ -37,7 +37,7 @@ def campaign_problems(program: Program) -> list[str]:
             if deferred.issue_reward and deferred.issue_reward.reward not in codes:
                 reward = deferred.issue_reward.reward
                 problems.append(f"{here}.issue_reward.reward: {reward!r} is not a reward code")
-            if deferred.credit_wallet:
+            if deferred.credit_wallet and deferred.credit_wallet.amount is not None:
                 amounts.append((f"{here}.credit_wallet.amount", deferred.credit_wallet.amount))
         for where, amount in amounts:
             if amount is not None:

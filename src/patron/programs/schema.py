@@ -353,7 +353,7 @@ class Program(Strict):
                 if deferred.issue_reward and deferred.issue_reward.reward not in codes:
                     reward = deferred.issue_reward.reward
                     problems.append(f"{here}.issue_reward.reward: {reward!r} is not a reward code")
-                if deferred.credit_wallet:
+                if deferred.credit_wallet and deferred.credit_wallet.amount is not None:
                     try:
                         self.minor(
                             deferred.credit_wallet.amount, path=f"{here}.credit_wallet.amount"

@@ -60,6 +60,7 @@ from patron.purchases.repository import (
     lock_member_for_purchase,
 )
 from patron.purchases.schemas import PurchaseCreate, PurchaseRead
+from patron.purchases.wallet_pay import pay_from_wallet, wallet_amount
 from patron.rules.allocation import allocate, order_discount
 from patron.rules.context import PurchaseContext
 from patron.rules.engine import DeferredAction
@@ -125,6 +126,7 @@ async def record_purchase(
     check_total(data.currency, lines, total, shipping)
     check_total_limit(program, data.currency, total)
     check_not_in_future(program, data.occurred_at, now)
+    from_wallet = wallet_amount(data, total)
     member, account = await _lock_member(session, active, data)
     member_id = member.id if member is not None else None
     lifetime_before = account.lifetime_earned if account is not None else 0
@@ -172,6 +174,7 @@ async def record_purchase(
         "expires_at": expires_at if points else None,
         "request_hash": data.fingerprint(),
         "created_at": now,
+        "wallet_paid": from_wallet,  # written after the insert (pay_from_wallet)
     }
     breakdown: list[dict[str, Any]] = [dict(row) for row in evaluation.to_breakdown()]
     breakdown += [dict(row) for row in offers.rows]
@@ -184,6 +187,7 @@ async def record_purchase(
         and account is not None
         and points > 0
         and account.debt == 0
+        and from_wallet == 0
         and not (await raw_of(session)).is_sqlite
     )
     if fused:
@@ -216,6 +220,9 @@ async def record_purchase(
                 events.append(purchase_events.earned(member.id, entry.id, points))
         if purchase_events.EMIT:
             await emit_many(session, events, program_id=active.program_id, occurred_at=now)
+    await pay_from_wallet(
+        session, active=active, member=member, data=data, purchase_id=purchase_id, now=now
+    )
     if member is not None and offers.claims:
         await campaign_service.record_applications(
             session,

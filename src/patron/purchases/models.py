@@ -19,8 +19,9 @@ from patron.purchases.breakdown import BreakdownJson
 
 
 class Purchase(Base):
-    """A completed order. ``total`` and ``shipping`` are minor units; ``request_hash``
-    fingerprints the body so that a retry with the same ``external_id`` is recognised."""
+    """A completed order. ``total`` and ``shipping`` are minor units; ``wallet_paid`` is the
+    part of ``total`` the member's wallet paid; ``request_hash`` fingerprints the body so that
+    a retry with the same ``external_id`` is recognised."""
 
     __tablename__ = "purchases"
     __table_args__ = (
@@ -56,6 +57,8 @@ class Purchase(Base):
     points_earned: Mapped[int] = mapped_column(BigInteger, default=0)
     points_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    # paid from the member's cashback wallet (minor units, part of ``total``; migration 0024)
+    wallet_paid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     earn_entry_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     pending_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -5,7 +5,10 @@ The quote applies the rules of recording a purchase: lines may carry a ``discoun
 total (given, or by default the lines less their discounts and the coupons' discounts, plus
 the shipping due) may not be above the lines less their discounts plus the shipping due
 (``total_mismatch``), and a total below is an order-level discount spread over the lines;
-a given ``occurred_at`` may not be further ahead than ``purchases.max_future_minutes``."""
+a given ``occurred_at`` may not be further ahead than ``purchases.max_future_minutes``.
+
+For a member, ``wallet_balance`` is their cashback wallet's balance and ``wallet_can_pay``
+the lesser of it and the total due: what the purchase may send as ``wallet_amount``."""
 
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from patron.rewards.discounts import Cart, CartLine, apply_coupons
 from patron.rewards.service import validate_coupon
 from patron.rules.engine import evaluate
 from patron.rules.hints import Hint, HintKind, hints
+from patron.wallet import service as wallet_service
 
 
 def _hint(hint: Hint, currency: str) -> QuoteHint:
@@ -109,6 +113,7 @@ async def quote(
         session, program_id=active.program_id, program=program, context=context, member_id=member_id
     )
     rows = [*evaluation.to_breakdown(), *offers.rows]
+    wallet = await wallet_service.balance(session, member_id=member_id) if member_id else 0
     return Quote(
         member_id=member_id,
         currency=currency,
@@ -131,4 +136,6 @@ async def quote(
         hints=[
             _hint(hint, currency) for hint in [*hints(program, context, evaluation), *offers.hints]
         ],
+        wallet_balance=format_amount(wallet, currency),
+        wallet_can_pay=format_amount(min(wallet, total), currency),
     )

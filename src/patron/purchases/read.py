@@ -47,6 +47,8 @@ class PurchaseLike(Protocol):
     def expires_at(self) -> datetime | None: ...
     @property
     def breakdown(self) -> list[dict[str, Any]]: ...
+    @property
+    def wallet_paid(self) -> int: ...
 
 
 class LineLike(Protocol):
@@ -88,6 +90,7 @@ class PurchaseRow:
     pending_until: datetime | None
     expires_at: datetime | None
     breakdown: list[dict[str, Any]]
+    wallet_paid: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +152,7 @@ def purchase_read(purchase: PurchaseLike, lines: Sequence[LineLike]) -> Purchase
             )
             for line in lines
         ],
+        wallet_paid=format_amount(purchase.wallet_paid, currency),
     )
 
 

@@ -11,6 +11,14 @@ The ledger takes the points first from the lot this purchase created (pending or
 from other available points, then applies the program's policy when the member has spent
 them: ``debt``, ``cap_at_available`` or ``refuse``.
 
+The member's wallet cashback of the purchase (:mod:`patron.campaigns.wallet_credit`) is
+taken back by the same rule, cumulatively in proportion (``floor(credited x refunded /
+paid_for_goods)``), in the return's unit of work (event ``wallet.debited``, kind
+``reverse``). A wallet never goes below 0: under ``refuse`` a return that would take more
+cashback than the balance is refused (409 ``wallet_already_spent``); under ``debt`` and
+``cap_at_available`` it takes what is left. What the wallet *paid* of the purchase is not
+given back, as points spent on a coupon are not: the refund ``amount`` is the shop's money.
+
 A new return emits ``purchases.returned`` and, when it took points back, ``ledger.debited``
 (kind ``reverse``), in its unit of work; a retry emits nothing.
 """
@@ -42,6 +50,7 @@ from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn
 from patron.purchases.read import return_read
 from patron.purchases.repository import PurchaseRepository
 from patron.purchases.schemas import ReturnCreate, ReturnRead
+from patron.wallet import service as wallet_service
 
 _SHORTFALL = {
     WhenSpent.DEBT: ShortfallPolicy.DEBT,
@@ -166,9 +175,40 @@ async def record_return(
                 "program refuses such returns"
             ) from error
         record.points_reversed = -entry.amount
+    if purchase.member_id is not None:
+        await _reverse_cashback(session, active, purchase, amount, data, record.occurred_at, now)
     await repository.record_return(purchase, lines, record, returned)
     await _emit(session, active, record, entry)
     return return_read(record, purchase.currency), True
+
+
+async def _reverse_cashback(
+    session: AsyncSession,
+    active: ActiveProgram,
+    purchase: Purchase,
+    amount: int,
+    data: ReturnCreate,
+    occurred_at: datetime,
+    now: datetime,
+) -> None:
+    """Take back the purchase's wallet cashback in proportion, as its points (the wallet never
+    goes below 0: policy ``refuse`` refuses the return, the others take what is left)."""
+    assert purchase.member_id is not None
+    when_spent = active.program.returns.when_points_already_spent
+    await wallet_service.reverse_for_purchase(
+        session,
+        program_id=active.program_id,
+        member_id=purchase.member_id,
+        currency=purchase.currency,
+        purchase_id=purchase.id,
+        refunded=purchase.refunded + amount,
+        paid_for_goods=purchase.total - purchase.shipping,
+        idempotency_key=f"return:{purchase.id}:{data.external_id}",
+        source_id=f"{purchase.id}:{data.external_id}",
+        refuse_when_spent=when_spent is WhenSpent.REFUSE,
+        occurred_at=occurred_at,
+        now=now,
+    )
 
 
 async def _emit(

@@ -88,6 +88,11 @@ class PurchaseCreate(Strict):
     lines: Annotated[list[PurchaseLineCreate], Field(min_length=1, max_length=1000)]
     channel: Code | None = None
     store: Code | None = None
+    wallet_amount: AmountText | None = Field(
+        default=None,
+        description="Part of ``total`` paid from the member's cashback wallet (at most its "
+        "balance and the total; a member's purchase only)",
+    )
 
     @model_validator(mode="after")
     def _one_member_reference(self) -> Self:
@@ -100,8 +105,10 @@ class PurchaseCreate(Strict):
 
 
 def body_without_empty_discounts(body: dict[str, Any]) -> dict[str, Any]:
-    """The body with each line's ``discount`` left out where none was given, so a purchase
-    without discounts keeps the fingerprint it had before lines could carry one."""
+    """The body with each line's ``discount`` (and ``wallet_amount``) left out where none was
+    given, so a purchase without them keeps the fingerprint it had before they existed."""
+    if body.get("wallet_amount", "") is None:
+        del body["wallet_amount"]
     for line in body["lines"]:
         if line.get("discount", "") is None:
             del line["discount"]
@@ -192,6 +199,9 @@ class PurchaseRead(BaseModel):
     expires_at: datetime | None
     breakdown: list[BreakdownRow]
     lines: list[PurchaseLineRead]
+    wallet_paid: str = Field(
+        default="0", description="The part of ``total`` the member's cashback wallet paid"
+    )
 
 
 class ReturnRead(BaseModel):
@@ -263,6 +273,14 @@ class Quote(BaseModel):
     breakdown: list[BreakdownRow]
     discounts: list[QuoteDiscount]
     hints: list[QuoteHint]
+    wallet_balance: str = Field(
+        default="0", description="The member's cashback wallet balance (0 without a member)"
+    )
+    wallet_can_pay: str = Field(
+        default="0",
+        description="What the wallet can pay of this cart: the lesser of its balance and "
+        "``total_due``; send it (or less) as the purchase's ``wallet_amount``",
+    )
 
 
 MOST_PURCHASES_PER_BATCH = 500

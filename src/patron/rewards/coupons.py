@@ -21,6 +21,7 @@ from patron.ledger.events import LedgerCredited
 from patron.ledger.kinds import EntryKind
 from patron.ledger.repository import lock_account_for_update
 from patron.programs.expiry import expiry_for
+from patron.programs.schema import RewardKind
 from patron.programs.schemas import ActiveProgram
 from patron.rewards.errors import (
     CouponCancelledError,
@@ -34,6 +35,7 @@ from patron.rewards.models import CouponStatus
 from patron.rewards.redeem import COUPON_SOURCE
 from patron.rewards.repository import RewardRepository, coupon_view
 from patron.rewards.schemas import CouponCancellation, CouponView
+from patron.wallet import service as wallet_service
 
 MAX_REF = 128
 MAX_PAGE = 500
@@ -102,6 +104,7 @@ async def consume_coupon(
     if row is not None:
         consumed = CouponsConsumed(member_id=row.member_id, coupon_code=row.code, ref=ref)
         await emit(session, consumed, program_id=row.program_id, occurred_at=now)
+        await _credit_cashback(session, row, now)
         return coupon_view(row)
     row = await _find(repository, normalised)
     problem = coupon_problem(row, member_id=member_id, now=now)
@@ -110,6 +113,26 @@ async def consume_coupon(
     if problem is None:  # the conditional update and this read disagree: a bug, not a state
         raise RuntimeError(f"coupon {normalised} is usable but could not be consumed")
     raise problem
+
+
+async def _credit_cashback(session: AsyncSession, row: Row[Any], now: datetime) -> None:
+    """A ``cashback`` coupon's value goes into the member's wallet when it is used (once: the
+    credit is keyed ``coupon:<code>``; event ``wallet.credited``, source ``coupon``)."""
+    if row.kind != RewardKind.CASHBACK or not row.value:
+        return
+    await wallet_service.credit(
+        session,
+        program_id=row.program_id,
+        member_id=row.member_id,
+        currency=row.currency,
+        amount=row.value,
+        idempotency_key=f"coupon:{row.code}",
+        source_type=COUPON_SOURCE,
+        source_id=row.code,
+        description=f"cashback coupon {row.code} ({row.reward_code})",
+        occurred_at=now,
+        now=now,
+    )
 
 
 async def cancel_coupon(

@@ -24,6 +24,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "points.expiring",
         "points.expired",
         "tiers.changed",
+        "wallet.credited",
+        "wallet.debited",
         "campaigns.budget_alert",
         "referrals.created",
         "referrals.flagged",

@@ -23,11 +23,13 @@ from patron.api.routes import (
     rewards,
     surveys,
     tickets,
+    wallet,
     webhooks,
 )
 
 ROUTERS: list[APIRouter] = [
     members.router,
+    wallet.router,
     purchases.router,
     rewards.router,
     checkout.router,

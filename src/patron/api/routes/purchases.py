@@ -59,6 +59,11 @@ from patron.purchases.schemas import (
     ReturnCreate,
     ReturnRead,
 )
+from patron.wallet.errors import (
+    InsufficientWalletError,
+    WalletAlreadySpentError,
+    WalletAmountInvalidError,
+)
 
 router = APIRouter(prefix="/purchases", tags=["purchases"])
 
@@ -132,6 +137,8 @@ async def _active_program_of_group(session: AsyncSession) -> ActiveProgram:
     TotalMismatchError,
     OccurredInFutureError,
     LimitExceededError,
+    InsufficientWalletError,
+    WalletAmountInvalidError,
 )
 async def create_purchase(
     data: PurchaseCreate,
@@ -296,6 +303,7 @@ async def read_purchase(purchase_id: PurchaseId, session: ReadSession, _: Reader
     IdempotencyConflictError,
     ReturnExceedsPurchaseError,
     PointsAlreadySpentError,
+    WalletAlreadySpentError,
     InvalidAmountError,
     CurrencyMismatchError,
     InvalidInputError,

@@ -101,11 +101,30 @@ class IssueReward(Strict):
 
 
 class CreditWallet(Strict):
-    """Credit ``amount`` (money in the program currency, a decimal string) to the member's
-    wallet."""
+    """Cashback: credit the member's wallet either ``amount`` (money in the program currency,
+    a decimal string) or ``percent`` of what the purchase paid for its goods other than from
+    the wallet (``total - shipping - wallet_paid``), rounded down to the minor unit. Exactly
+    one of the two."""
 
     type: Literal[EffectType.CREDIT_WALLET] = Field(EffectType.CREDIT_WALLET, exclude=True)
-    amount: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+    amount: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)] | None = None
+    percent: (
+        Annotated[Decimal, Field(gt=0, le=100, decimal_places=4, allow_inf_nan=False)] | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _amount_or_percent(self) -> Self:
+        if (self.amount is None) == (self.percent is None):
+            raise ValueError("give exactly one of amount, percent")
+        return self
+
+    def cashback(self, paid: int, minor_amount: int) -> int:
+        """The credit in minor units: ``minor_amount`` (the ``amount`` already in minor
+        units) or ``floor(paid x percent / 100)`` of ``paid`` minor units (0 when negative)."""
+        if self.percent is None:
+            return minor_amount
+        hundredths_of_bp = int(self.percent * 10_000)  # exact: at most 4 decimal places
+        return max(paid, 0) * hundredths_of_bp // 1_000_000
 
 
 class SendMessage(Strict):
@@ -144,7 +163,7 @@ def value_text(effect: PointsEffect | DeferredEffect) -> str:
     if isinstance(effect, IssueReward):
         return effect.reward
     if isinstance(effect, CreditWallet):
-        return str(effect.amount)
+        return str(effect.amount) if effect.amount is not None else f"{effect.percent}%"
     if isinstance(effect, SendMessage):
         return effect.template
     return str(effect.value)

@@ -1,0 +1,49 @@
+"""``GET /members/{id}/wallet``: the member's cashback wallet, its balance and its entries
+(issue 12, part 5). Who may read it is the member's ledger's rule: admin, staff, and a till
+for the member it identified (:mod:`patron.api.till_identity`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from patron.api.deps import Now, Reader, ReadSession
+from patron.api.responses import raises
+from patron.api.till_identity import TillIdentityDep
+from patron.members import service as member_service
+from patron.members.errors import MemberNotFoundError
+from patron.programs.errors import ProgramNotFoundError
+from patron.programs.service import get_active_program
+from patron.wallet import service as wallet_service
+from patron.wallet.schemas import WalletPage
+
+router = APIRouter(prefix="/members", tags=["wallet"])
+
+MemberId = Annotated[int, Path(gt=0, le=2**63 - 1)]
+
+
+@router.get("/{member_id}/wallet", response_model=WalletPage)
+@raises(ProgramNotFoundError, MemberNotFoundError)
+async def wallet(
+    member_id: MemberId,
+    session: ReadSession,
+    _: Reader,
+    till: TillIdentityDep,
+    now: Now,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    # up to 18 digits: an entry id below 10**18, as the ledger's cursor
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+) -> WalletPage:
+    """The member's wallet balance (money, in the program's currency) and its entries newest
+    first; pass ``next_cursor`` back as ``cursor``."""
+    await till.check(session, member_id, now=now)
+    await member_service.get_member(session, member_id=member_id)
+    active = await get_active_program(session)
+    return await wallet_service.wallet_page(
+        session,
+        member_id=member_id,
+        currency=active.program.currency,
+        limit=limit,
+        cursor=cursor,
+    )

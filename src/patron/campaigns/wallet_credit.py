@@ -1,0 +1,75 @@
+"""The deferred effect ``credit_wallet``: cashback into the member's wallet after a purchase.
+
+Applied by the handler ``campaigns.apply_deferred`` (:mod:`patron.campaigns.deferred`) from the
+program version the purchase was scored with: ``amount`` credits that money, ``percent``
+credits ``floor((total - shipping - wallet_paid) x percent / 100)`` minor units (what the
+goods were paid other than from the wallet, so cashback never pays cashback on itself;
+rounded down). Keyed ``deferred:<purchase>:<rule or campaign:key>:<index>``, so a run again
+credits nothing twice; the credit names the purchase, so a return takes back its share
+(:func:`patron.wallet.service.reverse_for_purchase`). When the purchase was already (partly)
+returned before the handler ran, the share its refunds call for is taken back at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from patron.purchases.models import Purchase
+from patron.rules.vocabulary import DeferredEffect
+from patron.rules.vocabulary.effects import CreditWallet
+from patron.wallet import service as wallet_service
+
+if TYPE_CHECKING:
+    from patron.campaigns.deferred import Applied
+
+
+def cashback_of(effect: CreditWallet, purchase: Purchase, minor_amount: int) -> int:
+    """The cashback in minor units that ``effect`` gives for ``purchase``."""
+    paid = purchase.total - purchase.shipping - purchase.wallet_paid
+    return effect.cashback(paid, minor_amount)
+
+
+async def credit_wallet(session: AsyncSession, applied: Applied, effect: DeferredEffect) -> None:
+    if not isinstance(effect, CreditWallet):  # pragma: no cover - the registry is keyed by type
+        raise TypeError(effect)
+    purchase = await session.get(Purchase, applied.purchase_id)
+    if purchase is None:  # pragma: no cover - the handler found it
+        return
+    program = applied.active.program
+    minor = program.minor(effect.amount, path="amount") if effect.amount is not None else 0
+    amount = cashback_of(effect, purchase, minor)
+    if amount <= 0:
+        return
+    now: datetime = applied.now or applied.occurred_at
+    written = await wallet_service.credit(
+        session,
+        program_id=applied.active.program_id,
+        member_id=applied.member_id,
+        currency=program.currency,
+        amount=amount,
+        idempotency_key=applied.key,
+        source_type=applied.source,
+        source_id=applied.source_id,
+        purchase_id=applied.purchase_id,
+        description=f"cashback of purchase {purchase.external_id}",
+        occurred_at=applied.occurred_at,
+        now=now,
+    )
+    if written.written and purchase.refunded > 0:
+        await wallet_service.reverse_for_purchase(
+            session,
+            program_id=applied.active.program_id,
+            member_id=applied.member_id,
+            currency=program.currency,
+            purchase_id=purchase.id,
+            refunded=purchase.refunded,
+            paid_for_goods=purchase.total - purchase.shipping,
+            idempotency_key=f"late:{applied.key}",
+            source_id=f"{purchase.id}:late",
+            refuse_when_spent=False,
+            occurred_at=applied.occurred_at,
+            now=now,
+        )

@@ -1,0 +1,76 @@
+"""Tables of the cashback wallet: ``wallets`` (one per member, the cached balance) and
+``wallet_entries`` (append-only, signed, in minor units of the wallet's currency).
+
+Invariants (checked by :mod:`patron.wallet.verify`, run by ``patron verify``):
+
+- ``balance`` = Σ entries.amount, and ``balance >= 0``;
+- each entry's ``balance_after`` is the running sum of the wallet's entries up to it (by id),
+  and is never negative;
+- ``credit`` entries are positive; ``spend`` and ``reverse`` entries are negative;
+- a purchase's ``reverse`` entries never take back more than its ``credit`` entries gave;
+- a purchase's ``wallet_paid`` is what its ``spend`` entry took.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from patron.kit.db import Base, Id, UTCDateTime, value_enum
+
+
+class WalletEntryKind(StrEnum):
+    CREDIT = "credit"  # cashback: a deferred ``credit_wallet`` effect
+    SPEND = "spend"  # paid part of a purchase
+    REVERSE = "reverse"  # a return took back part of a purchase's cashback
+
+
+class Wallet(Base):
+    """One member's wallet: the row every wallet write locks, and the cached balance."""
+
+    __tablename__ = "wallets"
+    __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), unique=True
+    )
+    currency: Mapped[str] = mapped_column(String(3))
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WalletEntry(Base):
+    """One signed, append-only change of a wallet. ``purchase_id`` names the purchase a
+    credit (its cashback), a spend (paid part of it) or a reverse (its return) belongs to."""
+
+    __tablename__ = "wallet_entries"
+    __table_args__ = (
+        Index("ix_wallet_entries_member_id_id", "member_id", "id"),
+        Index(
+            "ix_wallet_entries_purchase_id",
+            "purchase_id",
+            sqlite_where=text("purchase_id IS NOT NULL"),
+            postgresql_where=text("purchase_id IS NOT NULL"),
+        ),
+        CheckConstraint("amount <> 0", name="amount_not_zero"),
+        CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    wallet_id: Mapped[int] = mapped_column(ForeignKey("wallets.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[WalletEntryKind] = mapped_column(value_enum(WalletEntryKind, "wallet_entry_kind"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    purchase_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    source_type: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[str] = mapped_column(String(160))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(String(255), default="")
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
