@@ -1,5 +1,6 @@
-"""Checks of the ``campaigns`` section that span sections: unique keys, tier and reward
-references, and money written finer than the program's currency allows."""
+"""Checks of the ``campaigns`` and ``standing_discounts`` sections that span sections: unique
+keys, tier and reward references, and money written finer than the program's currency
+allows."""
 
 from __future__ import annotations
 
@@ -45,4 +46,20 @@ def campaign_problems(program: Program) -> list[str]:
                     program.minor(amount, path=where)
                 except ValueError as error:
                     problems.append(str(error))
+    return problems
+
+
+def standing_discount_problems(program: Program) -> list[str]:
+    """``path: message`` for duplicate keys and unknown tiers of ``standing_discounts``."""
+    problems: list[str] = []
+    tier_ids = {level.id for level in program.tiers.levels} if program.tiers else set()
+    seen: set[str] = set()
+    for index, discount in enumerate(program.standing_discounts):
+        path = f"standing_discounts[{index}]"
+        if discount.key in seen:
+            problems.append(f"{path}.key: standing discount key {discount.key!r} is used twice")
+        seen.add(discount.key)
+        unknown = set(discount.audience.tiers or ()) - tier_ids
+        if unknown:
+            problems.append(f"{path}.audience.tiers: names unknown tiers {sorted(unknown)}")
     return problems

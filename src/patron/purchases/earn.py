@@ -41,6 +41,7 @@ from patron.members.schemas import MemberState
 from patron.programs.expiry import lot_timing
 from patron.programs.schemas import ActiveProgram
 from patron.purchases import events as purchase_events
+from patron.purchases import standing
 from patron.purchases.context import (
     check_not_in_future,
     check_points_limit,
@@ -175,6 +176,9 @@ async def record_purchase(
     }
     breakdown: list[dict[str, Any]] = [dict(row) for row in evaluation.to_breakdown()]
     breakdown += [dict(row) for row in offers.rows]
+    # an import of history (campaigns=False) records no standing discount, as the vectorised path
+    shown_to = member_id if campaigns else None
+    breakdown += await standing.purchase_rows(session, program, shown_to, lines, shipping, total)
     line_rows = _line_rows(context)
     repository = PurchaseRepository(session)
     stored_lines = [row.stored() for row in line_rows]

@@ -10,12 +10,14 @@ a given ``occurred_at`` may not be further ahead than ``purchases.max_future_min
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns import service as campaign_service
 from patron.kit.money import format_amount, parse_amount
 from patron.programs.schemas import ActiveProgram
+from patron.purchases import standing
 from patron.purchases.context import (
     check_not_in_future,
     check_total,
@@ -24,11 +26,20 @@ from patron.purchases.context import (
 )
 from patron.purchases.earn import resolve_member
 from patron.purchases.errors import InvalidAmountError
-from patron.purchases.schemas import BreakdownRow, Quote, QuoteDiscount, QuoteHint, QuoteRequest
+from patron.purchases.schemas import (
+    BreakdownRow,
+    Eligibility,
+    Quote,
+    QuoteDiscount,
+    QuoteHint,
+    QuoteRequest,
+    QuoteStandingDiscount,
+)
 from patron.rewards.discounts import Cart, CartLine, apply_coupons
 from patron.rewards.service import validate_coupon
 from patron.rules.engine import evaluate
 from patron.rules.hints import Hint, HintKind, hints
+from patron.rules.standing import goods_due
 
 
 def _hint(hint: Hint, currency: str) -> QuoteHint:
@@ -72,6 +83,11 @@ async def quote(
         await validate_coupon(session, code=code, member_id=member_id, now=now)
         for code in data.coupon_codes
     ]
+    facts = await standing.facts_for(
+        session, program, member_id, needed=bool(program.standing_discounts)
+    )
+    choice = standing.choice_for(program, member_id, facts)
+    standing_off = standing.entitled(choice, lines)
     cart = Cart(
         lines=tuple(
             CartLine(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
@@ -79,11 +95,12 @@ async def quote(
         ),
         shipping=shipping,
     )
-    applied = apply_coupons(cart, coupons)
+    applied = apply_coupons(cart, coupons, already_off=standing_off)
     shipping_due = shipping - applied.shipping_discount
     line_discounts = sum(line.discount for line in lines)
     total = (
-        max(applied.total_due - line_discounts, shipping_due)
+        goods_due(applied.goods, line_discounts, standing_off, applied.goods_discount)
+        + shipping_due
         if data.total is None
         else parse_amount(data.total, currency, field="total")
     )
@@ -108,13 +125,16 @@ async def quote(
     offers = await campaign_service.preview_for_quote(
         session, program_id=active.program_id, program=program, context=context, member_id=member_id
     )
-    rows = [*evaluation.to_breakdown(), *offers.rows]
+    rows: list[Any] = [*evaluation.to_breakdown(), *offers.rows]
+    chosen = choice.chosen
+    if chosen is not None:
+        rows.append(standing.discount_row(program, chosen, standing_off, None))
     return Quote(
         member_id=member_id,
         currency=currency,
         goods=format_amount(applied.goods, currency),
         shipping=format_amount(shipping, currency),
-        total_discount=format_amount(applied.total_discount, currency),
+        total_discount=format_amount(applied.total_discount + standing_off, currency),
         total_due=format_amount(total, currency),
         points_earned=evaluation.points + offers.points,
         breakdown=[BreakdownRow.model_validate(row) for row in rows],
@@ -130,5 +150,19 @@ async def quote(
         ],
         hints=[
             _hint(hint, currency) for hint in [*hints(program, context, evaluation), *offers.hints]
+        ],
+        standing_discount=None
+        if chosen is None
+        else QuoteStandingDiscount(
+            key=chosen.key,
+            name=chosen.name.pick(program.program.default_language.value),
+            percent=format(chosen.percent.normalize(), "f"),
+            amount=format_amount(standing_off, currency),
+        ),
+        eligibility=[
+            Eligibility(
+                kind="standing_discount", key=check.discount.key, **check.eligibility.to_dict()
+            )
+            for check in choice.checks
         ],
     )

@@ -155,6 +155,11 @@ class BreakdownRow(BaseModel):
     effect: str | None = None
     value: str | None = None
     points: int
+    amount: str | None = Field(
+        default=None,
+        description="Money a standing discount's row took off (decimal text); only on that row",
+        exclude_if=lambda value: value is None,
+    )
 
 
 class PurchaseLineRead(BaseModel):
@@ -191,6 +196,9 @@ class PurchaseRead(BaseModel):
     expires_at: datetime | None
     breakdown: list[BreakdownRow]
     lines: list[PurchaseLineRead]
+    standing_discount: str = Field(
+        default="0", description="What the member's standing discount took off the total"
+    )
 
 
 class ReturnRead(BaseModel):
@@ -249,8 +257,29 @@ class QuoteHint(BaseModel):
     message: str
 
 
+class QuoteStandingDiscount(BaseModel):
+    """The member's standing discount: ``amount`` taken off the goods before the coupons."""
+
+    key: str
+    name: str
+    percent: str
+    amount: str
+
+
+class Eligibility(BaseModel):
+    """Whether the member gets a gated thing (a standing discount, a campaign), and why: a
+    stable ``code`` and its ``params`` (docs/api.md, "Eligibility codes")."""
+
+    kind: str
+    key: str
+    eligible: bool
+    code: str
+    params: dict[str, Any]
+
+
 class Quote(BaseModel):
-    """What the cart would cost and earn; nothing is written."""
+    """What the cart would cost and earn; nothing is written. ``total_discount`` includes
+    the standing discount."""
 
     member_id: int | None
     currency: str
@@ -262,6 +291,8 @@ class Quote(BaseModel):
     breakdown: list[BreakdownRow]
     discounts: list[QuoteDiscount]
     hints: list[QuoteHint]
+    standing_discount: QuoteStandingDiscount | None = None
+    eligibility: list[Eligibility] = []
 
 
 MOST_PURCHASES_PER_BATCH = 500
