@@ -22,8 +22,10 @@ def campaign_problems(program: Program) -> list[str]:
         if campaign.key in seen:
             problems.append(f"{path}.key: campaign key {campaign.key!r} is used twice")
         seen.add(campaign.key)
+        early = campaign.early_access
         for where, tiers in (
             ("audience.tiers", campaign.audience.tiers),
+            ("early_access.audience.tiers", early.audience.tiers if early else None),
             ("when.tier_in", campaign.when.tier_in),
         ):
             unknown = set(tiers or ()) - tier_ids
@@ -62,4 +64,17 @@ def standing_discount_problems(program: Program) -> list[str]:
         unknown = set(discount.audience.tiers or ()) - tier_ids
         if unknown:
             problems.append(f"{path}.audience.tiers: names unknown tiers {sorted(unknown)}")
+    return problems
+
+
+def reward_audience_problems(program: Program) -> list[str]:
+    """``path: message`` for unknown tiers in the rewards' ``audience``."""
+    tier_ids = {level.id for level in program.tiers.levels} if program.tiers else set()
+    problems: list[str] = []
+    for index, reward in enumerate(program.rewards):
+        unknown = set((reward.audience.tiers if reward.audience else None) or ()) - tier_ids
+        if unknown:
+            problems.append(
+                f"rewards[{index}].audience.tiers: names unknown tiers {sorted(unknown)}"
+            )
     return problems

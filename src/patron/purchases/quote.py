@@ -37,6 +37,7 @@ from patron.purchases.schemas import (
 )
 from patron.rewards.discounts import Cart, CartLine, apply_coupons
 from patron.rewards.service import validate_coupon
+from patron.rules import club
 from patron.rules.engine import evaluate
 from patron.rules.hints import Hint, HintKind, hints
 from patron.rules.standing import goods_due
@@ -84,7 +85,7 @@ async def quote(
         for code in data.coupon_codes
     ]
     facts = await standing.facts_for(
-        session, program, member_id, needed=bool(program.standing_discounts)
+        session, program, member_id, needed=standing.needs_facts(program)
     )
     choice = standing.choice_for(program, member_id, facts)
     standing_off = standing.entitled(choice, lines)
@@ -120,6 +121,7 @@ async def quote(
         shipping=shipping_due,
         channel=data.channel,
         store=data.store,
+        member=facts,
     )
     evaluation = evaluate(program, context)
     offers = await campaign_service.preview_for_quote(
@@ -160,9 +162,18 @@ async def quote(
             amount=format_amount(standing_off, currency),
         ),
         eligibility=[
-            Eligibility(
-                kind="standing_discount", key=check.discount.key, **check.eligibility.to_dict()
-            )
-            for check in choice.checks
+            *(
+                Eligibility(kind="standing_discount", key=c.discount.key, **c.eligibility.to_dict())
+                for c in choice.checks
+            ),
+            *(
+                Eligibility(kind="campaign", key=key, **found.to_dict())
+                for key, found in club.eligibility(
+                    program.campaigns,
+                    program.program.timezone,
+                    context,
+                    has_member=member_id is not None,
+                )
+            ),
         ],
     )

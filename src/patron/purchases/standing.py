@@ -16,12 +16,19 @@ from patron.kit.money import format_amount
 from patron.members.facts import member_facts
 from patron.programs.schema import Program
 from patron.rules.allocation import order_discount
+from patron.rules.club import is_gated
 from patron.rules.context import LineContext
 from patron.rules.standing import EFFECT, ROW_PREFIX, Choice, amount_off, choose, recorded
 from patron.rules.vocabulary.audience import MemberFacts
 from patron.rules.vocabulary.discounts import StandingDiscount
 
 NONE = Choice(None, ())
+
+
+def needs_facts(program: Program) -> bool:
+    """Whether a purchase's audiences read more of the member than the tier: standing
+    discounts, or campaigns gated by segments, flags or early access (patron.rules.club)."""
+    return bool(program.standing_discounts) or any(is_gated(c) for c in program.campaigns)
 
 
 async def facts_for(
@@ -80,18 +87,17 @@ def recorded_row(
     return discount_row(program, choice.chosen, given, reason)
 
 
-async def purchase_rows(
-    session: AsyncSession,
+def purchase_rows(
     program: Program,
     member_id: int | None,
+    facts: MemberFacts | None,
     lines: Sequence[LineContext],
     shipping: int,
     total: int,
 ) -> list[dict[str, Any]]:
     """The standing discount's row of a purchase being recorded (none without a member or a
-    discount for them); reads the member's facts only when the program has discounts."""
+    discount for them)."""
     if not program.standing_discounts or member_id is None:
         return []
-    facts = await facts_for(session, program, member_id, needed=True)
     row = recorded_row(program, choice_for(program, member_id, facts), lines, shipping, total)
     return [] if row is None else [row]
