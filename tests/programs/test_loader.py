@@ -228,7 +228,7 @@ INVALID = [
                 "bank",
                 "is not a known field; known fields here: access, campaigns, earning, limits, "
                 "program, purchases, referrals, returns, reviews, rewards, rule_sets, segments, "
-                "support, surveys, tiers",
+                "standing_discounts, support, surveys, tiers",
             )
         ],
         id="unknown-section",

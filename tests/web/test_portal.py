@@ -28,9 +28,11 @@ from patron.members.models import Language, PortalLink, PortalSession
 from patron.members.schemas import MemberCreate, MemberUpdate
 from patron.notifications import tokens
 from patron.privacy import service as privacy_service
+from patron.programs import service as program_service
 from patron.programs.service import get_active_program
 from patron.rewards import service as reward_service
 from patron.web.member_auth import FRAME_ANCESTORS_VARIABLE, MEMBER_COOKIE, SECRET_VARIABLE
+from tests.conftest import REPO
 from tests.web.conftest import Console, form_token, make_console
 
 REFUSED_LINK = "A login link works once and for 15 minutes. Ask at the till for a new one."
@@ -539,3 +541,27 @@ async def test_the_card_page_shows_a_fresh_card_token_as_a_qr_code(
     assert (found.json()["id"], found.json()["external_id"]) == (member_id, "CARD-7")
     assert card.read_card_token(key, token[1], now=utcnow() + timedelta(minutes=11)) is None
     assert again.status_code == 200
+
+
+async def test_a_club_reward_is_shown_as_for_club_members_and_refused(console: Console) -> None:
+    """Issue 12 part 6: a reward kept for an audience the member is not in says so, and a
+    redeem posted anyway is refused with the notice, changing nothing."""
+    club = (REPO / "examples" / "club-program.yaml").read_text()
+    async with console.database.write() as session:
+        await program_service.apply_program(session, text=club, created_by="test")
+    member_id = await _member(console, "m-club", "Anna", 500)
+    client, token = await _portal(console, member_id)
+    async with aclosing(client):
+        rewards = _text((await client.get("/portal/rewards")).text)
+        assert "For club members only." in rewards
+        answer = await client.post(
+            "/portal/rewards/CLUB-TASTING/redeem", data={"csrf_token": token, "key": "c"}
+        )
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/portal/rewards?notice=reward_not_eligible"
+        shown = await client.get(answer.headers["location"])
+        assert "this reward is for club members only" in shown.text
+    async with console.database.read() as session:
+        assert await reward_service.list_coupons(session, member_id=member_id) == []
+        balance = await ledger_service.balance(session, member_id=member_id, now=utcnow())
+    assert balance.available == 500

@@ -1,5 +1,6 @@
-"""Checks of the ``campaigns`` section that span sections: unique keys, tier and reward
-references, and money written finer than the program's currency allows."""
+"""Checks of the ``campaigns`` and ``standing_discounts`` sections that span sections: unique
+keys, tier and reward references, and money written finer than the program's currency
+allows."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ def campaign_problems(program: Program) -> list[str]:
         if campaign.key in seen:
             problems.append(f"{path}.key: campaign key {campaign.key!r} is used twice")
         seen.add(campaign.key)
+        early = campaign.early_access
         for where, tiers in (
             ("audience.tiers", campaign.audience.tiers),
+            ("early_access.audience.tiers", early.audience.tiers if early else None),
             ("when.tier_in", campaign.when.tier_in),
         ):
             unknown = set(tiers or ()) - tier_ids
@@ -45,4 +48,33 @@ def campaign_problems(program: Program) -> list[str]:
                     program.minor(amount, path=where)
                 except ValueError as error:
                     problems.append(str(error))
+    return problems
+
+
+def standing_discount_problems(program: Program) -> list[str]:
+    """``path: message`` for duplicate keys and unknown tiers of ``standing_discounts``."""
+    problems: list[str] = []
+    tier_ids = {level.id for level in program.tiers.levels} if program.tiers else set()
+    seen: set[str] = set()
+    for index, discount in enumerate(program.standing_discounts):
+        path = f"standing_discounts[{index}]"
+        if discount.key in seen:
+            problems.append(f"{path}.key: standing discount key {discount.key!r} is used twice")
+        seen.add(discount.key)
+        unknown = set(discount.audience.tiers or ()) - tier_ids
+        if unknown:
+            problems.append(f"{path}.audience.tiers: names unknown tiers {sorted(unknown)}")
+    return problems
+
+
+def reward_audience_problems(program: Program) -> list[str]:
+    """``path: message`` for unknown tiers in the rewards' ``audience``."""
+    tier_ids = {level.id for level in program.tiers.levels} if program.tiers else set()
+    problems: list[str] = []
+    for index, reward in enumerate(program.rewards):
+        unknown = set((reward.audience.tiers if reward.audience else None) or ()) - tier_ids
+        if unknown:
+            problems.append(
+                f"rewards[{index}].audience.tiers: names unknown tiers {sorted(unknown)}"
+            )
     return problems

@@ -23,7 +23,11 @@ from pydantic import Field, field_validator, model_validator
 from patron.kit import money
 from patron.kit.language import Language as Language
 from patron.programs.access_settings import AccessSettings
-from patron.programs.campaign_checks import campaign_problems
+from patron.programs.campaign_checks import (
+    campaign_problems,
+    reward_audience_problems,
+    standing_discount_problems,
+)
 from patron.programs.feedback_settings import (
     ReviewSettings,
     SurveyDefinition,
@@ -41,7 +45,9 @@ from patron.rules.vocabulary import LimitPeriod as LimitPeriod
 from patron.rules.vocabulary import Rounding as Rounding
 from patron.rules.vocabulary import RuleSet as RuleSet
 from patron.rules.vocabulary import Weekday as Weekday
+from patron.rules.vocabulary.audience import MemberAudience
 from patron.rules.vocabulary.base import Multiplier, Slug
+from patron.rules.vocabulary.discounts import StandingDiscount
 
 MoneyAmount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 Points = Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)]
@@ -235,6 +241,8 @@ class Reward(Strict):
     ``never``: it never expires."""
     stock: Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)] | None = None
     min_tier: str | None = None
+    # the closed club: only members of this audience may redeem it (docs/campaigns.md)
+    audience: MemberAudience | None = Field(default=None, exclude_if=lambda value: value is None)
     description: str = ""
 
     @model_validator(mode="after")
@@ -280,6 +288,10 @@ class Program(Strict):
     campaigns: list[Campaign] = Field(default_factory=list, exclude_if=lambda value: not value)
     # Referrals (docs/campaigns.md, "Referrals"); left out of the stored document when absent.
     referrals: Referrals | None = Field(default=None, exclude_if=lambda value: value is None)
+    # The standing discount program (docs/campaigns.md); left out of the document when empty.
+    standing_discounts: list[StandingDiscount] = Field(
+        default_factory=list, exclude_if=lambda value: not value
+    )
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
@@ -287,6 +299,7 @@ class Program(Strict):
         problems = self._unknown_references() + self._money_place_problems()
         problems += self._rule_set_problems()
         problems += campaign_problems(self)
+        problems += standing_discount_problems(self) + reward_audience_problems(self)
         problems += referral_problems(self.referrals, {reward.code for reward in self.rewards})
         problems += self._referral_money_problems()
         problems += unique_survey_keys(self.surveys)

@@ -20,16 +20,32 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 FIELDS = ("rule_id", "name", "applied", "reason", "effect", "value", "points")
+# Optional fields after FIELDS, stored only by the rows that have them (a standing
+# discount's ``amount``), so the rows of points keep their seven values.
+OPTIONAL = ("amount",)
 
 
 def pack(rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
     """The stored form of breakdown rows."""
-    return [[row[name] for name in FIELDS] for row in rows]
+    return [_packed(row) for row in rows]
+
+
+def _packed(row: Mapping[str, Any]) -> list[Any]:
+    values = [row[name] for name in FIELDS]
+    extra = [row.get(name) for name in OPTIONAL]
+    while extra and extra[-1] is None:
+        extra.pop()
+    return values + extra
 
 
 def unpack(stored: Sequence[Any]) -> list[dict[str, Any]]:
     """Breakdown rows from their stored form (arrays, or objects as written before)."""
-    return [row if isinstance(row, dict) else dict(zip(FIELDS, row, strict=True)) for row in stored]
+    return [row if isinstance(row, dict) else _unpacked(row) for row in stored]
+
+
+def _unpacked(row: Sequence[Any]) -> dict[str, Any]:
+    names = FIELDS + OPTIONAL[: max(0, len(row) - len(FIELDS))]
+    return dict(zip(names, row, strict=True))
 
 
 class BreakdownJson(TypeDecorator[list[dict[str, Any]]]):

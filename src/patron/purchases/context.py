@@ -22,6 +22,7 @@ from patron.purchases.schemas import PurchaseLineCreate
 from patron.rules.context import LineContext, PurchaseContext
 from patron.rules.engine import Evaluation, evaluate
 from patron.rules.periods import limit_period_key
+from patron.rules.vocabulary.audience import MemberFacts
 
 
 def limited_rule_keys(program: Program, occurred_at: datetime) -> list[tuple[str, str]]:
@@ -146,6 +147,7 @@ async def fetch_purchase_context(
     shipping: int,
     channel: str | None,
     store: str | None,
+    member: MemberFacts | None = None,
 ) -> PurchaseContext:
     """The frozen context of one purchase: the member's tier and rule usage in the periods
     that contain ``occurred_at`` (one query, only when the program has limited rules)."""
@@ -162,6 +164,7 @@ async def fetch_purchase_context(
         store=store,
         tier_id=tier_id if member_id is not None else None,
         rule_usage=usage,
+        member=member,
     )
 
 

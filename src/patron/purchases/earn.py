@@ -41,6 +41,7 @@ from patron.members.schemas import MemberState
 from patron.programs.expiry import lot_timing
 from patron.programs.schemas import ActiveProgram
 from patron.purchases import events as purchase_events
+from patron.purchases import standing
 from patron.purchases.context import (
     check_not_in_future,
     check_points_limit,
@@ -130,6 +131,9 @@ async def record_purchase(
     member, account = await _lock_member(session, active, data)
     member_id = member.id if member is not None else None
     lifetime_before = account.lifetime_earned if account is not None else 0
+    facts = await standing.facts_for(
+        session, program, member_id, needed=standing.needs_facts(program)
+    )
     context = PurchaseContext(
         occurred_at=data.occurred_at,
         lines=lines,
@@ -139,6 +143,7 @@ async def record_purchase(
         store=data.store,
         tier_id=member.tier_id if member is not None else None,
         rule_usage={},
+        member=facts,
     )
     evaluation = await evaluate_purchase(
         session, program=program, context=context, member_id=member_id
@@ -178,6 +183,9 @@ async def record_purchase(
     }
     breakdown: list[dict[str, Any]] = [dict(row) for row in evaluation.to_breakdown()]
     breakdown += [dict(row) for row in offers.rows]
+    # an import of history (campaigns=False) records no standing discount, as the vectorised path
+    shown_to = member_id if campaigns else None
+    breakdown += standing.purchase_rows(program, shown_to, facts, lines, shipping, total)
     line_rows = _line_rows(context)
     repository = PurchaseRepository(session)
     stored_lines = [row.stored() for row in line_rows]

@@ -13,12 +13,14 @@ the lesser of it and the total due: what the purchase may send as ``wallet_amoun
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns import service as campaign_service
 from patron.kit.money import format_amount, parse_amount
 from patron.programs.schemas import ActiveProgram
+from patron.purchases import standing
 from patron.purchases.context import (
     check_not_in_future,
     check_total,
@@ -27,11 +29,21 @@ from patron.purchases.context import (
 )
 from patron.purchases.earn import resolve_member
 from patron.purchases.errors import InvalidAmountError
-from patron.purchases.schemas import BreakdownRow, Quote, QuoteDiscount, QuoteHint, QuoteRequest
+from patron.purchases.schemas import (
+    BreakdownRow,
+    Eligibility,
+    Quote,
+    QuoteDiscount,
+    QuoteHint,
+    QuoteRequest,
+    QuoteStandingDiscount,
+)
 from patron.rewards.discounts import Cart, CartLine, apply_coupons
 from patron.rewards.service import validate_coupon
+from patron.rules import club
 from patron.rules.engine import evaluate
 from patron.rules.hints import Hint, HintKind, hints
+from patron.rules.standing import goods_due
 from patron.wallet import service as wallet_service
 
 
@@ -76,6 +88,11 @@ async def quote(
         await validate_coupon(session, code=code, member_id=member_id, now=now)
         for code in data.coupon_codes
     ]
+    facts = await standing.facts_for(
+        session, program, member_id, needed=standing.needs_facts(program)
+    )
+    choice = standing.choice_for(program, member_id, facts)
+    standing_off = standing.entitled(choice, lines)
     cart = Cart(
         lines=tuple(
             CartLine(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
@@ -83,11 +100,12 @@ async def quote(
         ),
         shipping=shipping,
     )
-    applied = apply_coupons(cart, coupons)
+    applied = apply_coupons(cart, coupons, already_off=standing_off)
     shipping_due = shipping - applied.shipping_discount
     line_discounts = sum(line.discount for line in lines)
     total = (
-        max(applied.total_due - line_discounts, shipping_due)
+        goods_due(applied.goods, line_discounts, standing_off, applied.goods_discount)
+        + shipping_due
         if data.total is None
         else parse_amount(data.total, currency, field="total")
     )
@@ -107,19 +125,23 @@ async def quote(
         shipping=shipping_due,
         channel=data.channel,
         store=data.store,
+        member=facts,
     )
     evaluation = evaluate(program, context)
     offers = await campaign_service.preview_for_quote(
         session, program_id=active.program_id, program=program, context=context, member_id=member_id
     )
-    rows = [*evaluation.to_breakdown(), *offers.rows]
     wallet = await wallet_service.balance(session, member_id=member_id) if member_id else 0
+    rows: list[Any] = [*evaluation.to_breakdown(), *offers.rows]
+    chosen = choice.chosen
+    if chosen is not None:
+        rows.append(standing.discount_row(program, chosen, standing_off, None))
     return Quote(
         member_id=member_id,
         currency=currency,
         goods=format_amount(applied.goods, currency),
         shipping=format_amount(shipping, currency),
-        total_discount=format_amount(applied.total_discount, currency),
+        total_discount=format_amount(applied.total_discount + standing_off, currency),
         total_due=format_amount(total, currency),
         points_earned=evaluation.points + offers.points,
         breakdown=[BreakdownRow.model_validate(row) for row in rows],
@@ -138,4 +160,27 @@ async def quote(
         ],
         wallet_balance=format_amount(wallet, currency),
         wallet_can_pay=format_amount(min(wallet, total), currency),
+        standing_discount=None
+        if chosen is None
+        else QuoteStandingDiscount(
+            key=chosen.key,
+            name=chosen.name.pick(program.program.default_language.value),
+            percent=format(chosen.percent.normalize(), "f"),
+            amount=format_amount(standing_off, currency),
+        ),
+        eligibility=[
+            *(
+                Eligibility(kind="standing_discount", key=c.discount.key, **c.eligibility.to_dict())
+                for c in choice.checks
+            ),
+            *(
+                Eligibility(kind="campaign", key=key, **found.to_dict())
+                for key, found in club.eligibility(
+                    program.campaigns,
+                    program.program.timezone,
+                    context,
+                    has_member=member_id is not None,
+                )
+            ),
+        ],
     )

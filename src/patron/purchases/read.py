@@ -138,6 +138,7 @@ def purchase_read(purchase: PurchaseLike, lines: Sequence[LineLike]) -> Purchase
         pending_until=purchase.pending_until,
         expires_at=purchase.expires_at,
         breakdown=[BreakdownRow.model_validate(row) for row in purchase.breakdown],
+        standing_discount=_standing_discount(purchase.breakdown, currency),
         lines=[
             PurchaseLineRead(
                 line_no=line.line_no,
@@ -154,6 +155,14 @@ def purchase_read(purchase: PurchaseLike, lines: Sequence[LineLike]) -> Purchase
         ],
         wallet_paid=format_amount(purchase.wallet_paid, currency),
     )
+
+
+def _standing_discount(breakdown: Sequence[dict[str, Any]], currency: str) -> str:
+    """The amount of the purchase's standing discount row, ``0`` in the currency without one."""
+    for row in breakdown:
+        if row.get("amount") is not None and str(row["rule_id"]).startswith("discount:"):
+            return str(row["amount"])
+    return format_amount(0, currency)
 
 
 def return_read(record: PurchaseReturn, currency: str) -> ReturnRead:

@@ -163,6 +163,11 @@ class BreakdownRow(BaseModel):
     effect: str | None = None
     value: str | None = None
     points: int
+    amount: str | None = Field(
+        default=None,
+        description="Money a standing discount's row took off (decimal text); only on that row",
+        exclude_if=lambda value: value is None,
+    )
 
 
 class PurchaseLineRead(BaseModel):
@@ -201,6 +206,9 @@ class PurchaseRead(BaseModel):
     lines: list[PurchaseLineRead]
     wallet_paid: str = Field(
         default="0", description="The part of ``total`` the member's cashback wallet paid"
+    )
+    standing_discount: str = Field(
+        default="0", description="What the member's standing discount took off the total"
     )
 
 
@@ -260,8 +268,29 @@ class QuoteHint(BaseModel):
     message: str
 
 
+class QuoteStandingDiscount(BaseModel):
+    """The member's standing discount: ``amount`` taken off the goods before the coupons."""
+
+    key: str
+    name: str
+    percent: str
+    amount: str
+
+
+class Eligibility(BaseModel):
+    """Whether the member gets a gated thing (a standing discount, a campaign), and why: a
+    stable ``code`` and its ``params`` (docs/api.md, "Eligibility codes")."""
+
+    kind: str
+    key: str
+    eligible: bool
+    code: str
+    params: dict[str, Any]
+
+
 class Quote(BaseModel):
-    """What the cart would cost and earn; nothing is written."""
+    """What the cart would cost and earn; nothing is written. ``total_discount`` includes
+    the standing discount."""
 
     member_id: int | None
     currency: str
@@ -281,6 +310,8 @@ class Quote(BaseModel):
         description="What the wallet can pay of this cart: the lesser of its balance and "
         "``total_due``; send it (or less) as the purchase's ``wallet_amount``",
     )
+    standing_discount: QuoteStandingDiscount | None = None
+    eligibility: list[Eligibility] = []
 
 
 MOST_PURCHASES_PER_BATCH = 500

@@ -9,11 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
+from patron.members.facts import member_facts
 from patron.members.schemas import Member, MemberState
 from patron.programs.schema import Program, Reward, RewardKind
 from patron.programs.schemas import ActiveProgram
 from patron.rewards.repository import RewardRepository
-from patron.rewards.schemas import CatalogueReward, Unavailability
+from patron.rewards.schemas import CatalogueReward, RewardEligibility, Unavailability
+from patron.rules.vocabulary.audience import Code, Eligibility, MemberFacts, check_audience
 from patron.tiers.policy import rank
 
 _MONEY_VALUED = frozenset(
@@ -36,6 +38,17 @@ def coupon_value(program: Program, reward: Reward) -> int | None:
 def is_tier_allowed(program: Program, reward: Reward, tier_id: str | None) -> bool:
     """True when the reward has no ``min_tier`` or the tier ranks at least as high."""
     return reward.min_tier is None or rank(program, tier_id) >= rank(program, reward.min_tier)
+
+
+def reward_eligibility(program: Program, reward: Reward, facts: MemberFacts | None) -> Eligibility:
+    """Whether the member (``facts``) may redeem ``reward`` by its ``min_tier`` and its
+    ``audience``, and why; the first that fails."""
+    if facts is None:
+        return Eligibility(False, Code.NO_MEMBER)
+    if not is_tier_allowed(program, reward, facts.tier_id):
+        params = {"min_tier": reward.min_tier, "tier": facts.tier_id}
+        return Eligibility(False, Code.TIER_REQUIRED, params)
+    return check_audience(reward.audience, facts)
 
 
 def remaining_stock(reward: Reward, issued: int) -> int | None:
@@ -63,12 +76,23 @@ async def list_rewards(
         moment = now or utcnow()
         balance = await ledger_service.balance(session, member_id=member.id, now=moment)
         available_points = balance.available
+    facts: MemberFacts | None = None
+    if member is not None:
+        gated = any(reward.audience is not None for reward in program.rewards)
+        facts = (
+            await member_facts(session, member_id=member.id)
+            if gated
+            else MemberFacts(tier_id=member.tier_id)
+        )
     items: list[CatalogueReward] = []
     for reward in program.rewards:
         remaining = remaining_stock(reward, issued.get(reward.code, 0))
         reasons: list[Unavailability] = []
+        eligibility = reward_eligibility(program, reward, facts) if facts is not None else None
         if member is not None and not is_tier_allowed(program, reward, member.tier_id):
             reasons.append(Unavailability.TIER_REQUIRED)
+        elif eligibility is not None and not eligibility.eligible:
+            reasons.append(Unavailability.NOT_ELIGIBLE)
         if remaining == 0:
             reasons.append(Unavailability.OUT_OF_STOCK)
         if available_points is not None and available_points < reward.cost_points:
@@ -89,6 +113,12 @@ async def list_rewards(
                 remaining=remaining,
                 available=not reasons,
                 reasons=reasons,
+                audience=None
+                if reward.audience is None
+                else reward.audience.model_dump(exclude_none=True),
+                eligibility=None
+                if eligibility is None
+                else RewardEligibility.model_validate(eligibility.to_dict()),
             )
         )
     return items

@@ -16,6 +16,10 @@ then gift certificates, then free shipping (the input order breaks ties). Every 
 is taken of the full subtotal, but the goods discounts together never exceed the subtotal:
 a discount that would is cut down to what is left (note ``capped``). Free shipping is given
 once; a second one gives 0. A code that appears twice counts once.
+
+A member's standing discount (:mod:`patron.rules.standing`) comes before every coupon:
+``apply_coupons(cart, coupons, already_off=D)`` starts with ``D`` of the subtotal already
+taken, so the coupons are capped at what it left.
 """
 
 from __future__ import annotations
@@ -130,9 +134,9 @@ _NO_CHECKOUT_DISCOUNT = frozenset(
 class _Till:
     """What is left to discount while coupons are applied one by one."""
 
-    def __init__(self, cart: Cart) -> None:
+    def __init__(self, cart: Cart, already_off: int = 0) -> None:
         self.cart = cart
-        self.goods_left = cart.goods
+        self.goods_left = max(cart.goods - already_off, 0)
         self.shipping_given = False
         self.units_left = [line.quantity for line in cart.lines]
 
@@ -192,9 +196,14 @@ def checkout_order(coupons: Iterable[CouponTerms]) -> list[CouponTerms]:
     return sorted(coupons, key=lambda coupon: _ORDER.get(coupon.kind, len(_ORDER)))
 
 
-def apply_coupons(cart: Cart, coupons: Sequence[CouponTerms]) -> CartDiscounts:
-    """The discount of each coupon on ``cart``, in the order they were applied."""
-    till = _Till(cart)
+def apply_coupons(
+    cart: Cart, coupons: Sequence[CouponTerms], *, already_off: int = 0
+) -> CartDiscounts:
+    """The discount of each coupon on ``cart``, in the order they were applied, after
+    ``already_off`` of the subtotal was taken by the member's standing discount."""
+    if already_off < 0:
+        raise ValueError("already_off must not be negative")
+    till = _Till(cart, already_off)
     seen: set[str] = set()
     discounts: list[Discount] = []
     for coupon in checkout_order(coupons):

@@ -32,6 +32,21 @@ class TierRequiredError(ForbiddenError):
         self.tier_id = tier_id
 
 
+class RewardNotEligibleError(ForbiddenError):
+    """The reward is for the closed club: the member is not in its audience. ``reason`` is the
+    eligibility code (``tier_not_in_audience``, ``segment_not_in_audience``, ...)."""
+
+    code = "reward_not_eligible"
+
+    def __init__(self, *, reward_code: str, reason: str) -> None:
+        super().__init__(
+            f"reward {reward_code!r} is for members of its audience only ({reason})",
+            field="reward_code",
+        )
+        self.reward_code = reward_code
+        self.reason = reason
+
+
 class OutOfStockError(ConflictError):
     code = "out_of_stock"
 

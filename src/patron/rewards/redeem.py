@@ -7,7 +7,8 @@ Order of work (so that a refusal changes nothing and concurrent redemptions are 
 2. Idempotency: a coupon already issued under ``idempotency_key`` is returned again if it
    was for the same member and reward (``replayed``), else ``IdempotencyConflictError``.
 3. Checks: member active (``member_blocked``), reward in the active program
-   (``reward_not_found``), member's tier at least ``min_tier`` (``tier_required``, 403).
+   (``reward_not_found``), member's tier at least ``min_tier`` (``tier_required``, 403),
+   member in the reward's ``audience`` (``reward_not_eligible``, 403: the closed club).
 4. Inside a savepoint: take one from stock (``out_of_stock``), insert the coupon (a new code
    is drawn on the rare collision; ``valid_until`` is ``now`` + ``valid_days`` × 24 h, or
    none), debit ``cost_points`` with kind ``redeem`` refusing a shortfall
@@ -38,14 +39,21 @@ from patron.ledger.events import LedgerDebited
 from patron.ledger.kinds import EntryKind, ShortfallPolicy
 from patron.ledger.repository import lock_account_for_update
 from patron.members import service as member_service
+from patron.members.facts import member_facts
 from patron.programs.schema import Reward
 from patron.programs.schemas import ActiveProgram
 from patron.rewards.catalogue import coupon_value, is_tier_allowed
-from patron.rewards.errors import OutOfStockError, RewardNotFoundError, TierRequiredError
+from patron.rewards.errors import (
+    OutOfStockError,
+    RewardNotEligibleError,
+    RewardNotFoundError,
+    TierRequiredError,
+)
 from patron.rewards.events import RewardsRedeemed
 from patron.rewards.models import CouponStatus
 from patron.rewards.repository import RewardRepository, coupon_view
 from patron.rewards.schemas import Redemption
+from patron.rules.vocabulary.audience import check_audience
 
 COUPON_CODE_LENGTH = 10
 COUPON_SOURCE = "coupon"
@@ -146,6 +154,11 @@ async def _checked_reward(
         raise TierRequiredError(
             reward_code=reward_code, min_tier=reward.min_tier, tier_id=member.tier_id
         )
+    if reward.audience is not None:
+        facts = await member_facts(session, member_id=member_id)
+        found = check_audience(reward.audience, facts)
+        if not found.eligible:
+            raise RewardNotEligibleError(reward_code=reward_code, reason=found.code)
     return reward
 
 

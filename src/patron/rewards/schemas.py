@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
@@ -17,6 +18,18 @@ class Unavailability(StrEnum):
     OUT_OF_STOCK = "out_of_stock"
     TIER_REQUIRED = "tier_required"
     INSUFFICIENT_POINTS = "insufficient_points"
+    NOT_ELIGIBLE = "reward_not_eligible"  # not in the reward's audience (the closed club)
+
+
+class RewardEligibility(BaseModel):
+    """Whether the member may redeem a gated reward, and why: a stable ``code`` and its
+    ``params`` (docs/api.md, "Eligibility codes")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    eligible: bool
+    code: str
+    params: dict[str, Any]
 
 
 class CatalogueReward(BaseModel):
@@ -46,6 +59,11 @@ class CatalogueReward(BaseModel):
     remaining: int | None
     available: bool
     reasons: list[Unavailability]
+    audience: dict[str, list[str]] | None = None
+    """The closed club: who may redeem it (``tiers``, ``segments``, ``flags``); null: anyone."""
+    eligibility: RewardEligibility | None = None
+    """For a member: whether they may redeem it by tier and audience, and why (null without
+    a member)."""
 
 
 class CouponView(BaseModel):

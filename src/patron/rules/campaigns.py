@@ -30,6 +30,7 @@ from decimal import Decimal
 
 from patron.rules.allocation import paid_amounts
 from patron.rules.arithmetic import round_ratio
+from patron.rules.club import gate_reason, is_gated, opens_at
 from patron.rules.compiled import (
     CompiledConditions,
     compile_conditions,
@@ -57,8 +58,9 @@ class _Compiled:
     kind: EffectType
     value: Decimal | int
     ratio: tuple[int, int]
-    starts_at: datetime
+    starts_at: datetime  # the first moment anyone may use it (early access included)
     ends_at: datetime
+    gated: bool  # an audience of segments or flags, or early access (patron.rules.club)
 
     @property
     def runs(self) -> bool:
@@ -77,7 +79,8 @@ def _compiled(program: RuleProgram, campaign: Campaign) -> _Compiled:
     if cached is not None and cached.campaign is campaign:
         return cached
     kind, value = effect_of(campaign.effect)
-    starts_at, ends_at = campaign.window.bounds(timezone)
+    _, ends_at = campaign.window.bounds(timezone)
+    starts_at = opens_at(campaign, timezone)
     compiled = _Compiled(
         campaign=campaign,
         when=compile_conditions(program, campaign.when),
@@ -86,6 +89,7 @@ def _compiled(program: RuleProgram, campaign: Campaign) -> _Compiled:
         ratio=(1, 1) if kind is EffectType.BONUS_POINTS else ratio_of(Decimal(value)),
         starts_at=starts_at,
         ends_at=ends_at,
+        gated=is_gated(campaign),
     )
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
@@ -182,17 +186,12 @@ def check_campaigns(
             else None
         )
         result = check_conditions(compiled.when, facts)
-        reason: str | None = None
         failed: tuple[str, ...] = ()
-        tiers = campaign.audience.tiers
-        if not has_member:
-            reason = "not in the audience: campaigns apply to members' purchases"
-        elif tiers is not None and context.tier_id not in tiers:
-            reason = "not in the audience: the member's tier is not " + ", ".join(tiers)
-        elif not result.holds:
+        reason = _audience_reason(compiled, context, timezone, has_member=has_member)
+        if reason is None and not result.holds:
             reason = "conditions not met: " + ", ".join(result.failed)
             failed = result.failed
-        else:
+        elif reason is None:
             reason = limit_reason(campaign, usage)
         points = _points(program, compiled, amounts, shipping, result.lines)
         name = campaign.name.pick(language)
@@ -201,6 +200,21 @@ def check_campaigns(
             CampaignCheck(campaign, name, points, reason, period_key, compiled.kind, value, failed)
         )
     return checks
+
+
+def _audience_reason(
+    compiled: _Compiled, context: PurchaseContext, timezone: str, *, has_member: bool
+) -> str | None:
+    """Why the purchase's member is not in the campaign's audience (or its early access is
+    not theirs yet), or ``None``."""
+    if not has_member:
+        return "not in the audience: campaigns apply to members' purchases"
+    if compiled.gated:
+        return gate_reason(compiled.campaign, timezone, context)
+    tiers = compiled.campaign.audience.tiers
+    if tiers is not None and context.tier_id not in tiers:
+        return "not in the audience: the member's tier is not " + ", ".join(tiers)
+    return None
 
 
 def limit_reason(campaign: Campaign, usage: Mapping[str, int]) -> str | None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
+from patron.rules.vocabulary.audience import MemberFacts
+
 
 def _require_int(name: str, value: object, *, minimum: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
@@ -71,6 +73,8 @@ class PurchaseContext:
     store: str | None = None
     tier_id: str | None = None
     rule_usage: Mapping[str, int] = field(default_factory=lambda: _NO_USAGE)
+    # the member's segments and flags, when an audience reads them (None: only the tier known)
+    member: MemberFacts | None = None
 
     def __post_init__(self) -> None:
         if self.occurred_at.tzinfo is None or self.occurred_at.utcoffset() is None:

@@ -28,6 +28,7 @@ from patron.rewards.errors import (
     CouponUsedError,
     MemberRequiredError,
     OutOfStockError,
+    RewardNotEligibleError,
     RewardNotFoundError,
     TierRequiredError,
 )
@@ -77,6 +78,7 @@ async def list_rewards(
     MemberBlockedError,
     RewardNotFoundError,
     TierRequiredError,
+    RewardNotEligibleError,
     InsufficientPointsError,
     AccountNotFoundError,
     OutOfStockError,
@@ -87,7 +89,8 @@ async def redeem(
 ) -> Redemption:
     """Spend points on a reward and issue its coupon (``coupon_code``). With an
     ``idempotency_key`` a retry returns the same coupon. 409 ``insufficient_points``,
-    ``out_of_stock``; 403 ``tier_required``. A till presents the member it identified
+    ``out_of_stock``; 403 ``tier_required``, ``reward_not_eligible`` (not in the reward's
+    audience). A till presents the member it identified
     (``X-Patron-Member-Token``, ``-External-Id`` or ``-Phone``)."""
     await till.check(session, data.member_id, now=now)
     active = await get_active_program(session)

@@ -20,6 +20,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from patron.kit.instant import YEARS_IN_SCHEMA, checked_local
 from patron.kit.strict import WHOLE, Strict
+from patron.rules.vocabulary.audience import MemberAudience
 from patron.rules.vocabulary.base import LimitPeriod, Slug
 from patron.rules.vocabulary.conditions import Conditions
 from patron.rules.vocabulary.effects import Deferred, Effect, EffectType
@@ -149,11 +150,31 @@ class CampaignNames(Strict):
         return next(name for name in (self.ru, self.pl, self.en) if name is not None)
 
 
-class Audience(Strict):
-    """Who the campaign is for: members of the listed tiers (every member when left out).
-    A campaign applies to members' purchases only."""
+class Audience(MemberAudience):
+    """Who the campaign is for: members of the listed tiers, segments and flags (every member
+    when left out; :mod:`patron.rules.vocabulary.audience`). A campaign applies to members'
+    purchases only; ``segments`` and ``flags`` are read on purchases only (other triggers
+    refuse them). ``tiers`` is written out when null, as it always was (stored documents keep
+    their checksums)."""
 
     tiers: Annotated[list[str], Field(min_length=1)] | None = None
+
+
+class EarlyAccess(Strict):
+    """The closed club's early access: the members of ``audience`` may use the campaign from
+    ``start`` (a local moment before the window's start), everyone else from the window's."""
+
+    audience: MemberAudience
+    start: LocalMoment
+
+    @model_validator(mode="after")
+    def _someone(self) -> Self:
+        if self.audience.everyone:
+            raise ValueError("audience: name the tiers, segments or flags that get early access")
+        return self
+
+    def bound(self, timezone: str) -> datetime:
+        return _start_of(self.start, end=False).replace(tzinfo=ZoneInfo(timezone))
 
 
 Count = Annotated[int, WHOLE, Field(gt=0, le=1_000_000_000, strict=True)]
@@ -212,6 +233,7 @@ class Campaign(Strict):
     status: CampaignStatus = CampaignStatus.ACTIVE
     window: Window
     audience: Audience = Audience()
+    early_access: EarlyAccess | None = Field(default=None, exclude_if=lambda value: value is None)
     trigger: Trigger = Trigger.PURCHASE
     event: EventType | None = Field(default=None, exclude_if=lambda value: value is None)
     occasion: Occasion | None = Field(default=None, exclude_if=lambda value: value is None)
@@ -255,8 +277,18 @@ class Campaign(Strict):
             and trigger is not Trigger.BIRTHDAY
         ):
             problems.append("occasion.birth_date_unchanged_days: only for the birthday trigger")
+        if self.early_access is not None and _start_of(
+            self.early_access.start, end=False
+        ) >= _start_of(self.window.start, end=False):
+            problems.append("early_access.start: must be before window.start")
         if trigger is Trigger.PURCHASE:
             return problems
+        if self.early_access is not None:
+            problems.append(f"early_access: for purchase campaigns only, not {trigger.value}")
+        if self.audience.segments is not None or self.audience.flags is not None:
+            problems.append(
+                f"audience: segments and flags are read on purchases only, not {trigger.value}"
+            )
         problems += [
             f"when.{item.type.value}: needs a purchase; the trigger is {trigger.value}"
             for item in self.when.items()

@@ -31,7 +31,12 @@ from patron.programs.schema import QualifyOn
 from patron.programs.schemas import ActiveProgram
 from patron.purchases.history import member_purchases
 from patron.rewards import service as reward_service
-from patron.rewards.errors import OutOfStockError, RewardNotFoundError, TierRequiredError
+from patron.rewards.errors import (
+    OutOfStockError,
+    RewardNotEligibleError,
+    RewardNotFoundError,
+    TierRequiredError,
+)
 from patron.rewards.models import CouponStatus
 from patron.tiers import service as tier_service
 from patron.tiers.policy import next_threshold
@@ -65,7 +70,7 @@ _LOGIN_FORM_SECONDS = 3600
 _YEAR = 365 * 24 * 3600
 # why a redeem was refused: the notice the rewards page shows
 REFUSALS = ("insufficient_points", "tier_required", "out_of_stock", "reward_not_found",
-            "member_blocked", "repeated")  # fmt: skip
+            "member_blocked", "repeated", "reward_not_eligible")  # fmt: skip
 MARKETING = (ConsentChannel.EMAIL, ConsentChannel.SMS)
 
 
@@ -304,6 +309,8 @@ async def redeem(request: Request, visit: MemberVisit, code: RewardCode) -> Resp
         return RedirectResponse("/portal/rewards?notice=insufficient_points", status_code=303)
     except TierRequiredError:
         return RedirectResponse("/portal/rewards?notice=tier_required", status_code=303)
+    except RewardNotEligibleError:
+        return RedirectResponse("/portal/rewards?notice=reward_not_eligible", status_code=303)
     except OutOfStockError:
         return RedirectResponse("/portal/rewards?notice=out_of_stock", status_code=303)
     except RewardNotFoundError:
