@@ -137,7 +137,15 @@ async def test_the_list_shows_each_campaign_with_its_status_now(api: Api) -> Non
         ("social-share", "active", "active"),
         ("app-install", "active", "active"),
         ("refer-a-friend", "scheduled", "active"),
+        ("lucky-hundredth", "scheduled", "active"),
+        ("may-raffle", "scheduled", "active"),
     ]
+    seeded = {c["key"]: (c["seed_hash"], c["seed"]) for c in listed.json()}
+    # PUT /program committed the seeds of the prize and the raffle; neither seed is shown yet
+    assert len(seeded["lucky-hundredth"][0]) == 64
+    assert seeded["lucky-hundredth"][1] is None
+    assert seeded["may-raffle"][1] is None
+    assert seeded["december-bonus"] == (None, None)
     triggers = {c["key"]: (c["trigger"], c["event"]) for c in listed.json()}
     assert triggers["birthday"] == ("birthday", None)
     assert triggers["social-share"] == ("event", "social_share")
@@ -207,8 +215,8 @@ async def test_a_bad_campaign_is_refused_with_every_problem_and_changes_nothing(
     error = refused.json()["error"]
     assert error["code"] == "program_invalid"
     assert {d["path"] for d in error["details"]} == {
-        "campaigns[12].window.end",
-        "campaigns[12].stacking",
+        "campaigns[14].window.end",
+        "campaigns[14].stacking",
     }
     assert (await api.call("GET", "/program")).json()["version"] == before
     keyless = await api.call("POST", "/campaigns", json={"name": {"en": "x"}})
@@ -259,7 +267,7 @@ async def test_a_nul_character_is_refused_not_stored(api: Api) -> None:
     await _apply(api, EXAMPLE)
     refused = await api.call("POST", "/campaigns", json={**SPRING, "name": {"en": "a\u0000b"}})
     assert refused.status_code == 422, refused.text
-    assert refused.json()["error"]["details"][0]["path"] == "campaigns[12].name.en"
+    assert refused.json()["error"]["details"][0]["path"] == "campaigns[14].name.en"
     assert refused.json()["error"]["details"][0]["message"] == "must not contain a NUL character"
     written = EXAMPLE.replace('en: "December bonus"', 'en: "Dec\\0ember"')
     put = await api.call("PUT", "/program", content=written.encode())

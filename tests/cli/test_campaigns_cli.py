@@ -72,6 +72,8 @@ async def test_list_show_and_stats(database: Database) -> None:
         "social-share",
         "app-install",
         "refer-a-friend",
+        "lucky-hundredth",
+        "may-raffle",
     ]
     assert campaigns[0]["budget"] == {"points": 500000, "spent": 400, "left": 499600}
     text = await _patron(database, "campaigns", "list")

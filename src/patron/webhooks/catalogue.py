@@ -25,6 +25,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "points.expired",
         "tiers.changed",
         "campaigns.budget_alert",
+        "campaigns.raffle_drawn",
         "referrals.created",
         "referrals.flagged",
         "referrals.qualified",
