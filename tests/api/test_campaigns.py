@@ -305,3 +305,27 @@ async def test_the_quote_hints_at_campaigns_that_almost_applied(api: Api) -> Non
     assert bought.status_code == 201
     again = await api.call("POST", "/checkout/quote", role="pos", json=cart)
     assert all(h["rule_id"] != "campaign:december-bonus" for h in again.json()["hints"])
+
+
+async def test_a_raffle_shows_its_entries_and_seed_hash_but_not_its_seed(api: Api) -> None:
+    await _apply(api, EXAMPLE)
+    raffle = await api.call("GET", "/campaigns/may-raffle/raffle", role="staff")
+    assert raffle.status_code == 200, raffle.text
+    body = raffle.json()
+    assert (body["entries"], body["participants"], body["drawn"]) == (0, 0, False)
+    assert body["winners_wanted"] == 3
+    assert len(body["seed_hash"]) == 64
+    assert body["seed"] is None
+    assert body["winners"] == []
+    shown = (await api.call("GET", "/campaigns/may-raffle")).json()
+    assert shown["seed_hash"] == body["seed_hash"]
+    assert shown["raffle"] == {"per_amount": "500.00", "winners": 3}
+    not_raffle = await api.call("GET", "/campaigns/december-bonus/raffle")
+    assert not_raffle.status_code == 422
+    assert (not_raffle.json()["error"]["code"], not_raffle.json()["error"]["field"]) == (
+        "not_a_raffle",
+        "key",
+    )
+    missing = await api.call("GET", "/campaigns/nope/raffle")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "campaign_not_found"
