@@ -138,7 +138,15 @@ async def test_the_list_shows_each_campaign_with_its_status_now(api: Api) -> Non
         ("app-install", "active", "active"),
         ("refer-a-friend", "scheduled", "active"),
         ("app-cashback", "active", "active"),
+        ("lucky-hundredth", "scheduled", "active"),
+        ("may-raffle", "scheduled", "active"),
     ]
+    seeded = {c["key"]: (c["seed_hash"], c["seed"]) for c in listed.json()}
+    # PUT /program committed the seeds of the prize and the raffle; neither seed is shown yet
+    assert len(seeded["lucky-hundredth"][0]) == 64
+    assert seeded["lucky-hundredth"][1] is None
+    assert seeded["may-raffle"][1] is None
+    assert seeded["december-bonus"] == (None, None)
     triggers = {c["key"]: (c["trigger"], c["event"]) for c in listed.json()}
     assert triggers["birthday"] == ("birthday", None)
     assert triggers["social-share"] == ("event", "social_share")
@@ -208,8 +216,8 @@ async def test_a_bad_campaign_is_refused_with_every_problem_and_changes_nothing(
     error = refused.json()["error"]
     assert error["code"] == "program_invalid"
     assert {d["path"] for d in error["details"]} == {
-        "campaigns[13].window.end",
-        "campaigns[13].stacking",
+        "campaigns[15].window.end",
+        "campaigns[15].stacking",
     }
     assert (await api.call("GET", "/program")).json()["version"] == before
     keyless = await api.call("POST", "/campaigns", json={"name": {"en": "x"}})
@@ -261,7 +269,7 @@ async def test_a_nul_character_is_refused_not_stored(api: Api) -> None:
     await _apply(api, EXAMPLE)
     refused = await api.call("POST", "/campaigns", json={**SPRING, "name": {"en": "a\u0000b"}})
     assert refused.status_code == 422, refused.text
-    assert refused.json()["error"]["details"][0]["path"] == "campaigns[13].name.en"
+    assert refused.json()["error"]["details"][0]["path"] == "campaigns[15].name.en"
     assert refused.json()["error"]["details"][0]["message"] == "must not contain a NUL character"
     written = EXAMPLE.replace('en: "December bonus"', 'en: "Dec\\0ember"')
     put = await api.call("PUT", "/program", content=written.encode())
@@ -299,3 +307,27 @@ async def test_the_quote_hints_at_campaigns_that_almost_applied(api: Api) -> Non
     assert bought.status_code == 201
     again = await api.call("POST", "/checkout/quote", role="pos", json=cart)
     assert all(h["rule_id"] != "campaign:december-bonus" for h in again.json()["hints"])
+
+
+async def test_a_raffle_shows_its_entries_and_seed_hash_but_not_its_seed(api: Api) -> None:
+    await _apply(api, EXAMPLE)
+    raffle = await api.call("GET", "/campaigns/may-raffle/raffle", role="staff")
+    assert raffle.status_code == 200, raffle.text
+    body = raffle.json()
+    assert (body["entries"], body["participants"], body["drawn"]) == (0, 0, False)
+    assert body["winners_wanted"] == 3
+    assert len(body["seed_hash"]) == 64
+    assert body["seed"] is None
+    assert body["winners"] == []
+    shown = (await api.call("GET", "/campaigns/may-raffle")).json()
+    assert shown["seed_hash"] == body["seed_hash"]
+    assert shown["raffle"] == {"per_amount": "500.00", "winners": 3}
+    not_raffle = await api.call("GET", "/campaigns/december-bonus/raffle")
+    assert not_raffle.status_code == 422
+    assert (not_raffle.json()["error"]["code"], not_raffle.json()["error"]["field"]) == (
+        "not_a_raffle",
+        "key",
+    )
+    missing = await api.call("GET", "/campaigns/nope/raffle")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "campaign_not_found"

@@ -241,6 +241,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/campaigns/{key}/stats"): Entry(
         STAFF, Sample(200, path=f"{API}/campaigns/december-bonus/stats")
     ),
+    ("GET", "/api/v1/campaigns/{key}/raffle"): Entry(
+        STAFF, Sample(200, path=f"{API}/campaigns/may-raffle/raffle")
+    ),
     # referrals (flagged ones: enrolled with the referrer's email, a self-referral)
     ("GET", "/api/v1/referrals"): Entry(STAFF, Sample(200, query={"status": "flagged"})),
     ("GET", "/api/v1/referrals/kpis"): Entry(STAFF, Sample(200)),

@@ -30,7 +30,7 @@ def test_the_example_is_valid_and_the_seed_document_is_unchanged() -> None:
     result = runner.invoke(app, ["program", "validate", str(EXAMPLE)])
     assert result.exit_code == 0, result.output
     assert "campaigns" not in document_of(load_program(SEED_PROGRAM.read_text()))
-    assert len(document_of(load_program(EXAMPLE.read_text()))["campaigns"]) == 13
+    assert len(document_of(load_program(EXAMPLE.read_text()))["campaigns"]) == 15
 
 
 def test_field_problems_come_with_their_paths() -> None:

@@ -73,6 +73,8 @@ async def test_list_show_and_stats(database: Database) -> None:
         "app-install",
         "refer-a-friend",
         "app-cashback",
+        "lucky-hundredth",
+        "may-raffle",
     ]
     assert campaigns[0]["budget"] == {"points": 500000, "spent": 400, "left": 499600}
     text = await _patron(database, "campaigns", "list")

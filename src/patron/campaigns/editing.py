@@ -19,7 +19,9 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns.errors import CampaignExistsError, CampaignNotFoundError
+from patron.campaigns.prizes import commit_active_seeds
 from patron.kit.errors import InvalidInputError
+from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.programs.document import document_of
 from patron.programs.schemas import AppliedProgram
@@ -87,9 +89,11 @@ async def _edit(
     detail = await program_service.get_version(session, key=program_key, version=active.version)
     written = [_lean(c) for c in document_of(active.program).get("campaigns", [])]
     text = replace_section(detail.source_yaml, change(written))
-    return await program_service.apply_program(
+    applied = await program_service.apply_program(
         session, text=text, key=program_key, created_by=created_by
     )
+    await commit_active_seeds(session, program_key=program_key, now=utcnow())
+    return applied
 
 
 def _index(campaigns: list[Written], key: str) -> int:

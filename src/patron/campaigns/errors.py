@@ -28,3 +28,15 @@ class EventInFutureError(InvalidInputError):
     allow."""
 
     code = "occurred_in_future"
+
+
+class NotARaffleError(InvalidInputError):
+    """The campaign has no ``raffle:`` section: there is nothing to draw."""
+
+    code = "not_a_raffle"
+
+
+class RaffleNotEndedError(ConflictError):
+    """A raffle is drawn only once its campaign's window is over (its entries are final)."""
+
+    code = "raffle_not_ended"

@@ -29,3 +29,18 @@ class CampaignBudgetAlert(DomainEvent):
     exhausted_on: date | None = None
     ends_on: date | None = None
     days_elapsed: int | None = None
+
+
+class CampaignRaffleDrawn(DomainEvent):
+    """A raffle was drawn (``patron campaigns draw``), once: the ``winners`` (member ids in
+    order of drawing) from ``entries`` entries of ``participants`` members, and the seed
+    revealed with it (``seed``, whose SHA-256 is ``seed_hash``), so that anyone can draw again
+    (docs/campaigns.md, "Raffles")."""
+
+    type = "campaigns.raffle_drawn"
+    campaign_key: str
+    winners: list[int]
+    entries: int
+    participants: int
+    seed_hash: str
+    seed: str

@@ -32,6 +32,8 @@ class CampaignCounter(Base):
     # when the budget alerts were emitted (``campaigns.budget_alert``, once each; migration 0022)
     spent_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     pacing_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # qualifying purchases counted by an every-N-th instant prize (migration 0026)
+    draws: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class CampaignMemberUsage(Base):
@@ -111,3 +113,56 @@ class CustomEvent(Base):
     points: Mapped[int] = mapped_column(BigInteger, default=0)
     result: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CampaignSeed(Base):
+    """The secret seed of an instant prize or raffle campaign, committed when the program
+    version that holds the campaign is applied: ``seed_hash`` (SHA-256 of ``seed``) is shown
+    from then on, ``seed`` only once the raffle is drawn or the prize campaign's window is
+    over (:mod:`patron.campaigns.prizes`)."""
+
+    __tablename__ = "campaign_seeds"
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="RESTRICT"), primary_key=True
+    )
+    campaign_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seed: Mapped[str] = mapped_column(String(64))
+    seed_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RaffleEntry(Base):
+    """The entries one purchase earned in a raffle campaign."""
+
+    __tablename__ = "raffle_entries"
+    __table_args__ = (
+        UniqueConstraint("purchase_id", "campaign_key"),
+        Index("ix_raffle_entries_program_id_campaign_key", "program_id", "campaign_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="RESTRICT"))
+    campaign_key: Mapped[str] = mapped_column(String(64))
+    purchase_id: Mapped[int] = mapped_column(ForeignKey("purchases.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    entries: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RaffleDraw(Base):
+    """A raffle's draw, once: the entries it was drawn from (``tickets``, ``[[member id,
+    entries], ...]`` by member id) and the ``winners`` (member ids in order of drawing)."""
+
+    __tablename__ = "raffle_draws"
+
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("programs.id", ondelete="RESTRICT"), primary_key=True
+    )
+    campaign_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    requested: Mapped[int] = mapped_column(BigInteger)
+    entries: Mapped[int] = mapped_column(BigInteger)
+    tickets: Mapped[list[Any]] = mapped_column(JsonType)
+    winners: Mapped[list[Any]] = mapped_column(JsonType)
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    drawn_by: Mapped[str] = mapped_column(String(200))

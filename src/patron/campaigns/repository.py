@@ -53,6 +53,16 @@ _RELEASE_MEMBER = Sql(
     "UPDATE campaign_member_usages SET uses = uses - 1 "
     "WHERE member_id = $1 AND campaign_key = $2 AND period_key = $3"
 )
+_COUNT_DRAW = Sql(
+    "INSERT INTO campaign_counters (program_id, campaign_key, uses, points_spent, draws) "
+    "VALUES ($1, $2, 0, 0, 1) "
+    "ON CONFLICT (program_id, campaign_key) DO UPDATE "
+    "SET draws = campaign_counters.draws + 1 "
+    "RETURNING draws"
+)
+_RELEASE_DRAW = Sql(
+    "UPDATE campaign_counters SET draws = draws - 1 WHERE program_id = $1 AND campaign_key = $2"
+)
 _INSERT_APPLICATION = Sql(
     "INSERT INTO campaign_applications (program_id, campaign_key, purchase_id, member_id, "
     "points, revenue, occurred_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
@@ -125,6 +135,18 @@ class CampaignRepository:
     async def release_counter(self, program_id: int, key: str, points: int) -> None:
         raw = await raw_of(self.session)
         await raw.run(_RELEASE_COUNTER, program_id, key, points)
+
+    async def count_draw(self, program_id: int, key: str) -> int:
+        """Count one qualifying purchase of an every-N-th prize (one atomic statement that
+        locks the counter row until the purchase commits): its number, 1, 2, ..."""
+        raw = await raw_of(self.session)
+        row = await raw.one(_COUNT_DRAW, program_id, key)
+        assert row is not None
+        return int(row[0])
+
+    async def release_draw(self, program_id: int, key: str) -> None:
+        raw = await raw_of(self.session)
+        await raw.run(_RELEASE_DRAW, program_id, key)
 
     async def claim_member(self, member_id: int, key: str, period_key: str, limit: int) -> bool:
         """Count one application to the member in the period if ``limit`` allows it."""

@@ -72,6 +72,11 @@ class Campaign(BaseModel):
     uses: int
     description: str
     program_version: int
+    prize: dict[str, Any] | None = None  # an instant prize: {"every": N} or {"probability": p}
+    raffle: dict[str, Any] | None = None  # a raffle: per_purchase or per_amount, winners
+    draws: int = 0  # the qualifying purchases an every-N-th prize counted
+    seed_hash: str | None = None  # SHA-256 of the committed seed (prize and raffle campaigns)
+    seed: str | None = None  # the seed, once the raffle is drawn or the prize window is over
 
 
 class CampaignStats(BaseModel):
@@ -98,3 +103,33 @@ class CampaignChange(BaseModel):
 
     campaign: Campaign
     program: AppliedProgram
+
+
+class RaffleWinner(BaseModel):
+    rank: int
+    member_id: int
+    entries: int
+
+
+class RaffleEntries(BaseModel):
+    member_id: int
+    entries: int
+
+
+class Raffle(BaseModel):
+    """A raffle campaign's entries and draw. Before the draw: ``entries`` and
+    ``participants`` so far and ``seed_hash``; after it also the ``seed``, the ``winners`` in
+    order of drawing and ``entries_by_member``, the entries it was drawn from (by member id),
+    so that anyone can draw again (docs/campaigns.md, "Raffles")."""
+
+    key: str
+    status: str
+    entries: int
+    participants: int
+    winners_wanted: int
+    seed_hash: str | None
+    drawn: bool
+    drawn_at: datetime | None = None
+    seed: str | None = None
+    winners: list[RaffleWinner] = []
+    entries_by_member: list[RaffleEntries] = []

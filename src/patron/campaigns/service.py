@@ -18,6 +18,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns.events import CampaignBudgetAlert
+from patron.campaigns.prizes import PrizeDraws
+from patron.campaigns.raffles import add_entries
 from patron.campaigns.repository import CampaignRepository
 from patron.kit.outbox import emit
 from patron.programs.schema import Program
@@ -34,7 +36,8 @@ from patron.rules.context import PurchaseContext
 from patron.rules.engine import DeferredAction
 from patron.rules.hints import Hint
 from patron.rules.trace import BreakdownRow
-from patron.rules.vocabulary import Campaign, Trigger
+from patron.rules.vocabulary import Campaign, Raffle, Trigger
+from patron.rules.vocabulary.prizes import raffle_entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,8 @@ class CampaignOutcome:
     claims: tuple[Claim, ...] = ()
     deferred: tuple[DeferredAction, ...] = field(default=())
     hints: tuple[Hint, ...] = ()  # the quote's: campaigns that almost applied
+    draws: tuple[str, ...] = ()  # every-N-th prize campaigns this purchase was counted by
+    entries: tuple[tuple[str, int], ...] = ()  # raffle entries earned: (campaign key, entries)
 
     @property
     def applied(self) -> tuple[tuple[str, int], ...]:
@@ -69,10 +74,14 @@ NOTHING = CampaignOutcome()
 
 
 def _outcome(
-    checks: list[CampaignCheck], selection: Selection, claims: list[Claim]
+    checks: list[CampaignCheck],
+    selection: Selection,
+    claims: list[Claim],
+    draws: PrizeDraws | None = None,
 ) -> CampaignOutcome:
     return CampaignOutcome(
         points=selection.points,
+        draws=tuple(draws.counted) if draws is not None else (),
         rows=tuple(selection.rows(checks)),
         claims=tuple(claims),
         deferred=tuple(
@@ -183,6 +192,8 @@ async def give_back(
 ) -> None:
     """Undo the claims of ``outcome`` (in the same transaction)."""
     repository = CampaignRepository(session)
+    for key in outcome.draws:
+        await repository.release_draw(program_id, key)
     for claim in outcome.claims:
         if claim.counter:
             await repository.release_counter(program_id, claim.key, claim.points)
@@ -197,27 +208,52 @@ async def claim_for_purchase(
     program: Program,
     context: PurchaseContext,
     member_id: int | None,
+    reference: str = "",
 ) -> CampaignOutcome:
-    """Apply the purchase campaigns to a member's purchase (see the module docstring)."""
+    """Apply the purchase campaigns to a member's purchase (see the module docstring);
+    ``reference`` is the purchase's external id (an instant prize's draw reads it)."""
     if not program.campaigns or member_id is None:
         return NOTHING
     repository = CampaignRepository(session)
     checks = await _checks(repository, program, purchase_campaigns(program), context, member_id)
-    selection, claims = await claim_selected(session, program_id, member_id, checks)
-    return _outcome(checks, selection, claims)
+    draws = PrizeDraws(reference)
+    selection, claims = await claim_selected(session, program_id, member_id, checks, draws)
+    outcome = _outcome(checks, selection, claims, draws)
+    entries = tuple(
+        (check.key, count)
+        for check in selection.applied
+        if check.campaign.raffle is not None
+        and (count := _entries(program, check.campaign.raffle, context.total)) > 0
+    )
+    return replace(outcome, entries=entries)
+
+
+def _entries(program: Program, raffle: Raffle, total: int) -> int:
+    per_amount = None if raffle.per_amount is None else program.minor(raffle.per_amount)
+    return raffle_entries(raffle, total, per_amount)
 
 
 async def claim_selected(
-    session: AsyncSession, program_id: int, member_id: int, checks: list[CampaignCheck]
+    session: AsyncSession,
+    program_id: int,
+    member_id: int,
+    checks: list[CampaignCheck],
+    draws: PrizeDraws | None = None,
 ) -> tuple[Selection, list[Claim]]:
-    """Claim what the stacking policies keep of ``checks``; a refused claim leaves its
-    campaign out, gives the pass's claims back and lets the policies choose again."""
+    """Claim what the stacking policies keep of ``checks``; a refused claim (or an instant
+    prize not won, drawn by ``draws``) leaves its campaign out, gives the pass's claims back
+    and lets the policies choose again."""
     repository = CampaignRepository(session)
     refused: dict[str, str] = {}
     while True:
         selection = select(checks, refused)
         claims: list[Claim] = []
         for check in selection.applied:
+            if draws is not None and check.campaign.prize is not None:
+                lost = await draws.lost(session, program_id, check)
+                if lost is not None:
+                    refused[check.key] = lost
+                    break
             claimed = await _claim(repository, program_id, member_id, check)
             if isinstance(claimed, str):
                 refused[check.key] = claimed
@@ -251,6 +287,15 @@ async def record_applications(
             program_id, purchase_id, member_id, outcome.applied, revenue, occurred_at, now
         )
         await alert_spent(session, program_id=program_id, claims=outcome.claims, now=now)
+    if outcome.entries:
+        await add_entries(
+            session,
+            program_id=program_id,
+            purchase_id=purchase_id,
+            member_id=member_id,
+            entries=outcome.entries,
+            now=now,
+        )
 
 
 async def preview_for_quote(
@@ -275,7 +320,11 @@ async def preview_for_quote(
     usage = await repository.member_usage(member_id, limited) if limited else {}
     checks = with_usage(checks, usage)
     counters = await repository.counters(program_id, [c.key for c in checks])
-    refused: dict[str, str] = {}
+    refused: dict[str, str] = {
+        check.key: "instant prize: drawn when the purchase is recorded"
+        for check in checks
+        if check.campaign.prize is not None and check.qualifies
+    }
     while True:
         selection = select(checks, refused)
         for check in selection.applied:

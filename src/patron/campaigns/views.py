@@ -7,9 +7,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns.errors import CampaignNotFoundError
+from patron.campaigns.models import CampaignCounter
+from patron.campaigns.prizes import drawn_campaigns, revealed_seed
 from patron.campaigns.repository import CampaignRepository
 from patron.campaigns.schemas import (
     Campaign,
@@ -22,7 +25,7 @@ from patron.campaigns.schemas import (
 )
 from patron.kit.money import format_amount
 from patron.programs.schemas import ActiveProgram
-from patron.rules.trace import effect_of
+from patron.rules.campaigns import campaign_effect
 from patron.rules.vocabulary import Campaign as Definition
 
 
@@ -31,12 +34,17 @@ def _moment(value: date) -> str:
 
 
 def _read(
-    active: ActiveProgram, definition: Definition, counter: tuple[int, int], now: datetime
+    active: ActiveProgram,
+    definition: Definition,
+    counter: tuple[int, int],
+    now: datetime,
+    seed: tuple[str | None, str | None] = (None, None),
+    draws: int = 0,
 ) -> Campaign:
     program = active.program
     timezone = program.program.timezone
     starts_at, ends_at = definition.window.bounds(timezone)
-    kind, value = effect_of(definition.effect)
+    kind, value = campaign_effect(definition)
     uses, spent = counter
     limits = definition.limits
     budget = definition.budget
@@ -74,7 +82,33 @@ def _read(
         uses=uses,
         description=definition.description,
         program_version=active.version,
+        prize=dumped.get("prize"),
+        raffle=dumped.get("raffle"),
+        draws=draws,
+        seed_hash=seed[0],
+        seed=seed[1],
     )
+
+
+async def _seed(
+    session: AsyncSession, active: ActiveProgram, definition: Definition, now: datetime
+) -> tuple[str | None, str | None]:
+    return await revealed_seed(
+        session,
+        program_id=active.program_id,
+        campaign=definition,
+        timezone=active.program.program.timezone,
+        now=now,
+    )
+
+
+async def _draws(session: AsyncSession, program_id: int) -> dict[str, int]:
+    rows = await session.execute(
+        select(CampaignCounter.campaign_key, CampaignCounter.draws).where(
+            CampaignCounter.program_id == program_id, CampaignCounter.draws > 0
+        )
+    )
+    return {str(key): int(draws) for key, draws in rows}
 
 
 async def list_campaigns(
@@ -85,7 +119,18 @@ async def list_campaigns(
     counters = await CampaignRepository(session).counters(
         active.program_id, [c.key for c in campaigns]
     )
-    return [_read(active, c, counters.get(c.key, (0, 0)), now) for c in campaigns]
+    draws = await _draws(session, active.program_id) if drawn_campaigns(active.program) else {}
+    return [
+        _read(
+            active,
+            c,
+            counters.get(c.key, (0, 0)),
+            now,
+            await _seed(session, active, c, now),
+            draws.get(c.key, 0),
+        )
+        for c in campaigns
+    ]
 
 
 def _definition(active: ActiveProgram, key: str) -> Definition:
@@ -100,7 +145,9 @@ async def get_campaign(
 ) -> Campaign:
     definition = _definition(active, key)
     counters = await CampaignRepository(session).counters(active.program_id, [key])
-    return _read(active, definition, counters.get(key, (0, 0)), now)
+    seed = await _seed(session, active, definition, now)
+    draws = (await _draws(session, active.program_id)).get(key, 0) if seed[0] else 0
+    return _read(active, definition, counters.get(key, (0, 0)), now, seed, draws)
 
 
 async def campaign_stats(

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.campaigns import editing, views
-from patron.campaigns.schemas import Campaign, CampaignStats
+from patron.campaigns import editing, raffles, views
+from patron.campaigns.schemas import Campaign, CampaignStats, Raffle
 from patron.cli.options import (
     DbOption,
     JsonOption,
@@ -22,8 +22,9 @@ from patron.cli.options import (
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.programs.schemas import AppliedProgram
+from patron.rules.vocabulary.prizes import MAX_WINNERS
 
-app = typer.Typer(help="Campaigns: list, show, stats, pause, resume.", no_args_is_help=True)
+app = typer.Typer(help="Campaigns: list, show, stats, pause, resume, draw.", no_args_is_help=True)
 
 ProgramKey = Annotated[
     str, typer.Option("--program", help="Program key (one database may hold several).")
@@ -101,7 +102,16 @@ def show(
         f"  budget     {_budget(c)}",
         f"  uses       {c.uses}",
     ]
+    if c.prize is not None or c.raffle is not None:
+        drawn = f"prize {_spec(c.prize)}" if c.prize is not None else f"raffle {_spec(c.raffle)}"
+        lines.append(f"  draws      {drawn}" + (f", {c.draws} counted" if c.draws else ""))
+        lines.append(f"  seed hash  {c.seed_hash or 'not committed yet'}")
+        lines.append(f"  seed       {c.seed or 'revealed after the draw or the end'}")
     typer.echo("\n".join(lines))
+
+
+def _spec(spec: dict[str, object] | None) -> str:
+    return ", ".join(f"{name} {value}" for name, value in (spec or {}).items())
 
 
 def _trigger(c: Campaign) -> str:
@@ -189,3 +199,43 @@ def resume(
     """Resume a paused (or draft) campaign: a new program version with ``status: active``; it
     runs inside its window."""
     _set_status(db, program, key, "active", json_output)
+
+
+Winners = Annotated[
+    int | None,
+    typer.Option(
+        "--winners", min=1, max=MAX_WINNERS, help="Winners to draw (default: the raffle's)."
+    ),
+]
+
+
+@app.command("draw")
+def draw(
+    key: CampaignKey,
+    winners: Winners = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+    program: ProgramKey = "default",
+) -> None:
+    """Draw a raffle's winners from its committed seed, once its window is over, and record
+    them; drawn before, print the recorded winners (docs/campaigns.md, "Raffles")."""
+
+    async def work(session: AsyncSession) -> Raffle:
+        active = await program_service.get_active_program(session, key=program)
+        raffle = await raffles.draw_raffle(
+            session, active=active, key=key, winners=winners, now=utcnow(), drawn_by="cli"
+        )
+        await audited(session, action="campaigns.draw_raffle", target=f"campaign:{key}")
+        return raffle
+
+    raffle = run(in_unit_of_work(db, work))
+    if json_output:
+        print_json(raffle.model_dump(mode="json"))
+        return
+    typer.echo(
+        f"{raffle.key}: {len(raffle.winners)} winners from {raffle.entries} entries of "
+        f"{raffle.participants} members (drawn {raffle.drawn_at})"
+    )
+    for winner in raffle.winners:
+        typer.echo(f"  {winner.rank}. member {winner.member_id} ({winner.entries} entries)")
+    typer.echo(f"  seed       {raffle.seed}\n  seed hash  {raffle.seed_hash}")

@@ -10,7 +10,9 @@ import typer
 import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.campaigns.prizes import commit_active_seeds
 from patron.cli.options import DbOption, JsonOption, audited, in_unit_of_work, print_json, run
+from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.programs.errors import ProgramInvalidError
 from patron.programs.loader import load_program
@@ -135,6 +137,7 @@ def apply(
 
     async def work(session: AsyncSession) -> AppliedProgram:
         applied = await program_service.apply_program(session, text=text, key=key, created_by="cli")
+        await commit_active_seeds(session, program_key=key, now=utcnow())
         await audited(session, action="program.apply_program", target=f"program:{key}")
         return applied
 

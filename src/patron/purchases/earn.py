@@ -157,6 +157,7 @@ async def record_purchase(
             program=program,
             context=context,
             member_id=member_id,
+            reference=data.external_id,
         )
     points = evaluation.points + offers.points if member is not None else 0
     check_points_limit(program, points)
@@ -206,7 +207,7 @@ async def record_purchase(
     else:
         purchase_id = await repository.insert(values, breakdown, stored_lines)
     if purchase_id is None:
-        if member is not None and offers.claims:
+        if member is not None and (offers.claims or offers.draws):
             await campaign_service.give_back(
                 session, program_id=active.program_id, member_id=member.id, outcome=offers
             )

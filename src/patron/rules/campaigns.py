@@ -69,6 +69,15 @@ class _Compiled:
 
 
 _CACHE: dict[tuple[int, str], _Compiled] = {}
+_FIXED = (EffectType.BONUS_POINTS, EffectType.ISSUE_REWARD)
+
+
+def campaign_effect(campaign: Campaign) -> tuple[EffectType, Decimal | int]:
+    """The campaign's points effect and its value; a prize or raffle campaign without one
+    reads as ``bonus_points`` 0 (its prize is its deferred effects, or its entries)."""
+    if campaign.effect is None:
+        return EffectType.BONUS_POINTS, 0
+    return effect_of(campaign.effect)
 
 
 def _compiled(program: RuleProgram, campaign: Campaign) -> _Compiled:
@@ -78,7 +87,7 @@ def _compiled(program: RuleProgram, campaign: Campaign) -> _Compiled:
     cached = _CACHE.get((id(campaign), timezone))
     if cached is not None and cached.campaign is campaign:
         return cached
-    kind, value = effect_of(campaign.effect)
+    kind, value = campaign_effect(campaign)
     _, ends_at = campaign.window.bounds(timezone)
     starts_at = opens_at(campaign, timezone)
     compiled = _Compiled(
@@ -86,7 +95,7 @@ def _compiled(program: RuleProgram, campaign: Campaign) -> _Compiled:
         when=compile_conditions(program, campaign.when),
         kind=kind,
         value=value,
-        ratio=(1, 1) if kind is EffectType.BONUS_POINTS else ratio_of(Decimal(value)),
+        ratio=(1, 1) if kind in _FIXED else ratio_of(Decimal(value)),
         starts_at=starts_at,
         ends_at=ends_at,
         gated=is_gated(campaign),
@@ -147,7 +156,7 @@ def _points(
     shipping: int,
     lines: tuple[int, ...],
 ) -> int:
-    if compiled.kind is EffectType.BONUS_POINTS:
+    if compiled.kind in _FIXED:
         return int(compiled.value)
     if compiled.kind is EffectType.MULTIPLY_LINES:
         spend = sum(amounts[index] for index in lines)

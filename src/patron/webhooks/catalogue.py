@@ -27,6 +27,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "wallet.credited",
         "wallet.debited",
         "campaigns.budget_alert",
+        "campaigns.raffle_drawn",
         "referrals.created",
         "referrals.flagged",
         "referrals.qualified",

@@ -13,9 +13,9 @@ from fastapi import APIRouter, Body, Path, status
 
 from patron.api.deps import Admin, Now, Reader, ReadSession, Staff, WriteSession
 from patron.api.responses import raises
-from patron.campaigns import editing, views
-from patron.campaigns.errors import CampaignExistsError, CampaignNotFoundError
-from patron.campaigns.schemas import Campaign, CampaignChange, CampaignStats
+from patron.campaigns import editing, raffles, views
+from patron.campaigns.errors import CampaignExistsError, CampaignNotFoundError, NotARaffleError
+from patron.campaigns.schemas import Campaign, CampaignChange, CampaignStats, Raffle
 from patron.kit.errors import InvalidInputError
 from patron.programs.errors import ProgramInvalidError, ProgramNotFoundError
 from patron.programs.schemas import AppliedProgram
@@ -49,6 +49,16 @@ async def campaign_stats(key: Key, session: ReadSession, _: Staff, now: Now) -> 
     the campaign applied to."""
     active = await get_active_program(session)
     return await views.campaign_stats(session, active=active, key=key, now=now)
+
+
+@router.get("/{key}/raffle", response_model=Raffle)
+@raises(ProgramNotFoundError, CampaignNotFoundError, NotARaffleError)
+async def raffle(key: Key, session: ReadSession, _: Staff, now: Now) -> Raffle:
+    """A raffle campaign's entries and the SHA-256 of its committed seed; once drawn
+    (``patron campaigns draw``), the seed, the winners and the entries they were drawn from
+    (422 ``not_a_raffle`` for a campaign without ``raffle:``)."""
+    active = await get_active_program(session)
+    return await raffles.raffle_view(session, active=active, key=key, now=now)
 
 
 CampaignBody = Annotated[

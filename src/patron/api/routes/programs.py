@@ -8,6 +8,8 @@ from fastapi import APIRouter, Body, Path
 
 from patron.api.deps import Admin, Reader, ReadSession, WriteSession
 from patron.api.responses import raises
+from patron.campaigns.prizes import commit_active_seeds
+from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.programs.errors import (
     ProgramInvalidError,
@@ -42,9 +44,12 @@ async def apply_program(
 ) -> AppliedProgram:
     """Validate the program file (YAML body) and make it the active version; the answer lists
     the field-level changes. 422 ``program_invalid`` lists every problem."""
-    return await program_service.apply_program(
+    applied = await program_service.apply_program(
         session, text=text, created_by=f"api:{principal.name}"
     )
+    # instant prizes and raffles: their seeds are committed with the version (docs/campaigns.md)
+    await commit_active_seeds(session, program_key=applied.key, now=utcnow())
+    return applied
 
 
 @router.get("/versions", response_model=list[ProgramVersionSummary])

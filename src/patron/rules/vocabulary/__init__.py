@@ -13,6 +13,7 @@ from patron.rules.vocabulary.effects import (
     EffectType,
     PointsEffect,
 )
+from patron.rules.vocabulary.prizes import Prize, Raffle
 from patron.rules.vocabulary.rules import EarnRule, Rule, RuleSet, Trigger
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "Limit",
     "LimitPeriod",
     "PointsEffect",
+    "Prize",
+    "Raffle",
     "Rounding",
     "Rule",
     "RuleSet",

@@ -24,6 +24,7 @@ from patron.rules.vocabulary.audience import MemberAudience
 from patron.rules.vocabulary.base import LimitPeriod, Slug
 from patron.rules.vocabulary.conditions import Conditions
 from patron.rules.vocabulary.effects import Deferred, Effect, EffectType
+from patron.rules.vocabulary.prizes import Prize, Raffle
 from patron.rules.vocabulary.rules import Trigger
 
 RUNNING_TRIGGERS = frozenset(
@@ -238,7 +239,9 @@ class Campaign(Strict):
     event: EventType | None = Field(default=None, exclude_if=lambda value: value is None)
     occasion: Occasion | None = Field(default=None, exclude_if=lambda value: value is None)
     when: Conditions = Conditions()
-    effect: Effect
+    effect: Effect | None = Field(default=None, exclude_if=lambda value: value is None)
+    prize: Prize | None = Field(default=None, exclude_if=lambda value: value is None)
+    raffle: Raffle | None = Field(default=None, exclude_if=lambda value: value is None)
     deferred: list[Deferred] = Field(default_factory=list, exclude_if=lambda value: not value)
     priority: int = 0
     stacking: Stacking = Stacking.STACKABLE
@@ -248,16 +251,38 @@ class Campaign(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        problems = self._trigger_problems()
+        problems = self._trigger_problems() + self._prize_problems()
+        if self.effect is None:
+            return self._raise(problems)
         effect = self.effect.typed()
         if effect.type is not EffectType.BONUS_POINTS and effect.value <= 1:
             problems.append(
                 f"effect.{effect.type.value}: a campaign's multiplier must be above 1 "
                 "(it adds points; it never takes them away)"
             )
+        return self._raise(problems)
+
+    def _raise(self, problems: list[str]) -> Self:
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _prize_problems(self) -> list[str]:
+        """An instant prize or a raffle: purchase campaigns only, not both; the effect may
+        then be left out (a prize of a coupon only, a raffle of entries only)."""
+        problems: list[str] = []
+        drawn = self.prize is not None or self.raffle is not None
+        if self.prize is not None and self.raffle is not None:
+            problems.append("prize: a campaign is an instant prize or a raffle, not both")
+        if drawn and self.trigger is not Trigger.PURCHASE:
+            problems.append("prize, raffle: only purchase campaigns draw prizes or earn entries")
+        if self.effect is None and not drawn:
+            problems.append(
+                "effect: give the points effect (a prize or a raffle campaign may leave it out)"
+            )
+        if self.prize is not None and self.effect is None and not self.deferred:
+            problems.append("prize: give the prize as effect (bonus_points) or deferred effects")
+        return problems
 
     def _trigger_problems(self) -> list[str]:
         trigger = self.trigger
@@ -294,7 +319,7 @@ class Campaign(Strict):
             for item in self.when.items()
             if item.type.needs_purchase
         ]
-        effect = self.effect.typed().type
+        effect = self.effect.typed().type if self.effect is not None else EffectType.BONUS_POINTS
         if effect is not EffectType.BONUS_POINTS:
             problems.append(
                 f"effect.{effect.value}: needs a purchase; a {trigger.value} campaign gives "

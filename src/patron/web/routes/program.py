@@ -17,7 +17,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from patron.campaigns.prizes import commit_active_seeds
 from patron.kit.errors import PatronError
+from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.programs.document import diff_documents, document_of
 from patron.programs.errors import ProgramInvalidError, ProgramProblem
@@ -181,6 +183,7 @@ async def apply(request: Request, console: AdminSession) -> Response:
             applied = await program_service.apply_program(
                 session, text=text, created_by=f"console:{console.user.email}"
             )
+            await commit_active_seeds(session, program_key=applied.key, now=utcnow())
             await audited(session, console, "program.apply_program", f"program:{applied.key}")
     except ProgramInvalidError as error:
         return await _invalid(request, text, error)
