@@ -32,6 +32,7 @@ from patron.ledger.repository import lock_account_for_update
 from patron.ledger.schemas import Entry
 from patron.programs.purchase_settings import WhenSpent
 from patron.programs.schemas import ActiveProgram
+from patron.purchases.abuse import detect_return_cycles
 from patron.purchases.errors import (
     PointsAlreadySpentError,
     PurchaseNotFoundError,
@@ -168,6 +169,7 @@ async def record_return(
         record.points_reversed = -entry.amount
     await repository.record_return(purchase, lines, record, returned)
     await _emit(session, active, record, entry)
+    await detect_return_cycles(session, active=active, purchase=purchase, now=now)
     return return_read(record, purchase.currency), True
 
 

@@ -33,7 +33,11 @@ from patron.kit.db import Database
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
 from patron.kit.pace import Pace
 from patron.kit.time import utcnow
-from patron.members.errors import MemberBlockedError, MemberNotFoundError
+from patron.members.errors import (
+    MemberBlockedError,
+    MemberNotFoundError,
+    VelocityExceededError,
+)
 from patron.programs.errors import ProgramNotFoundError
 from patron.programs.schemas import ActiveProgram
 from patron.programs.service import get_active_program
@@ -132,6 +136,7 @@ async def _active_program_of_group(session: AsyncSession) -> ActiveProgram:
     TotalMismatchError,
     OccurredInFutureError,
     LimitExceededError,
+    VelocityExceededError,
 )
 async def create_purchase(
     data: PurchaseCreate,
