@@ -53,6 +53,7 @@ class MemberExport(BaseModel):
     portal_sessions: list[Row]
     fingerprints: list[Row]
     referrals: list[Row]
+    flags: list[Row] = []  # abuse flags (docs/security.md, "Abuse controls")
 
 
 class Erasure(BaseModel):
