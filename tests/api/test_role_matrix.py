@@ -127,6 +127,7 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/members/{member_id}/unblock"): Entry(
         ADMIN, Sample(200, path=f"{API}/members/{{blocked_member}}/unblock")
     ),
+    ("POST", "/api/v1/members/{member_id}/unflag"): Entry(ADMIN, Sample(200)),
     ("GET", "/api/v1/members/{member_id}/ledger"): Entry(STAFF_POS, Sample(200, headers=BY_CARD)),
     ("GET", "/api/v1/members/{member_id}/wallet"): Entry(STAFF_POS, Sample(200, headers=BY_CARD)),
     ("GET", "/api/v1/members/{member_id}/tier-history"): Entry(

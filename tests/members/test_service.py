@@ -68,6 +68,7 @@ async def test_enrol_stores_the_member_and_consents(database: Database, program_
         "enrolled_at": NOW,
         "updated_at": NOW,
         "erased_at": None,
+        "flagged_at": None,
     }
     assert re.fullmatch(r"[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}", member.referral_code)
     assert [

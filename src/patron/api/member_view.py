@@ -1,6 +1,6 @@
 """What a caller is shown of a member: a till (``pos`` key) sees the name, tier and points,
 not the personal fields (email, phone, birth date, attributes) unless the program's
-``access.pos_member_fields`` grants them (docs/program.md, docs/security.md)."""
+``access.pos_member_fields`` grants them (docs/program.md, docs/security.md), nor abuse flags."""
 
 from __future__ import annotations
 
@@ -30,5 +30,9 @@ async def shown_to(
         return member
     active = await get_active_program(session)
     granted = set(active.program.access.pos_member_fields)
-    hidden = {field.value: empty for field, empty in _EMPTY.items() if field not in granted}
+    hidden: dict[str, Any] = {
+        field.value: empty for field, empty in _EMPTY.items() if field not in granted
+    }
+    if member.flagged_at is not None:  # abuse flags are the staff's business, not the till's
+        hidden.update(flagged_at=None, flags=[])
     return member.model_copy(update=hidden) if hidden else member

@@ -71,7 +71,10 @@ _STATUS_TEXT = {
     410: "Gone",
     413: "The body is larger than the server accepts",
     422: "Not valid",
-    429: "Too many failed attempts from this client (see Retry-After)",
+    429: (
+        "Too many requests: failed attempts from this client (see Retry-After), or a "
+        "member's actions in the last hour (`velocity_exceeded`)"
+    ),
 }
 
 

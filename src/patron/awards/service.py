@@ -7,6 +7,8 @@ did (the tier check):
 - builds the idempotency key from :class:`~patron.ledger.sources.LedgerSource` and the parts
   that make the award unique; a key used before answers the entry written then (``created``
   false) and credits nothing;
+- credits nothing to a blocked or erased member (``refused``): blocked members earn nothing,
+  whichever path awards them;
 - applies the cap, counted over the member's ledger entries of the same source (optionally
   of one ``source_id`` and since a time): a count of entries or a sum of points; an award
   the cap refuses writes nothing and answers ``capped``;
@@ -31,7 +33,7 @@ from patron.ledger.kinds import EntryKind
 from patron.ledger.models import entries
 from patron.ledger.schemas import Entry
 from patron.ledger.sources import LedgerSource
-from patron.members.models import Member
+from patron.members.models import Member, MemberStatus
 from patron.programs.expiry import expiry_for
 from patron.programs.schemas import ActiveProgram
 from patron.tiers import service as tier_service
@@ -54,6 +56,7 @@ class Awarded:
     created: bool
     capped: bool = False
     used: int = 0  # what the cap had counted before this award
+    refused: bool = False  # the member is blocked (or erased): nothing was credited
 
 
 async def award(
@@ -77,6 +80,11 @@ async def award(
     found = await _find(session, idempotency_key)
     if found is not None:
         return Awarded(entry=found, created=False)
+    member = (
+        await session.execute(select(Member.status, Member.erased_at).where(Member.id == member_id))
+    ).first()
+    if member is None or member.status is not MemberStatus.ACTIVE or member.erased_at is not None:
+        return Awarded(entry=None, created=False, refused=True)
     used = 0
     if cap is not None:
         used = await _used(session, member_id, source, cap)

@@ -5,7 +5,8 @@ A custom event's type is defined by the campaigns that name it (``trigger: event
 ``event: social_share``): their ``bonus_points``, limits, budget, window, audience and
 stacking are the type's points and limits. A type no campaign of the active program names
 (whatever the campaign's status) is refused (422 ``unknown_event_type``); a type whose
-campaigns are paused or outside their window is recorded and gives nothing.
+campaigns are paused or outside their window is recorded and gives nothing. An event of a
+blocked member is refused (409 ``member_blocked``) and not recorded.
 
 :func:`record_event` is idempotent on ``idempotency_key`` within the program: the member's
 account is locked first (two posts for one member run one after the other), then the event is
@@ -48,12 +49,15 @@ def event_types(active: ActiveProgram) -> list[str]:
 
 
 async def _member_id(session: AsyncSession, active: ActiveProgram, data: CustomEventCreate) -> int:
+    """The event's member; 409 ``member_blocked`` for a blocked one (it earns nothing, and
+    the event is not recorded)."""
     state = await member_service.get_member_state(
         session,
         program_id=active.program_id,
         member_id=data.member_id,
         external_id=data.member_external_id,
     )
+    member_service.ensure_active(state)
     return state.id
 
 

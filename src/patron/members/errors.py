@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from patron.kit.errors import ConflictError, InvalidInputError, NotFoundError
+from patron.kit.errors import ConflictError, InvalidInputError, NotFoundError, PatronError
 
 
 class MemberNotFoundError(NotFoundError):
@@ -40,3 +40,12 @@ class MemberTokenInvalidError(InvalidInputError):
     forged, malformed, expired, or of a member who is no longer there."""
 
     code = "member_token_invalid"
+
+
+class VelocityExceededError(PatronError):
+    """The member did more of something in the last hour than the program's ``abuse`` section
+    allows (``field`` names the setting: ``abuse.max_purchases_per_hour`` or
+    ``abuse.max_redemptions_per_hour``). Nothing was written; a later try may pass."""
+
+    code = "velocity_exceeded"
+    status = 429

@@ -34,3 +34,15 @@ class MemberLoginRequested(DomainEvent):
 class MemberErased(DomainEvent):
     type = "members.erased"
     member_id: int
+
+
+class MemberFlagged(DomainEvent):
+    """An abuse control flagged the member (docs/security.md, "Abuse controls"): ``reason``
+    says which, ``details`` the figures; ``blocked`` when the program blocked them for it."""
+
+    type = "members.flagged"
+    member_id: int
+    flag_id: int
+    reason: str
+    details: dict[str, int]
+    blocked: bool

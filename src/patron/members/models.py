@@ -59,6 +59,9 @@ class Member(Base):
     # Set when the person's data was erased (:mod:`patron.privacy.erase`): the row stays as a
     # pseudonym (blocked, ``external_id`` ``erased-<id>``) so the ledger and the KPIs stay whole.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Set while the member has an open abuse flag (:mod:`patron.members.flags`, migration 0027):
+    # ``GET /members?flagged=true`` lists them. A flag never changes a balance.
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class MemberConsent(Base):
@@ -113,3 +116,21 @@ class PortalSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MemberFlag(Base):
+    """Why a member was flagged by an abuse control (``reason``: ``return_cycles``), with the
+    figures that tripped it (``details``) and whether the program blocked them for it.
+    ``cleared_at`` is set when staff clear the flag; the row stays."""
+
+    __tablename__ = "member_flags"
+    __table_args__ = (Index("ix_member_flags_member_id", "member_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="RESTRICT"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

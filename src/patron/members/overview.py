@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.ledger import service as ledger_service
 from patron.members import service as member_service
-from patron.members.schemas import Member
+from patron.members.flags import open_flags
+from patron.members.schemas import Flag, Member
 
 
 class Points(BaseModel):
@@ -27,8 +28,11 @@ class Points(BaseModel):
 
 
 class MemberOverview(Member):
+    """``flags``: the member's open abuse flags, newest first (empty unless ``flagged_at``)."""
+
     tier: str | None
     points: Points
+    flags: list[Flag] = Field(default_factory=list)
 
 
 async def overview_of(session: AsyncSession, member: Member, *, now: datetime) -> MemberOverview:
@@ -41,7 +45,8 @@ async def overview_of(session: AsyncSession, member: Member, *, now: datetime) -
         expired=balance.expired,
         debt=balance.debt,
     )
-    return MemberOverview(**member.model_dump(), tier=member.tier_id, points=points)
+    flags = await open_flags(session, member_id=member.id) if member.flagged_at else []
+    return MemberOverview(**member.model_dump(), tier=member.tier_id, points=points, flags=flags)
 
 
 async def member_overview(

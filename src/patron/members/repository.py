@@ -157,14 +157,24 @@ class MemberRepository:
         return list((await self.session.execute(query)).scalars())
 
     async def page(
-        self, program_id: int, *, after: int | None, limit: int, status: MemberStatus | None
+        self,
+        program_id: int,
+        *,
+        after: int | None,
+        limit: int,
+        status: MemberStatus | None,
+        flagged: bool | None = None,
     ) -> list[Member]:
-        """Up to ``limit`` members with ``id > after``, in id order (keyset pagination)."""
+        """Up to ``limit`` members with ``id > after``, in id order (keyset pagination);
+        ``flagged``: only those with (``True``) or without (``False``) an open abuse flag."""
         query = select(Member).where(Member.program_id == program_id)
         if after is not None:
             query = query.where(Member.id > after)
         if status is not None:
             query = query.where(Member.status == status)
+        if flagged is not None:
+            flag = Member.flagged_at
+            query = query.where(flag.is_not(None) if flagged else flag.is_(None))
         query = query.order_by(Member.id).limit(limit)
         return list((await self.session.execute(query)).scalars())
 

@@ -252,11 +252,26 @@ class Member(BaseModel):
     enrolled_at: datetime
     updated_at: datetime
     erased_at: datetime | None = None
+    flagged_at: datetime | None = None
     consents: list[Consent] = []
 
     @property
     def is_active(self) -> bool:
         return self.status is MemberStatus.ACTIVE
+
+
+class Flag(BaseModel):
+    """An abuse flag (:mod:`patron.members.flags`): ``reason`` (``return_cycles``), the
+    figures that tripped it, whether the member was blocked for it, and when it was cleared."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: int
+    reason: str
+    details: dict[str, int]
+    blocked: bool
+    created_at: datetime
+    cleared_at: datetime | None
 
 
 class MemberPage(BaseModel):

@@ -364,12 +364,16 @@ async def list_members(
     after: int | None = None,
     limit: int = 50,
     status: models.MemberStatus | None = None,
+    flagged: bool | None = None,
 ) -> schemas.MemberPage:
-    """Members in id order, ``limit`` at a time (1 to 500), after member id ``after``."""
+    """Members in id order, ``limit`` at a time (1 to 500), after member id ``after``
+    (``flagged``: only those with, or without, an open abuse flag)."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInputError(f"limit must be from 1 to {MAX_PAGE_SIZE}", field="limit")
     repository = MemberRepository(session)
-    rows = await repository.page(program_id, after=after, limit=limit + 1, status=status)
+    rows = await repository.page(
+        program_id, after=after, limit=limit + 1, status=status, flagged=flagged
+    )
     has_more = len(rows) > limit
     rows = rows[:limit]
     consents = await repository.consents([member.id for member in rows])

@@ -33,7 +33,14 @@ from patron.feedback.models import (
 )
 from patron.kit.outbox import OutboxEvent
 from patron.ledger.models import Account, ExpiryNotice, LedgerEntry, Lot, LotMovement
-from patron.members.models import ConsentEvent, Member, MemberConsent, PortalLink, PortalSession
+from patron.members.models import (
+    ConsentEvent,
+    Member,
+    MemberConsent,
+    MemberFlag,
+    PortalLink,
+    PortalSession,
+)
 from patron.notifications.models import Message
 from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn, RuleUsage
 from patron.referrals.models import MemberFingerprint, Referral
@@ -79,6 +86,7 @@ MEMBER_SECTIONS: dict[str, Table] = {
     "fingerprints": MemberFingerprint.__table__,  # type: ignore[dict-item]
     "wallets": Wallet.__table__,  # type: ignore[dict-item]
     "wallet_entries": WalletEntry.__table__,  # type: ignore[dict-item]
+    "flags": MemberFlag.__table__,  # type: ignore[dict-item]
 }
 # export section -> (table, its column naming the parent, the parent's section): rows that
 # belong to the member through one of the member's tickets or reviews

@@ -55,6 +55,7 @@ class MemberExport(BaseModel):
     referrals: list[Row]
     wallets: list[Row] = []
     wallet_entries: list[Row] = []
+    flags: list[Row] = []  # abuse flags (docs/security.md, "Abuse controls")
 
 
 class Erasure(BaseModel):

@@ -22,6 +22,7 @@ from pydantic import Field, field_validator, model_validator
 
 from patron.kit import money
 from patron.kit.language import Language as Language
+from patron.programs.abuse_settings import Abuse
 from patron.programs.access_settings import AccessSettings
 from patron.programs.campaign_checks import (
     campaign_problems,
@@ -280,6 +281,7 @@ class Program(Strict):
     access: AccessSettings = Field(
         default_factory=AccessSettings, exclude_if=lambda value: value == AccessSettings()
     )
+    abuse: Abuse = Field(default_factory=Abuse, exclude_if=lambda value: value == Abuse())
     # Rule sets of other triggers than purchase: validated and stored, not run yet (the
     # campaigns run them). Left out of the stored document when empty, so that the documents
     # (and checksums) of programs without them are what they were.

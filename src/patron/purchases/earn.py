@@ -42,6 +42,7 @@ from patron.programs.expiry import lot_timing
 from patron.programs.schemas import ActiveProgram
 from patron.purchases import events as purchase_events
 from patron.purchases import standing
+from patron.purchases.abuse import check_purchase_velocity
 from patron.purchases.context import (
     check_not_in_future,
     check_points_limit,
@@ -128,7 +129,8 @@ async def record_purchase(
     check_total_limit(program, data.currency, total)
     check_not_in_future(program, data.occurred_at, now)
     from_wallet = wallet_amount(data, total)
-    member, account = await _lock_member(session, active, data)
+    # an import of history (campaigns=False) is not held to the velocity limit
+    member, account = await _lock_member(session, active, data, now if campaigns else None)
     member_id = member.id if member is not None else None
     lifetime_before = account.lifetime_earned if account is not None else 0
     facts = await standing.facts_for(
@@ -350,10 +352,12 @@ _LARGEST_ID = 2**63 - 1
 
 
 async def _lock_member(
-    session: AsyncSession, active: ActiveProgram, data: PurchaseCreate
+    session: AsyncSession, active: ActiveProgram, data: PurchaseCreate, now: datetime | None
 ) -> tuple[MemberState | None, LockedAccount | None]:
     """The purchase's member (or ``None``) with its account locked (its lifetime points and
-    debt as locked).
+    debt as locked), refused when blocked (``member_blocked``) or past the program's
+    ``abuse.max_purchases_per_hour`` (``velocity_exceeded``, :mod:`patron.purchases.abuse`;
+    not checked without ``now``).
 
     Locking first serialises concurrent retries of one member's purchase: the second finds
     the first's row. Purchases without a member rely on the unique key alone."""
@@ -372,6 +376,10 @@ async def _lock_member(
         assert state is not None
         found = state, await lock_account_for_update(session, state.id)
     member_service.ensure_active(found[0])
+    if now is not None and active.program.abuse.max_purchases_per_hour is not None:
+        await check_purchase_velocity(
+            session, active=active, member_id=found[0].id, external_id=data.external_id, now=now
+        )
     return found
 
 

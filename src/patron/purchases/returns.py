@@ -40,6 +40,7 @@ from patron.ledger.repository import lock_account_for_update
 from patron.ledger.schemas import Entry
 from patron.programs.purchase_settings import WhenSpent
 from patron.programs.schemas import ActiveProgram
+from patron.purchases.abuse import detect_return_cycles
 from patron.purchases.errors import (
     PointsAlreadySpentError,
     PurchaseNotFoundError,
@@ -179,6 +180,7 @@ async def record_return(
         await _reverse_cashback(session, active, purchase, amount, data, record.occurred_at, now)
     await repository.record_return(purchase, lines, record, returned)
     await _emit(session, active, record, entry)
+    await detect_return_cycles(session, active=active, purchase=purchase, now=now)
     return return_read(record, purchase.currency), True
 
 

@@ -20,6 +20,7 @@ from patron.ledger import service as ledger_service
 from patron.ledger.events import LedgerCredited
 from patron.ledger.kinds import EntryKind
 from patron.ledger.repository import lock_account_for_update
+from patron.members.errors import MemberBlockedError
 from patron.programs.expiry import expiry_for
 from patron.programs.schema import RewardKind
 from patron.programs.schemas import ActiveProgram
@@ -94,7 +95,8 @@ async def consume_coupon(
     """Use the coupon once (at checkout); ``ref`` names the order that used it.
 
     Idempotent by ``ref``: consuming again with the same ``ref`` returns the coupon as the
-    first call left it; another ref (or none) gets ``coupon_used``.
+    first call left it; another ref (or none) gets ``coupon_used``. A blocked member's usable
+    coupon is refused (``member_blocked``) and stays as it was.
     """
     if ref is not None and not 1 <= len(ref) <= MAX_REF:
         raise InvalidInputError(f"ref must be 1 to {MAX_REF} characters", field="ref")
@@ -110,6 +112,8 @@ async def consume_coupon(
     problem = coupon_problem(row, member_id=member_id, now=now)
     if isinstance(problem, CouponUsedError) and ref is not None and row.consumed_ref == ref:
         return coupon_view(row)
+    if problem is None and await repository.member_blocked(row.member_id):
+        raise MemberBlockedError(f"member {row.member_id} is blocked", field="member_id")
     if problem is None:  # the conditional update and this read disagree: a bug, not a state
         raise RuntimeError(f"coupon {normalised} is usable but could not be consumed")
     raise problem

@@ -3,7 +3,8 @@ effect of a rule or a campaign, applied by :mod:`patron.campaigns.deferred`).
 
 Idempotent by ``idempotency_key`` (the coupon's own key): a grant run again finds its coupon
 and issues nothing. A reward with a ``stock`` takes one from it; when the stock is used up the
-grant gives nothing (``None``) rather than failing the event. The coupon's ``cost_points`` is
+grant gives nothing (``None``) rather than failing the event; so it does for a member blocked
+since (a blocked member earns nothing). The coupon's ``cost_points`` is
 0, so cancelling it refunds nothing. It emits ``rewards.granted`` in the same unit of work.
 """
 
@@ -36,11 +37,13 @@ async def grant_reward(
     now: datetime,
 ) -> Row[Any] | None:
     """The coupon granted under ``idempotency_key`` (issued now, or earlier by a run of the
-    same grant); ``None`` when the reward's stock is used up."""
+    same grant); ``None`` when the reward's stock is used up or the member is blocked."""
     repository = RewardRepository(session)
     existing = await repository.by_idempotency_key(idempotency_key)
     if existing is not None:
         return existing
+    if await repository.member_blocked(member_id):  # blocked members earn nothing
+        return None
     async with session.begin_nested():
         if reward.stock is not None and not await repository.take_stock(
             active.program_id, reward.code, reward.stock

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, or_, select, update
+from sqlalchemy import Row, and_, bindparam, exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
+from patron.members.models import Member, MemberStatus
 from patron.rewards.models import CouponStatus, coupons, reward_stocks
 from patron.rewards.schemas import CouponView
 
@@ -61,6 +62,10 @@ _IS_USABLE = and_(
     coupons.c.status == CouponStatus.ACTIVE,
     or_(coupons.c.valid_until.is_(None), coupons.c.valid_until > _NOW),
 )
+# a blocked member spends nothing: their coupons are not consumed (``member_blocked``)
+_OWNER_ACTIVE = (
+    exists().where(Member.id == coupons.c.member_id, Member.status == MemberStatus.ACTIVE)
+).correlate(coupons)
 _SET_REDEEM_ENTRY = (
     update(coupons)
     .where(coupons.c.id == bindparam("coupon_id"))
@@ -124,9 +129,10 @@ class RewardRepository:
     async def consume(
         self, code: str, *, now: datetime, ref: str | None, member_id: int | None
     ) -> Row[Any] | None:
-        """Mark an active, unexpired coupon consumed (of ``member_id`` when given); the row
-        after the change, or None when the coupon was not in that state."""
-        condition = _IS_USABLE
+        """Mark an active, unexpired coupon of an active (not blocked) member consumed (of
+        ``member_id`` when given); the row after the change, or None when the coupon or its
+        member was not in that state."""
+        condition = and_(_IS_USABLE, _OWNER_ACTIVE)
         if member_id is not None:
             condition = and_(condition, coupons.c.member_id == member_id)
         statement = (
@@ -136,6 +142,11 @@ class RewardRepository:
             .returning(*_ROW_COLUMNS)
         )
         return (await self.session.execute(statement, {"b_code": code, "now": now})).first()
+
+    async def member_blocked(self, member_id: int) -> bool:
+        """Whether the member is blocked."""
+        status = await self.session.scalar(select(Member.status).where(Member.id == member_id))
+        return status is MemberStatus.BLOCKED
 
     async def cancel(self, code: str, *, now: datetime) -> Row[Any] | None:
         """Mark an active, unexpired coupon cancelled; None when it was not in that state."""

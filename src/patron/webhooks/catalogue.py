@@ -16,6 +16,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "members.updated",
         "members.erased",
         "members.login_requested",
+        "members.flagged",
         "purchases.recorded",
         "purchases.returned",
         "purchases.effects_due",

@@ -21,7 +21,7 @@ from patron.kit.outbox_ops import list_dead, outbox_stats, retry_dead
 from patron.kit.strict import WHOLE
 from patron.kit.text import NO_NUL
 from patron.kit.time import utcnow
-from patron.members.errors import MemberNotFoundError
+from patron.members.errors import MemberBlockedError, MemberNotFoundError
 from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
 
@@ -125,6 +125,7 @@ async def event_stats(session: ReadSession, _: Admin) -> EventStats:
 @raises(
     ProgramNotFoundError,
     MemberNotFoundError,
+    MemberBlockedError,
     IdempotencyConflictError,
     UnknownEventTypeError,
     EventInFutureError,
@@ -141,7 +142,8 @@ async def post_event(
     file, such as ``social_share``) and apply its campaigns' bonus points (201). The same body
     again with the same ``idempotency_key`` answers the first result (200) and credits
     nothing; another body with that key is 409 ``idempotency_conflict``. A type no campaign
-    defines is 422 ``unknown_event_type`` (field ``type``)."""
+    defines is 422 ``unknown_event_type`` (field ``type``); a blocked member's event is 409
+    ``member_blocked`` and is not recorded."""
     await till.check(session, data.member_id, now=now)
     active = await get_active_program(session)
     recorded = await record_event(session, active=active, data=data, now=now)

@@ -18,7 +18,7 @@ from patron.kit.errors import IdempotencyConflictError
 from patron.kit.text import NO_NUL
 from patron.ledger import service as ledger_service
 from patron.ledger.schemas import EntryPage
-from patron.members import card
+from patron.members import card, flags
 from patron.members import service as member_service
 from patron.members.errors import (
     BirthDateInFutureError,
@@ -181,12 +181,20 @@ async def list_members(
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     member_status: Annotated[MemberStatus | None, Query(alias="status")] = None,
+    flagged: bool | None = None,
 ) -> MemberPage:
-    """Members in id order; pass ``next_after`` back as ``after`` for the next page. Not for
-    tills: a ``pos`` key finds one member by card (``external_id``) or phone."""
+    """Members in id order; pass ``next_after`` back as ``after`` for the next page.
+    ``flagged=true``: only members with an open abuse flag (``flagged_at``; docs/security.md,
+    "Abuse controls"). Not for tills: a ``pos`` key finds one member by card
+    (``external_id``) or phone."""
     active = await get_active_program(session)
     return await member_service.list_members(
-        session, program_id=active.program_id, after=after, limit=limit, status=member_status
+        session,
+        program_id=active.program_id,
+        after=after,
+        limit=limit,
+        status=member_status,
+        flagged=flagged,
     )
 
 
@@ -316,6 +324,15 @@ async def unblock(member_id: MemberId, session: WriteSession, _: Admin, now: Now
     """Lift a block."""
     member = await member_service.unblock_member(session, member_id=member_id, now=now)
     return await overview_of(session, member, now=now)
+
+
+@router.post("/{member_id}/unflag", response_model=MemberOverview)
+@raises(MemberNotFoundError)
+async def unflag(member_id: MemberId, session: WriteSession, _: Admin, now: Now) -> MemberOverview:
+    """Clear the member's open abuse flags (docs/security.md, "Abuse controls"); the flags
+    stay recorded. A block set with a flag stays until ``unblock``."""
+    await flags.clear_flags(session, member_id=member_id, now=now)
+    return await member_overview(session, member_id=member_id, now=now)
 
 
 @router.get("/{member_id}/ledger", response_model=EntryPage)

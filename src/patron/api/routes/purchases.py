@@ -33,7 +33,11 @@ from patron.kit.db import Database
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
 from patron.kit.pace import Pace
 from patron.kit.time import utcnow
-from patron.members.errors import MemberBlockedError, MemberNotFoundError
+from patron.members.errors import (
+    MemberBlockedError,
+    MemberNotFoundError,
+    VelocityExceededError,
+)
 from patron.programs.errors import ProgramNotFoundError
 from patron.programs.schemas import ActiveProgram
 from patron.programs.service import get_active_program
@@ -139,6 +143,7 @@ async def _active_program_of_group(session: AsyncSession) -> ActiveProgram:
     LimitExceededError,
     InsufficientWalletError,
     WalletAmountInvalidError,
+    VelocityExceededError,
 )
 async def create_purchase(
     data: PurchaseCreate,

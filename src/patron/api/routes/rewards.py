@@ -16,7 +16,11 @@ from patron.kit.strict import WHOLE
 from patron.kit.text import NO_NUL
 from patron.ledger.errors import AccountNotFoundError, InsufficientPointsError
 from patron.members import service as member_service
-from patron.members.errors import MemberBlockedError, MemberNotFoundError
+from patron.members.errors import (
+    MemberBlockedError,
+    MemberNotFoundError,
+    VelocityExceededError,
+)
 from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
 from patron.rewards import service as reward_service
@@ -83,6 +87,7 @@ async def list_rewards(
     AccountNotFoundError,
     OutOfStockError,
     IdempotencyConflictError,
+    VelocityExceededError,
 )
 async def redeem(
     data: RedemptionCreate, session: WriteSession, _: Pos, till: TillIdentityDep, now: Now
@@ -133,6 +138,7 @@ async def validate_coupon(
     CouponExpiredError,
     CouponCancelledError,
     MemberRequiredError,
+    MemberBlockedError,
 )
 async def consume_coupon(
     code: CouponCode,
@@ -145,7 +151,8 @@ async def consume_coupon(
     """Use the coupon once at checkout. Idempotent by ``ref`` (the order's id): the same ref
     again answers the same; otherwise a used coupon is 409 ``coupon_used``. A till (``pos``
     key) names the member presenting it (``member_id``; 422 ``member_required`` without):
-    another member's coupon is 403 ``coupon_not_yours``."""
+    another member's coupon is 403 ``coupon_not_yours``; a blocked member's coupon is 409
+    ``member_blocked`` (a blocked member spends nothing)."""
     body = data or CouponConsume()
     if caller.role is Role.POS and body.member_id is None:
         raise MemberRequiredError("a till names the member using the coupon", field="member_id")

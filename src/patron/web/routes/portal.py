@@ -22,7 +22,7 @@ from patron.ledger.errors import InsufficientPointsError
 from patron.members import card
 from patron.members import portal as portal_service
 from patron.members import service as member_service
-from patron.members.errors import MemberBlockedError, MemberErasedError
+from patron.members.errors import MemberBlockedError, MemberErasedError, VelocityExceededError
 from patron.members.models import ConsentChannel, Language
 from patron.members.schemas import MemberUpdate
 from patron.notifications import tokens
@@ -70,7 +70,8 @@ _LOGIN_FORM_SECONDS = 3600
 _YEAR = 365 * 24 * 3600
 # why a redeem was refused: the notice the rewards page shows
 REFUSALS = ("insufficient_points", "tier_required", "out_of_stock", "reward_not_found",
-            "member_blocked", "repeated", "reward_not_eligible")  # fmt: skip
+            "member_blocked", "repeated", "reward_not_eligible",
+            "velocity_exceeded")  # fmt: skip
 MARKETING = (ConsentChannel.EMAIL, ConsentChannel.SMS)
 
 
@@ -317,6 +318,8 @@ async def redeem(request: Request, visit: MemberVisit, code: RewardCode) -> Resp
         return RedirectResponse("/portal/rewards?notice=reward_not_found", status_code=303)
     except MemberBlockedError:
         return RedirectResponse("/portal/rewards?notice=member_blocked", status_code=303)
+    except VelocityExceededError:
+        return RedirectResponse("/portal/rewards?notice=velocity_exceeded", status_code=303)
     except IdempotencyConflictError:
         return RedirectResponse("/portal/rewards?notice=repeated", status_code=303)
     target = f"/portal/coupons?new={redeemed.coupon.code}#coupon-{redeemed.coupon.code}"
