@@ -166,6 +166,7 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
     ("GET", "/admin/reviews/{review_id}"): ("staff", 404),
     ("POST", "/admin/reviews/{review_id}/reply"): ("staff", 303),  # no text: back, a notice
     ("POST", "/admin/reviews/{review_id}/publish"): ("staff", 404),
+    ("GET", "/admin/segments"): ("staff", 200),
     ("GET", "/admin/campaigns"): ("staff", 200),
     ("GET", "/admin/campaigns/{key}"): ("staff", 404),  # the seed program has none
     ("POST", "/admin/campaigns/{key}/pause"): ("admin", 404),
