@@ -167,6 +167,9 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
     ("POST", "/admin/reviews/{review_id}/reply"): ("staff", 303),  # no text: back, a notice
     ("POST", "/admin/reviews/{review_id}/publish"): ("staff", 404),
     ("GET", "/admin/segments"): ("staff", 200),
+    ("GET", "/admin/coupons"): ("staff", 200),
+    ("GET", "/admin/coupons/{code}/cancel"): ("admin", 404),
+    ("POST", "/admin/coupons/{code}/cancel"): ("admin", 404),
     ("GET", "/admin/campaigns"): ("staff", 200),
     ("GET", "/admin/campaigns/{key}"): ("staff", 404),  # the seed program has none
     ("POST", "/admin/campaigns/{key}/pause"): ("admin", 404),
@@ -199,6 +202,7 @@ SAMPLE_PATHS = {
     "/admin/tickets/{ticket_id}": "/admin/tickets/999999",
     "/admin/tickets/{ticket_id}/reply": "/admin/tickets/999999/reply",
     "/admin/tickets/{ticket_id}/status": "/admin/tickets/999999/status",
+    "/admin/coupons/{code}/cancel": "/admin/coupons/NOPE/cancel",
     "/admin/campaigns/{key}": "/admin/campaigns/nope",
     "/admin/campaigns/{key}/pause": "/admin/campaigns/nope/pause",
     "/admin/campaigns/{key}/resume": "/admin/campaigns/nope/resume",

@@ -20,6 +20,7 @@ from patron.web.auth import (
 from patron.web.member_auth import PortalLoginRequired, anyone_language
 from patron.web.routes import (
     campaigns,
+    coupons,
     dashboard,
     keys,
     member_privacy,
@@ -79,6 +80,7 @@ def install_console(app: FastAPI) -> None:
         members.router,
         member_privacy.router,
         campaigns.router,
+        coupons.router,
         program.router,
         tickets.router,
         messages.router,
