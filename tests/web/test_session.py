@@ -167,6 +167,7 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
     ("POST", "/admin/reviews/{review_id}/reply"): ("staff", 303),  # no text: back, a notice
     ("POST", "/admin/reviews/{review_id}/publish"): ("staff", 404),
     ("GET", "/admin/segments"): ("staff", 200),
+    ("GET", "/admin/feedback"): ("staff", 200),
     ("GET", "/admin/coupons"): ("staff", 200),
     ("GET", "/admin/coupons/{code}/cancel"): ("admin", 404),
     ("POST", "/admin/coupons/{code}/cancel"): ("admin", 404),
