@@ -266,7 +266,8 @@ def test_a_phone_sized_screen_needs_no_sideways_scrolling(site: Site, browser: A
     pages = ("/admin", "/admin/members?q=a", f"/admin/members/{site.member_id}", "/admin/tickets",
              "/admin/campaigns", "/admin/program", "/admin/reviews?show=all", "/admin/messages",
              "/admin/users", "/admin/keys", "/admin/webhooks", "/admin/segments", "/admin/feedback",
-             "/admin/coupons?code={coupon}", "/admin/coupons/{coupon}/cancel")  # fmt: skip
+             "/admin/rewards", "/admin/rewards/DISC10/edit", "/admin/coupons?code={coupon}",
+             "/admin/coupons/{coupon}/cancel")  # fmt: skip
     for target in pages:
         page.goto(site.base + target.replace("{coupon}", coupon))
         page.wait_for_load_state("networkidle")
@@ -298,7 +299,8 @@ PAGES = ("/admin/login", "/admin", "/admin/members?q=a", "/admin/users", "{membe
          "/admin/campaigns", "/admin/campaigns/axe-check", "/admin/tickets",
          "{ticket}", "/admin/program", "/admin/keys",
          "/admin/webhooks", "/admin/messages", "/admin/reviews?show=all",
-         "/admin/segments", "/admin/feedback", "/admin/coupons?code={coupon}",
+         "/admin/segments", "/admin/feedback", "/admin/rewards", "/admin/rewards/new",
+         "/admin/rewards/DISC10/edit", "/admin/coupons?code={coupon}",
          "/admin/coupons/{coupon}/cancel")  # fmt: skip
 # a campaign that ended long ago: it shows on the campaigns pages and changes no purchase of
 # the shared demo store

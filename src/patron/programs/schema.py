@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
 from patron.kit import money
 from patron.kit.language import Language as Language
@@ -236,6 +236,9 @@ class Reward(Strict):
     stock: Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)] | None = None
     min_tier: str | None = None
     description: str = ""
+    enabled: StrictBool = True
+    """``false``: a disabled reward, left out of the catalogue and refused at redemption
+    (``reward_not_found``); its coupons already issued keep working."""
 
     @model_validator(mode="after")
     def _value_fits_kind(self) -> Self:

@@ -49,8 +49,10 @@ async def list_rewards(
     active: ActiveProgram,
     member: Member | MemberState | None = None,
     now: datetime | None = None,
+    include_disabled: bool = False,
 ) -> list[CatalogueReward]:
-    """Every reward of the active program, in program order.
+    """Every enabled reward of the active program (the disabled ones too with
+    ``include_disabled``: the console's catalogue), in program order.
 
     Without a member, ``available`` reflects stock only; with one it also needs the member's
     tier to reach ``min_tier`` and the balance (as of ``now``) to cover ``cost_points``.
@@ -65,6 +67,8 @@ async def list_rewards(
         available_points = balance.available
     items: list[CatalogueReward] = []
     for reward in program.rewards:
+        if not reward.enabled and not include_disabled:
+            continue
         remaining = remaining_stock(reward, issued.get(reward.code, 0))
         reasons: list[Unavailability] = []
         if member is not None and not is_tier_allowed(program, reward, member.tier_id):
@@ -87,7 +91,8 @@ async def list_rewards(
                 min_tier=reward.min_tier,
                 stock=reward.stock,
                 remaining=remaining,
-                available=not reasons,
+                enabled=reward.enabled,
+                available=not reasons and reward.enabled,
                 reasons=reasons,
             )
         )

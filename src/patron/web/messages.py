@@ -14,6 +14,8 @@ def _texts(_: Callable[[str], str]) -> dict[str, str]:
         "program_not_found": _("No loyalty program is active yet: apply one first."),
         "member_not_found": _("There is no such member."),
         "user_not_found": _("There is no such user."),
+        "reward_not_found": _("There is no such reward."),
+        "reward_exists": _("The program already has a reward with this code."),
         "coupon_not_found": _("There is no coupon with this code."),
         "coupon_used": _("The coupon was already used."),
         "coupon_cancelled": _("The coupon was already cancelled."),
