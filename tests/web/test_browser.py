@@ -28,6 +28,7 @@ from tests.web.browser import (
     _axe_violations,
     _log_in,
     _page,
+    _patron,
 )
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
@@ -258,13 +259,17 @@ def test_the_browser_language_is_the_default(site: Site, browser: Any) -> None:
 
 
 def test_a_phone_sized_screen_needs_no_sideways_scrolling(site: Site, browser: Any) -> None:
+    _ensure_scores(site)
+    coupon = _a_coupon(site)
     page = _page(browser, width=360, height=740)
     _log_in(page, site)
     pages = ("/admin", "/admin/members?q=a", f"/admin/members/{site.member_id}", "/admin/tickets",
              "/admin/campaigns", "/admin/program", "/admin/reviews?show=all", "/admin/messages",
-             "/admin/users", "/admin/keys", "/admin/webhooks")  # fmt: skip
+             "/admin/users", "/admin/keys", "/admin/webhooks", "/admin/segments", "/admin/feedback",
+             "/admin/rewards", "/admin/rewards/DISC10/edit", "/admin/coupons?code={coupon}",
+             "/admin/coupons/{coupon}/cancel")  # fmt: skip
     for target in pages:
-        page.goto(site.base + target)
+        page.goto(site.base + target.replace("{coupon}", coupon))
         page.wait_for_load_state("networkidle")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 360, (target, width)
@@ -293,7 +298,10 @@ PAGES = ("/admin/login", "/admin", "/admin/members?q=a", "/admin/users", "{membe
          "{member}/erase", "/admin/members?segment=champion",
          "/admin/campaigns", "/admin/campaigns/axe-check", "/admin/tickets",
          "{ticket}", "/admin/program", "/admin/keys",
-         "/admin/webhooks", "/admin/messages", "/admin/reviews?show=all")  # fmt: skip
+         "/admin/webhooks", "/admin/messages", "/admin/reviews?show=all",
+         "/admin/segments", "/admin/feedback", "/admin/rewards", "/admin/rewards/new",
+         "/admin/rewards/DISC10/edit", "/admin/coupons?code={coupon}",
+         "/admin/coupons/{coupon}/cancel")  # fmt: skip
 # a campaign that ended long ago: it shows on the campaigns pages and changes no purchase of
 # the shared demo store
 ENDED = {
@@ -320,6 +328,32 @@ def _a_ticket(site: Site) -> int:
     return int(made.json()["id"])
 
 
+def _a_coupon(site: Site) -> str:
+    """A coupon of the known member's (once: the adjustment's and the redemption's keys make
+    a second call change nothing): 100 points added in the console, then DISC10 redeemed."""
+    with httpx.Client(base_url=site.base, timeout=30) as client:
+        login = client.get("/admin/login").text
+        token = login.split('name="csrf_token" value="')[1].split('"')[0]
+        form = {"email": USERS["admin"], "password": PASSWORD, "csrf_token": token}
+        assert client.post("/admin/login", data=form).status_code == 303
+        member = client.get(f"/admin/members/{site.member_id}").text
+        token = member.split('name="csrf_token" value="')[1].split('"')[0]
+        adjust = {"csrf_token": token, "points": "100", "reason": "axe", "key": "axe-coupon"}
+        client.post(f"/admin/members/{site.member_id}/adjust", data=adjust)
+        headers = {"Authorization": f"Bearer {site.key}"}
+        body = {"member_id": site.member_id, "reward_code": "DISC10", "idempotency_key": "axe"}
+        made = client.post("/api/v1/redemptions", json=body, headers=headers)
+        assert made.status_code in (200, 201), made.text
+        return str(made.json()["coupon_code"])
+
+
+def _ensure_scores(site: Site) -> None:
+    """The segments refresh of the daily job, so that the segments page shows its tables
+    (a second refresh on the same day changes nothing)."""
+    env = {**os.environ, "PATRON_FEEDBACK_WARM_UP": "0"}
+    _patron("analytics", "rfm", "--refresh", "--db", site.db_url, env=env)
+
+
 def _ensure_campaign(site: Site) -> None:
     headers = {"Authorization": f"Bearer {site.key}"}
     found = httpx.get(f"{site.base}/api/v1/campaigns/axe-check", headers=headers, timeout=30)
@@ -331,12 +365,15 @@ def _ensure_campaign(site: Site) -> None:
 @pytest.mark.parametrize("language", ["en", "ru"])
 def test_axe_finds_no_serious_violation(site: Site, browser: Any, language: str) -> None:
     _ensure_campaign(site)
+    _ensure_scores(site)
+    coupon = _a_coupon(site)
     ticket = _a_ticket(site)
     page = _page(browser, bypass_csp=True)  # axe is injected as an inline script
     found: dict[str, list[dict[str, Any]]] = {}
     for target in PAGES:
         path = target.replace("{member}", f"/admin/members/{site.member_id}")
         path = path.replace("{ticket}", f"/admin/tickets/{ticket}")
+        path = path.replace("{coupon}", coupon)
         separator = "&" if "?" in path else "?"
         page.goto(f"{site.base}{path}{separator}lang={language}")
         page.wait_for_load_state("networkidle")

@@ -219,6 +219,16 @@ class SurveyRepository:
         )
         return [(row[0], row[1]) for row in found]
 
+    async def latest_responses(self, limit: int) -> list[tuple[SurveyResponse, Survey]]:
+        """The newest responses of every survey with their surveys, newest first."""
+        found = await self.session.execute(
+            select(SurveyResponse, Survey)
+            .join(Survey, Survey.id == SurveyResponse.survey_id)
+            .order_by(SurveyResponse.id.desc())
+            .limit(limit)
+        )
+        return [(row[0], row[1]) for row in found]
+
     async def answers(self, response_ids: Sequence[int]) -> dict[int, list[SurveyAnswer]]:
         grouped: dict[int, list[SurveyAnswer]] = {response_id: [] for response_id in response_ids}
         if not response_ids:

@@ -55,6 +55,7 @@ __all__ = [
     "invite_for_trigger",
     "invite_members",
     "kpis",
+    "latest_responses",
     "link_language",
     "list_invitations",
     "list_responses",
@@ -100,5 +101,18 @@ async def member_responses(
         raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
     repository = SurveyRepository(session)
     rows = await repository.member_responses(member_id, limit)
+    answers = await repository.answers([response.id for response, _ in rows])
+    return [response_view(response, survey, answers[response.id]) for response, survey in rows]
+
+
+async def latest_responses(
+    session: AsyncSession, *, limit: int = 20
+) -> list[schemas.SurveyResponse]:
+    """The newest survey responses of every survey with their answers and the answers'
+    analysis (sentiment, language, topic), newest first (``limit`` 1..200)."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    repository = SurveyRepository(session)
+    rows = await repository.latest_responses(limit)
     answers = await repository.answers([response.id for response, _ in rows])
     return [response_view(response, survey, answers[response.id]) for response, survey in rows]

@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
 from patron.kit import money
 from patron.kit.language import Language as Language
@@ -245,6 +245,9 @@ class Reward(Strict):
     # the closed club: only members of this audience may redeem it (docs/campaigns.md)
     audience: MemberAudience | None = Field(default=None, exclude_if=lambda value: value is None)
     description: str = ""
+    enabled: StrictBool = True
+    """``false``: a disabled reward, left out of the catalogue and refused at redemption
+    (``reward_not_found``); its coupons already issued keep working."""
 
     @model_validator(mode="after")
     def _value_fits_kind(self) -> Self:

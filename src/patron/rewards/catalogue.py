@@ -62,8 +62,10 @@ async def list_rewards(
     active: ActiveProgram,
     member: Member | MemberState | None = None,
     now: datetime | None = None,
+    include_disabled: bool = False,
 ) -> list[CatalogueReward]:
-    """Every reward of the active program, in program order.
+    """Every enabled reward of the active program (the disabled ones too with
+    ``include_disabled``: the console's catalogue), in program order.
 
     Without a member, ``available`` reflects stock only; with one it also needs the member's
     tier to reach ``min_tier`` and the balance (as of ``now``) to cover ``cost_points``.
@@ -86,6 +88,8 @@ async def list_rewards(
         )
     items: list[CatalogueReward] = []
     for reward in program.rewards:
+        if not reward.enabled and not include_disabled:
+            continue
         remaining = remaining_stock(reward, issued.get(reward.code, 0))
         reasons: list[Unavailability] = []
         eligibility = reward_eligibility(program, reward, facts) if facts is not None else None
@@ -111,7 +115,8 @@ async def list_rewards(
                 min_tier=reward.min_tier,
                 stock=reward.stock,
                 remaining=remaining,
-                available=not reasons,
+                enabled=reward.enabled,
+                available=not reasons and reward.enabled,
                 reasons=reasons,
                 audience=None
                 if reward.audience is None

@@ -84,6 +84,12 @@ async def validate_coupon(
     return coupon_view(row)
 
 
+async def find_coupon(session: AsyncSession, *, code: str) -> CouponView:
+    """The coupon with ``code`` (matched case-insensitively) in whatever state it is, for
+    staff looking it up; ``coupon_not_found`` when there is none."""
+    return coupon_view(await _find(RewardRepository(session), code))
+
+
 async def consume_coupon(
     session: AsyncSession,
     *,

@@ -94,3 +94,9 @@ class CouponCancelledError(ConflictError):
 
     def __init__(self) -> None:
         super().__init__("this coupon has been cancelled", field="code")
+
+
+class RewardExistsError(ConflictError):
+    """A reward with this code is already in the active program."""
+
+    code = "reward_exists"

@@ -174,7 +174,7 @@ async def _checked_reward(
     )  # MemberNotFoundError also for a member of another program
     member_service.ensure_active(member)
     reward = active.program.reward(reward_code)
-    if reward is None:
+    if reward is None or not reward.enabled:
         raise RewardNotFoundError(reward_code)
     if not is_tier_allowed(active.program, reward, member.tier_id):
         assert reward.min_tier is not None

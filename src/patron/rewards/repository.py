@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, exists, or_, select, update
+from sqlalchemy import Row, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
@@ -54,6 +54,11 @@ _INSERT_COUPON = {
     .returning(*_ROW_COLUMNS)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
+_USAGE = (
+    select(coupons.c.reward_code, coupons.c.status, func.count().label("coupons"))
+    .where(coupons.c.program_id == bindparam("program_id"))
+    .group_by(coupons.c.reward_code, coupons.c.status)
+)
 _BY_CODE = select(*_ROW_COLUMNS).where(coupons.c.code == bindparam("code"))
 _BY_KEY = select(*_ROW_COLUMNS).where(coupons.c.idempotency_key == bindparam("key"))
 _NOW: BindParameter[datetime] = bindparam("now")
@@ -87,6 +92,14 @@ class RewardRepository:
         """Coupons out per stocked reward of the program (rewards never redeemed are absent)."""
         result = await self.session.execute(_ISSUED, {"program_id": program_id})
         return {row.reward_code: row.issued for row in result}
+
+    async def usage(self, program_id: int) -> dict[str, dict[str, int]]:
+        """Coupons per reward code and status (rewards never redeemed are absent)."""
+        found: dict[str, dict[str, int]] = {}
+        for row in await self.session.execute(_USAGE, {"program_id": program_id}):
+            status = CouponStatus(row.status).value
+            found.setdefault(row.reward_code, {})[status] = int(row.coupons)
+        return found
 
     async def take_stock(self, program_id: int, reward_code: str, stock: int) -> bool:
         """Count one more coupon out if fewer than ``stock`` are; False when none is left.

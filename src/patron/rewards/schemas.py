@@ -57,6 +57,8 @@ class CatalogueReward(BaseModel):
     min_tier: str | None
     stock: int | None
     remaining: int | None
+    enabled: bool = True
+    """False only in the console's catalogue (``include_disabled``): a disabled reward."""
     available: bool
     reasons: list[Unavailability]
     audience: dict[str, list[str]] | None = None

@@ -5,12 +5,19 @@
 from __future__ import annotations
 
 from patron.rewards.catalogue import list_rewards
-from patron.rewards.coupons import cancel_coupon, consume_coupon, list_coupons, validate_coupon
+from patron.rewards.coupons import (
+    cancel_coupon,
+    consume_coupon,
+    find_coupon,
+    list_coupons,
+    validate_coupon,
+)
 from patron.rewards.redeem import redeem
 
 __all__ = [
     "cancel_coupon",
     "consume_coupon",
+    "find_coupon",
     "list_coupons",
     "list_rewards",
     "redeem",
