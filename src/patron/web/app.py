@@ -26,6 +26,10 @@ from patron.web.routes import (
     members,
     messages,
     portal,
+    portal_login,
+    portal_profile,
+    portal_referral,
+    portal_surveys,
     program,
     reviews,
     session,
@@ -85,7 +89,11 @@ def install_console(app: FastAPI) -> None:
         users.router,
         keys.router,
         webhooks.router,
+        portal_login.router,
         portal.router,
+        portal_surveys.router,
+        portal_referral.router,
+        portal_profile.router,
     )
     for router in routers:
         app.include_router(router)
