@@ -263,7 +263,9 @@ def test_a_phone_sized_screen_needs_no_sideways_scrolling(site: Site, browser: A
     coupon = _a_coupon(site)
     page = _page(browser, width=360, height=740)
     _log_in(page, site)
+    member_ticket = _a_member_ticket(site)
     pages = ("/admin", "/admin/members?q=a", f"/admin/members/{site.member_id}", "/admin/tickets",
+             "/admin/tickets?mine=1", f"/admin/tickets/{member_ticket}",
              "/admin/campaigns", "/admin/program", "/admin/reviews?show=all", "/admin/messages",
              "/admin/users", "/admin/keys", "/admin/webhooks", "/admin/segments", "/admin/feedback",
              "/admin/rewards", "/admin/rewards/DISC10/edit", "/admin/coupons?code={coupon}",
@@ -297,8 +299,8 @@ def test_the_skip_link_is_the_first_stop_and_visible_when_focused(site: Site, br
 PAGES = ("/admin/login", "/admin", "/admin/members?q=a", "/admin/users", "{member}",
          "{member}/erase", "/admin/members?segment=champion",
          "/admin/campaigns", "/admin/campaigns/axe-check", "/admin/tickets",
-         "{ticket}", "/admin/program", "/admin/keys",
-         "/admin/webhooks", "/admin/messages", "/admin/reviews?show=all",
+         "/admin/tickets?mine=1", "{ticket}", "{member_ticket}", "/admin/program",
+         "/admin/keys", "/admin/webhooks", "/admin/messages", "/admin/reviews?show=all",
          "/admin/segments", "/admin/feedback", "/admin/rewards", "/admin/rewards/new",
          "/admin/rewards/DISC10/edit", "/admin/coupons?code={coupon}",
          "/admin/coupons/{coupon}/cancel")  # fmt: skip
@@ -354,6 +356,22 @@ def _ensure_scores(site: Site) -> None:
     _patron("analytics", "rfm", "--refresh", "--db", site.db_url, env=env)
 
 
+def _a_member_ticket(site: Site) -> int:
+    """A ticket of the demo's known member (goodwill can be given on it), made once."""
+    headers = {"Authorization": f"Bearer {site.key}"}
+    body = {
+        "member_id": site.member_id,
+        "channel": "store",
+        "category": "product",
+        "subject": "Broken cup",
+        "text": "The cup I bought was cracked.",
+        "source_ref": "goodwill-browser",
+    }
+    made = httpx.post(f"{site.base}/api/v1/tickets", json=body, headers=headers, timeout=30)
+    assert made.status_code in (200, 201), made.text
+    return int(made.json()["id"])
+
+
 def _ensure_campaign(site: Site) -> None:
     headers = {"Authorization": f"Bearer {site.key}"}
     found = httpx.get(f"{site.base}/api/v1/campaigns/axe-check", headers=headers, timeout=30)
@@ -368,12 +386,14 @@ def test_axe_finds_no_serious_violation(site: Site, browser: Any, language: str)
     _ensure_scores(site)
     coupon = _a_coupon(site)
     ticket = _a_ticket(site)
+    member_ticket = _a_member_ticket(site)
     page = _page(browser, bypass_csp=True)  # axe is injected as an inline script
     found: dict[str, list[dict[str, Any]]] = {}
     for target in PAGES:
         path = target.replace("{member}", f"/admin/members/{site.member_id}")
         path = path.replace("{ticket}", f"/admin/tickets/{ticket}")
         path = path.replace("{coupon}", coupon)
+        path = path.replace("{member_ticket}", f"/admin/tickets/{member_ticket}")
         separator = "&" if "?" in path else "?"
         page.goto(f"{site.base}{path}{separator}lang={language}")
         page.wait_for_load_state("networkidle")
@@ -417,3 +437,48 @@ def test_screenshots(site: Site, browser: Any, tmp_path: Path) -> None:
         page.screenshot(path=str(target / name), full_page=full)
         page.context.close()
         assert (target / name).stat().st_size > 10_000
+
+
+def test_goodwill_above_the_threshold_waits_for_an_admin(
+    site: Site, browser: Any, tmp_path: Path
+) -> None:
+    """A staff user assigns the ticket to themselves and asks 600 goodwill points (above the
+    approval size of 500): waiting, no approve button for staff; an admin sees it, approves
+    it (axe on the page with the buttons), and the points are credited. The 1280 px
+    screenshot of the ticket page (``PATRON_SCREENSHOTS_DIR`` when set)."""
+    target = Path(os.environ.get("PATRON_SCREENSHOTS_DIR") or tmp_path)
+    target.mkdir(parents=True, exist_ok=True)
+    ticket = _a_member_ticket(site)
+    url = f"/admin/tickets/{ticket}?lang=en"
+    staff = _page(browser)
+    _log_in(staff, site, role="staff", target=url)
+    staff.select_option("#assignee", USERS["staff"])
+    staff.click("form[action$='/assign'] button[type=submit]")
+    staff.wait_for_load_state("networkidle")
+    assert staff.locator("#assignee-now").inner_text() == USERS["staff"]
+    staff.fill("#goodwill-points", "600")
+    staff.fill("#goodwill-reason", "Cracked cup, twice")
+    staff.click("form.goodwill-form button[type=submit]")
+    staff.wait_for_load_state("networkidle")
+    assert "wait for an admin's approval" in staff.locator("[role=status]").inner_text()
+    row = staff.locator("table.goodwill tbody tr").last
+    assert "waiting for an admin" in row.inner_text()
+    assert row.locator("form[action$='/approve']").count() == 0
+    staff.context.close()
+    admin = _page(browser, bypass_csp=True)
+    _log_in(admin, site, target=url)
+    row = admin.locator("table.goodwill tbody tr").last
+    assert row.locator("form[action$='/approve'] button").is_visible()
+    for language in ("en", "ru"):
+        admin.goto(f"{site.base}/admin/tickets/{ticket}?lang={language}")
+        admin.wait_for_load_state("networkidle")
+        assert _axe_violations(admin) == [], language
+    admin.goto(site.base + url)
+    admin.locator("#goodwill").scroll_into_view_if_needed()
+    admin.screenshot(path=str(target / "console-ticket-goodwill-en.png"), full_page=True)
+    admin.locator("table.goodwill tbody tr").last.locator("form[action$='/approve'] button").click()
+    admin.wait_for_load_state("networkidle")
+    assert "Approved" in admin.locator("[role=status]").inner_text()
+    assert "credited" in admin.locator("table.goodwill tbody tr").last.inner_text()
+    assert (target / "console-ticket-goodwill-en.png").stat().st_size > 10_000
+    admin.context.close()

@@ -370,6 +370,10 @@ PORTAL_MATRIX: dict[tuple[str, str], int] = {
     ("GET", "/portal/coupons"): 401,
     ("GET", "/portal/card"): 401,
     ("GET", "/portal/history"): 401,
+    ("GET", "/portal/surveys"): 401,
+    ("GET", "/portal/surveys/{invitation_id}"): 401,
+    ("POST", "/portal/surveys/{invitation_id}"): 401,
+    ("GET", "/portal/referral"): 401,
     ("GET", "/portal/profile"): 401,
     ("POST", "/portal/profile"): 401,
     ("POST", "/portal/logout"): 401,
@@ -401,6 +405,7 @@ async def test_portal_pages_without_a_member_session(
     console: Console, method: str, path: str
 ) -> None:
     url = path.replace("{code}", "DISC10").replace("{token}", "x" * 43)
+    url = url.replace("{invitation_id}", "1")
     staff, token = await console.logged_in("admin")  # a staff session changes nothing here
     try:
         data = {"csrf_token": token} if method == "POST" else None

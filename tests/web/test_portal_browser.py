@@ -18,7 +18,8 @@ from tests.web.browser import CHROMIUM, NO_CHROMIUM, Site, _axe_violations, _pag
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
 PORTAL_PAGES = ("/portal", "/portal/rewards", "/portal/coupons", "/portal/card",
-                "/portal/history", "/portal/profile")  # fmt: skip
+                "/portal/history", "/portal/surveys", "/portal/referral",
+                "/portal/profile")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -233,5 +234,100 @@ def test_portal_screenshot(site: Site, browser: Any, member_id: int, tmp_path: P
     page.evaluate("window.scrollTo(0, 0)")  # the address's #coupon-... scrolled down to it
     page.screenshot(path=str(target / "portal-coupons-phone-ru.png"), full_page=False)
     for name in ("portal-phone-en.png", "portal-coupons-phone-ru.png"):
+        assert (target / name).stat().st_size > 10_000
+    page.context.close()
+
+
+SURVEY = {
+    "key": "portal-visit",
+    "name": "Your visit",
+    "points": 25,
+    "questions": [
+        {"id": "nps", "kind": "nps", "text": {"en": "Would you recommend us?", "ru": "Советуете?"}},
+        {"id": "why", "kind": "text", "text": {"en": "What to improve?", "ru": "Что улучшить?"},
+         "required": False},
+    ],
+}  # fmt: skip
+
+
+def _invite(site: Site, member_id: int, ref: str) -> int:
+    """An invitation of the member to :data:`SURVEY` (made once) through the API."""
+    headers = {"Authorization": f"Bearer {site.key}"}
+    made = httpx.post(f"{site.base}/api/v1/surveys", json=SURVEY, headers=headers, timeout=30)
+    assert made.status_code in (201, 409), made.text
+    body = {"member_ids": [member_id], "source_ref": ref}
+    url = f"{site.base}/api/v1/surveys/{SURVEY['key']}/invitations"
+    invited = httpx.post(url, json=body, headers=headers, timeout=30)
+    assert invited.status_code == 200, invited.text
+    return int(invited.json()["invitations"][0]["id"])
+
+
+def _available(page: Any, site: Site) -> int:
+    page.goto(site.base + "/portal?lang=en")
+    return int(page.locator("#available").inner_text().split()[0].replace(",", ""))
+
+
+def test_a_survey_is_answered_in_the_portal_once(site: Site, browser: Any, member_id: int) -> None:
+    invitation = _invite(site, member_id, "browser-answer")
+    page = _logged_in(browser, site, member_id)
+    before = _available(page, site)
+    page.click("nav.portal-nav a[href='/portal/surveys']")
+    page.click(f"#survey-{invitation} a.button")
+    assert page.url == f"{site.base}/portal/surveys/{invitation}"
+    _no_sideways_scroll(page)
+    page.check("input[name=nps][value='9']")
+    page.fill("textarea[name=why]", "More oat milk")
+    page.click("form.survey button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert (
+        page.locator("#survey-points").inner_text() == "25 points have been added to your account."
+    )
+    page.go_back()  # the form's page again: no form any more (pages are not cached)
+    page.wait_for_load_state("networkidle")
+    assert page.locator("form.survey").count() == 0
+    assert "You have answered this survey already." in page.locator("main").inner_text()
+    assert _available(page, site) == before + 25
+    page.context.close()
+
+
+def test_the_referral_link_is_copied_where_there_is_no_share_sheet(
+    site: Site, browser: Any, member_id: int
+) -> None:
+    page = _logged_in(browser, site, member_id)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site.base)
+    page.click("nav.portal-nav a[href='/portal/referral']")
+    page.wait_for_load_state("networkidle")
+    _no_sideways_scroll(page)
+    link = page.locator("#referral-link").input_value()
+    assert page.locator("#referral-code").inner_text() in link
+    has_share = page.evaluate("typeof navigator.share === 'function'")
+    assert page.locator("[data-share-button]").is_visible() == has_share
+    page.click("[data-copy-button]")
+    page.wait_for_function("document.querySelector('[data-share-status]').textContent !== ''")
+    assert page.locator("[data-share-status]").inner_text() == "The link is copied."
+    assert page.evaluate("navigator.clipboard.readText()") == link
+    page.context.close()
+
+
+def test_portal_surveys_and_referral_screenshots(
+    site: Site, browser: Any, member_id: int, tmp_path: Path
+) -> None:
+    """Phone screenshots of the open surveys and the referral page (``PATRON_SCREENSHOTS_DIR``
+    when set), and axe on a survey's form."""
+    target = Path(os.environ.get("PATRON_SCREENSHOTS_DIR") or tmp_path)
+    target.mkdir(parents=True, exist_ok=True)
+    invitation = _invite(site, member_id, "browser-screenshot")
+    page = _logged_in(browser, site, member_id, bypass_csp=True)
+    page.goto(site.base + "/portal/surveys?lang=pl")
+    page.screenshot(path=str(target / "portal-surveys-phone-pl.png"), full_page=True)
+    for language in ("en", "ru"):
+        page.goto(f"{site.base}/portal/surveys/{invitation}?lang={language}")
+        page.wait_for_load_state("networkidle")
+        _no_sideways_scroll(page)
+        assert _axe_violations(page) == [], language
+    page.goto(site.base + "/portal/referral?lang=ru")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(target / "portal-referral-phone-ru.png"), full_page=True)
+    for name in ("portal-surveys-phone-pl.png", "portal-referral-phone-ru.png"):
         assert (target / name).stat().st_size > 10_000
     page.context.close()

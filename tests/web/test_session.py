@@ -161,6 +161,10 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
     ("GET", "/admin/tickets/{ticket_id}"): ("staff", 404),
     ("POST", "/admin/tickets/{ticket_id}/reply"): ("staff", 303),  # no text: back, a notice
     ("POST", "/admin/tickets/{ticket_id}/status"): ("staff", 303),  # no status: back, a notice
+    ("POST", "/admin/tickets/{ticket_id}/assign"): ("staff", 404),  # nobody, on no ticket
+    ("POST", "/admin/tickets/{ticket_id}/goodwill"): ("staff", 303),  # no points: back, a notice
+    ("POST", "/admin/tickets/{ticket_id}/goodwill/{goodwill_id}/approve"): ("admin", 404),
+    ("POST", "/admin/tickets/{ticket_id}/goodwill/{goodwill_id}/reject"): ("admin", 404),
     ("GET", "/admin/messages"): ("staff", 200),
     ("GET", "/admin/reviews"): ("staff", 200),
     ("GET", "/admin/reviews/{review_id}"): ("staff", 404),
@@ -214,6 +218,14 @@ SAMPLE_PATHS = {
     "/admin/rewards/{code}/edit": "/admin/rewards/NOPE/edit",
     "/admin/rewards/{code}/disable": "/admin/rewards/NOPE/disable",
     "/admin/rewards/{code}/enable": "/admin/rewards/NOPE/enable",
+    "/admin/tickets/{ticket_id}/assign": "/admin/tickets/999999/assign",
+    "/admin/tickets/{ticket_id}/goodwill": "/admin/tickets/999999/goodwill",
+    "/admin/tickets/{ticket_id}/goodwill/{goodwill_id}/approve": (
+        "/admin/tickets/999999/goodwill/1/approve"
+    ),
+    "/admin/tickets/{ticket_id}/goodwill/{goodwill_id}/reject": (
+        "/admin/tickets/999999/goodwill/1/reject"
+    ),
     "/admin/campaigns/{key}": "/admin/campaigns/nope",
     "/admin/campaigns/{key}/pause": "/admin/campaigns/nope/pause",
     "/admin/campaigns/{key}/resume": "/admin/campaigns/nope/resume",

@@ -144,6 +144,27 @@ class SurveyRepository:
         found = await self.session.execute(query.order_by(SurveyInvitation.id).limit(limit))
         return list(found.scalars())
 
+    async def open_invitations_of(
+        self, member_id: int, now: datetime, limit: int
+    ) -> list[tuple[SurveyInvitation, Survey]]:
+        """The member's invitations not answered and not expired at ``now``, with their
+        survey, the soonest to expire first."""
+        found = await self.session.execute(
+            select(SurveyInvitation, Survey)
+            .join(Survey, Survey.id == SurveyInvitation.survey_id)
+            .where(
+                SurveyInvitation.member_id == member_id,
+                SurveyInvitation.answered_at.is_(None),
+                SurveyInvitation.expires_at > now,
+            )
+            .order_by(SurveyInvitation.expires_at, SurveyInvitation.id)
+            .limit(limit)
+        )
+        return [(row[0], row[1]) for row in found.all()]
+
+    async def invitation_by_id(self, invitation_id: int) -> SurveyInvitation | None:
+        return await self.session.get(SurveyInvitation, invitation_id)
+
     async def member(self, member_id: int) -> Member | None:
         return await self.session.get(Member, member_id)
 

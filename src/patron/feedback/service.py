@@ -23,6 +23,7 @@ from patron.feedback.insights import (
     problems,
 )
 from patron.feedback.kpis import csat_by_agent, kpis
+from patron.feedback.member_surveys import member_form, member_submit, open_surveys
 from patron.feedback.repository import SurveyRepository
 from patron.feedback.reviews import create_review, get_review, list_reviews, publish, reply
 from patron.feedback.surveys import (
@@ -62,8 +63,11 @@ __all__ = [
     "list_reviews",
     "list_surveys",
     "mark_followed_up",
+    "member_form",
     "member_responses",
+    "member_submit",
     "open_form",
+    "open_surveys",
     "parse_answers",
     "problems",
     "publish",

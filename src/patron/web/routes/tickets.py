@@ -1,8 +1,10 @@
 """Support tickets (``/admin/tickets``): the queue in the order staff should work it (explicit
-priority, then members with the ``priority_support`` perk, then the oldest), filtered by status
-or by a missed 24-hour target; one ticket with its conversation, where staff reply and move
-its status. Every write is the support service's (``patron.support.service``), as the API's
-``POST /tickets/{id}/messages`` and ``/status`` make it, and audited with the console user."""
+priority, then members with the ``priority_support`` perk, then the oldest), filtered by status,
+by a missed 24-hour target or by the tickets assigned to the user; one ticket with its
+conversation, where staff reply, move its status and assign it to a console user (or nobody).
+Every write is the support service's (``patron.support.service``), as the API's
+``POST /tickets/{id}/messages``, ``/status`` and ``/assign`` make it, and audited with the
+console user. Goodwill points: :mod:`patron.web.routes.ticket_goodwill`."""
 
 from __future__ import annotations
 
@@ -11,11 +13,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from starlette.responses import RedirectResponse, Response
 
+from patron.access import users as user_service
+from patron.access.models import Role
 from patron.kit.errors import ConflictError, NotFoundError, PatronError
 from patron.kit.ids import random_token
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.support import service as ticket_service
+from patron.support import sla
 from patron.support.schemas import TicketFilter
 from patron.support.states import TRANSITIONS, AuthorKind, TicketStatus
 from patron.web.audit import audited
@@ -28,7 +33,9 @@ router = APIRouter(include_in_schema=False)
 TicketId = Annotated[int, Path(ge=1, le=2**62)]
 PAGE = 50
 MAX_REPLY = 10_000
-NOTICES = ("replied", "moved", "empty", "refused", "closed")
+NOTICES = ("replied", "moved", "empty", "refused", "closed", "assigned", "unassigned",
+           "no_user", "given", "waiting", "approved", "rejected", "over_cap", "no_member",
+           "blocked", "decided", "no_points", "repeated")  # fmt: skip
 
 
 def status_labels(language: str) -> dict[str, str]:
@@ -51,7 +58,7 @@ def _labels(request: Request) -> dict[str, Any]:
     return {"statuses": status_labels(language), "priorities": priority_labels(language)}
 
 
-def _missing(request: Request, error: PatronError) -> Response:
+def missing_page(request: Request, error: PatronError) -> Response:
     context = {"title": error_text(error, request.state.language), "message": ""}
     return render(request, "error.html", context, status_code=404)
 
@@ -59,26 +66,30 @@ def _missing(request: Request, error: PatronError) -> Response:
 @router.get("/admin/tickets")
 async def tickets_page(
     request: Request,
-    _: StaffSession,
+    console: StaffSession,
     status: str = "active",
     breached: str = "",
+    mine: str = "",
     offset: int = 0,
 ) -> Response:
-    """``status``: ``active`` (open and waiting, the default), ``all``, or one status."""
+    """``status``: ``active`` (open and waiting, the default), ``all``, or one status;
+    ``mine=1``: only the tickets assigned to the user."""
     chosen = status if status in ("active", "all", *TicketStatus) else "active"
     late = breached == "1"
+    own = mine == "1"
     offset = min(max(offset, 0), 1_000_000)
     now = utcnow()
     where = TicketFilter(
         status=TicketStatus(chosen) if chosen not in ("active", "all") else None,
         active_only=chosen == "active",
         breached=True if late else None,
+        assignee=console.user.email if own else None,
     )
     async with database_of(request).read() as session:
         try:
             active = await program_service.get_active_program(session)
         except PatronError as error:
-            return _missing(request, error)
+            return missing_page(request, error)
         page = await ticket_service.list_tickets(
             session, active=active, where=where, now=now, limit=PAGE, offset=offset
         )
@@ -89,6 +100,7 @@ async def tickets_page(
         "tickets": items,
         "chosen": chosen,
         "late": late,
+        "mine": own,
         "offset": offset,
         "next_offset": next_offset,
         "now": now,
@@ -100,7 +112,7 @@ async def tickets_page(
 
 @router.get("/admin/tickets/{ticket_id}")
 async def ticket_page(
-    request: Request, _: StaffSession, ticket_id: TicketId, notice: str = ""
+    request: Request, console: StaffSession, ticket_id: TicketId, notice: str = ""
 ) -> Response:
     now = utcnow()
     async with database_of(request).read() as session:
@@ -108,8 +120,13 @@ async def ticket_page(
             active = await program_service.get_active_program(session)
             ticket = await ticket_service.get_ticket(session, ticket_id=ticket_id, now=now)
         except NotFoundError as error:
-            return _missing(request, error)
+            return missing_page(request, error)
+        users = await user_service.list_users(session)
     context = {
+        "staff": [user.email for user in users if user.is_active],
+        "is_admin": console.user.role is Role.ADMIN,
+        "support": sla.settings(active.program),
+        "goodwill_key": random_token(16),  # one per form: a second submit gives nothing more
         "fmt": Formats(request.state.language, active.program.program.timezone),
         **_labels(request),
         "ticket": ticket,
@@ -144,7 +161,7 @@ async def reply(request: Request, console: StaffSession, ticket_id: TicketId) ->
             )
             await audited(session, console, "tickets.add_message", f"ticket:{ticket_id}", now=now)
     except NotFoundError as error:
-        return _missing(request, error)
+        return missing_page(request, error)
     except ConflictError:
         return RedirectResponse(f"{page}?notice=closed", status_code=303)
     return RedirectResponse(f"{page}?notice=replied#conversation", status_code=303)
@@ -167,7 +184,38 @@ async def move(request: Request, console: StaffSession, ticket_id: TicketId) -> 
             )
             await audited(session, console, "tickets.transition", f"ticket:{ticket_id}", now=now)
     except NotFoundError as error:
-        return _missing(request, error)
+        return missing_page(request, error)
     except ConflictError:
         return RedirectResponse(f"{page}?notice=refused", status_code=303)
     return RedirectResponse(f"{page}?notice=moved", status_code=303)
+
+
+@router.post("/admin/tickets/{ticket_id}/assign")
+async def assign(request: Request, console: StaffSession, ticket_id: TicketId) -> Response:
+    """Give the ticket to an active console user (by email), or to nobody (an empty
+    ``assignee``), as ``POST /api/v1/tickets/{id}/assign``; the same assignee again changes
+    nothing. An unknown or disabled user changes nothing."""
+    form = await checked_form(request, console)
+    page = f"/admin/tickets/{ticket_id}"
+    chosen = form.get("assignee", "").strip().lower()
+    now = utcnow()
+    try:
+        async with database_of(request).write() as session:
+            if chosen:
+                users = await user_service.list_users(session)
+                if chosen not in {user.email for user in users if user.is_active}:
+                    return RedirectResponse(f"{page}?notice=no_user#assignee", status_code=303)
+            await ticket_service.assign(
+                session,
+                ticket_id=ticket_id,
+                assignee=chosen or None,
+                actor=console.user.email,
+                now=now,
+            )
+            await audited(session, console, "tickets.assign", f"ticket:{ticket_id}", now=now)
+    except NotFoundError as error:
+        return missing_page(request, error)
+    except ConflictError:
+        return RedirectResponse(f"{page}?notice=closed", status_code=303)
+    notice = "assigned" if chosen else "unassigned"
+    return RedirectResponse(f"{page}?notice={notice}", status_code=303)
