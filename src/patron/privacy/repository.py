@@ -22,6 +22,7 @@ from patron.campaigns.models import (
     CampaignAward,
     CampaignMemberUsage,
     CustomEvent,
+    RaffleEntry,
 )
 from patron.feedback.models import (
     Review,
@@ -87,6 +88,7 @@ MEMBER_SECTIONS: dict[str, Table] = {
     "wallets": Wallet.__table__,  # type: ignore[dict-item]
     "wallet_entries": WalletEntry.__table__,  # type: ignore[dict-item]
     "flags": MemberFlag.__table__,  # type: ignore[dict-item]
+    "raffle_entries": RaffleEntry.__table__,  # type: ignore[dict-item]
 }
 # export section -> (table, its column naming the parent, the parent's section): rows that
 # belong to the member through one of the member's tickets or reviews

@@ -56,6 +56,7 @@ class MemberExport(BaseModel):
     wallets: list[Row] = []
     wallet_entries: list[Row] = []
     flags: list[Row] = []  # abuse flags (docs/security.md, "Abuse controls")
+    raffle_entries: list[Row] = []  # a raffle's entries the member earned
 
 
 class Erasure(BaseModel):
