@@ -141,6 +141,7 @@ async def test_a_club_reward_shows_why_and_refuses_the_others_changing_nothing(a
         "message": "reward 'CLUB-TASTING' is for members of its audience only "
         "(segment_not_in_audience)",
         "field": "reward_code",
+        "params": {},
     }
     assert await _state(api) == before
     mine = (await api.call("GET", f"/rewards?member_id={insider}")).json()

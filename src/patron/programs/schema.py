@@ -245,7 +245,9 @@ class Reward(Strict):
     # the closed club: only members of this audience may redeem it (docs/campaigns.md)
     audience: MemberAudience | None = Field(default=None, exclude_if=lambda value: value is None)
     description: str = ""
-    enabled: StrictBool = True
+    # left out of the stored document when true, so that programs stored before the field
+    # keep their checksum (tests/rules/test_vocabulary.py)
+    enabled: StrictBool = Field(default=True, exclude_if=lambda value: value is True)
     """``false``: a disabled reward, left out of the catalogue and refused at redemption
     (``reward_not_found``); its coupons already issued keep working."""
 
