@@ -116,6 +116,7 @@ _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
+    "PRAGMA cache_size=-65536",
 )  # no busy_timeout: a lock is waited for with asyncio.sleep (kit/sqlite_inline.py)
 
 

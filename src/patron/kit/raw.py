@@ -19,6 +19,7 @@ statements see rows a caller added through the ORM.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
@@ -63,6 +64,9 @@ def read_time(value: datetime | str | None) -> datetime | None:
     return ensure_utc(value)
 
 
+# Cached: a batch writes the same few times again and again (the batch's "now" in the created,
+# updated and event times of every row), and the text of a time costs more than its lookup.
+@functools.lru_cache(maxsize=1024)
 def sqlite_time_text(value: datetime) -> str:
     """A datetime as SQLAlchemy stores it on SQLite: the naive UTC text of
     ``"%Y-%m-%d %H:%M:%S.%f"`` (a naive value is taken as UTC)."""

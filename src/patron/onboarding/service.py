@@ -10,6 +10,7 @@ then written in batches of ``batch_size``, each its own unit of work (see
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -125,11 +126,20 @@ async def import_members(
         report.not_loaded = len(good)
         good = []
     size = max(batch_size, 1)
-    for start in range(0, len(good), size):
-        batch = good[start : start + size]
-        report.count(await _run_batch(database, active, batch, moment, dry_run, report))
-        if progress is not None:
-            progress(min(start + size, len(good)), len(good))
+    # The checked rows (about ten objects each) live until the import ends: a million of them
+    # made every full collection of the garbage collector walk ten million objects, and the
+    # writes allocate enough to run one every few batches (docs/benchmarks.md, "Members
+    # import"). They hold no reference cycles, so the collector is kept off them while the
+    # batches run and given them back afterwards; reference counting frees them as ever.
+    gc.freeze()
+    try:
+        for start in range(0, len(good), size):
+            batch = good[start : start + size]
+            report.count(await _run_batch(database, active, batch, moment, dry_run, report))
+            if progress is not None:
+                progress(min(start + size, len(good)), len(good))
+    finally:
+        gc.unfreeze()
     report.seconds = time.perf_counter() - started
     return report
 
