@@ -291,6 +291,8 @@ async def test_the_quote_hints_at_campaigns_that_almost_applied(api: Api) -> Non
     assert hinted == [
         {
             "kind": "spend_more",
+            "code": "spend_more",
+            "params": {"amount": "500.00", "currency": "RUB", "rule_name": "Декабрьский бонус"},
             "rule_id": "campaign:december-bonus",
             "rule_name": "Декабрьский бонус",
             "effect": "bonus_points",

@@ -91,7 +91,7 @@ async def test_a_total_above_the_lines_is_refused_alike_on_both_routes_and_write
             "message": "the total 1300.01 is above the lines less their discounts plus "
             "shipping: 1300.00",
             "field": "total",
-            "params": {},
+            "params": {"total": "1300.01", "most": "1300.00", "currency": "RUB"},
         }
     }
     assert await _state(api) == before

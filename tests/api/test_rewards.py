@@ -122,3 +122,10 @@ async def test_quote_gives_points_discounts_and_hints(api: Api) -> None:
     # doubled) + 8,100 = 9,000.00 -> 900 points; the paid total 8,550 misses the bonus.
     assert quote["points_earned"] == 900
     assert [h["message"] for h in quote["hints"]] == ["spend 1450.00 RUB more for Big basket bonus"]
+    # what a surface in another language renders instead of the English message
+    assert [(h["code"], h["params"]) for h in quote["hints"]] == [
+        (
+            "spend_more",
+            {"amount": "1450.00", "currency": "RUB", "rule_name": "Big basket bonus"},
+        )
+    ]

@@ -88,7 +88,11 @@ async def list_entries(
     """The log newest first, ``limit`` (1 to 500) at a time; ``after`` is the ``next_after``
     of the page before (the rows older than that id)."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInputError(f"limit must be from 1 to {MAX_PAGE_SIZE}", field="limit")
+        raise InvalidInputError(
+            f"limit must be from 1 to {MAX_PAGE_SIZE}",
+            field="limit",
+            params={"min": 1, "max": MAX_PAGE_SIZE},
+        )
     rows = await AuditRepository(session).page(
         before_id=after, limit=limit + 1, action=action, target=target
     )

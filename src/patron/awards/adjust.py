@@ -42,9 +42,17 @@ def _check(points: int, reason: str, key: str) -> str:
         )
     cleaned = reason.strip()
     if not 1 <= len(cleaned) <= MOST_REASON:
-        raise InvalidInputError(f"reason must be 1 to {MOST_REASON} characters", field="reason")
+        raise InvalidInputError(
+            f"reason must be 1 to {MOST_REASON} characters",
+            field="reason",
+            params={"min_length": 1, "max_length": MOST_REASON},
+        )
     if not 1 <= len(key) <= MOST_KEY:
-        raise InvalidInputError(f"key must be 1 to {MOST_KEY} characters", field="key")
+        raise InvalidInputError(
+            f"key must be 1 to {MOST_KEY} characters",
+            field="key",
+            params={"min_length": 1, "max_length": MOST_KEY},
+        )
     return cleaned
 
 

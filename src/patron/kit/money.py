@@ -50,7 +50,11 @@ def parse_amount(text: str, currency: str, *, field: str | None = None) -> int:
     exponent, spaces or anything but digits, one optional dot and a leading minus are refused.
     """
     if not isinstance(text, str) or not _AMOUNT.match(text):
-        raise InvalidInputError(f"not a decimal amount: {text!r}", field=field)
+        raise InvalidInputError(
+            f"not a decimal amount: {text!r}",
+            field=field,
+            params={"value": text if isinstance(text, str) else repr(text)},
+        )
     try:
         value = Decimal(text)
     except InvalidOperation as error:  # pragma: no cover - the regex already guards this
@@ -59,7 +63,9 @@ def parse_amount(text: str, currency: str, *, field: str | None = None) -> int:
     scaled = value.scaleb(places)
     if scaled != scaled.to_integral_value():
         raise InvalidInputError(
-            f"{text!r} has more than {places} decimal places for {currency}", field=field
+            f"{text!r} has more than {places} decimal places for {currency}",
+            field=field,
+            params={"value": text, "places": places, "currency": currency},
         )
     return int(scaled)
 

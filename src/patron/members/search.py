@@ -41,7 +41,11 @@ async def search_members(
     newest first; an empty text finds the members of ``tier`` or ``within``, or nobody
     without either."""
     if not 1 <= limit <= MOST_RESULTS:
-        raise InvalidInputError(f"limit must be from 1 to {MOST_RESULTS}", field="limit")
+        raise InvalidInputError(
+            f"limit must be from 1 to {MOST_RESULTS}",
+            field="limit",
+            params={"min": 1, "max": MOST_RESULTS},
+        )
     words = text.strip()
     if len(words) > MOST_TEXT or "\x00" in words:
         raise InvalidInputError(

@@ -100,6 +100,7 @@ async def _replayed(
         raise IdempotencyConflictError(
             f"a member with external_id {member.external_id!r} was enrolled with other data",
             field="external_id",
+            params={"external_id": member.external_id},
         )
     return await _read(repository, member)
 
@@ -181,7 +182,9 @@ async def _require_changeable(repository: MemberRepository, member_id: int) -> m
     pseudonym takes no new personal data, consents or status)."""
     member = await _require(repository, member_id, for_update=True)
     if member.erased_at is not None:
-        raise MemberErasedError(f"member {member_id} was erased", field="member_id")
+        raise MemberErasedError(
+            f"member {member_id} was erased", field="member_id", params={"member_id": member_id}
+        )
     return member
 
 
@@ -197,7 +200,9 @@ async def get_member_by_external_id(
     member = await repository.get_by_external_id(program_id, external_id)
     if member is None:
         raise MemberNotFoundError(
-            f"no member with external_id {external_id!r}", field="external_id"
+            f"no member with external_id {external_id!r}",
+            field="external_id",
+            params={"external_id": external_id},
         )
     return await _read(repository, member)
 
@@ -235,7 +240,9 @@ async def get_member_state(
                 params={"member_id": member_id},
             )
         raise MemberNotFoundError(
-            f"no member with external_id {external_id!r}", field="external_id"
+            f"no member with external_id {external_id!r}",
+            field="external_id",
+            params={"external_id": external_id},
         )
     return schemas.MemberState(*found)
 
@@ -302,7 +309,11 @@ async def set_consent(
     """Grant or revoke contact on one channel. A change is kept in ``consent_events``;
     setting the state the channel already has changes nothing and records nothing."""
     if not source or len(source) > 64:
-        raise InvalidInputError("source must be 1 to 64 characters", field="source")
+        raise InvalidInputError(
+            "source must be 1 to 64 characters",
+            field="source",
+            params={"min_length": 1, "max_length": 64},
+        )
     repository = MemberRepository(session)
     await _require_changeable(repository, member_id)
     consent = await repository.get_consent(member_id, channel)
@@ -334,7 +345,11 @@ async def block_member(
 ) -> schemas.Member:
     """Block a member (idempotent: blocking a blocked member changes nothing)."""
     if not reason.strip() or len(reason) > 500:
-        raise InvalidInputError("reason must be 1 to 500 characters", field="reason")
+        raise InvalidInputError(
+            "reason must be 1 to 500 characters",
+            field="reason",
+            params={"min_length": 1, "max_length": 500},
+        )
     repository = MemberRepository(session)
     member = await _require_changeable(repository, member_id)
     if member.status is not models.MemberStatus.BLOCKED:
@@ -369,7 +384,11 @@ async def list_members(
     """Members in id order, ``limit`` at a time (1 to 500), after member id ``after``
     (``flagged``: only those with, or without, an open abuse flag)."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInputError(f"limit must be from 1 to {MAX_PAGE_SIZE}", field="limit")
+        raise InvalidInputError(
+            f"limit must be from 1 to {MAX_PAGE_SIZE}",
+            field="limit",
+            params={"min": 1, "max": MAX_PAGE_SIZE},
+        )
     repository = MemberRepository(session)
     rows = await repository.page(
         program_id, after=after, limit=limit + 1, status=status, flagged=flagged

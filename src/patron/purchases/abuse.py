@@ -54,6 +54,7 @@ async def check_purchase_velocity(
         f"the member has {limit} purchases in the last hour, the most the program allows "
         "(abuse.max_purchases_per_hour)",
         field="abuse.max_purchases_per_hour",
+        params={"limit": limit},
     )
 
 

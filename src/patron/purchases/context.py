@@ -41,7 +41,9 @@ def parse_lines(
     """The lines in minor units; a ``discount`` above its line's amount is refused."""
     if currency != program.currency:
         raise CurrencyMismatchError(
-            f"the program runs in {program.currency}, not {currency}", field="currency"
+            f"the program runs in {program.currency}, not {currency}",
+            field="currency",
+            params={"currency": currency, "program_currency": program.currency},
         )
     return tuple(_parse_line(currency, index, line) for index, line in enumerate(lines))
 
@@ -87,12 +89,18 @@ def check_total(currency: str, lines: Sequence[LineContext], total: int, shippin
         raise InvalidAmountError(
             f"the lines and shipping come to more than {format_amount(LARGEST_AMOUNT, currency)}",
             field="lines" if most > LARGEST_AMOUNT else "total",
+            params={"limit": format_amount(LARGEST_AMOUNT, currency), "currency": currency},
         )
     if total > most:
         raise TotalMismatchError(
             f"the total {format_amount(total, currency)} is above the lines less their "
             f"discounts plus shipping: {format_amount(most, currency)}",
             field="total",
+            params={
+                "total": format_amount(total, currency),
+                "most": format_amount(most, currency),
+                "currency": currency,
+            },
         )
 
 
@@ -132,6 +140,7 @@ def check_not_in_future(program: Program, occurred_at: datetime, now: datetime) 
             f"the purchase is dated {occurred_at.isoformat()}, more than {margin} minutes "
             "ahead of the server's clock",
             field="occurred_at",
+            params={"occurred_at": occurred_at.isoformat(), "minutes": margin},
         )
 
 

@@ -18,7 +18,11 @@ async def member_purchases(
 ) -> list[PurchaseRead]:
     """The member's ``limit`` (1 to 200) newest purchases."""
     if not 1 <= limit <= MOST_PURCHASES:
-        raise InvalidInputError(f"limit must be from 1 to {MOST_PURCHASES}", field="limit")
+        raise InvalidInputError(
+            f"limit must be from 1 to {MOST_PURCHASES}",
+            field="limit",
+            params={"min": 1, "max": MOST_PURCHASES},
+        )
     repository = PurchaseRepository(session)
     purchases = await repository.of_member(member_id, limit)
     lines = await repository.lines_of([purchase.id for purchase in purchases])

@@ -52,13 +52,18 @@ def _hint(hint: Hint, currency: str) -> QuoteHint:
     missing = (
         format_amount(hint.missing_amount, currency) if hint.missing_amount is not None else None
     )
+    params: dict[str, str | list[str]] = {"rule_name": hint.rule_name}
     if hint.kind is HintKind.SPEND_MORE:
         message = f"spend {missing} {currency} more for {hint.rule_name}"
+        params |= {"amount": missing or "0", "currency": currency}
     else:
         wanted = ", ".join([*hint.categories, *hint.skus])
         message = f"add an item of {wanted} for {hint.rule_name}"
+        params |= {"categories": list(hint.categories), "skus": list(hint.skus)}
     return QuoteHint(
         kind=hint.kind.value,
+        code=hint.kind.value,
+        params=params,
         rule_id=hint.rule_id,
         rule_name=hint.rule_name,
         effect=hint.effect.value,

@@ -257,7 +257,13 @@ class QuoteDiscount(BaseModel):
 
 
 class QuoteHint(BaseModel):
+    """What the customer could do to get a rule's or campaign's effect. ``message`` is
+    English; ``code`` (the ``kind``) and ``params`` are what a surface renders in its own
+    language (docs/api.md, "Hints")."""
+
     kind: str
+    code: str
+    params: dict[str, str | list[str]]
     rule_id: str
     rule_name: str
     effect: str

@@ -105,7 +105,11 @@ async def consume_coupon(
     coupon is refused (``member_blocked``) and stays as it was.
     """
     if ref is not None and not 1 <= len(ref) <= MAX_REF:
-        raise InvalidInputError(f"ref must be 1 to {MAX_REF} characters", field="ref")
+        raise InvalidInputError(
+            f"ref must be 1 to {MAX_REF} characters",
+            field="ref",
+            params={"min_length": 1, "max_length": MAX_REF},
+        )
     repository = RewardRepository(session)
     normalised = code.strip().upper()
     row = await repository.consume(normalised, now=now, ref=ref, member_id=member_id)
@@ -119,7 +123,11 @@ async def consume_coupon(
     if isinstance(problem, CouponUsedError) and ref is not None and row.consumed_ref == ref:
         return coupon_view(row)
     if problem is None and await repository.member_blocked(row.member_id):
-        raise MemberBlockedError(f"member {row.member_id} is blocked", field="member_id")
+        raise MemberBlockedError(
+            f"member {row.member_id} is blocked",
+            field="member_id",
+            params={"member_id": row.member_id},
+        )
     if problem is None:  # the conditional update and this read disagree: a bug, not a state
         raise RuntimeError(f"coupon {normalised} is usable but could not be consumed")
     raise problem
@@ -200,6 +208,8 @@ async def list_coupons(
 ) -> list[CouponView]:
     """The member's coupons, newest first (``limit`` from 1 to 500)."""
     if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInputError(f"limit must be from 1 to {MAX_PAGE}", field="limit")
+        raise InvalidInputError(
+            f"limit must be from 1 to {MAX_PAGE}", field="limit", params={"min": 1, "max": MAX_PAGE}
+        )
     rows = await RewardRepository(session).member_coupons(member_id, status, limit)
     return [coupon_view(row) for row in rows]

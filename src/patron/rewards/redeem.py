@@ -76,6 +76,7 @@ def _checked_key(idempotency_key: str | None) -> str:
         raise InvalidInputError(
             f"idempotency_key must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
             field="idempotency_key",
+            params={"min_length": 1, "max_length": MAX_IDEMPOTENCY_KEY},
         )
     return idempotency_key
 
@@ -163,6 +164,7 @@ async def _check_velocity(
             f"the member made {limit} redemptions in the last hour, the most the program allows "
             "(abuse.max_redemptions_per_hour)",
             field="abuse.max_redemptions_per_hour",
+            params={"limit": limit},
         )
 
 

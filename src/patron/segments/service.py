@@ -156,7 +156,11 @@ async def select_members(
     """Members of one RFM segment and/or group, in id order, ``limit`` (1 to 500) at a time
     after member id ``after``: how campaigns and notifications pick their audience."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInputError(f"limit must be from 1 to {MAX_PAGE_SIZE}", field="limit")
+        raise InvalidInputError(
+            f"limit must be from 1 to {MAX_PAGE_SIZE}",
+            field="limit",
+            params={"min": 1, "max": MAX_PAGE_SIZE},
+        )
     rows = await SegmentRepository(session).page(
         program_id, segment=segment, group=group, after=after, limit=limit + 1
     )

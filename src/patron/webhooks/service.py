@@ -128,7 +128,11 @@ async def list_deliveries(
     """The endpoint's deliveries newest first, each with every attempt (oldest first);
     ``after`` is the ``next_after`` of the page before."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInputError(f"limit must be from 1 to {MAX_PAGE_SIZE}", field="limit")
+        raise InvalidInputError(
+            f"limit must be from 1 to {MAX_PAGE_SIZE}",
+            field="limit",
+            params={"min": 1, "max": MAX_PAGE_SIZE},
+        )
     await _endpoint(session, endpoint_id)
     query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
     if after is not None:
