@@ -93,7 +93,9 @@ async def create_user(
     check_password(password)
     repository = UserRepository(session)
     if await repository.by_email(address) is not None:
-        raise UserExistsError(f"a user with email {address} exists", field="email")
+        raise UserExistsError(
+            f"a user with email {address} exists", field="email", params={"email": address}
+        )
     user = await repository.add(
         User(
             email=address,
@@ -118,7 +120,9 @@ async def find_user(session: AsyncSession, *, email_or_id: str) -> UserRead:
         else await repository.by_email(email_or_id.strip().lower())
     )
     if user is None:
-        raise UserNotFoundError(f"no user {email_or_id}", field="user")
+        raise UserNotFoundError(
+            f"no user {email_or_id}", field="user", params={"user": email_or_id}
+        )
     return _read(user)
 
 
@@ -127,7 +131,9 @@ async def disable_user(session: AsyncSession, *, user_id: int, now: datetime) ->
     repository = UserRepository(session)
     user = await repository.get(user_id)
     if user is None:
-        raise UserNotFoundError(f"no user with id {user_id}", field="user")
+        raise UserNotFoundError(
+            f"no user with id {user_id}", field="user", params={"user_id": user_id}
+        )
     if user.disabled_at is None:
         user.disabled_at = now
     await repository.delete_sessions_of(user.id)
@@ -139,7 +145,9 @@ async def enable_user(session: AsyncSession, *, user_id: int) -> UserRead:
     repository = UserRepository(session)
     user = await repository.get(user_id)
     if user is None:
-        raise UserNotFoundError(f"no user with id {user_id}", field="user")
+        raise UserNotFoundError(
+            f"no user with id {user_id}", field="user", params={"user_id": user_id}
+        )
     user.disabled_at = None
     await session.flush()
     return _read(user)

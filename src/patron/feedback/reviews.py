@@ -158,7 +158,11 @@ async def list_reviews(
     """Reviews in id order, `limit` (1..200) per page; `after` is the last id seen.
     ``answered``: only those with (true) or without (false) a staff reply."""
     if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+        raise InvalidInputError(
+            f"limit must be between 1 and {MAX_PAGE}",
+            field="limit",
+            params={"min": 1, "max": MAX_PAGE},
+        )
     active = await program_service.get_active_program(session)
     repository = ReviewRepository(session)
     rows = await repository.page(

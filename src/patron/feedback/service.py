@@ -84,7 +84,11 @@ async def list_responses(
 ) -> schemas.SurveyResponsePage:
     """A survey's responses with their answers (and the answers' analysis) in id order."""
     if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+        raise InvalidInputError(
+            f"limit must be between 1 and {MAX_PAGE}",
+            field="limit",
+            params={"min": 1, "max": MAX_PAGE},
+        )
     survey = await require_survey(session, key=survey_key, now=now)
     repository = SurveyRepository(session)
     rows = await repository.responses(survey.id, after=after, limit=limit + 1)
@@ -102,7 +106,11 @@ async def member_responses(
 ) -> list[schemas.SurveyResponse]:
     """The member's survey responses with their answers, newest first (``limit`` 1..200)."""
     if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+        raise InvalidInputError(
+            f"limit must be between 1 and {MAX_PAGE}",
+            field="limit",
+            params={"min": 1, "max": MAX_PAGE},
+        )
     repository = SurveyRepository(session)
     rows = await repository.member_responses(member_id, limit)
     answers = await repository.answers([response.id for response, _ in rows])
@@ -115,7 +123,11 @@ async def latest_responses(
     """The newest survey responses of every survey with their answers and the answers'
     analysis (sentiment, language, topic), newest first (``limit`` 1..200)."""
     if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+        raise InvalidInputError(
+            f"limit must be between 1 and {MAX_PAGE}",
+            field="limit",
+            params={"min": 1, "max": MAX_PAGE},
+        )
     repository = SurveyRepository(session)
     rows = await repository.latest_responses(limit)
     answers = await repository.answers([response.id for response, _ in rows])

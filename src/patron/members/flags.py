@@ -36,7 +36,9 @@ async def flag_member(
     The caller holds the member's account lock, so two flaggings of one member serialise."""
     member = await session.get(Member, member_id, populate_existing=True)
     if member is None:
-        raise MemberNotFoundError(f"member {member_id} does not exist", field="member_id")
+        raise MemberNotFoundError(
+            f"member {member_id} does not exist", field="member_id", params={"member_id": member_id}
+        )
     if member.flagged_at is not None:
         return None
     blocked = block and member.status is MemberStatus.ACTIVE
@@ -77,7 +79,9 @@ async def clear_flags(session: AsyncSession, *, member_id: int, now: datetime) -
     A member blocked for a flag stays blocked until unblocked on its own."""
     member = await session.get(Member, member_id, populate_existing=True)
     if member is None:
-        raise MemberNotFoundError(f"member {member_id} does not exist", field="member_id")
+        raise MemberNotFoundError(
+            f"member {member_id} does not exist", field="member_id", params={"member_id": member_id}
+        )
     cleared = await session.execute(
         update(MemberFlag)
         .where(MemberFlag.member_id == member_id, MemberFlag.cleared_at.is_(None))

@@ -52,7 +52,9 @@ async def create_link(session: AsyncSession, *, member_id: int, now: datetime) -
             params={"member_id": member_id},
         )
     if member.erased_at is not None:
-        raise MemberErasedError(f"member {member_id} was erased", field="member_id")
+        raise MemberErasedError(
+            f"member {member_id} was erased", field="member_id", params={"member_id": member_id}
+        )
     await session.execute(delete(PortalLink).where(PortalLink.expires_at <= now))
     token = random_token(32)
     session.add(

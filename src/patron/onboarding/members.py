@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit import ids
 from patron.kit.outbox import emit, emit_many
+from patron.kit.raw import json_text
 from patron.ledger import service as ledger_service
 from patron.ledger.events import LedgerCredited, LedgerDebited
 from patron.ledger.kinds import EntryKind, ShortfallPolicy
@@ -117,6 +118,32 @@ def _member_values(
     }
 
 
+def _member_params(
+    program_id: int, row: MemberRow, now: datetime, referral_code: str
+) -> tuple[Any, ...]:
+    """The insert's parameters: :func:`_member_values` in ``MEMBER_COLUMNS`` order, the
+    attributes as JSON text (built straight, without the dict: a million rows)."""
+    return (
+        program_id,
+        row.external_id,
+        row.name,
+        row.email,
+        row.phone,
+        row.birth_date,
+        row.language,
+        MemberStatus.ACTIVE,
+        None,
+        referral_code,
+        None,
+        None,
+        None,
+        row.checksum,
+        row.enrolled_at or now,
+        now,
+        json_text(row.attributes),
+    )
+
+
 async def _insert(
     session: AsyncSession, program_id: int, rows: Sequence[MemberRow], now: datetime
 ) -> dict[str, int]:
@@ -132,7 +159,7 @@ async def _insert(
         codes = ids.random_codes(len(missing), member_service.REFERRAL_CODE_LENGTH)
         await repository.insert_members(
             [
-                _member_values(program_id, row, now, code)
+                _member_params(program_id, row, now, code)
                 for row, code in zip(missing, codes, strict=True)
             ]
         )

@@ -53,17 +53,12 @@ class ImportRepository:
                 found[row[0]] = tuple(row[1:])
         return found
 
-    async def insert_members(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert members (``rows`` keyed by :data:`MEMBER_COLUMNS`); a row whose external id
-        or referral code is taken is left out without error (the caller looks them up)."""
+    async def insert_members(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert members (each row the values of :data:`MEMBER_COLUMNS` in order, the
+        attributes as JSON text); a row whose external id or referral code is taken is left
+        out without error (the caller looks them up)."""
         raw = await raw_of(self.session)
-        await raw.many(
-            _INSERT,
-            [
-                [*(row[name] for name in MEMBER_COLUMNS[:-1]), json_text(row["attributes"])]
-                for row in rows
-            ],
-        )
+        await raw.many(_INSERT, rows)
 
     async def update_profile(self, member_id: int, values: dict[str, Any]) -> None:
         raw = await raw_of(self.session)

@@ -414,7 +414,9 @@ async def get_purchase(session: AsyncSession, *, purchase_id: int) -> PurchaseRe
     repository = PurchaseRepository(session)
     purchase = await repository.get(purchase_id)
     if purchase is None:
-        raise PurchaseNotFoundError(f"no purchase with id {purchase_id}", field="id")
+        raise PurchaseNotFoundError(
+            f"no purchase with id {purchase_id}", field="id", params={"purchase_id": purchase_id}
+        )
     return purchase_read(purchase, await repository.lines(purchase.id))
 
 

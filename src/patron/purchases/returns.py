@@ -123,7 +123,11 @@ async def record_return(
     repository = PurchaseRepository(session)
     purchase = await repository.get(purchase_id)
     if purchase is None:
-        raise PurchaseNotFoundError(f"no purchase with id {purchase_id}", field="purchase_id")
+        raise PurchaseNotFoundError(
+            f"no purchase with id {purchase_id}",
+            field="purchase_id",
+            params={"purchase_id": purchase_id},
+        )
     if purchase.member_id is not None:
         await lock_account_for_update(session, purchase.member_id)
     purchase = await repository.get(purchase_id, for_update=True)

@@ -28,7 +28,11 @@ async def resolve_links(
     if return_id is not None:
         found = await repository.purchase_return(return_id)
         if found is None:
-            raise ReturnNotFoundError(f"return {return_id} does not exist", field="return_id")
+            raise ReturnNotFoundError(
+                f"return {return_id} does not exist",
+                field="return_id",
+                params={"return_id": return_id},
+            )
         if purchase_id is not None and purchase_id != found.purchase_id:
             raise TicketLinkError(
                 f"return {return_id} belongs to purchase {found.purchase_id}", field="return_id"
@@ -38,9 +42,15 @@ async def resolve_links(
         return Links(None, None, None)
     purchase = await repository.purchase(purchase_id)
     if purchase is None:
-        raise PurchaseNotFoundError(f"purchase {purchase_id} does not exist", field="purchase_id")
+        raise PurchaseNotFoundError(
+            f"purchase {purchase_id} does not exist",
+            field="purchase_id",
+            params={"purchase_id": purchase_id},
+        )
     if purchase.member_id != member_id:
         raise TicketLinkError(
-            f"purchase {purchase_id} belongs to another member", field="purchase_id"
+            f"purchase {purchase_id} belongs to another member",
+            field="purchase_id",
+            params={"purchase_id": purchase_id},
         )
     return Links(purchase_id, return_id, purchase.store)

@@ -196,7 +196,11 @@ async def list_tickets(
     """Tickets in queue order (see :func:`~patron.support.repository.queue_order`);
     ``breached`` filters on missed targets as of ``now``."""
     if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+        raise InvalidInputError(
+            f"limit must be between 1 and {MAX_PAGE}",
+            field="limit",
+            params={"min": 1, "max": MAX_PAGE},
+        )
     if offset < 0:
         raise InvalidInputError("offset must not be negative", field="offset")
     rows = await TicketRepository(session).page(active.program_id, where, now, limit + 1, offset)

@@ -276,7 +276,11 @@ async def wallet_page(
     """The member's balance and entries, newest first, ``limit`` (1..500) per page;
     ``cursor`` is the ``next_cursor`` of the page before (as the ledger's history)."""
     if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+        raise InvalidInputError(
+            f"limit must be between 1 and {MAX_PAGE}",
+            field="limit",
+            params={"min": 1, "max": MAX_PAGE},
+        )
     before_id: int | None = None
     if cursor is not None:
         if not ascii_digits(cursor):

@@ -73,7 +73,9 @@ async def list_endpoints(session: AsyncSession) -> list[schemas.Webhook]:
 async def _endpoint(session: AsyncSession, endpoint_id: int) -> WebhookEndpoint:
     endpoint = await session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None:
-        raise WebhookNotFoundError(f"no webhook {endpoint_id}", field="id")
+        raise WebhookNotFoundError(
+            f"no webhook {endpoint_id}", field="id", params={"webhook_id": endpoint_id}
+        )
     return endpoint
 
 
@@ -170,7 +172,9 @@ async def redeliver(
         )
     if not endpoint.enabled:
         raise WebhookDisabledError(
-            f"webhook {endpoint_id} is disabled; enable it first", field="id"
+            f"webhook {endpoint_id} is disabled; enable it first",
+            field="id",
+            params={"webhook_id": endpoint_id},
         )
     delivery.status = "pending"
     delivery.next_attempt_at = now
