@@ -25,9 +25,10 @@ from tests.simulator.factories import monthly_history, monthly_program, seed_his
 runner = CliRunner()
 TOP = {"source", "assumptions", "proposed", "baseline", "difference", "errors", "seconds"}
 RUN = {"name", "currency", "value_per_point", "rewards", "totals", "tiers", "months",
-       "scoring_rounds"}  # fmt: skip
+       "scoring_rounds", "campaigns", "campaigns_not_projected"}  # fmt: skip
 MONTH = {"month", "end", "points_issued", "points_expired", "points_pending", "points_available",
-         "points_outstanding", "expected_redemption_cost", "liability", "tiers"}  # fmt: skip
+         "points_outstanding", "expected_redemption_cost", "liability", "tiers",
+         "points_from_campaigns"}  # fmt: skip
 
 
 def _program(tmp_path: Path, text: str, name: str = "program.yaml") -> Path:
