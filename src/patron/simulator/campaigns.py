@@ -11,7 +11,8 @@ and what each adds. Then:
   (:func:`_stack`).
 * **Ordered** otherwise: those make a purchase's campaigns depend on the earlier purchases
   (the member's uses in the period, the uses and points spent so far, the count of draws), so
-  the purchases that some campaign qualifies for are passed in time order, each through the
+  the purchases that such a campaign qualifies for are passed in time order (the others are
+  stacked as above: they neither read nor change a counter), each through the
   per-event engine's own :func:`~patron.rules.campaigns.select` and the claims of
   :func:`patron.campaigns.service.claim_selected` (an every-N-th draw, the per-member limit,
   then the global limit and the budget; a refused claim leaves the campaign out and the
@@ -30,17 +31,20 @@ from patron.rules.vocabulary import Campaign, Stacking
 from patron.simulator.campaign_frame import CampaignFacts
 
 
+def ordered(campaign: Campaign) -> bool:
+    """Whether the campaign's use depends on earlier purchases: a per-member or global
+    limit, a budget, an every-N-th prize."""
+    limits = campaign.limits
+    if campaign.budget is not None or (
+        limits is not None and (limits.per_member is not None or limits.total is not None)
+    ):
+        return True
+    return campaign.prize is not None and campaign.prize.every is not None
+
+
 def needs_order(campaigns: tuple[Campaign, ...]) -> bool:
-    """Whether a purchase's campaigns depend on earlier purchases (see the module docstring)."""
-    for campaign in campaigns:
-        limits = campaign.limits
-        if campaign.budget is not None or (
-            limits is not None and (limits.per_member is not None or limits.total is not None)
-        ):
-            return True
-        if campaign.prize is not None and campaign.prize.every is not None:
-            return True
-    return False
+    """Whether some purchase's campaigns depend on earlier purchases (the module docstring)."""
+    return any(ordered(campaign) for campaign in campaigns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +141,39 @@ def _wins(campaign: Campaign, column: int, drawn: dict[int, bool], counters: _Co
     return drawn[column]
 
 
+def _claim_alone(facts: CampaignFacts, row: int, column: int, counters: _Counters) -> list[int]:
+    """:func:`_claim_row` of a purchase that one campaign qualifies for."""
+    campaign = facts.campaigns[column]
+    member = str(facts.member[row])
+    periods = facts.periods[column]
+    period = periods[row] if periods is not None else None
+    if period is not None:
+        per_member = campaign.limits.per_member if campaign.limits is not None else None
+        if per_member is not None and counters.usage[(member, column, period)] >= per_member:
+            return []
+    if not _wins(campaign, column, {}, counters):
+        return []
+    points = int(facts.points[row, column])
+    why = _refusal(campaign, column, points, counters)
+    if why is not None:
+        if why == "budget used up" and counters.exhausted[column] is None:
+            counters.exhausted[column] = int(facts.at[row])
+        return []
+    counters.uses[column] += 1
+    counters.spent[column] += points
+    if period is not None:
+        counters.usage[(member, column, period)] += 1
+    return [column]
+
+
 def _claim_row(
     facts: CampaignFacts, row: int, columns: list[int], counters: _Counters
 ) -> list[int]:
     """The campaigns the per-event path applies to purchase ``row`` (``columns``: those that
     qualify before limits), counted in ``counters``."""
     member = str(facts.member[row])
+    if len(columns) == 1:  # what select keeps of one qualifying campaign: that campaign
+        return _claim_alone(facts, row, columns[0], counters)
     checks = _checks(facts, row, columns, counters)
     index = {facts.campaigns[column].key: column for column in columns}
     refused: dict[str, str] = {}
@@ -177,14 +208,17 @@ def run_campaigns(facts: CampaignFacts, tiers: np.ndarray, order: np.ndarray) ->
     ids or ``None``); ``order``: the rows in time order (for the ordered pass)."""
     qualifies = facts.admitted(tiers)
     campaigns = facts.campaigns
+    applied = _stack(campaigns, qualifies, facts.points)
     if not needs_order(campaigns):
-        applied = _stack(campaigns, qualifies, facts.points)
         points = (facts.points * applied).sum(axis=1)
         return CampaignRun(applied, points, (None,) * len(campaigns), ordered=False)
-    applied = np.zeros(qualifies.shape, dtype=bool)
+    # only purchases that an ordered campaign qualifies for are passed in order: the others'
+    # campaigns neither read nor change a counter
+    limited = np.asarray([ordered(campaign) for campaign in campaigns], dtype=bool)
+    visit: np.ndarray = np.asarray((qualifies & limited).any(axis=1), dtype=bool)
+    applied[visit] = False
     counters = _Counters(len(campaigns))
-    any_row: np.ndarray = np.asarray(qualifies.any(axis=1), dtype=bool)
-    for row in order[any_row[order]].tolist():
+    for row in order[visit[order]].tolist():
         columns = np.flatnonzero(qualifies[row]).tolist()
         for column in _claim_row(facts, row, columns, counters):
             applied[row, column] = True
