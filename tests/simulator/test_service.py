@@ -271,3 +271,42 @@ def test_a_budget_that_runs_out(tmp_path: Path) -> None:
     assert difference["totals"]["points_issued"] == 15
     assert difference["totals"]["points_from_rules"] == 0
     assert [m["points_from_campaigns"] for m in difference["months"]] == [0, 15, 0]
+
+
+WELCOME_CAMPAIGN = """
+program: {name: Welcome, currency: PLN, timezone: UTC}
+earning:
+  base: {points: 1, per_amount: "1.00"}
+tiers:
+  levels:
+    - {id: silver, name: Silver, threshold: 100}
+campaigns:
+  - key: welcome-silver
+    name: {en: Welcome to Silver}
+    window: {start: "2026-01-01", end: "2026-12-31"}
+    audience: {tiers: [silver]}
+    effect: {bonus_points: 50}
+    limits: {per_member: 1}
+"""
+
+
+def test_a_limited_campaign_for_a_tier_takes_a_second_scoring_round(tmp_path: Path) -> None:
+    rows = [
+        row
+        for n, (day, total) in enumerate([(10, "100.00"), (11, "10.00"), (12, "10.00")])
+        for row in purchase_rows(
+            f"w-{n}",
+            "m",
+            f"2026-01-{day}T12:00:00Z",
+            total,
+            [("sku", "c", 1, total)],
+            currency="PLN",
+        )
+    ]
+    history = history_from_file(write_history(tmp_path / "h.csv", rows), "PLN")
+    program = load_program(WELCOME_CAMPAIGN)
+    result = replay(program, history, [datetime(2026, 2, 1, tzinfo=UTC)])
+    # as WELCOME_PROGRAM's rule: the campaign's one use goes to the first Silver purchase
+    assert result.purchases["points"].to_list() == [100, 60, 10]
+    assert result.purchases["campaign_points"].to_list() == [0, 50, 0]
+    assert result.rounds == 1

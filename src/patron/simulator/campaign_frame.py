@@ -202,7 +202,8 @@ def campaign_facts(
         if limits is None or limits.per_member is None:
             periods.append(None)
         else:
-            periods.append(purchases.select(period_key(limits.period)).to_series().to_list())
+            keys = purchases.with_columns(period_key(limits.period).alias("period_key"))
+            periods.append(keys["period_key"].to_list())  # a lifetime key: one for every row
     scored = purchases.select(*expressions, *points) if campaigns else pl.DataFrame()
     count = purchases.height
     candidate = np.zeros((count, len(campaigns)), dtype=bool)
