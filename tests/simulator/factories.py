@@ -188,3 +188,15 @@ campaigns:
     window: {start: "2026-03-01", end: "2026-05-31"}
     effect: {bonus_points: 50}
 """
+
+
+# The same campaigns without anything that makes a purchase's campaigns depend on earlier
+# purchases (no limits, budgets or every-N-th prize): the replay's vectorised stacking only.
+STACKED_PROGRAM = (
+    CAMPAIGN_PROGRAM.replace(
+        "    limits: {per_member: 2, period: week}\n    budget: {points: 2000}\n", ""
+    )
+    .replace("    limits: {total: 6}\n", "")
+    .replace("    limits: {per_member: 1, period: month}\n", "")
+    .replace("    prize: {every: 3}\n", "")
+)
