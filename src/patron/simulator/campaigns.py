@@ -96,6 +96,8 @@ class _Counters:
         self.draws = [0] * count
         self.usage: dict[tuple[str, int, str], int] = defaultdict(int)
         self.exhausted: list[int | None] = [None] * count
+        # select's answers by (qualifying columns, points of the best_of ones)
+        self.selections: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[int, ...]] = {}
 
 
 def _refusal(campaign: Campaign, column: int, points: int, counters: _Counters) -> str | None:
@@ -108,25 +110,44 @@ def _refusal(campaign: Campaign, column: int, points: int, counters: _Counters) 
     return None
 
 
-def _checks(
-    facts: CampaignFacts, row: int, columns: list[int], counters: _Counters
-) -> list[CampaignCheck]:
-    """Purchase ``row``'s qualifying campaigns as the engine's checks, each held back by the
-    member's per-member limit when its uses in the period reach it."""
-    member = str(facts.member[row])
-    checks: list[CampaignCheck] = []
-    for column in columns:
-        campaign = facts.campaigns[column]
-        periods = facts.periods[column]
-        period = periods[row] if periods is not None else None
-        reason = None
-        per_member = campaign.limits.per_member if campaign.limits is not None else None
-        used = counters.usage[(member, column, period)] if period is not None else 0
-        if per_member is not None and used >= per_member:
-            reason = "limit reached"
-        points = int(facts.points[row, column])
-        checks.append(CampaignCheck(campaign, campaign.key, points, reason, period))
-    return checks
+def _held_back(
+    facts: CampaignFacts, row: int, column: int, member: str, counters: _Counters
+) -> bool:
+    """Whether the member's per-member limit holds the campaign back for purchase ``row``."""
+    periods = facts.periods[column]
+    limits = facts.campaigns[column].limits
+    if periods is None or limits is None or limits.per_member is None:
+        return False
+    return counters.usage[(member, column, periods[row])] >= limits.per_member
+
+
+def _selected(
+    facts: CampaignFacts, row: int, columns: tuple[int, ...], counters: _Counters
+) -> tuple[int, ...]:
+    """What :func:`patron.rules.campaigns.select` applies of the qualifying ``columns``, in
+    evaluation order. It reads the columns' stacking and the points of the ``best_of`` ones
+    only, so its answers are kept by those."""
+    best = tuple(
+        int(facts.points[row, column])
+        for column in columns
+        if facts.campaigns[column].stacking is Stacking.BEST_OF
+    )
+    found = counters.selections.get((columns, best))
+    if found is None:
+        checks = [
+            CampaignCheck(
+                facts.campaigns[column],
+                facts.campaigns[column].key,
+                int(facts.points[row, column]),
+                None,
+                None,
+            )
+            for column in columns
+        ]
+        index = {facts.campaigns[column].key: column for column in columns}
+        found = tuple(index[check.key] for check in select(checks, {}).applied)
+        counters.selections[(columns, best)] = found
+    return found
 
 
 def _wins(campaign: Campaign, column: int, drawn: dict[int, bool], counters: _Counters) -> bool:
@@ -170,37 +191,38 @@ def _claim_row(
     facts: CampaignFacts, row: int, columns: list[int], counters: _Counters
 ) -> list[int]:
     """The campaigns the per-event path applies to purchase ``row`` (``columns``: those that
-    qualify before limits), counted in ``counters``."""
+    qualify before limits), counted in ``counters``: the stacking policies choose among those
+    the member's limits do not hold back; a claim refused (a prize not won, a global limit or
+    a budget used up) leaves its campaign out and they choose again, as
+    :func:`patron.campaigns.service.claim_selected` does."""
     member = str(facts.member[row])
     if len(columns) == 1:  # what select keeps of one qualifying campaign: that campaign
         return _claim_alone(facts, row, columns[0], counters)
-    checks = _checks(facts, row, columns, counters)
-    index = {facts.campaigns[column].key: column for column in columns}
-    refused: dict[str, str] = {}
+    open_ = [column for column in columns if not _held_back(facts, row, column, member, counters)]
     drawn: dict[int, bool] = {}
     while True:
-        selection = select(checks, refused)
-        for check in selection.applied:
-            column = index[check.key]
-            if not _wins(check.campaign, column, drawn, counters):
-                refused[check.key] = "instant prize: not won"
+        applied = _selected(facts, row, tuple(open_), counters)
+        refused = None
+        for column in applied:
+            campaign = facts.campaigns[column]
+            if not _wins(campaign, column, drawn, counters):
+                refused = column
                 break
-            why = _refusal(check.campaign, column, check.points, counters)
+            why = _refusal(campaign, column, int(facts.points[row, column]), counters)
             if why is not None:
                 if why == "budget used up" and counters.exhausted[column] is None:
                     counters.exhausted[column] = int(facts.at[row])
-                refused[check.key] = why
+                refused = column
                 break
-        else:
-            applied = []
-            for check in selection.applied:
-                column = index[check.key]
+        if refused is None:
+            for column in applied:
                 counters.uses[column] += 1
-                counters.spent[column] += check.points
-                if check.period_key is not None:
-                    counters.usage[(member, column, check.period_key)] += 1
-                applied.append(column)
-            return applied
+                counters.spent[column] += int(facts.points[row, column])
+                periods = facts.periods[column]
+                if periods is not None:
+                    counters.usage[(member, column, periods[row])] += 1
+            return list(applied)
+        open_.remove(refused)
 
 
 def run_campaigns(facts: CampaignFacts, tiers: np.ndarray, order: np.ndarray) -> CampaignRun:
