@@ -12,6 +12,11 @@ scored again with the walked tiers, the new points replace those of the walked t
 walk runs again, until scoring and walk agree (each round settles at least one more purchase
 of every member, so this ends; :class:`TiersNotSettledError` after ``MAX_ROUNDS``).
 Purchases without a member earn nothing and are left out.
+
+The program's purchase campaigns (:mod:`.campaign_frame`, :mod:`.campaigns`) add their points
+to each purchase's score, per tier when a campaign reads the tier; when a campaign's use also
+depends on earlier purchases (limits, a budget, an every-N-th prize) and it reads the tier,
+the purchases are scored again with the walked tiers until both agree, as above.
 """
 
 from __future__ import annotations
