@@ -3,7 +3,7 @@ reference in the same run: reading the same file with Polars and grouping its ro
 purchases (sum of the lines per order), which is the least any replay has to do.
 
     python bench/simulate.py [--purchases 1000000] [--members 100000] [--repeats 1]
-                             [--program examples/seed-program.yaml] [--profile]
+                             [--program examples/seed-program.yaml] [--campaigns] [--profile]
 
 The file (a temporary Parquet, the columns of ``patron import purchases``): ``--purchases``
 orders over two years, about 2.5 lines each (categories coffee, tea, cakes, beans, merch),
@@ -16,6 +16,10 @@ printed, wall time and the CPU time of all threads):
    and check the file with the importer's reader, replay it under the program (vectorised
    scoring once per tier, the tier walk, lot timing) and under the same program as baseline,
    month series, money.
+
+``--campaigns`` adds :data:`CAMPAIGNS` to the program: purchase campaigns over the file's two
+years of every points effect and stacking policy, a tier audience, per-member and global
+limits, a budget that runs out, an every-N-th prize and a raffle (the replay's ordered pass).
 
 ``--profile`` writes a cProfile of one simulation to ``/tmp/patron-simulate.prof``.
 """
@@ -41,6 +45,49 @@ REPO = Path(__file__).resolve().parents[1]
 START = datetime(2025, 1, 1, tzinfo=UTC)
 CATEGORIES = np.array(["coffee", "tea", "cakes", "beans", "merch"])
 PRICES = np.array([45_000, 30_000, 25_000, 90_000, 120_000])  # minor units, per category
+
+
+CAMPAIGNS = """
+campaigns:
+  - key: spring-bonus
+    name: {en: Spring bonus}
+    window: {start: "2025-03-01", end: "2025-05-31"}
+    when: {order_total_gte: "1500.00"}
+    effect: {bonus_points: 200}
+    limits: {per_member: 1, period: week}
+    budget: {points: 5000000}
+  - key: tea-lines
+    name: {en: Tea for members}
+    window: {start: "2025-01-01", end: "2026-12-31"}
+    audience: {tiers: [silver, gold]}
+    when: {line_category_in: [tea]}
+    effect: {multiply_lines: 3}
+    stacking: best_of
+  - key: black-week
+    name: {en: Black week}
+    window: {start: "2025-11-24", end: "2025-11-30"}
+    effect: {multiply_order: 2}
+    stacking: best_of
+  - key: big-basket
+    name: {en: Big basket}
+    window: {start: "2025-01-01", end: "2026-12-31"}
+    when: {order_total_gte: "5000.00"}
+    effect: {bonus_points: 1000}
+    stacking: exclusive
+    priority: 5
+    limits: {total: 2000}
+  - key: hundredth
+    name: {en: Every hundredth}
+    window: {start: "2026-01-01", end: "2026-12-31"}
+    prize: {every: 100}
+    effect: {bonus_points: 500}
+    deferred:
+      - credit_wallet: {percent: "5"}
+  - key: summer-raffle
+    name: {en: Summer raffle}
+    window: {start: "2026-06-01", end: "2026-08-31"}
+    raffle: {per_amount: "1000.00"}
+"""
 
 
 def _money(minor: pl.Expr) -> pl.Expr:
@@ -119,9 +166,11 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--program", type=Path, default=REPO / "examples" / "seed-program.yaml")
+    parser.add_argument("--campaigns", action="store_true")
     parser.add_argument("--profile", action="store_true")
     arguments = parser.parse_args()
-    program = load_program(arguments.program.read_text(encoding="utf-8"))
+    text = arguments.program.read_text(encoding="utf-8")
+    program = load_program(text + CAMPAIGNS if arguments.campaigns else text)
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "history.parquet"
         started = time.perf_counter()
@@ -148,6 +197,10 @@ def main() -> None:
     print(f"replayed: {totals.purchases:,} member purchases of {totals.members:,} members, "
           f"{totals.points_issued:,} points, {len(report.proposed.months)} months, "
           f"tiers at the end {report.proposed.months[-1].tiers}")  # fmt: skip
+    for item in report.proposed.campaigns:
+        print(f"campaign {item.key} ({item.method}): {item.applications:,} applications, "
+              f"{item.points_issued:,} points, budget left {item.budget_left}, "
+              f"ran out {item.budget_exhausted_at}")  # fmt: skip
     for unit, index in (("wall", 0), ("CPU", 1)):
         base = statistics.median(r[index] for r in references)
         simulated = statistics.median(r[index] for r in simulations)

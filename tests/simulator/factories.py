@@ -111,3 +111,92 @@ def monthly_history(path: Path) -> Path:
         for row in purchase_rows(f"m-{n}", "m", at, total, [("sku", "c", 1, total)], currency="PLN")
     ]
     return write_history(path, rows)
+
+
+CAMPAIGN_PROGRAM = """
+program: {name: Campaigns, currency: PLN, timezone: Europe/Warsaw}
+earning:
+  base: {points: 1, per_amount: "1.00"}
+  rules:
+    - id: visit
+      name: Visit
+      effect: {bonus_points: 5}
+      limit: {per_member: 2, period: week}
+tiers:
+  levels:
+    - {id: silver, name: Silver, threshold: 1500}
+    - {id: gold, name: Gold, threshold: 4000, earn_multiplier: 1.5}
+campaigns:
+  - key: spring-bonus
+    name: {en: Spring bonus}
+    window: {start: "2026-03-01", end: "2026-05-31"}
+    when: {order_total_gte: "100.00"}
+    effect: {bonus_points: 40}
+    limits: {per_member: 2, period: week}
+    budget: {points: 2000}
+  - key: tea-lines
+    name: {en: Tea lines}
+    window: {start: "2026-03-01", end: "2026-05-31"}
+    when: {line_category_in: [tea]}
+    effect: {multiply_lines: 3}
+    stacking: best_of
+  - key: double-april
+    name: {en: Double April}
+    window: {start: "2026-04-01", end: "2026-04-30"}
+    audience: {tiers: [silver, gold]}
+    effect: {multiply_order: 2}
+    stacking: best_of
+  - key: weekend-coffee
+    name: {en: Weekend coffee}
+    window: {start: "2026-03-01", end: "2026-05-31"}
+    when: {line_category_in: [coffee], weekday_in: [sat, sun]}
+    effect: {bonus_points: 25}
+    stacking: priority
+    limits: {total: 6}
+  - key: cakes-first
+    name: {en: Cakes first}
+    window: {start: "2026-03-01", end: "2026-05-31"}
+    when: {line_category_in: [cakes]}
+    effect: {multiply_lines: 1.5}
+    stacking: priority
+  - key: big-basket
+    name: {en: Big basket}
+    window: {start: "2026-03-01", end: "2026-05-31"}
+    when: {order_total_gte: "700.00"}
+    effect: {bonus_points: 100}
+    stacking: exclusive
+    priority: 5
+    limits: {per_member: 1, period: month}
+  - key: lucky-third
+    name: {en: Every third}
+    window: {start: "2026-03-01", end: "2026-05-31"}
+    when: {order_total_gte: "50.00"}
+    prize: {every: 3}
+    effect: {bonus_points: 7}
+  - key: lucky-draw
+    name: {en: Lucky draw}
+    window: {start: "2026-03-01", end: "2026-05-31"}
+    prize: {probability: "0.3"}
+    effect: {bonus_points: 11}
+  - key: spring-raffle
+    name: {en: Spring raffle}
+    window: {start: "2026-03-01", end: "2026-05-31"}
+    raffle: {per_amount: "100.00"}
+  - key: welcome-back
+    name: {en: Welcome back}
+    trigger: birthday
+    window: {start: "2026-03-01", end: "2026-05-31"}
+    effect: {bonus_points: 50}
+"""
+
+
+# The same campaigns without anything that makes a purchase's campaigns depend on earlier
+# purchases (no limits, budgets or every-N-th prize): the replay's vectorised stacking only.
+STACKED_PROGRAM = (
+    CAMPAIGN_PROGRAM.replace(
+        "    limits: {per_member: 2, period: week}\n    budget: {points: 2000}\n", ""
+    )
+    .replace("    limits: {total: 6}\n", "")
+    .replace("    limits: {per_member: 1, period: month}\n", "")
+    .replace("    prize: {every: 3}\n", "")
+)

@@ -21,13 +21,15 @@ from patron.rewards.redeem import redeem
 from tests.conftest import SEED_PROGRAM
 from tests.purchases.bulk.factories import FilePurchase, apply, enrol
 from tests.simulator.factories import monthly_history, monthly_program, seed_history
+from tests.simulator.test_service import FEBRUARY_BUDGET
 
 runner = CliRunner()
 TOP = {"source", "assumptions", "proposed", "baseline", "difference", "errors", "seconds"}
 RUN = {"name", "currency", "value_per_point", "rewards", "totals", "tiers", "months",
-       "scoring_rounds"}  # fmt: skip
+       "scoring_rounds", "campaigns", "campaigns_not_projected"}  # fmt: skip
 MONTH = {"month", "end", "points_issued", "points_expired", "points_pending", "points_available",
-         "points_outstanding", "expected_redemption_cost", "liability", "tiers"}  # fmt: skip
+         "points_outstanding", "expected_redemption_cost", "liability", "tiers",
+         "points_from_campaigns"}  # fmt: skip
 
 
 def _program(tmp_path: Path, text: str, name: str = "program.yaml") -> Path:
@@ -83,6 +85,25 @@ def test_history_with_a_baseline_and_the_summary(tmp_path: Path) -> None:
     assert "Totals" in text.stdout
     assert "2026-03" in text.stdout
     assert "difference" in text.stdout
+
+
+def test_the_campaigns_table_and_the_campaigns_not_projected(tmp_path: Path) -> None:
+    history = monthly_history(tmp_path / "h.csv")
+    proposed = _program(tmp_path, monthly_program() + FEBRUARY_BUDGET + """  - key: birthday
+    name: {en: Birthday}
+    trigger: birthday
+    window: {start: "2026-01-01", end: "2026-12-31"}
+    effect: {bonus_points: 50}
+""")  # fmt: skip
+    text = runner.invoke(app, ["simulate", "--program", str(proposed), "--history", str(history)])
+    assert text.exit_code == 0, text.output
+    assert "Campaigns: Monthly" in text.stdout
+    row = next(line for line in text.stdout.splitlines() if "feb-budget" in line)
+    # 1 application, 1 member, 15 points, 5 of 20 left, refused on Mar 5
+    cells = [cell.strip() for cell in row.strip().strip("│┃").split("│")]
+    assert cells[:6] == ["feb-budget", "1", "1", "15", "5", "2026-03-05"], cells
+    assert "of which by campaigns" in text.stdout
+    assert "not projected: birthday (birthday): trigger birthday" in text.stdout
 
 
 def test_bad_program_exits_2_with_every_problem(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from patron.campaigns.models import CampaignApplication, RaffleEntry
 from patron.kit.db import Database
 from patron.members.models import Member
 from patron.programs import service as program_service
@@ -37,7 +38,7 @@ from tests.purchases.bulk.factories import (
     file_order,
     random_purchases,
 )
-from tests.simulator.factories import WELCOME_PROGRAM
+from tests.simulator.factories import CAMPAIGN_PROGRAM, STACKED_PROGRAM, WELCOME_PROGRAM
 
 MEMBERS = [f"c-{n}" for n in range(8)]
 
@@ -109,3 +110,82 @@ async def test_replay_equals_the_per_event_engine(
     assert len({tier for tier in result.purchases["tier_id"].to_list()}) > 1  # tiers moved
     at_end = dict(zip(result.tiers, result.month_counts[-1].tolist(), strict=True))
     assert {tier: count for tier, count in at_end.items() if count} == dict(final_tiers)
+
+
+@pytest.mark.parametrize(("text", "ordered"), [(CAMPAIGN_PROGRAM, True), (STACKED_PROGRAM, False)])
+async def test_campaigns_replay_equals_the_per_event_engine(
+    database: Database, text: str, ordered: bool
+) -> None:
+    """Every points effect (bonus, multiply_lines, multiply_order), the four stacking
+    policies, a tier audience, per-member limits, a global limit, a budget that runs out in
+    the middle, an every-N-th and a probability prize, a raffle: the replay gives each
+    purchase the recorded points, and each campaign the recorded applications, points and
+    raffle entries."""
+    start = datetime(2026, 3, 2, tzinfo=UTC)
+    program_id = await _record_at_their_time(database, text, 14, start, "PLN", 12_000)
+    program = load_program(text)
+    async with database.read() as session:
+        repository = SimulatorRepository(session)
+        history = history_from_rows(
+            await repository.purchases(program_id), await repository.lines(program_id), "db"
+        )
+        seeds = await repository.seeds(program_id)
+        recorded = (
+            await session.execute(
+                select(Purchase.member_id, Purchase.points_earned)
+                .where(Purchase.program_id == program_id)
+                .order_by(Purchase.occurred_at, Purchase.external_id)
+            )
+        ).all()
+        applications = (
+            await session.execute(
+                select(CampaignApplication.campaign_key, CampaignApplication.points).where(
+                    CampaignApplication.program_id == program_id
+                )
+            )
+        ).all()
+        entries = (
+            (
+                await session.execute(
+                    select(RaffleEntry.entries).where(RaffleEntry.program_id == program_id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    first, last = history.purchases["at"].min(), history.purchases["at"].max()
+    months = month_grid(program.program.timezone, first, last)  # type: ignore[arg-type]
+    result = replay(program, history, [month.end for month in months], seeds=seeds)
+
+    by_seq = dict(zip(result.purchases["seq"].to_list(), result.purchases["points"].to_list(),
+                      strict=True))  # fmt: skip
+    expected = {seq: points for seq, (member, points) in enumerate(recorded) if member is not None}
+    assert by_seq == expected
+    run, facts, found = result.campaign_run, result.campaign_facts, result.campaigns
+    assert run is not None
+    assert facts is not None
+    assert found is not None
+    assert run.ordered is ordered
+    assert [item.key for item in found.skipped] == ["welcome-back"]  # a birthday campaign
+    counted: Counter[str] = Counter()
+    points: Counter[str] = Counter()
+    for key, value in applications:
+        counted[key] += 1
+        points[key] += value
+    keys = [campaign.key for campaign in found.campaigns]
+    assert dict(zip(keys, run.applied.sum(axis=0).tolist(), strict=True)) == {
+        key: counted[key] for key in keys
+    }
+    replayed = (facts.points * run.applied).sum(axis=0).tolist()
+    assert dict(zip(keys, replayed, strict=True)) == {key: points[key] for key in keys}
+    assert all(counted[key] > 0 for key in keys)  # every campaign applied somewhere
+    spring = keys.index("spring-bonus")
+    if ordered:  # the budget ran out in the middle
+        assert points["spring-bonus"] > 2000 - 40
+        assert run.exhausted_at[spring] is not None
+    else:
+        assert points["spring-bonus"] > 2000
+    assert int(result.purchases["campaign_points"].sum()) == sum(points.values())
+    raffle = keys.index("spring-raffle")
+    raffled = facts.total[run.applied[:, raffle]] // 10_000
+    assert int(raffled.sum()) == sum(entries) > 0

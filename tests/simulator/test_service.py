@@ -176,3 +176,137 @@ def test_histories_without_member_purchases(tmp_path: Path) -> None:
         ("2026-01", 0, {"none": 0, "silver": 0})
     ]
     assert (report.proposed.totals.purchases, report.proposed.totals.members) == (0, 0)
+
+
+JANUARY_CAMPAIGNS = """
+campaigns:
+  - key: jan-gift
+    name: {en: January gift}
+    window: {start: "2026-01-01", end: "2026-01-31"}
+    effect: {bonus_points: 5}
+    deferred:
+      - issue_reward: {reward: GIFT10}
+      - credit_wallet: {percent: "10"}
+      - send_message: {template: thanks}
+  - key: silver-double
+    name: {en: Silver double}
+    window: {start: "2026-01-01", end: "2026-03-31"}
+    audience: {tiers: [silver]}
+    effect: {multiply_order: 2}
+    stacking: best_of
+  - key: lucky
+    name: {en: Lucky}
+    window: {start: "2026-01-01", end: "2026-03-31"}
+    prize: {probability: "0.5"}
+    effect: {bonus_points: 100}
+  - key: birthday
+    name: {en: Birthday}
+    trigger: birthday
+    window: {start: "2026-01-01", end: "2026-12-31"}
+    effect: {bonus_points: 50}
+  - key: later
+    name: {en: Later}
+    status: draft
+    window: {start: "2026-01-01", end: "2026-12-31"}
+    effect: {bonus_points: 1000}
+"""
+
+
+def test_campaigns_points_deferred_effects_and_not_projected(tmp_path: Path) -> None:
+    program = load_program(monthly_program() + JANUARY_CAMPAIGNS)
+    report = simulate_history(monthly_history(tmp_path / "h.csv"), program=program)
+    run = report.proposed
+    # Jan 10: 60 + 10 + 5 (jan-gift) = 75; Jan 20: 40 + 10 + 5 = 55, 130 points: Silver.
+    # Jan 25 (Silver): 10 x 2 + 5 + silver-double round(10.00 x 1 x (2 - 1)) = 10: 35.
+    # Feb 3 (Silver; January's 165 points kept it at the review): 10 x 2 + 10 + 10 = 40.
+    # The end of February finds 40 points: no tier; Mar 5: 10 + 10 = 20.
+    assert run.totals.points_issued == 75 + 55 + 35 + 40 + 20
+    assert run.totals.points_from_campaigns == 15 + 20
+    assert run.totals.points_from_rules == 190  # the program without campaigns (the example)
+    assert [m.points_from_campaigns for m in run.months] == [25, 10, 0]
+    gift, double = run.campaigns
+    assert (gift.key, gift.method, gift.applications, gift.participants) == (
+        "jan-gift", "vectorised", 3, 1
+    )  # fmt: skip
+    assert (gift.points_issued, gift.coupons_issued, gift.messages) == (15, 3, 3)
+    assert gift.wallet_credited == 600 + 400 + 100  # 10 % of 60.00, 40.00, 10.00
+    assert (gift.budget_points, gift.budget_left, gift.prizes_won, gift.raffle_entries) == (
+        None, None, None, None
+    )  # fmt: skip
+    assert (double.key, double.applications, double.points_issued) == ("silver-double", 2, 20)
+    assert [(item.key, item.trigger) for item in run.campaigns_not_projected] == [
+        ("lucky", "purchase"),  # a history file holds no committed seed
+        ("birthday", "birthday"),
+    ]
+    document = report.to_dict()["proposed"]
+    assert document["campaigns"][0]["budget_exhausted_at"] is None
+    assert document["totals"]["points_from_campaigns"] == 35
+
+
+FEBRUARY_BUDGET = """
+campaigns:
+  - key: feb-budget
+    name: {en: February}
+    window: {start: "2026-02-01", end: "2026-03-31"}
+    effect: {bonus_points: 15}
+    budget: {points: 20}
+"""
+
+
+def test_a_budget_that_runs_out(tmp_path: Path) -> None:
+    program = load_program(monthly_program() + FEBRUARY_BUDGET)
+    report = simulate_history(
+        monthly_history(tmp_path / "h.csv"),
+        program=program,
+        baseline=load_program(monthly_program()),
+        baseline_source="monthly.yaml",
+    )
+    (february,) = report.proposed.campaigns
+    # Feb 3 spends 15 of 20; Mar 5 needs 15 with 5 left: refused, the budget ran out then
+    assert (february.method, february.applications, february.points_issued) == ("ordered", 1, 15)
+    assert (february.budget_points, february.budget_consumed, february.budget_left) == (20, 15, 5)
+    assert february.budget_exhausted_at == datetime(2026, 3, 5, 12, tzinfo=UTC)
+    difference = report.difference()
+    assert difference is not None
+    assert difference["totals"]["points_issued"] == 15
+    assert difference["totals"]["points_from_rules"] == 0
+    assert [m["points_from_campaigns"] for m in difference["months"]] == [0, 15, 0]
+
+
+WELCOME_CAMPAIGN = """
+program: {name: Welcome, currency: PLN, timezone: UTC}
+earning:
+  base: {points: 1, per_amount: "1.00"}
+tiers:
+  levels:
+    - {id: silver, name: Silver, threshold: 100}
+campaigns:
+  - key: welcome-silver
+    name: {en: Welcome to Silver}
+    window: {start: "2026-01-01", end: "2026-12-31"}
+    audience: {tiers: [silver]}
+    effect: {bonus_points: 50}
+    limits: {per_member: 1}
+"""
+
+
+def test_a_limited_campaign_for_a_tier_takes_a_second_scoring_round(tmp_path: Path) -> None:
+    rows = [
+        row
+        for n, (day, total) in enumerate([(10, "100.00"), (11, "10.00"), (12, "10.00")])
+        for row in purchase_rows(
+            f"w-{n}",
+            "m",
+            f"2026-01-{day}T12:00:00Z",
+            total,
+            [("sku", "c", 1, total)],
+            currency="PLN",
+        )
+    ]
+    history = history_from_file(write_history(tmp_path / "h.csv", rows), "PLN")
+    program = load_program(WELCOME_CAMPAIGN)
+    result = replay(program, history, [datetime(2026, 2, 1, tzinfo=UTC)])
+    # as WELCOME_PROGRAM's rule: the campaign's one use goes to the first Silver purchase
+    assert result.purchases["points"].to_list() == [100, 60, 10]
+    assert result.purchases["campaign_points"].to_list() == [0, 50, 0]
+    assert result.rounds == 1

@@ -174,3 +174,42 @@ async def test_a_valid_change_shows_its_diff_and_preview_then_an_admin_applies_i
         ("user", "program.apply_program", "program:default", console.user_ids["admin"], True),
         ("user", "program.apply_program", "program:default", console.user_ids["admin"], False),
     ]
+
+
+CAMPAIGNED = (
+    SEED
+    + """
+campaigns:
+  - key: autumn
+    name: {en: Autumn bonus, pl: Jesienny bonus}
+    window: {start: "2026-09-01", end: "2026-12-31"}
+    effect: {bonus_points: 30}
+    budget: {points: 40}
+  - key: birthday
+    name: {en: Birthday}
+    trigger: birthday
+    window: {start: "2026-01-01", end: "2026-12-31"}
+    effect: {bonus_points: 50}
+"""
+)
+
+
+async def test_the_preview_shows_the_cost_of_each_campaign(console: Console) -> None:
+    await _purchases(console)
+    client, token = await console.logged_in("admin")
+    async with aclosing(client):
+        checked = await client.post(
+            "/admin/program/check?lang=en", data={"csrf_token": token, "text": CAMPAIGNED}
+        )
+        assert checked.status_code == 200
+        row = re.search(r"<td>autumn</td>(.*?)</tr>", checked.text, re.S)
+        assert row is not None, checked.text[checked.text.find("<main") :][:4000]
+        # the first purchase takes 30 of 40 points; the second needs 30 with 10 left
+        cells = re.findall(r'<td class="num">(.*?)</td>', row.group(1), re.S)
+        assert cells[:2] == ["1", "30"]
+        assert cells[2].startswith("10 (ran out ")
+        assert "Not projected (see docs/simulator.md): birthday" in checked.text
+        polish = await client.post(
+            "/admin/program/check?lang=pl", data={"csrf_token": token, "text": CAMPAIGNED}
+        )
+        assert "Koszt kampanii na tych samych zakupach" in polish.text

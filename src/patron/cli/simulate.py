@@ -146,6 +146,8 @@ def _money(minor: int, currency: str) -> str:
 
 _TOTALS = [
     ("points issued", "points_issued", False),
+    ("of which by earn rules", "points_from_rules", False),
+    ("of which by campaigns", "points_from_campaigns", False),
     ("points expired", "points_expired", False),
     ("points pending at the end", "points_pending", False),
     ("points available at the end", "points_available", False),
@@ -195,6 +197,41 @@ def _months_table(run_: ProgramRun) -> Table:
     return table
 
 
+def _optional(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _campaigns_table(run_: ProgramRun) -> Table:
+    table = Table(title=f"Campaigns: {run_.name}", title_justify="left")
+    names = ("campaign", "applied", "members", "points", "budget left", "ran out",
+             "coupons", "wallet", "messages", "prizes", "entries")  # fmt: skip
+    for name in names:
+        table.add_column(name, justify="left" if name in ("campaign", "ran out") else "right")
+    for item in run_.campaigns:
+        ran_out = item.budget_exhausted_at
+        table.add_row(
+            item.key,
+            f"{item.applications:,}",
+            f"{item.participants:,}",
+            f"{item.points_issued:,}",
+            _optional(item.budget_left),
+            "-" if ran_out is None else ran_out.date().isoformat(),
+            f"{item.coupons_issued:,}",
+            _money(item.wallet_credited, run_.currency),
+            f"{item.messages:,}",
+            _optional(item.prizes_won),
+            _optional(item.raffle_entries),
+        )
+    return table
+
+
+def _print_campaigns(console: Console, run_: ProgramRun) -> None:
+    if run_.campaigns:
+        console.print(_campaigns_table(run_))
+    for item in run_.campaigns_not_projected:
+        console.print(f"not projected: {item.key} ({item.trigger}): {item.reason}")
+
+
 def _print(report: SimulationReport) -> None:
     console = Console()
     if not console.is_terminal:
@@ -213,6 +250,7 @@ def _print(report: SimulationReport) -> None:
         console.print(f"baseline: {report.baseline_source}")
     console.print(_totals_table(report))
     console.print(_months_table(proposed))
+    _print_campaigns(console, proposed)
     console.print(f"{report.seconds:.2f} s")
 
 

@@ -4,7 +4,8 @@ Both sources give the same two frames. ``purchases``: one row per purchase in ti
 (``occurred_at``, then the shop's ``external_id``, the order of ``patron import purchases``)
 with ``seq`` = 0, 1, ..., ``member`` (the member key: the file's ``member_external_id`` or
 the database's member id; null for a purchase without a member), ``at`` (UTC), ``total`` and
-``shipping`` (minor units), ``channel``, ``store``. ``lines``: ``seq``, ``sku``,
+``shipping`` (minor units), ``channel``, ``store``, ``external_id`` (an instant prize's
+draw reads it). ``lines``: ``seq``, ``sku``,
 ``category``, ``quantity``, ``unit_price`` and ``discount`` (minor units; the line's own
 discount, the order-level one following from the total), in line order.
 """
@@ -20,7 +21,7 @@ from patron.purchases.bulk.grouping import group_rows
 from patron.purchases.bulk.report import RowError
 from patron.purchases.bulk.source import ROW, read_rows
 
-PURCHASE_COLUMNS = ("seq", "member", "at", "total", "shipping", "channel", "store")
+PURCHASE_COLUMNS = ("seq", "member", "at", "total", "shipping", "channel", "store", "external_id")
 LINE_COLUMNS = ("seq", "sku", "category", "quantity", "unit_price", "discount")
 
 
@@ -57,6 +58,7 @@ def history_from_file(path: Path, currency: str) -> History:
         pl.col("shipping_minor").cast(pl.Int64).alias("shipping"),
         "channel",
         "store",
+        pl.col("external_id").cast(pl.String),
     ).with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("seq"))
     lines = grouped.lines.join(purchases.select("old", "seq"), left_on="seq", right_on="old")
     lines = lines.sort("seq_right", "line_no").select(

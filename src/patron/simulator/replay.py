@@ -12,6 +12,11 @@ scored again with the walked tiers, the new points replace those of the walked t
 walk runs again, until scoring and walk agree (each round settles at least one more purchase
 of every member, so this ends; :class:`TiersNotSettledError` after ``MAX_ROUNDS``).
 Purchases without a member earn nothing and are left out.
+
+The program's purchase campaigns (:mod:`.campaign_frame`, :mod:`.campaigns`) add their points
+to each purchase's score, per tier when a campaign reads the tier; when a campaign's use also
+depends on earlier purchases (limits, a budget, an every-N-th prize) and it reads the tier,
+the purchases are scored again with the walked tiers until both agree, as above.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from patron.programs.schema import Program, QualifyOn
 from patron.purchases.bulk.timing import with_lot_timing
 from patron.rules.compiled import compile_program
 from patron.rules.vectorised import score_frame
+from patron.simulator.campaign_frame import CampaignFacts, CampaignPlan, campaign_facts, plan
+from patron.simulator.campaigns import CampaignRun, CampaignScorer, run_campaigns
 from patron.simulator.errors import TiersNotSettledError
 from patron.simulator.history import History
 from patron.simulator.walk import WalkInput, WalkResult, walk
@@ -43,12 +50,17 @@ class Replay:
     earned with), ``points``, ``pending_until`` and ``expires_at`` (null without points or
     without expiry); ``tiers``: ``"none"`` then the level ids; ``month_counts[k][r]``:
     members at tier ``tiers[r]`` at month end ``k``; ``rounds``: scoring rounds of the
-    fixed point (0 when one walk was exact)."""
+    fixed point (0 when one walk was exact). ``points`` includes the campaigns' points,
+    ``campaign_points`` holds them alone; ``campaigns`` the projected campaigns and those
+    not projected, ``campaign_run`` what each purchase got (rows in ``seq`` order)."""
 
     purchases: pl.DataFrame
     tiers: list[str]
     month_counts: np.ndarray
     rounds: int
+    campaigns: CampaignPlan | None = None
+    campaign_run: CampaignRun | None = None
+    campaign_facts: CampaignFacts | None = None
 
 
 def micros(moment: datetime) -> int:
@@ -118,10 +130,18 @@ def walk_input(program: Program, ordered: pl.DataFrame, month_ends: list[datetim
 
 
 class _Scorer:
-    """Scores the ordered member purchases with a tier per purchase."""
+    """Scores the ordered member purchases with a tier per purchase: the program's rules, plus
+    the projected campaigns' points (:class:`CampaignScorer`) when there are any."""
 
-    def __init__(self, program: Program, ordered: pl.DataFrame, lines: pl.DataFrame) -> None:
+    def __init__(
+        self,
+        program: Program,
+        ordered: pl.DataFrame,
+        lines: pl.DataFrame,
+        campaigns: CampaignScorer | None = None,
+    ) -> None:
         self.program = program
+        self.campaigns = campaigns
         self.frame = ordered.select(
             "seq",
             "member",
@@ -142,7 +162,10 @@ class _Scorer:
             lines = lines.join(frame.select("seq"), on="seq", how="semi")
         frame = frame.with_columns(tiers.alias("tier_id"))
         scored = score_frame(self.program, frame, lines, purchase_key="seq", member_key="member")
-        return scored["points"].to_numpy().astype(np.int64)
+        points = scored["points"].to_numpy().astype(np.int64)
+        if self.campaigns is not None:
+            points = points + self.campaigns.points(tiers.to_list(), rows)
+        return points
 
 
 def _tier_table(
@@ -181,7 +204,9 @@ def _settle(
     until the two agree (see the module docstring). Returns the walk, the chosen points and
     the rounds of rescoring that changed something."""
     positions = np.arange(len(data.at))
-    dependent = _has_tier_dependent_limits(program)
+    dependent = _has_tier_dependent_limits(program) or (
+        scorer.campaigns is not None and scorer.campaigns.tier_dependent_order
+    )
     for rounds in range(MAX_ROUNDS + 1):
         walked = walk(program, data, table)
         chosen = table[walked.ranks, positions]
@@ -197,24 +222,55 @@ def _settle(
     )
 
 
-def replay(program: Program, history: History, month_ends: list[datetime]) -> Replay:
+def _campaign_scorer(
+    program: Program,
+    ordered: pl.DataFrame,
+    lines: pl.DataFrame,
+    seeds: dict[str, str] | None,
+) -> tuple[CampaignPlan, CampaignScorer | None]:
+    found = plan(program, seeds)
+    if not found.campaigns or not ordered.height:
+        return found, None
+    frame = ordered.select("seq", "member", "at", "total", "shipping", "channel", "store",
+                           "external_id")  # fmt: skip
+    facts = campaign_facts(program, found.campaigns, frame, lines, seeds)
+    order = np.argsort(ordered["seq"].to_numpy(), kind="stable")
+    return found, CampaignScorer(facts, order)
+
+
+def replay(
+    program: Program,
+    history: History,
+    month_ends: list[datetime],
+    *,
+    seeds: dict[str, str] | None = None,
+) -> Replay:
     """Replay ``history``'s member purchases under ``program`` (see the module docstring);
     ``month_ends`` are the review and report instants, ascending, the last one after the
-    last purchase."""
+    last purchase. ``seeds``: the committed seeds of prize campaigns, by campaign key."""
     levels = [level.id for level in program.tiers.levels] if program.tiers is not None else []
     names: list[str | None] = [None, *levels]
     ordered = history.member_purchases.with_columns(
         pl.col("member").rank("dense").cast(pl.Int64).alias("member_index")
     ).sort("member_index", "seq")
     lines = history.lines.join(ordered.select("seq"), on="seq", how="semi")
-    scorer = _Scorer(program, ordered, lines)
+    campaigns, campaign_scorer = _campaign_scorer(program, ordered, lines, seeds)
+    scorer = _Scorer(program, ordered, lines, campaign_scorer)
     data = walk_input(program, ordered, month_ends)
     walked, chosen, rounds = _settle(
         program, scorer, data, _tier_table(program, scorer, data, names), names
     )
+    walked_tiers = [names[rank] for rank in walked.ranks.tolist()]
+    run: CampaignRun | None = None
+    campaign_points = np.zeros(len(chosen), dtype=np.int64)
+    if campaign_scorer is not None:  # the walked tiers' campaigns, for the report
+        tiers = np.asarray(walked_tiers, dtype=object)
+        run = run_campaigns(campaign_scorer.facts, tiers, campaign_scorer.order)
+        campaign_points = run.points
     result = ordered.select("seq", "member", "at", "total", "shipping").with_columns(
-        pl.Series("tier_id", [names[rank] for rank in walked.ranks.tolist()], dtype=pl.String),
+        pl.Series("tier_id", walked_tiers, dtype=pl.String),
         pl.Series("points", chosen, dtype=pl.Int64),
+        pl.Series("campaign_points", campaign_points, dtype=pl.Int64),
     )
     result = with_lot_timing(result.sort("seq"), program)
     has_points = pl.col("points") > 0
@@ -222,4 +278,5 @@ def replay(program: Program, history: History, month_ends: list[datetime]) -> Re
         pl.when(has_points).then(pl.col("pending_until")).alias("pending_until"),
         pl.when(has_points).then(pl.col("expires_at")).alias("expires_at"),
     )
-    return Replay(result, [NO_TIER, *levels], walked.month_counts, rounds)
+    facts = campaign_scorer.facts if campaign_scorer is not None else None
+    return Replay(result, [NO_TIER, *levels], walked.month_counts, rounds, campaigns, run, facts)

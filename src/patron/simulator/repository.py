@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.campaigns.models import CampaignSeed
 from patron.ledger.models import Account
 from patron.members.models import Member
 from patron.purchases.models import Purchase, PurchaseLine
@@ -67,3 +68,10 @@ class SimulatorRepository:
         return {
             code: int(points or 0) for code, points in (await self.session.execute(query)).all()
         }
+
+    async def seeds(self, program_id: int) -> dict[str, str]:
+        """The committed seeds of the program's prize and raffle campaigns, by key."""
+        query = select(CampaignSeed.campaign_key, CampaignSeed.seed).where(
+            CampaignSeed.program_id == program_id
+        )
+        return {key: seed for key, seed in (await self.session.execute(query)).all()}

@@ -34,6 +34,7 @@ class MonthReport:
     expected_redemption_cost: int
     liability: int
     tiers: dict[str, int]
+    points_from_campaigns: int = 0  # of points_issued
 
     def to_dict(self) -> dict[str, Any]:
         found = asdict(self)
@@ -58,9 +59,48 @@ class Totals:
     expected_redemption_cost: int
     expected_breakage_points: int
     liability: int
+    points_from_rules: int = 0  # of points_issued: the program's earn rules (and tiers)
+    points_from_campaigns: int = 0  # of points_issued: the projected purchase campaigns
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignReport:
+    """One projected purchase campaign over the history (docs/simulator.md, "Campaigns"):
+    money in minor units; ``None`` where the campaign has no such thing."""
+
+    key: str
+    name: str
+    effect: str | None  # bonus_points, multiply_order, multiply_lines; None: a prize or raffle
+    stacking: str
+    method: str  # "vectorised" or "ordered"
+    applications: int
+    participants: int
+    points_issued: int
+    usage_limit: int | None
+    budget_points: int | None
+    budget_consumed: int | None
+    budget_left: int | None
+    budget_exhausted_at: datetime | None  # the first purchase its budget refused
+    coupons_issued: int
+    wallet_credited: int
+    messages: int
+    prizes_won: int | None
+    raffle_entries: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        found = asdict(self)
+        found["budget_exhausted_at"] = _iso(self.budget_exhausted_at)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class NotProjectedReport:
+    key: str
+    trigger: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +126,8 @@ class ProgramRun:
     months: list[MonthReport]
     tiers: list[str]
     scoring_rounds: int
+    campaigns: list[CampaignReport] = field(default_factory=list)
+    campaigns_not_projected: list[NotProjectedReport] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +139,8 @@ class ProgramRun:
             "tiers": self.tiers,
             "months": [month.to_dict() for month in self.months],
             "scoring_rounds": self.scoring_rounds,
+            "campaigns": [campaign.to_dict() for campaign in self.campaigns],
+            "campaigns_not_projected": [asdict(item) for item in self.campaigns_not_projected],
         }
 
 
@@ -116,6 +160,7 @@ def _delta_months(proposed: ProgramRun, baseline: ProgramRun) -> list[dict[str, 
             {
                 "month": mine.month,
                 "points_issued": mine.points_issued - theirs.points_issued,
+                "points_from_campaigns": mine.points_from_campaigns - theirs.points_from_campaigns,
                 "points_expired": mine.points_expired - theirs.points_expired,
                 "points_outstanding": mine.points_outstanding - theirs.points_outstanding,
                 "expected_redemption_cost": mine.expected_redemption_cost

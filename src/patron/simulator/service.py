@@ -21,19 +21,23 @@ from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.programs import service as program_service
 from patron.programs.schema import Program
 from patron.simulator.balances import Month, PointSeries, month_grid, point_series
+from patron.simulator.campaign_report import campaign_reports
 from patron.simulator.economics import reward_values, round_half_up, value_per_point
 from patron.simulator.errors import SimulationInputError
 from patron.simulator.history import History, history_from_file, history_from_rows
 from patron.simulator.replay import Replay, micros, replay
 from patron.simulator.repository import SimulatorRepository
 from patron.simulator.schemas import (
+    CampaignReport,
     MonthReport,
+    NotProjectedReport,
     ProgramRun,
     RewardReport,
     SimulationReport,
@@ -57,6 +61,14 @@ def _month_reports(
     result: Replay, series: PointSeries, months: list[Month], rate: Fraction, value: Fraction
 ) -> list[MonthReport]:
     found: list[MonthReport] = []
+    ends = [micros(month.end) for month in months]
+    campaign_points = np.zeros(len(months) + 1, dtype=np.int64)
+    at = result.purchases["at"].dt.epoch("us").to_numpy()
+    np.add.at(
+        campaign_points,
+        np.searchsorted(np.asarray(ends, dtype=np.int64), at, side="right"),
+        result.purchases["campaign_points"].to_numpy(),
+    )
     for index, month in enumerate(months):
         pending, available = int(series.pending[index]), int(series.available[index])
         issued = int(series.issued[index])
@@ -72,6 +84,7 @@ def _month_reports(
                 expected_redemption_cost=round_half_up(issued * rate * value),
                 liability=round_half_up((pending + available) * rate * value),
                 tiers=dict(zip(result.tiers, result.month_counts[index].tolist(), strict=True)),
+                points_from_campaigns=int(campaign_points[index]),
             )
         )
     return found
@@ -82,6 +95,7 @@ def _totals(
 ) -> Totals:
     purchases = result.purchases
     issued = int(purchases["points"].sum())
+    from_campaigns = int(purchases["campaign_points"].sum())
     redeemed = round_half_up(issued * rate)
     last = months[-1] if months else None
     outstanding = last.points_outstanding if last else 0
@@ -98,6 +112,8 @@ def _totals(
         expected_redemption_cost=round_half_up(issued * rate * value),
         expected_breakage_points=issued - redeemed,
         liability=round_half_up(outstanding * rate * value),
+        points_from_rules=issued - from_campaigns,
+        points_from_campaigns=from_campaigns,
     )
 
 
@@ -108,9 +124,17 @@ def run_program(
     *,
     rate: Fraction,
     spent: Mapping[str, int] | None = None,
+    seeds: dict[str, str] | None = None,
 ) -> ProgramRun:
-    """Replay ``history`` under ``program`` and price it (see the module docstring)."""
-    result = replay(program, history, [month.end for month in months])
+    """Replay ``history`` under ``program`` and price it (see the module docstring);
+    ``seeds``: the committed seeds of prize campaigns (a database's)."""
+    result = replay(program, history, [month.end for month in months], seeds=seeds)
+    campaigns: list[CampaignReport] = []
+    not_projected: list[NotProjectedReport] = []
+    if result.campaigns is not None:
+        campaigns, not_projected = campaign_reports(
+            program, result.campaigns, result.campaign_facts, result.campaign_run
+        )
     values = reward_values(program, history, spent)
     value = value_per_point(values)
     series = point_series(result.purchases, [micros(month.end) for month in months])
@@ -135,6 +159,8 @@ def run_program(
         months=reports,
         tiers=result.tiers,
         scoring_rounds=result.rounds,
+        campaigns=campaigns,
+        campaigns_not_projected=not_projected,
     )
 
 
@@ -217,6 +243,7 @@ async def simulate_database(
         rate_source=source,
         spent=await repository.points_spent_per_reward(active.program_id),
         kind="database",
+        seeds=await repository.seeds(active.program_id),
     )
     report.seconds = time.perf_counter() - started
     return report
@@ -232,12 +259,13 @@ def _report(
     rate_source: str,
     spent: Mapping[str, int] | None,
     kind: str,
+    seeds: dict[str, str] | None = None,
 ) -> SimulationReport:
     months = _months(program, history)
-    proposed = run_program(program, history, months, rate=rate, spent=spent)
+    proposed = run_program(program, history, months, rate=rate, spent=spent, seeds=seeds)
     compared = None
     if baseline is not None:
-        compared = run_program(baseline, history, months, rate=rate, spent=spent)
+        compared = run_program(baseline, history, months, rate=rate, spent=spent, seeds=seeds)
     bounds = history.purchases.select(
         pl.col("at").min().alias("first"), pl.col("at").max().alias("last")
     ).row(0)

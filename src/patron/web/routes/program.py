@@ -25,6 +25,7 @@ from patron.programs.document import diff_documents, document_of
 from patron.programs.errors import ProgramInvalidError, ProgramProblem
 from patron.programs.loader import MAX_CHARACTERS, load_program
 from patron.programs.schema import Program
+from patron.simulator.schemas import CampaignReport
 from patron.simulator.service import simulate_database
 from patron.web.audit import audited
 from patron.web.auth import AdminSession, StaffSession, checked_form, database_of, remember
@@ -58,6 +59,8 @@ class Preview:
     redemption_cost: int
     liability: int
     currency: str
+    campaigns: list[CampaignReport] = field(default_factory=list)  # the edited program's
+    not_projected: list[str] = field(default_factory=list)  # keys of campaigns not projected
 
 
 def annotated_lines(text: str, problems: Sequence[ProgramProblem]) -> list[Line]:
@@ -104,6 +107,8 @@ async def _preview(request: Request, program: Program) -> Preview | str:
         redemption_cost=totals["expected_redemption_cost"],
         liability=totals["liability"],
         currency=program.currency,
+        campaigns=report.proposed.campaigns,
+        not_projected=[item.key for item in report.proposed.campaigns_not_projected],
     )
 
 
