@@ -219,6 +219,14 @@ MATRIX: dict[tuple[str, str], Entry] = {
             json={"external_id": "pay-{n}", "member_external_id": "{external_id}", "points": 1},
         ),
     ),
+    ("POST", "/api/v1/partners/{partner_id}/purchases/{external_id}/returns"): Entry(
+        PARTNER,
+        Sample(
+            201,
+            path=f"{API}/partners/{PARTNER_ID}/purchases/matrix-bill/returns",
+            json={"external_id": "pr-{n}", "amount": "0.01"},
+        ),
+    ),
     ("GET", "/api/v1/partners/{partner_id}/settlement"): Entry(
         PARTNER,
         Sample(
@@ -579,6 +587,8 @@ async def _prepare(prepared: Prepared) -> None:
     prepared.values.update(member_id=member_id, external_id="main", version=1, key="nps")
     funding = {**_purchase("fund", rubles=20_000, days_ago=20), "member_id": member_id}
     prepared.values["purchase_id"] = (await post("/purchases", funding))["id"]
+    bill = {"external_id": "matrix-bill", "member_external_id": "main", "amount": "500.00"}
+    await post(f"/partners/{PARTNER_ID}/purchases", bill)
     coupons = [
         await post("/redemptions", {"member_id": member_id, "reward_code": "DISC10"})
         for _ in range(POOLS["code"])

@@ -232,3 +232,35 @@ async def test_a_return_reverses_the_points_and_the_settlement_counts_it(api: Ap
         params={"from": end.isoformat(), "to": (end + timedelta(days=1)).isoformat()},
     )
     assert empty.json()["points_issued"] == 0
+
+
+async def test_the_partner_returns_its_own_purchase_by_its_own_id(api: Api) -> None:
+    await apply(api)
+    member = await enrol(api, "card-1")
+    await api.call(
+        "POST", "/partners/cafe-nord/purchases", "partner", json=_buy("b-1", "card-1", "100.00")
+    )
+    await api.call("POST", "/partners/kino/purchases", json=_buy("b-1", "card-1", "30.00"))
+    path = "/partners/cafe-nord/purchases/b-1/returns"
+    first = await api.call("POST", path, "partner", json={"external_id": "r-1", "amount": "25.00"})
+    assert first.status_code == 201, first.text
+    assert first.json()["points_reversed"] == 5  # a quarter of the 20 points
+    again = await api.call("POST", path, "partner", json={"external_id": "r-1", "amount": "25.00"})
+    assert (again.status_code, again.json()) == (200, first.json())
+    rest = await api.call("POST", path, "partner", json={"external_id": "r-2"})
+    assert rest.json()["points_reversed"] == 15
+    over = await api.call("POST", path, "partner", json={"external_id": "r-3", "amount": "1.00"})
+    assert (over.status_code, over.json()["error"]["code"]) == (409, "return_exceeds_purchase")
+    missing = await api.call(
+        "POST", "/partners/cafe-nord/purchases/nope/returns", "partner", json={"external_id": "r"}
+    )
+    assert (missing.status_code, missing.json()["error"]["field"]) == (404, "external_id")
+    other = await api.call(
+        "POST", "/partners/kino/purchases/b-1/returns", "partner", json={"external_id": "r-9"}
+    )
+    assert (other.status_code, other.json()["error"]["code"]) == (403, "partner_forbidden")
+    balance = (await api.call("GET", f"/members/{member}")).json()["points"]
+    assert balance["available"] == 10  # kino's 10 points stand
+    settled = await _settlement(api, "cafe-nord", "partner")
+    assert (settled["points_issued"], settled["points_returned"]) == (20, 20)
+    assert settled["owed_by_partner"] == 0

@@ -39,8 +39,11 @@ from patron.partners.schemas import (
 from patron.programs.expiry import lot_timing
 from patron.programs.partner_settings import Partner, price_units
 from patron.programs.schemas import ActiveProgram
+from patron.purchases.errors import PurchaseNotFoundError
 from patron.purchases.models import Purchase
 from patron.purchases.repository import PurchaseRepository
+from patron.purchases.returns import record_return
+from patron.purchases.schemas import ReturnCreate, ReturnRead
 
 CHANNEL = "partner"
 
@@ -263,3 +266,26 @@ def _payment_read(
         points=data.points,
         created_at=created_at,
     )
+
+
+async def return_purchase(
+    session: AsyncSession,
+    *,
+    active: ActiveProgram,
+    partner_id: str,
+    external_id: str,
+    data: ReturnCreate,
+    now: datetime,
+) -> tuple[ReturnRead, bool]:
+    """A return of the partner's purchase ``external_id`` (its own id), as any purchase return
+    (:func:`patron.purchases.returns.record_return`): idempotent by the return's
+    ``external_id``, its points reversed in proportion; ``(return, created)``."""
+    partner = require_partner(active, partner_id)
+    purchase = await PurchaseRepository(session).by_external_id(
+        active.program_id, purchase_external_id(partner.id, external_id)
+    )
+    if purchase is None:
+        raise PurchaseNotFoundError(
+            f"partner {partner.id} reported no purchase {external_id!r}", field="external_id"
+        )
+    return await record_return(session, active=active, purchase_id=purchase.id, data=data, now=now)

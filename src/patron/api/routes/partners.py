@@ -32,6 +32,14 @@ from patron.partners.schemas import (
 )
 from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
+from patron.purchases.errors import (
+    InvalidAmountError,
+    PointsAlreadySpentError,
+    PurchaseNotFoundError,
+    ReturnExceedsPurchaseError,
+)
+from patron.purchases.schemas import ReturnCreate, ReturnRead
+from patron.wallet.errors import WalletAlreadySpentError
 
 router = APIRouter(prefix="/partners", tags=["partners"])
 
@@ -128,6 +136,46 @@ async def accept_payment(
     if not created:
         response.status_code = status.HTTP_200_OK
     return payment
+
+
+@router.post(
+    "/{partner_id}/purchases/{external_id}/returns",
+    response_model=ReturnRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": ReturnRead, "description": "The same return sent again"}},
+)
+@raises(
+    ProgramNotFoundError,
+    PartnerNotFoundError,
+    PartnerForbiddenError,
+    PurchaseNotFoundError,
+    IdempotencyConflictError,
+    ReturnExceedsPurchaseError,
+    PointsAlreadySpentError,
+    WalletAlreadySpentError,
+    InvalidAmountError,
+    InvalidInputError,
+)
+async def return_purchase(
+    partner_id: PartnerIdPath,
+    external_id: Annotated[str, Path(min_length=1, max_length=64)],
+    data: ReturnCreate,
+    session: WriteSession,
+    response: Response,
+    caller: PartnerKey,
+    now: Now,
+) -> ReturnRead:
+    """Return part (``amount``) or all of a purchase the partner reported (by its own id); its
+    points are reversed in proportion as any return's. Idempotent by the return's
+    ``external_id``."""
+    own(caller, partner_id)
+    active = await get_active_program(session)
+    record, created = await partner_service.return_purchase(
+        session, active=active, partner_id=partner_id, external_id=external_id, data=data, now=now
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return record
 
 
 @router.get("/{partner_id}/settlement", response_model=Settlement)
