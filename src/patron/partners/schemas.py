@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from patron.kit.instant import Instant
 from patron.kit.text import NO_NUL
+from patron.purchases.schemas import AmountText
 
 ExternalId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[!-~]+$")]
 CardNumber = Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
@@ -26,7 +27,7 @@ class PartnerPurchaseCreate(BaseModel):
 
     external_id: ExternalId
     member_external_id: CardNumber
-    amount: Annotated[str, Field(min_length=1, max_length=32)]
+    amount: AmountText
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     occurred_at: Instant | None = None
 
