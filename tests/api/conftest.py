@@ -16,6 +16,8 @@ from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from tests.conftest import SEED_PROGRAM
 
+PARTNER_ID = "cafe-nord"  # the partner the ``partner`` key acts for
+
 
 @dataclass
 class Api:
@@ -50,7 +52,11 @@ async def api(database: Database) -> AsyncIterator[Api]:
         )
         for role in Role:
             created = await access_service.create_key(
-                session, name=f"test-{role}", role=role, now=utcnow()
+                session,
+                name=f"test-{role}",
+                role=role,
+                now=utcnow(),
+                partner_id=PARTNER_ID if role is Role.PARTNER else None,
             )
             keys[role.value] = created.key
     transport = httpx.ASGITransport(app=app)

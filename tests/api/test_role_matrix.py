@@ -40,6 +40,7 @@ from patron.notifications import tokens
 from patron.programs import service as program_service
 from patron.webhooks.handlers import queue_deliveries
 from patron.webhooks.models import WebhookDelivery
+from tests.api.conftest import PARTNER_ID
 from tests.conftest import REPO, _empty_all_tables
 from tests.feedback.factories import NPS_SURVEY
 
@@ -50,6 +51,15 @@ ADMIN = frozenset({"admin"})
 STAFF = frozenset({"admin", "staff"})
 POS = frozenset({"admin", "pos"})
 STAFF_POS = frozenset({"admin", "staff", "pos"})
+PARTNER = frozenset({"admin", "partner"})
+# the partner of the matrix's partner key, declared in the program the matrix applies
+MATRIX_PARTNERS = f"""
+partners:
+  - id: {PARTNER_ID}
+    name: Cafe Nord
+    earn: {{points: 1, per_amount: "10.00", price_per_point: "0.05"}}
+    burn: {{price_per_point: "0.04"}}
+"""
 ROLES = tuple(role.value for role in Role)
 
 
@@ -186,6 +196,44 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/purchases/{purchase_id}"): Entry(STAFF_POS, Sample(200)),
     ("POST", "/api/v1/purchases/{purchase_id}/returns"): Entry(
         POS, Sample(201, json={"external_id": "r-{n}", "amount": "10.00"})
+    ),
+    # coalition partners (a partner key: its own partner's paths alone)
+    ("GET", "/api/v1/partners"): Entry(PARTNER, Sample(200)),
+    ("POST", "/api/v1/partners/{partner_id}/purchases"): Entry(
+        PARTNER,
+        Sample(
+            201,
+            path=f"{API}/partners/{PARTNER_ID}/purchases",
+            json={
+                "external_id": "pp-{n}",
+                "member_external_id": "{external_id}",
+                "amount": "50.00",
+            },
+        ),
+    ),
+    ("POST", "/api/v1/partners/{partner_id}/payments"): Entry(
+        PARTNER,
+        Sample(
+            201,
+            path=f"{API}/partners/{PARTNER_ID}/payments",
+            json={"external_id": "pay-{n}", "member_external_id": "{external_id}", "points": 1},
+        ),
+    ),
+    ("POST", "/api/v1/partners/{partner_id}/purchases/{external_id}/returns"): Entry(
+        PARTNER,
+        Sample(
+            201,
+            path=f"{API}/partners/{PARTNER_ID}/purchases/matrix-bill/returns",
+            json={"external_id": "pr-{n}", "amount": "0.01"},
+        ),
+    ),
+    ("GET", "/api/v1/partners/{partner_id}/settlement"): Entry(
+        PARTNER,
+        Sample(
+            200,
+            path=f"{API}/partners/{PARTNER_ID}/settlement",
+            query={"from": "2026-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"},
+        ),
     ),
     # rewards and checkout
     ("GET", "/api/v1/rewards"): Entry(STAFF_POS, Sample(200)),
@@ -393,11 +441,13 @@ def test_the_walk_finds_every_operation_of_the_openapi_document() -> None:
     assert ("POST", "/api/v1/purchases") in walked
 
 
-def test_partner_is_reserved_for_the_coalition() -> None:
-    """``partner`` may call nothing yet (issue #12, coalition earn-and-burn, gives it its
-    operations); every entry below then refuses it."""
+def test_partner_keys_reach_only_the_partners_routes() -> None:
+    """``partner`` may call only the coalition's operations (``/partners``: its own partner's,
+    docs/partners.md); every other entry below refuses it."""
     operations = role_matrix(create_app("sqlite+aiosqlite:///:memory:"))
-    assert [op for op in operations if op.roles and Role.PARTNER in op.roles] == []
+    admitted = [op.path for op in operations if op.roles and Role.PARTNER in op.roles]
+    assert admitted
+    assert all(path.startswith(f"{API}/partners") for path in admitted)
 
 
 API_DOCS = REPO / "docs" / "api.md"
@@ -537,6 +587,8 @@ async def _prepare(prepared: Prepared) -> None:
     prepared.values.update(member_id=member_id, external_id="main", version=1, key="nps")
     funding = {**_purchase("fund", rubles=20_000, days_ago=20), "member_id": member_id}
     prepared.values["purchase_id"] = (await post("/purchases", funding))["id"]
+    bill = {"external_id": "matrix-bill", "member_external_id": "main", "amount": "500.00"}
+    await post(f"/partners/{PARTNER_ID}/purchases", bill)
     coupons = [
         await post("/redemptions", {"member_id": member_id, "reward_code": "DISC10"})
         for _ in range(POOLS["code"])
@@ -632,11 +684,15 @@ async def prepared_app(database_url: str) -> AsyncIterator[Prepared]:
     keys: dict[str, str] = {}
     async with database.write() as session:
         await program_service.apply_program(
-            session, text=CAMPAIGNS_PROGRAM.read_text(), created_by="test"
+            session, text=CAMPAIGNS_PROGRAM.read_text() + MATRIX_PARTNERS, created_by="test"
         )
         for role in Role:
             created = await access_service.create_key(
-                session, name=f"matrix-{role}", role=role, now=utcnow()
+                session,
+                name=f"matrix-{role}",
+                role=role,
+                now=utcnow(),
+                partner_id=PARTNER_ID if role is Role.PARTNER else None,
             )
             keys[role.value] = created.key
     transport = httpx.ASGITransport(app=app)

@@ -24,6 +24,8 @@ class ApiKey(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20))
+    # the partner (a program's ``partners[].id``) a ``partner`` key acts for; migration 0028
+    partner_id: Mapped[str | None] = mapped_column(String(48), default=None)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -13,6 +13,7 @@ class Principal:
     key_id: int
     name: str
     role: Role
+    partner_id: str | None = None  # the partner a ``partner`` key acts for
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,7 @@ class CreatedKey:
     role: Role
     key: str
     expires_at: datetime | None = None
+    partner_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,9 +49,16 @@ async def create_key(
     role: Role,
     now: datetime,
     expires_at: datetime | None = None,
+    partner_id: str | None = None,
 ) -> CreatedKey:
+    """A new key; a ``partner`` key names the partner it acts for (``partner_id``, checked
+    against the program by the caller), no other key does."""
     if expires_at is not None and expires_at <= now:
         raise InvalidInputError("expires_at must be in the future", field="expires_at")
+    if (role is Role.PARTNER) != (partner_id is not None):
+        raise InvalidInputError(
+            "a partner key names its partner, and only a partner key does", field="partner_id"
+        )
     secret = KEY_PREFIX + random_token(32)
     key = await ApiKeyRepository(session).add(
         ApiKey(
@@ -61,9 +68,17 @@ async def create_key(
             prefix=secret[:10],
             created_at=now,
             expires_at=expires_at,
+            partner_id=partner_id,
         )
     )
-    return CreatedKey(id=key.id, name=key.name, role=key.role, key=secret, expires_at=expires_at)
+    return CreatedKey(
+        id=key.id,
+        name=key.name,
+        role=key.role,
+        key=secret,
+        expires_at=expires_at,
+        partner_id=partner_id,
+    )
 
 
 def cached_principal(secret: str) -> Principal | None:
@@ -93,7 +108,7 @@ async def authenticate(session: AsyncSession, *, secret: str) -> Principal:
     if key.expires_at is not None and key.expires_at <= utcnow():
         _cache.pop(digest, None)
         raise ApiKeyInvalidError("the API key has expired")
-    principal = Principal(key_id=key.id, name=key.name, role=key.role)
+    principal = Principal(key_id=key.id, name=key.name, role=key.role, partner_id=key.partner_id)
     _cache[digest] = (time.monotonic() + CACHE_SECONDS, principal, key.expires_at)
     return principal
 

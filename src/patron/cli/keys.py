@@ -12,6 +12,8 @@ from patron.access import service as access_service
 from patron.access.models import Role
 from patron.cli.options import DbOption, JsonOption, audited, in_unit_of_work, print_json, run
 from patron.kit.time import ensure_utc, utcnow
+from patron.partners import service as partner_service
+from patron.programs.service import get_active_program
 
 app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 
@@ -27,14 +29,23 @@ def create(
             formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"],
         ),
     ] = None,
+    partner: Annotated[
+        str | None,
+        typer.Option(
+            "--partner", help="The partner a partner key acts for (the program's partners[].id)."
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Create an API key. The key is printed once, as the last line, and stored only hashed."""
+    """Create an API key. The key is printed once, as the last line, and stored only hashed.
+    A ``partner`` key names its partner (``--partner``), no other key does."""
     expiry = None if expires_at is None else ensure_utc(expires_at)
 
     async def work(session: AsyncSession) -> str:
+        if partner is not None:
+            partner_service.require_partner(await get_active_program(session), partner)
         created = await access_service.create_key(
-            session, name=name, role=role, now=utcnow(), expires_at=expiry
+            session, name=name, role=role, now=utcnow(), expires_at=expiry, partner_id=partner
         )
         await audited(session, action="keys.create", target=f"key:{created.id}")
         return created.key
@@ -55,6 +66,7 @@ def list_keys(db: DbOption = None, json_output: JsonOption = False) -> None:
                 "id": k.id,
                 "name": k.name,
                 "role": k.role.value,
+                "partner_id": k.partner_id,
                 "prefix": k.prefix,
                 "created_at": k.created_at.isoformat(),
                 "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
@@ -73,6 +85,8 @@ def list_keys(db: DbOption = None, json_output: JsonOption = False) -> None:
         used = f"  last used {row['last_used_at']}" if row["last_used_at"] else ""
         until = f"  expires {row['expires_at']}" if row["expires_at"] else ""
         line = f"{row['id']:>4}  {row['role']:<8} {row['prefix']}…  {state:<8} {row['name']}"
+        if row["partner_id"]:
+            line += f"  partner {row['partner_id']}"
         typer.echo(line + until + used)
 
 

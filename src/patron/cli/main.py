@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, Literal["group", "command"]]] = {
     "jobs": ("patron.cli.jobs", "app", "group"),
     "campaigns": ("patron.cli.campaigns", "app", "group"),
     "referrals": ("patron.cli.referrals", "app", "group"),
+    "partners": ("patron.cli.partners", "app", "group"),
     "import": ("patron.cli.imports", "app", "group"),
     "analytics": ("patron.cli.analytics", "app", "group"),
     "feedback": ("patron.cli.feedback", "app", "group"),

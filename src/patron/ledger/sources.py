@@ -23,6 +23,8 @@ class LedgerSource(StrEnum):
     ADJUSTMENT = "adjustment"  # a manual adjustment with a reason (the console)
     CAMPAIGN = "campaign"  # a campaign's bonus on a trigger other than a purchase
     REFERRAL = "referral"  # a referral's reward to either side (patron.referrals)
+    PARTNER_EARN = "partner_earn"  # a purchase at a coalition partner (patron.partners)
+    PARTNER_BURN = "partner_burn"  # points a partner accepted as payment (patron.partners)
 
     @property
     def key_prefix(self) -> str:

@@ -35,6 +35,7 @@ from patron.programs.feedback_settings import (
     unique_survey_keys,
 )
 from patron.programs.limit_settings import Limits
+from patron.programs.partner_settings import Partner, partner_problems
 from patron.programs.purchase_settings import PurchaseSettings, Returns
 from patron.programs.referral_settings import Referrals, referral_problems
 from patron.programs.segmentation import SegmentSettings
@@ -299,6 +300,8 @@ class Program(Strict):
     standing_discounts: list[StandingDiscount] = Field(
         default_factory=list, exclude_if=lambda value: not value
     )
+    # Coalition partners (docs/partners.md); left out of the stored document when empty.
+    partners: list[Partner] = Field(default_factory=list, exclude_if=lambda value: not value)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
@@ -310,6 +313,7 @@ class Program(Strict):
         problems += referral_problems(self.referrals, {reward.code for reward in self.rewards})
         problems += self._referral_money_problems()
         problems += unique_survey_keys(self.surveys)
+        problems += partner_problems(self.partners, self.program.currency)
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -423,6 +427,9 @@ class Program(Strict):
 
     def campaign(self, key: str) -> Campaign | None:
         return next((campaign for campaign in self.campaigns if campaign.key == key), None)
+
+    def partner(self, partner_id: str) -> Partner | None:
+        return next((partner for partner in self.partners if partner.id == partner_id), None)
 
     def reward(self, code: str) -> Reward | None:
         return next((reward for reward in self.rewards if reward.code == code), None)

@@ -18,6 +18,10 @@ from patron.audit import service as audit_service
 from patron.kit.errors import InvalidInputError
 from patron.kit.instant import Instant
 from patron.kit.text import NO_NUL
+from patron.partners import service as partner_service
+from patron.partners.errors import PartnerNotFoundError
+from patron.programs.errors import ProgramNotFoundError
+from patron.programs.service import get_active_program
 
 router = APIRouter(prefix="/keys", tags=["keys"])
 KeyId = Annotated[int, Path(gt=0, le=2**63 - 1)]
@@ -31,6 +35,9 @@ class KeyCreate(BaseModel):
     role: Role
     expires_at: Instant | None = None
     """After this instant the key answers 401 ``invalid_api_key``; none: it never expires."""
+    partner_id: Annotated[str, Field(min_length=1, max_length=48, pattern=NO_NUL)] | None = None
+    """The partner (the program's ``partners[].id``) a ``partner`` key acts for; required for
+    that role, refused for the others."""
 
 
 class Key(BaseModel):
@@ -41,6 +48,7 @@ class Key(BaseModel):
     id: int
     name: str
     role: Role
+    partner_id: str | None = None
     prefix: str
     """The first characters of the key, to recognise it."""
     created_at: datetime
@@ -55,6 +63,7 @@ class CreatedKey(BaseModel):
     name: str
     role: Role
     expires_at: datetime | None
+    partner_id: str | None = None
     key: str
     """The key itself: shown only now, stored only as its SHA-256."""
 
@@ -66,12 +75,21 @@ async def list_keys(session: ReadSession, _: Admin) -> list[Key]:
 
 
 @router.post("", response_model=CreatedKey, status_code=status.HTTP_201_CREATED)
-@raises(InvalidInputError)
+@raises(InvalidInputError, PartnerNotFoundError, ProgramNotFoundError)
 async def create_key(data: KeyCreate, session: WriteSession, _: Admin, now: Now) -> CreatedKey:
     """Create a key; the answer holds the key, shown only now. 422 ``invalid_input`` (field
-    ``expires_at``) for an expiry that is not in the future."""
+    ``expires_at``) for an expiry that is not in the future; a ``partner`` key names its
+    ``partner_id`` (one of the program's partners: else 404 ``partner_not_found``), no other
+    key does (422 ``invalid_input``, field ``partner_id``)."""
+    if data.partner_id is not None:
+        partner_service.require_partner(await get_active_program(session), data.partner_id)
     created = await access_service.create_key(
-        session, name=data.name, role=data.role, now=now, expires_at=data.expires_at
+        session,
+        name=data.name,
+        role=data.role,
+        now=now,
+        expires_at=data.expires_at,
+        partner_id=data.partner_id,
     )
     audit_service.note(session, target=f"key:{created.id}")
     return CreatedKey(
@@ -79,6 +97,7 @@ async def create_key(data: KeyCreate, session: WriteSession, _: Admin, now: Now)
         name=created.name,
         role=created.role,
         expires_at=created.expires_at,
+        partner_id=created.partner_id,
         key=created.key,
     )
 

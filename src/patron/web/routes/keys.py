@@ -39,7 +39,7 @@ def role_labels(language: str) -> dict[str, str]:
         "pos": _("Till (pos)"),
         "staff": _("Staff"),
         "admin": _("Administrator"),
-        "partner": _("Partner (reserved)"),
+        "partner": _("Partner"),
     }
 
 
@@ -123,6 +123,11 @@ async def create(request: Request, console: AdminSession) -> Response:
         problem = _("Give the key a name of 1 to 200 characters, e.g. till-3.")
     elif role not in {item.value for item in Role}:
         problem = _("Choose the key's role.")
+    elif role == Role.PARTNER.value:
+        problem = _(
+            "A partner key names its partner: create it with "
+            "patron keys create --role partner --partner ID."
+        )
     else:
         try:
             expires_at = _expiry(expires_on, await _zone(request))
