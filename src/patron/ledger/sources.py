@@ -23,6 +23,7 @@ class LedgerSource(StrEnum):
     ADJUSTMENT = "adjustment"  # a manual adjustment with a reason (the console)
     CAMPAIGN = "campaign"  # a campaign's bonus on a trigger other than a purchase
     REFERRAL = "referral"  # a referral's reward to either side (patron.referrals)
+    CHALLENGE = "challenge"  # a completed challenge's bonus (patron.challenges)
 
     @property
     def key_prefix(self) -> str:
