@@ -1,0 +1,3 @@
+"""The API fixture for the challenge tests."""
+
+from tests.api.conftest import api as api
