@@ -5,6 +5,7 @@ streak, reviews and custom events, and what a return does (nothing)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from patron.campaigns.custom_events import record_event
@@ -15,6 +16,8 @@ from patron.kit.db import Database
 from patron.kit.outbox import EventEnvelope
 from patron.ledger.verify import verify
 from patron.programs import service as program_service
+from patron.purchases.returns import record_return
+from patron.purchases.schemas import ReturnCreate
 from tests.challenges.setup import (
     apply_program,
     badges,
@@ -229,9 +232,6 @@ async def test_reviews_and_custom_events_count(database: Database) -> None:
 
 
 async def test_a_return_takes_nothing_back(database: Database) -> None:
-    from patron.purchases.returns import record_return
-    from patron.purchases.schemas import ReturnCreate
-
     program_id = await apply_program(database, START)
     fay = await enrol(database, program_id, "fay", START)
     last = 0
@@ -248,3 +248,24 @@ async def test_a_return_takes_nothing_back(database: Database) -> None:
     assert (await progress(database, fay))[("coffee-month", "2026-12")] == (5, True)
     assert len(await challenge_credits(database)) == 1
     assert await badges(database, fay) == ["coffee-lover"]
+
+
+async def test_the_same_event_handled_at_once_twice_rewards_once(database: Database) -> None:
+    """Two runs of the completing purchase's event at the same time (two workers, on
+    PostgreSQL truly concurrent): the member's account lock orders them, and the second finds
+    the step written."""
+    program_id = await apply_program(database, START)
+    gus = await enrol(database, program_id, "gus", START)
+    for day in range(1, 5):
+        await buy(database, gus, f"g{day}", _at(f"2026-12-0{day}"))
+    await dispatch(database, _at("2026-12-05"))
+    fifth = _at("2026-12-05")
+    purchase_id = await buy(database, gus, "g5", fifth)
+    envelope = _recorded(program_id, gus, purchase_id, fifth)
+    await asyncio.gather(_handle(database, envelope), _handle(database, envelope))
+    assert (await progress(database, gus))[("coffee-month", "2026-12")] == (5, True)
+    assert len(await challenge_credits(database)) == 1
+    await dispatch(database, _at("2026-12-06"))  # the outbox's own delivery of the same event
+    assert (await progress(database, gus))[("coffee-month", "2026-12")] == (5, True)
+    assert len(await challenge_credits(database)) == 1
+    assert len(await events(database, "challenges.completed")) == 1
