@@ -1,4 +1,5 @@
-"""The member portal's home page shows the member's challenges and badges, in their language."""
+"""The member portal's home page and the console's member page show the member's challenges
+and badges, in the page's language."""
 
 from __future__ import annotations
 
@@ -45,3 +46,24 @@ async def test_home_without_challenges_shows_no_section(console: Console) -> Non
     async with aclosing(client):
         home = (await client.get("/portal")).text
         assert 'id="challenges"' not in home
+
+
+async def test_the_console_member_page_shows_progress_and_badges(console: Console) -> None:
+    now = utcnow()
+    async with console.database.write() as session:
+        applied = await program_service.apply_program(
+            session, text=program_text(), created_by="test", now=now
+        )
+    member_id = await enrol(console.database, applied.program_id, "cid", now)
+    for n in range(5):
+        await buy(console.database, member_id, f"q{n}", now)
+    await dispatch(console.database, now)
+    client, _token = await console.logged_in("staff")
+    async with aclosing(client):
+        page = _text((await client.get(f"/admin/members/{member_id}?lang=en")).text)
+        assert '<ul id="member-badges"><li>Coffee lover' in page
+        assert "Coffee five times this month</span>: <strong>completed</strong>" in page
+        assert "Review three products</span>: 0 of 3" in page
+        polish = _text((await client.get(f"/admin/members/{member_id}?lang=pl")).text)
+        assert "Odznaki" in polish
+        assert "<li>Kawosz" in polish
