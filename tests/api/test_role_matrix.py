@@ -143,6 +143,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/members/{member_id}/tier-history"): Entry(
         STAFF_POS, Sample(200, headers=BY_CARD)
     ),
+    ("GET", "/api/v1/members/{member_id}/challenges"): Entry(
+        STAFF_POS, Sample(200, headers=BY_CARD)
+    ),
     ("GET", "/api/v1/members/{member_id}/insights"): Entry(STAFF, Sample(200)),
     ("GET", "/api/v1/members/{member_id}/export"): Entry(ADMIN, Sample(200)),
     ("POST", "/api/v1/members/{member_id}/erase"): Entry(

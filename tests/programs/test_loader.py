@@ -226,9 +226,9 @@ INVALID = [
         [
             (
                 "bank",
-                "is not a known field; known fields here: abuse, access, campaigns, earning, "
-                "limits, program, purchases, referrals, returns, reviews, rewards, rule_sets, "
-                "segments, standing_discounts, support, surveys, tiers",
+                "is not a known field; known fields here: abuse, access, campaigns, challenges, "
+                "earning, limits, program, purchases, referrals, returns, reviews, rewards, "
+                "rule_sets, segments, standing_discounts, support, surveys, tiers",
             )
         ],
         id="unknown-section",

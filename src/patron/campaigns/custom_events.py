@@ -3,8 +3,9 @@ Never commits.
 
 A custom event's type is defined by the campaigns that name it (``trigger: event``,
 ``event: social_share``): their ``bonus_points``, limits, budget, window, audience and
-stacking are the type's points and limits. A type no campaign of the active program names
-(whatever the campaign's status) is refused (422 ``unknown_event_type``); a type whose
+stacking are the type's points and limits; a challenge that counts the type (``goal: {of:
+event, event: social_share}``) defines it too. A type no campaign (whatever its status) and no
+challenge of the active program names is refused (422 ``unknown_event_type``); a type whose
 campaigns are paused or outside their window is recorded and gives nothing. An event of a
 blocked member is refused (409 ``member_blocked``) and not recorded.
 
@@ -13,7 +14,8 @@ account is locked first (two posts for one member run one after the other), then
 inserted with ``ON CONFLICT DO NOTHING``; a key taken before answers the stored result again
 (same body: ``created`` false, nothing credited) or is 409 ``idempotency_conflict``. The
 event's campaigns apply with the occurrence ``event:<id>``
-(:func:`patron.campaigns.triggers.apply_trigger`).
+(:func:`patron.campaigns.triggers.apply_trigger`), and the event ``events.recorded`` is
+emitted in the same unit of work (the challenges count it, :mod:`patron.challenges.handlers`).
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns.errors import EventInFutureError, UnknownEventTypeError
 from patron.campaigns.event_schemas import CampaignApplied, CustomEventCreate, CustomEventRead
+from patron.campaigns.events import CustomEventRecorded
 from patron.campaigns.models import CustomEvent
 from patron.campaigns.triggers import apply_trigger, trigger_campaigns
 from patron.kit.errors import IdempotencyConflictError
+from patron.kit.outbox import emit
 from patron.ledger import service as ledger_service
 from patron.members import service as member_service
 from patron.programs.schemas import ActiveProgram
@@ -44,8 +48,11 @@ class RecordedEvent:
 
 
 def event_types(active: ActiveProgram) -> list[str]:
-    """The custom event types the active program defines (sorted)."""
-    return sorted({c.event for c in trigger_campaigns(active, Trigger.EVENT) if c.event})
+    """The custom event types the active program defines (sorted): those its campaigns name
+    and those its challenges count."""
+    named = {c.event for c in trigger_campaigns(active, Trigger.EVENT) if c.event}
+    named |= {c.goal.event for c in active.program.challenges if c.goal.event is not None}
+    return sorted(named)
 
 
 async def _member_id(session: AsyncSession, active: ActiveProgram, data: CustomEventCreate) -> int:
@@ -109,10 +116,11 @@ async def record_event(
 ) -> RecordedEvent:
     """Record a member's custom event and apply its campaigns (see the module docstring)."""
     campaigns = trigger_campaigns(active, Trigger.EVENT, event=data.type)
-    if not campaigns:
+    if data.type not in event_types(active):
         known = ", ".join(event_types(active)) or "none"
         raise UnknownEventTypeError(
-            f"no campaign defines the event type {data.type!r} (defined: {known})", field="type"
+            f"no campaign or challenge defines the event type {data.type!r} (defined: {known})",
+            field="type",
         )
     ahead = timedelta(minutes=active.program.purchases.max_future_minutes)
     if data.occurred_at > now + ahead:
@@ -147,6 +155,10 @@ async def record_event(
         occurred_at=data.occurred_at,
         now=now,
     )
+    recorded = CustomEventRecorded(
+        member_id=member_id, event_id=event_id, event_type=data.type, occurred_at=data.occurred_at
+    )
+    await emit(session, recorded, program_id=active.program_id, occurred_at=now)
     row = await session.get(CustomEvent, event_id)
     assert row is not None
     row.points = outcome.points

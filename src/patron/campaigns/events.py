@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from patron.kit.outbox import DomainEvent
 
@@ -44,3 +44,15 @@ class CampaignRaffleDrawn(DomainEvent):
     participants: int
     seed_hash: str
     seed: str
+
+
+class CustomEventRecorded(DomainEvent):
+    """A member's custom event was recorded (``POST /events``; not for a retry): its id, its
+    ``event_type`` (``social_share``) and when it happened. Its campaigns have applied in the
+    same unit of work; the challenges that count it advance from this event."""
+
+    type = "events.recorded"
+    member_id: int
+    event_id: int
+    event_type: str
+    occurred_at: datetime

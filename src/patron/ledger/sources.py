@@ -25,6 +25,7 @@ class LedgerSource(StrEnum):
     REFERRAL = "referral"  # a referral's reward to either side (patron.referrals)
     PARTNER_EARN = "partner_earn"  # a purchase at a coalition partner (patron.partners)
     PARTNER_BURN = "partner_burn"  # points a partner accepted as payment (patron.partners)
+    CHALLENGE = "challenge"  # a completed challenge's bonus (patron.challenges)
 
     @property
     def key_prefix(self) -> str:

@@ -24,6 +24,7 @@ from patron.campaigns.models import (
     CustomEvent,
     RaffleEntry,
 )
+from patron.challenges.models import ChallengeProgress, ChallengeStep, MemberBadge
 from patron.feedback.models import (
     Review,
     ReviewReply,
@@ -89,6 +90,9 @@ MEMBER_SECTIONS: dict[str, Table] = {
     "wallet_entries": WalletEntry.__table__,  # type: ignore[dict-item]
     "flags": MemberFlag.__table__,  # type: ignore[dict-item]
     "raffle_entries": RaffleEntry.__table__,  # type: ignore[dict-item]
+    "challenge_progress": ChallengeProgress.__table__,  # type: ignore[dict-item]
+    "challenge_steps": ChallengeStep.__table__,  # type: ignore[dict-item]
+    "badges": MemberBadge.__table__,  # type: ignore[dict-item]
 }
 # export section -> (table, its column naming the parent, the parent's section): rows that
 # belong to the member through one of the member's tickets or reviews

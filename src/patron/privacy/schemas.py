@@ -57,6 +57,9 @@ class MemberExport(BaseModel):
     wallet_entries: list[Row] = []
     flags: list[Row] = []  # abuse flags (docs/security.md, "Abuse controls")
     raffle_entries: list[Row] = []  # a raffle's entries the member earned
+    challenge_progress: list[Row] = []  # progress on challenges, per period (docs/campaigns.md)
+    challenge_steps: list[Row] = []  # what each challenge counted
+    badges: list[Row] = []  # the badges the member earned
 
 
 class Erasure(BaseModel):

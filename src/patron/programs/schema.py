@@ -29,6 +29,7 @@ from patron.programs.campaign_checks import (
     reward_audience_problems,
     standing_discount_problems,
 )
+from patron.programs.challenge_checks import challenge_problems
 from patron.programs.feedback_settings import (
     ReviewSettings,
     SurveyDefinition,
@@ -49,6 +50,7 @@ from patron.rules.vocabulary import RuleSet as RuleSet
 from patron.rules.vocabulary import Weekday as Weekday
 from patron.rules.vocabulary.audience import MemberAudience
 from patron.rules.vocabulary.base import Multiplier, Slug
+from patron.rules.vocabulary.challenges import Challenge as Challenge
 from patron.rules.vocabulary.discounts import StandingDiscount
 
 MoneyAmount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
@@ -294,6 +296,8 @@ class Program(Strict):
     rule_sets: list[RuleSet] = Field(default_factory=list, exclude_if=lambda value: not value)
     # Campaigns (docs/campaigns.md); left out of the stored document when empty, as rule_sets.
     campaigns: list[Campaign] = Field(default_factory=list, exclude_if=lambda value: not value)
+    # Challenges and badges (docs/campaigns.md); left out of the stored document when empty.
+    challenges: list[Challenge] = Field(default_factory=list, exclude_if=lambda value: not value)
     # Referrals (docs/campaigns.md, "Referrals"); left out of the stored document when absent.
     referrals: Referrals | None = Field(default=None, exclude_if=lambda value: value is None)
     # The standing discount program (docs/campaigns.md); left out of the document when empty.
@@ -308,7 +312,7 @@ class Program(Strict):
         """Every problem at once, one ``path: message`` per line (the loader splits them)."""
         problems = self._unknown_references() + self._money_place_problems()
         problems += self._rule_set_problems()
-        problems += campaign_problems(self)
+        problems += campaign_problems(self) + challenge_problems(self)
         problems += standing_discount_problems(self) + reward_audience_problems(self)
         problems += referral_problems(self.referrals, {reward.code for reward in self.rewards})
         problems += self._referral_money_problems()
@@ -430,6 +434,8 @@ class Program(Strict):
 
     def partner(self, partner_id: str) -> Partner | None:
         return next((partner for partner in self.partners if partner.id == partner_id), None)
+    def challenge(self, key: str) -> Challenge | None:
+        return next((challenge for challenge in self.challenges if challenge.key == key), None)
 
     def reward(self, code: str) -> Reward | None:
         return next((reward for reward in self.rewards if reward.code == code), None)

@@ -14,6 +14,8 @@ from patron.api.member_view import shown_to
 from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
 from patron.audit import service as audit_service
+from patron.challenges import service as challenge_service
+from patron.challenges.schemas import BadgeRead, ChallengeProgressRead, CompletionRead
 from patron.kit.errors import IdempotencyConflictError
 from patron.kit.text import NO_NUL
 from patron.ledger import service as ledger_service
@@ -36,6 +38,7 @@ from patron.members.overview import (
 )
 from patron.members.schemas import (
     PHONE_PATTERN,
+    Member,
     MemberCreate,
     MemberPage,
     MemberUpdate,
@@ -94,6 +97,45 @@ class Enrolment(MemberCreate):
 
 
 _REFERRAL_FIELDS = {"referral_code", "device_fingerprint", "payment_fingerprint"}
+
+
+class MemberDetail(MemberOverview):
+    """The member with their ``challenges`` (progress on every challenge of the active program
+    in the period that holds now) and ``badges`` (earned, oldest first)."""
+
+    challenges: list[ChallengeProgressRead] = Field(default_factory=list)
+    badges: list[BadgeRead] = Field(default_factory=list)
+
+
+class MemberChallenges(BaseModel):
+    """``challenges`` and ``badges`` as on the member, and ``completions``: every challenge the
+    member completed, in any period, newest first (the member's history of challenges)."""
+
+    challenges: list[ChallengeProgressRead]
+    badges: list[BadgeRead]
+    completions: list[CompletionRead]
+
+
+async def _progress(
+    session: ReadSession, member: Member, now: Now
+) -> tuple[list[ChallengeProgressRead], list[BadgeRead]]:
+    active = await challenge_service.program_of(session, member.program_id)
+    if active is None:
+        return [], []
+    default = active.program.program.default_language.value
+    language = member.language.value if member.language is not None else default
+    challenges = await challenge_service.member_challenges(
+        session, active=active, member_id=member.id, now=now, language=language
+    )
+    badges = await challenge_service.member_badges(
+        session, active=active, member_id=member.id, language=language
+    )
+    return challenges, badges
+
+
+async def _detail(session: ReadSession, member: MemberOverview, now: Now) -> MemberDetail:
+    challenges, badges = await _progress(session, member, now)
+    return MemberDetail(**dict(member), challenges=challenges, badges=badges)
 
 
 class TierChangeRead(BaseModel):
@@ -253,17 +295,18 @@ async def read_by_token(
     return await shown_to(session, caller, await overview_of(session, member, now=now))
 
 
-@router.get("/{member_id}", response_model=MemberOverview)
+@router.get("/{member_id}", response_model=MemberDetail)
 @raises(MemberNotFoundError)
 async def read_member(
     member_id: MemberId, session: ReadSession, caller: Reader, till: TillIdentityDep, now: Now
-) -> MemberOverview:
-    """The member with ``tier`` and ``points`` as of now (a till sees no personal fields
-    unless the program's ``access.pos_member_fields`` grants them, and names the member it
-    identified: ``X-Patron-Member-Token``, ``-External-Id`` or ``-Phone``)."""
+) -> MemberDetail:
+    """The member with ``tier`` and ``points`` as of now, ``challenges`` and ``badges`` (a
+    till sees no personal fields unless the program's ``access.pos_member_fields`` grants them,
+    and names the member it identified: ``X-Patron-Member-Token``, ``-External-Id`` or
+    ``-Phone``)."""
     await till.check(session, member_id, now=now)
     member = await member_overview(session, member_id=member_id, now=now)
-    return await shown_to(session, caller, member)
+    return await _detail(session, await shown_to(session, caller, member), now)
 
 
 @router.patch("/{member_id}", response_model=MemberOverview)
@@ -372,6 +415,19 @@ async def tier_history(
         )
         for c in changes
     ]
+
+
+@router.get("/{member_id}/challenges", response_model=MemberChallenges)
+@raises(MemberNotFoundError)
+async def challenges(
+    member_id: MemberId, session: ReadSession, _: Reader, till: TillIdentityDep, now: Now
+) -> MemberChallenges:
+    """The member's challenges and badges, and every challenge they completed."""
+    await till.check(session, member_id, now=now)
+    member = await member_service.get_member(session, member_id=member_id)
+    current, badges = await _progress(session, member, now)
+    completions = await challenge_service.member_completions(session, member_id=member_id)
+    return MemberChallenges(challenges=current, badges=badges, completions=completions)
 
 
 @router.get("/{member_id}/referral", response_model=MemberReferral)

@@ -135,7 +135,7 @@ async def member_view(
                 {"from": change.from_tier, "to": change.to_tier, "at": change.occurred_at}
                 for change in await tier_service.tier_history(session, member_id=member_id)
             ],
-            **await member_activity(session, active, member_id, now),
+            **await member_activity(session, active, member_id, now, language),
             "ticket_statuses": ticket_status_labels(language),
             "now": now,
             "labels": labels(language),

@@ -15,6 +15,7 @@ import segno
 from fastapi import APIRouter, Path, Request
 from starlette.responses import RedirectResponse, Response
 
+from patron.challenges import service as challenge_service
 from patron.kit.errors import IdempotencyConflictError
 from patron.kit.ids import random_token
 from patron.kit.time import utcnow
@@ -89,7 +90,16 @@ async def home(request: Request, visit: MemberVisit) -> Response:
         balance = await ledger_service.balance(session, member_id=visit.member.id, now=now)
         expiry = await ledger_service.next_expiry(session, member_id=visit.member.id, now=now)
         tier = await _tier_progress(session, active, visit)
+        language = request.state.language
+        challenges = await challenge_service.member_challenges(
+            session, active=active, member_id=visit.member.id, now=now, language=language
+        )
+        badges = await challenge_service.member_badges(
+            session, active=active, member_id=visit.member.id, language=language
+        )
     context = {
+        "challenges": challenges,
+        "badges": badges,
         "balance": balance,
         "expiry": expiry,
         "tier": tier,
