@@ -132,6 +132,7 @@ async def test_the_list_shows_each_campaign_with_its_status_now(api: Api) -> Non
         ("welcome", "active", "active"),
         ("birthday", "active", "active"),
         ("loyal-year", "active", "active"),
+        ("monday-morning", "scheduled", "active"),
         ("review-thanks", "active", "active"),
         ("survey-thanks", "active", "active"),
         ("social-share", "active", "active"),
@@ -216,8 +217,8 @@ async def test_a_bad_campaign_is_refused_with_every_problem_and_changes_nothing(
     error = refused.json()["error"]
     assert error["code"] == "program_invalid"
     assert {d["path"] for d in error["details"]} == {
-        "campaigns[15].window.end",
-        "campaigns[15].stacking",
+        "campaigns[16].window.end",
+        "campaigns[16].stacking",
     }
     assert (await api.call("GET", "/program")).json()["version"] == before
     keyless = await api.call("POST", "/campaigns", json={"name": {"en": "x"}})
@@ -269,7 +270,7 @@ async def test_a_nul_character_is_refused_not_stored(api: Api) -> None:
     await _apply(api, EXAMPLE)
     refused = await api.call("POST", "/campaigns", json={**SPRING, "name": {"en": "a\u0000b"}})
     assert refused.status_code == 422, refused.text
-    assert refused.json()["error"]["details"][0]["path"] == "campaigns[15].name.en"
+    assert refused.json()["error"]["details"][0]["path"] == "campaigns[16].name.en"
     assert refused.json()["error"]["details"][0]["message"] == "must not contain a NUL character"
     written = EXAMPLE.replace('en: "December bonus"', 'en: "Dec\\0ember"')
     put = await api.call("PUT", "/program", content=written.encode())

@@ -30,7 +30,7 @@ def test_the_example_is_valid_and_the_seed_document_is_unchanged() -> None:
     result = runner.invoke(app, ["program", "validate", str(EXAMPLE)])
     assert result.exit_code == 0, result.output
     assert "campaigns" not in document_of(load_program(SEED_PROGRAM.read_text()))
-    assert len(document_of(load_program(EXAMPLE.read_text()))["campaigns"]) == 15
+    assert len(document_of(load_program(EXAMPLE.read_text()))["campaigns"]) == 16
 
 
 def test_field_problems_come_with_their_paths() -> None:
@@ -63,7 +63,7 @@ def test_field_problems_come_with_their_paths() -> None:
     )
 
 
-def test_a_trigger_not_run_yet_and_a_multiplier_below_one_are_refused() -> None:
+def test_a_schedule_without_its_schedule_and_a_multiplier_below_one_are_refused() -> None:
     assert _problems(
         """
   - key: a
@@ -73,8 +73,9 @@ def test_a_trigger_not_run_yet_and_a_multiplier_below_one_are_refused() -> None:
     effect: {multiply_order: 0.5}
 """
     ) == [
-        "campaigns[0].trigger: schedule campaigns are not done yet (purchase, signup, "
-        "birthday, anniversary, review, survey, event and referral run)",
+        "campaigns[0].schedule: give the schedule exactly when the trigger is schedule",
+        "campaigns[0].effect.multiply_order: needs a purchase; a schedule campaign gives "
+        "bonus_points",
         "campaigns[0].effect.multiply_order: a campaign's multiplier must be above 1 "
         "(it adds points; it never takes them away)",
     ]

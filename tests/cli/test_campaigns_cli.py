@@ -67,6 +67,7 @@ async def test_list_show_and_stats(database: Database) -> None:
         "welcome",
         "birthday",
         "loyal-year",
+        "monday-morning",
         "review-thanks",
         "survey-thanks",
         "social-share",

@@ -4,9 +4,9 @@ deferred effects, a priority, a stacking policy, limits and a budget.
 
 Campaigns run on a purchase (the default), on a member's signup, birthday or first-purchase
 anniversary, on a review or a survey answer, on a custom event (``trigger: event`` with
-``event: social_share``, posted to ``POST /events``) and on a rewarded referral (both sides).
-``schedule`` is refused by validation rather than stored and silently ignored. ``docs/campaigns.md``
-documents every field.
+``event: social_share``, posted to ``POST /events``), on a rewarded referral (both sides) and
+on a schedule (``trigger: schedule`` with ``schedule: {every: week, weekday: mon}``,
+:mod:`patron.rules.vocabulary.schedules`). ``docs/campaigns.md`` documents every field.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from patron.rules.vocabulary.conditions import Conditions
 from patron.rules.vocabulary.effects import Deferred, Effect, EffectType
 from patron.rules.vocabulary.prizes import Prize, Raffle
 from patron.rules.vocabulary.rules import Trigger
+from patron.rules.vocabulary.schedules import CampaignSchedule
 
 RUNNING_TRIGGERS = frozenset(
     {
@@ -37,6 +38,7 @@ RUNNING_TRIGGERS = frozenset(
         Trigger.SURVEY,
         Trigger.EVENT,
         Trigger.REFERRAL,
+        Trigger.SCHEDULE,
     }
 )
 DATE_TRIGGERS = frozenset({Trigger.BIRTHDAY, Trigger.ANNIVERSARY})
@@ -238,6 +240,7 @@ class Campaign(Strict):
     trigger: Trigger = Trigger.PURCHASE
     event: EventType | None = Field(default=None, exclude_if=lambda value: value is None)
     occasion: Occasion | None = Field(default=None, exclude_if=lambda value: value is None)
+    schedule: CampaignSchedule | None = Field(default=None, exclude_if=lambda value: value is None)
     when: Conditions = Conditions()
     effect: Effect | None = Field(default=None, exclude_if=lambda value: value is None)
     prize: Prize | None = Field(default=None, exclude_if=lambda value: value is None)
@@ -289,11 +292,13 @@ class Campaign(Strict):
         if trigger not in RUNNING_TRIGGERS:
             return [
                 f"trigger: {trigger.value} campaigns are not done yet (purchase, signup, "
-                "birthday, anniversary, review, survey, event and referral run)"
+                "birthday, anniversary, review, survey, event, referral and schedule run)"
             ]
         problems: list[str] = []
         if (trigger is Trigger.EVENT) != (self.event is not None):
             problems.append("event: give the custom event's type exactly when the trigger is event")
+        if (trigger is Trigger.SCHEDULE) != (self.schedule is not None):
+            problems.append("schedule: give the schedule exactly when the trigger is schedule")
         if self.occasion is not None and trigger not in DATE_TRIGGERS:
             problems.append("occasion: only birthday and anniversary campaigns have one")
         if (
