@@ -8,8 +8,9 @@ one member apply one after the other; then, for the program's campaigns of the t
 1. leaves out those already applied to this *occurrence* (a row in ``campaign_awards``:
    ``signup``, ``birthday:2027``, ``review:17``, ``event:42``);
 2. checks the others exactly as a purchase's campaigns are checked (live at the moment,
-   audience, ``tier_in``, the member's per-member limit of the period) and lets the stacking
-   policies choose (:func:`patron.rules.campaigns.select`);
+   audience: tiers, segments, flags, ``new_members`` and attributes, ``tier_in``, the
+   member's per-member limit of the period) and lets the stacking policies choose
+   (:func:`patron.rules.campaigns.select`);
 3. *claims* each chosen campaign's counters (its per-member usage row, its global limit and
    budget row: one atomic upsert each, :func:`patron.campaigns.service.claim_selected`), so
    limits and budgets hold under races as they do for purchases;
@@ -40,9 +41,11 @@ from patron.campaigns.service import (
 )
 from patron.ledger import service as ledger_service
 from patron.ledger.sources import LedgerSource
+from patron.members.facts import member_facts
 from patron.members.models import Member, MemberStatus
 from patron.programs.schemas import ActiveProgram
 from patron.rules.campaigns import CampaignCheck, check_campaigns, with_usage
+from patron.rules.club import is_gated
 from patron.rules.context import PurchaseContext
 from patron.rules.vocabulary import Campaign, Trigger
 
@@ -102,7 +105,14 @@ async def _checks(
     occurred_at: datetime,
 ) -> list[CampaignCheck]:
     program = active.program
-    context = PurchaseContext(occurred_at=occurred_at, lines=(), total=0, tier_id=tier_id)
+    facts = (
+        await member_facts(session, member_id=member_id)
+        if any(is_gated(campaign) for campaign in campaigns)
+        else None
+    )
+    context = PurchaseContext(
+        occurred_at=occurred_at, lines=(), total=0, tier_id=tier_id, member=facts
+    )
     language = program.program.default_language.value
     checks = check_campaigns(
         program, campaigns, context, has_member=True, language=language, usage={}

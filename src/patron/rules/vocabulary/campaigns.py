@@ -153,14 +153,34 @@ class CampaignNames(Strict):
         return next(name for name in (self.ru, self.pl, self.en) if name is not None)
 
 
+AttributeName = Annotated[str, Field(min_length=1, max_length=64)]
+AttributeValue = Annotated[str, Field(max_length=1000)] | int | bool
+AttributeValues = Annotated[list[AttributeValue], Field(min_length=1, max_length=100)]
+
+
+class NewMembers(Strict):
+    """Members enrolled within ``days`` days before the trigger's moment."""
+
+    days: Annotated[int, WHOLE, Field(ge=1, le=3650, strict=True)]
+
+
 class Audience(MemberAudience):
-    """Who the campaign is for: members of the listed tiers, segments and flags (every member
-    when left out; :mod:`patron.rules.vocabulary.audience`). A campaign applies to members'
-    purchases only; ``segments`` and ``flags`` are read on purchases only (other triggers
-    refuse them). ``tiers`` is written out when null, as it always was (stored documents keep
-    their checksums)."""
+    """Who the campaign is for: members of the listed tiers, segments and flags
+    (:mod:`patron.rules.vocabulary.audience`), members enrolled recently (``new_members``)
+    and members whose free attributes hold one of the listed values (``attributes: {city:
+    [Warsaw, Kraków]}``); every member when left out. Each kind written must hold. A campaign
+    applies to members only. ``tiers`` is written out when null, as it always was (stored
+    documents keep their checksums)."""
 
     tiers: Annotated[list[str], Field(min_length=1)] | None = None
+    new_members: NewMembers | None = Field(default=None, exclude_if=lambda value: value is None)
+    attributes: (
+        Annotated[dict[AttributeName, AttributeValues], Field(min_length=1, max_length=20)] | None
+    ) = Field(default=None, exclude_if=lambda value: value is None)
+
+    @property
+    def everyone(self) -> bool:
+        return super().everyone and self.new_members is None and self.attributes is None
 
 
 class EarlyAccess(Strict):
@@ -315,10 +335,6 @@ class Campaign(Strict):
             return problems
         if self.early_access is not None:
             problems.append(f"early_access: for purchase campaigns only, not {trigger.value}")
-        if self.audience.segments is not None or self.audience.flags is not None:
-            problems.append(
-                f"audience: segments and flags are read on purchases only, not {trigger.value}"
-            )
         problems += [
             f"when.{item.type.value}: needs a purchase; the trigger is {trigger.value}"
             for item in self.when.items()
