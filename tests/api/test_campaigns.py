@@ -113,9 +113,19 @@ async def test_a_budget_holds_through_the_direct_route(api: Api) -> None:
         "money_spent": "0.00",
         "revenue": "1000.00",
         "currency": "RUB",
+        "budget_money": None,
+        "budget_money_spent": None,
+        "budget_money_left": None,
     }
     shown = await api.call("GET", "/campaigns/first-ten", role="pos")
-    assert shown.json()["budget"] == {"points": 500, "spent": 500, "left": 0}
+    assert shown.json()["budget"] == {
+        "points": 500,
+        "spent": 500,
+        "left": 0,
+        "money": None,
+        "money_spent": None,
+        "money_left": None,
+    }
     assert shown.json()["uses"] == 10
 
 
@@ -197,7 +207,14 @@ async def test_post_adds_a_campaign_as_a_new_program_version(api: Api) -> None:
     assert body["program"]["version"] == body["program"]["previous_version"] + 1
     assert body["program"]["changes"][0].startswith("campaigns[spring-bonus]: added")
     assert body["campaign"]["status"] == "scheduled"
-    assert body["campaign"]["budget"] == {"points": 10000, "spent": 0, "left": 10000}
+    assert body["campaign"]["budget"] == {
+        "points": 10000,
+        "spent": 0,
+        "left": 10000,
+        "money": None,
+        "money_spent": None,
+        "money_left": None,
+    }
     # the new version's source keeps the rest of the file, comments included
     source = (await api.call("GET", "/program")).json()["source_yaml"]
     assert source.startswith("# The loyalty program described in our source material")

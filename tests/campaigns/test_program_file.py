@@ -223,3 +223,24 @@ async def test_an_edit_is_a_new_version_whose_diff_names_the_campaign(database: 
         second = await program_service.apply_program(session, text=edited, created_by="test")
     assert (first.version, second.version) == (1, 2)
     assert second.changes == ["campaigns[grand-opening].status: paused -> active"]
+
+
+def test_a_budget_gives_points_money_or_both() -> None:
+    campaign = """
+  - key: a
+    name: {en: A}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    effect: {bonus_points: 1}
+    budget: BUDGET
+"""
+    assert _problems(campaign.replace("BUDGET", "{alert_percent: 50}")) == [
+        "campaigns[0].budget: give points, money or both"
+    ]
+    assert _problems(campaign.replace("BUDGET", '{money: "0.00"}')) == [
+        "campaigns[0].budget.money: must be greater than 0"
+    ]
+    assert _problems(campaign.replace("BUDGET", '{money: "10.005"}')) == [
+        "campaigns[0].budget.money: has more than 2 decimal places for RUB"
+    ]
+    for budget in ('{money: "500.00"}', '{points: 10, money: "500.00", alert_percent: 90}'):
+        load_program(with_campaigns(campaign.replace("BUDGET", budget)))

@@ -17,18 +17,27 @@ class CampaignBudgetAlert(DomainEvent):
       ``ends_on``; ``projected_points`` is what the whole window would spend at that rate.
       The daily job emits it (from the window's third day).
 
-    Each alert is emitted once per campaign."""
+    ``budget`` says which budget: ``points`` (the fields above) or ``money`` (the cashback
+    budget: ``budget_money``, ``spent_money`` and ``projected_money`` as decimal text in
+    ``currency``; ``budget_points`` and ``spent_points`` are then null).
+
+    Each alert is emitted once per campaign and budget."""
 
     type = "campaigns.budget_alert"
     campaign_key: str
     alert: str
-    budget_points: int
-    spent_points: int
+    budget_points: int | None
+    spent_points: int | None
     percent_spent: int
     projected_points: int | None = None
     exhausted_on: date | None = None
     ends_on: date | None = None
     days_elapsed: int | None = None
+    budget: str = "points"
+    budget_money: str | None = None
+    spent_money: str | None = None
+    projected_money: str | None = None
+    currency: str | None = None
 
 
 class CampaignRaffleDrawn(DomainEvent):

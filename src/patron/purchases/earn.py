@@ -160,6 +160,7 @@ async def record_purchase(
             context=context,
             member_id=member_id,
             reference=data.external_id,
+            wallet_paid=from_wallet,
         )
     points = evaluation.points + offers.points if member is not None else 0
     check_points_limit(program, points)

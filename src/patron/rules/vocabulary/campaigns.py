@@ -21,7 +21,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from patron.kit.instant import YEARS_IN_SCHEMA, checked_local
 from patron.kit.strict import WHOLE, Strict
 from patron.rules.vocabulary.audience import MemberAudience
-from patron.rules.vocabulary.base import LimitPeriod, Slug
+from patron.rules.vocabulary.base import LimitPeriod, MoneyAmount, Slug
 from patron.rules.vocabulary.conditions import Conditions
 from patron.rules.vocabulary.effects import Deferred, Effect, EffectType
 from patron.rules.vocabulary.prizes import Prize, Raffle
@@ -222,20 +222,39 @@ DEFAULT_ALERT_PERCENT = 80
 
 
 class Budget(Strict):
-    """The most points the campaign may give in all (over every version of the program).
-    ``alert_percent`` (default 80): the share of the budget whose spending emits a
-    ``campaigns.budget_alert`` (``alert: spent``)."""
+    """The most points (``points``) and/or money (``money``, the cashback of the campaign's
+    ``credit_wallet`` effects, in the program's currency) the campaign may give in all (over
+    every version of the program). ``alert_percent`` (default 80): the share of each budget
+    whose spending emits a ``campaigns.budget_alert`` (``alert: spent``)."""
 
-    points: Count
+    points: Count | None = Field(None, exclude_if=lambda value: value is None)
+    money: MoneyAmount | None = Field(None, exclude_if=lambda value: value is None)
     alert_percent: Annotated[int, WHOLE, Field(ge=1, le=100, strict=True)] | None = Field(
         None, exclude_if=lambda value: value is None
     )
 
+    @model_validator(mode="after")
+    def _some(self) -> Self:
+        if self.points is None and self.money is None:
+            raise ValueError("give points, money or both")
+        if self.money is not None and self.money <= 0:
+            raise ValueError("money: must be greater than 0")
+        return self
+
     @property
-    def alert_at(self) -> int:
-        """The points spent from which the spent alert is due (rounded up)."""
-        percent = self.alert_percent if self.alert_percent is not None else DEFAULT_ALERT_PERCENT
-        return -(-self.points * percent // 100)
+    def percent(self) -> int:
+        return self.alert_percent if self.alert_percent is not None else DEFAULT_ALERT_PERCENT
+
+    @property
+    def alert_at(self) -> int | None:
+        """The points spent from which the spent alert is due (rounded up); ``None`` without
+        a points budget."""
+        return None if self.points is None else alert_share(self.points, self.percent)
+
+
+def alert_share(budget: int, percent: int) -> int:
+    """``percent`` % of ``budget``, rounded up."""
+    return -(-budget * percent // 100)
 
 
 class Occasion(Strict):
