@@ -232,6 +232,17 @@ async def test_a_money_budget_for_ten_credits_applies_exactly_ten_of_fifty(
         (a["alert"], a["budget"], a["spent_money"], a["budget_points"], a["percent_spent"])
         for a in alerts
     ] == [("spent", "money", "400.00", None, 80)]
+    async with wide_database.read() as session:
+        applied = (
+            await session.scalars(
+                select(OutboxEvent.payload).where(OutboxEvent.type == "campaigns.applied")
+            )
+        ).all()
+    assert len(applied) == 10
+    assert {(a["campaign_key"], a["trigger"], a["points"], a["cashback"]) for a in applied} == {
+        ("ten", "purchase", 100, "50.00")
+    }
+    assert {a["occurrence"] for a in applied} == {f"purchase:{a['purchase_id']}" for a in applied}
     await _check_ledger(wide_database)
     # the dispatcher credits the ten wallets: the stats show the money given and the budget's
     await dispatch_pending(wide_database, registry.handlers(), now=NOW)

@@ -8,8 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from patron.kit.db import Database
+from patron.kit.outbox import OutboxEvent
 from patron.members import service as member_service
 from patron.rules.vocabulary import Campaign
 from patron.rules.vocabulary.schedules import CampaignSchedule, latest_due
@@ -147,6 +149,35 @@ async def test_a_budget_holds_and_a_blocked_member_gets_nothing(database: Databa
     assert report.applied == 2
     assert report.points == 50
     assert [m for m, *_ in await awards(database)] == members[1:3]
+
+
+async def test_each_application_emits_campaigns_applied(database: Database) -> None:
+    program_id = await apply_program(database, WEEKLY)
+    ann = await enrol(database, program_id, "ann")
+    await run_schedule_campaigns(database, key="default", now=NOW)
+    await run_schedule_campaigns(database, key="default", now=NOW + timedelta(hours=1))
+    async with database.read() as session:
+        rows = await session.execute(
+            select(OutboxEvent.member_id, OutboxEvent.payload).where(
+                OutboxEvent.type == "campaigns.applied"
+            )
+        )
+        found = [(member_id, dict(payload)) for member_id, payload in rows]
+    assert found == [
+        (
+            ann,
+            {
+                "campaign_key": "tuesday",
+                "member_id": ann,
+                "trigger": "schedule",
+                "occurrence": "schedule:2026-12-08",
+                "points": 25,
+                "purchase_id": None,
+                "cashback": "0.00",
+                "currency": "RUB",
+            },
+        )
+    ]
 
 
 async def test_the_daily_jobs_run_the_schedule_campaigns(database: Database) -> None:

@@ -40,6 +40,26 @@ class CampaignBudgetAlert(DomainEvent):
     currency: str | None = None
 
 
+class CampaignApplied(DomainEvent):
+    """A campaign applied to a member, once per application: on a purchase (``trigger``
+    ``purchase``, ``purchase_id``, ``occurrence`` ``purchase:<id>``) in the purchase's unit of
+    work, or on another trigger (``signup``, ``schedule``, ...; ``occurrence`` as in
+    ``campaign_awards``: ``signup``, ``schedule:2027-01-04``, ``event:42``) with its credit.
+    ``points`` it added; ``cashback`` the money its ``credit_wallet`` effects were claimed
+    for (decimal text in ``currency``; ``"0.00"`` without them), credited after the purchase
+    (``wallet.credited``)."""
+
+    type = "campaigns.applied"
+    campaign_key: str
+    member_id: int
+    trigger: str
+    occurrence: str
+    points: int
+    purchase_id: int | None = None
+    cashback: str
+    currency: str
+
+
 class CampaignRaffleDrawn(DomainEvent):
     """A raffle was drawn (``patron campaigns draw``), once: the ``winners`` (member ids in
     order of drawing) from ``entries`` entries of ``participants`` members, and the seed

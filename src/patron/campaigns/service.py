@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.campaigns.events import CampaignBudgetAlert
+from patron.campaigns.events import CampaignApplied, CampaignBudgetAlert
 from patron.campaigns.prizes import PrizeDraws
 from patron.campaigns.raffles import add_entries
 from patron.campaigns.repository import CampaignRepository
@@ -56,6 +56,7 @@ class Claim:
     money_budget: int | None = None  # the campaign's money budget (minor units)
     money_alert_at: int | None = None  # the money spent from which its alert is due
     currency: str = ""  # the program's, for the money alert
+    cashback: int = 0  # what its credit_wallet effects will credit for this purchase
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +196,7 @@ async def _claim(
         budget=budget_points,
         alert_at=budget.alert_at if budget is not None else None,
         money=cost if counted else 0,
+        cashback=cost,
         money_spent=spent[1] if spent is not None and budget_money is not None else None,
         money_budget=budget_money,
         money_alert_at=(
@@ -376,14 +378,27 @@ async def record_applications(
     revenue: int,
     occurred_at: datetime,
     now: datetime,
+    currency: str = "",
 ) -> None:
-    """One ``campaign_applications`` row per campaign applied to the purchase, and the
-    budget alerts its claims made due."""
+    """One ``campaign_applications`` row per campaign applied to the purchase, the budget
+    alerts its claims made due, and a ``campaigns.applied`` per campaign."""
     if outcome.claims:
         await CampaignRepository(session).add_applications(
             program_id, purchase_id, member_id, outcome.applied, revenue, occurred_at, now
         )
         await alert_spent(session, program_id=program_id, claims=outcome.claims, now=now)
+        for claim in outcome.claims:
+            applied = CampaignApplied(
+                campaign_key=claim.key,
+                member_id=member_id,
+                trigger="purchase",
+                occurrence=f"purchase:{purchase_id}",
+                points=claim.points,
+                purchase_id=purchase_id,
+                cashback=format_amount(claim.cashback, currency or claim.currency),
+                currency=currency or claim.currency,
+            )
+            await emit(session, applied, program_id=program_id, occurred_at=now)
     if outcome.entries:
         await add_entries(
             session,

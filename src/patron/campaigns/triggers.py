@@ -17,7 +17,7 @@ one member apply one after the other; then, for the program's campaigns of the t
 4. credits each applied campaign's ``bonus_points`` through the award service with the
    idempotency key ``campaign:<key>:<member>:<occurrence>`` (so a replayed trigger never
    credits twice), which emits ``ledger.credited`` in the same unit of work, and records the
-   ``campaign_awards`` row (the stats count it).
+   ``campaign_awards`` row (the stats count it) and emits ``campaigns.applied``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.awards.service import award
+from patron.campaigns.events import CampaignApplied
 from patron.campaigns.models import CampaignAward
 from patron.campaigns.repository import CampaignRepository
 from patron.campaigns.service import (
@@ -39,6 +40,8 @@ from patron.campaigns.service import (
     claim_selected,
     give_back,
 )
+from patron.kit.money import format_amount
+from patron.kit.outbox import emit
 from patron.ledger import service as ledger_service
 from patron.ledger.sources import LedgerSource
 from patron.members.facts import member_facts
@@ -204,6 +207,16 @@ async def apply_trigger(
             )
         )
         applied[claim.key] = claim.points
+        event = CampaignApplied(
+            campaign_key=claim.key,
+            member_id=member_id,
+            trigger=campaigns[0].trigger.value,
+            occurrence=occurrence,
+            points=claim.points,
+            cashback=format_amount(0, active.program.currency),
+            currency=active.program.currency,
+        )
+        await emit(session, event, program_id=program_id, occurred_at=now)
     await session.flush()
     await alert_spent(
         session,

@@ -245,6 +245,7 @@ async def record_purchase(
             revenue=total,
             occurred_at=data.occurred_at,
             now=now,
+            currency=program.currency,
         )
     if member is not None:
         await _count_rule_usage(session, member.id, active, evaluation.applied_rule_ids, data)
