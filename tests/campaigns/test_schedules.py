@@ -188,3 +188,12 @@ async def test_the_daily_jobs_run_the_schedule_campaigns(database: Database) -> 
     assert report.schedule_campaigns["default"] == {"members_due": 1, "applied": 1, "points": 25}
     twice = await run_daily_jobs(database, now=NOW + timedelta(minutes=5))
     assert twice.schedule_campaigns["default"]["applied"] == 0
+
+
+async def test_a_tier_audience_reads_only_those_tiers(database: Database) -> None:
+    program_id = await apply_program(
+        database, WEEKLY.replace("    effect:", "    audience: {tiers: [gold]}\n    effect:")
+    )
+    await enrol(database, program_id, "ann")  # bronze
+    report = await run_schedule_campaigns(database, key="default", now=NOW)
+    assert report == ScheduleCampaignsReport()

@@ -5,8 +5,9 @@ An occurrence (``schedule:2027-01-04``) is due once its moment (the local date a
 schedule's ``at``) has come, inside the campaign's window, at most
 :data:`patron.rules.vocabulary.schedules.CATCH_UP_DAYS` days late. Its members are the
 program's active members enrolled by the occurrence's moment who were not yet credited every
-campaign of that occurrence; the audience, the limits and the budget are checked when each
-member's campaigns are applied (:func:`patron.campaigns.triggers.apply_trigger`).
+campaign of that occurrence (and, when every campaign of it names tiers, of those tiers); the
+audience, the limits and the budget are checked when each member's campaigns are applied
+(:func:`patron.campaigns.triggers.apply_trigger`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,17 @@ def occurrences_due(
     return groups
 
 
+def _tiers(campaigns: Sequence[Campaign]) -> set[str] | None:
+    """The tiers that may get any of ``campaigns`` when each names its tiers (a prefilter of
+    the members read), else ``None``."""
+    found: set[str] = set()
+    for campaign in campaigns:
+        if campaign.audience.tiers is None:
+            return None
+        found.update(campaign.audience.tiers)
+    return found
+
+
 async def schedules_due(
     session: AsyncSession,
     *,
@@ -69,16 +81,16 @@ async def schedules_due(
             .group_by(CampaignAward.member_id)
             .having(func.count() >= len(keys))
         )
-        rows = await session.scalars(
-            select(Member.id)
-            .where(
-                Member.program_id == program_id,
-                Member.status == MemberStatus.ACTIVE,
-                Member.erased_at.is_(None),
-                Member.enrolled_at <= moment,
-                Member.id.not_in(credited),
-            )
-            .order_by(Member.id)
+        query = select(Member.id).where(
+            Member.program_id == program_id,
+            Member.status == MemberStatus.ACTIVE,
+            Member.erased_at.is_(None),
+            Member.enrolled_at <= moment,
+            Member.id.not_in(credited),
         )
+        tiers = _tiers(group)
+        if tiers is not None:
+            query = query.where(Member.tier_id.in_(sorted(tiers)))
+        rows = await session.scalars(query.order_by(Member.id))
         due += [(Due(int(m), Trigger.SCHEDULE, occurrence, tuple(group)), moment) for m in rows]
     return due
