@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns.events import CampaignApplied, CampaignBudgetAlert
+from patron.campaigns.money_budget import NO_MONEY, Money, money_alert, money_of
 from patron.campaigns.prizes import PrizeDraws
 from patron.campaigns.raffles import add_entries
 from patron.campaigns.repository import CampaignRepository
@@ -122,40 +123,6 @@ async def _checks(
     return with_usage(checks, await repository.member_usage(member_id, limited))
 
 
-@dataclass(frozen=True, slots=True)
-class Money:
-    """What the campaigns' cashback costs a purchase: ``costs`` per campaign key (minor units,
-    the ``credit_wallet`` effects' sum for this purchase), the money budgets in minor units,
-    and the currency (for the reasons)."""
-
-    costs: dict[str, int] = field(default_factory=dict)
-    budgets: dict[str, int] = field(default_factory=dict)
-    currency: str = ""
-
-
-NO_MONEY = Money()
-
-
-def money_of(program: Program, checks: Iterable[CampaignCheck], paid: int) -> Money:
-    """The cashback each campaign of ``checks`` would credit for a purchase whose goods were
-    paid ``paid`` (minor units, other than from the wallet), and the money budgets."""
-    costs: dict[str, int] = {}
-    budgets: dict[str, int] = {}
-    for check in checks:
-        campaign = check.campaign
-        if campaign.budget is not None and campaign.budget.money is not None:
-            budgets[check.key] = program.minor(campaign.budget.money)
-        cost = 0
-        for item in campaign.deferred:
-            credit = item.credit_wallet
-            if credit is not None:
-                minor = program.minor(credit.amount) if credit.amount is not None else 0
-                cost += credit.cashback(paid, minor)
-        if cost:
-            costs[check.key] = cost
-    return Money(costs, budgets, program.currency)
-
-
 async def _claim(
     repository: CampaignRepository,
     program_id: int,
@@ -234,30 +201,18 @@ async def alert_spent(
                 percent_spent=spent * 100 // budget,
             )
             await emit(session, alert, program_id=program_id, occurred_at=now)
-        await _alert_money(session, program_id, claim, now)
-
-
-async def _alert_money(session: AsyncSession, program_id: int, claim: Claim, now: datetime) -> None:
-    """The money budget's ``spent`` alert (``budget: money``), as the points budget's."""
-    spent, due, budget = claim.money_spent, claim.money_alert_at, claim.money_budget
-    if spent is None or due is None or budget is None:
-        return
-    if not spent - claim.money < due <= spent:
-        return
-    if not await CampaignRepository(session).mark_alert(program_id, claim.key, "money_spent", now):
-        return
-    alert = CampaignBudgetAlert(
-        campaign_key=claim.key,
-        alert="spent",
-        budget="money",
-        budget_points=None,
-        spent_points=None,
-        percent_spent=spent * 100 // budget,
-        budget_money=format_amount(budget, claim.currency),
-        spent_money=format_amount(spent, claim.currency),
-        currency=claim.currency,
-    )
-    await emit(session, alert, program_id=program_id, occurred_at=now)
+        money = money_alert(
+            claim.key,
+            spent=claim.money_spent,
+            cost=claim.money,
+            due=claim.money_alert_at,
+            budget=claim.money_budget,
+            currency=claim.currency,
+        )
+        if money is not None and await repository.mark_alert(
+            program_id, claim.key, "money_spent", now
+        ):
+            await emit(session, money, program_id=program_id, occurred_at=now)
 
 
 async def _refusal(
