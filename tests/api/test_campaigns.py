@@ -113,9 +113,19 @@ async def test_a_budget_holds_through_the_direct_route(api: Api) -> None:
         "money_spent": "0.00",
         "revenue": "1000.00",
         "currency": "RUB",
+        "budget_money": None,
+        "budget_money_spent": None,
+        "budget_money_left": None,
     }
     shown = await api.call("GET", "/campaigns/first-ten", role="pos")
-    assert shown.json()["budget"] == {"points": 500, "spent": 500, "left": 0}
+    assert shown.json()["budget"] == {
+        "points": 500,
+        "spent": 500,
+        "left": 0,
+        "money": None,
+        "money_spent": None,
+        "money_left": None,
+    }
     assert shown.json()["uses"] == 10
 
 
@@ -132,6 +142,7 @@ async def test_the_list_shows_each_campaign_with_its_status_now(api: Api) -> Non
         ("welcome", "active", "active"),
         ("birthday", "active", "active"),
         ("loyal-year", "active", "active"),
+        ("monday-morning", "scheduled", "active"),
         ("review-thanks", "active", "active"),
         ("survey-thanks", "active", "active"),
         ("social-share", "active", "active"),
@@ -196,7 +207,14 @@ async def test_post_adds_a_campaign_as_a_new_program_version(api: Api) -> None:
     assert body["program"]["version"] == body["program"]["previous_version"] + 1
     assert body["program"]["changes"][0].startswith("campaigns[spring-bonus]: added")
     assert body["campaign"]["status"] == "scheduled"
-    assert body["campaign"]["budget"] == {"points": 10000, "spent": 0, "left": 10000}
+    assert body["campaign"]["budget"] == {
+        "points": 10000,
+        "spent": 0,
+        "left": 10000,
+        "money": None,
+        "money_spent": None,
+        "money_left": None,
+    }
     # the new version's source keeps the rest of the file, comments included
     source = (await api.call("GET", "/program")).json()["source_yaml"]
     assert source.startswith("# The loyalty program described in our source material")
@@ -216,8 +234,8 @@ async def test_a_bad_campaign_is_refused_with_every_problem_and_changes_nothing(
     error = refused.json()["error"]
     assert error["code"] == "program_invalid"
     assert {d["path"] for d in error["details"]} == {
-        "campaigns[15].window.end",
-        "campaigns[15].stacking",
+        "campaigns[16].window.end",
+        "campaigns[16].stacking",
     }
     assert (await api.call("GET", "/program")).json()["version"] == before
     keyless = await api.call("POST", "/campaigns", json={"name": {"en": "x"}})
@@ -269,7 +287,7 @@ async def test_a_nul_character_is_refused_not_stored(api: Api) -> None:
     await _apply(api, EXAMPLE)
     refused = await api.call("POST", "/campaigns", json={**SPRING, "name": {"en": "a\u0000b"}})
     assert refused.status_code == 422, refused.text
-    assert refused.json()["error"]["details"][0]["path"] == "campaigns[15].name.en"
+    assert refused.json()["error"]["details"][0]["path"] == "campaigns[16].name.en"
     assert refused.json()["error"]["details"][0]["message"] == "must not contain a NUL character"
     written = EXAMPLE.replace('en: "December bonus"', 'en: "Dec\\0ember"')
     put = await api.call("PUT", "/program", content=written.encode())

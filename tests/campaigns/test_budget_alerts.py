@@ -100,6 +100,11 @@ async def test_the_spent_alert_comes_once_at_80_percent(database: Database) -> N
             "exhausted_on": None,
             "ends_on": None,
             "days_elapsed": None,
+            "budget": "points",
+            "budget_money": None,
+            "spent_money": None,
+            "projected_money": None,
+            "currency": None,
         }
     ]
 
@@ -150,6 +155,11 @@ async def test_the_pacing_alert_comes_once_from_the_daily_job(database: Database
         "exhausted_on": "2026-12-21",
         "ends_on": "2026-12-31",
         "days_elapsed": 10,
+        "budget": "points",
+        "budget_money": None,
+        "spent_money": None,
+        "projected_money": None,
+        "currency": None,
     }
 
 
@@ -193,3 +203,34 @@ def test_the_pace_is_due_exactly_when_the_rate_runs_out_early(
         day_end = day_start + timedelta(days=1)
         assert spent * (day_end - START).total_seconds() >= budget * elapsed
         assert spent * (day_start - START).total_seconds() < budget * elapsed
+
+
+async def test_a_money_budget_has_its_own_pacing_alert(database: Database) -> None:
+    # 100.00 cashback a purchase, 500.00 of 1,000.00 after 10.5 of 31 days
+    cashback = (
+        '{points: 100000, money: "1000.00"}\n'
+        '    deferred:\n      - credit_wallet: {amount: "100.00"}'
+    )
+    program_id = await _apply(database, _campaign(cashback))
+    await enrol(database, program_id, "ed")
+    for n in range(5):
+        await _buy(database, "ed", n)
+    assert await run_budget_pacing(database, key="default", now=NOW) == 1
+    assert await run_budget_pacing(database, key="default", now=NOW + timedelta(days=1)) == 0
+    (alert,) = await _alerts(database)
+    assert alert == {
+        "campaign_key": "bonus",
+        "alert": "pacing",
+        "budget_points": None,
+        "spent_points": None,
+        "percent_spent": 50,
+        "projected_points": None,
+        "exhausted_on": "2026-12-21",
+        "ends_on": "2026-12-31",
+        "days_elapsed": 10,
+        "budget": "money",
+        "budget_money": "1000.00",
+        "spent_money": "500.00",
+        "projected_money": "1476.19",
+        "currency": "RUB",
+    }

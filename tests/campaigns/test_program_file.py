@@ -30,7 +30,7 @@ def test_the_example_is_valid_and_the_seed_document_is_unchanged() -> None:
     result = runner.invoke(app, ["program", "validate", str(EXAMPLE)])
     assert result.exit_code == 0, result.output
     assert "campaigns" not in document_of(load_program(SEED_PROGRAM.read_text()))
-    assert len(document_of(load_program(EXAMPLE.read_text()))["campaigns"]) == 15
+    assert len(document_of(load_program(EXAMPLE.read_text()))["campaigns"]) == 16
 
 
 def test_field_problems_come_with_their_paths() -> None:
@@ -63,7 +63,7 @@ def test_field_problems_come_with_their_paths() -> None:
     )
 
 
-def test_a_trigger_not_run_yet_and_a_multiplier_below_one_are_refused() -> None:
+def test_a_schedule_without_its_schedule_and_a_multiplier_below_one_are_refused() -> None:
     assert _problems(
         """
   - key: a
@@ -73,8 +73,9 @@ def test_a_trigger_not_run_yet_and_a_multiplier_below_one_are_refused() -> None:
     effect: {multiply_order: 0.5}
 """
     ) == [
-        "campaigns[0].trigger: schedule campaigns are not done yet (purchase, signup, "
-        "birthday, anniversary, review, survey, event and referral run)",
+        "campaigns[0].schedule: give the schedule exactly when the trigger is schedule",
+        "campaigns[0].effect.multiply_order: needs a purchase; a schedule campaign gives "
+        "bonus_points",
         "campaigns[0].effect.multiply_order: a campaign's multiplier must be above 1 "
         "(it adds points; it never takes them away)",
     ]
@@ -222,3 +223,24 @@ async def test_an_edit_is_a_new_version_whose_diff_names_the_campaign(database: 
         second = await program_service.apply_program(session, text=edited, created_by="test")
     assert (first.version, second.version) == (1, 2)
     assert second.changes == ["campaigns[grand-opening].status: paused -> active"]
+
+
+def test_a_budget_gives_points_money_or_both() -> None:
+    campaign = """
+  - key: a
+    name: {en: A}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    effect: {bonus_points: 1}
+    budget: BUDGET
+"""
+    assert _problems(campaign.replace("BUDGET", "{alert_percent: 50}")) == [
+        "campaigns[0].budget: give points, money or both"
+    ]
+    assert _problems(campaign.replace("BUDGET", '{money: "0.00"}')) == [
+        "campaigns[0].budget.money: must be greater than 0"
+    ]
+    assert _problems(campaign.replace("BUDGET", '{money: "10.005"}')) == [
+        "campaigns[0].budget.money: has more than 2 decimal places for RUB"
+    ]
+    for budget in ('{money: "500.00"}', '{points: 10, money: "500.00", alert_percent: 90}'):
+        load_program(with_campaigns(campaign.replace("BUDGET", budget)))

@@ -12,15 +12,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from patron.campaigns import views
 from patron.campaigns.models import CampaignApplication, CampaignCounter, CampaignMemberUsage
 from patron.kit.db import Database
-from patron.kit.outbox import OutboxEvent
+from patron.kit.outbox import OutboxEvent, dispatch_pending
 from patron.ledger.verify import verify
 from patron.programs import service as program_service
 from patron.purchases.earn import record_purchase
 from patron.purchases.errors import LimitExceededError
 from patron.purchases.models import Purchase
 from patron.purchases.schemas import PurchaseCreate
+from patron.worker import registry
 from tests.campaigns.programs import TUESDAY, with_campaigns
 from tests.purchases.bulk.factories import apply, enrol
 
@@ -191,3 +193,78 @@ async def test_a_purchase_that_fails_after_its_claim_leaves_the_counters(
         await _record(database, _purchase("too-many", "m"))  # 100 + 100 > 150
     assert await _counter(database, "ten") is None
     assert await _applications(database) == (0, 0)
+
+
+async def _money_counter(database: Database, key: str) -> tuple[int, int] | None:
+    async with database.read() as session:
+        counter = await session.get(CampaignCounter, (await _program_id(database), key))
+        return None if counter is None else (counter.uses, counter.money_spent)
+
+
+async def test_a_money_budget_for_ten_credits_applies_exactly_ten_of_fifty(
+    wide_database: Database,
+) -> None:
+    members = [f"m-{n:02d}" for n in range(CONCURRENT)]
+    # 5 % cashback of 1,000.00 is 50.00: a money budget of 500.00 affords ten
+    cashback = (
+        '    deferred:\n      - credit_wallet: {percent: "5"}\n    budget: {money: "500.00"}\n'
+    )
+    points = await _race(wide_database, _bonus(cashback), members)
+    assert sorted(points) == [100] * 40 + [200] * 10
+    assert await _applications(wide_database) == (10, 1000)
+    assert await _money_counter(wide_database, "ten") == (10, 50000)
+    async with wide_database.read() as session:
+        breakdowns = (await session.execute(select(Purchase.breakdown))).scalars().all()
+        alerts = (
+            await session.scalars(
+                select(OutboxEvent.payload).where(OutboxEvent.type == "campaigns.budget_alert")
+            )
+        ).all()
+    refused = [
+        row["reason"]
+        for rows in breakdowns
+        for row in rows
+        if row["rule_id"] == "campaign:ten" and not row["applied"]
+    ]
+    assert len(refused) == 40
+    assert set(refused) == {"money budget used up: 0.00 of 500.00 RUB left, 50.00 needed"}
+    assert [
+        (a["alert"], a["budget"], a["spent_money"], a["budget_points"], a["percent_spent"])
+        for a in alerts
+    ] == [("spent", "money", "400.00", None, 80)]
+    async with wide_database.read() as session:
+        applied = (
+            await session.scalars(
+                select(OutboxEvent.payload).where(OutboxEvent.type == "campaigns.applied")
+            )
+        ).all()
+    assert len(applied) == 10
+    assert {(a["campaign_key"], a["trigger"], a["points"], a["cashback"]) for a in applied} == {
+        ("ten", "purchase", 100, "50.00")
+    }
+    assert {a["occurrence"] for a in applied} == {f"purchase:{a['purchase_id']}" for a in applied}
+    await _check_ledger(wide_database)
+    # the dispatcher credits the ten wallets: the stats show the money given and the budget's
+    await dispatch_pending(wide_database, registry.handlers(), now=NOW)
+    async with wide_database.read() as session:
+        active = await program_service.get_active_program(session, key="races")
+        stats = await views.campaign_stats(session, active=active, key="ten", now=NOW)
+    assert (stats.money_spent, stats.budget_money, stats.budget_money_spent) == (
+        "500.00",
+        "500.00",
+        "500.00",
+    )
+    assert stats.budget_money_left == "0.00"
+
+
+async def test_points_and_money_budgets_together_stop_at_the_first_used_up(
+    wide_database: Database,
+) -> None:
+    members = [f"m-{n:02d}" for n in range(20)]
+    both = (
+        '    deferred:\n      - credit_wallet: {amount: "30.00"}\n'
+        '    budget: {points: 2000, money: "150.00"}\n'
+    )
+    await _race(wide_database, _bonus(both), members)
+    assert await _money_counter(wide_database, "ten") == (5, 15000)
+    assert await _counter(wide_database, "ten") == (5, 500)

@@ -67,6 +67,7 @@ async def test_list_show_and_stats(database: Database) -> None:
         "welcome",
         "birthday",
         "loyal-year",
+        "monday-morning",
         "review-thanks",
         "survey-thanks",
         "social-share",
@@ -76,7 +77,14 @@ async def test_list_show_and_stats(database: Database) -> None:
         "lucky-hundredth",
         "may-raffle",
     ]
-    assert campaigns[0]["budget"] == {"points": 500000, "spent": 400, "left": 499600}
+    assert campaigns[0]["budget"] == {
+        "points": 500000,
+        "spent": 400,
+        "left": 499600,
+        "money": None,
+        "money_spent": None,
+        "money_left": None,
+    }
     text = await _patron(database, "campaigns", "list")
     assert "december-bonus" in text.stdout
     assert "499600 of 500000 points left" in text.stdout

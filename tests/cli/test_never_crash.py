@@ -181,6 +181,7 @@ def test_a_failed_step_is_reported_and_the_others_still_run(url: str) -> None:
         ("review_tiers", "default", "ValidationError"),
         ("refresh_segments", "default", "ValidationError"),
         ("date_campaigns", "default", "ValidationError"),
+        ("schedule_campaigns", "default", "ValidationError"),
         ("budget_pacing", "default", "ValidationError"),
         ("referrals", "default", "ValidationError"),
         ("survey_invitations", None, "ValidationError"),

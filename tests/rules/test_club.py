@@ -98,11 +98,10 @@ def test_a_segment_gated_campaign_names_the_segments() -> None:
         (
             {
                 "trigger": "birthday",
-                "early_access": None,
                 "audience": {"flags": ["vip"]},
                 "effect": {"bonus_points": 5},
             },
-            "audience: segments and flags are read on purchases only",
+            "early_access: for purchase campaigns only, not birthday",
         ),
         ({"early_access": {"audience": {}, "start": "2026-12-08"}}, "name the tiers"),
     ],

@@ -17,18 +17,47 @@ class CampaignBudgetAlert(DomainEvent):
       ``ends_on``; ``projected_points`` is what the whole window would spend at that rate.
       The daily job emits it (from the window's third day).
 
-    Each alert is emitted once per campaign."""
+    ``budget`` says which budget: ``points`` (the fields above) or ``money`` (the cashback
+    budget: ``budget_money``, ``spent_money`` and ``projected_money`` as decimal text in
+    ``currency``; ``budget_points`` and ``spent_points`` are then null).
+
+    Each alert is emitted once per campaign and budget."""
 
     type = "campaigns.budget_alert"
     campaign_key: str
     alert: str
-    budget_points: int
-    spent_points: int
+    budget_points: int | None
+    spent_points: int | None
     percent_spent: int
     projected_points: int | None = None
     exhausted_on: date | None = None
     ends_on: date | None = None
     days_elapsed: int | None = None
+    budget: str = "points"
+    budget_money: str | None = None
+    spent_money: str | None = None
+    projected_money: str | None = None
+    currency: str | None = None
+
+
+class CampaignApplied(DomainEvent):
+    """A campaign applied to a member, once per application: on a purchase (``trigger``
+    ``purchase``, ``purchase_id``, ``occurrence`` ``purchase:<id>``) in the purchase's unit of
+    work, or on another trigger (``signup``, ``schedule``, ...; ``occurrence`` as in
+    ``campaign_awards``: ``signup``, ``schedule:2027-01-04``, ``event:42``) with its credit.
+    ``points`` it added; ``cashback`` the money its ``credit_wallet`` effects were claimed
+    for (decimal text in ``currency``; ``"0.00"`` without them), credited after the purchase
+    (``wallet.credited``)."""
+
+    type = "campaigns.applied"
+    campaign_key: str
+    member_id: int
+    trigger: str
+    occurrence: str
+    points: int
+    purchase_id: int | None = None
+    cashback: str
+    currency: str
 
 
 class CampaignRaffleDrawn(DomainEvent):

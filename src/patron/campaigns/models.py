@@ -34,6 +34,11 @@ class CampaignCounter(Base):
     pacing_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     # qualifying purchases counted by an every-N-th instant prize (migration 0026)
     draws: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # the money (minor units) claimed for the campaign's cashback, and when the money budget's
+    # alerts were emitted (migration 0030)
+    money_spent: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    money_spent_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    money_pacing_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class CampaignMemberUsage(Base):

@@ -7,8 +7,9 @@ spend ``projected_points = spent x window / elapsed``, and the budget runs out a
 ``start + elapsed x budget / spent``: ``exhausted_on`` is the local day its last point goes
 (a budget gone at midnight ran out the day before). The alert is due
 when that is before the window's end, from :data:`MIN_ELAPSED` into the window (the first
-hours' rate says little), for a budget not yet spent. Once per campaign
-(``campaign_counters.pacing_alerted_at``).
+hours' rate says little), for a budget not yet spent. Once per campaign and budget
+(``campaign_counters.pacing_alerted_at``; a money budget, counted in minor units the same
+way, ``money_pacing_alerted_at``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 from patron.campaigns.events import CampaignBudgetAlert
 from patron.campaigns.repository import CampaignRepository
 from patron.kit.db import Database
+from patron.kit.money import format_amount
 from patron.kit.outbox import emit
 from patron.programs import service as program_service
 from patron.rules.vocabulary import Campaign
@@ -78,28 +80,61 @@ async def run_budget_pacing(database: Database, *, key: str, now: datetime) -> i
         state = await repository.pacing_state(active.program_id)
         for campaign in campaigns:
             assert campaign.budget is not None
-            spent, alerted = state.get(campaign.key, (0, False))
-            budget = campaign.budget.points
-            pace = (
-                None
-                if alerted
-                else budget_pace(campaign.window, timezone, now, spent=spent, budget=budget)
-            )
-            if pace is None:
-                continue
-            if not await repository.mark_alert(active.program_id, campaign.key, "pacing", now):
-                continue
-            alert = CampaignBudgetAlert(
-                campaign_key=campaign.key,
-                alert="pacing",
-                budget_points=budget,
-                spent_points=spent,
-                percent_spent=spent * 100 // budget,
-                projected_points=pace.projected_points,
-                exhausted_on=pace.exhausted_on,
-                ends_on=pace.ends_on,
-                days_elapsed=pace.days_elapsed,
-            )
-            await emit(session, alert, program_id=active.program_id, occurred_at=now)
-            emitted += 1
+            spent, alerted, money, money_alerted = state.get(campaign.key, (0, False, 0, False))
+            budgets: list[tuple[str, int, int, bool]] = []
+            if campaign.budget.points is not None:
+                budgets.append(("points", campaign.budget.points, spent, alerted))
+            if campaign.budget.money is not None:
+                minor = active.program.minor(campaign.budget.money)
+                budgets.append(("money", minor, money, money_alerted))
+            for kind, budget, used, done in budgets:
+                alert = None if done else _alert(campaign, kind, budget, used, timezone, now)
+                mark = "pacing" if kind == "points" else "money_pacing"
+                if alert is None or not await repository.mark_alert(
+                    active.program_id, campaign.key, mark, now
+                ):
+                    continue
+                if kind == "money":
+                    alert = _in_money(alert, active.program.currency)
+                await emit(session, alert, program_id=active.program_id, occurred_at=now)
+                emitted += 1
     return emitted
+
+
+def _alert(
+    campaign: Campaign, kind: str, budget: int, spent: int, timezone: str, now: datetime
+) -> CampaignBudgetAlert | None:
+    """The pacing alert of one budget (points, or money in minor units), if it is due."""
+    pace = budget_pace(campaign.window, timezone, now, spent=spent, budget=budget)
+    if pace is None:
+        return None
+    return CampaignBudgetAlert(
+        campaign_key=campaign.key,
+        alert="pacing",
+        budget=kind,
+        budget_points=budget,
+        spent_points=spent,
+        percent_spent=spent * 100 // budget,
+        projected_points=pace.projected_points,
+        exhausted_on=pace.exhausted_on,
+        ends_on=pace.ends_on,
+        days_elapsed=pace.days_elapsed,
+    )
+
+
+def _in_money(alert: CampaignBudgetAlert, currency: str) -> CampaignBudgetAlert:
+    """A money budget's alert: its amounts as decimal text, the points fields null."""
+    assert alert.budget_points is not None
+    assert alert.spent_points is not None
+    assert alert.projected_points is not None
+    return alert.model_copy(
+        update={
+            "budget_money": format_amount(alert.budget_points, currency),
+            "spent_money": format_amount(alert.spent_points, currency),
+            "projected_money": format_amount(alert.projected_points, currency),
+            "currency": currency,
+            "budget_points": None,
+            "spent_points": None,
+            "projected_points": None,
+        }
+    )

@@ -17,17 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns.models import CampaignApplication, CampaignAward, CampaignCounter
 from patron.kit.raw import Sql, raw_of
+from patron.members.models import Member
+from patron.wallet.models import WalletEntry, WalletEntryKind
 
 NO_LIMIT = 2**62  # larger than any count or budget a program file may write
 
 _CLAIM_COUNTER = Sql(
-    "INSERT INTO campaign_counters (program_id, campaign_key, uses, points_spent) "
-    "VALUES ($1, $2, 1, $3) "
+    "INSERT INTO campaign_counters (program_id, campaign_key, uses, points_spent, money_spent) "
+    "VALUES ($1, $2, 1, $3, $6) "
     "ON CONFLICT (program_id, campaign_key) DO UPDATE "
     "SET uses = campaign_counters.uses + 1, "
-    "points_spent = campaign_counters.points_spent + $3 "
+    "points_spent = campaign_counters.points_spent + $3, "
+    "money_spent = campaign_counters.money_spent + $6 "
     "WHERE campaign_counters.uses + 1 <= $4 AND campaign_counters.points_spent + $3 <= $5 "
-    "RETURNING points_spent"
+    "AND campaign_counters.money_spent + $6 <= $7 "
+    "RETURNING points_spent, money_spent"
 )
 _MARK_ALERT = {
     alert: Sql(
@@ -35,10 +39,11 @@ _MARK_ALERT = {
         f"WHERE program_id = $1 AND campaign_key = $2 AND {alert}_alerted_at IS NULL "
         "RETURNING points_spent"
     )
-    for alert in ("spent", "pacing")
+    for alert in ("spent", "pacing", "money_spent", "money_pacing")
 }
 _RELEASE_COUNTER = Sql(
-    "UPDATE campaign_counters SET uses = uses - 1, points_spent = points_spent - $3 "
+    "UPDATE campaign_counters SET uses = uses - 1, points_spent = points_spent - $3, "
+    "money_spent = money_spent - $4 "
     "WHERE program_id = $1 AND campaign_key = $2"
 )
 _CLAIM_MEMBER = Sql(
@@ -101,18 +106,28 @@ class CampaignRepository:
         self.session = session
 
     async def claim_counter(
-        self, program_id: int, key: str, points: int, total: int | None, budget: int | None
-    ) -> int | None:
-        """Count one application of ``points`` if the campaign's global limit and budget
-        allow it (one atomic statement): the points spent with it; ``None`` (refused)
-        changes nothing."""
+        self,
+        program_id: int,
+        key: str,
+        points: int,
+        total: int | None,
+        budget: int | None,
+        money: int = 0,
+        money_budget: int | None = None,
+    ) -> tuple[int, int] | None:
+        """Count one application of ``points`` and ``money`` (minor units) if the campaign's
+        global limit and budgets allow it (one atomic statement): the points and the money
+        spent with it; ``None`` (refused) changes nothing."""
         total = NO_LIMIT if total is None else total
         budget = NO_LIMIT if budget is None else budget
-        if total < 1 or points > budget:  # the insert of a first claim checks nothing
-            return None
+        money_budget = NO_LIMIT if money_budget is None else money_budget
+        if total < 1 or points > budget or money > money_budget:  # a first claim's insert
+            return None  # checks nothing
         raw = await raw_of(self.session)
-        row = await raw.one(_CLAIM_COUNTER, program_id, key, points, total, budget)
-        return None if row is None else int(row[0])
+        row = await raw.one(
+            _CLAIM_COUNTER, program_id, key, points, total, budget, money, money_budget
+        )
+        return None if row is None else (int(row[0]), int(row[1]))
 
     async def mark_alert(self, program_id: int, key: str, alert: str, now: datetime) -> bool:
         """Record that the campaign's ``alert`` (``spent``, ``pacing``) was emitted; ``False``
@@ -120,21 +135,26 @@ class CampaignRepository:
         raw = await raw_of(self.session)
         return await raw.one(_MARK_ALERT[alert], program_id, key, now) is not None
 
-    async def pacing_state(self, program_id: int) -> dict[str, tuple[int, bool]]:
-        """Per campaign key with a counter: the points spent and whether the pacing alert
-        was emitted."""
+    async def pacing_state(self, program_id: int) -> dict[str, tuple[int, bool, int, bool]]:
+        """Per campaign key with a counter: the points spent, whether their pacing alert was
+        emitted, the money spent (minor units) and whether its pacing alert was emitted."""
         rows = await self.session.execute(
             select(
                 CampaignCounter.campaign_key,
                 CampaignCounter.points_spent,
                 CampaignCounter.pacing_alerted_at,
+                CampaignCounter.money_spent,
+                CampaignCounter.money_pacing_alerted_at,
             ).where(CampaignCounter.program_id == program_id)
         )
-        return {str(key): (int(spent), alerted is not None) for key, spent, alerted in rows}
+        return {
+            str(key): (int(spent), alerted is not None, int(money), money_alerted is not None)
+            for key, spent, alerted, money, money_alerted in rows
+        }
 
-    async def release_counter(self, program_id: int, key: str, points: int) -> None:
+    async def release_counter(self, program_id: int, key: str, points: int, money: int = 0) -> None:
         raw = await raw_of(self.session)
-        await raw.run(_RELEASE_COUNTER, program_id, key, points)
+        await raw.run(_RELEASE_COUNTER, program_id, key, points, money)
 
     async def count_draw(self, program_id: int, key: str) -> int:
         """Count one qualifying purchase of an every-N-th prize (one atomic statement that
@@ -176,6 +196,34 @@ class CampaignRepository:
         raw = await raw_of(self.session)
         rows = await raw.all(_counter_query(len(wanted)), program_id, *wanted)
         return {key: (uses, points) for key, uses, points in rows}
+
+    async def money_spent(self, program_id: int, keys: Iterable[str]) -> dict[str, int]:
+        """The money (minor units) claimed per campaign key (keys never claimed are missing)."""
+        wanted = list(keys)
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(CampaignCounter.campaign_key, CampaignCounter.money_spent).where(
+                CampaignCounter.program_id == program_id,
+                CampaignCounter.campaign_key.in_(wanted),
+            )
+        )
+        return {str(key): int(money) for key, money in rows}
+
+    async def cashback_given(self, program_id: int, key: str) -> int:
+        """The cashback (minor units) the campaign's ``credit_wallet`` effects credited to the
+        program's members' wallets (returns taken back not subtracted)."""
+        found = await self.session.scalar(
+            select(func.coalesce(func.sum(WalletEntry.amount), 0))
+            .join(Member, Member.id == WalletEntry.member_id)
+            .where(
+                Member.program_id == program_id,
+                WalletEntry.kind == WalletEntryKind.CREDIT,
+                WalletEntry.source_type == "campaign",
+                WalletEntry.source_id == key,
+            )
+        )
+        return int(found or 0)
 
     async def add_applications(
         self,

@@ -40,11 +40,17 @@ class CampaignLimits(BaseModel):
 
 
 class CampaignBudget(BaseModel):
-    """``points``: the budget; ``spent`` and ``left`` as counted by the claims so far."""
+    """``points``: the points budget (``null`` without one); ``spent`` and ``left`` as counted
+    by the claims so far (``left`` ``null`` without a points budget). ``money``: the money
+    budget (decimal text, ``null`` without one), ``money_spent`` and ``money_left`` as claimed
+    for the campaign's cashback so far."""
 
-    points: int
+    points: int | None
     spent: int
-    left: int
+    left: int | None
+    money: str | None = None
+    money_spent: str | None = None
+    money_left: str | None = None
 
 
 class Campaign(BaseModel):
@@ -82,8 +88,10 @@ class Campaign(BaseModel):
 class CampaignStats(BaseModel):
     """Figures of one campaign over every program version: ``participants`` (members it applied
     to), ``applications``, ``points_spent``, ``budget_points`` and ``budget_left`` (``null``
-    without a budget), ``money_spent`` (no money effects run yet: always ``"0.00"``-like zero)
-    and ``revenue``: the totals of the purchases it applied to, in ``currency``."""
+    without a budget), ``money_spent`` (the cashback its ``credit_wallet`` effects credited to
+    wallets) and ``revenue``: the totals of the purchases it applied to, in ``currency``;
+    ``budget_money``, ``budget_money_spent`` (claimed from it) and ``budget_money_left``
+    (``null`` without a money budget)."""
 
     key: str
     status: str
@@ -96,6 +104,9 @@ class CampaignStats(BaseModel):
     money_spent: str
     revenue: str
     currency: str
+    budget_money: str | None = None
+    budget_money_spent: str | None = None
+    budget_money_left: str | None = None
 
 
 class CampaignChange(BaseModel):

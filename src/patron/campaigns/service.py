@@ -17,10 +17,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.campaigns.events import CampaignBudgetAlert
+from patron.campaigns.events import CampaignApplied, CampaignBudgetAlert
+from patron.campaigns.money_budget import NO_MONEY, Money, money_alert, money_of
 from patron.campaigns.prizes import PrizeDraws
 from patron.campaigns.raffles import add_entries
 from patron.campaigns.repository import CampaignRepository
+from patron.kit.money import format_amount
 from patron.kit.outbox import emit
 from patron.programs.schema import Program
 from patron.rules.campaigns import (
@@ -37,6 +39,7 @@ from patron.rules.engine import DeferredAction
 from patron.rules.hints import Hint
 from patron.rules.trace import BreakdownRow
 from patron.rules.vocabulary import Campaign, Raffle, Trigger
+from patron.rules.vocabulary.campaigns import alert_share
 from patron.rules.vocabulary.prizes import raffle_entries
 
 
@@ -49,6 +52,12 @@ class Claim:
     spent: int | None = None  # the campaign's points spent with this claim (a budget's)
     budget: int | None = None  # the campaign's budget in points
     alert_at: int | None = None  # the points spent from which the budget's alert is due
+    money: int = 0  # the cashback (minor units) claimed from the money budget
+    money_spent: int | None = None  # the campaign's money spent with this claim
+    money_budget: int | None = None  # the campaign's money budget (minor units)
+    money_alert_at: int | None = None  # the money spent from which its alert is due
+    currency: str = ""  # the program's, for the money alert
+    cashback: int = 0  # what its credit_wallet effects will credit for this purchase
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +124,11 @@ async def _checks(
 
 
 async def _claim(
-    repository: CampaignRepository, program_id: int, member_id: int, check: CampaignCheck
+    repository: CampaignRepository,
+    program_id: int,
+    member_id: int,
+    check: CampaignCheck,
+    money: Money = NO_MONEY,
 ) -> Claim | str:
     """Claim one campaign for the purchase: the claim, or why it was refused."""
     campaign = check.campaign
@@ -129,18 +142,37 @@ async def _claim(
         period_key = check.period_key
     total = limits.total if limits is not None else None
     budget_points = budget.points if budget is not None else None
-    counted = total is not None or budget_points is not None
-    spent: int | None = None
+    budget_money = money.budgets.get(check.key)
+    cost = money.costs.get(check.key, 0)
+    counted = total is not None or budget is not None
+    spent: tuple[int, int] | None = None
     if counted:
         spent = await repository.claim_counter(
-            program_id, check.key, check.points, total, budget_points
+            program_id, check.key, check.points, total, budget_points, cost, budget_money
         )
         if spent is None:
             if period_key is not None:
                 await repository.release_member(member_id, check.key, period_key)
-            return await _refusal(repository, program_id, check, total, budget_points)
-    alert_at = budget.alert_at if budget is not None else None
-    return Claim(check.key, check.points, counted, period_key, spent, budget_points, alert_at)
+            return await _refusal(repository, program_id, check, total, budget_points, money)
+    return Claim(
+        check.key,
+        check.points,
+        counted,
+        period_key,
+        spent=spent[0] if spent is not None and budget_points is not None else None,
+        budget=budget_points,
+        alert_at=budget.alert_at if budget is not None else None,
+        money=cost if counted else 0,
+        cashback=cost,
+        money_spent=spent[1] if spent is not None and budget_money is not None else None,
+        money_budget=budget_money,
+        money_alert_at=(
+            alert_share(budget_money, budget.percent)
+            if budget is not None and budget_money is not None
+            else None
+        ),
+        currency=money.currency,
+    )
 
 
 async def alert_spent(
@@ -157,20 +189,30 @@ async def alert_spent(
     repository = CampaignRepository(session)
     for claim in claims:
         spent, due, budget = claim.spent, claim.alert_at, claim.budget
-        if spent is None or due is None or budget is None:
-            continue
-        if not spent - claim.points < due <= spent:
-            continue
-        if not await repository.mark_alert(program_id, claim.key, "spent", now):
-            continue
-        alert = CampaignBudgetAlert(
-            campaign_key=claim.key,
-            alert="spent",
-            budget_points=budget,
-            spent_points=spent,
-            percent_spent=spent * 100 // budget,
+        crossed = spent is not None and due is not None and spent - claim.points < due <= spent
+        if crossed and await repository.mark_alert(program_id, claim.key, "spent", now):
+            assert spent is not None
+            assert budget is not None
+            alert = CampaignBudgetAlert(
+                campaign_key=claim.key,
+                alert="spent",
+                budget_points=budget,
+                spent_points=spent,
+                percent_spent=spent * 100 // budget,
+            )
+            await emit(session, alert, program_id=program_id, occurred_at=now)
+        money = money_alert(
+            claim.key,
+            spent=claim.money_spent,
+            cost=claim.money,
+            due=claim.money_alert_at,
+            budget=claim.money_budget,
+            currency=claim.currency,
         )
-        await emit(session, alert, program_id=program_id, occurred_at=now)
+        if money is not None and await repository.mark_alert(
+            program_id, claim.key, "money_spent", now
+        ):
+            await emit(session, money, program_id=program_id, occurred_at=now)
 
 
 async def _refusal(
@@ -179,12 +221,20 @@ async def _refusal(
     check: CampaignCheck,
     total: int | None,
     budget: int | None,
+    money: Money,
 ) -> str:
     uses, spent = (await repository.counters(program_id, [check.key])).get(check.key, (0, 0))
     if total is not None and uses + 1 > total:
         return f"usage limit reached: applied {uses} of {total} times"
-    assert budget is not None
-    return f"budget used up: {budget - spent} of {budget} points left, {check.points} needed"
+    if budget is not None and spent + check.points > budget:
+        return f"budget used up: {budget - spent} of {budget} points left, {check.points} needed"
+    money_budget = money.budgets.get(check.key, 0)
+    used = (await repository.money_spent(program_id, [check.key])).get(check.key, 0)
+    left, need = format_amount(money_budget - used, money.currency), money.costs.get(check.key, 0)
+    return (
+        f"money budget used up: {left} of {format_amount(money_budget, money.currency)} "
+        f"{money.currency} left, {format_amount(need, money.currency)} needed"
+    )
 
 
 async def give_back(
@@ -196,7 +246,7 @@ async def give_back(
         await repository.release_draw(program_id, key)
     for claim in outcome.claims:
         if claim.counter:
-            await repository.release_counter(program_id, claim.key, claim.points)
+            await repository.release_counter(program_id, claim.key, claim.points, claim.money)
         if claim.period_key is not None:
             await repository.release_member(member_id, claim.key, claim.period_key)
 
@@ -209,15 +259,18 @@ async def claim_for_purchase(
     context: PurchaseContext,
     member_id: int | None,
     reference: str = "",
+    wallet_paid: int = 0,
 ) -> CampaignOutcome:
     """Apply the purchase campaigns to a member's purchase (see the module docstring);
-    ``reference`` is the purchase's external id (an instant prize's draw reads it)."""
+    ``reference`` is the purchase's external id (an instant prize's draw reads it);
+    ``wallet_paid`` what the wallet pays of it (the cashback is on the rest)."""
     if not program.campaigns or member_id is None:
         return NOTHING
     repository = CampaignRepository(session)
     checks = await _checks(repository, program, purchase_campaigns(program), context, member_id)
     draws = PrizeDraws(reference)
-    selection, claims = await claim_selected(session, program_id, member_id, checks, draws)
+    money = money_of(program, checks, context.total - context.shipping - wallet_paid)
+    selection, claims = await claim_selected(session, program_id, member_id, checks, draws, money)
     outcome = _outcome(checks, selection, claims, draws)
     entries = tuple(
         (check.key, count)
@@ -239,6 +292,7 @@ async def claim_selected(
     member_id: int,
     checks: list[CampaignCheck],
     draws: PrizeDraws | None = None,
+    money: Money = NO_MONEY,
 ) -> tuple[Selection, list[Claim]]:
     """Claim what the stacking policies keep of ``checks``; a refused claim (or an instant
     prize not won, drawn by ``draws``) leaves its campaign out, gives the pass's claims back
@@ -254,7 +308,7 @@ async def claim_selected(
                 if lost is not None:
                     refused[check.key] = lost
                     break
-            claimed = await _claim(repository, program_id, member_id, check)
+            claimed = await _claim(repository, program_id, member_id, check, money)
             if isinstance(claimed, str):
                 refused[check.key] = claimed
                 break
@@ -279,14 +333,27 @@ async def record_applications(
     revenue: int,
     occurred_at: datetime,
     now: datetime,
+    currency: str = "",
 ) -> None:
-    """One ``campaign_applications`` row per campaign applied to the purchase, and the
-    budget alerts its claims made due."""
+    """One ``campaign_applications`` row per campaign applied to the purchase, the budget
+    alerts its claims made due, and a ``campaigns.applied`` per campaign."""
     if outcome.claims:
         await CampaignRepository(session).add_applications(
             program_id, purchase_id, member_id, outcome.applied, revenue, occurred_at, now
         )
         await alert_spent(session, program_id=program_id, claims=outcome.claims, now=now)
+        for claim in outcome.claims:
+            applied = CampaignApplied(
+                campaign_key=claim.key,
+                member_id=member_id,
+                trigger="purchase",
+                occurrence=f"purchase:{purchase_id}",
+                points=claim.points,
+                purchase_id=purchase_id,
+                cashback=format_amount(claim.cashback, currency or claim.currency),
+                currency=currency or claim.currency,
+            )
+            await emit(session, applied, program_id=program_id, occurred_at=now)
     if outcome.entries:
         await add_entries(
             session,
@@ -349,7 +416,7 @@ def _would_refuse(check: CampaignCheck, counter: tuple[int, int]) -> str | None:
     limits, budget = check.campaign.limits, check.campaign.budget
     if limits is not None and limits.total is not None and uses + 1 > limits.total:
         return f"usage limit reached: applied {uses} of {limits.total} times"
-    if budget is not None and spent + check.points > budget.points:
+    if budget is not None and budget.points is not None and spent + check.points > budget.points:
         left = budget.points - spent
         return f"budget used up: {left} of {budget.points} points left, {check.points} needed"
     return None

@@ -8,15 +8,16 @@ one member apply one after the other; then, for the program's campaigns of the t
 1. leaves out those already applied to this *occurrence* (a row in ``campaign_awards``:
    ``signup``, ``birthday:2027``, ``review:17``, ``event:42``);
 2. checks the others exactly as a purchase's campaigns are checked (live at the moment,
-   audience, ``tier_in``, the member's per-member limit of the period) and lets the stacking
-   policies choose (:func:`patron.rules.campaigns.select`);
+   audience: tiers, segments, flags, ``new_members`` and attributes, ``tier_in``, the
+   member's per-member limit of the period) and lets the stacking policies choose
+   (:func:`patron.rules.campaigns.select`);
 3. *claims* each chosen campaign's counters (its per-member usage row, its global limit and
    budget row: one atomic upsert each, :func:`patron.campaigns.service.claim_selected`), so
    limits and budgets hold under races as they do for purchases;
 4. credits each applied campaign's ``bonus_points`` through the award service with the
    idempotency key ``campaign:<key>:<member>:<occurrence>`` (so a replayed trigger never
    credits twice), which emits ``ledger.credited`` in the same unit of work, and records the
-   ``campaign_awards`` row (the stats count it).
+   ``campaign_awards`` row (the stats count it) and emits ``campaigns.applied``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.awards.service import award
+from patron.campaigns.events import CampaignApplied
 from patron.campaigns.models import CampaignAward
 from patron.campaigns.repository import CampaignRepository
 from patron.campaigns.service import (
@@ -38,11 +40,15 @@ from patron.campaigns.service import (
     claim_selected,
     give_back,
 )
+from patron.kit.money import format_amount
+from patron.kit.outbox import emit
 from patron.ledger import service as ledger_service
 from patron.ledger.sources import LedgerSource
+from patron.members.facts import member_facts
 from patron.members.models import Member, MemberStatus
 from patron.programs.schemas import ActiveProgram
 from patron.rules.campaigns import CampaignCheck, check_campaigns, with_usage
+from patron.rules.club import is_gated
 from patron.rules.context import PurchaseContext
 from patron.rules.vocabulary import Campaign, Trigger
 
@@ -102,7 +108,14 @@ async def _checks(
     occurred_at: datetime,
 ) -> list[CampaignCheck]:
     program = active.program
-    context = PurchaseContext(occurred_at=occurred_at, lines=(), total=0, tier_id=tier_id)
+    facts = (
+        await member_facts(session, member_id=member_id)
+        if any(is_gated(campaign) for campaign in campaigns)
+        else None
+    )
+    context = PurchaseContext(
+        occurred_at=occurred_at, lines=(), total=0, tier_id=tier_id, member=facts
+    )
     language = program.program.default_language.value
     checks = check_campaigns(
         program, campaigns, context, has_member=True, language=language, usage={}
@@ -194,6 +207,16 @@ async def apply_trigger(
             )
         )
         applied[claim.key] = claim.points
+        event = CampaignApplied(
+            campaign_key=claim.key,
+            member_id=member_id,
+            trigger=campaigns[0].trigger.value,
+            occurrence=occurrence,
+            points=claim.points,
+            cashback=format_amount(0, active.program.currency),
+            currency=active.program.currency,
+        )
+        await emit(session, event, program_id=program_id, occurred_at=now)
     await session.flush()
     await alert_spent(
         session,

@@ -24,13 +24,33 @@ from patron.campaigns.schemas import (
     CampaignWindow,
 )
 from patron.kit.money import format_amount
+from patron.programs.schema import Program
 from patron.programs.schemas import ActiveProgram
 from patron.rules.campaigns import campaign_effect
 from patron.rules.vocabulary import Campaign as Definition
+from patron.rules.vocabulary.campaigns import Budget
 
 
 def _moment(value: date) -> str:
     return value.isoformat(" ", "minutes") if isinstance(value, datetime) else value.isoformat()
+
+
+def _budget(program: Program, budget: Budget, spent: int, money: int) -> CampaignBudget:
+    currency = program.currency
+    points = budget.points
+    found = CampaignBudget(
+        points=points, spent=spent, left=None if points is None else max(points - spent, 0)
+    )
+    if budget.money is None:
+        return found
+    minor = program.minor(budget.money)
+    return found.model_copy(
+        update={
+            "money": format_amount(minor, currency),
+            "money_spent": format_amount(money, currency),
+            "money_left": format_amount(max(minor - money, 0), currency),
+        }
+    )
 
 
 def _read(
@@ -40,6 +60,7 @@ def _read(
     now: datetime,
     seed: tuple[str | None, str | None] = (None, None),
     draws: int = 0,
+    money: int = 0,
 ) -> Campaign:
     program = active.program
     timezone = program.program.timezone
@@ -76,9 +97,7 @@ def _read(
         else CampaignLimits(
             per_member=limits.per_member, period=limits.period.value, total=limits.total
         ),
-        budget=None
-        if budget is None
-        else CampaignBudget(points=budget.points, spent=spent, left=max(budget.points - spent, 0)),
+        budget=None if budget is None else _budget(program, budget, spent, money),
         uses=uses,
         description=definition.description,
         program_version=active.version,
@@ -116,9 +135,9 @@ async def list_campaigns(
 ) -> list[Campaign]:
     """The active program's campaigns in file order."""
     campaigns = active.program.campaigns
-    counters = await CampaignRepository(session).counters(
-        active.program_id, [c.key for c in campaigns]
-    )
+    repository = CampaignRepository(session)
+    counters = await repository.counters(active.program_id, [c.key for c in campaigns])
+    money = await repository.money_spent(active.program_id, [c.key for c in campaigns])
     draws = await _draws(session, active.program_id) if drawn_campaigns(active.program) else {}
     return [
         _read(
@@ -128,6 +147,7 @@ async def list_campaigns(
             now,
             await _seed(session, active, c, now),
             draws.get(c.key, 0),
+            money.get(c.key, 0),
         )
         for c in campaigns
     ]
@@ -144,19 +164,29 @@ async def get_campaign(
     session: AsyncSession, *, active: ActiveProgram, key: str, now: datetime
 ) -> Campaign:
     definition = _definition(active, key)
-    counters = await CampaignRepository(session).counters(active.program_id, [key])
+    repository = CampaignRepository(session)
+    counters = await repository.counters(active.program_id, [key])
+    money = (await repository.money_spent(active.program_id, [key])).get(key, 0)
     seed = await _seed(session, active, definition, now)
     draws = (await _draws(session, active.program_id)).get(key, 0) if seed[0] else 0
-    return _read(active, definition, counters.get(key, (0, 0)), now, seed, draws)
+    return _read(active, definition, counters.get(key, (0, 0)), now, seed, draws, money)
 
 
 async def campaign_stats(
     session: AsyncSession, *, active: ActiveProgram, key: str, now: datetime
 ) -> CampaignStats:
     definition = _definition(active, key)
-    totals = await CampaignRepository(session).totals(active.program_id, key)
+    repository = CampaignRepository(session)
+    totals = await repository.totals(active.program_id, key)
     currency = active.program.currency
     budget = definition.budget.points if definition.budget is not None else None
+    budget_money = (
+        active.program.minor(definition.budget.money)
+        if definition.budget is not None and definition.budget.money is not None
+        else None
+    )
+    claimed = (await repository.money_spent(active.program_id, [key])).get(key, 0)
+    given = await repository.cashback_given(active.program_id, key)
     return CampaignStats(
         key=key,
         status=definition.status_at(now, active.program.program.timezone).value,
@@ -166,7 +196,14 @@ async def campaign_stats(
         budget_points=budget,
         budget_left=None if budget is None else max(budget - totals.points, 0),
         usage_limit=definition.limits.total if definition.limits is not None else None,
-        money_spent=format_amount(0, currency),
+        money_spent=format_amount(given, currency),
         revenue=format_amount(totals.revenue, currency),
         currency=currency,
+        budget_money=None if budget_money is None else format_amount(budget_money, currency),
+        budget_money_spent=None if budget_money is None else format_amount(claimed, currency),
+        budget_money_left=(
+            None
+            if budget_money is None
+            else format_amount(max(budget_money - claimed, 0), currency)
+        ),
     )

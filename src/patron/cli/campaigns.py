@@ -36,7 +36,10 @@ def _budget(campaign: Campaign) -> str:
     if campaign.budget is None:
         return "no budget"
     budget = campaign.budget
-    return f"{budget.left} of {budget.points} points left"
+    parts = [] if budget.points is None else [f"{budget.left} of {budget.points} points left"]
+    if budget.money is not None:
+        parts.append(f"{budget.money_left} of {budget.money} left")
+    return ", ".join(parts)
 
 
 @app.command("list")
@@ -142,6 +145,9 @@ def stats(
         print_json(s.model_dump(mode="json"))
         return
     budget = "no budget" if s.budget_points is None else f"{s.budget_left} of {s.budget_points}"
+    if s.budget_money is not None:
+        money = f"{s.budget_money_left} of {s.budget_money} {s.currency}"
+        budget = money if s.budget_points is None else f"{budget}; {money}"
     typer.echo(
         f"{s.key} ({s.status})\n"
         f"  participants  {s.participants}\n"

@@ -67,6 +67,22 @@ def run_jobs(
         raise typer.Exit(STEP_FAILED_EXIT)
 
 
+def _print_campaigns(report: DailyReport) -> None:
+    for key, dated in report.date_campaigns.items():
+        if dated["applied"] or dated["guarded"]:
+            typer.echo(
+                f"program '{key}': birthday and anniversary campaigns applied {dated['applied']} "
+                f"times ({dated['points']} points), {dated['guarded']} birthdays refused by "
+                "the birth-date guard"
+            )
+    for key, scheduled in report.schedule_campaigns.items():
+        if scheduled["applied"]:
+            typer.echo(
+                f"program '{key}': schedule campaigns applied {scheduled['applied']} times "
+                f"({scheduled['points']} points)"
+            )
+
+
 def _print_report(report: DailyReport, moment: datetime) -> None:
     typer.echo(
         f"as of {moment.isoformat()}: {report.lots_activated} lots activated, "
@@ -96,13 +112,7 @@ def _print_report(report: DailyReport, moment: datetime) -> None:
             f"program '{key}': segments refreshed for {segments['members']} members, "
             f"{segments['at_risk']} at risk{fitted}"
         )
-    for key, dated in report.date_campaigns.items():
-        if dated["applied"] or dated["guarded"]:
-            typer.echo(
-                f"program '{key}': birthday and anniversary campaigns applied {dated['applied']} "
-                f"times ({dated['points']} points), {dated['guarded']} birthdays refused by "
-                "the birth-date guard"
-            )
+    _print_campaigns(report)
     for key, referred in report.referrals.items():
         if referred["qualified"] or referred["rewarded"]:
             typer.echo(

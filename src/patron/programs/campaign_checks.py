@@ -35,8 +35,10 @@ def campaign_problems(program: Program) -> list[str]:
             (f"{path}.when.order_total_gte", campaign.when.order_total_gte),
             (f"{path}.when.order_total_lt", campaign.when.order_total_lt),
         ]
-        if campaign.raffle is not None and campaign.raffle.per_amount is not None:
-            amounts.append((f"{path}.raffle.per_amount", campaign.raffle.per_amount))
+        amounts += [
+            (f"{path}.budget.money", campaign.budget.money if campaign.budget else None),
+            (f"{path}.raffle.per_amount", campaign.raffle.per_amount if campaign.raffle else None),
+        ]
         for j, deferred in enumerate(campaign.deferred):
             here = f"{path}.deferred[{j}]"
             if deferred.issue_reward and deferred.issue_reward.reward not in codes:

@@ -160,6 +160,7 @@ async def record_purchase(
             context=context,
             member_id=member_id,
             reference=data.external_id,
+            wallet_paid=from_wallet,
         )
     points = evaluation.points + offers.points if member is not None else 0
     check_points_limit(program, points)
@@ -244,6 +245,7 @@ async def record_purchase(
             revenue=total,
             occurred_at=data.occurred_at,
             now=now,
+            currency=program.currency,
         )
     if member is not None:
         await _count_rule_usage(session, member.id, active, evaluation.applied_rule_ids, data)

@@ -11,7 +11,8 @@ whose gate is closed (:func:`gate_reason`, the breakdown's text).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from patron.rules.context import PurchaseContext
 from patron.rules.vocabulary import Campaign, CampaignStatus, Trigger
@@ -21,6 +22,7 @@ from patron.rules.vocabulary.audience import (
     MemberFacts,
     check_audience,
 )
+from patron.rules.vocabulary.campaigns import Audience
 
 
 def is_gated(campaign: Campaign) -> bool:
@@ -30,7 +32,37 @@ def is_gated(campaign: Campaign) -> bool:
         campaign.early_access is not None
         or audience.segments is not None
         or audience.flags is not None
+        or audience.new_members is not None
+        or audience.attributes is not None
     )
+
+
+def check_campaign_audience(
+    audience: Audience, facts: MemberFacts, moment: datetime
+) -> Eligibility:
+    """:func:`check_audience` and then a campaign's own kinds: ``new_members`` (enrolled
+    within ``days`` days before ``moment``) and ``attributes`` (each named attribute holds
+    one of its listed values, compared exactly: ``"1"`` is not ``1``, ``true`` not ``1``)."""
+    found = check_audience(audience, facts)
+    if not found.eligible:
+        return found
+    matched = dict(found.params)
+    new = audience.new_members
+    if new is not None:
+        enrolled = facts.enrolled_at
+        if enrolled is None or not moment - timedelta(days=new.days) <= enrolled <= moment:
+            when = enrolled.isoformat() if enrolled else None
+            return Eligibility(False, Code.NOT_NEW_MEMBER, {"days": new.days, "enrolled_at": when})
+        matched["enrolled_at"] = enrolled.isoformat()
+    for name, values in (audience.attributes or {}).items():
+        value = facts.attributes.get(name)
+        if not any(type(value) is type(wanted) and value == wanted for wanted in values):
+            params: dict[str, Any] = {"attribute": name, "values": list(values), "value": value}
+            return Eligibility(False, Code.ATTRIBUTE_NOT_IN_AUDIENCE, params)
+        matched.setdefault("attributes", {})[name] = value
+    if audience.everyone:
+        return found
+    return Eligibility(True, Code.IN_AUDIENCE, matched)
 
 
 def opens_at(campaign: Campaign, timezone: str) -> datetime:
@@ -51,7 +83,7 @@ def gate(campaign: Campaign, timezone: str, moment: datetime, facts: MemberFacts
     start, end = campaign.window.bounds(timezone)
     if moment >= end:
         return Eligibility(False, Code.CLOSED, {"ends_at": end.isoformat()})
-    audience = check_audience(campaign.audience, facts)
+    audience = check_campaign_audience(campaign.audience, facts, moment)
     if not audience.eligible:
         return audience
     if moment >= start:

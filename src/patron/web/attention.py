@@ -53,9 +53,10 @@ async def budgets_near_their_end(
         definition = active.program.campaign(campaign.key)
         if campaign.budget is None or definition is None or definition.budget is None:
             continue
-        if campaign.status == "ended" or campaign.budget.spent < definition.budget.alert_at:
-            continue
+        due = definition.budget.alert_at
         budget = campaign.budget
+        if campaign.status == "ended" or due is None or budget.points is None or budget.spent < due:
+            continue
         found.append(
             BudgetAlert(
                 key=campaign.key,

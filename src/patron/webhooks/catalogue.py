@@ -28,6 +28,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "wallet.credited",
         "wallet.debited",
         "campaigns.budget_alert",
+        "campaigns.applied",
         "campaigns.raffle_drawn",
         "events.recorded",
         "challenges.completed",

@@ -1,8 +1,8 @@
 """The daily jobs: unlock pending points, expire lots, announce points about to expire
 (``points.expiring``, per program), review tiers, record missed ticket
 targets, refresh segments, send survey invitations after purchases, analyse new feedback
-texts, apply the birthday and anniversary campaigns (one member per unit of work,
-:mod:`patron.worker.campaigns`), and emit the campaigns' budget pacing alerts
+texts, apply the birthday and anniversary campaigns and the schedule campaigns (one member per
+unit of work, :mod:`patron.worker.campaigns`), and emit the campaigns' budget pacing alerts
 (:mod:`patron.campaigns.pacing`), and qualify and reward referrals (step ``referrals``,
 :mod:`patron.referrals.rewarding`). The feedback loop (tickets for detractors and negative
 reviews, CSAT invitations after resolved tickets) and tier upgrades after credits are event
@@ -35,7 +35,7 @@ from patron.programs import service as program_service
 from patron.referrals.rewarding import run_referrals
 from patron.support import service as support_service
 from patron.tiers import service as tier_service
-from patron.worker.campaigns import run_date_campaigns
+from patron.worker.campaigns import run_date_campaigns, run_schedule_campaigns
 from patron.worker.segments import program_keys, refresh_program_segments
 
 T = TypeVar("T")
@@ -66,6 +66,8 @@ class DailyReport:
     survey_invitations: int = 0
     feedback_analysed: int = 0
     date_campaigns: dict[str, dict[str, int]] = field(default_factory=dict)
+    schedule_campaigns: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Schedule campaigns' applications, per program key (step ``schedule_campaigns``)."""
     budget_alerts: dict[str, int] = field(default_factory=dict)
     """``campaigns.budget_alert`` (``pacing``) events emitted, per program key."""
     referrals: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -173,6 +175,10 @@ async def _date_campaigns(database: Database, key: str, now: datetime) -> dict[s
     return asdict(await run_date_campaigns(database, key=key, now=now))
 
 
+async def _schedule_campaigns(database: Database, key: str, now: datetime) -> dict[str, int]:
+    return asdict(await run_schedule_campaigns(database, key=key, now=now))
+
+
 async def _pacing(database: Database, key: str, now: datetime) -> int:
     return await run_budget_pacing(database, key=key, now=now)
 
@@ -211,6 +217,9 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
         if refreshed is not None:
             segments[key] = refreshed
     dated = await steps.per_program("date_campaigns", keys, _date_campaigns, database, now)
+    scheduled = await steps.per_program(
+        "schedule_campaigns", keys, _schedule_campaigns, database, now
+    )
     paced = await steps.per_program("budget_pacing", keys, _pacing, database, now)
     referred = await steps.per_program("referrals", keys, _referrals, database, now)
     invited = analysed = 0
@@ -228,6 +237,7 @@ async def run_daily_jobs(database: Database, *, now: datetime) -> DailyReport:
         survey_invitations=invited,
         feedback_analysed=analysed,
         date_campaigns=dated,
+        schedule_campaigns=scheduled,
         budget_alerts=paced,
         referrals=referred,
         failures=steps.failures,

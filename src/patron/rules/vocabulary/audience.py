@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -47,6 +48,8 @@ class MemberFacts:
     tier_id: str | None = None
     segments: frozenset[str] = frozenset()
     flags: frozenset[str] = frozenset()
+    attributes: Mapping[str, Any] = field(default_factory=dict)  # read by campaign audiences
+    enrolled_at: datetime | None = None  # read by a campaign's ``new_members``
 
 
 def flags_of(attributes: Mapping[str, Any] | None) -> frozenset[str]:
@@ -63,6 +66,8 @@ class Code:
     TIER_NOT_IN_AUDIENCE = "tier_not_in_audience"  # params: tiers, tier
     SEGMENT_NOT_IN_AUDIENCE = "segment_not_in_audience"  # params: segments, member_segments
     FLAG_MISSING = "flag_missing"  # params: flags, missing
+    NOT_NEW_MEMBER = "not_new_member"  # params: days, enrolled_at
+    ATTRIBUTE_NOT_IN_AUDIENCE = "attribute_not_in_audience"  # params: attribute, values, value
     TIER_REQUIRED = "tier_required"  # a reward's min_tier; params: min_tier, tier
     EARLY_ACCESS = "early_access"  # params: opens_at, opens_for_everyone_at
     NOT_OPEN_YET = "not_open_yet"  # params: opens_at

@@ -4,9 +4,9 @@ deferred effects, a priority, a stacking policy, limits and a budget.
 
 Campaigns run on a purchase (the default), on a member's signup, birthday or first-purchase
 anniversary, on a review or a survey answer, on a custom event (``trigger: event`` with
-``event: social_share``, posted to ``POST /events``) and on a rewarded referral (both sides).
-``schedule`` is refused by validation rather than stored and silently ignored. ``docs/campaigns.md``
-documents every field.
+``event: social_share``, posted to ``POST /events``), on a rewarded referral (both sides) and
+on a schedule (``trigger: schedule`` with ``schedule: {every: week, weekday: mon}``,
+:mod:`patron.rules.vocabulary.schedules`). ``docs/campaigns.md`` documents every field.
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from pydantic import BeforeValidator, Field, model_validator
 from patron.kit.instant import YEARS_IN_SCHEMA, checked_local
 from patron.kit.strict import WHOLE, Strict
 from patron.rules.vocabulary.audience import MemberAudience
-from patron.rules.vocabulary.base import LimitPeriod, Slug
+from patron.rules.vocabulary.base import LimitPeriod, MoneyAmount, Slug
 from patron.rules.vocabulary.conditions import Conditions
 from patron.rules.vocabulary.effects import Deferred, Effect, EffectType
 from patron.rules.vocabulary.prizes import Prize, Raffle
 from patron.rules.vocabulary.rules import Trigger
+from patron.rules.vocabulary.schedules import CampaignSchedule
 
 RUNNING_TRIGGERS = frozenset(
     {
@@ -37,6 +38,7 @@ RUNNING_TRIGGERS = frozenset(
         Trigger.SURVEY,
         Trigger.EVENT,
         Trigger.REFERRAL,
+        Trigger.SCHEDULE,
     }
 )
 DATE_TRIGGERS = frozenset({Trigger.BIRTHDAY, Trigger.ANNIVERSARY})
@@ -151,14 +153,34 @@ class CampaignNames(Strict):
         return next(name for name in (self.ru, self.pl, self.en) if name is not None)
 
 
+AttributeName = Annotated[str, Field(min_length=1, max_length=64)]
+AttributeValue = Annotated[str, Field(max_length=1000)] | int | bool
+AttributeValues = Annotated[list[AttributeValue], Field(min_length=1, max_length=100)]
+
+
+class NewMembers(Strict):
+    """Members enrolled within ``days`` days before the trigger's moment."""
+
+    days: Annotated[int, WHOLE, Field(ge=1, le=3650, strict=True)]
+
+
 class Audience(MemberAudience):
-    """Who the campaign is for: members of the listed tiers, segments and flags (every member
-    when left out; :mod:`patron.rules.vocabulary.audience`). A campaign applies to members'
-    purchases only; ``segments`` and ``flags`` are read on purchases only (other triggers
-    refuse them). ``tiers`` is written out when null, as it always was (stored documents keep
-    their checksums)."""
+    """Who the campaign is for: members of the listed tiers, segments and flags
+    (:mod:`patron.rules.vocabulary.audience`), members enrolled recently (``new_members``)
+    and members whose free attributes hold one of the listed values (``attributes: {city:
+    [Warsaw, Kraków]}``); every member when left out. Each kind written must hold. A campaign
+    applies to members only. ``tiers`` is written out when null, as it always was (stored
+    documents keep their checksums)."""
 
     tiers: Annotated[list[str], Field(min_length=1)] | None = None
+    new_members: NewMembers | None = Field(default=None, exclude_if=lambda value: value is None)
+    attributes: (
+        Annotated[dict[AttributeName, AttributeValues], Field(min_length=1, max_length=20)] | None
+    ) = Field(default=None, exclude_if=lambda value: value is None)
+
+    @property
+    def everyone(self) -> bool:
+        return super().everyone and self.new_members is None and self.attributes is None
 
 
 class EarlyAccess(Strict):
@@ -200,20 +222,39 @@ DEFAULT_ALERT_PERCENT = 80
 
 
 class Budget(Strict):
-    """The most points the campaign may give in all (over every version of the program).
-    ``alert_percent`` (default 80): the share of the budget whose spending emits a
-    ``campaigns.budget_alert`` (``alert: spent``)."""
+    """The most points (``points``) and/or money (``money``, the cashback of the campaign's
+    ``credit_wallet`` effects, in the program's currency) the campaign may give in all (over
+    every version of the program). ``alert_percent`` (default 80): the share of each budget
+    whose spending emits a ``campaigns.budget_alert`` (``alert: spent``)."""
 
-    points: Count
+    points: Count | None = Field(None, exclude_if=lambda value: value is None)
+    money: MoneyAmount | None = Field(None, exclude_if=lambda value: value is None)
     alert_percent: Annotated[int, WHOLE, Field(ge=1, le=100, strict=True)] | None = Field(
         None, exclude_if=lambda value: value is None
     )
 
+    @model_validator(mode="after")
+    def _some(self) -> Self:
+        if self.points is None and self.money is None:
+            raise ValueError("give points, money or both")
+        if self.money is not None and self.money <= 0:
+            raise ValueError("money: must be greater than 0")
+        return self
+
     @property
-    def alert_at(self) -> int:
-        """The points spent from which the spent alert is due (rounded up)."""
-        percent = self.alert_percent if self.alert_percent is not None else DEFAULT_ALERT_PERCENT
-        return -(-self.points * percent // 100)
+    def percent(self) -> int:
+        return self.alert_percent if self.alert_percent is not None else DEFAULT_ALERT_PERCENT
+
+    @property
+    def alert_at(self) -> int | None:
+        """The points spent from which the spent alert is due (rounded up); ``None`` without
+        a points budget."""
+        return None if self.points is None else alert_share(self.points, self.percent)
+
+
+def alert_share(budget: int, percent: int) -> int:
+    """``percent`` % of ``budget``, rounded up."""
+    return -(-budget * percent // 100)
 
 
 class Occasion(Strict):
@@ -238,6 +279,7 @@ class Campaign(Strict):
     trigger: Trigger = Trigger.PURCHASE
     event: EventType | None = Field(default=None, exclude_if=lambda value: value is None)
     occasion: Occasion | None = Field(default=None, exclude_if=lambda value: value is None)
+    schedule: CampaignSchedule | None = Field(default=None, exclude_if=lambda value: value is None)
     when: Conditions = Conditions()
     effect: Effect | None = Field(default=None, exclude_if=lambda value: value is None)
     prize: Prize | None = Field(default=None, exclude_if=lambda value: value is None)
@@ -289,11 +331,13 @@ class Campaign(Strict):
         if trigger not in RUNNING_TRIGGERS:
             return [
                 f"trigger: {trigger.value} campaigns are not done yet (purchase, signup, "
-                "birthday, anniversary, review, survey, event and referral run)"
+                "birthday, anniversary, review, survey, event, referral and schedule run)"
             ]
         problems: list[str] = []
         if (trigger is Trigger.EVENT) != (self.event is not None):
             problems.append("event: give the custom event's type exactly when the trigger is event")
+        if (trigger is Trigger.SCHEDULE) != (self.schedule is not None):
+            problems.append("schedule: give the schedule exactly when the trigger is schedule")
         if self.occasion is not None and trigger not in DATE_TRIGGERS:
             problems.append("occasion: only birthday and anniversary campaigns have one")
         if (
@@ -310,10 +354,6 @@ class Campaign(Strict):
             return problems
         if self.early_access is not None:
             problems.append(f"early_access: for purchase campaigns only, not {trigger.value}")
-        if self.audience.segments is not None or self.audience.flags is not None:
-            problems.append(
-                f"audience: segments and flags are read on purchases only, not {trigger.value}"
-            )
         problems += [
             f"when.{item.type.value}: needs a purchase; the trigger is {trigger.value}"
             for item in self.when.items()
