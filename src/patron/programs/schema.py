@@ -434,6 +434,7 @@ class Program(Strict):
 
     def partner(self, partner_id: str) -> Partner | None:
         return next((partner for partner in self.partners if partner.id == partner_id), None)
+
     def challenge(self, key: str) -> Challenge | None:
         return next((challenge for challenge in self.challenges if challenge.key == key), None)
 

@@ -105,7 +105,12 @@ def _refusal(campaign: Campaign, column: int, points: int, counters: _Counters) 
     limits, budget = campaign.limits, campaign.budget
     if limits is not None and limits.total is not None and counters.uses[column] + 1 > limits.total:
         return "usage limit reached"
-    if budget is not None and counters.spent[column] + points > budget.points:
+    # a money budget (cashback) is not replayed: docs/simulator.md, "Limits"
+    if (
+        budget is not None
+        and budget.points is not None
+        and counters.spent[column] + points > budget.points
+    ):
         return "budget used up"
     return None
 
