@@ -130,6 +130,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/members/{member_id}/unflag"): Entry(ADMIN, Sample(200)),
     ("GET", "/api/v1/members/{member_id}/ledger"): Entry(STAFF_POS, Sample(200, headers=BY_CARD)),
     ("GET", "/api/v1/members/{member_id}/wallet"): Entry(STAFF_POS, Sample(200, headers=BY_CARD)),
+    ("POST", "/api/v1/members/{member_id}/wallet/adjust"): Entry(
+        ADMIN, Sample(200, json={"amount": "1.00", "reason": "r", "idempotency_key": "adj-{n}"})
+    ),
     ("GET", "/api/v1/members/{member_id}/tier-history"): Entry(
         STAFF_POS, Sample(200, headers=BY_CARD)
     ),
