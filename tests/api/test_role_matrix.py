@@ -248,6 +248,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/campaigns/{key}/raffle"): Entry(
         STAFF, Sample(200, path=f"{API}/campaigns/may-raffle/raffle")
     ),
+    # may-raffle runs until 31 May 2027: the admin's draw is refused as not ended (409); the
+    # draw itself is tests/api/test_raffle_draw.py
+    ("POST", "/api/v1/campaigns/{key}/draw"): Entry(
+        ADMIN, Sample(409, path=f"{API}/campaigns/may-raffle/draw")
+    ),
     # referrals (flagged ones: enrolled with the referrer's email, a self-referral)
     ("GET", "/api/v1/referrals"): Entry(STAFF, Sample(200, query={"status": "flagged"})),
     ("GET", "/api/v1/referrals/kpis"): Entry(STAFF, Sample(200)),
