@@ -50,8 +50,13 @@ class WalletAdjust(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    amount: Annotated[str, Field(min_length=1, max_length=32)]
-    reason: Annotated[str, Field(min_length=1, max_length=255, pattern=NO_NUL)]
+    amount: Annotated[
+        str,
+        Field(pattern=r"^-?\d{1,15}(\.\d{1,4})?$", examples=["-10.00"], description="Signed"),
+    ]
+    reason: Annotated[
+        str, Field(min_length=1, max_length=255, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
+    ]
     idempotency_key: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
 
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query
 from patron.api.deps import Admin, Now, Reader, ReadSession, WriteSession
 from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
+from patron.kit.errors import InvalidInputError
 from patron.members import service as member_service
 from patron.members.errors import MemberNotFoundError
 from patron.programs.errors import ProgramNotFoundError
@@ -56,6 +57,7 @@ async def wallet(
 @raises(
     ProgramNotFoundError,
     MemberNotFoundError,
+    InvalidInputError,
     WalletAdjustmentBelowZeroError,
     WalletEntryConflictError,
 )
