@@ -2,7 +2,9 @@
 
 ``wallet_entries.kind`` also takes ``refund`` (a return gave back what the wallet paid of a
 purchase) and ``adjust`` (an admin's signed correction); ``purchase_returns.wallet_refunded``:
-the part of a return's refund that went back to the member's wallet (minor units).
+the part of a return's refund that went back to the member's wallet (minor units);
+``referrals.clawed_back_at``: when a rewarded referral's points were taken back (its
+qualifying purchase was returned).
 
 Revision ID: 0031
 Revises: 0027
@@ -15,6 +17,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+import patron.kit.db
 
 revision: str = "0031"
 down_revision: str | None = "0027"
@@ -37,9 +41,15 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("wallet_refunded", sa.BigInteger(), server_default="0", nullable=False)
         )
+    with op.batch_alter_table("referrals", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("clawed_back_at", patron.kit.db.UTCDateTime(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("referrals", schema=None) as batch_op:
+        batch_op.drop_column("clawed_back_at")
     with op.batch_alter_table("purchase_returns", schema=None) as batch_op:
         batch_op.drop_column("wallet_refunded")
     op.execute("DELETE FROM wallet_entries WHERE kind IN ('refund', 'adjust')")
