@@ -61,6 +61,7 @@ class Campaign(BaseModel):
     trigger: str
     event: str | None = None  # the custom event's type of a ``trigger: event`` campaign
     occasion: dict[str, int] | None = None  # birthday and anniversary: days, abuse guard
+    referral_side: str | None = None  # a referral campaign's one side (none: both)
     audience_tiers: list[str] | None
     conditions: dict[str, Any]
     effect: CampaignEffect

@@ -14,7 +14,8 @@ qualifying purchase has stood through the return window.
    to ``pending`` (a later purchase may qualify it). Otherwise each side that is an active
    member gets the section's points (a ``bonus`` entry of source ``referral``, key
    ``referral:<id>:<side>``), its reward's coupon, and the ``trigger: referral`` campaigns
-   (occurrence ``referral:<id>:<side>``, with their limits and budgets); event
+   of its side (``referral_side`` ``referrer`` or ``referee``, or none: both sides;
+   occurrence ``referral:<id>:<side>``, with their limits and budgets); event
    ``referrals.rewarded``. Flagged and rejected referrals are never paid.
 3. **Claw back** (one unit of work per referral): a rewarded referral whose purchase was
    returned below the minimum afterwards has its points taken back
@@ -139,7 +140,11 @@ async def _pay_side(
         if coupon is not None:
             coupons.append(str(coupon.code))
             paid.cost += reward.cost_points
-    campaigns = trigger_campaigns(active, Trigger.REFERRAL)
+    campaigns = [
+        campaign
+        for campaign in trigger_campaigns(active, Trigger.REFERRAL)
+        if campaign.referral_side is None or campaign.referral_side.value == side
+    ]
     if campaigns:
         outcome = await apply_trigger(
             session,
