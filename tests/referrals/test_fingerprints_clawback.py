@@ -157,3 +157,17 @@ async def test_a_return_after_the_reward_takes_the_points_back_once(api: Api) ->
     assert await _points_of(api, anna["id"], "referral") == 400
     verified = await api.call("GET", f"/members/{anna['id']}", "staff")
     assert verified.status_code == 200
+
+
+async def test_a_tills_purchase_with_fingerprints_takes_the_standard_route(api: Api) -> None:
+    await apply(api)
+    anna = await enrol(api, "anna", device_fingerprint="phone-1")
+    await enrol(api, "ivan", referral_code=anna["referral_code"])
+    body = {k: v for k, v in _purchase(0, "till-1").items() if k != "member_id"}
+    body |= {"member_external_id": "ivan", "device_fingerprint": "phone-1"}
+    recorded = await api.call("POST", "/purchases", "pos", json=body)
+    assert recorded.status_code == 201, recorded.text
+    [referral] = await referrals(api.database)
+    assert (referral.status, referral.flags) == (ReferralStatus.FLAGGED, ["self_referral"])
+    again = await api.call("POST", "/purchases", "pos", json=body)
+    assert (again.status_code, again.json()["id"]) == (200, recorded.json()["id"])
