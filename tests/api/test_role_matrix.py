@@ -140,6 +140,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/members/{member_id}/unflag"): Entry(ADMIN, Sample(200)),
     ("GET", "/api/v1/members/{member_id}/ledger"): Entry(STAFF_POS, Sample(200, headers=BY_CARD)),
     ("GET", "/api/v1/members/{member_id}/wallet"): Entry(STAFF_POS, Sample(200, headers=BY_CARD)),
+    ("POST", "/api/v1/members/{member_id}/wallet/adjust"): Entry(
+        ADMIN, Sample(200, json={"amount": "1.00", "reason": "r", "idempotency_key": "adj-{n}"})
+    ),
     ("GET", "/api/v1/members/{member_id}/tier-history"): Entry(
         STAFF_POS, Sample(200, headers=BY_CARD)
     ),
@@ -295,6 +298,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/api/v1/campaigns/{key}/raffle"): Entry(
         STAFF, Sample(200, path=f"{API}/campaigns/may-raffle/raffle")
+    ),
+    # may-raffle runs until 31 May 2027: the admin's draw is refused as not ended (409); the
+    # draw itself is tests/api/test_raffle_draw.py
+    ("POST", "/api/v1/campaigns/{key}/draw"): Entry(
+        ADMIN, Sample(409, path=f"{API}/campaigns/may-raffle/draw")
     ),
     # referrals (flagged ones: enrolled with the referrer's email, a self-referral)
     ("GET", "/api/v1/referrals"): Entry(STAFF, Sample(200, query={"status": "flagged"})),

@@ -108,7 +108,7 @@ async def test_a_flagged_referral_is_held_until_approved(api: Api) -> None:
     # the window passes: flagged referrals are neither qualified nor paid
     for days in (1, 20):
         paid = await run_referrals(api.database, key="default", now=now + timedelta(days=days))
-        assert paid == {"qualified": 0, "rewarded": 0}
+        assert paid == {"qualified": 0, "rewarded": 0, "clawed_back": 0}
     assert await referral_credits(api.database) == []
     flagged = (await api.call("GET", "/referrals", "staff", params={"status": "flagged"})).json()
     ids = [item["id"] for item in flagged["items"]]
@@ -133,6 +133,7 @@ async def test_a_flagged_referral_is_held_until_approved(api: Api) -> None:
     assert await run_referrals(api.database, key="default", now=later) == {
         "qualified": 1,
         "rewarded": 1,
+        "clawed_back": 0,
     }
     assert sorted(await referral_credits(api.database)) == sorted(
         [(anna["id"], 500, "referral"), (ivan["id"], 300, "referral")]

@@ -42,6 +42,7 @@ async def test_both_sides_are_paid_once_after_the_return_window(api: Api) -> Non
     assert await run_referrals(api.database, key="default", now=now) == {
         "qualified": 1,
         "rewarded": 0,
+        "clawed_back": 0,
     }
     [referral] = await referrals(api.database)
     assert (referral.status, referral.purchase_id) == (ReferralStatus.QUALIFIED, purchase_id)
@@ -50,12 +51,13 @@ async def test_both_sides_are_paid_once_after_the_return_window(api: Api) -> Non
     assert await run_referrals(api.database, key="default", now=now + timedelta(days=13)) == {
         "qualified": 0,
         "rewarded": 0,
+        "clawed_back": 0,
     }
     assert await referral_credits(api.database) == []
 
     report = await run_daily_jobs(api.database, now=now + timedelta(days=14))
     assert report.failures == []
-    assert report.referrals == {"default": {"qualified": 0, "rewarded": 1}}
+    assert report.referrals == {"default": {"qualified": 0, "rewarded": 1, "clawed_back": 0}}
     credits = sorted(await referral_credits(api.database))
     assert credits == sorted(
         [
@@ -78,7 +80,7 @@ async def test_both_sides_are_paid_once_after_the_return_window(api: Api) -> Non
     # again, and later: nothing more
     for days in (14, 30):
         again = await run_daily_jobs(api.database, now=now + timedelta(days=days))
-        assert again.referrals == {"default": {"qualified": 0, "rewarded": 0}}
+        assert again.referrals == {"default": {"qualified": 0, "rewarded": 0, "clawed_back": 0}}
     assert len(await referral_credits(api.database)) == 4
 
     kpis = (await api.call("GET", "/referrals/kpis", "staff")).json()
@@ -110,7 +112,7 @@ async def test_a_purchase_returned_within_the_window_pays_nothing(api: Api) -> N
     assert response.status_code == 201, response.text
     paid = await run_referrals(api.database, key="default", now=now + timedelta(days=15))
     # 1,500 less 600 is below the 1,000 minimum: back to pending, nothing paid
-    assert paid == {"qualified": 0, "rewarded": 0}
+    assert paid == {"qualified": 0, "rewarded": 0, "clawed_back": 0}
     [referral] = await referrals(api.database)
     assert (referral.status, referral.purchase_id) == (ReferralStatus.PENDING, None)
     assert await referral_credits(api.database) == []
@@ -120,10 +122,12 @@ async def test_a_purchase_returned_within_the_window_pays_nothing(api: Api) -> N
     assert await run_referrals(api.database, key="default", now=later) == {
         "qualified": 1,
         "rewarded": 0,
+        "clawed_back": 0,
     }
     assert await run_referrals(api.database, key="default", now=later + timedelta(days=14)) == {
         "qualified": 0,
         "rewarded": 1,
+        "clawed_back": 0,
     }
     assert sorted(await referral_credits(api.database)) == sorted(
         [(anna["id"], 500, "referral"), (ivan["id"], 300, "referral")]
@@ -141,6 +145,7 @@ async def test_a_program_without_a_referrals_section_records_referrals_and_pays_
     assert await run_referrals(api.database, key="default", now=now + timedelta(days=15)) == {
         "qualified": 0,
         "rewarded": 1,
+        "clawed_back": 0,
     }
     [referral] = await referrals(api.database)
     assert (referral.referrer_points, referral.referee_points, referral.cost_points) == (0, 0, 0)

@@ -1,7 +1,8 @@
 """The wallet's invariant under random sequences of cashback, spends and returns (hypothesis):
 after every step the balance is what a plain model of the rules says (5 % cashback of what
 was paid otherwise, rounded down; a spend above the balance refused and changing nothing; a
-return taking back the purchase's cashback in proportion, never below 0), it is never
+return giving back what the wallet paid in proportion (never more than the return's amount),
+then taking back the purchase's cashback in proportion, never below 0), it is never
 negative, and ``patron verify`` finds no breach. On both databases."""
 
 from __future__ import annotations
@@ -40,6 +41,17 @@ class Model:
         self.balance = 0
         self.credited: dict[int, int] = {}
         self.reversed: dict[int, int] = {}
+        self.spent: dict[int, int] = {}
+        self.refunded: dict[int, int] = {}
+
+    def refund(self, purchase_id: int, refunded: int, paid_for_goods: int, amount: int) -> None:
+        spent = self.spent.get(purchase_id, 0)
+        target = spent if refunded >= paid_for_goods else spent * refunded // paid_for_goods
+        due = min(target - self.refunded.get(purchase_id, 0), amount)
+        event("wallet part given back" if due > 0 else "no wallet part")
+        if due > 0:
+            self.balance += due
+            self.refunded[purchase_id] = self.refunded.get(purchase_id, 0) + due
 
     def reverse(self, purchase_id: int, refunded: int, paid_for_goods: int) -> None:
         credited = self.credited.get(purchase_id, 0)
@@ -97,6 +109,7 @@ async def _run(database: Database, steps: list[tuple[str, int, int]]) -> None:
                 cashback = (total - wallet) * 5 // 100
                 model.balance += cashback
                 model.credited[recorded.purchase.id] = cashback
+                model.spent[recorded.purchase.id] = wallet
                 purchases.append((recorded.purchase.id, total, 0))
         elif purchases:
             index = first % len(purchases)
@@ -112,6 +125,7 @@ async def _run(database: Database, steps: list[tuple[str, int, int]]) -> None:
                     session, active=program, purchase_id=purchase_id, data=data, now=NOW
                 )
             purchases[index] = (purchase_id, total, refunded + amount)
+            model.refund(purchase_id, refunded + amount, total, amount)
             model.reverse(purchase_id, refunded + amount, total)
         assert await _balance(database, member.id) == model.balance >= 0
     assert await breaches(database) == []

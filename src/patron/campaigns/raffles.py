@@ -6,22 +6,26 @@ purchase, written with the purchase: :func:`add_entries`). Once the campaign's w
 committed seed and the entries per member
 (:func:`patron.rules.vocabulary.prizes.draw_winners`), records them with the entries they were
 drawn from (``raffle_draws``, one row per campaign: a second draw answers the first) and emits
-``campaigns.raffle_drawn``. :func:`raffle_view` shows the entries so far and the seed's hash,
-and after the draw the seed, the winners and the entries by member.
+``campaigns.raffle_drawn``; the winners get the raffle's ``prize``, if it names one
+(:mod:`patron.campaigns.raffle_prizes`). :func:`raffle_view` shows the entries so far and
+the seed's hash, and after the draw the seed, the winners and the entries by member.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.audit import service as audit_service
 from patron.campaigns.errors import CampaignNotFoundError, NotARaffleError, RaffleNotEndedError
 from patron.campaigns.events import CampaignRaffleDrawn
 from patron.campaigns.models import RaffleDraw, RaffleEntry
 from patron.campaigns.prizes import ensure_seed, seed_row
+from patron.campaigns.raffle_prizes import give_prizes
 from patron.campaigns.schemas import Raffle, RaffleEntries, RaffleWinner
 from patron.kit.errors import InvalidInputError
 from patron.kit.outbox import emit
@@ -29,6 +33,7 @@ from patron.kit.raw import Sql, json_text, raw_of
 from patron.programs.schemas import ActiveProgram
 from patron.rules.vocabulary import Campaign
 from patron.rules.vocabulary.prizes import MAX_WINNERS, draw_winners, seed_hash
+from patron.rules.vocabulary.prizes import Raffle as RaffleSpec
 
 _INSERT_ENTRY = Sql(
     "INSERT INTO raffle_entries (program_id, campaign_key, purchase_id, member_id, entries, "
@@ -133,7 +138,17 @@ async def draw_raffle(
                 seed=seed,
             )
             await emit(session, event, program_id=program_id, occurred_at=now)
+            await give_prizes(session, active=active, campaign=campaign, winners=chosen, now=now)
+        audit_service.note(session, target=f"campaign:{key}", changed=inserted is not None)
+    else:
+        audit_service.note(session, target=f"campaign:{key}", changed=False)
     return await raffle_view(session, active=active, key=key, now=now)
+
+
+def _prize(raffle: RaffleSpec) -> dict[str, Any] | None:
+    if raffle.prize is None:
+        return None
+    return raffle.prize.model_dump(mode="json", exclude_none=True)
 
 
 async def raffle_view(
@@ -157,6 +172,7 @@ async def raffle_view(
             winners_wanted=raffle.winners,
             seed_hash=None if seed is None else seed.seed_hash,
             drawn=False,
+            prize=_prize(raffle),
         )
     by_member = {int(member): int(entries) for member, entries in drawn.tickets}
     return Raffle(
@@ -167,6 +183,7 @@ async def raffle_view(
         winners_wanted=drawn.requested,
         seed_hash=None if seed is None else seed.seed_hash,
         drawn=True,
+        prize=_prize(raffle),
         drawn_at=drawn.drawn_at,
         seed=None if seed is None else seed.seed,
         winners=[

@@ -4,9 +4,9 @@ status at this moment, and its figures."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from patron.programs.schemas import AppliedProgram
 
@@ -67,6 +67,7 @@ class Campaign(BaseModel):
     trigger: str
     event: str | None = None  # the custom event's type of a ``trigger: event`` campaign
     occasion: dict[str, int] | None = None  # birthday and anniversary: days, abuse guard
+    referral_side: str | None = None  # a referral campaign's one side (none: both)
     audience_tiers: list[str] | None
     conditions: dict[str, Any]
     effect: CampaignEffect
@@ -116,6 +117,15 @@ class CampaignChange(BaseModel):
     program: AppliedProgram
 
 
+class RaffleDraw(BaseModel):
+    """``POST /campaigns/{key}/draw``: ``winners`` to draw (1 to 1000; default the
+    raffle's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    winners: Annotated[int, Field(ge=1, le=1000, strict=True)] | None = None
+
+
 class RaffleWinner(BaseModel):
     rank: int
     member_id: int
@@ -140,6 +150,8 @@ class Raffle(BaseModel):
     winners_wanted: int
     seed_hash: str | None
     drawn: bool
+    prize: dict[str, Any] | None = None
+    """What each winner receives from Patron (``bonus_points`` or ``issue_reward``), if any."""
     drawn_at: datetime | None = None
     seed: str | None = None
     winners: list[RaffleWinner] = []

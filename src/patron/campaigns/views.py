@@ -86,6 +86,7 @@ def _read(
         trigger=definition.trigger.value,
         event=definition.event,
         occasion=dumped.get("occasion"),
+        referral_side=dumped.get("referral_side"),
         audience_tiers=definition.audience.tiers,
         conditions=dumped.get("when", {}),
         effect=CampaignEffect(type=kind.value, value=str(value)),

@@ -114,10 +114,10 @@ def _print_report(report: DailyReport, moment: datetime) -> None:
         )
     _print_campaigns(report)
     for key, referred in report.referrals.items():
-        if referred["qualified"] or referred["rewarded"]:
+        if referred["qualified"] or referred["rewarded"] or referred.get("clawed_back"):
             typer.echo(
                 f"program '{key}': {referred['qualified']} referrals qualified, "
-                f"{referred['rewarded']} rewarded"
+                f"{referred['rewarded']} rewarded, {referred.get('clawed_back', 0)} taken back"
             )
 
 

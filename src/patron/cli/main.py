@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str, Literal["group", "command"]]] = {
     "feedback": ("patron.cli.feedback", "app", "group"),
     "tickets": ("patron.cli.tickets", "app", "group"),
     "members": ("patron.cli.members", "app", "group"),
+    "wallet": ("patron.cli.wallet", "app", "group"),
     "portal": ("patron.cli.portal", "app", "group"),
     "events": ("patron.cli.events", "app", "group"),
     "webhooks": ("patron.cli.webhooks", "app", "group"),

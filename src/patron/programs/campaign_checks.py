@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from patron.programs.schema import Program
+    from patron.rules.vocabulary import Campaign
 
 
 def campaign_problems(program: Program) -> list[str]:
@@ -39,6 +40,7 @@ def campaign_problems(program: Program) -> list[str]:
             (f"{path}.budget.money", campaign.budget.money if campaign.budget else None),
             (f"{path}.raffle.per_amount", campaign.raffle.per_amount if campaign.raffle else None),
         ]
+        problems.extend(_raffle_prize_problems(campaign, path, codes))
         for j, deferred in enumerate(campaign.deferred):
             here = f"{path}.deferred[{j}]"
             if deferred.issue_reward and deferred.issue_reward.reward not in codes:
@@ -53,6 +55,13 @@ def campaign_problems(program: Program) -> list[str]:
                 except ValueError as error:
                     problems.append(str(error))
     return problems
+
+
+def _raffle_prize_problems(campaign: Campaign, path: str, codes: set[str]) -> list[str]:
+    prize = campaign.raffle.prize if campaign.raffle is not None else None
+    if prize is not None and prize.issue_reward and prize.issue_reward not in codes:
+        return [f"{path}.raffle.prize.issue_reward: {prize.issue_reward!r} is not a reward code"]
+    return []
 
 
 def standing_discount_problems(program: Program) -> list[str]:

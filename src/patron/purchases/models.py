@@ -118,6 +118,8 @@ class PurchaseReturn(Base):
     external_id: Mapped[str] = mapped_column(String(128))
     amount: Mapped[int] = mapped_column(BigInteger)
     points_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the part of ``amount`` given back to the member's wallet (migration 0031)
+    wallet_refunded: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list)
     reason: Mapped[str] = mapped_column(String(500), default="")
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())

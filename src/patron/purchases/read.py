@@ -172,6 +172,7 @@ def return_read(record: PurchaseReturn, currency: str) -> ReturnRead:
         external_id=record.external_id,
         amount=format_amount(record.amount, currency),
         points_reversed=record.points_reversed,
+        wallet_refunded=format_amount(record.wallet_refunded or 0, currency),
         occurred_at=record.occurred_at,
         reason=record.reason,
     )

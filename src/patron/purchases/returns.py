@@ -16,8 +16,12 @@ taken back by the same rule, cumulatively in proportion (``floor(credited x refu
 paid_for_goods)``), in the return's unit of work (event ``wallet.debited``, kind
 ``reverse``). A wallet never goes below 0: under ``refuse`` a return that would take more
 cashback than the balance is refused (409 ``wallet_already_spent``); under ``debt`` and
-``cap_at_available`` it takes what is left. What the wallet *paid* of the purchase is not
-given back, as points spent on a coupon are not: the refund ``amount`` is the shop's money.
+``cap_at_available`` it takes what is left. What the wallet *paid* of the purchase is given
+back to the wallet by the same proportion, first (``floor(wallet_paid x refunded /
+paid_for_goods)`` in all, all of it once fully refunded; a ``refund`` entry keyed
+``refund:<purchase id>:<return external id>``, event ``wallet.credited``): that part of the
+return's ``amount`` (never more than it) is ``wallet_refunded``, and the shop pays back the
+rest.
 
 A new return emits ``purchases.returned`` and, when it took points back, ``ledger.debited``
 (kind ``reverse``), in its unit of work; a retry emits nothing.
@@ -181,11 +185,44 @@ async def record_return(
             ) from error
         record.points_reversed = -entry.amount
     if purchase.member_id is not None:
+        record.wallet_refunded = await _refund_wallet_paid(
+            session, active, purchase, amount, data, record.occurred_at, now
+        )
         await _reverse_cashback(session, active, purchase, amount, data, record.occurred_at, now)
     await repository.record_return(purchase, lines, record, returned)
     await _emit(session, active, record, entry)
     await detect_return_cycles(session, active=active, purchase=purchase, now=now)
     return return_read(record, purchase.currency), True
+
+
+async def _refund_wallet_paid(
+    session: AsyncSession,
+    active: ActiveProgram,
+    purchase: Purchase,
+    amount: int,
+    data: ReturnCreate,
+    occurred_at: datetime,
+    now: datetime,
+) -> int:
+    """Give back to the wallet its share of what this return refunds (minor units given)."""
+    assert purchase.member_id is not None
+    if purchase.wallet_paid <= 0:
+        return 0
+    written = await wallet_service.refund_for_purchase(
+        session,
+        program_id=active.program_id,
+        member_id=purchase.member_id,
+        currency=purchase.currency,
+        purchase_id=purchase.id,
+        refunded=purchase.refunded + amount,
+        paid_for_goods=purchase.total - purchase.shipping,
+        at_most=amount,
+        idempotency_key=f"refund:{purchase.id}:{data.external_id}",
+        source_id=f"{purchase.id}:{data.external_id}",
+        occurred_at=occurred_at,
+        now=now,
+    )
+    return 0 if written is None else written.entry.amount
 
 
 async def _reverse_cashback(

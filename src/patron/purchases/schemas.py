@@ -218,6 +218,9 @@ class ReturnRead(BaseModel):
     external_id: str
     amount: str
     points_reversed: int
+    wallet_refunded: str = "0.00"
+    """The part of ``amount`` given back to the member's wallet (what it paid, in proportion);
+    the shop pays back the rest."""
     occurred_at: Moment
     reason: str
 

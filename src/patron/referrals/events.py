@@ -54,3 +54,17 @@ class ReferralRewarded(DomainEvent):
     referee_points: int
     coupon_codes: list[str]
     cost_points: int
+
+
+class ReferralClawedBack(DomainEvent):
+    """A rewarded referral's qualifying purchase was returned below the minimum: the points
+    each side got from it were taken back (``referrer_points``, ``referee_points``: what was
+    taken), once."""
+
+    type = "referrals.clawed_back"
+    referral_id: int
+    member_id: int
+    referrer_id: int
+    purchase_id: int | None
+    referrer_points: int
+    referee_points: int

@@ -1,5 +1,5 @@
 """The referrals' tables: one row per referred member (``referrals``), and the hashed device
-and payment fingerprints given at enrolment (``member_fingerprints``), which the
+and payment fingerprints given at enrolment or with a purchase (``member_fingerprints``), which the
 self-referral check compares."""
 
 from __future__ import annotations
@@ -62,10 +62,13 @@ class Referral(Base):
     flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     review: Mapped[str | None] = mapped_column(String(16), default=None)
+    # the points were taken back: the purchase was returned after the reward (migration 0031)
+    clawed_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class MemberFingerprint(Base):
-    """The SHA-256 of a device or payment fingerprint a member gave (at enrolment)."""
+    """The SHA-256 of a device or payment fingerprint a member gave (at enrolment or with a
+    purchase)."""
 
     __tablename__ = "member_fingerprints"
     __table_args__ = (

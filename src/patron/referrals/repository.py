@@ -43,6 +43,19 @@ class ReferralRepository:
             query = query.with_for_update()
         return await self.session.scalar(query)
 
+    async def open_of_member(self, member_id: int) -> list[Referral]:
+        """The member's ``pending`` and ``qualified`` referrals, as either side, locked."""
+        query = (
+            select(Referral)
+            .where(
+                or_(Referral.referee_id == member_id, Referral.referrer_id == member_id),
+                Referral.status.in_([ReferralStatus.PENDING, ReferralStatus.QUALIFIED]),
+            )
+            .order_by(Referral.id)
+            .with_for_update()
+        )
+        return list(await self.session.scalars(query))
+
     async def add_fingerprints(
         self,
         program_id: int,

@@ -14,8 +14,12 @@ qualifying purchase has stood through the return window.
    to ``pending`` (a later purchase may qualify it). Otherwise each side that is an active
    member gets the section's points (a ``bonus`` entry of source ``referral``, key
    ``referral:<id>:<side>``), its reward's coupon, and the ``trigger: referral`` campaigns
-   (occurrence ``referral:<id>:<side>``, with their limits and budgets); event
+   of its side (``referral_side`` ``referrer`` or ``referee``, or none: both sides;
+   occurrence ``referral:<id>:<side>``, with their limits and budgets); event
    ``referrals.rewarded``. Flagged and rejected referrals are never paid.
+3. **Claw back** (one unit of work per referral): a rewarded referral whose purchase was
+   returned below the minimum afterwards has its points taken back
+   (:mod:`patron.referrals.clawback`).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from patron.programs import service as program_service
 from patron.programs.referral_settings import ReferralSide
 from patron.programs.schemas import ActiveProgram
 from patron.purchases.models import Purchase
+from patron.referrals.clawback import claw_back, due_for_clawback
 from patron.referrals.events import ReferralQualified, ReferralRewarded
 from patron.referrals.models import Referral, ReferralStatus
 from patron.referrals.repository import ReferralRepository
@@ -135,7 +140,11 @@ async def _pay_side(
         if coupon is not None:
             coupons.append(str(coupon.code))
             paid.cost += reward.cost_points
-    campaigns = trigger_campaigns(active, Trigger.REFERRAL)
+    campaigns = [
+        campaign
+        for campaign in trigger_campaigns(active, Trigger.REFERRAL)
+        if campaign.referral_side is None or campaign.referral_side.value == side
+    ]
     if campaigns:
         outcome = await apply_trigger(
             session,
@@ -205,8 +214,9 @@ async def pay(
 
 
 async def run_referrals(database: Database, *, key: str, now: datetime) -> dict[str, int]:
-    """The daily step for one program: qualify, then reward each due referral in a unit of
-    work of its own (so one member's lock is never held while another's is awaited)."""
+    """The daily step for one program: qualify, then reward each due referral, then claw back
+    each returned one, each in a unit of work of its own (so one member's lock is never held
+    while another's is awaited)."""
     async with database.write() as session:
         active = await program_service.get_active_program(session, key=key)
         qualified = await qualify(session, active=active, now=now)
@@ -219,4 +229,11 @@ async def run_referrals(database: Database, *, key: str, now: datetime) -> dict[
         async with database.write() as session:
             if await pay(session, active=active, referral_id=referral_id, now=now):
                 rewarded += 1
-    return {"qualified": qualified, "rewarded": rewarded}
+    async with database.read() as session:
+        returned = await due_for_clawback(session, active)
+    clawed_back = 0
+    for referral_id in returned:
+        async with database.write() as session:
+            if await claw_back(session, active=active, referral_id=referral_id, now=now):
+                clawed_back += 1
+    return {"qualified": qualified, "rewarded": rewarded, "clawed_back": clawed_back}

@@ -49,6 +49,9 @@ class Referral(BaseModel):
     flagged_at: datetime | None
     reviewed_at: datetime | None
     review: str | None
+    clawed_back_at: datetime | None = None
+    """When the points were taken back (the qualifying purchase was returned after the
+    reward)."""
 
 
 class ReferralPage(BaseModel):

@@ -9,7 +9,9 @@ count each other in the velocity check. The checks (any failing one flags the re
 which is then held for an admin's review and never paid until approved):
 
 * ``self_referral``: the referee is the referrer, or has the referrer's email, phone, or a
-  device or payment fingerprint the referrer gave;
+  device or payment fingerprint the referrer gave (at enrolment or with a purchase; a
+  purchase's fingerprints are checked by :func:`check_purchase_fingerprints`, and flag an
+  open referral then);
 * ``velocity``: the referrer already made ``referrals.max_per_day`` referrals in the last 24
   hours;
 * ``referee_not_new``: the enrolment was a replay of an existing member's, another member has
@@ -103,6 +105,45 @@ async def record_fingerprints(
     await ReferralRepository(session).add_fingerprints(
         program_id, member_id, fingerprints(data), now
     )
+
+
+async def check_purchase_fingerprints(
+    session: AsyncSession,
+    *,
+    active: ActiveProgram,
+    member_id: int,
+    data: schemas.EnrolmentReferral,
+    now: datetime,
+) -> list[int]:
+    """Store the fingerprints a purchase of the member was made with (hashed, idempotent),
+    then flag ``self_referral`` each open referral of the member (``pending`` or
+    ``qualified``, as referee or referrer, not approved by an admin) whose two sides now
+    share a device or payment fingerprint: it is held for review (event
+    ``referrals.flagged``). The ids of the referrals flagged now."""
+    repository = ReferralRepository(session)
+    await repository.add_fingerprints(active.program_id, member_id, fingerprints(data), now)
+    flagged: list[int] = []
+    for referral in await repository.open_of_member(member_id):
+        if referral.review is not None or SELF_REFERRAL in referral.flags:
+            continue
+        shared = (await repository.digests(referral.referrer_id)) & (
+            await repository.digests(referral.referee_id)
+        )
+        if not shared:
+            continue
+        referral.status = ReferralStatus.FLAGGED
+        referral.flags = [*referral.flags, SELF_REFERRAL]
+        referral.flagged_at = now
+        await session.flush()
+        event = ReferralFlagged(
+            referral_id=referral.id,
+            member_id=referral.referee_id,
+            referrer_id=referral.referrer_id,
+            flags=list(referral.flags),
+        )
+        await emit(session, event, program_id=active.program_id, occurred_at=now)
+        flagged.append(referral.id)
+    return flagged
 
 
 async def _flags(

@@ -16,7 +16,8 @@ class RewardsRedeemed(DomainEvent):
 class RewardsGranted(DomainEvent):
     """A coupon given without spending points: a deferred ``issue_reward`` effect of a rule
     (``source`` ``rule``, ``source_id`` the rule id) or a campaign (``campaign``, its key)
-    that applied to purchase ``purchase_id``."""
+    that applied to purchase ``purchase_id``; a referral's reward; a raffle's prize
+    (``raffle``, the campaign key; ``purchase_id`` null)."""
 
     type = "rewards.granted"
     member_id: int
@@ -24,7 +25,7 @@ class RewardsGranted(DomainEvent):
     coupon_code: str
     source: str
     source_id: str
-    purchase_id: int
+    purchase_id: int | None
 
 
 class CouponsConsumed(DomainEvent):

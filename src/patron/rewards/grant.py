@@ -33,7 +33,7 @@ async def grant_reward(
     idempotency_key: str,
     source: str,
     source_id: str,
-    purchase_id: int,
+    purchase_id: int | None,
     now: datetime,
 ) -> Row[Any] | None:
     """The coupon granted under ``idempotency_key`` (issued now, or earlier by a run of the

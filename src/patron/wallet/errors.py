@@ -36,3 +36,18 @@ class WalletEntryConflictError(ConflictError):
     """An idempotency key of a wallet entry came back with another amount or member."""
 
     code = "wallet_entry_conflict"
+
+
+class WalletAdjustmentBelowZeroError(ConflictError):
+    """An admin's correction would take the wallet below 0 (a wallet has no debt); nothing
+    was changed."""
+
+    code = "wallet_adjustment_below_zero"
+
+    def __init__(self, *, balance: str, amount: str, currency: str) -> None:
+        super().__init__(
+            f"the wallet holds {balance} {currency}: an adjustment of {amount} would take it "
+            "below 0",
+            field="amount",
+            params={"balance": balance, "amount": amount, "currency": currency},
+        )

@@ -6,8 +6,10 @@ Invariants (checked by :mod:`patron.wallet.verify`, run by ``patron verify``):
 - ``balance`` = Σ entries.amount, and ``balance >= 0``;
 - each entry's ``balance_after`` is the running sum of the wallet's entries up to it (by id),
   and is never negative;
-- ``credit`` entries are positive; ``spend`` and ``reverse`` entries are negative;
+- ``credit`` and ``refund`` entries are positive; ``spend`` and ``reverse`` entries are
+  negative; ``adjust`` entries either (never 0);
 - a purchase's ``reverse`` entries never take back more than its ``credit`` entries gave;
+- a purchase's ``refund`` entries never give back more than its ``spend`` entry took;
 - a purchase's ``wallet_paid`` is what its ``spend`` entry took.
 """
 
@@ -26,6 +28,8 @@ class WalletEntryKind(StrEnum):
     CREDIT = "credit"  # cashback: a deferred ``credit_wallet`` effect
     SPEND = "spend"  # paid part of a purchase
     REVERSE = "reverse"  # a return took back part of a purchase's cashback
+    REFUND = "refund"  # a return gave back part of what the wallet paid of a purchase
+    ADJUST = "adjust"  # an admin's correction, either sign (migration 0031)
 
 
 class Wallet(Base):

@@ -36,6 +36,7 @@ class PurchaseSums:
     credited: int
     reversed: int
     spent: int
+    refunded: int
 
 
 class WalletRepository:
@@ -141,7 +142,8 @@ class WalletRepository:
                     total(WalletEntryKind.CREDIT),
                     total(WalletEntryKind.REVERSE),
                     total(WalletEntryKind.SPEND),
+                    total(WalletEntryKind.REFUND),
                 ).where(WalletEntry.purchase_id == purchase_id)
             )
         ).one()
-        return PurchaseSums(int(row[0]), -int(row[1]), -int(row[2]))
+        return PurchaseSums(int(row[0]), -int(row[1]), -int(row[2]), int(row[3]))

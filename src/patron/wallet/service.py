@@ -1,8 +1,8 @@
-"""Use cases of the wallet: credit (cashback), spend (at a purchase), reverse (at a return),
-read. Services never commit; each write locks the wallet first (:mod:`.repository`) and is
-idempotent by its entry's key (the same key again returns the entry written before, and
-writes and emits nothing). Every new entry emits ``wallet.credited`` or ``wallet.debited`` in
-the caller's unit of work.
+"""Use cases of the wallet: credit (cashback), spend (at a purchase), reverse and refund (at a
+return), read; an admin's correction is :mod:`.adjust`. Services never commit; each write
+locks the wallet first (:mod:`.repository`) and is idempotent by its entry's key (the same
+key again returns the entry written before, and writes and emits nothing). Every new entry
+emits ``wallet.credited`` or ``wallet.debited`` in the caller's unit of work.
 
 Amounts are integers in minor units of the wallet's currency, the program's.
 """
@@ -238,6 +238,54 @@ async def reverse_for_purchase(
         source_id=source_id,
         purchase_id=purchase_id,
         description=f"return of purchase {purchase_id}",
+        occurred_at=occurred_at,
+        now=now,
+    )
+    return Written(entry, True)
+
+
+async def refund_for_purchase(
+    session: AsyncSession,
+    *,
+    program_id: int,
+    member_id: int,
+    currency: str,
+    purchase_id: int,
+    refunded: int,
+    paid_for_goods: int,
+    at_most: int,
+    idempotency_key: str,
+    source_id: str,
+    occurred_at: datetime,
+    now: datetime,
+) -> Written | None:
+    """Give back to the wallet the share of what it paid of purchase ``purchase_id`` that its
+    refunds call for, by the points' proportion (:func:`reversal_target`: cumulative,
+    ``floor(spent x refunded / paid_for_goods)``, all of it once fully refunded), never more
+    than ``at_most`` (this return's refund), as a ``refund`` entry keyed ``idempotency_key``.
+    ``None`` when nothing is due."""
+    repository = WalletRepository(session)
+    if await repository.find(member_id) is None:
+        return None
+    wallet = await repository.lock(member_id, currency, now)
+    found = await repository.entry_by_key(idempotency_key)
+    if found is not None:
+        return Written(found, False)
+    sums = await repository.purchase_sums(purchase_id)
+    due = min(reversal_target(sums.spent, refunded, paid_for_goods) - sums.refunded, at_most)
+    if due <= 0:
+        return None
+    entry = await _write(
+        session,
+        wallet,
+        program_id=program_id,
+        kind=WalletEntryKind.REFUND,
+        amount=due,
+        key=idempotency_key,
+        source_type="return",
+        source_id=source_id,
+        purchase_id=purchase_id,
+        description=f"return of purchase {purchase_id}: paid from the wallet",
         occurred_at=occurred_at,
         now=now,
     )

@@ -6,8 +6,10 @@ Checked for every wallet (definitions in :mod:`patron.wallet.models`):
 - ``wallet_negative``: the balance is not below 0;
 - ``wallet_running_balance``: each entry's ``balance_after`` = the running sum of the
   wallet's entries up to it (by id), and is not below 0;
-- ``wallet_entry_sign``: ``credit`` entries are positive, ``spend`` and ``reverse`` negative;
+- ``wallet_entry_sign``: ``credit`` and ``refund`` entries are positive, ``spend`` and
+  ``reverse`` negative (``adjust`` either);
 - ``wallet_reversed``: a purchase's reversals never exceed the cashback it was credited;
+- ``wallet_refunded``: a purchase's refunds never exceed what the wallet paid of it;
 - ``wallet_entry_in_future``: no entry was created after ``now``.
 
 (``purchases.wallet_paid`` against the spend entries is checked by
@@ -33,8 +35,13 @@ class WalletCheck(StrEnum):
     RUNNING_BALANCE = "wallet_running_balance"
     ENTRY_SIGN = "wallet_entry_sign"
     REVERSED = "wallet_reversed"
+    REFUNDED = "wallet_refunded"
     ENTRY_IN_FUTURE = "wallet_entry_in_future"
     PAID = "wallet_paid"  # checked by patron.purchases.wallet_pay.verify_paid
+
+
+_POSITIVE = frozenset({WalletEntryKind.CREDIT, WalletEntryKind.REFUND})
+_NEGATIVE = frozenset({WalletEntryKind.SPEND, WalletEntryKind.REVERSE})
 
 
 def _sum(expression: Any) -> Any:
@@ -85,8 +92,8 @@ async def _entry_breaches(session: AsyncSession, now: datetime) -> list[Breach]:
         )
     ).subquery()
     wrong_sign = or_(
-        and_(running.c.kind == WalletEntryKind.CREDIT, running.c.amount <= 0),
-        and_(running.c.kind != WalletEntryKind.CREDIT, running.c.amount >= 0),
+        and_(running.c.kind.in_(_POSITIVE), running.c.amount <= 0),
+        and_(running.c.kind.in_(_NEGATIVE), running.c.amount >= 0),
     )
     statement = (
         select(running)
@@ -113,8 +120,8 @@ async def _entry_breaches(session: AsyncSession, now: datetime) -> list[Breach]:
                     row.balance_after,
                 )
             )
-        positive = row.kind == WalletEntryKind.CREDIT
-        if (row.amount > 0) != positive:
+        positive = row.kind in _POSITIVE
+        if row.kind in _POSITIVE | _NEGATIVE and (row.amount > 0) != positive:
             found.append(
                 Breach(
                     WalletCheck.ENTRY_SIGN,
@@ -132,28 +139,42 @@ async def _entry_breaches(session: AsyncSession, now: datetime) -> list[Breach]:
 async def _reversal_breaches(session: AsyncSession) -> list[Breach]:
     credited = _sum(_of_kind(WalletEntryKind.CREDIT))
     reversed_ = -_sum(_of_kind(WalletEntryKind.REVERSE))
+    spent = -_sum(_of_kind(WalletEntryKind.SPEND))
+    refunded = _sum(_of_kind(WalletEntryKind.REFUND))
     statement = (
         select(
             WalletEntry.purchase_id,
             func.min(WalletEntry.member_id).label("member_id"),
             credited.label("credited"),
             reversed_.label("reversed"),
+            spent.label("spent"),
+            refunded.label("refunded"),
         )
         .where(WalletEntry.purchase_id.is_not(None))
         .group_by(WalletEntry.purchase_id)
-        .having(reversed_ > credited)
+        .having(or_(reversed_ > credited, refunded > spent))
         .order_by(WalletEntry.purchase_id)
     )
-    return [
-        Breach(
-            WalletCheck.REVERSED,
-            row.member_id,
-            f"purchase {row.purchase_id}",
-            int(row.credited),
-            int(row.reversed),
-        )
-        for row in await session.execute(statement)
-    ]
+    found: list[Breach] = []
+    for row in await session.execute(statement):
+        subject = f"purchase {row.purchase_id}"
+        if row.reversed > row.credited:
+            found.append(
+                Breach(
+                    WalletCheck.REVERSED,
+                    row.member_id,
+                    subject,
+                    int(row.credited),
+                    int(row.reversed),
+                )
+            )
+        if row.refunded > row.spent:
+            found.append(
+                Breach(
+                    WalletCheck.REFUNDED, row.member_id, subject, int(row.spent), int(row.refunded)
+                )
+            )
+    return found
 
 
 async def verify(session: AsyncSession, *, now: datetime) -> list[Breach]:

@@ -37,6 +37,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "referrals.flagged",
         "referrals.qualified",
         "referrals.rewarded",
+        "referrals.clawed_back",
         "rewards.redeemed",
         "rewards.granted",
         "coupons.consumed",

@@ -14,8 +14,13 @@ from fastapi import APIRouter, Body, Path, status
 from patron.api.deps import Admin, Now, Reader, ReadSession, Staff, WriteSession
 from patron.api.responses import raises
 from patron.campaigns import editing, raffles, views
-from patron.campaigns.errors import CampaignExistsError, CampaignNotFoundError, NotARaffleError
-from patron.campaigns.schemas import Campaign, CampaignChange, CampaignStats, Raffle
+from patron.campaigns.errors import (
+    CampaignExistsError,
+    CampaignNotFoundError,
+    NotARaffleError,
+    RaffleNotEndedError,
+)
+from patron.campaigns.schemas import Campaign, CampaignChange, CampaignStats, Raffle, RaffleDraw
 from patron.kit.errors import InvalidInputError
 from patron.programs.errors import ProgramInvalidError, ProgramNotFoundError
 from patron.programs.schemas import AppliedProgram
@@ -59,6 +64,30 @@ async def raffle(key: Key, session: ReadSession, _: Staff, now: Now) -> Raffle:
     (422 ``not_a_raffle`` for a campaign without ``raffle:``)."""
     active = await get_active_program(session)
     return await raffles.raffle_view(session, active=active, key=key, now=now)
+
+
+@router.post("/{key}/draw", response_model=Raffle)
+@raises(ProgramNotFoundError, CampaignNotFoundError, NotARaffleError, RaffleNotEndedError)
+async def draw_raffle(
+    key: Key,
+    session: WriteSession,
+    principal: Admin,
+    now: Now,
+    data: Annotated[RaffleDraw | None, Body()] = None,
+) -> Raffle:
+    """Draw a raffle's winners from its committed seed once its window is over, record them
+    and give them the raffle's prize, as ``patron campaigns draw``; drawn before, the recorded
+    draw is answered (whatever ``winners`` says) and nothing changes. 409
+    ``raffle_not_ended`` before the window's end."""
+    active = await get_active_program(session)
+    return await raffles.draw_raffle(
+        session,
+        active=active,
+        key=key,
+        winners=None if data is None else data.winners,
+        now=now,
+        drawn_by=f"key:{principal.key_id}",
+    )
 
 
 CampaignBody = Annotated[

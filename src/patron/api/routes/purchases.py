@@ -63,6 +63,8 @@ from patron.purchases.schemas import (
     ReturnCreate,
     ReturnRead,
 )
+from patron.referrals import service as referral_service
+from patron.referrals.schemas import EnrolmentReferral, Fingerprint
 from patron.wallet.errors import (
     InsufficientWalletError,
     WalletAlreadySpentError,
@@ -72,6 +74,27 @@ from patron.wallet.errors import (
 router = APIRouter(prefix="/purchases", tags=["purchases"])
 
 PurchaseId = Annotated[int, Path(gt=0, le=2**63 - 1)]
+
+
+class PurchaseWithFingerprints(PurchaseCreate):
+    """A purchase and, when the shop has them, the ``device_fingerprint`` and
+    ``payment_fingerprint`` it was made with (as at enrolment: stored hashed for the member,
+    compared by the self-referral check; not part of the purchase's idempotency). The fast
+    path takes purchases without them; with them, the standard route records them."""
+
+    device_fingerprint: Fingerprint | None = None
+    payment_fingerprint: Fingerprint | None = None
+
+    def purchase(self) -> PurchaseCreate:
+        return PurchaseCreate.model_validate(self.model_dump(exclude=_FINGERPRINTS))
+
+    def fingerprints(self) -> EnrolmentReferral:
+        return EnrolmentReferral.model_validate(self.model_dump(include=_FINGERPRINTS))
+
+
+_FINGERPRINTS = {"device_fingerprint", "payment_fingerprint"}
+
+
 # who may record a purchase: one declaration for both ways in, the fast path and the route
 _RECORDS = allow(Role.POS)
 _PURCHASE_JSON = TypeAdapter(PurchaseRead)
@@ -146,7 +169,7 @@ async def _active_program_of_group(session: AsyncSession) -> ActiveProgram:
     VelocityExceededError,
 )
 async def create_purchase(
-    data: PurchaseCreate,
+    data: PurchaseWithFingerprints,
     session: WriteSession,
     response: Response,
     _: Annotated[Principal, Depends(_RECORDS)],
@@ -156,10 +179,17 @@ async def create_purchase(
     """Record a completed purchase and credit its points (201), or answer a retry of the same
     body with the same result (200). A different body with the same ``external_id`` is 409
     ``idempotency_conflict``. A till that names the member by ``member_id`` presents the
-    member it identified (``X-Patron-Member-Token``, ``-External-Id`` or ``-Phone``)."""
+    member it identified (``X-Patron-Member-Token``, ``-External-Id`` or ``-Phone``).
+    ``device_fingerprint`` and ``payment_fingerprint`` are stored hashed for the member and
+    compared with the other side of the member's open referral (self-referral check)."""
     await till.check(session, data.member_id, now=now)
     active = await get_active_program(session)
-    recorded = await earn.record_purchase(session, active=active, data=data, now=now)
+    recorded = await earn.record_purchase(session, active=active, data=data.purchase(), now=now)
+    member_id = recorded.purchase.member_id
+    if member_id is not None and (data.device_fingerprint or data.payment_fingerprint):
+        await referral_service.check_purchase_fingerprints(
+            session, active=active, member_id=member_id, data=data.fingerprints(), now=now
+        )
     if not recorded.created:
         response.status_code = status.HTTP_200_OK
     return recorded.purchase

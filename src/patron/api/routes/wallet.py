@@ -1,6 +1,7 @@
 """``GET /members/{id}/wallet``: the member's cashback wallet, its balance and its entries
 (issue 12, part 5). Who may read it is the member's ledger's rule: admin, staff, and a till
-for the member it identified (:mod:`patron.api.till_identity`)."""
+for the member it identified (:mod:`patron.api.till_identity`).
+``POST /members/{id}/wallet/adjust``: an admin's correction, audited."""
 
 from __future__ import annotations
 
@@ -8,15 +9,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from patron.api.deps import Now, Reader, ReadSession
+from patron.api.deps import Admin, Now, Reader, ReadSession, WriteSession
 from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
+from patron.kit.errors import InvalidInputError
 from patron.members import service as member_service
 from patron.members.errors import MemberNotFoundError
 from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
 from patron.wallet import service as wallet_service
-from patron.wallet.schemas import WalletPage
+from patron.wallet.adjust import adjust_wallet
+from patron.wallet.errors import WalletAdjustmentBelowZeroError, WalletEntryConflictError
+from patron.wallet.schemas import WalletAdjust, WalletAdjusted, WalletPage
 
 router = APIRouter(prefix="/members", tags=["wallet"])
 
@@ -46,4 +50,29 @@ async def wallet(
         currency=active.program.currency,
         limit=limit,
         cursor=cursor,
+    )
+
+
+@router.post("/{member_id}/wallet/adjust", response_model=WalletAdjusted)
+@raises(
+    ProgramNotFoundError,
+    MemberNotFoundError,
+    InvalidInputError,
+    WalletAdjustmentBelowZeroError,
+    WalletEntryConflictError,
+)
+async def adjust(
+    member_id: MemberId, data: WalletAdjust, session: WriteSession, _: Admin, now: Now
+) -> WalletAdjusted:
+    """Correct the member's wallet by a signed ``amount`` (a decimal string in the program's
+    currency) with a ``reason``, once per ``idempotency_key``: the same key again answers the
+    entry written before (``created`` false). Below 0: 409 ``wallet_adjustment_below_zero``."""
+    active = await get_active_program(session)
+    return await adjust_wallet(
+        session,
+        program_id=active.program_id,
+        currency=active.program.currency,
+        member_id=member_id,
+        data=data,
+        now=now,
     )

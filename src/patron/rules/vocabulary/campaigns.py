@@ -269,6 +269,13 @@ class Occasion(Strict):
     )
 
 
+class ReferralParty(StrEnum):
+    """The side of a referral a ``trigger: referral`` campaign rewards (none: both)."""
+
+    REFERRER = "referrer"
+    REFEREE = "referee"
+
+
 class Campaign(Strict):
     key: Slug
     name: CampaignNames
@@ -280,6 +287,9 @@ class Campaign(Strict):
     event: EventType | None = Field(default=None, exclude_if=lambda value: value is None)
     occasion: Occasion | None = Field(default=None, exclude_if=lambda value: value is None)
     schedule: CampaignSchedule | None = Field(default=None, exclude_if=lambda value: value is None)
+    referral_side: ReferralParty | None = Field(
+        default=None, exclude_if=lambda value: value is None
+    )
     when: Conditions = Conditions()
     effect: Effect | None = Field(default=None, exclude_if=lambda value: value is None)
     prize: Prize | None = Field(default=None, exclude_if=lambda value: value is None)
@@ -338,6 +348,8 @@ class Campaign(Strict):
             problems.append("event: give the custom event's type exactly when the trigger is event")
         if (trigger is Trigger.SCHEDULE) != (self.schedule is not None):
             problems.append("schedule: give the schedule exactly when the trigger is schedule")
+        if self.referral_side is not None and trigger is not Trigger.REFERRAL:
+            problems.append("referral_side: only referral campaigns have one")
         if self.occasion is not None and trigger not in DATE_TRIGGERS:
             problems.append("occasion: only birthday and anniversary campaigns have one")
         if (

@@ -54,14 +54,29 @@ class Prize(Strict):
         return int(self.probability * PPM)
 
 
+class RafflePrize(Strict):
+    """What each winner of a raffle receives from Patron: exactly one of ``bonus_points``
+    (points through the ledger) and ``issue_reward`` (a coupon of that catalogue reward)."""
+
+    bonus_points: Positive | None = None
+    issue_reward: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.bonus_points is None) == (self.issue_reward is None):
+            raise ValueError("give exactly one of bonus_points, issue_reward")
+        return self
+
+
 class Raffle(Strict):
     """Entries per purchase the campaign applies to: ``per_purchase`` entries, or one per whole
     ``per_amount`` of the purchase's total (exactly one of them); ``winners`` drawn by
-    default."""
+    default; ``prize``: what each winner receives (none: the shop hands the prize over)."""
 
     per_purchase: Positive | None = None
     per_amount: MoneyAmount | None = None
     winners: Annotated[int, WHOLE, Field(gt=0, le=MAX_WINNERS, strict=True)] = 1
+    prize: RafflePrize | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Self:
