@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_
 
 from patron.feedback.errors import require_unique_question_ids
 from patron.feedback.models import SurveySource
+from patron.kit.pages import Page
 from patron.kit.text import NO_NUL
 from patron.programs.feedback_settings import (
     Question,
@@ -155,8 +156,11 @@ class SurveyResponse(_Output):
     answers: list[Answer]
 
 
-class SurveyResponsePage(_Output):
-    items: list[SurveyResponse]
+class SurveyResponsePage(Page[SurveyResponse]):
+    cursor_scope = "survey_responses"
+    cursor_from = "next_after"
+    legacy_fields = ("next_after",)
+
     next_after: int | None
 
 
@@ -211,8 +215,11 @@ class Review(_Output):
     replies: list[ReviewReply]
 
 
-class ReviewPage(_Output):
-    items: list[Review]
+class ReviewPage(Page[Review]):
+    cursor_scope = "reviews"
+    cursor_from = "next_after"
+    legacy_fields = ("next_after",)
+
     next_after: int | None
 
 

@@ -22,6 +22,7 @@ from pydantic import (
     StrictStr,
 )
 
+from patron.kit.pages import Page
 from patron.kit.text import NO_NUL
 from patron.members.errors import BirthDateInFutureError
 from patron.members.models import ConsentChannel, Language, MemberStatus
@@ -274,13 +275,14 @@ class Flag(BaseModel):
     cleared_at: datetime | None
 
 
-class MemberPage(BaseModel):
+class MemberPage(Page[Member]):
     """One page of members in id order; pass ``next_after`` as ``after`` for the next page
     (``None``: this was the last page)."""
 
-    model_config = ConfigDict(frozen=True)
+    cursor_scope = "members"
+    cursor_from = "next_after"
+    legacy_fields = ("next_after",)
 
-    items: list[Member]
     next_after: int | None
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from patron.kit.pages import Page
 from patron.referrals.models import ReferralStatus
 
 # the alphabet of ``patron.kit.ids.random_code``; read case-insensitively
@@ -51,13 +52,14 @@ class Referral(BaseModel):
     review: str | None
 
 
-class ReferralPage(BaseModel):
+class ReferralPage(Page[Referral]):
     """One page of referrals in id order; ``next_after`` is the ``after`` of the next page
     (``None``: the last page)."""
 
-    model_config = ConfigDict(frozen=True)
+    cursor_scope = "referrals"
+    cursor_from = "next_after"
+    legacy_fields = ("next_after",)
 
-    items: list[Referral]
     next_after: int | None
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from patron.kit.pages import Page
 from patron.support.states import (
     AuthorKind,
     GoodwillStatus,
@@ -106,12 +107,14 @@ class TicketDetail(Ticket):
     goodwill: list[Goodwill]
 
 
-class TicketPage(BaseModel):
-    """Tickets in queue order; ``next_offset`` is None on the last page."""
+class TicketPage(Page[Ticket]):
+    """Tickets in queue order; ``next_offset`` (and ``next_cursor``) is None on the last
+    page."""
 
-    model_config = ConfigDict(frozen=True)
+    cursor_scope = "tickets"
+    cursor_from = "next_offset"
+    legacy_fields = ("next_offset",)
 
-    items: list[Ticket]
     next_offset: int | None
 
 

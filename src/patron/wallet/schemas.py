@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from patron.kit.pages import Page
+
 
 class WalletEntryRead(BaseModel):
     """One entry: ``amount`` is signed (``credit`` positive; ``spend`` and ``reverse``
@@ -25,15 +27,13 @@ class WalletEntryRead(BaseModel):
     created_at: datetime
 
 
-class WalletPage(BaseModel):
+class WalletPage(Page[WalletEntryRead]):
     """The member's wallet: its balance now and a page of its entries, newest first; pass
     ``next_cursor`` back as ``cursor`` for the next page (None: no more). A member who never
     had cashback has a balance of 0 in the program's currency and no entries."""
 
-    model_config = ConfigDict(frozen=True)
+    cursor_scope = "wallet"
 
     member_id: int
     currency: str
     balance: str
-    items: list[WalletEntryRead]
-    next_cursor: str | None

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, StrictBool
 
 from patron.api.deps import Admin, Now, Pos, Reader, ReadSession, Staff, WriteSession
 from patron.api.member_view import shown_to
+from patron.api.paging import PageCursor
 from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
 from patron.audit import service as audit_service
@@ -179,6 +180,7 @@ async def list_members(
     session: ReadSession,
     _: Staff,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    cursor: PageCursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     member_status: Annotated[MemberStatus | None, Query(alias="status")] = None,
     flagged: bool | None = None,
@@ -191,7 +193,7 @@ async def list_members(
     return await member_service.list_members(
         session,
         program_id=active.program_id,
-        after=after,
+        after=MemberPage.resume(cursor, after),
         limit=limit,
         status=member_status,
         flagged=flagged,
@@ -344,8 +346,8 @@ async def ledger(
     till: TillIdentityDep,
     now: Now,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    # up to 18 digits: an entry id below 10**18 (20 digits once passed 2**64 to the database)
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+    # the kit's cursor, or the last id in 1 to 18 digits as before (docs/api.md)
+    cursor: PageCursor = None,
 ) -> EntryPage:
     """The member's ledger entries, newest first; pass ``next_cursor`` back as ``cursor``."""
     await till.check(session, member_id, now=now)

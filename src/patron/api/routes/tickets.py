@@ -16,6 +16,7 @@ from patron.access.errors import RoleForbiddenError
 from patron.access.models import Role
 from patron.access.schemas import Principal
 from patron.api.deps import Admin, Now, ReadSession, Staff, WriteSession, allow
+from patron.api.paging import PageCursor
 from patron.api.params import IsoMoment, QueryBool
 from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
@@ -175,6 +176,7 @@ async def list_tickets(
     priority_support: QueryBool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cursor: PageCursor = None,
 ) -> TicketPageSchema:
     """Tickets in queue order: explicit priority, then members with the ``priority_support``
     perk, then the oldest. ``breached=true``: a target was missed (recorded or overdue now)."""
@@ -187,7 +189,12 @@ async def list_tickets(
         has_priority_support=priority_support,
     )
     return await ticket_service.list_tickets(
-        session, active=active, where=where, now=now, limit=limit, offset=offset
+        session,
+        active=active,
+        where=where,
+        now=now,
+        limit=limit,
+        offset=TicketPageSchema.resume(cursor, offset or None, legacy_name="offset") or 0,
     )
 
 
