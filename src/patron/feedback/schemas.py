@@ -25,6 +25,8 @@ MemberId = Annotated[int, Field(gt=0, le=2**53, strict=True), WHOLE]
 SourceRef = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=NO_NUL)]
 IdempotencyKey = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=NO_NUL)]
 ReviewText = Annotated[StrictStr, Field(max_length=5000, pattern=NO_NUL)]
+MAX_TEXTS = 1000
+"""The most texts ``POST /feedback/analyze`` takes at once."""
 Slug64 = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=NO_NUL)]
 
 __all__ = [
@@ -326,3 +328,23 @@ class AnalysisRun(_Output):
 
     analysed: int
     labels: dict[str, int]
+
+
+class AnalyzeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    texts: Annotated[
+        list[Annotated[StrictStr, Field(max_length=5000)]], Field(max_length=MAX_TEXTS)
+    ]
+
+
+class AnalyzeResult(BaseModel):
+    language: str
+    label: str
+    probability: float
+    keywords: list[str]
+    topic: str
+
+
+class AnalyzeResponse(BaseModel):
+    results: list[AnalyzeResult]

@@ -297,3 +297,15 @@ class MemberState:
     @property
     def is_active(self) -> bool:
         return self.status is MemberStatus.ACTIVE
+
+
+class ConsentUpdate(BaseModel):
+    channel: ConsentChannel
+    is_granted: StrictBool
+    source: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)] = "api"
+
+
+class BlockRequest(BaseModel):
+    reason: Annotated[
+        str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
+    ]

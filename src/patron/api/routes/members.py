@@ -7,7 +7,6 @@ from collections import Counter
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import BaseModel, Field, StrictBool
 
 from patron.api.deps import Admin, Now, Pos, Reader, ReadSession, Staff, WriteSession
 from patron.api.member_view import shown_to
@@ -16,7 +15,6 @@ from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
 from patron.audit import service as audit_service
 from patron.kit.errors import IdempotencyConflictError
-from patron.kit.text import NO_NUL
 from patron.ledger import service as ledger_service
 from patron.ledger.schemas import EntryPage
 from patron.members import card, flags
@@ -28,7 +26,7 @@ from patron.members.errors import (
     MemberTokenInvalidError,
     PhoneNotUniqueError,
 )
-from patron.members.models import ConsentChannel, MemberStatus
+from patron.members.models import MemberStatus
 from patron.members.overview import (
     MemberOverview,
     member_overview,
@@ -37,7 +35,8 @@ from patron.members.overview import (
 )
 from patron.members.schemas import (
     PHONE_PATTERN,
-    MemberCreate,
+    BlockRequest,
+    ConsentUpdate,
     MemberPage,
     MemberUpdate,
     normalise_phone,
@@ -53,56 +52,15 @@ from patron.programs.service import get_active_program
 from patron.referrals import service as referral_service
 from patron.referrals.errors import ReferralCodeUnknownError
 from patron.referrals.schemas import (
-    EnrolmentReferral,
-    Fingerprint,
+    Enrolment,
     MemberReferral,
-    ReferralCode,
 )
 from patron.tiers import service as tier_service
+from patron.tiers.schemas import TierChangeRead
 
 router = APIRouter(prefix="/members", tags=["members"])
 
 MemberId = Annotated[int, Path(gt=0, le=2**63 - 1)]
-
-
-class ConsentUpdate(BaseModel):
-    channel: ConsentChannel
-    is_granted: StrictBool
-    source: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)] = "api"
-
-
-class BlockRequest(BaseModel):
-    reason: Annotated[
-        str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
-    ]
-
-
-class Enrolment(MemberCreate):
-    """An enrolment, optionally referred: ``referral_code`` is another member's code
-    (``referral_code_unknown`` when no active member has it, and nothing is written);
-    ``device_fingerprint`` and ``payment_fingerprint`` are what the shop knows of the new
-    member's device and card (stored hashed, compared by the self-referral check)."""
-
-    referral_code: ReferralCode | None = None
-    device_fingerprint: Fingerprint | None = None
-    payment_fingerprint: Fingerprint | None = None
-
-    def member(self) -> MemberCreate:
-        return MemberCreate.model_validate(self.model_dump(exclude=_REFERRAL_FIELDS))
-
-    def referral(self) -> EnrolmentReferral:
-        return EnrolmentReferral.model_validate(self.model_dump(include=_REFERRAL_FIELDS))
-
-
-_REFERRAL_FIELDS = {"referral_code", "device_fingerprint", "payment_fingerprint"}
-
-
-class TierChangeRead(BaseModel):
-    from_tier: str | None
-    to_tier: str | None
-    reason: str
-    metric: int
-    occurred_at: str
 
 
 @router.post(
