@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 import pytest
 
 from patron.worker.segments import refresh_segments
 from tests.api.conftest import Api
+from tests.api.paging import assert_each_once
 from tests.segments.factories import EXPECTED, NOW, build_store
 
 
@@ -70,6 +74,12 @@ async def test_rfm_overview_and_pages(api: Api) -> None:
     rest = (await api.call("GET", f"/analytics/rfm?segment=loyal&limit=2&after={after}")).json()
     assert [item["member_id"] for item in rest["page"]["items"]] == [ids["m5"]]
     assert rest["page"]["next_after"] is None
+
+    async def get(params: dict[str, Any]) -> httpx.Response:
+        return await api.call("GET", "/analytics/rfm", params={"segment": "loyal"} | params)
+
+    loyal = [ids["m3"], ids["m4"], ids["m5"]]
+    assert await assert_each_once(get, key="member_id", page_of=lambda body: body["page"]) == loyal
     high = (await api.call("GET", "/analytics/rfm?group=high_value")).json()["page"]
     assert [item["member_id"] for item in high["items"]] == [ids["m2"], ids["m9"]]
 

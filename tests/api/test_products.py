@@ -45,7 +45,7 @@ async def test_refusals_name_the_field_and_write_nothing(api: Api) -> None:
         response = await api.call("POST", "/products", json=body)
         assert (response.status_code, response.json()["error"]["code"]) == (422, code), body
     listed = await api.call("GET", "/products", role="pos")
-    assert listed.json() == {"items": [], "next_after": None}
+    assert listed.json() == {"items": [], "next_cursor": None, "next_after": None}
 
 
 async def test_get_pages_and_filters(api: Api) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 
 from patron.campaigns.deferred import HANDLERS as DEFERRED_HANDLERS
@@ -16,6 +17,7 @@ from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.purchases.models import Purchase
 from tests.api.conftest import Api
+from tests.api.paging import assert_each_once
 from tests.conftest import SEED_PROGRAM
 from tests.wallet.helpers import program_text
 
@@ -69,6 +71,11 @@ async def test_the_wallet_shows_its_balance_and_entries_paged(api: Api) -> None:
     )
     assert [e["balance_after"] for e in rest.json()["items"]] == ["50.00"]
     assert rest.json()["next_cursor"] is None
+
+    async def get(params: dict[str, Any]) -> httpx.Response:
+        return await api.call("GET", f"/members/{member_id}/wallet", "staff", params=params)
+
+    assert len(await assert_each_once(get)) == 3
 
 
 async def test_a_till_reads_only_the_member_it_identified(api: Api) -> None:

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+
+import httpx
 
 from patron.feedback import service as feedback_service
 from patron.feedback.analysis import analyze
@@ -11,6 +14,7 @@ from patron.kit.time import utcnow
 from patron.members.models import Language
 from patron.programs.feedback_settings import SurveyTrigger
 from tests.api.conftest import Api
+from tests.api.paging import assert_each_once
 from tests.feedback.factories import NOW, apply_program, counts, enrol
 
 
@@ -168,3 +172,26 @@ async def test_period_checks(api: Api) -> None:
         409,
         "survey_in_program_file",
     )
+
+
+async def test_responses_page_by_cursor_each_once(api: Api) -> None:
+    """docs/api.md, "Lists and pages": the survey's responses, walked by ``next_cursor``."""
+    async with api.database.write() as session:
+        active = await apply_program(session)
+        members = [
+            await enrol(session, active=active, external_id=f"r{n}", language=Language.EN)
+            for n in range(4)
+        ]
+    invited = await api.call(
+        "POST", "/surveys/nps/invitations", json={"member_ids": members, "source_ref": "walk"}
+    )
+    assert invited.status_code == 200, invited.text
+    for invitation in invited.json()["invitations"]:
+        answered = await api.client.post(invitation["link"], data={"nps": "9"})
+        assert answered.status_code == 200, answered.text
+
+    async def get(params: dict[str, Any]) -> httpx.Response:
+        return await api.call("GET", "/surveys/nps/responses", role="staff", params=params)
+
+    ids = await assert_each_once(get)
+    assert len(ids) == 4

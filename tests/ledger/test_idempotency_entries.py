@@ -9,6 +9,7 @@ from patron.kit.errors import IdempotencyConflictError, InvalidInputError
 from patron.ledger import service
 from patron.ledger.kinds import EntryKind, ShortfallPolicy
 from patron.ledger.models import entries, lots, movements
+from patron.ledger.schemas import EntryPage
 from tests.ledger.factories import T0, count_rows, day, earn, figures, spend
 
 MEMBER = 3003
@@ -82,11 +83,15 @@ async def test_entries_are_paged_newest_first(database: Database) -> None:
         second = await service.entries(session, member_id=MEMBER, limit=2, cursor=first.next_cursor)
         third = await service.entries(session, member_id=MEMBER, limit=2, cursor=second.next_cursor)
         whole = await service.entries(session, member_id=MEMBER, limit=5)
+        # the cursor of before the convention, the last id in digits, is still read
+        legacy_cursor = str(first.items[-1].id)
+        legacy = await service.entries(session, member_id=MEMBER, limit=2, cursor=legacy_cursor)
     assert [item.amount for item in first.items] == [5, 4]
     assert [item.amount for item in second.items] == [3, 2]
     assert [item.amount for item in third.items] == [1]
     assert third.next_cursor is None
-    assert first.next_cursor == str(first.items[-1].id)
+    assert first.next_cursor == EntryPage.cursor_of(first.items[-1].id)
+    assert legacy == second
     assert [item.amount for item in whole.items] == [5, 4, 3, 2, 1]
     assert whole.next_cursor is None
 

@@ -4,6 +4,7 @@ confirmation field) revokes the consent, and the next message is not sent."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from patron.api.app import create_app
 from patron.kit.db import Database
 from patron.kit.time import utcnow
 from patron.members import service as members_service
+from tests.api.paging import assert_each_once
 from tests.notifications.conftest import (
     PUBLIC,
     Inbox,
@@ -122,6 +124,15 @@ async def test_the_log_filters_and_pages(
     ).json()
     assert [m["member_id"] for m in rest["items"]] == [members[0]]
     assert rest["next_after"] is None
+    by_cursor = await client.get(
+        "/api/v1/messages", params={"limit": 2, "cursor": first["next_cursor"]}
+    )
+    assert by_cursor.json() == rest
+
+    async def get(params: dict[str, Any]) -> httpx.Response:
+        return await client.get("/api/v1/messages", params=params)
+
+    assert await assert_each_once(get, key="member_id") == members[::-1]
     bad = await client.get("/api/v1/messages", params={"status": "lost"})
     assert bad.status_code == 422
     assert (await client.get("/api/v1/messages", params={"status": "sent"})).json()["items"] == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from patron.kit.time import utcnow
@@ -13,6 +14,7 @@ from patron.referrals.models import ReferralStatus
 from patron.referrals.rewarding import run_referrals
 from tests.api.conftest import Api
 from tests.api.conftest import api as api
+from tests.api.paging import assert_each_once
 from tests.referrals.helpers import (
     apply,
     buy,
@@ -114,6 +116,11 @@ async def test_a_flagged_referral_is_held_until_approved(api: Api) -> None:
     ids = [item["id"] for item in flagged["items"]]
     assert len(ids) == 2
     assert flagged["next_after"] is None
+
+    async def get(params: dict[str, Any]) -> httpx.Response:
+        return await api.call("GET", "/referrals", "staff", params={"status": "flagged"} | params)
+
+    assert await assert_each_once(get) == ids
 
     approved = await api.call("POST", f"/referrals/{ids[0]}/approve")
     assert approved.status_code == 200, approved.text

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -13,6 +16,7 @@ from patron.kit.time import utcnow
 from patron.webhooks.addresses import ALLOW_PRIVATE_ENV
 from patron.webhooks.handlers import queue_deliveries
 from tests.api.conftest import Api
+from tests.api.paging import assert_each_once
 
 runner = CliRunner()
 
@@ -48,6 +52,14 @@ async def test_add_list_deliveries_redeliver_remove(api: Api) -> None:
         "pending",
     )
     assert page["next_after"] is None
+    for event_id in (42, 43):
+        async with api.database.write() as session:
+            await queue_deliveries(session, replace(envelope, id=event_id))
+
+    async def get(params: dict[str, Any]) -> httpx.Response:
+        return await api.call("GET", f"/webhooks/{webhook['id']}/deliveries", params=params)
+
+    assert len(await assert_each_once(get)) == 3
     delivered = await api.call("GET", f"/webhooks/{webhook['id']}/deliveries?status=delivered")
     assert delivered.json()["items"] == []
     again = await api.call("POST", f"/webhooks/{webhook['id']}/deliveries/{item['id']}/redeliver")

@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from patron.kit.pages import Page
+
 
 class AuditEntry(BaseModel):
     """One recorded write. ``changed`` is false for a call that changed nothing (a repeated
@@ -26,9 +28,12 @@ class AuditEntry(BaseModel):
     after: dict[str, Any] | None
 
 
-class AuditPage(BaseModel):
+class AuditPage(Page[AuditEntry]):
     """One page of the log, newest first; pass ``next_after`` as ``after`` for older rows
     (``None``: this was the last page)."""
 
-    items: list[AuditEntry]
+    cursor_scope = "audit"
+    cursor_from = "next_after"
+    legacy_fields = ("next_after",)
+
     next_after: int | None

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from patron.members.overview import MemberOverview
 
 
 class ChallengeProgressRead(BaseModel):
@@ -50,3 +52,20 @@ class CompletionRead(BaseModel):
     completed_at: datetime
     points: int
     entry_id: int | None
+
+
+class MemberDetail(MemberOverview):
+    """The member with their ``challenges`` (progress on every challenge of the active program
+    in the period that holds now) and ``badges`` (earned, oldest first)."""
+
+    challenges: list[ChallengeProgressRead] = Field(default_factory=list)
+    badges: list[BadgeRead] = Field(default_factory=list)
+
+
+class MemberChallenges(BaseModel):
+    """``challenges`` and ``badges`` as on the member, and ``completions``: every challenge the
+    member completed, in any period, newest first (the member's history of challenges)."""
+
+    challenges: list[ChallengeProgressRead]
+    badges: list[BadgeRead]
+    completions: list[CompletionRead]

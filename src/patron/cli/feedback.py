@@ -4,7 +4,7 @@ English, the analysis of stored answers and reviews, the problem table, survey i
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +16,7 @@ from patron.cli.options import DbOption, JsonOption, in_unit_of_work, print_json
 from patron.feedback import service as feedback_service
 from patron.feedback.analysis import AnalysisMode, analyze
 from patron.feedback.schemas import AnalysisRun, InvitationBatch, InvitationRequest, ProblemTable
-from patron.kit.time import parse_instant, utcnow
+from patron.kit.time import parse_instant, period, utcnow
 
 app = typer.Typer(
     help="Customer feedback: text analysis, problems, survey invitations.", no_args_is_help=True
@@ -61,12 +61,13 @@ PROBLEM_DAYS = 30
 
 
 def _period(start: str | None, end: str | None) -> tuple[datetime, datetime]:
+    """The ``--from``/``--to`` period, read by the API's own rule (``kit.time.period``)."""
     try:
-        until = parse_instant(end) if end else utcnow()
-        since = parse_instant(start) if start else until - timedelta(days=PROBLEM_DAYS)
+        since = parse_instant(start) if start else None
+        until = parse_instant(end) if end else None
     except ValueError as error:
         raise typer.BadParameter(f"not an ISO 8601 time: {error}") from error
-    return since, until
+    return period(since, until, now=utcnow(), days=PROBLEM_DAYS)
 
 
 def _print_table(table: ProblemTable) -> None:

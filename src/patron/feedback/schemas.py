@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_
 
 from patron.feedback.errors import require_unique_question_ids
 from patron.feedback.models import SurveySource
+from patron.kit.pages import Page
 from patron.kit.text import NO_NUL
 from patron.programs.feedback_settings import (
     Question,
@@ -24,6 +25,8 @@ MemberId = Annotated[int, Field(gt=0, le=2**53, strict=True), WHOLE]
 SourceRef = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=NO_NUL)]
 IdempotencyKey = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=NO_NUL)]
 ReviewText = Annotated[StrictStr, Field(max_length=5000, pattern=NO_NUL)]
+MAX_TEXTS = 1000
+"""The most texts ``POST /feedback/analyze`` takes at once."""
 Slug64 = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=NO_NUL)]
 
 __all__ = [
@@ -155,8 +158,11 @@ class SurveyResponse(_Output):
     answers: list[Answer]
 
 
-class SurveyResponsePage(_Output):
-    items: list[SurveyResponse]
+class SurveyResponsePage(Page[SurveyResponse]):
+    cursor_scope = "survey_responses"
+    cursor_from = "next_after"
+    legacy_fields = ("next_after",)
+
     next_after: int | None
 
 
@@ -211,8 +217,11 @@ class Review(_Output):
     replies: list[ReviewReply]
 
 
-class ReviewPage(_Output):
-    items: list[Review]
+class ReviewPage(Page[Review]):
+    cursor_scope = "reviews"
+    cursor_from = "next_after"
+    legacy_fields = ("next_after",)
+
     next_after: int | None
 
 
@@ -319,3 +328,23 @@ class AnalysisRun(_Output):
 
     analysed: int
     labels: dict[str, int]
+
+
+class AnalyzeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    texts: Annotated[
+        list[Annotated[StrictStr, Field(max_length=5000)]], Field(max_length=MAX_TEXTS)
+    ]
+
+
+class AnalyzeResult(BaseModel):
+    language: str
+    label: str
+    probability: float
+    keywords: list[str]
+    topic: str
+
+
+class AnalyzeResponse(BaseModel):
+    results: list[AnalyzeResult]

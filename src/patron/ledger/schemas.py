@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from patron.kit.pages import Page
 from patron.ledger.kinds import EntryKind
 
 
@@ -46,10 +47,7 @@ class Balance(BaseModel):
     as_of: datetime
 
 
-class EntryPage(BaseModel):
+class EntryPage(Page[Entry]):
     """Entries newest first; pass ``next_cursor`` back to get the next page (None: no more)."""
 
-    model_config = ConfigDict(frozen=True)
-
-    items: list[Entry]
-    next_cursor: str | None
+    cursor_scope = "ledger"

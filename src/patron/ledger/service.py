@@ -27,7 +27,6 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.errors import InvalidInputError
-from patron.kit.text import ascii_digits
 from patron.kit.time import utcnow
 from patron.ledger.credit import credit, credit_change, refund
 from patron.ledger.debit import debit, reverse_lot
@@ -154,12 +153,10 @@ async def entries(
             field="limit",
             params={"min": 1, "max": MAX_PAGE},
         )
-    before_id: int | None = None
-    if cursor is not None:
-        if not ascii_digits(cursor):
-            raise InvalidInputError("cursor is not one this endpoint gave out", field="cursor")
-        before_id = int(cursor)
+    before_id = EntryPage.resume_legacy_digits(cursor)
     items = await LedgerRepository(session).entries_page(member_id, limit + 1, before_id)
     has_more = len(items) > limit
     items = items[:limit]
-    return EntryPage(items=items, next_cursor=str(items[-1].id) if has_more else None)
+    return EntryPage(
+        items=items, next_cursor=EntryPage.cursor_of(items[-1].id) if has_more else None
+    )

@@ -22,6 +22,7 @@ from pydantic import (
     StrictStr,
 )
 
+from patron.kit.pages import Page
 from patron.kit.text import NO_NUL
 from patron.members.errors import BirthDateInFutureError
 from patron.members.models import ConsentChannel, Language, MemberStatus
@@ -274,13 +275,14 @@ class Flag(BaseModel):
     cleared_at: datetime | None
 
 
-class MemberPage(BaseModel):
+class MemberPage(Page[Member]):
     """One page of members in id order; pass ``next_after`` as ``after`` for the next page
     (``None``: this was the last page)."""
 
-    model_config = ConfigDict(frozen=True)
+    cursor_scope = "members"
+    cursor_from = "next_after"
+    legacy_fields = ("next_after",)
 
-    items: list[Member]
     next_after: int | None
 
 
@@ -295,3 +297,15 @@ class MemberState:
     @property
     def is_active(self) -> bool:
         return self.status is MemberStatus.ACTIVE
+
+
+class ConsentUpdate(BaseModel):
+    channel: ConsentChannel
+    is_granted: StrictBool
+    source: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)] = "api"
+
+
+class BlockRequest(BaseModel):
+    reason: Annotated[
+        str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
+    ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from patron.kit.pages import Page
 
 
 class MessageKind(StrEnum):
@@ -52,14 +54,17 @@ class MessageView(BaseModel):
     sent_at: datetime | None
 
 
-class MessagePage(BaseModel):
+class MessagePage(Page[MessageView]):
     """One page of the log, newest first; pass ``next_after`` as ``after`` for older
     messages (``None``: this was the last page). ``waiting`` names, per channel, why queued
     messages cannot be sent now (empty when every channel can send)."""
 
-    items: list[MessageView]
+    cursor_scope = "messages"
+    cursor_from = "next_after"
+    legacy_fields = ("next_after",)
+
     next_after: int | None
-    waiting: dict[str, str] = {}
+    waiting: dict[str, str] = Field(default_factory=dict)
 
 
 class Unsubscribed(BaseModel):

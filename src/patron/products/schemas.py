@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from patron.kit.instant import YEARS_IN_SCHEMA, checked_instant
+from patron.kit.pages import Page
 from patron.members.models import Language
 
 # Text without control characters and not blank (also the schema's pattern in /openapi.json).
@@ -99,11 +100,12 @@ class Product(BaseModel):
     updated_at: datetime
 
 
-class ProductPage(BaseModel):
+class ProductPage(Page[Product]):
     """One page of products in id order; pass ``next_after`` as ``after`` for the next page
     (``None``: this was the last page)."""
 
-    model_config = ConfigDict(frozen=True)
+    cursor_scope = "products"
+    cursor_from = "next_after"
+    legacy_fields = ("next_after",)
 
-    items: list[Product]
     next_after: int | None

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from patron.kit.pages import Page
+from patron.members.schemas import MemberCreate
 from patron.referrals.models import ReferralStatus
 
 # the alphabet of ``patron.kit.ids.random_code``; read case-insensitively
@@ -54,13 +56,14 @@ class Referral(BaseModel):
     reward)."""
 
 
-class ReferralPage(BaseModel):
+class ReferralPage(Page[Referral]):
     """One page of referrals in id order; ``next_after`` is the ``after`` of the next page
     (``None``: the last page)."""
 
-    model_config = ConfigDict(frozen=True)
+    cursor_scope = "referrals"
+    cursor_from = "next_after"
+    legacy_fields = ("next_after",)
 
-    items: list[Referral]
     next_after: int | None
 
 
@@ -95,3 +98,23 @@ class ReferralKpis(BaseModel):
     qualification_rate: float | None
     cost_points: int
     cost_per_acquired_member: int | None
+
+
+class Enrolment(MemberCreate):
+    """An enrolment, optionally referred: ``referral_code`` is another member's code
+    (``referral_code_unknown`` when no active member has it, and nothing is written);
+    ``device_fingerprint`` and ``payment_fingerprint`` are what the shop knows of the new
+    member's device and card (stored hashed, compared by the self-referral check)."""
+
+    referral_code: ReferralCode | None = None
+    device_fingerprint: Fingerprint | None = None
+    payment_fingerprint: Fingerprint | None = None
+
+    def member(self) -> MemberCreate:
+        return MemberCreate.model_validate(self.model_dump(exclude=_REFERRAL_FIELDS))
+
+    def referral(self) -> EnrolmentReferral:
+        return EnrolmentReferral.model_validate(self.model_dump(include=_REFERRAL_FIELDS))
+
+
+_REFERRAL_FIELDS = {"referral_code", "device_fingerprint", "payment_fingerprint"}

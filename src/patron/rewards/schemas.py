@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from patron.kit.strict import WHOLE
+from patron.kit.text import NO_NUL
 from patron.programs.schema import RewardKind
 from patron.rewards.models import CouponStatus
 
@@ -118,3 +120,16 @@ class CouponCancellation(BaseModel):
     coupon: CouponView
     points_refunded: int
     balance_after: int
+
+
+class RedemptionCreate(BaseModel):
+    member_id: Annotated[int, Field(gt=0, le=2**53, strict=True), WHOLE]
+    reward_code: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)] | None = (
+        None
+    )
+
+
+class CouponConsume(BaseModel):
+    ref: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)] | None = None
+    member_id: Annotated[int, Field(gt=0, le=2**53, strict=True), WHOLE] | None = None

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from patron.kit.pages import Page
+
 
 class SegmentGroup(StrEnum):
     """The behavioural groups and the churn flag a member can be selected by."""
@@ -79,10 +81,13 @@ class GridCell(_Frozen):
     members: int
 
 
-class MemberScoresPage(_Frozen):
+class MemberScoresPage(Page[MemberScores]):
     """Members in id order; pass ``next_after`` as ``after`` for the next page."""
 
-    items: list[MemberScores]
+    cursor_scope = "member_scores"
+    cursor_from = "next_after"
+    legacy_fields = ("next_after",)
+
     next_after: int | None
 
 

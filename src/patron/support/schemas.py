@@ -8,6 +8,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from patron.kit.pages import Page
+from patron.kit.strict import WHOLE
+from patron.kit.text import NO_NUL
 from patron.support.states import (
     AuthorKind,
     GoodwillStatus,
@@ -106,12 +109,14 @@ class TicketDetail(Ticket):
     goodwill: list[Goodwill]
 
 
-class TicketPage(BaseModel):
-    """Tickets in queue order; ``next_offset`` is None on the last page."""
+class TicketPage(Page[Ticket]):
+    """Tickets in queue order; ``next_offset`` (and ``next_cursor``) is None on the last
+    page."""
 
-    model_config = ConfigDict(frozen=True)
+    cursor_scope = "tickets"
+    cursor_from = "next_offset"
+    legacy_fields = ("next_offset",)
 
-    items: list[Ticket]
     next_offset: int | None
 
 
@@ -149,3 +154,48 @@ class ResolvedTicket:
 class BreachReport:
     first_response: int
     resolution: int
+
+
+_RowId = Annotated[int, Field(gt=0, le=2**53)]
+_Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
+_RequestKey = Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
+
+
+class TicketCreate(BaseModel):
+    member_id: _RowId | None = None
+    contact: _Name | None = None
+    channel: TicketChannel
+    category: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
+    subject: _Name
+    text: Annotated[str, Field(min_length=1, max_length=10_000, pattern=NO_NUL)]
+    priority: TicketPriority = TicketPriority.NORMAL
+    store: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)] | None = None
+    purchase_id: _RowId | None = None
+    return_id: _RowId | None = None
+    source: TicketSource = TicketSource.MEMBER
+    source_ref: _RequestKey | None = None
+
+
+class MessageCreate(BaseModel):
+    text: Annotated[str, Field(min_length=1, max_length=10_000, pattern=NO_NUL)]
+    author_kind: AuthorKind = AuthorKind.STAFF
+    author: _Name | None = None
+    idempotency_key: _RequestKey | None = None
+
+
+class AssignRequest(BaseModel):
+    assignee: _Name | None = None
+
+
+class PriorityRequest(BaseModel):
+    priority: TicketPriority
+
+
+class StatusRequest(BaseModel):
+    status: TicketStatus
+
+
+class GoodwillCreate(BaseModel):
+    points: Annotated[int, Field(gt=0, le=1_000_000_000, strict=True), WHOLE]
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=NO_NUL)]
+    idempotency_key: _RequestKey

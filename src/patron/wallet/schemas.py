@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from patron.kit.pages import Page
 from patron.kit.text import NO_NUL
 
 
@@ -29,18 +30,16 @@ class WalletEntryRead(BaseModel):
     created_at: datetime
 
 
-class WalletPage(BaseModel):
+class WalletPage(Page[WalletEntryRead]):
     """The member's wallet: its balance now and a page of its entries, newest first; pass
     ``next_cursor`` back as ``cursor`` for the next page (None: no more). A member who never
     had cashback has a balance of 0 in the program's currency and no entries."""
 
-    model_config = ConfigDict(frozen=True)
+    cursor_scope = "wallet"
 
     member_id: int
     currency: str
     balance: str
-    items: list[WalletEntryRead]
-    next_cursor: str | None
 
 
 class WalletAdjust(BaseModel):

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron.kit.errors import InvalidInputError
 from patron.kit.money import format_amount
 from patron.kit.outbox import emit_many
-from patron.kit.text import ascii_digits
 from patron.wallet.errors import (
     InsufficientWalletError,
     WalletAlreadySpentError,
@@ -329,11 +328,7 @@ async def wallet_page(
             field="limit",
             params={"min": 1, "max": MAX_PAGE},
         )
-    before_id: int | None = None
-    if cursor is not None:
-        if not ascii_digits(cursor):
-            raise InvalidInputError("cursor is not one this endpoint gave out", field="cursor")
-        before_id = int(cursor)
+    before_id = WalletPage.resume_legacy_digits(cursor)
     repository = WalletRepository(session)
     wallet = await repository.find(member_id)
     shown = wallet.currency if wallet is not None else currency
@@ -345,5 +340,5 @@ async def wallet_page(
         currency=shown,
         balance=format_amount(wallet.balance if wallet is not None else 0, shown),
         items=[entry_read(entry, shown) for entry in items],
-        next_cursor=str(items[-1].id) if has_more else None,
+        next_cursor=WalletPage.cursor_of(items[-1].id) if has_more else None,
     )

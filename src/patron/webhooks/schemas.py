@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from patron.kit.pages import Page
 from patron.kit.text import NO_NUL
 
 URL = r"^[hH][tT][tT][pP][sS]?://[^\x00-\x20\x7f]+$"
@@ -89,9 +90,12 @@ class Delivery(BaseModel):
     attempts: list[Attempt]
 
 
-class DeliveryPage(BaseModel):
+class DeliveryPage(Page[Delivery]):
     """Deliveries newest first; pass ``next_after`` as ``after`` for older ones (``None``:
     this was the last page)."""
 
-    items: list[Delivery]
+    cursor_scope = "deliveries"
+    cursor_from = "next_after"
+    legacy_fields = ("next_after",)
+
     next_after: int | None

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from patron.api.deps import Admin, ReadSession
+from patron.api.paging import PageCursor
 from patron.audit import service as audit_service
 from patron.audit.schemas import AuditPage
 
@@ -18,6 +19,7 @@ async def audit_log(
     session: ReadSession,
     _: Admin,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    cursor: PageCursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     action: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     target: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
@@ -25,5 +27,5 @@ async def audit_log(
     """The log newest first, filtered by ``action`` (e.g. ``members.erase``) and ``target``
     (e.g. ``member:5``); pass ``next_after`` back as ``after`` for the older rows."""
     return await audit_service.list_entries(
-        session, after=after, limit=limit, action=action, target=target
+        session, after=AuditPage.resume(cursor, after), limit=limit, action=action, target=target
     )

@@ -4,11 +4,9 @@ and failures (admin only)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field
 
 from patron.api.deps import Admin, Now, Reader, ReadSession, WriteSession
 from patron.api.responses import raises
@@ -18,50 +16,13 @@ from patron.campaigns.errors import EventInFutureError, UnknownEventTypeError
 from patron.campaigns.event_schemas import CustomEventCreate, CustomEventRead
 from patron.kit.errors import IdempotencyConflictError
 from patron.kit.outbox_ops import list_dead, outbox_stats, retry_dead
-from patron.kit.strict import WHOLE
-from patron.kit.text import NO_NUL
+from patron.kit.outbox_schemas import DeadLetter, EventStats, RetryRequest, RetryResult
 from patron.kit.time import utcnow
 from patron.members.errors import MemberBlockedError, MemberNotFoundError
 from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
 
 router = APIRouter(prefix="/events", tags=["events"])
-
-
-class DeadLetter(BaseModel):
-    run_id: int
-    event_id: int
-    event: str = Field(description="The event's public id (evt_<id>).")
-    type: str
-    member_id: int | None
-    handler: str
-    attempts: int
-    last_error: str | None
-    failed_at: datetime
-
-
-class RetryRequest(BaseModel):
-    """Which dead runs to retry; every one when no field is given."""
-
-    model_config = ConfigDict(extra="forbid")
-    run_id: Annotated[int, Field(ge=1, le=2**53, strict=True), WHOLE] | None = None
-    event_id: Annotated[int, Field(ge=1, le=2**53, strict=True), WHOLE] | None = None
-    handler: str | None = Field(default=None, min_length=1, max_length=64, pattern=NO_NUL)
-
-
-class RetryResult(BaseModel):
-    retried: int = Field(description="Dead handler runs queued again (0: none matched).")
-
-
-class EventStats(BaseModel):
-    pending: int
-    oldest_pending_seconds: float | None
-    retrying: int
-    dead: int
-    dispatched_last_hour: int
-    lag_p50_ms: float | None
-    lag_p99_ms: float | None
-    failures_by_handler: dict[str, int]
 
 
 @router.get("/dead", response_model=list[DeadLetter])

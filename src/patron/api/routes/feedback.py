@@ -2,63 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from patron.api.deps import Now, ReadSession, Staff
 from patron.api.params import YEARS_1970_2200, IsoMoment, years
 from patron.api.responses import raises
 from patron.feedback import schemas
 from patron.feedback import service as feedback_service
+from patron.feedback.schemas import AnalyzeRequest, AnalyzeResponse, AnalyzeResult
 from patron.kit.errors import InvalidInputError
-from patron.kit.time import ensure_utc
+from patron.kit.time import period
 
 router = APIRouter(prefix="/feedback", tags=["feedback"])
 
-MAX_TEXTS = 1000
 PROBLEM_DAYS = 30
 KPI_DAYS = 365
-EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
+_YEAR_BOUNDS = (1970, 2200)
 _YEARS = years(YEARS_1970_2200)
 Filter = Annotated[str | None, Query(min_length=1, max_length=128)]
-
-
-class AnalyzeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    texts: Annotated[
-        list[Annotated[StrictStr, Field(max_length=5000)]], Field(max_length=MAX_TEXTS)
-    ]
-
-
-class AnalyzeResult(BaseModel):
-    language: str
-    label: str
-    probability: float
-    keywords: list[str]
-    topic: str
-
-
-class AnalyzeResponse(BaseModel):
-    results: list[AnalyzeResult]
-
-
-def _period(
-    start: datetime | None, end: datetime | None, now: datetime, days: int
-) -> tuple[datetime, datetime]:
-    """The period asked for; years outside 1970-2200 are refused (422) before any arithmetic
-    on them could overflow."""
-    for name, value in (("start", start), ("end", end)):
-        if value is not None and not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-            raise InvalidInputError(
-                f"{name} must be between {EARLIEST_YEAR} and {LATEST_YEAR}", field=name
-            )
-    until = ensure_utc(end) if end is not None else now
-    since = ensure_utc(start) if start is not None else until - timedelta(days=days)
-    return since, until
 
 
 @router.post("/analyze", response_model=AnalyzeResponse)
@@ -96,7 +59,7 @@ async def problems(
 ) -> schemas.ProblemTable:
     """Complaints of the period (default: the last 30 days) by topic, ranked by count x mean
     severity, with the trend against the period of the same length before."""
-    since, until = _period(start, end, now, PROBLEM_DAYS)
+    since, until = period(start, end, now=now, days=PROBLEM_DAYS, years=_YEAR_BOUNDS)
     return await feedback_service.problems(
         session,
         start=since,
@@ -120,7 +83,7 @@ async def kpis(
 ) -> schemas.Kpis:
     """NPS, CSAT and CES overall, per tier, per store and per month, and the share of reviews
     answered within 24 hours, for the period (default: the last 365 days)."""
-    since, until = _period(start, end, now, KPI_DAYS)
+    since, until = period(start, end, now=now, days=KPI_DAYS, years=_YEAR_BOUNDS)
     return await feedback_service.kpis(session, start=since, end=until)
 
 

@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from patron.api.deps import ReadSession, Staff
+from patron.api.paging import PageCursor
 from patron.api.responses import raises
 from patron.members.errors import MemberNotFoundError
 from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
 from patron.segments import service as segment_service
 from patron.segments.errors import UnknownSegmentError
-from patron.segments.schemas import MemberInsights, RfmOverview, SegmentGroup
+from patron.segments.schemas import MemberInsights, MemberScoresPage, RfmOverview, SegmentGroup
 
 router = APIRouter(tags=["insights"])
 
@@ -26,6 +27,7 @@ async def rfm_segments(
     segment: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     group: SegmentGroup | None = None,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    cursor: PageCursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> RfmOverview:
     """Members per RFM segment, per (R, F) cell and per group, as of the last refresh
@@ -40,7 +42,7 @@ async def rfm_segments(
         program=active.program,
         segment=segment,
         group=group,
-        after=after,
+        after=MemberScoresPage.resume(cursor, after),
         limit=limit,
     )
 

@@ -7,17 +7,16 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from patron.access import service as access_service
 from patron.access.errors import ApiKeyNotFoundError, KeyInUseError
 from patron.access.models import Role
+from patron.access.schemas import Key, KeyCreate
 from patron.api.deps import Admin, Now, ReadSession, WriteSession
 from patron.api.responses import raises
 from patron.audit import service as audit_service
 from patron.kit.errors import InvalidInputError
-from patron.kit.instant import Instant
-from patron.kit.text import NO_NUL
 from patron.partners import service as partner_service
 from patron.partners.errors import PartnerNotFoundError
 from patron.programs.errors import ProgramNotFoundError
@@ -25,37 +24,6 @@ from patron.programs.service import get_active_program
 
 router = APIRouter(prefix="/keys", tags=["keys"])
 KeyId = Annotated[int, Path(gt=0, le=2**63 - 1)]
-
-
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
-    """Who or what uses the key, e.g. ``till-3``."""
-    role: Role
-    expires_at: Instant | None = None
-    """After this instant the key answers 401 ``invalid_api_key``; none: it never expires."""
-    partner_id: Annotated[str, Field(min_length=1, max_length=48, pattern=NO_NUL)] | None = None
-    """The partner (the program's ``partners[].id``) a ``partner`` key acts for; required for
-    that role, refused for the others."""
-
-
-class Key(BaseModel):
-    """A key without its secret."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    name: str
-    role: Role
-    partner_id: str | None = None
-    prefix: str
-    """The first characters of the key, to recognise it."""
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-    """Noted when a server process reads the key (at most about a minute behind)."""
 
 
 class CreatedKey(BaseModel):

@@ -7,17 +7,21 @@ from collections import Counter
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import BaseModel, Field, StrictBool
 
 from patron.api.deps import Admin, Now, Pos, Reader, ReadSession, Staff, WriteSession
 from patron.api.member_view import shown_to
+from patron.api.paging import PageCursor
 from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
 from patron.audit import service as audit_service
 from patron.challenges import service as challenge_service
-from patron.challenges.schemas import BadgeRead, ChallengeProgressRead, CompletionRead
+from patron.challenges.schemas import (
+    BadgeRead,
+    ChallengeProgressRead,
+    MemberChallenges,
+    MemberDetail,
+)
 from patron.kit.errors import IdempotencyConflictError
-from patron.kit.text import NO_NUL
 from patron.ledger import service as ledger_service
 from patron.ledger.schemas import EntryPage
 from patron.members import card, flags
@@ -29,7 +33,7 @@ from patron.members.errors import (
     MemberTokenInvalidError,
     PhoneNotUniqueError,
 )
-from patron.members.models import ConsentChannel, MemberStatus
+from patron.members.models import MemberStatus
 from patron.members.overview import (
     MemberOverview,
     member_overview,
@@ -38,8 +42,9 @@ from patron.members.overview import (
 )
 from patron.members.schemas import (
     PHONE_PATTERN,
+    BlockRequest,
+    ConsentUpdate,
     Member,
-    MemberCreate,
     MemberPage,
     MemberUpdate,
     normalise_phone,
@@ -55,65 +60,15 @@ from patron.programs.service import get_active_program
 from patron.referrals import service as referral_service
 from patron.referrals.errors import ReferralCodeUnknownError
 from patron.referrals.schemas import (
-    EnrolmentReferral,
-    Fingerprint,
+    Enrolment,
     MemberReferral,
-    ReferralCode,
 )
 from patron.tiers import service as tier_service
+from patron.tiers.schemas import TierChangeRead
 
 router = APIRouter(prefix="/members", tags=["members"])
 
 MemberId = Annotated[int, Path(gt=0, le=2**63 - 1)]
-
-
-class ConsentUpdate(BaseModel):
-    channel: ConsentChannel
-    is_granted: StrictBool
-    source: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)] = "api"
-
-
-class BlockRequest(BaseModel):
-    reason: Annotated[
-        str, Field(min_length=1, max_length=500, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
-    ]
-
-
-class Enrolment(MemberCreate):
-    """An enrolment, optionally referred: ``referral_code`` is another member's code
-    (``referral_code_unknown`` when no active member has it, and nothing is written);
-    ``device_fingerprint`` and ``payment_fingerprint`` are what the shop knows of the new
-    member's device and card (stored hashed, compared by the self-referral check)."""
-
-    referral_code: ReferralCode | None = None
-    device_fingerprint: Fingerprint | None = None
-    payment_fingerprint: Fingerprint | None = None
-
-    def member(self) -> MemberCreate:
-        return MemberCreate.model_validate(self.model_dump(exclude=_REFERRAL_FIELDS))
-
-    def referral(self) -> EnrolmentReferral:
-        return EnrolmentReferral.model_validate(self.model_dump(include=_REFERRAL_FIELDS))
-
-
-_REFERRAL_FIELDS = {"referral_code", "device_fingerprint", "payment_fingerprint"}
-
-
-class MemberDetail(MemberOverview):
-    """The member with their ``challenges`` (progress on every challenge of the active program
-    in the period that holds now) and ``badges`` (earned, oldest first)."""
-
-    challenges: list[ChallengeProgressRead] = Field(default_factory=list)
-    badges: list[BadgeRead] = Field(default_factory=list)
-
-
-class MemberChallenges(BaseModel):
-    """``challenges`` and ``badges`` as on the member, and ``completions``: every challenge the
-    member completed, in any period, newest first (the member's history of challenges)."""
-
-    challenges: list[ChallengeProgressRead]
-    badges: list[BadgeRead]
-    completions: list[CompletionRead]
 
 
 async def _progress(
@@ -136,14 +91,6 @@ async def _progress(
 async def _detail(session: ReadSession, member: MemberOverview, now: Now) -> MemberDetail:
     challenges, badges = await _progress(session, member, now)
     return MemberDetail(**dict(member), challenges=challenges, badges=badges)
-
-
-class TierChangeRead(BaseModel):
-    from_tier: str | None
-    to_tier: str | None
-    reason: str
-    metric: int
-    occurred_at: str
 
 
 @router.post(
@@ -221,6 +168,7 @@ async def list_members(
     session: ReadSession,
     _: Staff,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    cursor: PageCursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     member_status: Annotated[MemberStatus | None, Query(alias="status")] = None,
     flagged: bool | None = None,
@@ -233,7 +181,7 @@ async def list_members(
     return await member_service.list_members(
         session,
         program_id=active.program_id,
-        after=after,
+        after=MemberPage.resume(cursor, after),
         limit=limit,
         status=member_status,
         flagged=flagged,
@@ -387,8 +335,8 @@ async def ledger(
     till: TillIdentityDep,
     now: Now,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    # up to 18 digits: an entry id below 10**18 (20 digits once passed 2**64 to the database)
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+    # the kit's cursor, or the last id in 1 to 18 digits as before (docs/api.md)
+    cursor: PageCursor = None,
 ) -> EntryPage:
     """The member's ledger entries, newest first; pass ``next_cursor`` back as ``cursor``."""
     await till.check(session, member_id, now=now)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from patron.api.deps import ReadSession, Staff
+from patron.api.paging import PageCursor
 from patron.notifications import service as notification_service
 from patron.notifications.schemas import MessageKind, MessagePage, MessageStatus
 from patron.notifications.sender import waiting
@@ -22,6 +23,7 @@ async def list_messages(
     status: MessageStatus | None = None,
     kind: MessageKind | None = None,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    cursor: PageCursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> MessagePage:
     """Messages newest first: queued, sent, skipped (no consent, no address) or failed, with
@@ -32,7 +34,7 @@ async def list_messages(
         member_id=member_id,
         status=status,
         kind=kind,
-        after=after,
+        after=MessagePage.resume(cursor, after),
         limit=limit,
         waiting=waiting(),
     )

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from patron.api.deps import Admin, Now, Reader, ReadSession, WriteSession
+from patron.api.paging import PageCursor
 from patron.api.params import QueryBool
 from patron.api.responses import raises
 from patron.products import service as product_service
@@ -25,6 +26,7 @@ async def list_products(
     session: ReadSession,
     _: Reader,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    cursor: PageCursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     category: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     active: QueryBool | None = None,
@@ -35,7 +37,7 @@ async def list_products(
     return await product_service.list_products(
         session,
         program_id=program.program_id,
-        after=after,
+        after=ProductPage.resume(cursor, after),
         limit=limit,
         category=category,
         active=active,

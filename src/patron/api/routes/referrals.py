@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from patron.api.deps import Admin, Now, ReadSession, Staff, WriteSession
+from patron.api.paging import PageCursor
 from patron.api.responses import raises
 from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
@@ -29,6 +30,7 @@ async def list_referrals(
     status_: Annotated[ReferralStatus | None, Query(alias="status")] = None,
     member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1)] = None,
     after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    cursor: PageCursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ReferralPage:
     """Referrals in id order, by ``status`` (``flagged``: those held for review) and by
@@ -39,7 +41,7 @@ async def list_referrals(
         program_id=active.program_id,
         status=status_,
         member_id=member_id,
-        after=after,
+        after=ReferralPage.resume(cursor, after or None) or 0,
         limit=limit,
     )
 

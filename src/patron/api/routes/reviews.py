@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from patron.access.schemas import Principal
 from patron.api.deps import Now, Pos, ReadSession, Staff, WriteSession
+from patron.api.paging import PageCursor
 from patron.api.params import QueryBool
 from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
@@ -44,6 +45,7 @@ async def list_reviews(
     needs_follow_up: QueryBool | None = None,
     answered: QueryBool | None = None,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    cursor: PageCursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.ReviewPage:
     """Reviews in id order (oldest first); ``answered=false``: those still waiting for a
@@ -54,7 +56,7 @@ async def list_reviews(
         published=published,
         needs_follow_up=needs_follow_up,
         answered=answered,
-        after=after,
+        after=schemas.ReviewPage.resume(cursor, after),
         limit=limit,
     )
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
 
 from patron.access.models import Role
 from patron.api.deps import Now, Pos, Reader, ReadSession, WriteSession
 from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
 from patron.kit.errors import IdempotencyConflictError
-from patron.kit.strict import WHOLE
-from patron.kit.text import NO_NUL
 from patron.ledger.errors import AccountNotFoundError, InsufficientPointsError
 from patron.members import service as member_service
 from patron.members.errors import (
@@ -36,24 +33,18 @@ from patron.rewards.errors import (
     RewardNotFoundError,
     TierRequiredError,
 )
-from patron.rewards.schemas import CatalogueReward, CouponCancellation, CouponView, Redemption
+from patron.rewards.schemas import (
+    CatalogueReward,
+    CouponCancellation,
+    CouponConsume,
+    CouponView,
+    Redemption,
+    RedemptionCreate,
+)
 
 router = APIRouter(tags=["rewards"])
 
 CouponCode = Annotated[str, Path(min_length=1, max_length=64)]
-
-
-class RedemptionCreate(BaseModel):
-    member_id: Annotated[int, Field(gt=0, le=2**53, strict=True), WHOLE]
-    reward_code: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
-    idempotency_key: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)] | None = (
-        None
-    )
-
-
-class CouponConsume(BaseModel):
-    ref: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)] | None = None
-    member_id: Annotated[int, Field(gt=0, le=2**53, strict=True), WHOLE] | None = None
 
 
 @router.get("/rewards", response_model=list[CatalogueReward])

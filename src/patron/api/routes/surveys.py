@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 
 from patron.api.deps import Admin, Now, ReadSession, Staff, WriteSession
+from patron.api.paging import PageCursor
 from patron.api.params import QueryBool
 from patron.api.responses import raises
 from patron.feedback import schemas
@@ -111,9 +112,14 @@ async def list_responses(
     _: Staff,
     now: Now,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    cursor: PageCursor = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.SurveyResponsePage:
     """Responses with their answers and the answers' text analysis, in id order."""
     return await feedback_service.list_responses(
-        session, survey_key=key, now=now, after=after, limit=limit
+        session,
+        survey_key=key,
+        now=now,
+        after=schemas.SurveyResponsePage.resume(cursor, after),
+        limit=limit,
     )

@@ -10,19 +10,19 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from patron.access.errors import RoleForbiddenError
 from patron.access.models import Role
 from patron.access.schemas import Principal
 from patron.api.deps import Admin, Now, ReadSession, Staff, WriteSession, allow
+from patron.api.paging import PageCursor
 from patron.api.params import IsoMoment, QueryBool
 from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
 from patron.feedback import service as feedback_service
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
-from patron.kit.strict import WHOLE
-from patron.kit.time import ensure_utc
+from patron.kit.time import period
 from patron.members.errors import MemberBlockedError, MemberNotFoundError
 from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
@@ -44,13 +44,22 @@ from patron.support.errors import (
 )
 from patron.support.kpis import TicketKpis
 from patron.support.returns import ReturnsStats
-from patron.support.schemas import Goodwill, Ticket, TicketDetail, TicketFilter, TicketMessage
+from patron.support.schemas import (
+    AssignRequest,
+    Goodwill,
+    GoodwillCreate,
+    MessageCreate,
+    PriorityRequest,
+    StatusRequest,
+    Ticket,
+    TicketCreate,
+    TicketDetail,
+    TicketFilter,
+    TicketMessage,
+)
 from patron.support.schemas import TicketPage as TicketPageSchema
 from patron.support.states import (
     AuthorKind,
-    TicketChannel,
-    TicketPriority,
-    TicketSource,
     TicketStatus,
 )
 
@@ -62,54 +71,6 @@ RowId = Annotated[int, Field(gt=0, le=2**53)]
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
 Key = Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
-
-
-class TicketCreate(BaseModel):
-    member_id: RowId | None = None
-    contact: Name | None = None
-    channel: TicketChannel
-    category: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
-    subject: Name
-    text: Annotated[str, Field(min_length=1, max_length=10_000, pattern=NO_NUL)]
-    priority: TicketPriority = TicketPriority.NORMAL
-    store: Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)] | None = None
-    purchase_id: RowId | None = None
-    return_id: RowId | None = None
-    source: TicketSource = TicketSource.MEMBER
-    source_ref: Key | None = None
-
-
-class MessageCreate(BaseModel):
-    text: Annotated[str, Field(min_length=1, max_length=10_000, pattern=NO_NUL)]
-    author_kind: AuthorKind = AuthorKind.STAFF
-    author: Name | None = None
-    idempotency_key: Key | None = None
-
-
-class AssignRequest(BaseModel):
-    assignee: Name | None = None
-
-
-class PriorityRequest(BaseModel):
-    priority: TicketPriority
-
-
-class StatusRequest(BaseModel):
-    status: TicketStatus
-
-
-class GoodwillCreate(BaseModel):
-    points: Annotated[int, Field(gt=0, le=1_000_000_000, strict=True), WHOLE]
-    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=NO_NUL)]
-    idempotency_key: Key
-
-
-def _period(date_from: datetime | None, date_to: datetime | None) -> tuple[datetime | None, ...]:
-    start = None if date_from is None else ensure_utc(date_from)
-    end = None if date_to is None else ensure_utc(date_to)
-    if start is not None and end is not None and start > end:
-        raise InvalidInputError("from must not be after to", field="from")
-    return start, end
 
 
 @router.post(
@@ -175,6 +136,7 @@ async def list_tickets(
     priority_support: QueryBool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cursor: PageCursor = None,
 ) -> TicketPageSchema:
     """Tickets in queue order: explicit priority, then members with the ``priority_support``
     perk, then the oldest. ``breached=true``: a target was missed (recorded or overdue now)."""
@@ -187,7 +149,12 @@ async def list_tickets(
         has_priority_support=priority_support,
     )
     return await ticket_service.list_tickets(
-        session, active=active, where=where, now=now, limit=limit, offset=offset
+        session,
+        active=active,
+        where=where,
+        now=now,
+        limit=limit,
+        offset=TicketPageSchema.resume(cursor, offset or None, legacy_name="offset") or 0,
     )
 
 
@@ -202,7 +169,7 @@ async def ticket_kpis(
 ) -> TicketKpis:
     """Response and resolution times (median, p90), SLA compliance, overall and per tier,
     store, month and agent, for the tickets created in ``[from, to)``."""
-    start, end = _period(date_from, date_to)
+    start, end = period(date_from, date_to, fields=("from", "to"), ordered=True)
     active = await get_active_program(session)
     kpis = await kpi_service.ticket_kpis(
         session, active=active, now=now, date_from=start, date_to=end
@@ -221,7 +188,7 @@ async def returns_stats(
 ) -> ReturnsStats:
     """Returns per product and per store for the purchases made in ``[from, to)``, with the
     tickets linked to them."""
-    start, end = _period(date_from, date_to)
+    start, end = period(date_from, date_to, fields=("from", "to"), ordered=True)
     active = await get_active_program(session)
     return await returns_service.returns_stats(session, active=active, date_from=start, date_to=end)
 

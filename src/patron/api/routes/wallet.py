@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from patron.api.deps import Admin, Now, Reader, ReadSession, WriteSession
+from patron.api.paging import PageCursor
 from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
 from patron.kit.errors import InvalidInputError
@@ -36,8 +37,8 @@ async def wallet(
     till: TillIdentityDep,
     now: Now,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    # up to 18 digits: an entry id below 10**18, as the ledger's cursor
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$")] = None,
+    # the kit's cursor, or the last id in 1 to 18 digits as before (docs/api.md)
+    cursor: PageCursor = None,
 ) -> WalletPage:
     """The member's wallet balance (money, in the program's currency) and its entries newest
     first; pass ``next_cursor`` back as ``cursor``."""

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response, status
 
 from patron.api.deps import Admin, Now, ReadSession, WriteSession
+from patron.api.paging import PageCursor
 from patron.api.responses import raises
 from patron.kit.errors import InvalidInputError
 from patron.webhooks import schemas
@@ -77,6 +78,7 @@ async def list_deliveries(
     session: ReadSession,
     _: Admin,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    cursor: PageCursor = None,
     limit: Annotated[int, Query(ge=1, le=webhook_service.MAX_PAGE_SIZE)] = 50,
     delivery_status: Annotated[
         Literal["pending", "delivered", "failed"] | None, Query(alias="status")
@@ -85,7 +87,11 @@ async def list_deliveries(
     """The endpoint's deliveries newest first, each with every attempt (status, response
     code, duration, error); pass ``next_after`` back as ``after`` for older ones."""
     return await webhook_service.list_deliveries(
-        session, webhook_id, after=after, limit=limit, status=delivery_status
+        session,
+        webhook_id,
+        after=schemas.DeliveryPage.resume(cursor, after),
+        limit=limit,
+        status=delivery_status,
     )
 
 
