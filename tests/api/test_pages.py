@@ -30,6 +30,7 @@ NOT_PAGED = {
     "/api/v1/surveys": "the survey definitions, whole",
     "/api/v1/rewards": "the reward catalogue of the program, whole",
     "/api/v1/program/versions": "the program's versions, whole",
+    "/api/v1/partners": "the program's coalition partners, from its file, whole",
     "/api/v1/members/{member_id}/tier-history": "a member's tier changes, whole",
     "/api/v1/feedback/follow-ups": "the detractors and negative reviews still without a "
     "follow-up: a work queue that empties as it is worked, whole",
