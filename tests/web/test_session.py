@@ -153,6 +153,7 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
     ("GET", "/admin/members/{member_id}"): ("staff", 404),
     ("POST", "/admin/members/{member_id}/block"): ("admin", 404),
     ("POST", "/admin/members/{member_id}/unblock"): ("admin", 404),
+    ("POST", "/admin/members/{member_id}/unflag"): ("admin", 404),
     ("POST", "/admin/members/{member_id}/adjust"): ("admin", 303),  # no points: back, a notice
     ("POST", "/admin/members/{member_id}/export"): ("admin", 404),
     ("GET", "/admin/members/{member_id}/erase"): ("admin", 404),
@@ -208,6 +209,7 @@ SAMPLE_PATHS = {
     "/admin/members/{member_id}": "/admin/members/999999",
     "/admin/members/{member_id}/block": "/admin/members/999999/block",
     "/admin/members/{member_id}/unblock": "/admin/members/999999/unblock",
+    "/admin/members/{member_id}/unflag": "/admin/members/999999/unflag",
     "/admin/members/{member_id}/adjust": "/admin/members/999999/adjust",
     "/admin/members/{member_id}/export": "/admin/members/999999/export",
     "/admin/members/{member_id}/erase": "/admin/members/999999/erase",
