@@ -84,7 +84,7 @@ async def test_the_360_view_shows_the_wallet_newest_first(console: Console) -> N
     assert text.index("cashback number 2") < text.index("cashback number 1")  # newest first
     assert "RUB12.50" in text
     assert "RUB3.00" in text
-    assert "Кошелёк кешбэка" in russian.text
+    assert "Кошелёк кэшбэка" in russian.text
     assert "15,50 ₽" in _text(russian.text).replace("\xa0", " ")
     assert "No cashback yet." in _text(empty.text)
     assert "Balance: RUB0.00" in _text(empty.text)

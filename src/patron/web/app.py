@@ -32,6 +32,7 @@ from patron.web.routes import (
     portal_profile,
     portal_referral,
     portal_surveys,
+    portal_wallet,
     program,
     reviews,
     rewards,
@@ -103,6 +104,7 @@ def install_console(app: FastAPI) -> None:
         portal.router,
         portal_surveys.router,
         portal_referral.router,
+        portal_wallet.router,
         portal_profile.router,
     )
     for router in routers:

@@ -1,4 +1,5 @@
-"""The member portal (``/portal``), phone first: balance, tier progress, rewards and redeem,
+"""The member portal (``/portal``), phone first: balance (and the cashback wallet's, once the
+member had cashback: :mod:`~patron.web.routes.portal_wallet`), tier progress, rewards and redeem,
 coupons with QR codes, the member's card (a QR code a till scans to identify the member) and
 purchase history with "why N points". Its neighbours: logging in and out
 (:mod:`~patron.web.routes.portal_login`), the profile
@@ -37,6 +38,7 @@ from patron.rewards.errors import (
 from patron.rewards.models import CouponStatus
 from patron.tiers import service as tier_service
 from patron.tiers.policy import next_threshold
+from patron.wallet import service as wallet_service
 from patron.web.auth import database_of, remember
 from patron.web.i18n import Formats
 from patron.web.member_auth import MemberVisit, PortalVisit, checked_member_form
@@ -89,8 +91,12 @@ async def home(request: Request, visit: MemberVisit) -> Response:
         balance = await ledger_service.balance(session, member_id=visit.member.id, now=now)
         expiry = await ledger_service.next_expiry(session, member_id=visit.member.id, now=now)
         tier = await _tier_progress(session, active, visit)
+        wallet = await wallet_service.wallet_page(
+            session, member_id=visit.member.id, currency=active.program.currency, limit=1
+        )
     context = {
         "balance": balance,
+        "wallet": wallet if wallet.items else None,  # shown once the member had cashback
         "expiry": expiry,
         "tier": tier,
         "currency": active.program.currency,
