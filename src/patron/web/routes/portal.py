@@ -52,6 +52,11 @@ REFUSALS = ("insufficient_points", "tier_required", "out_of_stock", "reward_not_
             "velocity_exceeded")  # fmt: skip
 
 
+def reward_names(active: ActiveProgram, language: str) -> dict[str, str]:
+    """Each reward's name in ``language`` (the file's ``names``, else its ``name``)."""
+    return {reward.code: reward.name_in(language) for reward in active.program.rewards}
+
+
 def formats(request: Request, active: ActiveProgram) -> Formats:
     """Formats in the page's language, times in the program's time zone."""
     return Formats(request.state.language, active.program.program.timezone)
@@ -121,6 +126,7 @@ async def rewards(request: Request, visit: MemberVisit, notice: str = "") -> Res
     )
     context = {
         "rewards": catalogue,
+        "names": reward_names(active, request.state.language),
         "available": balance.available,
         "tiers": tiers,
         "notice": notice if notice in REFUSALS else "",
@@ -176,7 +182,7 @@ async def coupons(request: Request, visit: MemberVisit, new: str = "") -> Respon
     async with database_of(request).read() as session:
         active = await program_service.get_active_program(session)
         held = await reward_service.list_coupons(session, member_id=visit.member.id, limit=100)
-    names = {reward.code: reward.name for reward in active.program.rewards}
+    names = reward_names(active, request.state.language)
     now = utcnow()
     usable = [
         coupon
