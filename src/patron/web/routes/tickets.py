@@ -19,6 +19,7 @@ from patron.kit.errors import ConflictError, NotFoundError, PatronError
 from patron.kit.ids import random_token
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
+from patron.support import goodwill as goodwill_service
 from patron.support import service as ticket_service
 from patron.support import sla
 from patron.support.schemas import TicketFilter
@@ -36,6 +37,8 @@ MAX_REPLY = 10_000
 NOTICES = ("replied", "moved", "empty", "refused", "closed", "assigned", "unassigned",
            "no_user", "given", "waiting", "approved", "rejected", "over_cap", "no_member",
            "blocked", "decided", "no_points", "repeated")  # fmt: skip
+# the notices of the queue's list of goodwill waiting for approval
+GOODWILL_NOTICES = ("approved", "rejected", "decided", "over_cap", "blocked")
 
 
 def status_labels(language: str) -> dict[str, str]:
@@ -71,9 +74,13 @@ async def tickets_page(
     breached: str = "",
     mine: str = "",
     offset: int = 0,
+    goodwill: str = "",
+    notice: str = "",
 ) -> Response:
     """``status``: ``active`` (open and waiting, the default), ``all``, or one status;
-    ``mine=1``: only the tickets assigned to the user."""
+    ``mine=1``: only the tickets assigned to the user; ``goodwill=waiting``: instead of the
+    tickets, the goodwill credits waiting for an admin's approval across tickets (the queue
+    always says how many wait)."""
     chosen = status if status in ("active", "all", *TicketStatus) else "active"
     late = breached == "1"
     own = mine == "1"
@@ -93,6 +100,7 @@ async def tickets_page(
         page = await ticket_service.list_tickets(
             session, active=active, where=where, now=now, limit=PAGE, offset=offset
         )
+        waiting, waiting_count = await goodwill_service.waiting_for_approval(session, limit=PAGE)
     items, next_offset = page.items, page.next_offset
     zone = active.program.program.timezone
     context = {
@@ -105,6 +113,10 @@ async def tickets_page(
         "next_offset": next_offset,
         "now": now,
         "choices": ["active", "all", *[s.value for s in TicketStatus]],
+        "goodwill_view": goodwill == "waiting",
+        "waiting": waiting,
+        "waiting_count": waiting_count,
+        "notice": notice if notice in GOODWILL_NOTICES else "",
         "fmt": Formats(request.state.language, zone),
     }
     return remember(request, render(request, "tickets.html", context))
