@@ -44,7 +44,7 @@ from patron.members.models import (
 )
 from patron.notifications.models import Message
 from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn, RuleUsage
-from patron.referrals.models import MemberFingerprint, Referral
+from patron.referrals.models import MemberFingerprint, Referral, ReferralVisit
 from patron.rewards.models import Coupon
 from patron.segments.models import MemberSegment
 from patron.support.models import GoodwillCredit, Ticket, TicketEvent, TicketMessage
@@ -89,6 +89,7 @@ MEMBER_SECTIONS: dict[str, Table] = {
     "wallet_entries": WalletEntry.__table__,  # type: ignore[dict-item]
     "flags": MemberFlag.__table__,  # type: ignore[dict-item]
     "raffle_entries": RaffleEntry.__table__,  # type: ignore[dict-item]
+    "referral_visits": ReferralVisit.__table__,  # type: ignore[dict-item]
 }
 # export section -> (table, its column naming the parent, the parent's section): rows that
 # belong to the member through one of the member's tickets or reviews

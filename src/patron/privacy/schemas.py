@@ -57,6 +57,7 @@ class MemberExport(BaseModel):
     wallet_entries: list[Row] = []
     flags: list[Row] = []  # abuse flags (docs/security.md, "Abuse controls")
     raffle_entries: list[Row] = []  # a raffle's entries the member earned
+    referral_visits: list[Row] = []  # visitors who opened the member's referral link
 
 
 class Erasure(BaseModel):

@@ -28,6 +28,7 @@ from patron.web.routes import (
     members,
     messages,
     portal,
+    portal_join,
     portal_login,
     portal_profile,
     portal_referral,
@@ -104,6 +105,7 @@ def install_console(app: FastAPI) -> None:
         portal.router,
         portal_surveys.router,
         portal_referral.router,
+        portal_join.router,
         portal_wallet.router,
         portal_profile.router,
     )
