@@ -1,7 +1,8 @@
 """Support tickets (``/admin/tickets``): the queue in the order staff should work it (explicit
 priority, then members with the ``priority_support`` perk, then the oldest), filtered by status,
 by a missed 24-hour target or by the tickets assigned to the user; one ticket with its
-conversation, where staff reply, move its status and assign it to a console user (or nobody).
+conversation, where staff reply, move its status, set its priority and assign it to a console
+user (or nobody).
 Every write is the support service's (``patron.support.service``), as the API's
 ``POST /tickets/{id}/messages``, ``/status`` and ``/assign`` make it, and audited with the
 console user. Goodwill points: :mod:`patron.web.routes.ticket_goodwill`."""
@@ -23,7 +24,7 @@ from patron.support import goodwill as goodwill_service
 from patron.support import service as ticket_service
 from patron.support import sla
 from patron.support.schemas import TicketFilter
-from patron.support.states import TRANSITIONS, AuthorKind, TicketStatus
+from patron.support.states import TRANSITIONS, AuthorKind, TicketPriority, TicketStatus
 from patron.web.audit import audited
 from patron.web.auth import StaffSession, checked_form, database_of, remember
 from patron.web.i18n import Formats
@@ -36,7 +37,7 @@ PAGE = 50
 MAX_REPLY = 10_000
 NOTICES = ("replied", "moved", "empty", "refused", "closed", "assigned", "unassigned",
            "no_user", "given", "waiting", "approved", "rejected", "over_cap", "no_member",
-           "blocked", "decided", "no_points", "repeated")  # fmt: skip
+           "blocked", "decided", "no_points", "repeated", "prioritised")  # fmt: skip
 # the notices of the queue's list of goodwill waiting for approval
 GOODWILL_NOTICES = ("approved", "rejected", "decided", "over_cap", "blocked")
 
@@ -231,3 +232,31 @@ async def assign(request: Request, console: StaffSession, ticket_id: TicketId) -
         return RedirectResponse(f"{page}?notice=closed", status_code=303)
     notice = "assigned" if chosen else "unassigned"
     return RedirectResponse(f"{page}?notice={notice}", status_code=303)
+
+
+@router.post("/admin/tickets/{ticket_id}/priority")
+async def set_priority(request: Request, console: StaffSession, ticket_id: TicketId) -> Response:
+    """Set the explicit priority (low, normal, high, urgent), as
+    ``POST /api/v1/tickets/{id}/priority``; an unknown value or a closed ticket changes
+    nothing. Audited as ``tickets.set_priority``."""
+    form = await checked_form(request, console)
+    page = f"/admin/tickets/{ticket_id}"
+    chosen = form.get("priority", "")
+    if chosen not in {priority.value for priority in TicketPriority}:
+        return RedirectResponse(f"{page}?notice=refused", status_code=303)
+    now = utcnow()
+    try:
+        async with database_of(request).write() as session:
+            await ticket_service.set_priority(
+                session,
+                ticket_id=ticket_id,
+                priority=TicketPriority(chosen),
+                actor=console.user.email,
+                now=now,
+            )
+            await audited(session, console, "tickets.set_priority", f"ticket:{ticket_id}", now=now)
+    except NotFoundError as error:
+        return missing_page(request, error)
+    except ConflictError:
+        return RedirectResponse(f"{page}?notice=closed", status_code=303)
+    return RedirectResponse(f"{page}?notice=prioritised", status_code=303)
