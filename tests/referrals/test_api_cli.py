@@ -115,9 +115,11 @@ async def test_the_cli_lists_reviews_and_counts(api: Api) -> None:
         "qualification_rate": 0.5,
         "cost_points": 1100,
         "cost_per_acquired_member": 1100,
+        "invited": 0,  # nobody opened a link at /join
     }
     shown = await _patron(api.database, "referrals", "kpis")
     assert "1100 points, 1100 per acquired member" in shown.stdout
+    assert "invited    0\n" in shown.stdout
 
 
 async def test_export_holds_the_referrals_and_erasure_drops_the_fingerprints(api: Api) -> None:

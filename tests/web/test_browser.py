@@ -269,7 +269,8 @@ def test_a_phone_sized_screen_needs_no_sideways_scrolling(site: Site, browser: A
              "/admin/campaigns", "/admin/program", "/admin/reviews?show=all", "/admin/messages",
              "/admin/users", "/admin/keys", "/admin/webhooks", "/admin/segments", "/admin/feedback",
              "/admin/rewards", "/admin/rewards/DISC10/edit", "/admin/coupons?code={coupon}",
-             "/admin/coupons/{coupon}/cancel")  # fmt: skip
+             "/admin/coupons/{coupon}/cancel", "/admin/members?flagged=true",
+         "/admin/tickets?goodwill=waiting")  # fmt: skip
     for target in pages:
         page.goto(site.base + target.replace("{coupon}", coupon))
         page.wait_for_load_state("networkidle")

@@ -374,6 +374,8 @@ PORTAL_MATRIX: dict[tuple[str, str], int] = {
     ("GET", "/portal/surveys/{invitation_id}"): 401,
     ("POST", "/portal/surveys/{invitation_id}"): 401,
     ("GET", "/portal/referral"): 401,
+    ("GET", "/portal/wallet"): 401,
+    ("GET", "/join"): 200,  # a referral link's landing page: anyone
     ("GET", "/portal/profile"): 401,
     ("POST", "/portal/profile"): 401,
     ("POST", "/portal/logout"): 401,

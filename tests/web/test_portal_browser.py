@@ -19,7 +19,7 @@ from tests.web.browser import CHROMIUM, NO_CHROMIUM, Site, _axe_violations, _pag
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
 PORTAL_PAGES = ("/portal", "/portal/rewards", "/portal/coupons", "/portal/card",
                 "/portal/history", "/portal/surveys", "/portal/referral",
-                "/portal/profile")  # fmt: skip
+                "/portal/profile", "/portal/wallet", "/join")  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -153,6 +153,7 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
     ("GET", "/admin/members/{member_id}"): ("staff", 404),
     ("POST", "/admin/members/{member_id}/block"): ("admin", 404),
     ("POST", "/admin/members/{member_id}/unblock"): ("admin", 404),
+    ("POST", "/admin/members/{member_id}/unflag"): ("admin", 404),
     ("POST", "/admin/members/{member_id}/adjust"): ("admin", 303),  # no points: back, a notice
     ("POST", "/admin/members/{member_id}/export"): ("admin", 404),
     ("GET", "/admin/members/{member_id}/erase"): ("admin", 404),
@@ -162,6 +163,7 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
     ("POST", "/admin/tickets/{ticket_id}/reply"): ("staff", 303),  # no text: back, a notice
     ("POST", "/admin/tickets/{ticket_id}/status"): ("staff", 303),  # no status: back, a notice
     ("POST", "/admin/tickets/{ticket_id}/assign"): ("staff", 404),  # nobody, on no ticket
+    ("POST", "/admin/tickets/{ticket_id}/priority"): ("staff", 303),  # no priority: a notice
     ("POST", "/admin/tickets/{ticket_id}/goodwill"): ("staff", 303),  # no points: back, a notice
     ("POST", "/admin/tickets/{ticket_id}/goodwill/{goodwill_id}/approve"): ("admin", 404),
     ("POST", "/admin/tickets/{ticket_id}/goodwill/{goodwill_id}/reject"): ("admin", 404),
@@ -208,6 +210,7 @@ SAMPLE_PATHS = {
     "/admin/members/{member_id}": "/admin/members/999999",
     "/admin/members/{member_id}/block": "/admin/members/999999/block",
     "/admin/members/{member_id}/unblock": "/admin/members/999999/unblock",
+    "/admin/members/{member_id}/unflag": "/admin/members/999999/unflag",
     "/admin/members/{member_id}/adjust": "/admin/members/999999/adjust",
     "/admin/members/{member_id}/export": "/admin/members/999999/export",
     "/admin/members/{member_id}/erase": "/admin/members/999999/erase",
@@ -219,6 +222,7 @@ SAMPLE_PATHS = {
     "/admin/rewards/{code}/disable": "/admin/rewards/NOPE/disable",
     "/admin/rewards/{code}/enable": "/admin/rewards/NOPE/enable",
     "/admin/tickets/{ticket_id}/assign": "/admin/tickets/999999/assign",
+    "/admin/tickets/{ticket_id}/priority": "/admin/tickets/999999/priority",
     "/admin/tickets/{ticket_id}/goodwill": "/admin/tickets/999999/goodwill",
     "/admin/tickets/{ticket_id}/goodwill/{goodwill_id}/approve": (
         "/admin/tickets/999999/goodwill/1/approve"

@@ -128,6 +128,7 @@ def kpis(
         return
     per_member = "-" if k.cost_per_acquired_member is None else str(k.cost_per_acquired_member)
     typer.echo(
+        f"invited    {k.invited}\n"
         f"enrolled   {k.enrolled}\n"
         f"pending    {k.pending}\n"
         f"qualified  {k.qualified}\n"

@@ -187,18 +187,21 @@ class MemberRepository:
         tier: str | None,
         limit: int,
         within: Select[Any] | None = None,
+        flagged: bool = False,
     ) -> list[Member]:
         """Members (of ``tier``, and among the ids ``within`` selects, when given) whose name
         or email contains ``words`` in any case, whose external id is ``words``, or whose
-        phone contains ``digits``; newest first. No ``words``: every member of ``tier`` (or
-        ``within``). SQLite's ``lower()`` folds ASCII
-        letters only, so the text is also tried as typed, in lower and upper case and
-        capitalised (``ИВАН`` finds ``Иван``)."""
+        phone contains ``digits``; newest first; ``flagged``: only those with an open abuse
+        flag. No ``words``: every member of ``tier`` (or ``within``, or flagged). SQLite's
+        ``lower()`` folds ASCII letters only, so the text is also tried as typed, in lower and
+        upper case and capitalised (``ИВАН`` finds ``Иван``)."""
         query = select(Member).where(Member.program_id == program_id)
         if tier is not None:
             query = query.where(Member.tier_id == tier)
         if within is not None:
             query = query.where(Member.id.in_(within))
+        if flagged:
+            query = query.where(Member.flagged_at.is_not(None))
         if words:
             variants = {words, words.lower(), words.upper(), words.title(), words.capitalize()}
             found = [Member.external_id == words]

@@ -35,11 +35,12 @@ async def search_members(
     tier: str | None = None,
     limit: int = 25,
     within: Select[Any] | None = None,
+    flagged: bool = False,
 ) -> list[schemas.Member]:
     """Members of ``program_id`` matching ``text`` (see the module), of ``tier`` and among
     the member ids ``within`` selects (a domain above, e.g. an RFM segment) when given,
-    newest first; an empty text finds the members of ``tier`` or ``within``, or nobody
-    without either."""
+    newest first; ``flagged``: only members with an open abuse flag. An empty text finds the
+    members of ``tier``, ``within`` or flagged, or nobody without any of them."""
     if not 1 <= limit <= MOST_RESULTS:
         raise InvalidInputError(
             f"limit must be from 1 to {MOST_RESULTS}",
@@ -51,7 +52,7 @@ async def search_members(
         raise InvalidInputError(
             f"the search text must have at most {MOST_TEXT} characters", field="q"
         )
-    if not words and tier is None and within is None:
+    if not words and tier is None and within is None and not flagged:
         return []
     digits = _NOT_DIGITS.sub("", words)
     repository = MemberRepository(session)
@@ -62,6 +63,7 @@ async def search_members(
         tier=tier,
         limit=limit,
         within=within,
+        flagged=flagged,
     )
     consents = await repository.consents([member.id for member in rows])
     return [to_schema(member, consents[member.id]) for member in rows]

@@ -45,7 +45,7 @@ from patron.members.models import (
 )
 from patron.notifications.models import Message
 from patron.purchases.models import Purchase, PurchaseLine, PurchaseReturn, RuleUsage
-from patron.referrals.models import MemberFingerprint, Referral
+from patron.referrals.models import MemberFingerprint, Referral, ReferralVisit
 from patron.rewards.models import Coupon
 from patron.segments.models import MemberSegment
 from patron.support.models import GoodwillCredit, Ticket, TicketEvent, TicketMessage
@@ -93,6 +93,7 @@ MEMBER_SECTIONS: dict[str, Table] = {
     "challenge_progress": ChallengeProgress.__table__,  # type: ignore[dict-item]
     "challenge_steps": ChallengeStep.__table__,  # type: ignore[dict-item]
     "badges": MemberBadge.__table__,  # type: ignore[dict-item]
+    "referral_visits": ReferralVisit.__table__,  # type: ignore[dict-item]
 }
 # export section -> (table, its column naming the parent, the parent's section): rows that
 # belong to the member through one of the member's tickets or reviews

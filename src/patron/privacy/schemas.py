@@ -60,6 +60,7 @@ class MemberExport(BaseModel):
     challenge_progress: list[Row] = []  # progress on challenges, per period (docs/campaigns.md)
     challenge_steps: list[Row] = []  # what each challenge counted
     badges: list[Row] = []  # the badges the member earned
+    referral_visits: list[Row] = []  # visitors who opened the member's referral link
 
 
 class Erasure(BaseModel):

@@ -39,6 +39,7 @@ from patron.programs.limit_settings import Limits
 from patron.programs.partner_settings import Partner, partner_problems
 from patron.programs.purchase_settings import PurchaseSettings, Returns
 from patron.programs.referral_settings import Referrals, referral_problems
+from patron.programs.reward_names import RewardNames
 from patron.programs.segmentation import SegmentSettings
 from patron.programs.strict import Strict
 from patron.programs.support_settings import Support
@@ -236,6 +237,8 @@ class Reward(Strict):
 
     code: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
     name: Annotated[str, Field(min_length=1, max_length=200)]
+    # the name per language (the portal's); left out of the stored document when absent
+    names: RewardNames | None = Field(default=None, exclude_if=lambda value: value is None)
     kind: RewardKind
     value: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)] | None = None
     sku: str | None = None
@@ -264,6 +267,10 @@ class Reward(Strict):
         if self.kind is RewardKind.FREE_PRODUCT and not self.sku:
             raise ValueError("sku: free_product needs the sku of the free product")
         return self
+
+    def name_in(self, language: str) -> str:
+        """The name in ``language`` (``names``), else ``name``."""
+        return self.name if self.names is None else self.names.pick(language, self.name)
 
     def coupon_days(self, limits: Limits) -> int | None:
         """Days its coupons stay valid (``None``: for ever, when asked for)."""

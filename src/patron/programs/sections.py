@@ -69,8 +69,11 @@ def merge_patch(target: Written, patch: Written) -> Written:
     for name, value in patch.items():
         if value is None:
             merged.pop(name, None)
-        elif isinstance(value, dict) and isinstance(merged.get(name), dict):
-            merged[name] = merge_patch(merged[name], value)
+        elif isinstance(value, dict):
+            # an object merges into the field, or into {} when the field is not an object
+            # (RFC 7386): its nulls never land in the document
+            found = merged.get(name)
+            merged[name] = merge_patch(found if isinstance(found, dict) else {}, value)
         else:
             merged[name] = value
     return merged

@@ -82,3 +82,22 @@ class MemberFingerprint(Base):
     kind: Mapped[FingerprintKind] = mapped_column(value_enum(FingerprintKind, "kind"))
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReferralVisit(Base):
+    """A visitor opened a member's referral link (``/join?ref=CODE``): one row per member
+    and visitor (the SHA-256 of a random id in the visitor's ``patron_visitor`` cookie), so
+    the funnel's ``invited`` counts distinct visitors, not page loads."""
+
+    __tablename__ = "referral_visits"
+    __table_args__ = (
+        UniqueConstraint("member_id", "visitor_digest"),
+        Index("ix_referral_visits_program_id", "program_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="RESTRICT"))
+    # the referrer: the member whose link was opened
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    visitor_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

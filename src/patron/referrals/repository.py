@@ -13,7 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.members.models import Member, MemberStatus
 from patron.purchases.models import Purchase
-from patron.referrals.models import FingerprintKind, MemberFingerprint, Referral, ReferralStatus
+from patron.referrals.models import (
+    FingerprintKind,
+    MemberFingerprint,
+    Referral,
+    ReferralStatus,
+    ReferralVisit,
+)
 
 
 class ReferralRepository:
@@ -198,6 +204,21 @@ class ReferralRepository:
         if "referrer_id" in where:
             query = query.where(Referral.referrer_id == where["referrer_id"])
         return {status: int(count) for status, count in (await self.session.execute(query)).all()}
+
+    async def add_visit(self, program_id: int, member_id: int, digest: str, now: datetime) -> None:
+        """Record the visitor once per member (a second visit adds nothing)."""
+        row = {"program_id": program_id, "member_id": member_id, "visitor_digest": digest,
+               "created_at": now}  # fmt: skip
+        dialect = self.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        await self.session.execute(insert(ReferralVisit).values(row).on_conflict_do_nothing())
+
+    async def visits(self, program_id: int, member_id: int | None = None) -> int:
+        """Distinct visitors of the program's referral links (of one member's, when given)."""
+        query = select(func.count()).where(ReferralVisit.program_id == program_id)
+        if member_id is not None:
+            query = query.where(ReferralVisit.member_id == member_id)
+        return int(await self.session.scalar(query) or 0)
 
     async def totals(self, program_id: int) -> tuple[int, int]:
         """Referrals that ever qualified, and the cost of those rewarded."""

@@ -77,15 +77,19 @@ class MemberReferral(BaseModel):
     link: str
     referrals: dict[str, int]
     points_earned: int
+    # distinct visitors who opened the member's link at ``/join`` (the funnel's first step)
+    invited: int = 0
 
 
 class ReferralKpis(BaseModel):
-    """The funnel and what it cost. ``enrolled``: referrals made (every invited friend who
-    enrolled with a code); ``qualified``: those whose qualifying purchase was made (rewarded
-    included); ``rewarded``: both sides paid; ``flagged``: held for review now; ``rejected``;
-    ``cost_points``: points given plus the points price of the coupons given, both sides;
-    ``cost_per_acquired_member``: ``cost_points`` over ``rewarded``, rounded down (``None``
-    before the first)."""
+    """The funnel and what it cost. ``invited``: distinct visitors who opened a member's
+    referral link at ``/join?ref=CODE`` (one per member and visitor's cookie; a link to the
+    shop's own site, ``referrals.link``, is not seen by Patron); ``enrolled``: referrals
+    made (every invited friend who enrolled with a code); ``qualified``: those whose
+    qualifying purchase was made (rewarded included); ``rewarded``: both sides paid;
+    ``flagged``: held for review now; ``rejected``; ``cost_points``: points given plus the
+    points price of the coupons given, both sides; ``cost_per_acquired_member``:
+    ``cost_points`` over ``rewarded``, rounded down (``None`` before the first)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -98,6 +102,7 @@ class ReferralKpis(BaseModel):
     qualification_rate: float | None
     cost_points: int
     cost_per_acquired_member: int | None
+    invited: int = 0
 
 
 class Enrolment(MemberCreate):

@@ -292,6 +292,7 @@ async def kpis(session: AsyncSession, *, program_id: int) -> schemas.ReferralKpi
         qualification_rate=round(qualified / enrolled, 4) if enrolled else None,
         cost_points=cost,
         cost_per_acquired_member=cost // rewarded if rewarded else None,
+        invited=await repository.visits(program_id),
     )
 
 
@@ -310,4 +311,19 @@ async def member_referral(
         link=link_for(active, member.referral_code),
         referrals={status.value: counts.get(status, 0) for status in ReferralStatus},
         points_earned=await repository.referrer_points(member_id),
+        invited=await repository.visits(active.program_id, member_id),
     )
+
+
+async def record_visit(
+    session: AsyncSession, *, active: ActiveProgram, code: str, visitor_digest: str, now: datetime
+) -> bool:
+    """A visitor (``visitor_digest``: the SHA-256 of their cookie's random id) opened the
+    referral link of ``code``: recorded once per member and visitor. ``False`` when no active
+    member of the program has that code (nothing recorded)."""
+    repository = ReferralRepository(session)
+    referrer = await repository.referrer_by_code(active.program_id, normalise_code(code))
+    if referrer is None:
+        return False
+    await repository.add_visit(active.program_id, referrer.id, visitor_digest, now)
+    return True

@@ -227,12 +227,20 @@ async def search_members(
     tier: str | None = None,
     segment: str | None = None,
     limit: int = 25,
+    flagged: bool = False,
 ) -> list[Member]:
     """The console's member search (:func:`patron.members.search.search_members`), also by
-    the RFM segment stored at the last refresh: a segment alone lists its members."""
+    the RFM segment stored at the last refresh: a segment alone lists its members
+    (``flagged``: only members with an open abuse flag; alone, all of them)."""
     within = None if segment is None else segment_member_ids(program_id, segment)
     return await search_all_members(
-        session, program_id=program_id, text=text, tier=tier, limit=limit, within=within
+        session,
+        program_id=program_id,
+        text=text,
+        tier=tier,
+        limit=limit,
+        within=within,
+        flagged=flagged,
     )
 
 

@@ -119,6 +119,18 @@ async def credit_goodwill(
     return Goodwill.model_validate(credit)
 
 
+async def waiting_for_approval(
+    session: AsyncSession, *, limit: int = 50
+) -> tuple[list[Goodwill], int]:
+    """The credits waiting for an admin's approval across tickets, the oldest first (at most
+    ``limit``), and how many wait in all."""
+    repository = TicketRepository(session)
+    credits = await repository.goodwill_waiting(limit)
+    return [Goodwill.model_validate(credit) for credit in credits], (
+        await repository.goodwill_waiting_count()
+    )
+
+
 async def decide_goodwill(
     session: AsyncSession,
     *,

@@ -122,6 +122,22 @@ class TicketRepository:
         query = select(GoodwillCredit).where(GoodwillCredit.ticket_id == ticket_id)
         return list((await self.session.execute(query.order_by(GoodwillCredit.id))).scalars())
 
+    async def goodwill_waiting(self, limit: int) -> list[GoodwillCredit]:
+        """Credits waiting for an admin's approval, across tickets, the oldest first."""
+        query = (
+            select(GoodwillCredit)
+            .where(GoodwillCredit.status == GoodwillStatus.PENDING_APPROVAL.value)
+            .order_by(GoodwillCredit.id)
+            .limit(limit)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def goodwill_waiting_count(self) -> int:
+        query = select(func.count()).where(
+            GoodwillCredit.status == GoodwillStatus.PENDING_APPROVAL.value
+        )
+        return int((await self.session.execute(query)).scalar_one())
+
     async def goodwill_by_key(self, ticket_id: int, key: str) -> GoodwillCredit | None:
         query = select(GoodwillCredit).where(
             GoodwillCredit.ticket_id == ticket_id, GoodwillCredit.idempotency_key == key

@@ -13,4 +13,4 @@ CONSOLE_PATHS = ("/admin", "/static/web")
 CONSOLE_ROOT = "/"  # redirects to /admin
 # The member portal's paths: authorized by the member session (``patron.web.member_auth``),
 # also outside the API's role matrix, and apart from the console's (``tests/web``).
-PORTAL_PATHS = ("/portal",)
+PORTAL_PATHS = ("/portal", "/join")  # /join: a referral link's landing page

@@ -28,10 +28,12 @@ from patron.web.routes import (
     members,
     messages,
     portal,
+    portal_join,
     portal_login,
     portal_profile,
     portal_referral,
     portal_surveys,
+    portal_wallet,
     program,
     reviews,
     rewards,
@@ -103,6 +105,8 @@ def install_console(app: FastAPI) -> None:
         portal.router,
         portal_surveys.router,
         portal_referral.router,
+        portal_join.router,
+        portal_wallet.router,
         portal_profile.router,
     )
     for router in routers:

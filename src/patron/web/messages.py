@@ -116,4 +116,10 @@ def labels(language: str) -> dict[str, dict[str, str]]:
             "cancelled": _("Cancelled"),
             "expired": _("Out of date"),
         },
+        # the cashback wallet's entries (patron.wallet)
+        "wallet_kind": {
+            "credit": _("Cashback"),
+            "spend": _("Paid with cashback"),
+            "reverse": _("At a return"),
+        },
     }

@@ -1,8 +1,9 @@
-"""Members: the search (``/admin/members``, by text, tier and RFM segment; its results as a
-fragment for htmx) and the member 360 view (``/admin/members/{id}``): profile, consents,
-points, purchases with their "why N points", ledger, coupons, tier history, tickets, reviews,
-survey answers, segment, CLV and churn risk; admins block and unblock a member and adjust
-their points there (export and erasure: :mod:`patron.web.routes.member_privacy`)."""
+"""Members: the search (``/admin/members``, by text, tier, RFM segment and abuse flag; its
+results as a fragment for htmx) and the member 360 view (``/admin/members/{id}``): profile,
+consents, abuse flags, points, cashback wallet, purchases with their "why N points", ledger,
+coupons, tier history, tickets, reviews, survey answers, segment, CLV and churn risk; admins
+block and unblock a member, clear their abuse flags and adjust their points there (export and
+erasure: :mod:`patron.web.routes.member_privacy`)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from patron.access.schemas import ConsoleSession
+from patron.audit import service as audit_service
 from patron.awards.adjust import adjust_points
 from patron.kit.errors import InvalidInputError, NotFoundError, PatronError
 from patron.kit.ids import random_token
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
 from patron.ledger.errors import InsufficientPointsError
+from patron.members import flags as member_flags
 from patron.members import service as member_service
 from patron.members.errors import MemberBlockedError
 from patron.members.overview import overview_of
@@ -25,6 +28,7 @@ from patron.programs import service as program_service
 from patron.purchases.history import member_purchases
 from patron.segments import service as segment_service
 from patron.tiers import service as tier_service
+from patron.wallet import service as wallet_service
 from patron.web.activity import member_activity
 from patron.web.audit import audited
 from patron.web.auth import AdminSession, StaffSession, checked_form, database_of, remember
@@ -39,17 +43,23 @@ SearchText = Annotated[str, Query(max_length=200)]
 
 TierChoice = Annotated[str, Query(max_length=64)]
 SegmentChoice = Annotated[str, Query(max_length=64)]
+FlaggedChoice = Annotated[str, Query(max_length=8)]
+WALLET_ENTRIES = 10
 
 
-async def _search(request: Request, text: str, tier: str, segment: str) -> dict[str, Any]:
+async def _search(
+    request: Request, text: str, tier: str, segment: str, flagged: str = ""
+) -> dict[str, Any]:
     """The search's context: the text, the chosen tier and RFM segment (each one of the
-    program's, else none), the program's tiers and segments for the pickers, and the members
-    found."""
+    program's, else none), whether only flagged members are asked for (``flagged=true``, as
+    the API's ``GET /members?flagged=true``), the program's tiers and segments for the
+    pickers, and the members found."""
     language: str = request.state.language
     names = labels(language)
+    only_flagged = flagged.lower() in {"true", "1", "on"}
     context: dict[str, Any] = {
         "q": text, "tier": "", "tier_names": {}, "segment": "", "segment_names": {},
-        "members": [], "error": "", "labels": names,
+        "flagged": only_flagged, "members": [], "error": "", "labels": names,
     }  # fmt: skip
     async with database_of(request).read() as session:
         try:
@@ -68,6 +78,7 @@ async def _search(request: Request, text: str, tier: str, segment: str) -> dict[
                 text=text,
                 tier=context["tier"] or None,
                 segment=context["segment"] or None,
+                flagged=only_flagged,
             )
         except PatronError as error:
             context["error"] = error_text(error, language)
@@ -81,8 +92,9 @@ async def members_page(
     q: SearchText = "",
     tier: TierChoice = "",
     segment: SegmentChoice = "",
+    flagged: FlaggedChoice = "",
 ) -> Response:
-    context = await _search(request, q, tier, segment)
+    context = await _search(request, q, tier, segment, flagged)
     return remember(request, render(request, "members.html", context))
 
 
@@ -93,17 +105,18 @@ async def members_results(
     q: SearchText = "",
     tier: TierChoice = "",
     segment: SegmentChoice = "",
+    flagged: FlaggedChoice = "",
 ) -> Response:
-    """The result table alone (htmx swaps it in as the search text, the tier or the segment
-    changes)."""
-    context = await _search(request, q, tier, segment)
+    """The result table alone (htmx swaps it in as the search text, the tier, the segment
+    or the flag filter changes)."""
+    context = await _search(request, q, tier, segment, flagged)
     return render(request, "_member_results.html", context)
 
 
 MemberId = Annotated[int, Path(ge=1, le=2**62)]
 NOTICES = (
     "blocked", "unblocked", "reason", "adjusted", "adjust_invalid", "adjust_short",
-    "adjust_blocked", "erased", "erased_member",
+    "adjust_blocked", "erased", "erased_member", "unflagged",
 )  # fmt: skip
 
 
@@ -128,6 +141,12 @@ async def member_view(
                 level.id: level.name
                 for level in (active.program.tiers.levels if active.program.tiers else [])
             },
+            "wallet": await wallet_service.wallet_page(
+                session,
+                member_id=member_id,
+                currency=active.program.currency,
+                limit=WALLET_ENTRIES,
+            ),
             "consent_history": await member_service.consent_history(session, member_id=member_id),
             "purchases": await member_purchases(session, member_id=member_id, limit=20),
             "ledger": (await ledger_service.entries(session, member_id=member_id, limit=30)).items,
@@ -230,3 +249,21 @@ async def adjust(request: Request, console: AdminSession, member_id: MemberId) -
     except InvalidInputError:
         return RedirectResponse(f"{page}?notice=adjust_invalid", status_code=303)
     return RedirectResponse(f"{page}?notice=adjusted#ledger-title", status_code=303)
+
+
+@router.post("/admin/members/{member_id}/unflag")
+async def unflag(request: Request, console: AdminSession, member_id: MemberId) -> Response:
+    """Clear the member's open abuse flags, as ``POST /api/v1/members/{id}/unflag`` (the flags
+    stay recorded; a block set with a flag stays until unblocked), audited with the acting
+    user and the number of flags cleared."""
+    await checked_form(request, console)
+    now = utcnow()
+    try:
+        async with database_of(request).write() as session:
+            cleared = await member_flags.clear_flags(session, member_id=member_id, now=now)
+            audit_service.note(session, after={"flags_cleared": cleared}, changed=cleared > 0)
+            await audited(session, console, "members.unflag", f"member:{member_id}", now=now)
+    except NotFoundError as error:
+        missing = {"title": error_text(error, request.state.language), "message": ""}
+        return render(request, "error.html", missing, status_code=404)
+    return RedirectResponse(f"/admin/members/{member_id}?notice=unflagged", status_code=303)

@@ -1,4 +1,5 @@
-"""The member portal (``/portal``), phone first: balance, tier progress, rewards and redeem,
+"""The member portal (``/portal``), phone first: balance (and the cashback wallet's, once the
+member had cashback: :mod:`~patron.web.routes.portal_wallet`), tier progress, rewards and redeem,
 coupons with QR codes, the member's card (a QR code a till scans to identify the member) and
 purchase history with "why N points". Its neighbours: logging in and out
 (:mod:`~patron.web.routes.portal_login`), the profile
@@ -38,6 +39,7 @@ from patron.rewards.errors import (
 from patron.rewards.models import CouponStatus
 from patron.tiers import service as tier_service
 from patron.tiers.policy import next_threshold
+from patron.wallet import service as wallet_service
 from patron.web.auth import database_of, remember
 from patron.web.i18n import Formats
 from patron.web.member_auth import MemberVisit, PortalVisit, checked_member_form
@@ -49,6 +51,11 @@ RewardCode = Annotated[str, Path(min_length=1, max_length=64)]
 REFUSALS = ("insufficient_points", "tier_required", "out_of_stock", "reward_not_found",
             "member_blocked", "repeated", "reward_not_eligible",
             "velocity_exceeded")  # fmt: skip
+
+
+def reward_names(active: ActiveProgram, language: str) -> dict[str, str]:
+    """Each reward's name in ``language`` (the file's ``names``, else its ``name``)."""
+    return {reward.code: reward.name_in(language) for reward in active.program.rewards}
 
 
 def formats(request: Request, active: ActiveProgram) -> Formats:
@@ -97,10 +104,14 @@ async def home(request: Request, visit: MemberVisit) -> Response:
         badges = await challenge_service.member_badges(
             session, active=active, member_id=visit.member.id, language=language
         )
+        wallet = await wallet_service.wallet_page(
+            session, member_id=visit.member.id, currency=active.program.currency, limit=1
+        )
     context = {
         "challenges": challenges,
         "badges": badges,
         "balance": balance,
+        "wallet": wallet if wallet.items else None,  # shown once the member had cashback
         "expiry": expiry,
         "tier": tier,
         "currency": active.program.currency,
@@ -125,6 +136,7 @@ async def rewards(request: Request, visit: MemberVisit, notice: str = "") -> Res
     )
     context = {
         "rewards": catalogue,
+        "names": reward_names(active, request.state.language),
         "available": balance.available,
         "tiers": tiers,
         "notice": notice if notice in REFUSALS else "",
@@ -180,7 +192,7 @@ async def coupons(request: Request, visit: MemberVisit, new: str = "") -> Respon
     async with database_of(request).read() as session:
         active = await program_service.get_active_program(session)
         held = await reward_service.list_coupons(session, member_id=visit.member.id, limit=100)
-    names = {reward.code: reward.name for reward in active.program.rewards}
+    names = reward_names(active, request.state.language)
     now = utcnow()
     usable = [
         coupon

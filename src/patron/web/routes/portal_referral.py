@@ -15,7 +15,7 @@ from patron.referrals import service as referral_service
 from patron.referrals.models import ReferralStatus
 from patron.web.auth import database_of, remember
 from patron.web.member_auth import MemberVisit
-from patron.web.routes.portal import formats
+from patron.web.routes.portal import formats, reward_names
 from patron.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -49,7 +49,7 @@ async def referral(request: Request, visit: MemberVisit) -> Response:
         "steps": funnel(mine.referrals) if mine is not None else {},
         "settings": settings,
         "minimum": str(settings.min_purchase) if settings.min_purchase > 0 else "",
-        "names": {reward.code: reward.name for reward in active.program.rewards},
+        "names": reward_names(active, request.state.language),
         "currency": active.program.currency,
         "fmt": formats(request, active),
     }

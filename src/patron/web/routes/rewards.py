@@ -35,6 +35,8 @@ RewardCode = Annotated[
 NOTICES = ("created", "saved", "disabled", "enabled", "unchanged")
 FIELDS = ("code", "name", "description", "kind", "value", "sku", "cost_points", "valid_days",
           "stock", "min_tier")  # fmt: skip
+# the name per language (the file's ``names``): empty inputs leave the language out
+LANGUAGE_NAMES = {"name_ru": "ru", "name_pl": "pl", "name_en": "en"}
 
 
 def kind_labels(language: str) -> dict[str, str]:
@@ -95,6 +97,10 @@ def _written(form: dict[str, str], *, new: bool) -> tuple[dict[str, Any], str]:
             continue
         text = form.get(name, "").strip()
         data[name] = text or None
+    # every language written out (None: left out), so that an edit's merge patch drops a
+    # language the form emptied; no language at all: no ``names``
+    names = {lang: form.get(field, "").strip() or None for field, lang in LANGUAGE_NAMES.items()}
+    data["names"] = names if any(names.values()) else None
     problem = ""
     for name in ("cost_points", "stock"):
         if data[name] is not None:
@@ -125,7 +131,7 @@ async def _form_page(
 ) -> Response:
     context = {
         "code": code,
-        "form": {name: form.get(name, "") for name in FIELDS},
+        "form": {name: form.get(name, "") for name in (*FIELDS, *LANGUAGE_NAMES)},
         "problems": problems,
         "kinds": kind_labels(request.state.language),
         "tiers": await _tiers(request),
@@ -142,7 +148,7 @@ def _form_problem(request: Request, name: str) -> str:
 
 @router.get("/admin/rewards/new")
 async def new_reward(request: Request, _: AdminSession) -> Response:
-    form = {name: "" for name in FIELDS} | {"kind": "fixed_discount"}
+    form = {name: "" for name in (*FIELDS, *LANGUAGE_NAMES)} | {"kind": "fixed_discount"}
     return await _form_page(request, code=None, form=form, problems=[])
 
 
@@ -160,6 +166,8 @@ async def _apply(
         async with database_of(request).write() as session:
             if code is None:
                 written = {k: v for k, v in data.items() if v is not None}
+                if "names" in written:
+                    written["names"] = {k: v for k, v in written["names"].items() if v}
                 applied = await editing.create_reward(
                     session, program_key=program_service.DEFAULT_KEY, data=written,
                     created_by=creator,
@@ -206,6 +214,8 @@ async def edit_reward(request: Request, _: AdminSession, code: RewardCode) -> Re
         return _missing(request, RewardNotFoundError(code))
     written = reward.model_dump(mode="json")
     form = {name: "" if written.get(name) is None else str(written[name]) for name in FIELDS}
+    names = written.get("names") or {}
+    form |= {field: names.get(lang) or "" for field, lang in LANGUAGE_NAMES.items()}
     return await _form_page(request, code=code, form=form, problems=[])
 
 

@@ -2,7 +2,8 @@
 admin credits the ticket's member within the caps of the program's ``support`` section
 (:mod:`patron.support.goodwill`: per ticket, per member in a period); a staff user's credit
 above ``support.goodwill.approval_above_points`` is stored waiting for approval, and an
-admin approves it (the points are credited then) or rejects it on the ticket's page. Each
+admin approves it (the points are credited then) or rejects it on the ticket's page, or
+from the queue's list of credits waiting (``/admin/tickets?goodwill=waiting``). Each
 step is audited with the console user (``tickets.credit_goodwill``,
 ``tickets.approve_goodwill``, ``tickets.reject_goodwill``, with the member's balance before
 and after), as the API's ``POST /tickets/{id}/goodwill`` and ``.../approve|reject`` make it.
@@ -41,7 +42,11 @@ MAX_POINTS = 1_000_000_000
 MAX_REASON = 500
 
 
-def _back(ticket_id: int, notice: str) -> RedirectResponse:
+def _back(ticket_id: int, notice: str, *, queue: bool = False) -> RedirectResponse:
+    """Back to the ticket's goodwill, or (``queue``) to the queue's list of goodwill waiting
+    for approval, with a notice."""
+    if queue:
+        return RedirectResponse(f"/admin/tickets?goodwill=waiting&notice={notice}", status_code=303)
     return RedirectResponse(f"/admin/tickets/{ticket_id}?notice={notice}#goodwill", status_code=303)
 
 
@@ -95,7 +100,8 @@ async def give(request: Request, console: StaffSession, ticket_id: TicketId) -> 
 async def _decide(
     request: Request, console: ConsoleSession, ticket_id: int, goodwill_id: int, approve: bool
 ) -> Response:
-    await checked_form(request, console)
+    form = await checked_form(request, console)
+    queue = form.get("back") == "queue"  # decided from the queue's list: back there
     action = "tickets.approve_goodwill" if approve else "tickets.reject_goodwill"
     now = utcnow()
     try:
@@ -114,12 +120,12 @@ async def _decide(
     except NotFoundError as error:
         return missing_page(request, error)
     except GoodwillAlreadyDecidedError:
-        return _back(ticket_id, "decided")
+        return _back(ticket_id, "decided", queue=queue)
     except GoodwillCapExceededError:
-        return _back(ticket_id, "over_cap")
+        return _back(ticket_id, "over_cap", queue=queue)
     except MemberBlockedError:
-        return _back(ticket_id, "blocked")
-    return _back(ticket_id, "approved" if approve else "rejected")
+        return _back(ticket_id, "blocked", queue=queue)
+    return _back(ticket_id, "approved" if approve else "rejected", queue=queue)
 
 
 @router.post("/admin/tickets/{ticket_id}/goodwill/{goodwill_id}/approve")

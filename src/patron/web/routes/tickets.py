@@ -1,7 +1,8 @@
 """Support tickets (``/admin/tickets``): the queue in the order staff should work it (explicit
 priority, then members with the ``priority_support`` perk, then the oldest), filtered by status,
 by a missed 24-hour target or by the tickets assigned to the user; one ticket with its
-conversation, where staff reply, move its status and assign it to a console user (or nobody).
+conversation, where staff reply, move its status, set its priority and assign it to a console
+user (or nobody).
 Every write is the support service's (``patron.support.service``), as the API's
 ``POST /tickets/{id}/messages``, ``/status`` and ``/assign`` make it, and audited with the
 console user. Goodwill points: :mod:`patron.web.routes.ticket_goodwill`."""
@@ -19,10 +20,11 @@ from patron.kit.errors import ConflictError, NotFoundError, PatronError
 from patron.kit.ids import random_token
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
+from patron.support import goodwill as goodwill_service
 from patron.support import service as ticket_service
 from patron.support import sla
 from patron.support.schemas import TicketFilter
-from patron.support.states import TRANSITIONS, AuthorKind, TicketStatus
+from patron.support.states import TRANSITIONS, AuthorKind, TicketPriority, TicketStatus
 from patron.web.audit import audited
 from patron.web.auth import StaffSession, checked_form, database_of, remember
 from patron.web.i18n import Formats
@@ -35,7 +37,9 @@ PAGE = 50
 MAX_REPLY = 10_000
 NOTICES = ("replied", "moved", "empty", "refused", "closed", "assigned", "unassigned",
            "no_user", "given", "waiting", "approved", "rejected", "over_cap", "no_member",
-           "blocked", "decided", "no_points", "repeated")  # fmt: skip
+           "blocked", "decided", "no_points", "repeated", "prioritised")  # fmt: skip
+# the notices of the queue's list of goodwill waiting for approval
+GOODWILL_NOTICES = ("approved", "rejected", "decided", "over_cap", "blocked")
 
 
 def status_labels(language: str) -> dict[str, str]:
@@ -71,9 +75,13 @@ async def tickets_page(
     breached: str = "",
     mine: str = "",
     offset: int = 0,
+    goodwill: str = "",
+    notice: str = "",
 ) -> Response:
     """``status``: ``active`` (open and waiting, the default), ``all``, or one status;
-    ``mine=1``: only the tickets assigned to the user."""
+    ``mine=1``: only the tickets assigned to the user; ``goodwill=waiting``: instead of the
+    tickets, the goodwill credits waiting for an admin's approval across tickets (the queue
+    always says how many wait)."""
     chosen = status if status in ("active", "all", *TicketStatus) else "active"
     late = breached == "1"
     own = mine == "1"
@@ -93,6 +101,7 @@ async def tickets_page(
         page = await ticket_service.list_tickets(
             session, active=active, where=where, now=now, limit=PAGE, offset=offset
         )
+        waiting, waiting_count = await goodwill_service.waiting_for_approval(session, limit=PAGE)
     items, next_offset = page.items, page.next_offset
     zone = active.program.program.timezone
     context = {
@@ -105,6 +114,10 @@ async def tickets_page(
         "next_offset": next_offset,
         "now": now,
         "choices": ["active", "all", *[s.value for s in TicketStatus]],
+        "goodwill_view": goodwill == "waiting",
+        "waiting": waiting,
+        "waiting_count": waiting_count,
+        "notice": notice if notice in GOODWILL_NOTICES else "",
         "fmt": Formats(request.state.language, zone),
     }
     return remember(request, render(request, "tickets.html", context))
@@ -219,3 +232,31 @@ async def assign(request: Request, console: StaffSession, ticket_id: TicketId) -
         return RedirectResponse(f"{page}?notice=closed", status_code=303)
     notice = "assigned" if chosen else "unassigned"
     return RedirectResponse(f"{page}?notice={notice}", status_code=303)
+
+
+@router.post("/admin/tickets/{ticket_id}/priority")
+async def set_priority(request: Request, console: StaffSession, ticket_id: TicketId) -> Response:
+    """Set the explicit priority (low, normal, high, urgent), as
+    ``POST /api/v1/tickets/{id}/priority``; an unknown value or a closed ticket changes
+    nothing. Audited as ``tickets.set_priority``."""
+    form = await checked_form(request, console)
+    page = f"/admin/tickets/{ticket_id}"
+    chosen = form.get("priority", "")
+    if chosen not in {priority.value for priority in TicketPriority}:
+        return RedirectResponse(f"{page}?notice=refused", status_code=303)
+    now = utcnow()
+    try:
+        async with database_of(request).write() as session:
+            await ticket_service.set_priority(
+                session,
+                ticket_id=ticket_id,
+                priority=TicketPriority(chosen),
+                actor=console.user.email,
+                now=now,
+            )
+            await audited(session, console, "tickets.set_priority", f"ticket:{ticket_id}", now=now)
+    except NotFoundError as error:
+        return missing_page(request, error)
+    except ConflictError:
+        return RedirectResponse(f"{page}?notice=closed", status_code=303)
+    return RedirectResponse(f"{page}?notice=prioritised", status_code=303)
