@@ -383,8 +383,6 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/feedback/kpis"): Entry(STAFF, Sample(200)),
     ("GET", "/api/v1/feedback/follow-ups"): Entry(STAFF, Sample(200)),
     # pages outside the API, without a key
-    ("GET", "/s/{token}"): Entry(PUBLIC, Sample(200)),
-    ("POST", "/s/{token}"): Entry(PUBLIC, Sample(200, form={"nps": "9"})),
     ("GET", "/u/{token}"): Entry(PUBLIC, Sample(200, path="/u/{unsubscribe}")),
     ("POST", "/u/{token}"): Entry(
         PUBLIC, Sample(200, path="/u/{unsubscribe}", form={"List-Unsubscribe": "One-Click"})

@@ -50,12 +50,12 @@ async def test_answer_page_flow(api: Api) -> None:
     done = await api.client.post(link, data={"nps": "9", "why": "Курьер опоздал"})
     assert done.status_code == 200
     assert "Спасибо!" in done.text
-    assert "На ваш счёт начислено баллов: 50." in done.text
+    assert "На ваш счёт начислено: 50 баллов." in done.text
     async with api.database.read() as session:
         after = await counts(session)
     for again in (await api.client.get(link), await api.client.post(link, data={"nps": "1"})):
         assert again.status_code == 409
-        assert "Ответ уже получен" in again.text
+        assert "По этой ссылке уже ответили. Спасибо за ваши ответы!" in again.text
     async with api.database.read() as session:
         assert await counts(session) == after
     responses = (await api.call("GET", "/surveys/nps/responses", role="staff")).json()

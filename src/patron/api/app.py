@@ -29,7 +29,7 @@ from patron.api.guard import BodyLimits, RequestGuard, watch_revocations
 from patron.api.headers import SecurityHeaders
 from patron.api.observe import RequestObserver
 from patron.api.responses import install_error_responses
-from patron.api.routes import ROUTERS, purchases, survey_page, unsubscribe_page
+from patron.api.routes import ROUTERS, purchases, unsubscribe_page
 from patron.api.routes.purchases import record_purchase_fast
 from patron.api.throttle import Throttles
 from patron.feedback.analysis import AnalysisMode
@@ -102,7 +102,6 @@ def create_app(database_url: str | None = None, *, dispatch: bool | None = None)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
-    app.include_router(survey_page.router)
     app.include_router(unsubscribe_page.router)
     install_console(app)
     install_direct_lane(app, {("POST", API_PREFIX + purchases.router.prefix): record_purchase_fast})

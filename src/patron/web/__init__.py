@@ -13,4 +13,5 @@ CONSOLE_PATHS = ("/admin", "/static/web")
 CONSOLE_ROOT = "/"  # redirects to /admin
 # The member portal's paths: authorized by the member session (``patron.web.member_auth``),
 # also outside the API's role matrix, and apart from the console's (``tests/web``).
-PORTAL_PATHS = ("/portal", "/join")  # /join: a referral link's landing page
+PORTAL_PATHS = ("/portal", "/join", "/s")  # /join: a referral link's landing page; /s: a
+# survey link's page (the token is the credential)

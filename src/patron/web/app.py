@@ -39,6 +39,7 @@ from patron.web.routes import (
     rewards,
     segments,
     session,
+    survey_link,
     ticket_goodwill,
     tickets,
     users,
@@ -108,6 +109,7 @@ def install_console(app: FastAPI) -> None:
         portal_join.router,
         portal_wallet.router,
         portal_profile.router,
+        survey_link.router,
     )
     for router in routers:
         app.include_router(router)

@@ -82,9 +82,15 @@ class PortalVisit:
 
 
 def portal_language(request: Request, member: Member | None) -> str:
+    profile = member.language.value if member is not None and member.language else None
+    return language_for(request, profile)
+
+
+def language_for(request: Request, profile: str | None) -> str:
+    """The page's language: the switch (``?lang``), the remembered choice, the member's
+    ``profile`` language, the browser's; set on ``request.state``."""
     requested = request.query_params.get("lang")
     remembered = request.cookies.get(LANGUAGE_COOKIE)
-    profile = member.language.value if member is not None and member.language else None
     language = choose_language(
         requested, remembered or profile, request.headers.get("accept-language")
     )

@@ -80,10 +80,16 @@ PAGE_HEADERS = {
 }
 
 
+TOKEN_PATHS = ("/s/",)  # a survey link: its address holds the one-time token
+
+
 def page_headers(path: str) -> dict[str, str]:
     """:data:`PAGE_HEADERS`; a portal page may be framed by the shop's origins when
     ``PATRON_PORTAL_FRAME_ANCESTORS`` names them (then without ``X-Frame-Options``, which
     cannot name an origin). Console pages are never framed."""
+    if path.startswith(TOKEN_PATHS):
+        # the page's address is its credential: sent to no one, not even this site
+        return {**PAGE_HEADERS, "Referrer-Policy": "no-referrer"}
     origins = frame_ancestors() if path == "/portal" or path.startswith("/portal/") else []
     if not origins:
         return PAGE_HEADERS

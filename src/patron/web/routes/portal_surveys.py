@@ -54,15 +54,11 @@ def _scale_ends(language: str) -> dict[str, tuple[str, str]]:
     }
 
 
-def _form_page(
-    request: Request,
-    invitation_id: int,
-    form: SurveyForm,
-    values: dict[str, str],
-    error_field: str | None,
-    status_code: int = 200,
-) -> Response:
-    language: str = request.state.language
+def survey_questions(
+    language: str, form: SurveyForm, values: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The form's questions as the survey template shows them, in ``language``, with the
+    ``values`` given before (a form shown again)."""
     ends = _scale_ends(language)
     questions: list[dict[str, Any]] = []
     for question in form.questions:
@@ -80,8 +76,20 @@ def _form_page(
                 "value": values.get(question.id, ""),
             }
         )
+    return questions
+
+
+def _form_page(
+    request: Request,
+    invitation_id: int,
+    form: SurveyForm,
+    values: dict[str, str],
+    error_field: str | None,
+    status_code: int = 200,
+) -> Response:
+    questions = survey_questions(request.state.language, form, values)
     context = {
-        "invitation_id": invitation_id,
+        "action": f"/portal/surveys/{invitation_id}",
         "title": form.survey_name,
         "questions": questions,
         "error_field": error_field,
