@@ -26,6 +26,7 @@ from patron.rewards.errors import RewardNotFoundError
 from patron.web.audit import audited
 from patron.web.auth import AdminSession, StaffSession, checked_form, database_of, remember
 from patron.web.messages import error_text
+from patron.web.problem_texts import in_language
 from patron.web.templating import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
@@ -181,7 +182,9 @@ async def _apply(
                 action = "rewards.change_reward"
             await audited(session, console, action, f"reward:{target}", now=now)
     except ProgramInvalidError as error:
-        problems = [problem.format() for problem in error.problems]
+        problems = [
+            problem.format() for problem in in_language(error.problems, request.state.language)
+        ]
         return await _form_page(request, code=code, form=form, problems=problems, status_code=422)
     except NotFoundError as error:
         return _missing(request, error)
