@@ -15,6 +15,7 @@ Time is pinned: the API reads ``deps.now`` (overridden), the worker's round is
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -24,9 +25,15 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from patron.api import deps
+from patron.campaigns.raffles import draw_raffle
 from patron.cli.main import app
 from patron.kit.outbox import dispatch_pending
+from patron.ledger.verify import verify as verify_ledger
+from patron.programs import service as program_service
+from patron.purchases.wallet_pay import verify_paid
 from patron.rewards.models import Coupon
+from patron.rules.vocabulary.prizes import draw_winners
+from patron.wallet.verify import verify as verify_wallet
 from patron.worker import registry
 from tests.api.conftest import Api
 from tests.api.conftest import api as api
@@ -57,8 +64,11 @@ def _pin(api: Api, moment: str) -> None:
 async def _worker(api: Api, moment: str) -> None:
     """One round of the worker at ``moment``: the outbox handlers (welcome, reviews, surveys,
     deferred effects) run for every event due then."""
-    report = await dispatch_pending(api.database, registry.handlers(), now=_at(moment))
-    assert report.failed == 0
+    while True:  # rounds of up to 200 events, until none is due
+        report = await dispatch_pending(api.database, registry.handlers(), now=_at(moment))
+        assert report.failed == 0, report.errors
+        if report.events == 0:
+            return
 
 
 async def _daily(api: Api, moment: str) -> dict[str, Any]:
@@ -231,8 +241,89 @@ async def test_the_example_program_end_to_end(api: Api) -> None:
     ]
     assert await _coupons(api, ivan) == ["FREESHIP"]
 
+    # --- New Year's Eve and a winter weekend, for Silver bob (his points unlocked on the
+    # 16th): on the 31st at 15:00 in Moscow `new-year-eve` doubles the order; on Saturday
+    # 2 January `tea-weekends` triples the tea lines
+    _pin(api, "2026-12-31T12:01:00+00:00")
+    eve = await _buy(api, "p-4", "bob", "1000.00", "2026-12-31T12:00:00Z")
+    # 100 base points x 1.25 (Silver) + the campaign's own 100 (the doubled base)
+    assert (eve["points_earned"], _campaigns(eve)) == (225, {"new-year-eve": 100})
+    _pin(api, "2027-01-02T10:01:00+00:00")
+    weekend = await _buy(api, "p-5", "bob", "1000.00", "2027-01-02T10:00:00Z")
+    # 100 x 1.25 + 200 (the tea line counted three times instead of once)
+    assert (weekend["points_earned"], _campaigns(weekend)) == (325, {"tea-weekends": 200})
+
+    # --- `grand-opening` is written paused: a basket over 20,000.00 in its week gets nothing
+    _pin(api, "2027-03-02T10:01:00+00:00")
+    opening = await _buy(api, "p-6", "bob", "25000.00", "2027-03-02T10:00:00Z")
+    assert "grand-opening" not in _campaigns(opening)
+
+    # --- every hundredth purchase of 1,000.00 or more in April wins `lucky-hundredth`:
+    # 1,000 points at once and a GIFT500 coupon once the worker runs the deferred effect
+    _pin(api, "2027-04-06T12:00:00+00:00")
+    winners = []
+    for n in range(1, 101):
+        body = await _buy(api, f"lucky-{n}", "ann", "1000.00", "2027-04-06T10:00:00Z")
+        if "lucky-hundredth" in _campaigns(body):
+            winners.append((n, _campaigns(body)["lucky-hundredth"]))
+    assert winners == [(100, 1000)]
+    await _worker(api, "2027-04-06T12:05:00+00:00")
+    assert (await _coupons(api, ann))[-1] == "GIFT500"
+
+    # --- the May raffle: one entry per whole 500.00; drawn after the end from the seed
+    # committed when the program was applied, twice with the same winners
+    shown = await _patron(api, "campaigns", "show", "may-raffle", "--json")
+    committed = json.loads(shown.stdout)["seed_hash"]
+    _pin(api, "2027-05-11T12:00:00+00:00")
+    dan = await _enrol(api, "dan")
+    for member, rubles in (("ann", "1500.00"), ("ivan", "1000.00"), ("bob", "2500.00")):
+        await _buy(api, f"may-{member}", member, rubles, "2027-05-11T10:00:00Z")
+    await _buy(api, "may-dan", "dan", "999.99", "2027-05-11T10:00:00Z")  # one entry
+    entries = (await api.call("GET", "/campaigns/may-raffle/raffle", "staff")).json()
+    assert (entries["entries"], entries["participants"], entries["drawn"]) == (11, 4, False)
+    async with api.database.write() as session:  # the operator's draw on 1 June
+        active = await program_service.get_active_program(session)
+        first = await draw_raffle(
+            session,
+            active=active,
+            key="may-raffle",
+            winners=None,
+            now=_at("2027-06-01T09:00:00+00:00"),
+            drawn_by="tour",
+        )
+    tickets = [(e.member_id, e.entries) for e in first.entries_by_member]
+    assert sorted(tickets) == sorted([(ann, 3), (ivan, 2), (bob, 5), (dan, 1)])
+    assert first.seed is not None
+    assert hashlib.sha256(first.seed.encode()).hexdigest() == committed
+    drawn = [w.member_id for w in first.winners]
+    assert drawn == draw_winners(first.seed, "may-raffle", tickets, 3)
+    for _ in range(2):  # `patron campaigns draw` again: the recorded draw, the same winners
+        again = await _patron(api, "campaigns", "draw", "may-raffle", "--json")
+        assert [w["member_id"] for w in json.loads(again.stdout)["winners"]] == drawn
+
     # --- a year with us: `loyal-year` gives Silver bob 300 points on the anniversary of his
     # first purchase (2 December in Moscow), once
     anniversary = await _daily(api, "2027-12-01T21:30:00+00:00")
     assert anniversary["date_campaigns"]["default"]["points"] == 300
     assert (await _campaign_points(api, bob))[-1] == ("loyal-year", 300)
+
+    # --- the operator's view: every campaign listed, the figures of one, and the books clean
+    listed = await _patron(api, "campaigns", "list", "--json")
+    spent = {c["key"]: c["budget"] for c in json.loads(listed.stdout) if c["budget"]}
+    assert spent["social-share"] == {"points": 100000, "spent": 50, "left": 99950}
+    assert spent["refer-a-friend"] == {"points": 200000, "spent": 400, "left": 199600}
+    stats = await _patron(api, "campaigns", "stats", "december-bonus", "--json")
+    figures = json.loads(stats.stdout)
+    assert (figures["participants"], figures["applications"], figures["points_spent"]) == (
+        2,
+        2,
+        400,
+    )
+    # `patron verify`'s checks, as of the tour's last moment (the command reads the real
+    # clock, and the tour's entries lie in its future): no breach
+    moment = _at("2027-12-02T09:00:00+00:00")
+    async with api.database.read() as session:
+        breaches = await verify_ledger(session, now=moment)
+        breaches += await verify_wallet(session, now=moment)
+        breaches += await verify_paid(session)
+    assert breaches == []
