@@ -6,7 +6,9 @@ times, and its exact effect is asserted: the welcome on enrolment, the purchase 
 breakdown, the cashback in the wallet, a review, a survey answer, two custom events, the
 birthday across the time zone and the year end, the anniversary, a referral paid only after the
 return window, the every-hundredth prize with its coupon, the raffle drawn twice with the same
-winners, and at the end ``patron campaigns list|stats`` and a clean ``patron verify``.
+winners, and at the end ``patron campaigns list|stats`` and a clean ``patron verify``. A
+second, short tour applies ``examples/club-program.yaml``: a standing discount and the
+closed club's early access.
 
 Time is pinned: the API reads ``deps.now`` (overridden), the worker's round is
 ``dispatch_pending`` at a given moment and the daily job is ``patron jobs run --now``.
@@ -327,3 +329,37 @@ async def test_the_example_program_end_to_end(api: Api) -> None:
         breaches += await verify_wallet(session, now=moment)
         breaches += await verify_paid(session)
     assert breaches == []
+
+
+CLUB = REPO / "examples" / "club-program.yaml"
+
+
+async def test_the_club_example_standing_discount_and_early_access(api: Api) -> None:
+    await _patron(api, "program", "apply", str(CLUB))
+    _pin(api, "2026-12-01T10:01:00+00:00")
+    # --- a standing discount: a VIP member (attributes "vip": true) pays 10 % less, and
+    # earns on what is paid
+    vip = await _enrol(api, "vip")
+    patched = await api.call("PATCH", f"/members/{vip}", json={"attributes": {"vip": True}})
+    assert patched.status_code == 200, patched.text
+    paid = await _buy(api, "c-1", "vip", "1000.00", "2026-12-01T10:00:00Z", total="900.00")
+    assert paid["standing_discount"] == "100.00"
+    assert paid["points_earned"] == 90
+    # --- early access: a member made Gold by her purchases (160,000.00) gets the members'
+    # sale on 8 December, two days before it opens to everyone; the others do not
+    await _enrol(api, "gold")
+    await _enrol(api, "plain")
+    await _buy(api, "c-2", "gold", "160000.00", "2026-12-01T10:00:00Z")
+    member = await api.call("GET", "/members/by-external-id/gold")
+    assert member.json()["tier"] == "gold"  # 16,500 points earned (pending count toward tiers)
+    _pin(api, "2026-12-08T10:01:00+00:00")
+    early = await _buy(api, "c-3", "gold", "1000.00", "2026-12-08T10:00:00Z", total="950.00")
+    # Gold's 5 % standing discount: 950.00 paid; floor(95 x 1.5) = 142 base points, and the
+    # sale doubles the base rate: 95 more
+    assert early["standing_discount"] == "50.00"
+    assert (early["points_earned"], _campaigns(early)) == (237, {"members-sale": 95})
+    plain = await _buy(api, "c-4", "plain", "1000.00", "2026-12-08T10:00:00Z")
+    assert (plain["points_earned"], _campaigns(plain)) == (100, {})
+    _pin(api, "2026-12-10T10:01:00+00:00")  # from the 10th, everyone
+    opened = await _buy(api, "c-5", "plain", "1000.00", "2026-12-10T10:00:00Z")
+    assert (opened["points_earned"], _campaigns(opened)) == (200, {"members-sale": 100})
