@@ -309,10 +309,26 @@ async def test_the_example_program_end_to_end(api: Api) -> None:
     assert anniversary["date_campaigns"]["default"]["points"] == 300
     assert (await _campaign_points(api, bob))[-1] == ("loyal-year", 300)
 
+    # --- a race: ten shares by ann sent at once on 3 June 2027 (each its own key): the
+    # once-a-day limit and `social-share`'s budget count exactly one of them
+    _pin(api, "2027-06-03T12:05:00+00:00")
+    shares = [
+        {
+            "member_external_id": "ann",
+            "type": "social_share",
+            "occurred_at": "2027-06-03T12:00:00Z",
+            "idempotency_key": f"race-{n}",
+        }
+        for n in range(10)
+    ]
+    answers = await asyncio.gather(*(api.call("POST", "/events", "pos", json=e) for e in shares))
+    assert all(answer.status_code == 201 for answer in answers)
+    assert sorted(answer.json()["points"] for answer in answers) == [0] * 9 + [50]
+
     # --- the operator's view: every campaign listed, the figures of one, and the books clean
     listed = await _patron(api, "campaigns", "list", "--json")
     spent = {c["key"]: c["budget"] for c in json.loads(listed.stdout) if c["budget"]}
-    assert spent["social-share"] == {"points": 100000, "spent": 50, "left": 99950}
+    assert spent["social-share"] == {"points": 100000, "spent": 100, "left": 99900}
     assert spent["refer-a-friend"] == {"points": 200000, "spent": 400, "left": 199600}
     stats = await _patron(api, "campaigns", "stats", "december-bonus", "--json")
     figures = json.loads(stats.stdout)
