@@ -181,6 +181,7 @@ async def test_the_example_program_end_to_end(api: Api) -> None:
         sent = await api.call("POST", "/events", "pos", json=event)
         assert sent.status_code == 201, sent.text
         assert sent.json()["points"] == points
+    assert ("survey_response", "1", 50) in await _ledger(api, ann)  # the survey's own
     assert await _campaign_points(api, ann) == [
         ("welcome", 100),
         ("review-thanks", 20),
