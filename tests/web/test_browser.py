@@ -79,6 +79,9 @@ def test_the_dashboard_shows_tiles_and_the_sales_chart(site: Site, browser: Any)
     # plotly (served from the package) drew the bars
     page.wait_for_selector("#sales-chart .main-svg")
     assert page.locator("#sales-chart .bars path").count() > 0
+    # and the orders' lines, members' and the others'
+    page.wait_for_selector("#orders-chart .main-svg")
+    assert page.locator("#orders-chart .scatterlayer .trace").count() == 2
     page.select_option("#period", "30")
     page.click("form.period button")
     page.wait_for_load_state("networkidle")

@@ -144,6 +144,48 @@ def sales_chart(report: dict[str, Any], language: str) -> dict[str, Any]:
     return {"figure": json.dumps(figure), "table": table}
 
 
+def orders_chart(report: dict[str, Any], language: str) -> dict[str, Any]:
+    """The plotly figure of orders per period, members' and others' as two lines (whether
+    the program brings members back more often), and the same numbers as table rows."""
+    _ = gettext_for(language)
+    fmt = Formats(language)
+    rows = report["customers"]["trends"]
+    periods = [row["period"] for row in rows]
+    figure = {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": _("Members"),
+                "x": periods,
+                "y": [row["member_orders"] for row in rows],
+            },
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": _("Non-members"),
+                "x": periods,
+                "y": [row["non_member_orders"] for row in rows],
+            },
+        ],
+        "layout": {
+            "margin": {"l": 60, "r": 10, "t": 10, "b": 40},
+            "legend": {"orientation": "h"},
+            "yaxis": {"title": {"text": _("Orders")}, "rangemode": "tozero"},
+            "separators": get_decimal_symbol(language) + get_group_symbol(language),
+        },
+    }
+    table = [
+        {
+            "period": row["period"],
+            "members": fmt.number(row["member_orders"]),
+            "others": fmt.number(row["non_member_orders"]),
+        }
+        for row in rows
+    ]
+    return {"figure": json.dumps(figure), "table": table}
+
+
 @router.get("/admin")
 async def dashboard(request: Request, console: StaffSession, period: str = "all") -> Response:
     language: str = request.state.language
@@ -162,13 +204,16 @@ async def dashboard(request: Request, console: StaffSession, period: str = "all"
             )
             attention = await attention_today(session, active, now, language)
     except PatronError as error:
-        context.update(error=error_text(error, language), tiles=[], chart=None, attention=None)
+        context.update(
+            error=error_text(error, language), tiles=[], chart=None, orders=None, attention=None
+        )
     else:
         shown = tiles(report, language, pending) + service_tiles(*figures, language)
         words = labels(language)
         context.update(
             tiles=shown,
             chart=sales_chart(report, language),
+            orders=orders_chart(report, language),
             attention=attention,
             topics=words["topic"],
             trends=words["trend"],
