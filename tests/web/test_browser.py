@@ -429,6 +429,8 @@ def test_screenshots(site: Site, browser: Any, tmp_path: Path) -> None:
     member = f"/admin/members/{site.member_id}"
     shots = [
         ("console-dashboard-en.png", "/admin?lang=en", 1280, 900, True),
+        ("console-dashboard-pl.png", "/admin?lang=pl", 1280, 900, False),
+        ("console-dashboard-ru.png", "/admin?lang=ru", 1280, 900, False),
         ("console-member-ru.png", f"{member}?lang=ru", 1280, 900, True),
         ("console-member-phone-pl.png", f"{member}?lang=pl", 360, 740, False),
     ]
