@@ -49,6 +49,7 @@ async def test_the_wallet_page_shows_the_balance_and_entries_newest_first(
         older = await client.get(f"/portal/wallet?before={older_link}&lang=en")
         russian = _text((await client.get("/portal/wallet?lang=ru")).text)
         bad = await client.get("/portal/wallet?before=not-a-cursor")
+        malformed = await client.get("/portal/wallet?before=../etc")
     assert first.status_code == 200
     text = _text(first.text)
     assert "My cashback" in text
@@ -67,7 +68,9 @@ async def test_the_wallet_page_shows_the_balance_and_entries_newest_first(
     assert "253,00 ₽" in russian
     assert "7,777.77" not in text  # Boris's wallet
     assert "RUB7,777.77" not in home
-    assert bad.status_code == 422
+    # a cursor the page never gave out: the newest entries instead; not a cursor at all: 422
+    assert (bad.status_code, bad.headers.get("location")) == (303, "/portal/wallet")
+    assert malformed.status_code == 422
 
 
 async def test_no_cashback_no_tile(console: Console) -> None:
