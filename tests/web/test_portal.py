@@ -384,6 +384,8 @@ PORTAL_MATRIX: dict[tuple[str, str], int] = {
     ("GET", "/portal/login/{token}"): 200,  # the button; spends nothing
     ("POST", "/portal/login/{token}"): 403,  # without the form's token
     ("GET", "/portal/embed"): 404,  # embedding is off without PATRON_PORTAL_SECRET
+    ("GET", "/s/{token}"): 404,  # a survey link's page: the token is the credential
+    ("POST", "/s/{token}"): 404,
 }
 
 
