@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from patron.kit.strict import WHOLE
 from patron.programs.schemas import AppliedProgram
 
 
@@ -123,7 +124,7 @@ class RaffleDraw(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    winners: Annotated[int, Field(ge=1, le=1000, strict=True)] | None = None
+    winners: Annotated[int, Field(ge=1, le=1000, strict=True), WHOLE] | None = None
 
 
 class RaffleWinner(BaseModel):

@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from patron.kit.instant import Instant
+from patron.kit.strict import WHOLE
 from patron.kit.text import NO_NUL
 from patron.purchases.schemas import AmountText
 
@@ -44,7 +45,7 @@ class PartnerPaymentCreate(BaseModel):
 
     external_id: ExternalId
     member_external_id: CardNumber
-    points: Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
+    points: Annotated[int, Field(ge=1, le=1_000_000_000, strict=True), WHOLE]
 
 
 class PartnerPurchase(BaseModel):
