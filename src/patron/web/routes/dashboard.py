@@ -7,6 +7,7 @@ within 24 hours) and the support KPIs (tickets answered within the first-respons
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -109,6 +110,35 @@ async def _service_figures(
     )
 
 
+def _monthly(
+    rows: list[dict[str, Any]],
+    language: str,
+    traces: list[dict[str, Any]],
+    layout: dict[str, Any],
+    shown: Callable[[dict[str, Any], str], str],
+) -> dict[str, Any]:
+    """A per-period figure of members and the others: ``traces`` (one per group, in that
+    order) with ``layout``, and as table rows each group's ``shown(row, group)``."""
+    figure = {
+        "data": traces,
+        "layout": {
+            "margin": {"l": 60, "r": 10, "t": 10, "b": 40},
+            "legend": {"orientation": "h"},
+            "separators": get_decimal_symbol(language) + get_group_symbol(language),
+            **layout,
+        },
+    }
+    table = [
+        {
+            "period": row["period"],
+            "members": shown(row, "member"),
+            "others": shown(row, "non_member"),
+        }
+        for row in rows
+    ]
+    return {"figure": json.dumps(figure), "table": table}
+
+
 def sales_chart(report: dict[str, Any], language: str) -> dict[str, Any]:
     """The plotly figure (data and layout) of net sales per period, members and others, and
     the same numbers as table rows (the chart's text alternative)."""
@@ -118,30 +148,23 @@ def sales_chart(report: dict[str, Any], language: str) -> dict[str, Any]:
     rows = report["customers"]["trends"]
     periods = [row["period"] for row in rows]
     scale = 10 ** money.exponent(currency)
-    members = [row["member_net_sales"] / scale for row in rows]
-    others = [row["non_member_net_sales"] / scale for row in rows]
-    figure = {
-        "data": [
-            {"type": "bar", "name": _("Members"), "x": periods, "y": members},
-            {"type": "bar", "name": _("Non-members"), "x": periods, "y": others},
-        ],
-        "layout": {
-            "barmode": "stack",
-            "margin": {"l": 60, "r": 10, "t": 10, "b": 40},
-            "legend": {"orientation": "h"},
-            "yaxis": {"title": {"text": currency}},
-            "separators": get_decimal_symbol(language) + get_group_symbol(language),
-        },
-    }
-    table = [
+    traces = [
         {
-            "period": row["period"],
-            "members": fmt.money(row["member_net_sales"], currency),
-            "others": fmt.money(row["non_member_net_sales"], currency),
+            "type": "bar",
+            "name": name,
+            "x": periods,
+            "y": [r[f"{group}_net_sales"] / scale for r in rows],
         }
-        for row in rows
+        for group, name in (("member", _("Members")), ("non_member", _("Non-members")))
     ]
-    return {"figure": json.dumps(figure), "table": table}
+    layout = {"barmode": "stack", "yaxis": {"title": {"text": currency}}}
+    return _monthly(
+        rows,
+        language,
+        traces,
+        layout,
+        lambda row, group: fmt.money(row[f"{group}_net_sales"], currency),
+    )
 
 
 def orders_chart(report: dict[str, Any], language: str) -> dict[str, Any]:
@@ -151,39 +174,20 @@ def orders_chart(report: dict[str, Any], language: str) -> dict[str, Any]:
     fmt = Formats(language)
     rows = report["customers"]["trends"]
     periods = [row["period"] for row in rows]
-    figure = {
-        "data": [
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": _("Members"),
-                "x": periods,
-                "y": [row["member_orders"] for row in rows],
-            },
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": _("Non-members"),
-                "x": periods,
-                "y": [row["non_member_orders"] for row in rows],
-            },
-        ],
-        "layout": {
-            "margin": {"l": 60, "r": 10, "t": 10, "b": 40},
-            "legend": {"orientation": "h"},
-            "yaxis": {"title": {"text": _("Orders")}, "rangemode": "tozero"},
-            "separators": get_decimal_symbol(language) + get_group_symbol(language),
-        },
-    }
-    table = [
+    traces = [
         {
-            "period": row["period"],
-            "members": fmt.number(row["member_orders"]),
-            "others": fmt.number(row["non_member_orders"]),
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": name,
+            "x": periods,
+            "y": [row[f"{group}_orders"] for row in rows],
         }
-        for row in rows
+        for group, name in (("member", _("Members")), ("non_member", _("Non-members")))
     ]
-    return {"figure": json.dumps(figure), "table": table}
+    layout = {"yaxis": {"title": {"text": _("Orders")}, "rangemode": "tozero"}}
+    return _monthly(
+        rows, language, traces, layout, lambda row, group: fmt.number(row[f"{group}_orders"])
+    )
 
 
 @router.get("/admin")
