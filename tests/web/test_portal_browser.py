@@ -331,3 +331,34 @@ def test_portal_surveys_and_referral_screenshots(
     for name in ("portal-surveys-phone-pl.png", "portal-referral-phone-ru.png"):
         assert (target / name).stat().st_size > 10_000
     page.context.close()
+
+
+def test_a_survey_link_is_answered_without_logging_in(
+    site: Site, browser: Any, member_id: int, tmp_path: Path
+) -> None:
+    """The emailed link (``/s/{token}``) on a phone, with no member session: the portal's form
+    in Russian, axe-clean, no sideways scroll; answered once, then "already answered"."""
+    headers = {"Authorization": f"Bearer {site.key}"}
+    made = httpx.post(f"{site.base}/api/v1/surveys", json=SURVEY, headers=headers, timeout=30)
+    assert made.status_code in (201, 409), made.text
+    body = {"member_ids": [member_id], "source_ref": "browser-link"}
+    url = f"{site.base}/api/v1/surveys/{SURVEY['key']}/invitations"
+    invited = httpx.post(url, json=body, headers=headers, timeout=30)
+    assert invited.status_code == 200, invited.text
+    link = site.base + invited.json()["invitations"][0]["link"]
+    page = _phone(browser, bypass_csp=True)  # axe is injected as a script
+    page.goto(link + "?lang=ru")
+    page.wait_for_load_state("networkidle")
+    _no_sideways_scroll(page)
+    assert _axe_violations(page) == []
+    target = Path(os.environ.get("PATRON_SCREENSHOTS_DIR") or tmp_path)
+    target.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(target / "survey-link-phone-ru.png"), full_page=True)
+    assert page.locator("nav.portal-nav").count() == 0  # no member session, no portal menu
+    page.check("input[name=nps][value='9']")
+    page.click("form.survey button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("h1").inner_text() == "Спасибо!"
+    page.goto(link + "?lang=ru")
+    assert page.locator("h1").inner_text() == "Уже отвечено"
+    page.context.close()
