@@ -177,7 +177,9 @@ async def get_active_program(session: AsyncSession, *, key: str = DEFAULT_KEY) -
     repository = ProgramRepository(session)
     reference = await repository.active_reference(key)
     if reference is None:
-        raise ProgramNotFoundError(f"no program {key!r} has been applied", field="key")
+        raise ProgramNotFoundError(
+            f"no program {key!r} has been applied", field="key", params={"key": key}
+        )
     program_id, version, digest = reference
     program = parse_cache.get(reference)
     if program is None:
@@ -195,7 +197,9 @@ async def program_version(session: AsyncSession, *, program_id: int, version: in
     digest = await repository.version_checksum(program_id, version)
     if digest is None:
         raise ProgramVersionNotFoundError(
-            f"program {program_id} has no version {version}", field="version"
+            f"program {program_id} has no version {version}",
+            field="version",
+            params={"version": version},
         )
     reference = (program_id, version, digest)
     program = parse_cache.get(reference)
@@ -229,7 +233,9 @@ async def get_version(
     stored = await repository.get_version(record.id, version)
     if stored is None:
         raise ProgramVersionNotFoundError(
-            f"program {key!r} has no version {version}", field="version"
+            f"program {key!r} has no version {version}",
+            field="version",
+            params={"key": key, "version": version},
         )
     return ProgramVersionDetail(
         key=key,
@@ -246,5 +252,7 @@ async def get_version(
 async def _require_program(repository: ProgramRepository, key: str) -> ProgramRecord:
     record = await repository.get_by_key(key)
     if record is None:
-        raise ProgramNotFoundError(f"no program {key!r} has been applied", field="key")
+        raise ProgramNotFoundError(
+            f"no program {key!r} has been applied", field="key", params={"key": key}
+        )
     return record

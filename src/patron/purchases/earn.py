@@ -395,6 +395,7 @@ async def _recorded_before(
         raise IdempotencyConflictError(
             f"purchase {external_id!r} was already recorded with a different body",
             field="external_id",
+            params={"external_id": external_id},
         )
     return RecordedPurchase(purchase_read(existing, await repository.lines(existing.id)), False)
 
