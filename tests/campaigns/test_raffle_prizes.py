@@ -143,23 +143,28 @@ async def test_prizes_by_rank_are_given_recorded_and_the_draw_is_reproducible(
     # the prizes by rank: 5,000 points, two coupons, then 60.00 into the wallet while the
     # 100.00 money budget lasts (winners are served in member id order)
     by_rank = {w.rank: w.prize for w in drawn.winners}
-    assert by_rank[1] is not None and (by_rank[1].kind, by_rank[1].points) == ("points", 5000)
+    assert by_rank[1] is not None
+    assert (by_rank[1].kind, by_rank[1].points) == ("points", 5000)
     for rank in (2, 3):
         prize = by_rank[rank]
-        assert prize is not None and (prize.kind, prize.reward, prize.given) == (
+        assert prize is not None
+        assert (prize.kind, prize.reward, prize.given) == (
             "coupon",
             "GIFT500",
             True,
         )
     wallet = sorted(((w.member_id, w.prize) for w in drawn.winners[3:]), key=lambda x: x[0])
     first, second = wallet[0][1], wallet[1][1]
-    assert first is not None and (first.given, first.amount, first.amount_minor) == (
+    assert first is not None
+    assert (first.given, first.amount, first.amount_minor) == (
         True,
         "60.00",
         6000,
     )
-    assert second is not None and (second.given, second.amount) == (False, "60.00")
-    assert second.reason is not None and second.reason.startswith("money budget used up")
+    assert second is not None
+    assert (second.given, second.amount) == (False, "60.00")
+    assert second.reason is not None
+    assert second.reason.startswith("money budget used up")
     async with database.read() as session:
         points = await session.scalar(
             select(func.sum(entries.c.amount)).where(
@@ -290,9 +295,7 @@ async def test_an_ended_prize_window_cannot_move_later_once_its_seed_is_shown(
     later = with_campaigns(LUCKY.replace('end: "2026-11-30"', 'end: "2026-12-31"'))
     with pytest.raises(ProgramInvalidError) as refused:
         async with database.write() as session:
-            await program_service.apply_program(
-                session, text=later, created_by="test", now=AFTER
-            )
+            await program_service.apply_program(session, text=later, created_by="test", now=AFTER)
     problem = refused.value.problems[0]
     assert (problem.path, problem.code) == ("campaigns[0].window.end", "seed_shown")
     assert refused.value.field == "campaigns[0].window.end"
@@ -323,9 +326,7 @@ async def test_an_ended_prize_window_cannot_move_later_once_its_seed_is_shown(
         ("{per_purchase: 1, prizes: [{rank: 3, to_rank: 2, bonus_points: 5}]}", "to_rank"),
     ],
 )
-async def test_bad_raffle_prizes_are_refused(
-    database: Database, raffle: str, message: str
-) -> None:
+async def test_bad_raffle_prizes_are_refused(database: Database, raffle: str, message: str) -> None:
     text = with_campaigns(
         f"""
   - key: bad
