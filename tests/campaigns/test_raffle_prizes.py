@@ -19,15 +19,14 @@ from patron.kit.outbox import OutboxEvent, dispatch_pending
 from patron.ledger.models import entries
 from patron.programs import service as program_service
 from patron.programs.errors import ProgramInvalidError
-from patron.purchases.earn import record_purchase
 from patron.purchases.returns import record_return
-from patron.purchases.schemas import PurchaseCreate, ReturnCreate
+from patron.purchases.schemas import ReturnCreate
 from patron.rewards.coupons import consume_coupon
 from patron.rewards.models import Coupon, CouponStatus
 from patron.rules.vocabulary.prizes import draw_winners, entries_digest
 from patron.wallet.models import WalletEntry
 from patron.worker import registry
-from tests.campaigns.programs import with_campaigns
+from tests.campaigns.programs import buy_tea, with_campaigns
 from tests.purchases.bulk.factories import enrol
 
 NOVEMBER = datetime(2026, 11, 10, 10, 0, tzinfo=UTC)
@@ -66,21 +65,14 @@ async def _setup(database: Database, campaigns: str = RANKED) -> dict[str, int]:
 
 
 async def _buy(database: Database, external_id: str, member: str, total: str) -> int:
-    data = PurchaseCreate.model_validate(
-        {
-            "external_id": external_id,
-            "member_external_id": member,
-            "occurred_at": NOVEMBER.isoformat(),
-            "currency": "RUB",
-            "total": total,
-            "lines": [{"sku": "t", "category": "tea", "quantity": 1, "unit_price": total}],
-        }
+    recorded = await buy_tea(
+        database,
+        external_id,
+        member,
+        total,
+        occurred_at=NOVEMBER,
+        now=NOVEMBER + timedelta(hours=1),
     )
-    async with database.write() as session:
-        active = await program_service.get_active_program(session)
-        recorded = await record_purchase(
-            session, active=active, data=data, now=NOVEMBER + timedelta(hours=1)
-        )
     return recorded.purchase.id
 
 
@@ -174,7 +166,7 @@ async def test_prizes_by_rank_are_given_recorded_and_the_draw_is_reproducible(
         coupons = list(await session.scalars(select(Coupon.code).order_by(Coupon.member_id)))
         credits = list(await session.execute(select(WalletEntry.member_id, WalletEntry.amount)))
     assert points == 5000
-    assert sorted(coupons) == sorted(by_rank[r].coupon_code for r in (2, 3))  # type: ignore[union-attr]
+    assert sorted(coupons) == sorted(by_rank[r].coupon_code for r in (2, 3))
     assert [tuple(c) for c in credits] == [(wallet[0][0], 6000)]
     # drawing again answers the same record and gives nothing twice
     again = await _draw(database, AFTER + timedelta(days=1))
