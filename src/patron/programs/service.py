@@ -17,8 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron.audit import service as audit_service
 from patron.kit.errors import InvalidInputError
 from patron.kit.time import utcnow
+from patron.programs.campaign_checks import seed_shown_problems
 from patron.programs.document import checksum, diff_documents, document_of
-from patron.programs.errors import ProgramNotFoundError, ProgramVersionNotFoundError
+from patron.programs.errors import (
+    ProgramInvalidError,
+    ProgramNotFoundError,
+    ProgramVersionNotFoundError,
+)
 from patron.programs.loader import load_program
 from patron.programs.models import ProgramRecord, ProgramVersion
 from patron.programs.repository import ProgramRepository
@@ -115,6 +120,11 @@ async def apply_program(
     if active is not None and active.checksum == digest:
         unchanged = _applied(record, active.version, active.version, ApplyStatus.UNCHANGED, [])
         return _noted(session, unchanged)
+    # Re-dumped through the model: PostgreSQL's JSONB does not keep the key order.
+    before = Program.model_validate(active.document) if active is not None else None
+    shown = seed_shown_problems(before, program, moment) if before is not None else []
+    if shown:
+        raise ProgramInvalidError(shown)
     number = await repository.next_version_number(record.id)
     await repository.deactivate_versions(record.id)
     await repository.add_version(
@@ -132,8 +142,8 @@ async def apply_program(
     parse_cache.put((record.id, number, digest), program)
     if active is None:
         return _noted(session, _applied(record, number, None, ApplyStatus.CREATED, []))
-    # Re-dumped through the model: PostgreSQL's JSONB does not keep the key order.
-    previous = document_of(Program.model_validate(active.document))
+    assert before is not None
+    previous = document_of(before)
     changes = diff_documents(previous, document)
     return _noted(session, _applied(record, number, active.version, ApplyStatus.UPDATED, changes))
 
