@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from patron.campaigns import raffles
 from patron.campaigns.models import RaffleEntry
 from patron.kit.db import Database
-from patron.kit.outbox import OutboxEvent, dispatch_pending
+from patron.kit.dispatch import dispatch_pending
+from patron.kit.outbox import OutboxEvent
 from patron.ledger.models import entries
 from patron.programs import service as program_service
 from patron.programs.errors import ProgramInvalidError
