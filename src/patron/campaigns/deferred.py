@@ -21,8 +21,14 @@ lane, group commit, the fused PostgreSQL statement, batches) goes through
   :mod:`patron.campaigns.prize_returns`);
 * ``credit_wallet``: cashback into the member's wallet (:mod:`patron.campaigns.wallet_credit`,
   event ``wallet.credited``), under the same key;
-* ``send_message``: ``None``, not applied yet (program-defined message templates do not
-  exist); ``patron program validate`` warns about it.
+* ``send_message``: a message of the program's ``messages:`` to the member
+  (:mod:`patron.campaigns.message_effect`, event ``campaigns.message_due``, which the
+  notifications turn into an email with the member's consent), under the same key; applied
+  after the list's other effects, so that it can name the coupon they issued.
+
+:func:`apply_effects` applies one rule's or campaign's list; the purchase's handler calls it,
+and so do the campaigns of other triggers (:mod:`patron.campaigns.triggers`), with keys
+``deferred:<member>:<occurrence>:campaign:<key>:<index>``.
 
 An anonymous purchase gets no deferred effects, as it earns no points.
 """
@@ -30,12 +36,13 @@ An anonymous purchase gets no deferred effects, as it earns no points.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.campaigns.message_effect import deferred_of, send_message
 from patron.campaigns.prize_returns import prize_coupon_due
 from patron.campaigns.wallet_credit import credit_wallet
 from patron.kit.outbox import EventEnvelope, Handler
@@ -47,26 +54,36 @@ from patron.purchases.models import Purchase
 from patron.rewards.grant import grant_reward
 from patron.rules.campaigns import ROW_PREFIX
 from patron.rules.vocabulary import DeferredEffect, EffectType
-from patron.rules.vocabulary.effects import IssueReward
+from patron.rules.vocabulary.effects import Deferred, IssueReward
 
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """One deferred effect of a rule or campaign that applied to a purchase."""
+    """One deferred effect of a rule or campaign that applied to a purchase (or, with
+    ``occurrence``, a campaign of another trigger: ``purchase_id`` is then None)."""
 
     active: ActiveProgram  # the program version the purchase was scored with
-    purchase_id: int
+    purchase_id: int | None
     member_id: int
     source: str  # "rule" or "campaign"
     source_id: str  # the rule id or the campaign key
     index: int  # its place in the rule's ``deferred`` list
     occurred_at: Any
     now: Any = None  # when the purchase was recorded (its event's time): entries' created_at
+    occurrence: str | None = None  # another trigger's (``signup``, ``event:42``)
+    points: int | None = None  # what the campaign gave this time (None: read the purchase)
+
+    def key_at(self, index: int) -> str:
+        """The key of effect ``index`` of the same list and application."""
+        prefix = ROW_PREFIX if self.source == "campaign" else ""
+        where = (
+            self.purchase_id if self.occurrence is None else f"{self.member_id}:{self.occurrence}"
+        )
+        return f"deferred:{where}:{prefix}{self.source_id}:{index}"
 
     @property
     def key(self) -> str:
-        prefix = ROW_PREFIX if self.source == "campaign" else ""
-        return f"deferred:{self.purchase_id}:{prefix}{self.source_id}:{self.index}"
+        return self.key_at(self.index)
 
 
 Applier = Callable[[AsyncSession, Applied, DeferredEffect], Awaitable[None]]
@@ -78,7 +95,7 @@ async def _issue_reward(session: AsyncSession, applied: Applied, effect: Deferre
     reward = applied.active.program.reward(effect.reward)
     if reward is None:  # pragma: no cover - validation refuses an unknown reward
         return
-    if applied.source == "campaign":
+    if applied.source == "campaign" and applied.purchase_id is not None:
         purchase = await session.get(Purchase, applied.purchase_id)
         if purchase is not None and not prize_coupon_due(
             applied.active.program, purchase, applied.source_id
@@ -100,8 +117,54 @@ async def _issue_reward(session: AsyncSession, applied: Applied, effect: Deferre
 DEFERRED: dict[EffectType, Applier | None] = {
     EffectType.ISSUE_REWARD: _issue_reward,
     EffectType.CREDIT_WALLET: credit_wallet,
-    EffectType.SEND_MESSAGE: None,  # no program-defined message templates yet
+    EffectType.SEND_MESSAGE: send_message,
 }
+
+
+async def apply_effects(
+    session: AsyncSession, applied: Applied, deferred: list[Deferred], only: set[int] | None = None
+) -> None:
+    """Apply the deferred list of one rule or campaign (those at ``only``, when given) for
+    one application: ``applied`` names it (its ``index`` is set for each effect).
+    ``send_message`` goes last, so that the coupon of the list is there to be named."""
+    items = [(i, item.typed()) for i, item in enumerate(deferred) if only is None or i in only]
+    items.sort(key=lambda pair: pair[1].type is EffectType.SEND_MESSAGE)
+    for index, effect in items:
+        applier = DEFERRED[effect.type]
+        if applier is not None:
+            await applier(session, replace(applied, index=index), effect)
+
+
+async def apply_campaign_effects(
+    session: AsyncSession,
+    *,
+    active: ActiveProgram,
+    member_id: int,
+    campaign_key: str,
+    occurrence: str,
+    points: int,
+    occurred_at: Any,
+    now: Any,
+) -> None:
+    """Apply the deferred effects of a campaign of another trigger than a purchase, in the
+    unit of work that applied it to the member for ``occurrence`` (once: the trigger records
+    the occurrence with it), keyed ``deferred:<member>:<occurrence>:campaign:<key>:<i>``."""
+    campaign = active.program.campaign(campaign_key)
+    if campaign is None or not campaign.deferred:
+        return
+    applied = Applied(
+        active,
+        None,
+        member_id,
+        "campaign",
+        campaign_key,
+        0,
+        occurred_at,
+        now,
+        occurrence=occurrence,
+        points=points,
+    )
+    await apply_effects(session, applied, list(campaign.deferred))
 
 
 def not_applied(effect: DeferredEffect) -> bool:
@@ -129,18 +192,6 @@ def not_applied_warnings(program: Program) -> list[tuple[str, str]]:
     return found
 
 
-def _effect(program: Program, source_id: str, index: int) -> DeferredEffect | None:
-    """Deferred effect ``index`` of the earn rule ``source_id`` or the campaign
-    ``campaign:<key>`` in ``program``."""
-    deferred: list[Any] = []
-    if source_id.startswith(ROW_PREFIX):
-        key = source_id.removeprefix(ROW_PREFIX)
-        deferred = next((c.deferred for c in program.campaigns if c.key == key), [])
-    else:
-        deferred = next((r.deferred for r in program.earning.rules if r.id == source_id), [])
-    return deferred[index].typed() if 0 <= index < len(deferred) else None
-
-
 async def apply_deferred(session: AsyncSession, event: EventEnvelope) -> None:
     member_id, purchase_id = event.data.get("member_id"), event.data.get("purchase_id")
     if not isinstance(member_id, int) or not isinstance(purchase_id, int):
@@ -161,26 +212,23 @@ async def apply_deferred(session: AsyncSession, event: EventEnvelope) -> None:
         checksum="",
         program=program,
     )
+    named: dict[str, set[int]] = {}  # source id -> the indexes the event names, in order
     for item in event.data.get("effects", []):
-        source_id, index = str(item["source_id"]), int(item["index"])
-        effect = _effect(program, source_id, index)
-        if effect is None or effect.type.value != item["type"]:
-            continue  # pragma: no cover - the event names what the purchase's version holds
-        applier = DEFERRED[effect.type]
-        if applier is None:
-            continue
-        campaign = source_id.startswith(ROW_PREFIX)
+        named.setdefault(str(item["source_id"]), set()).add(int(item["index"]))
+    for source_id, indexes in named.items():
+        source = "campaign" if source_id.startswith(ROW_PREFIX) else "rule"
+        source_id = source_id.removeprefix(ROW_PREFIX)
         applied = Applied(
             active,
             purchase_id,
             member_id,
-            "campaign" if campaign else "rule",
-            source_id.removeprefix(ROW_PREFIX),
-            index,
+            source,
+            source_id,
+            0,
             purchase.occurred_at,
             event.occurred_at,
         )
-        await applier(session, applied, effect)
+        await apply_effects(session, applied, deferred_of(program, source, source_id), indexes)
 
 
 def _has_deferred(event: EventEnvelope) -> bool:

@@ -17,7 +17,9 @@ one member apply one after the other; then, for the program's campaigns of the t
 4. credits each applied campaign's ``bonus_points`` through the award service with the
    idempotency key ``campaign:<key>:<member>:<occurrence>`` (so a replayed trigger never
    credits twice), which emits ``ledger.credited`` in the same unit of work, and records the
-   ``campaign_awards`` row (the stats count it) and emits ``campaigns.applied``.
+   ``campaign_awards`` row (the stats count it) and emits ``campaigns.applied``;
+5. applies the campaign's deferred effects (``send_message``) with it
+   (:func:`patron.campaigns.deferred.apply_campaign_effects`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.awards.service import award
+from patron.campaigns.deferred import apply_campaign_effects
 from patron.campaigns.events import CampaignApplied
 from patron.campaigns.models import CampaignAward
 from patron.campaigns.repository import CampaignRepository
@@ -217,6 +220,16 @@ async def apply_trigger(
             currency=active.program.currency,
         )
         await emit(session, event, program_id=program_id, occurred_at=now)
+        await apply_campaign_effects(
+            session,
+            active=active,
+            member_id=member_id,
+            campaign_key=claim.key,
+            occurrence=occurrence,
+            points=claim.points,
+            occurred_at=occurred_at,
+            now=now,
+        )
     await session.flush()
     await alert_spent(
         session,

@@ -377,9 +377,10 @@ class Campaign(Strict):
                 f"effect.{effect.value}: needs a purchase; a {trigger.value} campaign gives "
                 "bonus_points"
             )
-        if self.deferred:
+        if any(item.send_message is None for item in self.deferred):
             problems.append(
-                f"deferred: not applied for {trigger.value} campaigns yet (purchase only)"
+                f"deferred: not applied for {trigger.value} campaigns yet (purchase only; "
+                "send_message is)"
             )
         return problems
 
