@@ -11,7 +11,7 @@ from patron.programs.document import document_of
 from patron.programs.errors import ProgramInvalidError
 from patron.programs.loader import load_program
 from patron.programs.message_templates import PLACEHOLDERS, fill
-from tests.campaigns.programs import with_campaigns
+from tests.campaigns.programs import messages_example, with_campaigns
 from tests.conftest import SEED_PROGRAM
 
 CAMPAIGN = """
@@ -116,3 +116,9 @@ def test_placeholders_are_filled_and_nothing_else_is_read() -> None:
     assert fill(text, values) == "Анна, вы получили 200 баллов. {Анна} {unknown} {"
     # a value is never read as a placeholder again, nor as template code
     assert fill("{name}", {"name": "{points} {{ 7*7 }}"}) == "{points} {{ 7*7 }}"
+
+
+def test_the_documented_example_is_valid() -> None:
+    program = load_program(messages_example())
+    assert [message.id for message in program.messages] == ["spring-thanks", "welcome-points"]
+    assert [campaign.key for campaign in program.campaigns] == ["spring-gift", "welcome"]

@@ -3,7 +3,8 @@ through the real outbox, every handler of the worker and a real SMTP server (aio
 the member's language (else the program's default), with the placeholders filled (the
 member's name, the points, the campaign's name, the coupon the campaign issued), once per
 application however often its handler runs, within the campaign's limit, and not at all,
-visibly in the log, to a member without email consent. On a purchase and on a signup."""
+visibly in the log, to a member without email consent. On a purchase and on a signup. The
+program is the example of docs/campaigns.md, "Messages to members"."""
 
 from __future__ import annotations
 
@@ -23,50 +24,14 @@ from patron.purchases.earn import record_purchase
 from patron.purchases.schemas import PurchaseCreate
 from patron.rewards.models import Coupon
 from patron.worker import registry
-from tests.campaigns.programs import with_campaigns
+from tests.campaigns.programs import messages_example
 from tests.notifications.conftest import NOW, PUBLIC, Inbox, enrol
-
-CAMPAIGNS = """
-  - key: spring-gift
-    name: {ru: "Весенний подарок", en: "Spring gift"}
-    window: {start: "2026-01-01", end: "2027-12-31"}
-    when: {order_total_gte: "3000.00"}
-    effect: {bonus_points: 200}
-    limits: {per_member: 1}
-    deferred:
-      - send_message: {template: spring-thanks}
-      - issue_reward: {reward: DISC10}
-  - key: welcome
-    name: {ru: "Добро пожаловать", en: "Welcome"}
-    window: {start: "2026-01-01", end: "2027-12-31"}
-    trigger: signup
-    effect: {bonus_points: 100}
-    deferred:
-      - send_message: {template: welcome-points}
-messages:
-  - id: spring-thanks
-    subject:
-      ru: "{campaign}: ваш купон"
-      en: "{campaign}: your coupon"
-    body:
-      ru: |-
-        {name}, спасибо за покупку! Вы получили {points}.
-
-        Ваш купон: {coupon_code} ({reward}).
-      en: |-
-        {name}, thank you! You got {points}.
-
-        Your coupon: {coupon_code} ({reward}).
-  - id: welcome-points
-    subject: {ru: "Подарок от «{program}»"}
-    body: {ru: "{name}, вам начислено {points} — «{campaign}»."}
-"""
 
 
 async def _apply(database: Database) -> int:
     async with database.write() as session:
         applied = await program_service.apply_program(
-            session, text=with_campaigns(CAMPAIGNS), created_by="tests", now=NOW
+            session, text=messages_example(), created_by="tests", now=NOW
         )
     return applied.program_id
 
@@ -93,7 +58,7 @@ async def _run(database: Database) -> int:
     """Dispatch until nothing is left (a handler's events are dispatched next), then send."""
     while True:
         report = await dispatch_pending(database, registry.handlers(), now=NOW)
-        assert report.failed == 0 and report.errors == []
+        assert (report.failed, report.errors) == (0, [])
         if report.events == 0:
             break
     return await send_due(database, NOW)
@@ -229,7 +194,10 @@ async def test_a_signup_campaign_sends_its_message_once(database: Database, inbo
     member = await enrol(database, program_id, external_id="vera", name="Вера", welcome=True)
     await _run(database)
     subjects = sorted(str(email["Subject"]) for _, email in inbox.messages)
-    assert subjects == ["Добро пожаловать в программу «Demo Store Rewards»", "Подарок от «Demo Store Rewards»"]
+    assert subjects == [
+        "Добро пожаловать в программу «Demo Store Rewards»",
+        "Подарок от «Demo Store Rewards»",
+    ]
     [gift] = [email for _, email in inbox.messages if email["Subject"].startswith("Подарок")]
     assert "Вера, вам начислено 100 баллов — «Добро пожаловать»." in _text(gift)
     [due] = await _payloads(database, "campaigns.message_due")
