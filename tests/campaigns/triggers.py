@@ -4,6 +4,7 @@ helpers that read what the campaigns credited."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -160,3 +161,12 @@ async def balance_count(database: Database) -> int:
             await session.scalar(select(func.count()).where(LedgerEntry.source_type == "campaign"))
             or 0
         )
+
+
+async def payloads(database: Database, kind: str) -> list[dict[str, Any]]:
+    """The payloads of the outbox's events of type ``kind``, in order."""
+    async with database.read() as session:
+        rows = await session.scalars(
+            select(OutboxEvent.payload).where(OutboxEvent.type == kind).order_by(OutboxEvent.id)
+        )
+        return [dict(row) for row in rows]

@@ -16,15 +16,15 @@ from sqlalchemy import select
 from patron.campaigns.deferred import apply_deferred
 from patron.campaigns.handlers import apply_on_event
 from patron.kit.db import Database
-from patron.kit.outbox import EventEnvelope, OutboxEvent, dispatch_pending
+from patron.kit.dispatch import dispatch_pending
+from patron.kit.outbox import EventEnvelope
 from patron.notifications.models import Message
 from patron.notifications.sender import send_due
 from patron.programs import service as program_service
-from patron.purchases.earn import record_purchase
-from patron.purchases.schemas import PurchaseCreate
 from patron.rewards.models import Coupon
 from patron.worker import registry
-from tests.campaigns.programs import messages_example
+from tests.campaigns.programs import buy_tea, messages_example
+from tests.campaigns.triggers import payloads
 from tests.notifications.conftest import NOW, PUBLIC, Inbox, enrol
 
 
@@ -36,21 +36,8 @@ async def _apply(database: Database) -> int:
     return applied.program_id
 
 
-async def _buy(database: Database, member_id: int, external_id: str, total: str) -> int:
-    async with database.read() as session:
-        program = await program_service.get_active_program(session, key="default")
-    purchase = PurchaseCreate.model_validate(
-        {
-            "external_id": external_id,
-            "member_id": member_id,
-            "occurred_at": NOW.isoformat(),
-            "currency": "RUB",
-            "total": total,
-            "lines": [{"sku": "S1", "category": "food", "quantity": 1, "unit_price": total}],
-        }
-    )
-    async with database.write() as session:
-        recorded = await record_purchase(session, active=program, data=purchase, now=NOW)
+async def _buy(database: Database, member: str, external_id: str, total: str) -> int:
+    recorded = await buy_tea(database, external_id, member, total, occurred_at=NOW, now=NOW)
     return recorded.purchase.id
 
 
@@ -74,12 +61,17 @@ async def _campaign_messages(database: Database) -> list[tuple[int, str, str, st
         return [(int(m), str(s), str(lang), e) for m, s, lang, e in rows]
 
 
-async def _payloads(database: Database, kind: str) -> list[dict[str, Any]]:
-    async with database.read() as session:
-        rows = await session.scalars(
-            select(OutboxEvent.payload).where(OutboxEvent.type == kind).order_by(OutboxEvent.id)
-        )
-        return [dict(row) for row in rows]
+def _envelope(kind: str, program_id: int, member_id: int, data: dict[str, Any]) -> EventEnvelope:
+    """An event as the dispatcher hands it to a handler: to run a handler again by hand."""
+    return EventEnvelope(
+        id=1,
+        type=kind,
+        version=1,
+        program_id=program_id,
+        member_id=member_id,
+        occurred_at=NOW,
+        data=data,
+    )
 
 
 def _campaign_emails(inbox: Inbox) -> dict[str, EmailMessage]:
@@ -126,11 +118,11 @@ async def test_a_purchase_campaign_sends_its_message_once_in_the_members_languag
         database, program_id, external_id="olga", name="Ольга", email="olga@example.com",
         consent=False,
     )  # fmt: skip
-    first = await _buy(database, anna, "a-1", "5000.00")
-    await _buy(database, anna, "a-2", "5000.00")  # the per-member limit: not applied again
-    await _buy(database, jan, "j-1", "5000.00")
-    await _buy(database, olga, "o-1", "5000.00")
-    await _buy(database, jan, "j-small", "100.00")  # below the threshold: nothing
+    first = await _buy(database, "anna", "a-1", "5000.00")
+    await _buy(database, "anna", "a-2", "5000.00")  # the per-member limit: not applied again
+    await _buy(database, "jan", "j-1", "5000.00")
+    await _buy(database, "olga", "o-1", "5000.00")
+    await _buy(database, "jan", "j-small", "100.00")  # below the threshold: nothing
     sent = await _run(database)  # Anna's two purchases also raised her tier: another email
     assert sent == len(inbox.messages) == 3
 
@@ -167,24 +159,16 @@ async def test_a_purchase_campaign_sends_its_message_once_in_the_members_languag
     ]
     # the deferred handler run again for Anna's purchase: a second event, still one message
     [due] = [
-        d for d in await _payloads(database, "purchases.effects_due") if d["purchase_id"] == first
+        d for d in await payloads(database, "purchases.effects_due") if d["purchase_id"] == first
     ]
-    envelope = EventEnvelope(
-        id=1,
-        type="purchases.effects_due",
-        version=1,
-        program_id=program_id,
-        member_id=anna,
-        occurred_at=NOW,
-        data=due,
-    )
+    envelope = _envelope("purchases.effects_due", program_id, anna, due)
     async with database.write() as session:
         await apply_deferred(session, envelope)
     assert await _run(database) == 0
     assert len(_campaign_emails(inbox)) == 2
     assert len(inbox.messages) == sent
     assert await _campaign_messages(database) == log
-    keys = [p["key"] for p in await _payloads(database, "campaigns.message_due")]
+    keys = [p["key"] for p in await payloads(database, "campaigns.message_due")]
     assert keys.count(f"deferred:{first}:campaign:spring-gift:0") == 2
     assert len(keys) == 4  # anna (twice), jan, olga
 
@@ -200,23 +184,15 @@ async def test_a_signup_campaign_sends_its_message_once(database: Database, inbo
     ]
     [gift] = [email for _, email in inbox.messages if email["Subject"].startswith("Подарок")]
     assert "Вера, вам начислено 100 баллов — «Добро пожаловать»." in _text(gift)
-    [due] = await _payloads(database, "campaigns.message_due")
+    [due] = await payloads(database, "campaigns.message_due")
     assert (due["key"], due["points"], due["purchase_id"], due["occurrence"]) == (
         f"deferred:{member}:signup:campaign:welcome:0", 100, None, "signup"
     )  # fmt: skip
     # the signup handler run again: the campaign is applied to that occurrence already
-    [enrolled] = await _payloads(database, "members.enrolled")
-    envelope = EventEnvelope(
-        id=1,
-        type="members.enrolled",
-        version=1,
-        program_id=program_id,
-        member_id=member,
-        occurred_at=NOW,
-        data=enrolled,
-    )
+    [enrolled] = await payloads(database, "members.enrolled")
+    envelope = _envelope("members.enrolled", program_id, member, enrolled)
     async with database.write() as session:
         await apply_on_event(session, envelope)
     assert await _run(database) == 0
-    assert len(await _payloads(database, "campaigns.message_due")) == 1
+    assert len(await payloads(database, "campaigns.message_due")) == 1
     assert [row[1] for row in await _campaign_messages(database)] == ["sent"]
