@@ -32,7 +32,7 @@ class MemberLoginRequested(DomainEvent):
 
 
 class MemberUnblocked(DomainEvent):
-    """A blocked member was unblocked (``POST /members/{id}/unblock``, the console, the CLI):
+    """A blocked member was unblocked (``POST /members/{id}/unblock`` or the console):
     the cashback held while they were blocked is credited by ``campaigns.release_held_cashback``
     (docs/campaigns.md, "The cashback wallet")."""
 
