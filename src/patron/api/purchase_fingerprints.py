@@ -19,12 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.programs.schemas import ActiveProgram
 from patron.purchases.schemas import (
-    MOST_LINES_PER_BATCH,
     MOST_PURCHASES_PER_BATCH,
     PurchaseBatchCreate,
     PurchaseBatchResult,
     PurchaseCreate,
     Strict,
+    check_lines_per_batch,
 )
 from patron.referrals import service as referral_service
 from patron.referrals.schemas import EnrolmentReferral, Fingerprint
@@ -62,11 +62,7 @@ class PurchaseBatchWithFingerprints(Strict):
 
     @model_validator(mode="after")
     def _lines_per_batch(self) -> Self:
-        lines = sum(len(purchase.lines) for purchase in self.purchases)
-        if lines > MOST_LINES_PER_BATCH:
-            raise ValueError(
-                f"a batch has at most {MOST_LINES_PER_BATCH} lines in all, not {lines}"
-            )
+        check_lines_per_batch(self.purchases)
         return self
 
     def batch(self) -> PurchaseBatchCreate:
