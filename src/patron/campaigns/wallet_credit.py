@@ -8,6 +8,11 @@ rounded down). Keyed ``deferred:<purchase>:<rule or campaign:key>:<index>``, so 
 credits nothing twice; the credit names the purchase, so a return takes back its share
 (:func:`patron.wallet.service.reverse_for_purchase`). When the purchase was already (partly)
 returned before the handler ran, the share its refunds call for is taken back at once.
+
+A blocked member earns nothing: cashback that falls due while the member is blocked is held
+(:mod:`patron.wallet.holds`, nothing credited) and credited under the same key when the block
+is lifted (:mod:`patron.campaigns.wallet_holds`), by the same rule, so what was returned
+meanwhile is taken into account.
 """
 
 from __future__ import annotations
@@ -15,12 +20,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.ledger import service as ledger_service
+from patron.members.models import Member, MemberStatus
 from patron.purchases.models import Purchase
 from patron.rules.vocabulary import DeferredEffect
 from patron.rules.vocabulary.effects import CreditWallet
+from patron.wallet import holds
 from patron.wallet import service as wallet_service
+from patron.wallet.repository import WalletRepository
 
 if TYPE_CHECKING:
     from patron.campaigns.deferred import Applied
@@ -44,6 +54,24 @@ async def credit_wallet(session: AsyncSession, applied: Applied, effect: Deferre
     if amount <= 0:
         return
     now: datetime = applied.now or applied.occurred_at
+    # under the member's account lock, which an unblock takes too (then the wallet's, as a
+    # purchase does): a hold written here is released by the unblock that follows it
+    await ledger_service.lock_account_for_update(session, applied.member_id)
+    if await _blocked(session, applied.member_id):
+        if await WalletRepository(session).entry_by_key(applied.key) is None:
+            await holds.hold(
+                session,
+                program_id=applied.active.program_id,
+                member_id=applied.member_id,
+                purchase_id=purchase.id,
+                idempotency_key=applied.key,
+                source_type=applied.source,
+                source_id=applied.source_id,
+                effect_index=applied.index,
+                occurred_at=applied.occurred_at,
+                now=now,
+            )
+        return
     written = await wallet_service.credit(
         session,
         program_id=applied.active.program_id,
@@ -73,3 +101,9 @@ async def credit_wallet(session: AsyncSession, applied: Applied, effect: Deferre
             occurred_at=applied.occurred_at,
             now=now,
         )
+
+
+async def _blocked(session: AsyncSession, member_id: int) -> bool:
+    query = select(Member.status).where(Member.id == member_id)
+    status = await session.scalar(query.execution_options(populate_existing=True))
+    return status is MemberStatus.BLOCKED
