@@ -7,16 +7,21 @@ goods were paid other than from the wallet, so cashback never pays cashback on i
 rounded down). Keyed ``deferred:<purchase>:<rule or campaign:key>:<index>``, so a run again
 credits nothing twice; the credit names the purchase, so a return takes back its share
 (:func:`patron.wallet.service.reverse_for_purchase`). When the purchase was already (partly)
-returned before the handler ran, the share its refunds call for is taken back at once.
+returned before the handler ran, the share its refunds call for is taken back at once (and
+the campaigns' money budgets get their share back, :mod:`patron.campaigns.give_back`).
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.campaigns.give_back import give_back_returned
+from patron.ledger.errors import AccountNotFoundError
+from patron.ledger.repository import lock_account_for_update
 from patron.purchases.models import Purchase
 from patron.rules.vocabulary import DeferredEffect
 from patron.rules.vocabulary.effects import CreditWallet
@@ -35,7 +40,13 @@ def cashback_of(effect: CreditWallet, purchase: Purchase, minor_amount: int) -> 
 async def credit_wallet(session: AsyncSession, applied: Applied, effect: DeferredEffect) -> None:
     if not isinstance(effect, CreditWallet):  # pragma: no cover - the registry is keyed by type
         raise TypeError(effect)
-    purchase = await session.get(Purchase, applied.purchase_id)
+    # the member's account, then the purchase's row, then the wallet: a return's order, so a
+    # return and a late credit of one purchase never wait on each other in a cycle
+    with suppress(AccountNotFoundError):
+        await lock_account_for_update(session, applied.member_id)
+    purchase = await session.get(
+        Purchase, applied.purchase_id, with_for_update=True, populate_existing=True
+    )
     if purchase is None:  # pragma: no cover - the handler found it
         return
     program = applied.active.program
@@ -73,3 +84,4 @@ async def credit_wallet(session: AsyncSession, applied: Applied, effect: Deferre
             occurred_at=applied.occurred_at,
             now=now,
         )
+        await give_back_returned(session, purchase=purchase)
