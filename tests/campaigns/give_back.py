@@ -96,9 +96,7 @@ async def still_gives(database: Database, key: str = "giver") -> Counter:
             points += application.points - _share(
                 application.points, reversed_points, purchase.points_earned
             )
-            money += application.money - min(
-                _share(mine, taken_back, credited), application.money
-            )
+            money += application.money - min(_share(mine, taken_back, credited), application.money)
             wholly = purchase.refunded >= purchase.total - purchase.shipping
             uses += 0 if wholly else 1
     return Counter(uses, points, money)

@@ -9,9 +9,9 @@ import asyncio
 import json
 from datetime import timedelta
 
+from click.testing import Result
 from hypothesis import given
 from hypothesis import strategies as st
-from click.testing import Result
 from typer.testing import CliRunner
 
 from patron.campaigns import views
@@ -81,7 +81,7 @@ async def _stats(database: Database) -> views.CampaignStats:
 def test_shares_grow_with_what_was_done_and_reach_the_part_when_all_is(
     part: int, whole: int, steps: list[int]
 ) -> None:
-    done = sorted(min(step, whole) for step in steps) + [whole]
+    done = [*sorted(min(step, whole) for step in steps), whole]
     shares = [share(part, d, whole) for d in done]
     assert shares == sorted(shares)
     assert all(0 <= s <= part for s in shares)

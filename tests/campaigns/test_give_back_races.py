@@ -120,7 +120,9 @@ _AGAIN = st.tuples(st.just("again"), st.just(0), st.just(0))
 _PAY = st.tuples(st.just("pay"), st.just(0), st.just(0))
 STEPS = st.lists(st.one_of(_BUY, _BUY, _RETURN, _RETURN, _AGAIN, _PAY), min_size=1, max_size=14)
 
-PROPERTY_CAMPAIGN = GIVER.replace("per_member: 1, period: month, total: 50", "per_member: 2, total: 5")
+PROPERTY_CAMPAIGN = GIVER.replace(
+    "per_member: 1, period: month, total: 50", "per_member: 2, total: 5"
+)
 
 
 async def _walk(database: Database, steps: list[Step]) -> None:

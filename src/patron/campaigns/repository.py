@@ -307,8 +307,19 @@ class CampaignRepository:
         await raw.many(
             _INSERT_APPLICATION,
             [
-                (program_id, a.key, purchase_id, member_id, a.points, revenue, occurred_at, now)
-                + (a.counted, a.money, a.period_key)
+                (
+                    program_id,
+                    a.key,
+                    purchase_id,
+                    member_id,
+                    a.points,
+                    revenue,
+                    occurred_at,
+                    now,
+                    a.counted,
+                    a.money,
+                    a.period_key,
+                )
                 for a in applied
             ],
         )
@@ -348,9 +359,7 @@ class CampaignRepository:
 
     async def set_returned(self, application_id: int, returned: ReturnedShare) -> None:
         raw = await raw_of(self.session)
-        await raw.run(
-            _SET_RETURNED, application_id, returned.points, returned.money, returned.uses
-        )
+        await raw.run(_SET_RETURNED, application_id, returned.points, returned.money, returned.uses)
 
     async def give_back_counter(
         self, program_id: int, key: str, *, uses: int, points: int, money: int
