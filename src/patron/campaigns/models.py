@@ -18,8 +18,9 @@ from patron.kit.db import Base, Id, JsonType, UTCDateTime
 
 class CampaignCounter(Base):
     """Applications and points given by a campaign in all: claimed atomically
-    (``INSERT ... ON CONFLICT DO UPDATE ... WHERE``) in the purchase's transaction. Kept only
-    for campaigns with a global limit or a budget."""
+    (``INSERT ... ON CONFLICT DO UPDATE ... WHERE``) in the purchase's transaction, net of
+    what returns gave back (:mod:`patron.campaigns.give_back`). Kept only for campaigns with a
+    global limit or a budget."""
 
     __tablename__ = "campaign_counters"
 
