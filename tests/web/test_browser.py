@@ -315,7 +315,7 @@ ENDED = {
     "name": {"en": "Spring tea", "ru": "Весенний чай"},
     "window": {"start": "2020-03-01", "end": "2020-03-31"},
     "effect": {"bonus_points": 50},
-    "budget": {"points": 5000},
+    "budget": {"points": 5000, "money": "100.00"},  # both bars on its page (axe)
 }
 
 

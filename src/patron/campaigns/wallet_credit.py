@@ -7,7 +7,8 @@ goods were paid other than from the wallet, so cashback never pays cashback on i
 rounded down). Keyed ``deferred:<purchase>:<rule or campaign:key>:<index>``, so a run again
 credits nothing twice; the credit names the purchase, so a return takes back its share
 (:func:`patron.wallet.service.reverse_for_purchase`). When the purchase was already (partly)
-returned before the handler ran, the share its refunds call for is taken back at once.
+returned before the handler ran, the share its refunds call for is taken back at once (and
+the campaigns' money budgets get their share back, :mod:`patron.campaigns.give_back`).
 
 A blocked member earns nothing: cashback that falls due while the member is blocked is held
 (:mod:`patron.wallet.holds`, nothing credited) and credited under the same key when the block
@@ -17,13 +18,16 @@ meanwhile is taken into account.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.ledger import service as ledger_service
+from patron.campaigns.give_back import give_back_returned
+from patron.ledger.errors import AccountNotFoundError
+from patron.ledger.repository import lock_account_for_update
 from patron.members.models import Member, MemberStatus
 from patron.purchases.models import Purchase
 from patron.rules.vocabulary import DeferredEffect
@@ -45,7 +49,13 @@ def cashback_of(effect: CreditWallet, purchase: Purchase, minor_amount: int) -> 
 async def credit_wallet(session: AsyncSession, applied: Applied, effect: DeferredEffect) -> None:
     if not isinstance(effect, CreditWallet):  # pragma: no cover - the registry is keyed by type
         raise TypeError(effect)
-    purchase = await session.get(Purchase, applied.purchase_id)
+    # the member's account, then the purchase's row, then the wallet: a return's order, so a
+    # return and a late credit of one purchase never wait on each other in a cycle
+    with suppress(AccountNotFoundError):
+        await lock_account_for_update(session, applied.member_id)
+    purchase = await session.get(
+        Purchase, applied.purchase_id, with_for_update=True, populate_existing=True
+    )
     if purchase is None:  # pragma: no cover - the handler found it
         return
     program = applied.active.program
@@ -54,9 +64,8 @@ async def credit_wallet(session: AsyncSession, applied: Applied, effect: Deferre
     if amount <= 0:
         return
     now: datetime = applied.now or applied.occurred_at
-    # under the member's account lock, which an unblock takes too (then the wallet's, as a
-    # purchase does): a hold written here is released by the unblock that follows it
-    await ledger_service.lock_account_for_update(session, applied.member_id)
+    # under the member's account lock (taken above), which an unblock takes too: a hold
+    # written here is released by the unblock that follows it
     if await _blocked(session, applied.member_id):
         if await WalletRepository(session).entry_by_key(applied.key) is None:
             await holds.hold(
@@ -101,6 +110,7 @@ async def credit_wallet(session: AsyncSession, applied: Applied, effect: Deferre
             occurred_at=applied.occurred_at,
             now=now,
         )
+        await give_back_returned(session, purchase=purchase)
 
 
 async def _blocked(session: AsyncSession, member_id: int) -> bool:
