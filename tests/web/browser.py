@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.conftest import _create_database, _drop_database
+from tests.partners.helpers import PARTNERS
 
 PASSWORD = "a long test password"
 USERS = {"admin": "boss@shop.example", "staff": "desk@shop.example"}
@@ -196,20 +197,6 @@ def _axe_violations(page: Any) -> list[dict[str, Any]]:
         for violation in results["violations"]
         if violation["impact"] in SERIOUS
     ]
-
-
-# the coalition partners the console's partners pages show (as tests/partners/helpers.py)
-PARTNERS = """
-partners:
-  - id: cafe-nord
-    name: Cafe Nord
-    earn: {points: 2, per_amount: "10.00", price_per_point: "0.05"}
-    burn: {price_per_point: "0.0375"}
-  - id: kino
-    name: Kino Polar
-    earn: {points: 1, per_amount: "3.00", price_per_point: "0.0133"}
-    burn: {price_per_point: "0.50"}
-"""
 
 
 def ensure_partners(site: Site) -> None:
