@@ -147,9 +147,7 @@ async def _settlement_page(
 
 
 @router.get("/admin/partners")
-async def partners_page(
-    request: Request, _: AdminSession, month: Annotated[str, Query(max_length=7)] = ""
-) -> Response:
+async def partners_page(request: Request, _: AdminSession, month: str = "") -> Response:
     return await _settlement_page(request, None, month, "", "")
 
 
@@ -158,8 +156,8 @@ async def partner_page(
     request: Request,
     _: AdminSession,
     partner_id: PartnerId,
-    month: Annotated[str, Query(max_length=7)] = "",
-    start: Annotated[str, Query(alias="from", max_length=10)] = "",
-    end: Annotated[str, Query(alias="to", max_length=10)] = "",
+    month: str = "",
+    start: Annotated[str, Query(alias="from")] = "",
+    end: Annotated[str, Query(alias="to")] = "",
 ) -> Response:
     return await _settlement_page(request, partner_id, month, start, end)
