@@ -82,8 +82,8 @@ async def _api_settlement(console: Console, start: str, end: str) -> dict[str, A
 
 
 def _facts(page: str) -> dict[str, str]:
-    """The page's ``<dl class="facts settlement">`` as {term: value}."""
-    block = page.split('<dl class="facts settlement">')[1].split("</dl>")[0]
+    """The page's ``<dl class="facts stack settlement">`` as {term: value}."""
+    block = page.split('<dl class="facts stack settlement">')[1].split("</dl>")[0]
     pairs = re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", block)
     return {term: value for term, value in pairs}
 
@@ -155,7 +155,7 @@ async def test_bad_periods_and_unknown_partners(console: Console) -> None:
             page = await client.get(f"/admin/partners/kino?{query}&lang=en")
             assert page.status_code == 422, query
             assert 'role="alert"' in page.text
-            assert '<dl class="facts settlement">' not in page.text
+            assert '<dl class="facts stack settlement">' not in page.text
         missing = await client.get("/admin/partners/nope?lang=en")
         assert missing.status_code == 404
         assert "The program has no such partner." in missing.text
