@@ -14,8 +14,7 @@ from typer.testing import CliRunner
 from patron.api import deps
 from patron.cli.main import app
 from patron.kit.time import utcnow
-from patron.members import flags
-from patron.programs import service as program_service
+from tests.abuse.flagging import flag
 from tests.api.conftest import Api
 from tests.api.conftest import api as api
 from tests.challenges.setup import buy, dispatch, program_text
@@ -45,17 +44,7 @@ async def test_show_is_the_api_s_member_with_wallet_and_entries(api: Api) -> Non
     await dispatch(api.database, now)
     adjusted = await _patron(api, "wallet", "adjust", str(member_id), "12.50", "--reason", "gift")
     assert adjusted.exit_code == 0, adjusted.output
-    async with api.database.write() as session:
-        active = await program_service.get_active_program(session)
-        await flags.flag_member(
-            session,
-            program_id=active.program_id,
-            member_id=member_id,
-            reason="return_cycles",
-            details={"full_returns": 3, "days": 30, "threshold": 3},
-            block=False,
-            now=now,
-        )
+    await flag(api.database, member_id, now=now)
 
     shown = await _patron(
         api, "members", "show", str(member_id), "--now", now.isoformat(), "--json"
@@ -105,7 +94,7 @@ async def test_show_is_the_api_s_member_with_wallet_and_entries(api: Api) -> Non
         "tier: none",
         "points: 150 available, 420 pending, 570 earned, 0 redeemed, 0 expired, 0 debt",
         "wallet: 12.50 RUB",
-        f"flag: return_cycles full_returns=3 days=30 threshold=3 ({at})",
+        f"flag: return_cycles days=30 full_returns=3 threshold=3 ({at})",
         "challenges:",
         f"  coffee-month  Кофе пять раз за месяц: 5 of 5 ({period}), completed {at}, 150 points,"
         " badge coffee-lover",

@@ -114,7 +114,7 @@ def _print(member: MemberShown) -> None:
     if member.blocked_reason:
         typer.echo(f"blocked: {member.blocked_reason}")
     for flag in member.flags:
-        figures = " ".join(f"{name}={value}" for name, value in flag.details.items())
+        figures = " ".join(f"{name}={value}" for name, value in sorted(flag.details.items()))
         blocked = ", blocked" if flag.blocked else ""
         typer.echo(f"flag: {flag.reason} {figures} ({flag.created_at.isoformat()}{blocked})")
     typer.echo("challenges:" if member.challenges else "challenges: none")
