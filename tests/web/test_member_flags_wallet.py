@@ -16,6 +16,7 @@ from patron.members.schemas import MemberCreate
 from patron.members.service import enrol_member, get_member
 from patron.programs import service as program_service
 from patron.wallet import service as wallet_service
+from tests.abuse.flagging import flag
 from tests.web.conftest import Console
 
 
@@ -33,25 +34,6 @@ async def _member(console: Console, external_id: str, name: str) -> int:
             now=utcnow(),
         )
         return made.id
-
-
-async def _flag(
-    console: Console,
-    member_id: int,
-    reason: str = "return_cycles",
-    details: dict[str, int] | None = None,
-) -> None:
-    async with console.database.write() as session:
-        active = await program_service.get_active_program(session)
-        await member_flags.flag_member(
-            session,
-            program_id=active.program_id,
-            member_id=member_id,
-            reason=reason,
-            details=details or {"full_returns": 3, "days": 30, "threshold": 3},
-            block=False,
-            now=utcnow(),
-        )
 
 
 async def test_the_360_view_shows_the_wallet_newest_first(console: Console) -> None:
@@ -97,7 +79,7 @@ async def test_the_360_view_shows_the_wallet_newest_first(console: Console) -> N
 
 async def test_a_flag_is_shown_and_an_admin_clears_it_audited(console: Console) -> None:
     member_id = await _member(console, "F-1", "Fiona Flag")
-    await _flag(console, member_id)
+    await flag(console.database, member_id, now=utcnow())
     admin, token = await console.logged_in("admin")
     staff, staff_token = await console.logged_in("staff")
     url = f"/admin/members/{member_id}/unflag"
@@ -151,7 +133,7 @@ async def test_the_members_list_filters_the_flagged(console: Console) -> None:
     admin, _ = await console.logged_in("admin")
     try:
         none_yet = await admin.get("/admin/members/results?flagged=true&lang=en")
-        await _flag(console, flagged_id)
+        await flag(console.database, flagged_id, now=utcnow())
         alone = await admin.get("/admin/members/results?flagged=true")
         with_text = await admin.get("/admin/members/results?flagged=true&q=felix")
         unfiltered = await admin.get("/admin/members/results?q=felix")
@@ -177,7 +159,13 @@ async def test_a_partial_return_cycle_flag_says_so_in_each_language(console: Con
         "threshold": 3,
         "min_returned_percent": 90,
     }
-    await _flag(console, member_id, "partial_return_cycles", details)
+    await flag(
+        console.database,
+        member_id,
+        now=utcnow(),
+        reason="partial_return_cycles",
+        details=details,
+    )
     staff, _ = await console.logged_in("staff")
     try:
         pages = {
