@@ -166,7 +166,7 @@ async def test_campaigns_replay_equals_the_per_event_engine(
     assert facts is not None
     assert found is not None
     assert run.ordered is ordered
-    assert [item.key for item in found.skipped] == ["welcome-back"]  # a birthday campaign
+    assert not found.skipped  # the birthday campaign is projected apart (other triggers)
     counted: Counter[str] = Counter()
     points: Counter[str] = Counter()
     for key, value in applications:

@@ -8,7 +8,8 @@ prize by probability, whether the purchase wins the draw
 Which campaigns are projected: those a purchase triggers, written to run (``active`` or
 ``scheduled``), whose audience reads the tier only (no segments, flags or early access: a
 history holds none of them), and, for a prize by probability, whose seed is known (the
-database's committed seed). The others are listed with the reason (:func:`plan`).
+database's committed seed). The others are listed with the reason (:func:`plan`); the
+campaigns on other triggers are :mod:`.trigger_projection`'s.
 """
 
 from __future__ import annotations
@@ -64,9 +65,8 @@ def plan(program: Program, seeds: Mapping[str, str] | None) -> CampaignPlan:
         if campaign.status not in _RUNS:
             continue  # never runs: nothing to project, nothing missing
         if campaign.trigger is not Trigger.PURCHASE:
-            why = f"trigger {trigger}: the simulator replays purchases only"
-            skipped.append(NotProjected(campaign.key, trigger, why))
-        elif is_gated(campaign):
+            continue  # other triggers: patron.simulator.trigger_projection
+        if is_gated(campaign):
             why = "audience by segments or flags, or early access: a history holds neither"
             skipped.append(NotProjected(campaign.key, trigger, why))
         elif (
