@@ -136,7 +136,13 @@ class SimulatorRepository:
             .order_by(SurveyResponse.id)
         )
         events = await session.execute(
-            select(CustomEvent.id, CustomEvent.member_id, CustomEvent.type, CustomEvent.occurred_at)
+            select(
+                CustomEvent.id,
+                CustomEvent.member_id,
+                CustomEvent.type,
+                CustomEvent.occurred_at,
+                CustomEvent.created_at,
+            )
             .where(CustomEvent.program_id == program_id)
             .order_by(CustomEvent.id)
         )
@@ -149,7 +155,9 @@ class SimulatorRepository:
             members=members,
             reviews=tuple((int(i), int(m), at) for i, m, at in reviews if m in active),
             surveys=tuple((int(i), int(m), at) for i, m, at in surveys if m in active),
-            events=tuple((int(i), int(m), t, at) for i, m, t, at in events if m in active),
+            events=tuple(
+                (int(i), int(m), t, at, created) for i, m, t, at, created in events if m in active
+            ),
             referrals=tuple(
                 (int(i), int(a), int(b), at)
                 for i, a, b, at in referrals

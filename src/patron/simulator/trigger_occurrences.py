@@ -60,29 +60,36 @@ class TriggerMember:
 class TriggerData:
     """What the database holds besides purchases, for the occurrences: the active members;
     ``(id, member, moment)`` of reviews and survey responses; ``(id, member, type,
-    occurred_at)`` of custom events; ``(id, referrer, referee, rewarded_at)`` of rewarded
-    referrals. A history file has none of it (``None`` in :func:`occurrences`)."""
+    occurred_at, created_at)`` of custom events; ``(id, referrer, referee, rewarded_at)``
+    of rewarded referrals. A history file has none of it (``None`` in :func:`occurrences`)."""
 
     members: tuple[TriggerMember, ...] = ()
     reviews: tuple[tuple[int, int, datetime], ...] = ()
     surveys: tuple[tuple[int, int, datetime], ...] = ()
-    events: tuple[tuple[int, int, str, datetime], ...] = ()
+    events: tuple[tuple[int, int, str, datetime, datetime], ...] = ()
     referrals: tuple[tuple[int, int, int, datetime], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Occurrence:
-    """Campaigns due for one member's occurrence, checked at ``moment``. ``order`` sorts
-    them as live applies them: by moment, then step, then member."""
+    """Campaigns due for one member's occurrence, checked at ``moment`` (the window, the
+    limit period) and applied at ``at`` (when the member's tier is read: the job's run for
+    a schedule, the request for a custom event; else ``moment``). ``order`` sorts them as
+    live applies them: by ``at``, then step, then member."""
 
     moment: datetime
     member: Hashable
     trigger: Trigger
     name: str
     campaigns: tuple[Campaign, ...]
+    at: datetime | None = None
+
+    @property
+    def applied_at(self) -> datetime:
+        return self.moment if self.at is None else self.at
 
     def order(self) -> tuple[datetime, int, Any, str]:
-        return (self.moment, _STEP[self.trigger], self.member, self.name)
+        return (self.applied_at, _STEP[self.trigger], self.member, self.name)
 
 
 def job_moments(timezone: str, first: datetime, last: datetime) -> list[datetime]:
@@ -111,12 +118,13 @@ def _daily(
     anniversaries = _of(campaigns, Trigger.ANNIVERSARY)
     schedules = _of(campaigns, Trigger.SCHEDULE)
     born = sorted((m for m in members if m.birth_date is not None), key=lambda m: m.id)
-    seen: set[tuple[str, datetime]] = set()
     origins = [(index, first) for index, (_, first) in enumerate(firsts)]  # in member order
     for now in moments:
         today = local(now, timezone).date()
         due_birthdays = live(birthdays, now, timezone)
         for member in born if due_birthdays else ():
+            if member.enrolled_at > now:
+                continue  # not a member yet
             assert member.birth_date is not None
             found, _ = birthday_plan(
                 member.id,
@@ -135,13 +143,14 @@ def _daily(
             ):
                 owner = firsts[item.member_id][0]
                 yield Occurrence(now, owner, item.trigger, item.occurrence, item.campaigns)
+        # each run while the occurrence is due visits its members again (those credited
+        # already get nothing more: the run leaves out what was applied to the occurrence)
         for (name, moment), group in sorted(occurrences_due(schedules, timezone, now).items()):
-            if (name, moment) in seen:
-                continue  # credited by the first run it was due at
-            seen.add((name, moment))
             for member in members:
                 if member.enrolled_at <= moment:
-                    yield Occurrence(moment, member.id, Trigger.SCHEDULE, name, tuple(group))
+                    yield Occurrence(
+                        moment, member.id, Trigger.SCHEDULE, name, tuple(group), at=now
+                    )
 
 
 def _members(
@@ -176,10 +185,11 @@ def _events(
     by_type: dict[str | None, tuple[Campaign, ...]] = {}
     for campaign in _of(campaigns, Trigger.EVENT):
         by_type[campaign.event] = (*by_type.get(campaign.event, ()), campaign)
-    for event, member_id, kind, moment in data.events:
+    for event, member_id, kind, moment, created in data.events:
         group = by_type.get(kind)
-        if group and inside(moment):
-            yield Occurrence(moment, member_id, Trigger.EVENT, f"event:{event}", group)
+        if group and inside(created):
+            name = f"event:{event}"
+            yield Occurrence(moment, member_id, Trigger.EVENT, name, group, at=created)
 
 
 def occurrences(

@@ -33,7 +33,7 @@ from patron.simulator.trigger_occurrences import (
     TriggerMember,
     occurrences,
 )
-from patron.simulator.trigger_run import TriggerRun, TriggerTotals, run_triggers
+from patron.simulator.trigger_run import Award, TriggerRun, TriggerTotals, run_triggers
 
 _RUNS = (CampaignStatus.ACTIVE, CampaignStatus.SCHEDULED)
 
@@ -87,9 +87,9 @@ def _facts(
     month_ends: list[datetime],
     members: Sequence[TriggerMember],
 ) -> list[MemberFacts]:
-    """Each occurrence's member facts: the tier at its moment (when a campaign reads it),
+    """Each occurrence's member facts: the tier when it is applied (when a campaign reads it),
     the enrolment and the attributes (and flags) as stored now."""
-    queries = [(item.member, item.moment) for item in found]
+    queries = [(item.member, item.applied_at) for item in found]
     tiers: Sequence[str | None] = (
         tiers_at(program, purchases, month_ends, queries)
         if _reads_tier(program, campaigns)
@@ -118,6 +118,7 @@ class TriggerProjection:
     reports: list[CampaignReport]
     not_projected: list[NotProjected]
     lots: pl.DataFrame  # at, points, pending_until, expires_at: one row per credit
+    awards: tuple[Award, ...] = ()
 
 
 def _lots(program: Program, run: TriggerRun | None) -> pl.DataFrame:
@@ -200,4 +201,4 @@ def project_triggers(
     facts = _facts(program, campaigns, found, purchases, month_ends, members)
     run = run_triggers(program, campaigns, found, facts)
     reports = [_report(program, campaign, run) for campaign in campaigns]
-    return TriggerProjection(reports, list(skipped), _lots(program, run))
+    return TriggerProjection(reports, list(skipped), _lots(program, run), run.awards)

@@ -48,6 +48,7 @@ class Award:
     moment: datetime
     member: Hashable
     key: str
+    occurrence: str
     points: int
 
 
@@ -165,5 +166,7 @@ def run_triggers(
             item.points += check.points
             item.money += money.costs.get(check.key, 0)
             item.members.add(member)
-            awards.append(Award(occurrence.moment, member, check.key, check.points))
+            awards.append(
+                Award(occurrence.moment, member, check.key, occurrence.name, check.points)
+            )
     return TriggerRun(totals, tuple(awards))
