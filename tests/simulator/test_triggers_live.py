@@ -1,8 +1,9 @@
 """The projection of campaigns on other triggers equals what the live engine does on the same
-data: random members (birth dates with 29 February and 31 December, a birth date changed
-just before the period) enrol at their time (the welcome through the dispatcher), buy at
-their time (``record_purchase``: first purchases and money tiers), post custom events
-(``record_event``), and the daily job's steps (birthdays, anniversaries, schedules) run at
+data: random members (birth dates with 29 February and 31 December, a birth date set just
+after enrolment) enrol at their time (the welcome through the dispatcher), buy at their time
+(``record_purchase``: first purchases and money tiers), post custom events
+(``record_event``) and reviews (``create_review``, through the dispatcher), and the daily
+job's steps (birthdays, anniversaries, schedules) run at
 the start of every local day of the history, as the simulator takes them to run. Then the
 simulator reads the database and projects the campaigns: every application (member,
 campaign, occurrence, points) must be the one live recorded, on SQLite and PostgreSQL."""
@@ -20,6 +21,8 @@ from sqlalchemy import select
 from patron.campaigns.custom_events import record_event
 from patron.campaigns.event_schemas import CustomEventCreate
 from patron.campaigns.models import CampaignAward
+from patron.feedback.reviews import create_review
+from patron.feedback.schemas import ReviewCreate
 from patron.kit.db import Database
 from patron.kit.dispatch import dispatch_pending
 from patron.members import service as member_service
@@ -96,6 +99,12 @@ campaigns:
     effect: {bonus_points: 20}
     limits: {per_member: 2, period: week}
     budget: {points: 600}
+  - key: review-thanks
+    name: {en: Thanks for the review}
+    window: {start: "2026-01-01", end: "2027-12-31"}
+    trigger: review
+    effect: {bonus_points: 25}
+    limits: {per_member: 1, period: month}
   - key: install
     name: {en: Install}
     window: {start: "2026-06-01", end: "2027-12-31"}
@@ -106,6 +115,10 @@ campaigns:
 """
 
 BIRTHS = [date(2000, 2, 29), date(1990, 12, 31), date(1985, 1, 2), None, date(1999, 3, 1)]
+
+
+def rng_rating(now: datetime) -> int:
+    return 1 + now.minute % 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +149,8 @@ def _timeline(rng: random.Random, start: datetime, days: int) -> list[_Step]:
             at = enrolled + timedelta(
                 days=rng.randrange(0, days - 30), minutes=rng.randrange(1, 900)
             )
-            steps.append(_Step(at, 3, "event", member, rng.choice(["social_share", "app_install"])))
+            kind = rng.choice(["social_share", "app_install", "review"])
+            steps.append(_Step(at, 3, "review" if kind == "review" else "event", member, kind))
     last = start + timedelta(days=days)
     steps.append(_Step(start + timedelta(hours=2), 2, "purchase", "m-0", 1_000))  # the first
     steps.append(_Step(last, 2, "purchase", "m-0", 1_000))  # the last
@@ -174,6 +188,9 @@ async def _run(database: Database, program_id: int, steps: list[_Step], start: d
                      "lines": [{"sku": "s", "quantity": 1, "unit_price": amount}]}
                 )  # fmt: skip
                 await record_purchase(session, active=active, data=data, now=now)
+            elif step.kind == "review":
+                review = ReviewCreate(member_id=members[step.member], rating=rng_rating(now))
+                await create_review(session, data=review, now=now)
             else:
                 assert isinstance(step.value, str)
                 event = CustomEventCreate(
@@ -193,7 +210,7 @@ async def _run(database: Database, program_id: int, steps: list[_Step], start: d
                     data=MemberUpdate(birth_date=date(2000, 2, 29)),
                     now=now,
                 )
-        if step.kind == "enrol":
+        if step.kind in ("enrol", "review"):
             await dispatch_pending(database, registry.handlers(), now=now)
 
 
@@ -241,7 +258,8 @@ async def test_the_projection_equals_what_the_live_engine_did(
     assert len(projection.lots) == len(live)
     assert live  # the campaigns applied
     found = {key for _, key, _, _ in live}
-    assert {"welcome", "birthday", "year-with-us", "monday", "share", "install"} <= found
+    assert {"welcome", "birthday", "year-with-us", "monday", "share", "install",
+            "review-thanks"} <= found  # fmt: skip
 
     run = {item.key: item for item in report.proposed.campaigns}
     counted: Counter[str] = Counter()
