@@ -28,6 +28,7 @@ from typing import Any
 from patron.campaigns.occasions import anniversaries_due, birthday_plan, live
 from patron.campaigns.schedules import occurrences_due
 from patron.kit.time import local, start_of_local_day
+from patron.rules.occasions import month_days_near
 from patron.rules.vocabulary import Campaign, Trigger
 
 # the order of a job run's steps, and of event-driven occurrences at the same moment
@@ -107,6 +108,23 @@ def _of(campaigns: Sequence[Campaign], trigger: Trigger) -> list[Campaign]:
     return [campaign for campaign in campaigns if campaign.trigger is trigger]
 
 
+class _ByMonthDay:
+    """Items by the (month, day) of their yearly date: the members whose birthday or
+    anniversary may be near a day (the prefilter of the job's query,
+    :func:`patron.rules.occasions.month_days_near`), in the order they were given."""
+
+    def __init__(self, items: Iterable[tuple[date, Any]]) -> None:
+        self.groups: dict[tuple[int, int], list[tuple[int, Any]]] = {}
+        for index, (origin, item) in enumerate(items):
+            self.groups.setdefault((origin.month, origin.day), []).append((index, item))
+
+    def near(self, today: date, days: int) -> list[Any]:
+        found: list[tuple[int, Any]] = []
+        for pair in month_days_near(today, days):
+            found += self.groups.get(pair, [])
+        return [item for _, item in sorted(found, key=lambda pair: pair[0])]
+
+
 def _daily(
     campaigns: Sequence[Campaign],
     timezone: str,
@@ -117,15 +135,20 @@ def _daily(
     birthdays = _of(campaigns, Trigger.BIRTHDAY)
     anniversaries = _of(campaigns, Trigger.ANNIVERSARY)
     schedules = _of(campaigns, Trigger.SCHEDULE)
-    born = sorted((m for m in members if m.birth_date is not None), key=lambda m: m.id)
-    origins = [(index, first) for index, (_, first) in enumerate(firsts)]  # in member order
+    born = _ByMonthDay(
+        (m.birth_date, m) for m in sorted(members, key=lambda m: m.id) if m.birth_date is not None
+    )
+    # anniversaries_due takes int ids: each member's index in ``firsts`` (in member order)
+    bought = _ByMonthDay(
+        (local(first, timezone).date(), (index, first)) for index, (_, first) in enumerate(firsts)
+    )
     for now in moments:
         today = local(now, timezone).date()
         due_birthdays = live(birthdays, now, timezone)
-        for member in born if due_birthdays else ():
+        wide = max((c.window_days for c in due_birthdays), default=0)
+        for member in born.near(today, wide) if due_birthdays else ():
             if member.enrolled_at > now:
                 continue  # not a member yet
-            assert member.birth_date is not None
             found, _ = birthday_plan(
                 member.id,
                 member.birth_date,
@@ -138,8 +161,9 @@ def _daily(
                 yield Occurrence(now, member.id, item.trigger, item.occurrence, item.campaigns)
         due_anniversaries = live(anniversaries, now, timezone)
         if due_anniversaries:
+            wide = max(c.window_days for c in due_anniversaries)
             for item in anniversaries_due(
-                origins, campaigns=due_anniversaries, timezone=timezone, now=now
+                bought.near(today, wide), campaigns=due_anniversaries, timezone=timezone, now=now
             ):
                 owner = firsts[item.member_id][0]
                 yield Occurrence(now, owner, item.trigger, item.occurrence, item.campaigns)

@@ -21,6 +21,7 @@ import polars as pl
 
 from patron.programs.expiry import expiry_for
 from patron.programs.schema import Program
+from patron.rules.club import is_gated
 from patron.rules.compiled import compile_conditions
 from patron.rules.vocabulary import Campaign, CampaignStatus, Trigger
 from patron.rules.vocabulary.audience import MemberFacts, flags_of
@@ -89,6 +90,9 @@ def _facts(
 ) -> list[MemberFacts]:
     """Each occurrence's member facts: the tier when it is applied (when a campaign reads it),
     the enrolment and the attributes (and flags) as stored now."""
+    gated = any(is_gated(campaign) for campaign in campaigns)
+    if not gated and not _reads_tier(program, campaigns):
+        return [MemberFacts()] * len(found)  # nothing reads them
     queries = [(item.member, item.applied_at) for item in found]
     tiers: Sequence[str | None] = (
         tiers_at(program, purchases, month_ends, queries)
@@ -96,20 +100,22 @@ def _facts(
         else [None] * len(found)
     )
     by_id: dict[Hashable, TriggerMember] = {member.id: member for member in members}
+    known: dict[tuple[Hashable, str | None], MemberFacts] = {}
     facts: list[MemberFacts] = []
     for item, tier in zip(found, tiers, strict=True):
-        member = by_id.get(item.member)
-        if member is None:
-            facts.append(MemberFacts(tier_id=tier))
-            continue
-        facts.append(
-            MemberFacts(
-                tier_id=tier,
-                flags=flags_of(member.attributes),
-                attributes=member.attributes,
-                enrolled_at=member.enrolled_at,
-            )
-        )
+        cached = known.get((item.member, tier))
+        if cached is None:
+            member = by_id.get(item.member)
+            cached = MemberFacts(tier_id=tier)
+            if member is not None and gated:
+                cached = MemberFacts(
+                    tier_id=tier,
+                    flags=flags_of(member.attributes),
+                    attributes=member.attributes,
+                    enrolled_at=member.enrolled_at,
+                )
+            known[(item.member, tier)] = cached
+        facts.append(cached)
     return facts
 
 

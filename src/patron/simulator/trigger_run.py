@@ -142,6 +142,8 @@ def run_triggers(
             for campaign in occurrence.campaigns
             if (member, campaign.key, occurrence.name) not in counters.applied
         ]
+        if not fresh:  # applied on an earlier day of its window: nothing more, as live
+            continue
         context = PurchaseContext(
             occurred_at=occurrence.moment,
             lines=(),
