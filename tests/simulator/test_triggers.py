@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -20,7 +21,8 @@ from patron.rules.periods import limit_period_key
 from patron.rules.vocabulary import Stacking, Trigger
 from patron.rules.vocabulary.audience import MemberFacts
 from patron.simulator.service import simulate_history
-from patron.simulator.trigger_occurrences import Occurrence
+from patron.simulator.trigger_occurrences import Occurrence, TriggerData, TriggerMember
+from patron.simulator.trigger_projection import project_triggers
 from patron.simulator.trigger_run import run_triggers
 from tests.simulator.factories import purchase_rows, write_history
 
@@ -214,3 +216,75 @@ def test_the_summary_names_the_trigger(tmp_path: Path) -> None:
     assert cells[:4] == ["loyal (anniversary)", "1", "1", "50"], cells
     assert "on other triggers" in text.stdout
     assert "not projected: vip-anniversary (anniversary): audience by segments" in text.stdout
+
+
+REFERRALS = """
+program: {name: Referrals, currency: PLN, timezone: Europe/Warsaw}
+earning:
+  base: {points: 1, per_amount: "1.00"}
+campaigns:
+  - key: thanks
+    name: {en: Thanks}
+    window: {start: "2026-01-01", end: "2026-12-31"}
+    trigger: referral
+    referral_side: referrer
+    effect: {bonus_points: 300}
+    budget: {points: 600}
+  - key: friend
+    name: {en: Friend}
+    window: {start: "2026-01-01", end: "2026-12-31"}
+    trigger: referral
+    referral_side: referee
+    effect: {bonus_points: 100}
+  - key: welcome
+    name: {en: Welcome}
+    window: {start: "2026-03-01", end: "2026-12-31"}
+    trigger: signup
+    effect: {bonus_points: 50}
+"""
+
+
+def test_referrals_by_side_and_signups_from_the_database_rows() -> None:
+    """Each rewarded referral's side gets its side's campaigns; the referrer's budget affords
+    two; an imported member gets no welcome, nor one enrolled before the window (or the
+    period), nor a blocked side (not among the active members read)."""
+    program = load_program(REFERRALS)
+    at = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    members = (
+        *(
+            TriggerMember(id=n, enrolled_at=at + timedelta(days=n), imported=n == 3)
+            for n in (1, 2, 3, 4, 5)
+        ),
+        TriggerMember(id=6, enrolled_at=datetime(2026, 2, 27, tzinfo=UTC)),
+    )
+    data = TriggerData(
+        members=members,
+        referrals=(
+            (10, 1, 2, at + timedelta(days=20)),
+            (11, 1, 3, at + timedelta(days=21)),
+            (12, 1, 4, at + timedelta(days=22)),
+            (13, 9, 5, at + timedelta(days=23)),  # member 9 is blocked: not read
+        ),
+    )
+    bought = [datetime(2026, 2, 20, tzinfo=UTC), at + timedelta(days=40)]  # the period
+    purchases = pl.DataFrame(
+        {"seq": [0, 1], "member": [1, 1], "at": bought, "total": [100, 100],
+         "shipping": [0, 0], "points": [1, 1]},
+        schema_overrides={"at": pl.Datetime("us", "UTC")},
+    )  # fmt: skip
+    found = project_triggers(program, purchases, [datetime(2026, 5, 1, tzinfo=UTC)], data)
+    awards = sorted((a.key, a.member, a.occurrence, a.points) for a in found.awards)
+    assert awards == [
+        ("friend", 2, "referral:10:referee", 100),
+        ("friend", 3, "referral:11:referee", 100),
+        ("friend", 4, "referral:12:referee", 100),
+        ("friend", 5, "referral:13:referee", 100),
+        ("thanks", 1, "referral:10:referrer", 300),
+        ("thanks", 1, "referral:11:referrer", 300),  # the third: the budget is used up
+        ("welcome", 1, "signup", 50),
+        ("welcome", 2, "signup", 50),
+        ("welcome", 4, "signup", 50),
+        ("welcome", 5, "signup", 50),
+    ]
+    thanks = next(item for item in found.reports if item.key == "thanks")
+    assert (thanks.budget_left, thanks.budget_exhausted_at) == (0, at + timedelta(days=22))

@@ -180,7 +180,8 @@ def _daily(
 def _members(
     campaigns: Sequence[Campaign], data: TriggerData, inside: Callable[[datetime], bool]
 ) -> Iterable[Occurrence]:
-    """Signups (not of imported members) and rewarded referrals (each active side)."""
+    """Signups (not of imported members) and rewarded referrals (each active side, with the
+    campaigns of its ``referral_side``)."""
     signups = tuple(_of(campaigns, Trigger.SIGNUP))
     for member in data.members if signups else ():
         if not member.imported and inside(member.enrolled_at):
@@ -189,9 +190,12 @@ def _members(
     known = {member.id for member in data.members}
     for referral, referrer, referee, moment in data.referrals if referrals else ():
         for side, member_id in (("referrer", referrer), ("referee", referee)):
-            if inside(moment) and member_id in known:  # a blocked or erased side: nothing
+            group = tuple(
+                c for c in referrals if c.referral_side is None or c.referral_side.value == side
+            )
+            if group and inside(moment) and member_id in known:  # blocked, erased: nothing
                 name = f"referral:{referral}:{side}"
-                yield Occurrence(moment, member_id, Trigger.REFERRAL, name, referrals)
+                yield Occurrence(moment, member_id, Trigger.REFERRAL, name, group)
 
 
 def _events(
