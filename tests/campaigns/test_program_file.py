@@ -81,7 +81,7 @@ def test_a_schedule_without_its_schedule_and_a_multiplier_below_one_are_refused(
     ]
 
 
-def test_a_campaign_of_another_trigger_gives_bonus_points_and_reads_no_purchase() -> None:
+def test_a_campaign_of_another_trigger_reads_no_purchase() -> None:
     assert _problems(
         """
   - key: a
@@ -90,7 +90,7 @@ def test_a_campaign_of_another_trigger_gives_bonus_points_and_reads_no_purchase(
     trigger: birthday
     when: {order_total_gte: "10.00", tier_in: [gold]}
     effect: {multiply_order: 2}
-    deferred: [{send_message: {template: happy-birthday}}]
+    deferred: [{issue_reward: {reward: DISC10}}, {credit_wallet: {percent: "5"}}]
   - key: b
     name: {en: B}
     window: {start: "2026-12-01", end: "2026-12-31"}
@@ -119,7 +119,8 @@ def test_a_campaign_of_another_trigger_gives_bonus_points_and_reads_no_purchase(
         "campaigns[0].when.order_total_gte: needs a purchase; the trigger is birthday",
         "campaigns[0].effect.multiply_order: needs a purchase; a birthday campaign gives "
         "bonus_points",
-        "campaigns[0].deferred: not applied for birthday campaigns yet (purchase only)",
+        "campaigns[0].deferred[1].credit_wallet.percent: needs a purchase; a birthday "
+        "campaign credits an amount",
         "campaigns[1].event: give the custom event's type exactly when the trigger is event",
         "campaigns[1].occasion: only birthday and anniversary campaigns have one",
         "campaigns[2].event: give the custom event's type exactly when the trigger is event",

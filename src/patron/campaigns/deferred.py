@@ -22,13 +22,19 @@ lane, group commit, the fused PostgreSQL statement, batches) goes through
 * ``send_message``: ``None``, not applied yet (program-defined message templates do not
   exist); ``patron program validate`` warns about it.
 
+The same appliers give a campaign's deferred effects on the other triggers (signup, birthday,
+a custom event, ...; :func:`apply_now`, called by :mod:`patron.campaigns.triggers` in the
+trigger's unit of work, keyed by the application's ``campaign_awards`` row) and a completed
+challenge's coupon (:mod:`patron.challenges.progress`).
+
 An anonymous purchase gets no deferred effects, as it earns no points.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -43,25 +49,31 @@ from patron.programs.schemas import ActiveProgram
 from patron.purchases.models import Purchase
 from patron.rewards.grant import grant_reward
 from patron.rules.campaigns import ROW_PREFIX
-from patron.rules.vocabulary import DeferredEffect, EffectType
+from patron.rules.vocabulary import Deferred, DeferredEffect, EffectType
 from patron.rules.vocabulary.effects import IssueReward
 
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """One deferred effect of a rule or campaign that applied to a purchase."""
+    """One deferred effect of a rule or campaign that applied to a purchase, or of what
+    applied without one (``purchase_id`` ``None``; ``occurrence`` names it: a campaign's
+    application on another trigger, ``award:<campaign_awards id>:campaign:<key>``, or a
+    challenge's completion, ``challenge:<key>:<member>:<period>``)."""
 
     active: ActiveProgram  # the program version the purchase was scored with
-    purchase_id: int
+    purchase_id: int | None
     member_id: int
-    source: str  # "rule" or "campaign"
-    source_id: str  # the rule id or the campaign key
+    source: str  # "rule", "campaign" or "challenge"
+    source_id: str  # the rule id, the campaign key or the challenge key
     index: int  # its place in the rule's ``deferred`` list
     occurred_at: Any
     now: Any = None  # when the purchase was recorded (its event's time): entries' created_at
+    occurrence: str | None = None  # without a purchase: what the effect belongs to, once
 
     @property
     def key(self) -> str:
+        if self.occurrence is not None:
+            return f"deferred:{self.occurrence}:{self.index}"
         prefix = ROW_PREFIX if self.source == "campaign" else ""
         return f"deferred:{self.purchase_id}:{prefix}{self.source_id}:{self.index}"
 
@@ -93,6 +105,33 @@ DEFERRED: dict[EffectType, Applier | None] = {
     EffectType.CREDIT_WALLET: credit_wallet,
     EffectType.SEND_MESSAGE: None,  # no program-defined message templates yet
 }
+
+
+async def apply_now(
+    session: AsyncSession,
+    *,
+    active: ActiveProgram,
+    member_id: int,
+    source: str,
+    source_id: str,
+    occurrence: str,
+    effects: Sequence[Deferred],
+    occurred_at: datetime,
+    now: datetime,
+) -> None:
+    """Apply ``effects`` at once, in the caller's unit of work, to what applied without a
+    purchase (a campaign on another trigger, a completed challenge), through the appliers of
+    :data:`DEFERRED`, each keyed ``deferred:<occurrence>:<index>``: applied again, an effect
+    finds its coupon or wallet entry and gives nothing twice."""
+    for index, item in enumerate(effects):
+        effect = item.typed()
+        applier = DEFERRED[effect.type]
+        if applier is None:
+            continue
+        applied = Applied(
+            active, None, member_id, source, source_id, index, occurred_at, now, occurrence
+        )
+        await applier(session, applied, effect)
 
 
 def not_applied(effect: DeferredEffect) -> bool:

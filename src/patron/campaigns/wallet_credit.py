@@ -1,4 +1,5 @@
-"""The deferred effect ``credit_wallet``: cashback into the member's wallet after a purchase.
+"""The deferred effect ``credit_wallet``: cashback into the member's wallet after a purchase
+(or, as an ``amount``, on a campaign's other trigger: :func:`patron.campaigns.deferred.apply_now`).
 
 Applied by the handler ``campaigns.apply_deferred`` (:mod:`patron.campaigns.deferred`) from the
 program version the purchase was scored with: ``amount`` credits that money, ``percent``
@@ -35,6 +36,9 @@ def cashback_of(effect: CreditWallet, purchase: Purchase, minor_amount: int) -> 
 async def credit_wallet(session: AsyncSession, applied: Applied, effect: DeferredEffect) -> None:
     if not isinstance(effect, CreditWallet):  # pragma: no cover - the registry is keyed by type
         raise TypeError(effect)
+    if applied.purchase_id is None:
+        await _credit_amount(session, applied, effect)
+        return
     purchase = await session.get(Purchase, applied.purchase_id)
     if purchase is None:  # pragma: no cover - the handler found it
         return
@@ -73,3 +77,25 @@ async def credit_wallet(session: AsyncSession, applied: Applied, effect: Deferre
             occurred_at=applied.occurred_at,
             now=now,
         )
+
+
+async def _credit_amount(session: AsyncSession, applied: Applied, effect: CreditWallet) -> None:
+    """Without a purchase (a campaign on another trigger): the ``amount`` (a ``percent`` reads
+    a purchase, and validation refuses it there)."""
+    if effect.amount is None:  # pragma: no cover - validation refuses a percent here
+        return
+    program = applied.active.program
+    now: datetime = applied.now or applied.occurred_at
+    await wallet_service.credit(
+        session,
+        program_id=applied.active.program_id,
+        member_id=applied.member_id,
+        currency=program.currency,
+        amount=program.minor(effect.amount, path="amount"),
+        idempotency_key=applied.key,
+        source_type=applied.source,
+        source_id=applied.source_id,
+        description=f"cashback of {applied.source} {applied.source_id}",
+        occurred_at=applied.occurred_at,
+        now=now,
+    )

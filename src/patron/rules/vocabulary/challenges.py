@@ -69,6 +69,10 @@ class Goal(Strict):
             raise ValueError("event: only with of: event")
         if self.when is not None and self.of is not ChallengeOf.PURCHASE:
             raise ValueError("when: purchase conditions only with of: purchase")
+        if self.when is not None and self.when.event_attribute_in is not None:
+            raise ValueError(
+                "when.event_attribute_in: needs a custom event; a goal counts purchases"
+            )
         return self
 
     @property

@@ -1,0 +1,172 @@
+"""Deferred effects of campaigns on triggers other than a purchase: a coupon (``issue_reward``)
+and a wallet credit (``credit_wallet`` with an ``amount``) given with the application, in the
+trigger's unit of work, keyed by its ``campaign_awards`` row, so a handler or daily step run
+again gives nothing twice; the money is claimed from the money budget with the points, all
+or nothing; ``campaigns.applied`` names both. On both databases."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from patron.campaigns import views
+from patron.campaigns.handlers import apply_on_event
+from patron.campaigns.models import CampaignAward, CampaignCounter
+from patron.kit.db import Database
+from patron.kit.outbox import EventEnvelope, OutboxEvent, dispatch_pending
+from patron.ledger.verify import verify
+from patron.rewards.models import Coupon
+from patron.wallet.models import WalletEntry
+from patron.worker import registry
+from patron.worker.campaigns import run_date_campaigns
+from tests.campaigns.triggers import NOW, active, apply_program, awards, campaign_credits, enrol
+
+WELCOME = """
+  - key: welcome
+    name: {en: Welcome}
+    window: {start: "2026-12-01", end: "2027-12-31"}
+    trigger: signup
+    effect: {bonus_points: 100}
+    deferred:
+      - issue_reward: {reward: DISC10}
+      - credit_wallet: {amount: "40.00"}
+    budget: {money: "100.00"}
+  - key: birthday
+    name: {en: Birthday}
+    window: {start: "2026-12-01", end: "2027-12-31"}
+    trigger: birthday
+    occasion: {days: 3}
+    effect: {bonus_points: 500}
+    deferred:
+      - issue_reward: {reward: FREESHIP}
+"""
+
+
+async def _coupons(database: Database) -> list[tuple[int, str, int, str]]:
+    async with database.read() as session:
+        rows = await session.execute(
+            select(
+                Coupon.member_id, Coupon.reward_code, Coupon.cost_points, Coupon.idempotency_key
+            ).order_by(Coupon.id)
+        )
+        return [(int(m), str(r), int(c), str(k)) for m, r, c, k in rows]
+
+
+async def _wallet(database: Database) -> list[tuple[int, int, str, str, int | None]]:
+    async with database.read() as session:
+        rows = await session.execute(
+            select(
+                WalletEntry.member_id,
+                WalletEntry.amount,
+                WalletEntry.source_id,
+                WalletEntry.idempotency_key,
+                WalletEntry.purchase_id,
+            ).order_by(WalletEntry.id)
+        )
+        return [(int(m), int(a), str(s), str(k), p) for m, a, s, k, p in rows]
+
+
+async def _payloads(database: Database, kind: str) -> list[dict[str, Any]]:
+    async with database.read() as session:
+        rows = await session.scalars(
+            select(OutboxEvent.payload).where(OutboxEvent.type == kind).order_by(OutboxEvent.id)
+        )
+        return [dict(row) for row in rows]
+
+
+async def _award_ids(database: Database) -> dict[tuple[int, str], int]:
+    async with database.read() as session:
+        rows = await session.execute(
+            select(CampaignAward.member_id, CampaignAward.campaign_key, CampaignAward.id)
+        )
+        return {(int(m), str(k)): int(i) for m, k, i in rows}
+
+
+async def _money_spent(database: Database, key: str) -> tuple[int, int, int] | None:
+    program = await active(database)
+    async with database.read() as session:
+        counter = await session.get(CampaignCounter, (program.program_id, key))
+        if counter is None:
+            return None
+        return counter.uses, counter.points_spent, counter.money_spent
+
+
+async def test_the_welcome_gives_a_coupon_and_cashback_once_within_its_money_budget(
+    database: Database,
+) -> None:
+    program_id = await apply_program(database, WELCOME)
+    members = [await enrol(database, program_id, name, at=NOW) for name in ("ann", "bob", "cy")]
+    report = await dispatch_pending(database, registry.handlers(), now=NOW)
+    assert report.failed == 0, report.errors
+    ann, bob, cy = members
+    ids = await _award_ids(database)
+    # 100.00 affords two credits of 40.00: the third member gets nothing (points included)
+    assert sorted(await awards(database)) == sorted(
+        [(ann, "welcome", "signup", 100), (bob, "welcome", "signup", 100)]
+    )
+    assert await _coupons(database) == [
+        (m, "DISC10", 0, f"deferred:award:{ids[(m, 'welcome')]}:campaign:welcome:0")
+        for m in (ann, bob)
+    ]
+    assert await _wallet(database) == [
+        (m, 4000, "welcome", f"deferred:award:{ids[(m, 'welcome')]}:campaign:welcome:1", None)
+        for m in (ann, bob)
+    ]
+    assert await _money_spent(database, "welcome") == (2, 200, 8000)
+    applied = await _payloads(database, "campaigns.applied")
+    assert [(a["member_id"], a["points"], a["cashback"], a["rewards"]) for a in applied] == [
+        (ann, 100, "40.00", ["DISC10"]),
+        (bob, 100, "40.00", ["DISC10"]),
+    ]
+    granted = await _payloads(database, "rewards.granted")
+    assert [(g["member_id"], g["source"], g["source_id"], g["purchase_id"]) for g in granted] == [
+        (ann, "campaign", "welcome", None),
+        (bob, "campaign", "welcome", None),
+    ]
+    credited = await _payloads(database, "wallet.credited")
+    assert [c["member_id"] for c in credited] == [ann, bob]
+    # the handler run again for each member (a retried run): nothing twice, nothing claimed
+    for member in members:
+        envelope = EventEnvelope(
+            id=1,
+            type="members.enrolled",
+            version=1,
+            program_id=program_id,
+            member_id=member,
+            occurred_at=NOW,
+            data={"member_id": member, "imported": False},
+        )
+        async with database.write() as session:
+            await apply_on_event(session, envelope)
+    assert len(await _coupons(database)) == 2
+    assert len(await _wallet(database)) == 2
+    assert len(await campaign_credits(database)) == 2
+    assert await _money_spent(database, "welcome") == (2, 200, 8000)
+    async with database.read() as session:
+        program = await active(database)
+        stats = await views.campaign_stats(session, active=program, key="welcome", now=NOW)
+        assert (stats.applications, stats.points_spent, stats.money_spent) == (2, 200, "80.00")
+        assert (stats.budget_money_spent, stats.budget_money_left) == ("80.00", "20.00")
+        assert await verify(session, now=NOW) == []
+
+
+async def test_a_birthday_coupon_is_given_once_however_often_the_job_runs(
+    database: Database,
+) -> None:
+    program_id = await apply_program(database, WELCOME)
+    member = await enrol(database, program_id, "ann", birth_date=date(1990, 12, 9))
+    for day in range(4):  # the job on 8, 9, 10 and 11 December: the window of 9 December
+        await run_date_campaigns(database, key="default", now=NOW + timedelta(days=day))
+    await run_date_campaigns(database, key="default", now=NOW)  # and again on the first day
+    ids = await _award_ids(database)
+    assert await awards(database) == [(member, "birthday", "birthday:2026", 500)]
+    assert await _coupons(database) == [
+        (member, "FREESHIP", 0, f"deferred:award:{ids[(member, 'birthday')]}:campaign:birthday:0")
+    ]
+    applied = await _payloads(database, "campaigns.applied")
+    assert [(a["occurrence"], a["cashback"], a["rewards"]) for a in applied] == [
+        ("birthday:2026", "0.00", ["FREESHIP"])
+    ]
+    assert await _wallet(database) == []
