@@ -245,3 +245,65 @@ def test_a_budget_gives_points_money_or_both() -> None:
     ]
     for budget in ('{money: "500.00"}', '{points: 10, money: "500.00", alert_percent: 90}'):
         load_program(with_campaigns(campaign.replace("BUDGET", budget)))
+
+
+def test_event_attribute_conditions_are_for_custom_events_only() -> None:
+    assert _problems(
+        """
+  - key: a
+    name: {en: A}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    when: {event_attribute_in: {platform: [ios]}}
+    effect: {bonus_points: 5}
+  - key: b
+    name: {en: B}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    trigger: signup
+    when: {event_attribute_in: {platform: [ios]}}
+    effect: {bonus_points: 5}
+  - key: c
+    name: {en: C}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    trigger: event
+    event: app_install
+    when: {event_attribute_in: {platform: []}}
+    effect: {bonus_points: 5}
+  - key: d
+    name: {en: D}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    trigger: event
+    event: app_install
+    when: {event_attribute_in: {platform: [ios, 2, true]}, tier_in: [gold]}
+    effect: {bonus_points: 5}
+"""
+    ) == [
+        "campaigns[0].when.event_attribute_in: needs a custom event; the trigger is purchase",
+        "campaigns[1].when.event_attribute_in: needs a custom event; the trigger is signup",
+        "campaigns[2].when.event_attribute_in.platform: must have at least 1 item",
+    ]
+
+
+def test_earn_rules_and_challenges_refuse_event_attribute_conditions() -> None:
+    seed = SEED_PROGRAM.read_text()
+    condition = '        order_total_gte: "10000.00"\n'
+    assert condition in seed
+    rule = seed.replace(condition, condition + "        event_attribute_in: {a: [1]}\n", 1)
+    challenge = (
+        seed
+        + """
+challenges:
+  - key: c
+    name: {en: C}
+    goal: {count: 2, when: {event_attribute_in: {a: [1]}}}
+    reward: {bonus_points: 5}
+"""
+    )
+    found = []
+    for text in (rule, challenge):
+        with pytest.raises(ProgramInvalidError) as caught:
+            load_program(text)
+        found += [f"{p.path}: {p.message}" for p in caught.value.problems]
+    assert found == [
+        "earning.rules[1].when.event_attribute_in: needs a custom event; the trigger is purchase",
+        "challenges[0].goal.when.event_attribute_in: needs a custom event; a goal counts purchases",
+    ]

@@ -240,6 +240,33 @@ async def test_the_guard_lets_the_birthday_through_once_the_change_is_old(
     assert (members["guarded"], "birthday:2026") not in got
 
 
+async def test_a_guarded_birthday_is_tried_again_later_in_its_window(database: Database) -> None:
+    """The guard refuses the day, not the birthday: once the change is 30 days old, a later
+    run of the job inside the window (9 December, 3 days either side) gives the bonus, once."""
+    program_id = await apply_program(database)
+    member = await enrol(database, program_id, "moved", birth_date=date(1991, 1, 1))
+    async with database.write() as session:
+        await member_service.update_member(
+            session,
+            member_id=member,
+            data=MemberUpdate.model_validate({"birth_date": "1990-12-09"}),
+            now=NOW - timedelta(days=28),
+        )
+    reports = [
+        await run_date_campaigns(database, key="default", now=NOW + timedelta(days=day))
+        for day in range(5)  # 8 to 12 December: the change is 28 to 32 days old
+    ]
+    assert [(r.applied, r.points, r.guarded) for r in reports] == [
+        (0, 0, 1),
+        (0, 0, 1),
+        (1, 500, 0),
+        (0, 0, 0),
+        (0, 0, 0),
+    ]
+    assert await awards(database) == [(member, "birthday", "birthday:2026", 500)]
+    assert len(await campaign_credits(database)) == 1
+
+
 async def test_29_february_is_celebrated_on_28_february_in_a_common_year(
     database: Database,
 ) -> None:
