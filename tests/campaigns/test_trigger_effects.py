@@ -170,3 +170,36 @@ async def test_a_birthday_coupon_is_given_once_however_often_the_job_runs(
         ("birthday:2026", "0.00", ["FREESHIP"])
     ]
     assert await _wallet(database) == []
+
+
+COUPON_ONLY = """
+  - key: birthday-coupon
+    name: {en: Birthday coupon}
+    window: {start: "2026-12-01", end: "2027-12-31"}
+    trigger: birthday
+    occasion: {days: 1}
+    deferred:
+      - issue_reward: {reward: DISC10}
+    limits: {total: 1}
+"""
+
+
+async def test_a_campaign_on_another_trigger_may_give_only_a_coupon(database: Database) -> None:
+    """Without an ``effect``: no ledger entry, an award row without one, the coupon; its
+    global limit of one is claimed as any application's."""
+    program_id = await apply_program(database, COUPON_ONLY)
+    ann = await enrol(database, program_id, "ann", birth_date=date(1990, 12, 8))
+    bob = await enrol(database, program_id, "bob", birth_date=date(1980, 12, 8))
+    report = await run_date_campaigns(database, key="default", now=NOW)
+    assert (report.members_due, report.applied, report.points) == (2, 1, 0)
+    await run_date_campaigns(database, key="default", now=NOW + timedelta(days=1))
+    assert await awards(database) == [(ann, "birthday-coupon", "birthday:2026", 0)]
+    assert await campaign_credits(database) == []
+    async with database.read() as session:
+        entries = list(await session.scalars(select(CampaignAward.entry_id)))
+    assert entries == [None]
+    ids = await _award_ids(database)
+    key = f"deferred:award:{ids[(ann, 'birthday-coupon')]}:campaign:birthday-coupon:0"
+    assert await _coupons(database) == [(ann, "DISC10", 0, key)]
+    assert await _money_spent(database, "birthday-coupon") == (1, 0, 0)
+    assert bob not in {member for member, *_ in await _coupons(database)}

@@ -14,10 +14,11 @@ one member apply one after the other; then, for the program's campaigns of the t
 3. *claims* each chosen campaign's counters (its per-member usage row, its global limit and
    budget row: one atomic upsert each, :func:`patron.campaigns.service.claim_selected`), so
    limits and budgets hold under races as they do for purchases;
-4. credits each applied campaign's ``bonus_points`` through the award service with the
-   idempotency key ``campaign:<key>:<member>:<occurrence>`` (so a replayed trigger never
-   credits twice), which emits ``ledger.credited`` in the same unit of work, and records the
-   ``campaign_awards`` row (the stats count it) and emits ``campaigns.applied``;
+4. credits each applied campaign's ``bonus_points`` (if it has any) through the award
+   service with the idempotency key ``campaign:<key>:<member>:<occurrence>`` (so a replayed
+   trigger never credits twice), which emits ``ledger.credited`` in the same unit of work,
+   and records the ``campaign_awards`` row (the stats count it) and emits
+   ``campaigns.applied``;
 5. applies the campaign's deferred effects at once, in the same unit of work
    (:func:`patron.campaigns.deferred.apply_now`: a coupon for ``issue_reward``, a wallet
    credit of its ``amount`` for ``credit_wallet``, whose money was claimed from the money
@@ -205,10 +206,12 @@ async def apply_trigger(
     applied: dict[str, int] = {}
     for claim in claims:
         check = by_key[claim.key]
-        credited = await _credit(session, active, member_id, claim, check.name, occurrence, now)
-        if credited is None:
-            skipped[claim.key] = "already credited to this occurrence"
-            continue
+        credited: int | None = None  # a campaign without points gives its deferred effects
+        if claim.points > 0:
+            credited = await _credit(session, active, member_id, claim, check.name, occurrence, now)
+            if credited is None:
+                skipped[claim.key] = "already credited to this occurrence"
+                continue
         award_row = CampaignAward(
             program_id=program_id,
             campaign_key=claim.key,

@@ -322,16 +322,19 @@ class Campaign(Strict):
 
     def _prize_problems(self) -> list[str]:
         """An instant prize or a raffle: purchase campaigns only, not both; the effect may
-        then be left out (a prize of a coupon only, a raffle of entries only)."""
+        then be left out (a prize of a coupon only, a raffle of entries only), and so may a
+        campaign on another trigger that gives deferred effects (a birthday coupon only)."""
         problems: list[str] = []
         drawn = self.prize is not None or self.raffle is not None
         if self.prize is not None and self.raffle is not None:
             problems.append("prize: a campaign is an instant prize or a raffle, not both")
         if drawn and self.trigger is not Trigger.PURCHASE:
             problems.append("prize, raffle: only purchase campaigns draw prizes or earn entries")
-        if self.effect is None and not drawn:
+        given_only = self.trigger is not Trigger.PURCHASE and bool(self.deferred)
+        if self.effect is None and not drawn and not given_only:
             problems.append(
-                "effect: give the points effect (a prize or a raffle campaign may leave it out)"
+                "effect: give the points effect (a prize or a raffle campaign, or a campaign "
+                "on another trigger with deferred effects, may leave it out)"
             )
         if self.prize is not None and self.effect is None and not self.deferred:
             problems.append("prize: give the prize as effect (bonus_points) or deferred effects")
