@@ -7,7 +7,6 @@ or nothing; ``campaigns.applied`` names both. On both databases."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from sqlalchemy import select
 
@@ -15,13 +14,22 @@ from patron.campaigns import views
 from patron.campaigns.handlers import apply_on_event
 from patron.campaigns.models import CampaignAward, CampaignCounter
 from patron.kit.db import Database
-from patron.kit.outbox import EventEnvelope, OutboxEvent, dispatch_pending
+from patron.kit.outbox import dispatch_pending
 from patron.ledger.verify import verify
-from patron.rewards.models import Coupon
 from patron.wallet.models import WalletEntry
 from patron.worker import registry
 from patron.worker.campaigns import run_date_campaigns
-from tests.campaigns.triggers import NOW, active, apply_program, awards, campaign_credits, enrol
+from tests.campaigns.triggers import (
+    NOW,
+    active,
+    apply_program,
+    awards,
+    campaign_credits,
+    coupons,
+    enrol,
+    envelope,
+    payloads,
+)
 
 WELCOME = """
   - key: welcome
@@ -44,16 +52,6 @@ WELCOME = """
 """
 
 
-async def _coupons(database: Database) -> list[tuple[int, str, int, str]]:
-    async with database.read() as session:
-        rows = await session.execute(
-            select(
-                Coupon.member_id, Coupon.reward_code, Coupon.cost_points, Coupon.idempotency_key
-            ).order_by(Coupon.id)
-        )
-        return [(int(m), str(r), int(c), str(k)) for m, r, c, k in rows]
-
-
 async def _wallet(database: Database) -> list[tuple[int, int, str, str, int | None]]:
     async with database.read() as session:
         rows = await session.execute(
@@ -66,14 +64,6 @@ async def _wallet(database: Database) -> list[tuple[int, int, str, str, int | No
             ).order_by(WalletEntry.id)
         )
         return [(int(m), int(a), str(s), str(k), p) for m, a, s, k, p in rows]
-
-
-async def _payloads(database: Database, kind: str) -> list[dict[str, Any]]:
-    async with database.read() as session:
-        rows = await session.scalars(
-            select(OutboxEvent.payload).where(OutboxEvent.type == kind).order_by(OutboxEvent.id)
-        )
-        return [dict(row) for row in rows]
 
 
 async def _award_ids(database: Database) -> dict[tuple[int, str], int]:
@@ -106,7 +96,7 @@ async def test_the_welcome_gives_a_coupon_and_cashback_once_within_its_money_bud
     assert sorted(await awards(database)) == sorted(
         [(ann, "welcome", "signup", 100), (bob, "welcome", "signup", 100)]
     )
-    assert await _coupons(database) == [
+    assert await coupons(database) == [
         (m, "DISC10", 0, f"deferred:award:{ids[(m, 'welcome')]}:campaign:welcome:0")
         for m in (ann, bob)
     ]
@@ -115,32 +105,24 @@ async def test_the_welcome_gives_a_coupon_and_cashback_once_within_its_money_bud
         for m in (ann, bob)
     ]
     assert await _money_spent(database, "welcome") == (2, 200, 8000)
-    applied = await _payloads(database, "campaigns.applied")
+    applied = await payloads(database, "campaigns.applied")
     assert [(a["member_id"], a["points"], a["cashback"], a["rewards"]) for a in applied] == [
         (ann, 100, "40.00", ["DISC10"]),
         (bob, 100, "40.00", ["DISC10"]),
     ]
-    granted = await _payloads(database, "rewards.granted")
+    granted = await payloads(database, "rewards.granted")
     assert [(g["member_id"], g["source"], g["source_id"], g["purchase_id"]) for g in granted] == [
         (ann, "campaign", "welcome", None),
         (bob, "campaign", "welcome", None),
     ]
-    credited = await _payloads(database, "wallet.credited")
+    credited = await payloads(database, "wallet.credited")
     assert [c["member_id"] for c in credited] == [ann, bob]
     # the handler run again for each member (a retried run): nothing twice, nothing claimed
     for member in members:
-        envelope = EventEnvelope(
-            id=1,
-            type="members.enrolled",
-            version=1,
-            program_id=program_id,
-            member_id=member,
-            occurred_at=NOW,
-            data={"member_id": member, "imported": False},
-        )
+        enrolled = envelope("members.enrolled", program_id, member, imported=False)
         async with database.write() as session:
-            await apply_on_event(session, envelope)
-    assert len(await _coupons(database)) == 2
+            await apply_on_event(session, enrolled)
+    assert len(await coupons(database)) == 2
     assert len(await _wallet(database)) == 2
     assert len(await campaign_credits(database)) == 2
     assert await _money_spent(database, "welcome") == (2, 200, 8000)
@@ -162,10 +144,10 @@ async def test_a_birthday_coupon_is_given_once_however_often_the_job_runs(
     await run_date_campaigns(database, key="default", now=NOW)  # and again on the first day
     ids = await _award_ids(database)
     assert await awards(database) == [(member, "birthday", "birthday:2026", 500)]
-    assert await _coupons(database) == [
+    assert await coupons(database) == [
         (member, "FREESHIP", 0, f"deferred:award:{ids[(member, 'birthday')]}:campaign:birthday:0")
     ]
-    applied = await _payloads(database, "campaigns.applied")
+    applied = await payloads(database, "campaigns.applied")
     assert [(a["occurrence"], a["cashback"], a["rewards"]) for a in applied] == [
         ("birthday:2026", "0.00", ["FREESHIP"])
     ]
@@ -200,6 +182,6 @@ async def test_a_campaign_on_another_trigger_may_give_only_a_coupon(database: Da
     assert entries == [None]
     ids = await _award_ids(database)
     key = f"deferred:award:{ids[(ann, 'birthday-coupon')]}:campaign:birthday-coupon:0"
-    assert await _coupons(database) == [(ann, "DISC10", 0, key)]
+    assert await coupons(database) == [(ann, "DISC10", 0, key)]
     assert await _money_spent(database, "birthday-coupon") == (1, 0, 0)
-    assert bob not in {member for member, *_ in await _coupons(database)}
+    assert bob not in {member for member, *_ in await coupons(database)}

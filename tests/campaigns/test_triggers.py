@@ -34,19 +34,8 @@ from tests.campaigns.triggers import (
     campaign_credits,
     credited_events,
     enrol,
+    envelope,
 )
-
-
-def _envelope(kind: str, program_id: int, member_id: int, **data: object) -> EventEnvelope:
-    return EventEnvelope(
-        id=1,
-        type=kind,
-        version=1,
-        program_id=program_id,
-        member_id=member_id,
-        occurred_at=NOW,
-        data={"member_id": member_id, **data},
-    )
 
 
 async def _handle(database: Database, envelope: EventEnvelope) -> None:
@@ -65,7 +54,7 @@ async def test_the_welcome_is_credited_once_on_enrolment(database: Database) -> 
     assert await awards(database) == [(member, "welcome", "signup", 100)]
     assert await credited_events(database) == [(member, 100)]
     # the same event handled again (a retried run) credits nothing
-    enrolled = _envelope("members.enrolled", program_id, member, imported=False)
+    enrolled = envelope("members.enrolled", program_id, member, imported=False)
     await _handle(database, enrolled)
     assert len(await campaign_credits(database)) == 1
     async with database.read() as session:
@@ -95,7 +84,7 @@ async def test_without_a_welcome_campaign_an_enrolment_costs_no_run(database: Da
 async def test_an_imported_member_gets_no_welcome(database: Database) -> None:
     program_id = await apply_program(database)
     member = await enrol(database, program_id, "imported", at=NOW)
-    await _handle(database, _envelope("members.enrolled", program_id, member, imported=True))
+    await _handle(database, envelope("members.enrolled", program_id, member, imported=True))
     assert await campaign_credits(database) == []
 
 
@@ -137,15 +126,15 @@ async def test_reviews_and_surveys_apply_once_each_within_the_limit(database: Da
     member = await enrol(database, program_id, "ann")
     for review_id in (11, 11, 12, 13):  # 11 twice: a replayed event
         await _handle(
-            database, _envelope("reviews.created", program_id, member, review_id=review_id)
+            database, envelope("reviews.created", program_id, member, review_id=review_id)
         )
     await _handle(
         database,
-        _envelope("surveys.answered", program_id, member, survey_key="nps", response_id=7),
+        envelope("surveys.answered", program_id, member, survey_key="nps", response_id=7),
     )
     await _handle(
         database,
-        _envelope("surveys.answered", program_id, member, survey_key="nps", response_id=7),
+        envelope("surveys.answered", program_id, member, survey_key="nps", response_id=7),
     )
     # review 13 is over the limit of 2 reviews per day
     assert await awards(database) == [
@@ -167,7 +156,7 @@ async def test_a_blocked_member_gets_nothing(database: Database) -> None:
     member = await enrol(database, program_id, "ann")
     async with database.write() as session:
         await member_service.block_member(session, member_id=member, reason="fraud", now=NOW)
-    await _handle(database, _envelope("reviews.created", program_id, member, review_id=1))
+    await _handle(database, envelope("reviews.created", program_id, member, review_id=1))
     assert await awards(database) == []
 
 

@@ -16,7 +16,6 @@ from patron.members.schemas import MemberCreate
 from patron.programs import service as program_service
 from patron.purchases.earn import record_purchase
 from patron.purchases.schemas import PurchaseCreate
-from patron.rewards.models import Coupon
 from patron.worker import registry
 from tests.conftest import SEED_PROGRAM
 
@@ -136,14 +135,3 @@ async def events(database: Database, kind: str) -> list[dict[str, object]]:
             select(OutboxEvent.payload).where(OutboxEvent.type == kind).order_by(OutboxEvent.id)
         )
         return [dict(payload) for payload in rows]
-
-
-async def coupons(database: Database) -> list[tuple[int, str, int, str]]:
-    """``(member, reward code, cost in points, idempotency key)`` of every coupon."""
-    async with database.read() as session:
-        rows = await session.execute(
-            select(
-                Coupon.member_id, Coupon.reward_code, Coupon.cost_points, Coupon.idempotency_key
-            ).order_by(Coupon.id)
-        )
-        return [(int(m), str(r), int(c), str(k)) for m, r, c, k in rows]

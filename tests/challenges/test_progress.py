@@ -18,12 +18,12 @@ from patron.ledger.verify import verify
 from patron.programs import service as program_service
 from patron.purchases.returns import record_return
 from patron.purchases.schemas import ReturnCreate
+from tests.campaigns.triggers import coupons
 from tests.challenges.setup import (
     apply_program,
     badges,
     buy,
     challenge_credits,
-    coupons,
     dispatch,
     enrol,
     events,
@@ -61,6 +61,21 @@ def _review(program_id: int, member_id: int, review_id: int, at: datetime) -> Ev
         occurred_at=at,
         data={"member_id": member_id, "review_id": review_id},
     )
+
+
+async def _share_story(database: Database, member_id: int, key: str, at: datetime) -> None:
+    """Post the member's custom event ``story_shared`` (``POST /events``' service)."""
+    async with database.write() as session:
+        active = await program_service.get_active_program(session, key="default")
+        data = CustomEventCreate.model_validate(
+            {
+                "member_id": member_id,
+                "type": "story_shared",
+                "occurred_at": at.isoformat(),
+                "idempotency_key": key,
+            }
+        )
+        await record_event(session, active=active, data=data, now=at)
 
 
 async def _handle(database: Database, envelope: EventEnvelope) -> None:
@@ -214,17 +229,7 @@ async def test_reviews_and_custom_events_count(database: Database) -> None:
 
     # a custom event type that only a challenge names is accepted and counted
     for n in (1, 2, 2):
-        async with database.write() as session:
-            active = await program_service.get_active_program(session, key="default")
-            data = CustomEventCreate.model_validate(
-                {
-                    "member_id": eve,
-                    "type": "story_shared",
-                    "occurred_at": at.isoformat(),
-                    "idempotency_key": f"share-{n}",
-                }
-            )
-            await record_event(session, active=active, data=data, now=at)
+        await _share_story(database, eve, f"share-{n}", at)
     await dispatch(database, at)
     assert (await progress(database, eve))[("sharer", "lifetime")] == (2, True)
     assert await challenge_credits(database) == [
@@ -288,19 +293,8 @@ async def test_a_completed_challenge_gives_its_coupon_once_per_period(database: 
     eve = await enrol(database, program_id, "eve", START)
 
     async def share(n: int, day: str) -> None:
-        at = _at(day)
-        async with database.write() as session:
-            active = await program_service.get_active_program(session, key="default")
-            data = CustomEventCreate.model_validate(
-                {
-                    "member_id": eve,
-                    "type": "story_shared",
-                    "occurred_at": at.isoformat(),
-                    "idempotency_key": f"story-{n}",
-                }
-            )
-            await record_event(session, active=active, data=data, now=at)
-        await dispatch(database, at)
+        await _share_story(database, eve, f"story-{n}", _at(day))
+        await dispatch(database, _at(day))
 
     for n, day in enumerate(["2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04"]):
         await share(n, day)

@@ -36,15 +36,17 @@ def cashback_of(effect: CreditWallet, purchase: Purchase, minor_amount: int) -> 
 async def credit_wallet(session: AsyncSession, applied: Applied, effect: DeferredEffect) -> None:
     if not isinstance(effect, CreditWallet):  # pragma: no cover - the registry is keyed by type
         raise TypeError(effect)
-    if applied.purchase_id is None:
-        await _credit_amount(session, applied, effect)
-        return
-    purchase = await session.get(Purchase, applied.purchase_id)
-    if purchase is None:  # pragma: no cover - the handler found it
-        return
     program = applied.active.program
     minor = program.minor(effect.amount, path="amount") if effect.amount is not None else 0
-    amount = cashback_of(effect, purchase, minor)
+    purchase: Purchase | None = None
+    if applied.purchase_id is None:  # another trigger: an amount (a percent is refused there)
+        amount, description = minor, f"cashback of {applied.source} {applied.source_id}"
+    else:
+        purchase = await session.get(Purchase, applied.purchase_id)
+        if purchase is None:  # pragma: no cover - the handler found it
+            return
+        amount = cashback_of(effect, purchase, minor)
+        description = f"cashback of purchase {purchase.external_id}"
     if amount <= 0:
         return
     now: datetime = applied.now or applied.occurred_at
@@ -58,11 +60,11 @@ async def credit_wallet(session: AsyncSession, applied: Applied, effect: Deferre
         source_type=applied.source,
         source_id=applied.source_id,
         purchase_id=applied.purchase_id,
-        description=f"cashback of purchase {purchase.external_id}",
+        description=description,
         occurred_at=applied.occurred_at,
         now=now,
     )
-    if written.written and purchase.refunded > 0:
+    if purchase is not None and written.written and purchase.refunded > 0:
         await wallet_service.reverse_for_purchase(
             session,
             program_id=applied.active.program_id,
@@ -77,25 +79,3 @@ async def credit_wallet(session: AsyncSession, applied: Applied, effect: Deferre
             occurred_at=applied.occurred_at,
             now=now,
         )
-
-
-async def _credit_amount(session: AsyncSession, applied: Applied, effect: CreditWallet) -> None:
-    """Without a purchase (a campaign on another trigger): the ``amount`` (a ``percent`` reads
-    a purchase, and validation refuses it there)."""
-    if effect.amount is None:  # pragma: no cover - validation refuses a percent here
-        return
-    program = applied.active.program
-    now: datetime = applied.now or applied.occurred_at
-    await wallet_service.credit(
-        session,
-        program_id=applied.active.program_id,
-        member_id=applied.member_id,
-        currency=program.currency,
-        amount=program.minor(effect.amount, path="amount"),
-        idempotency_key=applied.key,
-        source_type=applied.source,
-        source_id=applied.source_id,
-        description=f"cashback of {applied.source} {applied.source_id}",
-        occurred_at=applied.occurred_at,
-        now=now,
-    )
