@@ -57,8 +57,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.db import Database, database_url, null_pool_engine
+from patron.kit.dispatch import dispatch_pending
 from patron.kit.group_commit import WriteGroups
-from patron.kit.outbox import OutboxEvent, dispatch_pending
+from patron.kit.outbox import OutboxEvent
 from patron.kit.raw import read_time
 from patron.members import service as member_service
 from patron.members.schemas import MemberCreate

@@ -40,21 +40,23 @@ async def test_baseline(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
-    ("query", "field"),
+    ("query", "field", "params"),
     [
-        ("from=2026-03-01&to=2026-01-01", "from"),
-        ("baseline_from=2026-01-01", "baseline_from"),
-        ("from=1900-01-01", "from"),
+        ("from=2026-03-01&to=2026-01-01", "from", {}),
+        ("baseline_from=2026-01-01", "baseline_from", {}),
+        ("from=1900-01-01", "from", {"earliest": "1970-01-01", "latest": "2200-12-31"}),
     ],
 )
-async def test_bad_windows_are_422(api: Api, query: str, field: str) -> None:
+async def test_bad_windows_are_422(
+    api: Api, query: str, field: str, params: dict[str, str]
+) -> None:
     response = await api.call("GET", f"/analytics/kpis?{query}")
     assert response.status_code == 422
     assert response.json()["error"] == {
         "code": "invalid_window",
         "message": response.json()["error"]["message"],
         "field": field,
-        "params": {},
+        "params": params,
     }
 
 

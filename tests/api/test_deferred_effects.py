@@ -3,7 +3,7 @@ rest): the purchases store what the ``campaigns.apply_deferred`` handler reads."
 
 from __future__ import annotations
 
-from patron.kit.outbox import dispatch_pending
+from patron.kit.dispatch import dispatch_pending
 from patron.worker import registry
 from tests.api.conftest import Api
 from tests.api.test_purchases import enrol as api_enrol

@@ -30,3 +30,30 @@ async def test_an_error_without_values_has_empty_params(api: Api) -> None:
     response = await api.call("GET", "/nowhere")
     assert response.status_code == 404
     assert response.json()["error"]["params"] == {}
+
+
+async def test_a_program_version_that_does_not_exist_names_the_version(api: Api) -> None:
+    response = await api.call("GET", "/program/versions/999")
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["field"] == "version"
+    assert error["params"]["version"] == 999
+
+
+async def test_a_refused_webhook_address_names_its_host(api: Api) -> None:
+    response = await api.call(
+        "POST",
+        "/webhooks",
+        json={"url": "http://metadata.google.internal/hook", "events": ["*"]},
+    )
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert (error["field"], error["params"]) == ("url", {"host": "metadata.google.internal"})
+
+
+async def test_an_unknown_webhook_event_names_it(api: Api) -> None:
+    response = await api.call(
+        "POST", "/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["no.such"]}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["params"] == {"unknown": "no.such"}

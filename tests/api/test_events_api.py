@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from patron.kit.outbox import MAX_ATTEMPTS, dispatch_pending
+from patron.kit.dispatch import dispatch_pending
+from patron.kit.outbox import MAX_ATTEMPTS
 from tests.api.conftest import Api
 from tests.cli.test_events_cli import _dead_letter
 

@@ -180,3 +180,47 @@ async def test_a_prize_naming_an_unknown_reward_is_an_invalid_program(api: Api) 
         "raffle.prize.issue_reward: 'NOSUCH' is not a reward code" in problem.format()
         for problem in refused.value.problems
     ), refused.value.problems
+
+
+async def test_the_draw_answers_what_each_winner_received(api: Api) -> None:
+    await _setup(api)
+    drawn = (await api.call("POST", "/campaigns/points-raffle/draw")).json()
+    assert [w["prize"] for w in drawn["winners"]] == [
+        {
+            "kind": "points",
+            "given": True,
+            "points": 700,
+            "reward": None,
+            "coupon_code": None,
+            "amount": None,
+            "amount_minor": None,
+            "currency": None,
+            "reason": None,
+        }
+    ] * 2
+    assert (drawn["counted"], drawn["not_counted_purchases"]) == (4, 0)
+    shown = (await api.call("GET", "/campaigns/points-raffle/raffle")).json()
+    assert shown["winners"] == drawn["winners"]
+    assert shown["entries_digest"] == drawn["entries_digest"]
+
+
+async def test_a_shown_prize_seed_refuses_a_later_window_end(api: Api) -> None:
+    lucky = """
+  - key: lucky
+    name: {en: "Lucky"}
+    window: {start: "2026-11-01", end: "2026-11-30"}
+    prize: {probability: "0.5"}
+    effect: {bonus_points: 10}
+"""
+    async with api.database.write() as session:
+        await program_service.apply_program(
+            session, text=with_campaigns(CAMPAIGNS + lucky), created_by="test", now=NOVEMBER
+        )
+    patch = {"window": {"start": "2026-11-01", "end": "2099-12-31"}}
+    refused = await api.call("PATCH", "/campaigns/lucky", json=patch)
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert (error["code"], error["field"]) == ("program_invalid", "campaigns[4].window.end")
+    assert "seed is shown" in error["message"]
+    shown = (await api.call("GET", "/campaigns/lucky")).json()
+    assert shown["window"]["end"] == "2026-11-30"  # nothing changed

@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import select
 
 from patron.campaigns.deferred import HANDLERS as DEFERRED_HANDLERS
-from patron.kit.outbox import dispatch_pending
+from patron.kit.dispatch import dispatch_pending
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.purchases.models import Purchase

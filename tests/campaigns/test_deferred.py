@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 from patron.campaigns.deferred import DEFERRED, apply_deferred, not_applied
 from patron.cli.main import app
 from patron.kit.db import Database
-from patron.kit.outbox import EventEnvelope, dispatch_pending
+from patron.kit.dispatch import dispatch_pending
+from patron.kit.outbox import EventEnvelope
 from patron.ledger.verify import verify
 from patron.programs import service as program_service
 from patron.purchases.earn import record_purchase

@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 from patron.api import deps
 from patron.campaigns.raffles import draw_raffle
 from patron.cli.main import app
-from patron.kit.outbox import dispatch_pending
+from patron.kit.dispatch import dispatch_pending
 from patron.ledger.verify import verify as verify_ledger
 from patron.programs import service as program_service
 from patron.purchases.wallet_pay import verify_paid

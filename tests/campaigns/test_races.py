@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from patron.campaigns import views
 from patron.campaigns.models import CampaignApplication, CampaignCounter, CampaignMemberUsage
 from patron.kit.db import Database
-from patron.kit.outbox import OutboxEvent, dispatch_pending
+from patron.kit.dispatch import dispatch_pending
+from patron.kit.outbox import OutboxEvent
 from patron.ledger.verify import verify
 from patron.programs import service as program_service
 from patron.purchases.earn import record_purchase

@@ -14,7 +14,7 @@ from patron.campaigns import views
 from patron.campaigns.handlers import apply_on_event
 from patron.campaigns.models import CampaignAward, CampaignCounter
 from patron.kit.db import Database
-from patron.kit.outbox import dispatch_pending
+from patron.kit.dispatch import dispatch_pending
 from patron.ledger.verify import verify
 from patron.wallet.models import WalletEntry
 from patron.worker import registry

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron.campaigns import views
 from patron.campaigns.handlers import apply_on_event
 from patron.kit.db import Database
-from patron.kit.outbox import EventEnvelope, OutboxHandlerRun, dispatch_pending
+from patron.kit.dispatch import dispatch_pending
+from patron.kit.outbox import EventEnvelope, OutboxHandlerRun
 from patron.ledger.verify import verify
 from patron.members import service as member_service
 from patron.members.schemas import MemberUpdate

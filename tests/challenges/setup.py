@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from patron.challenges.models import ChallengeProgress, MemberBadge
 from patron.kit.db import Database
-from patron.kit.outbox import OutboxEvent, dispatch_pending
+from patron.kit.dispatch import dispatch_pending
+from patron.kit.outbox import OutboxEvent
 from patron.ledger.models import LedgerEntry
 from patron.members import service as member_service
 from patron.members.schemas import MemberCreate

@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 from patron.cli.main import app
 from patron.kit.db import Database
 from patron.programs import service as program_service
-from patron.purchases.earn import record_purchase
-from patron.purchases.schemas import PurchaseCreate
+from tests.campaigns.programs import buy_tea
 from tests.conftest import REPO
 from tests.purchases.bulk.factories import enrol
 
@@ -28,21 +27,14 @@ async def _patron(database: Database, *arguments: str) -> Result:
 
 
 async def _buy(database: Database, external_id: str, member: str, total: str) -> int:
-    data = PurchaseCreate.model_validate(
-        {
-            "external_id": external_id,
-            "member_external_id": member,
-            "occurred_at": TUESDAY.isoformat(),
-            "currency": "RUB",
-            "total": total,
-            "lines": [{"sku": "t", "category": "tea", "quantity": 1, "unit_price": total}],
-        }
+    recorded = await buy_tea(
+        database,
+        external_id,
+        member,
+        total,
+        occurred_at=TUESDAY,
+        now=TUESDAY + timedelta(minutes=1),
     )
-    async with database.write() as session:
-        active = await program_service.get_active_program(session)
-        recorded = await record_purchase(
-            session, active=active, data=data, now=TUESDAY + timedelta(minutes=1)
-        )
     return recorded.purchase.points_earned
 
 

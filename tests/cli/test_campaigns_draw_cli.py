@@ -105,3 +105,53 @@ async def test_draw_a_raffle_once_and_refuse_bad_draws(database: Database, tmp_p
         assert message in refused.output
     running = await _patron(database, "campaigns", "show", "long-raffle", "--json")
     assert json.loads(running.stdout)["seed"] is None  # a refused draw reveals nothing
+
+
+RANKED = """
+  - key: ranked
+    name: {en: "Ranked raffle"}
+    window: {start: "2026-11-01", end: "2026-11-30"}
+    raffle:
+      per_purchase: 1
+      winners: 3
+      prize: {credit_wallet: "25.50"}
+      prizes: [{rank: 1, bonus_points: 5000}, {rank: 2, issue_reward: GIFT500}]
+  - key: lucky
+    name: {en: "Lucky"}
+    window: {start: "2026-11-01", end: "2026-11-30"}
+    prize: {probability: "0.5"}
+    effect: {bonus_points: 10}
+"""
+
+
+async def test_draw_and_show_print_what_each_winner_received(database: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    program = tmp_path / "program.yaml"
+    program.write_text(with_campaigns(RANKED))
+    assert (await _patron(database, "program", "apply", str(program))).exit_code == 0
+    async with database.read() as session:
+        program_id = (await program_service.get_active_program(session)).program_id
+    members = await enrol(database, program_id, ["ann", "bob", "cid"])
+    for n, member in enumerate(["ann", "bob", "cid"]):
+        await _buy(database, f"p-{n}", member)
+    drawn = await _patron(database, "campaigns", "draw", "ranked")
+    assert drawn.exit_code == 0, drawn.output
+    body = json.loads((await _patron(database, "campaigns", "draw", "ranked", "--json")).stdout)
+    first, second, third = (w["member_id"] for w in body["winners"])
+    assert set(members.values()) == {first, second, third}
+    code = body["winners"][1]["prize"]["coupon_code"]
+    assert f"1. member {first} (1 entries): 5000 points" in drawn.stdout
+    assert f"2. member {second} (1 entries): coupon {code} (GIFT500)" in drawn.stdout
+    assert f"3. member {third} (1 entries): 25.50 RUB into the wallet" in drawn.stdout
+    assert f"counted    3 purchases, digest {body['entries_digest']}" in drawn.stdout
+    assert body["winners"][2]["prize"]["amount_minor"] == 2550
+    shown = await _patron(database, "campaigns", "show", "ranked")
+    assert f"3. member {third} (1 entries): 25.50 RUB into the wallet" in shown.stdout
+
+    # the instant prize's window is over and its seed shown: it cannot end later
+    program.write_text(
+        with_campaigns(RANKED.replace('2026-11-30"}\n    prize', '2099-11-30"}\n    prize'))
+    )
+    moved = await _patron(database, "program", "apply", str(program))
+    assert moved.exit_code == 1
+    assert "campaigns[1].window.end" in moved.output
+    assert "its seed is shown since" in moved.output

@@ -21,15 +21,8 @@ from typer.testing import CliRunner
 
 from patron.cli.main import app
 from patron.kit.db import Database
-from patron.kit.outbox import (
-    MAX_ATTEMPTS,
-    DomainEvent,
-    EventEnvelope,
-    Handler,
-    OutboxEvent,
-    dispatch_pending,
-    emit,
-)
+from patron.kit.dispatch import dispatch_pending
+from patron.kit.outbox import MAX_ATTEMPTS, DomainEvent, EventEnvelope, Handler, OutboxEvent, emit
 from patron.kit.time import utcnow
 
 runner = CliRunner()

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from patron.feedback import service as feedback_service
 from patron.kit.db import Database
-from patron.kit.outbox import OutboxEvent, dispatch_pending
+from patron.kit.dispatch import dispatch_pending
+from patron.kit.outbox import OutboxEvent
 from patron.members.models import Member
 from patron.programs.feedback_settings import SurveyTrigger
 from patron.worker import registry

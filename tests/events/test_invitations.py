@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from patron.feedback.models import SurveyInvitation
 from patron.kit.db import Database
-from patron.kit.outbox import DomainEvent, OutboxEvent, OutboxHandlerRun, dispatch_pending, emit
+from patron.kit.dispatch import dispatch_pending
+from patron.kit.outbox import DomainEvent, OutboxEvent, OutboxHandlerRun, emit
 from patron.worker import registry
 from tests.feedback.factories import NOW, NPS_SURVEY, apply_program, buy, enrol, program_text
 

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from patron.kit.db import Database
-from patron.kit.outbox import OutboxEvent, dispatch_pending
+from patron.kit.dispatch import dispatch_pending
+from patron.kit.outbox import OutboxEvent
 from patron.members.models import Member
 from patron.programs import service as program_service
 from patron.purchases import earn

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.db import Database
+from patron.kit.dispatch import dispatch_pending
 from patron.kit.outbox import (
     MAX_ATTEMPTS,
     DomainEvent,
@@ -21,7 +22,6 @@ from patron.kit.outbox import (
     Handler,
     OutboxEvent,
     OutboxHandlerRun,
-    dispatch_pending,
     emit,
 )
 from patron.kit.outbox_ops import list_dead, outbox_stats, retry_dead

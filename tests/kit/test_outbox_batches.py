@@ -17,15 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.db import Database
+from patron.kit.dispatch import CLAIM_LEASE, dispatch_pending
 from patron.kit.outbox import (
-    CLAIM_LEASE,
     MAX_ATTEMPTS,
     DomainEvent,
     EventEnvelope,
     Handler,
     OutboxEvent,
     OutboxHandlerRun,
-    dispatch_pending,
     emit,
 )
 from patron.kit.outbox_ops import list_dead, outbox_stats

@@ -18,7 +18,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import update
 
 from patron.kit.db import Database
-from patron.kit.outbox import DispatchReport, DomainEvent, OutboxEvent, dispatch_pending, emit
+from patron.kit.dispatch import DispatchReport, dispatch_pending
+from patron.kit.outbox import DomainEvent, OutboxEvent, emit
 from patron.kit.time import utcnow
 from patron.members import service as members_service
 from patron.members.schemas import MemberCreate

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from patron.kit.db import Database
-from patron.kit.outbox import dispatch_pending
+from patron.kit.dispatch import dispatch_pending
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from patron.purchases.earn import lock_order
+from patron.purchases.buyer import lock_order
 from patron.purchases.schemas import PurchaseCreate
 
 

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from patron.campaigns.deferred import HANDLERS as DEFERRED_HANDLERS
 from patron.kit.db import Database
-from patron.kit.outbox import OutboxEvent, dispatch_pending
+from patron.kit.dispatch import dispatch_pending
+from patron.kit.outbox import OutboxEvent
 from patron.ledger.verify import Breach
 from patron.ledger.verify import verify as verify_ledger
 from patron.programs import service as program_service

@@ -14,7 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from patron.kit.outbox import OutboxEvent, dispatch_pending
+from patron.kit.dispatch import dispatch_pending
+from patron.kit.outbox import OutboxEvent
 from patron.kit.time import utcnow
 from patron.members import service as member_service
 from patron.members.schemas import MemberCreate

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from patron.audit.models import AuditEntry
-from patron.kit.outbox import dispatch_pending, emit
+from patron.kit.dispatch import dispatch_pending
+from patron.kit.outbox import emit
 from patron.kit.time import utcnow
 from patron.webhooks import delivery as webhook_delivery
 from patron.webhooks import service as webhook_service

@@ -14,14 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.db import Database
-from patron.kit.outbox import (
-    DomainEvent,
-    EventEnvelope,
-    OutboxEvent,
-    OutboxHandlerRun,
-    dispatch_pending,
-    emit,
-)
+from patron.kit.dispatch import dispatch_pending
+from patron.kit.outbox import DomainEvent, EventEnvelope, OutboxEvent, OutboxHandlerRun, emit
 from patron.kit.time import utcnow
 from patron.webhooks import delivery as webhook_delivery
 from patron.webhooks import schemas

@@ -11,7 +11,7 @@ from patron.feedback import schemas as feedback_schemas
 from patron.feedback import service as feedback_service
 from patron.feedback.models import SurveyInvitation
 from patron.kit.db import Database
-from patron.kit.outbox import dispatch_pending
+from patron.kit.dispatch import dispatch_pending
 from patron.members.models import Language
 from patron.programs import service as program_service
 from patron.programs.feedback_settings import SurveyTrigger

@@ -128,7 +128,9 @@ async def revoke_key(session: AsyncSession, *, key_id: int, now: datetime) -> bo
     repository = ApiKeyRepository(session)
     if await repository.revoke(key_id, now) == 0:
         if await repository.get(key_id) is None:
-            raise ApiKeyNotFoundError(f"no API key with id {key_id}", field="key_id")
+            raise ApiKeyNotFoundError(
+                f"no API key with id {key_id}", field="key_id", params={"key_id": key_id}
+            )
         return False
     await announce(session, key_id)
     _cache.clear()

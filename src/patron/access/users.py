@@ -45,18 +45,24 @@ def normalise_email(email: str) -> str:
     """``email`` trimmed and in lower case, or :class:`InvalidEmailError`."""
     cleaned = email.strip().lower()
     if len(cleaned) > 254 or not _EMAIL.match(cleaned):
-        raise InvalidEmailError(f"{email!r} is not an email address", field="email")
+        raise InvalidEmailError(
+            f"{email!r} is not an email address", field="email", params={"email": email}
+        )
     return cleaned
 
 
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise PasswordTooShortError(
-            f"the password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
+            f"the password must have at least {MIN_PASSWORD_LENGTH} characters",
+            field="password",
+            params={"least": MIN_PASSWORD_LENGTH},
         )
     if len(password) > MAX_PASSWORD_LENGTH:
         raise PasswordTooShortError(
-            f"the password must have at most {MAX_PASSWORD_LENGTH} characters", field="password"
+            f"the password must have at most {MAX_PASSWORD_LENGTH} characters",
+            field="password",
+            params={"most": MAX_PASSWORD_LENGTH},
         )
 
 

@@ -157,7 +157,9 @@ async def principal(request: Request, database: DatabaseDep) -> Principal:
 def admit(caller: Principal, admitted: frozenset[Role]) -> Principal:
     """``caller`` if its role is among ``admitted``, else :class:`RoleForbiddenError`."""
     if caller.role not in admitted:
-        raise RoleForbiddenError(f"the {caller.role.value} role may not do this")
+        raise RoleForbiddenError(
+            f"the {caller.role.value} role may not do this", params={"role": caller.role.value}
+        )
     return caller
 
 

@@ -91,6 +91,7 @@ class TillIdentity:
             raise MemberNotIdentifiedError(
                 f"the member the till identified ({header}) is not the member of this request",
                 field=field,
+                params={"header": header},
             )
 
     async def _identified(

@@ -39,6 +39,7 @@ def _check(points: int, reason: str, key: str) -> str:
         raise InvalidInputError(
             f"points must be a whole number from -{MOST_POINTS} to {MOST_POINTS}, not 0",
             field="points",
+            params={"most": MOST_POINTS},
         )
     cleaned = reason.strip()
     if not 1 <= len(cleaned) <= MOST_REASON:

@@ -17,6 +17,8 @@ lane, group commit, the fused PostgreSQL statement, batches) goes through
   (:func:`patron.rewards.grant.grant_reward`, event ``rewards.granted``), keyed
   ``deferred:<purchase>:<rule or campaign:key>:<index>`` so that a run again issues nothing
   twice;
+  (an instant prize's coupon is not issued once its purchase was fully returned:
+  :mod:`patron.campaigns.prize_returns`);
 * ``credit_wallet``: cashback into the member's wallet (:mod:`patron.campaigns.wallet_credit`,
   event ``wallet.credited``), under the same key;
 * ``send_message``: ``None``, not applied yet (program-defined message templates do not
@@ -40,6 +42,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.campaigns.prize_returns import prize_coupon_due
 from patron.campaigns.wallet_credit import credit_wallet
 from patron.kit.outbox import EventEnvelope, Handler
 from patron.programs import service as program_service
@@ -87,6 +90,12 @@ async def _issue_reward(session: AsyncSession, applied: Applied, effect: Deferre
     reward = applied.active.program.reward(effect.reward)
     if reward is None:  # pragma: no cover - validation refuses an unknown reward
         return
+    if applied.source == "campaign" and applied.purchase_id is not None:
+        purchase = await session.get(Purchase, applied.purchase_id)
+        if purchase is not None and not prize_coupon_due(
+            applied.active.program, purchase, applied.source_id
+        ):
+            return  # an instant prize's coupon of a purchase fully returned before this run
     await grant_reward(
         session,
         active=applied.active,

@@ -80,6 +80,19 @@ class CampaignRaffleDrawn(DomainEvent):
     seed: str
 
 
+class CampaignPrizeReturned(DomainEvent):
+    """A purchase that won an instant prize was fully returned: its prize's points went back
+    with the purchase's, and each coupon the prize gave for it is named with what happened to
+    it (``outcome``: ``cancelled``, ``already_used``, ``expired``, or ``not_issued``, then
+    never issued), once (docs/campaigns.md, "Instant prizes")."""
+
+    type = "campaigns.prize_returned"
+    campaign_key: str
+    member_id: int
+    purchase_id: int
+    coupons: list[dict[str, str]]
+
+
 class CustomEventRecorded(DomainEvent):
     """A member's custom event was recorded (``POST /events``; not for a retry): its id, its
     ``event_type`` (``social_share``) and when it happened. Its campaigns have applied in the

@@ -95,7 +95,7 @@ class CampaignAward(Base):
     trigger: Mapped[str] = mapped_column(String(16))
     occurrence: Mapped[str] = mapped_column(String(160))
     points: Mapped[int] = mapped_column(BigInteger)
-    # the ledger entry it credited; null when it gave no points, only deferred effects (0033)
+    # the ledger entry it credited; null when it gave no points, only deferred effects (0034)
     entry_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -140,7 +140,10 @@ class CampaignSeed(Base):
 
 
 class RaffleEntry(Base):
-    """The entries one purchase earned in a raffle campaign."""
+    """The entries one purchase earned in a raffle campaign: ``entries`` as earned,
+    ``taken_back`` of them by returns before the draw (migration 0033), and ``counted_at``
+    when the draw counted the row (``null``: not counted, as for a purchase recorded after the
+    draw)."""
 
     __tablename__ = "raffle_entries"
     __table_args__ = (
@@ -155,11 +158,15 @@ class RaffleEntry(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     entries: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    taken_back: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class RaffleDraw(Base):
     """A raffle's draw, once: the entries it was drawn from (``tickets``, ``[[member id,
-    entries], ...]`` by member id) and the ``winners`` (member ids in order of drawing)."""
+    entries], ...]`` by member id) and the ``winners`` (member ids in order of drawing);
+    since migration 0033 also ``prizes`` (what each winner received, by rank), ``counted``
+    (the entry rows it counted) and ``digest`` (their SHA-256; ``patron.campaigns.raffles``)."""
 
     __tablename__ = "raffle_draws"
 
@@ -173,3 +180,6 @@ class RaffleDraw(Base):
     winners: Mapped[list[Any]] = mapped_column(JsonType)
     drawn_at: Mapped[datetime] = mapped_column(UTCDateTime())
     drawn_by: Mapped[str] = mapped_column(String(200))
+    prizes: Mapped[list[Any] | None] = mapped_column(JsonType, default=None)
+    counted: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    digest: Mapped[str | None] = mapped_column(String(64), default=None)

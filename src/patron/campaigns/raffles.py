@@ -26,13 +26,14 @@ from patron.campaigns.events import CampaignRaffleDrawn
 from patron.campaigns.models import RaffleDraw, RaffleEntry
 from patron.campaigns.prizes import ensure_seed, seed_row
 from patron.campaigns.raffle_prizes import give_prizes
-from patron.campaigns.schemas import Raffle, RaffleEntries, RaffleWinner
+from patron.campaigns.schemas import Raffle, RaffleEntries, RafflePrizeGiven, RaffleWinner
 from patron.kit.errors import InvalidInputError
+from patron.kit.money import format_amount
 from patron.kit.outbox import emit
 from patron.kit.raw import Sql, json_text, raw_of
 from patron.programs.schemas import ActiveProgram
 from patron.rules.vocabulary import Campaign
-from patron.rules.vocabulary.prizes import MAX_WINNERS, draw_winners, seed_hash
+from patron.rules.vocabulary.prizes import MAX_WINNERS, draw_winners, entries_digest, seed_hash
 from patron.rules.vocabulary.prizes import Raffle as RaffleSpec
 
 _INSERT_ENTRY = Sql(
@@ -41,9 +42,17 @@ _INSERT_ENTRY = Sql(
 )
 _INSERT_DRAW = Sql(
     "INSERT INTO raffle_draws (program_id, campaign_key, requested, entries, tickets, winners, "
-    "drawn_at, drawn_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+    "drawn_at, drawn_by, counted, digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
     "ON CONFLICT (program_id, campaign_key) DO NOTHING RETURNING campaign_key"
 )
+# the draw counts the rows not counted yet, marking them (a return's take-back of a row the
+# draw marked finds it counted, and a row inserted after the draw stays uncounted)
+_COUNT_ENTRIES = Sql(
+    "UPDATE raffle_entries SET counted_at = $3 "
+    "WHERE program_id = $1 AND campaign_key = $2 AND counted_at IS NULL "
+    "RETURNING purchase_id, member_id, entries - taken_back"
+)
+_SET_PRIZES = Sql("UPDATE raffle_draws SET prizes = $3 WHERE program_id = $1 AND campaign_key = $2")
 
 
 async def add_entries(
@@ -75,14 +84,24 @@ def _raffle_campaign(active: ActiveProgram, key: str) -> Campaign:
 
 
 async def tickets(session: AsyncSession, program_id: int, key: str) -> list[tuple[int, int]]:
-    """``(member id, entries)`` of every member with entries, by member id."""
+    """``(member id, entries)`` of every member with entries (those returns left), by member
+    id."""
+    kept = func.sum(RaffleEntry.entries - RaffleEntry.taken_back)
     rows = await session.execute(
-        select(RaffleEntry.member_id, func.sum(RaffleEntry.entries))
+        select(RaffleEntry.member_id, kept)
         .where(RaffleEntry.program_id == program_id, RaffleEntry.campaign_key == key)
         .group_by(RaffleEntry.member_id)
+        .having(kept > 0)
         .order_by(RaffleEntry.member_id)
     )
     return [(int(member), int(entries)) for member, entries in rows]
+
+
+def _by_member(rows: Iterable[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    totals: dict[int, int] = {}
+    for _, member, entries in rows:
+        totals[member] = totals.get(member, 0) + entries
+    return sorted((member, entries) for member, entries in totals.items() if entries > 0)
 
 
 async def draw_raffle(
@@ -112,11 +131,15 @@ async def draw_raffle(
         wanted = raffle.winners if winners is None else winners
         if not 1 <= wanted <= MAX_WINNERS:
             raise InvalidInputError(f"winners must be from 1 to {MAX_WINNERS}", field="winners")
-        found = await tickets(session, program_id, key)
+        raw = await raw_of(session)
+        rows = [
+            (int(p), int(m), int(e))
+            for p, m, e in await raw.all(_COUNT_ENTRIES, program_id, key, now)
+        ]
+        found = _by_member(rows)
         seed = await ensure_seed(session, program_id, key)
         chosen = draw_winners(seed, key, found, wanted)
         total = sum(entries for _, entries in found)
-        raw = await raw_of(session)
         inserted = await raw.one(
             _INSERT_DRAW,
             program_id,
@@ -127,6 +150,8 @@ async def draw_raffle(
             json_text(chosen),
             now,
             drawn_by,
+            len(rows),
+            entries_digest(rows),
         )
         if inserted is not None:
             event = CampaignRaffleDrawn(
@@ -138,7 +163,11 @@ async def draw_raffle(
                 seed=seed,
             )
             await emit(session, event, program_id=program_id, occurred_at=now)
-            await give_prizes(session, active=active, campaign=campaign, winners=chosen, now=now)
+            given = await give_prizes(
+                session, active=active, campaign=campaign, winners=chosen, now=now
+            )
+            records = json_text([item.record() for item in given])
+            await raw.run(_SET_PRIZES, program_id, key, records)
         audit_service.note(session, target=f"campaign:{key}", changed=inserted is not None)
     else:
         audit_service.note(session, target=f"campaign:{key}", changed=False)
@@ -151,10 +180,52 @@ def _prize(raffle: RaffleSpec) -> dict[str, Any] | None:
     return raffle.prize.model_dump(mode="json", exclude_none=True)
 
 
+def _given(record: dict[str, Any]) -> RafflePrizeGiven:
+    amount, currency = record.get("amount"), record.get("currency")
+    return RafflePrizeGiven(
+        kind=record["kind"],
+        given=record["given"],
+        points=record.get("points"),
+        reward=record.get("reward"),
+        coupon_code=record.get("coupon_code"),
+        amount=None if amount is None else format_amount(int(amount), str(currency)),
+        amount_minor=amount,
+        currency=currency,
+        reason=record.get("reason"),
+    )
+
+
+async def _uncounted(session: AsyncSession, program_id: int, key: str) -> tuple[int, int]:
+    """``(purchases, entries)`` of the entry rows the draw did not count."""
+    row = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(RaffleEntry.entries - RaffleEntry.taken_back), 0),
+            ).where(
+                RaffleEntry.program_id == program_id,
+                RaffleEntry.campaign_key == key,
+                RaffleEntry.counted_at.is_(None),
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+async def _taken_back(session: AsyncSession, program_id: int, key: str) -> int:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(RaffleEntry.taken_back), 0)).where(
+            RaffleEntry.program_id == program_id, RaffleEntry.campaign_key == key
+        )
+    )
+    return int(total or 0)
+
+
 async def raffle_view(
     session: AsyncSession, *, active: ActiveProgram, key: str, now: datetime
 ) -> Raffle:
-    """The raffle's entries and seed hash; after the draw, its seed and winners too."""
+    """The raffle's entries and seed hash; after the draw, its seed, winners and what each
+    received, what it counted, and the entries it did not count."""
     campaign = _raffle_campaign(active, key)
     raffle = campaign.raffle
     assert raffle is not None
@@ -162,33 +233,46 @@ async def raffle_view(
     seed = await seed_row(session, program_id, key)
     status = campaign.status_at(now, active.program.program.timezone).value
     drawn = await session.get(RaffleDraw, (program_id, key))
+    common = {
+        "key": key,
+        "status": status,
+        "seed_hash": None if seed is None else seed.seed_hash,
+        "prize": _prize(raffle),
+        "prizes": [item.model_dump(mode="json", exclude_none=True) for item in raffle.prizes],
+        "entries_taken_back": await _taken_back(session, program_id, key),
+    }
     if drawn is None:
         found = await tickets(session, program_id, key)
         return Raffle(
-            key=key,
-            status=status,
+            **common,
             entries=sum(entries for _, entries in found),
             participants=len(found),
             winners_wanted=raffle.winners,
-            seed_hash=None if seed is None else seed.seed_hash,
             drawn=False,
-            prize=_prize(raffle),
         )
     by_member = {int(member): int(entries) for member, entries in drawn.tickets}
+    given = {int(item["rank"]): _given(item) for item in drawn.prizes or []}
+    late_purchases, late_entries = await _uncounted(session, program_id, key)
     return Raffle(
-        key=key,
-        status=status,
+        **common,
         entries=drawn.entries,
         participants=len(by_member),
         winners_wanted=drawn.requested,
-        seed_hash=None if seed is None else seed.seed_hash,
         drawn=True,
-        prize=_prize(raffle),
         drawn_at=drawn.drawn_at,
         seed=None if seed is None else seed.seed,
         winners=[
-            RaffleWinner(rank=rank, member_id=int(member), entries=by_member.get(int(member), 0))
+            RaffleWinner(
+                rank=rank,
+                member_id=int(member),
+                entries=by_member.get(int(member), 0),
+                prize=given.get(rank),
+            )
             for rank, member in enumerate(drawn.winners, start=1)
         ],
         entries_by_member=[RaffleEntries(member_id=m, entries=e) for m, e in by_member.items()],
+        counted=drawn.counted,
+        entries_digest=drawn.digest,
+        not_counted_purchases=late_purchases,
+        not_counted_entries=late_entries,
     )

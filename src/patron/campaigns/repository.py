@@ -68,6 +68,14 @@ _COUNT_DRAW = Sql(
 _RELEASE_DRAW = Sql(
     "UPDATE campaign_counters SET draws = draws - 1 WHERE program_id = $1 AND campaign_key = $2"
 )
+_CLAIM_MONEY = Sql(
+    "INSERT INTO campaign_counters (program_id, campaign_key, uses, points_spent, money_spent) "
+    "VALUES ($1, $2, 0, 0, $3) "
+    "ON CONFLICT (program_id, campaign_key) DO UPDATE "
+    "SET money_spent = campaign_counters.money_spent + $3 "
+    "WHERE campaign_counters.money_spent + $3 <= $4 "
+    "RETURNING money_spent"
+)
 _INSERT_APPLICATION = Sql(
     "INSERT INTO campaign_applications (program_id, campaign_key, purchase_id, member_id, "
     "points, revenue, occurred_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
@@ -155,6 +163,15 @@ class CampaignRepository:
     async def release_counter(self, program_id: int, key: str, points: int, money: int = 0) -> None:
         raw = await raw_of(self.session)
         await raw.run(_RELEASE_COUNTER, program_id, key, points, money)
+
+    async def claim_money(self, program_id: int, key: str, money: int, budget: int) -> bool:
+        """Claim ``money`` (minor units) from the campaign's money budget without counting a
+        use (a raffle's wallet prize): one atomic statement; ``False`` (refused) changes
+        nothing."""
+        if money > budget:  # a first claim's insert checks nothing
+            return False
+        raw = await raw_of(self.session)
+        return await raw.one(_CLAIM_MONEY, program_id, key, money, budget) is not None
 
     async def count_draw(self, program_id: int, key: str) -> int:
         """Count one qualifying purchase of an every-N-th prize (one atomic statement that

@@ -127,10 +127,30 @@ class RaffleDraw(BaseModel):
     winners: Annotated[int, Field(ge=1, le=1000, strict=True), WHOLE] | None = None
 
 
+class RafflePrizeGiven(BaseModel):
+    """What one winner received, as the draw recorded it: ``kind`` (``points``, ``coupon``
+    or ``wallet``), ``points``, the ``reward`` and ``coupon_code``, or the ``amount`` (decimal
+    text; ``amount_minor`` in minor units) in ``currency``; ``given`` false and the ``reason``
+    when they got nothing (a blocked member, a stock or a money budget used up)."""
+
+    kind: str
+    given: bool
+    points: int | None = None
+    reward: str | None = None
+    coupon_code: str | None = None
+    amount: str | None = None
+    amount_minor: int | None = None
+    currency: str | None = None
+    reason: str | None = None
+
+
 class RaffleWinner(BaseModel):
     rank: int
     member_id: int
     entries: int
+    prize: RafflePrizeGiven | None = None
+    """What the winner received (``null``: no prize for their rank, or a draw recorded before
+    prizes were stored)."""
 
 
 class RaffleEntries(BaseModel):
@@ -157,3 +177,15 @@ class Raffle(BaseModel):
     seed: str | None = None
     winners: list[RaffleWinner] = []
     entries_by_member: list[RaffleEntries] = []
+    prizes: list[dict[str, Any]] = []
+    """The prizes by rank (``raffle.prizes``); a rank none names gets ``prize``."""
+    entries_taken_back: int = 0
+    """Entries returns took back before the draw (not in ``entries``)."""
+    counted: int | None = None
+    """After the draw: the entry rows (one per purchase) it counted, ..."""
+    entries_digest: str | None = None
+    """... and their SHA-256 (docs/campaigns.md, "Raffles": what the draw counted)."""
+    not_counted_purchases: int = 0
+    """After the draw: purchases whose entries were stored after it (not counted)..."""
+    not_counted_entries: int = 0
+    """... and their entries."""

@@ -10,7 +10,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns import editing, raffles, views
-from patron.campaigns.schemas import Campaign, CampaignStats, Raffle
+from patron.campaigns.schemas import Campaign, CampaignStats, Raffle, RafflePrizeGiven
 from patron.cli.options import (
     DbOption,
     JsonOption,
@@ -75,11 +75,15 @@ def show(
 ) -> None:
     """One campaign: its definition, status now, usage and budget."""
 
-    async def work(session: AsyncSession) -> Campaign:
+    async def work(session: AsyncSession) -> tuple[Campaign, Raffle | None]:
         active = await program_service.get_active_program(session, key=program)
-        return await views.get_campaign(session, active=active, key=key, now=utcnow())
+        now = utcnow()
+        found = await views.get_campaign(session, active=active, key=key, now=now)
+        if found.raffle is None:
+            return found, None
+        return found, await raffles.raffle_view(session, active=active, key=key, now=now)
 
-    campaign = run(in_unit_of_work(db, work, write=False))
+    campaign, raffle = run(in_unit_of_work(db, work, write=False))
     if json_output:
         print_json(campaign.model_dump(mode="json"))
         return
@@ -110,7 +114,41 @@ def show(
         lines.append(f"  draws      {drawn}" + (f", {c.draws} counted" if c.draws else ""))
         lines.append(f"  seed hash  {c.seed_hash or 'not committed yet'}")
         lines.append(f"  seed       {c.seed or 'revealed after the draw or the end'}")
+    if raffle is not None and raffle.drawn:
+        lines += _drawn_lines(raffle)
     typer.echo("\n".join(lines))
+
+
+def _given(prize: RafflePrizeGiven | None) -> str:
+    """What a winner received, as one phrase."""
+    if prize is None:
+        return "no prize"
+    what = {
+        "points": f"{prize.points} points",
+        "coupon": f"coupon {prize.coupon_code or ''} ({prize.reward})",
+        "wallet": f"{prize.amount} {prize.currency} into the wallet",
+    }[prize.kind]
+    return what if prize.given else f"nothing: {prize.reason} ({what})".replace(" ()", "")
+
+
+def _drawn_lines(raffle: Raffle) -> list[str]:
+    """The draw as recorded: each winner and their prize, what it counted, and the entries
+    stored after it (not counted)."""
+    lines = [
+        f"  drawn      {raffle.drawn_at}: {len(raffle.winners)} winners from {raffle.entries} "
+        f"entries of {raffle.participants} members"
+    ]
+    lines += [
+        f"  {w.rank}. member {w.member_id} ({w.entries} entries): {_given(w.prize)}"
+        for w in raffle.winners
+    ]
+    lines.append(f"  counted    {raffle.counted} purchases, digest {raffle.entries_digest}")
+    if raffle.not_counted_purchases:
+        lines.append(
+            f"  not counted  {raffle.not_counted_entries} entries of "
+            f"{raffle.not_counted_purchases} purchases stored after the draw"
+        )
+    return lines
 
 
 def _spec(spec: dict[str, object] | None) -> str:
@@ -242,6 +280,6 @@ def draw(
         f"{raffle.key}: {len(raffle.winners)} winners from {raffle.entries} entries of "
         f"{raffle.participants} members (drawn {raffle.drawn_at})"
     )
-    for winner in raffle.winners:
-        typer.echo(f"  {winner.rank}. member {winner.member_id} ({winner.entries} entries)")
+    for line in _drawn_lines(raffle)[1:]:
+        typer.echo(line)
     typer.echo(f"  seed       {raffle.seed}\n  seed hash  {raffle.seed_hash}")

@@ -112,13 +112,17 @@ def parse_answers(
         if scale is None:
             if len(raw) > MAX_TEXT:
                 raise AnswerInvalidError(
-                    f"at most {MAX_TEXT} characters, please", field=question.id
+                    f"at most {MAX_TEXT} characters, please",
+                    field=question.id,
+                    params={"most": MAX_TEXT},
                 )
             parsed.append((question, None, raw))
             continue
         if not ascii_digits(raw) or not scale[0] <= int(raw) <= scale[1]:
             raise AnswerInvalidError(
-                f"choose a score from {scale[0]} to {scale[1]}", field=question.id
+                f"choose a score from {scale[0]} to {scale[1]}",
+                field=question.id,
+                params={"least": scale[0], "most": scale[1]},
             )
         parsed.append((question, int(raw), None))
     return parsed

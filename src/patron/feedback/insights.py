@@ -280,7 +280,11 @@ async def mark_followed_up(
     else:
         done = await ReviewRepository(session).set_follow_up(item_id, ref)
     if not done:
-        raise FollowUpNotFoundError(f"no {kind.value} {item_id} needs a follow-up", field="id")
+        raise FollowUpNotFoundError(
+            f"no {kind.value} {item_id} needs a follow-up",
+            field="id",
+            params={"kind": kind.value, "id": item_id},
+        )
 
 
 async def analyze_texts(texts: Sequence[str]) -> list[TextAnalysis]:

@@ -58,7 +58,9 @@ def parse_amount(text: str, currency: str, *, field: str | None = None) -> int:
     try:
         value = Decimal(text)
     except InvalidOperation as error:  # pragma: no cover - the regex already guards this
-        raise InvalidInputError(f"not a decimal amount: {text!r}", field=field) from error
+        raise InvalidInputError(
+            f"not a decimal amount: {text!r}", field=field, params={"value": text}
+        ) from error
     places = exponent(currency)
     scaled = value.scaleb(places)
     if scaled != scaled.to_integral_value():

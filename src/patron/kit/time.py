@@ -93,11 +93,19 @@ def period(
     after the end. A refusal is 422 ``invalid_input`` naming the field (``fields``)."""
     for name, value in zip(fields, (start, end), strict=True):
         if value is not None and years is not None and not years[0] <= value.year <= years[1]:
-            raise InvalidInputError(f"{name} must be between {years[0]} and {years[1]}", field=name)
+            raise InvalidInputError(
+                f"{name} must be between {years[0]} and {years[1]}",
+                field=name,
+                params={"least": years[0], "most": years[1]},
+            )
     until = ensure_utc(end) if end is not None else now
     since = ensure_utc(start) if start is not None else None
     if since is None and until is not None and days is not None:
         since = until - timedelta(days=days)
     if ordered and since is not None and until is not None and since > until:
-        raise InvalidInputError(f"{fields[0]} must not be after {fields[1]}", field=fields[0])
+        raise InvalidInputError(
+            f"{fields[0]} must not be after {fields[1]}",
+            field=fields[0],
+            params={"after": fields[1]},
+        )
     return since, until

@@ -47,14 +47,22 @@ class Change:
             )
         if self.kind not in allowed:
             names = ", ".join(sorted(allowed))
-            raise InvalidInputError(f"kind must be one of {names}, not {self.kind}", field="kind")
+            raise InvalidInputError(
+                f"kind must be one of {names}, not {self.kind}",
+                field="kind",
+                params={"kind": str(self.kind)},
+            )
         for name, text, limit in (
             ("idempotency_key", self.idempotency_key, 160),
             ("source_type", self.source_type, 32),
             ("source_id", self.source_id, 64),
         ):
             if not 1 <= len(text) <= limit:
-                raise InvalidInputError(f"{name} must have 1 to {limit} characters", field=name)
+                raise InvalidInputError(
+                    f"{name} must have 1 to {limit} characters",
+                    field=name,
+                    params={"least": 1, "most": limit},
+                )
         if len(self.description) > 255:
             raise InvalidInputError(
                 "description is longer than 255 characters", field="description"

@@ -50,7 +50,9 @@ async def search_members(
     words = text.strip()
     if len(words) > MOST_TEXT or "\x00" in words:
         raise InvalidInputError(
-            f"the search text must have at most {MOST_TEXT} characters", field="q"
+            f"the search text must have at most {MOST_TEXT} characters",
+            field="q",
+            params={"most": MOST_TEXT},
         )
     if not words and tier is None and within is None and not flagged:
         return []

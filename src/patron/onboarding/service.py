@@ -197,7 +197,9 @@ async def import_batch(
     would have had alone (a refused member does not stop the others)."""
     if len(records) > MAX_API_BATCH:
         raise MemberBatchTooLargeError(
-            f"at most {MAX_API_BATCH} members per batch, not {len(records)}", field="members"
+            f"at most {MAX_API_BATCH} members per batch, not {len(records)}",
+            field="members",
+            params={"most": MAX_API_BATCH, "given": len(records)},
         )
     context = Context(active.program, now)
     parsed, problems = check_rows(records, context)

@@ -4,12 +4,16 @@ allows."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
+
+from patron.programs.errors import ProgramProblem
 
 if TYPE_CHECKING:
     from patron.programs.schema import Program
     from patron.rules.vocabulary import Campaign
+    from patron.rules.vocabulary.prizes import RafflePrize
 
 
 def campaign_problems(program: Program) -> list[str]:
@@ -41,6 +45,7 @@ def campaign_problems(program: Program) -> list[str]:
             (f"{path}.raffle.per_amount", campaign.raffle.per_amount if campaign.raffle else None),
         ]
         problems.extend(_raffle_prize_problems(campaign, path, codes))
+        amounts += _raffle_prize_amounts(campaign, path)
         for j, deferred in enumerate(campaign.deferred):
             here = f"{path}.deferred[{j}]"
             if deferred.issue_reward and deferred.issue_reward.reward not in codes:
@@ -57,11 +62,60 @@ def campaign_problems(program: Program) -> list[str]:
     return problems
 
 
+def _raffle_prizes(campaign: Campaign, path: str) -> list[tuple[str, RafflePrize]]:
+    """``(path, prize)`` of the raffle's ``prize`` and each of its ``prizes``."""
+    raffle = campaign.raffle
+    if raffle is None:
+        return []
+    found: list[tuple[str, RafflePrize]] = []
+    if raffle.prize is not None:
+        found.append((f"{path}.raffle.prize", raffle.prize))
+    found += [(f"{path}.raffle.prizes[{i}]", item) for i, item in enumerate(raffle.prizes)]
+    return found
+
+
 def _raffle_prize_problems(campaign: Campaign, path: str, codes: set[str]) -> list[str]:
-    prize = campaign.raffle.prize if campaign.raffle is not None else None
-    if prize is not None and prize.issue_reward and prize.issue_reward not in codes:
-        return [f"{path}.raffle.prize.issue_reward: {prize.issue_reward!r} is not a reward code"]
-    return []
+    return [
+        f"{where}.issue_reward: {prize.issue_reward!r} is not a reward code"
+        for where, prize in _raffle_prizes(campaign, path)
+        if prize.issue_reward and prize.issue_reward not in codes
+    ]
+
+
+def _raffle_prize_amounts(campaign: Campaign, path: str) -> list[tuple[str, Decimal | None]]:
+    return [
+        (f"{where}.credit_wallet", prize.credit_wallet)
+        for where, prize in _raffle_prizes(campaign, path)
+        if prize.credit_wallet is not None
+    ]
+
+
+def seed_shown_problems(previous: Program, program: Program, now: datetime) -> list[ProgramProblem]:
+    """An instant prize campaign whose window was over at ``now`` in ``previous`` (the active
+    version) has shown its seed (``GET /campaigns/{key}``): ``program`` may not end its window
+    later, or purchases would be drawn with a seed anyone can read (code ``seed_shown``)."""
+    problems: list[ProgramProblem] = []
+    for index, campaign in enumerate(program.campaigns):
+        before = previous.campaign(campaign.key)
+        if campaign.prize is None or before is None or before.prize is None:
+            continue
+        _, ended = before.window.bounds(previous.program.timezone)
+        _, ends = campaign.window.bounds(program.program.timezone)
+        if ended <= now and ends > ended:
+            shown = ended.isoformat(" ", "minutes")
+            problems.append(
+                ProgramProblem(
+                    path=f"campaigns[{index}].window.end",
+                    message=(
+                        f"the instant prize {campaign.key!r} ended at {shown} and its seed "
+                        "is shown since: its window cannot end later (give a new window to a "
+                        "campaign with a new key, which gets a new seed)"
+                    ),
+                    code="seed_shown",
+                    params={"campaign": campaign.key, "ended_at": shown},
+                )
+            )
+    return problems
 
 
 def standing_discount_problems(program: Program) -> list[str]:

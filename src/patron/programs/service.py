@@ -17,8 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron.audit import service as audit_service
 from patron.kit.errors import InvalidInputError
 from patron.kit.time import utcnow
+from patron.programs.campaign_checks import seed_shown_problems
 from patron.programs.document import checksum, diff_documents, document_of
-from patron.programs.errors import ProgramNotFoundError, ProgramVersionNotFoundError
+from patron.programs.errors import (
+    ProgramInvalidError,
+    ProgramNotFoundError,
+    ProgramVersionNotFoundError,
+)
 from patron.programs.loader import load_program
 from patron.programs.models import ProgramRecord, ProgramVersion
 from patron.programs.repository import ProgramRepository
@@ -115,6 +120,11 @@ async def apply_program(
     if active is not None and active.checksum == digest:
         unchanged = _applied(record, active.version, active.version, ApplyStatus.UNCHANGED, [])
         return _noted(session, unchanged)
+    # Re-dumped through the model: PostgreSQL's JSONB does not keep the key order.
+    before = Program.model_validate(active.document) if active is not None else None
+    shown = seed_shown_problems(before, program, moment) if before is not None else []
+    if shown:
+        raise ProgramInvalidError(shown)
     number = await repository.next_version_number(record.id)
     await repository.deactivate_versions(record.id)
     await repository.add_version(
@@ -132,8 +142,8 @@ async def apply_program(
     parse_cache.put((record.id, number, digest), program)
     if active is None:
         return _noted(session, _applied(record, number, None, ApplyStatus.CREATED, []))
-    # Re-dumped through the model: PostgreSQL's JSONB does not keep the key order.
-    previous = document_of(Program.model_validate(active.document))
+    assert before is not None
+    previous = document_of(before)
     changes = diff_documents(previous, document)
     return _noted(session, _applied(record, number, active.version, ApplyStatus.UPDATED, changes))
 
@@ -177,7 +187,9 @@ async def get_active_program(session: AsyncSession, *, key: str = DEFAULT_KEY) -
     repository = ProgramRepository(session)
     reference = await repository.active_reference(key)
     if reference is None:
-        raise ProgramNotFoundError(f"no program {key!r} has been applied", field="key")
+        raise ProgramNotFoundError(
+            f"no program {key!r} has been applied", field="key", params={"key": key}
+        )
     program_id, version, digest = reference
     program = parse_cache.get(reference)
     if program is None:
@@ -195,7 +207,9 @@ async def program_version(session: AsyncSession, *, program_id: int, version: in
     digest = await repository.version_checksum(program_id, version)
     if digest is None:
         raise ProgramVersionNotFoundError(
-            f"program {program_id} has no version {version}", field="version"
+            f"program {program_id} has no version {version}",
+            field="version",
+            params={"version": version},
         )
     reference = (program_id, version, digest)
     program = parse_cache.get(reference)
@@ -229,7 +243,9 @@ async def get_version(
     stored = await repository.get_version(record.id, version)
     if stored is None:
         raise ProgramVersionNotFoundError(
-            f"program {key!r} has no version {version}", field="version"
+            f"program {key!r} has no version {version}",
+            field="version",
+            params={"key": key, "version": version},
         )
     return ProgramVersionDetail(
         key=key,
@@ -246,5 +262,7 @@ async def get_version(
 async def _require_program(repository: ProgramRepository, key: str) -> ProgramRecord:
     record = await repository.get_by_key(key)
     if record is None:
-        raise ProgramNotFoundError(f"no program {key!r} has been applied", field="key")
+        raise ProgramNotFoundError(
+            f"no program {key!r} has been applied", field="key", params={"key": key}
+        )
     return record

@@ -7,9 +7,10 @@ and the commit over all purchases. Retrying a batch is safe: purchases already r
 200 with their first result.
 
 Locks: the members' accounts stay locked until the batch commits, so the batch locks all of
-them first, in the order every writer of purchases uses (:func:`~patron.purchases.earn.lock_order`):
-two batches, or a batch and a commit group of single purchases, over the same members then
-never wait on each other in a cycle. The purchases themselves run in the batch's order.
+them first, in the order every writer of purchases uses
+(:func:`~patron.purchases.buyer.lock_order`): two batches, or a batch and a commit group of
+single purchases, over the same members then never wait on each other in a cycle. The
+purchases themselves run in the batch's order.
 
 Pace: on SQLite a batch runs in the event loop's thread, so it yields to the loop between
 purchases every few milliseconds (:class:`~patron.kit.pace.Pace`): other requests are

@@ -34,15 +34,13 @@ from patron.kit.outbox import DomainEvent, emit_many
 from patron.kit.raw import raw_of
 from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind
-from patron.ledger.repository import LedgerRepository, LockedAccount, lock_account_for_update
+from patron.ledger.repository import LedgerRepository, LockedAccount
 from patron.ledger.writes import Change
-from patron.members import service as member_service
-from patron.members.schemas import MemberState
 from patron.programs.expiry import lot_timing
 from patron.programs.schemas import ActiveProgram
 from patron.purchases import events as purchase_events
 from patron.purchases import standing
-from patron.purchases.abuse import check_purchase_velocity
+from patron.purchases.buyer import lock_buyer
 from patron.purchases.context import (
     check_not_in_future,
     check_points_limit,
@@ -59,7 +57,6 @@ from patron.purchases.read import LineRow, PurchaseRow, purchase_read
 from patron.purchases.repository import (
     PurchaseRepository,
     RuleUsageRepository,
-    lock_member_for_purchase,
 )
 from patron.purchases.schemas import PurchaseCreate, PurchaseRead
 from patron.purchases.wallet_pay import pay_from_wallet, wallet_amount
@@ -85,32 +82,6 @@ class RecordedPurchase:
     deferred: tuple[DeferredAction, ...] = ()
 
 
-async def resolve_member(
-    session: AsyncSession, *, program_id: int, member_id: int | None, member_external_id: str | None
-) -> MemberState | None:
-    """The member a purchase or quote names (by id or external id), or ``None`` for none."""
-    if member_id is None and member_external_id is None:
-        return None
-    return await member_service.get_member_state(
-        session, program_id=program_id, member_id=member_id, external_id=member_external_id
-    )
-
-
-def lock_order(data: PurchaseCreate) -> str:
-    """Where a purchase goes in the one order in which concurrent writers lock members'
-    accounts (on PostgreSQL): purchases without a member first, then by the member's external
-    id (in code point order), then by member id. A commit group runs its purchases in this
-    order and a batch locks all its members up front in it
-    (:func:`patron.purchases.repository.lock_members_in_order`), so two of them never wait on
-    each other in a cycle, except for a member named by id in one and by external id in the
-    other (each then retries the loser of the deadlock)."""
-    if data.member_id is not None:
-        return f"id:{data.member_id:020d}"
-    if data.member_external_id is not None:
-        return f"external:{data.member_external_id}"
-    return ""
-
-
 async def record_purchase(
     session: AsyncSession,
     *,
@@ -130,7 +101,7 @@ async def record_purchase(
     check_not_in_future(program, data.occurred_at, now)
     from_wallet = wallet_amount(data, total)
     # an import of history (campaigns=False) is not held to the velocity limit
-    member, account = await _lock_member(session, active, data, now if campaigns else None)
+    member, account = await lock_buyer(session, active, data, now if campaigns else None)
     member_id = member.id if member is not None else None
     lifetime_before = account.lifetime_earned if account is not None else 0
     facts = await standing.facts_for(
@@ -353,38 +324,6 @@ async def _insert_with_earning(
 _LARGEST_ID = 2**63 - 1
 
 
-async def _lock_member(
-    session: AsyncSession, active: ActiveProgram, data: PurchaseCreate, now: datetime | None
-) -> tuple[MemberState | None, LockedAccount | None]:
-    """The purchase's member (or ``None``) with its account locked (its lifetime points and
-    debt as locked), refused when blocked (``member_blocked``) or past the program's
-    ``abuse.max_purchases_per_hour`` (``velocity_exceeded``, :mod:`patron.purchases.abuse`;
-    not checked without ``now``).
-
-    Locking first serialises concurrent retries of one member's purchase: the second finds
-    the first's row. Purchases without a member rely on the unique key alone."""
-    if data.member_id is None and data.member_external_id is None:
-        return None, None
-    found = await lock_member_for_purchase(
-        session, active.program_id, data.member_id, data.member_external_id
-    )
-    if found is None:  # raises the precise not-found error
-        state = await resolve_member(
-            session,
-            program_id=active.program_id,
-            member_id=data.member_id,
-            member_external_id=data.member_external_id,
-        )
-        assert state is not None
-        found = state, await lock_account_for_update(session, state.id)
-    member_service.ensure_active(found[0])
-    if now is not None and active.program.abuse.max_purchases_per_hour is not None:
-        await check_purchase_velocity(
-            session, active=active, member_id=found[0].id, external_id=data.external_id, now=now
-        )
-    return found
-
-
 async def _recorded_before(
     repository: PurchaseRepository, active: ActiveProgram, external_id: str, fingerprint: str
 ) -> RecordedPurchase:
@@ -395,6 +334,7 @@ async def _recorded_before(
         raise IdempotencyConflictError(
             f"purchase {external_id!r} was already recorded with a different body",
             field="external_id",
+            params={"external_id": external_id},
         )
     return RecordedPurchase(purchase_read(existing, await repository.lines(existing.id)), False)
 

@@ -21,13 +21,13 @@ from patron.campaigns import service as campaign_service
 from patron.kit.money import format_amount, parse_amount
 from patron.programs.schemas import ActiveProgram
 from patron.purchases import standing
+from patron.purchases.buyer import resolve_member
 from patron.purchases.context import (
     check_not_in_future,
     check_total,
     fetch_purchase_context,
     parse_lines,
 )
-from patron.purchases.earn import resolve_member
 from patron.purchases.errors import InvalidAmountError
 from patron.purchases.schemas import (
     BreakdownRow,

@@ -134,7 +134,7 @@ async def lock_members_in_order(
 ) -> None:
     """Lock the accounts of the program's members named by external id, in code point order
     of the external ids, then of those named by id, in id order: the order of
-    :func:`patron.purchases.earn.lock_order` (two statements on PostgreSQL; nothing to do on
+    :func:`patron.purchases.buyer.lock_order` (two statements on PostgreSQL; nothing to do on
     SQLite, where the write unit of work holds the database's write lock). Names that find no
     member are skipped."""
     raw = await raw_of(session)

@@ -23,6 +23,10 @@ paid_for_goods)`` in all, all of it once fully refunded; a ``refund`` entry keye
 return's ``amount`` (never more than it) is ``wallet_refunded``, and the shop pays back the
 rest.
 
+A return also takes back, in its unit of work, the raffle entries its kept amount no longer
+earns (until the raffle is drawn) and, when it refunds the whole purchase, the coupons an
+instant prize gave for it (:mod:`patron.campaigns.prize_returns`).
+
 A new return emits ``purchases.returned`` and, when it took points back, ``ledger.debited``
 (kind ``reverse``), in its unit of work; a retry emits nothing.
 """
@@ -33,6 +37,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.campaigns import prize_returns
 from patron.kit.errors import IdempotencyConflictError
 from patron.kit.money import parse_amount
 from patron.kit.outbox import DomainEvent, emit_many
@@ -189,6 +194,9 @@ async def record_return(
             session, active, purchase, amount, data, record.occurred_at, now
         )
         await _reverse_cashback(session, active, purchase, amount, data, record.occurred_at, now)
+        await prize_returns.take_back(
+            session, active=active, purchase=purchase, refunded=purchase.refunded + amount, now=now
+        )
     await repository.record_return(purchase, lines, record, returned)
     await _emit(session, active, record, entry)
     await detect_return_cycles(session, active=active, purchase=purchase, now=now)

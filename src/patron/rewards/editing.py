@@ -74,7 +74,9 @@ async def create_reward(
 
     def add(rewards: list[Written]) -> list[Written]:
         if any(r.get("code") == code for r in rewards):
-            raise RewardExistsError(f"the program already has a reward {code!r}", field="code")
+            raise RewardExistsError(
+                f"the program already has a reward {code!r}", field="code", params={"code": code}
+            )
         return [*rewards, data]
 
     return await _edit(session, program_key=program_key, created_by=created_by, change=add)

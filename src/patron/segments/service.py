@@ -185,7 +185,11 @@ async def rfm_overview(
     settings = settings_of(program)
     if segment is not None and segment not in settings.grid:
         known = ", ".join(settings.grid)
-        raise UnknownSegmentError(f"no segment {segment!r}; known: {known}", field="segment")
+        raise UnknownSegmentError(
+            f"no segment {segment!r}; known: {known}",
+            field="segment",
+            params={"segment": segment, "known": known},
+        )
     repository = SegmentRepository(session)
     sizes = await repository.segment_counts(program_id)
     names = [*settings.grid, *sorted(set(sizes) - set(settings.grid))]

@@ -178,6 +178,7 @@ def _check_baseline(program: Program, baseline: Program | None) -> None:
             f"the baseline program is in {baseline.currency}, the proposed one in "
             f"{program.currency}",
             field="baseline",
+            params={"baseline": baseline.currency, "currency": program.currency},
         )
 
 

@@ -80,6 +80,7 @@ async def credit_goodwill(
             raise IdempotencyConflictError(
                 f"idempotency key {idempotency_key!r} was used for {found.points} points",
                 field="idempotency_key",
+                params={"points": found.points},
             )
         audit_service.note(session, target=f"member:{found.member_id}", changed=False)
         return Goodwill.model_validate(found)

@@ -35,7 +35,9 @@ async def resolve_links(
             )
         if purchase_id is not None and purchase_id != found.purchase_id:
             raise TicketLinkError(
-                f"return {return_id} belongs to purchase {found.purchase_id}", field="return_id"
+                f"return {return_id} belongs to purchase {found.purchase_id}",
+                field="return_id",
+                params={"return_id": return_id, "purchase_id": found.purchase_id},
             )
         purchase_id = found.purchase_id
     if purchase_id is None:

@@ -157,6 +157,7 @@ def _replayed(found: Ticket, member_id: int | None, now: datetime) -> TicketSche
         raise IdempotencyConflictError(
             f"source_ref {found.source_ref!r} already opened ticket {found.id} for another member",
             field="source_ref",
+            params={"ticket_id": found.id},
         )
     return to_schema(found, now)
 
@@ -231,6 +232,7 @@ async def add_message(
                 raise IdempotencyConflictError(
                     f"idempotency key {idempotency_key!r} was used for another message",
                     field="idempotency_key",
+                    params={"idempotency_key": idempotency_key},
                 )
             return TicketMessageSchema.model_validate(found)
     if ticket.status is TicketStatus.CLOSED:

@@ -1,5 +1,5 @@
 """A program file's problems as a person reads them: each problem's ``code`` and ``params``
-(``patron.programs.loader.explain``, docs/program.md) in the page's language.
+(``patron.programs.explain.explain``, docs/program.md) in the page's language.
 
 A problem whose code has no text here (``invalid``: a rule written in English only) is shown
 with its English ``message``; so is one whose params do not fill its text.

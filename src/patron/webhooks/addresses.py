@@ -116,7 +116,7 @@ async def resolve(host: str, port: int) -> tuple[IpAddress, ...]:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
         raise WebhookUrlUnresolvableError(
-            f"the host {host!r} does not resolve: {error}", field="url"
+            f"the host {host!r} does not resolve: {error}", field="url", params={"host": host}
         ) from error
     found: list[IpAddress] = []
     for _family, _type, _proto, _name, sockaddr in infos:
@@ -124,7 +124,9 @@ async def resolve(host: str, port: int) -> tuple[IpAddress, ...]:
         if address not in found:
             found.append(address)
     if not found:
-        raise WebhookUrlUnresolvableError(f"the host {host!r} has no address", field="url")
+        raise WebhookUrlUnresolvableError(
+            f"the host {host!r} has no address", field="url", params={"host": host}
+        )
     return tuple(found)
 
 
@@ -135,7 +137,9 @@ async def check(url: str, *, private_allowed: bool | None = None) -> Target:
     allowed = allow_private() if private_allowed is None else private_allowed
     parts, host, port = parse(url)
     if host.lower() in METADATA_HOSTS:
-        raise WebhookUrlRefusedError(f"{host} is a cloud metadata host", field="url")
+        raise WebhookUrlRefusedError(
+            f"{host} is a cloud metadata host", field="url", params={"host": host}
+        )
     addresses = await resolve(host, port)
     for address in addresses:
         reason = refusal(address, private_allowed=allowed)
@@ -144,5 +148,6 @@ async def check(url: str, *, private_allowed: bool | None = None) -> Target:
                 f"webhooks may not point at {host}: {reason}"
                 + ("" if allowed else f" (set {ALLOW_PRIVATE_ENV}=1 to allow it)"),
                 field="url",
+                params={"host": host, "reason": reason},
             )
     return Target(url=url, parts=parts, host=host, port=port, addresses=addresses)

@@ -30,6 +30,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "campaigns.budget_alert",
         "campaigns.applied",
         "campaigns.raffle_drawn",
+        "campaigns.prize_returned",
         "events.recorded",
         "challenges.completed",
         "badges.earned",

@@ -32,6 +32,7 @@ def _events(events: list[str]) -> list[str]:
             f"unknown event type(s): {', '.join(sorted(set(unknown)))} "
             "(see docs/events.md; '*' means all)",
             field="events",
+            params={"unknown": ", ".join(sorted(set(unknown)))},
         )
     return list(dict.fromkeys(events))  # without repeats, in the given order
 
@@ -168,7 +169,9 @@ async def redeliver(
     delivery = await session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.endpoint_id != endpoint_id:
         raise DeliveryNotFoundError(
-            f"webhook {endpoint_id} has no delivery {delivery_id}", field="delivery_id"
+            f"webhook {endpoint_id} has no delivery {delivery_id}",
+            field="delivery_id",
+            params={"webhook_id": endpoint_id, "delivery_id": delivery_id},
         )
     if not endpoint.enabled:
         raise WebhookDisabledError(

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from patron.kit.db import Database
-from patron.kit.outbox import Failure, Handler, Poller, dispatch_pending
+from patron.kit.dispatch import Failure, dispatch_pending
+from patron.kit.outbox import Handler, Poller
 from patron.kit.time import utcnow
 from patron.worker import registry
 

@@ -157,7 +157,11 @@ def _day_number(schema: pl.Schema, column: str, time_zone: str) -> pl.Expr:
         if dtype.time_zone is None:
             expression = expression.dt.replace_time_zone("UTC")
         return expression.dt.convert_time_zone(time_zone).dt.date().cast(pl.Int32)
-    raise ClvInputError(f"column {column!r} must be a Date or Datetime, not {dtype}", field=column)
+    raise ClvInputError(
+        f"column {column!r} must be a Date or Datetime, not {dtype}",
+        field=column,
+        params={"column": column, "dtype": str(dtype)},
+    )
 
 
 def _origin_day(frame: pl.LazyFrame, period_origin: date | None) -> int:

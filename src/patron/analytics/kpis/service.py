@@ -54,7 +54,11 @@ def _window(first: date | None, last: date, purchases: pl.DataFrame, field_name:
         first = earliest.date() if isinstance(earliest, datetime) else last
         first = min(first, last)
     if not (EARLIEST <= first <= LATEST and EARLIEST <= last <= LATEST):
-        raise KpiWindowError(f"days must lie from {EARLIEST} to {LATEST}", field=field_name)
+        raise KpiWindowError(
+            f"days must lie from {EARLIEST} to {LATEST}",
+            field=field_name,
+            params={"earliest": EARLIEST.isoformat(), "latest": LATEST.isoformat()},
+        )
     if first > last:
         raise KpiWindowError("the first day is after the last day", field=field_name)
     return Window.of_days(first, last)

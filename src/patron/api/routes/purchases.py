@@ -41,7 +41,7 @@ from patron.members.errors import (
 from patron.programs.errors import ProgramNotFoundError
 from patron.programs.schemas import ActiveProgram
 from patron.programs.service import get_active_program
-from patron.purchases import batch, earn, returns
+from patron.purchases import batch, buyer, earn, returns
 from patron.purchases.errors import (
     CurrencyMismatchError,
     InvalidAmountError,
@@ -134,7 +134,7 @@ async def record_purchase_fast(request: Request, standard: Handler) -> Response:
     # without a savepoint on PostgreSQL (a round trip each; a failing purchase then has the
     # others of its group run again); on SQLite a savepoint costs no round trip
     recorded = await write_groups(request, database).run(
-        record, order=earn.lock_order(data), savepoint=database.is_sqlite
+        record, order=buyer.lock_order(data), savepoint=database.is_sqlite
     )
     return Response(
         _PURCHASE_JSON.dump_json(recorded.purchase),

@@ -87,7 +87,9 @@ def _check_header(
     missing = [name for name in required if name not in columns]
     if missing:
         raise ImportFileError(
-            f"{path.name}: the header lacks the column(s) {', '.join(missing)}", field=missing[0]
+            f"{path.name}: the header lacks the column(s) {', '.join(missing)}",
+            field=missing[0],
+            params={"missing": ", ".join(missing)},
         )
     unknown = [name for name in columns if name not in allowed]
     if unknown:
@@ -95,6 +97,7 @@ def _check_header(
             f"{path.name}: unknown column(s) {', '.join(unknown)}; the columns are "
             f"{', '.join(allowed)}",
             field=unknown[0],
+            params={"unknown": ", ".join(unknown)},
         )
 
 

@@ -56,27 +56,65 @@ class Prize(Strict):
 
 class RafflePrize(Strict):
     """What each winner of a raffle receives from Patron: exactly one of ``bonus_points``
-    (points through the ledger) and ``issue_reward`` (a coupon of that catalogue reward)."""
+    (points through the ledger), ``issue_reward`` (a coupon of that catalogue reward) and
+    ``credit_wallet`` (money into the member's cashback wallet, in the program's currency)."""
 
     bonus_points: Positive | None = None
     issue_reward: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    credit_wallet: MoneyAmount | None = Field(None, exclude_if=lambda value: value is None)
 
     @model_validator(mode="after")
     def _one(self) -> Self:
-        if (self.bonus_points is None) == (self.issue_reward is None):
-            raise ValueError("give exactly one of bonus_points, issue_reward")
+        given = [self.bonus_points, self.issue_reward, self.credit_wallet]
+        if sum(value is not None for value in given) != 1:
+            raise ValueError("give exactly one of bonus_points, issue_reward, credit_wallet")
+        if self.credit_wallet is not None and self.credit_wallet <= 0:
+            raise ValueError("credit_wallet: must be above 0")
         return self
+
+    @property
+    def kind(self) -> str:
+        """``points``, ``coupon`` or ``wallet``."""
+        if self.bonus_points is not None:
+            return "points"
+        return "coupon" if self.issue_reward is not None else "wallet"
+
+
+Rank = Annotated[int, WHOLE, Field(gt=0, le=MAX_WINNERS, strict=True)]
+
+
+class RankPrize(RafflePrize):
+    """The prize of the winners drawn at ranks ``rank`` to ``to_rank`` (default ``rank``)."""
+
+    rank: Rank
+    to_rank: Rank | None = Field(None, exclude_if=lambda value: value is None)
+
+    @model_validator(mode="after")
+    def _ranks(self) -> Self:
+        if self.to_rank is not None and self.to_rank < self.rank:
+            raise ValueError("to_rank: must be at least rank")
+        return self
+
+    @property
+    def last(self) -> int:
+        return self.rank if self.to_rank is None else self.to_rank
 
 
 class Raffle(Strict):
     """Entries per purchase the campaign applies to: ``per_purchase`` entries, or one per whole
     ``per_amount`` of the purchase's total (exactly one of them); ``winners`` drawn by
-    default; ``prize``: what each winner receives (none: the shop hands the prize over)."""
+    default; ``prize``: what each winner receives (none: the shop hands the prize over);
+    ``prizes``: prizes by rank (``{rank: 1, bonus_points: 5000}``, ``{rank: 2, to_rank: 3,
+    issue_reward: GIFT}``), ranks not overlapping; a rank none of them names gets ``prize``."""
 
     per_purchase: Positive | None = None
     per_amount: MoneyAmount | None = None
     winners: Annotated[int, WHOLE, Field(gt=0, le=MAX_WINNERS, strict=True)] = 1
     prize: RafflePrize | None = None
+    prizes: Annotated[
+        list[RankPrize],
+        Field(default_factory=list, max_length=MAX_WINNERS, exclude_if=lambda v: not v),
+    ]
 
     @model_validator(mode="after")
     def _one(self) -> Self:
@@ -84,7 +122,27 @@ class Raffle(Strict):
             raise ValueError("give exactly one of per_purchase, per_amount")
         if self.per_amount is not None and self.per_amount <= 0:
             raise ValueError("per_amount: must be above 0")
+        taken: dict[int, int] = {}
+        for index, item in enumerate(self.prizes):
+            for rank in range(item.rank, item.last + 1):
+                if rank in taken:
+                    raise ValueError(
+                        f"prizes[{index}]: rank {rank} is given by prizes[{taken[rank]}] too"
+                    )
+                taken[rank] = index
         return self
+
+    def prize_for(self, rank: int) -> RafflePrize | None:
+        """The prize of the winner drawn at ``rank`` (1 the first): the ``prizes`` item whose
+        ranks hold it, else ``prize``."""
+        for item in self.prizes:
+            if item.rank <= rank <= item.last:
+                return item
+        return self.prize
+
+    @property
+    def gives_prizes(self) -> bool:
+        return self.prize is not None or bool(self.prizes)
 
 
 def new_seed() -> str:
@@ -135,6 +193,23 @@ def draw_winners(
                 del pool[index]
                 break
     return chosen
+
+
+def entries_digest(rows: Sequence[tuple[int, int, int]]) -> str:
+    """The SHA-256 (hex) of the entry rows a draw counted, each ``(purchase id, member id,
+    entries counted)``: UTF-8 lines ``<purchase id>:<member id>:<entries>\n`` in purchase id
+    order."""
+    text = "".join(f"{p}:{m}:{e}\n" for p, m, e in sorted(rows))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def kept_entries(raffle: Raffle, earned: int, kept: int, per_amount_minor: int | None) -> int:
+    """Entries a purchase keeps once part of it was returned, ``kept`` (minor units) being its
+    total less its refunds: recomputed from the kept amount (``per_amount``), or all of
+    ``per_purchase`` while anything is kept; never more than ``earned``."""
+    if kept <= 0:
+        return 0
+    return min(earned, raffle_entries(raffle, kept, per_amount_minor))
 
 
 def raffle_entries(raffle: Raffle, total: int, per_amount_minor: int | None) -> int:
