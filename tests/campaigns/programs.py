@@ -8,7 +8,7 @@ from patron.kit.db import Database
 from patron.programs import service as program_service
 from patron.purchases.earn import RecordedPurchase, record_purchase
 from patron.purchases.schemas import PurchaseCreate
-from tests.conftest import SEED_PROGRAM
+from tests.conftest import REPO, SEED_PROGRAM
 
 # Tuesday 8 December 2026, 13:00 in Moscow
 TUESDAY = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
@@ -17,6 +17,15 @@ TUESDAY = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
 def with_campaigns(campaigns: str) -> str:
     """The seed program (RUB, Europe/Moscow, 100 points per 1,000.00) and ``campaigns``."""
     return SEED_PROGRAM.read_text() + "\ncampaigns:\n" + campaigns
+
+
+def messages_example() -> str:
+    """The seed program with the example of docs/campaigns.md, "Messages to members" (its
+    campaigns and its ``messages:``)."""
+    doc = (REPO / "docs" / "campaigns.md").read_text()
+    section = doc[doc.index("## Messages to members") :]
+    start = section.index("```yaml\n") + len("```yaml\n")
+    return SEED_PROGRAM.read_text() + "\n" + section[start : section.index("```\n", start)]
 
 
 BONUS = """

@@ -204,21 +204,36 @@ def test_every_deferred_effect_type_has_an_entry() -> None:
     deferred = {kind for kind in EffectType if kind.kind is EffectKind.DEFERRED}
     assert set(DEFERRED) == deferred
     assert not not_applied(IssueReward(reward="FREESHIP"))
-    assert not_applied(SendMessage(template="thanks"))
+    assert not not_applied(SendMessage(template="thanks"))
     assert not not_applied(CreditWallet(amount="5.00"))  # type: ignore[arg-type]
 
 
-def test_validate_warns_of_deferred_effects_not_applied_yet(tmp_path: Path) -> None:
+THANKS = """
+messages:
+  - id: thanks
+    subject: {ru: "Спасибо", en: "Thank you"}
+    body: {ru: "Спасибо, {name}!", en: "Thank you, {name}!"}
+"""
+
+
+def _validate(tmp_path: Path, text: str) -> Any:
+    path = tmp_path / "program.yaml"
+    path.write_text(text)
+    return CliRunner().invoke(app, ["program", "validate", str(path), "--json"])
+
+
+def test_validate_no_longer_warns_of_send_message(tmp_path: Path) -> None:
     text = _program().replace(
         "        - issue_reward: {reward: FREESHIP}\n",
         "        - issue_reward: {reward: FREESHIP}\n"
         "        - send_message: {template: thanks}\n"
         '        - credit_wallet: {amount: "50.00"}\n',
     )
-    path = tmp_path / "program.yaml"
-    path.write_text(text)
-    result = CliRunner().invoke(app, ["program", "validate", str(path), "--json"])
+    result = _validate(tmp_path, text + THANKS)
     assert result.exit_code == 0, result.output
-    warnings = json.loads(result.stdout)["warnings"]
-    assert [w["path"] for w in warnings] == ["earning.rules[1].deferred[1].send_message"]
-    assert "not applied yet" in warnings[0]["message"]
+    assert json.loads(result.stdout)["warnings"] == []
+    # a message the file does not define is an error
+    result = _validate(tmp_path, text)
+    assert result.exit_code == 2, result.output
+    assert "earning.rules[1].deferred[1].send_message.template" in result.output
+    assert "'thanks' is not the id of a message in messages" in result.output

@@ -314,7 +314,7 @@ async def test_a_completed_challenge_gives_its_coupon_once_per_period(database: 
             ),
         )
     assert await coupons(database) == [
-        (eve, "DISC10", 0, f"deferred:challenge:storyteller:{eve}:2026-12:0")
+        (eve, "DISC10", 0, f"deferred:{eve}:challenge:2026-12:storyteller:0")
     ]
     assert await challenge_credits(database) == [
         (eve, "storyteller", 30, f"challenge:storyteller:{eve}:2026-12")

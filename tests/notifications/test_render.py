@@ -32,6 +32,9 @@ VALUES: dict[str, Any] = {
     "survey": "NPS",
     "link": "https://x.example/s/t",
     "minutes": 15,
+    "message_subject": "Spring gift",
+    "message_body": "You got <i>5 points</i>.\nThank you!\n\nYour coupon: C-1.",
+    "paragraphs": [["You got <i>5 points</i>.", "Thank you!"], ["Your coupon: C-1."]],
 }
 
 
@@ -52,3 +55,13 @@ def test_the_language_falls_back_to_the_program_then_english() -> None:
     assert language_of("pl", "ru") == "pl"
     assert language_of(None, "ru") == "ru"
     assert language_of(None, "de") == "en"
+
+
+def test_a_program_message_keeps_its_paragraphs_and_escapes_its_text() -> None:
+    rendered = render("campaign", "en", VALUES, currency="RUB", timezone="Europe/Moscow")
+    assert rendered.subject == "Spring gift"
+    assert (
+        "Hello, <b>Ann</b>!\n\nYou got <i>5 points</i>.\nThank you!\n\nYour coupon" in rendered.text
+    )
+    assert "<p>You got &lt;i&gt;5 points&lt;/i&gt;.<br>\nThank you!</p>" in rendered.html
+    assert "<p>Your coupon: C-1.</p>" in rendered.html

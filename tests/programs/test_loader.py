@@ -227,8 +227,9 @@ INVALID = [
             (
                 "bank",
                 "is not a known field; known fields here: abuse, access, campaigns, challenges, "
-                "earning, limits, partners, program, purchases, referrals, returns, reviews, "
-                "rewards, rule_sets, segments, standing_discounts, support, surveys, tiers",
+                "earning, limits, messages, partners, program, purchases, referrals, returns, "
+                "reviews, rewards, rule_sets, segments, standing_discounts, support, surveys, "
+                "tiers",
             )
         ],
         id="unknown-section",

@@ -32,6 +32,7 @@ def make_program(
     per_amount: str = "1000.00",
     rounding: str = "floor",
     exclude_shipping: bool = True,
+    messages: Sequence[Mapping[str, Any]] = (),
 ) -> Program:
     document: dict[str, Any] = {
         "program": {"name": "Test", "currency": currency, "timezone": timezone},
@@ -43,6 +44,8 @@ def make_program(
     }
     if tiers is not None:
         document["tiers"] = {"levels": [dict(level) for level in tiers]}
+    if messages:
+        document["messages"] = [dict(message) for message in messages]
     return Program.model_validate(document)
 
 

@@ -93,8 +93,14 @@ DEFERRED_RULES: list[dict[str, Any]] = [
 ]
 
 
+MESSAGES = [
+    {"id": key, "subject": {"en": "Thanks"}, "body": {"en": "Thank you, {name}."}}
+    for key in ("thanks", "coffee")
+]
+
+
 def test_deferred_effects_of_applied_rules_are_collected_and_never_scored() -> None:
-    with_deferred = make_program(DEFERRED_RULES)
+    with_deferred = make_program(DEFERRED_RULES, messages=MESSAGES)
     without = make_program(
         [{k: v for k, v in rule.items() if k != "deferred"} for rule in DEFERRED_RULES]
     )

@@ -209,6 +209,10 @@ campaigns:
     status: draft
     window: {start: "2026-01-01", end: "2026-12-31"}
     effect: {bonus_points: 1000}
+messages:
+  - id: thanks
+    subject: {en: "Thank you"}
+    body: {en: "Your coupon: {coupon_code}"}
 """
 
 

@@ -21,27 +21,31 @@ lane, group commit, the fused PostgreSQL statement, batches) goes through
   :mod:`patron.campaigns.prize_returns`);
 * ``credit_wallet``: cashback into the member's wallet (:mod:`patron.campaigns.wallet_credit`,
   event ``wallet.credited``), under the same key;
-* ``send_message``: ``None``, not applied yet (program-defined message templates do not
-  exist); ``patron program validate`` warns about it.
+* ``send_message``: a message of the program's ``messages:`` to the member
+  (:mod:`patron.campaigns.message_effect`, event ``campaigns.message_due``, which the
+  notifications turn into an email with the member's consent), under the same key; applied
+  after the list's other effects, so that it can name the coupon they issued.
 
-The same appliers give a campaign's deferred effects on the other triggers (signup, birthday,
-a custom event, ...; :func:`apply_now`, called by :mod:`patron.campaigns.triggers` in the
-trigger's unit of work, keyed by the application's ``campaign_awards`` row) and a completed
-challenge's coupon (:mod:`patron.challenges.progress`).
+:func:`apply_effects` applies one rule's or campaign's list; the purchase's handler calls it,
+and so do the campaigns of other triggers (:mod:`patron.campaigns.triggers`, in the
+trigger's unit of work: a coupon, a wallet credit of an ``amount`` claimed from the money
+budget, a message), with keys ``deferred:<member>:<occurrence>:campaign:<key>:<index>``, and
+a completed challenge for its coupon (:mod:`patron.challenges.progress`, key
+``deferred:<member>:challenge:<period>:<challenge key>:0``).
 
 An anonymous purchase gets no deferred effects, as it earns no points.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.campaigns.message_effect import deferred_of, send_message
 from patron.campaigns.prize_returns import prize_coupon_due
 from patron.campaigns.wallet_credit import credit_wallet
 from patron.kit.outbox import EventEnvelope, Handler
@@ -52,33 +56,38 @@ from patron.programs.schemas import ActiveProgram
 from patron.purchases.models import Purchase
 from patron.rewards.grant import grant_reward
 from patron.rules.campaigns import ROW_PREFIX
-from patron.rules.vocabulary import Deferred, DeferredEffect, EffectType
-from patron.rules.vocabulary.effects import IssueReward
+from patron.rules.vocabulary import DeferredEffect, EffectType
+from patron.rules.vocabulary.effects import Deferred, IssueReward
 
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """One deferred effect of a rule or campaign that applied to a purchase, or of what
-    applied without one (``purchase_id`` ``None``; ``occurrence`` names it: a campaign's
-    application on another trigger, ``award:<campaign_awards id>:campaign:<key>``, or a
-    challenge's completion, ``challenge:<key>:<member>:<period>``)."""
+    """One deferred effect of a rule or campaign that applied to a purchase (or, with
+    ``occurrence``, a campaign of another trigger or a completed challenge, ``source``
+    ``challenge`` and ``occurrence`` ``challenge:<period>``: ``purchase_id`` is then None)."""
 
     active: ActiveProgram  # the program version the purchase was scored with
     purchase_id: int | None
     member_id: int
-    source: str  # "rule", "campaign" or "challenge"
-    source_id: str  # the rule id, the campaign key or the challenge key
+    source: str  # "rule" or "campaign"
+    source_id: str  # the rule id or the campaign key
     index: int  # its place in the rule's ``deferred`` list
     occurred_at: Any
     now: Any = None  # when the purchase was recorded (its event's time): entries' created_at
-    occurrence: str | None = None  # without a purchase: what the effect belongs to, once
+    occurrence: str | None = None  # another trigger's (``signup``, ``event:42``)
+    points: int | None = None  # what the campaign gave this time (None: read the purchase)
+
+    def key_at(self, index: int) -> str:
+        """The key of effect ``index`` of the same list and application."""
+        prefix = ROW_PREFIX if self.source == "campaign" else ""
+        where = (
+            self.purchase_id if self.occurrence is None else f"{self.member_id}:{self.occurrence}"
+        )
+        return f"deferred:{where}:{prefix}{self.source_id}:{index}"
 
     @property
     def key(self) -> str:
-        if self.occurrence is not None:
-            return f"deferred:{self.occurrence}:{self.index}"
-        prefix = ROW_PREFIX if self.source == "campaign" else ""
-        return f"deferred:{self.purchase_id}:{prefix}{self.source_id}:{self.index}"
+        return self.key_at(self.index)
 
 
 Applier = Callable[[AsyncSession, Applied, DeferredEffect], Awaitable[None]]
@@ -112,35 +121,54 @@ async def _issue_reward(session: AsyncSession, applied: Applied, effect: Deferre
 DEFERRED: dict[EffectType, Applier | None] = {
     EffectType.ISSUE_REWARD: _issue_reward,
     EffectType.CREDIT_WALLET: credit_wallet,
-    EffectType.SEND_MESSAGE: None,  # no program-defined message templates yet
+    EffectType.SEND_MESSAGE: send_message,
 }
 
 
-async def apply_now(
+async def apply_effects(
+    session: AsyncSession, applied: Applied, deferred: list[Deferred], only: set[int] | None = None
+) -> None:
+    """Apply the deferred list of one rule or campaign (those at ``only``, when given) for
+    one application: ``applied`` names it (its ``index`` is set for each effect).
+    ``send_message`` goes last, so that the coupon of the list is there to be named."""
+    items = [(i, item.typed()) for i, item in enumerate(deferred) if only is None or i in only]
+    items.sort(key=lambda pair: pair[1].type is EffectType.SEND_MESSAGE)
+    for index, effect in items:
+        applier = DEFERRED[effect.type]
+        if applier is not None:
+            await applier(session, replace(applied, index=index), effect)
+
+
+async def apply_campaign_effects(
     session: AsyncSession,
     *,
     active: ActiveProgram,
     member_id: int,
-    source: str,
-    source_id: str,
+    campaign_key: str,
     occurrence: str,
-    effects: Sequence[Deferred],
-    occurred_at: datetime,
-    now: datetime,
+    points: int,
+    occurred_at: Any,
+    now: Any,
 ) -> None:
-    """Apply ``effects`` at once, in the caller's unit of work, to what applied without a
-    purchase (a campaign on another trigger, a completed challenge), through the appliers of
-    :data:`DEFERRED`, each keyed ``deferred:<occurrence>:<index>``: applied again, an effect
-    finds its coupon or wallet entry and gives nothing twice."""
-    for index, item in enumerate(effects):
-        effect = item.typed()
-        applier = DEFERRED[effect.type]
-        if applier is None:
-            continue
-        applied = Applied(
-            active, None, member_id, source, source_id, index, occurred_at, now, occurrence
-        )
-        await applier(session, applied, effect)
+    """Apply the deferred effects of a campaign of another trigger than a purchase, in the
+    unit of work that applied it to the member for ``occurrence`` (once: the trigger records
+    the occurrence with it), keyed ``deferred:<member>:<occurrence>:campaign:<key>:<i>``."""
+    campaign = active.program.campaign(campaign_key)
+    if campaign is None or not campaign.deferred:
+        return
+    applied = Applied(
+        active,
+        None,
+        member_id,
+        "campaign",
+        campaign_key,
+        0,
+        occurred_at,
+        now,
+        occurrence=occurrence,
+        points=points,
+    )
+    await apply_effects(session, applied, list(campaign.deferred))
 
 
 def not_applied(effect: DeferredEffect) -> bool:
@@ -168,18 +196,6 @@ def not_applied_warnings(program: Program) -> list[tuple[str, str]]:
     return found
 
 
-def _effect(program: Program, source_id: str, index: int) -> DeferredEffect | None:
-    """Deferred effect ``index`` of the earn rule ``source_id`` or the campaign
-    ``campaign:<key>`` in ``program``."""
-    deferred: list[Any] = []
-    if source_id.startswith(ROW_PREFIX):
-        key = source_id.removeprefix(ROW_PREFIX)
-        deferred = next((c.deferred for c in program.campaigns if c.key == key), [])
-    else:
-        deferred = next((r.deferred for r in program.earning.rules if r.id == source_id), [])
-    return deferred[index].typed() if 0 <= index < len(deferred) else None
-
-
 async def apply_deferred(session: AsyncSession, event: EventEnvelope) -> None:
     member_id, purchase_id = event.data.get("member_id"), event.data.get("purchase_id")
     if not isinstance(member_id, int) or not isinstance(purchase_id, int):
@@ -200,26 +216,23 @@ async def apply_deferred(session: AsyncSession, event: EventEnvelope) -> None:
         checksum="",
         program=program,
     )
+    named: dict[str, set[int]] = {}  # source id -> the indexes the event names, in order
     for item in event.data.get("effects", []):
-        source_id, index = str(item["source_id"]), int(item["index"])
-        effect = _effect(program, source_id, index)
-        if effect is None or effect.type.value != item["type"]:
-            continue  # pragma: no cover - the event names what the purchase's version holds
-        applier = DEFERRED[effect.type]
-        if applier is None:
-            continue
-        campaign = source_id.startswith(ROW_PREFIX)
+        named.setdefault(str(item["source_id"]), set()).add(int(item["index"]))
+    for source_id, indexes in named.items():
+        source = "campaign" if source_id.startswith(ROW_PREFIX) else "rule"
+        source_id = source_id.removeprefix(ROW_PREFIX)
         applied = Applied(
             active,
             purchase_id,
             member_id,
-            "campaign" if campaign else "rule",
-            source_id.removeprefix(ROW_PREFIX),
-            index,
+            source,
+            source_id,
+            0,
             purchase.occurred_at,
             event.occurred_at,
         )
-        await applier(session, applied, effect)
+        await apply_effects(session, applied, deferred_of(program, source, source_id), indexes)
 
 
 def _has_deferred(event: EventEnvelope) -> bool:

@@ -65,6 +65,30 @@ class CampaignApplied(DomainEvent):
     rewards: list[str] = Field(default_factory=list)
 
 
+class CampaignMessageDue(DomainEvent):
+    """A deferred ``send_message`` applied: the member is to get the program's message
+    ``message`` (an id of ``messages:`` in program version ``program_version``), once per
+    application, keyed ``key`` (``deferred:<purchase>:<rule or campaign:key>:<index>``, or
+    ``deferred:<member>:<occurrence>:campaign:<key>:<index>`` on another trigger). ``source``
+    is ``rule`` or ``campaign`` and ``source_id`` its id or key; ``points`` what it gave this
+    time; ``coupon_code`` and ``reward_key`` the coupon its ``issue_reward`` issued (null
+    without one). The handler ``notifications.email.campaign`` renders and queues it, with
+    the member's consent (docs/campaigns.md, "Messages to members")."""
+
+    type = "campaigns.message_due"
+    member_id: int
+    message: str
+    program_version: int
+    key: str
+    source: str
+    source_id: str
+    points: int
+    purchase_id: int | None = None
+    occurrence: str | None = None
+    coupon_code: str | None = None
+    reward_key: str | None = None
+
+
 class CampaignRaffleDrawn(DomainEvent):
     """A raffle was drawn (``patron campaigns draw``), once: the ``winners`` (member ids in
     order of drawing) from ``entries`` entries of ``participants`` members, and the seed

@@ -95,7 +95,7 @@ class CampaignAward(Base):
     trigger: Mapped[str] = mapped_column(String(16))
     occurrence: Mapped[str] = mapped_column(String(160))
     points: Mapped[int] = mapped_column(BigInteger)
-    # the ledger entry it credited; null when it gave no points, only deferred effects (0034)
+    # the ledger entry it credited; null when it gave no points, only deferred effects (0035)
     entry_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -19,10 +19,11 @@ one member apply one after the other; then, for the program's campaigns of the t
    trigger never credits twice), which emits ``ledger.credited`` in the same unit of work,
    and records the ``campaign_awards`` row (the stats count it) and emits
    ``campaigns.applied``;
-5. applies the campaign's deferred effects at once, in the same unit of work
-   (:func:`patron.campaigns.deferred.apply_now`: a coupon for ``issue_reward``, a wallet
-   credit of its ``amount`` for ``credit_wallet``, whose money was claimed from the money
-   budget in step 3), keyed by the ``campaign_awards`` row, so nothing is given twice.
+5. applies the campaign's deferred effects with it, in the same unit of work
+   (:func:`patron.campaigns.deferred.apply_campaign_effects`: a coupon for ``issue_reward``,
+   a wallet credit of its ``amount`` for ``credit_wallet``, whose money was claimed from the
+   money budget in step 3, then ``send_message``), keyed
+   ``deferred:<member>:<occurrence>:campaign:<key>:<index>``, so nothing is given twice.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.awards.service import award
-from patron.campaigns.deferred import apply_now
+from patron.campaigns.deferred import apply_campaign_effects
 from patron.campaigns.events import CampaignApplied
 from patron.campaigns.models import CampaignAward
 from patron.campaigns.money_budget import money_of
@@ -54,7 +55,7 @@ from patron.ledger.sources import LedgerSource
 from patron.members.facts import member_facts
 from patron.members.models import Member, MemberStatus
 from patron.programs.schemas import ActiveProgram
-from patron.rules.campaigns import ROW_PREFIX, CampaignCheck, check_campaigns, with_usage
+from patron.rules.campaigns import CampaignCheck, check_campaigns, with_usage
 from patron.rules.club import is_gated
 from patron.rules.context import PurchaseContext
 from patron.rules.vocabulary import Campaign, Trigger
@@ -212,32 +213,20 @@ async def apply_trigger(
             if credited is None:
                 skipped[claim.key] = "already credited to this occurrence"
                 continue
-        award_row = CampaignAward(
-            program_id=program_id,
-            campaign_key=claim.key,
-            member_id=member_id,
-            trigger=campaigns[0].trigger.value,
-            occurrence=occurrence,
-            points=claim.points,
-            entry_id=credited,
-            occurred_at=occurred_at,
-            created_at=now,
-        )
-        session.add(award_row)
-        applied[claim.key] = claim.points
-        if check.campaign.deferred:
-            await session.flush()  # the row's id keys its deferred effects
-            await apply_now(
-                session,
-                active=active,
+        session.add(
+            CampaignAward(
+                program_id=program_id,
+                campaign_key=claim.key,
                 member_id=member_id,
-                source="campaign",
-                source_id=claim.key,
-                occurrence=f"award:{award_row.id}:{ROW_PREFIX}{claim.key}",
-                effects=check.campaign.deferred,
+                trigger=campaigns[0].trigger.value,
+                occurrence=occurrence,
+                points=claim.points,
+                entry_id=credited,
                 occurred_at=occurred_at,
-                now=now,
+                created_at=now,
             )
+        )
+        applied[claim.key] = claim.points
         event = CampaignApplied(
             campaign_key=claim.key,
             member_id=member_id,
@@ -249,6 +238,16 @@ async def apply_trigger(
             rewards=list(claim.rewards),
         )
         await emit(session, event, program_id=program_id, occurred_at=now)
+        await apply_campaign_effects(
+            session,
+            active=active,
+            member_id=member_id,
+            campaign_key=claim.key,
+            occurrence=occurrence,
+            points=claim.points,
+            occurred_at=occurred_at,
+            now=now,
+        )
     await session.flush()
     await alert_spent(
         session,

@@ -1,5 +1,6 @@
 """The deferred effect ``credit_wallet``: cashback into the member's wallet after a purchase
-(or, as an ``amount``, on a campaign's other trigger: :func:`patron.campaigns.deferred.apply_now`).
+(or, as an ``amount``, with a campaign of another trigger:
+:func:`patron.campaigns.deferred.apply_campaign_effects`).
 
 Applied by the handler ``campaigns.apply_deferred`` (:mod:`patron.campaigns.deferred`) from the
 program version the purchase was scored with: ``amount`` credits that money, ``percent``

@@ -17,8 +17,8 @@ type, the purchase conditions ``goal.when``):
    points through :func:`patron.awards.service.award` (key
    ``challenge:<key>:<member>:<period>``, so no replay credits twice), gives the reward's
    ``issue_reward`` coupon through the deferred effects' applier
-   (:func:`patron.campaigns.deferred.apply_now`, key
-   ``deferred:challenge:<key>:<member>:<period>:0``), earns the badge (once per member,
+   (:func:`patron.campaigns.deferred.apply_effects`, key
+   ``deferred:<member>:challenge:<period>:<key>:0``), earns the badge (once per member,
    ever), and emits ``challenges.completed`` and ``badges.earned``.
 
 A blocked or erased member advances nothing. A return takes nothing back: a purchase that was
@@ -37,7 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.awards.service import award
-from patron.campaigns.deferred import apply_now
+from patron.campaigns.deferred import Applied, apply_effects
 from patron.challenges.events import BadgeEarned, ChallengeCompleted
 from patron.challenges.models import ChallengeProgress, ChallengeStep, MemberBadge
 from patron.kit.outbox import emit
@@ -278,17 +278,19 @@ async def _complete(
         if awarded.created and awarded.entry is not None:
             row.points, row.entry_id = reward.bonus_points, awarded.entry.id
     if reward is not None and reward.issue_reward is not None:
-        await apply_now(
-            session,
-            active=active,
-            member_id=member_id,
-            source="challenge",
-            source_id=challenge.key,
-            occurrence=f"challenge:{challenge.key}:{member_id}:{row.period_key}",
-            effects=[Deferred(issue_reward=reward.issue_reward)],
-            occurred_at=row.completed_at or now,
-            now=now,
+        applied = Applied(
+            active,
+            None,
+            member_id,
+            "challenge",
+            challenge.key,
+            0,
+            row.completed_at or now,
+            now,
+            occurrence=f"challenge:{row.period_key}",
+            points=row.points,
         )
+        await apply_effects(session, applied, [Deferred(issue_reward=reward.issue_reward)])
     await session.flush()
     badge = challenge.badge
     events: list[ChallengeCompleted | BadgeEarned] = [

@@ -91,7 +91,7 @@ def validate(
     """Check a program file. Exit 0 when valid; exit 2 listing every problem with its path.
     With a database whose program has a product catalogue, a SKU or category the rules or
     rewards name that the catalogue does not know is a warning (exit 0); so is a deferred
-    effect that is accepted but not applied yet (``send_message``)."""
+    effect that is accepted but not applied yet (none today)."""
     text = _read(file)
     try:
         program = load_program(text)

@@ -16,7 +16,7 @@ from patron.kit.outbox import EventEnvelope, Handler
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
 from patron.members import portal
-from patron.notifications import formatting
+from patron.notifications import campaign_messages, formatting
 from patron.notifications.channels import Channel
 from patron.notifications.repository import MessageRepository
 from patron.notifications.schemas import MessageKind
@@ -138,11 +138,14 @@ PORTAL_LOGIN_PATH = "/portal/login/"
 
 
 def handlers() -> list[Handler]:
-    """One handler per message kind and channel, and one that forgets erased members."""
+    """One handler per message kind and channel (the program's own messages, kind
+    ``campaign``: :mod:`patron.notifications.campaign_messages`), and one that forgets erased
+    members."""
     made = [
         _handler(event_type, kind, values, channel)
         for channel in CHANNELS
         for event_type, kind, values in KINDS
     ]
+    made += [campaign_messages.handler(channel) for channel in CHANNELS]
     made.append(Handler("notifications.erase", frozenset({"members.erased"}), _erased))
     return made

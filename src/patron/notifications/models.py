@@ -14,11 +14,14 @@ class Message(Base):
     """One message to one member on one channel, from one event (``(kind, channel,
     event_id)`` is unique: a handler run again finds its row). ``status`` is one of
     :class:`patron.notifications.schemas.MessageStatus`; ``last_error`` says why a message
-    is still queued, failed or skipped."""
+    is still queued, failed or skipped. ``dedupe_key``, when set, is unique per channel too:
+    a program's message (``campaign``) is keyed by the campaign's application, so an
+    application whose effect ran twice (two events) still makes one message."""
 
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("kind", "channel", "event_id"),
+        UniqueConstraint("channel", "dedupe_key"),
         Index("ix_messages_member_id_id", "member_id", "id"),
         Index("ix_messages_status_next_attempt_at", "status", "next_attempt_at"),
     )
@@ -42,6 +45,7 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
 class SigningKey(Base):

@@ -52,15 +52,18 @@ class MessageRepository:
         )
         return found is not None
 
+    async def keyed(self, channel: str, dedupe_key: str) -> bool:
+        found = await self.session.scalar(
+            select(Message.id).where(Message.channel == channel, Message.dedupe_key == dedupe_key)
+        )
+        return found is not None
+
     async def insert(self, values: dict[str, Any]) -> bool:
-        """Insert one message; False when ``(kind, channel, event_id)`` is there already."""
+        """Insert one message; False when ``(kind, channel, event_id)`` or ``(channel,
+        dedupe_key)`` is there already."""
         dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = (
-            insert(Message)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["kind", "channel", "event_id"])
-        )
+        statement = insert(Message).values(**values).on_conflict_do_nothing()
         result = await self.session.execute(statement.returning(Message.id))
         return result.scalar_one_or_none() is not None
 

@@ -16,6 +16,7 @@ class MessageKind(StrEnum):
     POINTS_EXPIRING = "points_expiring"
     SURVEY_INVITATION = "survey_invitation"
     PORTAL_LOGIN = "portal_login"
+    CAMPAIGN = "campaign"  # a message of the program file, sent by a send_message effect
 
 
 TRANSACTIONAL = frozenset({MessageKind.PORTAL_LOGIN})

@@ -68,12 +68,15 @@ async def queue_message(
     who: Recipient,
     values: dict[str, Any],
     now: datetime,
+    dedupe_key: str | None = None,
 ) -> MessageStatus | None:
     """Render ``kind`` for ``who`` and put it in the log: queued, or skipped (no consent, no
-    address) with the reason. Idempotent per (kind, channel, event): None when the event
-    already made its message."""
+    address) with the reason. Idempotent per (kind, channel, event), and per (channel,
+    ``dedupe_key``) when given: None when the message was made already."""
     repository = MessageRepository(session)
     if await repository.exists(kind.value, channel.name, event.id):
+        return None
+    if dedupe_key is not None and await repository.keyed(channel.name, dedupe_key):
         return None
     contact = who.contact
     key = await tokens.signing_key(session, now)
@@ -122,6 +125,7 @@ async def queue_message(
             "last_error": reason,
             "created_at": now,
             "updated_at": now,
+            "dedupe_key": dedupe_key,
         }
     )
     return status

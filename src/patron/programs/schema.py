@@ -36,6 +36,7 @@ from patron.programs.feedback_settings import (
     unique_survey_keys,
 )
 from patron.programs.limit_settings import Limits
+from patron.programs.message_templates import MessageTemplate, message_problems
 from patron.programs.partner_settings import Partner, partner_problems
 from patron.programs.purchase_settings import PurchaseSettings, Returns
 from patron.programs.referral_settings import Referrals, referral_problems
@@ -315,6 +316,11 @@ class Program(Strict):
     )
     # Coalition partners (docs/partners.md); left out of the stored document when empty.
     partners: list[Partner] = Field(default_factory=list, exclude_if=lambda value: not value)
+    # Messages that send_message effects send (docs/campaigns.md, "Messages to members");
+    # left out of the stored document when empty.
+    messages: list[MessageTemplate] = Field(
+        default_factory=list, exclude_if=lambda value: not value
+    )
 
     @model_validator(mode="after")
     def _cross_references(self) -> Self:
@@ -327,6 +333,7 @@ class Program(Strict):
         problems += self._referral_money_problems()
         problems += unique_survey_keys(self.surveys)
         problems += partner_problems(self.partners, self.program.currency)
+        problems += message_problems(self)
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -452,3 +459,6 @@ class Program(Strict):
 
     def reward(self, code: str) -> Reward | None:
         return next((reward for reward in self.rewards if reward.code == code), None)
+
+    def message(self, message_id: str) -> MessageTemplate | None:
+        return next((message for message in self.messages if message.id == message_id), None)

@@ -39,6 +39,7 @@ def kind_labels(language: str) -> dict[str, str]:
         "points_expiring": _("Points expiring"),
         "survey_invitation": _("Survey invitation"),
         "portal_login": _("Portal login link"),
+        "campaign": _("Campaign message"),
     }
 
 
