@@ -35,7 +35,16 @@ async def test_the_cli_lists_and_clears_flags(api: Api) -> None:
     [shown] = json.loads(listed.stdout)
     assert shown["id"] == member["id"]
     assert [(f["reason"], f["details"]) for f in shown["flags"]] == [
-        ("return_cycles", {"full_returns": 2, "days": 7, "threshold": 2})
+        (
+            "return_cycles",
+            {
+                "full_returns": 2,
+                "partial_returns": 0,
+                "days": 7,
+                "threshold": 2,
+                "min_returned_percent": 100,
+            },
+        )
     ]
     text = await _patron(api, "members", "flagged")
     assert text.stdout.startswith(f"{member['id']}  c-1  active  return_cycles")

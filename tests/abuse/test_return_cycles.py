@@ -20,6 +20,13 @@ from tests.api.conftest import api as api
 from tests.api.test_purchases import enrol
 
 CYCLES = "  return_cycles: {returns: 3, days: 30}\n"
+FULL_DETAILS = {
+    "full_returns": 3,
+    "partial_returns": 0,
+    "days": 30,
+    "threshold": 3,
+    "min_returned_percent": 100,  # the default: only full returns count
+}
 
 
 async def _buy_and_return(api: Api, external_id: str, member: str = "c-1", **body: Any) -> int:
@@ -77,14 +84,14 @@ async def test_the_third_full_return_flags_the_member_and_changes_no_balance(api
     assert shown["flagged_at"] is not None
     [flag] = shown["flags"]
     assert flag["reason"] == "return_cycles"
-    assert flag["details"] == {"full_returns": 3, "days": 30, "threshold": 3}
+    assert flag["details"] == FULL_DETAILS
     assert (flag["blocked"], flag["cleared_at"]) == (False, None)
     assert await _flag_events(api) == [
         {
             "member_id": member["id"],
             "flag_id": flag["id"],
             "reason": "return_cycles",
-            "details": {"full_returns": 3, "days": 30, "threshold": 3},
+            "details": FULL_DETAILS,
             "blocked": False,
         }
     ]
@@ -152,3 +159,88 @@ async def test_without_the_setting_nobody_is_flagged(api: Api) -> None:
     for n in range(4):
         await _buy_and_return(api, f"b-{n}")
     assert await _flag_events(api) == []
+
+
+async def _buy_and_return_amount(api: Api, external_id: str, amount: str) -> int:
+    return await _buy_and_return(api, external_id, amount=amount)
+
+
+async def test_returns_of_at_least_the_share_count_as_a_cycle(api: Api) -> None:
+    settings = "  return_cycles: {returns: 3, days: 30, min_returned_percent: 90, block: true}\n"
+    await api.call("PUT", "/program", content=program(settings))
+    member = await enrol(api, "c-1")
+    path = f"/members/{member['id']}"
+    short = await _buy_and_return_amount(api, "b-1", "899.99")  # 1,000.00: one kopeck short
+    await _buy_and_return_amount(api, "b-2", "900.00")  # exactly 90 %: counts
+    await _buy_and_return_amount(api, "b-3", "990.00")  # 99 %: counts
+    assert await _flag_events(api) == []
+    before = await snapshot(api.database)
+    # the first purchase's second return brings it to 90 %: the third that counts
+    topped = await api.call(
+        "POST", f"/purchases/{short}/returns", json={"external_id": "ret-b-1b", "amount": "0.01"}
+    )
+    assert topped.status_code == 201, topped.text
+    after = await snapshot(api.database)
+    [event] = await _flag_events(api)
+    details = {
+        "full_returns": 0,
+        "partial_returns": 3,
+        "days": 30,
+        "threshold": 3,
+        "min_returned_percent": 90,
+    }
+    assert (event["reason"], event["details"], event["blocked"]) == (
+        "partial_return_cycles",
+        details,
+        True,
+    )
+    shown = (await api.call("GET", path)).json()
+    assert (shown["status"], shown["blocked_reason"]) == (
+        "blocked",
+        "abuse flag: partial_return_cycles",
+    )
+    assert [flag["reason"] for flag in shown["flags"]] == ["partial_return_cycles"]
+    # the flag wrote no balance: what changed besides the return's own rows is the flag
+    for table in ("accounts", "lots"):
+        assert len(after[table]) == len(before[table])
+    new_flags = [row for row in after["member_flags"] if row not in before["member_flags"]]
+    assert len(new_flags) == 1
+    # the return sent again is answered as before and flags nothing more
+    again = await api.call(
+        "POST", f"/purchases/{short}/returns", json={"external_id": "ret-b-1b", "amount": "0.01"}
+    )
+    assert again.status_code == 200
+    assert len(await _flag_events(api)) == 1
+
+
+async def test_a_mix_of_full_and_partial_returns_records_both(api: Api) -> None:
+    settings = "  return_cycles: {returns: 3, days: 30, min_returned_percent: 95}\n"
+    await api.call("PUT", "/program", content=program(settings))
+    await enrol(api, "c-1")
+    await _buy_and_return_amount(api, "b-1", "940.00")  # 94 %: not counted
+    await _buy_and_return(api, "b-2")  # full
+    await _buy_and_return_amount(api, "b-3", "950.00")  # 95 %
+    assert await _flag_events(api) == []
+    await _buy_and_return(api, "b-4")  # full
+    [event] = await _flag_events(api)
+    assert event["reason"] == "partial_return_cycles"
+    assert (event["details"]["full_returns"], event["details"]["partial_returns"]) == (2, 1)
+    assert event["blocked"] is False
+
+
+async def test_full_returns_alone_keep_the_reason_return_cycles_at_any_share(api: Api) -> None:
+    settings = "  return_cycles: {returns: 2, days: 30, min_returned_percent: 50}\n"
+    await api.call("PUT", "/program", content=program(settings))
+    await enrol(api, "c-1")
+    await _buy_and_return(api, "b-1")
+    await _buy_and_return(api, "b-2")
+    [event] = await _flag_events(api)
+    assert event["reason"] == "return_cycles"
+    assert event["details"]["min_returned_percent"] == 50
+
+
+async def test_the_share_is_a_whole_percent_from_1_to_100(api: Api) -> None:
+    for value in ("0", "101", "90.5", '"90"'):
+        settings = f"  return_cycles: {{returns: 3, days: 30, min_returned_percent: {value}}}\n"
+        refused = await api.call("PUT", "/program", content=program(settings))
+        assert refused.status_code == 422, (value, refused.text)

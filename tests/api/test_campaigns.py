@@ -116,6 +116,10 @@ async def test_a_budget_holds_through_the_direct_route(api: Api) -> None:
         "budget_money": None,
         "budget_money_spent": None,
         "budget_money_left": None,
+        "points_given_back": 0,
+        "points_net": 500,
+        "money_given_back": "0.00",
+        "uses_given_back": 0,
     }
     shown = await api.call("GET", "/campaigns/first-ten", role="pos")
     assert shown.json()["budget"] == {
@@ -127,6 +131,22 @@ async def test_a_budget_holds_through_the_direct_route(api: Api) -> None:
         "money_left": None,
     }
     assert shown.json()["uses"] == 10
+
+    # a whole return gives the campaign's 50 points and its use back (a retry: nothing more),
+    # and the next purchase finds them in the budget
+    back = f"/purchases/{applied[0].json()['id']}/returns"
+    for status in (201, 200):
+        answer = await api.call("POST", back, json={"external_id": "back"})
+        assert answer.status_code == status, answer.text
+    stats = await api.call("GET", "/campaigns/first-ten/stats", role="staff")
+    given = {k: stats.json()[k] for k in ("points_given_back", "points_net", "uses_given_back")}
+    assert given == {"points_given_back": 50, "points_net": 450, "uses_given_back": 1}
+    assert (stats.json()["budget_left"], stats.json()["applications"]) == (50, 10)
+    shown = await api.call("GET", "/campaigns/first-ten", role="pos")
+    assert (shown.json()["budget"]["spent"], shown.json()["uses"]) == (450, 9)
+    refused = next(m for m, a in zip(members, answers, strict=True) if a not in applied)
+    again = await api.call("POST", "/purchases", role="pos", json=purchase("late", refused, tea))
+    assert _rows(again.json())["campaign:first-ten"]["applied"] is True
 
 
 async def test_the_list_shows_each_campaign_with_its_status_now(api: Api) -> None:

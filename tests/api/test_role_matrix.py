@@ -45,21 +45,14 @@ from tests.conftest import REPO, _empty_all_tables
 from tests.feedback.factories import NPS_SURVEY
 
 API = "/api/v1"
-CAMPAIGNS_PROGRAM = REPO / "examples" / "campaigns-program.yaml"  # the seed program and campaigns
+# the seed program, campaigns, and the partner of the matrix's partner key (PARTNER_ID)
+CAMPAIGNS_PROGRAM = REPO / "examples" / "campaigns-program.yaml"
 PUBLIC: frozenset[str] = frozenset()  # no key asked
 ADMIN = frozenset({"admin"})
 STAFF = frozenset({"admin", "staff"})
 POS = frozenset({"admin", "pos"})
 STAFF_POS = frozenset({"admin", "staff", "pos"})
 PARTNER = frozenset({"admin", "partner"})
-# the partner of the matrix's partner key, declared in the program the matrix applies
-MATRIX_PARTNERS = f"""
-partners:
-  - id: {PARTNER_ID}
-    name: Cafe Nord
-    earn: {{points: 1, per_amount: "10.00", price_per_point: "0.05"}}
-    burn: {{price_per_point: "0.04"}}
-"""
 ROLES = tuple(role.value for role in Role)
 
 
@@ -693,7 +686,7 @@ async def prepared_app(database_url: str) -> AsyncIterator[Prepared]:
     keys: dict[str, str] = {}
     async with database.write() as session:
         await program_service.apply_program(
-            session, text=CAMPAIGNS_PROGRAM.read_text() + MATRIX_PARTNERS, created_by="test"
+            session, text=CAMPAIGNS_PROGRAM.read_text(), created_by="test"
         )
         for role in Role:
             created = await access_service.create_key(

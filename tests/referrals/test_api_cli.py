@@ -116,6 +116,7 @@ async def test_the_cli_lists_reviews_and_counts(api: Api) -> None:
         "cost_points": 1100,
         "cost_per_acquired_member": 1100,
         "invited": 0,  # nobody opened a link at /join
+        "clawed_back_points": 0,
     }
     shown = await _patron(api.database, "referrals", "kpis")
     assert "1100 points, 1100 per acquired member" in shown.stdout

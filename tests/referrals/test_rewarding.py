@@ -95,6 +95,7 @@ async def test_both_sides_are_paid_once_after_the_return_window(api: Api) -> Non
         "cost_points": 1100,
         "cost_per_acquired_member": 1100,
         "invited": 0,  # nobody opened a link at /join
+        "clawed_back_points": 0,
     }
     mine = (await api.call("GET", f"/members/{anna['id']}/referral", "staff")).json()
     assert mine["referrals"]["rewarded"] == 1

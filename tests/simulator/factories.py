@@ -182,6 +182,14 @@ campaigns:
     name: {en: Spring raffle}
     window: {start: "2026-03-01", end: "2026-05-31"}
     raffle: {per_amount: "100.00"}
+  - key: spring-cashback
+    name: {en: Spring cashback}
+    window: {start: "2026-03-01", end: "2026-05-31"}
+    when: {order_total_gte: "30.00"}
+    effect: {bonus_points: 3}
+    deferred:
+      - credit_wallet: {percent: "5"}
+    budget: {money: "40.00"}
   - key: welcome-back
     name: {en: Welcome back}
     trigger: birthday
@@ -199,4 +207,5 @@ STACKED_PROGRAM = (
     .replace("    limits: {total: 6}\n", "")
     .replace("    limits: {per_member: 1, period: month}\n", "")
     .replace("    prize: {every: 3}\n", "")
+    .replace('    budget: {money: "40.00"}\n', "")
 )

@@ -29,7 +29,7 @@ RUN = {"name", "currency", "value_per_point", "rewards", "totals", "tiers", "mon
        "scoring_rounds", "campaigns", "campaigns_not_projected"}  # fmt: skip
 MONTH = {"month", "end", "points_issued", "points_expired", "points_pending", "points_available",
          "points_outstanding", "expected_redemption_cost", "liability", "tiers",
-         "points_from_campaigns"}  # fmt: skip
+         "points_from_campaigns", "points_from_other_triggers"}  # fmt: skip
 
 
 def _program(tmp_path: Path, text: str, name: str = "program.yaml") -> Path:

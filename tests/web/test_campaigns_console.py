@@ -101,3 +101,27 @@ async def test_a_program_without_campaigns_says_so(console: Console) -> None:
         page = await client.get("/admin/campaigns?lang=pl")
     assert page.status_code == 200
     assert "Program nie ma jeszcze kampanii" in page.text
+
+
+async def test_a_campaign_with_both_budgets_shows_both_bars(console: Console) -> None:
+    both = EXAMPLE.replace(
+        "    limits: {per_member: 10, period: month}\n  # An instant prize",
+        '    limits: {per_member: 10, period: month}\n    budget: {points: 5000, money: "300.00"}'
+        "\n  # An instant prize",
+    )
+    assert both != EXAMPLE
+    async with console.database.write() as session:
+        await program_service.apply_program(session, text=both, created_by="tests")
+    client, _ = await console.logged_in("staff")
+    async with aclosing(client):
+        page = await client.get("/admin/campaigns/app-cashback?lang=en")
+        listed = await client.get("/admin/campaigns?lang=en")
+        bonus = await client.get("/admin/campaigns/december-bonus?lang=en")
+    assert page.status_code == 200
+    assert page.text.count("<progress") == 2
+    assert 'max="5000" value="0" aria-label="Points budget spent of App cashback"' in page.text
+    assert 'max="300.00" value="0.00" aria-label="Money budget spent of App cashback"' in page.text
+    assert "RUB0.00 / RUB300.00" in page.text  # the amounts as the page's language writes them
+    assert "Given back by returns: 0 points, RUB0.00; wholly returned purchases: 0." in page.text
+    assert listed.text.count("budget spent of App cashback") == 2
+    assert bonus.text.count("<progress") == 1  # a points budget only: one bar

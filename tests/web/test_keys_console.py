@@ -72,7 +72,7 @@ async def test_an_admin_creates_a_key_that_works_then_revokes_it(console: Consol
         ({"name": " ", "role": "pos"}, "Give the key a name"),
         ({"name": "x" * 201, "role": "pos"}, "Give the key a name"),
         ({"name": "till", "role": "root"}, "Choose the key&#39;s role."),
-        ({"name": "cafe", "role": "partner"}, "--role partner --partner ID"),
+        ({"name": "cafe", "role": "partner"}, "A partner key acts for one partner"),
         ({"name": "till", "role": "pos", "expires_on": "31.12.2099"}, "must be a date"),
         ({"name": "till", "role": "pos", "expires_on": "2001-01-01"}, "must be in the future"),
     ],

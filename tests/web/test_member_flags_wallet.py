@@ -16,6 +16,7 @@ from patron.members.schemas import MemberCreate
 from patron.members.service import enrol_member, get_member
 from patron.programs import service as program_service
 from patron.wallet import service as wallet_service
+from tests.abuse.flagging import flag
 from tests.web.conftest import Console
 
 
@@ -33,20 +34,6 @@ async def _member(console: Console, external_id: str, name: str) -> int:
             now=utcnow(),
         )
         return made.id
-
-
-async def _flag(console: Console, member_id: int) -> None:
-    async with console.database.write() as session:
-        active = await program_service.get_active_program(session)
-        await member_flags.flag_member(
-            session,
-            program_id=active.program_id,
-            member_id=member_id,
-            reason="return_cycles",
-            details={"full_returns": 3, "days": 30, "threshold": 3},
-            block=False,
-            now=utcnow(),
-        )
 
 
 async def test_the_360_view_shows_the_wallet_newest_first(console: Console) -> None:
@@ -92,7 +79,7 @@ async def test_the_360_view_shows_the_wallet_newest_first(console: Console) -> N
 
 async def test_a_flag_is_shown_and_an_admin_clears_it_audited(console: Console) -> None:
     member_id = await _member(console, "F-1", "Fiona Flag")
-    await _flag(console, member_id)
+    await flag(console.database, member_id, now=utcnow())
     admin, token = await console.logged_in("admin")
     staff, staff_token = await console.logged_in("staff")
     url = f"/admin/members/{member_id}/unflag"
@@ -146,7 +133,7 @@ async def test_the_members_list_filters_the_flagged(console: Console) -> None:
     admin, _ = await console.logged_in("admin")
     try:
         none_yet = await admin.get("/admin/members/results?flagged=true&lang=en")
-        await _flag(console, flagged_id)
+        await flag(console.database, flagged_id, now=utcnow())
         alone = await admin.get("/admin/members/results?flagged=true")
         with_text = await admin.get("/admin/members/results?flagged=true&q=felix")
         unfiltered = await admin.get("/admin/members/results?q=felix")
@@ -161,3 +148,35 @@ async def test_the_members_list_filters_the_flagged(console: Console) -> None:
     assert f'href="/admin/members/{other_id}"' in unfiltered.text
     assert 'name="flagged" type="checkbox" value="true" checked' in page.text
     assert f'href="/admin/members/{flagged_id}"' in page.text
+
+
+async def test_a_partial_return_cycle_flag_says_so_in_each_language(console: Console) -> None:
+    member_id = await _member(console, "P-1", "Pat Partial")
+    details = {
+        "full_returns": 1,
+        "partial_returns": 2,
+        "days": 30,
+        "threshold": 3,
+        "min_returned_percent": 90,
+    }
+    await flag(
+        console.database,
+        member_id,
+        now=utcnow(),
+        reason="partial_return_cycles",
+        details=details,
+    )
+    staff, _ = await console.logged_in("staff")
+    try:
+        pages = {
+            lang: _text((await staff.get(f"/admin/members/{member_id}?lang={lang}")).text)
+            for lang in ("en", "pl", "ru")
+        }
+    finally:
+        await staff.aclose()
+    assert (
+        "3 purchases with points returned to at least 90 % within 30 days, 2 of them in part "
+        "(the limit is 3)." in pages["en"]
+    )
+    assert "co najmniej w 90 % w ciągu 30 dni: 3, z tego częściowo: 2 (limit: 3)" in pages["pl"]
+    assert "не менее чем на 90 % за 30 дн.: 3, из них частично: 2 (порог: 3)" in pages["ru"]

@@ -194,6 +194,8 @@ CONSOLE_MATRIX: dict[tuple[str, str], tuple[str, int]] = {
     ("GET", "/admin/keys"): ("admin", 200),
     ("POST", "/admin/keys"): ("admin", 422),  # no name: the form again, with the problem
     ("POST", "/admin/keys/{key_id}/revoke"): ("admin", 404),
+    ("GET", "/admin/partners"): ("admin", 200),
+    ("GET", "/admin/partners/{partner_id}"): ("admin", 404),  # the seed program has none
     ("GET", "/admin/webhooks"): ("admin", 200),
     ("POST", "/admin/webhooks"): ("admin", 422),  # no URL: the form again, with the problem
     ("GET", "/admin/webhooks/{webhook_id}"): ("admin", 404),
@@ -234,6 +236,7 @@ SAMPLE_PATHS = {
     "/admin/campaigns/{key}/pause": "/admin/campaigns/nope/pause",
     "/admin/campaigns/{key}/resume": "/admin/campaigns/nope/resume",
     "/admin/keys/{key_id}/revoke": "/admin/keys/999999/revoke",
+    "/admin/partners/{partner_id}": "/admin/partners/nope",
     "/admin/webhooks/{webhook_id}": "/admin/webhooks/999999",
     "/admin/webhooks/{webhook_id}/remove": "/admin/webhooks/999999/remove",
     "/admin/webhooks/{webhook_id}/enable": "/admin/webhooks/999999/enable",

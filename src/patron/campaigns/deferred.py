@@ -196,6 +196,31 @@ def not_applied_warnings(program: Program) -> list[tuple[str, str]]:
     return found
 
 
+def effect_at(program: Program, source_id: str, index: int) -> DeferredEffect | None:
+    """Deferred effect ``index`` of the earn rule ``source_id`` or the campaign
+    ``campaign:<key>`` in ``program``."""
+    source = "campaign" if source_id.startswith(ROW_PREFIX) else "rule"
+    deferred = deferred_of(program, source, source_id.removeprefix(ROW_PREFIX))
+    return deferred[index].typed() if 0 <= index < len(deferred) else None
+
+
+async def scored_with(session: AsyncSession, purchase: Purchase) -> ActiveProgram:
+    """The program version ``purchase`` was scored with."""
+    program = await program_service.program_version(
+        session, program_id=purchase.program_id, version=purchase.program_version
+    )
+    key = await session.scalar(
+        select(ProgramRecord.key).where(ProgramRecord.id == purchase.program_id)
+    )
+    return ActiveProgram(
+        program_id=purchase.program_id,
+        key=key or "",
+        version=purchase.program_version,
+        checksum="",
+        program=program,
+    )
+
+
 async def apply_deferred(session: AsyncSession, event: EventEnvelope) -> None:
     member_id, purchase_id = event.data.get("member_id"), event.data.get("purchase_id")
     if not isinstance(member_id, int) or not isinstance(purchase_id, int):
@@ -203,19 +228,8 @@ async def apply_deferred(session: AsyncSession, event: EventEnvelope) -> None:
     purchase = await session.get(Purchase, purchase_id)
     if purchase is None or purchase.member_id != member_id:
         return
-    program = await program_service.program_version(
-        session, program_id=purchase.program_id, version=purchase.program_version
-    )
-    key = await session.scalar(
-        select(ProgramRecord.key).where(ProgramRecord.id == purchase.program_id)
-    )
-    active = ActiveProgram(
-        program_id=purchase.program_id,
-        key=key or "",
-        version=purchase.program_version,
-        checksum="",
-        program=program,
-    )
+    active = await scored_with(session, purchase)
+    program = active.program
     named: dict[str, set[int]] = {}  # source id -> the indexes the event names, in order
     for item in event.data.get("effects", []):
         named.setdefault(str(item["source_id"]), set()).add(int(item["index"]))

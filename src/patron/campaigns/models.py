@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from patron.kit.db import Base, Id, JsonType, UTCDateTime
@@ -18,8 +18,9 @@ from patron.kit.db import Base, Id, JsonType, UTCDateTime
 
 class CampaignCounter(Base):
     """Applications and points given by a campaign in all: claimed atomically
-    (``INSERT ... ON CONFLICT DO UPDATE ... WHERE``) in the purchase's transaction. Kept only
-    for campaigns with a global limit or a budget."""
+    (``INSERT ... ON CONFLICT DO UPDATE ... WHERE``) in the purchase's transaction, net of
+    what returns gave back (:mod:`patron.campaigns.give_back`). Kept only for campaigns with a
+    global limit or a budget."""
 
     __tablename__ = "campaign_counters"
 
@@ -73,6 +74,15 @@ class CampaignApplication(Base):
     revenue: Mapped[int] = mapped_column(BigInteger)  # the purchase's total, minor units
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # what the purchase claimed (migration 0036): the counter row, the cashback claimed from the
+    # money budget (minor units), the member's usage row of the period; and what returns gave
+    # back of it (:mod:`patron.campaigns.give_back`)
+    counted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    money: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    period_key: Mapped[str | None] = mapped_column(String(16), default=None)
+    points_returned: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    money_returned: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    uses_returned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class CampaignAward(Base):
@@ -95,7 +105,7 @@ class CampaignAward(Base):
     trigger: Mapped[str] = mapped_column(String(16))
     occurrence: Mapped[str] = mapped_column(String(160))
     points: Mapped[int] = mapped_column(BigInteger)
-    # the ledger entry it credited; null when it gave no points, only deferred effects (0035)
+    # the ledger entry it credited; null when it gave no points, only deferred effects (0037)
     entry_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

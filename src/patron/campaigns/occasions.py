@@ -97,16 +97,35 @@ async def birthdays_due(
     for member_id, birth_date, changed_at in rows:
         if birth_date is None:
             continue
-        for item in plan(member_id, Trigger.BIRTHDAY, birth_date, today, campaigns):
-            allowed = tuple(
-                c
-                for c in item.campaigns
-                if changed_at is None or now - changed_at >= timedelta(days=c.unchanged_days)
-            )
-            if not allowed:
-                refused += 1
-                continue
-            due.append(Due(item.member_id, item.trigger, item.occurrence, allowed))
+        found, guarded = birthday_plan(member_id, birth_date, changed_at, campaigns, now, today)
+        due += found
+        refused += guarded
+    return due, refused
+
+
+def birthday_plan(
+    member_id: int,
+    birth_date: date,
+    changed_at: datetime | None,
+    campaigns: Sequence[Campaign],
+    now: datetime,
+    today: date,
+) -> tuple[list[Due], int]:
+    """The member's birthday occurrences due ``today`` (the job's moment ``now``), each with
+    the campaigns the abuse guard allows, and how many the guard refused (the simulator's
+    projection runs it too, :mod:`patron.simulator.trigger_occurrences`)."""
+    due: list[Due] = []
+    refused = 0
+    for item in plan(member_id, Trigger.BIRTHDAY, birth_date, today, campaigns):
+        allowed = tuple(
+            c
+            for c in item.campaigns
+            if changed_at is None or now - changed_at >= timedelta(days=c.unchanged_days)
+        )
+        if not allowed:
+            refused += 1
+            continue
+        due.append(Due(item.member_id, item.trigger, item.occurrence, allowed))
     return due, refused
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, func, literal, select, union_all
+from sqlalchemy import BigInteger, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns.models import CampaignApplication, CampaignAward, CampaignCounter
@@ -46,6 +46,15 @@ _RELEASE_COUNTER = Sql(
     "money_spent = money_spent - $4 "
     "WHERE program_id = $1 AND campaign_key = $2"
 )
+_GIVE_BACK_COUNTER = Sql(
+    "UPDATE campaign_counters SET uses = uses - $3, points_spent = points_spent - $4, "
+    "money_spent = money_spent - $5 "
+    "WHERE program_id = $1 AND campaign_key = $2"
+)
+_SET_RETURNED = Sql(
+    "UPDATE campaign_applications SET points_returned = $2, money_returned = $3, "
+    "uses_returned = $4 WHERE id = $1"
+)
 _CLAIM_MEMBER = Sql(
     "INSERT INTO campaign_member_usages (member_id, campaign_key, period_key, uses) "
     "VALUES ($1, $2, $3, 1) "
@@ -78,7 +87,8 @@ _CLAIM_MONEY = Sql(
 )
 _INSERT_APPLICATION = Sql(
     "INSERT INTO campaign_applications (program_id, campaign_key, purchase_id, member_id, "
-    "points, revenue, occurred_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    "points, revenue, occurred_at, created_at, counted, money, period_key) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 )
 
 
@@ -97,6 +107,47 @@ def _counter_query(count: int) -> Sql:
         "SELECT campaign_key, uses, points_spent FROM campaign_counters "
         f"WHERE program_id = $1 AND campaign_key IN ({keys})"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """One campaign applied to a purchase, as its row records it: the points it added, whether
+    its counter row was counted, the cashback claimed from its money budget (minor units) and
+    the member's usage period counted (``None``: none)."""
+
+    key: str
+    points: int
+    counted: bool = False
+    money: int = 0
+    period_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnedShare:
+    """What returns gave back of one application: points, money (minor units), its use."""
+
+    points: int
+    money: int
+    uses: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseCashback:
+    """A purchase's cashback in its wallet entries (minor units): credited per campaign key,
+    credited in all (rules' included) and taken back by its returns."""
+
+    by_campaign: dict[str, int]
+    credited: int
+    reversed: int
+
+
+@dataclass(frozen=True, slots=True)
+class GivenBack:
+    """What returns gave back to one campaign in all: points, money (minor units) and uses."""
+
+    points: int = 0
+    money: int = 0
+    uses: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +298,7 @@ class CampaignRepository:
         program_id: int,
         purchase_id: int,
         member_id: int,
-        applied: Iterable[tuple[str, int]],
+        applied: Iterable[Applied],
         revenue: int,
         occurred_at: datetime,
         now: datetime,
@@ -256,10 +307,83 @@ class CampaignRepository:
         await raw.many(
             _INSERT_APPLICATION,
             [
-                (program_id, key, purchase_id, member_id, points, revenue, occurred_at, now)
-                for key, points in applied
+                (
+                    program_id,
+                    a.key,
+                    purchase_id,
+                    member_id,
+                    a.points,
+                    revenue,
+                    occurred_at,
+                    now,
+                    a.counted,
+                    a.money,
+                    a.period_key,
+                )
+                for a in applied
             ],
         )
+
+    async def applications_for_update(self, purchase_id: int) -> list[CampaignApplication]:
+        """The purchase's application rows, locked until the transaction ends (PostgreSQL)."""
+        query = (
+            select(CampaignApplication)
+            .where(CampaignApplication.purchase_id == purchase_id)
+            .order_by(CampaignApplication.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return list(await self.session.scalars(query))
+
+    async def purchase_cashback(self, purchase_id: int) -> PurchaseCashback:
+        credited = case((WalletEntry.kind == WalletEntryKind.CREDIT, WalletEntry.amount), else_=0)
+        taken = case((WalletEntry.kind == WalletEntryKind.REVERSE, -WalletEntry.amount), else_=0)
+        rows = await self.session.execute(
+            select(
+                WalletEntry.source_type,
+                WalletEntry.source_id,
+                func.sum(credited),
+                func.sum(taken),
+            )
+            .where(WalletEntry.purchase_id == purchase_id)
+            .group_by(WalletEntry.source_type, WalletEntry.source_id)
+        )
+        by_campaign: dict[str, int] = {}
+        total = reversed_ = 0
+        for source_type, source_id, credit, reverse in rows:
+            total += int(credit or 0)
+            reversed_ += int(reverse or 0)
+            if source_type == "campaign" and credit:
+                by_campaign[str(source_id)] = by_campaign.get(str(source_id), 0) + int(credit)
+        return PurchaseCashback(by_campaign, total, reversed_)
+
+    async def set_returned(self, application_id: int, returned: ReturnedShare) -> None:
+        raw = await raw_of(self.session)
+        await raw.run(_SET_RETURNED, application_id, returned.points, returned.money, returned.uses)
+
+    async def give_back_counter(
+        self, program_id: int, key: str, *, uses: int, points: int, money: int
+    ) -> None:
+        """Take ``uses``, ``points`` and ``money`` off what the campaign's counter row spent
+        (one atomic statement; the caller gives back only what was claimed)."""
+        raw = await raw_of(self.session)
+        await raw.run(_GIVE_BACK_COUNTER, program_id, key, uses, points, money)
+
+    async def given_back(self, program_id: int, key: str) -> GivenBack:
+        """What returns gave back to the campaign in all."""
+        row = (
+            await self.session.execute(
+                select(
+                    func.coalesce(func.sum(CampaignApplication.points_returned), 0),
+                    func.coalesce(func.sum(CampaignApplication.money_returned), 0),
+                    func.count().filter(CampaignApplication.uses_returned.is_(True)),
+                ).where(
+                    CampaignApplication.program_id == program_id,
+                    CampaignApplication.campaign_key == key,
+                )
+            )
+        ).one()
+        return GivenBack(int(row[0]), int(row[1]), int(row[2]))
 
     async def totals(self, program_id: int, key: str) -> CampaignTotals:
         """The campaign's applications to purchases and on its other triggers (signup,

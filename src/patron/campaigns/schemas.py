@@ -93,7 +93,11 @@ class CampaignStats(BaseModel):
     without a budget), ``money_spent`` (the cashback its ``credit_wallet`` effects credited to
     wallets) and ``revenue``: the totals of the purchases it applied to, in ``currency``;
     ``budget_money``, ``budget_money_spent`` (claimed from it) and ``budget_money_left``
-    (``null`` without a money budget)."""
+    (``null`` without a money budget). What returns gave back (docs/campaigns.md, "Returns give
+    back"): ``points_given_back`` (of ``points_spent``), ``points_net`` (``points_spent`` less
+    it: what the campaign still gives, and what its budget counts), ``money_given_back`` (the
+    cashback returns took back from wallets, its share) and ``uses_given_back`` (applications
+    whose purchase was wholly returned; ``applications`` still counts them)."""
 
     key: str
     status: str
@@ -109,6 +113,10 @@ class CampaignStats(BaseModel):
     budget_money: str | None = None
     budget_money_spent: str | None = None
     budget_money_left: str | None = None
+    points_given_back: int = 0
+    points_net: int = 0
+    money_given_back: str = "0"
+    uses_given_back: int = 0
 
 
 class CampaignChange(BaseModel):

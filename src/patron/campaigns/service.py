@@ -21,7 +21,7 @@ from patron.campaigns.events import CampaignApplied, CampaignBudgetAlert
 from patron.campaigns.money_budget import NO_MONEY, Money, money_alert, money_of
 from patron.campaigns.prizes import PrizeDraws
 from patron.campaigns.raffles import add_entries
-from patron.campaigns.repository import CampaignRepository
+from patron.campaigns.repository import Applied, CampaignRepository
 from patron.kit.money import format_amount
 from patron.kit.outbox import emit
 from patron.programs.schema import Program
@@ -341,7 +341,13 @@ async def record_applications(
     alerts its claims made due, and a ``campaigns.applied`` per campaign."""
     if outcome.claims:
         await CampaignRepository(session).add_applications(
-            program_id, purchase_id, member_id, outcome.applied, revenue, occurred_at, now
+            program_id,
+            purchase_id,
+            member_id,
+            [Applied(c.key, c.points, c.counter, c.money, c.period_key) for c in outcome.claims],
+            revenue,
+            occurred_at,
+            now,
         )
         await alert_spent(session, program_id=program_id, claims=outcome.claims, now=now)
         for claim in outcome.claims:

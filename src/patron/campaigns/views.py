@@ -188,6 +188,8 @@ async def campaign_stats(
     )
     claimed = (await repository.money_spent(active.program_id, [key])).get(key, 0)
     given = await repository.cashback_given(active.program_id, key)
+    back = await repository.given_back(active.program_id, key)
+    net = totals.points - back.points
     return CampaignStats(
         key=key,
         status=definition.status_at(now, active.program.program.timezone).value,
@@ -195,7 +197,7 @@ async def campaign_stats(
         applications=totals.applications,
         points_spent=totals.points,
         budget_points=budget,
-        budget_left=None if budget is None else max(budget - totals.points, 0),
+        budget_left=None if budget is None else max(budget - net, 0),
         usage_limit=definition.limits.total if definition.limits is not None else None,
         money_spent=format_amount(given, currency),
         revenue=format_amount(totals.revenue, currency),
@@ -207,4 +209,8 @@ async def campaign_stats(
             if budget_money is None
             else format_amount(max(budget_money - claimed, 0), currency)
         ),
+        points_given_back=back.points,
+        points_net=net,
+        money_given_back=format_amount(back.money, currency),
+        uses_given_back=back.uses,
     )

@@ -1,5 +1,5 @@
-"""Reading a member's challenges, badges and completions (the API's member, the console and
-the portal). Never writes."""
+"""Reading a member's challenges, badges and completions (the API's member, the console, the
+portal and ``patron members show``). Never writes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.challenges.models import ChallengeProgress, MemberBadge
 from patron.challenges.progress import week_of
-from patron.challenges.schemas import BadgeRead, ChallengeProgressRead, CompletionRead
+from patron.challenges.schemas import (
+    BadgeRead,
+    ChallengeProgressRead,
+    CompletionRead,
+    MemberDetail,
+)
+from patron.members.overview import MemberOverview
+from patron.members.schemas import Member
 from patron.programs import service as program_service
 from patron.programs.models import ProgramRecord
 from patron.programs.schemas import ActiveProgram
@@ -127,3 +134,29 @@ async def member_completions(session: AsyncSession, *, member_id: int) -> list[C
         for row in rows
         if row.completed_at is not None
     ]
+
+
+async def member_progress(
+    session: AsyncSession, member: Member, now: datetime
+) -> tuple[list[ChallengeProgressRead], list[BadgeRead]]:
+    """The member's challenges (progress as of ``now``) and badges, named in the member's
+    language (else the program's default): what ``GET /members/{id}`` and its
+    ``/challenges`` carry, and ``patron members show`` prints."""
+    active = await program_of(session, member.program_id)
+    if active is None:
+        return [], []
+    default = active.program.program.default_language.value
+    language = member.language.value if member.language is not None else default
+    challenges = await member_challenges(
+        session, active=active, member_id=member.id, now=now, language=language
+    )
+    badges = await member_badges(session, active=active, member_id=member.id, language=language)
+    return challenges, badges
+
+
+async def member_detail(
+    session: AsyncSession, member: MemberOverview, now: datetime
+) -> MemberDetail:
+    """The member (as the caller may see it) with its ``challenges`` and ``badges``."""
+    challenges, badges = await member_progress(session, member, now)
+    return MemberDetail(**dict(member), challenges=challenges, badges=badges)

@@ -194,6 +194,8 @@ def stats(
         + f"\n  points spent  {s.points_spent}\n"
         f"  budget left   {budget}\n"
         f"  money spent   {s.money_spent} {s.currency}\n"
+        f"  given back    {s.points_given_back} points, {s.money_given_back} {s.currency}, "
+        f"{s.uses_given_back} uses (returns)\n"
         f"  revenue       {s.revenue} {s.currency}"
     )
 

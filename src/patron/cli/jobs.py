@@ -8,24 +8,22 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.cli.options import DbOption, JsonOption, in_unit_of_work, print_json, run
+from patron.cli.options import (
+    DbOption,
+    JsonOption,
+    in_unit_of_work,
+    instant,
+    print_json,
+    run,
+)
 from patron.kit.db import Database
-from patron.kit.time import parse_instant, utcnow
+from patron.kit.time import utcnow
 from patron.ledger.verify import Breach
 from patron.ledger.verify import verify as verify_ledger
 from patron.worker.daily import DailyReport, run_daily_jobs
 
 app = typer.Typer(help="Scheduled jobs.", no_args_is_help=True)
 STEP_FAILED_EXIT = 3
-
-
-def _instant(value: str | None) -> datetime:
-    if value is None:
-        return utcnow()
-    try:
-        return parse_instant(value)
-    except ValueError as error:
-        raise typer.BadParameter(f"not an ISO 8601 time: {value!r}", param_hint="--now") from error
 
 
 @app.command("run")
@@ -43,7 +41,7 @@ def run_jobs(
     Each step runs in its own unit of work: a step that fails is reported (on stderr, and in
     `failures` with --json) with its reason, the other steps still run, and the command exits
     3."""
-    moment = _instant(now)
+    moment = instant(now)
 
     async def work() -> DailyReport:
         from patron.migrations import upgrade_schema

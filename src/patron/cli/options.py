@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron.audit import service as audit_service
 from patron.kit.db import Database
 from patron.kit.errors import PatronError
-from patron.kit.time import utcnow
+from patron.kit.time import parse_instant, utcnow
 
 T = TypeVar("T")
 
@@ -28,6 +29,16 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def instant(value: str | None, option: str = "--now") -> datetime:
+    """``value`` (an ISO 8601 time, UTC unless a zone is given) as a moment; None: now."""
+    if value is None:
+        return utcnow()
+    try:
+        return parse_instant(value)
+    except ValueError as error:
+        raise typer.BadParameter(f"not an ISO 8601 time: {value!r}", param_hint=option) from error
 
 
 @contextmanager

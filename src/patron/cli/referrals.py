@@ -73,7 +73,7 @@ def _review(
         active = await program_service.get_active_program(session, key=program)
         reviewed = await referral_service.review(
             session,
-            program_id=active.program_id,
+            active=active,
             referral_id=referral_id,
             approve=approve,
             now=utcnow(),
@@ -107,7 +107,8 @@ def reject(
     json_output: JsonOption = False,
     program: ProgramKey = "default",
 ) -> None:
-    """Reject a flagged referral: it is never paid."""
+    """Reject a flagged referral: it is never paid (one flagged after it was paid is clawed
+    back: its points and unused coupons are taken back)."""
     _review(db, program, referral_id, False, json_output)
 
 
@@ -135,5 +136,6 @@ def kpis(
         f"rewarded   {k.rewarded}\n"
         f"flagged    {k.flagged}\n"
         f"rejected   {k.rejected}\n"
-        f"cost       {k.cost_points} points, {per_member} per acquired member"
+        f"cost       {k.cost_points} points, {per_member} per acquired member\n"
+        f"taken back {k.clawed_back_points} points"
     )

@@ -7,24 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from patron.cli.options import DbOption, JsonOption, print_json, run
+from patron.cli.options import DbOption, JsonOption, instant, print_json, run
 from patron.kit.db import Database
-from patron.kit.time import parse_instant, utcnow
 from patron.programs import service as program_service
 
 if TYPE_CHECKING:
     from patron.segments.schemas import RfmOverview
 
 ProgramOption = Annotated[str, typer.Option("--program", help="The program's key.")]
-
-
-def _instant(value: str | None) -> datetime:
-    if value is None:
-        return utcnow()
-    try:
-        return parse_instant(value)
-    except ValueError as error:
-        raise typer.BadParameter(f"not an ISO 8601 time: {value!r}", param_hint="--now") from error
 
 
 async def _overview(url: str | None, key: str, refresh: bool, now: datetime) -> RfmOverview:
@@ -81,7 +71,7 @@ def rfm(
     """Print the RFM grid (members per recency and frequency score), the size of every
     segment and group. Computes the segments first when none are stored, or with --refresh
     (the refresh of `patron jobs run`, as of --now)."""
-    overview = run(_overview(db, program, refresh, _instant(now)))
+    overview = run(_overview(db, program, refresh, instant(now)))
     if json_output:
         print_json(overview.model_dump(mode="json", exclude={"page"}))
         return

@@ -148,6 +148,7 @@ _TOTALS = [
     ("points issued", "points_issued", False),
     ("of which by earn rules", "points_from_rules", False),
     ("of which by campaigns", "points_from_campaigns", False),
+    ("  on other triggers", "points_from_other_triggers", False),
     ("points expired", "points_expired", False),
     ("points pending at the end", "points_pending", False),
     ("points available at the end", "points_available", False),
@@ -209,13 +210,18 @@ def _campaigns_table(run_: ProgramRun) -> Table:
         table.add_column(name, justify="left" if name in ("campaign", "ran out") else "right")
     for item in run_.campaigns:
         ran_out = item.budget_exhausted_at
+        money_out = item.budget_money_exhausted_at
+        if ran_out is not None:
+            out = ran_out.date().isoformat()
+        else:
+            out = "-" if money_out is None else f"{money_out.date().isoformat()} (money)"
         table.add_row(
-            item.key,
+            item.key if item.trigger == "purchase" else f"{item.key} ({item.trigger})",
             f"{item.applications:,}",
             f"{item.participants:,}",
             f"{item.points_issued:,}",
             _optional(item.budget_left),
-            "-" if ran_out is None else ran_out.date().isoformat(),
+            out,
             f"{item.coupons_issued:,}",
             _money(item.wallet_credited, run_.currency),
             f"{item.messages:,}",

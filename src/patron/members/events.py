@@ -31,6 +31,15 @@ class MemberLoginRequested(DomainEvent):
     channel: str
 
 
+class MemberUnblocked(DomainEvent):
+    """A blocked member was unblocked (``POST /members/{id}/unblock`` or the console):
+    the cashback held while they were blocked is credited by ``campaigns.release_held_cashback``
+    (docs/campaigns.md, "The cashback wallet")."""
+
+    type = "members.unblocked"
+    member_id: int
+
+
 class MemberErased(DomainEvent):
     type = "members.erased"
     member_id: int

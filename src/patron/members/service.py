@@ -24,7 +24,7 @@ from patron.members.errors import (
     MemberNotFoundError,
     PhoneNotUniqueError,
 )
-from patron.members.events import MemberEnrolled, MemberUpdated
+from patron.members.events import MemberEnrolled, MemberUnblocked, MemberUpdated
 from patron.members.repository import MemberRepository
 
 REFERRAL_CODE_LENGTH = 8
@@ -361,14 +361,22 @@ async def block_member(
 
 
 async def unblock_member(session: AsyncSession, *, member_id: int, now: datetime) -> schemas.Member:
-    """Unblock a member (idempotent)."""
+    """Unblock a member (idempotent); lifting a block emits ``members.unblocked`` (the
+    cashback held meanwhile is then credited)."""
     repository = MemberRepository(session)
     member = await _require_changeable(repository, member_id)
     if member.status is not models.MemberStatus.ACTIVE:
+        # the cashback handler reads the status under this lock: a hold it writes is seen
+        # by the release that follows this unblock, or it reads the member unblocked
+        await ledger_service.lock_account_for_update(session, member.id)
+        was_blocked = member.status is models.MemberStatus.BLOCKED
         member.status = models.MemberStatus.ACTIVE
         member.blocked_reason = None
         member.updated_at = now
         await repository.flush()
+        if was_blocked:
+            event = MemberUnblocked(member_id=member.id)
+            await emit(session, event, program_id=member.program_id, occurred_at=now)
     return await _read(repository, member)
 
 

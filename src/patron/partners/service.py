@@ -39,11 +39,14 @@ from patron.partners.schemas import (
 from patron.programs.expiry import lot_timing
 from patron.programs.partner_settings import Partner, price_units
 from patron.programs.schemas import ActiveProgram
-from patron.purchases.errors import PurchaseNotFoundError
+from patron.purchases.abuse import check_purchase_velocity
+from patron.purchases.context import check_points_limit, check_total_limit
+from patron.purchases.errors import LimitExceededError, PurchaseNotFoundError
 from patron.purchases.models import Purchase
 from patron.purchases.repository import PurchaseRepository
 from patron.purchases.returns import record_return
 from patron.purchases.schemas import ReturnCreate, ReturnRead
+from patron.rewards.velocity import check_redemption_velocity
 
 CHANNEL = "partner"
 
@@ -118,6 +121,9 @@ async def report_purchase(
     amount = parse_amount(data.amount, currency, field="amount")
     if amount <= 0:
         raise InvalidInputError("the amount must be above 0", field="amount")
+    check_total_limit(active.program, currency, amount, field="amount")
+    points = earned_points(partner, amount, currency)
+    check_points_limit(active.program, points, field="amount")
     occurred_at = data.occurred_at or now
     if occurred_at > now:
         raise InvalidInputError("the purchase is in the future", field="occurred_at")
@@ -132,7 +138,9 @@ async def report_purchase(
                 field="external_id",
             )
         return _purchase_read(existing, partner.id, data.external_id), False
-    points = earned_points(partner, amount, currency)
+    await check_purchase_velocity(
+        session, active=active, member_id=member.id, external_id=external, now=now
+    )
     pending_until, expires_at = lot_timing(active.program, occurred_at)
     purchase = Purchase(
         program_id=active.program_id,
@@ -217,6 +225,7 @@ async def accept_payment(
     409 ``insufficient_points`` (nothing spent) when the member has fewer available."""
     partner = require_partner(active, partner_id)
     currency = currency_of(active, partner)
+    _check_payment_limit(active, data.points)
     member = await _member(session, active, data.member_external_id)
     key = LedgerSource.PARTNER_BURN.key(partner.id, data.external_id)
     found = await LedgerRepository(session).find_entry(key)
@@ -227,6 +236,7 @@ async def accept_payment(
                 field="external_id",
             )
         return _payment_read(found.id, found.created_at, partner.id, data, member.id), False
+    await check_redemption_velocity(session, active=active, member_id=member.id, now=now)
     entry = await ledger_service.debit(
         session,
         member_id=member.id,
@@ -253,6 +263,19 @@ async def accept_payment(
         occurred_at=now,
     )
     return _payment_read(entry.id, entry.created_at, partner.id, data, member.id), True
+
+
+def _check_payment_limit(active: ActiveProgram, points: int) -> None:
+    """Refuse a payment of more points than ``limits.max_points_per_purchase``: the most one
+    receipt may move, earned or spent (422 ``limit_exceeded``, field ``points``)."""
+    most = active.program.limits.max_points_per_purchase
+    if points > most:
+        raise LimitExceededError(
+            f"the payment spends {points} points, above the program's "
+            f"limits.max_points_per_purchase of {most}",
+            field="points",
+            params={"points": points, "limit": most},
+        )
 
 
 def _payment_read(

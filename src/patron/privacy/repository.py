@@ -51,7 +51,7 @@ from patron.segments.models import MemberSegment
 from patron.support.models import GoodwillCredit, Ticket, TicketEvent, TicketMessage
 from patron.support.states import AuthorKind
 from patron.tiers.models import TierChange
-from patron.wallet.models import Wallet, WalletEntry
+from patron.wallet.models import Wallet, WalletEntry, WalletHold
 
 Row = dict[str, Any]
 
@@ -88,6 +88,7 @@ MEMBER_SECTIONS: dict[str, Table] = {
     "fingerprints": MemberFingerprint.__table__,  # type: ignore[dict-item]
     "wallets": Wallet.__table__,  # type: ignore[dict-item]
     "wallet_entries": WalletEntry.__table__,  # type: ignore[dict-item]
+    "wallet_holds": WalletHold.__table__,  # type: ignore[dict-item]
     "flags": MemberFlag.__table__,  # type: ignore[dict-item]
     "raffle_entries": RaffleEntry.__table__,  # type: ignore[dict-item]
     "challenge_progress": ChallengeProgress.__table__,  # type: ignore[dict-item]

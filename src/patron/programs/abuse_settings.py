@@ -14,13 +14,17 @@ PerHour = Annotated[int, WHOLE, Field(gt=0, le=1_000_000, strict=True)]
 
 
 class ReturnCycles(Strict):
-    """A member with at least ``returns`` full returns of purchases that earned points, made
-    within the last ``days`` days, is flagged (``members.flagged``, reason ``return_cycles``);
-    ``block: true`` also blocks them. A flag never changes a balance."""
+    """A member with at least ``returns`` returns of purchases that earned points, made
+    within the last ``days`` days, each leaving at least ``min_returned_percent`` % of its
+    purchase's total refunded (100, the default: only full returns count), is flagged
+    (``members.flagged``, reason ``return_cycles``, or ``partial_return_cycles`` when a
+    partial return counted); ``block: true`` also blocks them. A flag never changes a
+    balance."""
 
     returns: Annotated[int, WHOLE, Field(ge=2, le=1_000, strict=True)] = 3
     days: Annotated[int, WHOLE, Field(ge=1, le=366, strict=True)] = 30
     block: bool = False
+    min_returned_percent: Annotated[int, WHOLE, Field(ge=1, le=100, strict=True)] = 100
 
 
 class Abuse(Strict):

@@ -6,18 +6,22 @@
   locked, so concurrent purchases of one member count each other (on PostgreSQL the lock waits
   for the other's commit, and the count, a new statement, sees its row). A retry of a purchase
   recorded before is never refused: it adds no row and is answered as before.
-- :func:`detect_return_cycles`: after a return that leaves a purchase that earned points fully
-  refunded, the member's full returns within ``abuse.return_cycles.days`` are counted; at
-  ``returns`` or more the member is flagged (:mod:`patron.members.flags`, reason
-  ``return_cycles``), and blocked when the program says so. The return itself is recorded
-  as always: the flag changes no balance.
+- :func:`detect_return_cycles`: after a return that leaves a purchase that earned points
+  refunded to at least ``abuse.return_cycles.min_returned_percent`` % of its total (100, the
+  default: fully refunded), the member's purchases so refunded with a return within
+  ``abuse.return_cycles.days`` are counted; at ``returns`` or more the member is flagged
+  (:mod:`patron.members.flags`, reason ``return_cycles``, or ``partial_return_cycles`` when
+  one of them is not fully refunded; ``details``: ``full_returns``, ``partial_returns``,
+  ``days``, ``threshold``, ``min_returned_percent``), and blocked when the program says so.
+  The return itself is recorded as always: the flag changes no balance. The share compares
+  integers (``refunded x 100 >= total x percent``), exact on both databases.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Numeric, case, cast, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.members.errors import VelocityExceededError
@@ -27,6 +31,8 @@ from patron.purchases.models import Purchase, PurchaseReturn
 
 HOUR = timedelta(hours=1)
 RETURN_CYCLES = "return_cycles"
+PARTIAL_RETURN_CYCLES = "partial_return_cycles"
+_EXACT = Numeric(40, 0)  # refunded x 100 may pass a BIGINT
 
 
 async def check_purchase_velocity(
@@ -66,29 +72,44 @@ async def detect_return_cycles(
     cycles = active.program.abuse.return_cycles
     if cycles is None or purchase.member_id is None:
         return
-    if purchase.points_earned <= 0 or purchase.refunded < purchase.total:
+    percent = cycles.min_returned_percent
+    if purchase.points_earned <= 0 or purchase.refunded * 100 < purchase.total * percent:
         return
     since = now - timedelta(days=cycles.days)
     returned_lately = exists().where(
         PurchaseReturn.purchase_id == Purchase.id, PurchaseReturn.created_at > since
     )
-    full = await session.scalar(
-        select(func.count()).where(
-            Purchase.member_id == purchase.member_id,
-            Purchase.points_earned > 0,
-            Purchase.refunded >= Purchase.total,
-            returned_lately,
+    enough = cast(Purchase.refunded, _EXACT) * 100 >= cast(Purchase.total, _EXACT) * percent
+    full = Purchase.refunded >= Purchase.total
+    row = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((full, 1), else_=0)), 0),
+            ).where(
+                Purchase.member_id == purchase.member_id,
+                Purchase.points_earned > 0,
+                enough,
+                returned_lately,
+            )
         )
-    )
-    count = int(full or 0)
+    ).one()
+    count, full_returns = int(row[0] or 0), int(row[1] or 0)
     if count < cycles.returns:
         return
+    partial = count - full_returns
     await flag_member(
         session,
         program_id=active.program_id,
         member_id=purchase.member_id,
-        reason=RETURN_CYCLES,
-        details={"full_returns": count, "days": cycles.days, "threshold": cycles.returns},
+        reason=PARTIAL_RETURN_CYCLES if partial else RETURN_CYCLES,
+        details={
+            "full_returns": full_returns,
+            "partial_returns": partial,
+            "days": cycles.days,
+            "threshold": cycles.returns,
+            "min_returned_percent": percent,
+        },
         block=cycles.block,
         now=now,
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.kit.money import format_amount, parse_amount
+from patron.kit.money import exponent, format_amount, parse_amount
 from patron.programs.schema import Program
 from patron.purchases.errors import (
     CurrencyMismatchError,
@@ -104,14 +105,16 @@ def check_total(currency: str, lines: Sequence[LineContext], total: int, shippin
         )
 
 
-def check_total_limit(program: Program, currency: str, total: int) -> None:
-    """Refuse a total above the program's ``limits.max_purchase_total``."""
-    most = program.minor(program.limits.max_purchase_total)
+def check_total_limit(program: Program, currency: str, total: int, *, field: str = "total") -> None:
+    """Refuse a total above the program's ``limits.max_purchase_total``: its figure read in
+    ``currency`` (a partner's may not be the program's), rounded down to a minor unit."""
+    scaled = program.limits.max_purchase_total.scaleb(exponent(currency))
+    most = int(scaled.to_integral_value(rounding=ROUND_FLOOR))
     if total > most:
         raise LimitExceededError(
             f"the total {format_amount(total, currency)} is above the program's "
             f"limits.max_purchase_total of {format_amount(most, currency)}",
-            field="total",
+            field=field,
             params={
                 "total": format_amount(total, currency),
                 "limit": format_amount(most, currency),
@@ -120,14 +123,14 @@ def check_total_limit(program: Program, currency: str, total: int) -> None:
         )
 
 
-def check_points_limit(program: Program, points: int) -> None:
+def check_points_limit(program: Program, points: int, *, field: str = "lines") -> None:
     """Refuse a purchase that would earn more than ``limits.max_points_per_purchase``."""
     most = program.limits.max_points_per_purchase
     if points > most:
         raise LimitExceededError(
             f"the purchase would earn {points} points, above the program's "
             f"limits.max_points_per_purchase of {most}",
-            field="lines",
+            field=field,
             params={"points": points, "limit": most},
         )
 

@@ -27,6 +27,10 @@ A return also takes back, in its unit of work, the raffle entries its kept amoun
 earns (until the raffle is drawn) and, when it refunds the whole purchase, the coupons an
 instant prize gave for it (:mod:`patron.campaigns.prize_returns`).
 
+Each campaign that applied to the purchase gets back its share of the points and cashback
+taken back, and its use once the goods are wholly refunded
+(:func:`patron.campaigns.give_back.give_back_returned`), in the return's unit of work.
+
 A new return emits ``purchases.returned`` and, when it took points back, ``ledger.debited``
 (kind ``reverse``), in its unit of work; a retry emits nothing.
 """
@@ -38,6 +42,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns import prize_returns
+from patron.campaigns.give_back import give_back_returned
 from patron.kit.errors import IdempotencyConflictError
 from patron.kit.money import parse_amount
 from patron.kit.outbox import DomainEvent, emit_many
@@ -198,6 +203,8 @@ async def record_return(
             session, active=active, purchase=purchase, refunded=purchase.refunded + amount, now=now
         )
     await repository.record_return(purchase, lines, record, returned)
+    if purchase.member_id is not None:
+        await give_back_returned(session, purchase=purchase)
     await _emit(session, active, record, entry)
     await detect_return_cycles(session, active=active, purchase=purchase, now=now)
     return return_read(record, purchase.currency), True

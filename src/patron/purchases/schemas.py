@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Self
 
@@ -338,12 +339,15 @@ class PurchaseBatchCreate(Strict):
 
     @model_validator(mode="after")
     def _lines_per_batch(self) -> Self:
-        lines = sum(len(purchase.lines) for purchase in self.purchases)
-        if lines > MOST_LINES_PER_BATCH:
-            raise ValueError(
-                f"a batch has at most {MOST_LINES_PER_BATCH} lines in all, not {lines}"
-            )
+        check_lines_per_batch(self.purchases)
         return self
+
+
+def check_lines_per_batch(purchases: Sequence[PurchaseCreate]) -> None:
+    """A batch's lines together are at most :data:`MOST_LINES_PER_BATCH`."""
+    lines = sum(len(purchase.lines) for purchase in purchases)
+    if lines > MOST_LINES_PER_BATCH:
+        raise ValueError(f"a batch has at most {MOST_LINES_PER_BATCH} lines in all, not {lines}")
 
 
 class BatchError(BaseModel):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import Field
+
 from patron.kit.outbox import DomainEvent
 
 
@@ -28,6 +30,9 @@ class ReferralFlagged(DomainEvent):
     member_id: int
     referrer_id: int
     flags: list[str]
+    # the referral was already paid when the check failed (a fingerprint given with a later
+    # purchase): held for review, its reward taken back if an admin rejects it
+    paid: bool = False
 
 
 class ReferralQualified(DomainEvent):
@@ -57,9 +62,12 @@ class ReferralRewarded(DomainEvent):
 
 
 class ReferralClawedBack(DomainEvent):
-    """A rewarded referral's qualifying purchase was returned below the minimum: the points
-    each side got from it were taken back (``referrer_points``, ``referee_points``: what was
-    taken), once."""
+    """A paid referral was taken back, once: its qualifying purchase was returned below the
+    minimum (``reason`` ``returned``), or an admin rejected it after a self-referral was found
+    once it was paid (``rejected``). ``referrer_points``, ``referee_points``: the points taken
+    from each side; ``coupons_voided``: its unused coupons, cancelled; ``coupons_used``: those
+    already used, which cannot be taken back; ``clawed_back_points``: the points taken plus
+    the points price of the coupons voided (the KPIs count it as given back)."""
 
     type = "referrals.clawed_back"
     referral_id: int
@@ -68,3 +76,7 @@ class ReferralClawedBack(DomainEvent):
     purchase_id: int | None
     referrer_points: int
     referee_points: int
+    reason: str = "returned"
+    clawed_back_points: int = 0
+    coupons_voided: list[str] = Field(default_factory=list)
+    coupons_used: list[str] = Field(default_factory=list)

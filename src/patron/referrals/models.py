@@ -64,6 +64,10 @@ class Referral(Base):
     review: Mapped[str | None] = mapped_column(String(16), default=None)
     # the points were taken back: the purchase was returned after the reward (migration 0031)
     clawed_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # what the clawback took back: points reversed plus the points price of the coupons voided
+    # (the KPIs count it as given back), and each coupon's outcome (migration 0033)
+    clawed_back_points: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    clawback_coupons: Mapped[list[dict[str, str]] | None] = mapped_column(JsonType, default=None)
 
 
 class MemberFingerprint(Base):

@@ -50,12 +50,14 @@ class ReferralRepository:
         return await self.session.scalar(query)
 
     async def open_of_member(self, member_id: int) -> list[Referral]:
-        """The member's ``pending`` and ``qualified`` referrals, as either side, locked."""
+        """The member's ``pending``, ``qualified`` and ``rewarded`` referrals, as either side,
+        locked."""
+        checked = [ReferralStatus.PENDING, ReferralStatus.QUALIFIED, ReferralStatus.REWARDED]
         query = (
             select(Referral)
             .where(
                 or_(Referral.referee_id == member_id, Referral.referrer_id == member_id),
-                Referral.status.in_([ReferralStatus.PENDING, ReferralStatus.QUALIFIED]),
+                Referral.status.in_(checked),
             )
             .order_by(Referral.id)
             .with_for_update()
@@ -220,17 +222,19 @@ class ReferralRepository:
             query = query.where(ReferralVisit.member_id == member_id)
         return int(await self.session.scalar(query) or 0)
 
-    async def totals(self, program_id: int) -> tuple[int, int]:
-        """Referrals that ever qualified, and the cost of those rewarded."""
+    async def totals(self, program_id: int) -> tuple[int, int, int]:
+        """Referrals that ever qualified, the cost of those rewarded, and what clawbacks took
+        back of it."""
         row = (
             await self.session.execute(
                 select(
                     func.count(Referral.qualified_at),
                     func.coalesce(func.sum(Referral.cost_points), 0),
+                    func.coalesce(func.sum(Referral.clawed_back_points), 0),
                 ).where(Referral.program_id == program_id)
             )
         ).one()
-        return int(row[0]), int(row[1])
+        return int(row[0]), int(row[1]), int(row[2])
 
     async def referrer_points(self, referrer_id: int) -> int:
         total = await self.session.scalar(

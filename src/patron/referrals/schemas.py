@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from patron.kit.pages import Page
 from patron.members.schemas import MemberCreate
@@ -31,6 +31,17 @@ class EnrolmentReferral(BaseModel):
     payment_fingerprint: Fingerprint | None = None
 
 
+class ClawbackCoupon(BaseModel):
+    """A coupon a clawed back referral gave: ``outcome`` ``voided`` (unused: cancelled),
+    ``used`` (already used: cannot be taken back), ``expired`` or ``cancelled`` (before)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    side: str
+    outcome: str
+
+
 class Referral(BaseModel):
     model_config = ConfigDict(frozen=True, from_attributes=True)
 
@@ -52,8 +63,18 @@ class Referral(BaseModel):
     reviewed_at: datetime | None
     review: str | None
     clawed_back_at: datetime | None = None
-    """When the points were taken back (the qualifying purchase was returned after the
-    reward)."""
+    """When the reward was taken back (the qualifying purchase was returned after the
+    reward, or an admin rejected the referral flagged after it was paid)."""
+    clawed_back_points: int = 0
+    """What the clawback took back: the points reversed plus the points price of the coupons
+    voided."""
+    clawback_coupons: list[ClawbackCoupon] = []
+    """Each coupon the referral gave and what the clawback did with it."""
+
+    @field_validator("clawback_coupons", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: object) -> object:
+        return [] if value is None else value
 
 
 class ReferralPage(Page[Referral]):
@@ -88,8 +109,10 @@ class ReferralKpis(BaseModel):
     made (every invited friend who enrolled with a code); ``qualified``: those whose
     qualifying purchase was made (rewarded included); ``rewarded``: both sides paid;
     ``flagged``: held for review now; ``rejected``; ``cost_points``: points given plus the
-    points price of the coupons given, both sides; ``cost_per_acquired_member``:
-    ``cost_points`` over ``rewarded``, rounded down (``None`` before the first)."""
+    points price of the coupons given, both sides, less what clawbacks took back
+    (``clawed_back_points``: points reversed plus the points price of coupons voided);
+    ``cost_per_acquired_member``: ``cost_points`` over ``rewarded``, rounded down (``None``
+    before the first)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -103,6 +126,7 @@ class ReferralKpis(BaseModel):
     cost_points: int
     cost_per_acquired_member: int | None
     invited: int = 0
+    clawed_back_points: int = 0
 
 
 class Enrolment(MemberCreate):

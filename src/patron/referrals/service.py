@@ -11,7 +11,8 @@ which is then held for an admin's review and never paid until approved):
 * ``self_referral``: the referee is the referrer, or has the referrer's email, phone, or a
   device or payment fingerprint the referrer gave (at enrolment or with a purchase; a
   purchase's fingerprints are checked by :func:`check_purchase_fingerprints`, and flag an
-  open referral then);
+  open referral then, or a paid one, which is then held for review: an admin who rejects it
+  takes its reward back, :mod:`patron.referrals.clawback`);
 * ``velocity``: the referrer already made ``referrals.max_per_day`` referrals in the last 24
   hours;
 * ``referee_not_new``: the enrolment was a replay of an existing member's, another member has
@@ -33,6 +34,8 @@ from patron.members.models import Member
 from patron.programs.referral_settings import Referrals
 from patron.programs.schemas import ActiveProgram
 from patron.referrals import schemas
+from patron.referrals.clawback import REJECTED as CLAWBACK_REJECTED
+from patron.referrals.clawback import claw_back
 from patron.referrals.errors import (
     ReferralCodeUnknownError,
     ReferralNotFlaggedError,
@@ -116,10 +119,12 @@ async def check_purchase_fingerprints(
     now: datetime,
 ) -> list[int]:
     """Store the fingerprints a purchase of the member was made with (hashed, idempotent),
-    then flag ``self_referral`` each open referral of the member (``pending`` or
-    ``qualified``, as referee or referrer, not approved by an admin) whose two sides now
-    share a device or payment fingerprint: it is held for review (event
-    ``referrals.flagged``). The ids of the referrals flagged now."""
+    then flag ``self_referral`` each referral of the member (as referee or referrer) that is
+    open (``pending`` or ``qualified``) or already paid (``rewarded``), not approved by an
+    admin, whose two sides now share a device or payment fingerprint: it is held for review
+    (event ``referrals.flagged``, ``paid`` for one already rewarded: its reward stays until
+    an admin decides, and a rejection takes it back). The ids of the referrals flagged
+    now."""
     repository = ReferralRepository(session)
     await repository.add_fingerprints(active.program_id, member_id, fingerprints(data), now)
     flagged: list[int] = []
@@ -140,6 +145,7 @@ async def check_purchase_fingerprints(
             member_id=referral.referee_id,
             referrer_id=referral.referrer_id,
             flags=list(referral.flags),
+            paid=referral.rewarded_at is not None,
         )
         await emit(session, event, program_id=active.program_id, occurred_at=now)
         flagged.append(referral.id)
@@ -230,11 +236,15 @@ async def attach(
 
 
 async def review(
-    session: AsyncSession, *, program_id: int, referral_id: int, approve: bool, now: datetime
+    session: AsyncSession, *, active: ActiveProgram, referral_id: int, approve: bool, now: datetime
 ) -> schemas.Referral:
     """An admin's decision on a flagged referral: approved, it goes on as ``pending`` (the
     daily job qualifies and pays it like any other, and checks it no more); rejected, it is
-    never paid. A referral that is not flagged is ``referral_not_flagged``."""
+    never paid. A referral flagged after it was paid goes back to ``rewarded`` when approved,
+    and rejected it is clawed back (its points and unused coupons taken back,
+    :mod:`patron.referrals.clawback`). A referral that is not flagged is
+    ``referral_not_flagged``."""
+    program_id = active.program_id
     repository = ReferralRepository(session)
     referral = await repository.get(referral_id, lock=True)
     if referral is None or referral.program_id != program_id:
@@ -245,16 +255,23 @@ async def review(
             field="referral_id",
         )
     before = {"status": referral.status.value, "flags": list(referral.flags)}
-    referral.status = ReferralStatus.PENDING if approve else ReferralStatus.REJECTED
+    paid = referral.rewarded_at is not None
+    if approve:
+        referral.status = ReferralStatus.REWARDED if paid else ReferralStatus.PENDING
+    else:
+        referral.status = ReferralStatus.REJECTED
     referral.review = APPROVED if approve else REJECTED
     referral.reviewed_at = now
     await session.flush()
+    if paid and not approve:
+        await claw_back(
+            session, active=active, referral_id=referral_id, now=now, reason=CLAWBACK_REJECTED
+        )
+    after: dict[str, object] = {"status": referral.status.value, "review": referral.review}
+    if paid and not approve:
+        after["clawed_back_points"] = referral.clawed_back_points
     audit_service.note(
-        session,
-        target=f"referral:{referral_id}",
-        before=before,
-        after={"status": referral.status.value, "review": referral.review},
-        changed=True,
+        session, target=f"referral:{referral_id}", before=before, after=after, changed=True
     )
     return schemas.Referral.model_validate(referral)
 
@@ -279,7 +296,8 @@ async def list_referrals(
 async def kpis(session: AsyncSession, *, program_id: int) -> schemas.ReferralKpis:
     repository = ReferralRepository(session)
     counts = await repository.counts(program_id)
-    qualified, cost = await repository.totals(program_id)
+    qualified, given, clawed_back = await repository.totals(program_id)
+    cost = given - clawed_back
     enrolled = sum(counts.values())
     rewarded = counts.get(ReferralStatus.REWARDED, 0)
     return schemas.ReferralKpis(
@@ -293,6 +311,7 @@ async def kpis(session: AsyncSession, *, program_id: int) -> schemas.ReferralKpi
         cost_points=cost,
         cost_per_acquired_member=cost // rewarded if rewarded else None,
         invited=await repository.visits(program_id),
+        clawed_back_points=clawed_back,
     )
 
 

@@ -20,6 +20,7 @@ from patron.kit.outbox import emit
 from patron.programs.schema import Reward
 from patron.programs.schemas import ActiveProgram
 from patron.rewards.events import RewardsGranted
+from patron.rewards.models import CouponStatus
 from patron.rewards.redeem import insert_coupon
 from patron.rewards.repository import RewardRepository
 
@@ -62,3 +63,36 @@ async def grant_reward(
     )
     await emit(session, granted, program_id=active.program_id, occurred_at=now)
     return coupon
+
+
+USED = "used"
+VOIDED = "voided"
+EXPIRED = "expired"
+CANCELLED = "cancelled"
+
+
+async def void_grant(
+    session: AsyncSession, *, active: ActiveProgram, idempotency_key: str, now: datetime
+) -> tuple[str, str] | None:
+    """Take back the coupon granted under ``idempotency_key``: ``(code, outcome)``, ``None``
+    when none was granted. An unused, unexpired coupon is cancelled (outcome ``voided``; its
+    stock is given back, and nothing is refunded: a granted coupon cost the member no points);
+    one already used cannot be taken back (``used``), nor need one expired or cancelled
+    before (``expired``, ``cancelled``). Idempotent: run again it finds the coupon cancelled
+    and answers ``cancelled``."""
+    repository = RewardRepository(session)
+    found = await repository.by_idempotency_key(idempotency_key)
+    if found is None:
+        return None
+    if await repository.cancel(found.code, now=now) is not None:
+        reward = active.program.reward(found.reward_code)
+        if reward is not None and reward.stock is not None:
+            await repository.return_stock(found.program_id, found.reward_code)
+        return str(found.code), VOIDED
+    again = await repository.by_idempotency_key(idempotency_key)
+    status = again.status if again is not None else found.status
+    if status == CouponStatus.CONSUMED:
+        return str(found.code), USED
+    if status == CouponStatus.CANCELLED:
+        return str(found.code), CANCELLED
+    return str(found.code), EXPIRED

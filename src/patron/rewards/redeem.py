@@ -10,7 +10,8 @@ Order of work (so that a refusal changes nothing and concurrent redemptions are 
    (``reward_not_found``), member's tier at least ``min_tier`` (``tier_required``, 403),
    member in the reward's ``audience`` (``reward_not_eligible``, 403: the closed club).
    fewer redemptions in the last hour than ``abuse.max_redemptions_per_hour``
-   (``velocity_exceeded``, 429; redemptions that spent points are counted).
+   (``velocity_exceeded``, 429; redemptions that spent points and payments with points at
+   partners are counted: :mod:`patron.rewards.velocity`).
 4. Inside a savepoint: take one from stock (``out_of_stock``), insert the coupon (a new code
    is drawn on the rare collision; ``valid_until`` is ``now`` + ``valid_days`` × 24 h, or
    none), debit ``cost_points`` with kind ``redeem`` refusing a shortfall
@@ -25,10 +26,10 @@ lock at all.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,7 +42,6 @@ from patron.ledger.events import LedgerDebited
 from patron.ledger.kinds import EntryKind, ShortfallPolicy
 from patron.ledger.repository import lock_account_for_update
 from patron.members import service as member_service
-from patron.members.errors import VelocityExceededError
 from patron.members.facts import member_facts
 from patron.programs.schema import Reward
 from patron.programs.schemas import ActiveProgram
@@ -53,9 +53,10 @@ from patron.rewards.errors import (
     TierRequiredError,
 )
 from patron.rewards.events import RewardsRedeemed
-from patron.rewards.models import Coupon, CouponStatus
+from patron.rewards.models import CouponStatus
 from patron.rewards.repository import RewardRepository, coupon_view
 from patron.rewards.schemas import Redemption
+from patron.rewards.velocity import check_redemption_velocity
 from patron.rules.vocabulary.audience import check_audience
 
 COUPON_CODE_LENGTH = 10
@@ -101,7 +102,7 @@ async def redeem(
     if existing is not None:
         return await _replay(session, existing, member_id, reward_code, now)
     reward = await _checked_reward(session, active, member_id, reward_code)
-    await _check_velocity(session, active, member_id, now)
+    await check_redemption_velocity(session, active=active, member_id=member_id, now=now)
     try:
         async with session.begin_nested():
             coupon = await _issue(session, repository, active, member_id, reward, key, now)
@@ -142,30 +143,6 @@ async def _replay(
         balance_after=balance.available,
         replayed=True,
     )
-
-
-async def _check_velocity(
-    session: AsyncSession, active: ActiveProgram, member_id: int, now: datetime
-) -> None:
-    """429 ``velocity_exceeded`` when the member already made ``abuse.max_redemptions_per_hour``
-    redemptions that spent points in the last 60 minutes (the account is locked, so concurrent
-    redemptions count each other; a replayed key was answered before this)."""
-    limit = active.program.abuse.max_redemptions_per_hour
-    if limit is None:
-        return
-    recent = select(Coupon.id).where(
-        Coupon.member_id == member_id,
-        Coupon.issued_at > now - timedelta(hours=1),
-        Coupon.redeem_entry_id.is_not(None),
-    )
-    counted = await session.scalar(select(func.count()).select_from(recent.limit(limit).subquery()))
-    if int(counted or 0) >= limit:
-        raise VelocityExceededError(
-            f"the member made {limit} redemptions in the last hour, the most the program allows "
-            "(abuse.max_redemptions_per_hour)",
-            field="abuse.max_redemptions_per_hour",
-            params={"limit": limit},
-        )
 
 
 async def _checked_reward(

@@ -90,3 +90,14 @@ def point_series(purchases: pl.DataFrame, ends_us: list[int]) -> PointSeries:
         available=active_sum - expired_sum,
         expiring_later=int(points[later].sum()),
     )
+
+
+def added(first: PointSeries, second: PointSeries) -> PointSeries:
+    """The two series of the same months, added (purchases' lots and campaign credits)."""
+    return PointSeries(
+        issued=first.issued + second.issued,
+        expired=first.expired + second.expired,
+        pending=first.pending + second.pending,
+        available=first.available + second.available,
+        expiring_later=first.expiring_later + second.expiring_later,
+    )

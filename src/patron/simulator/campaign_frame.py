@@ -8,7 +8,8 @@ prize by probability, whether the purchase wins the draw
 Which campaigns are projected: those a purchase triggers, written to run (``active`` or
 ``scheduled``), whose audience reads the tier only (no segments, flags or early access: a
 history holds none of them), and, for a prize by probability, whose seed is known (the
-database's committed seed). The others are listed with the reason (:func:`plan`).
+database's committed seed). The others are listed with the reason (:func:`plan`); the
+campaigns on other triggers are :mod:`.trigger_projection`'s.
 """
 
 from __future__ import annotations
@@ -64,9 +65,8 @@ def plan(program: Program, seeds: Mapping[str, str] | None) -> CampaignPlan:
         if campaign.status not in _RUNS:
             continue  # never runs: nothing to project, nothing missing
         if campaign.trigger is not Trigger.PURCHASE:
-            why = f"trigger {trigger}: the simulator replays purchases only"
-            skipped.append(NotProjected(campaign.key, trigger, why))
-        elif is_gated(campaign):
+            continue  # other triggers: patron.simulator.trigger_projection
+        if is_gated(campaign):
             why = "audience by segments or flags, or early access: a history holds neither"
             skipped.append(NotProjected(campaign.key, trigger, why))
         elif (
@@ -101,6 +101,10 @@ class CampaignFacts:
     at: np.ndarray
     total: np.ndarray
     paid: np.ndarray
+    # the cashback (minor units) of campaigns with a money budget, per purchase (else None),
+    # and the budgets: claimed with the points in the ordered pass
+    cost: tuple[np.ndarray | None, ...] = ()
+    money_budgets: tuple[int | None, ...] = ()
 
     def admitted(self, tiers: np.ndarray) -> np.ndarray:
         """``candidate`` with the tier of each purchase (``tiers``: object array of tier
@@ -209,6 +213,8 @@ def campaign_facts(
     candidate = np.zeros((count, len(campaigns)), dtype=bool)
     amounts = np.zeros((count, len(campaigns)), dtype=np.int64)
     external = frame["external_id"].to_list() if "external_id" in frame.columns else []
+    paid = (purchases["total"] - purchases["shipping"]).to_numpy().astype(np.int64)
+    money_budgets = tuple(money_budget(program, campaign) for campaign in campaigns)
     for c, campaign in enumerate(campaigns):
         candidate[:, c] = scored[f"live_{c}"].to_numpy()
         amounts[:, c] = scored[f"points_{c}"].to_numpy()
@@ -231,5 +237,36 @@ def campaign_facts(
         member=purchases[MEMBER].cast(pl.String).to_numpy(),  # history keys: text; db: ids
         at=at,
         total=purchases["total"].to_numpy().astype(np.int64),
-        paid=(purchases["total"] - purchases["shipping"]).to_numpy().astype(np.int64),
+        paid=paid,
+        cost=tuple(
+            cashback(program, campaign, paid) if budget is not None else None
+            for campaign, budget in zip(campaigns, money_budgets, strict=True)
+        ),
+        money_budgets=money_budgets,
     )
+
+
+def money_budget(program: Program, campaign: Campaign) -> int | None:
+    """The campaign's money budget in minor units, or ``None``."""
+    budget = campaign.budget
+    if budget is None or budget.money is None:
+        return None
+    return program.minor(budget.money)
+
+
+def cashback(program: Program, campaign: Campaign, paid: np.ndarray) -> np.ndarray:
+    """What the campaign's ``credit_wallet`` effects credit to purchases that paid ``paid``
+    (total less shipping; the history holds no wallet payments), in minor units: the
+    arithmetic of :meth:`patron.rules.vocabulary.effects.CreditWallet.cashback` on a column."""
+    credited = np.zeros(len(paid), dtype=np.int64)
+    for item in campaign.deferred:
+        effect = item.credit_wallet
+        if effect is None:
+            continue
+        if effect.percent is None:
+            assert effect.amount is not None
+            credited += program.minor(effect.amount)
+        else:
+            hundredths_of_bp = int(effect.percent * 10_000)  # exact: at most 4 decimal places
+            credited += np.maximum(paid, 0) * hundredths_of_bp // 1_000_000
+    return credited

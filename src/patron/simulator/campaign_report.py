@@ -12,28 +12,11 @@ import numpy as np
 from patron.programs.schema import Program
 from patron.rules.campaigns import campaign_effect
 from patron.rules.vocabulary import Campaign
-from patron.simulator.campaign_frame import CampaignFacts, CampaignPlan
+from patron.simulator.campaign_frame import CampaignFacts, CampaignPlan, cashback, money_budget
 from patron.simulator.campaigns import CampaignRun
 from patron.simulator.schemas import CampaignReport, NotProjectedReport
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _wallet(program: Program, campaign: Campaign, paid: np.ndarray) -> int:
-    """Wallet money the campaign's ``credit_wallet`` effects credit to purchases that paid
-    ``paid`` (total less shipping; the history holds no wallet payments)."""
-    credited = 0
-    for item in campaign.deferred:
-        effect = item.credit_wallet
-        if effect is None:
-            continue
-        if effect.percent is None:
-            assert effect.amount is not None
-            credited += program.minor(effect.amount) * len(paid)
-        else:
-            hundredths_of_bp = int(effect.percent * 10_000)  # as CreditWallet.cashback
-            credited += int((np.maximum(paid, 0) * hundredths_of_bp // 1_000_000).sum())
-    return credited
 
 
 def _entries(program: Program, campaign: Campaign, total: np.ndarray) -> int | None:
@@ -64,10 +47,14 @@ def campaign_reports(
             members = len(set(facts.member[applied].tolist()))
             paid, total = facts.paid[applied], facts.total[applied]
             exhausted = _moment(run.exhausted_at[column])
+            money_exhausted = (
+                _moment(run.money_exhausted_at[column]) if run.money_exhausted_at else None
+            )
             ordered = run.ordered
         else:  # no member purchase in the history
             applied = np.zeros(0, dtype=bool)
             points, members, exhausted, ordered = 0, 0, None, False
+            money_exhausted = None
             paid = total = np.zeros(0, dtype=np.int64)
         count = int(applied.sum())
         budget = campaign.budget.points if campaign.budget is not None else None
@@ -89,10 +76,12 @@ def campaign_reports(
                 budget_left=budget - points if budget is not None else None,
                 budget_exhausted_at=exhausted,
                 coupons_issued=count * sum(1 for d in campaign.deferred if d.issue_reward),
-                wallet_credited=_wallet(program, campaign, paid),
+                wallet_credited=int(cashback(program, campaign, paid).sum()),
                 messages=count * sum(1 for d in campaign.deferred if d.send_message),
                 prizes_won=count if campaign.prize is not None else None,
                 raffle_entries=_entries(program, campaign, total),
+                budget_money=money_budget(program, campaign),
+                budget_money_exhausted_at=money_exhausted,
             )
         )
     return reports, skipped

@@ -51,12 +51,14 @@ def needs_order(campaigns: tuple[Campaign, ...]) -> bool:
 class CampaignRun:
     """``applied[i][c]``: campaign ``c`` applied to purchase ``i``; ``points[i]``: what the
     campaigns added to it; ``exhausted_at[c]``: the time (microseconds) of the first purchase
-    the campaign's budget refused, or ``None``; ``ordered``: whether the ordered pass ran."""
+    the campaign's points budget refused, or ``None`` (``money_exhausted_at[c]``: its money
+    budget); ``ordered``: whether the ordered pass ran."""
 
     applied: np.ndarray
     points: np.ndarray
     exhausted_at: tuple[int | None, ...]
     ordered: bool
+    money_exhausted_at: tuple[int | None, ...] = ()
 
 
 def _stack(
@@ -93,26 +95,54 @@ class _Counters:
     def __init__(self, count: int) -> None:
         self.uses = [0] * count
         self.spent = [0] * count
+        self.money = [0] * count
         self.draws = [0] * count
         self.usage: dict[tuple[str, int, str], int] = defaultdict(int)
         self.exhausted: list[int | None] = [None] * count
+        self.money_exhausted: list[int | None] = [None] * count
         # select's answers by (qualifying columns, points of the best_of ones)
         self.selections: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[int, ...]] = {}
 
 
-def _refusal(campaign: Campaign, column: int, points: int, counters: _Counters) -> str | None:
-    """Why the global limit or the budget refuses the claim, or ``None``."""
+def _cost(facts: CampaignFacts, row: int, column: int) -> int:
+    """The purchase's cashback for a campaign with a money budget (0 for the others)."""
+    costs = facts.cost[column] if facts.cost else None
+    return 0 if costs is None else int(costs[row])
+
+
+def _refusal(
+    facts: CampaignFacts, row: int, column: int, points: int, counters: _Counters
+) -> str | None:
+    """Why the global limit, the points budget or the money budget refuses the claim (in
+    the order of the counter's claim), or ``None``; a budget's first refusal is noted."""
+    campaign = facts.campaigns[column]
     limits, budget = campaign.limits, campaign.budget
     if limits is not None and limits.total is not None and counters.uses[column] + 1 > limits.total:
         return "usage limit reached"
-    # a money budget (cashback) is not replayed: docs/simulator.md, "Limits"
     if (
         budget is not None
         and budget.points is not None
         and counters.spent[column] + points > budget.points
     ):
+        if counters.exhausted[column] is None:
+            counters.exhausted[column] = int(facts.at[row])
         return "budget used up"
+    money = facts.money_budgets[column] if facts.money_budgets else None
+    if money is not None and counters.money[column] + _cost(facts, row, column) > money:
+        if counters.money_exhausted[column] is None:
+            counters.money_exhausted[column] = int(facts.at[row])
+        return "money budget used up"
     return None
+
+
+def _count(facts: CampaignFacts, row: int, column: int, counters: _Counters) -> None:
+    """Count the claim of campaign ``column`` for purchase ``row``."""
+    counters.uses[column] += 1
+    counters.spent[column] += int(facts.points[row, column])
+    counters.money[column] += _cost(facts, row, column)
+    periods = facts.periods[column]
+    if periods is not None:
+        counters.usage[(str(facts.member[row]), column, periods[row])] += 1
 
 
 def _held_back(
@@ -179,16 +209,9 @@ def _claim_alone(facts: CampaignFacts, row: int, column: int, counters: _Counter
             return []
     if not _wins(campaign, column, {}, counters):
         return []
-    points = int(facts.points[row, column])
-    why = _refusal(campaign, column, points, counters)
-    if why is not None:
-        if why == "budget used up" and counters.exhausted[column] is None:
-            counters.exhausted[column] = int(facts.at[row])
+    if _refusal(facts, row, column, int(facts.points[row, column]), counters) is not None:
         return []
-    counters.uses[column] += 1
-    counters.spent[column] += points
-    if period is not None:
-        counters.usage[(member, column, period)] += 1
+    _count(facts, row, column, counters)
     return [column]
 
 
@@ -213,19 +236,12 @@ def _claim_row(
             if not _wins(campaign, column, drawn, counters):
                 refused = column
                 break
-            why = _refusal(campaign, column, int(facts.points[row, column]), counters)
-            if why is not None:
-                if why == "budget used up" and counters.exhausted[column] is None:
-                    counters.exhausted[column] = int(facts.at[row])
+            if _refusal(facts, row, column, int(facts.points[row, column]), counters):
                 refused = column
                 break
         if refused is None:
             for column in applied:
-                counters.uses[column] += 1
-                counters.spent[column] += int(facts.points[row, column])
-                periods = facts.periods[column]
-                if periods is not None:
-                    counters.usage[(member, column, periods[row])] += 1
+                _count(facts, row, column, counters)
             return list(applied)
         open_.remove(refused)
 
@@ -250,7 +266,13 @@ def run_campaigns(facts: CampaignFacts, tiers: np.ndarray, order: np.ndarray) ->
         for column in _claim_row(facts, row, columns, counters):
             applied[row, column] = True
     points = (facts.points * applied).sum(axis=1)
-    return CampaignRun(applied, points, tuple(counters.exhausted), ordered=True)
+    return CampaignRun(
+        applied,
+        points,
+        tuple(counters.exhausted),
+        ordered=True,
+        money_exhausted_at=tuple(counters.money_exhausted),
+    )
 
 
 class CampaignScorer:

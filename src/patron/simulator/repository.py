@@ -1,16 +1,21 @@
 """Read-only queries of the simulator: a program's purchases and lines, its members' earned
-and redeemed points, and the points spent per reward."""
+and redeemed points, the points spent per reward, and what the campaigns on other triggers
+read (members, reviews, survey answers, custom events, rewarded referrals)."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.campaigns.models import CampaignSeed
+from patron.campaigns.models import CampaignSeed, CustomEvent
+from patron.feedback.models import Review, SurveyResponse
+from patron.kit.outbox import OutboxEvent
 from patron.ledger.models import Account
-from patron.members.models import Member
+from patron.members.models import Member, MemberStatus
 from patron.purchases.models import Purchase, PurchaseLine
+from patron.referrals.models import Referral
 from patron.rewards.models import Coupon, CouponStatus
+from patron.simulator.trigger_occurrences import TriggerData, TriggerMember
 
 
 class SimulatorRepository:
@@ -75,3 +80,87 @@ class SimulatorRepository:
             CampaignSeed.program_id == program_id
         )
         return {key: seed for key, seed in (await self.session.execute(query)).all()}
+
+    async def trigger_data(self, program_id: int) -> TriggerData:
+        """The program's active members and their reviews, survey answers, custom events and
+        rewarded referrals (the campaigns on other triggers' occurrences)."""
+        session = self.session
+        imported = {
+            int(member_id)
+            for member_id, payload in (
+                await session.execute(
+                    select(OutboxEvent.member_id, OutboxEvent.payload).where(
+                        OutboxEvent.program_id == program_id,
+                        OutboxEvent.type == "members.enrolled",
+                    )
+                )
+            ).all()
+            if member_id is not None and payload.get("imported") is True
+        }
+        rows = await session.execute(
+            select(
+                Member.id,
+                Member.enrolled_at,
+                Member.birth_date,
+                Member.birth_date_changed_at,
+                Member.attributes,
+            )
+            .where(
+                Member.program_id == program_id,
+                Member.status == MemberStatus.ACTIVE,
+                Member.erased_at.is_(None),
+            )
+            .order_by(Member.id)
+        )
+        members = tuple(
+            TriggerMember(
+                id=int(member_id),
+                enrolled_at=enrolled_at,
+                birth_date=birth_date,
+                birth_date_changed_at=changed_at,
+                attributes=dict(attributes or {}),
+                imported=int(member_id) in imported,
+            )
+            for member_id, enrolled_at, birth_date, changed_at, attributes in rows
+        )
+        active = {member.id for member in members}
+        reviews = await session.execute(
+            select(Review.id, Review.member_id, Review.created_at)
+            .where(Review.program_id == program_id)
+            .order_by(Review.id)
+        )
+        surveys = await session.execute(
+            select(SurveyResponse.id, SurveyResponse.member_id, SurveyResponse.submitted_at)
+            .join(Member, Member.id == SurveyResponse.member_id)
+            .where(Member.program_id == program_id)
+            .order_by(SurveyResponse.id)
+        )
+        events = await session.execute(
+            select(
+                CustomEvent.id,
+                CustomEvent.member_id,
+                CustomEvent.type,
+                CustomEvent.occurred_at,
+                CustomEvent.created_at,
+            )
+            .where(CustomEvent.program_id == program_id)
+            .order_by(CustomEvent.id)
+        )
+        referrals = await session.execute(
+            select(Referral.id, Referral.referrer_id, Referral.referee_id, Referral.rewarded_at)
+            .where(Referral.program_id == program_id, Referral.rewarded_at.is_not(None))
+            .order_by(Referral.id)
+        )
+        return TriggerData(
+            members=members,
+            reviews=tuple((int(i), int(m), at) for i, m, at in reviews if m in active),
+            surveys=tuple((int(i), int(m), at) for i, m, at in surveys if m in active),
+            events=tuple(
+                (int(i), int(m), t, at, created) for i, m, t, at, created in events if m in active
+            ),
+            referrals=tuple(
+                (int(i), int(a), int(b), at)
+                for i, a, b, at in referrals
+                if at is not None and (a in active or b in active)
+            ),
+        )

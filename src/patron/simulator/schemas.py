@@ -35,6 +35,7 @@ class MonthReport:
     liability: int
     tiers: dict[str, int]
     points_from_campaigns: int = 0  # of points_issued
+    points_from_other_triggers: int = 0  # of points_from_campaigns: campaigns on other triggers
 
     def to_dict(self) -> dict[str, Any]:
         found = asdict(self)
@@ -60,7 +61,8 @@ class Totals:
     expected_breakage_points: int
     liability: int
     points_from_rules: int = 0  # of points_issued: the program's earn rules (and tiers)
-    points_from_campaigns: int = 0  # of points_issued: the projected purchase campaigns
+    points_from_campaigns: int = 0  # of points_issued: the projected campaigns
+    points_from_other_triggers: int = 0  # of points_from_campaigns: campaigns on other triggers
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,8 +70,8 @@ class Totals:
 
 @dataclass(frozen=True, slots=True)
 class CampaignReport:
-    """One projected purchase campaign over the history (docs/simulator.md, "Campaigns"):
-    money in minor units; ``None`` where the campaign has no such thing."""
+    """One projected campaign over the history (docs/simulator.md, "Campaigns"): money in
+    minor units; ``None`` where the campaign has no such thing."""
 
     key: str
     name: str
@@ -89,10 +91,14 @@ class CampaignReport:
     messages: int
     prizes_won: int | None
     raffle_entries: int | None
+    trigger: str = "purchase"
+    budget_money: int | None = None  # the money budget in minor units
+    budget_money_exhausted_at: datetime | None = None  # the first application it refused
 
     def to_dict(self) -> dict[str, Any]:
         found = asdict(self)
         found["budget_exhausted_at"] = _iso(self.budget_exhausted_at)
+        found["budget_money_exhausted_at"] = _iso(self.budget_money_exhausted_at)
         return found
 
 
@@ -161,6 +167,8 @@ def _delta_months(proposed: ProgramRun, baseline: ProgramRun) -> list[dict[str, 
                 "month": mine.month,
                 "points_issued": mine.points_issued - theirs.points_issued,
                 "points_from_campaigns": mine.points_from_campaigns - theirs.points_from_campaigns,
+                "points_from_other_triggers": mine.points_from_other_triggers
+                - theirs.points_from_other_triggers,
                 "points_expired": mine.points_expired - theirs.points_expired,
                 "points_outstanding": mine.points_outstanding - theirs.points_outstanding,
                 "expected_redemption_cost": mine.expected_redemption_cost

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.programs import service as program_service
 from patron.programs.schema import Program
-from patron.simulator.balances import Month, PointSeries, month_grid, point_series
+from patron.simulator.balances import Month, PointSeries, added, month_grid, point_series
 from patron.simulator.campaign_report import campaign_reports
 from patron.simulator.economics import reward_values, round_half_up, value_per_point
 from patron.simulator.errors import SimulationInputError
@@ -44,6 +44,8 @@ from patron.simulator.schemas import (
     Totals,
     decimal_text,
 )
+from patron.simulator.trigger_occurrences import TriggerData
+from patron.simulator.trigger_projection import project_triggers
 
 DEFAULT_REDEMPTION_RATE = Fraction(7, 10)
 
@@ -57,18 +59,26 @@ def _months(program: Program, history: History) -> list[Month]:
     return month_grid(program.program.timezone, first, last)
 
 
+def _per_month(frame: pl.DataFrame, column: str, months: list[Month]) -> np.ndarray:
+    """``column`` of ``frame`` summed by the month of its ``at`` (one more for after)."""
+    ends = np.asarray([micros(month.end) for month in months], dtype=np.int64)
+    found = np.zeros(len(months) + 1, dtype=np.int64)
+    at = frame["at"].dt.epoch("us").to_numpy()
+    np.add.at(found, np.searchsorted(ends, at, side="right"), frame[column].to_numpy())
+    return found
+
+
 def _month_reports(
-    result: Replay, series: PointSeries, months: list[Month], rate: Fraction, value: Fraction
+    result: Replay,
+    series: PointSeries,
+    months: list[Month],
+    rate: Fraction,
+    value: Fraction,
+    lots: pl.DataFrame,
 ) -> list[MonthReport]:
     found: list[MonthReport] = []
-    ends = [micros(month.end) for month in months]
-    campaign_points = np.zeros(len(months) + 1, dtype=np.int64)
-    at = result.purchases["at"].dt.epoch("us").to_numpy()
-    np.add.at(
-        campaign_points,
-        np.searchsorted(np.asarray(ends, dtype=np.int64), at, side="right"),
-        result.purchases["campaign_points"].to_numpy(),
-    )
+    triggered = _per_month(lots, "points", months)
+    campaign_points = _per_month(result.purchases, "campaign_points", months) + triggered
     for index, month in enumerate(months):
         pending, available = int(series.pending[index]), int(series.available[index])
         issued = int(series.issued[index])
@@ -85,17 +95,23 @@ def _month_reports(
                 liability=round_half_up((pending + available) * rate * value),
                 tiers=dict(zip(result.tiers, result.month_counts[index].tolist(), strict=True)),
                 points_from_campaigns=int(campaign_points[index]),
+                points_from_other_triggers=int(triggered[index]),
             )
         )
     return found
 
 
 def _totals(
-    result: Replay, months: list[MonthReport], rate: Fraction, value: Fraction, later: int
+    result: Replay,
+    months: list[MonthReport],
+    rate: Fraction,
+    value: Fraction,
+    later: int,
+    triggered: int,
 ) -> Totals:
     purchases = result.purchases
-    issued = int(purchases["points"].sum())
-    from_campaigns = int(purchases["campaign_points"].sum())
+    issued = int(purchases["points"].sum()) + triggered
+    from_campaigns = int(purchases["campaign_points"].sum()) + triggered
     redeemed = round_half_up(issued * rate)
     last = months[-1] if months else None
     outstanding = last.points_outstanding if last else 0
@@ -114,6 +130,7 @@ def _totals(
         liability=round_half_up(outstanding * rate * value),
         points_from_rules=issued - from_campaigns,
         points_from_campaigns=from_campaigns,
+        points_from_other_triggers=triggered,
     )
 
 
@@ -125,20 +142,30 @@ def run_program(
     rate: Fraction,
     spent: Mapping[str, int] | None = None,
     seeds: dict[str, str] | None = None,
+    data: TriggerData | None = None,
 ) -> ProgramRun:
     """Replay ``history`` under ``program`` and price it (see the module docstring);
-    ``seeds``: the committed seeds of prize campaigns (a database's)."""
-    result = replay(program, history, [month.end for month in months], seeds=seeds)
+    ``seeds``: the committed seeds of prize campaigns, ``data`` the members and events
+    for the campaigns on other triggers (a database's)."""
+    ends = [month.end for month in months]
+    result = replay(program, history, ends, seeds=seeds)
     campaigns: list[CampaignReport] = []
     not_projected: list[NotProjectedReport] = []
     if result.campaigns is not None:
         campaigns, not_projected = campaign_reports(
             program, result.campaigns, result.campaign_facts, result.campaign_run
         )
+    projection = project_triggers(program, result.purchases, ends, data)
+    campaigns += projection.reports
+    not_projected += [
+        NotProjectedReport(item.key, item.trigger, item.reason) for item in projection.not_projected
+    ]
     values = reward_values(program, history, spent)
     value = value_per_point(values)
-    series = point_series(result.purchases, [micros(month.end) for month in months])
-    reports = _month_reports(result, series, months, rate, value)
+    ends_us = [micros(moment) for moment in ends]
+    series = added(point_series(result.purchases, ends_us), point_series(projection.lots, ends_us))
+    reports = _month_reports(result, series, months, rate, value, projection.lots)
+    triggered = int(projection.lots["points"].sum())
     return ProgramRun(
         name=program.program.name,
         currency=program.currency,
@@ -155,7 +182,7 @@ def run_program(
             )
             for item in values
         ],
-        totals=_totals(result, reports, rate, value, series.expiring_later),
+        totals=_totals(result, reports, rate, value, series.expiring_later, triggered),
         months=reports,
         tiers=result.tiers,
         scoring_rounds=result.rounds,
@@ -245,6 +272,7 @@ async def simulate_database(
         spent=await repository.points_spent_per_reward(active.program_id),
         kind="database",
         seeds=await repository.seeds(active.program_id),
+        data=await repository.trigger_data(active.program_id),
     )
     report.seconds = time.perf_counter() - started
     return report
@@ -261,12 +289,15 @@ def _report(
     spent: Mapping[str, int] | None,
     kind: str,
     seeds: dict[str, str] | None = None,
+    data: TriggerData | None = None,
 ) -> SimulationReport:
     months = _months(program, history)
-    proposed = run_program(program, history, months, rate=rate, spent=spent, seeds=seeds)
+    proposed = run_program(program, history, months, rate=rate, spent=spent, seeds=seeds, data=data)
     compared = None
     if baseline is not None:
-        compared = run_program(baseline, history, months, rate=rate, spent=spent, seeds=seeds)
+        compared = run_program(
+            baseline, history, months, rate=rate, spent=spent, seeds=seeds, data=data
+        )
     bounds = history.purchases.select(
         pl.col("at").min().alias("first"), pl.col("at").max().alias("last")
     ).row(0)

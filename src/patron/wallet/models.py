@@ -18,7 +18,16 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from patron.kit.db import Base, Id, UTCDateTime, value_enum
@@ -78,3 +87,28 @@ class WalletEntry(Base):
     description: Mapped[str] = mapped_column(String(255), default="")
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WalletHold(Base):
+    """Cashback that fell due while its member was blocked (a blocked member earns nothing):
+    the deferred ``credit_wallet`` effect it comes from (its purchase, rule or campaign and
+    place, and its key), held until the block is lifted, then credited under the same key
+    (``released_at``). Never credited while the member stays blocked (migration 0033)."""
+
+    __tablename__ = "wallet_holds"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key"),
+        Index("ix_wallet_holds_member_id_released_at", "member_id", "released_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="RESTRICT"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    purchase_id: Mapped[int] = mapped_column(BigInteger)
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    source_type: Mapped[str] = mapped_column(String(32))  # "rule" or "campaign"
+    source_id: Mapped[str] = mapped_column(String(160))  # the rule id or the campaign key
+    effect_index: Mapped[int] = mapped_column(Integer)  # its place in the ``deferred`` list
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the purchase's time
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

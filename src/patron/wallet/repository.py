@@ -3,9 +3,8 @@
 A wallet write locks the member's ``wallets`` row first (``SELECT ... FOR UPDATE``; on SQLite
 the write unit of work already holds the database's write lock), then checks the entry's
 idempotency key, then moves the balance with ``balance = balance + :amount`` and appends the
-entry with the balance it left. A purchase and a return lock the member's points account
-before the wallet, and the cashback handler locks only the wallet, so no two writers wait on
-each other in a cycle.
+entry with the balance it left. A purchase, a return and the cashback handler lock the
+member's points account before the wallet, so no two writers wait on each other in a cycle.
 """
 
 from __future__ import annotations

@@ -99,6 +99,12 @@ class Formats:
         """An amount written as the API writes it (``"1234.50"``) as the locale writes money."""
         return format_currency(Decimal(decimal_text), currency, locale=self.language)
 
+    def price(self, decimal_text: str, currency: str) -> str:
+        """A price per point as written (``"0.0375"``): money with every decimal place it has,
+        below the currency's minor unit too."""
+        value = Decimal(decimal_text)
+        return format_currency(value, currency, locale=self.language, decimal_quantization=False)
+
     def percent(self, ratio: float | None) -> str:
         if ratio is None:
             return "—"

@@ -21,6 +21,7 @@ def _texts(_: Callable[[str], str]) -> dict[str, str]:
         "limit_exceeded": _("This is above the program's limit of %(limit)s."),
         "user_not_found": _("There is no such user."),
         "reward_not_found": _("There is no such reward."),
+        "partner_not_found": _("The program has no such partner."),
         "reward_exists": _("The program already has a reward with this code."),
         "coupon_not_found": _("There is no coupon with this code."),
         "coupon_used": _("The coupon was already used."),

@@ -17,6 +17,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "members.erased",
         "members.login_requested",
         "members.flagged",
+        "members.unblocked",
         "purchases.recorded",
         "purchases.returned",
         "purchases.effects_due",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from patron.campaigns.deferred import HANDLERS as DEFERRED_HANDLERS
 from patron.campaigns.handlers import HANDLERS as CAMPAIGN_HANDLERS
+from patron.campaigns.wallet_holds import HANDLERS as WALLET_HOLD_HANDLERS
 from patron.challenges.handlers import HANDLERS as CHALLENGE_HANDLERS
 from patron.feedback.handlers import HANDLERS as FEEDBACK_HANDLERS
 from patron.kit.outbox import Handler, Poller
@@ -28,6 +29,7 @@ def handlers() -> list[Handler]:
         *TIER_HANDLERS,
         *CAMPAIGN_HANDLERS,
         *DEFERRED_HANDLERS,
+        *WALLET_HOLD_HANDLERS,
         *CHALLENGE_HANDLERS,
         *FEEDBACK_HANDLERS,
         *FEEDBACK_LOOP_HANDLERS,

@@ -15,12 +15,7 @@ from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
 from patron.audit import service as audit_service
 from patron.challenges import service as challenge_service
-from patron.challenges.schemas import (
-    BadgeRead,
-    ChallengeProgressRead,
-    MemberChallenges,
-    MemberDetail,
-)
+from patron.challenges.schemas import MemberChallenges, MemberDetail
 from patron.kit.errors import IdempotencyConflictError
 from patron.ledger import service as ledger_service
 from patron.ledger.schemas import EntryPage
@@ -44,7 +39,6 @@ from patron.members.schemas import (
     PHONE_PATTERN,
     BlockRequest,
     ConsentUpdate,
-    Member,
     MemberPage,
     MemberUpdate,
     normalise_phone,
@@ -69,28 +63,6 @@ from patron.tiers.schemas import TierChangeRead
 router = APIRouter(prefix="/members", tags=["members"])
 
 MemberId = Annotated[int, Path(gt=0, le=2**63 - 1)]
-
-
-async def _progress(
-    session: ReadSession, member: Member, now: Now
-) -> tuple[list[ChallengeProgressRead], list[BadgeRead]]:
-    active = await challenge_service.program_of(session, member.program_id)
-    if active is None:
-        return [], []
-    default = active.program.program.default_language.value
-    language = member.language.value if member.language is not None else default
-    challenges = await challenge_service.member_challenges(
-        session, active=active, member_id=member.id, now=now, language=language
-    )
-    badges = await challenge_service.member_badges(
-        session, active=active, member_id=member.id, language=language
-    )
-    return challenges, badges
-
-
-async def _detail(session: ReadSession, member: MemberOverview, now: Now) -> MemberDetail:
-    challenges, badges = await _progress(session, member, now)
-    return MemberDetail(**dict(member), challenges=challenges, badges=badges)
 
 
 @router.post(
@@ -254,7 +226,9 @@ async def read_member(
     ``-Phone``)."""
     await till.check(session, member_id, now=now)
     member = await member_overview(session, member_id=member_id, now=now)
-    return await _detail(session, await shown_to(session, caller, member), now)
+    return await challenge_service.member_detail(
+        session, await shown_to(session, caller, member), now
+    )
 
 
 @router.patch("/{member_id}", response_model=MemberOverview)
@@ -373,7 +347,7 @@ async def challenges(
     """The member's challenges and badges, and every challenge they completed."""
     await till.check(session, member_id, now=now)
     member = await member_service.get_member(session, member_id=member_id)
-    current, badges = await _progress(session, member, now)
+    current, badges = await challenge_service.member_progress(session, member, now)
     completions = await challenge_service.member_completions(session, member_id=member_id)
     return MemberChallenges(challenges=current, badges=badges, completions=completions)
 

@@ -18,7 +18,7 @@ from patron.api.responses import raises
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
 from patron.kit.instant import Instant
 from patron.ledger.errors import InsufficientPointsError
-from patron.members.errors import MemberBlockedError, MemberNotFoundError
+from patron.members.errors import MemberBlockedError, MemberNotFoundError, VelocityExceededError
 from patron.partners import service as partner_service
 from patron.partners import settlement as partner_settlement
 from patron.partners.errors import PartnerForbiddenError, PartnerNotFoundError
@@ -34,6 +34,7 @@ from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
 from patron.purchases.errors import (
     InvalidAmountError,
+    LimitExceededError,
     PointsAlreadySpentError,
     PurchaseNotFoundError,
     ReturnExceedsPurchaseError,
@@ -81,6 +82,8 @@ async def list_partners(session: ReadSession, caller: PartnerKey) -> list[Partne
     MemberBlockedError,
     IdempotencyConflictError,
     InvalidInputError,
+    LimitExceededError,
+    VelocityExceededError,
 )
 async def report_purchase(
     partner_id: PartnerIdPath,
@@ -92,7 +95,9 @@ async def report_purchase(
 ) -> PartnerPurchase:
     """A purchase at the partner earns the member points at the partner's rate (201); the same
     ``external_id`` and body again answers 200 with the first result, another body 409
-    ``idempotency_conflict``."""
+    ``idempotency_conflict``. As the shop's own purchases: above the program's ``limits``
+    422 ``limit_exceeded`` (field ``amount``), past ``abuse.max_purchases_per_hour`` 429
+    ``velocity_exceeded``; nothing is written."""
     own(caller, partner_id)
     active = await get_active_program(session)
     purchase, created = await partner_service.report_purchase(
@@ -117,6 +122,8 @@ async def report_purchase(
     MemberBlockedError,
     IdempotencyConflictError,
     InsufficientPointsError,
+    LimitExceededError,
+    VelocityExceededError,
 )
 async def accept_payment(
     partner_id: PartnerIdPath,
@@ -127,7 +134,10 @@ async def accept_payment(
     now: Now,
 ) -> PartnerPayment:
     """The member pays with points at the partner (201); a retry answers 200, another body
-    with the same ``external_id`` 409; 409 ``insufficient_points`` spends nothing."""
+    with the same ``external_id`` 409; 409 ``insufficient_points`` spends nothing, as do 422
+    ``limit_exceeded`` (above ``limits.max_points_per_purchase``, field ``points``) and 429
+    ``velocity_exceeded`` (past ``abuse.max_redemptions_per_hour``, which counts coupons
+    redeemed and payments at partners)."""
     own(caller, partner_id)
     active = await get_active_program(session)
     payment, created = await partner_service.accept_payment(

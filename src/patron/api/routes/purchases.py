@@ -27,6 +27,12 @@ from patron.api.deps import (
     write_groups,
 )
 from patron.api.direct import Handler, direct_route, is_json
+from patron.api.purchase_fingerprints import (
+    PurchaseBatchWithFingerprints,
+    PurchaseWithFingerprints,
+    check_batch_fingerprints,
+    check_fingerprints,
+)
 from patron.api.responses import raises
 from patron.api.till_identity import TillIdentity, TillIdentityDep, till_of_headers
 from patron.kit.db import Database
@@ -63,8 +69,7 @@ from patron.purchases.schemas import (
     ReturnCreate,
     ReturnRead,
 )
-from patron.referrals import service as referral_service
-from patron.referrals.schemas import EnrolmentReferral, Fingerprint
+from patron.referrals.schemas import EnrolmentReferral
 from patron.wallet.errors import (
     InsufficientWalletError,
     WalletAlreadySpentError,
@@ -74,26 +79,6 @@ from patron.wallet.errors import (
 router = APIRouter(prefix="/purchases", tags=["purchases"])
 
 PurchaseId = Annotated[int, Path(gt=0, le=2**63 - 1)]
-
-
-class PurchaseWithFingerprints(PurchaseCreate):
-    """A purchase and, when the shop has them, the ``device_fingerprint`` and
-    ``payment_fingerprint`` it was made with (as at enrolment: stored hashed for the member,
-    compared by the self-referral check; not part of the purchase's idempotency). The fast
-    path takes purchases without them; with them, the standard route records them."""
-
-    device_fingerprint: Fingerprint | None = None
-    payment_fingerprint: Fingerprint | None = None
-
-    def purchase(self) -> PurchaseCreate:
-        return PurchaseCreate.model_validate(self.model_dump(exclude=_FINGERPRINTS))
-
-    def fingerprints(self) -> EnrolmentReferral:
-        return EnrolmentReferral.model_validate(self.model_dump(include=_FINGERPRINTS))
-
-
-_FINGERPRINTS = {"device_fingerprint", "payment_fingerprint"}
-
 
 # who may record a purchase: one declaration for both ways in, the fast path and the route
 _RECORDS = allow(Role.POS)
@@ -185,11 +170,13 @@ async def create_purchase(
     await till.check(session, data.member_id, now=now)
     active = await get_active_program(session)
     recorded = await earn.record_purchase(session, active=active, data=data.purchase(), now=now)
-    member_id = recorded.purchase.member_id
-    if member_id is not None and (data.device_fingerprint or data.payment_fingerprint):
-        await referral_service.check_purchase_fingerprints(
-            session, active=active, member_id=member_id, data=data.fingerprints(), now=now
-        )
+    await check_fingerprints(
+        session,
+        active=active,
+        member_id=recorded.purchase.member_id,
+        given=data.fingerprints(),
+        now=now,
+    )
     if not recorded.created:
         response.status_code = status.HTTP_200_OK
     return recorded.purchase
@@ -216,8 +203,8 @@ async def record_batch_fast(request: Request, standard: Handler) -> Response:
     busy machine) with no other request answered meanwhile. Here the body is parsed at once
     (orjson: milliseconds), then each purchase is validated, recorded and serialised one at a
     time, with breaks for the loop between them (:class:`~patron.kit.pace.Pace`). A body this
-    path does not accept as it is (not JSON, a field at fault, too many lines), and an
-    admin's batch (audited), go to the standard handler, which answers as before."""
+    path does not accept as it is (not JSON, a field at fault, too many lines, fingerprints),
+    and an admin's batch (audited), go to the standard handler, which answers as before."""
     if not is_json(request):
         return await standard(request)
     try:
@@ -272,12 +259,17 @@ async def _record_batch(
     data: PurchaseBatchCreate,
     now: datetime,
     till: TillIdentity,
+    fingerprints: list[EnrolmentReferral | None] | None = None,
 ) -> PurchaseBatchResult:
     async def record(session: AsyncSession) -> PurchaseBatchResult:
         active = await get_active_program(session)
         result = await batch.record_purchases(
             session, active=active, data=data, now=now, admit=_admission(session, till, now)
         )
+        if fingerprints is not None:
+            await check_batch_fingerprints(
+                session, active=active, given=fingerprints, result=result, now=now
+            )
         await audit_request(session, request)  # an admin's batch is audited like its purchase
         return result
 
@@ -286,7 +278,7 @@ async def _record_batch(
 
 @raises(ProgramNotFoundError)
 async def create_purchases(
-    data: PurchaseBatchCreate,
+    data: PurchaseBatchWithFingerprints,
     request: Request,
     database: DatabaseDep,
     _: Pos,
@@ -299,8 +291,11 @@ async def create_purchases(
     locked in one order, but purchases without a member, or a member named by id here and by
     external id elsewhere, can still close a cycle) is run again whole. A till's purchase that
     names its member by ``member_id`` is refused alone (403 ``member_not_identified``) unless
-    it is the member the till identified (one member per batch)."""
-    return await _record_batch(request, database, data, now, till)
+    it is the member the till identified (one member per batch). Each purchase may carry
+    ``device_fingerprint`` and ``payment_fingerprint`` as ``POST /purchases`` does."""
+    return await _record_batch(
+        request, database, data.batch(), now, till, fingerprints=data.fingerprints()
+    )
 
 
 router.add_api_route(

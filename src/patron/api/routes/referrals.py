@@ -59,18 +59,20 @@ async def referral_kpis(session: ReadSession, _: Staff) -> ReferralKpis:
 @raises(ProgramNotFoundError, ReferralNotFoundError, ReferralNotFlaggedError)
 async def approve(referral_id: ReferralId, session: WriteSession, _: Admin, now: Now) -> Referral:
     """Approve a flagged referral: it goes on as ``pending`` and is paid like any other once
-    it qualifies. Not flagged: 409 ``referral_not_flagged``."""
+    it qualifies (one flagged after it was paid goes back to ``rewarded`` and keeps its
+    reward). Not flagged: 409 ``referral_not_flagged``."""
     active = await get_active_program(session)
     return await referral_service.review(
-        session, program_id=active.program_id, referral_id=referral_id, approve=True, now=now
+        session, active=active, referral_id=referral_id, approve=True, now=now
     )
 
 
 @router.post("/{referral_id}/reject", response_model=Referral)
 @raises(ProgramNotFoundError, ReferralNotFoundError, ReferralNotFlaggedError)
 async def reject(referral_id: ReferralId, session: WriteSession, _: Admin, now: Now) -> Referral:
-    """Reject a flagged referral: it is never paid."""
+    """Reject a flagged referral: it is never paid (one flagged after it was paid is clawed
+    back: its points and unused coupons are taken back)."""
     active = await get_active_program(session)
     return await referral_service.review(
-        session, program_id=active.program_id, referral_id=referral_id, approve=False, now=now
+        session, active=active, referral_id=referral_id, approve=False, now=now
     )

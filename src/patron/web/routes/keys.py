@@ -1,6 +1,8 @@
-"""API keys (``/admin/keys``, admin only): every key with its role, prefix, expiry, last use
-and state; creating a key (shown on the answer page only, never again: only its SHA-256 is
-stored); revoking one, which every server process refuses from the moment it commits.
+"""API keys (``/admin/keys``, admin only): every key with its role (and a partner key's
+partner), prefix, expiry, last use and state; creating a key (shown on the answer page only,
+never again: only its SHA-256 is stored), a ``partner`` key bound to one of the program's
+partners as ``patron keys create --role partner --partner ID`` makes it; revoking one, which
+every server process refuses from the moment it commits.
 
 The same services as ``/api/v1/keys`` and ``patron keys``; each change is audited with the
 console user (``keys.create``, ``keys.revoke``)."""
@@ -21,6 +23,8 @@ from patron.access.schemas import ConsoleSession
 from patron.audit import service as audit_service
 from patron.kit.errors import NotFoundError, PatronError
 from patron.kit.time import utcnow
+from patron.partners import service as partner_service
+from patron.partners.schemas import PartnerView
 from patron.programs import service as program_service
 from patron.web.audit import audited
 from patron.web.auth import AdminSession, checked_form, database_of, remember
@@ -43,14 +47,23 @@ def role_labels(language: str) -> dict[str, str]:
     }
 
 
-async def _zone(request: Request) -> ZoneInfo:
-    """The program's time zone (an expiry date ends at the end of that day there)."""
+@dataclass(frozen=True, slots=True)
+class ProgramFacts:
+    """What the key form needs of the active program: its time zone (an expiry date ends at
+    the end of that day there) and its partners (a partner key acts for one of them)."""
+
+    zone: ZoneInfo
+    partners: list[PartnerView]
+
+
+async def _program(request: Request) -> ProgramFacts:
     async with database_of(request).read() as session:
         try:
             active = await program_service.get_active_program(session)
         except PatronError:
-            return ZoneInfo("UTC")
-    return ZoneInfo(active.program.program.timezone)
+            return ProgramFacts(ZoneInfo("UTC"), [])
+    zone = ZoneInfo(active.program.program.timezone)
+    return ProgramFacts(zone, partner_service.list_partners(active))
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +78,7 @@ class KeyRow:
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    partner_id: str | None
 
 
 async def _page(request: Request, context: dict[str, Any], status_code: int = 200) -> Response:
@@ -79,6 +93,7 @@ async def _page(request: Request, context: dict[str, Any], status_code: int = 20
                 expires_at=key.expires_at,
                 revoked_at=key.revoked_at,
                 last_used_at=key.last_used_at,
+                partner_id=key.partner_id,
             )
             for key in await access_service.list_keys(session)
         ]
@@ -90,7 +105,8 @@ async def _page(request: Request, context: dict[str, Any], status_code: int = 20
         "created": None,
         "problem": "",
         "notice": "",
-        "form": {"name": "", "role": "pos", "expires_on": ""},
+        "form": {"name": "", "role": "pos", "expires_on": "", "partner_id": ""},
+        "partners": (await _program(request)).partners,
     }
     page = render(request, "keys.html", {**base, **context}, status_code=status_code)
     return remember(request, page)
@@ -116,21 +132,22 @@ async def create(request: Request, console: AdminSession) -> Response:
     name = form.get("name", "").strip()
     role = form.get("role", "")
     expires_on = form.get("expires_on", "").strip()
-    given = {"name": name, "role": role, "expires_on": expires_on}
+    partner_id = form.get("partner_id", "").strip()
+    given = {"name": name, "role": role, "expires_on": expires_on, "partner_id": partner_id}
+    program = await _program(request)
     problem = ""
     expires_at: datetime | None = None
     if not name or len(name) > MAX_NAME or "\x00" in name:
         problem = _("Give the key a name of 1 to 200 characters, e.g. till-3.")
     elif role not in {item.value for item in Role}:
         problem = _("Choose the key's role.")
-    elif role == Role.PARTNER.value:
-        problem = _(
-            "A partner key names its partner: create it with "
-            "patron keys create --role partner --partner ID."
-        )
+    elif role == Role.PARTNER.value and partner_id not in {p.id for p in program.partners}:
+        problem = _("A partner key acts for one partner: choose it among the program's partners.")
+    elif role != Role.PARTNER.value and partner_id:
+        problem = _("Only a partner key names a partner: leave the partner empty for this role.")
     else:
         try:
-            expires_at = _expiry(expires_on, await _zone(request))
+            expires_at = _expiry(expires_on, program.zone)
         except ValueError:
             problem = _("The expiry must be a date such as 2027-12-31.")
     now = utcnow()
@@ -140,7 +157,12 @@ async def create(request: Request, console: AdminSession) -> Response:
         return await _page(request, {"problem": problem, "form": given}, status_code=422)
     async with database_of(request).write() as session:
         created = await access_service.create_key(
-            session, name=name, role=Role(role), now=now, expires_at=expires_at
+            session,
+            name=name,
+            role=Role(role),
+            now=now,
+            expires_at=expires_at,
+            partner_id=partner_id or None,
         )
         await audited(session, console, "keys.create", f"key:{created.id}", now=now)
     page = await _page(request, {"created": created}, status_code=201)

@@ -3,8 +3,8 @@
 ``campaign_awards.entry_id`` may be null: a campaign on a trigger other than a purchase may
 give only deferred effects (a coupon, a wallet credit), and then credits no ledger entry.
 
-Revision ID: 0035
-Revises: 0034
+Revision ID: 0037
+Revises: 0036
 Create Date: 2026-12-06 09:45:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0035"
-down_revision: str | None = "0034"
+revision: str = "0037"
+down_revision: str | None = "0036"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
