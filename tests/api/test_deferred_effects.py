@@ -8,7 +8,8 @@ from patron.worker import registry
 from tests.api.conftest import Api
 from tests.api.test_purchases import enrol as api_enrol
 from tests.api.test_purchases import purchase as api_purchase
-from tests.campaigns.test_deferred import NOW, _coupons, _program
+from tests.campaigns.test_deferred import NOW, _program
+from tests.campaigns.triggers import coupons as _coupons
 
 
 async def test_the_api_paths_grant_the_same_coupons(api: Api) -> None:

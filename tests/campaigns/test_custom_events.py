@@ -153,3 +153,29 @@ def test_the_body_names_exactly_one_member() -> None:
         _event("k", member_id=1)
     with pytest.raises(ValueError, match="exactly one"):
         _event("k", member_external_id=None)
+
+
+ON_PHONES = """
+  - key: app-share
+    name: {en: Share from the app}
+    window: {start: "2026-12-01", end: "2027-12-31"}
+    trigger: event
+    event: social_share
+    when: {event_attribute_in: {platform: [ios, android], beta: [true]}}
+    effect: {bonus_points: 40}
+"""
+
+
+async def test_a_campaign_reads_the_events_attributes(database: Database) -> None:
+    program_id = await apply_program(database, ON_PHONES)
+    member = await enrol(database, program_id, "ann")
+    phone = await _post(database, _event("s-1", attributes={"platform": "ios", "beta": True}))
+    web = await _post(database, _event("s-2", attributes={"platform": "web", "beta": True}))
+    one = await _post(database, _event("s-3", attributes={"platform": "android", "beta": 1}))
+    missing = await _post(database, _event("s-4", attributes={"platform": "android"}))
+    assert [e.event.points for e in (phone, web, one, missing)] == [40, 0, 0, 0]
+    reasons = {e.event.campaigns[0].reason for e in (web, one, missing)}
+    assert reasons == {"conditions not met: event_attribute_in"}
+    assert await campaign_credits(database) == [
+        (member, "app-share", 40, f"campaign:app-share:{member}:event:{phone.event.id}")
+    ]

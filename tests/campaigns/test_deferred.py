@@ -15,24 +15,22 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from typer.testing import CliRunner
 
 from patron.campaigns.deferred import DEFERRED, apply_deferred, not_applied
 from patron.cli.main import app
 from patron.kit.db import Database
 from patron.kit.dispatch import dispatch_pending
-from patron.kit.outbox import EventEnvelope, OutboxEvent
+from patron.kit.outbox import EventEnvelope
 from patron.ledger.verify import verify
 from patron.programs import service as program_service
 from patron.purchases.earn import record_purchase
 from patron.purchases.schemas import PurchaseCreate
-from patron.rewards.models import Coupon
 from patron.rules.vocabulary import EffectKind, EffectType
 from patron.rules.vocabulary.effects import CreditWallet, IssueReward, SendMessage
 from patron.worker import registry
 from tests.campaigns.programs import with_campaigns
-from tests.campaigns.triggers import NOW, active, enrol
+from tests.campaigns.triggers import NOW, active, coupons, enrol, payloads
 from tests.conftest import SEED_PROGRAM
 
 BIG_BASKET = """      effect:
@@ -87,30 +85,12 @@ async def _buy(database: Database, member_id: int, external_id: str, total: str)
     return recorded.purchase.id
 
 
-async def _coupons(database: Database) -> list[tuple[int, str, int, str]]:
-    async with database.read() as session:
-        rows = await session.execute(
-            select(
-                Coupon.member_id, Coupon.reward_code, Coupon.cost_points, Coupon.idempotency_key
-            ).order_by(Coupon.id)
-        )
-        return [(int(m), str(r), int(c), str(k)) for m, r, c, k in rows]
-
-
-async def _payloads(database: Database, kind: str) -> list[dict[str, Any]]:
-    async with database.read() as session:
-        rows = await session.scalars(
-            select(OutboxEvent.payload).where(OutboxEvent.type == kind).order_by(OutboxEvent.id)
-        )
-        return [dict(row) for row in rows]
-
-
 async def _granted(database: Database) -> list[dict[str, Any]]:
-    return await _payloads(database, "rewards.granted")
+    return await payloads(database, "rewards.granted")
 
 
 async def _due(database: Database) -> list[dict[str, Any]]:
-    return await _payloads(database, "purchases.effects_due")
+    return await payloads(database, "purchases.effects_due")
 
 
 async def test_a_rule_and_a_campaign_grant_their_coupons_once(database: Database) -> None:
@@ -119,7 +99,7 @@ async def test_a_rule_and_a_campaign_grant_their_coupons_once(database: Database
     purchase = await _buy(database, member, "p-1", "12000.00")  # big basket, and >= 3,000
     report = await dispatch_pending(database, registry.handlers(), now=NOW)
     assert report.failed == 0
-    assert await _coupons(database) == [
+    assert await coupons(database) == [
         (member, "FREESHIP", 0, f"deferred:{purchase}:big-basket:0"),
         (member, "DISC10", 0, f"deferred:{purchase}:campaign:december-gift:0"),
     ]
@@ -148,7 +128,7 @@ async def test_a_rule_and_a_campaign_grant_their_coupons_once(database: Database
     )
     async with database.write() as session:
         await apply_deferred(session, envelope)
-    assert len(await _coupons(database)) == 2
+    assert len(await coupons(database)) == 2
     assert len(await _granted(database)) == 2
     async with database.read() as session:
         assert await verify(session, now=NOW) == []
@@ -161,7 +141,7 @@ async def test_nothing_is_granted_where_the_rule_did_not_apply(database: Databas
     purchase = await _buy(database, member, "p-mid", "5000.00")  # the campaign only
     assert [event["purchase_id"] for event in await _due(database)] == [purchase]
     await dispatch_pending(database, registry.handlers(), now=NOW)
-    assert await _coupons(database) == [
+    assert await coupons(database) == [
         (member, "DISC10", 0, f"deferred:{purchase}:campaign:december-gift:0")
     ]
 
@@ -173,7 +153,7 @@ async def test_a_purchase_keeps_the_effects_of_its_own_program_version(database:
     await _apply(database, _program(rule_effect=False, campaign=False))  # effects dropped
     await _buy(database, member, "p-new", "12000.00")
     await dispatch_pending(database, registry.handlers(), now=NOW)
-    assert [row[3] for row in await _coupons(database)] == [
+    assert [row[3] for row in await coupons(database)] == [
         f"deferred:{before}:big-basket:0",
         f"deferred:{before}:campaign:december-gift:0",
     ]
@@ -194,7 +174,7 @@ async def test_an_anonymous_purchase_gets_no_coupon(database: Database) -> None:
     async with database.write() as session:
         await record_purchase(session, active=program, data=purchase, now=NOW)
     await dispatch_pending(database, registry.handlers(), now=NOW)
-    assert await _coupons(database) == []
+    assert await coupons(database) == []
     assert await _due(database) == []
 
 

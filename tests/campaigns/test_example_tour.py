@@ -138,6 +138,8 @@ async def test_the_example_program_end_to_end(api: Api) -> None:
     again = await daily(api, "2027-01-01T09:00:00+00:00")
     assert again["date_campaigns"]["default"]["applied"] == 0
     assert (await campaign_points(api, ann))[-1] == ("birthday", 500)
+    assert (await coupons(api, ann))[-1] == "DISC10"  # its deferred coupon, with it, once
+    assert (await coupons(api, ann)).count("DISC10") == 1
 
     # --- a referral paid only after the return window: ivan joins with ann's code on
     # 1 March 2027 and buys 1,500.00 on the 2nd; the daily job on the 10th pays nothing (the

@@ -81,7 +81,7 @@ def test_a_schedule_without_its_schedule_and_a_multiplier_below_one_are_refused(
     ]
 
 
-def test_a_campaign_of_another_trigger_gives_bonus_points_and_reads_no_purchase() -> None:
+def test_a_campaign_of_another_trigger_reads_no_purchase() -> None:
     assert _problems(
         """
   - key: a
@@ -90,7 +90,7 @@ def test_a_campaign_of_another_trigger_gives_bonus_points_and_reads_no_purchase(
     trigger: birthday
     when: {order_total_gte: "10.00", tier_in: [gold]}
     effect: {multiply_order: 2}
-    deferred: [{issue_reward: {reward: DISC10}}, {send_message: {template: happy-birthday}}]
+    deferred: [{issue_reward: {reward: DISC10}}, {credit_wallet: {percent: "5"}}]
   - key: b
     name: {en: B}
     window: {start: "2026-12-01", end: "2026-12-31"}
@@ -119,8 +119,8 @@ def test_a_campaign_of_another_trigger_gives_bonus_points_and_reads_no_purchase(
         "campaigns[0].when.order_total_gte: needs a purchase; the trigger is birthday",
         "campaigns[0].effect.multiply_order: needs a purchase; a birthday campaign gives "
         "bonus_points",
-        "campaigns[0].deferred: not applied for birthday campaigns yet (purchase only; "
-        "send_message is)",
+        "campaigns[0].deferred[1].credit_wallet.percent: needs a purchase; a birthday "
+        "campaign credits an amount",
         "campaigns[1].event: give the custom event's type exactly when the trigger is event",
         "campaigns[1].occasion: only birthday and anniversary campaigns have one",
         "campaigns[2].event: give the custom event's type exactly when the trigger is event",
@@ -245,3 +245,65 @@ def test_a_budget_gives_points_money_or_both() -> None:
     ]
     for budget in ('{money: "500.00"}', '{points: 10, money: "500.00", alert_percent: 90}'):
         load_program(with_campaigns(campaign.replace("BUDGET", budget)))
+
+
+def test_event_attribute_conditions_are_for_custom_events_only() -> None:
+    assert _problems(
+        """
+  - key: a
+    name: {en: A}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    when: {event_attribute_in: {platform: [ios]}}
+    effect: {bonus_points: 5}
+  - key: b
+    name: {en: B}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    trigger: signup
+    when: {event_attribute_in: {platform: [ios]}}
+    effect: {bonus_points: 5}
+  - key: c
+    name: {en: C}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    trigger: event
+    event: app_install
+    when: {event_attribute_in: {platform: []}}
+    effect: {bonus_points: 5}
+  - key: d
+    name: {en: D}
+    window: {start: "2026-12-01", end: "2026-12-31"}
+    trigger: event
+    event: app_install
+    when: {event_attribute_in: {platform: [ios, 2, true]}, tier_in: [gold]}
+    effect: {bonus_points: 5}
+"""
+    ) == [
+        "campaigns[0].when.event_attribute_in: needs a custom event; the trigger is purchase",
+        "campaigns[1].when.event_attribute_in: needs a custom event; the trigger is signup",
+        "campaigns[2].when.event_attribute_in.platform: must have at least 1 item",
+    ]
+
+
+def test_earn_rules_and_challenges_refuse_event_attribute_conditions() -> None:
+    seed = SEED_PROGRAM.read_text()
+    condition = '        order_total_gte: "10000.00"\n'
+    assert condition in seed
+    rule = seed.replace(condition, condition + "        event_attribute_in: {a: [1]}\n", 1)
+    challenge = (
+        seed
+        + """
+challenges:
+  - key: c
+    name: {en: C}
+    goal: {count: 2, when: {event_attribute_in: {a: [1]}}}
+    reward: {bonus_points: 5}
+"""
+    )
+    found = []
+    for text in (rule, challenge):
+        with pytest.raises(ProgramInvalidError) as caught:
+            load_program(text)
+        found += [f"{p.path}: {p.message}" for p in caught.value.problems]
+    assert found == [
+        "earning.rules[1].when.event_attribute_in: needs a custom event; the trigger is purchase",
+        "challenges[0].goal.when.event_attribute_in: needs a custom event; a goal counts purchases",
+    ]

@@ -175,6 +175,7 @@ async def test_each_application_emits_campaigns_applied(database: Database) -> N
                 "purchase_id": None,
                 "cashback": "0.00",
                 "currency": "RUB",
+                "rewards": [],
             },
         )
     ]

@@ -1,6 +1,7 @@
 """Limits and budgets of trigger campaigns hold under races, on SQLite and PostgreSQL: 50 custom
 events at once against a campaign that affords 10 applications apply it exactly 10 times,
-whether the 10 come from a budget, a global usage limit or a per-member limit; 50 retries of
+whether the 10 come from a budget (of points or of money for a wallet credit), a global usage
+limit or a per-member limit; 50 retries of
 one event at once credit it once. The same claims as purchase campaigns
 (``tests/campaigns/test_races.py``)."""
 
@@ -10,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns.custom_events import record_event
@@ -18,6 +20,7 @@ from patron.campaigns.models import CampaignCounter
 from patron.kit.db import Database
 from patron.ledger.verify import verify
 from patron.programs import service as program_service
+from patron.wallet.models import WalletEntry
 from tests.campaigns.triggers import NOW, apply_program, awards, campaign_credits, enrol
 
 CONCURRENT = 50
@@ -114,3 +117,22 @@ async def test_fifty_retries_of_one_event_credit_it_once(wide_database: Database
     assert await campaign_credits(wide_database) == [
         (member, "ten", 100, f"campaign:ten:{member}:event:{event_id}")
     ]
+
+
+async def test_a_money_budget_for_ten_credits_exactly_ten_wallets(
+    wide_database: Database,
+) -> None:
+    """A trigger's wallet credit claims its money with the points, in one statement: 50
+    events at once against a money budget that affords 10 credits of 50.00 credit 10."""
+    extra = '    deferred: [{credit_wallet: {amount: "50.00"}}]\n    budget: {money: "500.00"}\n'
+    members = [f"m-{n:02d}" for n in range(CONCURRENT)]
+    points = await _race(wide_database, extra, members)
+    assert sorted(points) == [0] * 40 + [100] * 10
+    async with wide_database.read() as session:
+        program = await program_service.get_active_program(session)
+        counter = await session.get(CampaignCounter, (program.program_id, "ten"))
+        assert counter is not None
+        assert (counter.uses, counter.points_spent, counter.money_spent) == (10, 1000, 50000)
+        credits = list(await session.scalars(select(WalletEntry.amount)))
+    assert credits == [5000] * 10
+    await _check(wide_database)

@@ -35,19 +35,8 @@ from tests.campaigns.triggers import (
     campaign_credits,
     credited_events,
     enrol,
+    envelope,
 )
-
-
-def _envelope(kind: str, program_id: int, member_id: int, **data: object) -> EventEnvelope:
-    return EventEnvelope(
-        id=1,
-        type=kind,
-        version=1,
-        program_id=program_id,
-        member_id=member_id,
-        occurred_at=NOW,
-        data={"member_id": member_id, **data},
-    )
 
 
 async def _handle(database: Database, envelope: EventEnvelope) -> None:
@@ -66,7 +55,7 @@ async def test_the_welcome_is_credited_once_on_enrolment(database: Database) -> 
     assert await awards(database) == [(member, "welcome", "signup", 100)]
     assert await credited_events(database) == [(member, 100)]
     # the same event handled again (a retried run) credits nothing
-    enrolled = _envelope("members.enrolled", program_id, member, imported=False)
+    enrolled = envelope("members.enrolled", program_id, member, imported=False)
     await _handle(database, enrolled)
     assert len(await campaign_credits(database)) == 1
     async with database.read() as session:
@@ -96,7 +85,7 @@ async def test_without_a_welcome_campaign_an_enrolment_costs_no_run(database: Da
 async def test_an_imported_member_gets_no_welcome(database: Database) -> None:
     program_id = await apply_program(database)
     member = await enrol(database, program_id, "imported", at=NOW)
-    await _handle(database, _envelope("members.enrolled", program_id, member, imported=True))
+    await _handle(database, envelope("members.enrolled", program_id, member, imported=True))
     assert await campaign_credits(database) == []
 
 
@@ -138,15 +127,15 @@ async def test_reviews_and_surveys_apply_once_each_within_the_limit(database: Da
     member = await enrol(database, program_id, "ann")
     for review_id in (11, 11, 12, 13):  # 11 twice: a replayed event
         await _handle(
-            database, _envelope("reviews.created", program_id, member, review_id=review_id)
+            database, envelope("reviews.created", program_id, member, review_id=review_id)
         )
     await _handle(
         database,
-        _envelope("surveys.answered", program_id, member, survey_key="nps", response_id=7),
+        envelope("surveys.answered", program_id, member, survey_key="nps", response_id=7),
     )
     await _handle(
         database,
-        _envelope("surveys.answered", program_id, member, survey_key="nps", response_id=7),
+        envelope("surveys.answered", program_id, member, survey_key="nps", response_id=7),
     )
     # review 13 is over the limit of 2 reviews per day
     assert await awards(database) == [
@@ -168,7 +157,7 @@ async def test_a_blocked_member_gets_nothing(database: Database) -> None:
     member = await enrol(database, program_id, "ann")
     async with database.write() as session:
         await member_service.block_member(session, member_id=member, reason="fraud", now=NOW)
-    await _handle(database, _envelope("reviews.created", program_id, member, review_id=1))
+    await _handle(database, envelope("reviews.created", program_id, member, review_id=1))
     assert await awards(database) == []
 
 
@@ -239,6 +228,33 @@ async def test_the_guard_lets_the_birthday_through_once_the_change_is_old(
     got = {(m, o) for m, k, o, _ in await awards(database) if k == "birthday"}
     assert (members["guarded"], "birthday:2027") in got
     assert (members["guarded"], "birthday:2026") not in got
+
+
+async def test_a_guarded_birthday_is_tried_again_later_in_its_window(database: Database) -> None:
+    """The guard refuses the day, not the birthday: once the change is 30 days old, a later
+    run of the job inside the window (9 December, 3 days either side) gives the bonus, once."""
+    program_id = await apply_program(database)
+    member = await enrol(database, program_id, "moved", birth_date=date(1991, 1, 1))
+    async with database.write() as session:
+        await member_service.update_member(
+            session,
+            member_id=member,
+            data=MemberUpdate.model_validate({"birth_date": "1990-12-09"}),
+            now=NOW - timedelta(days=28),
+        )
+    reports = [
+        await run_date_campaigns(database, key="default", now=NOW + timedelta(days=day))
+        for day in range(5)  # 8 to 12 December: the change is 28 to 32 days old
+    ]
+    assert [(r.applied, r.points, r.guarded) for r in reports] == [
+        (0, 0, 1),
+        (0, 0, 1),
+        (1, 500, 0),
+        (0, 0, 0),
+        (0, 0, 0),
+    ]
+    assert await awards(database) == [(member, "birthday", "birthday:2026", 500)]
+    assert len(await campaign_credits(database)) == 1
 
 
 async def test_29_february_is_celebrated_on_28_february_in_a_common_year(

@@ -10,12 +10,13 @@ from sqlalchemy import func, select
 
 from patron.campaigns.models import CampaignAward
 from patron.kit.db import Database
-from patron.kit.outbox import OutboxEvent
+from patron.kit.outbox import EventEnvelope, OutboxEvent
 from patron.ledger.models import LedgerEntry
 from patron.members import service as member_service
 from patron.members.schemas import MemberCreate
 from patron.programs import service as program_service
 from patron.programs.schemas import ActiveProgram
+from patron.rewards.models import Coupon
 from tests.campaigns.programs import with_campaigns
 
 # Tuesday 8 December 2026, 13:00 in Moscow
@@ -163,8 +164,32 @@ async def balance_count(database: Database) -> int:
         )
 
 
+def envelope(kind: str, program_id: int, member_id: int, **data: object) -> EventEnvelope:
+    """An outbox event of ``member_id`` at ``NOW``, as a handler receives it."""
+    return EventEnvelope(
+        id=1,
+        type=kind,
+        version=1,
+        program_id=program_id,
+        member_id=member_id,
+        occurred_at=NOW,
+        data={"member_id": member_id, **data},
+    )
+
+
+async def coupons(database: Database) -> list[tuple[int, str, int, str]]:
+    """``(member, reward code, cost in points, idempotency key)`` of every coupon, by id."""
+    async with database.read() as session:
+        rows = await session.execute(
+            select(
+                Coupon.member_id, Coupon.reward_code, Coupon.cost_points, Coupon.idempotency_key
+            ).order_by(Coupon.id)
+        )
+        return [(int(m), str(r), int(c), str(k)) for m, r, c, k in rows]
+
+
 async def payloads(database: Database, kind: str) -> list[dict[str, Any]]:
-    """The payloads of the outbox's events of type ``kind``, in order."""
+    """The payloads of the outbox events of type ``kind``, in order."""
     async with database.read() as session:
         rows = await session.scalars(
             select(OutboxEvent.payload).where(OutboxEvent.type == kind).order_by(OutboxEvent.id)

@@ -88,8 +88,39 @@ def _one(body: str) -> str:
             "challenges[0].goal.when.tier_in",
             "names unknown tiers ['platinum']",
         ),
+        (
+            "  - {key: a, name: {en: A}, goal: {count: 2}, reward: {}}\n",
+            "challenges[0].reward",
+            "give bonus_points, issue_reward or both",
+        ),
+        (
+            "  - {key: a, name: {en: A}, goal: {count: 2},"
+            " reward: {issue_reward: {reward: NOPE}}}\n",
+            "challenges[0].reward.issue_reward.reward",
+            "'NOPE' is not a reward code",
+        ),
     ],
 )
 def test_invalid_challenges_give_path_and_message(body: str, path: str, message: str) -> None:
     problems = problems_of(_one(body))
     assert any(where == path and message in text for where, text in problems), problems
+
+
+def test_a_reward_may_be_a_coupon_and_points_alone_keep_their_document() -> None:
+    program = load_program(
+        _one(
+            "  - {key: a, name: {en: A}, goal: {count: 2},"
+            " reward: {issue_reward: {reward: DISC10}}}\n"
+            "  - {key: b, name: {en: B}, goal: {count: 2}, reward: {bonus_points: 5}}\n"
+        )
+    )
+    coupon, points = program.challenges
+    assert coupon.reward is not None
+    assert points.reward is not None
+    assert coupon.reward.issue_reward is not None
+    assert (coupon.reward.points, coupon.reward.issue_reward.reward) == (0, "DISC10")
+    assert (points.reward.points, points.reward.issue_reward) == (5, None)
+    assert [c["reward"] for c in program.model_dump(mode="json")["challenges"]] == [
+        {"issue_reward": {"reward": "DISC10"}},
+        {"bonus_points": 5},
+    ]

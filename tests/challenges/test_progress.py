@@ -18,6 +18,7 @@ from patron.ledger.verify import verify
 from patron.programs import service as program_service
 from patron.purchases.returns import record_return
 from patron.purchases.schemas import ReturnCreate
+from tests.campaigns.triggers import coupons
 from tests.challenges.setup import (
     apply_program,
     badges,
@@ -26,6 +27,7 @@ from tests.challenges.setup import (
     dispatch,
     enrol,
     events,
+    program_text,
     progress,
 )
 
@@ -59,6 +61,21 @@ def _review(program_id: int, member_id: int, review_id: int, at: datetime) -> Ev
         occurred_at=at,
         data={"member_id": member_id, "review_id": review_id},
     )
+
+
+async def _share_story(database: Database, member_id: int, key: str, at: datetime) -> None:
+    """Post the member's custom event ``story_shared`` (``POST /events``' service)."""
+    async with database.write() as session:
+        active = await program_service.get_active_program(session, key="default")
+        data = CustomEventCreate.model_validate(
+            {
+                "member_id": member_id,
+                "type": "story_shared",
+                "occurred_at": at.isoformat(),
+                "idempotency_key": key,
+            }
+        )
+        await record_event(session, active=active, data=data, now=at)
 
 
 async def _handle(database: Database, envelope: EventEnvelope) -> None:
@@ -212,17 +229,7 @@ async def test_reviews_and_custom_events_count(database: Database) -> None:
 
     # a custom event type that only a challenge names is accepted and counted
     for n in (1, 2, 2):
-        async with database.write() as session:
-            active = await program_service.get_active_program(session, key="default")
-            data = CustomEventCreate.model_validate(
-                {
-                    "member_id": eve,
-                    "type": "story_shared",
-                    "occurred_at": at.isoformat(),
-                    "idempotency_key": f"share-{n}",
-                }
-            )
-            await record_event(session, active=active, data=data, now=at)
+        await _share_story(database, eve, f"share-{n}", at)
     await dispatch(database, at)
     assert (await progress(database, eve))[("sharer", "lifetime")] == (2, True)
     assert await challenge_credits(database) == [
@@ -269,3 +276,54 @@ async def test_the_same_event_handled_at_once_twice_rewards_once(database: Datab
     assert (await progress(database, gus))[("coffee-month", "2026-12")] == (5, True)
     assert len(await challenge_credits(database)) == 1
     assert len(await events(database, "challenges.completed")) == 1
+
+
+COUPON_FOR_STORIES = """
+challenges:
+  - key: storyteller
+    name: {en: "Share three stories this month"}
+    period: month
+    goal: {count: 3, of: event, event: story_shared}
+    reward: {bonus_points: 30, issue_reward: {reward: DISC10}}
+"""
+
+
+async def test_a_completed_challenge_gives_its_coupon_once_per_period(database: Database) -> None:
+    program_id = await apply_program(database, START, program_text(COUPON_FOR_STORIES))
+    eve = await enrol(database, program_id, "eve", START)
+
+    async def share(n: int, day: str) -> None:
+        await _share_story(database, eve, f"story-{n}", _at(day))
+        await dispatch(database, _at(day))
+
+    for n, day in enumerate(["2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04"]):
+        await share(n, day)
+    await share(9, "2027-01-05")  # January counts on its own: one of three
+    # every event handled again (an operator's retry): nothing twice
+    for event in await events(database, "events.recorded"):
+        await _handle(
+            database,
+            EventEnvelope(
+                id=1,
+                type="events.recorded",
+                version=1,
+                program_id=program_id,
+                member_id=eve,
+                occurred_at=_at("2027-01-06"),
+                data=event,
+            ),
+        )
+    assert await coupons(database) == [
+        (eve, "DISC10", 0, f"deferred:{eve}:challenge:2026-12:storyteller:0")
+    ]
+    assert await challenge_credits(database) == [
+        (eve, "storyteller", 30, f"challenge:storyteller:{eve}:2026-12")
+    ]
+    granted = await events(database, "rewards.granted")
+    assert [(g["source"], g["source_id"], g["purchase_id"]) for g in granted] == [
+        ("challenge", "storyteller", None)
+    ]
+    completed = await events(database, "challenges.completed")
+    assert [(e["period_key"], e["points"], e["reward_key"]) for e in completed] == [
+        ("2026-12", 30, "DISC10")
+    ]

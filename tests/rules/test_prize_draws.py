@@ -99,6 +99,10 @@ def test_a_prize_or_raffle_campaign_is_a_purchase_campaign_and_one_of_the_two() 
         _campaign(prize={"every": 3}, deferred=[{"issue_reward": {"reward": "FREESHIP"}}])
     )
     Campaign.model_validate(_campaign(raffle={"per_purchase": 1}))
+    # a campaign on another trigger may give its deferred effects alone
+    Campaign.model_validate(
+        _campaign(trigger="signup", deferred=[{"issue_reward": {"reward": "FREESHIP"}}])
+    )
     refusals = {
         "prize: give the prize": _campaign(prize={"every": 3}),
         "not both": _campaign(
@@ -106,6 +110,7 @@ def test_a_prize_or_raffle_campaign_is_a_purchase_campaign_and_one_of_the_two() 
         ),
         "only purchase campaigns": _campaign(raffle={"per_purchase": 1}, trigger="signup"),
         "effect: give the points effect": _campaign(),
+        "a campaign on another trigger with deferred effects": _campaign(trigger="signup"),
     }
     for message, data in refusals.items():
         with pytest.raises(ValidationError, match=message):

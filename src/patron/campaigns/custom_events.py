@@ -154,6 +154,7 @@ async def record_event(
         occurrence=f"event:{event_id}",
         occurred_at=data.occurred_at,
         now=now,
+        attributes=dict(data.attributes),
     )
     recorded = CustomEventRecorded(
         member_id=member_id, event_id=event_id, event_type=data.type, occurred_at=data.occurred_at

@@ -27,8 +27,11 @@ lane, group commit, the fused PostgreSQL statement, batches) goes through
   after the list's other effects, so that it can name the coupon they issued.
 
 :func:`apply_effects` applies one rule's or campaign's list; the purchase's handler calls it,
-and so do the campaigns of other triggers (:mod:`patron.campaigns.triggers`), with keys
-``deferred:<member>:<occurrence>:campaign:<key>:<index>``.
+and so do the campaigns of other triggers (:mod:`patron.campaigns.triggers`, in the
+trigger's unit of work: a coupon, a wallet credit of an ``amount`` claimed from the money
+budget, a message), with keys ``deferred:<member>:<occurrence>:campaign:<key>:<index>``, and
+a completed challenge for its coupon (:mod:`patron.challenges.progress`, key
+``deferred:<member>:challenge:<period>:<challenge key>:0``).
 
 An anonymous purchase gets no deferred effects, as it earns no points.
 """
@@ -60,7 +63,8 @@ from patron.rules.vocabulary.effects import Deferred, IssueReward
 @dataclass(frozen=True, slots=True)
 class Applied:
     """One deferred effect of a rule or campaign that applied to a purchase (or, with
-    ``occurrence``, a campaign of another trigger: ``purchase_id`` is then None)."""
+    ``occurrence``, a campaign of another trigger or a completed challenge, ``source``
+    ``challenge`` and ``occurrence`` ``challenge:<period>``: ``purchase_id`` is then None)."""
 
     active: ActiveProgram  # the program version the purchase was scored with
     purchase_id: int | None

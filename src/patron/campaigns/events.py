@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from pydantic import Field
+
 from patron.kit.outbox import DomainEvent
 
 
@@ -47,7 +49,9 @@ class CampaignApplied(DomainEvent):
     ``campaign_awards``: ``signup``, ``schedule:2027-01-04``, ``event:42``) with its credit.
     ``points`` it added; ``cashback`` the money its ``credit_wallet`` effects were claimed
     for (decimal text in ``currency``; ``"0.00"`` without them), credited after the purchase
-    (``wallet.credited``)."""
+    (``wallet.credited``), or with the application on another trigger; ``rewards`` the
+    reward codes of its ``issue_reward`` effects (a coupon each: ``rewards.granted``, after
+    the purchase or with the application on another trigger)."""
 
     type = "campaigns.applied"
     campaign_key: str
@@ -58,6 +62,7 @@ class CampaignApplied(DomainEvent):
     purchase_id: int | None = None
     cashback: str
     currency: str
+    rewards: list[str] = Field(default_factory=list)
 
 
 class CampaignMessageDue(DomainEvent):

@@ -89,7 +89,8 @@ class CampaignAward(Base):
     """One campaign applied to a member on a trigger other than a purchase (signup, birthday,
     anniversary, review, survey, a custom event): ``occurrence`` names what made it unique
     (``signup``, ``birthday:2027``, ``review:17``, ``event:42``), so a replayed trigger finds
-    its row and applies nothing twice; ``entry_id`` is the ledger entry it credited."""
+    its row and applies nothing twice; ``entry_id`` is the ledger entry it credited (null for
+    a campaign without points, whose deferred effects are all it gives)."""
 
     __tablename__ = "campaign_awards"
     __table_args__ = (
@@ -104,7 +105,8 @@ class CampaignAward(Base):
     trigger: Mapped[str] = mapped_column(String(16))
     occurrence: Mapped[str] = mapped_column(String(160))
     points: Mapped[int] = mapped_column(BigInteger)
-    entry_id: Mapped[int] = mapped_column(BigInteger)
+    # the ledger entry it credited; null when it gave no points, only deferred effects (0037)
+    entry_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

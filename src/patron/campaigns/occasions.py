@@ -11,9 +11,10 @@ is a year after it). The occurrence is named by the year of the birthday or anni
 job runs, so at most once per year of birthdays.
 
 The birthday's abuse guard: a member whose birth date changed fewer than
-``occasion.birth_date_unchanged_days`` days (default 30) before the moment gets nothing
-(the job does not retry them later in the window: the guard refuses the birthday, not the
-day).
+``occasion.birth_date_unchanged_days`` days (default 30) before the moment gets nothing that
+day. The guard refuses the day, not the birthday: nothing is recorded for the refusal, so a
+later run inside the window, once the change is old enough, applies the birthday (once: its
+occurrence is still ``birthday:<year>``).
 """
 
 from __future__ import annotations

@@ -58,6 +58,7 @@ class Claim:
     money_alert_at: int | None = None  # the money spent from which its alert is due
     currency: str = ""  # the program's, for the money alert
     cashback: int = 0  # what its credit_wallet effects will credit for this purchase
+    rewards: tuple[str, ...] = ()  # the reward codes its issue_reward effects give a coupon of
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +173,7 @@ async def _claim(
             else None
         ),
         currency=money.currency,
+        rewards=tuple(campaign.rewards_issued),
     )
 
 
@@ -358,6 +360,7 @@ async def record_applications(
                 purchase_id=purchase_id,
                 cashback=format_amount(claim.cashback, currency or claim.currency),
                 currency=currency or claim.currency,
+                rewards=list(claim.rewards),
             )
             await emit(session, applied, program_id=program_id, occurred_at=now)
     if outcome.entries:

@@ -14,17 +14,21 @@ one member apply one after the other; then, for the program's campaigns of the t
 3. *claims* each chosen campaign's counters (its per-member usage row, its global limit and
    budget row: one atomic upsert each, :func:`patron.campaigns.service.claim_selected`), so
    limits and budgets hold under races as they do for purchases;
-4. credits each applied campaign's ``bonus_points`` through the award service with the
-   idempotency key ``campaign:<key>:<member>:<occurrence>`` (so a replayed trigger never
-   credits twice), which emits ``ledger.credited`` in the same unit of work, and records the
-   ``campaign_awards`` row (the stats count it) and emits ``campaigns.applied``;
-5. applies the campaign's deferred effects (``send_message``) with it
-   (:func:`patron.campaigns.deferred.apply_campaign_effects`).
+4. credits each applied campaign's ``bonus_points`` (if it has any) through the award
+   service with the idempotency key ``campaign:<key>:<member>:<occurrence>`` (so a replayed
+   trigger never credits twice), which emits ``ledger.credited`` in the same unit of work,
+   and records the ``campaign_awards`` row (the stats count it) and emits
+   ``campaigns.applied``;
+5. applies the campaign's deferred effects with it, in the same unit of work
+   (:func:`patron.campaigns.deferred.apply_campaign_effects`: a coupon for ``issue_reward``,
+   a wallet credit of its ``amount`` for ``credit_wallet``, whose money was claimed from the
+   money budget in step 3, then ``send_message``), keyed
+   ``deferred:<member>:<occurrence>:campaign:<key>:<index>``, so nothing is given twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,6 +39,7 @@ from patron.awards.service import award
 from patron.campaigns.deferred import apply_campaign_effects
 from patron.campaigns.events import CampaignApplied
 from patron.campaigns.models import CampaignAward
+from patron.campaigns.money_budget import money_of
 from patron.campaigns.repository import CampaignRepository
 from patron.campaigns.service import (
     CampaignOutcome,
@@ -109,6 +114,7 @@ async def _checks(
     member_id: int,
     tier_id: str | None,
     occurred_at: datetime,
+    attributes: Mapping[str, object] | None,
 ) -> list[CampaignCheck]:
     program = active.program
     facts = (
@@ -117,7 +123,12 @@ async def _checks(
         else None
     )
     context = PurchaseContext(
-        occurred_at=occurred_at, lines=(), total=0, tier_id=tier_id, member=facts
+        occurred_at=occurred_at,
+        lines=(),
+        total=0,
+        tier_id=tier_id,
+        member=facts,
+        attributes=attributes,
     )
     language = program.program.default_language.value
     checks = check_campaigns(
@@ -163,9 +174,11 @@ async def apply_trigger(
     occurrence: str,
     occurred_at: datetime,
     now: datetime,
+    attributes: Mapping[str, object] | None = None,
 ) -> TriggerOutcome:
     """Apply ``campaigns`` (all of one trigger) to the member for ``occurrence`` (see the
-    module docstring). A blocked or erased member gets nothing."""
+    module docstring); ``attributes`` are a custom event's (its campaigns' conditions read
+    them). A blocked or erased member gets nothing."""
     if not campaigns:
         return TriggerOutcome()
     await ledger_service.lock_account_for_update(session, member_id)
@@ -184,18 +197,22 @@ async def apply_trigger(
         session, program_id, member_id, occurrence, [c.key for c in campaigns]
     )
     fresh = [campaign for campaign in campaigns if campaign.key not in before]
-    checks = await _checks(session, active, fresh, member_id, member.tier_id, occurred_at)
-    selection, claims = await claim_selected(session, program_id, member_id, checks)
+    checks = await _checks(
+        session, active, fresh, member_id, member.tier_id, occurred_at, attributes
+    )
+    money = money_of(active.program, checks, 0)  # an amount: it reads no purchase
+    selection, claims = await claim_selected(session, program_id, member_id, checks, money=money)
     skipped = {check.key: why for check, why in selection.skipped}
-    names = {check.key: check.name for check in checks}
+    by_key = {check.key: check for check in checks}
     applied: dict[str, int] = {}
     for claim in claims:
-        credited = await _credit(
-            session, active, member_id, claim, names[claim.key], occurrence, now
-        )
-        if credited is None:
-            skipped[claim.key] = "already credited to this occurrence"
-            continue
+        check = by_key[claim.key]
+        credited: int | None = None  # a campaign without points gives its deferred effects
+        if claim.points > 0:
+            credited = await _credit(session, active, member_id, claim, check.name, occurrence, now)
+            if credited is None:
+                skipped[claim.key] = "already credited to this occurrence"
+                continue
         session.add(
             CampaignAward(
                 program_id=program_id,
@@ -216,8 +233,9 @@ async def apply_trigger(
             trigger=campaigns[0].trigger.value,
             occurrence=occurrence,
             points=claim.points,
-            cashback=format_amount(0, active.program.currency),
+            cashback=format_amount(claim.cashback, active.program.currency),
             currency=active.program.currency,
+            rewards=list(claim.rewards),
         )
         await emit(session, event, program_id=program_id, occurred_at=now)
         await apply_campaign_effects(

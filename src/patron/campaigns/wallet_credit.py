@@ -1,4 +1,6 @@
-"""The deferred effect ``credit_wallet``: cashback into the member's wallet after a purchase.
+"""The deferred effect ``credit_wallet``: cashback into the member's wallet after a purchase
+(or, as an ``amount``, with a campaign of another trigger:
+:func:`patron.campaigns.deferred.apply_campaign_effects`).
 
 Applied by the handler ``campaigns.apply_deferred`` (:mod:`patron.campaigns.deferred`) from the
 program version the purchase was scored with: ``amount`` credits that money, ``percent``
@@ -53,21 +55,29 @@ async def credit_wallet(session: AsyncSession, applied: Applied, effect: Deferre
     # return and a late credit of one purchase never wait on each other in a cycle
     with suppress(AccountNotFoundError):
         await lock_account_for_update(session, applied.member_id)
-    purchase = await session.get(
-        Purchase, applied.purchase_id, with_for_update=True, populate_existing=True
-    )
-    if purchase is None:  # pragma: no cover - the handler found it
-        return
     program = applied.active.program
     minor = program.minor(effect.amount, path="amount") if effect.amount is not None else 0
-    amount = cashback_of(effect, purchase, minor)
+    purchase: Purchase | None = None
+    if applied.purchase_id is None:  # another trigger: an amount (a percent is refused there)
+        amount, description = minor, f"cashback of {applied.source} {applied.source_id}"
+    else:
+        purchase = await session.get(
+            Purchase, applied.purchase_id, with_for_update=True, populate_existing=True
+        )
+        if purchase is None:  # pragma: no cover - the handler found it
+            return
+        amount = cashback_of(effect, purchase, minor)
+        description = f"cashback of purchase {purchase.external_id}"
     if amount <= 0:
         return
     now: datetime = applied.now or applied.occurred_at
     # under the member's account lock (taken above), which an unblock takes too: a hold
     # written here is released by the unblock that follows it
-    if await _blocked(session, applied.member_id):
-        if await WalletRepository(session).entry_by_key(applied.key) is None:
+    if await _blocked(session, applied.member_id):  # another trigger's member: never held
+        if (
+            purchase is not None
+            and await WalletRepository(session).entry_by_key(applied.key) is None
+        ):
             await holds.hold(
                 session,
                 program_id=applied.active.program_id,
@@ -91,11 +101,11 @@ async def credit_wallet(session: AsyncSession, applied: Applied, effect: Deferre
         source_type=applied.source,
         source_id=applied.source_id,
         purchase_id=applied.purchase_id,
-        description=f"cashback of purchase {purchase.external_id}",
+        description=description,
         occurred_at=applied.occurred_at,
         now=now,
     )
-    if written.written and purchase.refunded > 0:
+    if purchase is not None and written.written and purchase.refunded > 0:
         await wallet_service.reverse_for_purchase(
             session,
             program_id=applied.active.program_id,

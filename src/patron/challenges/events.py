@@ -8,8 +8,9 @@ from patron.kit.outbox import DomainEvent
 class ChallengeCompleted(DomainEvent):
     """The member completed challenge ``challenge_key`` in period ``period_key`` (``2026-12``,
     ``2026-W49``, ``lifetime``): ``points`` were credited (0: the challenge gives none, or the
-    award was refused), ``badge_key`` is the challenge's badge (null: none). Once per member,
-    challenge and period."""
+    award was refused), ``badge_key`` is the challenge's badge (null: none), ``reward_key``
+    the catalogue reward whose coupon it gave (null: none; the coupon's ``rewards.granted``,
+    source ``challenge``, comes before it). Once per member, challenge and period."""
 
     type = "challenges.completed"
     member_id: int
@@ -19,6 +20,7 @@ class ChallengeCompleted(DomainEvent):
     points: int
     entry_id: int | None
     badge_key: str | None
+    reward_key: str | None = None
 
 
 class BadgeEarned(DomainEvent):

@@ -15,8 +15,11 @@ type, the purchase conditions ``goal.when``):
    from the steps (calendar weeks from Monday: a week without a step breaks the streak);
 3. on reaching the target, once per member, challenge and period: credits the reward's bonus
    points through :func:`patron.awards.service.award` (key
-   ``challenge:<key>:<member>:<period>``, so no replay credits twice), earns the badge (once
-   per member, ever), and emits ``challenges.completed`` and ``badges.earned``.
+   ``challenge:<key>:<member>:<period>``, so no replay credits twice), gives the reward's
+   ``issue_reward`` coupon through the deferred effects' applier
+   (:func:`patron.campaigns.deferred.apply_effects`, key
+   ``deferred:<member>:challenge:<period>:<key>:0``), earns the badge (once per member,
+   ever), and emits ``challenges.completed`` and ``badges.earned``.
 
 A blocked or erased member advances nothing. A return takes nothing back: a purchase that was
 counted stays counted, and a reward given stays given (docs/campaigns.md).
@@ -34,6 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.awards.service import award
+from patron.campaigns.deferred import Applied, apply_effects
 from patron.challenges.events import BadgeEarned, ChallengeCompleted
 from patron.challenges.models import ChallengeProgress, ChallengeStep, MemberBadge
 from patron.kit.outbox import emit
@@ -46,6 +50,7 @@ from patron.rules.compiled import compile_conditions, compile_program
 from patron.rules.conditions import check_conditions, purchase_facts
 from patron.rules.context import PurchaseContext
 from patron.rules.periods import LIFETIME_KEY, limit_period_key
+from patron.rules.vocabulary import Deferred
 from patron.rules.vocabulary.challenges import Challenge, ChallengeOf
 
 
@@ -256,12 +261,13 @@ async def _complete(
     now: datetime,
     language: str,
 ) -> None:
-    if challenge.reward is not None:
+    reward = challenge.reward
+    if reward is not None and reward.bonus_points is not None:
         awarded = await award(
             session,
             active=active,
             member_id=member_id,
-            points=challenge.reward.bonus_points,
+            points=reward.bonus_points,
             source=LedgerSource.CHALLENGE,
             source_id=challenge.key,
             key=(challenge.key, member_id, row.period_key),
@@ -270,7 +276,21 @@ async def _complete(
             meta={"challenge": challenge.key, "period": row.period_key},
         )
         if awarded.created and awarded.entry is not None:
-            row.points, row.entry_id = challenge.reward.bonus_points, awarded.entry.id
+            row.points, row.entry_id = reward.bonus_points, awarded.entry.id
+    if reward is not None and reward.issue_reward is not None:
+        applied = Applied(
+            active,
+            None,
+            member_id,
+            "challenge",
+            challenge.key,
+            0,
+            row.completed_at or now,
+            now,
+            occurrence=f"challenge:{row.period_key}",
+            points=row.points,
+        )
+        await apply_effects(session, applied, [Deferred(issue_reward=reward.issue_reward)])
     await session.flush()
     badge = challenge.badge
     events: list[ChallengeCompleted | BadgeEarned] = [
@@ -282,6 +302,11 @@ async def _complete(
             points=row.points,
             entry_id=row.entry_id,
             badge_key=badge.key if badge is not None else None,
+            reward_key=(
+                reward.issue_reward.reward
+                if reward is not None and reward.issue_reward is not None
+                else None
+            ),
         )
     ]
     if badge is not None:

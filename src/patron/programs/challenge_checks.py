@@ -1,6 +1,6 @@
 """Checks of the ``challenges`` section that span sections: unique challenge and badge keys,
-tier references and money written finer than the program's currency allows in a goal's
-purchase conditions."""
+the reward codes of coupons given, tier references and money written finer than the
+program's currency allows in a goal's purchase conditions."""
 
 from __future__ import annotations
 
@@ -17,8 +17,14 @@ def challenge_problems(program: Program) -> list[str]:
     tier_ids = {level.id for level in program.tiers.levels} if program.tiers else set()
     keys: set[str] = set()
     badges: set[str] = set()
+    codes = {reward.code for reward in program.rewards}
     for index, challenge in enumerate(program.challenges):
         path = f"challenges[{index}]"
+        granted = challenge.reward.issue_reward if challenge.reward is not None else None
+        if granted is not None and granted.reward not in codes:
+            problems.append(
+                f"{path}.reward.issue_reward.reward: {granted.reward!r} is not a reward code"
+            )
         if challenge.key in keys:
             problems.append(f"{path}.key: challenge key {challenge.key!r} is used twice")
         keys.add(challenge.key)

@@ -49,11 +49,13 @@ from patron.rules.vocabulary import EarnRule as EarnRule
 from patron.rules.vocabulary import LimitPeriod as LimitPeriod
 from patron.rules.vocabulary import Rounding as Rounding
 from patron.rules.vocabulary import RuleSet as RuleSet
+from patron.rules.vocabulary import Trigger
 from patron.rules.vocabulary import Weekday as Weekday
 from patron.rules.vocabulary.audience import MemberAudience
 from patron.rules.vocabulary.base import Multiplier, Slug
 from patron.rules.vocabulary.challenges import Challenge as Challenge
 from patron.rules.vocabulary.discounts import StandingDiscount
+from patron.rules.vocabulary.rules import trigger_problems
 
 MoneyAmount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 Points = Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)]
@@ -389,6 +391,9 @@ class Program(Strict):
                 unknown = set(rule.when.tier_in or ()) - tier_ids
                 if unknown:
                     problems.append(f"{path}.when.tier_in: names unknown tiers {sorted(unknown)}")
+        for i, rule in enumerate(self.earning.rules):
+            refused = trigger_problems(rule, Trigger.PURCHASE)
+            problems += [f"earning.rules[{i}].{problem}" for problem in refused]
         for path, rule in self.all_rules():
             for j, deferred in enumerate(rule.deferred):
                 here = f"{path}.deferred[{j}]"

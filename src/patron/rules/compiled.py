@@ -53,6 +53,9 @@ class CompiledConditions:
     tiers: frozenset[str] | None
     line_kinds: tuple[ConditionType, ...] = ()
     purchase_kinds: tuple[ConditionType, ...] = ()
+    # a custom event's attribute name -> its values, each as (its kind, the value): ``true``
+    # is not ``1`` (``None``: not given)
+    event_attributes: Mapping[str, frozenset[tuple[type, object]]] | None = None
 
     @property
     def has_line_scope(self) -> bool:
@@ -94,6 +97,20 @@ class CompiledProgram:
         return self.tiers.get(tier_id) if tier_id is not None else None
 
 
+def typed_value(value: object) -> tuple[type, object]:
+    """A free attribute's value with its kind, so that ``True`` never equals ``1``."""
+    return type(value), value
+
+
+def _attributes(when: Conditions) -> Mapping[str, frozenset[tuple[type, object]]] | None:
+    if when.event_attribute_in is None:
+        return None
+    return {
+        name: frozenset(typed_value(value) for value in values)
+        for name, values in when.event_attribute_in.items()
+    }
+
+
 def _conditions(program: Program, when: Conditions) -> CompiledConditions:
     window = None
     if when.time_between is not None:
@@ -115,6 +132,7 @@ def _conditions(program: Program, when: Conditions) -> CompiledConditions:
         tiers=_set(when.tier_in),
         line_kinds=tuple(kind for kind in given if kind.is_line),
         purchase_kinds=tuple(kind for kind in given if not kind.is_line),
+        event_attributes=_attributes(when),
     )
 
 

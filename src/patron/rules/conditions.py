@@ -8,7 +8,8 @@ is inclusive on both local dates; ``time_between`` is ``[start, end)`` in local 
 past midnight when ``end < start`` (``start == end`` never holds). ``tier_in``, ``channel_in``
 and ``store_in`` never hold for a missing value. Line conditions select lines whose category
 is in ``line_category_in`` AND whose sku is in ``line_sku_in`` (each only when given); the rule
-needs at least one such line.
+needs at least one such line. ``event_attribute_in`` holds when each attribute it names is
+in the custom event's ``attributes`` with one of its values (never for a purchase).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from patron.rules.compiled import CompiledConditions, CompiledProgram
+from patron.rules.compiled import CompiledConditions, CompiledProgram, typed_value
 from patron.rules.context import LineContext, PurchaseContext
 from patron.rules.vocabulary import ConditionType
 
@@ -130,6 +131,20 @@ def _tier(when: CompiledConditions, facts: PurchaseFacts) -> bool:
     return _member(when.tiers, facts.context.tier_id)
 
 
+def _event_attributes(when: CompiledConditions, facts: PurchaseFacts) -> bool:
+    """Each attribute named is in the custom event and holds one of its values (of the same
+    kind); never holds without an event (a purchase has no attributes)."""
+    wanted = when.event_attributes
+    if wanted is None:
+        return True
+    given = facts.context.attributes
+    if given is None:
+        return False
+    return all(
+        name in given and typed_value(given[name]) in values for name, values in wanted.items()
+    )
+
+
 CHECKS: dict[ConditionType, LineCheck | PurchaseCheck] = {
     ConditionType.LINE_CATEGORY_IN: LineCheck(_category),
     ConditionType.LINE_SKU_IN: LineCheck(_sku),
@@ -141,6 +156,7 @@ CHECKS: dict[ConditionType, LineCheck | PurchaseCheck] = {
     ConditionType.WEEKDAY_IN: PurchaseCheck(_weekday),
     ConditionType.TIME_BETWEEN: PurchaseCheck(_time_window),
     ConditionType.TIER_IN: PurchaseCheck(_tier),
+    ConditionType.EVENT_ATTRIBUTE_IN: PurchaseCheck(_event_attributes),
 }
 """The per-event evaluator's registry: one check per :class:`ConditionType` (a line check for
 the line conditions, a purchase check for the others; ``tests/rules/test_registries.py``)."""

@@ -75,6 +75,8 @@ class PurchaseContext:
     rule_usage: Mapping[str, int] = field(default_factory=lambda: _NO_USAGE)
     # the member's segments and flags, when an audience reads them (None: only the tier known)
     member: MemberFacts | None = None
+    # a custom event's ``attributes`` (``trigger: event`` campaigns; None: not an event)
+    attributes: Mapping[str, object] | None = None
 
     def __post_init__(self) -> None:
         if self.occurred_at.tzinfo is None or self.occurred_at.utcoffset() is None:

@@ -90,6 +90,9 @@ FRAME_CHECKS: dict[ConditionType, LineFrame | PurchaseFrame] = {
     ConditionType.WEEKDAY_IN: PurchaseFrame(_weekdays),
     ConditionType.TIME_BETWEEN: PurchaseFrame(_time_window),
     ConditionType.TIER_IN: PurchaseFrame(lambda when: _member_of("tier", when.tiers)),
+    # a purchase has no custom event's attributes (validation keeps the condition to
+    # ``trigger: event``), so it never holds here, as in the per-event check
+    ConditionType.EVENT_ATTRIBUTE_IN: PurchaseFrame(lambda when: pl.lit(False)),
 }
 """The vectorised evaluator's registry, one expression per :class:`ConditionType` (mirrors
 :data:`patron.rules.conditions.CHECKS`; ``tests/rules/test_registries.py``)."""

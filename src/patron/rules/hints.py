@@ -46,6 +46,7 @@ HINTS: dict[ConditionType, HintKind | None] = {
     ConditionType.WEEKDAY_IN: None,
     ConditionType.TIME_BETWEEN: None,
     ConditionType.TIER_IN: None,
+    ConditionType.EVENT_ATTRIBUTE_IN: None,  # a purchase cannot meet it
 }
 """The hints' registry: what a customer can do about each failing :class:`ConditionType`
 (``None``: nothing they control at the till; ``tests/rules/test_registries.py``). A rule gets

@@ -93,6 +93,8 @@ FAILURES: dict[ConditionType, LineFailure | PurchaseFailure] = {
     ),
     ConditionType.TIME_BETWEEN: PurchaseFailure(_outside_window),
     ConditionType.TIER_IN: PurchaseFailure(lambda when: _not_in("tier_id", when.tiers)),
+    # never met by a purchase (a custom event's attributes; refused outside trigger: event)
+    ConditionType.EVENT_ATTRIBUTE_IN: PurchaseFailure(lambda when: pl.lit(True)),
 }
 """The trace's registry: how the breakdown of a batch names each failing
 :class:`ConditionType` (mirrors :func:`patron.rules.conditions.check_conditions`;

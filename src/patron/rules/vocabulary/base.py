@@ -14,6 +14,11 @@ from patron.kit.strict import Strict
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 MoneyAmount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 Multiplier = Annotated[Decimal, Field(gt=0, le=100, decimal_places=4, allow_inf_nan=False)]
+# a free attribute of a member (an audience's ``attributes``) or of a custom event
+# (``event_attribute_in``): its name, and the values it may hold (text, whole numbers, true/false)
+AttributeName = Annotated[str, Field(min_length=1, max_length=64)]
+AttributeValue = Annotated[str, Field(max_length=1000)] | int | bool
+AttributeValues = Annotated[list[AttributeValue], Field(min_length=1, max_length=100)]
 
 
 class Rounding(StrEnum):

@@ -21,7 +21,13 @@ from pydantic import BeforeValidator, Field, model_validator
 from patron.kit.instant import YEARS_IN_SCHEMA, checked_local
 from patron.kit.strict import WHOLE, Strict
 from patron.rules.vocabulary.audience import MemberAudience
-from patron.rules.vocabulary.base import LimitPeriod, MoneyAmount, Slug
+from patron.rules.vocabulary.base import (
+    AttributeName,
+    AttributeValues,
+    LimitPeriod,
+    MoneyAmount,
+    Slug,
+)
 from patron.rules.vocabulary.conditions import Conditions
 from patron.rules.vocabulary.effects import Deferred, Effect, EffectType
 from patron.rules.vocabulary.prizes import Prize, Raffle
@@ -151,11 +157,6 @@ class CampaignNames(Strict):
         if isinstance(chosen, str):
             return chosen
         return next(name for name in (self.ru, self.pl, self.en) if name is not None)
-
-
-AttributeName = Annotated[str, Field(min_length=1, max_length=64)]
-AttributeValue = Annotated[str, Field(max_length=1000)] | int | bool
-AttributeValues = Annotated[list[AttributeValue], Field(min_length=1, max_length=100)]
 
 
 class NewMembers(Strict):
@@ -321,16 +322,19 @@ class Campaign(Strict):
 
     def _prize_problems(self) -> list[str]:
         """An instant prize or a raffle: purchase campaigns only, not both; the effect may
-        then be left out (a prize of a coupon only, a raffle of entries only)."""
+        then be left out (a prize of a coupon only, a raffle of entries only), and so may a
+        campaign on another trigger that gives deferred effects (a birthday coupon only)."""
         problems: list[str] = []
         drawn = self.prize is not None or self.raffle is not None
         if self.prize is not None and self.raffle is not None:
             problems.append("prize: a campaign is an instant prize or a raffle, not both")
         if drawn and self.trigger is not Trigger.PURCHASE:
             problems.append("prize, raffle: only purchase campaigns draw prizes or earn entries")
-        if self.effect is None and not drawn:
+        given_only = self.trigger is not Trigger.PURCHASE and bool(self.deferred)
+        if self.effect is None and not drawn and not given_only:
             problems.append(
-                "effect: give the points effect (a prize or a raffle campaign may leave it out)"
+                "effect: give the points effect (a prize or a raffle campaign, or a campaign "
+                "on another trigger with deferred effects, may leave it out)"
             )
         if self.prize is not None and self.effect is None and not self.deferred:
             problems.append("prize: give the prize as effect (bonus_points) or deferred effects")
@@ -362,6 +366,11 @@ class Campaign(Strict):
             self.early_access.start, end=False
         ) >= _start_of(self.window.start, end=False):
             problems.append("early_access.start: must be before window.start")
+        problems += [
+            f"when.{item.type.value}: needs a custom event; the trigger is {trigger.value}"
+            for item in self.when.items()
+            if item.type.needs_event and trigger is not Trigger.EVENT
+        ]
         if trigger is Trigger.PURCHASE:
             return problems
         if self.early_access is not None:
@@ -377,12 +386,18 @@ class Campaign(Strict):
                 f"effect.{effect.value}: needs a purchase; a {trigger.value} campaign gives "
                 "bonus_points"
             )
-        if any(item.send_message is None for item in self.deferred):
-            problems.append(
-                f"deferred: not applied for {trigger.value} campaigns yet (purchase only; "
-                "send_message is)"
-            )
+        problems += [
+            f"deferred[{index}].credit_wallet.percent: needs a purchase; a {trigger.value} "
+            "campaign credits an amount"
+            for index, item in enumerate(self.deferred)
+            if item.credit_wallet is not None and item.credit_wallet.percent is not None
+        ]
         return problems
+
+    @property
+    def rewards_issued(self) -> list[str]:
+        """The reward codes of its ``issue_reward`` deferred effects, in order."""
+        return [item.issue_reward.reward for item in self.deferred if item.issue_reward]
 
     @property
     def unchanged_days(self) -> int:

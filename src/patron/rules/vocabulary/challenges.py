@@ -15,6 +15,7 @@ from patron.kit.strict import Strict
 from patron.rules.vocabulary.base import LimitPeriod, Slug
 from patron.rules.vocabulary.campaigns import CampaignNames, EventType
 from patron.rules.vocabulary.conditions import Conditions
+from patron.rules.vocabulary.effects import IssueReward
 
 
 class ChallengeOf(StrEnum):
@@ -69,6 +70,10 @@ class Goal(Strict):
             raise ValueError("event: only with of: event")
         if self.when is not None and self.of is not ChallengeOf.PURCHASE:
             raise ValueError("when: purchase conditions only with of: purchase")
+        if self.when is not None and self.when.event_attribute_in is not None:
+            raise ValueError(
+                "when.event_attribute_in: needs a custom event; a goal counts purchases"
+            )
         return self
 
     @property
@@ -88,9 +93,24 @@ class Badge(Strict):
 
 
 class ChallengeReward(Strict):
-    """Bonus points credited on each completion (through the award service)."""
+    """What each completion gives: ``bonus_points`` credited through the award service and/or
+    a coupon for the catalogue reward of ``issue_reward`` (``{reward: DISC10}``, as a
+    deferred effect writes it; no points are spent); at least one."""
 
-    bonus_points: Annotated[int, Field(ge=1, le=1_000_000_000)]
+    bonus_points: Annotated[int, Field(ge=1, le=1_000_000_000)] | None = Field(
+        None, exclude_if=lambda value: value is None
+    )
+    issue_reward: IssueReward | None = Field(None, exclude_if=lambda value: value is None)
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if self.bonus_points is None and self.issue_reward is None:
+            raise ValueError("give bonus_points, issue_reward or both")
+        return self
+
+    @property
+    def points(self) -> int:
+        return self.bonus_points or 0
 
 
 class Challenge(Strict):

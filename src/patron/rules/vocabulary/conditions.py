@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, TypeAdapter
 
 from patron.kit.strict import Strict
-from patron.rules.vocabulary.base import MoneyAmount, Weekday
+from patron.rules.vocabulary.base import AttributeName, AttributeValues, MoneyAmount, Weekday
 
 
 class ConditionType(StrEnum):
@@ -33,6 +33,7 @@ class ConditionType(StrEnum):
     WEEKDAY_IN = "weekday_in"
     TIME_BETWEEN = "time_between"
     TIER_IN = "tier_in"
+    EVENT_ATTRIBUTE_IN = "event_attribute_in"
 
     @property
     def is_line(self) -> bool:
@@ -42,7 +43,13 @@ class ConditionType(StrEnum):
     @property
     def needs_purchase(self) -> bool:
         """Whether the condition reads a purchase (so only a ``purchase`` rule set may use it)."""
-        return self is not ConditionType.TIER_IN
+        return self not in (ConditionType.TIER_IN, ConditionType.EVENT_ATTRIBUTE_IN)
+
+    @property
+    def needs_event(self) -> bool:
+        """Whether the condition reads a custom event's ``attributes`` (so only a campaign or
+        rule set of ``trigger: event`` may use it)."""
+        return self is ConditionType.EVENT_ATTRIBUTE_IN
 
 
 def _ordered_dates(value: tuple[date, date]) -> tuple[date, date]:
@@ -54,6 +61,10 @@ def _ordered_dates(value: tuple[date, date]) -> tuple[date, date]:
 Names = Annotated[list[str], Field(min_length=1)]
 DateRange = Annotated[tuple[date, date], AfterValidator(_ordered_dates)]
 Weekdays = Annotated[list[Weekday], Field(min_length=1)]
+# ``{platform: [ios, android]}``: each named attribute of the custom event holds one of its values
+EventAttributes = Annotated[
+    dict[AttributeName, AttributeValues], Field(min_length=1, max_length=20)
+]
 
 
 class LineCategoryIn(Strict):
@@ -106,6 +117,11 @@ class TierIn(Strict):
     value: Names
 
 
+class EventAttributeIn(Strict):
+    type: Literal[ConditionType.EVENT_ATTRIBUTE_IN] = ConditionType.EVENT_ATTRIBUTE_IN
+    value: EventAttributes
+
+
 Condition = Annotated[
     LineCategoryIn
     | LineSkuIn
@@ -116,7 +132,8 @@ Condition = Annotated[
     | Between
     | WeekdayIn
     | TimeBetween
-    | TierIn,
+    | TierIn
+    | EventAttributeIn,
     Field(discriminator="type"),
 ]
 CONDITION_MODELS: dict[ConditionType, type[Strict]] = {
@@ -130,6 +147,7 @@ CONDITION_MODELS: dict[ConditionType, type[Strict]] = {
     ConditionType.WEEKDAY_IN: WeekdayIn,
     ConditionType.TIME_BETWEEN: TimeBetween,
     ConditionType.TIER_IN: TierIn,
+    ConditionType.EVENT_ATTRIBUTE_IN: EventAttributeIn,
 }
 _CONDITION: TypeAdapter[Condition] = TypeAdapter(Condition)
 
@@ -139,7 +157,10 @@ class Conditions(Strict):
 
     The written form: one optional field per :class:`ConditionType`. Line conditions
     (``line_category_in``, ``line_sku_in``) select the lines a line effect applies to; for an
-    order effect they require at least one such line in the order.
+    order effect they require at least one such line in the order. ``event_attribute_in``
+    reads the custom event's ``attributes`` (``trigger: event`` only): each attribute named
+    must be present and hold one of its listed values, of the same kind (the text ``"1"`` is
+    not the number ``1``, and ``true`` is not ``1``).
     """
 
     line_category_in: Names | None = None
@@ -152,6 +173,11 @@ class Conditions(Strict):
     weekday_in: Weekdays | None = None
     time_between: tuple[time, time] | None = None
     tier_in: Names | None = None
+    # a custom event's attributes (``trigger: event`` only); left out of the written form
+    # when not given, so that stored documents keep their checksums
+    event_attribute_in: EventAttributes | None = Field(
+        default=None, exclude_if=lambda value: value is None
+    )
 
     def items(self) -> tuple[Condition, ...]:
         """The given conditions, typed, in the order of :class:`ConditionType`."""

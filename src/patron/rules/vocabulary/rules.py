@@ -53,9 +53,14 @@ Rule = EarnRule
 
 def trigger_problems(rule: EarnRule, trigger: Trigger) -> list[str]:
     """``field: message`` for what ``rule`` uses that ``trigger`` cannot give it."""
-    if trigger is Trigger.PURCHASE:
-        return []
     problems = [
+        f"when.{item.type.value}: needs a custom event; the trigger is {trigger.value}"
+        for item in rule.when.items()
+        if item.type.needs_event and trigger is not Trigger.EVENT
+    ]
+    if trigger is Trigger.PURCHASE:
+        return problems
+    problems += [
         f"when.{item.type.value}: needs a purchase; the trigger is {trigger.value}"
         for item in rule.when.items()
         if item.type.needs_purchase
