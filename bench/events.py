@@ -66,7 +66,7 @@ from patron.members.schemas import MemberCreate
 from patron.migrations import create_all
 from patron.programs.schemas import ActiveProgram
 from patron.programs.service import apply_program, get_active_program
-from patron.purchases import earn
+from patron.purchases import buyer, earn
 from patron.purchases import events as purchase_events
 from patron.purchases.schemas import PurchaseCreate, PurchaseLineCreate
 from patron.worker import registry
@@ -160,7 +160,7 @@ async def _run(
                 moment = datetime.now(UTC)  # the events' occurred_at: the lag starts here
                 await earn.record_purchase(session, active=active, data=data, now=moment)
 
-            await groups.run(unit, order=earn.lock_order(data), savepoint=database.is_sqlite)
+            await groups.run(unit, order=buyer.lock_order(data), savepoint=database.is_sqlite)
             done += 1
 
     started, cpu = clock.perf_counter(), clock.process_time() + _server_cpu(postmaster)

@@ -13,7 +13,7 @@ from patron.kit.group_commit import WriteGroups
 from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind
 from patron.programs import service as program_service
-from patron.purchases import earn
+from patron.purchases import buyer
 from patron.purchases.batch import record_purchases
 from patron.purchases.earn import RecordedPurchase, record_purchase
 from patron.purchases.models import Purchase, PurchaseLine
@@ -47,7 +47,7 @@ async def test_group_commit_keeps_the_events_of_the_purchases_it_keeps(
     outcomes = await _as_one_group(
         groups,
         *[
-            groups.run(_unit(name, fails), order=earn.lock_order(tea(name)), savepoint=savepoint)
+            groups.run(_unit(name, fails), order=buyer.lock_order(tea(name)), savepoint=savepoint)
             for name, fails in plan
         ],
     )
