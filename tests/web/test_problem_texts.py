@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from patron.programs import loader
+from patron.programs import explain, loader
 from patron.programs.errors import ProgramInvalidError, ProgramProblem
 from patron.programs.loader import load_program
 from patron.web.problem_texts import KNOWN_CODES, problem_text
@@ -25,10 +25,11 @@ def _problems(text: str) -> list[ProgramProblem]:
 
 def _written_codes() -> set[str]:
     """Codes the loader writes out: the 4th argument of each ``ProgramProblem(...)`` and the
-    first item of each ``return "code", params, text`` of its explaining functions."""
-    tree = ast.parse(Path(loader.__file__).read_text())
+    first item of each ``return "code", params, text`` of its explaining functions
+    (:mod:`patron.programs.explain`)."""
     codes: set[str] = set()
-    for node in ast.walk(tree):
+    trees = [ast.parse(Path(module.__file__ or "").read_text()) for module in (loader, explain)]
+    for node in (node for tree in trees for node in ast.walk(tree)):
         problem = isinstance(node, ast.Call) and getattr(node.func, "id", "") == "ProgramProblem"
         if problem and len(node.args) >= 4 and isinstance(node.args[3], ast.Constant):
             codes.add(str(node.args[3].value))
@@ -47,9 +48,9 @@ def test_every_code_the_loader_gives_has_a_text() -> None:
     """The codes of the loader's tables and the ones it writes out are all known to the
     console (``invalid`` is English only)."""
     written = _written_codes()
-    written |= {code for code, _ in loader._FIXED_MESSAGES.values()}
-    written |= {code for code, _ in loader._PATTERNS.values()}
-    written |= set(loader._BOUNDS)
+    written |= {code for code, _ in explain._FIXED_MESSAGES.values()}
+    written |= {code for code, _ in explain._PATTERNS.values()}
+    written |= set(explain._BOUNDS)
     assert {"missing", "one_of", "written_twice", "yaml_syntax", "too_long"} <= written
     assert written - {"invalid"} <= KNOWN_CODES, sorted(written - KNOWN_CODES)
 
