@@ -32,6 +32,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "campaigns.applied",
         "campaigns.raffle_drawn",
         "campaigns.prize_returned",
+        "campaigns.message_due",
         "events.recorded",
         "challenges.completed",
         "badges.earned",
