@@ -70,6 +70,10 @@ CLAIM_LEASE = timedelta(minutes=5)
 after this (a handler running longer than the lease may run twice)."""
 
 
+CLAIM_LIMIT = 200
+"""The most events a dispatcher claims at once (a batch)."""
+
+
 def _due(now: datetime) -> Any:
     return and_(
         OutboxEvent.dispatched_at.is_(None),
@@ -313,7 +317,7 @@ async def dispatch_pending(
     handlers: Iterable[Handler],
     *,
     now: datetime | None = None,
-    limit: int = 200,
+    limit: int = CLAIM_LIMIT,
 ) -> DispatchReport:
     """Claim up to ``limit`` due events (oldest first, one statement) and make their due
     handler runs: each handler's batch in one go where it has ``handle_many``, the outcomes
@@ -346,4 +350,11 @@ async def dispatch_pending(
     return report
 
 
-__all__ = ["CLAIM_LEASE", "RUNS_BUDGET", "DispatchReport", "Failure", "dispatch_pending"]
+__all__ = [
+    "CLAIM_LEASE",
+    "CLAIM_LIMIT",
+    "RUNS_BUDGET",
+    "DispatchReport",
+    "Failure",
+    "dispatch_pending",
+]

@@ -25,6 +25,8 @@ _ENVIRONMENT = Environment(
     keep_trailing_newline=False,
     trim_blocks=True,
     lstrip_blocks=True,
+    # the templates ship with the package: no file-system check on every message
+    auto_reload=False,
 )
 
 

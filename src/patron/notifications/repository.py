@@ -7,15 +7,40 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.feedback.models import Survey
+from patron.kit.raw import Sql, raw_of
 from patron.members.models import ConsentChannel, Member, MemberConsent
 from patron.notifications.models import Message
 from patron.notifications.schemas import MessageStatus
 from patron.programs.models import ProgramRecord
+
+_COLUMNS = (
+    "program_id",
+    "member_id",
+    "event_id",
+    "kind",
+    "channel",
+    "status",
+    "language",
+    "recipient",
+    "subject",
+    "body_text",
+    "body_html",
+    "unsubscribe_url",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "created_at",
+    "updated_at",
+    "dedupe_key",
+)
+_INSERT = Sql(
+    f"INSERT INTO messages ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join(f'${n}' for n in range(1, len(_COLUMNS) + 1))}) "
+    "ON CONFLICT DO NOTHING RETURNING id"
+)
 
 
 class MessageRepository:
@@ -59,13 +84,12 @@ class MessageRepository:
         return found is not None
 
     async def insert(self, values: dict[str, Any]) -> bool:
-        """Insert one message; False when ``(kind, channel, event_id)`` or ``(channel,
-        dedupe_key)`` is there already."""
-        dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(Message).values(**values).on_conflict_do_nothing()
-        result = await self.session.execute(statement.returning(Message.id))
-        return result.scalar_one_or_none() is not None
+        """Insert one message (``values`` by column, :data:`_COLUMNS`); False when ``(kind,
+        channel, event_id)`` or ``(channel, dedupe_key)`` is there already. A driver-level
+        statement: the ORM's insert cost a message handler more than rendering it."""
+        raw = await raw_of(self.session)
+        inserted = await raw.one(_INSERT, *(values[column] for column in _COLUMNS))
+        return inserted is not None
 
     async def page(
         self,
