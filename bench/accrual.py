@@ -241,6 +241,21 @@ def run_load(
     return parse_wrk(output)
 
 
+def postgres_cpu_seconds(data: Path) -> float:
+    """User + system CPU of the PostgreSQL cluster in ``data`` so far: the postmaster and its
+    children (backends, WAL writer, checkpointer, autovacuum)."""
+    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == postmaster or int(stat.parent.name) == postmaster:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def pgbench_tps(server_url: str, seconds: int, concurrency: int) -> float:
     pgbench = ensure_tool("pgbench", "postgresql-contrib")
     port = re.search(r":(\d+)/", server_url)
@@ -340,8 +355,10 @@ def main() -> None:
     try:
         wait_ready(args.port, args.workers)
         cpu_before = group_cpu_seconds(server.pid)
+        pg_before = postgres_cpu_seconds(args.pg_data) if server_url else 0.0
         load = run_load(args.port, key, args.members, args.seconds, args.concurrency, args.batch)
         cpu_after = group_cpu_seconds(server.pid)
+        pg_cpu = postgres_cpu_seconds(args.pg_data) - pg_before if server_url else 0.0
         waiting, written = asyncio.run(pending_events(url))
         # per process: with several workers, each keeps the connections it accepted, so an
         # uneven split of wrk's connections shows as one busy worker and one idle one
@@ -378,6 +395,8 @@ def main() -> None:
         f"{', '.join(f'{seconds:.1f}' for seconds in by_process if seconds >= 0.05)} s; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
+    if server_url is not None:
+        print(f"PostgreSQL CPU: {pg_cpu:.1f} s ({1000 * pg_cpu / requests:.2f} ms per purchase)")
     print(
         f"outbox: enrolments' events dispatched before the load in {drained:.1f} s; after it "
         f"{waiting} of {written} events still waiting for the dispatcher"

@@ -11,10 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.feedback.models import Survey
 from patron.kit.raw import Sql, raw_of
-from patron.members.models import ConsentChannel, Member, MemberConsent
+from patron.members.models import ConsentChannel, Member
 from patron.notifications.models import Message
 from patron.notifications.schemas import MessageStatus
-from patron.programs.models import ProgramRecord
 
 _COLUMNS = (
     "program_id",
@@ -42,6 +41,15 @@ _INSERT = Sql(
     "ON CONFLICT DO NOTHING RETURNING id"
 )
 
+# the reads a message handler makes for every message, as driver statements (through the ORM
+# each cost more than the statement itself: docs/benchmarks.md, accrual, 2026-12-06)
+_MADE_FOR_EVENT = Sql(
+    "SELECT id FROM messages WHERE kind = $1 AND channel = $2 AND event_id = $3 LIMIT 1"
+)
+_KEYED = Sql("SELECT id FROM messages WHERE channel = $1 AND dedupe_key = $2 LIMIT 1")
+_CONSENT = Sql("SELECT is_granted FROM member_consents WHERE member_id = $1 AND channel = $2")
+_PROGRAM_KEY = Sql("SELECT key FROM programs WHERE id = $1")
+
 
 class MessageRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -51,17 +59,12 @@ class MessageRepository:
         return await self.session.get(Member, member_id)
 
     async def has_consent(self, member_id: int, channel: ConsentChannel) -> bool:
-        granted = await self.session.scalar(
-            select(MemberConsent.is_granted).where(
-                MemberConsent.member_id == member_id, MemberConsent.channel == channel
-            )
-        )
-        return bool(granted)
+        row = await (await raw_of(self.session)).one(_CONSENT, member_id, channel.value)
+        return row is not None and bool(row[0])
 
     async def program_key(self, program_id: int) -> str | None:
-        return await self.session.scalar(
-            select(ProgramRecord.key).where(ProgramRecord.id == program_id)
-        )
+        row = await (await raw_of(self.session)).one(_PROGRAM_KEY, program_id)
+        return None if row is None else str(row[0])
 
     async def survey_name(self, program_id: int | None, key: str) -> str | None:
         query = select(Survey.name).where(Survey.key == key)
@@ -70,18 +73,11 @@ class MessageRepository:
         return await self.session.scalar(query.limit(1))
 
     async def exists(self, kind: str, channel: str, event_id: int) -> bool:
-        found = await self.session.scalar(
-            select(Message.id).where(
-                Message.kind == kind, Message.channel == channel, Message.event_id == event_id
-            )
-        )
-        return found is not None
+        raw = await raw_of(self.session)
+        return await raw.one(_MADE_FOR_EVENT, kind, channel, event_id) is not None
 
     async def keyed(self, channel: str, dedupe_key: str) -> bool:
-        found = await self.session.scalar(
-            select(Message.id).where(Message.channel == channel, Message.dedupe_key == dedupe_key)
-        )
-        return found is not None
+        return await (await raw_of(self.session)).one(_KEYED, channel, dedupe_key) is not None
 
     async def insert(self, values: dict[str, Any]) -> bool:
         """Insert one message (``values`` by column, :data:`_COLUMNS`); False when ``(kind,

@@ -20,10 +20,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.kit.raw import Sql, raw_of
 from patron.notifications.models import SigningKey
 
 _TOKEN = re.compile(r"^([1-9][0-9]{0,18})\.([a-z]{1,16})\.([A-Za-z0-9_-]{22})$")
 _KEY_ID = 1
+_SECRET = Sql("SELECT secret FROM message_signing_keys WHERE id = $1")
 
 
 async def existing_key(session: AsyncSession) -> bytes | None:
@@ -34,16 +36,17 @@ async def existing_key(session: AsyncSession) -> bytes | None:
 
 async def signing_key(session: AsyncSession, now: datetime) -> bytes:
     """The signing key, made on first use (concurrent first uses agree: one insert wins)."""
+    row = await (await raw_of(session)).one(_SECRET, _KEY_ID)  # once per message queued
+    if row is not None:
+        return str(row[0]).encode()
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(SigningKey)
+        .values(id=_KEY_ID, secret=secrets.token_urlsafe(48), created_at=now)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
     secret = await session.scalar(select(SigningKey.secret).where(SigningKey.id == _KEY_ID))
-    if secret is None:
-        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        await session.execute(
-            insert(SigningKey)
-            .values(id=_KEY_ID, secret=secrets.token_urlsafe(48), created_at=now)
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
-        secret = await session.scalar(select(SigningKey.secret).where(SigningKey.id == _KEY_ID))
     assert secret is not None
     return secret.encode()
 
