@@ -26,6 +26,7 @@ from patron.kit.outbox import (
     OutboxEvent,
     OutboxHandlerRun,
     emit,
+    in_turn,
 )
 from patron.kit.outbox_ops import list_dead, outbox_stats
 from patron.kit.time import utcnow
@@ -157,6 +158,31 @@ async def test_a_failing_event_of_a_batch_retries_alone(database: Database) -> N
     assert await _marks(database) == [0, 1, 2, 3, 4]
     assert (await _runs(database))[(event_two, "picky")] == ("done", 2)
     assert await _undispatched(database) == 0
+
+
+async def test_in_turn_takes_a_batch_in_one_unit_and_a_failure_alone(
+    database: Database,
+) -> None:
+    """``in_turn(handle)``: the batch's events through ``handle`` in one unit of work (the
+    message handlers: one write-lock wait on SQLite for a batch's messages); one failing
+    event rolls the batch back and the others are then done once, each alone."""
+    await _emit(database, 4)
+    taken: list[int] = []
+
+    async def handle(session: AsyncSession, event: EventEnvelope) -> None:
+        taken.append(int(event.data["n"]))
+        await _mark(session, event)
+        if int(event.data["n"]) == 1 and taken.count(1) == 1:
+            raise ValueError("not yet")
+
+    handler = Handler("turns", frozenset({Pinged.type}), handle, handle_many=in_turn(handle))
+    first = await dispatch_pending(database, [handler])
+    assert (first.handled, first.failed) == (4, 0)
+    # in turn until 1 failed (the batch rolled back), then each alone: 1 fails no more
+    assert taken == [0, 1, 0, 1, 2, 3]
+    assert await _marks(database) == [0, 1, 2, 3]
+    runs = await _runs(database)
+    assert sorted(v for k, v in runs.items() if k[1] == "turns") == [("done", 1)] * 4
 
 
 async def test_a_batch_that_keeps_failing_ends_dead(database: Database) -> None:

@@ -157,6 +157,20 @@ class Handler:
         return ALL_EVENTS in self.events or event_type in self.events
 
 
+def in_turn(handle: Callable[[AsyncSession, EventEnvelope], Awaitable[None]]) -> HandleMany:
+    """A ``handle_many`` that runs ``handle`` for each event in turn, in the one unit of work:
+    for a handler with nothing to share between events but its commit (a message queued per
+    event). On SQLite each unit of work waits for the database's write lock, which the
+    purchases' group commits hold most of the time under load: one wait for a batch's
+    messages instead of one each (``docs/benchmarks.md``, accrual, 2026-12-06)."""
+
+    async def handle_many(session: AsyncSession, events: Sequence[EventEnvelope]) -> None:
+        for event in events:
+            await handle(session, event)
+
+    return handle_many
+
+
 @dataclass(frozen=True, slots=True)
 class Poller:
     """A delivery loop with its own schedule, run next to the dispatcher. ``run_once`` does
@@ -219,4 +233,5 @@ __all__ = [
     "backoff",
     "emit",
     "emit_many",
+    "in_turn",
 ]

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.kit.outbox import EventEnvelope, Handler
+from patron.kit.outbox import EventEnvelope, Handler, in_turn
 from patron.kit.time import utcnow
 from patron.notifications import formatting
 from patron.notifications.channels import Channel
@@ -90,5 +90,8 @@ def handler(channel: Channel) -> Handler:
         )
 
     return Handler(
-        f"notifications.{channel.name}.{MessageKind.CAMPAIGN.value}", frozenset({EVENT}), handle
+        f"notifications.{channel.name}.{MessageKind.CAMPAIGN.value}",
+        frozenset({EVENT}),
+        handle,
+        handle_many=in_turn(handle),
     )

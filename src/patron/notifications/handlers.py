@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.kit.outbox import EventEnvelope, Handler
+from patron.kit.outbox import EventEnvelope, Handler, in_turn
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
 from patron.members import portal
@@ -118,7 +118,12 @@ def _handler(event_type: str, kind: MessageKind, values: Values, channel: Channe
             now=utcnow(),
         )
 
-    return Handler(f"notifications.{channel.name}.{kind.value}", frozenset({event_type}), handle)
+    return Handler(
+        f"notifications.{channel.name}.{kind.value}",
+        frozenset({event_type}),
+        handle,
+        handle_many=in_turn(handle),
+    )
 
 
 async def _erased(session: AsyncSession, event: EventEnvelope) -> None:
