@@ -11,14 +11,12 @@ float, so every computation downstream can be exact.
 
 from __future__ import annotations
 
-import itertools
-import re
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, StrictBool, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from patron.kit import money
 from patron.kit.language import Language as Language
@@ -40,10 +38,17 @@ from patron.programs.message_templates import MessageTemplate, message_problems
 from patron.programs.partner_settings import Partner, partner_problems
 from patron.programs.purchase_settings import PurchaseSettings, Returns
 from patron.programs.referral_settings import Referrals, referral_problems
-from patron.programs.reward_names import RewardNames
+from patron.programs.reward_settings import MONEY_VALUED
+from patron.programs.reward_settings import Points as Points
+from patron.programs.reward_settings import Reward as Reward
+from patron.programs.reward_settings import RewardKind as RewardKind
 from patron.programs.segmentation import SegmentSettings
 from patron.programs.strict import Strict
 from patron.programs.support_settings import Support
+from patron.programs.tier_settings import Downgrade as Downgrade
+from patron.programs.tier_settings import QualifyOn as QualifyOn
+from patron.programs.tier_settings import TierLevel as TierLevel
+from patron.programs.tier_settings import Tiers as Tiers
 from patron.rules.vocabulary import Campaign as Campaign
 from patron.rules.vocabulary import EarnRule as EarnRule
 from patron.rules.vocabulary import LimitPeriod as LimitPeriod
@@ -51,14 +56,9 @@ from patron.rules.vocabulary import Rounding as Rounding
 from patron.rules.vocabulary import RuleSet as RuleSet
 from patron.rules.vocabulary import Trigger
 from patron.rules.vocabulary import Weekday as Weekday
-from patron.rules.vocabulary.audience import MemberAudience
-from patron.rules.vocabulary.base import Multiplier, Slug
 from patron.rules.vocabulary.challenges import Challenge as Challenge
 from patron.rules.vocabulary.discounts import StandingDiscount
 from patron.rules.vocabulary.rules import trigger_problems
-
-MoneyAmount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
-Points = Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)]
 
 
 class ProgramInfo(Strict):
@@ -154,132 +154,6 @@ class Earning(Strict):
                 raise ValueError(f"[{index}].id: rule id {rule.id!r} is used twice")
             seen.add(rule.id)
         return rules
-
-
-class QualifyOn(StrEnum):
-    POINTS_EARNED = "points_earned"
-    MONEY_SPENT = "money_spent"
-
-
-class Downgrade(StrEnum):
-    AT_REVIEW = "at_review"
-    NEVER = "never"
-
-
-_ROLLING = re.compile(r"^rolling_(\d{1,3})_months$")
-
-
-class TierLevel(Strict):
-    id: Slug
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    threshold: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
-    earn_multiplier: Multiplier = Decimal(1)
-    perks: list[str] = Field(default_factory=list)
-
-
-class Tiers(Strict):
-    """Levels in ascending threshold order. Below the first threshold a member has no tier.
-
-    ``threshold`` is points for ``points_earned`` and a money amount for ``money_spent``.
-    ``window``: ``lifetime``, ``calendar_year`` or ``rolling_N_months``.
-    """
-
-    qualify_on: QualifyOn = QualifyOn.POINTS_EARNED
-    window: str = "lifetime"
-    downgrade: Downgrade = Downgrade.AT_REVIEW
-    # Whether points carried over by an import (``opening`` entries) count toward qualification.
-    opening_points_qualify: bool = False
-    levels: list[TierLevel] = Field(min_length=1)
-
-    @field_validator("window")
-    @classmethod
-    def _window(cls, value: str) -> str:
-        match = _ROLLING.match(value)
-        if value in ("lifetime", "calendar_year") or (match and 0 < int(match.group(1)) <= 120):
-            return value
-        raise ValueError("must be lifetime, calendar_year or rolling_N_months (N from 1 to 120)")
-
-    @property
-    def rolling_months(self) -> int | None:
-        match = _ROLLING.match(self.window)
-        return int(match.group(1)) if match else None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        ids = [level.id for level in self.levels]
-        if len(set(ids)) != len(ids):
-            raise ValueError("levels: tier ids must be unique")
-        thresholds = [level.threshold for level in self.levels]
-        if any(b <= a for a, b in itertools.pairwise(thresholds)):
-            raise ValueError("levels: tier thresholds must strictly increase")
-        if self.qualify_on is QualifyOn.POINTS_EARNED and any(t != int(t) for t in thresholds):
-            raise ValueError("levels: points thresholds must be whole numbers")
-        return self
-
-    def level(self, tier_id: str | None) -> TierLevel | None:
-        return next((level for level in self.levels if level.id == tier_id), None)
-
-
-class RewardKind(StrEnum):
-    PERCENT_DISCOUNT = "percent_discount"
-    FIXED_DISCOUNT = "fixed_discount"
-    FREE_SHIPPING = "free_shipping"
-    FREE_PRODUCT = "free_product"
-    GIFT_CERTIFICATE = "gift_certificate"
-    CASHBACK = "cashback"
-    EXCLUSIVE_ACCESS = "exclusive_access"
-    PARTNER_VOUCHER = "partner_voucher"
-
-
-_MONEY_VALUED = {RewardKind.FIXED_DISCOUNT, RewardKind.GIFT_CERTIFICATE, RewardKind.CASHBACK}
-
-
-class Reward(Strict):
-    """A catalogue item. ``value``: percent (1-100) for percent_discount, a money amount for
-    fixed_discount, gift_certificate and cashback; ``sku`` names the free product."""
-
-    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    # the name per language (the portal's); left out of the stored document when absent
-    names: RewardNames | None = Field(default=None, exclude_if=lambda value: value is None)
-    kind: RewardKind
-    value: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)] | None = None
-    sku: str | None = None
-    cost_points: Points
-    valid_days: Annotated[int, Field(gt=0, le=36_600, strict=True)] | Literal["never"] | None = None
-    """Days a coupon of this reward stays valid; none: ``limits.default_coupon_valid_days``;
-    ``never``: it never expires."""
-    stock: Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)] | None = None
-    min_tier: str | None = None
-    # the closed club: only members of this audience may redeem it (docs/campaigns.md)
-    audience: MemberAudience | None = Field(default=None, exclude_if=lambda value: value is None)
-    description: str = ""
-    # left out of the stored document when true, so that programs stored before the field
-    # keep their checksum (tests/rules/test_vocabulary.py)
-    enabled: StrictBool = Field(default=True, exclude_if=lambda value: value is True)
-    """``false``: a disabled reward, left out of the catalogue and refused at redemption
-    (``reward_not_found``); its coupons already issued keep working."""
-
-    @model_validator(mode="after")
-    def _value_fits_kind(self) -> Self:
-        if self.kind is RewardKind.PERCENT_DISCOUNT:
-            if self.value is None or self.value != int(self.value) or self.value > 100:
-                raise ValueError("value: percent_discount needs a whole percent from 1 to 100")
-        elif self.kind in _MONEY_VALUED and self.value is None:
-            raise ValueError(f"value: {self.kind.value} needs a money amount")
-        if self.kind is RewardKind.FREE_PRODUCT and not self.sku:
-            raise ValueError("sku: free_product needs the sku of the free product")
-        return self
-
-    def name_in(self, language: str) -> str:
-        """The name in ``language`` (``names``), else ``name``."""
-        return self.name if self.names is None else self.names.pick(language, self.name)
-
-    def coupon_days(self, limits: Limits) -> int | None:
-        """Days its coupons stay valid (``None``: for ever, when asked for)."""
-        if self.valid_days == "never":
-            return None
-        return self.valid_days if self.valid_days is not None else limits.default_coupon_valid_days
 
 
 class Program(Strict):
@@ -421,7 +295,7 @@ class Program(Strict):
                 (f"earning.rules[{index}].when.order_total_lt", rule.when.order_total_lt)
             )
         for index, reward in enumerate(self.rewards):
-            if reward.kind in _MONEY_VALUED:
+            if reward.kind in MONEY_VALUED:
                 amounts.append((f"rewards[{index}].value", reward.value))
         amounts.append(("limits.max_purchase_total", self.limits.max_purchase_total))
         if self.tiers and self.tiers.qualify_on is QualifyOn.MONEY_SPENT:
