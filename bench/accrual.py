@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from postgres_cpu import cluster_cpu_seconds, postmaster_of
 
 REPO = Path(__file__).resolve().parents[1]
 PG_DATA = Path("/tmp/patron-bench-accrual-pg")  # the postgres user must reach it
@@ -241,21 +242,6 @@ def run_load(
     return parse_wrk(output)
 
 
-def postgres_cpu_seconds(data: Path) -> float:
-    """User + system CPU of the PostgreSQL cluster in ``data`` so far: the postmaster and its
-    children (backends, WAL writer, checkpointer, autovacuum)."""
-    postmaster = int((data / "postmaster.pid").read_text().split()[0])
-    ticks = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        if int(fields[1]) == postmaster or int(stat.parent.name) == postmaster:
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def pgbench_tps(server_url: str, seconds: int, concurrency: int) -> float:
     pgbench = ensure_tool("pgbench", "postgresql-contrib")
     port = re.search(r":(\d+)/", server_url)
@@ -355,10 +341,10 @@ def main() -> None:
     try:
         wait_ready(args.port, args.workers)
         cpu_before = group_cpu_seconds(server.pid)
-        pg_before = postgres_cpu_seconds(args.pg_data) if server_url else 0.0
+        pg_before = cluster_cpu_seconds(postmaster_of(args.pg_data)) if server_url else 0.0
         load = run_load(args.port, key, args.members, args.seconds, args.concurrency, args.batch)
         cpu_after = group_cpu_seconds(server.pid)
-        pg_cpu = postgres_cpu_seconds(args.pg_data) - pg_before if server_url else 0.0
+        pg_cpu = cluster_cpu_seconds(postmaster_of(args.pg_data)) - pg_before if server_url else 0.0
         waiting, written = asyncio.run(pending_events(url))
         # per process: with several workers, each keeps the connections it accepted, so an
         # uneven split of wrk's connections shows as one busy worker and one idle one

@@ -43,7 +43,6 @@ import argparse
 import asyncio
 import itertools
 import multiprocessing
-import os
 import random
 import statistics
 import tempfile
@@ -52,6 +51,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from postgres_cpu import cluster_cpu_seconds, postmaster_of
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -170,26 +170,12 @@ async def _run(
 
 
 def _server_cpu(postmaster: int | None) -> float:
-    """CPU seconds (user + system) of the PostgreSQL server's processes so far: the
-    postmaster's children (backends, WAL writer, checkpointer, autovacuum); 0 without."""
-    if postmaster is None:
-        return 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        if int(fields[1]) == postmaster or int(stat.parent.name) == postmaster:
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / tick
+    """CPU seconds of the PostgreSQL server's processes so far; 0 without."""
+    return 0.0 if postmaster is None else cluster_cpu_seconds(postmaster)
 
 
 def _postmaster(data: str | None) -> int | None:
-    if data is None:
-        return None
-    return int((Path(data) / "postmaster.pid").read_text().split()[0])
+    return None if data is None else postmaster_of(data)
 
 
 async def _count_events(database: Database) -> int:
