@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.campaigns import service as campaign_service
+from patron.campaigns import preview as campaign_preview
 from patron.kit.money import format_amount, parse_amount
 from patron.programs.schemas import ActiveProgram
 from patron.purchases import standing
@@ -133,7 +133,7 @@ async def quote(
         member=facts,
     )
     evaluation = evaluate(program, context)
-    offers = await campaign_service.preview_for_quote(
+    offers = await campaign_preview.preview_for_quote(
         session, program_id=active.program_id, program=program, context=context, member_id=member_id
     )
     wallet = await wallet_service.balance(session, member_id=member_id) if member_id else 0
