@@ -1,6 +1,6 @@
 """A large file's rows checked in several processes give exactly what one process gives:
 the same rows, the same problems in file order, and a repeated ``external_id`` refused on
-its later row even when the two rows fall in different slices."""
+its later row even when the two rows fall in different chunks."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ def test_several_processes_check_as_one_does(
 
     alone = checking.check_frame(frame, context, processes=1)
     monkeypatch.setattr(checking, "PARALLEL_FROM_ROWS", 100)
+    monkeypatch.setattr(checking, "CHUNK_ROWS", 300)
     submitted: list[int] = []
 
     class Counted(ProcessPoolExecutor):
@@ -42,7 +43,9 @@ def test_several_processes_check_as_one_does(
     monkeypatch.setattr(checking, "ProcessPoolExecutor", Counted)
     together = checking.check_frame(frame, context, processes=3)
 
-    assert submitted == [334, 332]  # this process checked rows 1-334
+    assert submitted == [300, 300, 100]  # this process checked rows 1-300
+    chunks = list(checking.check_chunks(frame, context, processes=2))
+    assert [len(parsed) for parsed, _ in chunks] == [300, 300, 300, 100]
 
     assert together == alone
     assert [row.checksum if row else None for row in together[0]] == [

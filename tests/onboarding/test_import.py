@@ -8,13 +8,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 from patron.kit.db import Database
 from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind
 from patron.ledger.models import LedgerEntry, Lot
 from patron.members.models import ConsentEvent, Member, MemberConsent
+from patron.onboarding import checking
 from patron.onboarding.service import MemberImportReport, import_members, read_members
 from patron.tiers.models import TierChange
 from tests.onboarding.factories import NOW, customer, customers, write_csv
@@ -73,6 +75,46 @@ async def test_without_skip_bad_a_file_with_bad_rows_loads_nothing(
     assert _codes(report) == [(17, "email", "invalid_value")]
     assert (report.new, report.refused, report.not_loaded) == (0, 1, 39)
     assert (await _counts(database))["members"] == 0
+
+
+async def test_a_bad_row_after_written_batches_loads_nothing(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file's rows are written while the next chunks are checked (a helper process
+    checks them here): the batches written before the chunk with row 998 roll back with it,
+    and every refused row is still reported. With ``skip_bad`` the same file loads 997."""
+    monkeypatch.setattr(checking, "PARALLEL_FROM_ROWS", 100)
+    monkeypatch.setattr(checking, "CHUNK_ROWS", 150)
+    await apply(database, "default")
+    path = write_csv(tmp_path / "customers.csv", customers())
+    seen: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append(done)
+
+    report = await _run(database, path, batch_size=100, check_processes=2, progress=progress)
+    assert _codes(report) == [
+        (17, "email", "invalid_value"),
+        (450, "tier", "unknown_tier"),
+        (998, "phone", "invalid_value"),
+    ]
+    assert (report.new, report.refused, report.not_loaded, report.opening_points) == (
+        0,
+        3,
+        997,
+        0,
+    )
+    assert await _counts(database) == dict.fromkeys(
+        ["members", "consents", "consent_events", "entries", "lots", "tier_changes"], 0
+    )
+    async with database.read() as session:
+        events = (await session.execute(text("SELECT count(*) FROM outbox_events"))).scalar_one()
+    assert events == 0
+
+    loaded = await _run(database, path, batch_size=100, check_processes=2, skip_bad=True)
+    assert (loaded.new, loaded.refused, loaded.not_loaded) == (997, 3, 0)
+    assert (await _counts(database))["members"] == 997
+    assert seen[-1] == 1000
 
 
 async def test_skip_bad_loads_997_members_and_a_second_run_changes_nothing(

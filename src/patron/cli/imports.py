@@ -226,7 +226,12 @@ def members(
         ),
     ] = None,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Members per unit of work.")
+        int,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            help="Members per write (with --skip-bad, per unit of work; without, the file is one).",
+        ),
     ] = 5_000,
     json_output: JsonOption = False,
 ) -> None:
@@ -235,7 +240,8 @@ def members(
     tiers. Each row is idempotent by external_id: a member already imported with the same row
     is unchanged, with a different row updated (an opening balance is corrected by an
     adjustment). --dry-run checks the whole file and prints what would happen (new, unchanged,
-    updated, refused) without writing. A file with a bad row loads nothing unless --skip-bad.
+    updated, refused) without writing. A file with a bad row loads nothing unless --skip-bad
+    (without it the file is one unit of work).
     Every refused row is reported with its row number, column and reason; the exit code is 1
     when a row was refused, 2 when the file cannot be read."""
     from patron.onboarding.service import read_members

@@ -1,18 +1,25 @@
 """``import_members``: load a file of members (CSV, XLSX or Parquet), and the batch API.
 
-The whole file is read and every row checked first. Refused rows are reported by row number,
-column and reason; without ``skip_bad`` a file with a refused row loads nothing. A row whose
-``external_id`` an earlier row already used is refused too. With ``dry_run`` the run stops
-after telling what each row would do (new, unchanged, updated, refused). The good rows are
-then written in batches of ``batch_size``, each its own unit of work (see
-:mod:`~patron.onboarding.members`), so that running the same file again changes nothing.
+The rows are checked chunk by chunk (other processes check a large file's next chunks while
+this one writes: :mod:`~patron.onboarding.checking`) and written in batches of
+``batch_size`` (:mod:`~patron.onboarding.members`); running the same file again changes
+nothing. Refused rows are reported by row number, column and reason; a row whose
+``external_id`` an earlier row already used is refused too.
+
+- Without ``skip_bad`` the file is one unit of work: a refused row anywhere (or a crash)
+  loads nothing, and the rest of the file is still checked so that every refused row is
+  reported. On SQLite this holds the write lock for the whole import.
+- With ``skip_bad`` each batch is its own unit of work, and only the refused rows are left
+  out.
+- With ``dry_run`` nothing is written: each row is told as new, unchanged, updated or
+  refused.
 """
 
 from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.db import Database
 from patron.kit.time import utcnow
-from patron.onboarding.checking import check_frame, parse_rows, refuse_repeats
+from patron.onboarding.checking import Split, check_chunks, parse_rows, refuse_repeats
 from patron.onboarding.errors import MemberBatchTooLargeError
 from patron.onboarding.members import RowStatus, apply_rows, classify
 from patron.onboarding.rows import OPTIONAL, REQUIRED, Context, MemberRow, Problem
@@ -105,65 +112,120 @@ async def import_members(
 ) -> MemberImportReport:
     """Import the rows of :func:`read_members` into program ``program_key`` (see the module
     docstring); ``progress(rows_done, rows_total)`` is called after each batch.
-    ``check_processes`` bounds the processes that check a large file's rows (default: the
-    cores, at most 4; :mod:`~patron.onboarding.checking`)."""
+    ``check_processes`` bounds the processes of a large file (default: the cores, at most 4;
+    :mod:`~patron.onboarding.checking`)."""
     started = time.perf_counter()
     moment = now or utcnow()
     async with database.read() as session:
         active = await program_service.get_active_program(session, key=program_key)
     context = Context(active.program, moment, phone_region, tuple(attributes))
-    parsed, problems = check_frame(frame.drop(ROW), context, processes=check_processes)
     report = MemberImportReport(rows=frame.height, dry_run=dry_run)
-    rows_of_file = frame[ROW].to_list()
-    report.errors = [
-        RowError(row, problem.column, problem.code.value, problem.message)
-        for row, found in zip(rows_of_file, problems, strict=True)
-        for problem in found
-    ]
-    good = [row for row in parsed if row is not None]
-    report.refused = len(parsed) - len(good)
-    if report.errors and not skip_bad and not dry_run:
-        report.not_loaded = len(good)
-        good = []
-    size = max(batch_size, 1)
-    # The checked rows (about ten objects each) live until the import ends: a million of them
-    # made every full collection of the garbage collector walk ten million objects, and the
-    # writes allocate enough to run one every few batches (docs/benchmarks.md, "Members
-    # import"). They hold no reference cycles, so the collector is kept off them while the
-    # batches run and given them back afterwards; reference counting frees them as ever.
-    gc.freeze()
+    loader = _Loader(database, active, moment, report, frame[ROW].to_list(), progress)
+    chunks = check_chunks(frame.drop(ROW), context, processes=check_processes)
+    # The rows checked so far (about ten objects each) are kept off the garbage collector
+    # while the batches run: a million of them made every full collection walk ten million
+    # objects, and the writes allocate enough to run one every few batches (docs/
+    # benchmarks.md, "Members import"). They hold no reference cycles; reference counting
+    # frees them as ever, and the collector gets them back at the end.
     try:
-        for start in range(0, len(good), size):
-            batch = good[start : start + size]
-            report.count(await _run_batch(database, active, batch, moment, dry_run, report))
-            if progress is not None:
-                progress(min(start + size, len(good)), len(good))
+        if skip_bad or dry_run:
+            await loader.feed(chunks, None, max(batch_size, 1))
+        else:
+            await loader.all_or_nothing(chunks, max(batch_size, 1))
     finally:
         gc.unfreeze()
+    if progress is not None:
+        progress(frame.height, frame.height)
     report.seconds = time.perf_counter() - started
     return report
 
 
-async def _run_batch(
-    database: Database,
-    active: ActiveProgram,
-    batch: list[MemberRow],
-    now: datetime,
-    dry_run: bool,
-    report: MemberImportReport,
-) -> list[RowStatus]:
-    if dry_run:
-        async with database.read() as session:
-            statuses, _ = await classify(session, program_id=active.program_id, rows=batch)
-    else:
-        async with database.write() as session:
-            statuses = await apply_rows(session, active=active, rows=batch, now=now)
-    report.opening_points += sum(
-        row.opening_points
-        for row, status in zip(batch, statuses, strict=True)
-        if status is RowStatus.NEW
-    )
-    return statuses
+class _RefusedRowError(Exception):
+    """A refused row was found: the file's unit of work rolls back."""
+
+
+class _Loader:
+    """Takes the checked chunks in file order, reports their refused rows and writes their
+    good rows in batches while the next chunks are being checked."""
+
+    def __init__(
+        self,
+        database: Database,
+        active: ActiveProgram,
+        now: datetime,
+        report: MemberImportReport,
+        row_numbers: list[int],
+        progress: Progress | None,
+    ) -> None:
+        self.database = database
+        self.active = active
+        self.now = now
+        self.report = report
+        self.row_numbers = row_numbers
+        self.progress = progress
+        self.done = 0  # rows of the file taken from the chunks
+
+    def note(
+        self, parsed: list[MemberRow | None], problems: list[list[Problem]]
+    ) -> list[MemberRow]:
+        """Report the chunk's refused rows; its good rows."""
+        numbers = self.row_numbers[self.done : self.done + len(parsed)]
+        self.done += len(parsed)
+        self.report.errors.extend(
+            RowError(number, problem.column, problem.code.value, problem.message)
+            for number, found in zip(numbers, problems, strict=True)
+            for problem in found
+        )
+        good = [row for row in parsed if row is not None]
+        self.report.refused += len(parsed) - len(good)
+        gc.freeze()
+        return good
+
+    async def feed(self, chunks: Iterator[Split], session: AsyncSession | None, size: int) -> None:
+        """Write the chunks' good rows, each batch in its own unit of work, or in ``session``
+        (then a refused row raises :class:`_RefusedRowError` at once)."""
+        pending: list[MemberRow] = []
+        for parsed, problems in chunks:
+            pending.extend(self.note(parsed, problems))
+            if session is not None and self.report.errors:
+                raise _RefusedRowError
+            while len(pending) >= size:
+                await self.write(pending[:size], session)
+                del pending[:size]
+        if pending:
+            await self.write(pending, session)
+
+    async def all_or_nothing(self, chunks: Iterator[Split], size: int) -> None:
+        """The whole file in one unit of work: a refused row anywhere loads nothing (the
+        rest of the file is still checked, to report every refused row)."""
+        try:
+            async with self.database.write() as session:
+                await self.feed(chunks, session, size)
+        except _RefusedRowError:
+            for parsed, problems in chunks:
+                self.note(parsed, problems)
+            report = self.report
+            report.new = report.unchanged = report.updated = report.opening_points = 0
+            report.not_loaded = report.rows - report.refused
+
+    async def write(self, batch: list[MemberRow], session: AsyncSession | None) -> None:
+        if self.report.dry_run:
+            async with self.database.read() as reader:
+                statuses, _ = await classify(reader, program_id=self.active.program_id, rows=batch)
+        elif session is None:
+            async with self.database.write() as writer:
+                statuses = await apply_rows(writer, active=self.active, rows=batch, now=self.now)
+        else:
+            statuses = await apply_rows(session, active=self.active, rows=batch, now=self.now)
+            session.expunge_all()  # what a batch loaded stays out of the file's long session
+        self.report.count(statuses)
+        self.report.opening_points += sum(
+            row.opening_points
+            for row, status in zip(batch, statuses, strict=True)
+            if status is RowStatus.NEW
+        )
+        if self.progress is not None:
+            self.progress(self.done, self.report.rows)
 
 
 @dataclass(frozen=True, slots=True)
