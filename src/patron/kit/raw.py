@@ -79,8 +79,12 @@ def sqlite_time_text(value: datetime) -> str:
 # and dates only: Raw hands every parameter to the driver as it is. (A conversion in Python of
 # every value of every row took as long as SQLite's executemany on the members import.)
 # SQLAlchemy's own statements are unaffected: its DateTime type sends SQLite text already.
+# A value whose type is not exactly int, float, str, bytes or None and has no adapter takes
+# the driver's slow path (it looks for a __conform__ method, and the miss raises inside):
+# booleans get their adapter too, and enums are sent as their ``.value``.
 sqlite3.register_adapter(datetime, sqlite_time_text)
 sqlite3.register_adapter(date, date.isoformat)
+sqlite3.register_adapter(bool, int)
 
 
 _DRIVER_ERRORS = (sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError)

@@ -35,7 +35,7 @@ from patron.ledger.events import LedgerCredited, LedgerDebited
 from patron.ledger.kinds import EntryKind, ShortfallPolicy
 from patron.members import service as member_service
 from patron.members.events import MemberEnrolled
-from patron.members.models import MemberStatus
+from patron.members.models import ConsentChannel, MemberStatus
 from patron.members.repository import MemberRepository
 from patron.onboarding.repository import ImportRepository
 from patron.onboarding.rows import MemberRow
@@ -44,6 +44,7 @@ from patron.programs.schemas import ActiveProgram
 from patron.tiers import service as tier_service
 
 IMPORT_SOURCE = "import"
+_ACTIVE = MemberStatus.ACTIVE.value  # enums go to the driver as their values (kit/raw.py)
 _INSERT_ATTEMPTS = 5
 
 
@@ -130,8 +131,8 @@ def _member_params(
         row.email,
         row.phone,
         row.birth_date,
-        row.language,
-        MemberStatus.ACTIVE,
+        None if row.language is None else row.language.value,
+        _ACTIVE,
         None,
         referral_code,
         None,
@@ -228,12 +229,22 @@ async def _enrol(
     )
 
 
-def _consent_row(member_id: int, row: MemberRow, channel: Any, now: datetime) -> tuple[Any, ...]:
+def _consent_row(
+    member_id: int, row: MemberRow, channel: ConsentChannel, now: datetime
+) -> tuple[Any, ...]:
     """(member id, channel, is granted, granted at, revoked at, source, occurred at)."""
     consent = row.consents[channel]
     at = consent.at or row.enrolled_at or now
     granted_at, revoked_at = (at, None) if consent.is_granted else (None, at)
-    return (member_id, channel, consent.is_granted, granted_at, revoked_at, IMPORT_SOURCE, at)
+    return (
+        member_id,
+        channel.value,
+        consent.is_granted,
+        granted_at,
+        revoked_at,
+        IMPORT_SOURCE,
+        at,
+    )
 
 
 async def _open_balance(
