@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from patron.ledger.due import DueLotsRepository
 from patron.ledger.lots import catch_up
 from patron.ledger.repository import LedgerRepository
 from patron.ledger.writes import CatchUpWrites, CounterDelta
@@ -35,16 +36,16 @@ async def expire_due(session: AsyncSession, *, now: datetime, batch_size: int = 
 
 
 async def _run(session: AsyncSession, *, now: datetime, batch_size: int, expiring: bool) -> int:
-    repo = LedgerRepository(session)
+    repo, due = LedgerRepository(session), DueLotsRepository(session)
     count, after = 0, 0
     while True:
-        account_ids = await repo.accounts_with_due_lots(
+        account_ids = await due.accounts_with_due_lots(
             now, expiring=expiring, after=after, limit=batch_size
         )
         if not account_ids:
             return count
-        locked = await repo.lock_accounts(account_ids)
-        lots = await repo.lots_of_accounts(account_ids, now, expiring=expiring)
+        locked = await due.lock_accounts(account_ids)
+        lots = await due.lots_of_accounts(account_ids, now, expiring=expiring)
         writes, rows = CatchUpWrites(now), []
         for account in locked:
             caught_up = catch_up(

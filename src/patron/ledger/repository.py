@@ -1,4 +1,5 @@
-"""Every query of the ledger, and the account lock.
+"""Every query of the ledger but the daily jobs' (:mod:`patron.ledger.due`), and the account
+lock.
 
 Statements are built once at import and executed with parameters (Core, not ORM objects). The
 three statements of a credit (counters + lock, entry, lot), the hot path of every purchase, go
@@ -8,17 +9,14 @@ as the member row an account refers to).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import BindParameter
 
-from patron.kit.db import UTCDateTime
 from patron.kit.metrics import LEDGER_ENTRIES
 from patron.kit.raw import Sql, json_text, raw_of, read_time
 from patron.ledger.errors import AccountNotFoundError, LotNotFoundError
@@ -46,12 +44,6 @@ class LotOrigin:
     amount: int
 
 
-_LOCK_MANY = (
-    select(accounts.c.id, accounts.c.member_id, accounts.c.debt)
-    .where(accounts.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(accounts.c.id)
-    .with_for_update()
-)
 # Atomic ``x = x + $n`` for every cached counter; the two statements differ in their key.
 _COUNTER_NAMES = ("available", "pending", "lifetime_earned", "redeemed", "expired", "debt")
 _ADD_TO_COUNTERS = "UPDATE accounts SET " + ", ".join(
@@ -110,22 +102,6 @@ _RAW_INSERT_LOTS = Sql(
 )
 _ENTRY_COLUMNS = [column for column in entries.c if column.name != "account_id"]
 _FIND_ENTRY = select(*_ENTRY_COLUMNS).where(entries.c.idempotency_key == bindparam("key"))
-_LOT_COLUMNS = (
-    lots.c.id,
-    lots.c.remaining,
-    lots.c.created_at,
-    lots.c.pending_until,
-    lots.c.expires_at,
-    lots.c.is_active,
-    lots.c.is_expired,
-)
-_NOW: BindParameter[datetime] = bindparam("now", type_=UTCDateTime())
-_IS_DUE_TO_ACTIVATE = and_(~lots.c.is_active, lots.c.pending_until <= _NOW)
-_IS_DUE = and_(
-    lots.c.remaining > 0,
-    ~lots.c.is_expired,
-    or_(_IS_DUE_TO_ACTIVATE, lots.c.expires_at <= _NOW),
-)
 _EXPIRE = (
     update(lots)
     .where(lots.c.id.in_(bindparam("ids", expanding=True)))
@@ -190,8 +166,9 @@ async def lock_account_for_update(session: AsyncSession, member_id: int) -> Lock
     PostgreSQL: ``SELECT ... FOR UPDATE`` serialises writers of one account. SQLite: the write
     unit of work began with ``BEGIN IMMEDIATE`` and already holds the database's write lock.
     A unit of work that writes to several accounts (a transfer) should lock them all first in
-    ascending account id order, as the daily jobs do (:meth:`LedgerRepository.lock_accounts`),
-    so that no two writers deadlock.
+    ascending account id order, as the daily jobs do
+    (:meth:`patron.ledger.due.DueLotsRepository.lock_accounts`), so that no two writers
+    deadlock.
     """
     row = await (await raw_of(session)).one(_RAW_LOCK, member_id)
     if row is None:
@@ -388,39 +365,3 @@ class LedgerRepository:
             )
         )
         return int((await self.session.execute(statement)).scalar_one())
-
-    async def accounts_with_due_lots(
-        self, now: datetime, *, expiring: bool, after: int, limit: int
-    ) -> list[int]:
-        """Ids of accounts (above ``after``, ascending) with lots due to activate, or with
-        points due to expire when ``expiring``."""
-        if expiring:
-            due = and_(lots.c.remaining > 0, ~lots.c.is_expired, lots.c.expires_at <= now)
-        else:
-            due = and_(~lots.c.is_active, lots.c.pending_until <= now)
-        statement = (
-            select(lots.c.account_id)
-            .where(due, lots.c.account_id > after)
-            .group_by(lots.c.account_id)
-            .order_by(lots.c.account_id)
-            .limit(limit)
-        )
-        return list((await self.session.execute(statement)).scalars())
-
-    async def lock_accounts(self, account_ids: Sequence[int]) -> list[LockedAccount]:
-        """Lock many accounts, in id order so that two jobs cannot deadlock."""
-        result = await self.session.execute(_LOCK_MANY, {"ids": list(account_ids)})
-        return [LockedAccount(row.id, row.member_id, row.debt) for row in result]
-
-    async def lots_of_accounts(
-        self, account_ids: Sequence[int], now: datetime, *, expiring: bool
-    ) -> dict[int, list[LotState]]:
-        """Per account: its due lots (``expiring``) or its lots due to activate."""
-        due = _IS_DUE if expiring else _IS_DUE_TO_ACTIVATE
-        statement = select(lots.c.account_id, *_LOT_COLUMNS).where(
-            lots.c.account_id.in_(account_ids), due
-        )
-        found: dict[int, list[LotState]] = defaultdict(list)
-        for row in await self.session.execute(statement, {"now": now}):
-            found[row[0]].append(LotState(row[1], row[2], row[3], row[4], row[5], row[6], row[7]))
-        return found
