@@ -38,7 +38,7 @@ from patron.rules.engine import DeferredAction
 from patron.rules.hints import Hint
 from patron.rules.trace import BreakdownRow
 from patron.rules.vocabulary import Campaign, Raffle, Trigger
-from patron.rules.vocabulary.campaigns import alert_share
+from patron.rules.vocabulary.campaign_limits import alert_share
 from patron.rules.vocabulary.prizes import raffle_entries
 
 

@@ -28,7 +28,7 @@ from patron.programs.schema import Program
 from patron.programs.schemas import ActiveProgram
 from patron.rules.campaigns import campaign_effect
 from patron.rules.vocabulary import Campaign as Definition
-from patron.rules.vocabulary.campaigns import Budget
+from patron.rules.vocabulary.campaign_limits import Budget
 
 
 def _moment(value: date) -> str:
