@@ -1,5 +1,6 @@
-"""Every query of the campaigns: claims and releases (straight to the driver, in the
-purchase's transaction), application rows and the stats.
+"""Every query of the campaigns but the stats' totals (:mod:`patron.campaigns.totals`):
+claims and releases (straight to the driver, in the purchase's transaction), application
+rows and counters.
 
 A claim is one statement that checks and counts at once: an upsert whose ``DO UPDATE``
 carries the limit in its ``WHERE``. On PostgreSQL a concurrent claim of the same row waits
@@ -12,12 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, case, func, literal, select, union_all
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.campaigns.models import CampaignApplication, CampaignAward, CampaignCounter
+from patron.campaigns.models import CampaignApplication, CampaignCounter
 from patron.kit.raw import Sql, raw_of
-from patron.members.models import Member
 from patron.wallet.models import WalletEntry, WalletEntryKind
 
 NO_LIMIT = 2**62  # larger than any count or budget a program file may write
@@ -141,25 +141,6 @@ class PurchaseCashback:
     reversed: int
 
 
-@dataclass(frozen=True, slots=True)
-class GivenBack:
-    """What returns gave back to one campaign in all: points, money (minor units) and uses."""
-
-    points: int = 0
-    money: int = 0
-    uses: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignTotals:
-    """What the application rows of one campaign add up to."""
-
-    participants: int = 0
-    applications: int = 0
-    points: int = 0
-    revenue: int = 0
-
-
 class CampaignRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -278,21 +259,6 @@ class CampaignRepository:
         )
         return {str(key): int(money) for key, money in rows}
 
-    async def cashback_given(self, program_id: int, key: str) -> int:
-        """The cashback (minor units) the campaign's ``credit_wallet`` effects credited to the
-        program's members' wallets (returns taken back not subtracted)."""
-        found = await self.session.scalar(
-            select(func.coalesce(func.sum(WalletEntry.amount), 0))
-            .join(Member, Member.id == WalletEntry.member_id)
-            .where(
-                Member.program_id == program_id,
-                WalletEntry.kind == WalletEntryKind.CREDIT,
-                WalletEntry.source_type == "campaign",
-                WalletEntry.source_id == key,
-            )
-        )
-        return int(found or 0)
-
     async def add_applications(
         self,
         program_id: int,
@@ -368,51 +334,6 @@ class CampaignRepository:
         (one atomic statement; the caller gives back only what was claimed)."""
         raw = await raw_of(self.session)
         await raw.run(_GIVE_BACK_COUNTER, program_id, key, uses, points, money)
-
-    async def given_back(self, program_id: int, key: str) -> GivenBack:
-        """What returns gave back to the campaign in all."""
-        row = (
-            await self.session.execute(
-                select(
-                    func.coalesce(func.sum(CampaignApplication.points_returned), 0),
-                    func.coalesce(func.sum(CampaignApplication.money_returned), 0),
-                    func.count().filter(CampaignApplication.uses_returned.is_(True)),
-                ).where(
-                    CampaignApplication.program_id == program_id,
-                    CampaignApplication.campaign_key == key,
-                )
-            )
-        ).one()
-        return GivenBack(int(row[0]), int(row[1]), int(row[2]))
-
-    async def totals(self, program_id: int, key: str) -> CampaignTotals:
-        """The campaign's applications to purchases and on its other triggers (signup,
-        birthday, a custom event, ...): members, applications, points, purchase revenue."""
-        purchases = select(
-            CampaignApplication.member_id.label("member_id"),
-            CampaignApplication.points.label("points"),
-            CampaignApplication.revenue.label("revenue"),
-        ).where(
-            CampaignApplication.program_id == program_id,
-            CampaignApplication.campaign_key == key,
-        )
-        triggers = select(
-            CampaignAward.member_id.label("member_id"),
-            CampaignAward.points.label("points"),
-            literal(0, BigInteger).label("revenue"),
-        ).where(CampaignAward.program_id == program_id, CampaignAward.campaign_key == key)
-        both = union_all(purchases, triggers).subquery()
-        row = (
-            await self.session.execute(
-                select(
-                    func.count(func.distinct(both.c.member_id)),
-                    func.count(),
-                    func.coalesce(func.sum(both.c.points), 0),
-                    func.coalesce(func.sum(both.c.revenue), 0),
-                )
-            )
-        ).one()
-        return CampaignTotals(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
 
     async def counter(self, program_id: int, key: str) -> CampaignCounter | None:
         return await self.session.get(CampaignCounter, (program_id, key))

@@ -23,6 +23,7 @@ from patron.campaigns.schemas import (
     CampaignStats,
     CampaignWindow,
 )
+from patron.campaigns.totals import CampaignTotalsRepository
 from patron.kit.money import format_amount
 from patron.programs.schema import Program
 from patron.programs.schemas import ActiveProgram
@@ -178,7 +179,8 @@ async def campaign_stats(
 ) -> CampaignStats:
     definition = _definition(active, key)
     repository = CampaignRepository(session)
-    totals = await repository.totals(active.program_id, key)
+    queries = CampaignTotalsRepository(session)
+    totals = await queries.totals(active.program_id, key)
     currency = active.program.currency
     budget = definition.budget.points if definition.budget is not None else None
     budget_money = (
@@ -187,8 +189,8 @@ async def campaign_stats(
         else None
     )
     claimed = (await repository.money_spent(active.program_id, [key])).get(key, 0)
-    given = await repository.cashback_given(active.program_id, key)
-    back = await repository.given_back(active.program_id, key)
+    given = await queries.cashback_given(active.program_id, key)
+    back = await queries.given_back(active.program_id, key)
     net = totals.points - back.points
     return CampaignStats(
         key=key,
