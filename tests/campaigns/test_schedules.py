@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from patron.kit.db import Database
 from patron.kit.outbox import OutboxEvent
-from patron.members import service as member_service
+from patron.members import blocking
 from patron.rules.vocabulary import Campaign
 from patron.rules.vocabulary.schedules import CampaignSchedule, latest_due
 from patron.worker.campaigns import ScheduleCampaignsReport, run_schedule_campaigns
@@ -143,7 +143,7 @@ async def test_a_budget_holds_and_a_blocked_member_gets_nothing(database: Databa
     )
     members = [await enrol(database, program_id, f"m{n}") for n in range(4)]
     async with database.write() as session:
-        await member_service.block_member(session, member_id=members[0], reason="x", now=NOW)
+        await blocking.block_member(session, member_id=members[0], reason="x", now=NOW)
     report = await run_schedule_campaigns(database, key="default", now=NOW)
     assert report.members_due == 3
     assert report.applied == 2

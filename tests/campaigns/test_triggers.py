@@ -17,6 +17,7 @@ from patron.kit.db import Database
 from patron.kit.dispatch import dispatch_pending
 from patron.kit.outbox import EventEnvelope, OutboxHandlerRun
 from patron.ledger.verify import verify
+from patron.members import blocking
 from patron.members import service as member_service
 from patron.members.schemas import MemberUpdate
 from patron.programs import service as program_service
@@ -156,7 +157,7 @@ async def test_a_blocked_member_gets_nothing(database: Database) -> None:
     program_id = await apply_program(database)
     member = await enrol(database, program_id, "ann")
     async with database.write() as session:
-        await member_service.block_member(session, member_id=member, reason="fraud", now=NOW)
+        await blocking.block_member(session, member_id=member, reason="fraud", now=NOW)
     await _handle(database, envelope("reviews.created", program_id, member, review_id=1))
     assert await awards(database) == []
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from patron.kit import ids
 from patron.kit.db import Database
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
-from patron.members import service
+from patron.members import blocking, service
 from patron.members.errors import MemberBlockedError, MemberNotFoundError
 from patron.members.models import ConsentEvent, Member, MemberConsent
 from patron.members.schemas import (
@@ -284,10 +284,10 @@ async def test_consent_needs_a_source_and_a_member(database: Database, program_i
 async def test_block_and_unblock(database: Database, program_id: int) -> None:
     member = await enrol(database, program_id, {"external_id": "b"})
     async with database.write() as session:
-        blocked = await service.block_member(
+        blocked = await blocking.block_member(
             session, member_id=member.id, reason=" fraud suspected ", now=LATER
         )
-        again = await service.block_member(
+        again = await blocking.block_member(
             session, member_id=member.id, reason="another reason", now=LATER + timedelta(hours=1)
         )
     assert (blocked.status, blocked.blocked_reason, blocked.updated_at) == (
@@ -306,8 +306,8 @@ async def test_block_and_unblock(database: Database, program_id: int) -> None:
 
     unblocked_at = LATER + timedelta(days=1)
     async with database.write() as session:
-        unblocked = await service.unblock_member(session, member_id=member.id, now=unblocked_at)
-        assert await service.unblock_member(session, member_id=member.id, now=NOW) == unblocked
+        unblocked = await blocking.unblock_member(session, member_id=member.id, now=unblocked_at)
+        assert await blocking.unblock_member(session, member_id=member.id, now=NOW) == unblocked
         active = await service.get_member(session, member_id=member.id)
         service.ensure_active(active)
     assert (unblocked.status, unblocked.blocked_reason, unblocked.updated_at) == (
@@ -323,7 +323,7 @@ async def test_blocking_needs_a_reason(database: Database, program_id: int) -> N
     member = await enrol(database, program_id, {"external_id": "b"})
     async with database.write() as session:
         with pytest.raises(InvalidInputError):
-            await service.block_member(session, member_id=member.id, reason="  ", now=LATER)
+            await blocking.block_member(session, member_id=member.id, reason="  ", now=LATER)
         assert (
             await service.get_member(session, member_id=member.id)
         ).status is MemberStatus.ACTIVE
@@ -334,7 +334,7 @@ async def test_keyset_pagination(database: Database, program_id: int) -> None:
     await enrol(database, other_program, {"external_id": "elsewhere"})
     enrolled = [await enrol(database, program_id, {"external_id": f"m{i}"}) for i in range(5)]
     async with database.write() as session:
-        await service.block_member(session, member_id=enrolled[3].id, reason="test", now=LATER)
+        await blocking.block_member(session, member_id=enrolled[3].id, reason="test", now=LATER)
 
     pages: list[list[str]] = []
     after: int | None = None

@@ -12,7 +12,7 @@ from patron.kit.errors import IdempotencyConflictError, InvalidInputError, Patro
 from patron.ledger import service as ledger_service
 from patron.ledger.errors import InsufficientPointsError
 from patron.ledger.kinds import EntryKind
-from patron.members import service as member_service
+from patron.members import blocking
 from patron.members.errors import MemberBlockedError
 from patron.programs.schema import RewardKind
 from patron.programs.schemas import ActiveProgram
@@ -149,7 +149,7 @@ async def test_insufficient_points_is_a_409_with_the_shortfall(
 async def test_a_blocked_member_cannot_redeem(database: Database, active: ActiveProgram) -> None:
     member = await member_with_points(database, active=active, external_id="emil", points=500)
     async with database.write() as session:
-        await member_service.block_member(session, member_id=member.id, reason="fraud", now=NOW)
+        await blocking.block_member(session, member_id=member.id, reason="fraud", now=NOW)
     before = await snapshot(database, member.id)
     async with database.write() as session:
         with pytest.raises(MemberBlockedError):

@@ -10,7 +10,7 @@ from patron.kit.db import Database
 from patron.kit.errors import PatronError
 from patron.ledger import service as ledger_service
 from patron.ledger.verify import verify
-from patron.members import service as member_service
+from patron.members import blocking
 from patron.programs.schemas import ActiveProgram
 from patron.support import goodwill, service
 from patron.support.schemas import Goodwill
@@ -118,7 +118,7 @@ async def test_a_blocked_member_gets_no_goodwill(database: Database) -> None:
     someone = await member(database, active, "m")
     async with database.write() as session:
         ticket = await open_ticket(session, member_id=someone.id)
-        await member_service.block_member(session, member_id=someone.id, reason="fraud", now=at(1))
+        await blocking.block_member(session, member_id=someone.id, reason="fraud", now=at(1))
     before = await _state(database, someone.id, ticket.id)
     with pytest.raises(PatronError) as refused:
         await _credit(database, active, ticket.id, 10, "gw-1")

@@ -12,7 +12,7 @@ from patron.campaigns.deferred import HANDLERS as DEFERRED_HANDLERS
 from patron.campaigns.wallet_holds import HANDLERS as HOLD_HANDLERS
 from patron.kit.db import Database
 from patron.kit.dispatch import dispatch_pending
-from patron.members import service as member_service
+from patron.members import blocking
 from patron.wallet.models import WalletHold
 from patron.worker.registry import handlers
 from tests.wallet.helpers import (
@@ -31,11 +31,11 @@ from tests.wallet.helpers import (
 async def _block(database: Database, member_id: int, *, block: bool) -> None:
     async with database.write() as session:
         if block:
-            await member_service.block_member(
+            await blocking.block_member(
                 session, member_id=member_id, reason="checking a chargeback", now=NOW
             )
         else:
-            await member_service.unblock_member(session, member_id=member_id, now=NOW)
+            await blocking.unblock_member(session, member_id=member_id, now=NOW)
 
 
 async def _run_handlers(database: Database) -> None:

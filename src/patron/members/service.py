@@ -24,7 +24,7 @@ from patron.members.errors import (
     MemberNotFoundError,
     PhoneNotUniqueError,
 )
-from patron.members.events import MemberEnrolled, MemberUnblocked, MemberUpdated
+from patron.members.events import MemberEnrolled, MemberUpdated
 from patron.members.repository import MemberRepository
 
 REFERRAL_CODE_LENGTH = 8
@@ -102,7 +102,7 @@ async def _replayed(
             field="external_id",
             params={"external_id": member.external_id},
         )
-    return await _read(repository, member)
+    return await read_member(repository, member)
 
 
 async def _with_consents(
@@ -159,7 +159,7 @@ def to_schema(member: models.Member, consents: list[models.MemberConsent]) -> sc
     return schemas.Member.model_validate({**columns, "consents": listed})
 
 
-async def _read(repository: MemberRepository, member: models.Member) -> schemas.Member:
+async def read_member(repository: MemberRepository, member: models.Member) -> schemas.Member:
     consents = await repository.consents([member.id])
     return to_schema(member, consents[member.id])
 
@@ -177,7 +177,7 @@ async def _require(
     return member
 
 
-async def _require_changeable(repository: MemberRepository, member_id: int) -> models.Member:
+async def require_changeable(repository: MemberRepository, member_id: int) -> models.Member:
     """The member, locked for a change; ``MemberErasedError`` when its data was erased (a
     pseudonym takes no new personal data, consents or status)."""
     member = await _require(repository, member_id, for_update=True)
@@ -190,7 +190,7 @@ async def _require_changeable(repository: MemberRepository, member_id: int) -> m
 
 async def get_member(session: AsyncSession, *, member_id: int) -> schemas.Member:
     repository = MemberRepository(session)
-    return await _read(repository, await _require(repository, member_id))
+    return await read_member(repository, await _require(repository, member_id))
 
 
 async def get_member_by_external_id(
@@ -204,7 +204,7 @@ async def get_member_by_external_id(
             field="external_id",
             params={"external_id": external_id},
         )
-    return await _read(repository, member)
+    return await read_member(repository, member)
 
 
 async def get_member_by_phone(
@@ -220,7 +220,7 @@ async def get_member_by_phone(
         raise PhoneNotUniqueError(
             "several members share this phone number: identify the member by card", field="phone"
         )
-    return await _read(repository, found[0])
+    return await read_member(repository, found[0])
 
 
 async def get_member_state(
@@ -278,7 +278,7 @@ async def update_member(
     """Change the fields present in ``data`` (``null`` clears one; ``attributes`` replaces
     the whole set). Blocked members can be updated too: support fixes their data."""
     repository = MemberRepository(session)
-    member = await _require_changeable(repository, member_id)
+    member = await require_changeable(repository, member_id)
     changes = data.model_dump(include=data.model_fields_set)
     if "attributes" in changes:
         changes["attributes"] = dict(changes["attributes"] or {})
@@ -294,7 +294,7 @@ async def update_member(
         await repository.flush()
         updated = MemberUpdated(member_id=member.id, fields=sorted(changed))
         await emit(session, updated, program_id=member.program_id, occurred_at=now)
-    return await _read(repository, member)
+    return await read_member(repository, member)
 
 
 async def set_consent(
@@ -315,7 +315,7 @@ async def set_consent(
             params={"min_length": 1, "max_length": 64},
         )
     repository = MemberRepository(session)
-    await _require_changeable(repository, member_id)
+    await require_changeable(repository, member_id)
     consent = await repository.get_consent(member_id, channel)
     if consent is None:
         consent, event = _consent_rows(member_id, channel, is_granted, source, now)
@@ -338,46 +338,6 @@ async def set_consent(
             )
         )
     return schemas.Consent.model_validate(consent)
-
-
-async def block_member(
-    session: AsyncSession, *, member_id: int, reason: str, now: datetime
-) -> schemas.Member:
-    """Block a member (idempotent: blocking a blocked member changes nothing)."""
-    if not reason.strip() or len(reason) > 500:
-        raise InvalidInputError(
-            "reason must be 1 to 500 characters",
-            field="reason",
-            params={"min_length": 1, "max_length": 500},
-        )
-    repository = MemberRepository(session)
-    member = await _require_changeable(repository, member_id)
-    if member.status is not models.MemberStatus.BLOCKED:
-        member.status = models.MemberStatus.BLOCKED
-        member.blocked_reason = reason.strip()
-        member.updated_at = now
-        await repository.flush()
-    return await _read(repository, member)
-
-
-async def unblock_member(session: AsyncSession, *, member_id: int, now: datetime) -> schemas.Member:
-    """Unblock a member (idempotent); lifting a block emits ``members.unblocked`` (the
-    cashback held meanwhile is then credited)."""
-    repository = MemberRepository(session)
-    member = await _require_changeable(repository, member_id)
-    if member.status is not models.MemberStatus.ACTIVE:
-        # the cashback handler reads the status under this lock: a hold it writes is seen
-        # by the release that follows this unblock, or it reads the member unblocked
-        await ledger_service.lock_account_for_update(session, member.id)
-        was_blocked = member.status is models.MemberStatus.BLOCKED
-        member.status = models.MemberStatus.ACTIVE
-        member.blocked_reason = None
-        member.updated_at = now
-        await repository.flush()
-        if was_blocked:
-            event = MemberUnblocked(member_id=member.id)
-            await emit(session, event, program_id=member.program_id, occurred_at=now)
-    return await _read(repository, member)
 
 
 async def list_members(

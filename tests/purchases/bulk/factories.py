@@ -18,6 +18,7 @@ from patron.kit.db import Database
 from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind, ShortfallPolicy
 from patron.ledger.models import Account, LedgerEntry, Lot, LotMovement
+from patron.members import blocking
 from patron.members import service as member_service
 from patron.members.models import Member
 from patron.members.schemas import MemberCreate
@@ -126,7 +127,7 @@ async def make_debt(database: Database, member_id: int, amount: int) -> None:
 
 async def block(database: Database, member_id: int) -> None:
     async with database.write() as session:
-        await member_service.block_member(session, member_id=member_id, reason="test", now=NOW)
+        await blocking.block_member(session, member_id=member_id, reason="test", now=NOW)
 
 
 @dataclass

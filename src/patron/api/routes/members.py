@@ -19,7 +19,7 @@ from patron.challenges.schemas import MemberChallenges, MemberDetail
 from patron.kit.errors import IdempotencyConflictError
 from patron.ledger import service as ledger_service
 from patron.ledger.schemas import EntryPage
-from patron.members import card, flags
+from patron.members import blocking, card, flags
 from patron.members import service as member_service
 from patron.members.errors import (
     BirthDateInFutureError,
@@ -277,9 +277,7 @@ async def block(
     member_id: MemberId, data: BlockRequest, session: WriteSession, _: Admin, now: Now
 ) -> MemberOverview:
     """Block the member: no earning or redeeming until unblocked."""
-    member = await member_service.block_member(
-        session, member_id=member_id, reason=data.reason, now=now
-    )
+    member = await blocking.block_member(session, member_id=member_id, reason=data.reason, now=now)
     return await overview_of(session, member, now=now)
 
 
@@ -287,7 +285,7 @@ async def block(
 @raises(MemberNotFoundError, MemberErasedError)
 async def unblock(member_id: MemberId, session: WriteSession, _: Admin, now: Now) -> MemberOverview:
     """Lift a block."""
-    member = await member_service.unblock_member(session, member_id=member_id, now=now)
+    member = await blocking.unblock_member(session, member_id=member_id, now=now)
     return await overview_of(session, member, now=now)
 
 

@@ -20,6 +20,7 @@ from patron.kit.ids import random_token
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
 from patron.ledger.errors import InsufficientPointsError
+from patron.members import blocking
 from patron.members import flags as member_flags
 from patron.members import service as member_service
 from patron.members.errors import MemberBlockedError
@@ -186,11 +187,11 @@ async def _block_or_unblock(
                     return RedirectResponse(
                         f"/admin/members/{member_id}?notice=reason", status_code=303
                     )
-                await member_service.block_member(
+                await blocking.block_member(
                     session, member_id=member_id, reason=reason[:500], now=now
                 )
             else:
-                await member_service.unblock_member(session, member_id=member_id, now=now)
+                await blocking.unblock_member(session, member_id=member_id, now=now)
             await audited(
                 session,
                 console,
