@@ -15,9 +15,10 @@ from patron.ledger import service as ledger_service
 from patron.ledger.errors import InsufficientPointsError
 from patron.ledger.models import entries
 from patron.ledger.verify import verify
+from patron.members.blocking import block_member
 from patron.members.errors import MemberBlockedError, MemberNotFoundError
 from patron.members.schemas import MemberCreate
-from patron.members.service import block_member, enrol_member
+from patron.members.service import enrol_member
 from patron.programs.service import get_active_program
 from tests.members.conftest import NOW, make_program
 
