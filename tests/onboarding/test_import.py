@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -16,7 +17,7 @@ from patron.ledger import service as ledger_service
 from patron.ledger.kinds import EntryKind
 from patron.ledger.models import LedgerEntry, Lot
 from patron.members.models import ConsentEvent, Member, MemberConsent
-from patron.onboarding import checking
+from patron.onboarding import checking, service
 from patron.onboarding.service import MemberImportReport, import_members, read_members
 from patron.tiers.models import TierChange
 from tests.onboarding.factories import NOW, customer, customers, write_csv
@@ -115,6 +116,36 @@ async def test_a_bad_row_after_written_batches_loads_nothing(
     assert (loaded.new, loaded.refused, loaded.not_loaded) == (997, 3, 0)
     assert (await _counts(database))["members"] == 997
     assert seen[-1] == 1000
+
+
+async def test_a_failed_write_half_way_loads_nothing(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clean file is one unit of work too: a write that fails on the third batch (say the
+    disk filled) leaves nothing of the two before it."""
+    monkeypatch.setattr(checking, "PARALLEL_FROM_ROWS", 100)
+    monkeypatch.setattr(checking, "CHUNK_ROWS", 150)
+    await apply(database, "default")
+    rows = customers()
+    good = [rows[n] for n in range(len(rows)) if n + 1 not in (17, 450, 998)]
+    path = write_csv(tmp_path / "clean.csv", good)
+    calls: list[int] = []
+    apply_rows = service.apply_rows
+
+    async def failing(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return await apply_rows(*args, **kwargs)
+
+    monkeypatch.setattr(service, "apply_rows", failing)
+    with pytest.raises(OSError, match="disk full"):
+        await _run(database, path, batch_size=100, check_processes=2)
+    assert await _counts(database) == dict.fromkeys(
+        ["members", "consents", "consent_events", "entries", "lots", "tier_changes"], 0
+    )
+    monkeypatch.setattr(service, "apply_rows", apply_rows)
+    assert (await _run(database, path, batch_size=100, check_processes=2)).new == 997
 
 
 async def test_skip_bad_loads_997_members_and_a_second_run_changes_nothing(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -102,12 +102,12 @@ def check_chunks(
     *,
     processes: int | None = None,
     chunk_rows: int | None = None,
-) -> Iterator[Split]:
+) -> Generator[Split, None, None]:
     """Every row of ``frame`` (the columns of the file, no row numbers) checked, as one
     :data:`Split` per chunk of ``chunk_rows`` (default :data:`CHUNK_ROWS`) rows in file
     order. A large file is checked by ``processes - 1`` helper processes (default:
     :func:`default_processes`) while the caller works on the chunks already given; a small
-    one here, in one chunk."""
+    one here, in one chunk. Closing the generator early drops the chunks not yet started."""
     count = processes if processes is not None else default_processes()
     repeats = Repeats()
     if count <= 1 or frame.height < PARALLEL_FROM_ROWS:

@@ -133,6 +133,7 @@ async def import_members(
         else:
             await loader.all_or_nothing(chunks, max(batch_size, 1))
     finally:
+        chunks.close()  # after a failed write: no helper goes on checking
         gc.unfreeze()
     if progress is not None:
         progress(frame.height, frame.height)
