@@ -75,16 +75,13 @@ class Repeats:
         problems: list[list[Problem]] = []
         seen = self.seen
         for result in checked:
+            if isinstance(result, MemberRow) and result.external_id in seen:
+                message = f"external_id {result.external_id!r} is on an earlier row"
+                result = [Problem("external_id", RowProblem.DUPLICATE_EXTERNAL_ID, message)]
             if isinstance(result, MemberRow):
-                if result.external_id in seen:
-                    message = f"external_id {result.external_id!r} is on an earlier row"
-                    problem = Problem("external_id", RowProblem.DUPLICATE_EXTERNAL_ID, message)
-                    parsed.append(None)
-                    problems.append([problem])
-                else:
-                    seen.add(result.external_id)
-                    parsed.append(result)
-                    problems.append([])
+                seen.add(result.external_id)
+                parsed.append(result)
+                problems.append([])
             else:
                 parsed.append(None)
                 problems.append(result)
