@@ -16,7 +16,7 @@ from patron.access import service as access_service
 from patron.access.models import ApiKey, Role
 from patron.kit.db import Database
 from patron.kit.errors import InvalidInputError
-from patron.kit.group_commit import DEADLOCK_RERUNS, WriteGroups
+from patron.kit.group_commit import DEADLOCK_RERUNS, Prelude, WriteGroups
 from patron.kit.time import utcnow
 
 
@@ -386,3 +386,138 @@ async def test_the_connection_goes_back_to_the_pool_when_the_queue_is_empty(
     assert len(set(results)) == 5
     assert await _names(database) == [f"k-{n}" for n in range(5)]
     assert database.write_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_prelude_runs_once_a_group_before_its_units_with_their_keys(
+    database: Database,
+) -> None:
+    """Each distinct prelude ``run`` is called once a group, in the group's transaction and
+    before any unit, with the keys of the units that asked for it, in the group's order."""
+    groups = WriteGroups(database)
+    calls: list[tuple[str, int, list[str]]] = []
+    ran: list[tuple[str, int]] = []
+
+    def prelude(name: str):  # type: ignore[no-untyped-def]
+        async def run(session: AsyncSession, keys: list[str]) -> None:
+            calls.append((name, id(session), keys))
+            session.info[f"prelude-{name}"] = list(keys)
+
+        return run
+
+    first, second = prelude("first"), prelude("second")
+
+    def unit(name: str):  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> list[str]:
+            ran.append((name, id(session)))
+            await _add_key(session, name)
+            return list(session.info.get("prelude-first", []))
+
+        return work
+
+    results = await _as_one_group(
+        groups,
+        groups.run(unit("c"), order="c", prelude=Prelude(first, "key-c")),
+        groups.run(unit("a"), order="a", prelude=Prelude(first, "key-a")),
+        groups.run(unit("d"), order="d"),
+        groups.run(unit("b"), order="b", prelude=Prelude(second, "key-b")),
+        blocker_key="blocker",
+    )
+
+    group_session = ran[0][1]
+    assert [name for name, _ in ran] == ["a", "b", "c", "d"]
+    assert {session for _, session in ran} == {group_session}
+    assert calls == [
+        ("first", group_session, ["key-a", "key-c"]),
+        ("second", group_session, ["key-b"]),
+    ]
+    assert results == [["key-a", "key-c"]] * 4  # every unit saw what the prelude left
+    assert await _names(database) == ["a", "b", "blocker", "c", "d"]
+
+
+async def test_a_failing_prelude_fails_every_unit_of_its_group(database: Database) -> None:
+    """A prelude that raises (not a deadlock) fails the group before any unit ran: every unit
+    gets the error, nothing is written, and the next group works."""
+    groups = WriteGroups(database)
+    ran: list[str] = []
+
+    async def refuses(session: AsyncSession, keys: list[str]) -> None:
+        await _add_key(session, "by-the-prelude")
+        raise InvalidInputError("refused", field="keys")
+
+    def unit(name: str):  # type: ignore[no-untyped-def]
+        async def work(session: AsyncSession) -> int:
+            ran.append(name)
+            return await _add_key(session, name)
+
+        return work
+
+    outcomes = await _as_one_group(
+        groups,
+        groups.run(unit("a"), order="a", prelude=Prelude(refuses, "a")),
+        groups.run(unit("b"), order="b"),
+        blocker_key="blocker",
+    )
+    after = await groups.run(unit("c"))
+
+    assert [type(outcome) for outcome in outcomes] == [InvalidInputError] * 2
+    assert ran == ["c"]
+    assert isinstance(after, int)
+    assert await _names(database) == ["blocker", "c"]
+
+
+async def test_a_prelude_that_loses_a_deadlock_runs_its_group_again(database: Database) -> None:
+    """A group's prelude and another group's unit lock two rows in opposite orders; the
+    prelude waits first, so its statement is the one PostgreSQL fails (the first waiter's
+    deadlock check runs first). Its group is rolled back and run again whole, prelude
+    first, after the other group committed."""
+    if database.is_sqlite:
+        pytest.skip("one writer at a time on SQLite: no row locks to deadlock on")
+    async with database.write() as session:
+        first_id = await _add_key(session, "row-1")
+        second_id = await _add_key(session, "row-2")
+    left, right = WriteGroups(database), WriteGroups(database)
+    lock = text("SELECT id FROM api_keys WHERE id = :id FOR UPDATE")
+    rename = text("UPDATE api_keys SET name = name || :mark WHERE id = :id")
+    prelude_locked, other_locked = asyncio.Event(), asyncio.Event()
+    preludes: list[list[str]] = []
+    units: list[str] = []
+
+    async def locks_first_then_second(session: AsyncSession, keys: list[str]) -> None:
+        preludes.append(keys)
+        await session.execute(lock, {"id": first_id})
+        prelude_locked.set()
+        await other_locked.wait()
+        await session.execute(lock, {"id": second_id})
+
+    async def after_the_prelude(session: AsyncSession) -> str:
+        units.append("left")
+        await session.execute(rename, {"id": first_id, "mark": "-left"})
+        return "left"
+
+    async def also_left(session: AsyncSession) -> str:
+        units.append("left-2")
+        return "left-2"
+
+    async def locks_second_then_first(session: AsyncSession) -> str:
+        units.append("right")
+        await session.execute(lock, {"id": second_id})
+        await prelude_locked.wait()
+        other_locked.set()
+        await asyncio.sleep(0.3)  # the prelude is waiting by now: it checks for deadlock first
+        await session.execute(lock, {"id": first_id})
+        await session.execute(rename, {"id": second_id, "mark": "-right"})
+        return "right"
+
+    outcomes = await asyncio.wait_for(
+        asyncio.gather(
+            left.run(after_the_prelude, order="a", prelude=Prelude(locks_first_then_second, "k")),
+            left.run(also_left, order="b"),  # a group of two: not a lone unit's rerun
+            right.run(locks_second_then_first),
+        ),
+        timeout=30,
+    )
+
+    assert outcomes == ["left", "left-2", "right"]
+    assert preludes == [["k"], ["k"]]  # run again, whole
+    assert units == ["right", "left", "left-2"]  # the left units ran once, after the rerun
+    assert await _names(database) == ["row-1-left", "row-2-right"]

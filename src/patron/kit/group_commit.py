@@ -19,6 +19,11 @@ transaction, each unit inside its own savepoint, one commit.
 - A unit that rarely fails may also be run without a savepoint in a larger group
   (``run(..., savepoint=False)``, one round trip fewer): when it raises, the group is rolled
   back and its other units run again in the next group, as after a failed flush.
+- Prelude: a unit may ask its group to run a :class:`Prelude` first (one call of its ``run``
+  per group, with the keys of every unit that asked for it, in the group's order), such as
+  one statement that locks every row the units will lock. A prelude that raises fails the
+  group before any unit ran: a deadlock victim's group runs again whole (after the pause
+  below), any other error goes to every unit of the group.
 - Order: the units of a group run one at a time (a unit sees the writes of the units before
   it, as if they had committed first), sorted by the ``order`` key their callers give; at most
   ``max_groups`` groups run at a time in a process (one on SQLite: there is one writer anyway).
@@ -50,11 +55,21 @@ from patron.kit.raw import Raw, Sql, raw_of
 
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[T]]
+Keys = list[str]
 DEADLOCK_RERUNS = 3
 _SAVEPOINT = Sql("SAVEPOINT patron_unit")
 _RELEASE = Sql("RELEASE SAVEPOINT patron_unit")
 _ROLLBACK = Sql("ROLLBACK TO SAVEPOINT patron_unit")
 _RELEASE_AND_SAVEPOINT = Sql("RELEASE SAVEPOINT patron_unit; SAVEPOINT patron_unit")
+
+
+@dataclass(frozen=True, slots=True)
+class Prelude:
+    """What a unit asks its group to run before any unit: ``run(session, keys)`` once a
+    group, ``keys`` those of the group's units that gave the same ``run``, in their order."""
+
+    run: Callable[[AsyncSession, Keys], Awaitable[None]]
+    key: str
 
 
 @dataclass(slots=True)
@@ -63,6 +78,7 @@ class _Unit(Generic[T]):
     future: asyncio.Future[T]
     order: str
     savepoint: bool = True
+    prelude: Prelude | None = None
     result: Any = None
     error: BaseException | None = None
     reruns: int = 0  # times run again after losing a deadlock
@@ -79,12 +95,20 @@ class WriteGroups:
     _running: int = 0
     _drainers: set[asyncio.Task[None]] = field(default_factory=set)  # the loop holds tasks weakly
 
-    async def run(self, work: Work[T], *, order: str = "", savepoint: bool = True) -> T:
+    async def run(
+        self,
+        work: Work[T],
+        *,
+        order: str = "",
+        savepoint: bool = True,
+        prelude: Prelude | None = None,
+    ) -> T:
         """Run ``work(session)`` in the next group; its result once the group has committed,
         or the exception it raised (or the commit's). ``order`` places it in its group;
-        ``savepoint=False`` runs it without one (see the module docstring)."""
+        ``savepoint=False`` runs it without one; ``prelude`` is run for its group before any
+        unit (see the module docstring)."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Unit(work, future, order, savepoint))
+        self._pending.append(_Unit(work, future, order, savepoint, prelude))
         if self._running < self.max_groups:
             self._running += 1
             drainer = asyncio.get_running_loop().create_task(self._drain())
@@ -106,6 +130,8 @@ class WriteGroups:
     async def _write(self, group: list[_Unit[Any]], writer: _Writer) -> None:
         try:
             async with writer.unit_of_work() as session:
+                group.sort(key=_order)
+                await _run_preludes(session, group)
                 if len(group) == 1:
                     await _run_alone(session, group[0])
                 else:
@@ -127,14 +153,7 @@ class WriteGroups:
             self._pending[:0] = again
             return
         except Exception as error:
-            if len(group) == 1 and _may_rerun(group[0], error):
-                # a lone unit's transaction was rolled back whole: it runs again, first
-                group[0].reruns += 1
-                await pause_after_deadlock()
-                self._pending[:0] = group
-                return
-            for unit in group:
-                _settle(unit.future, None, unit.error or error)
+            await self._failed(group, error)
             return
         except BaseException as error:
             for unit in group:
@@ -143,6 +162,22 @@ class WriteGroups:
         GROUP_COMMIT_SIZE.observe(len(group))  # a group that committed
         for unit in group:
             _settle(unit.future, unit.result, unit.error)
+
+    async def _failed(self, group: list[_Unit[Any]], error: Exception) -> None:
+        """The group's transaction failed and was rolled back: a deadlock victim that was
+        alone in it (a lone unit, or a prelude before any unit) runs again, first; otherwise
+        every unit gets its own error or the group's."""
+        before_units = isinstance(error, _PreludeError)
+        if isinstance(error, _PreludeError):
+            error = error.error
+        if (len(group) == 1 or before_units) and all(_may_rerun(u, error) for u in group):
+            for unit in group:
+                unit.reruns += 1
+            await pause_after_deadlock()
+            self._pending[:0] = group
+            return
+        for unit in group:
+            _settle(unit.future, None, unit.error or error)
 
 
 class _Writer:
@@ -195,8 +230,29 @@ class _TransactionLostError(Exception):
         self.unit = unit
 
 
+class _PreludeError(Exception):
+    """A group's prelude raised ``error``: no unit of the group ran."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__("a group's prelude failed")
+        self.error = error
+
+
 def _order(unit: _Unit[Any]) -> str:
     return unit.order
+
+
+async def _run_preludes(session: AsyncSession, group: list[_Unit[Any]]) -> None:
+    """Each distinct prelude ``run`` of the (sorted) group, once, with its units' keys."""
+    keys: dict[Callable[[AsyncSession, Keys], Awaitable[None]], Keys] = {}
+    for unit in group:
+        if unit.prelude is not None:
+            keys.setdefault(unit.prelude.run, []).append(unit.prelude.key)
+    for run, wanted in keys.items():
+        try:
+            await run(session, wanted)
+        except Exception as error:
+            raise _PreludeError(error) from error
 
 
 @dataclass(slots=True)
@@ -223,7 +279,7 @@ async def _run_units(session: AsyncSession, group: list[_Unit[Any]]) -> None:
     """The units of a group in their order, each in a savepoint unless it asked to run without
     one; a failure that its savepoint cannot undo loses the group's transaction."""
     savepoint = _Savepoint()
-    for unit in sorted(group, key=_order):
+    for unit in group:  # sorted by order
         if unit.savepoint:
             await _run_unit(session, unit, savepoint)
         else:

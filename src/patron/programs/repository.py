@@ -11,10 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from patron.kit.raw import Sql, raw_of
 from patron.programs.models import ProgramRecord, ProgramVersion
 
-_ACTIVE_REFERENCE = Sql(
+# the active version of program $1: (program_id, version, checksum); a statement that reads
+# more at once embeds it (purchases.group_lock)
+ACTIVE_REFERENCE_QUERY = (
     "SELECT v.program_id, v.version, v.checksum FROM program_versions v "
     "JOIN programs p ON p.id = v.program_id WHERE p.key = $1 AND v.is_active"
 )
+_ACTIVE_REFERENCE = Sql(ACTIVE_REFERENCE_QUERY)
 
 
 class ProgramRepository:

@@ -41,6 +41,7 @@ __all__ = [
     "ActiveProgram",
     "AppliedProgram",
     "ApplyStatus",
+    "active_program_of",
     "apply_program",
     "get_active_program",
     "get_version",
@@ -190,9 +191,19 @@ async def get_active_program(session: AsyncSession, *, key: str = DEFAULT_KEY) -
         raise ProgramNotFoundError(
             f"no program {key!r} has been applied", field="key", params={"key": key}
         )
+    return await active_program_of(session, key=key, reference=reference)
+
+
+async def active_program_of(
+    session: AsyncSession, *, key: str, reference: tuple[int, int, str]
+) -> ActiveProgram:
+    """The program ``key`` whose active version's ``(program_id, version, checksum)`` was
+    read as ``reference`` (a statement that reads more than the reference alone, such as a
+    commit group's first statement), parsed once per process and version."""
     program_id, version, digest = reference
     program = parse_cache.get(reference)
     if program is None:
+        repository = ProgramRepository(session)
         program = Program.model_validate(await repository.document(program_id, version))
         parse_cache.put(reference, program)
     return ActiveProgram(

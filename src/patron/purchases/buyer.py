@@ -12,6 +12,7 @@ from patron.members import service as member_service
 from patron.members.schemas import MemberState
 from patron.programs.schemas import ActiveProgram
 from patron.purchases.abuse import check_purchase_velocity
+from patron.purchases.group_lock import take_locked
 from patron.purchases.repository import lock_member_for_purchase
 from patron.purchases.schemas import PurchaseCreate
 
@@ -54,9 +55,14 @@ async def lock_buyer(
     the first's row. Purchases without a member rely on the unique key alone."""
     if data.member_id is None and data.member_external_id is None:
         return None, None
-    found = await lock_member_for_purchase(
-        session, active.program_id, data.member_id, data.member_external_id
-    )
+    found = None
+    if data.member_id is None and data.member_external_id is not None:
+        # locked already by the commit group's first statement (purchases.group_lock)?
+        found = take_locked(session, active.program_id, data.member_external_id)
+    if found is None:
+        found = await lock_member_for_purchase(
+            session, active.program_id, data.member_id, data.member_external_id
+        )
     if found is None:  # raises the precise not-found error
         state = await resolve_member(
             session,

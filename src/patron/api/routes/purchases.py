@@ -37,6 +37,7 @@ from patron.api.responses import raises
 from patron.api.till_identity import TillIdentity, TillIdentityDep, till_of_headers
 from patron.kit.db import Database
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
+from patron.kit.group_commit import Prelude
 from patron.kit.pace import Pace
 from patron.kit.time import utcnow
 from patron.members.errors import (
@@ -45,9 +46,8 @@ from patron.members.errors import (
     VelocityExceededError,
 )
 from patron.programs.errors import ProgramNotFoundError
-from patron.programs.schemas import ActiveProgram
 from patron.programs.service import get_active_program
-from patron.purchases import batch, buyer, earn, returns
+from patron.purchases import batch, buyer, earn, group_lock, returns
 from patron.purchases.errors import (
     CurrencyMismatchError,
     InvalidAmountError,
@@ -83,7 +83,6 @@ PurchaseId = Annotated[int, Path(gt=0, le=2**63 - 1)]
 # who may record a purchase: one declaration for both ways in, the fast path and the route
 _RECORDS = allow(Role.POS)
 _PURCHASE_JSON = TypeAdapter(PurchaseRead)
-_ACTIVE_PROGRAM = "patron.purchases.active_program"
 
 
 async def record_purchase_fast(request: Request, standard: Handler) -> Response:
@@ -113,29 +112,24 @@ async def record_purchase_fast(request: Request, standard: Handler) -> Response:
     now = utcnow()
 
     async def record(session: AsyncSession) -> earn.RecordedPurchase:
-        active = await _active_program_of_group(session)
+        active = await group_lock.program_of_group(session)
         return await earn.record_purchase(session, active=active, data=data, now=now)
 
     # without a savepoint on PostgreSQL (a round trip each; a failing purchase then has the
-    # others of its group run again); on SQLite a savepoint costs no round trip
+    # others of its group run again); on SQLite a savepoint costs no round trip. The group's
+    # first statement reads the program and locks every member of its purchases
+    # (purchases.group_lock).
     recorded = await write_groups(request, database).run(
-        record, order=buyer.lock_order(data), savepoint=database.is_sqlite
+        record,
+        order=buyer.lock_order(data),
+        savepoint=database.is_sqlite,
+        prelude=Prelude(group_lock.lock_group, data.member_external_id or ""),
     )
     return Response(
         _PURCHASE_JSON.dump_json(recorded.purchase),
         status_code=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK,
         media_type="application/json",
     )
-
-
-async def _active_program_of_group(session: AsyncSession) -> ActiveProgram:
-    """The active program, read once per commit group: the group's session runs nothing but
-    purchases, which never change the program, all in one transaction."""
-    active: ActiveProgram | None = session.info.get(_ACTIVE_PROGRAM)
-    if active is None:
-        active = await get_active_program(session)
-        session.info[_ACTIVE_PROGRAM] = active
-    return active
 
 
 @raises(
