@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.feedback.models import Survey
 from patron.kit.raw import Sql, raw_of
-from patron.members.models import ConsentChannel, Member
+from patron.members.models import ConsentChannel
 from patron.notifications.models import Message
 from patron.notifications.schemas import MessageStatus
 
@@ -43,38 +44,49 @@ _INSERT = Sql(
 
 # the reads a message handler makes for every message, as driver statements (through the ORM
 # each cost more than the statement itself: docs/benchmarks.md, accrual, 2026-12-06)
-_MADE_FOR_EVENT = Sql(
-    "SELECT id FROM messages WHERE kind = $1 AND channel = $2 AND event_id = $3 LIMIT 1"
+# the member a message goes to, with the key of the program it is for ($2, or the member's)
+_RECIPIENT = Sql(
+    "SELECT m.id, m.program_id, m.language, m.email, m.phone, m.name, m.referral_code, p.key "
+    "FROM members m LEFT JOIN programs p ON p.id = COALESCE($2, m.program_id) WHERE m.id = $1"
 )
 _KEYED = Sql("SELECT id FROM messages WHERE channel = $1 AND dedupe_key = $2 LIMIT 1")
 _CONSENT = Sql("SELECT is_granted FROM member_consents WHERE member_id = $1 AND channel = $2")
-_PROGRAM_KEY = Sql("SELECT key FROM programs WHERE id = $1")
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientRow:
+    """A member's contact columns as stored, with the key of the message's program."""
+
+    id: int
+    program_id: int
+    language: str | None
+    email: str | None
+    phone: str | None
+    name: str | None
+    referral_code: str
+    program_key: str | None
 
 
 class MessageRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def member(self, member_id: int) -> Member | None:
-        return await self.session.get(Member, member_id)
+    async def recipient(self, member_id: int, program_id: int | None) -> RecipientRow | None:
+        """The member (``None``: no such member) and the key of program ``program_id`` (of the
+        member's program when ``None``; ``None`` when there is no such program): one
+        statement, as every message handler reads it for every message."""
+        row = await (await raw_of(self.session)).one(_RECIPIENT, member_id, program_id)
+        return None if row is None else RecipientRow(*row)
 
     async def has_consent(self, member_id: int, channel: ConsentChannel) -> bool:
         row = await (await raw_of(self.session)).one(_CONSENT, member_id, channel.value)
         return row is not None and bool(row[0])
-
-    async def program_key(self, program_id: int) -> str | None:
-        row = await (await raw_of(self.session)).one(_PROGRAM_KEY, program_id)
-        return None if row is None else str(row[0])
 
     async def survey_name(self, program_id: int | None, key: str) -> str | None:
         query = select(Survey.name).where(Survey.key == key)
         if program_id is not None:
             query = query.where(Survey.program_id == program_id)
         return await self.session.scalar(query.limit(1))
-
-    async def exists(self, kind: str, channel: str, event_id: int) -> bool:
-        raw = await raw_of(self.session)
-        return await raw.one(_MADE_FOR_EVENT, kind, channel, event_id) is not None
 
     async def keyed(self, channel: str, dedupe_key: str) -> bool:
         return await (await raw_of(self.session)).one(_KEYED, channel, dedupe_key) is not None

@@ -52,7 +52,7 @@ async def _claim(
         row = await repository.claim(message_id, attempts, now + LEASE)
         if row is None:
             return None
-        member = await repository.member(row.member_id)
+        member = await repository.recipient(row.member_id, row.program_id)
         address = None
         if member is not None:
             contact = Contact(member.id, member.email, member.phone, row.language)

@@ -47,14 +47,13 @@ async def recipient(
     session: AsyncSession, member_id: int, program_id: int | None
 ) -> Recipient | None:
     """The member (None: no such member) with the active program of ``program_id``."""
-    repository = MessageRepository(session)
-    member = await repository.member(member_id)
+    member = await MessageRepository(session).recipient(member_id, program_id or None)
     if member is None:
         return None
-    key = await repository.program_key(program_id or member.program_id)
+    key = member.program_key
     program = await program_service.get_active_program(session, key=key) if key else None
     default = program.program.program.default_language.value if program else "en"
-    language = language_of(member.language.value if member.language else None, default)
+    language = language_of(member.language, default)
     contact = Contact(member.id, member.email, member.phone, language)
     return Recipient(contact, member.name, member.referral_code, program)
 
@@ -72,10 +71,10 @@ async def queue_message(
 ) -> MessageStatus | None:
     """Render ``kind`` for ``who`` and put it in the log: queued, or skipped (no consent, no
     address) with the reason. Idempotent per (kind, channel, event), and per (channel,
-    ``dedupe_key``) when given: None when the message was made already."""
+    ``dedupe_key``) when given: None when the message was made already (the insert finds
+    its ``(kind, channel, event)`` taken: a handler run again after a crash, rare enough not
+    to pay a read on every message)."""
     repository = MessageRepository(session)
-    if await repository.exists(kind.value, channel.name, event.id):
-        return None
     if dedupe_key is not None and await repository.keyed(channel.name, dedupe_key):
         return None
     contact = who.contact
@@ -106,7 +105,7 @@ async def queue_message(
     ):
         status = MessageStatus.SKIPPED_NO_CONSENT
         reason = f"no {channel.consent.value} consent when queued"
-    await repository.insert(
+    inserted = await repository.insert(
         {
             "program_id": event.program_id,
             "member_id": contact.member_id,
@@ -128,7 +127,7 @@ async def queue_message(
             "dedupe_key": dedupe_key,
         }
     )
-    return status
+    return status if inserted else None
 
 
 async def list_messages(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from patron.kit.outbox import DomainEvent, emit
 from patron.kit.raw import Sql, raw_of
 from patron.ledger.kinds import EntryKind
 from patron.ledger.models import LedgerEntry
@@ -42,6 +43,22 @@ _INSERT_CHANGE = Sql(
     "INSERT INTO tier_changes (member_id, from_tier, to_tier, reason, metric, occurred_at) "
     "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
 )
+# PostgreSQL: the member's tier set, the change recorded and its event written (for the
+# member's program) in one statement: a move on the purchase path was four round trips
+_MOVE_WITH_EVENT = Sql(
+    "WITH u AS (UPDATE members SET tier_id = $3::text, tier_since = $6::timestamptz "
+    "WHERE id = $1::bigint RETURNING program_id), "
+    "c AS (INSERT INTO tier_changes (member_id, from_tier, to_tier, reason, metric, occurred_at) "
+    "SELECT $1::bigint, $2::text, $3::text, $4::text, $5::bigint, $6::timestamptz FROM u "
+    "RETURNING id), "
+    "ev AS (INSERT INTO outbox_events (type, version, program_id, member_id, occurred_at, "
+    "payload) SELECT $7::text, $8::integer, u.program_id, $1::bigint, $6::timestamptz, "
+    "$9::jsonb FROM u) "
+    "SELECT c.id FROM c"
+)
+_PROGRAM_OF = Sql("SELECT program_id FROM members WHERE id = $1")
+# off: a move is written statement by statement on PostgreSQL too (tests compare the two)
+FUSE_ON_POSTGRESQL = True
 _SET_NEW_TIER = Sql(
     "UPDATE members SET tier_id = $1, tier_since = $2, tier_until = $3 WHERE id = $4"
 )
@@ -146,12 +163,66 @@ class TierRepository:
         await raw.run(_SET_TIER, to_tier, now, member_id)
         row = await raw.one(_INSERT_CHANGE, member_id, from_tier, to_tier, reason, metric, now)
         assert row is not None  # RETURNING of an insert
+        return self._moved(int(row[0]), member_id, from_tier, to_tier, reason, metric, now)
+
+    async def move_with_event(
+        self,
+        *,
+        member_id: int,
+        from_tier: str | None,
+        to_tier: str | None,
+        reason: str,
+        metric: int,
+        now: datetime,
+        event: DomainEvent,
+    ) -> TierChange:
+        """:meth:`move`, and ``event`` written to the outbox for the member's program at
+        ``now`` (as :func:`patron.kit.outbox.emit` writes it): one statement on PostgreSQL."""
+        raw = await raw_of(self.session)
+        if raw.is_sqlite or not FUSE_ON_POSTGRESQL:
+            change = await self.move(
+                member_id=member_id,
+                from_tier=from_tier,
+                to_tier=to_tier,
+                reason=reason,
+                metric=metric,
+                now=now,
+            )
+            await emit(
+                self.session, event, program_id=await self.program_of(member_id), occurred_at=now
+            )
+            return change
+        row = await raw.one(
+            _MOVE_WITH_EVENT,
+            member_id,
+            from_tier,
+            to_tier,
+            reason,
+            metric,
+            now,
+            event.type,
+            event.version,
+            event.model_dump_json(),
+        )
+        assert row is not None  # the member is there: the caller read its tier
+        return self._moved(int(row[0]), member_id, from_tier, to_tier, reason, metric, now)
+
+    def _moved(
+        self,
+        change_id: int,
+        member_id: int,
+        from_tier: str | None,
+        to_tier: str | None,
+        reason: str,
+        metric: int,
+        now: datetime,
+    ) -> TierChange:
         loaded = self.session.sync_session.identity_map.get(identity_key(Member, member_id))
         if loaded is not None:
             set_committed_value(loaded, "tier_id", to_tier)
             set_committed_value(loaded, "tier_since", now)
         return TierChange(
-            id=int(row[0]),
+            id=change_id,
             member_id=member_id,
             from_tier=from_tier,
             to_tier=to_tier,
@@ -162,8 +233,8 @@ class TierRepository:
 
     async def program_of(self, member_id: int) -> int | None:
         """The program the member belongs to."""
-        found = await self.session.scalar(select(Member.program_id).where(Member.id == member_id))
-        return int(found) if found is not None else None
+        row = await (await raw_of(self.session)).one(_PROGRAM_OF, member_id)
+        return None if row is None or row[0] is None else int(row[0])
 
     async def history(self, member_id: int) -> list[TierChange]:
         query = select(TierChange).where(TierChange.member_id == member_id).order_by(TierChange.id)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.kit.outbox import emit, emit_many
+from patron.kit.outbox import emit_many
 from patron.kit.time import local
 from patron.ledger import service as ledger_service
 from patron.programs.schema import Program, QualifyOn
@@ -103,15 +103,6 @@ async def _move(
     """Move the member and emit ``tiers.changed`` in the same unit of work. Without the
     program (a tier carried over by an import) the direction is "up" unless the tier is
     cleared."""
-    repository = TierRepository(session)
-    change = await repository.move(
-        member_id=member_id,
-        from_tier=from_tier,
-        to_tier=to_tier,
-        reason=reason,
-        metric=metric,
-        now=now,
-    )
     if program is not None:
         up = rank(program, to_tier) > rank(program, from_tier)
     else:
@@ -123,8 +114,15 @@ async def _move(
         direction="up" if up else "down",
         reason=reason,
     )
-    await emit(session, event, program_id=await repository.program_of(member_id), occurred_at=now)
-    return change
+    return await TierRepository(session).move_with_event(
+        member_id=member_id,
+        from_tier=from_tier,
+        to_tier=to_tier,
+        reason=reason,
+        metric=metric,
+        now=now,
+        event=event,
+    )
 
 
 @dataclass(frozen=True, slots=True)
