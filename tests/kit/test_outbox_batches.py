@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import ClassVar
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.kit.db import Database
@@ -225,6 +225,45 @@ async def test_screen_drops_events_without_runs(database: Database) -> None:
     assert screened == [[0, 1, 2, 3, 4, 5]]
     assert seen == [0, 3]
     assert sorted(status for status, _ in (await _runs(database)).values()) == ["done", "done"]
+    assert await _undispatched(database) == 0
+
+
+async def test_a_failing_screen_runs_its_events_and_the_next_screen_still_reads(
+    database: Database,
+) -> None:
+    """A screen whose statement fails (on PostgreSQL that aborts the read's transaction)
+    keeps every event: its handler runs them all. The next handler's screen reads in a
+    transaction that works."""
+    await _emit(database, 3)
+    seen: dict[str, list[int]] = {"broken": [], "fine": []}
+
+    async def broken(
+        session: AsyncSession, events: Sequence[EventEnvelope]
+    ) -> Sequence[EventEnvelope]:
+        await session.execute(text("SELECT no_such_column FROM outbox_events"))
+        return []
+
+    async def fine(
+        session: AsyncSession, events: Sequence[EventEnvelope]
+    ) -> Sequence[EventEnvelope]:
+        count = await session.scalar(select(func.count()).select_from(OutboxEvent))
+        assert count == 3
+        return [event for event in events if int(event.data["n"]) != 1]
+
+    def handle(name: str):  # type: ignore[no-untyped-def]
+        async def run(session: AsyncSession, event: EventEnvelope) -> None:
+            seen[name].append(int(event.data["n"]))
+
+        return run
+
+    handlers = [
+        Handler("broken", frozenset({"test.pinged"}), handle("broken"), screen=broken),
+        Handler("fine", frozenset({"test.pinged"}), handle("fine"), screen=fine),
+    ]
+    report = await dispatch_pending(database, handlers)
+
+    assert (report.events, report.handled, report.failed) == (3, 5, 0)
+    assert seen == {"broken": [0, 1, 2], "fine": [0, 2]}
     assert await _undispatched(database) == 0
 
 

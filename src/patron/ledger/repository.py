@@ -126,6 +126,16 @@ _RAW_OPEN_LOTS = Sql(_RAW_LOT_SELECT + "(is_active OR pending_until <= $2 OR id 
 _RAW_DUE_LOTS = Sql(
     _RAW_LOT_SELECT + "((NOT is_active AND pending_until <= $2) OR expires_at <= $2)"
 )
+# The counters (as _RAW_COUNTERS) and the lots due at $2 (as _RAW_DUE_LOTS, NULLs when
+# none): a balance in one statement
+_RAW_BALANCE = Sql(
+    "SELECT a.id, a.available, a.pending, a.lifetime_earned, a.redeemed, a.expired, a.debt, "
+    "l.id, l.remaining, l.created_at, l.pending_until, l.expires_at, l.is_active, "
+    "l.is_expired FROM accounts a LEFT JOIN lots l ON l.account_id = a.id "
+    "AND l.remaining > 0 AND NOT l.is_expired "
+    "AND ((NOT l.is_active AND l.pending_until <= $2) OR l.expires_at <= $2) "
+    "WHERE a.member_id = $1"
+)
 _RAW_MOVEMENT_COLUMNS = ("member_id", "lot_id", "entry_id", "reason", "amount", "created_at")
 _RAW_INSERT_MOVEMENT = Sql(
     f"INSERT INTO {movements.name} ({', '.join(_RAW_MOVEMENT_COLUMNS)}) "
@@ -221,6 +231,17 @@ class LedgerRepository:
         if row is None:
             raise AccountNotFoundError(member_id)
         return row[0], Counters(*row[1:])
+
+    async def counters_and_due_lots(
+        self, member_id: int, now: datetime
+    ) -> tuple[Counters, list[LotState]]:
+        """:meth:`counters` and :meth:`due_lots` at ``now`` of the member's account in one
+        statement (a balance: the API's member views, every message that shows one)."""
+        rows = await (await raw_of(self.session)).all(_RAW_BALANCE, member_id, now)
+        if not rows:
+            raise AccountNotFoundError(member_id)
+        due = [_raw_lot_state(row[7:]) for row in rows if row[7] is not None]
+        return Counters(*rows[0][1:7]), due
 
     async def change_counters(self, rows: Sequence[dict[str, Any]]) -> None:
         """Atomic ``x = x + :d`` updates; each row holds ``account_id``, ``now`` and ``d_*``."""

@@ -101,9 +101,8 @@ async def pending_total(session: AsyncSession, *, program_id: int, now: datetime
 async def balance(session: AsyncSession, *, member_id: int, now: datetime) -> Balance:
     """The member's balance as of ``now``: lots due to activate count as available and lots
     due to expire as expired, whether or not the daily jobs have run."""
-    repo = LedgerRepository(session)
-    account_id, cache = await repo.counters(member_id)
-    current = balance_as_of(cache, await repo.due_lots(account_id, now), now)
+    cache, due = await LedgerRepository(session).counters_and_due_lots(member_id, now)
+    current = balance_as_of(cache, due, now)
     return Balance(
         member_id=member_id,
         available=current.available,
