@@ -102,7 +102,7 @@ def _handler(event_type: str, kind: MessageKind, values: Values, channel: Channe
         member_id = event.data.get("member_id")
         if not isinstance(member_id, int):
             return
-        who = await recipient(session, member_id, event.program_id)
+        who = await recipient(session, member_id, event.program_id, consent=channel.consent)
         if who is None:
             return
         given = await values(session, event, who)

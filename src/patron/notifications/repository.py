@@ -45,8 +45,10 @@ _INSERT = Sql(
 # the reads a message handler makes for every message, as driver statements (through the ORM
 # each cost more than the statement itself: docs/benchmarks.md, accrual, 2026-12-06)
 # the member a message goes to, with the key of the program it is for ($2, or the member's)
+# and the member's consent on channel $3 (NULL: none recorded, or no channel asked)
 _RECIPIENT = Sql(
-    "SELECT m.id, m.program_id, m.language, m.email, m.phone, m.name, m.referral_code, p.key "
+    "SELECT m.id, m.program_id, m.language, m.email, m.phone, m.name, m.referral_code, p.key, "
+    "(SELECT c.is_granted FROM member_consents c WHERE c.member_id = m.id AND c.channel = $3) "
     "FROM members m LEFT JOIN programs p ON p.id = COALESCE($2, m.program_id) WHERE m.id = $1"
 )
 _KEYED = Sql("SELECT id FROM messages WHERE channel = $1 AND dedupe_key = $2 LIMIT 1")
@@ -65,18 +67,27 @@ class RecipientRow:
     name: str | None
     referral_code: str
     program_key: str | None
+    consented: bool | None  # the consent on the channel asked for (None: none recorded)
 
 
 class MessageRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def recipient(self, member_id: int, program_id: int | None) -> RecipientRow | None:
-        """The member (``None``: no such member) and the key of program ``program_id`` (of the
-        member's program when ``None``; ``None`` when there is no such program): one
-        statement, as every message handler reads it for every message."""
-        row = await (await raw_of(self.session)).one(_RECIPIENT, member_id, program_id)
-        return None if row is None else RecipientRow(*row)
+    async def recipient(
+        self, member_id: int, program_id: int | None, consent: ConsentChannel | None = None
+    ) -> RecipientRow | None:
+        """The member (``None``: no such member), the key of program ``program_id`` (of the
+        member's program when ``None``; ``None`` when there is no such program) and the
+        member's consent on ``consent``: one statement, as every message handler reads them
+        for every message."""
+        channel = None if consent is None else consent.value
+        row = await (await raw_of(self.session)).one(_RECIPIENT, member_id, program_id, channel)
+        if row is None:
+            return None
+        member_id, program, language, email, phone, name, code, key, consented = row
+        given = None if consented is None else bool(consented)
+        return RecipientRow(member_id, program, language, email, phone, name, code, key, given)
 
     async def has_consent(self, member_id: int, channel: ConsentChannel) -> bool:
         row = await (await raw_of(self.session)).one(_CONSENT, member_id, channel.value)

@@ -41,21 +41,40 @@ class Recipient:
     name: str | None
     referral_code: str
     program: ActiveProgram | None
+    consent: tuple[ConsentChannel, bool] | None = None  # read with the member, when asked
 
 
 async def recipient(
-    session: AsyncSession, member_id: int, program_id: int | None
+    session: AsyncSession,
+    member_id: int,
+    program_id: int | None,
+    *,
+    consent: ConsentChannel | None = None,
 ) -> Recipient | None:
-    """The member (None: no such member) with the active program of ``program_id``."""
-    member = await MessageRepository(session).recipient(member_id, program_id or None)
+    """The member (None: no such member) with the active program of ``program_id`` (read once
+    a unit of work: a batch of messages shares it) and, when asked, their ``consent``."""
+    member = await MessageRepository(session).recipient(member_id, program_id or None, consent)
     if member is None:
         return None
     key = member.program_key
-    program = await program_service.get_active_program(session, key=key) if key else None
+    program = await _active_program(session, key) if key else None
     default = program.program.program.default_language.value if program else "en"
     language = language_of(member.language, default)
     contact = Contact(member.id, member.email, member.phone, language)
-    return Recipient(contact, member.name, member.referral_code, program)
+    given = None if consent is None else (consent, bool(member.consented))
+    return Recipient(contact, member.name, member.referral_code, program, given)
+
+
+_PROGRAMS = "patron.notifications.programs"
+
+
+async def _active_program(session: AsyncSession, key: str) -> ActiveProgram:
+    """The active program ``key``, read once a unit of work (a handler's batch of messages)."""
+    programs: dict[str, ActiveProgram] = session.info.setdefault(_PROGRAMS, {})
+    active = programs.get(key)
+    if active is None:
+        active = programs[key] = await program_service.get_active_program(session, key=key)
+    return active
 
 
 async def queue_message(
@@ -100,9 +119,7 @@ async def queue_message(
     status, reason = MessageStatus.QUEUED, None
     if address is None:
         status, reason = MessageStatus.SKIPPED_NO_ADDRESS, f"the member has no {channel.name}"
-    elif kind not in TRANSACTIONAL and not await repository.has_consent(
-        contact.member_id, channel.consent
-    ):
+    elif kind not in TRANSACTIONAL and not await _consented(repository, who, channel):
         status = MessageStatus.SKIPPED_NO_CONSENT
         reason = f"no {channel.consent.value} consent when queued"
     inserted = await repository.insert(
@@ -128,6 +145,13 @@ async def queue_message(
         }
     )
     return status if inserted else None
+
+
+async def _consented(repository: MessageRepository, who: Recipient, channel: Channel) -> bool:
+    """The member's consent on the channel: as read with the member, or read now."""
+    if who.consent is not None and who.consent[0] is channel.consent:
+        return who.consent[1]
+    return await repository.has_consent(who.contact.member_id, channel.consent)
 
 
 async def list_messages(

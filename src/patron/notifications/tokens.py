@@ -26,6 +26,8 @@ from patron.notifications.models import SigningKey
 _TOKEN = re.compile(r"^([1-9][0-9]{0,18})\.([a-z]{1,16})\.([A-Za-z0-9_-]{22})$")
 _KEY_ID = 1
 _SECRET = Sql("SELECT secret FROM message_signing_keys WHERE id = $1")
+_SESSION_KEY = "patron.notifications.signing_key"
+_MADE_HERE = "patron.notifications.signing_key_made"
 
 
 async def existing_key(session: AsyncSession) -> bytes | None:
@@ -35,10 +37,21 @@ async def existing_key(session: AsyncSession) -> bytes | None:
 
 
 async def signing_key(session: AsyncSession, now: datetime) -> bytes:
-    """The signing key, made on first use (concurrent first uses agree: one insert wins)."""
-    row = await (await raw_of(session)).one(_SECRET, _KEY_ID)  # once per message queued
+    """The signing key, made on first use (concurrent first uses agree: one insert wins).
+
+    Read once a unit of work (a handler's batch of messages) when it was there already: a
+    key committed is never changed. One this unit of work made is read every time, as a
+    savepoint rolled back may take it away again."""
+    known: bytes | None = session.info.get(_SESSION_KEY)
+    if known is not None:
+        return known
+    row = await (await raw_of(session)).one(_SECRET, _KEY_ID)
     if row is not None:
-        return str(row[0]).encode()
+        key = str(row[0]).encode()
+        if not session.info.get(_MADE_HERE):
+            session.info[_SESSION_KEY] = key
+        return key
+    session.info[_MADE_HERE] = True
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     await session.execute(
