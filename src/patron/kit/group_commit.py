@@ -167,9 +167,9 @@ class WriteGroups:
         """The group's transaction failed and was rolled back: a deadlock victim that was
         alone in it (a lone unit, or a prelude before any unit) runs again, first; otherwise
         every unit gets its own error or the group's."""
-        before_units = isinstance(error, _PreludeError)
+        before_units = False
         if isinstance(error, _PreludeError):
-            error = error.error
+            error, before_units = error.error, True
         if (len(group) == 1 or before_units) and all(_may_rerun(u, error) for u in group):
             for unit in group:
                 unit.reruns += 1
