@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from patron.kit.outbox import DomainEvent, emit
+from patron.kit.outbox import emit
 from patron.kit.raw import Sql, raw_of
 from patron.ledger.kinds import EntryKind
 from patron.ledger.models import LedgerEntry
 from patron.members.models import Member
 from patron.purchases.models import Purchase
+from patron.tiers.events import TiersChanged
 from patron.tiers.models import TierChange, TierReview
 
 _EARNED_KINDS = (EntryKind.EARN, EntryKind.BONUS, EntryKind.REVERSE)
@@ -147,86 +148,35 @@ class TierRepository:
             _INSERT_CHANGES, [(member, None, tier, reason, 0, now) for member, tier, _ in tiers]
         )
 
-    async def move(
-        self,
-        *,
-        member_id: int,
-        from_tier: str | None,
-        to_tier: str | None,
-        reason: str,
-        metric: int,
-        now: datetime,
-    ) -> TierChange:
-        """Set the member's tier and record the change (the returned change is not attached
-        to the session). A ``Member`` the session has loaded gets the new tier too."""
-        raw = await raw_of(self.session)
-        await raw.run(_SET_TIER, to_tier, now, member_id)
-        row = await raw.one(_INSERT_CHANGE, member_id, from_tier, to_tier, reason, metric, now)
-        assert row is not None  # RETURNING of an insert
-        return self._moved(int(row[0]), member_id, from_tier, to_tier, reason, metric, now)
-
     async def move_with_event(
-        self,
-        *,
-        member_id: int,
-        from_tier: str | None,
-        to_tier: str | None,
-        reason: str,
-        metric: int,
-        now: datetime,
-        event: DomainEvent,
+        self, event: TiersChanged, *, metric: int, now: datetime
     ) -> TierChange:
-        """:meth:`move`, and ``event`` written to the outbox for the member's program at
-        ``now`` (as :func:`patron.kit.outbox.emit` writes it): one statement on PostgreSQL."""
+        """Set the member's tier as ``event`` says, record the change (the returned change is
+        not attached to the session; a ``Member`` the session has loaded gets the new tier
+        too) and write ``event`` to the outbox for the member's program at ``now`` (as
+        :func:`patron.kit.outbox.emit` writes it): one statement on PostgreSQL."""
         raw = await raw_of(self.session)
+        values = (event.member_id, event.from_tier, event.to_tier, event.reason, metric, now)
         if raw.is_sqlite or not FUSE_ON_POSTGRESQL:
-            change = await self.move(
-                member_id=member_id,
-                from_tier=from_tier,
-                to_tier=to_tier,
-                reason=reason,
-                metric=metric,
-                now=now,
+            await raw.run(_SET_TIER, event.to_tier, now, event.member_id)
+            row = await raw.one(_INSERT_CHANGE, *values)
+            program_id = await self.program_of(event.member_id)
+            await emit(self.session, event, program_id=program_id, occurred_at=now)
+        else:
+            row = await raw.one(
+                _MOVE_WITH_EVENT, *values, event.type, event.version, event.model_dump_json()
             )
-            await emit(
-                self.session, event, program_id=await self.program_of(member_id), occurred_at=now
-            )
-            return change
-        row = await raw.one(
-            _MOVE_WITH_EVENT,
-            member_id,
-            from_tier,
-            to_tier,
-            reason,
-            metric,
-            now,
-            event.type,
-            event.version,
-            event.model_dump_json(),
-        )
-        assert row is not None  # the member is there: the caller read its tier
-        return self._moved(int(row[0]), member_id, from_tier, to_tier, reason, metric, now)
-
-    def _moved(
-        self,
-        change_id: int,
-        member_id: int,
-        from_tier: str | None,
-        to_tier: str | None,
-        reason: str,
-        metric: int,
-        now: datetime,
-    ) -> TierChange:
-        loaded = self.session.sync_session.identity_map.get(identity_key(Member, member_id))
+        assert row is not None  # RETURNING of an insert; the member is there
+        loaded = self.session.sync_session.identity_map.get(identity_key(Member, event.member_id))
         if loaded is not None:
-            set_committed_value(loaded, "tier_id", to_tier)
+            set_committed_value(loaded, "tier_id", event.to_tier)
             set_committed_value(loaded, "tier_since", now)
         return TierChange(
-            id=change_id,
-            member_id=member_id,
-            from_tier=from_tier,
-            to_tier=to_tier,
-            reason=reason,
+            id=int(row[0]),
+            member_id=event.member_id,
+            from_tier=event.from_tier,
+            to_tier=event.to_tier,
+            reason=event.reason,
             metric=metric,
             occurred_at=now,
         )

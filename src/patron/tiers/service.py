@@ -114,15 +114,7 @@ async def _move(
         direction="up" if up else "down",
         reason=reason,
     )
-    return await TierRepository(session).move_with_event(
-        member_id=member_id,
-        from_tier=from_tier,
-        to_tier=to_tier,
-        reason=reason,
-        metric=metric,
-        now=now,
-        event=event,
-    )
+    return await TierRepository(session).move_with_event(event, metric=metric, now=now)
 
 
 @dataclass(frozen=True, slots=True)
