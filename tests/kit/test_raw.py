@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import pytest
@@ -26,6 +27,24 @@ def test_placeholders_follow_the_dialect() -> None:
 
 def test_json_text_is_compact_and_keeps_letters() -> None:
     assert json_text({"b": [1, 2], "a": "чай"}) == '{"b":[1,2],"a":"чай"}'
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"name": 'Zażółć "gęślą" jaźń\n\t\u0001\\/', "ok": True, "none": None},
+        [0, -1, 2**63 - 1, -(2**63), 0.5, -0.0, "", [], {}],
+        {"nested": [{"points": 1_500, "amount": "17.00"}]},
+    ],
+)
+def test_json_text_writes_what_json_writes(value: object) -> None:
+    assert json_text(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("value", [{"big": 2**64}, {1: "a key that is not text"}])
+def test_json_text_takes_json_where_orjson_refuses(value: object) -> None:
+    assert json_text(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    assert json.loads(json_text(value)) == json.loads(json.dumps(value))
 
 
 async def _usages(database: Database, member_id: int) -> int:

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
+import orjson
 from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,8 +52,14 @@ class Sql:
 
 
 def json_text(value: Any) -> str:
-    """A JSON column's value as the drivers take it (compact, non-ASCII kept)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """A JSON column's value as the drivers take it (compact, non-ASCII kept). orjson writes
+    it several times faster than ``json`` (the same text, but for a float's exponent:
+    ``1e20``, not ``1e+20``: the same number); what orjson refuses (an integer beyond 64
+    bits, a key that is not a string) takes the ``json`` road."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def read_time(value: datetime | str | None) -> datetime | None:
