@@ -338,6 +338,8 @@ def main() -> None:
         "--pg-data", type=Path, default=PG_DATA, help="the benchmark cluster's data directory"
     )
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     workdir = Path(tempfile.mkdtemp(prefix="patron-bench-"))
     server_url = None
@@ -499,7 +501,10 @@ def summarise(
     )
     if non2xx > 0:
         # Refused requests are cheap: counting them would make a broken run look fast.
-        print(f"INVALID RUN: {non2xx:.0f} requests were not answered 2xx (see {workdir})")
+        print(
+            f"INVALID RUN: {non2xx:.0f} requests were not answered 2xx "
+            f"(see {workdir / 'serve.log'})"
+        )
     requests = sum(one.purchases_per_second for one in rounds) * args.seconds
     server_cpu = sum(one.server_cpu for one in rounds)
     print(
