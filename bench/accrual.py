@@ -35,18 +35,17 @@ import argparse
 import asyncio
 import os
 import re
-import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from accrual_rounds import Round, summarise
+from pgbench_ref import ensure_tool, pgbench_init, pgbench_tps, stop_postgres
 from postgres_cpu import cluster_cpu_seconds, postmaster_of
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,17 +90,6 @@ function request()
     ["Authorization"]="Bearer " .. KEY}, body)
 end
 """
-
-
-def ensure_tool(name: str, package: str) -> str:
-    found = shutil.which(name)
-    if found:
-        return found
-    subprocess.run(["apt-get", "install", "-y", "-qq", package], check=True, capture_output=True)
-    found = shutil.which(name)
-    if not found:
-        raise SystemExit(f"{name} is not available")
-    return found
 
 
 async def prepare(url: str, members: int) -> str:
@@ -250,68 +238,16 @@ def run_load(
     return parse_wrk(output)
 
 
-def pgbench_env(server_url: str) -> dict[str, str]:
-    port = re.search(r":(\d+)/", server_url)
-    assert port
-    return {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": port.group(1), "PGUSER": "postgres"}
-
-
-def pgbench_init(server_url: str) -> None:
-    pgbench = ensure_tool("pgbench", "postgresql-contrib")
-    subprocess.run(
-        [pgbench, "-i", "-q", "-s", "10", "pgbench"],
-        check=True,
-        env=pgbench_env(server_url),
-        capture_output=True,
-    )
-
-
-def pgbench_tps(server_url: str, seconds: int, concurrency: int) -> float:
-    pgbench = ensure_tool("pgbench", "postgresql-contrib")
-    output = subprocess.run(
-        [
-            pgbench,
-            "-M",
-            "prepared",
-            "-c",
-            str(concurrency),
-            "-j",
-            "2",
-            "-T",
-            str(seconds),
-            "pgbench",
-        ],
-        check=True,
-        env=pgbench_env(server_url),
-        capture_output=True,
-        text=True,
-    ).stdout
-    match = re.search(r"tps = ([\d.]+)", output)
-    return float(match.group(1)) if match else float("nan")
-
-
-def wait_dispatched(url: str, timeout: float = 30) -> tuple[float, int]:
+def wait_dispatched(url: str, since: float, timeout: float = 30) -> tuple[float, int]:
     """Until the dispatcher has caught up with the load (no event waiting) or ``timeout``:
-    (the seconds it took, the events still waiting). The reference run must not share the
-    machine with the load's leftovers."""
-    started = time.monotonic()
+    (the seconds since the load ended at ``since``, a ``time.monotonic()``; the events still
+    waiting). The reference run must not share the machine with the load's leftovers."""
     while True:
         waiting, _ = asyncio.run(pending_events(url))
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - since
         if waiting == 0 or elapsed >= timeout:
             return elapsed, waiting
         time.sleep(0.25)
-
-
-def stop_postgres(data: Path) -> None:
-    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    command = f"{binaries[-1]} -D {data} stop -m fast"
-    as_postgres = (
-        ["su", "postgres", "-s", "/bin/bash", "-c", command]
-        if os.getuid() == 0
-        else ["bash", "-c", command]
-    )
-    subprocess.run(as_postgres, check=False, capture_output=True)
 
 
 def main() -> None:
@@ -384,7 +320,7 @@ def main() -> None:
             pgbench_init(server_url)
         for number in range(1, args.rounds + 1):
             rounds.append(measure_round(args, server, url, server_url, key, number))
-            print(rounds[-1].line(args.db), flush=True)
+            print(rounds[-1].line(), flush=True)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -393,40 +329,6 @@ def main() -> None:
         stop_postgres(args.pg_data)
     if any(one.load["non2xx"] > 0 for one in rounds):
         sys.exit(1)
-
-
-@dataclass
-class Round:
-    """One round: the load, then (PostgreSQL) the reference run right after it."""
-
-    number: int
-    load: dict[str, float]
-    purchases_per_second: float
-    server_cpu: float
-    by_process: list[float]
-    pg_cpu: float
-    waiting_after: int
-    written: int
-    caught_up: float
-    still_waiting: int
-    tps: float | None
-
-    @property
-    def ratio(self) -> float | None:
-        return None if self.tps is None else self.purchases_per_second / self.tps
-
-    def line(self, db: str) -> str:
-        reference = (
-            f"; pgbench {self.tps:.0f} tps; ratio {self.ratio:.3f}"
-            if self.tps is not None and self.ratio is not None
-            else ""
-        )
-        return (
-            f"round {self.number}: {self.purchases_per_second:.0f} purchases/s, "
-            f"p99 {self.load['p99']:.1f} ms; dispatcher caught up {self.caught_up:.1f} s after "
-            f"the load ({self.waiting_after} events waiting at its end, {self.still_waiting} "
-            f"still){reference}"
-        )
 
 
 def measure_round(
@@ -450,10 +352,11 @@ def measure_round(
         args.batch,
         f"{os.getpid()}{number}",
     )
+    ended = time.monotonic()
     cpu_after = group_cpu_seconds(server.pid)
     pg_cpu = cluster_cpu_seconds(postmaster_of(args.pg_data)) - pg_before if server_url else 0.0
     waiting, written = asyncio.run(pending_events(url))
-    caught_up, still = wait_dispatched(url)
+    caught_up, still = wait_dispatched(url, ended)
     # per process: with several workers, each keeps the connections it accepted, so an
     # uneven split of wrk's connections shows as one busy worker and one idle one
     by_process = sorted(
@@ -474,83 +377,6 @@ def measure_round(
         still_waiting=still,
         tps=tps,
     )
-
-
-def summarise(
-    args: argparse.Namespace, rounds: list[Round], drained: float, workdir: Path, pg: bool
-) -> None:
-    """The rounds together: mean rates, the worst p99, and the median of the rounds' ratios
-    (each round's load and reference run a minute apart at most: the machine's drift between
-    them stays small)."""
-    count = len(rounds)
-    purchases_per_second = statistics.fmean(one.purchases_per_second for one in rounds)
-    p50 = statistics.median(one.load["p50"] for one in rounds)
-    p99 = max(one.load["p99"] for one in rounds)
-    non2xx = sum(one.load["non2xx"] for one in rounds)
-    timeouts = sum(one.load["timeouts"] for one in rounds)
-    print(
-        f"database: {args.db}; workers {args.workers}; concurrency {args.concurrency}; "
-        f"{count} round(s) of {args.seconds} s; "
-        + (f"batches of {args.batch}" if args.batch else "single purchases")
-    )
-    print(
-        f"purchases/s: {purchases_per_second:.0f}  "
-        + (f"batches/s: {purchases_per_second / args.batch:.1f}  per batch " if args.batch else "")
-        + f"p50: {p50:.1f} ms  p99: {p99:.1f} ms  non-2xx: {non2xx:.0f}  "
-        f"timeouts: {timeouts:.0f}"
-    )
-    if non2xx > 0:
-        # Refused requests are cheap: counting them would make a broken run look fast.
-        print(
-            f"INVALID RUN: {non2xx:.0f} requests were not answered 2xx "
-            f"(see {workdir / 'serve.log'})"
-        )
-    requests = sum(one.purchases_per_second for one in rounds) * args.seconds
-    server_cpu = sum(one.server_cpu for one in rounds)
-    print(
-        f"server CPU: {server_cpu:.1f} s in {count * args.seconds} s "
-        f"({1000 * server_cpu / requests:.2f} ms per purchase); by process "
-        + "; ".join(
-            ", ".join(f"{seconds:.1f}" for seconds in one.by_process if seconds >= 0.05)
-            for one in rounds
-        )
-        + f" s; load average {os.getloadavg()[0]:.1f}"
-    )
-    if pg:
-        pg_cpu = sum(one.pg_cpu for one in rounds)
-        print(f"PostgreSQL CPU: {pg_cpu:.1f} s ({1000 * pg_cpu / requests:.2f} ms per purchase)")
-    last = rounds[-1]
-    print(
-        f"outbox: enrolments' events dispatched before the load in {drained:.1f} s; at the end "
-        f"of each load "
-        + ", ".join(f"{one.waiting_after}" for one in rounds)
-        + f" of {last.written} events were waiting for the dispatcher; caught up "
-        + ", ".join(f"{one.caught_up:.1f}" for one in rounds)
-        + " s later"
-        + (
-            f"; {sum(one.still_waiting for one in rounds)} still waiting after 30 s"
-            if any(one.still_waiting for one in rounds)
-            else ""
-        )
-    )
-    if pg:
-        tps = [one.tps for one in rounds if one.tps is not None]
-        ratios = [one.ratio for one in rounds if one.ratio is not None]
-        print(
-            f"pgbench TPC-B (same server, -c {args.concurrency} -j 2 -M prepared, after each "
-            f"round's load): {statistics.fmean(tps):.0f} tps"
-        )
-        print(
-            f"ratio purchases/s to pgbench tps: {statistics.median(ratios):.3f} "
-            f"(median of {count} round(s): "
-            + ", ".join(f"{ratio:.3f}" for ratio in ratios)
-            + "; goal >= 0.25, p99 <= 100 ms)"
-        )
-    else:
-        print(
-            "goal on SQLite: >= 500 purchases/s -> "
-            + ("met" if purchases_per_second >= 500 else "NOT met")
-        )
 
 
 if __name__ == "__main__":
