@@ -77,9 +77,14 @@ def failed(
     )
 
 
+# a join on the unnested ids, not ``event_id = ANY($1)``: before the table has statistics
+# (a new database, the first minute after a bulk of runs) the generic plan of ``= ANY`` of
+# an array parameter is a sequential scan testing each row against every id of the batch,
+# 2.5 ms for 4,000 runs and 150 ids, growing with the table; the join hashes the ids (or,
+# with statistics of a large table, probes the (event_id, handler) index per id)
 _READ_RUNS_PG = Sql(
-    "SELECT event_id, handler, status, attempts, next_attempt_at FROM outbox_handler_runs "
-    "WHERE event_id = ANY($1::bigint[])"
+    "SELECT r.event_id, r.handler, r.status, r.attempts, r.next_attempt_at "
+    "FROM unnest($1::bigint[]) AS e (id) JOIN outbox_handler_runs r ON r.event_id = e.id"
 )
 
 
