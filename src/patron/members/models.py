@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from patron.kit.db import Base, Id, JsonType, UTCDateTime, value_enum
@@ -28,8 +28,23 @@ class Member(Base):
     __tablename__ = "members"
     __table_args__ = (
         UniqueConstraint("program_id", "external_id"),
-        Index("ix_members_program_id_email", "program_id", "email"),
-        Index("ix_members_program_id_phone", "program_id", "phone"),
+        # partial: lookups by a contact compare with ``=`` (not null); a full index would
+        # also answer ``program_id = $1`` alone and, before PostgreSQL has statistics, be
+        # taken over the unique key for a lookup by external id (migration 0038)
+        Index(
+            "ix_members_program_id_email",
+            "program_id",
+            "email",
+            postgresql_where=text("email IS NOT NULL"),
+            sqlite_where=text("email IS NOT NULL"),
+        ),
+        Index(
+            "ix_members_program_id_phone",
+            "program_id",
+            "phone",
+            postgresql_where=text("phone IS NOT NULL"),
+            sqlite_where=text("phone IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

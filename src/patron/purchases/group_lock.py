@@ -38,13 +38,18 @@ _ACTIVE_PROGRAM = "patron.purchases.active_program"  # the group's ActiveProgram
 _LOCKED = "patron.purchases.locked"  # external id -> (MemberState, LockedAccount)
 
 # "C": external ids in code point order, the order of buyer.lock_order (the rows are locked
-# as the sort hands them over); MATERIALIZED: each part runs once, the lock whole
+# as the sort hands them over); MATERIALIZED: each part runs once, the lock whole. Each
+# member is found by a probe of its own of the (program_id, external_id) key (LATERAL,
+# LIMIT 1): before PostgreSQL has statistics of members (a new database, the first minute
+# after an enrolment in bulk), ``external_id = ANY($2)`` was planned as a scan of every
+# member of the program, filtered (0.56 ms a group of 3 among 2,000 members; 0.04 ms so)
 _LOCK_GROUP = Sql(
     f"WITH ref AS MATERIALIZED ({ACTIVE_REFERENCE_QUERY}), "
     "locked AS MATERIALIZED (SELECT m.external_id, m.id AS member_id, m.status, m.tier_id, "
-    "a.lifetime_earned, a.id AS account_id, a.debt FROM members m "
-    "JOIN accounts a ON a.member_id = m.id "
-    "WHERE m.program_id = (SELECT program_id FROM ref) AND m.external_id = ANY($2::text[]) "
+    "a.lifetime_earned, a.id AS account_id, a.debt FROM unnest($2::text[]) AS w (external_id) "
+    "CROSS JOIN LATERAL (SELECT x.external_id, x.id, x.status, x.tier_id FROM members x "
+    "WHERE x.program_id = (SELECT program_id FROM ref) AND x.external_id = w.external_id "
+    "LIMIT 1) AS m JOIN accounts a ON a.member_id = m.id "
     'ORDER BY m.external_id COLLATE "C" FOR UPDATE OF a) '
     "SELECT ref.program_id, ref.version, ref.checksum, locked.* FROM ref "
     "LEFT JOIN locked ON true"
