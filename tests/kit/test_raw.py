@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, date, datetime
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from patron.kit.db import Database
-from patron.kit.raw import Sql, json_text, raw_of, read_time
+from patron.kit.raw import Sql, json_text, raw_of, read_json, read_time
 from patron.purchases.models import RuleUsage
 
 INSERT_USAGE = Sql(
@@ -45,6 +46,37 @@ def test_json_text_writes_what_json_writes(value: object) -> None:
 def test_json_text_takes_json_where_orjson_refuses(value: object) -> None:
     assert json_text(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     assert json.loads(json_text(value)) == json.loads(json.dumps(value))
+
+
+def test_texts_may_differ_inside_per_dialect() -> None:
+    sql = Sql.per_dialect(
+        postgresql="SELECT a FROM t WHERE id IN (SELECT id FROM u WHERE b = $1 FOR UPDATE)",
+        sqlite="SELECT a FROM t WHERE id IN (SELECT id FROM u WHERE b = $1)",
+    )
+    assert sql.postgresql.endswith("b = $1 FOR UPDATE)")
+    assert sql.sqlite == "SELECT a FROM t WHERE id IN (SELECT id FROM u WHERE b = ?1)"
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        '{"name":"Zażółć","points":[1,-2,0.5],"none":null,"ok":true}',
+        '{"big": 18446744073709551616}',  # beyond 64 bits: orjson refuses, json reads
+        b'{"escaped":"\\u0447\\u0430\\u0439"}',
+    ],
+)
+def test_read_json_reads_what_json_reads(stored: str | bytes) -> None:
+    assert read_json(stored) == json.loads(stored)
+
+
+def test_read_json_reads_a_nan_that_json_dumps_wrote() -> None:
+    value = read_json(json.dumps({"score": float("nan")}))
+    assert math.isnan(value["score"])
+
+
+def test_read_json_keeps_a_value_the_driver_decoded() -> None:
+    decoded = {"points": 150}
+    assert read_json(decoded) is decoded
 
 
 async def _usages(database: Database, member_id: int) -> int:

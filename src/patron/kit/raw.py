@@ -50,6 +50,13 @@ class Sql:
         self.postgresql = text + postgresql_suffix
         self.sqlite = _PLACEHOLDER.sub(r"?\1", text)
 
+    @classmethod
+    def per_dialect(cls, postgresql: str, sqlite: str) -> Sql:
+        """Texts that differ inside, not only at the end (a row lock in a subquery)."""
+        sql = cls(sqlite)
+        sql.postgresql = postgresql
+        return sql
+
 
 def json_text(value: Any) -> str:
     """A JSON column's value as the drivers take it (compact, non-ASCII kept). orjson writes
@@ -60,6 +67,19 @@ def json_text(value: Any) -> str:
         return orjson.dumps(value).decode()
     except orjson.JSONEncodeError:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def read_json(value: str | bytes | Any) -> Any:
+    """A JSON column read back raw: SQLite's text parsed by orjson (what it refuses, a
+    ``NaN`` that ``json.dumps`` wrote or an integer beyond 64 bits, takes the ``json`` road);
+    PostgreSQL's value as asyncpg returns it, already decoded by the codec SQLAlchemy's
+    dialect sets on each connection."""
+    if not isinstance(value, str | bytes):
+        return value
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return json.loads(value)
 
 
 def read_time(value: datetime | str | None) -> datetime | None:

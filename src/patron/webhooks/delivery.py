@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import patron
 from patron.kit.db import Database
 from patron.kit.errors import PatronError
 from patron.kit.outbox import Poller
+from patron.kit.raw import Sql, raw_of, read_time
 from patron.kit.time import utcnow
 from patron.webhooks import addresses, signing
 from patron.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -77,41 +78,35 @@ class Outcome:
     attempted_at: datetime
 
 
+_DUE = Sql(
+    "SELECT d.id, d.endpoint_id, e.url, e.secret, d.message_id, d.body, d.attempts, "
+    "d.retry_until FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id "
+    "WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND e.enabled "
+    "ORDER BY d.next_attempt_at, d.id LIMIT $2",
+    postgresql_suffix=" FOR UPDATE OF d SKIP LOCKED",
+)
+_LEASE_ONE = Sql("UPDATE webhook_deliveries SET next_attempt_at = $2 WHERE id = $1")
+_LEASE_BATCH_PG = Sql(
+    "UPDATE webhook_deliveries AS d SET next_attempt_at = $2 "
+    "FROM unnest($1::bigint[]) AS s (id) WHERE d.id = s.id"
+)
+
+
 async def _claim(database: Database, now: datetime) -> list[Job]:
+    """Up to :data:`BATCH` due deliveries of enabled endpoints, leased (``next_attempt_at``
+    moved :data:`LEASE` ahead). Raw statements (:mod:`patron.kit.raw`): every round of every
+    worker asks, and most rounds find nothing."""
     async with database.write() as session:
-        query = (
-            select(WebhookDelivery, WebhookEndpoint.url, WebhookEndpoint.secret)
-            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-            .where(
-                WebhookDelivery.status == "pending",
-                WebhookDelivery.next_attempt_at <= now,
-                WebhookEndpoint.enabled.is_(True),
-            )
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-            .limit(BATCH)
-        )
-        if not database.is_sqlite:
-            query = query.with_for_update(skip_locked=True, of=WebhookDelivery)
-        rows = (await session.execute(query)).all()
-        jobs = [
-            Job(
-                delivery_id=row.id,
-                endpoint_id=row.endpoint_id,
-                url=url,
-                secret=secret,
-                message_id=row.message_id,
-                body=row.body,
-                attempts=row.attempts,
-                retry_until=row.retry_until,
-            )
-            for row, url, secret in rows
+        raw = await raw_of(session)
+        rows = await raw.all(_DUE, now, BATCH)
+        jobs = [  # the columns in the order of Job's fields; the time read back aware
+            Job(delivery, endpoint, url, secret, message, body, attempts, read_time(end) or end)
+            for delivery, endpoint, url, secret, message, body, attempts, end in rows
         ]
-        if jobs:
-            await session.execute(
-                update(WebhookDelivery)
-                .where(WebhookDelivery.id.in_([job.delivery_id for job in jobs]))
-                .values(next_attempt_at=now + LEASE)
-            )
+        if jobs and raw.is_sqlite:
+            await raw.many(_LEASE_ONE, [(job.delivery_id, now + LEASE) for job in jobs])
+        elif jobs:
+            await raw.run(_LEASE_BATCH_PG, [job.delivery_id for job in jobs], now + LEASE)
     return jobs
 
 
