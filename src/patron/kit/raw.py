@@ -23,8 +23,7 @@ import functools
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -131,17 +130,11 @@ def _translated(error: Exception, statement: str) -> exc.DBAPIError:
     return kind(statement, None, error)
 
 
-@contextmanager
-def _as_sqlalchemy_errors(sql: Sql) -> Iterator[None]:
-    try:
-        yield
-    except _DRIVER_ERRORS as error:
-        raise _translated(error, sql.postgresql) from error
-
-
 class Raw:
     """Statements on the driver connection of one session (see the module docstring).
-    Driver errors are raised as SQLAlchemy's (``IntegrityError`` and so on)."""
+    Driver errors are raised as SQLAlchemy's (``IntegrityError`` and so on); each method
+    catches them itself (a ``contextmanager`` around every statement cost a purchase about as
+    much as one of its statements' Python)."""
 
     def __init__(self, driver: Any, is_sqlite: bool) -> None:
         self._driver = driver
@@ -149,7 +142,7 @@ class Raw:
 
     async def one(self, sql: Sql, *params: Any) -> tuple[Any, ...] | None:
         """The first row of the statement's result, or ``None``."""
-        with _as_sqlalchemy_errors(sql):
+        try:
             if self.is_sqlite:
                 cursor = self._driver.execute(sql.sqlite, params)
                 row = cursor.fetchone()
@@ -157,34 +150,42 @@ class Raw:
                 return None if row is None else tuple(row)
             record = await self._driver.fetchrow(sql.postgresql, *params)
             return None if record is None else tuple(record)
+        except _DRIVER_ERRORS as error:
+            raise _translated(error, sql.postgresql) from error
 
     async def all(self, sql: Sql, *params: Any) -> list[tuple[Any, ...]]:
-        with _as_sqlalchemy_errors(sql):
+        try:
             if self.is_sqlite:
                 cursor = self._driver.execute(sql.sqlite, params)
                 rows = cursor.fetchall()
                 cursor.close()
                 return [tuple(row) for row in rows]
             return [tuple(record) for record in await self._driver.fetch(sql.postgresql, *params)]
+        except _DRIVER_ERRORS as error:
+            raise _translated(error, sql.postgresql) from error
 
     async def run(self, sql: Sql, *params: Any) -> int:
         """Execute a statement without a result; returns the number of rows it changed."""
-        with _as_sqlalchemy_errors(sql):
+        try:
             if self.is_sqlite:
                 cursor = self._driver.execute(sql.sqlite, params)
                 count: int = cursor.rowcount
                 cursor.close()
                 return count
             status: str = await self._driver.execute(sql.postgresql, *params)
-            return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
+        except _DRIVER_ERRORS as error:
+            raise _translated(error, sql.postgresql) from error
+        return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
     async def many(self, sql: Sql, rows: Iterable[Sequence[Any]]) -> None:
         """Execute a statement once per parameter row (one driver call)."""
-        with _as_sqlalchemy_errors(sql):
+        try:
             if self.is_sqlite:
                 self._driver.executemany(sql.sqlite, rows)
                 return
             await self._driver.executemany(sql.postgresql, list(rows))
+        except _DRIVER_ERRORS as error:
+            raise _translated(error, sql.postgresql) from error
 
 
 async def _begin_asyncpg(adapted: Any) -> None:
