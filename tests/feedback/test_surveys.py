@@ -11,6 +11,8 @@ from patron.feedback import schemas
 from patron.feedback import service as feedback_service
 from patron.feedback.errors import SurveyDefinedInProgramError, SurveyExistsError
 from patron.feedback.models import SurveySource
+from patron.feedback.repository import SurveyRepository
+from patron.feedback.surveys import invites_now_after_purchase
 from patron.kit.db import Database
 from patron.kit.errors import InvalidInputError
 from patron.programs.feedback_settings import SurveyDefinition, SurveyTrigger
@@ -181,3 +183,38 @@ async def test_after_purchase_job_invites_once_when_due(database: Database) -> N
         (member, f"purchase:{purchase}", "msk-1")
     ]
     assert invitations[0].trigger is SurveyTrigger.AFTER_PURCHASE
+
+
+async def test_the_dispatchers_screen_sees_an_own_immediate_after_purchase_survey(
+    database: Database,
+) -> None:
+    """The after-purchase screen (``invites_now_after_purchase``) asks the table for an active
+    survey made outside the program file, with the trigger and no delay."""
+
+    def definition(key: str, delay_days: int) -> SurveyDefinition:
+        return SurveyDefinition.model_validate(
+            {
+                "key": key,
+                "name": key,
+                "trigger": "after_purchase",
+                "delay_days": delay_days,
+                "questions": [{"id": "ces", "kind": "ces", "text": {"en": "Easy?"}}],
+            }
+        )
+
+    async with database.write() as session:
+        active = await apply_program(session, text=program_text(surveys=[]))
+        repository = SurveyRepository(session)
+        trigger = SurveyTrigger.AFTER_PURCHASE
+        assert not await invites_now_after_purchase(session)
+        await feedback_service.create_survey(session, data=definition("later", 3), now=NOW)
+        assert not await repository.has_own_immediate(active.program_id, trigger)
+        await feedback_service.create_survey(session, data=definition("now", 0), now=NOW)
+        assert await repository.has_own_immediate(active.program_id, trigger)
+        assert not await repository.has_own_immediate(active.program_id, SurveyTrigger.MANUAL)
+        assert not await repository.has_own_immediate(active.program_id + 1, trigger)
+        assert await invites_now_after_purchase(session)
+        await feedback_service.update_survey(
+            session, key="now", data=schemas.SurveyUpdate(is_active=False), now=NOW
+        )
+        assert not await repository.has_own_immediate(active.program_id, trigger)

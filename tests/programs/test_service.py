@@ -18,6 +18,7 @@ from patron.programs.errors import (
 )
 from patron.programs.loader import load_program
 from patron.programs.models import ProgramRecord, ProgramVersion
+from patron.programs.repository import ProgramRepository
 from patron.programs.schemas import ApplyStatus
 from tests.programs.test_loader import SEED, edited
 
@@ -150,6 +151,10 @@ async def test_programs_with_different_keys_are_independent(database: Database) 
             await service.get_active_program(session, key="partner-shop")
         ).program.currency == "PLN"
         assert (await service.get_active_program(session)).program.currency == "RUB"
+        repository = ProgramRepository(session)
+        assert await repository.key_of(partner.program_id) == "partner-shop"
+        assert await repository.key_of(default.program_id) == "default"
+        assert await repository.key_of(partner.program_id + default.program_id) is None
 
 
 async def test_bad_key_is_refused(database: Database) -> None:

@@ -19,7 +19,7 @@ from patron.challenges.schemas import (
 from patron.members.overview import MemberOverview
 from patron.members.schemas import Member
 from patron.programs import service as program_service
-from patron.programs.models import ProgramRecord
+from patron.programs.repository import ProgramRepository
 from patron.programs.schemas import ActiveProgram
 from patron.rules.periods import LIFETIME_KEY, limit_period_key
 from patron.rules.vocabulary.challenges import Challenge
@@ -29,7 +29,7 @@ async def program_of(session: AsyncSession, program_id: int | None) -> ActivePro
     """The active version of the program ``program_id`` (None: no such program)."""
     if program_id is None:
         return None
-    key = await session.scalar(select(ProgramRecord.key).where(ProgramRecord.id == program_id))
+    key = await ProgramRepository(session).key_of(program_id)
     if key is None:
         return None
     return await program_service.get_active_program(session, key=key)

@@ -18,10 +18,16 @@ from patron.feedback.models import (
     SurveyResponse,
     SurveySource,
 )
+from patron.kit.raw import Sql, raw_of
 from patron.members.models import Member, MemberStatus
 from patron.programs.feedback_settings import SurveyTrigger
 from patron.purchases.models import Purchase
 from patron.segments.models import MemberSegment
+
+_OWN_IMMEDIATE = Sql(
+    "SELECT id FROM surveys WHERE program_id = $1 AND trigger = $2 AND delay_days = 0 "
+    "AND is_active AND source <> $3 LIMIT 1"
+)
 
 
 class SurveyRepository:
@@ -46,17 +52,8 @@ class SurveyRepository:
     async def has_own_immediate(self, program_id: int, trigger: SurveyTrigger) -> bool:
         """Whether an active survey of ``trigger`` without a delay exists that the program
         file does not own (made through the API or the console)."""
-        found = await self.session.scalar(
-            select(Survey.id)
-            .where(
-                Survey.program_id == program_id,
-                Survey.trigger == trigger,
-                Survey.delay_days == 0,
-                Survey.is_active.is_(True),
-                Survey.source != SurveySource.PROGRAM,
-            )
-            .limit(1)
-        )
+        raw = await raw_of(self.session)  # the dispatcher's screen of every batch: raw
+        found = await raw.one(_OWN_IMMEDIATE, program_id, trigger.value, SurveySource.PROGRAM.value)
         return found is not None
 
     async def try_insert_survey(self, survey: Survey) -> bool:

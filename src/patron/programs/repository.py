@@ -18,6 +18,7 @@ ACTIVE_REFERENCE_QUERY = (
     "JOIN programs p ON p.id = v.program_id WHERE p.key = $1 AND v.is_active"
 )
 _ACTIVE_REFERENCE = Sql(ACTIVE_REFERENCE_QUERY)
+_KEY_OF = Sql("SELECT key FROM programs WHERE id = $1")
 
 
 class ProgramRepository:
@@ -52,6 +53,11 @@ class ProgramRepository:
         """
         row = await (await raw_of(self.session)).one(_ACTIVE_REFERENCE, key)
         return None if row is None else (row[0], row[1], row[2])
+
+    async def key_of(self, program_id: int) -> str | None:
+        """The key of the program ``program_id`` (raw: the dispatcher asks every batch)."""
+        row = await (await raw_of(self.session)).one(_KEY_OF, program_id)
+        return None if row is None else str(row[0])
 
     async def active_keys(self) -> list[str]:
         query = (
