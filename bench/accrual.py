@@ -18,7 +18,9 @@ same client count for as long. It does this ``--rounds`` times (3 by default) an
 round's ratio and their median: the shared machine's speed drifts by tens of per cent within
 minutes, so a load and its reference run must be close in time, and one round alone says
 little. Goal of the core issue: ratio >= 0.25 with p99 <= 100 ms (the worst round's p99);
-SQLite >= 500 purchases/s (the rounds' mean).
+SQLite >= 500 purchases/s (the rounds' mean). On PostgreSQL it also prints the CPU budget:
+what a purchase may cost, server and PostgreSQL together, for the machine's cores to reach
+0.25 of this pgbench, against what the run spent.
 
 The purchases are dated the last Tuesday 10:00 UTC before the run (a weekday: the seed
 program's weekend boost, with its per-member limit, would make Saturday's figure differ from

@@ -88,7 +88,8 @@ def summarise(
         print(f"PostgreSQL CPU: {pg_cpu:.1f} s ({1000 * pg_cpu / requests:.2f} ms per purchase)")
     summarise_outbox(rounds, drained)
     if pg:
-        summarise_reference(args, rounds)
+        spent = 1000 * (server_cpu + sum(one.pg_cpu for one in rounds)) / requests
+        summarise_reference(args, rounds, spent)
     else:
         print(
             "goal on SQLite: >= 500 purchases/s -> "
@@ -115,9 +116,11 @@ def summarise_outbox(rounds: list[Round], drained: float) -> None:
     )
 
 
-def summarise_reference(args: argparse.Namespace, rounds: list[Round]) -> None:
+def summarise_reference(args: argparse.Namespace, rounds: list[Round], spent: float) -> None:
     """pgbench's mean and the median of the rounds' ratios (each round's load and reference
-    run a minute apart at most: the machine's drift between them stays small)."""
+    run a minute apart at most: the machine's drift between them stays small), and the CPU
+    budget: what a purchase may cost, server and PostgreSQL together, for the machine's cores
+    to reach the goal's rate at this pgbench, against ``spent`` (ms a purchase)."""
     tps = [one.tps for one in rounds if one.tps is not None]
     ratios = [one.ratio for one in rounds if one.ratio is not None]
     print(
@@ -129,4 +132,11 @@ def summarise_reference(args: argparse.Namespace, rounds: list[Round]) -> None:
         f"(median of {len(rounds)} round(s): "
         + ", ".join(f"{ratio:.3f}" for ratio in ratios)
         + "; goal >= 0.25, p99 <= 100 ms)"
+    )
+    cores = os.cpu_count() or 1
+    goal_rate = 0.25 * statistics.fmean(tps)
+    print(
+        f"CPU budget at the goal: {cores} cores / {goal_rate:.0f} purchases/s = "
+        f"{1000 * cores / goal_rate:.2f} ms a purchase, server and PostgreSQL together; "
+        f"this run spent {spent:.2f} ms"
     )
