@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -25,7 +26,9 @@ def test_parse_exact(text: str, currency: str, minor: int) -> None:
     assert parse_amount(text, currency) == minor
 
 
-@pytest.mark.parametrize("text", ["1.001", "1e3", " 1", "1,00", "", "abc", "1.", ".5"])
+@pytest.mark.parametrize(
+    "text", ["1.001", "1e3", " 1", "1,00", "", "abc", "1.", ".5", "1.5\n", "15\n", "1.50 ", "\n1"]
+)
 def test_parse_refuses(text: str) -> None:
     with pytest.raises(InvalidInputError):
         parse_amount(text, "RUB", field="total")
@@ -45,6 +48,12 @@ def _decimal_reading(text: str, currency: str) -> int | None:
 
 
 _AMOUNT_TEXTS = st.from_regex(r"\A-?[0-9]{1,22}(\.[0-9]{1,8})?\Z")
+_JUNK = st.sampled_from(["\n", " ", "\t", "e3", ".", "-", "+", ",5", "\r\n"])
+_OTHER_TEXTS = st.one_of(
+    st.text(alphabet="0123456789.-e+ \n\t,٣", max_size=12),
+    st.builds(lambda amount, junk: amount + junk, _AMOUNT_TEXTS, _JUNK),  # "1.5\n"
+    st.builds(lambda junk, amount: junk + amount, _JUNK, _AMOUNT_TEXTS),
+)
 
 
 @given(_AMOUNT_TEXTS, st.sampled_from(["RUB", "JPY", "KWD", "CLF"]))
@@ -83,3 +92,16 @@ def test_format_is_the_same_on_a_repeat(minor: int, currency: str) -> None:
     first = format_amount(minor, currency)
     assert format_amount(minor, currency) == first
     assert _decimal_reading(first, currency) == minor
+
+
+@given(_OTHER_TEXTS, st.sampled_from(["RUB", "JPY", "KWD"]))
+def test_parse_takes_only_plain_decimals_and_reads_them_exactly(text: str, currency: str) -> None:
+    """Any text: an amount only when it is digits with at most one dot inside and a leading
+    minus, and then exactly the Decimal reading; otherwise refused (never a wrong number)."""
+    plain = re.fullmatch(r"-?\d+(\.\d+)?", text) is not None
+    expected = _decimal_reading(text, currency) if plain else None
+    if expected is None:
+        with pytest.raises(InvalidInputError):
+            parse_amount(text, currency)
+    else:
+        assert parse_amount(text, currency) == expected

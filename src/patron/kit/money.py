@@ -48,11 +48,13 @@ def parse_amount(text: str, currency: str, *, field: str | None = None) -> int:
 
     ``parse_amount("1700.5", "RUB") == 170050``. More decimals than the currency allows, an
     exponent, spaces or anything but digits, one optional dot and a leading minus are refused.
-    Zeros past the currency's places change nothing (``"1700.500"`` is ``170050``). Read with
-    integers, not :class:`~decimal.Decimal`: the same result (a property test holds it to the
-    Decimal reading), at a third of the cost; a purchase parses five or more.
+    A trailing newline is refused too (``$`` alone let one through, which ``Decimal`` then
+    stripped). Zeros past the currency's places change nothing (``"1700.500"`` is
+    ``170050``). Read with integers, not :class:`~decimal.Decimal`: the same result (property
+    tests hold it to the Decimal reading), at a third of the cost; a purchase parses five or
+    more.
     """
-    if not isinstance(text, str) or not _AMOUNT.match(text):
+    if not isinstance(text, str) or not _AMOUNT.fullmatch(text):
         raise InvalidInputError(
             f"not a decimal amount: {text!r}",
             field=field,
