@@ -16,13 +16,12 @@ from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from patron.kit.per_object import PerObject
 from patron.rules.program import RuleProgram as Program
 from patron.rules.trace import effect_of
 from patron.rules.vocabulary import Conditions, ConditionType, EarnRule, EffectType, Rounding
 
 Ratio = tuple[int, int]
-_CACHE_SIZE = 64
-_cache: dict[int, CompiledProgram] = {}
 
 
 def ratio_of(value: Decimal) -> Ratio:
@@ -175,12 +174,9 @@ def _compile(program: Program) -> CompiledProgram:
     )
 
 
+_CACHE_SIZE = 64
+_cache: PerObject[Program, CompiledProgram] = PerObject(_compile, _CACHE_SIZE)
+
+
 def compile_program(program: Program) -> CompiledProgram:
-    cached = _cache.get(id(program))
-    if cached is not None and cached.program is program:
-        return cached
-    compiled = _compile(program)
-    if len(_cache) >= _CACHE_SIZE:
-        _cache.pop(next(iter(_cache)))
-    _cache[id(program)] = compiled
-    return compiled
+    return _cache(program)

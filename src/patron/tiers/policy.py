@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from patron.kit.per_object import PerObject
 from patron.kit.time import add_months, local, start_of_local_day
 from patron.programs.schema import Program, QualifyOn, Tiers
 
@@ -26,31 +27,26 @@ def window_start(tiers: Tiers, now: datetime, timezone: str) -> datetime | None:
     return add_months(now, -months)
 
 
-_CACHE_SIZE = 64
-_cache: dict[int, tuple[Program, tuple[tuple[str, int], ...]]] = {}
+def _levels(program: Program) -> tuple[tuple[str, int], ...]:
+    if program.tiers is None:
+        return ()
+    money = program.tiers.qualify_on is QualifyOn.MONEY_SPENT
+    return tuple(
+        (level.id, program.minor(level.threshold) if money else int(level.threshold))
+        for level in program.tiers.levels
+    )
+
+
+_levels_of: PerObject[Program, tuple[tuple[str, int], ...]] = PerObject(_levels)
 
 
 def thresholds(program: Program) -> list[tuple[str, int]]:
     """``(tier id, threshold)`` ascending, thresholds as integers (points or minor units).
 
-    Kept per program object (a loaded program is not changed; the active program is the same
-    object for every purchase until it is replaced), as :func:`patron.rules.compiled.
-    compile_program` keeps its compiled form: every purchase asks, twice, and each asking
-    parsed every money threshold again."""
-    cached = _cache.get(id(program))
-    if cached is not None and cached[0] is program:
-        return list(cached[1])
-    levels: tuple[tuple[str, int], ...] = ()
-    if program.tiers is not None:
-        money = program.tiers.qualify_on is QualifyOn.MONEY_SPENT
-        levels = tuple(
-            (level.id, program.minor(level.threshold) if money else int(level.threshold))
-            for level in program.tiers.levels
-        )
-    if len(_cache) >= _CACHE_SIZE:
-        _cache.pop(next(iter(_cache)))
-    _cache[id(program)] = (program, levels)
-    return list(levels)
+    Kept per program object (:class:`~patron.kit.per_object.PerObject`; a loaded program is
+    not changed), as :func:`patron.rules.compiled.compile_program` keeps its compiled form:
+    every purchase asks, twice, and each asking parsed every money threshold again."""
+    return list(_levels_of(program))
 
 
 def rank(program: Program, tier_id: str | None) -> int:
