@@ -95,6 +95,20 @@ def test_birth_date_today_is_fine() -> None:
             ],
         ),
         (
+            {"external_id": "a", "email": "anna@example.com\n"},
+            [(("email",), "Value error, must be an email address such as anna@example.com")],
+        ),
+        (
+            {"external_id": "a", "phone": "+48601234567\n"},
+            [
+                (
+                    ("phone",),
+                    "Value error, must be a phone number in international format with the "
+                    "country code, such as +48 601 234 567",
+                )
+            ],
+        ),
+        (
             {"external_id": "a", "phone": "+48 601"},
             [
                 (

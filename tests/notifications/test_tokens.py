@@ -32,3 +32,4 @@ async def test_a_committed_key_is_the_one_every_unit_of_work_signs_with(
         assert await tokens.signing_key(session, now) == made
     token = tokens.make_token(made, 7, "email")
     assert tokens.read_token(made, token) == (7, "email")
+    assert tokens.read_token(made, token + "\n") is None

@@ -126,5 +126,6 @@ def test_render() -> None:
     assert render(12) == "12"
     assert render("1.25") == "1.25"
     assert render("two words") == '"two words"'
+    assert render("ends\n") == '"ends\\n"'
     assert render(["a", "b c"]) == '[a, "b c"]'
     assert render({"a": 1, "b": None, "c": {"d": []}}) == "{a: 1, c: {d: []}}"

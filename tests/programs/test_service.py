@@ -157,9 +157,10 @@ async def test_programs_with_different_keys_are_independent(database: Database) 
         assert await repository.key_of(partner.program_id + default.program_id) is None
 
 
-async def test_bad_key_is_refused(database: Database) -> None:
+@pytest.mark.parametrize("key", ["Not A Key", "default\n"])
+async def test_bad_key_is_refused(database: Database, key: str) -> None:
     with pytest.raises(InvalidInputError) as caught:
-        await apply(database, SEED, key="Not A Key")
+        await apply(database, SEED, key=key)
     assert caught.value.field == "key"
     assert await count_versions(database) == 0
 

@@ -179,7 +179,13 @@ def test_a_rule_set_of_another_trigger_is_stored_and_not_run() -> None:
         pytest.param(
             _welcome(trigger="event", event="Not A Name"), "dotted lowercase name", id="bad-event"
         ),
+        pytest.param(
+            _welcome(trigger="event", event="shop.visit\n"), "dotted lowercase name", id="event-nl"
+        ),
         pytest.param(_welcome(trigger="schedule"), "schedule: give it exactly", id="no-schedule"),
+        pytest.param(
+            _welcome(trigger="schedule", schedule="0 9 * * *\n"), "five fields", id="cron-nl"
+        ),
         pytest.param(
             _welcome(trigger="schedule", schedule="every day"), "five fields", id="bad-cron"
         ),

@@ -541,6 +541,7 @@ async def test_the_card_page_shows_a_fresh_card_token_as_a_qr_code(
         )
         key = await tokens.existing_key(session)
     assert card.read_card_token(key, token[1], now=utcnow()) == member_id
+    assert card.read_card_token(key, token[1] + "\n", now=utcnow()) is None
     async with aclosing(console.client()) as api:
         found = await api.get(
             f"/api/v1/members/by-token/{token[1]}",

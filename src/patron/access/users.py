@@ -44,7 +44,7 @@ _STAND_IN_HASH: str | None = None
 def normalise_email(email: str) -> str:
     """``email`` trimmed and in lower case, or :class:`InvalidEmailError`."""
     cleaned = email.strip().lower()
-    if len(cleaned) > 254 or not _EMAIL.match(cleaned):
+    if len(cleaned) > 254 or not _EMAIL.fullmatch(cleaned):
         raise InvalidEmailError(
             f"{email!r} is not an email address", field="email", params={"email": email}
         )

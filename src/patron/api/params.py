@@ -28,7 +28,7 @@ YEARS_1970_2200 = r"^(19[7-9][0-9]|2[01][0-9][0-9]|2200)-"
 
 def _matching(pattern: re.Pattern[str], example: str) -> Any:
     def check(value: Any) -> Any:
-        if isinstance(value, str) and not pattern.match(value):
+        if isinstance(value, str) and not pattern.fullmatch(value):
             raise ValueError(f"must be written like {example}")
         if not isinstance(value, str | date):
             raise ValueError(f"must be written like {example}")

@@ -58,7 +58,7 @@ def read_card_token(key: bytes | None, token: str, *, now: datetime) -> int | No
     yet, a malformed or forged token, an expiry passed or too far ahead)."""
     if key is None or len(token) > MAX_TOKEN:
         return None
-    match = _TOKEN.match(token)
+    match = _TOKEN.fullmatch(token)
     if match is None:
         return None
     member_id, expires = int(match[1]), int(match[2])

@@ -69,7 +69,7 @@ def _name(value: str) -> str:
 
 
 def _email(value: str) -> str:
-    if not _EMAIL.match(value):
+    if not _EMAIL.fullmatch(value):
         raise ValueError("must be an email address such as anna@example.com")
     local, domain = value.strip(" ").rsplit("@", 1)
     return f"{local}@{domain.lower()}"
@@ -82,7 +82,7 @@ def normalise_phone(value: str) -> str:
 
 def _phone(value: str) -> str:
     digits = _PHONE_SEPARATORS.sub("", value)
-    if not _E164.match(digits):
+    if not _E164.fullmatch(digits):
         raise ValueError(
             "must be a phone number in international format with the country code, "
             "such as +48 601 234 567"

@@ -75,7 +75,7 @@ def make_token(key: bytes, member_id: int, channel: str) -> str:
 
 def read_token(key: bytes, token: str) -> tuple[int, str] | None:
     """``(member_id, channel)`` of a genuine token, else None."""
-    match = _TOKEN.match(token)
+    match = _TOKEN.fullmatch(token)
     if match is None:
         return None
     member_id, channel = int(match[1]), match[2]

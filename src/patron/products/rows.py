@@ -140,7 +140,7 @@ class _Parser:
         text = self.text("price")
         if text is None:
             return None
-        if not _AMOUNT.match(text):
+        if not _AMOUNT.fullmatch(text):
             self.fail("price", ProductProblem.INVALID_AMOUNT, f"not a decimal amount: {text!r}")
             return None
         try:

@@ -113,7 +113,7 @@ def render(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        return value if _BARE.match(value) else json.dumps(value, ensure_ascii=False)
+        return value if _BARE.fullmatch(value) else json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
         return "[" + ", ".join(render(item) for item in value) + "]"
     if isinstance(value, dict):

@@ -103,7 +103,7 @@ async def apply_program(
     file. The program row is locked for the duration, so concurrent applies of one program
     get consecutive version numbers.
     """
-    if not _KEY.match(key):
+    if not _KEY.fullmatch(key):
         raise InvalidInputError(
             "a program key is 1 to 64 lowercase letters, digits, '-' or '_'", field="key"
         )

@@ -53,14 +53,14 @@ class Tiers(Strict):
     @field_validator("window")
     @classmethod
     def _window(cls, value: str) -> str:
-        match = _ROLLING.match(value)
+        match = _ROLLING.fullmatch(value)
         if value in ("lifetime", "calendar_year") or (match and 0 < int(match.group(1)) <= 120):
             return value
         raise ValueError("must be lifetime, calendar_year or rolling_N_months (N from 1 to 120)")
 
     @property
     def rolling_months(self) -> int | None:
-        match = _ROLLING.match(self.window)
+        match = _ROLLING.fullmatch(self.window)
         return int(match.group(1)) if match else None
 
     @model_validator(mode="after")

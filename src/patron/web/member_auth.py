@@ -46,7 +46,7 @@ def frame_ancestors() -> list[str]:
     return [
         origin
         for origin in os.environ.get(FRAME_ANCESTORS_VARIABLE, "").split()
-        if _ORIGIN.match(origin)
+        if _ORIGIN.fullmatch(origin)
     ]
 
 

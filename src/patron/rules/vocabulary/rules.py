@@ -91,11 +91,11 @@ class RuleSet(Strict):
             problems.append("trigger: purchase rules live in earning.rules")
         if (self.trigger is Trigger.EVENT) != (self.event is not None):
             problems.append("event: give it exactly when the trigger is event")
-        elif self.event is not None and not _EVENT.match(self.event):
+        elif self.event is not None and not _EVENT.fullmatch(self.event):
             problems.append("event: must be a dotted lowercase name such as app.installed")
         if (self.trigger is Trigger.SCHEDULE) != (self.schedule is not None):
             problems.append("schedule: give it exactly when the trigger is schedule")
-        elif self.schedule is not None and not _CRON.match(self.schedule):
+        elif self.schedule is not None and not _CRON.fullmatch(self.schedule):
             problems.append("schedule: must be a cron expression of five fields (0 9 * * 1)")
         for index, rule in enumerate(self.rules):
             problems += [f"rules[{index}].{p}" for p in trigger_problems(rule, self.trigger)]
