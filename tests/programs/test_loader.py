@@ -179,6 +179,16 @@ INVALID = [
         id="window-newline",
     ),
     pytest.param(
+        [("window: rolling_12_months", "window: rolling_١٢_months")],
+        [
+            (
+                "tiers.window",
+                "must be lifetime, calendar_year or rolling_N_months (N from 1 to 120)",
+            )
+        ],
+        id="window-other-digits",
+    ),
+    pytest.param(
         [("    value: 10\n", "    value: 150\n")],
         [("rewards[0].value", "percent_discount needs a whole percent from 1 to 100")],
         id="percent",

@@ -28,7 +28,7 @@ NAME_COLUMNS = tuple(f"name_{language}" for language in LANGUAGES)
 REQUIRED = ("sku",)
 OPTIONAL = ("name", *NAME_COLUMNS, "category", "price", "currency", "launched_at", "active")
 MAX_LENGTH = {"sku": 128, "category": 128, "name": 200, **dict.fromkeys(NAME_COLUMNS, 200)}
-_AMOUNT = re.compile(r"^\d{1,15}(\.\d{1,4})?$")
+_AMOUNT = re.compile(r"^[0-9]{1,15}(\.[0-9]{1,4})?$")
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 

@@ -25,7 +25,7 @@ class Downgrade(StrEnum):
     NEVER = "never"
 
 
-_ROLLING = re.compile(r"^rolling_(\d{1,3})_months$")
+_ROLLING = re.compile(r"^rolling_([0-9]{1,3})_months$")
 
 
 class TierLevel(Strict):
