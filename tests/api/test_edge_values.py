@@ -52,6 +52,8 @@ NUMBER_TEXTS = [
     "1e400",
     "-0.01",
     "0.001",
+    "1.5\n",  # a trailing newline (a `$` with `re.match` let one through)
+    "١٢.٥٠",  # other scripts' digits: `\\d` matches them in Python and in pydantic's patterns
 ]
 DAYS = ["0001-01-01", "9999-12-31", "0000-01-01", "10000-01-01"]
 MOMENTS = [

@@ -279,3 +279,22 @@ async def test_a_time_with_no_utc_date_is_a_validation_error_not_a_crash(api: Ap
         assert response.status_code == 422, response.text
         assert response.json()["error"]["code"] == "validation_error"
         assert response.json()["error"]["field"].endswith("occurred_at")
+
+
+@pytest.mark.parametrize("total", ["١٥٠.٠٠", "150.00\n"])
+async def test_an_amount_in_other_digits_or_with_a_newline_is_refused_and_writes_nothing(
+    api: Api, total: str
+) -> None:
+    """The amount patterns take ASCII digits only (``\\d`` matches every script's digits, in
+    Python and in pydantic's patterns) and the whole text (a trailing newline is not part of
+    an amount): a validation error on the field, on the single and the batch route."""
+    await _member_with_a_purchase(api, "t-9")
+    before = await _state(api)
+    body = purchase("t-9-odd", "t-9", [("tea-1", "tea", 1, "150.00")])
+    body["total"] = total
+    for path, payload in (("/purchases", body), ("/purchases/batch", {"purchases": [body]})):
+        response = await api.call("POST", path, json=payload, role="pos")
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "validation_error"
+        assert response.json()["error"]["field"].endswith("total")
+    assert await _state(api) == before

@@ -58,9 +58,9 @@ class ProductWrite(BaseModel):
     name: Name | None = None
     names: dict[Language, Name] = {}
     category: Category | None = None
-    price: Annotated[str, Field(pattern=r"^\d{1,15}(\.\d{1,4})?$", examples=["349.90"])] | None = (
-        None
-    )
+    price: (
+        Annotated[str, Field(pattern=r"^[0-9]{1,15}(\.[0-9]{1,4})?$", examples=["349.90"])] | None
+    ) = None
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     launched_at: (
         Annotated[AwareDatetime, AfterValidator(checked_instant), YEARS_IN_SCHEMA] | None

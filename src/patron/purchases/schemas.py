@@ -24,7 +24,9 @@ from patron.kit.strict import WHOLE
 
 AmountText = Annotated[
     str,
-    Field(pattern=r"^\d{1,15}(\.\d{1,4})?$", examples=["1700.00"], description="Decimal string"),
+    Field(
+        pattern=r"^[0-9]{1,15}(\.[0-9]{1,4})?$", examples=["1700.00"], description="Decimal string"
+    ),
 ]
 # no NUL: PostgreSQL text cannot hold one
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]

@@ -51,7 +51,7 @@ class WalletAdjust(BaseModel):
 
     amount: Annotated[
         str,
-        Field(pattern=r"^-?\d{1,15}(\.\d{1,4})?$", examples=["-10.00"], description="Signed"),
+        Field(pattern=r"^-?[0-9]{1,15}(\.[0-9]{1,4})?$", examples=["-10.00"], description="Signed"),
     ]
     reason: Annotated[
         str, Field(min_length=1, max_length=255, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")

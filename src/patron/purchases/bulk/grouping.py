@@ -64,8 +64,11 @@ def parse_instant_or_none(text: str) -> datetime | None:
         return None
 
 
-_CLOCK = r"(?:[01]\d|2[0-3]):[0-5]\d"
-_ISO = rf"^(\d{{4}}-\d{{2}}-\d{{2}}[T ]{_CLOCK}:[0-5]\d(?:\.\d{{1,6}})?)(Z|[+-]{_CLOCK})?$"
+_CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+_ISO = (
+    rf"^([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ]{_CLOCK}:[0-5][0-9](?:\.[0-9]{{1,6}})?)"
+    rf"(Z|[+-]{_CLOCK})?$"
+)
 
 
 def _common_instants(texts: pl.Series) -> pl.Series:

@@ -25,8 +25,8 @@ ERROR_SCHEMA: dict[str, pl.DataType] = {
     "message": pl.String(),
 }
 MAX_QUANTITY = 1_000_000
-_AMOUNT = r"^\d{1,15}(\.\d{1,4})?$"
-_QUANTITY = r"^\d{1,7}$"
+_AMOUNT = r"^[0-9]{1,15}(\.[0-9]{1,4})?$"
+_QUANTITY = r"^[0-9]{1,7}$"
 _INT64_MAX = 2**63 - 1
 _LENGTHS = {
     "external_id": 128,
