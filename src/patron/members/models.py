@@ -38,6 +38,15 @@ class Member(Base):
             postgresql_where=text("email IS NOT NULL"),
             sqlite_where=text("email IS NOT NULL"),
         ),
+        # the referral check's "someone else has this email" compares in any case
+        # (referrals.repository.others_with_contact); without it a referral read every member
+        # of the program (130 ms at 500,000 members; migration 0039)
+        Index(
+            "ix_members_program_id_lower_email",
+            "program_id",
+            text("lower(email)"),
+            postgresql_where=text("email IS NOT NULL"),
+        ).ddl_if(dialect="postgresql"),
         Index(
             "ix_members_program_id_phone",
             "program_id",

@@ -15,6 +15,7 @@ import asyncio
 import importlib
 import importlib.util
 import pkgutil
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 # The newest migration in ``versions/``; a test holds it equal to Alembic's own head, so a new
 # migration fails the suite until this names it.
-HEAD_REVISION = "0038"
+HEAD_REVISION = "0039"
 
 
 def load_all_models() -> list[str]:
@@ -92,7 +93,13 @@ def check_schema(url: str) -> None:
     """Raise if the models hold changes that no migration covers (``alembic check``)."""
     from alembic import command
 
-    command.check(alembic_config(url))
+    with warnings.catch_warnings():
+        # an index the models make on PostgreSQL only (an expression, ``ddl_if``) is no
+        # difference on SQLite, whose indexes of expressions Alembic cannot read back
+        warnings.filterwarnings(
+            "ignore", "autogenerate skipping metadata-specified expression-based index"
+        )
+        command.check(alembic_config(url))
 
 
 def is_known_revision(revision: str) -> bool:
