@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from patron.kit.instant import Instant
 from patron.kit.strict import WHOLE
+from patron.kit.text import NO_NUL
 from patron.members.schemas import Attributes
 
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
 EVENT_TYPE = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
 
 

@@ -21,6 +21,7 @@ from pydantic import (
 from patron.kit.errors import Param
 from patron.kit.instant import Instant
 from patron.kit.strict import WHOLE
+from patron.kit.text import NO_NUL
 
 AmountText = Annotated[
     str,
@@ -47,9 +48,6 @@ MomentIn = Instant
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL (it answered 500)
 
 
 def not_both(first: str, second: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
 from patron.feedback import service as feedback_service
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
+from patron.kit.text import NO_NUL
 from patron.kit.time import period
 from patron.members.errors import MemberBlockedError, MemberNotFoundError
 from patron.programs.errors import ProgramNotFoundError
@@ -68,7 +69,6 @@ router = APIRouter(prefix="/tickets", tags=["tickets"])
 StaffOrPos = Annotated[Principal, Depends(allow(Role.STAFF, Role.POS))]
 TicketId = Annotated[int, Path(gt=0, le=2**63 - 1)]
 RowId = Annotated[int, Field(gt=0, le=2**53)]
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
 Key = Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
 
