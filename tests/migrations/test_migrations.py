@@ -8,6 +8,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,8 @@ from patron.migrations import (
     upgrade_schema,
 )
 from tests.conftest import _create_database, _drop_database
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 async def test_models_and_migrations_agree(database: Database) -> None:
@@ -83,3 +86,50 @@ async def test_a_database_with_a_stray_version_table_goes_to_alembic(fresh_url: 
     assert await schema_revision(fresh_url) is None
     await upgrade_schema(fresh_url)
     assert await schema_revision(fresh_url) == HEAD_REVISION
+
+
+async def test_contacts_stored_with_a_trailing_newline_lose_it(fresh_url: str) -> None:
+    """Migration 0040: what the validators let through before 2026-12-07."""
+    await asyncio.to_thread(command.upgrade, alembic_config(fresh_url), "0039")
+    engine = null_pool_engine(fresh_url)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO programs (id, key, name, created_at) VALUES (1, 'p', 'P', :now)"),
+            {"now": NOW},
+        )
+        for number, (email, phone) in enumerate(
+            [
+                ("anna@example.org\n", "+48601234567\n"),
+                ("ivan@example.org", "+48601234568"),
+                (None, None),
+                ("olga\n@example.org", "+4860123\n4569"),  # not a trailing newline: kept
+            ],
+            start=1,
+        ):
+            await connection.execute(
+                text(
+                    "INSERT INTO members (id, program_id, external_id, email, phone, "
+                    "attributes, status, referral_code, enrolment_checksum, enrolled_at, "
+                    "updated_at) VALUES (:id, 1, :external, :email, :phone, '{}', 'active', "
+                    ":code, 'x', :now, :now)"
+                ),
+                {
+                    "id": number,
+                    "external": f"m-{number}",
+                    "email": email,
+                    "phone": phone,
+                    "code": f"CODE{number}",
+                    "now": NOW,
+                },
+            )
+    await upgrade_schema(fresh_url)
+    async with engine.connect() as connection:
+        found = await connection.execute(text("SELECT email, phone FROM members ORDER BY id"))
+        rows = found.all()
+    await engine.dispose()
+    assert [tuple(row) for row in rows] == [
+        ("anna@example.org", "+48601234567"),
+        ("ivan@example.org", "+48601234568"),
+        (None, None),
+        ("olga\n@example.org", "+4860123\n4569"),
+    ]
