@@ -3,9 +3,11 @@ errors, values frozen."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic_core import PydanticCustomError
 
 
 class Strict(BaseModel):
@@ -22,3 +24,22 @@ def _whole(value: Any) -> Any:
 # Before a strict ``int``: a whole number written with a point is still that number; "5",
 # true and 5.5 stay errors.
 WHOLE = BeforeValidator(_whole)
+
+
+_DIGITS = re.compile(r"-?[0-9]+")
+
+
+def _plain_digits(value: Any) -> Any:
+    """A path or query integer arrives as text, which pydantic's lax ``int`` reads also when
+    it is ``" 5"``, ``"5\\n"``, ``"+5"``, ``"1_0"`` or ``"5.0"``: those are refused as any other
+    text that is not an integer (the same error), so ``/purchases/1_0`` is not purchase 10."""
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise PydanticCustomError(
+            "int_parsing", "Input should be a valid integer, unable to parse string as an integer"
+        )
+    return value
+
+
+# After ``Path(...)`` or ``Query(...)`` of an ``int``: digits 0-9 and a leading minus only
+# (before it, FastAPI would write the bounds into the schema under pydantic's names).
+DIGITS = BeforeValidator(_plain_digits)

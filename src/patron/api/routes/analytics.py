@@ -12,6 +12,7 @@ from patron.analytics.kpis.service import Breakdown, KpiQuery, kpi_report
 from patron.api.deps import Now, ReadSession, Staff
 from patron.api.params import YEARS_1970_2200, IsoDay, years
 from patron.api.responses import raises
+from patron.kit.strict import DIGITS
 from patron.programs.errors import ProgramNotFoundError
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
@@ -35,7 +36,7 @@ async def kpis(
     margin_rate: Rate = None,
     point_value: Annotated[float | None, Query(ge=0, le=1e9, allow_inf_nan=False)] = None,
     expected_redemption_rate: Rate = None,
-    operating_cost: Annotated[int, Query(ge=0, le=10**15)] = 0,
+    operating_cost: Annotated[int, Query(ge=0, le=10**15), DIGITS] = 0,
 ) -> dict[str, Any]:
     """Every KPI of ``docs/metrics.md`` for the days ``from``..``to`` (UTC, both included;
     default: from the first purchase to today), optionally against a baseline and broken

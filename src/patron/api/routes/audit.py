@@ -10,6 +10,7 @@ from patron.api.deps import Admin, ReadSession
 from patron.api.paging import PageCursor
 from patron.audit import service as audit_service
 from patron.audit.schemas import AuditPage
+from patron.kit.strict import DIGITS
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -18,9 +19,9 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 async def audit_log(
     session: ReadSession,
     _: Admin,
-    after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1), DIGITS] = None,
     cursor: PageCursor = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=500), DIGITS] = 50,
     action: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     target: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
 ) -> AuditPage:

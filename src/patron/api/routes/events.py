@@ -17,6 +17,7 @@ from patron.campaigns.event_schemas import CustomEventCreate, CustomEventRead
 from patron.kit.errors import IdempotencyConflictError
 from patron.kit.outbox_ops import list_dead, outbox_stats, retry_dead
 from patron.kit.outbox_schemas import DeadLetter, EventStats, RetryRequest, RetryResult
+from patron.kit.strict import DIGITS
 from patron.kit.time import utcnow
 from patron.members.errors import MemberBlockedError, MemberNotFoundError
 from patron.programs.errors import ProgramNotFoundError
@@ -29,9 +30,9 @@ router = APIRouter(prefix="/events", tags=["events"])
 async def dead_letters(
     session: ReadSession,
     _: Admin,
-    event_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    event_id: Annotated[int | None, Query(ge=1, le=2**63 - 1), DIGITS] = None,
     handler: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000), DIGITS] = 100,
 ) -> list[DeadLetter]:
     """Handler runs that gave up after every attempt, newest first."""
     rows = await list_dead(session, event_id=event_id, handler=handler, limit=limit)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from patron.api.deps import ReadSession, Staff
 from patron.api.paging import PageCursor
 from patron.api.responses import raises
+from patron.kit.strict import DIGITS
 from patron.members.errors import MemberNotFoundError
 from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
@@ -26,9 +27,9 @@ async def rfm_segments(
     _: Staff,
     segment: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     group: SegmentGroup | None = None,
-    after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1), DIGITS] = None,
     cursor: PageCursor = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=500), DIGITS] = 50,
 ) -> RfmOverview:
     """Members per RFM segment, per (R, F) cell and per group, as of the last refresh
     (``patron jobs run``). With ``segment`` (a name of the program's map; another name is 422
@@ -50,7 +51,7 @@ async def rfm_segments(
 @router.get("/members/{member_id}/insights", response_model=MemberInsights)
 @raises(MemberNotFoundError)
 async def member_insights(
-    member_id: Annotated[int, Path(gt=0, le=2**63 - 1)], session: ReadSession, _: Staff
+    member_id: Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS], session: ReadSession, _: Staff
 ) -> MemberInsights:
     """The member's RFM segment and scores, groups, P(alive), expected purchases, CLV and
     churn flag from the last refresh. A member without purchases then answers ``scored:

@@ -17,13 +17,14 @@ from patron.api.deps import Admin, Now, ReadSession, WriteSession
 from patron.api.responses import raises
 from patron.audit import service as audit_service
 from patron.kit.errors import InvalidInputError
+from patron.kit.strict import DIGITS
 from patron.partners import service as partner_service
 from patron.partners.errors import PartnerNotFoundError
 from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
 
 router = APIRouter(prefix="/keys", tags=["keys"])
-KeyId = Annotated[int, Path(gt=0, le=2**63 - 1)]
+KeyId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
 
 
 class CreatedKey(BaseModel):

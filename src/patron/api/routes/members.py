@@ -17,6 +17,7 @@ from patron.audit import service as audit_service
 from patron.challenges import service as challenge_service
 from patron.challenges.schemas import MemberChallenges, MemberDetail
 from patron.kit.errors import IdempotencyConflictError
+from patron.kit.strict import DIGITS
 from patron.ledger import service as ledger_service
 from patron.ledger.schemas import EntryPage
 from patron.members import blocking, card, flags
@@ -62,7 +63,7 @@ from patron.tiers.schemas import TierChangeRead
 
 router = APIRouter(prefix="/members", tags=["members"])
 
-MemberId = Annotated[int, Path(gt=0, le=2**63 - 1)]
+MemberId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
 
 
 @router.post(
@@ -139,9 +140,9 @@ async def import_batch(
 async def list_members(
     session: ReadSession,
     _: Staff,
-    after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1), DIGITS] = None,
     cursor: PageCursor = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=500), DIGITS] = 50,
     member_status: Annotated[MemberStatus | None, Query(alias="status")] = None,
     flagged: bool | None = None,
 ) -> MemberPage:
@@ -306,7 +307,7 @@ async def ledger(
     _: Reader,
     till: TillIdentityDep,
     now: Now,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=500), DIGITS] = 50,
     # the kit's cursor, or the last id in 1 to 18 digits as before (docs/api.md)
     cursor: PageCursor = None,
 ) -> EntryPage:

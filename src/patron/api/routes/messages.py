@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from patron.api.deps import ReadSession, Staff
 from patron.api.paging import PageCursor
+from patron.kit.strict import DIGITS
 from patron.notifications import service as notification_service
 from patron.notifications.schemas import MessageKind, MessagePage, MessageStatus
 from patron.notifications.sender import waiting
@@ -19,12 +20,12 @@ router = APIRouter(prefix="/messages", tags=["messages"])
 async def list_messages(
     session: ReadSession,
     _: Staff,
-    member_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    member_id: Annotated[int | None, Query(ge=1, le=2**63 - 1), DIGITS] = None,
     status: MessageStatus | None = None,
     kind: MessageKind | None = None,
-    after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1), DIGITS] = None,
     cursor: PageCursor = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=500), DIGITS] = 50,
 ) -> MessagePage:
     """Messages newest first: queued, sent, skipped (no consent, no address) or failed, with
     why in ``last_error``; ``waiting`` says why a channel's queued messages are not sent

@@ -10,6 +10,7 @@ from patron.api.deps import Admin, Now, Reader, ReadSession, WriteSession
 from patron.api.paging import PageCursor
 from patron.api.params import QueryBool
 from patron.api.responses import raises
+from patron.kit.strict import DIGITS
 from patron.products import service as product_service
 from patron.products.errors import InvalidProductError
 from patron.products.schemas import Product, ProductPage, ProductStatus, ProductWrite
@@ -25,9 +26,9 @@ router = APIRouter(prefix="/products", tags=["products"])
 async def list_products(
     session: ReadSession,
     _: Reader,
-    after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1), DIGITS] = None,
     cursor: PageCursor = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=500), DIGITS] = 50,
     category: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     active: QueryBool | None = None,
 ) -> ProductPage:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Path
 from patron.api.deps import Admin, Reader, ReadSession, WriteSession
 from patron.api.responses import raises
 from patron.campaigns.prizes import commit_active_seeds
+from patron.kit.strict import DIGITS
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.programs.errors import (
@@ -61,7 +62,7 @@ async def versions(session: ReadSession, _: Reader) -> list[ProgramVersionSummar
 @router.get("/versions/{version}", response_model=ProgramVersionDetail)
 @raises(ProgramVersionNotFoundError)
 async def version(
-    version: Annotated[int, Path(gt=0, le=2**31 - 1)], session: ReadSession, _: Reader
+    version: Annotated[int, Path(gt=0, le=2**31 - 1), DIGITS], session: ReadSession, _: Reader
 ) -> ProgramVersionDetail:
     """One version of the program."""
     return await program_service.get_version(session, version=version)

@@ -39,6 +39,7 @@ from patron.kit.db import Database
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
 from patron.kit.group_commit import Prelude
 from patron.kit.pace import Pace
+from patron.kit.strict import DIGITS
 from patron.kit.time import utcnow
 from patron.members.errors import (
     MemberBlockedError,
@@ -78,7 +79,7 @@ from patron.wallet.errors import (
 
 router = APIRouter(prefix="/purchases", tags=["purchases"])
 
-PurchaseId = Annotated[int, Path(gt=0, le=2**63 - 1)]
+PurchaseId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
 
 # who may record a purchase: one declaration for both ways in, the fast path and the route
 _RECORDS = allow(Role.POS)

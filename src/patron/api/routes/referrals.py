@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 from patron.api.deps import Admin, Now, ReadSession, Staff, WriteSession
 from patron.api.paging import PageCursor
 from patron.api.responses import raises
+from patron.kit.strict import DIGITS
 from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
 from patron.referrals import service as referral_service
@@ -19,7 +20,7 @@ from patron.referrals.schemas import Referral, ReferralKpis, ReferralPage
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
 
-ReferralId = Annotated[int, Path(gt=0, le=2**63 - 1)]
+ReferralId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
 
 
 @router.get("", response_model=ReferralPage)
@@ -28,10 +29,10 @@ async def list_referrals(
     session: ReadSession,
     _: Staff,
     status_: Annotated[ReferralStatus | None, Query(alias="status")] = None,
-    member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1)] = None,
-    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1), DIGITS] = None,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1), DIGITS] = 0,
     cursor: PageCursor = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[int, Query(ge=1, le=500), DIGITS] = 100,
 ) -> ReferralPage:
     """Referrals in id order, by ``status`` (``flagged``: those held for review) and by
     member (as referrer or referee)."""

@@ -16,12 +16,13 @@ from patron.feedback import schemas
 from patron.feedback import service as feedback_service
 from patron.feedback.errors import ReviewNotFoundError
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
+from patron.kit.strict import DIGITS
 from patron.members.errors import MemberNotFoundError
 from patron.programs.errors import ProgramNotFoundError
 
 router = APIRouter(prefix="/reviews", tags=["reviews"])
 
-ReviewId = Annotated[int, Path(gt=0, le=2**63 - 1)]
+ReviewId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
 
 
 @router.post("", response_model=schemas.Review, status_code=status.HTTP_201_CREATED)
@@ -40,13 +41,13 @@ async def create_review(
 async def list_reviews(
     session: ReadSession,
     _: Staff,
-    member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1)] = None,
+    member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1), DIGITS] = None,
     published: QueryBool | None = None,
     needs_follow_up: QueryBool | None = None,
     answered: QueryBool | None = None,
-    after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1), DIGITS] = None,
     cursor: PageCursor = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=200), DIGITS] = 50,
 ) -> schemas.ReviewPage:
     """Reviews in id order (oldest first); ``answered=false``: those still waiting for a
     staff reply. Pass the last id seen as ``after``."""

@@ -11,6 +11,7 @@ from patron.api.deps import Now, Pos, Reader, ReadSession, WriteSession
 from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
 from patron.kit.errors import IdempotencyConflictError
+from patron.kit.strict import DIGITS
 from patron.ledger.errors import AccountNotFoundError, InsufficientPointsError
 from patron.members import service as member_service
 from patron.members.errors import (
@@ -54,7 +55,7 @@ async def list_rewards(
     _: Reader,
     till: TillIdentityDep,
     now: Now,
-    member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1)] = None,
+    member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1), DIGITS] = None,
 ) -> list[CatalogueReward]:
     """The rewards catalogue; with ``member_id``, ``available`` also checks that member's tier
     and points."""
@@ -114,7 +115,7 @@ async def validate_coupon(
     _: Reader,
     till: TillIdentityDep,
     now: Now,
-    member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1)] = None,
+    member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1), DIGITS] = None,
 ) -> CouponView:
     """The coupon if it can be used now (by ``member_id`` when given); else 404/403/409."""
     await till.check(session, member_id, now=now)

@@ -20,6 +20,7 @@ from patron.feedback.errors import (
     SurveyNotFoundError,
 )
 from patron.kit.errors import InvalidInputError
+from patron.kit.strict import DIGITS
 from patron.members.errors import MemberNotFoundError
 from patron.programs.errors import ProgramNotFoundError
 from patron.segments.errors import UnknownSegmentError
@@ -96,7 +97,7 @@ async def list_invitations(
     _: Staff,
     now: Now,
     pending: QueryBool = True,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000), DIGITS] = 100,
 ) -> list[schemas.Invitation]:
     """Invitations with their links (pending ones by default: not answered, not expired)."""
     return await feedback_service.list_invitations(
@@ -111,9 +112,9 @@ async def list_responses(
     session: ReadSession,
     _: Staff,
     now: Now,
-    after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1), DIGITS] = None,
     cursor: PageCursor = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=200), DIGITS] = 50,
 ) -> schemas.SurveyResponsePage:
     """Responses with their answers and the answers' text analysis, in id order."""
     return await feedback_service.list_responses(

@@ -22,6 +22,7 @@ from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
 from patron.feedback import service as feedback_service
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
+from patron.kit.strict import DIGITS
 from patron.kit.text import NO_NUL
 from patron.kit.time import period
 from patron.members.errors import MemberBlockedError, MemberNotFoundError
@@ -67,7 +68,7 @@ from patron.support.states import (
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 StaffOrPos = Annotated[Principal, Depends(allow(Role.STAFF, Role.POS))]
-TicketId = Annotated[int, Path(gt=0, le=2**63 - 1)]
+TicketId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
 RowId = Annotated[int, Field(gt=0, le=2**53)]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
 Key = Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
@@ -131,11 +132,11 @@ async def list_tickets(
     now: Now,
     status_: Annotated[TicketStatus | None, Query(alias="status")] = None,
     assignee: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
-    member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1)] = None,
+    member_id: Annotated[int | None, Query(gt=0, le=2**63 - 1), DIGITS] = None,
     breached: QueryBool | None = None,
     priority_support: QueryBool | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500), DIGITS] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000), DIGITS] = 0,
     cursor: PageCursor = None,
 ) -> TicketPageSchema:
     """Tickets in queue order: explicit priority, then members with the ``priority_support``
@@ -287,7 +288,7 @@ async def credit_goodwill(
     )
 
 
-GoodwillId = Annotated[int, Path(gt=0, le=2**63 - 1)]
+GoodwillId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
 
 
 async def _decide(

@@ -14,6 +14,7 @@ from patron.api.paging import PageCursor
 from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
 from patron.kit.errors import InvalidInputError
+from patron.kit.strict import DIGITS
 from patron.members import service as member_service
 from patron.members.errors import MemberNotFoundError
 from patron.programs.errors import ProgramNotFoundError
@@ -25,7 +26,7 @@ from patron.wallet.schemas import WalletAdjust, WalletAdjusted, WalletPage
 
 router = APIRouter(prefix="/members", tags=["wallet"])
 
-MemberId = Annotated[int, Path(gt=0, le=2**63 - 1)]
+MemberId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
 
 
 @router.get("/{member_id}/wallet", response_model=WalletPage)
@@ -36,7 +37,7 @@ async def wallet(
     _: Reader,
     till: TillIdentityDep,
     now: Now,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=500), DIGITS] = 50,
     # the kit's cursor, or the last id in 1 to 18 digits as before (docs/api.md)
     cursor: PageCursor = None,
 ) -> WalletPage:

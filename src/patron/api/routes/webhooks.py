@@ -10,6 +10,7 @@ from patron.api.deps import Admin, Now, ReadSession, WriteSession
 from patron.api.paging import PageCursor
 from patron.api.responses import raises
 from patron.kit.errors import InvalidInputError
+from patron.kit.strict import DIGITS
 from patron.webhooks import schemas
 from patron.webhooks import service as webhook_service
 from patron.webhooks.errors import (
@@ -24,8 +25,8 @@ from patron.webhooks.errors import (
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
-WebhookId = Annotated[int, Path(gt=0, le=2**63 - 1)]
-DeliveryId = Annotated[int, Path(gt=0, le=2**63 - 1)]
+WebhookId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
+DeliveryId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
 
 
 @router.post("", response_model=schemas.WebhookCreated, status_code=status.HTTP_201_CREATED)
@@ -77,9 +78,9 @@ async def list_deliveries(
     webhook_id: WebhookId,
     session: ReadSession,
     _: Admin,
-    after: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1), DIGITS] = None,
     cursor: PageCursor = None,
-    limit: Annotated[int, Query(ge=1, le=webhook_service.MAX_PAGE_SIZE)] = 50,
+    limit: Annotated[int, Query(ge=1, le=webhook_service.MAX_PAGE_SIZE), DIGITS] = 50,
     delivery_status: Annotated[
         Literal["pending", "delivered", "failed"] | None, Query(alias="status")
     ] = None,

@@ -22,6 +22,7 @@ from patron.access.models import Role
 from patron.access.schemas import ConsoleSession
 from patron.audit import service as audit_service
 from patron.kit.errors import NotFoundError, PatronError
+from patron.kit.strict import DIGITS
 from patron.kit.time import utcnow
 from patron.partners import service as partner_service
 from patron.partners.schemas import PartnerView
@@ -32,7 +33,7 @@ from patron.web.messages import error_text
 from patron.web.templating import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
-KeyId = Annotated[int, Path(ge=1, le=2**62)]
+KeyId = Annotated[int, Path(ge=1, le=2**62), DIGITS]
 NOTICES = ("revoked", "unchanged")
 MAX_NAME = 200
 

@@ -17,6 +17,7 @@ from patron.audit import service as audit_service
 from patron.awards.adjust import adjust_points
 from patron.kit.errors import InvalidInputError, NotFoundError, PatronError
 from patron.kit.ids import random_token
+from patron.kit.strict import DIGITS
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
 from patron.ledger.errors import InsufficientPointsError
@@ -114,7 +115,7 @@ async def members_results(
     return render(request, "_member_results.html", context)
 
 
-MemberId = Annotated[int, Path(ge=1, le=2**62)]
+MemberId = Annotated[int, Path(ge=1, le=2**62), DIGITS]
 NOTICES = (
     "blocked", "unblocked", "reason", "adjusted", "adjust_invalid", "adjust_short",
     "adjust_blocked", "erased", "erased_member", "unflagged",

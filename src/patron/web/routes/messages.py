@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from patron.kit.strict import DIGITS
 from patron.notifications import service as notification_service
 from patron.notifications.schemas import MessageKind, MessageStatus
 from patron.notifications.sender import waiting
@@ -50,7 +51,7 @@ async def messages_page(
     status: str = "",
     kind: str = "",
     member: Annotated[str, Query(max_length=20)] = "",
-    after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**62), DIGITS] = None,
 ) -> Response:
     chosen_status = MessageStatus(status) if status in set(MessageStatus) else None
     chosen_kind = MessageKind(kind) if kind in set(MessageKind) else None

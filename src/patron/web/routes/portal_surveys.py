@@ -20,6 +20,7 @@ from patron.feedback.errors import (
     InvitationUsedError,
 )
 from patron.kit.errors import PatronError
+from patron.kit.strict import DIGITS
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.web.auth import database_of, remember
@@ -28,7 +29,7 @@ from patron.web.routes.portal import formats
 from patron.web.templating import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
-InvitationId = Annotated[int, Path(ge=1, le=2**62)]
+InvitationId = Annotated[int, Path(ge=1, le=2**62), DIGITS]
 _CLOSED = (InvitationNotFoundError, InvitationUsedError, InvitationExpiredError)
 _STATUS = {InvitationNotFoundError: 404, InvitationUsedError: 409, InvitationExpiredError: 410}
 _REASON = {InvitationNotFoundError: "unknown", InvitationUsedError: "used",

@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from patron.feedback import service as feedback_service
 from patron.kit.errors import NotFoundError, PatronError
 from patron.kit.ids import random_token
+from patron.kit.strict import DIGITS
 from patron.kit.time import utcnow
 from patron.web.audit import audited
 from patron.web.auth import StaffSession, checked_form, database_of, remember
@@ -23,7 +24,7 @@ from patron.web.messages import error_text
 from patron.web.templating import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
-ReviewId = Annotated[int, Path(ge=1, le=2**62)]
+ReviewId = Annotated[int, Path(ge=1, le=2**62), DIGITS]
 SHOWS = ("waiting", "follow_up", "all")
 NOTICES = ("replied", "empty", "published", "hidden")
 MAX_REPLY = 5000
@@ -54,7 +55,7 @@ async def reviews_page(
     request: Request,
     _: StaffSession,
     show: str = "waiting",
-    after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**62), DIGITS] = None,
 ) -> Response:
     chosen = show if show in SHOWS else "waiting"
     filters: dict[str, Any] = {}

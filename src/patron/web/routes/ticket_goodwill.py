@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from patron.access.models import Role
 from patron.access.schemas import ConsoleSession
 from patron.kit.errors import IdempotencyConflictError, NotFoundError
+from patron.kit.strict import DIGITS
 from patron.kit.text import ascii_digits
 from patron.kit.time import utcnow
 from patron.members.errors import MemberBlockedError
@@ -37,7 +38,7 @@ from patron.web.auth import AdminSession, StaffSession, checked_form, database_o
 from patron.web.routes.tickets import TicketId, missing_page
 
 router = APIRouter(include_in_schema=False)
-GoodwillId = Annotated[int, Path(ge=1, le=2**62)]
+GoodwillId = Annotated[int, Path(ge=1, le=2**62), DIGITS]
 MAX_POINTS = 1_000_000_000
 MAX_REASON = 500
 

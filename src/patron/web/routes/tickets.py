@@ -18,6 +18,7 @@ from patron.access import users as user_service
 from patron.access.models import Role
 from patron.kit.errors import ConflictError, NotFoundError, PatronError
 from patron.kit.ids import random_token
+from patron.kit.strict import DIGITS
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.support import goodwill as goodwill_service
@@ -32,7 +33,7 @@ from patron.web.messages import error_text
 from patron.web.templating import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
-TicketId = Annotated[int, Path(ge=1, le=2**62)]
+TicketId = Annotated[int, Path(ge=1, le=2**62), DIGITS]
 PAGE = 50
 MAX_REPLY = 10_000
 NOTICES = ("replied", "moved", "empty", "refused", "closed", "assigned", "unassigned",

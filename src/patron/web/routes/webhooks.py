@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from patron.kit.errors import InvalidInputError, NotFoundError, PatronError
 from patron.kit.outbox import ALL_EVENTS
+from patron.kit.strict import DIGITS
 from patron.kit.time import utcnow
 from patron.web.audit import audited
 from patron.web.auth import AdminSession, checked_form, database_of, remember
@@ -32,8 +33,8 @@ from patron.webhooks.errors import (
 )
 
 router = APIRouter(include_in_schema=False)
-WebhookId = Annotated[int, Path(ge=1, le=2**62)]
-DeliveryId = Annotated[int, Path(ge=1, le=2**62)]
+WebhookId = Annotated[int, Path(ge=1, le=2**62), DIGITS]
+DeliveryId = Annotated[int, Path(ge=1, le=2**62), DIGITS]
 NOTICES = ("removed", "enabled", "resent", "disabled")
 STATUSES = ("pending", "delivered", "failed")
 SHOWN = 50
