@@ -1,5 +1,6 @@
-"""The base of every model of a program file (and of the rule vocabulary): unknown fields are
-errors, values frozen."""
+"""Strictness shared by the models and the routes: the base of every model of a program file
+(and of the rule vocabulary: unknown fields are errors, values frozen), whole numbers written
+with a point in JSON (``WHOLE``), and path and query integers in plain digits (``DIGITS``)."""
 
 from __future__ import annotations
 
