@@ -13,9 +13,11 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import AfterValidator, BeforeValidator
 
 from patron.kit.instant import YEARS_IN_SCHEMA, checked_day, checked_instant
+from patron.kit.strict import DIGITS
 
 _DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _MOMENT = re.compile(
@@ -68,3 +70,7 @@ QueryBool = Annotated[bool, BeforeValidator(_true_or_false)]
 def years(pattern: str) -> dict[str, Any]:
     """``json_schema_extra`` of a parameter whose year the route bounds."""
     return {"pattern": pattern}
+
+
+PathId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
+"""A row's id in a path (``/members/{member_id}``): 1 to 2^63 - 1, in plain digits."""

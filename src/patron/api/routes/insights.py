@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from patron.api.deps import ReadSession, Staff
 from patron.api.paging import PageCursor
+from patron.api.params import PathId
 from patron.api.responses import raises
 from patron.kit.strict import DIGITS
 from patron.members.errors import MemberNotFoundError
@@ -50,9 +51,7 @@ async def rfm_segments(
 
 @router.get("/members/{member_id}/insights", response_model=MemberInsights)
 @raises(MemberNotFoundError)
-async def member_insights(
-    member_id: Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS], session: ReadSession, _: Staff
-) -> MemberInsights:
+async def member_insights(member_id: PathId, session: ReadSession, _: Staff) -> MemberInsights:
     """The member's RFM segment and scores, groups, P(alive), expected purchases, CLV and
     churn flag from the last refresh. A member without purchases then answers ``scored:
     false``; an unknown member is 404 ``member_not_found``."""

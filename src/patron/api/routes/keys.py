@@ -4,9 +4,8 @@ stops working at once in every server process (:mod:`patron.access.revocation`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
 from patron.access import service as access_service
@@ -14,17 +13,17 @@ from patron.access.errors import ApiKeyNotFoundError, KeyInUseError
 from patron.access.models import Role
 from patron.access.schemas import Key, KeyCreate
 from patron.api.deps import Admin, Now, ReadSession, WriteSession
+from patron.api.params import PathId
 from patron.api.responses import raises
 from patron.audit import service as audit_service
 from patron.kit.errors import InvalidInputError
-from patron.kit.strict import DIGITS
 from patron.partners import service as partner_service
 from patron.partners.errors import PartnerNotFoundError
 from patron.programs.errors import ProgramNotFoundError
 from patron.programs.service import get_active_program
 
 router = APIRouter(prefix="/keys", tags=["keys"])
-KeyId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
+KeyId = PathId
 
 
 class CreatedKey(BaseModel):

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from patron.api.deps import Admin, Now, Pos, Reader, ReadSession, Staff, WriteSession
 from patron.api.member_view import shown_to
 from patron.api.paging import PageCursor
+from patron.api.params import PathId
 from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
 from patron.audit import service as audit_service
@@ -63,7 +64,7 @@ from patron.tiers.schemas import TierChangeRead
 
 router = APIRouter(prefix="/members", tags=["members"])
 
-MemberId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
+MemberId = PathId
 
 
 @router.post(

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +27,7 @@ from patron.api.deps import (
     write_groups,
 )
 from patron.api.direct import Handler, direct_route, is_json
+from patron.api.params import PathId
 from patron.api.purchase_fingerprints import (
     PurchaseBatchWithFingerprints,
     PurchaseWithFingerprints,
@@ -39,7 +40,6 @@ from patron.kit.db import Database
 from patron.kit.errors import IdempotencyConflictError, InvalidInputError
 from patron.kit.group_commit import Prelude
 from patron.kit.pace import Pace
-from patron.kit.strict import DIGITS
 from patron.kit.time import utcnow
 from patron.members.errors import (
     MemberBlockedError,
@@ -79,7 +79,7 @@ from patron.wallet.errors import (
 
 router = APIRouter(prefix="/purchases", tags=["purchases"])
 
-PurchaseId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
+PurchaseId = PathId
 
 # who may record a purchase: one declaration for both ways in, the fast path and the route
 _RECORDS = allow(Role.POS)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from patron.api.deps import Admin, Now, ReadSession, Staff, WriteSession
 from patron.api.paging import PageCursor
+from patron.api.params import PathId
 from patron.api.responses import raises
 from patron.kit.strict import DIGITS
 from patron.programs.errors import ProgramNotFoundError
@@ -20,7 +21,7 @@ from patron.referrals.schemas import Referral, ReferralKpis, ReferralPage
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
 
-ReferralId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
+ReferralId = PathId
 
 
 @router.get("", response_model=ReferralPage)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from patron.access.schemas import Principal
 from patron.api.deps import Now, Pos, ReadSession, Staff, WriteSession
 from patron.api.paging import PageCursor
-from patron.api.params import QueryBool
+from patron.api.params import PathId, QueryBool
 from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
 from patron.feedback import schemas
@@ -22,7 +22,7 @@ from patron.programs.errors import ProgramNotFoundError
 
 router = APIRouter(prefix="/reviews", tags=["reviews"])
 
-ReviewId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
+ReviewId = PathId
 
 
 @router.post("", response_model=schemas.Review, status_code=status.HTTP_201_CREATED)

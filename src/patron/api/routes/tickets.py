@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import Field
 
 from patron.access.errors import RoleForbiddenError
@@ -17,7 +17,7 @@ from patron.access.models import Role
 from patron.access.schemas import Principal
 from patron.api.deps import Admin, Now, ReadSession, Staff, WriteSession, allow
 from patron.api.paging import PageCursor
-from patron.api.params import IsoMoment, QueryBool
+from patron.api.params import IsoMoment, PathId, QueryBool
 from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
 from patron.feedback import service as feedback_service
@@ -68,7 +68,7 @@ from patron.support.states import (
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 StaffOrPos = Annotated[Principal, Depends(allow(Role.STAFF, Role.POS))]
-TicketId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
+TicketId = PathId
 RowId = Annotated[int, Field(gt=0, le=2**53)]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
 Key = Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
@@ -288,7 +288,7 @@ async def credit_goodwill(
     )
 
 
-GoodwillId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
+GoodwillId = PathId
 
 
 async def _decide(

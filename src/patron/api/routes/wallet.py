@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from patron.api.deps import Admin, Now, Reader, ReadSession, WriteSession
 from patron.api.paging import PageCursor
+from patron.api.params import PathId
 from patron.api.responses import raises
 from patron.api.till_identity import TillIdentityDep
 from patron.kit.errors import InvalidInputError
@@ -26,7 +27,7 @@ from patron.wallet.schemas import WalletAdjust, WalletAdjusted, WalletPage
 
 router = APIRouter(prefix="/members", tags=["wallet"])
 
-MemberId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
+MemberId = PathId
 
 
 @router.get("/{member_id}/wallet", response_model=WalletPage)

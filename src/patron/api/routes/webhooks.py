@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from patron.api.deps import Admin, Now, ReadSession, WriteSession
 from patron.api.paging import PageCursor
+from patron.api.params import PathId
 from patron.api.responses import raises
 from patron.kit.errors import InvalidInputError
 from patron.kit.strict import DIGITS
@@ -25,8 +26,8 @@ from patron.webhooks.errors import (
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
-WebhookId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
-DeliveryId = Annotated[int, Path(gt=0, le=2**63 - 1), DIGITS]
+WebhookId = PathId
+DeliveryId = PathId
 
 
 @router.post("", response_model=schemas.WebhookCreated, status_code=status.HTTP_201_CREATED)
