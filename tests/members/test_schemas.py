@@ -57,6 +57,13 @@ def test_birth_date_today_is_fine() -> None:
     assert MemberCreate(external_id="x", birth_date=today).birth_date == today
 
 
+EMAIL_PROBLEM = "Value error, must be an email address such as anna@example.com"
+PHONE_PROBLEM = (
+    "Value error, must be a phone number in international format with the country code, "
+    "such as +48 601 234 567"
+)
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
@@ -78,45 +85,27 @@ def test_birth_date_today_is_fine() -> None:
         ({"external_id": 1001}, [(("external_id",), "Input should be a valid string")]),
         (
             {"external_id": "a", "email": "anna@localhost"},
-            [(("email",), "Value error, must be an email address such as anna@example.com")],
+            [(("email",), EMAIL_PROBLEM)],
         ),
         (
             {"external_id": "a", "email": "anna example.com"},
-            [(("email",), "Value error, must be an email address such as anna@example.com")],
+            [(("email",), EMAIL_PROBLEM)],
         ),
         (
             {"external_id": "a", "phone": "8 (916) 123-45-67"},
-            [
-                (
-                    ("phone",),
-                    "Value error, must be a phone number in international format with the "
-                    "country code, such as +48 601 234 567",
-                )
-            ],
+            [(("phone",), PHONE_PROBLEM)],
         ),
         (
             {"external_id": "a", "email": "anna@example.com\n"},
-            [(("email",), "Value error, must be an email address such as anna@example.com")],
+            [(("email",), EMAIL_PROBLEM)],
         ),
         (
             {"external_id": "a", "phone": "+48601234567\n"},
-            [
-                (
-                    ("phone",),
-                    "Value error, must be a phone number in international format with the "
-                    "country code, such as +48 601 234 567",
-                )
-            ],
+            [(("phone",), PHONE_PROBLEM)],
         ),
         (
             {"external_id": "a", "phone": "+48 601"},
-            [
-                (
-                    ("phone",),
-                    "Value error, must be a phone number in international format with the "
-                    "country code, such as +48 601 234 567",
-                )
-            ],
+            [(("phone",), PHONE_PROBLEM)],
         ),
         (
             {"external_id": "a", "birth_date": "1899-12-31"},

@@ -68,6 +68,8 @@ def test_seed_is_accepted_unchanged() -> None:
     assert program.minor(program.rewards[2].value or Decimal(0)) == 50000
 
 
+WINDOW_PROBLEM = "must be lifetime, calendar_year or rolling_N_months (N from 1 to 120)"
+
 INVALID = [
     pytest.param(
         [("bonus_points: 500", "multiply_lines: 0")],
@@ -158,35 +160,17 @@ INVALID = [
         [("tiers.levels", "tier thresholds must strictly increase")],
         id="thresholds",
     ),
-    pytest.param(
-        [("window: rolling_12_months", "window: rolling_0_months")],
-        [
-            (
-                "tiers.window",
-                "must be lifetime, calendar_year or rolling_N_months (N from 1 to 120)",
-            )
-        ],
-        id="window",
-    ),
-    pytest.param(
-        [("window: rolling_12_months", 'window: "rolling_12_months\\n"')],
-        [
-            (
-                "tiers.window",
-                "must be lifetime, calendar_year or rolling_N_months (N from 1 to 120)",
-            )
-        ],
-        id="window-newline",
-    ),
-    pytest.param(
-        [("window: rolling_12_months", "window: rolling_١٢_months")],
-        [
-            (
-                "tiers.window",
-                "must be lifetime, calendar_year or rolling_N_months (N from 1 to 120)",
-            )
-        ],
-        id="window-other-digits",
+    *(
+        pytest.param(
+            [("window: rolling_12_months", f"window: {written}")],
+            [("tiers.window", WINDOW_PROBLEM)],
+            id=name,
+        )
+        for written, name in [
+            ("rolling_0_months", "window"),
+            ('"rolling_12_months\\n"', "window-newline"),
+            ("rolling_١٢_months", "window-other-digits"),
+        ]
     ),
     pytest.param(
         [("    value: 10\n", "    value: 150\n")],
