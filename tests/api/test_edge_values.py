@@ -375,3 +375,22 @@ async def test_a_program_file_at_the_edges_is_refused_or_works(
     }
     answer = await api.call("POST", "/purchases", json=purchase, role="pos")
     assert answer.status_code == 201, answer.text
+
+
+@pytest.mark.parametrize("character", ["\x01", "\x7f", "\x1b"])
+async def test_a_program_file_with_a_control_character_is_refused(api: Api, character: str) -> None:
+    """A character YAML does not allow anywhere (not an escape inside quotes: the character
+    itself) is a problem at its line and column, not a 500 (found by submitting the console's
+    program form with one)."""
+    text = CAMPAIGNS_PROGRAM.read_text()
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "Demo Store Rewards" in row)
+    response = await api.client.put(
+        "/api/v1/program",
+        content=text.replace("Demo Store", f"Demo{character} Store", 1).encode(),
+        headers={**api.as_role("admin"), "Content-Type": "application/yaml"},
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "program_invalid"
+    assert error["field"].startswith(f"line {line}, column ")
+    assert f"U+{ord(character):04X}" in error["message"]

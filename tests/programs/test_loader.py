@@ -343,6 +343,15 @@ def test_problem_lines_point_at_the_field() -> None:
             [("line 3, column 1", "expected ',' or ']', but got '<stream end>'")],
         ),
         ("a: 1\n---\nb: 2\n", [("line 2, column 1", "but found another document")]),
+        # characters YAML does not allow anywhere in a file (the reader refused them before
+        # the parse began, outside the problems: a 500 in the API and the console)
+        (
+            "program:\n  key: def\x01ault\n",
+            [("line 2, column 11", "the character U+0001 is not allowed in YAML")],
+        ),
+        ("\x7f", [("line 1, column 1", "the character U+007F is not allowed in YAML")]),
+        ("a: b\x00\n", [("line 1, column 5", "the character U+0000 is not allowed in YAML")]),
+        ("a: \ud800\n", [("line 1, column 4", "the character U+D800 is not allowed in YAML")]),
     ],
 )
 def test_documents_that_are_not_programs(text: str, expected: list[tuple[str, str]]) -> None:

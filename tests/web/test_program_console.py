@@ -215,3 +215,17 @@ async def test_the_preview_shows_the_cost_of_each_campaign(console: Console) -> 
             "/admin/program/check?lang=pl", data={"csrf_token": token, "text": CAMPAIGNED}
         )
         assert "Koszt kampanii na tych samych zakupach" in polish.text
+
+
+async def test_a_file_with_a_control_character_is_a_problem_on_the_form(console: Console) -> None:
+    """A character YAML refuses outright (a NUL pasted into the form) answered 500."""
+    client, token = await console.logged_in("admin")
+    async with aclosing(client):
+        for character in ("\x00", "\x01"):
+            text = SEED.replace("Demo Store", f"Demo{character} Store", 1)
+            checked = await client.post(
+                "/admin/program/check?lang=en", data={"csrf_token": token, "text": text}
+            )
+            assert checked.status_code == 422
+            assert "The file has 1 problem. Nothing was applied." in checked.text
+            assert f"U+{ord(character):04X}" in checked.text

@@ -103,9 +103,24 @@ def load_program(text: str) -> Program:
     return program
 
 
+def _unprintable(text: str, error: yaml.reader.ReaderError) -> ProgramProblem:
+    """The problem of a character YAML refuses in ``text``, at its line and column."""
+    before = text[: error.position]
+    line = before.count("\n") + 1
+    column = error.position - (before.rfind("\n") + 1) + 1
+    message = f"the character U+{error.character:04X} is not allowed in YAML"
+    params: dict[str, Param] = {"detail": message, "line": line, "column": column}
+    return ProgramProblem(f"line {line}, column {column}", message, line, "yaml_syntax", params)
+
+
 def _parse(text: str) -> tuple[yaml.Node, object]:
     """The node tree (for lines and duplicate keys) and the plain data, from one parse."""
-    loader = _Loader(text)
+    try:
+        # the reader checks every character first: a control character anywhere refuses the
+        # whole file (YAML's printable set), before the parse
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as error:
+        raise ProgramInvalidError([_unprintable(text, error)]) from None
     try:
         root = loader.get_single_node()
         # counted before anything is built: merge keys (<<) are expanded while constructing,
