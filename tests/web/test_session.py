@@ -341,6 +341,9 @@ async def test_adjusting_points_is_checked_by_the_server_and_audited(console: Co
     try:
         assert await post("ten", "k-1") == f"{page}?notice=adjust_invalid"
         assert await post("0", "k-1") == f"{page}?notice=adjust_invalid"
+        # an optional sign and ASCII digits only (int() alone took "1_0" and "١٠" as 10)
+        for lenient in ("1_0", "\u0661\u0660", "10.0", "- 10", "++10"):
+            assert await post(lenient, "k-1") == f"{page}?notice=adjust_invalid", lenient
         assert await post("-1", "k-1") == f"{page}?notice=adjust_short"
         assert await post("70", "k-1") == f"{page}?notice=adjusted#ledger-title"
         assert await post("70", "k-1") == f"{page}?notice=adjusted#ledger-title"  # resent

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from patron.access import service as access_service
@@ -22,7 +22,6 @@ from patron.access.models import Role
 from patron.access.schemas import ConsoleSession
 from patron.audit import service as audit_service
 from patron.kit.errors import NotFoundError, PatronError
-from patron.kit.strict import DIGITS
 from patron.kit.time import utcnow
 from patron.partners import service as partner_service
 from patron.partners.schemas import PartnerView
@@ -30,10 +29,11 @@ from patron.programs import service as program_service
 from patron.web.audit import audited
 from patron.web.auth import AdminSession, checked_form, database_of, remember
 from patron.web.messages import error_text
+from patron.web.params import PageId
 from patron.web.templating import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
-KeyId = Annotated[int, Path(ge=1, le=2**62), DIGITS]
+KeyId = PageId
 NOTICES = ("revoked", "unchanged")
 MAX_NAME = 200
 

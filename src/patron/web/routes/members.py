@@ -7,9 +7,10 @@ erasure: :mod:`patron.web.routes.member_privacy`)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from patron.access.schemas import ConsoleSession
@@ -17,7 +18,6 @@ from patron.audit import service as audit_service
 from patron.awards.adjust import adjust_points
 from patron.kit.errors import InvalidInputError, NotFoundError, PatronError
 from patron.kit.ids import random_token
-from patron.kit.strict import DIGITS
 from patron.kit.time import utcnow
 from patron.ledger import service as ledger_service
 from patron.ledger.errors import InsufficientPointsError
@@ -36,6 +36,7 @@ from patron.web.audit import audited
 from patron.web.auth import AdminSession, StaffSession, checked_form, database_of, remember
 from patron.web.i18n import Formats
 from patron.web.messages import error_text, labels
+from patron.web.params import PageId
 from patron.web.routes.tickets import status_labels as ticket_status_labels
 from patron.web.templating import render
 
@@ -115,7 +116,10 @@ async def members_results(
     return render(request, "_member_results.html", context)
 
 
-MemberId = Annotated[int, Path(ge=1, le=2**62), DIGITS]
+MemberId = PageId
+# an adjustment as an operator writes it: an optional sign and ASCII digits (int() alone also
+# reads "1_0" and Arabic-Indic digits as numbers); its bounds are the service's
+_POINTS = re.compile(r"[+-]?[0-9]{1,9}")
 NOTICES = (
     "blocked", "unblocked", "reason", "adjusted", "adjust_invalid", "adjust_short",
     "adjust_blocked", "erased", "erased_member", "unflagged",
@@ -222,10 +226,10 @@ async def adjust(request: Request, console: AdminSession, member_id: MemberId) -
     """Add or take points with a reason (``awards.adjust``), audited with the acting user."""
     form = await checked_form(request, console)
     page = f"/admin/members/{member_id}"
-    try:
-        points = int(form.get("points", "").strip())
-    except ValueError:
+    written = form.get("points", "").strip()
+    if not _POINTS.fullmatch(written):
         return RedirectResponse(f"{page}?notice=adjust_invalid", status_code=303)
+    points = int(written)
     now = utcnow()
     try:
         async with database_of(request).write() as session:

@@ -6,9 +6,9 @@ invitation, never its token; another member's invitation is as unknown as none."
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from patron.feedback import service as feedback_service
@@ -20,16 +20,16 @@ from patron.feedback.errors import (
     InvitationUsedError,
 )
 from patron.kit.errors import PatronError
-from patron.kit.strict import DIGITS
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.web.auth import database_of, remember
 from patron.web.member_auth import MemberVisit, checked_member_form
+from patron.web.params import PageId
 from patron.web.routes.portal import formats
 from patron.web.templating import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
-InvitationId = Annotated[int, Path(ge=1, le=2**62), DIGITS]
+InvitationId = PageId
 _CLOSED = (InvitationNotFoundError, InvitationUsedError, InvitationExpiredError)
 _STATUS = {InvitationNotFoundError: 404, InvitationUsedError: 409, InvitationExpiredError: 410}
 _REASON = {InvitationNotFoundError: "unknown", InvitationUsedError: "used",

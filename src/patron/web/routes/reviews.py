@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from patron.feedback import service as feedback_service
@@ -21,10 +21,11 @@ from patron.kit.time import utcnow
 from patron.web.audit import audited
 from patron.web.auth import StaffSession, checked_form, database_of, remember
 from patron.web.messages import error_text
+from patron.web.params import PageId
 from patron.web.templating import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
-ReviewId = Annotated[int, Path(ge=1, le=2**62), DIGITS]
+ReviewId = PageId
 SHOWS = ("waiting", "follow_up", "all")
 NOTICES = ("replied", "empty", "published", "hidden")
 MAX_REPLY = 5000

@@ -12,15 +12,12 @@ more."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from patron.access.models import Role
 from patron.access.schemas import ConsoleSession
 from patron.kit.errors import IdempotencyConflictError, NotFoundError
-from patron.kit.strict import DIGITS
 from patron.kit.text import ascii_digits
 from patron.kit.time import utcnow
 from patron.members.errors import MemberBlockedError
@@ -35,10 +32,11 @@ from patron.support.errors import (
 from patron.support.states import GoodwillStatus
 from patron.web.audit import audited
 from patron.web.auth import AdminSession, StaffSession, checked_form, database_of
+from patron.web.params import PageId
 from patron.web.routes.tickets import TicketId, missing_page
 
 router = APIRouter(include_in_schema=False)
-GoodwillId = Annotated[int, Path(ge=1, le=2**62), DIGITS]
+GoodwillId = PageId
 MAX_POINTS = 1_000_000_000
 MAX_REASON = 500
 

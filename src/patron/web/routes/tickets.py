@@ -9,16 +9,15 @@ console user. Goodwill points: :mod:`patron.web.routes.ticket_goodwill`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from patron.access import users as user_service
 from patron.access.models import Role
 from patron.kit.errors import ConflictError, NotFoundError, PatronError
 from patron.kit.ids import random_token
-from patron.kit.strict import DIGITS
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.support import goodwill as goodwill_service
@@ -30,10 +29,11 @@ from patron.web.audit import audited
 from patron.web.auth import StaffSession, checked_form, database_of, remember
 from patron.web.i18n import Formats
 from patron.web.messages import error_text
+from patron.web.params import PageId
 from patron.web.templating import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
-TicketId = Annotated[int, Path(ge=1, le=2**62), DIGITS]
+TicketId = PageId
 PAGE = 50
 MAX_REPLY = 10_000
 NOTICES = ("replied", "moved", "empty", "refused", "closed", "assigned", "unassigned",

@@ -3,23 +3,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from patron.access import users as user_service
 from patron.access.schemas import ConsoleSession
 from patron.kit.errors import NotFoundError
-from patron.kit.strict import DIGITS
 from patron.kit.time import utcnow
 from patron.web.audit import audited
 from patron.web.auth import AdminSession, checked_form, database_of, remember
 from patron.web.messages import error_text
+from patron.web.params import PageId
 from patron.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-UserId = Annotated[int, Path(ge=1, le=2**62), DIGITS]
+UserId = PageId
 
 
 @router.get("/admin/users")

@@ -9,19 +9,19 @@ The same services as ``/api/v1/webhooks``; each change is audited with the conso
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from patron.kit.errors import InvalidInputError, NotFoundError, PatronError
 from patron.kit.outbox import ALL_EVENTS
-from patron.kit.strict import DIGITS
 from patron.kit.time import utcnow
 from patron.web.audit import audited
 from patron.web.auth import AdminSession, checked_form, database_of, remember
 from patron.web.messages import error_text
+from patron.web.params import PageId
 from patron.web.templating import gettext_for, render
 from patron.webhooks import schemas
 from patron.webhooks import service as webhook_service
@@ -33,8 +33,8 @@ from patron.webhooks.errors import (
 )
 
 router = APIRouter(include_in_schema=False)
-WebhookId = Annotated[int, Path(ge=1, le=2**62), DIGITS]
-DeliveryId = Annotated[int, Path(ge=1, le=2**62), DIGITS]
+WebhookId = PageId
+DeliveryId = PageId
 NOTICES = ("removed", "enabled", "resent", "disabled")
 STATUSES = ("pending", "delivered", "failed")
 SHOWN = 50
