@@ -18,6 +18,7 @@ from patron.web.auth import (
     page_language,
 )
 from patron.web.member_auth import PortalLoginRequired, anyone_language
+from patron.web.page_errors import install_page_errors
 from patron.web.routes import (
     campaigns,
     coupons,
@@ -119,6 +120,7 @@ def install_console(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(Forbidden, _refused)
     app.add_exception_handler(CsrfRejected, _refused)
+    install_page_errors(app)  # after the API's handlers, which it wraps
     # plotly.js from the installed plotly package (never a CDN); mounted before the
     # console's own files, whose mount would otherwise take its path
     app.mount("/static/web/plotly", StaticFiles(directory=PLOTLY), name="web-plotly")
