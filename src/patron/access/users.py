@@ -32,6 +32,7 @@ from patron.access.models import Role, User, UserSession
 from patron.access.repository import UserRepository
 from patron.access.schemas import ConsoleSession, UserRead
 from patron.kit.ids import random_token, sha256_hex
+from patron.kit.text import ascii_digits
 
 SESSION_HOURS = 12
 MIN_PASSWORD_LENGTH = 10
@@ -120,11 +121,11 @@ async def list_users(session: AsyncSession) -> list[UserRead]:
 async def find_user(session: AsyncSession, *, email_or_id: str) -> UserRead:
     """The user named by id (digits) or email."""
     repository = UserRepository(session)
-    user = (
-        await repository.get(int(email_or_id))
-        if email_or_id.isdigit()
-        else await repository.by_email(email_or_id.strip().lower())
-    )
+    if ascii_digits(email_or_id):
+        number = int(email_or_id)  # beyond a 64-bit id no row has it (the driver would fail)
+        user = await repository.get(number) if number < 2**63 else None
+    else:
+        user = await repository.by_email(email_or_id.strip().lower())
     if user is None:
         raise UserNotFoundError(
             f"no user {email_or_id}", field="user", params={"user": email_or_id}

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.audit import service as audit_service
 from patron.audit.schemas import AuditEntry, AuditPage
-from patron.cli.options import DbOption, JsonOption, in_unit_of_work, print_json, run
+from patron.cli.options import ROW_ID_MAX, DbOption, JsonOption, in_unit_of_work, print_json, run
 
 
 def audit(
@@ -17,7 +17,8 @@ def audit(
     json_output: JsonOption = False,
     limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many rows.")] = 50,
     after: Annotated[
-        int | None, typer.Option(min=0, help="Rows older than this id (a page's next_after).")
+        int | None,
+        typer.Option(min=0, max=ROW_ID_MAX, help="Rows older than this id (a page's next_after)."),
     ] = None,
     action: Annotated[
         str | None, typer.Option(help="Only this action, e.g. members.erase.")

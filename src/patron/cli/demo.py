@@ -44,7 +44,7 @@ def demo(
     ] = False,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Build the store and exit.")] = False,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
 ) -> None:
     """Build a demo store (members, two years of purchases, returns, rewards) by replaying
     synthetic but realistic history through Patron's own services, print an admin API key, and

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.cli.options import DbOption, JsonOption, in_unit_of_work, print_json, run
+from patron.cli.options import ROW_ID_MAX, DbOption, JsonOption, in_unit_of_work, print_json, run
 from patron.kit.outbox_ops import DeadRun, OutboxStats, list_dead, outbox_stats, retry_dead
 from patron.kit.time import utcnow
 
@@ -18,7 +18,9 @@ app = typer.Typer(help="Domain events: dead letters, retries, lag.", no_args_is_
 def dead(
     db: DbOption = None,
     json_output: JsonOption = False,
-    event: Annotated[int | None, typer.Option("--event", help="Only this event id.")] = None,
+    event: Annotated[
+        int | None, typer.Option("--event", min=1, max=ROW_ID_MAX, help="Only this event id.")
+    ] = None,
     handler: Annotated[str | None, typer.Option(help="Only this handler.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 100,
 ) -> None:
@@ -58,9 +60,13 @@ def dead(
 @app.command("retry")
 def retry(
     db: DbOption = None,
-    event: Annotated[int | None, typer.Option("--event", help="Only this event id.")] = None,
+    event: Annotated[
+        int | None, typer.Option("--event", min=1, max=ROW_ID_MAX, help="Only this event id.")
+    ] = None,
     handler: Annotated[str | None, typer.Option(help="Only this handler.")] = None,
-    run_id: Annotated[int | None, typer.Option("--run", help="Only this run id.")] = None,
+    run_id: Annotated[
+        int | None, typer.Option("--run", min=1, max=ROW_ID_MAX, help="Only this run id.")
+    ] = None,
 ) -> None:
     """Give dead handler runs a fresh set of attempts (all of them without a filter); the
     next worker round runs them."""

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.cli.options import DbOption, JsonOption, in_unit_of_work, print_json, run
+from patron.cli.options import (
+    DbOption,
+    JsonOption,
+    in_unit_of_work,
+    print_json,
+    read_text_file,
+    run,
+)
 from patron.feedback import service as feedback_service
 from patron.feedback.analysis import AnalysisMode, analyze
 from patron.feedback.schemas import AnalysisRun, InvitationBatch, InvitationRequest, ProblemTable
@@ -34,14 +40,8 @@ def classify(
 ) -> None:
     """Language, class (negative, positive, suggestion, neutral) with its probability,
     lemmatised keywords and topic of every line, in order."""
-    if file == "-":
-        lines = sys.stdin.read().splitlines()
-    else:
-        try:
-            lines = Path(file).read_text(encoding="utf-8").splitlines()
-        except OSError as error:
-            typer.echo(f"error: cannot read {file}: {error.strerror}", err=True)
-            raise typer.Exit(2) from error
+    text = sys.stdin.read() if file == "-" else read_text_file(file)
+    lines = text.splitlines()
     results = analyze(lines, mode=mode)
     if json_output:
         print_json({"results": [result.to_json() for result in results]})

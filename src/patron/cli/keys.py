@@ -10,7 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.access import service as access_service
 from patron.access.models import Role
-from patron.cli.options import DbOption, JsonOption, audited, in_unit_of_work, print_json, run
+from patron.cli.options import (
+    ROW_ID_MAX,
+    DbOption,
+    JsonOption,
+    audited,
+    in_unit_of_work,
+    print_json,
+    run,
+)
 from patron.kit.time import ensure_utc, utcnow
 from patron.partners import service as partner_service
 from patron.programs.service import get_active_program
@@ -92,7 +100,9 @@ def list_keys(db: DbOption = None, json_output: JsonOption = False) -> None:
 
 @app.command("revoke")
 def revoke(
-    key_id: Annotated[int, typer.Argument(help="The key's id (see 'keys list').")],
+    key_id: Annotated[
+        int, typer.Argument(min=1, max=ROW_ID_MAX, help="The key's id (see 'keys list').")
+    ],
     db: DbOption = None,
 ) -> None:
     """Revoke an API key: every running server refuses it at once."""

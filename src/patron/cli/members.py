@@ -14,6 +14,7 @@ from patron.audit import service as audit_service
 from patron.challenges import service as challenge_service
 from patron.challenges.schemas import ChallengeProgressRead, CompletionRead, MemberDetail
 from patron.cli.options import (
+    ROW_ID_MAX,
     DbOption,
     JsonOption,
     audited,
@@ -49,7 +50,7 @@ ProgramKey = Annotated[
 ]
 
 MemberArgument = Annotated[
-    int, typer.Argument(min=1, help="The member's id (not the shop's external id).")
+    int, typer.Argument(min=1, max=ROW_ID_MAX, help="The member's id (not the shop's external id).")
 ]
 
 
@@ -138,7 +139,12 @@ def _print(member: MemberShown) -> None:
 def show(
     member_id: Annotated[
         int | None,
-        typer.Argument(min=1, help="The member's id (or give --external-id).", show_default=False),
+        typer.Argument(
+            min=1,
+            max=ROW_ID_MAX,
+            help="The member's id (or give --external-id).",
+            show_default=False,
+        ),
     ] = None,
     external_id: Annotated[
         str | None,

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.cli.options import DbOption, JsonOption, in_unit_of_work, print_json, run
+from patron.cli.options import ROW_ID_MAX, DbOption, JsonOption, in_unit_of_work, print_json, run
 from patron.notifications import service as notification_service
 from patron.notifications.schemas import MessageKind, MessagePage, MessageStatus, MessageView
 from patron.notifications.sender import waiting
@@ -25,13 +25,17 @@ def list_messages(
     db: DbOption = None,
     json_output: JsonOption = False,
     member: Annotated[
-        int | None, typer.Option("--member", min=1, help="Only this member's messages.")
+        int | None,
+        typer.Option("--member", min=1, max=ROW_ID_MAX, help="Only this member's messages."),
     ] = None,
     status: Annotated[MessageStatus | None, typer.Option(help="Only this status.")] = None,
     kind: Annotated[MessageKind | None, typer.Option(help="Only this kind.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many.")] = 50,
     after: Annotated[
-        int | None, typer.Option(min=0, help="Messages older than this id (a page's next_after).")
+        int | None,
+        typer.Option(
+            min=0, max=ROW_ID_MAX, help="Messages older than this id (a page's next_after)."
+        ),
     ] = None,
 ) -> None:
     """The message log, newest first: each message's status (queued, sent,

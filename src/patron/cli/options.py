@@ -8,6 +8,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -89,3 +90,23 @@ async def audited(session: AsyncSession, *, action: str, target: str) -> None:
 
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def read_text_file(path: Path | str) -> str:
+    """The text of the UTF-8 file ``path``; a file that cannot be read, or is not UTF-8 text
+    (a binary file, a legacy code page), is a message on stderr and exit code 2."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        typer.echo(f"error: cannot read {path}: {error.strerror}", err=True)
+        raise typer.Exit(2) from error
+    except UnicodeDecodeError as error:
+        byte = error.object[error.start]
+        where = f"byte 0x{byte:02x} at offset {error.start}"
+        typer.echo(f"error: {path} is not UTF-8 text ({where})", err=True)
+        raise typer.Exit(2) from error
+
+
+ROW_ID_MAX = 2**63 - 1
+"""The largest id a row can have (a 64-bit integer column): the bound of every id argument,
+so that a larger number is click's range error (exit 2), not the driver's overflow."""

@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.cli.options import DbOption, JsonOption, audited, in_unit_of_work, print_json, run
+from patron.cli.options import (
+    ROW_ID_MAX,
+    DbOption,
+    JsonOption,
+    audited,
+    in_unit_of_work,
+    print_json,
+    run,
+)
 from patron.kit.time import utcnow
 from patron.members import portal as portal_service
 
@@ -19,7 +27,7 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 @app.command("link")
 def link(
-    member_id: Annotated[int, typer.Argument(help="The member's id.", min=1)],
+    member_id: Annotated[int, typer.Argument(help="The member's id.", min=1, max=ROW_ID_MAX)],
     base_url: Annotated[
         str | None,
         typer.Option(
@@ -51,7 +59,7 @@ def link(
 
 @app.command("embed-token")
 def embed_token(
-    member_id: Annotated[int, typer.Argument(help="The member's id.", min=1)],
+    member_id: Annotated[int, typer.Argument(help="The member's id.", min=1, max=ROW_ID_MAX)],
     minutes: Annotated[
         int, typer.Option(help="How long the token is good for (1 to 10).", min=1, max=10)
     ] = 5,

@@ -11,7 +11,15 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from patron.campaigns.prizes import commit_active_seeds
-from patron.cli.options import DbOption, JsonOption, audited, in_unit_of_work, print_json, run
+from patron.cli.options import (
+    DbOption,
+    JsonOption,
+    audited,
+    in_unit_of_work,
+    print_json,
+    read_text_file,
+    run,
+)
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.programs.errors import ProgramInvalidError
@@ -28,14 +36,6 @@ FileArgument = Annotated[Path, typer.Argument(help="The program YAML file.", sho
 KeyOption = Annotated[
     str, typer.Option("--key", help="Program key (one database may hold several).")
 ]
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as error:
-        typer.echo(f"error: cannot read {path}: {error.strerror}", err=True)
-        raise typer.Exit(2) from error
 
 
 def _invalid(path: Path, error: ProgramInvalidError, json_output: bool) -> typer.Exit:
@@ -92,7 +92,7 @@ def validate(
     With a database whose program has a product catalogue, a SKU or category the rules or
     rewards name that the catalogue does not know is a warning (exit 0); so is a deferred
     effect that is accepted but not applied yet (none today)."""
-    text = _read(file)
+    text = read_text_file(file)
     try:
         program = load_program(text)
     except ProgramInvalidError as error:
@@ -129,7 +129,7 @@ def apply(
     json_output: JsonOption = False,
 ) -> None:
     """Store the file as the program's new active version and print what changed."""
-    text = _read(file)
+    text = read_text_file(file)
     try:
         load_program(text)
     except ProgramInvalidError as error:
@@ -162,7 +162,8 @@ def show(
     db: DbOption = None,
     key: KeyOption = "default",
     version: Annotated[
-        int | None, typer.Option(help="A past version (default: the active one).")
+        int | None,
+        typer.Option(min=1, max=2**31 - 1, help="A past version (default: the active one)."),
     ] = None,
     json_output: JsonOption = False,
 ) -> None:

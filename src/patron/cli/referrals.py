@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.cli.options import DbOption, JsonOption, audited, in_unit_of_work, print_json, run
+from patron.cli.options import (
+    ROW_ID_MAX,
+    DbOption,
+    JsonOption,
+    audited,
+    in_unit_of_work,
+    print_json,
+    run,
+)
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.referrals import service as referral_service
@@ -20,7 +28,7 @@ app = typer.Typer(help="Referrals: list, approve, reject, kpis.", no_args_is_hel
 ProgramKey = Annotated[
     str, typer.Option("--program", help="Program key (one database may hold several).")
 ]
-ReferralId = Annotated[int, typer.Argument(help="The referral's id.", min=1)]
+ReferralId = Annotated[int, typer.Argument(help="The referral's id.", min=1, max=ROW_ID_MAX)]
 
 
 def _line(r: Referral) -> str:
@@ -41,7 +49,8 @@ def list_referrals(
         ReferralStatus | None, typer.Option("--status", help="Only referrals in this status.")
     ] = None,
     member: Annotated[
-        int | None, typer.Option("--member", help="Only the member's (as either side).", min=1)
+        int | None,
+        typer.Option("--member", help="Only the member's (as either side).", min=1, max=ROW_ID_MAX),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=500)] = 100,
     db: DbOption = None,

@@ -13,7 +13,14 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from patron.cli.options import DbOption, JsonOption, patron_errors_exit, print_json, run
+from patron.cli.options import (
+    DbOption,
+    JsonOption,
+    patron_errors_exit,
+    print_json,
+    read_text_file,
+    run,
+)
 from patron.kit.db import Database, database_url
 from patron.kit.money import format_amount
 from patron.programs.errors import ProgramInvalidError
@@ -59,11 +66,7 @@ RateOption = Annotated[
 def _load(path: Path, json_output: bool) -> Program:
     """The program of ``path``; exit 2 listing every problem with its path, as
     ``patron program validate`` does."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        typer.echo(f"error: cannot read {path}: {error.strerror}", err=True)
-        raise typer.Exit(2) from error
+    text = read_text_file(path)
     try:
         return load_program(text)
     except ProgramInvalidError as error:

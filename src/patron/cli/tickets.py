@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.cli.options import DbOption, JsonOption, in_unit_of_work, print_json, run
+from patron.cli.options import ROW_ID_MAX, DbOption, JsonOption, in_unit_of_work, print_json, run
 from patron.feedback import service as feedback_service
 from patron.kit.time import parse_instant, utcnow
 from patron.programs.service import get_active_program
@@ -102,7 +102,7 @@ def breaches(
 
 @app.command("show")
 def show(
-    ticket_id: Annotated[int, typer.Argument(min=1, help="The ticket's id.")],
+    ticket_id: Annotated[int, typer.Argument(min=1, max=ROW_ID_MAX, help="The ticket's id.")],
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -10,7 +10,15 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.cli.options import DbOption, JsonOption, audited, in_unit_of_work, print_json, run
+from patron.cli.options import (
+    ROW_ID_MAX,
+    DbOption,
+    JsonOption,
+    audited,
+    in_unit_of_work,
+    print_json,
+    run,
+)
 from patron.kit.time import utcnow
 from patron.programs import service as program_service
 from patron.wallet.adjust import adjust_wallet
@@ -25,7 +33,7 @@ ProgramKey = Annotated[
 
 @app.command("adjust")
 def adjust(
-    member_id: Annotated[int, typer.Argument(help="The member's id.", min=1)],
+    member_id: Annotated[int, typer.Argument(help="The member's id.", min=1, max=ROW_ID_MAX)],
     amount: Annotated[
         str,
         typer.Argument(

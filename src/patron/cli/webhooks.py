@@ -8,7 +8,15 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from patron.cli.options import DbOption, JsonOption, audited, in_unit_of_work, print_json, run
+from patron.cli.options import (
+    ROW_ID_MAX,
+    DbOption,
+    JsonOption,
+    audited,
+    in_unit_of_work,
+    print_json,
+    run,
+)
 from patron.kit.time import utcnow
 from patron.webhooks import schemas
 from patron.webhooks import service as webhook_service
@@ -17,7 +25,9 @@ app = typer.Typer(
     help="Add, list and remove webhook endpoints; see deliveries.", no_args_is_help=True
 )
 
-WebhookArgument = Annotated[int, typer.Argument(help="The webhook's id (see 'webhooks list').")]
+WebhookArgument = Annotated[
+    int, typer.Argument(min=1, max=ROW_ID_MAX, help="The webhook's id (see 'webhooks list').")
+]
 
 
 @app.command("add")
@@ -126,7 +136,7 @@ def deliveries(
 @app.command("redeliver")
 def redeliver(
     webhook_id: WebhookArgument,
-    delivery_id: Annotated[int, typer.Argument(help="The delivery's id.")],
+    delivery_id: Annotated[int, typer.Argument(min=1, max=ROW_ID_MAX, help="The delivery's id.")],
     db: DbOption = None,
 ) -> None:
     """Send a delivery again (the worker sends it at its next round)."""

@@ -88,27 +88,41 @@ def sqlite_path(url: str) -> Path:
 async def backup_database(url: str, file: Path, *, replace: bool = False) -> BackupReport:
     """Copy the database at ``url`` into ``file`` (refused if ``file`` exists, unless
     ``replace``: then it is replaced only by a copy that passed its check)."""
-    if file.exists() and not replace:
-        raise BackupFileExistsError(
-            f"{file} exists; choose a new name or pass --force to replace it", field="file"
-        )
-    if not file.parent.is_dir():
-        raise BackupError(f"directory {file.parent} does not exist", field="file")
-    started = time.monotonic()
-    if is_sqlite(url):
-        revision = backup_sqlite(sqlite_path(url), file)
-    else:
-        from patron.kit.pg_backup import backup_postgres
+    with _file_errors(file):
+        if file.exists() and not replace:
+            raise BackupFileExistsError(
+                f"{file} exists; choose a new name or pass --force to replace it", field="file"
+            )
+        if not file.parent.is_dir():
+            raise BackupError(f"directory {file.parent} does not exist", field="file")
+        started = time.monotonic()
+        if is_sqlite(url):
+            revision = backup_sqlite(sqlite_path(url), file)
+        else:
+            from patron.kit.pg_backup import backup_postgres
 
-        revision = await backup_postgres(url, file)
-    return BackupReport(str(file), file.stat().st_size, revision, time.monotonic() - started)
+            revision = await backup_postgres(url, file)
+        size = file.stat().st_size
+    return BackupReport(str(file), size, revision, time.monotonic() - started)
+
+
+@contextmanager
+def _file_errors(file: Path) -> Iterator[None]:
+    """The system's refusal of ``file`` (a name too long, no permission, a full disk) as a
+    :class:`BackupError` naming it, not a traceback."""
+    try:
+        yield
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise BackupError(f"cannot use {file}: {reason}", field="file") from error
 
 
 async def inspect_backup(url: str, file: Path) -> str:
     """The schema revision a backup holds; raises if it is missing or not a readable backup
     for the database kind of ``url``. Reads the file only."""
-    if not file.is_file():
-        raise BackupNotFoundError(f"no backup file {file}", field="file")
+    with _file_errors(file):
+        if not file.is_file():
+            raise BackupNotFoundError(f"no backup file {file}", field="file")
     if is_sqlite(url):
         return inspect_sqlite_backup(file)
     from patron.kit.pg_backup import inspect_postgres_backup
