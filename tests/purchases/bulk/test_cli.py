@@ -113,3 +113,22 @@ def test_a_file_that_cannot_be_read_exits_2(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert result.stderr.startswith("error: import_file_invalid: missing.csv: cannot be read")
+
+
+def test_a_spreadsheet_export_in_a_local_format_is_told_how_to_save_it(tmp_path: Path) -> None:
+    """Excel in Russian or Polish writes "CSV" with semicolons and in the Windows code page:
+    the refusal says what the file looks like and how to save one Patron reads."""
+    semicolons = tmp_path / "semicolons.csv"
+    semicolons.write_text("external_id;member_external_id;occurred_at\no-1;m-1;2026-12-01\n")
+    legacy = tmp_path / "legacy.csv"
+    legacy.write_bytes("external_id,sku\no-1,Кофе\n".encode("cp1251"))
+    database = str(tmp_path / "p.db")
+    for kind in ("purchases", "members", "products"):
+        separated = CliRunner().invoke(app, ["import", kind, str(semicolons), "--db", database])
+        assert separated.exit_code == 2, separated.output
+        assert "separated by semicolons (;)" in separated.stderr
+        assert "CSV UTF-8 (comma delimited)" in separated.stderr
+        encoded = CliRunner().invoke(app, ["import", kind, str(legacy), "--db", database])
+        assert encoded.exit_code == 2, encoded.output
+        assert "is not UTF-8 text" in encoded.stderr
+        assert "CSV UTF-8 (comma delimited)" in encoded.stderr

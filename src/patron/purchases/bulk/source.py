@@ -32,6 +32,9 @@ REQUIRED_COLUMNS = (
 OPTIONAL_COLUMNS = ("shipping", "channel", "store", "category", "discount")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 _INSTANT = "%Y-%m-%dT%H:%M:%S%.6f+00:00"
+# what Excel calls the format Patron reads (its Russian and Polish versions save "CSV" with
+# semicolons in the Windows code page)
+_SAVE_AS = 'save it as "CSV UTF-8 (comma delimited)" or as an .xlsx workbook'
 
 
 def read_rows(path: Path) -> pl.DataFrame:
@@ -73,6 +76,12 @@ def _read(path: Path) -> pl.DataFrame:
             return pl.read_parquet(path)
         if suffix == ".xlsx":
             return pl.read_excel(path, engine="calamine", infer_schema_length=0)
+    except pl.exceptions.ComputeError as error:
+        if suffix == ".csv" and "utf-8" in str(error).lower():
+            raise ImportFileError(
+                f"{path.name}: cannot be read: it is not UTF-8 text; {_SAVE_AS}", field="file"
+            ) from error
+        raise ImportFileError(f"{path.name}: cannot be read: {error}", field="file") from error
     except (OSError, pl.exceptions.PolarsError, ImportError) as error:
         raise ImportFileError(f"{path.name}: cannot be read: {error}", field="file") from error
     raise ImportFileError(
@@ -85,6 +94,11 @@ def _check_header(
     path: Path, columns: list[str], required: Sequence[str], allowed: Sequence[str]
 ) -> None:
     missing = [name for name in required if name not in columns]
+    if missing and len(columns) == 1 and ";" in columns[0]:
+        raise ImportFileError(
+            f"{path.name}: the file is separated by semicolons (;), not commas; {_SAVE_AS}",
+            field="file",
+        )
     if missing:
         raise ImportFileError(
             f"{path.name}: the header lacks the column(s) {', '.join(missing)}",
