@@ -33,6 +33,9 @@ REFUSED = [
     "::ffff:127.0.0.1",
     "::ffff:10.0.0.1",
     "2002:7f00:1::",  # 6to4 around 127.0.0.1
+    "64:ff9b::7f00:1",  # NAT64 (RFC 6052's well-known prefix) around 127.0.0.1
+    "64:ff9b::a9fe:a9fe",  # ... around the metadata address 169.254.169.254
+    "64:ff9b::c0a8:101",  # ... around 192.168.1.1
     "224.0.0.1",
     "169.254.169.254",
 ]
@@ -43,7 +46,7 @@ def test_non_public_addresses_are_refused(text: str) -> None:
     assert refusal(ipaddress.ip_address(text), private_allowed=False) is not None
 
 
-@pytest.mark.parametrize("text", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"])
+@pytest.mark.parametrize("text", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "64:ff9b::808:808"])
 def test_public_addresses_pass(text: str) -> None:
     assert refusal(ipaddress.ip_address(text), private_allowed=False) is None
 

@@ -78,11 +78,19 @@ def parse(url: str) -> tuple[SplitResult, str, int]:
     return parts, host, port or (443 if parts.scheme == "https" else 80)
 
 
+# RFC 6052's well-known NAT64 prefix: a network with a NAT64 gateway reaches the IPv4
+# address in the last 32 bits (Python calls the prefix global, whatever it embeds)
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
 def _plain(address: IpAddress) -> IpAddress:
+    """The IPv4 address an IPv6 one stands for (mapped, 6to4, NAT64), else itself."""
     if isinstance(address, ipaddress.IPv6Address):
         for embedded in (address.ipv4_mapped, address.sixtofour):
             if embedded is not None:
                 return embedded
+        if address in _NAT64:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address
 
 
