@@ -96,3 +96,55 @@ def test_a_file_name_the_system_refuses_is_a_message(db: str, command: str) -> N
     result = _no_traceback(runner.invoke(app, [command, "x" * 300, "--db", db]))
     assert result.exit_code == 1
     assert "File name too long" in result.output
+
+
+CDNOW_SUMMARY = Path(__file__).parents[1] / "data" / "cdnow" / "cdnow_customers_summary.csv"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (["--input", "/nonexistent/log.csv"], "is not a file"),
+        (["--input", "."], "is not a file"),
+        (["--input", "x" * 300], "File name too long"),
+        (["--input", "BINARY"], "invalid utf-8"),
+        (["--summary", "BINARY"], "invalid utf-8"),
+        (["--input", "BINARY", "--end", "2026-13-45"], "not a day YYYY-MM-DD"),
+    ],
+)
+def test_clv_files_and_days_that_cannot_be_read(
+    tmp_path: Path, arguments: list[str], said: str
+) -> None:
+    binary = tmp_path / "log.csv"
+    binary.write_bytes(b"customer_id,purchased_at\n\xaa\xbb,2026-01-01\n")
+    given = [str(binary) if argument == "BINARY" else argument for argument in arguments]
+    result = _no_traceback(runner.invoke(app, ["analytics", "clv", *given]))
+    assert result.exit_code == 2, result.output
+    assert said in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--horizon", "nan"), ("--horizon", "inf"), ("--discount-rate", "nan")],
+)
+def test_clv_numbers_that_are_no_number(option: str, value: str) -> None:
+    arguments = ["analytics", "clv", "--summary", str(CDNOW_SUMMARY), option, value]
+    result = _no_traceback(runner.invoke(app, arguments))
+    assert result.exit_code == 1, result.output
+    assert "invalid_clv_input" in result.output
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--point-value", "nan"),
+        ("--point-value", "inf"),
+        ("--margin-rate", "2"),
+        ("--expected-redemption", "-0.5"),
+        ("--operating-cost", HUGE),
+    ],
+)
+def test_kpi_settings_outside_the_api_bounds(db: str, option: str, value: str) -> None:
+    result = _no_traceback(runner.invoke(app, ["analytics", "kpis", option, value, "--db", db]))
+    assert result.exit_code == 2, result.output
+    assert option in result.output

@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -29,6 +31,7 @@ from patron.cli.options import (
 )
 from patron.cli.rfm import rfm
 from patron.kit.money import exponent
+from patron.kit.text import ascii_digits
 from patron.kit.time import utcnow
 
 if TYPE_CHECKING:
@@ -39,9 +42,23 @@ app = typer.Typer(help="Analytics: CLV, churn risk, loyalty KPIs.", no_args_is_h
 
 
 def _read_log(path: Path) -> pl.DataFrame:
-    if path.suffix.lower() == ".parquet":
-        return pl.read_parquet(path)
-    return pl.read_csv(path, try_parse_dates=True)
+    with _file_errors(path, "--input"):
+        if path.suffix.lower() == ".parquet":
+            return pl.read_parquet(path)
+        return pl.read_csv(path, try_parse_dates=True)
+
+
+@contextmanager
+def _file_errors(path: Path, option: str) -> Iterator[None]:
+    """A file that is not there, not a file, not readable or not the format it claims is
+    click's bad-parameter error on ``option`` (exit 2), not a traceback."""
+    try:
+        if not path.is_file():
+            raise typer.BadParameter(f"{path} is not a file", param_hint=option)
+        yield
+    except (OSError, UnicodeDecodeError, pl.exceptions.PolarsError) as error:
+        reason = error.strerror if isinstance(error, OSError) else str(error).splitlines()[0]
+        raise typer.BadParameter(f"cannot read {path}: {reason}", param_hint=option) from error
 
 
 def _summary_from_file(path: Path) -> CustomerSummary:
@@ -50,10 +67,11 @@ def _summary_from_file(path: Path) -> CustomerSummary:
         read_cdnow_summary_with_transactions,
     )
 
-    header = pl.read_csv(path, n_rows=1).columns
-    if "zbar" in header:
-        return read_cdnow_summary_with_transactions(path)
-    return read_cdnow_summary(path)
+    with _file_errors(path, "--summary"):
+        header = pl.read_csv(path, n_rows=1).columns
+        if "zbar" in header:
+            return read_cdnow_summary_with_transactions(path)
+        return read_cdnow_summary(path)
 
 
 def _summary_from_log(log: pl.DataFrame, end: date | None) -> CustomerSummary:
@@ -128,7 +146,10 @@ def clv(
     from patron.analytics.clv.pipeline import fit_clv
     from patron.analytics.clv.summary import TimeUnit
 
-    observation_end = date.fromisoformat(end) if end else None
+    try:
+        observation_end = date.fromisoformat(end) if end else None
+    except ValueError as error:
+        raise typer.BadParameter(f"not a day YYYY-MM-DD: {end!r}", param_hint="--end") from error
 
     async def from_database(session: AsyncSession) -> pl.DataFrame:
         return await member_purchase_log(session)
@@ -149,7 +170,11 @@ def clv(
         default = 52.0 if summary.time_unit is TimeUnit.WEEKS else 365.0
         result = fit_clv(summary, horizon=horizon or default, discount_rate=discount_rate)
     if out is not None:
-        _write_scores(result, out)
+        try:
+            _write_scores(result, out)
+        except OSError as error:
+            typer.echo(f"error: cannot write {out}: {error.strerror}", err=True)
+            raise typer.Exit(2) from error
     if json_output:
         print_json(result.to_json_dict())
         return
@@ -222,12 +247,14 @@ def kpis(
     """Loyalty KPIs of the active program: members, points, liability, ROI, retention,
     cohorts, members vs non-members, before/after a baseline, per tier or segment.
     Definitions: docs/metrics.md."""
-    settings = KpiSettings(
-        margin_rate=margin_rate,
-        point_value=point_value,
-        expected_redemption_rate=expected_redemption,
-        operating_cost=operating_cost,
-        period=period,
+    settings = _settings(
+        {
+            "--margin-rate": margin_rate,
+            "--point-value": point_value,
+            "--expected-redemption": expected_redemption,
+        },
+        ("--operating-cost", operating_cost),
+        period,
     )
     query = KpiQuery(
         first=_day(first, "--from"),
@@ -268,12 +295,14 @@ def report(
     settings (margin rate, point value...) come from the PATRON_* variables of `kpis`."""
     from patron.analytics.kpis.html import render_report
 
-    settings = KpiSettings(
-        margin_rate=_env_float("PATRON_MARGIN_RATE"),
-        point_value=_env_float("PATRON_POINT_VALUE"),
-        expected_redemption_rate=_env_float("PATRON_EXPECTED_REDEMPTION"),
-        operating_cost=int(os.environ.get("PATRON_OPERATING_COST", "0")),
-        period=period,
+    settings = _settings(
+        {
+            "PATRON_MARGIN_RATE": _env_float("PATRON_MARGIN_RATE"),
+            "PATRON_POINT_VALUE": _env_float("PATRON_POINT_VALUE"),
+            "PATRON_EXPECTED_REDEMPTION": _env_float("PATRON_EXPECTED_REDEMPTION"),
+        },
+        ("PATRON_OPERATING_COST", _env_cost()),
+        period,
     )
     query = KpiQuery(
         first=_day(first, "--from"),
@@ -289,6 +318,39 @@ def report(
     page = render_report(figures, exponent(figures["program"]["currency"]))
     out.write_text(page, encoding="utf-8")
     typer.echo(f"report written to {out}")
+
+
+# the bounds of ``GET /api/v1/analytics/kpis``'s parameters: rates 0 to 1, a point's value 0 to
+# 10^9 minor units, the running cost 0 to 10^15 (NaN and infinity are no number)
+_HIGHEST = (1.0, 1e9, 1.0)
+_COST_HIGHEST = 10**15
+
+
+def _settings(rates: dict[str, float | None], cost: tuple[str, int], period: Period) -> KpiSettings:
+    """The KPI settings, each within the API's bounds (else exit 2 naming its option)."""
+    for (name, value), highest in zip(rates.items(), _HIGHEST, strict=True):
+        if value is not None and not (math.isfinite(value) and 0 <= value <= highest):
+            raise typer.BadParameter(f"must be a number from 0 to {highest:g}", param_hint=name)
+    cost_name, cost_value = cost
+    if not 0 <= cost_value <= _COST_HIGHEST:
+        raise typer.BadParameter(
+            f"must be a whole number from 0 to {_COST_HIGHEST}", param_hint=cost_name
+        )
+    margin, point, redemption = rates.values()
+    return KpiSettings(
+        margin_rate=margin,
+        point_value=point,
+        expected_redemption_rate=redemption,
+        operating_cost=cost_value,
+        period=period,
+    )
+
+
+def _env_cost() -> int:
+    value = os.environ.get("PATRON_OPERATING_COST", "0").strip() or "0"
+    if not ascii_digits(value):
+        raise typer.BadParameter(f"PATRON_OPERATING_COST: not a whole number: {value!r}")
+    return int(value)
 
 
 def _env_float(name: str) -> float | None:

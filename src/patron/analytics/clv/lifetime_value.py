@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +46,7 @@ def horizon_purchases(
     """
     if horizon_months < 0:
         raise ClvInputError("the horizon must be >= 0 months", field="horizon_months")
-    if discount_rate <= -1.0:
+    if not math.isfinite(discount_rate) or discount_rate <= -1.0:  # NaN made every CLV NaN
         raise ClvInputError("the monthly discount rate must be > -1", field="discount_rate")
     month = DAYS_PER_MONTH / summary.time_unit.days
     distinct_x, distinct_age, inverse = group_pairs(summary.frequency, summary.age)

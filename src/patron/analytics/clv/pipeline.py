@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,8 +95,8 @@ def fit_clv(
     months (at least one); otherwise both use ``horizon_months``.
     """
     if horizon is not None:
-        if horizon <= 0:
-            raise ClvInputError("the horizon must be above 0", field="horizon")
+        if not math.isfinite(horizon) or horizon <= 0:  # NaN and infinity answered a traceback
+            raise ClvInputError("the horizon must be a number above 0", field="horizon")
         horizon_months = max(1, round(horizon * summary.time_unit.days / DAYS_PER_MONTH))
     frequency, recency, age = summary.frequency, summary.recency, summary.age
     bgnbd = fit_bgnbd(frequency, recency, age)
