@@ -125,7 +125,12 @@ def test_clv_files_and_days_that_cannot_be_read(
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("--horizon", "nan"), ("--horizon", "inf"), ("--discount-rate", "nan")],
+    [
+        ("--horizon", "nan"),
+        ("--horizon", "inf"),
+        ("--horizon", HUGE),  # summed month by month: ran for ever
+        ("--discount-rate", "nan"),
+    ],
 )
 def test_clv_numbers_that_are_no_number(option: str, value: str) -> None:
     arguments = ["analytics", "clv", "--summary", str(CDNOW_SUMMARY), option, value]

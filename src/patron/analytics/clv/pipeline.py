@@ -24,6 +24,9 @@ from patron.analytics.clv.lifetime_value import (
 )
 from patron.analytics.clv.summary import CustomerSummary, TimeUnit
 
+MAX_HORIZON_MONTHS = 1200
+"""100 years: a horizon of 10^23 days ran the monthly sum for ever."""
+
 
 @dataclass(frozen=True, slots=True)
 class ClvResult:
@@ -98,6 +101,8 @@ def fit_clv(
         if not math.isfinite(horizon) or horizon <= 0:  # NaN and infinity answered a traceback
             raise ClvInputError("the horizon must be a number above 0", field="horizon")
         horizon_months = max(1, round(horizon * summary.time_unit.days / DAYS_PER_MONTH))
+    if horizon_months > MAX_HORIZON_MONTHS:  # the CLV sums month by month
+        raise ClvInputError("the horizon must be at most 100 years", field="horizon")
     frequency, recency, age = summary.frequency, summary.recency, summary.age
     bgnbd = fit_bgnbd(frequency, recency, age)
     p_alive = probability_alive(bgnbd.params, frequency, recency, age)
