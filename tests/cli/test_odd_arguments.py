@@ -153,3 +153,10 @@ def test_kpi_settings_outside_the_api_bounds(db: str, option: str, value: str) -
     result = _no_traceback(runner.invoke(app, ["analytics", "kpis", option, value, "--db", db]))
     assert result.exit_code == 2, result.output
     assert option in result.output
+
+
+@pytest.mark.parametrize("out", [".", "/nonexistent/report.html", "x" * 300])
+def test_a_report_that_cannot_be_written_is_a_message(db: str, out: str) -> None:
+    result = _no_traceback(runner.invoke(app, ["analytics", "report", "--out", out, "--db", db]))
+    assert result.exit_code == 2, result.output
+    assert f"cannot write {out}" in result.output

@@ -316,7 +316,11 @@ def report(
 
     figures = run(in_unit_of_work(db, work, write=False))
     page = render_report(figures, exponent(figures["program"]["currency"]))
-    out.write_text(page, encoding="utf-8")
+    try:
+        out.write_text(page, encoding="utf-8")
+    except OSError as error:
+        typer.echo(f"error: cannot write {out}: {error.strerror}", err=True)
+        raise typer.Exit(2) from error
     typer.echo(f"report written to {out}")
 
 
