@@ -196,3 +196,27 @@ async def test_a_signup_campaign_sends_its_message_once(database: Database, inbo
     assert await _run(database) == 0
     assert len(await payloads(database, "campaigns.message_due")) == 1
     assert [row[1] for row in await _campaign_messages(database)] == ["sent"]
+
+
+async def test_a_name_with_a_line_separator_in_the_subject_is_sent_on_one_line(
+    database: Database, inbox: Inbox
+) -> None:
+    """A member's name may hold U+2028 (the API refuses only C0 controls), and Python's email
+    headers refuse every line break ``str.splitlines`` knows: a subject is rendered on one line
+    (``render.py`` joins its words), so ``{name}`` in it cannot break the header or the
+    sender's round."""
+    text = messages_example().replace(
+        'subject: {ru: "Подарок от «{program}»"}', 'subject: {ru: "{name}, подарок от «{program}»"}'
+    )
+    assert "{name}, подарок" in text
+    async with database.write() as session:
+        applied = await program_service.apply_program(
+            session, text=text, created_by="tests", now=NOW
+        )
+    name = "Вера\u2028Bcc: someone@example.com"
+    await enrol(database, applied.program_id, external_id="vera", name=name, welcome=True)
+    await _run(database)
+    subjects = sorted(str(email["Subject"]) for _, email in inbox.messages)
+    assert "Вера Bcc: someone@example.com, подарок от «Demo Store Rewards»" in subjects
+    assert all(len(recipients) == 1 for recipients, _ in inbox.messages)
+    assert [row[1] for row in await _campaign_messages(database)] == ["sent"]
