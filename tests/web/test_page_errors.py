@@ -94,3 +94,24 @@ async def test_the_api_keeps_its_json(console: Console) -> None:
             assert answer.status_code in (401, 404)
             assert answer.headers["content-type"] == "application/json"
             assert answer.json()["error"]["code"] in ("not_found", "missing_api_key")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/u/" + "x" * 201, 422),  # longer than a token can be
+        ("GET", "/u/a/b", 404),  # no page below a link
+        ("PUT", "/u/abc", 405),
+    ],
+)
+async def test_unsubscribe_link_errors_are_member_pages(
+    console: Console, method: str, path: str, status: int
+) -> None:
+    """A message's unsubscribe link is a member's page too: a mangled one (cut, pasted with
+    more after it) answers a page in the member's frame, not the API's JSON."""
+    async with console.client() as anyone:
+        answer = await anyone.request(method, path, headers={"accept-language": "ru"})
+        assert answer.status_code == status
+        assert _is_page(answer), answer.text
+        assert '<html lang="ru">' in answer.text
+        assert 'href="/admin"' not in answer.text

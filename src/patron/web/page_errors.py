@@ -28,7 +28,10 @@ from patron.web.templating import gettext_for, render
 
 Handler = Callable[[Request, Any], Awaitable[Response]]
 
-PAGE_PATHS = ("/admin", *PORTAL_PATHS)
+MEMBER_PAGE_PATHS = (*PORTAL_PATHS, "/u")
+"""The member's pages: the portal's, and a message's unsubscribe link (``/u/{token}``, served
+by ``patron.api.routes.unsubscribe_page``), whose errors are the portal's error page."""
+PAGE_PATHS = ("/admin", *MEMBER_PAGE_PATHS)
 """The paths whose errors are pages (the console's static files keep plain answers)."""
 
 
@@ -37,7 +40,7 @@ def is_page_path(path: str) -> bool:
 
 
 def is_portal_page(path: str) -> bool:
-    return any(path == prefix or path.startswith(prefix + "/") for prefix in PORTAL_PATHS)
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in MEMBER_PAGE_PATHS)
 
 
 def install_page_errors(app: FastAPI) -> None:
