@@ -31,6 +31,17 @@ REPO = Path(__file__).resolve().parents[1]
 CDNOW_DATA = REPO / "tests" / "data" / "cdnow"  # provenance: its README.md
 SEED_PROGRAM = REPO / "examples" / "seed-program.yaml"
 
+# `.ci/run` starts the PostgreSQL run beside the README's SQLite run once the latter's pytest
+# has started, that is after its `pip install -e` (which reinstalls the package and could pull
+# it from under a subprocess of the other run); the session start is told by this file.
+SESSION_MARKER_ENV = "PATRON_CI_SESSION_MARKER"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    marker = os.environ.get(SESSION_MARKER_ENV)
+    if marker:
+        Path(marker).touch()
+
 
 async def _create_database(server_url: str, name: str) -> str:
     engine = null_pool_engine(server_url)
