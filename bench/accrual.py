@@ -47,7 +47,7 @@ from pathlib import Path
 
 import httpx
 from accrual_rounds import Round, summarise
-from pgbench_ref import ensure_tool, pgbench_init, pgbench_tps, stop_postgres
+from pgbench_ref import ensure_tool, pgbench_init, pgbench_tps, start_cluster, stop_postgres
 from postgres_cpu import cluster_cpu_seconds, postmaster_of
 
 REPO = Path(__file__).resolve().parents[1]
@@ -282,15 +282,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="patron-bench-"))
     server_url = None
     if args.db == "postgresql":
-        out = subprocess.run(
-            [str(REPO / ".ci" / "postgres.sh"), str(args.pg_port), str(args.pg_data)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        server_url = out.strip().splitlines()[-1]
-        for name in ("patron_bench", "pgbench"):
-            subprocess.run(["psql", server_url, "-qc", f"CREATE DATABASE {name}"], check=True)
+        server_url = start_cluster(args.pg_port, args.pg_data, ("patron_bench", "pgbench"))
         url = server_url.rsplit("/", 1)[0] + "/patron_bench"
     else:
         url = str(workdir / "bench.db")

@@ -25,10 +25,9 @@ import time
 from pathlib import Path
 
 import httpx
-from pgbench_ref import ensure_tool, pgbench_init, pgbench_tps, stop_postgres
+from pgbench_ref import ensure_tool, pgbench_init, pgbench_tps, start_cluster, stop_postgres
 from postgres_cpu import cluster_cpu_seconds, postmaster_of
 
-REPO = Path(__file__).resolve().parents[1]
 GOAL = 0.25
 LUA = r"""
 local counter = 0
@@ -80,15 +79,7 @@ def main() -> None:
     parser.add_argument("--pg-port", type=int, default=54341)
     parser.add_argument("--pg-data", type=Path, default=Path("/tmp/patron-bench-floor-pg"))
     args = parser.parse_args()
-    out = subprocess.run(
-        [str(REPO / ".ci" / "postgres.sh"), str(args.pg_port), str(args.pg_data)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    server_url = out.strip().splitlines()[-1]
-    for name in ("floor", "pgbench"):
-        subprocess.run(["psql", server_url, "-qc", f"CREATE DATABASE {name}"], check=True)
+    server_url = start_cluster(args.pg_port, args.pg_data, ("floor", "pgbench"))
     dsn = server_url.rsplit("/", 1)[0] + "/floor"
     table = "CREATE TABLE floor_rows (id bigserial PRIMARY KEY, external_id text, total bigint)"
     subprocess.run(["psql", dsn, "-qc", table], check=True)

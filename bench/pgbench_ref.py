@@ -1,6 +1,6 @@
-"""The benchmarks' reference run and tools: ``pgbench`` TPC-B on the PostgreSQL server under
-test (the figure a benchmark's own is divided by), and Debian's packages for what is missing
-(``wrk``, ``pgbench``)."""
+"""The benchmarks' reference run and tools: a cluster of their own (``.ci/postgres.sh``),
+``pgbench`` TPC-B on the PostgreSQL server under test (the figure a benchmark's own is divided
+by), and Debian's packages for what is missing (``wrk``, ``pgbench``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,23 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def start_cluster(port: int, data: Path, databases: tuple[str, ...]) -> str:
+    """Start (or reuse) the cluster at ``data`` on ``port`` with ``.ci/postgres.sh``, create
+    ``databases`` in it, and return the server's URL (its ``postgres`` database)."""
+    out = subprocess.run(
+        [str(REPO / ".ci" / "postgres.sh"), str(port), str(data)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    server_url = out.strip().splitlines()[-1]
+    for name in databases:
+        subprocess.run(["psql", server_url, "-qc", f"CREATE DATABASE {name}"], check=True)
+    return server_url
 
 
 def ensure_tool(name: str, package: str) -> str:
