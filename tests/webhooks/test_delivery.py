@@ -5,6 +5,8 @@ disabled endpoint with a notice."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -335,3 +337,54 @@ async def _envelopes(session: AsyncSession) -> list[EventEnvelope]:
         )
         for row in await session.scalars(select(OutboxEvent).order_by(OutboxEvent.id))
     ]
+
+
+async def test_an_answer_that_trickles_in_fails_at_the_deadline(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An endpoint that sends its answer a byte at a time (each within the read timeout) is
+    cut off at the attempt's deadline, so it cannot hold the batch (and every other endpoint's
+    deliveries) past the lease."""
+    monkeypatch.setenv(ALLOW_PRIVATE_ENV, "1")
+    monkeypatch.setattr(webhook_delivery, "ATTEMPT_DEADLINE", 1.0)
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        try:
+            for byte in b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n":
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(0.2)
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    slow = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    port = slow.sockets[0].getsockname()[1]
+    async with database.write() as session:
+        webhook = await webhook_service.create_endpoint(
+            session,
+            url=f"http://127.0.0.1:{port}/hook",
+            events=["tiers.changed"],
+            description="slow",
+            now=utcnow(),
+        )
+    await _emit_tier_change(database)
+    await dispatch_pending(database, registry.handlers())
+    started = time.perf_counter()
+    async with slow:
+        await webhook_delivery.run_once(database, utcnow())
+    assert time.perf_counter() - started < 5  # the whole answer takes 11 s to trickle in
+    (item,) = await _deliveries(database, webhook.id)
+    assert item.status == "pending"
+    (attempt,) = item.attempts
+    assert attempt.response_code is None
+    assert attempt.error == "no complete answer within 1 s"
+
+
+def test_a_batch_of_slow_endpoints_ends_within_its_lease() -> None:
+    """Every attempt of a batch cut off at the deadline still ends before the batch's lease
+    does, so another worker never sends a leased delivery a second time."""
+    waves = -(-webhook_delivery.BATCH // webhook_delivery.CONCURRENCY)
+    assert waves * webhook_delivery.ATTEMPT_DEADLINE < webhook_delivery.LEASE.total_seconds()

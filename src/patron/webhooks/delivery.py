@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -47,6 +48,10 @@ LEASE = timedelta(minutes=2)
 FIRST_RETRY = timedelta(seconds=10)
 LONGEST_WAIT = timedelta(hours=12)
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+ATTEMPT_DEADLINE = 15.0
+"""Seconds an attempt may take in all: httpx's timeouts bound each read, so an endpoint sending
+its answer a byte at a time would otherwise hold the attempt (and its batch) for hours. A batch
+of :data:`BATCH` in waves of :data:`CONCURRENCY` then ends within the :data:`LEASE`."""
 EXCERPT = 200  # characters of a refusing answer's body kept in the log
 USER_AGENT = f"Patron-Webhooks/{patron.__version__}"
 
@@ -122,7 +127,8 @@ def _pinned(target: addresses.Target) -> tuple[httpx.URL, dict[str, str], dict[s
 
 
 async def send(client: httpx.AsyncClient, job: Job) -> Outcome:
-    """One attempt of ``job`` (never raises: every failure is an :class:`Outcome`)."""
+    """One attempt of ``job`` (never raises: every failure is an :class:`Outcome`), the address
+    check included, cut off at :data:`ATTEMPT_DEADLINE`."""
     started = time.perf_counter()
     attempted_at = utcnow()
 
@@ -130,6 +136,16 @@ async def send(client: httpx.AsyncClient, job: Job) -> Outcome:
         duration = round((time.perf_counter() - started) * 1000)
         return Outcome(delivered, code, duration, error, attempted_at)
 
+    try:
+        async with asyncio.timeout(ATTEMPT_DEADLINE):
+            return await _attempt(client, job, outcome)
+    except TimeoutError:
+        return outcome(False, None, f"no complete answer within {ATTEMPT_DEADLINE:g} s")
+
+
+async def _attempt(
+    client: httpx.AsyncClient, job: Job, outcome: Callable[[bool, int | None, str | None], Outcome]
+) -> Outcome:
     try:
         target = await addresses.check(job.url)
     except PatronError as error:
