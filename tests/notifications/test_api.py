@@ -108,6 +108,23 @@ async def test_a_forged_or_broken_link_is_refused(
     assert [c.is_granted for c in member.consents] == [True]
 
 
+async def test_a_broken_link_is_refused_in_the_browsers_language(
+    client: httpx.AsyncClient,
+) -> None:
+    """A link that names no member has no member's language: the page speaks the browser's."""
+    for method in ("GET", "POST"):
+        russian = await client.request(
+            method, "/u/nonsense", headers={"accept-language": "ru-RU,ru;q=0.9,en;q=0.8"}
+        )
+        assert russian.status_code == 404
+        assert '<html lang="ru">' in russian.text
+        assert "Ссылка недействительна" in russian.text
+    polish = await client.get("/u/nonsense", headers={"accept-language": "pl"})
+    assert "Nieprawidłowy link" in polish.text
+    other = await client.get("/u/nonsense", headers={"accept-language": "de"})
+    assert '<html lang="en">' in other.text
+
+
 async def test_the_log_filters_and_pages(
     database: Database, program_id: int, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

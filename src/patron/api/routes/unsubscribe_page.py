@@ -3,22 +3,24 @@
 ``GET`` shows a one-button confirmation form in the member's language; ``POST`` revokes the
 consent the signed token names. The ``POST`` needs no confirmation field, so the RFC 8058
 one-click request of a mail client (``List-Unsubscribe=One-Click`` as a form body) works the
-same as the button. An invalid link answers 404 with a short page. The ``POST`` needs no key,
-so it reads before it writes (issue 16): the token is checked in a read-only unit of work, and
-only a valid one takes a write (SQLite's one write lock).
+same as the button. An invalid link answers 404 with a short page in the browser's language
+(``Accept-Language``: a link that names no member has no member's language). The ``POST``
+needs no key, so it reads before it writes (issue 16): the token is checked in a read-only
+unit of work, and only a valid one takes a write (SQLite's one write lock).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from patron.api.deps import DatabaseDep, Now, ReadSession
 from patron.notifications import service as notification_service
 from patron.notifications.errors import UnsubscribeLinkInvalidError
+from patron.web.i18n import choose_language
 
 router = APIRouter(include_in_schema=False)
 
@@ -67,23 +69,28 @@ def _render(status: int, language: str, **values: Any) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
+def _invalid(request: Request) -> HTMLResponse:
+    language = choose_language(None, None, request.headers.get("accept-language"))
+    return _render(404, language, page="invalid")
+
+
 @router.get("/u/{token}", response_class=HTMLResponse)
-async def confirm(token: Token, session: ReadSession) -> HTMLResponse:
+async def confirm(request: Request, token: Token, session: ReadSession) -> HTMLResponse:
     try:
         link = await notification_service.unsubscribe_link(session, token=token)
     except UnsubscribeLinkInvalidError:
-        return _render(404, "en", page="invalid")
+        return _invalid(request)
     return _render(200, link.language, page="ask", token=token)
 
 
 @router.post("/u/{token}", response_class=HTMLResponse)
 async def unsubscribe(
-    token: Token, session: ReadSession, database: DatabaseDep, now: Now
+    request: Request, token: Token, session: ReadSession, database: DatabaseDep, now: Now
 ) -> HTMLResponse:
     try:
         await notification_service.unsubscribe_link(session, token=token)
         async with database.write() as writing:
             done = await notification_service.unsubscribe(writing, token=token, now=now)
     except UnsubscribeLinkInvalidError:
-        return _render(404, "en", page="invalid")
+        return _invalid(request)
     return _render(200, done.language, page="done")
