@@ -78,3 +78,19 @@ async def test_a_tier_filters_and_alone_lists_its_members(database: Database) ->
     assert await found("example.pl", "silver") == ["100%_off"]
     assert await found("example.pl", "gold") == []
     assert await found("", None) == []
+
+
+async def test_yo_and_ye_find_each_other(database: Database) -> None:
+    """Russian is mostly typed without ё: ``Семен`` finds ``Семён`` and ``Семён`` finds
+    ``Семенова``, in any case, while other letters still count."""
+    program_id = await make_program(database, "default")
+    async with database.write() as session:
+        for external_id, name in (("Y-1", "Семён Ёлкин"), ("Y-2", "Анна Семенова")):
+            data = MemberCreate.model_validate({"external_id": external_id, "name": name})
+            await enrol_member(session, program_id=program_id, data=data, now=NOW)
+    assert await _found(database, program_id, "Семен") == ["Y-1", "Y-2"]
+    assert await _found(database, program_id, "семён") == ["Y-1", "Y-2"]
+    assert await _found(database, program_id, "СЕМЁН") == ["Y-1", "Y-2"]
+    assert await _found(database, program_id, "елкин") == ["Y-1"]
+    assert await _found(database, program_id, "Елкин") == ["Y-1"]
+    assert await _found(database, program_id, "Семан") == []

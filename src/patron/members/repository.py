@@ -55,6 +55,15 @@ _INSERT_CONSENT_EVENT = Sql(
 )
 
 
+def _without_yo(text: str) -> str:
+    return text.replace("ё", "е").replace("Ё", "Е")
+
+
+def _column_without_yo(column: Any) -> Any:
+    """``column`` with ``ё`` and ``Ё`` read as ``е`` and ``Е`` (SQL ``replace``, both dialects)."""
+    return func.replace(func.replace(column, "ё", "е"), "Ё", "Е")
+
+
 def _contains(text: str) -> str:
     """A LIKE pattern for "contains ``text``": its wildcards and the escape character
     (``\\``) escaped."""
@@ -194,7 +203,8 @@ class MemberRepository:
         phone contains ``digits``; newest first; ``flagged``: only those with an open abuse
         flag. No ``words``: every member of ``tier`` (or ``within``, or flagged). SQLite's
         ``lower()`` folds ASCII letters only, so the text is also tried as typed, in lower and
-        upper case and capitalised (``ИВАН`` finds ``Иван``)."""
+        upper case and capitalised (``ИВАН`` finds ``Иван``). ``ё`` and ``е`` are one letter on
+        both sides (``Семен`` finds ``Семён``): Russian is mostly typed without ``ё``."""
         query = select(Member).where(Member.program_id == program_id)
         if tier is not None:
             query = query.where(Member.tier_id == tier)
@@ -203,10 +213,11 @@ class MemberRepository:
         if flagged:
             query = query.where(Member.flagged_at.is_not(None))
         if words:
-            variants = {words, words.lower(), words.upper(), words.title(), words.capitalize()}
+            folded = _without_yo(words)
+            variants = {folded, folded.lower(), folded.upper(), folded.title(), folded.capitalize()}
             found = [Member.external_id == words]
-            for column in (Member.name, Member.email):
-                found.append(func.lower(column).like(_contains(words.lower()), escape="\\"))
+            for column in (_column_without_yo(Member.name), _column_without_yo(Member.email)):
+                found.append(func.lower(column).like(_contains(folded.lower()), escape="\\"))
                 found.extend(column.like(_contains(variant), escape="\\") for variant in variants)
             if digits:
                 found.append(Member.phone.like("%" + digits + "%"))
