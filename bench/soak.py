@@ -23,6 +23,9 @@ At the end the server is stopped and the database read directly:
 - each member's counters (available, pending, lifetime_earned, redeemed, expired, debt) must
   equal what the answered operations imply: available = Σ points earned − Σ spent − Σ reversed,
   lifetime_earned = Σ earned − Σ reversed, redeemed = Σ spent, pending = expired = debt = 0;
+- no member's tier is below what their points reach (a tier move is in the purchase's unit
+  of work: an acknowledged purchase's upgrade is never lost), and each tier move wrote its
+  ``tiers.changed`` event;
 - ``patron verify`` must exit 0.
 It prints the figures (operations answered, lost, doubled, retried, restarts) and exits 1 when
 anything is off. With a PostgreSQL URL it works in a database of its own, dropped at the end.
@@ -49,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
@@ -58,6 +62,7 @@ from patron.kit.db import Database, database_url, null_pool_engine
 from patron.kit.time import utcnow
 from patron.ledger.models import Account
 from patron.members import service as member_service
+from patron.members.models import Member
 from patron.members.schemas import MemberCreate
 from patron.migrations import upgrade_schema
 from patron.programs import service as program_service
@@ -382,6 +387,15 @@ async def _check(url: str, soak: Soak) -> dict[str, Any]:
                 )
             )
         }
+        tiers = {
+            row.id: row.tier_id for row in await session.execute(select(Member.id, Member.tier_id))
+        }
+        moves = (await session.execute(text("SELECT count(*) FROM tier_changes"))).scalar_one()
+        moved = (
+            await session.execute(
+                text("SELECT count(*) FROM outbox_events WHERE type = 'tiers.changed'")
+            )
+        ).scalar_one()
     await database.dispose()
     lost = sum(
         1
@@ -413,6 +427,15 @@ async def _check(url: str, soak: Soak) -> dict[str, Any]:
         )
         if tuple(found) != expected:
             mismatched.append({"member": member.external_id, "expected": expected, "found": found})
+    # a tier is never below what the member's points reach (upgrades are not undone by a
+    # return; every purchase of the soak is inside the seed program's 12-month window)
+    tier_ids, thresholds = _seed_tiers()
+    behind = sum(
+        1
+        for member in soak.members
+        if tier_ids.index(tiers[member.member_id])
+        < sum(1 for at in thresholds if accounts[member.member_id].lifetime_earned >= at)
+    )
     return {
         "purchases_acknowledged": len(tally.purchases),
         "returns_acknowledged": len(tally.returns),
@@ -429,7 +452,16 @@ async def _check(url: str, soak: Soak) -> dict[str, Any]:
         "restarts": soak.server.restarts,
         "kpi_reads": soak.kpi_reads,
         "points_issued": sum(m.earned for m in soak.members),
+        "tiers_behind_points": behind,
+        "tier_moves": moves,
+        "tier_moves_without_event": moves - moved,
     }
+
+
+def _seed_tiers() -> tuple[list[str | None], list[int]]:
+    """The seed program's tier ids, lowest first after ``None`` (no tier), and thresholds."""
+    levels = yaml.safe_load(SEED.read_text())["tiers"]["levels"]
+    return [None, *(level["id"] for level in levels)], [level["threshold"] for level in levels]
 
 
 def _verify(url: str) -> int:
@@ -512,6 +544,8 @@ def main() -> int:
         and figures["server_errors"] == 0
         and figures["verify_exit_code"] == 0
         and figures["restarts"] == args.kills
+        and figures["tiers_behind_points"] == 0
+        and figures["tier_moves_without_event"] == 0
     )
     return 0 if healthy else 1
 

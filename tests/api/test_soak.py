@@ -1,7 +1,8 @@
 """The crash soak's short run (``bench/soak.py``): 1,000 purchases with returns and
 redemptions at concurrency 16, the server killed with SIGKILL twice, clients retrying with the
 same keys; nothing answered is lost or doubled, every member's counters are exactly what the
-answers imply, and ``patron verify`` is clean. On PostgreSQL when the suite runs there."""
+answers imply, no tier is behind its points, and ``patron verify`` is clean. On PostgreSQL
+when the suite runs there."""
 
 from __future__ import annotations
 
@@ -39,4 +40,6 @@ def test_soak_loses_and_doubles_nothing_across_kill_9() -> None:
     assert figures["recorded_but_not_acknowledged"] == 0
     assert figures["server_errors"] == 0
     assert figures["verify_exit_code"] == 0
+    assert figures["tier_moves"] > 0  # the run moved members between tiers
+    assert (figures["tiers_behind_points"], figures["tier_moves_without_event"]) == (0, 0)
     assert run.returncode == 0, run.stderr
