@@ -48,11 +48,11 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
@@ -66,6 +66,7 @@ from patron.members.models import Member
 from patron.members.schemas import MemberCreate
 from patron.migrations import upgrade_schema
 from patron.programs import service as program_service
+from patron.programs.loader import load_program
 from patron.purchases.models import Purchase, PurchaseReturn
 from patron.rewards.models import Coupon
 
@@ -390,12 +391,14 @@ async def _check(url: str, soak: Soak) -> dict[str, Any]:
         tiers = {
             row.id: row.tier_id for row in await session.execute(select(Member.id, Member.tier_id))
         }
-        moves = (await session.execute(text("SELECT count(*) FROM tier_changes"))).scalar_one()
-        moved = (
+        moves, moved = (
             await session.execute(
-                text("SELECT count(*) FROM outbox_events WHERE type = 'tiers.changed'")
+                text(
+                    "SELECT (SELECT count(*) FROM tier_changes), "
+                    "(SELECT count(*) FROM outbox_events WHERE type = 'tiers.changed')"
+                )
             )
-        ).scalar_one()
+        ).one()
     await database.dispose()
     lost = sum(
         1
@@ -458,10 +461,11 @@ async def _check(url: str, soak: Soak) -> dict[str, Any]:
     }
 
 
-def _seed_tiers() -> tuple[list[str | None], list[int]]:
-    """The seed program's tier ids, lowest first after ``None`` (no tier), and thresholds."""
-    levels = yaml.safe_load(SEED.read_text())["tiers"]["levels"]
-    return [None, *(level["id"] for level in levels)], [level["threshold"] for level in levels]
+def _seed_tiers() -> tuple[list[str | None], list[Decimal]]:
+    """The seed program's tier ids, lowest first after ``None`` (no tier), and thresholds, as
+    the server reads the program file."""
+    levels = load_program(SEED.read_text()).tiers.levels
+    return [None, *(level.id for level in levels)], [level.threshold for level in levels]
 
 
 def _verify(url: str) -> int:
